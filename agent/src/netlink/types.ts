@@ -1,0 +1,198 @@
+/**
+ * The contract of knit's netlink layer: typed, iproute2-shaped verbs over the
+ * `netlink` package, bound to one network namespace per handle (like
+ * vishvananda/netlink's `NewHandleAt`). Every other module codes against these
+ * types; only agent/src/netlink/ knows how they are put on the wire.
+ *
+ * Addresses are strings ("10.244.1.1", "fd00::1"), prefixes are CIDR strings
+ * ("10.244.1.0/24"), MACs are lower-case "aa:bb:cc:dd:ee:ff".
+ */
+
+/** Route protocol numbers knit marks its own routes with (rtnetlink RTPROT_*). */
+export const RTPROT_KNIT = 89;
+export const RTPROT_KNIT_BGP = 90;
+
+export type LinkKind = 'bridge' | 'veth' | 'vxlan' | 'ipip' | 'device' | string;
+
+export interface VxlanAttrs {
+  vni: number;
+  /** UDP destination port (IFLA_VXLAN_PORT), e.g. 8472 */
+  port: number;
+  /** local (source) IPv4 address of the VTEP */
+  local?: string;
+  /** ifindex of the underlay device (IFLA_VXLAN_LINK) */
+  underlayIndex?: number;
+  /** MAC learning; knit always creates with learning off */
+  learning: boolean;
+}
+
+export interface IpipAttrs {
+  local?: string;
+  remote?: string;
+  underlayIndex?: number;
+  ttl?: number;
+}
+
+export interface Link {
+  index: number;
+  name: string;
+  /** IFLA_INFO_KIND, or 'device' for links without one (lo, physical NICs) */
+  kind: LinkKind;
+  mtu: number;
+  /** absent for links without a link-layer address (ipip, lo) */
+  mac?: string;
+  /** administratively up (IFF_UP) */
+  up: boolean;
+  /** ifindex of the master (bridge) this link is enslaved to */
+  masterIndex?: number;
+  /** for veth: the peer's ifindex (may be in another namespace) */
+  peerIndex?: number;
+  vxlan?: VxlanAttrs;
+  ipip?: IpipAttrs;
+}
+
+export interface Addr {
+  index: number;
+  /** "10.244.1.1/24" */
+  cidr: string;
+  family: 4 | 6;
+}
+
+export type RouteScope = 'universe' | 'link' | 'host';
+
+export interface Route {
+  /** destination prefix; "0.0.0.0/0" / "::/0" for the default route */
+  dst: string;
+  gateway?: string;
+  /** output interface index */
+  index?: number;
+  onlink?: boolean;
+  /** rtnetlink protocol number; knit's own routes carry RTPROT_KNIT* */
+  protocol?: number;
+  /** routing table id; default main (254) */
+  table?: number;
+  scope?: RouteScope;
+  /** preferred source address */
+  src?: string;
+  metric?: number;
+}
+
+export interface RouteFilter {
+  family?: 4 | 6;
+  table?: number;
+  protocol?: number;
+  index?: number;
+}
+
+export interface Neighbour {
+  index: number;
+  ip: string;
+  mac: string;
+  /** NUD_PERMANENT; knit only writes permanent entries */
+  permanent: boolean;
+}
+
+/** A bridge forwarding database entry (AF_BRIDGE neighbour), e.g. a VXLAN peer. */
+export interface FdbEntry {
+  index: number;
+  mac: string;
+  /** remote VTEP IP (NDA_DST) for VXLAN entries */
+  dst?: string;
+  permanent: boolean;
+}
+
+export interface CreateBridge {
+  name: string;
+  mtu?: number;
+  mac?: string;
+}
+
+export interface CreateVeth {
+  /** name of the end created in this handle's namespace */
+  name: string;
+  /** name of the peer end, created directly in `peerNetns` (never renamed after) */
+  peerName: string;
+  /** path of the namespace for the peer (/var/run/netns/X, /proc/PID/ns/net); default: this handle's */
+  peerNetns?: string;
+  mtu?: number;
+  mac?: string;
+  peerMac?: string;
+}
+
+export interface CreateVxlan extends VxlanAttrs {
+  name: string;
+  mtu?: number;
+  mac?: string;
+}
+
+export interface CreateIpip extends IpipAttrs {
+  name: string;
+  mtu?: number;
+}
+
+export type LinkEvent = { type: 'link-added' | 'link-changed' | 'link-deleted'; link: Link };
+export type RouteEvent = { type: 'route-added' | 'route-deleted'; route: Route };
+export type NeighbourEvent = { type: 'neigh-added' | 'neigh-deleted'; neighbour: Neighbour };
+export type NetlinkEvent = LinkEvent | RouteEvent | NeighbourEvent;
+
+export interface Subscription {
+  close(): void;
+}
+
+/**
+ * A netlink handle bound to one network namespace. All verbs are idempotent
+ * only where stated; otherwise the kernel's EEXIST/ENOENT surface as
+ * NetlinkError so callers choose (ensureX accepts EEXIST and re-reads).
+ */
+export interface Handle {
+  /** the namespace path this handle is bound to; null = knitd's own */
+  readonly netns: string | null;
+  close(): void;
+
+  linkList(): Promise<Link[]>;
+  /** undefined when no such link */
+  linkByName(name: string): Promise<Link | undefined>;
+  linkByIndex(index: number): Promise<Link | undefined>;
+  /** ip link add NAME type bridge */
+  bridgeAdd(opts: CreateBridge): Promise<Link>;
+  /** ip link add NAME type veth peer name PEER netns NS */
+  vethAdd(opts: CreateVeth): Promise<Link>;
+  /** ip link add NAME type vxlan id VNI dstport PORT local IP dev UNDERLAY nolearning */
+  vxlanAdd(opts: CreateVxlan): Promise<Link>;
+  /** ip link add NAME type ipip local IP dev UNDERLAY */
+  ipipAdd(opts: CreateIpip): Promise<Link>;
+  linkSetUp(index: number): Promise<void>;
+  linkSetDown(index: number): Promise<void>;
+  linkSetMtu(index: number, mtu: number): Promise<void>;
+  linkSetMac(index: number, mac: string): Promise<void>;
+  /** ip link set dev X master BR; masterIndex 0 = nomaster */
+  linkSetMaster(index: number, masterIndex: number): Promise<void>;
+  /** ip link set dev X name NEW (link must be down) */
+  linkRename(index: number, name: string): Promise<void>;
+  /** bridge link set dev X hairpin on|off */
+  linkSetHairpin(index: number, on: boolean): Promise<void>;
+  /** ip link del; tolerates nothing: ENODEV surfaces */
+  linkDel(index: number): Promise<void>;
+
+  addrList(filter?: { index?: number; family?: 4 | 6 }): Promise<Addr[]>;
+  addrAdd(index: number, cidr: string): Promise<void>;
+  addrDel(index: number, cidr: string): Promise<void>;
+
+  routeList(filter?: RouteFilter): Promise<Route[]>;
+  routeAdd(route: Route): Promise<void>;
+  routeReplace(route: Route): Promise<void>;
+  routeDel(route: Route): Promise<void>;
+
+  neighList(filter?: { index?: number; family?: 4 | 6 }): Promise<Neighbour[]>;
+  /** ip neigh replace IP lladdr MAC dev X nud permanent */
+  neighSet(n: Neighbour): Promise<void>;
+  neighDel(n: Pick<Neighbour, 'index' | 'ip'>): Promise<void>;
+
+  fdbList(filter?: { index?: number }): Promise<FdbEntry[]>;
+  /** bridge fdb replace MAC dev X dst IP self permanent */
+  fdbSet(e: FdbEntry): Promise<void>;
+  fdbDel(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): Promise<void>;
+
+  /** link, route and neighbour change events in this namespace */
+  subscribe(listener: (ev: NetlinkEvent) => void): Subscription;
+}
