@@ -1,0 +1,75 @@
+/**
+ * The smallest building block of the lab: named network namespaces with a
+ * per-run unique prefix, and running commands inside them. Tests (not knit's
+ * code) may shell out to `ip`; knit itself never does.
+ *
+ * Every namespace made here is recorded, and `removeAllNetns()` (called by the
+ * mocha root hooks and on process exit) deletes whatever is still recorded, so
+ * a failing test leaves nothing behind.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Prefix of every lab object of this run: "t-" + 4 hex chars (netns and link names stay ≤ 15 chars). */
+export const RUN_PREFIX = `t-${(process.pid & 0xffff).toString(16).padStart(4, '0')}`;
+/** The prefix every lab object of every run carries, for the sweep of crashed runs. */
+export const LAB_PREFIX = 't-';
+
+const made = new Set<string>();
+let counter = 0;
+
+/** A fresh unique name with the run prefix, e.g. "t-1a2b-n3". */
+export function uniqueName(tag: string): string {
+  counter += 1;
+  const name = `${RUN_PREFIX}-${tag}${counter}`;
+  if (name.length > 15) throw new Error(`lab name ${name} longer than 15 chars; use a shorter tag than ${tag}`);
+  return name;
+}
+
+export function netnsPath(name: string): string {
+  return `/var/run/netns/${name}`;
+}
+
+/** ip netns add NAME; lo up. Returns the namespace name. */
+export function addNetns(tag: string): string {
+  const name = uniqueName(tag);
+  execFileSync('ip', ['netns', 'add', name], { stdio: 'pipe' });
+  made.add(name);
+  nsRun(name, 'ip', ['link', 'set', 'lo', 'up']);
+  return name;
+}
+
+export function delNetns(name: string): void {
+  if (existsSync(netnsPath(name))) spawnSync('ip', ['netns', 'del', name], { stdio: 'pipe' });
+  made.delete(name);
+}
+
+/** Namespaces this process made and has not deleted yet. */
+export function madeNetns(): string[] {
+  return [...made];
+}
+
+export function removeAllNetns(): void {
+  for (const name of [...made]) delNetns(name);
+}
+
+/** Run a command in the root namespace; throws with stderr on failure. */
+export function run(cmd: string, args: string[], input?: string): string {
+  try {
+    return execFileSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], input, encoding: 'utf8' });
+  } catch (err) {
+    const e = err as { stderr?: string; status?: number };
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${e.status}): ${e.stderr ?? ''}`.trim(), { cause: err });
+  }
+}
+
+/** Run a command inside namespace NAME (ip netns exec); throws with stderr on failure. */
+export function nsRun(ns: string, cmd: string, args: string[], input?: string): string {
+  return run('ip', ['netns', 'exec', ns, cmd, ...args], input);
+}
+
+/** `ip -j -d ...` inside a namespace, parsed. */
+export function nsIpJson<T = unknown>(ns: string, args: string[]): T {
+  const out = nsRun(ns, 'ip', ['-j', '-d', ...args]);
+  return JSON.parse(out || '[]') as T;
+}
