@@ -1,0 +1,237 @@
+/**
+ * Container IP allocation within this node's subnet.
+ *
+ * knitd owns IPAM in memory (one process, single-threaded, so no locks) and
+ * persists it to one JSON state file through a CoalescingWriter: a call
+ * resolves only once the state that contains its change is durable, and
+ * concurrent changes share writes.
+ *
+ * Addresses are handed out round-robin after the last one allocated (as the
+ * CNI host-local plugin does), so an address released a moment ago is not
+ * given to the next container while stale ARP entries or conntrack flows may
+ * still point at the old one. The network address, the gateway (first usable
+ * address, the bridge's) and the broadcast address are never handed out.
+ */
+import type { Logger } from '../log/logger';
+import { CoalescingWriter } from './coalescing-writer';
+import { cidrSize, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from './ipv4';
+import { Allocation, allocationKey, decodeState, encodeState, IpamState } from './state-codec';
+import { nodeStateFs, readIfExists, StateFs, writeFileAtomic } from './state-file';
+
+export type { Allocation } from './state-codec';
+export { IpamStateError } from './state-codec';
+
+/** Every address of the subnet that may be handed out is held. */
+export class PoolExhaustedError extends Error {
+  /** The exhausted subnet, e.g. "10.244.1.0/29". */
+  readonly subnet: string;
+  constructor(subnet: string, message?: string) {
+    super(message ?? `no free IP address left in ${subnet}`);
+    this.name = 'PoolExhaustedError';
+    this.subnet = subnet;
+  }
+}
+
+/** Options of Ipam.open. */
+export interface IpamOpenOptions {
+  /** The node's subnet in canonical form, prefix length 8..30, e.g. "10.244.1.0/24". */
+  subnet: string;
+  /** Path of the JSON state file; its directory must exist. */
+  stateFile: string;
+  logger: Logger;
+  /** Clock for createdAt; defaults to the real one. */
+  now?: () => Date;
+  /** File system; defaults to the real one (tests inject a spy). */
+  fs?: StateFs;
+}
+
+const MIN_PREFIX = 8;
+const MAX_PREFIX = 30;
+
+export class Ipam {
+  /** The subnet, e.g. "10.244.1.0/24". */
+  readonly subnet: string;
+  /** First usable address, e.g. "10.244.1.1": the bridge's, never handed out. */
+  readonly gateway: string;
+  /** Prefix length of the subnet, e.g. 24. */
+  readonly prefixLength: number;
+
+  /** First and last address a container may get. */
+  private readonly firstHost: number;
+  private readonly lastHost: number;
+  private readonly byKey = new Map<string, Allocation>();
+  private readonly keyByIp = new Map<number, string>();
+  private lastAllocated: number | undefined;
+  private readonly writer: CoalescingWriter;
+
+  private constructor(cidr: Ipv4Cidr, private readonly opts: Required<IpamOpenOptions>) {
+    this.subnet = opts.subnet;
+    this.prefixLength = cidr.prefixLength;
+    this.gateway = formatIpv4(cidr.network + 1);
+    this.firstHost = cidr.network + 2;
+    this.lastHost = cidr.network + cidrSize(cidr) - 2;
+    this.writer = new CoalescingWriter(
+      () => encodeState(this.snapshot()),
+      (data) => writeFileAtomic(opts.fs, opts.stateFile, data),
+    );
+  }
+
+  /**
+   * Opens (or creates) the allocation state for `subnet` persisted at
+   * `stateFile`. Rejects with IpamStateError when the file is corrupt or holds
+   * another subnet (the file is left untouched: the caller decides); drops
+   * bad single entries with a warning.
+   */
+  static async open(options: IpamOpenOptions): Promise<Ipam> {
+    const cidr = parseCidr(options.subnet);
+    if (cidr === undefined) {
+      throw new RangeError(`IPAM subnet ${JSON.stringify(options.subnet)} is not a canonical IPv4 CIDR (a.b.c.d/len, host bits zero)`);
+    }
+    if (cidr.prefixLength < MIN_PREFIX || cidr.prefixLength > MAX_PREFIX) {
+      throw new RangeError(`IPAM subnet ${options.subnet}: prefix length must be ${MIN_PREFIX}..${MAX_PREFIX}`);
+    }
+    const opts: Required<IpamOpenOptions> = {
+      ...options,
+      now: options.now ?? (() => new Date()),
+      fs: options.fs ?? nodeStateFs,
+    };
+    const ipam = new Ipam(cidr, opts);
+    const text = await readIfExists(opts.fs, opts.stateFile);
+    if (text === undefined) {
+      opts.logger.info('creating IPAM state file', { stateFile: opts.stateFile, subnet: opts.subnet });
+      await ipam.writer.changed();
+      return ipam;
+    }
+    const { state, warnings } = decodeState(text, opts.stateFile, opts.subnet);
+    for (const warning of warnings) opts.logger.warn(warning, { stateFile: opts.stateFile });
+    for (const allocation of state.allocations) ipam.insert(allocation);
+    ipam.lastAllocated = state.lastAllocated === undefined ? undefined : parseIpv4(state.lastAllocated);
+    opts.logger.info('loaded IPAM state', { stateFile: opts.stateFile, subnet: opts.subnet, allocations: ipam.byKey.size, dropped: warnings.length });
+    return ipam;
+  }
+
+  /**
+   * Gives (containerId, ifname) an address. Idempotent: a repeated call
+   * returns the existing allocation. Resolves once the state containing it is
+   * durable. Rejects with PoolExhaustedError when no address is free.
+   */
+  async allocate(containerId: string, ifname: string): Promise<Allocation> {
+    checkKey(containerId, ifname);
+    const existing = this.byKey.get(allocationKey(containerId, ifname));
+    if (existing !== undefined) {
+      // It may have been made a moment ago by a call whose write is still in flight.
+      await this.writer.whenDurable();
+      return { ...existing };
+    }
+    const address = this.nextFree();
+    if (address === undefined) {
+      throw new PoolExhaustedError(this.subnet, `no free IP address left in ${this.subnet} for container ${containerId} interface ${ifname}`);
+    }
+    const allocation: Allocation = { containerId, ifname, ip: formatIpv4(address), createdAt: this.opts.now().toISOString() };
+    this.insert(allocation);
+    this.lastAllocated = address;
+    this.opts.logger.debug('allocated IP', { ...allocation });
+    await this.writer.changed();
+    return { ...allocation };
+  }
+
+  /** Releases the address of (containerId, ifname). Idempotent: undefined when nothing was held. Durable on resolve. */
+  async release(containerId: string, ifname: string): Promise<Allocation | undefined> {
+    const allocation = this.byKey.get(allocationKey(containerId, ifname));
+    if (allocation === undefined) {
+      await this.writer.whenDurable();
+      return undefined;
+    }
+    this.remove(allocation);
+    this.opts.logger.debug('released IP', { ...allocation });
+    await this.writer.changed();
+    return { ...allocation };
+  }
+
+  /** Releases every allocation whose key is not in `keep` (CNI GC). Returns the released ones. */
+  async releaseAllExcept(keep: Array<{ containerId: string; ifname: string }>): Promise<Allocation[]> {
+    const kept = new Set(keep.map((k) => allocationKey(k.containerId, k.ifname)));
+    const released: Allocation[] = [];
+    for (const [key, allocation] of this.byKey) {
+      if (!kept.has(key)) released.push(allocation);
+    }
+    if (released.length === 0) {
+      await this.writer.whenDurable();
+      return [];
+    }
+    for (const allocation of released) this.remove(allocation);
+    this.opts.logger.info('released stale IPs', { count: released.length, ips: released.map((a) => a.ip) });
+    await this.writer.changed();
+    return released.map((a) => ({ ...a }));
+  }
+
+  /** The allocation of (containerId, ifname), if any. */
+  get(containerId: string, ifname: string): Allocation | undefined {
+    const allocation = this.byKey.get(allocationKey(containerId, ifname));
+    return allocation === undefined ? undefined : { ...allocation };
+  }
+
+  /** The allocation holding `ip`, if any. */
+  byIp(ip: string): Allocation | undefined {
+    const address = parseIpv4(ip);
+    const key = address === undefined ? undefined : this.keyByIp.get(address);
+    const allocation = key === undefined ? undefined : this.byKey.get(key);
+    return allocation === undefined ? undefined : { ...allocation };
+  }
+
+  /** All allocations, in address order. */
+  list(): Allocation[] {
+    return [...this.keyByIp.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([, key]) => ({ ...(this.byKey.get(key) as Allocation) }));
+  }
+
+  /** size: addresses containers may get (network, gateway and broadcast excluded); used; free. */
+  stats(): { size: number; used: number; free: number } {
+    const size = this.lastHost - this.firstHost + 1;
+    const used = this.byKey.size;
+    return { size, used, free: size - used };
+  }
+
+  private insert(allocation: Allocation): void {
+    const address = parseIpv4(allocation.ip) as number;
+    const key = allocationKey(allocation.containerId, allocation.ifname);
+    this.byKey.set(key, allocation);
+    this.keyByIp.set(address, key);
+  }
+
+  private remove(allocation: Allocation): void {
+    this.byKey.delete(allocationKey(allocation.containerId, allocation.ifname));
+    this.keyByIp.delete(parseIpv4(allocation.ip) as number);
+  }
+
+  /** The first free address after the last allocated one, wrapping around; undefined when full. */
+  private nextFree(): number | undefined {
+    const size = this.lastHost - this.firstHost + 1;
+    if (this.byKey.size >= size) return undefined;
+    const last = this.lastAllocated;
+    let candidate = last === undefined || last < this.firstHost || last >= this.lastHost ? this.firstHost : last + 1;
+    for (let i = 0; i < size; i++) {
+      if (!this.keyByIp.has(candidate)) return candidate;
+      candidate = candidate >= this.lastHost ? this.firstHost : candidate + 1;
+    }
+    return undefined;
+  }
+
+  private snapshot(): IpamState {
+    return {
+      subnet: this.subnet,
+      lastAllocated: this.lastAllocated === undefined ? undefined : formatIpv4(this.lastAllocated),
+      allocations: [...this.byKey.values()],
+    };
+  }
+}
+
+function checkKey(containerId: string, ifname: string): void {
+  if (typeof containerId !== 'string' || containerId.length === 0 || containerId.includes('\u0000')) {
+    throw new TypeError(`IPAM: invalid container ID ${JSON.stringify(containerId)}`);
+  }
+  if (typeof ifname !== 'string' || ifname.length === 0 || ifname.includes('\u0000')) {
+    throw new TypeError(`IPAM: invalid interface name ${JSON.stringify(ifname)} for container ${containerId}`);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Small, pure IPv4 arithmetic on unsigned 32-bit integers.
+ *
+ * Kept local instead of going through ip-num because the allocator only needs
+ * a handful of operations on numbers, and strict parsing matters more than
+ * breadth: "010.1.1.1" (octal-looking), "1.2.3" (inet_aton shorthand) and
+ * "10.244.1.5/24" (host bits set) are all rejected so that a value read from a
+ * state file or a config file means exactly one thing.
+ */
+
+/** An IPv4 prefix in canonical form: host bits of `network` are zero. */
+export interface Ipv4Cidr {
+  /** Network address as an unsigned 32-bit integer. */
+  readonly network: number;
+  /** Prefix length, 0..32. */
+  readonly prefixLength: number;
+}
+
+const OCTET = /^(0|[1-9][0-9]{0,2})$/;
+
+/** Parses a dotted-quad IPv4 address; undefined when `text` is not exactly one. */
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    if (!OCTET.test(part)) return undefined;
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+/** True when `text` is a strict dotted-quad IPv4 address. */
+export function isIpv4(text: string): boolean {
+  return parseIpv4(text) !== undefined;
+}
+
+/** Formats an unsigned 32-bit integer as a dotted quad. */
+export function formatIpv4(value: number): string {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`not an IPv4 address value: ${value}`);
+  }
+  return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff].join('.');
+}
+
+/** The netmask of a prefix length as an unsigned 32-bit integer (/0 → 0). */
+export function prefixMask(prefixLength: number): number {
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) {
+    throw new RangeError(`not an IPv4 prefix length: ${prefixLength}`);
+  }
+  // Shifting by 32 is a no-op in JS, so /0 is special-cased.
+  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+}
+
+/**
+ * Parses "a.b.c.d/len". Returns undefined for anything else, including a
+ * prefix whose host bits are not zero: callers that want to accept those
+ * should say so explicitly rather than have them renumbered silently.
+ */
+export function parseCidr(text: string): Ipv4Cidr | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const address = parseIpv4(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  if (address === undefined || !/^(0|[1-9][0-9]?)$/.test(lenText)) return undefined;
+  const prefixLength = Number(lenText);
+  if (prefixLength > 32) return undefined;
+  if (((address & ~prefixMask(prefixLength)) >>> 0) !== 0) return undefined;
+  return { network: address, prefixLength };
+}
+
+/** "a.b.c.d/len" of a parsed prefix. */
+export function formatCidr(cidr: Ipv4Cidr): string {
+  return `${formatIpv4(cidr.network)}/${cidr.prefixLength}`;
+}
+
+/** Number of addresses in the prefix, network and broadcast included. */
+export function cidrSize(cidr: Ipv4Cidr): number {
+  return 2 ** (32 - cidr.prefixLength);
+}
+
+/** The broadcast (last) address of the prefix. */
+export function broadcastAddress(cidr: Ipv4Cidr): number {
+  return cidr.network + cidrSize(cidr) - 1;
+}
+
+/** True when `address` lies inside `cidr` (network and broadcast included). */
+export function cidrContains(cidr: Ipv4Cidr, address: number): boolean {
+  return address >= cidr.network && address <= broadcastAddress(cidr);
+}

@@ -1,0 +1,146 @@
+/**
+ * The IPAM state file format (version 1) and its validation, as pure
+ * functions: the allocator persists exactly what `encodeState` returns and
+ * trusts only what `decodeState` returns.
+ *
+ *   { "version": 1, "subnet": "10.244.1.0/24", "lastAllocated": "10.244.1.7",
+ *     "allocations": [ { "containerId", "ifname", "ip", "createdAt" } ] }
+ *
+ * `lastAllocated` keeps the round-robin position across restarts so that an
+ * address released just before a restart is not handed out right after it.
+ *
+ * What is fatal and what is skipped: the file as a whole (JSON syntax, shape,
+ * version, subnet) must be right, otherwise the caller gets an error and
+ * decides, because guessing could hand one IP to two containers. A single bad
+ * entry (outside the subnet, a reserved address, a duplicate) is dropped with
+ * a warning: that loses one record, never creates a conflict.
+ */
+import { cidrContains, formatCidr, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from './ipv4';
+
+/** One container interface's address. */
+export interface Allocation {
+  containerId: string;
+  ifname: string;
+  ip: string;
+  /** ISO 8601 time of the allocation. */
+  createdAt: string;
+}
+
+/** What the state file holds, validated. */
+export interface IpamState {
+  subnet: string;
+  /** Last address handed out, where round-robin continues; undefined when none yet. */
+  lastAllocated?: string;
+  allocations: Allocation[];
+}
+
+/** The whole state file is unusable (syntax, shape, version or subnet). */
+export class IpamStateError extends Error {
+  /** The state file's path. */
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IpamStateError';
+    this.file = file;
+  }
+}
+
+export const STATE_VERSION = 1;
+
+/** Serializes the state, allocations in address order so diffs stay readable. */
+export function encodeState(state: IpamState): string {
+  const allocations = [...state.allocations].sort((a, b) => (parseIpv4(a.ip) ?? 0) - (parseIpv4(b.ip) ?? 0));
+  const doc: Record<string, unknown> = { version: STATE_VERSION, subnet: state.subnet };
+  if (state.lastAllocated !== undefined) doc.lastAllocated = state.lastAllocated;
+  doc.allocations = allocations.map((a) => ({ containerId: a.containerId, ifname: a.ifname, ip: a.ip, createdAt: a.createdAt }));
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+/** Addresses of `cidr` that are never handed to a container: network, gateway, broadcast. */
+export function isReserved(cidr: Ipv4Cidr, address: number): boolean {
+  const broadcast = cidr.network + 2 ** (32 - cidr.prefixLength) - 1;
+  return address === cidr.network || address === cidr.network + 1 || address === broadcast;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/**
+ * Parses and validates a state file's text for `subnet`. Throws
+ * IpamStateError when the file as a whole cannot be trusted; returns the
+ * entries it kept and one warning per entry it dropped.
+ */
+export function decodeState(text: string, file: string, subnet: string): { state: IpamState; warnings: string[] } {
+  const cidr = parseCidr(subnet);
+  if (cidr === undefined) throw new RangeError(`not a canonical IPv4 CIDR: ${subnet}`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (cause) {
+    throw new IpamStateError(file, `IPAM state file ${file} is not valid JSON (left untouched)`, { cause });
+  }
+  if (!isObject(doc)) throw new IpamStateError(file, `IPAM state file ${file}: expected a JSON object`);
+  if (doc.version !== STATE_VERSION) {
+    throw new IpamStateError(file, `IPAM state file ${file}: unsupported version ${JSON.stringify(doc.version)} (expected ${STATE_VERSION})`);
+  }
+  const fileCidr = typeof doc.subnet === 'string' ? parseCidr(doc.subnet) : undefined;
+  if (fileCidr === undefined) {
+    throw new IpamStateError(file, `IPAM state file ${file}: subnet ${JSON.stringify(doc.subnet)} is not an IPv4 CIDR`);
+  }
+  if (fileCidr.network !== cidr.network || fileCidr.prefixLength !== cidr.prefixLength) {
+    throw new IpamStateError(
+      file,
+      `IPAM state file ${file} holds subnet ${formatCidr(fileCidr)} but this node's subnet is ${subnet}; ` +
+        'refusing to renumber running containers (move the file away if the old subnet is really gone)',
+    );
+  }
+  if (!Array.isArray(doc.allocations)) {
+    throw new IpamStateError(file, `IPAM state file ${file}: "allocations" must be an array`);
+  }
+
+  const warnings: string[] = [];
+  const allocations: Allocation[] = [];
+  const seenIps = new Set<number>();
+  const seenKeys = new Set<string>();
+  doc.allocations.forEach((entry: unknown, index: number) => {
+    const where = `IPAM state file ${file}: allocations[${index}]`;
+    if (!isObject(entry) || !nonEmptyString(entry.containerId) || !nonEmptyString(entry.ifname) ||
+        typeof entry.ip !== 'string' || typeof entry.createdAt !== 'string') {
+      warnings.push(`${where} is malformed; dropped: ${JSON.stringify(entry)}`);
+      return;
+    }
+    const address = parseIpv4(entry.ip);
+    const key = allocationKey(entry.containerId, entry.ifname);
+    let problem: string | undefined;
+    if (address === undefined) problem = `ip ${JSON.stringify(entry.ip)} is not an IPv4 address`;
+    else if (!cidrContains(cidr, address)) problem = `ip ${entry.ip} is outside ${subnet}`;
+    else if (isReserved(cidr, address)) problem = `ip ${entry.ip} is reserved (network, gateway or broadcast)`;
+    else if (seenIps.has(address)) problem = `ip ${entry.ip} is already held by an earlier entry`;
+    else if (seenKeys.has(key)) problem = `container ${entry.containerId} interface ${entry.ifname} already has an earlier entry`;
+    if (problem !== undefined) {
+      warnings.push(`${where}: ${problem}; dropped`);
+      return;
+    }
+    seenIps.add(address as number);
+    seenKeys.add(key);
+    allocations.push({ containerId: entry.containerId, ifname: entry.ifname, ip: entry.ip, createdAt: entry.createdAt });
+  });
+
+  let lastAllocated: string | undefined;
+  if (doc.lastAllocated !== undefined) {
+    const last = typeof doc.lastAllocated === 'string' ? parseIpv4(doc.lastAllocated) : undefined;
+    if (last !== undefined && cidrContains(cidr, last)) lastAllocated = formatIpv4(last);
+    else warnings.push(`IPAM state file ${file}: lastAllocated ${JSON.stringify(doc.lastAllocated)} ignored`);
+  }
+  return { state: { subnet, lastAllocated, allocations }, warnings };
+}
+
+/** The map key of a (containerId, ifname) pair; NUL cannot occur in either. */
+export function allocationKey(containerId: string, ifname: string): string {
+  return `${containerId}\u0000${ifname}`;
+}

@@ -1,0 +1,83 @@
+/**
+ * Durable replacement of one small file: write a temporary file in the same
+ * directory, fsync it, rename it over the target, fsync the directory. A crash
+ * at any point leaves either the old or the new content, never a torn file,
+ * and a resolved write survives a power cut.
+ *
+ * The file system is passed in (`StateFs`) so tests can count renames or make
+ * a step fail; `nodeStateFs` is the real one.
+ */
+import { promises as fsp } from 'fs';
+import path from 'path';
+
+/** The part of an open file handle that the atomic write uses. */
+export interface StateFileHandle {
+  writeFile(data: string, encoding: 'utf8'): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The file-system calls the IPAM state store makes (a subset of fs/promises). */
+export interface StateFs {
+  readFile(file: string, encoding: 'utf8'): Promise<string>;
+  open(file: string, flags: string, mode?: number): Promise<StateFileHandle>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(file: string): Promise<void>;
+}
+
+/** The real file system. */
+export const nodeStateFs: StateFs = {
+  readFile: (file, encoding) => fsp.readFile(file, encoding),
+  open: (file, flags, mode) => fsp.open(file, flags, mode),
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (file) => fsp.unlink(file),
+};
+
+let tempCounter = 0;
+
+/**
+ * Reads `file` as UTF-8; undefined when it does not exist. Any other failure
+ * (permissions, EISDIR …) is thrown with the file named.
+ */
+export async function readIfExists(fs: StateFs, file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`read IPAM state file ${file}`, { cause });
+  }
+}
+
+/**
+ * Atomically and durably replaces `file` with `data` (mode 0600: the file
+ * lists the node's containers). On failure the temporary file is removed and
+ * the previous content of `file` is untouched.
+ */
+export async function writeFileAtomic(fs: StateFs, file: string, data: string): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${++tempCounter}`);
+  try {
+    const handle = await fs.open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(data, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, file);
+  } catch (cause) {
+    await fs.unlink(temp).catch(() => undefined);
+    throw new Error(`write IPAM state file ${file}`, { cause });
+  }
+  // The rename is only durable once the directory entry is: fsync the directory.
+  try {
+    const dirHandle = await fs.open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  } catch (cause) {
+    throw new Error(`fsync directory ${dir} of IPAM state file ${file}`, { cause });
+  }
+}
