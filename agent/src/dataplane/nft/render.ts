@@ -1,0 +1,129 @@
+/**
+ * Pure renderer: desired state → the complete nft script for knit's own table.
+ *
+ * The script is one transaction for `nft -f -`:
+ *   add table ip knit      (so the delete below never fails on a fresh node)
+ *   delete table ip knit   (drops everything knit had, and nothing else)
+ *   table ip knit { ... }  (the whole new definition)
+ * The kernel commits it atomically: no packet ever sees a half-built table or
+ * a moment without rules, and tables of other owners are never touched.
+ *
+ * Mappings live in two maps so the rule count stays constant however many
+ * containers publish ports:
+ *   hostip_ports: daddr . l4proto . dport → container addr . port  (hostIp given)
+ *   any_ports:            l4proto . dport → container addr . port  (any local address)
+ * A lookup that misses ends the rule without a verdict, so evaluation falls
+ * through: specific hostIp first, then any local address (`fib daddr type local`,
+ * the nft spelling of iptables' `-m addrtype --dst-type LOCAL`).
+ */
+import type { NftDesiredState, NormalizedMapping, NormalizedState } from './types';
+import { normalizeDesired } from './validate';
+
+/** Table identity; knit's table is `ip knit` unless a test or a second instance says otherwise. */
+export interface TableId {
+  family: 'ip';
+  name: string;
+}
+
+export const DEFAULT_TABLE: TableId = { family: 'ip', name: 'knit' };
+
+const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+
+/** Element comments carry the mapping's owner; keep them to characters nft never needs quoted specially. */
+function commentText(id: string): string {
+  return id.replace(/[^A-Za-z0-9._:/@+-]/g, '_').slice(0, 128);
+}
+
+function element(m: NormalizedMapping, withHostIp: boolean): string {
+  const key = withHostIp ? `${m.hostIp} . ${m.protocol} . ${m.hostPort}` : `${m.protocol} . ${m.hostPort}`;
+  return `${key} comment "${commentText(m.id)}" : ${m.containerIp} . ${m.containerPort}`;
+}
+
+function mapBlock(name: string, keyType: string, elements: string[]): string[] {
+  const lines = [`  map ${name} {`, `    type ${keyType} : ipv4_addr . inet_service`];
+  if (elements.length > 0) {
+    lines.push('    elements = {');
+    lines.push(elements.map((e) => `      ${e}`).join(',\n'));
+    lines.push('    }');
+  }
+  lines.push('  }');
+  return lines;
+}
+
+/** Render an already normalized state (see normalizeDesired). */
+export function renderNormalized(state: NormalizedState, table: TableId = DEFAULT_TABLE): string {
+  if (table.family !== 'ip' || !TABLE_NAME.test(table.name)) {
+    throw new Error(`nft table ${table.family} ${table.name}: only family ip and a plain name are supported`);
+  }
+  const id = `${table.family} ${table.name}`;
+  const specific = state.portMappings.filter((m) => m.hostIp !== undefined).map((m) => element(m, true));
+  const any = state.portMappings.filter((m) => m.hostIp === undefined).map((m) => element(m, false));
+  const loopback = state.bridge !== undefined;
+
+  const lines: string[] = [
+    `add table ${id}`,
+    `delete table ${id}`,
+    `table ${id} {`,
+    '  comment "owned by knitd: replaced as a whole on every change, edits are lost"',
+    ...mapBlock('hostip_ports', 'ipv4_addr . inet_proto . inet_service', specific),
+    ...mapBlock('any_ports', 'inet_proto . inet_service', any),
+    '  chain portmaps {',
+    '    dnat ip to ip daddr . meta l4proto . th dport map @hostip_ports',
+    '    fib daddr type local dnat ip to meta l4proto . th dport map @any_ports',
+    '  }',
+    '  chain prerouting {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    '    jump portmaps',
+    '  }',
+    '  chain output {',
+    // nft 1.0.6 refuses the "dstnat" keyword on the output hook; -100 is its value.
+    '    type nat hook output priority -100; policy accept;',
+  ];
+  // Without route_localnet a DNATed 127.0.0.1 packet cannot leave lo: keep loopback out of DNAT.
+  if (!loopback) lines.push('    ip daddr 127.0.0.0/8 return');
+  lines.push('    jump portmaps', '  }');
+
+  lines.push('  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;');
+  if (state.nodeSubnet !== undefined) {
+    // Hairpin: container → own node's mapping → container on the same bridge. Without
+    // SNAT the target would answer the client directly and the client would drop it.
+    lines.push(`    ct status dnat ip saddr ${state.nodeSubnet} ip daddr ${state.nodeSubnet} masquerade`);
+  }
+  if (loopback) {
+    // 127.0.0.1:hostPort from the node: the container must see a source it can answer.
+    lines.push('    ct status dnat ip saddr 127.0.0.0/8 masquerade');
+  }
+  if (state.masqueradeCidr !== undefined) {
+    // fully-random: the source port is picked at random, not sequentially, which avoids
+    // the conntrack insertion race of concurrent connections (flannel #1004).
+    const c = state.masqueradeCidr;
+    lines.push(`    ip saddr ${c} ip daddr != ${c} ip daddr != 224.0.0.0/4 masquerade fully-random`);
+  }
+  lines.push('  }');
+
+  if (loopback) {
+    // route_localnet on the bridge would also let a neighbour send packets to the node's
+    // 127.0.0.1 services (CVE-2020-8558); only replies of connections we made may arrive.
+    lines.push(
+      '  chain input {',
+      '    type filter hook input priority filter; policy accept;',
+      '    iifname != "lo" ip daddr 127.0.0.0/8 ct state != { established, related } drop',
+      '  }',
+    );
+  }
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Render the complete nft script that replaces knit's table atomically.
+ * Throws NftValidationError for an invalid desired state.
+ */
+export function renderRuleset(desired: NftDesiredState, table: TableId = DEFAULT_TABLE): string {
+  return renderNormalized(normalizeDesired(desired), table);
+}
+
+/** The script that removes knit's table, tolerating its absence (one transaction). */
+export function renderRemove(table: TableId = DEFAULT_TABLE): string {
+  return `add table ${table.family} ${table.name}\ndelete table ${table.family} ${table.name}\n`;
+}

@@ -1,0 +1,72 @@
+/**
+ * The desired state of knit's nftables table on one node (one network
+ * namespace): port mappings (CNI `portMappings`, like `docker run -p`) and
+ * outbound NAT for the cluster CIDR. Callers state this whole picture; the
+ * renderer turns it into one atomic nft transaction.
+ */
+
+/** Transport protocols a port mapping may use (those with ports nft's `th dport` reads). */
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+
+/** One hostPort → container mapping, as the CNI `portMappings` capability gives it. */
+export interface PortMapping {
+  /** Who owns the mapping, e.g. "<containerId>/<ifname>": shown in element comments and error messages. */
+  id: string;
+  /** The container's IPv4 address (DNAT target). */
+  containerIp: string;
+  /** Port on the node, 1..65535. */
+  hostPort: number;
+  /** Port inside the container, 1..65535. */
+  containerPort: number;
+  protocol: PortProtocol;
+  /**
+   * Restrict the mapping to packets sent to this node address. Absent, "" or
+   * "0.0.0.0" mean any local address of the node (including 127.0.0.1 when
+   * `bridge` is given, see NftDesiredState.bridge).
+   */
+  hostIp?: string;
+}
+
+/** Everything knit wants in its table. An empty object renders an empty (but present) table. */
+export interface NftDesiredState {
+  /**
+   * Outbound NAT: masquerade traffic from the cluster CIDR to destinations
+   * outside it (with fully random source ports). Absent = no outbound NAT.
+   */
+  masquerade?: { clusterCidr: string };
+  /**
+   * This node's container subnet (e.g. "10.244.1.0/24"). Needed for hairpin:
+   * a container reaching a mapping on its own node is masqueraded so the reply
+   * returns through the host. Kept apart from `masquerade` because hairpin is
+   * needed even when outbound NAT is off.
+   */
+  nodeSubnet?: string;
+  /** Port mappings of every container on this node. */
+  portMappings: PortMapping[];
+  /**
+   * The node bridge (e.g. "knit0"). When given, mappings are also reachable
+   * through 127.0.0.1: that needs `route_localnet=1` on the bridge (the DNATed
+   * packet keeps source 127.0.0.1 until it is masqueraded), which the applier
+   * sets only while some mapping has no hostIp or a loopback hostIp.
+   */
+  bridge?: string;
+}
+
+/** A mapping after validation: hostIp normalized (absent = any local address). */
+export interface NormalizedMapping {
+  id: string;
+  containerIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: PortProtocol;
+  hostIp?: string;
+}
+
+/** The desired state after validation and normalization; what the renderer reads. */
+export interface NormalizedState {
+  masqueradeCidr?: string;
+  nodeSubnet?: string;
+  bridge?: string;
+  /** Sorted by protocol, hostIp, hostPort so the rendered text is deterministic. */
+  portMappings: NormalizedMapping[];
+}

@@ -1,0 +1,140 @@
+/**
+ * Validation and normalization of the nft desired state. Everything that ends
+ * up in the nft script passes through here first, so the renderer can print
+ * values verbatim: ports are integers in range, addresses are canonical
+ * dotted quads, CIDRs are network addresses, names are safe tokens.
+ */
+import type { NftDesiredState, NormalizedMapping, NormalizedState, PortMapping, PortProtocol } from './types';
+
+/** Raised for a desired state that cannot be rendered; the message names the field. */
+export class NftValidationError extends Error {
+  override name = 'NftValidationError';
+}
+
+const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
+const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+
+/** Parse a canonical dotted-quad IPv4 address into a 32-bit number, or undefined. */
+export function parseIpv4(text: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return undefined;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const part = m[i];
+    // Leading zeros are refused: some tools read them as octal.
+    if (part.length > 1 && part.startsWith('0')) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    value = value * 256 + n;
+  }
+  return value;
+}
+
+export function formatIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
+/** True for 127.0.0.0/8. */
+export function isLoopbackIpv4(text: string): boolean {
+  const v = parseIpv4(text);
+  return v !== undefined && Math.floor(v / 2 ** 24) === 127;
+}
+
+/** Validate "a.b.c.d/len" and return it with host bits cleared, e.g. "10.244.1.7/24" → "10.244.1.0/24". */
+export function normalizeCidr(text: string, field: string): string {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
+  const addr = m ? parseIpv4(m[1]) : undefined;
+  const len = m ? Number(m[2]) : NaN;
+  if (!m || addr === undefined || !(len >= 1 && len <= 32)) {
+    throw new NftValidationError(`${field}: "${text}" is not an IPv4 CIDR like 10.244.0.0/16`);
+  }
+  const size = 2 ** (32 - len);
+  return `${formatIpv4(Math.floor(addr / size) * size)}/${len}`;
+}
+
+function checkPort(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new NftValidationError(`${field}: ${JSON.stringify(value)} is not a port in 1..65535`);
+  }
+  return value;
+}
+
+function checkIpv4(value: unknown, field: string): string {
+  if (typeof value !== 'string' || parseIpv4(value) === undefined) {
+    throw new NftValidationError(`${field}: ${JSON.stringify(value)} is not an IPv4 address (knit's table is family ip)`);
+  }
+  return value;
+}
+
+function normalizeMapping(pm: PortMapping, index: number): NormalizedMapping {
+  const where = `portMappings[${index}]${typeof pm?.id === 'string' && pm.id !== '' ? ` (${pm.id})` : ''}`;
+  if (typeof pm !== 'object' || pm === null) throw new NftValidationError(`${where}: not an object`);
+  if (typeof pm.id !== 'string' || pm.id.length === 0) throw new NftValidationError(`${where}.id: must be a non-empty string`);
+  if (!PROTOCOLS.includes(pm.protocol)) {
+    throw new NftValidationError(`${where}.protocol: ${JSON.stringify(pm.protocol)} is not one of ${PROTOCOLS.join(', ')}`);
+  }
+  const out: NormalizedMapping = {
+    id: pm.id,
+    protocol: pm.protocol,
+    hostPort: checkPort(pm.hostPort, `${where}.hostPort`),
+    containerPort: checkPort(pm.containerPort, `${where}.containerPort`),
+    containerIp: checkIpv4(pm.containerIp, `${where}.containerIp`),
+  };
+  // "" and 0.0.0.0 are how runtimes say "any address" (the reference portmap plugin reads them so too).
+  if (pm.hostIp !== undefined && pm.hostIp !== '' && pm.hostIp !== '0.0.0.0') {
+    out.hostIp = checkIpv4(pm.hostIp, `${where}.hostIp`);
+  }
+  return out;
+}
+
+/** Sort key that orders mappings by protocol, hostIp, hostPort (numerically). */
+function mappingKey(m: NormalizedMapping): string {
+  return `${m.protocol}|${m.hostIp ?? ''}|${String(m.hostPort).padStart(5, '0')}`;
+}
+
+/**
+ * Validate the whole desired state and return its normalized form.
+ * Throws NftValidationError naming the offending field; a (protocol, hostIp,
+ * hostPort) claimed twice names both claimants.
+ */
+export function normalizeDesired(desired: NftDesiredState): NormalizedState {
+  if (typeof desired !== 'object' || desired === null) throw new NftValidationError('desired state: not an object');
+  if (!Array.isArray(desired.portMappings)) throw new NftValidationError('portMappings: must be an array');
+  const out: NormalizedState = { portMappings: [] };
+  if (desired.masquerade !== undefined) {
+    out.masqueradeCidr = normalizeCidr(desired.masquerade.clusterCidr, 'masquerade.clusterCidr');
+  }
+  if (desired.nodeSubnet !== undefined) out.nodeSubnet = normalizeCidr(desired.nodeSubnet, 'nodeSubnet');
+  if (desired.bridge !== undefined) {
+    if (!IFNAME.test(desired.bridge) || desired.bridge === '.' || desired.bridge === '..') {
+      throw new NftValidationError(`bridge: ${JSON.stringify(desired.bridge)} is not an interface name`);
+    }
+    out.bridge = desired.bridge;
+  }
+  const claimed = new Map<string, NormalizedMapping>();
+  desired.portMappings.forEach((pm, i) => {
+    const m = normalizeMapping(pm, i);
+    if (m.hostIp !== undefined && isLoopbackIpv4(m.hostIp) && out.bridge === undefined) {
+      throw new NftValidationError(`portMappings[${i}] (${m.id}).hostIp: ${m.hostIp} is a loopback address, which needs "bridge" (route_localnet)`);
+    }
+    const key = mappingKey(m);
+    const other = claimed.get(key);
+    if (other) {
+      throw new NftValidationError(
+        `port ${m.protocol}/${m.hostIp ?? '*'}:${m.hostPort} is claimed by both ${other.id} and ${m.id}`,
+      );
+    }
+    claimed.set(key, m);
+  });
+  out.portMappings = [...claimed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+  return out;
+}
+
+/**
+ * Whether the node must accept 127.0.0.1-sourced packets on the bridge
+ * (`route_localnet`): only when a bridge is given and some mapping is reachable
+ * through a loopback address (no hostIp, or a 127/8 hostIp).
+ */
+export function needsRouteLocalnet(state: NormalizedState): boolean {
+  return state.bridge !== undefined && state.portMappings.some((m) => m.hostIp === undefined || isLoopbackIpv4(m.hostIp));
+}

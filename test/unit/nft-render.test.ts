@@ -1,0 +1,190 @@
+import { expect } from 'chai';
+import { NftValidationError, renderRemove, renderRuleset, type NftDesiredState, type PortMapping } from '../../agent/src/dataplane/nft';
+
+const HEAD = [
+  'add table ip knit',
+  'delete table ip knit',
+  'table ip knit {',
+  '  comment "owned by knitd: replaced as a whole on every change, edits are lost"',
+];
+const PORTMAPS_AND_PREROUTING = [
+  '  chain portmaps {',
+  '    dnat ip to ip daddr . meta l4proto . th dport map @hostip_ports',
+  '    fib daddr type local dnat ip to meta l4proto . th dport map @any_ports',
+  '  }',
+  '  chain prerouting {',
+  '    type nat hook prerouting priority dstnat; policy accept;',
+  '    jump portmaps',
+  '  }',
+];
+const EMPTY_MAPS = [
+  '  map hostip_ports {',
+  '    type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service',
+  '  }',
+  '  map any_ports {',
+  '    type inet_proto . inet_service : ipv4_addr . inet_service',
+  '  }',
+];
+const text = (lines: string[]): string => `${lines.join('\n')}\n`;
+
+const web: PortMapping = { id: 'c1/eth0', containerIp: '10.244.1.2', hostPort: 8080, containerPort: 80, protocol: 'tcp' };
+
+describe('nft renderer: golden scripts', () => {
+  it('an empty desired state is an empty but present table, loopback kept out of DNAT', () => {
+    expect(renderRuleset({ portMappings: [] })).to.equal(text([
+      ...HEAD,
+      ...EMPTY_MAPS,
+      ...PORTMAPS_AND_PREROUTING,
+      '  chain output {',
+      '    type nat hook output priority -100; policy accept;',
+      '    ip daddr 127.0.0.0/8 return',
+      '    jump portmaps',
+      '  }',
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      '  }',
+      '}',
+    ]));
+  });
+
+  it('outbound NAT only: masquerade leaving the cluster CIDR with fully random ports', () => {
+    const out = renderRuleset({ masquerade: { clusterCidr: '10.244.0.0/16' }, portMappings: [] });
+    expect(out).to.contain(
+      '  chain postrouting {\n'
+      + '    type nat hook postrouting priority srcnat; policy accept;\n'
+      + '    ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random\n'
+      + '  }\n',
+    );
+  });
+
+  it('the full picture: sorted elements in both maps, hairpin, loopback and its guard', () => {
+    const desired: NftDesiredState = {
+      masquerade: { clusterCidr: '10.244.0.0/16' },
+      nodeSubnet: '10.244.1.0/24',
+      bridge: 'knit0',
+      portMappings: [
+        { id: 'c2/eth0', containerIp: '10.244.1.3', hostPort: 5353, containerPort: 53, protocol: 'udp' },
+        { ...web, hostPort: 8443, containerPort: 443, hostIp: '192.168.0.10' },
+        web,
+        { id: 'c3/net "1"', containerIp: '10.244.1.4', hostPort: 9000, containerPort: 9000, protocol: 'sctp', hostIp: '0.0.0.0' },
+      ],
+    };
+    expect(renderRuleset(desired)).to.equal(text([
+      ...HEAD,
+      '  map hostip_ports {',
+      '    type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service',
+      '    elements = {',
+      '      192.168.0.10 . tcp . 8443 comment "c1/eth0" : 10.244.1.2 . 443',
+      '    }',
+      '  }',
+      '  map any_ports {',
+      '    type inet_proto . inet_service : ipv4_addr . inet_service',
+      '    elements = {',
+      '      sctp . 9000 comment "c3/net__1_" : 10.244.1.4 . 9000,',
+      '      tcp . 8080 comment "c1/eth0" : 10.244.1.2 . 80,',
+      '      udp . 5353 comment "c2/eth0" : 10.244.1.3 . 53',
+      '    }',
+      '  }',
+      ...PORTMAPS_AND_PREROUTING,
+      '  chain output {',
+      '    type nat hook output priority -100; policy accept;',
+      '    jump portmaps',
+      '  }',
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      '    ct status dnat ip saddr 10.244.1.0/24 ip daddr 10.244.1.0/24 masquerade',
+      '    ct status dnat ip saddr 127.0.0.0/8 masquerade',
+      '    ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random',
+      '  }',
+      '  chain input {',
+      '    type filter hook input priority filter; policy accept;',
+      '    iifname != "lo" ip daddr 127.0.0.0/8 ct state != { established, related } drop',
+      '  }',
+      '}',
+    ]));
+  });
+
+  it('is deterministic: input order does not change the text', () => {
+    const a: PortMapping[] = [];
+    for (let p = 1; p <= 30; p++) a.push({ ...web, id: `c${p}`, hostPort: p * 997 % 65535 || 1 });
+    const b = [...a].reverse();
+    expect(renderRuleset({ portMappings: a })).to.equal(renderRuleset({ portMappings: b }));
+  });
+
+  it('orders ports numerically, not as text', () => {
+    const out = renderRuleset({ portMappings: [{ ...web, hostPort: 10000 }, { ...web, id: 'x', hostPort: 9 }] });
+    expect(out.indexOf('tcp . 9 ')).to.be.lessThan(out.indexOf('tcp . 10000 '));
+  });
+
+  it('normalizes CIDRs to their network address', () => {
+    const out = renderRuleset({ masquerade: { clusterCidr: '10.244.7.9/16' }, nodeSubnet: '10.244.1.77/24', portMappings: [] });
+    expect(out).to.contain('ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16');
+    expect(out).to.contain('ip saddr 10.244.1.0/24 ip daddr 10.244.1.0/24');
+  });
+
+  it('keeps the rule count constant as mappings grow', () => {
+    const rules = (s: string): number => s.split('\n').filter((l) => /^ {4}(?! |type |elements|\})/.test(l)).length;
+    const many: PortMapping[] = [];
+    for (let p = 1; p <= 500; p++) many.push({ ...web, id: `c${p}`, hostPort: p });
+    const one = renderRuleset({ bridge: 'knit0', portMappings: [web] });
+    const lots = renderRuleset({ bridge: 'knit0', portMappings: many });
+    expect(rules(one)).to.be.greaterThan(0);
+    expect(rules(lots)).to.equal(rules(one));
+  });
+
+  it('renders a remove that tolerates absence', () => {
+    expect(renderRemove()).to.equal('add table ip knit\ndelete table ip knit\n');
+    expect(renderRuleset({ portMappings: [] }, { family: 'ip', name: 'knit_test' })).to.match(/^add table ip knit_test\ndelete table ip knit_test\ntable ip knit_test \{/);
+  });
+});
+
+describe('nft renderer: validation', () => {
+  const cases: Array<{ name: string; desired: NftDesiredState; error: RegExp }> = [
+    { name: 'port 0', desired: { portMappings: [{ ...web, hostPort: 0 }] }, error: /portMappings\[0\] \(c1\/eth0\)\.hostPort: 0 is not a port in 1\.\.65535/ },
+    { name: 'port 65536', desired: { portMappings: [{ ...web, containerPort: 65536 }] }, error: /containerPort: 65536 is not a port/ },
+    { name: 'fractional port', desired: { portMappings: [{ ...web, hostPort: 80.5 }] }, error: /hostPort: 80\.5 is not a port/ },
+    { name: 'protocol', desired: { portMappings: [{ ...web, protocol: 'icmp' as 'tcp' }] }, error: /protocol: "icmp" is not one of tcp, udp, sctp/ },
+    { name: 'container IP', desired: { portMappings: [{ ...web, containerIp: '10.244.1.256' }] }, error: /containerIp: "10\.244\.1\.256" is not an IPv4 address/ },
+    { name: 'IPv6 hostIp', desired: { portMappings: [{ ...web, hostIp: '::1' }] }, error: /hostIp: "::1" is not an IPv4 address/ },
+    { name: 'octal-looking IP', desired: { portMappings: [{ ...web, containerIp: '010.1.1.1' }] }, error: /containerIp/ },
+    { name: 'empty id', desired: { portMappings: [{ ...web, id: '' }] }, error: /portMappings\[0\]\.id: must be a non-empty string/ },
+    { name: 'loopback hostIp without bridge', desired: { portMappings: [{ ...web, hostIp: '127.0.0.1' }] }, error: /hostIp: 127\.0\.0\.1 is a loopback address, which needs "bridge"/ },
+    { name: 'cluster CIDR', desired: { masquerade: { clusterCidr: '10.244.0.0' }, portMappings: [] }, error: /masquerade\.clusterCidr: "10\.244\.0\.0" is not an IPv4 CIDR/ },
+    { name: 'node subnet /33', desired: { nodeSubnet: '10.244.1.0/33', portMappings: [] }, error: /nodeSubnet: "10\.244\.1\.0\/33"/ },
+    { name: 'bridge name', desired: { bridge: 'a/b', portMappings: [] }, error: /bridge: "a\/b" is not an interface name/ },
+    { name: 'portMappings missing', desired: {} as NftDesiredState, error: /portMappings: must be an array/ },
+    {
+      name: 'duplicate host port names both claimants',
+      desired: { portMappings: [web, { ...web, id: 'c9/eth0', containerIp: '10.244.1.9' }] },
+      error: /port tcp\/\*:8080 is claimed by both c1\/eth0 and c9\/eth0/,
+    },
+    {
+      name: 'duplicate with the same hostIp',
+      desired: { portMappings: [{ ...web, hostIp: '192.168.0.10' }, { ...web, id: 'c9/eth0', hostIp: '192.168.0.10' }] },
+      error: /port tcp\/192\.168\.0\.10:8080 is claimed by both c1\/eth0 and c9\/eth0/,
+    },
+    {
+      name: '"" and 0.0.0.0 are both "any address"',
+      desired: { portMappings: [{ ...web, hostIp: '' }, { ...web, id: 'c9/eth0', hostIp: '0.0.0.0' }] },
+      error: /claimed by both c1\/eth0 and c9\/eth0/,
+    },
+  ];
+  for (const tc of cases) {
+    it(`rejects ${tc.name}`, () => {
+      expect(() => renderRuleset(tc.desired)).to.throw(NftValidationError, tc.error);
+    });
+  }
+
+  const fine: Array<{ name: string; desired: NftDesiredState }> = [
+    { name: 'the same port on tcp and udp', desired: { portMappings: [web, { ...web, protocol: 'udp' }] } },
+    { name: 'the same port on two host IPs', desired: { portMappings: [{ ...web, hostIp: '192.168.0.10' }, { ...web, id: 'b', hostIp: '192.168.0.11' }] } },
+    { name: 'a specific hostIp next to any address (specific wins)', desired: { portMappings: [web, { ...web, id: 'b', hostIp: '192.168.0.10' }] } },
+    { name: 'ports 1 and 65535', desired: { portMappings: [{ ...web, hostPort: 1, containerPort: 65535 }] } },
+    { name: 'a loopback hostIp with a bridge', desired: { bridge: 'knit0', portMappings: [{ ...web, hostIp: '127.0.0.1' }] } },
+  ];
+  for (const tc of fine) {
+    it(`accepts ${tc.name}`, () => {
+      expect(renderRuleset(tc.desired)).to.match(/^add table ip knit\n/);
+    });
+  }
+});
