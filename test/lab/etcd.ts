@@ -62,6 +62,8 @@ export interface EtcdProcess {
   readonly ns: string | undefined;
   /** Log file of the current process. */
   readonly logPath: string;
+  /** PIDs of every process this member has run as (one per start), for leak checks. */
+  pidHistory(): number[];
   /** True while the current process has not exited. */
   running(): boolean;
   /** SIGTERM, wait for exit (SIGKILL after 3 s). */
@@ -168,6 +170,7 @@ class Member implements EtcdProcess {
   readonly peerUrl: string;
   private proc: LabProcess | undefined;
   private destroyed = false;
+  private readonly pids: number[] = [];
 
   constructor(
     readonly name: string,
@@ -195,6 +198,11 @@ class Member implements EtcdProcess {
   launch(): void {
     if (this.destroyed) throw new Error(`etcd member ${this.name} was destroyed`);
     this.proc = spawnTracked('etcd', this.args, { ns: this.ns, env: cleanEnv(), tag: `etcd-${this.name}` });
+    this.pids.push(this.proc.pid);
+  }
+
+  pidHistory(): number[] {
+    return [...this.pids];
   }
 
   running(): boolean {

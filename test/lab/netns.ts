@@ -26,19 +26,35 @@ export function uniqueName(tag: string): string {
   return name;
 }
 
+/** Path of a named namespace's bind mount, as CNI_NETNS wants it. */
 export function netnsPath(name: string): string {
   return `/var/run/netns/${name}`;
 }
 
 /** ip netns add NAME; lo up. Returns the namespace name. */
 export function addNetns(tag: string): string {
-  const name = uniqueName(tag);
-  execFileSync('ip', ['netns', 'add', name], { stdio: 'pipe' });
+  return addNetnsNamed(uniqueName(tag));
+}
+
+/**
+ * ip netns add NAME for a name the caller built (the lab uses per-lab
+ * prefixes); it must carry this run's prefix and fit 15 chars. lo up.
+ */
+export function addNetnsNamed(name: string): string {
+  if (!name.startsWith(`${RUN_PREFIX}-`) || name.length > 15) {
+    throw new Error(`netns name ${name} must start with ${RUN_PREFIX}- and be at most 15 chars`);
+  }
+  try {
+    execFileSync('ip', ['netns', 'add', name], { stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(`ip netns add ${name}: ${String((err as { stderr?: unknown }).stderr ?? '').trim()}`, { cause: err });
+  }
   made.add(name);
   nsRun(name, 'ip', ['link', 'set', 'lo', 'up']);
   return name;
 }
 
+/** ip netns del NAME, tolerating "already gone"; forgets it either way. */
 export function delNetns(name: string): void {
   if (existsSync(netnsPath(name))) spawnSync('ip', ['netns', 'del', name], { stdio: 'pipe' });
   made.delete(name);
@@ -49,6 +65,7 @@ export function madeNetns(): string[] {
   return [...made];
 }
 
+/** Delete every namespace this process made and has not deleted (synchronous: safe in an exit handler). */
 export function removeAllNetns(): void {
   for (const name of [...made]) delNetns(name);
 }

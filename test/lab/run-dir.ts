@@ -31,7 +31,7 @@ let runDirReady = false;
 /**
  * Start time of a live process, or undefined when it does not exist.
  * Field 22 of /proc/<pid>/stat; the command name (field 2) may contain
- * spaces and parentheses, so count fields after the last ')'.
+ * spaces and parentheses, so fields are counted after the last ')'.
  */
 export function procStartTime(pid: number): string | undefined {
   let stat: string;
@@ -40,8 +40,15 @@ export function procStartTime(pid: number): string | undefined {
   } catch {
     return undefined;
   }
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19];
+  return parseStatStartTime(stat);
+}
+
+/** Field 22 (starttime) of a /proc/<pid>/stat line, or undefined if the line is malformed. */
+export function parseStatStartTime(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const start = stat.slice(close + 2).split(' ')[19];
+  return start !== undefined && /^\d+$/.test(start) ? start : undefined;
 }
 
 /** True when the process recorded in `rec` is still the same live process. */
