@@ -41,4 +41,7 @@ fi
 # Build native addons against the local Node headers (offline).
 if [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
 npm run --silent build
+if [ $# -eq 0 ]; then
+  set -- 'dist/test/unit/**/*.test.js' 'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
+fi
 exec npx mocha "$@"
