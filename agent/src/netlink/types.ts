@@ -49,6 +49,8 @@ export interface Link {
   peerIndex?: number;
   vxlan?: VxlanAttrs;
   ipip?: IpipAttrs;
+  /** for bridge ports: hairpin mode (IFLA_BRPORT_MODE) */
+  hairpin?: boolean;
 }
 
 export interface Addr {
@@ -77,8 +79,10 @@ export interface Route {
   metric?: number;
 }
 
+/** Only unicast routes are listed (no local/broadcast/multicast/blackhole). */
 export interface RouteFilter {
   family?: 4 | 6;
+  /** default: main (254), like `ip route show`; 0 = every table except local (255) */
   table?: number;
   protocol?: number;
   index?: number;
@@ -99,6 +103,14 @@ export interface FdbEntry {
   /** remote VTEP IP (NDA_DST) for VXLAN entries */
   dst?: string;
   permanent: boolean;
+}
+
+/** Any link kind that needs no kind-specific data (e.g. 'ifb'); the kind is named in errors. */
+export interface CreateLink {
+  name: string;
+  kind: string;
+  mtu?: number;
+  mac?: string;
 }
 
 export interface CreateBridge {
@@ -153,6 +165,8 @@ export interface Handle {
   /** undefined when no such link */
   linkByName(name: string): Promise<Link | undefined>;
   linkByIndex(index: number): Promise<Link | undefined>;
+  /** ip link add NAME type KIND (kinds without kind-specific data); EOPNOTSUPP names the kind */
+  linkAdd(opts: CreateLink): Promise<Link>;
   /** ip link add NAME type bridge */
   bridgeAdd(opts: CreateBridge): Promise<Link>;
   /** ip link add NAME type veth peer name PEER netns NS */
@@ -167,7 +181,7 @@ export interface Handle {
   linkSetMac(index: number, mac: string): Promise<void>;
   /** ip link set dev X master BR; masterIndex 0 = nomaster */
   linkSetMaster(index: number, masterIndex: number): Promise<void>;
-  /** ip link set dev X name NEW (link must be down) */
+  /** ip link set dev X name NEW (set it down first: kernels before 6.x refuse with EBUSY while up) */
   linkRename(index: number, name: string): Promise<void>;
   /** bridge link set dev X hairpin on|off */
   linkSetHairpin(index: number, on: boolean): Promise<void>;
@@ -191,6 +205,8 @@ export interface Handle {
   fdbList(filter?: { index?: number }): Promise<FdbEntry[]>;
   /** bridge fdb replace MAC dev X dst IP self permanent */
   fdbSet(e: FdbEntry): Promise<void>;
+  /** bridge fdb append MAC dev X dst IP self permanent (one more remote for the same MAC) */
+  fdbAppend(e: FdbEntry): Promise<void>;
   fdbDel(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): Promise<void>;
 
   /** link, route and neighbour change events in this namespace */

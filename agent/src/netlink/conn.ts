@@ -1,0 +1,86 @@
+/**
+ * The sockets behind one Handle, all created inside the handle's namespace.
+ *
+ * - `req`: targeted requests (add/del/get-one), pipelined: many may be in
+ *   flight; the package matches replies by sequence number. A window caps
+ *   how many are outstanding so the kernel's acks never overflow the
+ *   socket's receive buffer (an overflow would lose acks and hang callers).
+ * - `dump`: NLM_F_DUMP requests, one at a time. A dump's parts arrive over
+ *   several reads; on a shared socket another request's ack would land
+ *   between them and the package would cut the dump short, so dumps get
+ *   their own socket and a queue.
+ *
+ * Every failure leaves here as a NetlinkError naming the operation and object.
+ */
+import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { toNetlinkError } from './errors';
+import { withNetns } from './netns';
+
+/** Outstanding targeted requests per handle; beyond this, callers queue. */
+const WINDOW = 64;
+/** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max and doubles it). */
+const RCVBUF = 1 << 20;
+
+/** Create an rtnetlink socket bound to `netns` (null: the caller's own namespace). */
+export function createSocketIn(netns: string | null): RtNetlinkSocket {
+  // createRtNetlink() calls socket(2) and bind(2) synchronously in its
+  // constructor, so the socket is bound to whatever namespace is current.
+  const make = (): RtNetlinkSocket => createRtNetlink({ recvBufferSize: RCVBUF, sendBufferSize: RCVBUF });
+  return netns === null ? make() : withNetns(netns, make);
+}
+
+export class RtConn {
+  private readonly req: RtNetlinkSocket;
+  private readonly dumpSock: RtNetlinkSocket;
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+  private dumpChain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(readonly netns: string | null) {
+    this.req = createSocketIn(netns);
+    try {
+      this.dumpSock = createSocketIn(netns);
+    } catch (err) {
+      this.req.socket.close();
+      throw err;
+    }
+  }
+
+  /** Run one targeted request on the pipelined socket; errors become NetlinkError(op, object). */
+  async request<T>(op: string, object: string, fn: (s: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    if (this.closed) throw toNetlinkError(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }), op, object);
+    if (this.inFlight < WINDOW) this.inFlight++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // slot handed over by release
+    try {
+      return await fn(this.req);
+    } catch (err) {
+      throw toNetlinkError(err, op, object);
+    } finally {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else this.inFlight--;
+  }
+
+  /** Run one dump on the dump socket, after any dump already queued. */
+  dump<T>(op: string, object: string, fn: (s: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(toNetlinkError(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }), op, object));
+    const run = this.dumpChain.then(() => fn(this.dumpSock)).catch((err: unknown) => {
+      throw toNetlinkError(err, op, object);
+    });
+    this.dumpChain = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.req.socket.close();
+    this.dumpSock.socket.close();
+  }
+}

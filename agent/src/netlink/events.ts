@@ -1,0 +1,78 @@
+/**
+ * Change events: a dedicated rtnetlink socket in the handle's namespace,
+ * joined to the link, neighbour and IPv4/IPv6 route multicast groups, whose
+ * messages are decoded into typed NetlinkEvents.
+ */
+import { rt } from 'netlink';
+import { createSocketIn } from './conn';
+import { linkFromMessage } from './links';
+import { neighFromMessage } from './neighbours';
+import { routeFromMessage } from './routes';
+import type { NetlinkEvent, Subscription } from './types';
+
+const { MessageType, MulticastGroups } = rt;
+
+/** Decode one raw rtnetlink message into an event; undefined for what knit does not report. */
+export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | undefined {
+  switch (type) {
+    case MessageType.NEWLINK:
+    case MessageType.DELLINK: {
+      const m = rt.parseLinkMessage(data);
+      const link = linkFromMessage(m);
+      if (type === MessageType.DELLINK) return { type: 'link-deleted', link };
+      // the kernel announces a newly registered device with ifi_change = ~0
+      const change = m.data.change ? rt.formatDeviceFlags(m.data.change) >>> 0 : 0;
+      return { type: change === 0xffffffff ? 'link-added' : 'link-changed', link };
+    }
+    case MessageType.NEWROUTE:
+    case MessageType.DELROUTE: {
+      const route = routeFromMessage(rt.parseRouteMessage(data));
+      if (!route) return undefined;
+      return { type: type === MessageType.NEWROUTE ? 'route-added' : 'route-deleted', route };
+    }
+    case MessageType.NEWNEIGH:
+    case MessageType.DELNEIGH: {
+      const neighbour = neighFromMessage(rt.parseNeighborMessage(data));
+      if (!neighbour) return undefined;
+      return { type: type === MessageType.NEWNEIGH ? 'neigh-added' : 'neigh-deleted', neighbour };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * ip monitor link route neigh: deliver events from `netns` (null: the
+ * caller's own) until close(). A listener that throws does not stop the
+ * stream; `onError` (default: ignore) hears about it and about socket errors
+ * such as ENOBUFS (events were lost: callers should re-list).
+ */
+export function subscribe(
+  netns: string | null,
+  listener: (ev: NetlinkEvent) => void,
+  onError: (err: Error) => void = () => undefined,
+): Subscription {
+  const sock = createSocketIn(netns);
+  for (const g of [MulticastGroups.LINK, MulticastGroups.NEIGH, MulticastGroups.IPV4_ROUTE, MulticastGroups.IPV6_ROUTE]) {
+    sock.addMembership(g);
+  }
+  sock.socket.on('message', (msgs) => {
+    for (const m of msgs) {
+      try {
+        const ev = eventFromMessage(m.type, m.data);
+        if (ev) listener(ev);
+      } catch (err) {
+        onError(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  });
+  sock.socket.on('error', (err) => onError(err));
+  let closed = false;
+  return {
+    close(): void {
+      if (closed) return;
+      closed = true;
+      sock.socket.close();
+    },
+  };
+}

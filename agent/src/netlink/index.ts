@@ -1,0 +1,8 @@
+/**
+ * The netlink layer's public surface: the Handle contract (types.ts), its
+ * implementation (openHandle), typed errors and the netns helper.
+ */
+export * from './types';
+export { openHandle } from './handle';
+export { NetlinkError, NetlinkInputError, isNetlinkError, type NetlinkErrorCode } from './errors';
+export { withNetns, currentNetnsInode } from './netns';

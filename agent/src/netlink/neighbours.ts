@@ -1,0 +1,66 @@
+/**
+ * Neighbour (ARP/NDP) verbs: `ip neigh replace/del/show`. knit writes only
+ * permanent entries (e.g. a VXLAN peer's gateway IP → its VTEP MAC).
+ */
+import { FlagsNew, rt } from 'netlink';
+import type { RtConn } from './conn';
+import { NetlinkInputError } from './errors';
+import type { Neighbour } from './types';
+import { AF_INET, AF_INET6, bufToIp, bufToMac, checkFamily, checkIndex, familyNumber, macToBuf, parseIp } from './validate';
+
+/** NUD_PERMANENT */
+export const NUD_PERMANENT = 0x80;
+const NUD_NOARP = 0x40;
+
+/** ip neigh replace IP lladdr MAC dev X nud permanent */
+export async function neighSet(c: RtConn, n: Neighbour): Promise<void> {
+  checkIndex('index', n.index);
+  const ip = parseIp('ip', n.ip);
+  const mac = macToBuf('mac', n.mac);
+  if (n.permanent === false) throw new NetlinkInputError('permanent', n.permanent, 'knit writes only permanent neighbours');
+  await c.request('neigh replace', `neighbour ${n.ip} on link #${n.index}`, (s) =>
+    s.newNeighbor(
+      { family: familyNumber(ip.family), ifindex: n.index, state: { permanent: true } },
+      { dst: ip.bytes, lladdr: mac },
+      { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
+    ));
+}
+
+/** ip neigh del IP dev X (ENOENT when absent) */
+export async function neighDel(c: RtConn, n: Pick<Neighbour, 'index' | 'ip'>): Promise<void> {
+  checkIndex('index', n.index);
+  const ip = parseIp('ip', n.ip);
+  await c.request('neigh del', `neighbour ${n.ip} on link #${n.index}`, (s) =>
+    s.delNeighbor({ family: familyNumber(ip.family), ifindex: n.index }, { dst: ip.bytes }));
+}
+
+/** Decode one IPv4/IPv6 neighbour message; undefined for other families or entries without lladdr. */
+export function neighFromMessage(m: rt.NeighborMessage): Neighbour | undefined {
+  const { data, attrs } = m;
+  if (data.family !== AF_INET && data.family !== AF_INET6) return undefined;
+  const mac = bufToMac(attrs.lladdr);
+  if (!attrs.dst || !mac) return undefined;
+  const state = data.state ? rt.formatNeighborState(data.state) : 0;
+  return { index: data.ifindex ?? 0, ip: bufToIp(attrs.dst), mac, permanent: (state & NUD_PERMANENT) !== 0 };
+}
+
+/**
+ * ip [-4|-6] neigh show [dev X]: entries with a link-layer address; like
+ * iproute2, NOARP-only entries (IPv6 multicast on every link) are left out.
+ */
+export async function neighList(c: RtConn, filter: { index?: number; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
+  const family = checkFamily('family', filter.family);
+  if (filter.index !== undefined) checkIndex('index', filter.index);
+  const msgs = await c.dump('neigh list', 'neighbours', (s) =>
+    s.getNeighbors({ family: family ? familyNumber(family) : 0 }));
+  const out: Neighbour[] = [];
+  for (const m of msgs) {
+    const n = neighFromMessage(m);
+    if (!n) continue;
+    const state = m.data.state ? rt.formatNeighborState(m.data.state) : 0;
+    if ((state & ~NUD_NOARP) === 0) continue;
+    if (filter.index !== undefined && n.index !== filter.index) continue;
+    out.push(n);
+  }
+  return out;
+}

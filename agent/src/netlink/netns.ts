@@ -1,0 +1,91 @@
+/**
+ * Entering another network namespace, synchronously, on the main JS thread.
+ *
+ * setns(2) moves only the calling thread, and only code that runs before we
+ * move back sees the other namespace. So the body must be synchronous: an
+ * async function would resume on a later tick in whatever namespace the
+ * thread is in then. What the body creates (a netlink socket) stays bound to
+ * the namespace it was created in after we return.
+ *
+ * The native addon (agent/native, target knit_netns) is loaded lazily from
+ * agent/native/build/Release, relative to this compiled file.
+ */
+import * as path from 'node:path';
+
+/** The functions knit_netns.node exports (see agent/native/src/netns.cc). */
+interface NetnsAddon {
+  /** open PATH and setns(fd, CLONE_NEWNET) on the calling thread */
+  enter(path: string): void;
+  /** setns back into the namespace the thread had when the addon loaded */
+  restore(): void;
+  /** inode number of the calling thread's current netns */
+  currentInode(): number;
+}
+
+/** An error from the addon: errno, code (e.g. 'ENOENT') and the path in the message. */
+export interface NetnsSysError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  path: string;
+}
+
+// dist/agent/src/netlink/netns.js → <repo>/agent/native/build/Release/knit_netns.node
+const ADDON_PATH = path.resolve(__dirname, '../../../../agent/native/build/Release/knit_netns.node');
+
+let addon: NetnsAddon | undefined;
+
+function loadAddon(): NetnsAddon {
+  if (addon) return addon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    addon = require(ADDON_PATH) as NetnsAddon;
+  } catch (cause) {
+    throw new Error(
+      `netns addon not loadable from ${ADDON_PATH}; build it with \`npm run build:native\``,
+      { cause },
+    );
+  }
+  return addon;
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** T is accepted only when it is not a promise: async bodies are a type error. */
+type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
+
+/**
+ * Run `fn` synchronously inside the network namespace at `nsPath`
+ * (/var/run/netns/X or /proc/PID/ns/net) and always return to the original
+ * namespace afterwards, even when `fn` throws. Throws the addon's error
+ * (errno, code, path) when the namespace cannot be entered. An `fn` that
+ * returns a promise is rejected (its later ticks would run in the wrong
+ * namespace), after restoring.
+ */
+export function withNetns<T>(nsPath: string, fn: () => NotPromise<T>): NotPromise<T> {
+  const a = loadAddon();
+  a.enter(nsPath);
+  let result: NotPromise<T>;
+  try {
+    result = fn();
+  } finally {
+    a.restore();
+  }
+  if (isPromiseLike(result)) {
+    throw new TypeError(`withNetns(${nsPath}): fn must be synchronous; it returned a promise`);
+  }
+  return result;
+}
+
+/** Inode of the calling thread's current network namespace (tests and diagnostics). */
+export function currentNetnsInode(): number {
+  return loadAddon().currentInode();
+}
+
+/** True when `err` is an error thrown by the netns addon (has errno and code). */
+export function isNetnsSysError(err: unknown): err is NetnsSysError {
+  return err instanceof Error && typeof (err as Partial<NetnsSysError>).errno === 'number'
+    && typeof (err as Partial<NetnsSysError>).code === 'string';
+}

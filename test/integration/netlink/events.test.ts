@@ -1,0 +1,79 @@
+/**
+ * subscribe(): link, route and neighbour events from the handle's namespace
+ * only, typed.
+ */
+import { expect } from 'chai';
+import { openHandle } from '../../../agent/src/netlink';
+import type { Handle, NetlinkEvent } from '../../../agent/src/netlink';
+import { addNetns, delNetns, netnsPath, nsRun } from '../../lab/netns';
+
+/** Resolve with the first collected event matching `pred`, or reject after `ms`. */
+function waitFor(events: NetlinkEvent[], pred: (e: NetlinkEvent) => boolean, ms = 3000): Promise<NetlinkEvent> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = (): void => {
+      const hit = events.find(pred);
+      if (hit) return resolve(hit);
+      if (Date.now() - t0 > ms) return reject(new Error(`no matching event in ${ms} ms; saw ${JSON.stringify(events.map((e) => e.type))}`));
+      setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+describe('netlink: subscribe', () => {
+  let ns: string;
+  let other: string;
+  let h: Handle;
+
+  before(() => {
+    ns = addNetns('ev');
+    other = addNetns('eo');
+    h = openHandle(netnsPath(ns));
+  });
+  after(() => {
+    h?.close();
+    delNetns(ns);
+    delNetns(other);
+  });
+
+  it('sees a link appear, change and disappear, a route and a neighbour, and nothing from other namespaces', async () => {
+    const events: NetlinkEvent[] = [];
+    const sub = h.subscribe((e) => events.push(e));
+    try {
+      nsRun(other, 'ip', ['link', 'add', 'elsewhere', 'type', 'veth', 'peer', 'name', 'elsewhere2']);
+      nsRun(ns, 'ip', ['link', 'add', 'ev0', 'type', 'veth', 'peer', 'name', 'ev0p']);
+      const added = await waitFor(events, (e) => e.type === 'link-added' && e.link.name === 'ev0');
+      expect(added.type === 'link-added' && added.link.kind).to.equal('veth');
+
+      nsRun(ns, 'ip', ['link', 'set', 'ev0', 'up']);
+      await waitFor(events, (e) => e.type === 'link-changed' && e.link.name === 'ev0' && e.link.up);
+
+      nsRun(ns, 'ip', ['route', 'add', '10.60.0.0/24', 'dev', 'ev0', 'proto', '89']);
+      const r = await waitFor(events, (e) => e.type === 'route-added' && e.route.dst === '10.60.0.0/24');
+      expect(r.type === 'route-added' && r.route.protocol).to.equal(89);
+
+      nsRun(ns, 'ip', ['neigh', 'add', '10.60.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'ev0', 'nud', 'permanent']);
+      const n = await waitFor(events, (e) => e.type === 'neigh-added' && e.neighbour.ip === '10.60.0.9');
+      expect(n.type === 'neigh-added' && n.neighbour).to.include({ mac: '02:00:00:00:00:09', permanent: true });
+
+      nsRun(ns, 'ip', ['route', 'del', '10.60.0.0/24', 'dev', 'ev0']);
+      await waitFor(events, (e) => e.type === 'route-deleted' && e.route.dst === '10.60.0.0/24');
+
+      // (IPv4 routes flushed by a link deletion are not announced by the kernel)
+      nsRun(ns, 'ip', ['link', 'del', 'ev0']);
+      await waitFor(events, (e) => e.type === 'link-deleted' && e.link.name === 'ev0');
+
+      const names = events.flatMap((e) => ('link' in e ? [e.link.name] : []));
+      expect(names).to.not.include('elsewhere');
+      expect(names.filter((x) => x === 'ev0p')).to.not.have.length(0);
+    } finally {
+      sub.close();
+    }
+    // closed: nothing more arrives
+    const count = events.length;
+    nsRun(ns, 'ip', ['link', 'add', 'ev1', 'type', 'veth', 'peer', 'name', 'ev1p']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events.length).to.equal(count);
+  });
+});
