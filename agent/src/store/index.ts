@@ -1,0 +1,12 @@
+/**
+ * The store's public surface: other modules import from here, never from the
+ * files behind it. This module is the only one that imports etcd3.
+ */
+export { createEtcdClient, type EtcdClient, type EtcdClientOptions } from './etcd-client';
+export { StoreError, EtcdUnavailableError, ConflictError, LeaseExpiredError, isUnavailable } from './errors';
+export * from './ipv4-cidr';
+export * from './network-config';
+export { networkKey, readNetworkConfig, seedNetworkConfig } from './network-store';
+export * from './lease-codec';
+export type { LeaseRecord, InvalidLeaseEntry, LeaseList, LeaseEvent, LeaseWatch, LeaseWatchHandlers } from './lease-record';
+export { EtcdRegistry, type RegistryOptions } from './registry';

@@ -1,0 +1,219 @@
+/**
+ * The lease watch: one etcd watch stream over the subnets prefix, resumed
+ * from the next revision after every disconnect. We drive the raw gRPC
+ * stream instead of etcd3's Watcher because that one hides the compaction
+ * signal (it reports a compacted start revision only as an opaque
+ * "Watcher canceled" error), and knit must re-list when history is gone.
+ *
+ * States: connecting -> watching -> (error) backoff -> connecting …;
+ * on compaction: relisting -> connecting; closed is final.
+ */
+import type { Etcd3, IKeyValue, IWatchResponse } from 'etcd3';
+import type { Logger } from '../log/logger';
+import type { LeaseEvent, LeaseList, LeaseWatch, LeaseWatchHandlers } from './lease-record';
+import type { ParsedKv } from './registry';
+
+/** Everything a watch needs, passed in by the registry. */
+export interface WatchLeaseParams {
+  client: Etcd3;
+  prefix: Buffer;
+  /** End of the prefix range (exclusive). */
+  rangeEnd: Buffer;
+  fromRevision: number;
+  batchWindowMs: number;
+  parse(kv: IKeyValue): ParsedKv;
+  subnetOfKey(key: Buffer): string | undefined;
+  relist(): Promise<LeaseList>;
+  handlers: LeaseWatchHandlers;
+  log: Logger;
+  /** Back-off bounds for reconnects (default 100 ms … 5 s, doubled, ±20 % jitter). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+type State = 'connecting' | 'watching' | 'backoff' | 'relisting' | 'closed';
+
+/** Starts a watch; see the module comment. */
+export function watchLeasePrefix(p: WatchLeaseParams): LeaseWatch {
+  const w = new PrefixWatch(p);
+  w.start();
+  return w;
+}
+
+class PrefixWatch implements LeaseWatch {
+  private state: State = 'connecting';
+  private next: number;
+  private stream: Awaited<ReturnType<Etcd3['watchClient']['watch']>> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private pending: LeaseEvent[] = [];
+  private backoffMs: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  /** Bumped on every (re)connect so callbacks of an abandoned stream are ignored. */
+  private generation = 0;
+
+  constructor(private readonly p: WatchLeaseParams) {
+    this.next = p.fromRevision;
+    this.minBackoffMs = p.minBackoffMs ?? 100;
+    this.maxBackoffMs = p.maxBackoffMs ?? 5000;
+    this.backoffMs = this.minBackoffMs;
+  }
+
+  private to(state: State, why: string): void {
+    if (this.state === state) return;
+    this.p.log.debug(`lease watch ${this.state} -> ${state}`, { why, revision: this.next });
+    this.state = state;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.state === 'closed') return;
+    this.to('connecting', 'connect');
+    const gen = ++this.generation;
+    this.p.client.watchClient
+      .watch()
+      .then((stream) => {
+        if (gen !== this.generation || this.state === 'closed') {
+          stream.cancel();
+          return;
+        }
+        this.stream = stream;
+        stream.on('data', (res: IWatchResponse) => this.onResponse(gen, res));
+        stream.on('error', (err: Error) => this.onStreamError(gen, err));
+        stream.on('end', () => this.onStreamError(gen, new Error('watch stream ended')));
+        stream.write({
+          create_request: { key: this.p.prefix, range_end: this.p.rangeEnd, start_revision: this.next, progress_notify: true },
+        });
+      })
+      .catch((err: Error) => this.onStreamError(gen, err));
+  }
+
+  private onResponse(gen: number, res: IWatchResponse): void {
+    if (gen !== this.generation || this.state === 'closed') return;
+    if (res.compact_revision !== undefined && res.compact_revision !== '0' && res.compact_revision !== '') {
+      this.p.log.warn('lease watch fell behind a compaction; re-listing', { wanted: this.next, compactRevision: res.compact_revision });
+      this.relist(gen);
+      return;
+    }
+    if (res.canceled) {
+      this.onStreamError(gen, new Error(`watch canceled by etcd: ${res.cancel_reason || 'no reason given'}`));
+      return;
+    }
+    if (res.created) {
+      this.to('watching', 'created');
+      this.backoffMs = this.minBackoffMs;
+    }
+    for (const ev of res.events ?? []) {
+      const rev = Number(ev.kv.mod_revision);
+      if (ev.type === 'Delete') {
+        const subnet = this.p.subnetOfKey(ev.kv.key);
+        if (subnet !== undefined) this.pending.push({ type: 'delete', subnet, modRevision: rev });
+      } else {
+        const parsed = this.p.parse(ev.kv);
+        this.pending.push(parsed.ok ? { type: 'put', record: parsed.record } : { type: 'invalid', entry: parsed.entry });
+      }
+      this.next = Math.max(this.next, rev + 1);
+    }
+    // A progress notification (no events) still proves nothing below header.revision is pending.
+    if ((res.events ?? []).length === 0 && res.header?.revision) {
+      this.next = Math.max(this.next, Number(res.header.revision) + 1);
+    }
+    if (this.pending.length > 0 && this.batchTimer === undefined) {
+      this.batchTimer = setTimeout(() => this.flush(), this.p.batchWindowMs);
+    }
+  }
+
+  private flush(): void {
+    this.batchTimer = undefined;
+    if (this.state === 'closed' || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.p.handlers.onEvents(batch);
+    } catch (err) {
+      this.p.log.error('lease watch handler threw', { error: (err as Error).message });
+    }
+  }
+
+  private dropStream(): void {
+    this.generation++;
+    const s = this.stream;
+    this.stream = undefined;
+    if (s) {
+      try {
+        s.cancel();
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private onStreamError(gen: number, err: Error): void {
+    if (gen !== this.generation || this.state === 'closed') return;
+    this.dropStream();
+    // Deliver what we already have: those events are real, the error is only about what follows.
+    if (this.batchTimer !== undefined) {
+      clearTimeout(this.batchTimer);
+      this.flush();
+    }
+    this.to('backoff', err.message);
+    this.p.handlers.onError?.(err);
+    this.p.log.warn('lease watch failed; retrying', { error: err.message, inMs: this.backoffMs, revision: this.next });
+    this.schedule(() => this.connect());
+  }
+
+  private schedule(fn: () => void): void {
+    const jitter = 0.8 + Math.random() * 0.4;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      fn();
+    }, Math.round(this.backoffMs * jitter));
+    this.backoffMs = Math.min(this.maxBackoffMs, this.backoffMs * 2);
+  }
+
+  private relist(gen: number): void {
+    if (gen !== this.generation) return;
+    this.dropStream();
+    this.to('relisting', 'compacted');
+    // Events queued before the compaction are superseded by the full list.
+    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.pending = [];
+    const relistGen = this.generation;
+    this.p
+      .relist()
+      .then((list) => {
+        if (relistGen !== this.generation || this.state === 'closed') return;
+        this.next = list.revision + 1;
+        this.backoffMs = this.minBackoffMs;
+        try {
+          this.p.handlers.onReset(list);
+        } catch (err) {
+          this.p.log.error('lease watch reset handler threw', { error: (err as Error).message });
+        }
+        this.connect();
+      })
+      .catch((err: Error) => {
+        if (relistGen !== this.generation || this.state === 'closed') return;
+        this.p.handlers.onError?.(err);
+        this.p.log.warn('lease re-list failed; retrying', { error: err.message, inMs: this.backoffMs });
+        this.to('backoff', err.message);
+        this.schedule(() => this.relist(this.generation));
+      });
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.dropStream();
+    this.to('closed', 'close');
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
+    this.timer = undefined;
+    this.batchTimer = undefined;
+    this.pending = [];
+  }
+}

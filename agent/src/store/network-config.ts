@@ -1,0 +1,239 @@
+/**
+ * The cluster-wide network config stored at `/knit/v1/network`: what every
+ * knitd and `knitctl network init` agree on. `parseNetworkConfig` is pure and
+ * validates everything up front (the CNI reference plugins' `loadNetConf`
+ * lesson): a bad config is refused with an error naming the field, before any
+ * lease is taken or any kernel object is made. Unknown fields are refused too,
+ * so a typo such as `"VNI"` does not silently fall back to the default.
+ */
+import { blockSize, cidrContains, formatCidr, formatIpv4, parseCidr, parseIpv4, type Ipv4Cidr } from './ipv4-cidr';
+
+/** Backend kinds knit knows. */
+export const BACKEND_TYPES = ['vxlan', 'host-gw', 'ipip', 'bgp'] as const;
+export type BackendType = (typeof BACKEND_TYPES)[number];
+
+/** VXLAN options (defaults: VNI 1, UDP port 8472, no direct routing, offload untouched). */
+export interface VxlanBackendConfig {
+  type: 'vxlan';
+  /** VXLAN network identifier, 1 … 16777215. The device is named `knit.<vni>`. */
+  vni: number;
+  /** UDP destination port, 1 … 65535 (8472: the Linux kernel's historical default, as flannel). */
+  port: number;
+  /** Use plain routes (no encapsulation) for peers on the same L2 segment. */
+  directRouting: boolean;
+  /**
+   * Turn tx checksum offload off on the VXLAN device: the workaround for an
+   * old kernel bug. Off by default because on fixed kernels it costs ~5× throughput.
+   */
+  disableTxChecksumOffload: boolean;
+}
+/** host-gw: routes via the peer's public IP; peers must share the L2 segment. */
+export interface HostGwBackendConfig {
+  type: 'host-gw';
+}
+/** IPIP tunnel, routes onlink via the peer's public IP. */
+export interface IpipBackendConfig {
+  type: 'ipip';
+}
+/** BGP: the speaker's own settings live in knitd's config; `asn` may be set cluster-wide. */
+export interface BgpBackendConfig {
+  type: 'bgp';
+  /** Cluster-wide AS number, 1 … 4294967295, if set here. */
+  asn?: number;
+}
+export type BackendConfig = VxlanBackendConfig | HostGwBackendConfig | IpipBackendConfig | BgpBackendConfig;
+
+/** A validated network config with every default filled in. */
+export interface NetworkConfig {
+  /** The cluster CIDR, normalised ("10.244.0.0/16"). */
+  clusterCidr: string;
+  /** Prefix length of each node's subnet (e.g. 24). */
+  subnetLength: number;
+  /** Lowest subnet that may be leased, "a.b.c.d/len" (default: the first one). */
+  subnetMin: string;
+  /** Highest subnet that may be leased, "a.b.c.d/len" (default: the last one). */
+  subnetMax: string;
+  backend: BackendConfig;
+  /** Container MTU override; absent = derived from the underlay MTU by the backend. */
+  mtu?: number;
+  /** Masquerade traffic leaving the cluster CIDR (default true). */
+  masquerade: boolean;
+}
+
+/** A config that does not validate; `field` is the dotted path of the offending field. */
+export class NetworkConfigError extends Error {
+  constructor(
+    /** Dotted path of the field, e.g. "backend.vni" ("" for the whole document). */
+    readonly field: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`network config: ${field === '' ? '' : `field "${field}": `}${detail}`, options);
+    this.name = 'NetworkConfigError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function refuseUnknown(o: Obj, allowed: readonly string[], path: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) {
+      throw new NetworkConfigError(path === '' ? k : `${path}.${k}`, `unknown field (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function intIn(o: Obj, key: string, path: string, min: number, max: number, dflt?: number): number | undefined {
+  const v = o[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new NetworkConfigError(path, `must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bool(o: Obj, key: string, path: string, dflt: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new NetworkConfigError(path, `must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function parseBackend(v: unknown): BackendConfig {
+  if (v === undefined) throw new NetworkConfigError('backend', 'is required (e.g. {"type": "vxlan"})');
+  if (!isObject(v)) throw new NetworkConfigError('backend', `must be an object, got ${JSON.stringify(v)}`);
+  const type = v.type;
+  if (typeof type !== 'string' || !(BACKEND_TYPES as readonly string[]).includes(type)) {
+    throw new NetworkConfigError('backend.type', `unknown backend ${JSON.stringify(type)} (known: ${BACKEND_TYPES.join(', ')})`);
+  }
+  switch (type as BackendType) {
+    case 'vxlan':
+      refuseUnknown(v, ['type', 'vni', 'port', 'directRouting', 'disableTxChecksumOffload'], 'backend');
+      return {
+        type: 'vxlan',
+        vni: intIn(v, 'vni', 'backend.vni', 1, 16777215, 1) as number,
+        port: intIn(v, 'port', 'backend.port', 1, 65535, 8472) as number,
+        directRouting: bool(v, 'directRouting', 'backend.directRouting', false),
+        disableTxChecksumOffload: bool(v, 'disableTxChecksumOffload', 'backend.disableTxChecksumOffload', false),
+      };
+    case 'host-gw':
+      refuseUnknown(v, ['type'], 'backend');
+      return { type: 'host-gw' };
+    case 'ipip':
+      refuseUnknown(v, ['type'], 'backend');
+      return { type: 'ipip' };
+    case 'bgp': {
+      refuseUnknown(v, ['type', 'asn'], 'backend');
+      const asn = intIn(v, 'asn', 'backend.asn', 1, 4294967295);
+      return asn === undefined ? { type: 'bgp' } : { type: 'bgp', asn };
+    }
+  }
+}
+
+/** Parses subnetMin/subnetMax given as "a.b.c.d" or "a.b.c.d/len" and checks alignment and range. */
+function parseBound(v: unknown, field: string, cluster: Ipv4Cidr, subnetLength: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string') throw new NetworkConfigError(field, `must be a subnet address string, got ${JSON.stringify(v)}`);
+  let addr: number;
+  try {
+    if (v.includes('/')) {
+      const c = parseCidr(v, false);
+      if (c.prefix !== subnetLength) throw new Error(`prefix length /${c.prefix} differs from subnetLength ${subnetLength}`);
+      addr = parseIpv4(v.slice(0, v.indexOf('/')));
+    } else {
+      addr = parseIpv4(v);
+    }
+  } catch (err) {
+    throw new NetworkConfigError(field, `${(err as Error).message}`, { cause: err });
+  }
+  if (addr % blockSize(subnetLength) !== 0) {
+    throw new NetworkConfigError(field, `${v} is not aligned to a /${subnetLength} boundary`);
+  }
+  if (!cidrContains(cluster, { base: addr, prefix: subnetLength })) {
+    throw new NetworkConfigError(field, `${v} is outside clusterCidr ${formatCidr(cluster)}`);
+  }
+  return addr;
+}
+
+/**
+ * Validates a network config document (already JSON-parsed) and fills the
+ * defaults. Throws NetworkConfigError naming the first bad field.
+ */
+export function parseNetworkConfig(json: unknown): NetworkConfig {
+  if (!isObject(json)) throw new NetworkConfigError('', `must be a JSON object, got ${JSON.stringify(json)}`);
+  refuseUnknown(json, ['clusterCidr', 'subnetLength', 'subnetMin', 'subnetMax', 'backend', 'mtu', 'masquerade'], '');
+
+  if (typeof json.clusterCidr !== 'string') {
+    throw new NetworkConfigError('clusterCidr', `is required, a string like "10.244.0.0/16", got ${JSON.stringify(json.clusterCidr)}`);
+  }
+  let cluster: Ipv4Cidr;
+  try {
+    cluster = parseCidr(json.clusterCidr);
+  } catch (err) {
+    throw new NetworkConfigError('clusterCidr', (err as Error).message, { cause: err });
+  }
+  // The longest subnet is a /30 (two usable addresses: gateway + one container),
+  // so a cluster must be at most a /29 to hold two of them.
+  if (cluster.prefix > 29) {
+    throw new NetworkConfigError('clusterCidr', `${formatCidr(cluster)} is too small for two subnets (the longest subnet is a /30)`);
+  }
+
+  const defaultLen = cluster.prefix < 24 ? 24 : undefined;
+  const subnetLength = json.subnetLength === undefined ? defaultLen : json.subnetLength;
+  if (subnetLength === undefined) {
+    throw new NetworkConfigError('subnetLength', `is required when clusterCidr is /${cluster.prefix} (no room for the default /24)`);
+  }
+  if (typeof subnetLength !== 'number' || !Number.isInteger(subnetLength)) {
+    throw new NetworkConfigError('subnetLength', `must be an integer, got ${JSON.stringify(subnetLength)}`);
+  }
+  if (subnetLength <= cluster.prefix) {
+    throw new NetworkConfigError('subnetLength', `must be longer than the clusterCidr prefix /${cluster.prefix}, got ${subnetLength}`);
+  }
+  if (subnetLength > 30) {
+    throw new NetworkConfigError('subnetLength', `must be at most 30 (a subnet needs a gateway and a container), got ${subnetLength}`);
+  }
+
+  const size = blockSize(subnetLength);
+  const first = cluster.base;
+  const last = cluster.base + blockSize(cluster.prefix) - size;
+  const min = parseBound(json.subnetMin, 'subnetMin', cluster, subnetLength, first);
+  const max = parseBound(json.subnetMax, 'subnetMax', cluster, subnetLength, last);
+  if (min > max) {
+    throw new NetworkConfigError('subnetMax', `${formatIpv4(max)} is below subnetMin ${formatIpv4(min)}`);
+  }
+
+  const backend = parseBackend(json.backend);
+  const mtu = intIn(json, 'mtu', 'mtu', 68, 65535);
+  const masquerade = bool(json, 'masquerade', 'masquerade', true);
+
+  const cfg: NetworkConfig = {
+    clusterCidr: formatCidr(cluster),
+    subnetLength,
+    subnetMin: formatCidr({ base: min, prefix: subnetLength }),
+    subnetMax: formatCidr({ base: max, prefix: subnetLength }),
+    backend,
+    masquerade,
+  };
+  if (mtu !== undefined) cfg.mtu = mtu;
+  return cfg;
+}
+
+/** Parses the JSON text stored in etcd (or a seed file), then validates it. */
+export function parseNetworkConfigText(text: string): NetworkConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new NetworkConfigError('', `not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseNetworkConfig(json);
+}
+
+/** Serialises a config for storage (stable field order, defaults explicit). */
+export function formatNetworkConfig(cfg: NetworkConfig): string {
+  return JSON.stringify(cfg);
+}

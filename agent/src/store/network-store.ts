@@ -1,0 +1,68 @@
+/**
+ * Reading and seeding the network config at `<prefix>/network`. Seeding is
+ * create-if-absent: knitd may seed from a file at start-up, and several nodes
+ * may race to do so; the first write wins and everybody then uses what etcd
+ * holds, so the cluster never runs with two configs.
+ */
+import type { Etcd3 } from 'etcd3';
+import { ConflictError, wrapEtcdError } from './errors';
+import { formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from './network-config';
+
+/** The key of the network config under a prefix ("/knit/v1" → "/knit/v1/network"). */
+export function networkKey(prefix = '/knit/v1'): string {
+  return `${prefix.replace(/\/+$/, '')}/network`;
+}
+
+const CALL_TIMEOUT_MS = 5000;
+
+function callOpts(): { deadline: Date } {
+  return { deadline: new Date(Date.now() + CALL_TIMEOUT_MS) };
+}
+
+/**
+ * Reads and validates the stored config. Returns undefined when absent;
+ * throws NetworkConfigError when it does not validate, EtcdUnavailableError
+ * when etcd cannot be reached.
+ */
+export async function readNetworkConfig(client: Etcd3, prefix = '/knit/v1'): Promise<NetworkConfig | undefined> {
+  const key = networkKey(prefix);
+  let text: string | undefined;
+  try {
+    const res = await client.kv.range({ key: Buffer.from(key) }, callOpts());
+    text = res.kvs[0]?.value.toString('utf8');
+  } catch (err) {
+    throw wrapEtcdError(`read network config ${key}`, err);
+  }
+  return text === undefined ? undefined : parseNetworkConfigText(text);
+}
+
+/**
+ * Writes `config` only if no config exists. Returns the config etcd holds
+ * afterwards and whether we wrote it. A stored config that differs from ours
+ * is not an error (the operator's `knitctl network init` wins over a seed file);
+ * a stored one that does not validate is (NetworkConfigError).
+ */
+export async function seedNetworkConfig(
+  client: Etcd3,
+  config: NetworkConfig,
+  prefix = '/knit/v1',
+): Promise<{ created: boolean; config: NetworkConfig }> {
+  const key = Buffer.from(networkKey(prefix));
+  let res;
+  try {
+    res = await client.kv.txn(
+      {
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value: Buffer.from(formatNetworkConfig(config)) } }],
+        failure: [{ request_range: { key } }],
+      },
+      callOpts(),
+    );
+  } catch (err) {
+    throw wrapEtcdError(`seed network config ${key.toString()}`, err);
+  }
+  if (res.succeeded) return { created: true, config };
+  const stored = res.responses[0]?.response_range?.kvs?.[0]?.value.toString('utf8');
+  if (stored === undefined) throw new ConflictError(`seed network config ${key.toString()}: key vanished during the write; retry`);
+  return { created: false, config: parseNetworkConfigText(stored) };
+}

@@ -1,0 +1,391 @@
+/**
+ * This node's subnet lease: acquire, renew, release. The allocation rules
+ * (flannel's LocalManager half) over a narrow LeaseStore.
+ *
+ * Acquire, in order:
+ *   1. a lease under this node's name exists in etcd → keep that subnet
+ *      (rewrite the value, bind a fresh etcd lease);
+ *   2. else the previous subnet (argument, or the state file) is free → take it;
+ *      held by another node → refuse (SubnetConflictError, flannel #1343);
+ *   3. else a random free subnet in subnetMin…subnetMax, create-if-absent,
+ *      retrying on races; none free → SubnetExhaustedError.
+ *
+ * Lifecycle (one log line per transition):
+ *   idle -> acquiring -> held <-> degraded      (renewal failing: etcd away)
+ *                          \-> conflict         (our subnet taken: final, health fails)
+ *   held|degraded -> released                   (release() or stop())
+ * In `conflict` the manager stops writing to etcd; the node keeps its
+ * routes and containers (knitd must not renumber them) and reports unhealthy.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log/logger';
+import { silentLogger } from '../log/logger';
+import { ConflictError, LeaseExpiredError } from '../store/errors';
+import { cidrContains, formatCidr, parseCidr } from '../store/ipv4-cidr';
+import type { Lease, LeaseBackendData, LeaseValue } from '../store/lease-codec';
+import type { LeaseRecord } from '../store/lease-record';
+import type { NetworkConfig } from '../store/network-config';
+import { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from './errors';
+import { systemClock, type Clock, type LeaseStore, type TimerHandle } from './ports';
+import { readSubnetState, subnetStatePath, writeSubnetState } from './state-file';
+import { countTaken, pickFreeSubnet, subnetRange } from './subnet-pool';
+
+/** Lifecycle states; see the module comment. */
+export type LeaseState = 'idle' | 'acquiring' | 'held' | 'degraded' | 'conflict' | 'released';
+
+/** What this node publishes in its lease. */
+export interface AcquireRequest {
+  nodeName: string;
+  publicIp: string;
+  /** Backend data for peers, e.g. `{ vtepMac }`. */
+  backendData: LeaseBackendData;
+  /** The subnet held before; default: read from `${stateDir}/subnet.json`. */
+  previousSubnet?: string;
+}
+
+/** Options of a LeaseManager. */
+export interface LeaseManagerOptions {
+  store: LeaseStore;
+  network: NetworkConfig;
+  /** Directory of subnet.json. */
+  stateDir: string;
+  /** etcd lease TTL, default 86400 s (24 h). Renewed at about half of it. */
+  ttlSeconds?: number;
+  clock?: Clock;
+  /** [0,1) source for subnet choice and jitter. */
+  random?: () => number;
+  logger?: Logger;
+  /** Create attempts lost to races before giving up, default 32. */
+  maxAttempts?: number;
+  /** Renewal retry back-off bounds while etcd is unreachable (defaults 1 s … 30 s, capped at TTL/4). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+/** Health summary for /healthz and the API. */
+export interface LeaseHealth {
+  state: LeaseState;
+  /** False in `conflict`, and before the first lease is held. */
+  healthy: boolean;
+  /** True while renewals fail (etcd unreachable): traffic keeps flowing, the lease ages. */
+  degraded: boolean;
+  subnet?: string;
+  reason?: string;
+}
+
+/** Events: 'state' (from, to, reason), 'conflict' (SubnetConflictError). */
+export class LeaseManager extends EventEmitter {
+  private state: LeaseState = 'idle';
+  private reason: string | undefined;
+  private held: LeaseRecord | undefined;
+  private req: AcquireRequest | undefined;
+  private timer: TimerHandle | undefined;
+  private retryMs: number;
+  private inFlight: Promise<void> | undefined;
+  private readonly store: LeaseStore;
+  private readonly net: NetworkConfig;
+  private readonly ttl: number;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly maxAttempts: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+
+  constructor(private readonly opts: LeaseManagerOptions) {
+    super();
+    this.store = opts.store;
+    this.net = opts.network;
+    this.ttl = opts.ttlSeconds ?? 86400;
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.log = opts.logger ?? silentLogger();
+    this.maxAttempts = opts.maxAttempts ?? 32;
+    this.retryMinMs = opts.retryMinMs ?? 1000;
+    this.retryMaxMs = Math.min(opts.retryMaxMs ?? 30000, Math.max(this.retryMinMs, (this.ttl * 1000) / 4));
+    this.retryMs = this.retryMinMs;
+  }
+
+  /** The lease held now (also while degraded), or undefined. */
+  get lease(): Lease | undefined {
+    return this.state === 'conflict' || this.state === 'released' ? undefined : this.held?.lease;
+  }
+
+  /** The current state and why. */
+  health(): LeaseHealth {
+    const h: LeaseHealth = {
+      state: this.state,
+      healthy: this.state === 'held' || this.state === 'degraded',
+      degraded: this.state === 'degraded',
+    };
+    if (this.held) h.subnet = this.held.lease.subnet;
+    if (this.reason !== undefined) h.reason = this.reason;
+    return h;
+  }
+
+  private to(next: LeaseState, reason: string): void {
+    if (this.state === next && this.reason === reason) return;
+    const prev = this.state;
+    this.state = next;
+    this.reason = reason;
+    const level = next === 'conflict' ? 'error' : next === 'degraded' ? 'warn' : 'info';
+    this.log.log(level, `subnet lease ${prev} -> ${next}`, { subnet: this.held?.lease.subnet, reason });
+    this.emit('state', prev, next, reason);
+  }
+
+  private value(): LeaseValue {
+    const r = this.req as AcquireRequest;
+    return {
+      nodeName: r.nodeName,
+      publicIp: r.publicIp,
+      backend: { type: this.net.backend.type, data: r.backendData },
+      renewedAt: new Date(this.clock.now()).toISOString(),
+    };
+  }
+
+  /**
+   * Acquires (or re-acquires) this node's subnet; see the module comment.
+   * Throws SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError,
+   * or EtcdUnavailableError (retry later).
+   */
+  async acquire(req: AcquireRequest): Promise<Lease> {
+    if (this.state !== 'idle') throw new Error(`acquire: lease manager is ${this.state}, not idle`);
+    this.req = req;
+    this.to('acquiring', 'start');
+    try {
+      const previous = req.previousSubnet ?? (await readSubnetState(this.opts.stateDir))?.subnet;
+      const rec = await this.acquireLoop(previous);
+      this.held = rec;
+      await writeSubnetState(this.opts.stateDir, { subnet: rec.lease.subnet, nodeName: req.nodeName, writtenAt: new Date(this.clock.now()).toISOString() });
+      this.to('held', previous === rec.lease.subnet ? 'acquired the previous subnet' : previous ? `acquired (previous ${previous})` : 'acquired');
+      this.scheduleRenew(this.renewDelay(this.ttl));
+      return rec.lease;
+    } catch (err) {
+      if (err instanceof SubnetConflictError) {
+        this.to('conflict', err.message);
+        this.emit('conflict', err);
+      } else {
+        this.to('idle', `acquire failed: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+
+  private async acquireLoop(previous: string | undefined): Promise<LeaseRecord> {
+    const req = this.req as AcquireRequest;
+    const range = subnetRange(this.net);
+    const lostRaces = new Set<string>();
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const list = await this.store.listLeases();
+      const mine = list.leases.filter((r) => r.lease.nodeName === req.nodeName).sort((a, b) => a.modRevision - b.modRevision);
+      if (mine.length > 0) {
+        const chosen = mine.find((r) => r.lease.subnet === previous) ?? mine[0];
+        if (previous !== undefined && chosen.lease.subnet !== previous) {
+          this.log.warn('etcd holds a lease under this node name for another subnet than the state file; keeping the one in etcd', {
+            etcd: chosen.lease.subnet,
+            stateFile: previous,
+          });
+        }
+        for (const extra of mine) if (extra !== chosen) await this.dropExtra(extra);
+        try {
+          return await this.store.updateLease(chosen, this.value(), this.ttl);
+        } catch (err) {
+          if (err instanceof ConflictError) continue; // changed under us: look again
+          throw err;
+        }
+      }
+      if (previous !== undefined) {
+        this.checkInNetwork(previous);
+        const holder = list.leases.find((r) => r.lease.subnet === previous);
+        const garbage = list.invalid.find((e) => e.subnet === previous);
+        if (holder || garbage) throw new SubnetConflictError(previous, req.nodeName, holder?.lease.nodeName);
+        try {
+          return await this.store.createLease(previous, this.value(), this.ttl);
+        } catch (err) {
+          if (err instanceof ConflictError) continue; // someone just took it: the next look decides
+          throw err;
+        }
+      }
+      const taken = new Set<string>([...list.leases.map((r) => r.lease.subnet), ...lostRaces]);
+      for (const e of list.invalid) if (e.subnet !== undefined) taken.add(e.subnet);
+      const pick = pickFreeSubnet(range, taken, this.random);
+      if (pick === undefined) {
+        const ranged = range.count !== 2 ** (this.net.subnetLength - parseCidr(this.net.clusterCidr).prefix);
+        throw new SubnetExhaustedError(this.net.subnetLength, this.net.clusterCidr, countTaken(range, taken), range.count, ranged);
+      }
+      try {
+        return await this.store.createLease(pick, this.value(), this.ttl);
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        this.log.debug('lost a race for a subnet; trying another', { subnet: pick, attempt });
+        lostRaces.add(pick);
+      }
+    }
+    throw new Error(`acquire subnet for ${req.nodeName}: gave up after ${this.maxAttempts} attempts lost to concurrent writers`);
+  }
+
+  private checkInNetwork(subnet: string): void {
+    let ok = false;
+    try {
+      const c = parseCidr(subnet);
+      ok = c.prefix === this.net.subnetLength && cidrContains(parseCidr(this.net.clusterCidr), c) && formatCidr(c) === subnet;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new SubnetOutOfNetworkError(subnet, this.net.clusterCidr, this.net.subnetLength, subnetStatePath(this.opts.stateDir));
+  }
+
+  /** A second lease under our own name (an earlier crash mid-acquire): it is ours, free it. */
+  private async dropExtra(extra: LeaseRecord): Promise<void> {
+    this.log.warn('this node holds more than one subnet; releasing the extra one', { subnet: extra.lease.subnet });
+    try {
+      await this.store.deleteLease(extra);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+
+  /** Renewal at about half the TTL, ±10 %, so a fleet started together does not renew in lockstep. */
+  private renewDelay(ttlSeconds: number): number {
+    return Math.round(((ttlSeconds * 1000) / 2) * (0.9 + 0.2 * this.random()));
+  }
+
+  private scheduleRenew(ms: number): void {
+    this.cancelTimer();
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.runRenew();
+    }, ms);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Renews (or verifies) now instead of waiting for the timer: e.g. when the watch shows our key changed. */
+  verifyNow(): Promise<void> {
+    if (this.state !== 'held' && this.state !== 'degraded') return Promise.resolve();
+    this.cancelTimer();
+    return this.runRenew();
+  }
+
+  private runRenew(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    this.inFlight = this.renewOnce().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async renewOnce(): Promise<void> {
+    const held = this.held;
+    if (!held || (this.state !== 'held' && this.state !== 'degraded')) return;
+    try {
+      const { ttlSeconds } = await this.store.renewLease(held);
+      this.succeeded('renewed', ttlSeconds);
+    } catch (err) {
+      if (this.state !== 'held' && this.state !== 'degraded') return; // released meanwhile
+      if (err instanceof LeaseExpiredError) {
+        await this.recreate(held, err.message);
+      } else if (err instanceof ConflictError) {
+        await this.onTaken(held, err);
+      } else {
+        this.failed(err as Error);
+      }
+    }
+  }
+
+  /** The etcd lease expired while we could not renew: take the same subnet back if it is still free. */
+  private async recreate(held: LeaseRecord, why: string): Promise<void> {
+    this.log.warn('subnet lease expired in etcd; re-creating it for the same subnet', { subnet: held.lease.subnet, why });
+    try {
+      this.held = await this.store.createLease(held.lease.subnet, this.value(), this.ttl);
+      this.succeeded('re-created after expiry', this.ttl);
+    } catch (err) {
+      if (err instanceof ConflictError) await this.onTaken(held, err);
+      else this.failed(err as Error);
+    }
+  }
+
+  /** The key holds a write that is not ours (per mod revision). Ours after all → adopt; another node's → conflict. */
+  private async onTaken(held: LeaseRecord, err: ConflictError): Promise<void> {
+    const req = this.req as AcquireRequest;
+    const holder = holderOf(err.currentValue);
+    if (holder === req.nodeName) {
+      try {
+        const list = await this.store.listLeases();
+        const cur = list.leases.find((r) => r.lease.subnet === held.lease.subnet && r.lease.nodeName === req.nodeName);
+        if (cur) {
+          this.held = await this.store.updateLease(cur, this.value(), this.ttl);
+          this.succeeded('adopted a newer write under our own name', this.ttl);
+          return;
+        }
+      } catch (e) {
+        if (!(e instanceof ConflictError)) {
+          this.failed(e as Error);
+          return;
+        }
+      }
+      this.failed(new Error(`lease ${held.lease.subnet} changed under us twice; retrying`));
+      return;
+    }
+    const conflict = new SubnetConflictError(held.lease.subnet, req.nodeName, holder);
+    this.cancelTimer();
+    this.to('conflict', conflict.message);
+    this.emit('conflict', conflict);
+  }
+
+  private succeeded(what: string, ttlSeconds: number): void {
+    this.retryMs = this.retryMinMs;
+    this.to('held', what);
+    this.scheduleRenew(this.renewDelay(ttlSeconds));
+  }
+
+  private failed(err: Error): void {
+    this.to('degraded', `renewal failing: ${err.message}`);
+    const delay = Math.round(this.retryMs * (0.8 + 0.4 * this.random()));
+    this.retryMs = Math.min(this.retryMaxMs, this.retryMs * 2);
+    this.scheduleRenew(delay);
+  }
+
+  /**
+   * Clean shutdown with release: deletes our lease if it is still ours (a
+   * lease taken over meanwhile is left alone). The state file is kept so a
+   * restart prefers the same subnet if it is still free.
+   */
+  async release(): Promise<void> {
+    this.cancelTimer();
+    await this.inFlight;
+    const held = this.held;
+    const wasHolding = this.state === 'held' || this.state === 'degraded';
+    this.to('released', 'release');
+    if (!held || !wasHolding) return;
+    try {
+      await this.store.deleteLease(held);
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        this.log.warn('release: the lease is no longer ours; left alone', { subnet: held.lease.subnet });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** Shutdown without release: stop renewing; the lease lives on until its TTL. */
+  stop(): void {
+    this.cancelTimer();
+    if (this.state !== 'conflict') this.to('released', 'stop without release');
+  }
+}
+
+/** The nodeName in a raw lease value, if it parses that far. */
+function holderOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const v = JSON.parse(value) as { nodeName?: unknown };
+    return typeof v.nodeName === 'string' ? v.nodeName : undefined;
+  } catch {
+    return undefined;
+  }
+}

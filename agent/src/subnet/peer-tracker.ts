@@ -1,0 +1,175 @@
+/**
+ * The other nodes' leases, kept from list + watch, handed to the backends as
+ * the full desired set on every change (level-triggered: a backend
+ * reconciles against the whole set and never has to replay deltas).
+ *
+ * Lease values are untrusted; what gets into the peer set:
+ *   - only values that parse (the rest: one warning and one count per bad write);
+ *   - not our own node name (ours on another subnet than we hold is a
+ *     conflict: reported, never programmed);
+ *   - not a public IP already used by another node (the older lease wins,
+ *     the newer is skipped with a warning and counted), nor our own public IP.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log/logger';
+import { silentLogger } from '../log/logger';
+import type { Lease } from '../store/lease-codec';
+import type { InvalidLeaseEntry, LeaseEvent, LeaseList, LeaseRecord, LeaseWatch } from '../store/lease-record';
+import type { CounterLike, LeaseFeed } from './ports';
+
+/** Options of a PeerTracker. */
+export interface PeerTrackerOptions {
+  feed: LeaseFeed;
+  /** This node's name. */
+  nodeName: string;
+  /** This node's public IP: a peer claiming it is skipped. */
+  publicIp?: string;
+  /** The subnet this node holds (asked on every change, it may change after a restart). */
+  ownSubnet?: () => string | undefined;
+  logger?: Logger;
+  /** Counts lease values skipped because they do not parse. */
+  invalidCounter?: CounterLike;
+  /** Counts leases skipped because another node already uses their public IP. */
+  duplicateCounter?: CounterLike;
+}
+
+/** A problem with leases naming this node. */
+export interface OwnLeaseConflict {
+  kind: 'own-name-other-subnet' | 'own-subnet-other-node';
+  lease: Lease;
+}
+
+/** Events: 'peers-changed' (peers: Lease[] sorted by subnet), 'conflict' (OwnLeaseConflict). */
+export class PeerTracker extends EventEmitter {
+  /** Every valid lease in etcd, by subnet. */
+  private readonly all = new Map<string, LeaseRecord>();
+  private readonly seenInvalid = new Set<string>();
+  private readonly warnedDup = new Set<string>();
+  private readonly reportedConflicts = new Set<string>();
+  private watch: LeaseWatch | undefined;
+  private lastKey = '';
+  private current: Lease[] = [];
+  private readonly log: Logger;
+  /** Totals since start (also fed to the counters). */
+  readonly stats = { invalid: 0, duplicatePublicIp: 0, batches: 0, resets: 0 };
+
+  constructor(private readonly opts: PeerTrackerOptions) {
+    super();
+    this.log = opts.logger ?? silentLogger();
+  }
+
+  /** Lists, emits the first 'peers-changed', and starts watching. Throws EtcdUnavailableError if the list fails. */
+  async start(): Promise<void> {
+    if (this.watch) throw new Error('peer tracker already started');
+    const list = await this.opts.feed.listLeases();
+    this.applyReset(list);
+    this.watch = this.opts.feed.watchLeases(list.revision + 1, {
+      onEvents: (batch) => this.applyEvents(batch),
+      onReset: (l) => this.applyReset(l),
+      onError: (err) => this.log.warn('lease watch error', { error: err.message }),
+    });
+  }
+
+  /** Stops watching. */
+  async stop(): Promise<void> {
+    const w = this.watch;
+    this.watch = undefined;
+    await w?.close();
+  }
+
+  /** The current desired peer set, sorted by subnet. */
+  peers(): readonly Lease[] {
+    return this.current;
+  }
+
+  private noteInvalid(e: InvalidLeaseEntry): void {
+    const id = `${e.keyName}@${e.modRevision}`;
+    if (this.seenInvalid.has(id)) return;
+    this.seenInvalid.add(id);
+    this.stats.invalid++;
+    this.opts.invalidCounter?.inc();
+    this.log.warn('skipping invalid subnet lease', { key: e.keyName, reason: e.reason });
+  }
+
+  /** Applies a full snapshot (start, or re-list after a compaction). */
+  applyReset(list: LeaseList): void {
+    this.stats.resets++;
+    this.all.clear();
+    for (const r of list.leases) this.all.set(r.lease.subnet, r);
+    for (const e of list.invalid) this.noteInvalid(e);
+    this.recompute();
+  }
+
+  /** Applies a batch of watch events. */
+  applyEvents(batch: readonly LeaseEvent[]): void {
+    this.stats.batches++;
+    for (const ev of batch) {
+      if (ev.type === 'put') this.all.set(ev.record.lease.subnet, ev.record);
+      else if (ev.type === 'delete') this.all.delete(ev.subnet);
+      else {
+        // A bad value replacing a good one: the old one is no longer true either.
+        if (ev.entry.subnet !== undefined) this.all.delete(ev.entry.subnet);
+        this.noteInvalid(ev.entry);
+      }
+    }
+    this.recompute();
+  }
+
+  private recompute(): void {
+    const own = this.opts.ownSubnet?.();
+    const byIp = new Map<string, LeaseRecord>();
+    // Older first, so the lease that claimed a public IP first keeps it.
+    const records = [...this.all.values()].sort((a, b) => a.modRevision - b.modRevision);
+    const out: Lease[] = [];
+    for (const r of records) {
+      const l = r.lease;
+      if (l.nodeName === this.opts.nodeName) {
+        if (own !== undefined && l.subnet !== own) this.conflict({ kind: 'own-name-other-subnet', lease: l });
+        continue;
+      }
+      if (own !== undefined && l.subnet === own) {
+        this.conflict({ kind: 'own-subnet-other-node', lease: l });
+        continue;
+      }
+      if (this.opts.publicIp !== undefined && l.publicIp === this.opts.publicIp) {
+        this.duplicate(l, this.opts.nodeName);
+        continue;
+      }
+      const first = byIp.get(l.publicIp);
+      if (first && first.lease.nodeName !== l.nodeName) {
+        this.duplicate(l, first.lease.nodeName);
+        continue;
+      }
+      if (!first) byIp.set(l.publicIp, r);
+      out.push(l);
+    }
+    out.sort((a, b) => a.subnet.localeCompare(b.subnet, 'en', { numeric: true }));
+    const key = JSON.stringify(out.map((l) => [l.subnet, l.nodeName, l.publicIp, l.backend]));
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    this.current = out;
+    this.emit('peers-changed', out);
+  }
+
+  private duplicate(l: Lease, owner: string): void {
+    const id = `${l.subnet}|${l.nodeName}|${l.publicIp}`;
+    if (this.warnedDup.has(id)) return;
+    this.warnedDup.add(id);
+    this.stats.duplicatePublicIp++;
+    this.opts.duplicateCounter?.inc();
+    this.log.warn('skipping lease with a public IP already used by another node', {
+      subnet: l.subnet,
+      node: l.nodeName,
+      publicIp: l.publicIp,
+      usedBy: owner,
+    });
+  }
+
+  private conflict(c: OwnLeaseConflict): void {
+    const id = `${c.kind}|${c.lease.subnet}|${c.lease.nodeName}|${c.lease.renewedAt}`;
+    if (this.reportedConflicts.has(id)) return;
+    this.reportedConflicts.add(id);
+    this.log.error('lease conflict involving this node', { kind: c.kind, subnet: c.lease.subnet, node: c.lease.nodeName });
+    this.emit('conflict', c);
+  }
+}

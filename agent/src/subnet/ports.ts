@@ -1,0 +1,56 @@
+/**
+ * What the subnet module needs from the outside world, as narrow interfaces:
+ * the lease store (implemented by store/EtcdRegistry, faked in unit tests),
+ * the lease feed for peers, a clock, and metric counters. Two store
+ * interfaces instead of one, so a fake for the manager does not have to stub
+ * the watch and vice versa.
+ */
+import type { LeaseValue } from '../store/lease-codec';
+import type { LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers } from '../store/lease-record';
+
+/** Conditional writes of this node's own lease (see EtcdRegistry for semantics and errors). */
+export interface LeaseStore {
+  /** Create if absent; ConflictError when taken. */
+  createLease(subnet: string, value: LeaseValue, ttlSeconds: number): Promise<LeaseRecord>;
+  /** Rewrite with a fresh etcd lease if the mod revision still matches; ConflictError otherwise. */
+  updateLease(held: LeaseRecord, value: LeaseValue, ttlSeconds: number): Promise<LeaseRecord>;
+  /** Keep-alive + ownership check; LeaseExpiredError / ConflictError. */
+  renewLease(held: LeaseRecord): Promise<{ ttlSeconds: number }>;
+  /** Delete if still ours; ConflictError otherwise. */
+  deleteLease(held: LeaseRecord): Promise<void>;
+  /** Snapshot of all leases. */
+  listLeases(): Promise<LeaseList>;
+}
+
+/** Read side: snapshot + watch of all leases. */
+export interface LeaseFeed {
+  listLeases(): Promise<LeaseList>;
+  watchLeases(fromRevision: number, handlers: LeaseWatchHandlers): LeaseWatch;
+}
+
+/** Opaque timer handle of a Clock. */
+export type TimerHandle = unknown;
+
+/** Time, injectable so renewal is tested without waiting hours. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The real clock. Timers are unref'd: a pending renewal must not keep the process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** The part of a prom-client Counter we use. */
+export interface CounterLike {
+  inc(value?: number): void;
+}

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { NetworkConfigError, parseNetworkConfig, parseNetworkConfigText, formatNetworkConfig } from '../../agent/src/store/network-config';
+
+const vx = { type: 'vxlan' };
+
+describe('store: parseNetworkConfig', () => {
+  it('fills the defaults (VNI 1, port 8472, masquerade, /24, full range)', () => {
+    const cfg = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: vx });
+    expect(cfg).to.deep.equal({
+      clusterCidr: '10.244.0.0/16',
+      subnetLength: 24,
+      subnetMin: '10.244.0.0/24',
+      subnetMax: '10.244.255.0/24',
+      backend: { type: 'vxlan', vni: 1, port: 8472, directRouting: false, disableTxChecksumOffload: false },
+      masquerade: true,
+    });
+  });
+
+  it('keeps explicit values and accepts min/max with or without /len', () => {
+    const cfg = parseNetworkConfig({
+      clusterCidr: '10.0.0.0/8',
+      subnetLength: 26,
+      subnetMin: '10.1.0.0',
+      subnetMax: '10.2.0.64/26',
+      backend: { type: 'vxlan', vni: 16777215, port: 4789, directRouting: true },
+      mtu: 1400,
+      masquerade: false,
+    });
+    expect(cfg.subnetMin).to.equal('10.1.0.0/26');
+    expect(cfg.subnetMax).to.equal('10.2.0.64/26');
+    expect(cfg.backend).to.deep.equal({ type: 'vxlan', vni: 16777215, port: 4789, directRouting: true, disableTxChecksumOffload: false });
+    expect(cfg.mtu).to.equal(1400);
+    expect(cfg.masquerade).to.equal(false);
+  });
+
+  for (const type of ['host-gw', 'ipip', 'bgp'] as const) {
+    it(`accepts backend ${type}`, () => {
+      expect(parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type } }).backend).to.deep.equal({ type });
+    });
+  }
+
+  it('round-trips through its stored text', () => {
+    const cfg = parseNetworkConfig({ clusterCidr: '172.16.0.0/12', subnetLength: 20, backend: { type: 'ipip' }, mtu: 1480 });
+    expect(parseNetworkConfigText(formatNetworkConfig(cfg))).to.deep.equal(cfg);
+  });
+
+  const base = { clusterCidr: '10.244.0.0/16', backend: vx };
+  const cases: { name: string; input: unknown; field: string; match: RegExp }[] = [
+    { name: 'not an object', input: [1], field: '', match: /JSON object/ },
+    { name: 'unknown top-level field', input: { ...base, vni: 3 }, field: 'vni', match: /unknown field/ },
+    { name: 'missing clusterCidr', input: { backend: vx }, field: 'clusterCidr', match: /required/ },
+    { name: 'clusterCidr not a CIDR', input: { ...base, clusterCidr: '10.244.0.0' }, field: 'clusterCidr', match: /missing \/len/ },
+    { name: 'clusterCidr bad octet', input: { ...base, clusterCidr: '10.300.0.0/16' }, field: 'clusterCidr', match: /not an IPv4/ },
+    { name: 'clusterCidr host bits set', input: { ...base, clusterCidr: '10.244.1.0/16' }, field: 'clusterCidr', match: /host bits/ },
+    { name: 'clusterCidr too small for two subnets', input: { ...base, clusterCidr: '10.0.0.0/30', subnetLength: 30 }, field: 'clusterCidr', match: /too small for two subnets/ },
+    { name: 'subnetLength required for a /24 cluster', input: { ...base, clusterCidr: '10.0.0.0/24' }, field: 'subnetLength', match: /required/ },
+    { name: 'subnetLength not an integer', input: { ...base, subnetLength: 24.5 }, field: 'subnetLength', match: /integer/ },
+    { name: 'subnetLength equal to the prefix', input: { ...base, subnetLength: 16 }, field: 'subnetLength', match: /longer than the clusterCidr prefix \/16/ },
+    { name: 'subnetLength shorter than the prefix', input: { ...base, subnetLength: 8 }, field: 'subnetLength', match: /longer than/ },
+    { name: 'subnetLength above 30', input: { ...base, subnetLength: 31 }, field: 'subnetLength', match: /at most 30/ },
+    { name: 'subnetMin misaligned', input: { ...base, subnetMin: '10.244.1.5' }, field: 'subnetMin', match: /not aligned to a \/24/ },
+    { name: 'subnetMax misaligned', input: { ...base, subnetMax: '10.244.1.128' }, field: 'subnetMax', match: /not aligned/ },
+    { name: 'subnetMin outside the cluster', input: { ...base, subnetMin: '10.245.0.0' }, field: 'subnetMin', match: /outside clusterCidr/ },
+    { name: 'subnetMax wrong length', input: { ...base, subnetMax: '10.244.8.0/23' }, field: 'subnetMax', match: /differs from subnetLength/ },
+    { name: 'subnetMin not a string', input: { ...base, subnetMin: 5 }, field: 'subnetMin', match: /string/ },
+    { name: 'subnetMin above subnetMax', input: { ...base, subnetMin: '10.244.9.0', subnetMax: '10.244.8.0' }, field: 'subnetMax', match: /below subnetMin/ },
+    { name: 'missing backend', input: { clusterCidr: '10.244.0.0/16' }, field: 'backend', match: /required/ },
+    { name: 'backend not an object', input: { ...base, backend: 'vxlan' }, field: 'backend', match: /object/ },
+    { name: 'unknown backend', input: { ...base, backend: { type: 'udp' } }, field: 'backend.type', match: /unknown backend "udp"/ },
+    { name: 'VNI 0', input: { ...base, backend: { type: 'vxlan', vni: 0 } }, field: 'backend.vni', match: /1\.\.16777215/ },
+    { name: 'VNI too big', input: { ...base, backend: { type: 'vxlan', vni: 16777216 } }, field: 'backend.vni', match: /1\.\.16777215/ },
+    { name: 'VNI a string', input: { ...base, backend: { type: 'vxlan', vni: '1' } }, field: 'backend.vni', match: /integer/ },
+    { name: 'port 0', input: { ...base, backend: { type: 'vxlan', port: 0 } }, field: 'backend.port', match: /1\.\.65535/ },
+    { name: 'port 65536', input: { ...base, backend: { type: 'vxlan', port: 65536 } }, field: 'backend.port', match: /1\.\.65535/ },
+    { name: 'directRouting not boolean', input: { ...base, backend: { type: 'vxlan', directRouting: 'yes' } }, field: 'backend.directRouting', match: /true or false/ },
+    { name: 'unknown VXLAN option (typo)', input: { ...base, backend: { type: 'vxlan', VNI: 2 } }, field: 'backend.VNI', match: /unknown field/ },
+    { name: 'option on host-gw', input: { ...base, backend: { type: 'host-gw', vni: 2 } }, field: 'backend.vni', match: /unknown field/ },
+    { name: 'bgp asn 0', input: { ...base, backend: { type: 'bgp', asn: 0 } }, field: 'backend.asn', match: /1\.\.4294967295/ },
+    { name: 'mtu too small', input: { ...base, mtu: 10 }, field: 'mtu', match: /68\.\.65535/ },
+    { name: 'masquerade not boolean', input: { ...base, masquerade: 1 }, field: 'masquerade', match: /true or false/ },
+  ];
+  for (const tc of cases) {
+    it(`refuses: ${tc.name}`, () => {
+      let caught: unknown;
+      try {
+        parseNetworkConfig(tc.input);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).to.be.instanceOf(NetworkConfigError);
+      const e = caught as NetworkConfigError;
+      expect(e.field).to.equal(tc.field);
+      expect(e.message).to.match(tc.match);
+      if (tc.field !== '') expect(e.message).to.contain(`"${tc.field}"`);
+    });
+  }
+
+  it('refuses text that is not JSON', () => {
+    expect(() => parseNetworkConfigText('{oops')).to.throw(NetworkConfigError, /not valid JSON/);
+  });
+});

@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import type { Lease, LeaseValue } from '../../agent/src/store/lease-codec';
+import type { LeaseEvent, LeaseList, LeaseRecord, LeaseWatchHandlers } from '../../agent/src/store/lease-record';
+import { PeerTracker, type OwnLeaseConflict } from '../../agent/src/subnet/peer-tracker';
+import type { LeaseFeed } from '../../agent/src/subnet/ports';
+
+let rev = 10;
+function rec(subnet: string, nodeName: string, publicIp: string, extra: Partial<LeaseValue> = {}): LeaseRecord {
+  return {
+    lease: { subnet, nodeName, publicIp, backend: { type: 'vxlan', data: { vtepMac: '0a:00:00:00:00:09' } }, renewedAt: '2026-01-01T00:00:00.000Z', ...extra },
+    modRevision: ++rev,
+    etcdLeaseId: '7',
+  };
+}
+
+class FakeFeed implements LeaseFeed {
+  handlers: LeaseWatchHandlers | undefined;
+  from = -1;
+  closed = false;
+  constructor(private readonly list: LeaseList) {}
+  async listLeases(): Promise<LeaseList> {
+    return this.list;
+  }
+  watchLeases(fromRevision: number, handlers: LeaseWatchHandlers): { close(): Promise<void> } {
+    this.from = fromRevision;
+    this.handlers = handlers;
+    return { close: async () => void (this.closed = true) };
+  }
+}
+
+const subnets = (peers: readonly Lease[]): string[] => peers.map((p) => p.subnet);
+
+describe('subnet: PeerTracker', () => {
+  it('lists, emits the full peer set without itself, and watches from the next revision', async () => {
+    const feed = new FakeFeed({ leases: [rec('10.244.1.0/24', 'me', '192.168.0.1'), rec('10.244.2.0/24', 'b', '192.168.0.2')], invalid: [], revision: 50 });
+    const t = new PeerTracker({ feed, nodeName: 'me', ownSubnet: () => '10.244.1.0/24' });
+    const seen: string[][] = [];
+    t.on('peers-changed', (p: Lease[]) => seen.push(subnets(p)));
+    await t.start();
+    expect(seen).to.deep.equal([['10.244.2.0/24']]);
+    expect(feed.from).to.equal(51);
+    await t.stop();
+    expect(feed.closed).to.equal(true);
+  });
+
+  it('is level-triggered: join and leave each emit the whole set; no-op batches emit nothing', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me' });
+    const seen: string[][] = [];
+    t.on('peers-changed', (p: Lease[]) => seen.push(subnets(p)));
+    t.applyReset({ leases: [rec('10.244.2.0/24', 'b', '192.168.0.2')], invalid: [], revision: 5 });
+    const c = rec('10.244.10.0/24', 'c', '192.168.0.3');
+    t.applyEvents([{ type: 'put', record: c }]);
+    t.applyEvents([{ type: 'put', record: { ...c, modRevision: c.modRevision + 1 } }]); // same content
+    t.applyEvents([{ type: 'delete', subnet: '10.244.2.0/24', modRevision: 99 }]);
+    expect(seen).to.deep.equal([['10.244.2.0/24'], ['10.244.2.0/24', '10.244.10.0/24'], ['10.244.10.0/24']]);
+    expect(t.peers().map((p) => p.nodeName)).to.deep.equal(['c']);
+  });
+
+  it('skips invalid values with one count per bad write, and drops the lease they replace', () => {
+    let counted = 0;
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', invalidCounter: { inc: () => void counted++ } });
+    const entry = { keyName: 'junk', reason: 'key is not of the form a.b.c.d-len', modRevision: 3 };
+    t.applyReset({ leases: [rec('10.244.2.0/24', 'b', '192.168.0.2')], invalid: [entry], revision: 5 });
+    t.applyReset({ leases: [rec('10.244.2.0/24', 'b', '192.168.0.2')], invalid: [entry], revision: 6 }); // same write again after a re-list
+    const events: LeaseEvent[] = [{ type: 'invalid', entry: { keyName: '10.244.2.0-24', subnet: '10.244.2.0/24', reason: 'value is not JSON', modRevision: 7 } }];
+    t.applyEvents(events);
+    expect(counted).to.equal(2);
+    expect(t.stats.invalid).to.equal(2);
+    expect(t.peers()).to.deep.equal([]);
+  });
+
+  it('skips a second node claiming a public IP already in use (older lease wins), and peers claiming ours', () => {
+    let dups = 0;
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', publicIp: '192.168.0.1', duplicateCounter: { inc: () => void dups++ } });
+    const first = rec('10.244.5.0/24', 'b', '192.168.0.2');
+    const dup = rec('10.244.3.0/24', 'evil', '192.168.0.2');
+    const mine = rec('10.244.4.0/24', 'liar', '192.168.0.1');
+    t.applyReset({ leases: [dup, mine, first], invalid: [], revision: 9 });
+    expect(t.peers().map((p) => p.nodeName)).to.deep.equal(['b']);
+    expect(dups).to.equal(2);
+    t.applyEvents([{ type: 'put', record: { ...first, modRevision: first.modRevision } }]);
+    expect(dups).to.equal(2); // warned once per lease, not per recompute
+  });
+
+  it('reports leases under its own name on another subnet, and its subnet held by another node', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', ownSubnet: () => '10.244.1.0/24' });
+    const conflicts: OwnLeaseConflict[] = [];
+    t.on('conflict', (c: OwnLeaseConflict) => conflicts.push(c));
+    t.applyReset({ leases: [rec('10.244.1.0/24', 'me', '192.168.0.1'), rec('10.244.8.0/24', 'me', '192.168.0.1')], invalid: [], revision: 3 });
+    t.applyEvents([{ type: 'put', record: rec('10.244.1.0/24', 'thief', '192.168.0.7') }]);
+    expect(conflicts.map((c) => [c.kind, c.lease.subnet, c.lease.nodeName])).to.deep.equal([
+      ['own-name-other-subnet', '10.244.8.0/24', 'me'],
+      ['own-subnet-other-node', '10.244.1.0/24', 'thief'],
+    ]);
+    expect(t.peers()).to.deep.equal([]); // neither is programmed
+  });
+});
