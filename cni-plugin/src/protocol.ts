@@ -56,4 +56,9 @@ export const CniErrorCode = {
   NotAvailable: 50,
   /** STATUS: limited connectivity, ADD will fail (e.g. pool exhausted) */
   LimitedConnectivity: 51,
+  /**
+   * knit's own code (the spec leaves 100+ to plugins): an unexpected failure
+   * inside knitd that is none of the above; `msg` carries the cause.
+   */
+  Internal: 100,
 } as const;

@@ -1,0 +1,180 @@
+/**
+ * knitd's CNI socket: where the `knit` plugin delivers each runtime request.
+ *
+ * One request per connection, one JSON line each way (protocol.ts). The
+ * socket is root-only (0600): whoever can talk to it can attach and detach
+ * containers. Start-up never steals a live socket from another knitd, but
+ * does clear the file a crashed one left behind. A handler failure becomes
+ * an error reply; nothing a client sends can crash the server.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { Logger } from '../log/logger';
+import { CniError, CniErrorCode } from './errors';
+import { dispatchLine } from './dispatch';
+import type { CniHandlers } from './types';
+import { NEWEST_VERSION } from './version';
+
+/** Default bound on one request line: configurations are a few KiB. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1 << 20;
+/** How long a client may take to send its line before it is cut off. */
+export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+
+export interface CniServerOptions {
+  /** the unix socket path, e.g. /run/knit/cni.sock */
+  socketPath: string;
+  handlers: CniHandlers;
+  logger: Logger;
+  maxRequestBytes?: number;
+  readTimeoutMs?: number;
+  /** monotonic milliseconds, for request durations (injected for tests) */
+  now?: () => number;
+}
+
+/** Serves CNI requests on a unix socket until `close()`. */
+export class CniServer {
+  private readonly opts: Required<CniServerOptions>;
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  /** false until the socket file is 0600 */
+  private accepting = false;
+
+  constructor(opts: CniServerOptions) {
+    this.opts = {
+      maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+      readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+      now: () => performance.now(),
+      ...opts,
+    };
+  }
+
+  /** The socket path served. */
+  get socketPath(): string {
+    return this.opts.socketPath;
+  }
+
+  /**
+   * Creates the parent directory (0755) if needed, removes a stale socket
+   * file (one nothing answers on), listens, and makes the socket 0600.
+   * Rejects when another process is serving the path or the path is not a
+   * socket.
+   */
+  async start(): Promise<void> {
+    if (this.server !== undefined) throw new Error(`CNI server at ${this.opts.socketPath} already started`);
+    const socketPath = this.opts.socketPath;
+    fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
+    await removeStaleSocket(socketPath);
+    const server = net.createServer((sock) => this.onConnection(sock));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((e: unknown) => {
+      this.server = undefined;
+      throw new Error(`listen on CNI socket ${socketPath}`, { cause: e });
+    });
+    fs.chmodSync(socketPath, 0o600);
+    this.accepting = true;
+    server.on('error', (e) => this.opts.logger.error('CNI socket error', { socket: socketPath, error: e.message }));
+    this.opts.logger.info('CNI socket listening', { socket: socketPath });
+  }
+
+  /** Stops accepting, ends open connections and removes the socket file. */
+  async close(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    this.accepting = false;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    try {
+      fs.unlinkSync(this.opts.socketPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`remove CNI socket ${this.opts.socketPath}`, { cause: e });
+    }
+    this.opts.logger.info('CNI socket closed', { socket: this.opts.socketPath });
+  }
+
+  private onConnection(sock: net.Socket): void {
+    // A connection queued before chmod ran came from a peer that passed the
+    // umask-derived permissions; refuse it anyway so only 0600 is ever served.
+    if (!this.accepting) {
+      sock.destroy();
+      return;
+    }
+    this.sockets.add(sock);
+    sock.on('close', () => this.sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    sock.setTimeout(this.opts.readTimeoutMs, () => sock.destroy());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const take = (line: string): void => {
+      done = true;
+      sock.setTimeout(0);
+      sock.removeAllListeners('data');
+      void this.answer(sock, line);
+    };
+    sock.on('data', (chunk: Buffer) => {
+      if (done) return;
+      const nl = chunk.indexOf(10);
+      const part = nl < 0 ? chunk : chunk.subarray(0, nl);
+      size += part.length;
+      if (size > this.opts.maxRequestBytes) {
+        done = true;
+        const err = new CniError(CniErrorCode.DecodeFailure, `plugin request longer than ${this.opts.maxRequestBytes} bytes`);
+        this.opts.logger.warn('CNI request rejected', { command: 'unknown', code: err.code, error: err.message });
+        sock.end(JSON.stringify({ ok: false, error: err.toErrorBody(NEWEST_VERSION) }) + '\n');
+        return;
+      }
+      chunks.push(part);
+      if (nl >= 0) take(Buffer.concat(chunks).toString('utf8'));
+    });
+    // A client that half-closes without a newline still gets an answer.
+    sock.on('end', () => {
+      if (!done) take(Buffer.concat(chunks).toString('utf8'));
+    });
+  }
+
+  private async answer(sock: net.Socket, line: string): Promise<void> {
+    const started = this.opts.now();
+    const { reply, summary } = await dispatchLine(line, this.opts.handlers);
+    const durationMs = Math.round((this.opts.now() - started) * 100) / 100;
+    const fields = { ...summary, durationMs, ...(reply.ok ? {} : { error: reply.error.msg }) };
+    if (reply.ok) this.opts.logger.info('CNI request', fields);
+    else this.opts.logger.warn('CNI request failed', fields);
+    if (!sock.destroyed) sock.end(JSON.stringify(reply) + '\n');
+  }
+}
+
+/**
+ * Removes `socketPath` if it is a socket nobody answers on. Leaves alone
+ * (and rejects) a live socket or anything that is not a socket.
+ */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new Error(`inspect CNI socket path ${socketPath}`, { cause: e });
+  }
+  if (!st.isSocket()) throw new Error(`CNI socket path ${socketPath} exists and is not a socket; not removing it`);
+  const alive = await new Promise<boolean>((resolve, reject) => {
+    const probe = net.createConnection({ path: socketPath });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') resolve(false);
+      else reject(new Error(`probe CNI socket ${socketPath}`, { cause: e }));
+    });
+  });
+  if (alive) throw new Error(`CNI socket ${socketPath} is in use by another process`);
+  fs.unlinkSync(socketPath);
+}
