@@ -9,11 +9,18 @@ import { Ipam, IpamStateError, nodeStateFs, StateFs } from '../../agent/src/ipam
 class SpyFs implements StateFs {
   renames = 0;
   syncs = 0;
+  /** Writes between opening a temp file and its rename; must never exceed 1 (an older snapshot could land last). */
+  inFlight = 0;
+  maxInFlight = 0;
   failNextRename = false;
   gate: Promise<void> | undefined;
   readFile = nodeStateFs.readFile;
   unlink = nodeStateFs.unlink;
   open: StateFs['open'] = async (file, flags, mode) => {
+    if (flags === 'w') {
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    }
     const handle = await nodeStateFs.open(file, flags, mode);
     return {
       writeFile: (data, encoding) => handle.writeFile(data, encoding),
@@ -23,12 +30,16 @@ class SpyFs implements StateFs {
   };
   rename: StateFs['rename'] = async (from, to) => {
     if (this.gate !== undefined) await this.gate;
-    if (this.failNextRename) {
-      this.failNextRename = false;
-      throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+    try {
+      if (this.failNextRename) {
+        this.failNextRename = false;
+        throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+      }
+      this.renames++;
+      return await nodeStateFs.rename(from, to);
+    } finally {
+      this.inFlight--;
     }
-    this.renames++;
-    return nodeStateFs.rename(from, to);
   };
 }
 
@@ -113,6 +124,7 @@ describe('ipam persistence', () => {
     expect(new Set(all.map((a) => a.ip)).size).to.equal(200);
     const writes = fs.renames - before;
     expect(writes).to.be.at.least(1).and.at.most(2);
+    expect(fs.maxInFlight).to.equal(1);
     expect(JSON.parse(readFileSync(file, 'utf8')).allocations).to.have.length(200);
   });
 
@@ -133,6 +145,7 @@ describe('ipam persistence', () => {
     await first;
     await Promise.all(later);
     expect(fs.renames - renamesBefore).to.equal(2);
+    expect(fs.maxInFlight).to.equal(1);
     expect(settled[0]).to.equal('first');
     expect(JSON.parse(readFileSync(file, 'utf8')).allocations).to.have.length(51);
   });

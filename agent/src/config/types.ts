@@ -1,0 +1,70 @@
+/**
+ * The validated configuration knitd runs with. Every field has been checked
+ * by loadConfig; optional fields are absent when nobody set them (the
+ * component that uses them decides, e.g. publicIp is auto-detected, mtu is
+ * derived from the underlay).
+ */
+import type { LogLevel } from '../log/logger';
+
+/** Where a configuration value came from, highest precedence first. */
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
+
+export interface EtcdConfig {
+  /** http(s)://host:port URLs; empty means single-node mode (no etcd). */
+  endpoints: string[];
+  /** Key prefix, e.g. "/knit/v1" (no trailing slash). */
+  prefix: string;
+  caFile?: string;
+  /** Client certificate; set together with keyFile or not at all. */
+  certFile?: string;
+  keyFile?: string;
+  /** TTL of the etcd lease that binds this node's subnet lease. */
+  leaseTtlSeconds: number;
+}
+
+export interface GrpcConfig {
+  /** Unix socket of the operator API (knitctl). */
+  socket: string;
+  /** Optional TCP listen address host:port; needs TLS (all three files) or insecure. */
+  address?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  tlsClientCaFile?: string;
+  /** Allow TCP without TLS (lab use only). */
+  insecure: boolean;
+}
+
+export interface KnitdConfig {
+  /** DNS-1123 subdomain name of this node, used in etcd keys and leases. */
+  nodeName: string;
+  /** Underlay IPv4 other nodes reach this one at; auto-detected when absent. */
+  publicIp?: string;
+  /** Underlay interface; auto-detected (default route) when absent. */
+  publicInterface?: string;
+  stateDir: string;
+  runDir: string;
+  /** Unix socket the `knit` CNI plugin talks to. */
+  cniSocket: string;
+  cniConfDir: string;
+  cniConfFile: string;
+  cniNetworkName: string;
+  /** Bridge interface name (≤ 15 characters). */
+  bridge: string;
+  /** Container MTU; derived from the underlay and backend when absent. */
+  mtu?: number;
+  /** Single-node mode only: this node's subnet, e.g. "10.244.1.0/24". */
+  subnet?: string;
+  etcd: EtcdConfig;
+  /** Network config to seed /knit/v1/network with when absent; validated by the store. */
+  network?: Record<string, unknown>;
+  grpc: GrpcConfig;
+  /** Prometheus /metrics and /healthz listen address; "" disables. */
+  metrics: { address: string };
+  log: { level: LogLevel; format: 'json' | 'text' };
+  /** Masquerade container traffic that leaves the cluster CIDR. */
+  masquerade: boolean;
+  /** How often backends re-check the kernel against the desired state. */
+  reconcileIntervalSeconds: number;
+  /** The config file that was read, if any (for logs). */
+  configFile?: string;
+}
