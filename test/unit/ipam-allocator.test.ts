@@ -10,7 +10,7 @@ describe('ipam allocator', () => {
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'knit-ipam-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 
   const open = (subnet: string, now?: () => Date) =>
     Ipam.open({ subnet, stateFile: path.join(dir, 'ipam.json'), logger: silentLogger(), now });

@@ -50,7 +50,7 @@ describe('ipam persistence', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'knit-ipam-'));
     file = path.join(dir, 'ipam.json');
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 
   const open = (subnet: string, fs?: StateFs, logger = silentLogger()) => Ipam.open({ subnet, stateFile: file, logger, fs });
 
