@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEtcd } from '../lab/etcd';
+import { startEtcd, startEtcdCluster } from '../lab/etcd';
 import { type Lab, createLab } from '../lab/lab';
 import { run } from '../lab/netns';
 import { pidExists } from '../lab/procs';
@@ -183,6 +183,21 @@ describe('lab: standalone etcd on loopback', function () {
     }
     for (const pid of e.pidHistory()) expect(pidExists(pid)).to.equal(false);
     expect(readdirSync(e.dataDir.replace(/\/[^/]+$/, ''))).to.not.include(e.dataDir.split('/').pop());
+  });
+
+  it('runs a 3-member cluster on loopback that keeps serving with one member killed', async () => {
+    const c = await startEtcdCluster(3);
+    try {
+      expect(new Set(c.endpoints).size).to.equal(3);
+      const ep = `--endpoints=${c.endpoints.join(',')}`;
+      run('etcdctl', [ep, 'put', 'k', 'before']);
+      await c.members[1].kill();
+      await within(10000, async () => run('etcdctl', [ep, 'put', 'k', 'after']));
+      expect(run('etcdctl', [ep, 'get', 'k', '--print-value-only']).trim()).to.equal('after');
+    } finally {
+      await c.destroy();
+    }
+    for (const m of c.members) expect(pidExists(m.pid), m.name).to.equal(false);
   });
 });
 

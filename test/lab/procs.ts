@@ -89,8 +89,19 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {
     child.once('exit', (code, signal) => finish({ code, signal }));
     child.once('error', () => finish({ code: null, signal: null }));
   });
-  // The test process must not stay alive just because a lab process does.
+  // The test process must not stay alive just because a lab process does;
+  // but while someone waits for the exit, the child must keep the event loop
+  // alive, or node would quit with the wait unresolved.
   child.unref();
+  const waitExit = async (): Promise<ExitInfo> => {
+    if (done) return exited;
+    child.ref();
+    try {
+      return await exited;
+    } finally {
+      child.unref();
+    }
+  };
 
   const signal = (sig: NodeJS.Signals): void => {
     if (done) return;
@@ -113,14 +124,14 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {
       signal('SIGCONT');
       const timer = setTimeout(() => signal('SIGKILL'), graceMs);
       try {
-        return await exited;
+        return await waitExit();
       } finally {
         clearTimeout(timer);
       }
     },
     async kill(): Promise<ExitInfo> {
       signal('SIGKILL');
-      return exited;
+      return waitExit();
     },
     logTail(bytes = 2000): string {
       try {
