@@ -16,7 +16,13 @@ import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
 import { toNetlinkError } from './errors';
 import { withNetns } from './netns';
 
-/** Outstanding targeted requests per handle; beyond this, callers queue. */
+/**
+ * Outstanding targeted requests per handle; beyond this, callers queue.
+ * Measured here: 20000 route adds through one socket with no cap aborted
+ * the process inside the package's native code from about 3000 in flight;
+ * with 64 they complete. Deeper pipelines gain nothing (the package reads
+ * replies one at a time), see docs/benchmarks.md.
+ */
 const WINDOW = 64;
 /** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max and doubles it). */
 const RCVBUF = 1 << 20;
@@ -26,7 +32,37 @@ export function createSocketIn(netns: string | null): RtNetlinkSocket {
   // createRtNetlink() calls socket(2) and bind(2) synchronously in its
   // constructor, so the socket is bound to whatever namespace is current.
   const make = (): RtNetlinkSocket => createRtNetlink({ recvBufferSize: RCVBUF, sendBufferSize: RCVBUF });
-  return netns === null ? make() : withNetns(netns, make);
+  return pinLocalPort(netns === null ? make() : withNetns(netns, make));
+}
+
+/**
+ * The package looks up the socket's own port (getsockname(2) plus an object)
+ * on every send unless told; the port never changes, so tell it once. Worth
+ * about 3 µs per request in test/bench/netlink-routes.ts.
+ */
+function pinLocalPort(s: RtNetlinkSocket): RtNetlinkSocket {
+  const nl = s.socket;
+  const localPort = nl.address().port;
+  const send = nl.send.bind(nl);
+  nl.send = (type, data, options, callback) => send(type, data, { ...options, localPort }, callback);
+  return s;
+}
+
+/** The package's table of outstanding requests (protected there): seq → completion callback. */
+type PendingTable = Map<number, (err: Error | null) => void>;
+
+/**
+ * A socket error (ENOBUFS: the kernel dropped replies because our receive
+ * buffer was full) means the replies of outstanding requests may never come.
+ * Without a listener the package throws inside its native callback, which
+ * aborts the process; with this one every outstanding request fails with
+ * the error instead of hanging, and the socket stays usable.
+ */
+function failPendingOnError(s: RtNetlinkSocket): void {
+  s.socket.on('error', (err) => {
+    const pending = (s.socket as unknown as { requests: PendingTable }).requests;
+    for (const cb of [...pending.values()]) cb(err);
+  });
 }
 
 export class RtConn {
@@ -45,6 +81,8 @@ export class RtConn {
       this.req.socket.close();
       throw err;
     }
+    failPendingOnError(this.req);
+    failPendingOnError(this.dumpSock);
   }
 
   /** Run one targeted request on the pipelined socket; errors become NetlinkError(op, object). */
