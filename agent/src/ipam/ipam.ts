@@ -13,10 +13,10 @@
  * address, the bridge's) and the broadcast address are never handed out.
  */
 import type { Logger } from '../log/logger';
-import { CoalescingWriter } from './coalescing-writer';
+import { CoalescingWriter } from '../persist/coalescing-writer';
 import { cidrSize, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from './ipv4';
 import { Allocation, allocationKey, decodeState, encodeState, IpamState } from './state-codec';
-import { nodeStateFs, readIfExists, StateFs, writeFileAtomic } from './state-file';
+import { nodeStateFs, readIfExists, StateFs, writeFileAtomic } from '../persist/atomic-file';
 
 export type { Allocation } from './state-codec';
 export { IpamStateError } from './state-codec';

@@ -17,7 +17,7 @@ export interface StateFileHandle {
   close(): Promise<void>;
 }
 
-/** The file-system calls the IPAM state store makes (a subset of fs/promises). */
+/** The file-system calls the state stores make (a subset of fs/promises). */
 export interface StateFs {
   readFile(file: string, encoding: 'utf8'): Promise<string>;
   open(file: string, flags: string, mode?: number): Promise<StateFileHandle>;
@@ -44,7 +44,7 @@ export async function readIfExists(fs: StateFs, file: string): Promise<string | 
     return await fs.readFile(file, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`read IPAM state file ${file}`, { cause });
+    throw new Error(`read state file ${file}`, { cause });
   }
 }
 
@@ -67,7 +67,7 @@ export async function writeFileAtomic(fs: StateFs, file: string, data: string): 
     await fs.rename(temp, file);
   } catch (cause) {
     await fs.unlink(temp).catch(() => undefined);
-    throw new Error(`write IPAM state file ${file}`, { cause });
+    throw new Error(`write state file ${file}`, { cause });
   }
   // The rename is only durable once the directory entry is: fsync the directory.
   try {

@@ -1,0 +1,233 @@
+/**
+ * knitd's CNI handlers: the real work behind ADD, DEL, CHECK, STATUS and GC.
+ *
+ * ADD is a sequence of undoable steps (allocate → veth → addresses/routes →
+ * record → port mappings); if any step fails, the steps done so far are
+ * undone in reverse, so a failed ADD leaves no veth, no allocation and no nft
+ * rule. DEL tolerates every "already gone" and releases the address even when
+ * the namespace no longer exists. Everything runs on knitd's warm netlink
+ * socket; only the container's namespace gets a short-lived one.
+ */
+import { existsSync } from 'node:fs';
+import type { Handle } from '../netlink/types';
+import type { Logger } from '../log/logger';
+import type { Ipam } from '../ipam';
+import { PoolExhaustedError } from '../ipam';
+import { ensureBridge } from '../dataplane/bridge';
+import { attachContainer, checkContainer, detachContainer, type OpenNetns } from '../dataplane/container-link';
+import { hostVethName, isHostVethName } from '../dataplane/veth-name';
+import type { EndpointStore, Endpoint, EndpointPortMapping } from './endpoints';
+import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
+import type { InternalResult } from './result';
+import { CniError, CniErrorCode } from './errors';
+
+/** knit's own error codes (the spec leaves 100+ to plugins). */
+export const KnitCniCode = {
+  Internal: CniErrorCode.Internal,
+  PoolExhausted: 101,
+  AlreadyAttached: 102,
+  PortConflict: 103,
+} as const;
+
+/** Where the node's port mappings go (knitd renders them into nftables with its NAT rules). */
+export interface PortMapSink {
+  /** Replaces the node's whole set of port mappings; resolves once programmed. */
+  setPortMappings(mappings: Array<EndpointPortMapping & { containerIp: string; id: string }>): Promise<void>;
+}
+
+export interface NodeNetwork {
+  bridge: string;
+  /** e.g. "10.244.1.1" */
+  gateway: string;
+  prefixLength: number;
+  mtu: number;
+}
+
+export interface CniServiceDeps {
+  nl: Handle;
+  openNetns: OpenNetns;
+  ipam: Ipam;
+  endpoints: EndpointStore;
+  portMaps: PortMapSink;
+  /** The node's network; a function because it may change (lease re-acquired, MTU learned). */
+  node: () => NodeNetwork;
+  /** null when ready, else why ADD cannot be served now (STATUS → 50). */
+  notReadyReason: () => string | null;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export class KnitCniHandlers implements CniHandlers {
+  private readonly log: Logger;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: CniServiceDeps) {
+    this.log = deps.logger.child({ module: 'cni' });
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async add(req: AddRequest): Promise<InternalResult> {
+    const { containerId, ifname, netns } = req;
+    if (!existsSync(netns)) {
+      throw new CniError(CniErrorCode.InvalidEnvironment, `CNI_NETNS ${netns} does not exist`);
+    }
+    const notReady = this.deps.notReadyReason();
+    if (notReady) throw new CniError(CniErrorCode.TryAgainLater, `knitd is not ready: ${notReady}`);
+    if (this.deps.endpoints.get(containerId, ifname)) {
+      throw new CniError(KnitCniCode.AlreadyAttached, `container ${containerId} already has interface ${ifname} on network ${req.conf.name}; DEL it first`);
+    }
+    const node = this.deps.node();
+    const mappings = (req.conf.runtimeConfig?.portMappings ?? [])
+      .filter((m) => m.hostIP === undefined || !m.hostIP.includes(':')) // IPv4 node: skip v6 host IPs
+      .map((m): EndpointPortMapping => ({
+        hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol,
+        ...(m.hostIP && m.hostIP !== '0.0.0.0' ? { hostIp: m.hostIP } : {}),
+      }));
+
+    const undo: Array<() => Promise<unknown>> = [];
+    try {
+      let alloc;
+      try {
+        alloc = await this.deps.ipam.allocate(containerId, ifname);
+      } catch (err) {
+        if (err instanceof PoolExhaustedError) {
+          throw new CniError(KnitCniCode.PoolExhausted, `no free address left in ${err.subnet} for container ${containerId}`);
+        }
+        throw err;
+      }
+      undo.push(() => this.deps.ipam.release(containerId, ifname));
+      const addressCidr = `${alloc.ip}/${node.prefixLength}`;
+
+      const bridge = await ensureBridge(this.deps.nl, {
+        name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu: node.mtu,
+      }, this.log);
+      const mtu = req.conf.mtu ?? node.mtu;
+      const att = await attachContainer(this.deps.nl, this.deps.openNetns, {
+        containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr,
+        gateway: node.gateway, mtu, routes: req.conf.routes ?? [],
+      }, this.log);
+      undo.push(() => detachContainer(this.deps.nl, containerId, ifname));
+
+      const endpoint: Endpoint = {
+        containerId, ifname, netns, address: addressCidr, mac: att.container.mac ?? '',
+        hostVeth: att.hostVeth.name, portMappings: mappings, createdAt: this.now().toISOString(),
+      };
+      await this.deps.endpoints.put(endpoint);
+      undo.push(() => this.deps.endpoints.remove(containerId, ifname));
+      if (mappings.length > 0) await this.publishPortMappings();
+
+      this.log.debug('container attached', { containerId, ifname, address: addressCidr, hostVeth: att.hostVeth.name });
+      return this.resultFor(endpoint, att.hostVeth.mac, mtu, req);
+    } catch (err) {
+      for (const step of undo.reverse()) {
+        await step().catch((undoErr: unknown) =>
+          this.log.error('undo after failed ADD', { containerId, ifname, error: String(undoErr) }));
+      }
+      if (mappings.length > 0) await this.publishPortMappings().catch(() => undefined);
+      if (err instanceof Error && err.name === 'NftValidationError') {
+        throw new CniError(KnitCniCode.PortConflict, err.message, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async del(req: DelRequest): Promise<void> {
+    const { containerId, ifname } = req;
+    const endpoint = this.deps.endpoints.get(containerId, ifname);
+    // The host end is found by name, so DEL works without any record.
+    await detachContainer(this.deps.nl, containerId, ifname);
+    await this.deps.ipam.release(containerId, ifname);
+    if (endpoint) {
+      await this.deps.endpoints.remove(containerId, ifname);
+      if (endpoint.portMappings.length > 0) await this.publishPortMappings();
+    }
+  }
+
+  async check(req: CheckRequest): Promise<void> {
+    const { containerId, ifname, netns } = req;
+    const endpoint = this.deps.endpoints.get(containerId, ifname);
+    const alloc = this.deps.ipam.get(containerId, ifname);
+    if (!endpoint || !alloc) {
+      throw new CniError(CniErrorCode.UnknownContainer, `container ${containerId} has no interface ${ifname} on network ${req.conf.name}`);
+    }
+    const node = this.deps.node();
+    const prevIp = req.prevResult.ips.find((ip) => ip.address.split('/')[0] === alloc.ip);
+    if (!prevIp) {
+      throw new CniError(CniErrorCode.Internal, `prevResult does not list ${alloc.ip}, the address knit holds for ${containerId}/${ifname}`);
+    }
+    const prevIf = req.prevResult.interfaces.find((i) => i.name === ifname && i.sandbox !== undefined);
+    const bridge = await this.deps.nl.linkByName(node.bridge);
+    const problems: string[] = [];
+    if (!bridge) problems.push(`bridge ${node.bridge} is missing`);
+    if (!existsSync(netns)) problems.push(`namespace ${netns} does not exist`);
+    else {
+      problems.push(...await checkContainer(this.deps.nl, this.deps.openNetns, {
+        containerId, ifname, netns, bridgeIndex: bridge?.index ?? -1, addressCidr: prevIp.address,
+        gateway: node.gateway, mtu: req.conf.mtu ?? node.mtu, ...(prevIf?.mac ? { mac: prevIf.mac } : {}),
+      }));
+    }
+    if (problems.length > 0) {
+      throw new CniError(CniErrorCode.Internal, `CHECK ${containerId}/${ifname}: ${problems.join('; ')}`);
+    }
+  }
+
+  async status(_req: StatusRequest): Promise<void> {
+    const notReady = this.deps.notReadyReason();
+    if (notReady) throw new CniError(CniErrorCode.NotAvailable, `knitd cannot serve ADD: ${notReady}`);
+    const { free } = this.deps.ipam.stats();
+    if (free === 0) {
+      throw new CniError(CniErrorCode.NotAvailable, `address pool ${this.deps.ipam.subnet} is exhausted (${this.deps.ipam.stats().used} in use)`);
+    }
+  }
+
+  async gc(req: GcRequest): Promise<void> {
+    const keep = new Set(req.validAttachments.map((a) => hostVethName(a.containerId, a.ifname)));
+    const released = await this.deps.ipam.releaseAllExcept(req.validAttachments);
+    let removedEndpoints = 0;
+    for (const e of this.deps.endpoints.list()) {
+      if (!keep.has(hostVethName(e.containerId, e.ifname))) {
+        await this.deps.endpoints.remove(e.containerId, e.ifname);
+        removedEndpoints++;
+      }
+    }
+    let removedVeths = 0;
+    for (const link of await this.deps.nl.linkList()) {
+      if (isHostVethName(link.name) && !keep.has(link.name)) {
+        await this.deps.nl.linkDel(link.index).catch((err: unknown) => {
+          if ((err as { code?: string }).code !== 'ENODEV') throw err;
+        });
+        removedVeths++;
+      }
+    }
+    await this.publishPortMappings();
+    this.log.info('CNI GC', { released: released.length, removedEndpoints, removedVeths, kept: keep.size });
+  }
+
+  /** Re-publishes every endpoint's port mappings (also used at start-up). */
+  async publishPortMappings(): Promise<void> {
+    const all = this.deps.endpoints.list().flatMap((e) => e.portMappings.map((m) => ({
+      ...m, containerIp: e.address.split('/')[0]!, id: `${e.containerId}/${e.ifname}`,
+    })));
+    await this.deps.portMaps.setPortMappings(all);
+  }
+
+  private resultFor(e: Endpoint, hostMac: string | undefined, mtu: number, req: AddRequest): InternalResult {
+    const node = this.deps.node();
+    const prev = req.prevResult;
+    const base = prev?.interfaces.length ?? 0;
+    return {
+      interfaces: [
+        ...(prev?.interfaces ?? []),
+        { name: e.hostVeth, ...(hostMac ? { mac: hostMac } : {}), mtu },
+        { name: e.ifname, mac: e.mac, sandbox: e.netns, mtu },
+      ],
+      ips: [...(prev?.ips ?? []), { address: e.address, gateway: node.gateway, interface: base + 1 }],
+      routes: [
+        ...(prev?.routes ?? []),
+        { dst: '0.0.0.0/0', gw: node.gateway },
+        ...(req.conf.routes ?? []).filter((r) => r.dst !== '0.0.0.0/0').map((r) => ({ dst: r.dst, gw: r.gw ?? node.gateway })),
+      ],
+      dns: req.conf.dns ?? prev?.dns ?? {},
+    };
+  }
+}

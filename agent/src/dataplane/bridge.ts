@@ -1,0 +1,57 @@
+/**
+ * The node bridge (knit0): one per node, gateway address = first address of
+ * the node subnet, like docker0. `ensureBridge` is idempotent and accepts a
+ * bridge someone (a previous knitd) already made: it converges MTU, address
+ * and up-state and never recreates a bridge that carries running containers.
+ */
+import type { Handle, Link } from '../netlink/types';
+import type { Logger } from '../log/logger';
+
+export interface BridgeSpec {
+  name: string;
+  /** gateway address with the subnet's prefix length, e.g. "10.244.1.1/24" */
+  gatewayCidr: string;
+  mtu: number;
+}
+
+/** The bridge as it is after ensure, plus how many netlink writes it took. */
+export interface EnsuredBridge {
+  link: Link;
+  writes: number;
+}
+
+export async function ensureBridge(nl: Handle, spec: BridgeSpec, log: Logger): Promise<EnsuredBridge> {
+  let writes = 0;
+  let link = await nl.linkByName(spec.name);
+  if (link && link.kind !== 'bridge') {
+    throw new Error(`ensure bridge ${spec.name}: a link of kind ${link.kind} already has that name; refusing to touch it`);
+  }
+  if (!link) {
+    try {
+      link = await nl.bridgeAdd({ name: spec.name, mtu: spec.mtu });
+      writes++;
+      log.info('created bridge', { bridge: spec.name, mtu: spec.mtu });
+    } catch (err) {
+      // Lost a race with another creator: take what is there.
+      link = await nl.linkByName(spec.name);
+      if (!link) throw new Error(`create bridge ${spec.name}`, { cause: err });
+    }
+  }
+  if (link.mtu !== spec.mtu) {
+    await nl.linkSetMtu(link.index, spec.mtu);
+    writes++;
+  }
+  const addrs = await nl.addrList({ index: link.index, family: 4 });
+  if (!addrs.some((a) => a.cidr === spec.gatewayCidr)) {
+    await nl.addrAdd(link.index, spec.gatewayCidr);
+    writes++;
+    log.info('bridge gateway address added', { bridge: spec.name, address: spec.gatewayCidr });
+  }
+  if (!link.up) {
+    await nl.linkSetUp(link.index);
+    writes++;
+  }
+  const now = await nl.linkByIndex(link.index);
+  if (!now) throw new Error(`ensure bridge ${spec.name}: vanished while configuring it`);
+  return { link: now, writes };
+}

@@ -1,0 +1,128 @@
+/**
+ * One container's attachment to the node bridge: a veth pair whose container
+ * end is created directly inside the container's namespace under its final
+ * name (no rename, no move: nothing can observe a half-named link), and whose
+ * host end, named from (container ID, ifname), sits on the bridge with
+ * hairpin on so a container can reach itself through a port mapping.
+ *
+ * attach undoes its own partial work; detach and the host-side lookups
+ * tolerate "already gone", as CNI DEL must.
+ */
+import type { Handle, Link, Route } from '../netlink/types';
+import type { Logger } from '../log/logger';
+import { hostVethName } from './veth-name';
+
+export interface AttachSpec {
+  containerId: string;
+  ifname: string;
+  /** path of the container's network namespace */
+  netns: string;
+  bridgeIndex: number;
+  /** container address with prefix length, e.g. "10.244.1.5/24" */
+  addressCidr: string;
+  gateway: string;
+  mtu: number;
+  /** extra routes from the network config, installed via the gateway unless they name one */
+  routes: Array<{ dst: string; gw?: string }>;
+}
+
+export interface Attachment {
+  hostVeth: Link;
+  container: Link;
+  routes: Route[];
+}
+
+/** Opens a netlink handle inside a namespace given by path; the caller closes it. */
+export type OpenNetns = (path: string) => Handle;
+
+export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: AttachSpec, log: Logger): Promise<Attachment> {
+  const hostName = hostVethName(spec.containerId, spec.ifname);
+  const hostVeth = await nl.vethAdd({ name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu });
+  try {
+    await nl.linkSetMaster(hostVeth.index, spec.bridgeIndex);
+    await nl.linkSetHairpin(hostVeth.index, true);
+    await nl.linkSetUp(hostVeth.index);
+    const inside = openNetns(spec.netns);
+    try {
+      const container = await inside.linkByName(spec.ifname);
+      if (!container) throw new Error(`container end ${spec.ifname} not found in ${spec.netns} after creating it`);
+      await inside.addrAdd(container.index, spec.addressCidr);
+      await inside.linkSetUp(container.index);
+      const routes: Route[] = [{ dst: '0.0.0.0/0', gateway: spec.gateway, index: container.index }];
+      for (const r of spec.routes) {
+        if (r.dst === '0.0.0.0/0') continue; // the default route is always ours
+        routes.push({ dst: r.dst, gateway: r.gw ?? spec.gateway, index: container.index });
+      }
+      for (const r of routes) await inside.routeAdd(r);
+      return { hostVeth: { ...hostVeth, masterIndex: spec.bridgeIndex, up: true }, container: { ...container, up: true }, routes };
+    } finally {
+      inside.close();
+    }
+  } catch (err) {
+    // Deleting the host end removes the container end with it.
+    await nl.linkDel(hostVeth.index).catch((delErr: unknown) =>
+      log.error('undo veth after failed attach', { veth: hostName, error: String(delErr) }));
+    throw err;
+  }
+}
+
+/** Removes the container's veth pair; false when it was already gone. */
+export async function detachContainer(nl: Handle, containerId: string, ifname: string): Promise<boolean> {
+  const link = await nl.linkByName(hostVethName(containerId, ifname));
+  if (!link) return false;
+  try {
+    await nl.linkDel(link.index);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENODEV' || (err as { code?: string }).code === 'ENOENT') return false;
+    throw err;
+  }
+  return true;
+}
+
+export interface ExpectedAttachment {
+  containerId: string;
+  ifname: string;
+  netns: string;
+  bridgeIndex: number;
+  addressCidr: string;
+  gateway: string;
+  mtu: number;
+  mac?: string;
+}
+
+/**
+ * Compares what the kernel holds for one attachment with what was promised;
+ * returns one line per difference (empty = all good).
+ */
+export async function checkContainer(nl: Handle, openNetns: OpenNetns, want: ExpectedAttachment): Promise<string[]> {
+  const problems: string[] = [];
+  const hostName = hostVethName(want.containerId, want.ifname);
+  const host = await nl.linkByName(hostName);
+  if (!host) problems.push(`host veth ${hostName} is missing`);
+  else {
+    if (host.masterIndex !== want.bridgeIndex) problems.push(`host veth ${hostName} is not on the bridge (master ${host.masterIndex ?? 'none'}, want ${want.bridgeIndex})`);
+    if (!host.up) problems.push(`host veth ${hostName} is down`);
+  }
+  const inside = openNetns(want.netns);
+  try {
+    const link = await inside.linkByName(want.ifname);
+    if (!link) {
+      problems.push(`interface ${want.ifname} is missing in ${want.netns}`);
+      return problems;
+    }
+    if (link.mtu !== want.mtu) problems.push(`interface ${want.ifname} has MTU ${link.mtu}, want ${want.mtu}`);
+    if (want.mac && link.mac !== want.mac.toLowerCase()) problems.push(`interface ${want.ifname} has MAC ${link.mac}, want ${want.mac}`);
+    if (!link.up) problems.push(`interface ${want.ifname} is down`);
+    const addrs = await inside.addrList({ index: link.index });
+    if (!addrs.some((a) => a.cidr === want.addressCidr)) {
+      problems.push(`interface ${want.ifname} lacks address ${want.addressCidr} (has ${addrs.map((a) => a.cidr).join(', ') || 'none'})`);
+    }
+    const routes = await inside.routeList({ family: 4, index: link.index });
+    if (!routes.some((r) => r.dst === '0.0.0.0/0' && r.gateway === want.gateway)) {
+      problems.push(`default route via ${want.gateway} on ${want.ifname} is missing`);
+    }
+  } finally {
+    inside.close();
+  }
+  return problems;
+}

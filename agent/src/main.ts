@@ -1,0 +1,140 @@
+/**
+ * knitd: wiring only. Loads the config, builds the real outside world
+ * (netlink handle, files, nft, sockets) and hands it to the modules.
+ *
+ * Start-up order matters for "never disturb running containers": the IPAM
+ * and endpoint state are read before anything is programmed, the nft table
+ * is rebuilt from the recorded port mappings in one atomic replace, and
+ * nothing already in the kernel is deleted at start. Shutdown closes the
+ * sockets and leaves every kernel object in place.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, helpRequested, helpText, loadConfig } from './config';
+import type { KnitdConfig } from './config';
+import { createLogger, type Logger } from './log/logger';
+import { openHandle } from './netlink';
+import type { Handle } from './netlink';
+import { Ipam } from './ipam';
+import { ipv4 } from './ipam';
+import { NftTable } from './dataplane/nft';
+import type { NftDesiredState, PortMapping } from './dataplane/nft';
+import { ensureBridge } from './dataplane/bridge';
+import { ensureSysctl, procSysctl } from './dataplane/sysctl';
+import { detectUnderlay } from './dataplane/underlay';
+import { EndpointStore } from './cni/endpoints';
+import { KnitCniHandlers, type NodeNetwork } from './cni/handlers';
+import { CniServer } from './cni/server';
+import { renderConflist, writeFileAtomicIfChanged } from './cni/conflist';
+import { auditAttachments } from './cni/audit';
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  let cfg: KnitdConfig;
+  try {
+    cfg = loadConfig({ argv, env, readFile: (p) => readFileSync(p, 'utf8') });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`knitd: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(cfg.log.level, cfg.log.format);
+  try {
+    await run(cfg, log);
+    return 0;
+  } catch (err) {
+    log.error('knitd failed to start', { error: describe(err) });
+    return 1;
+  }
+}
+
+async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
+  if (cfg.etcd.endpoints.length > 0) {
+    throw new Error('cluster mode (etcd.endpoints) is not wired into knitd yet; run single-node mode with --subnet');
+  }
+  const subnet = cfg.subnet!;
+  const cidr = ipv4.parseCidr(subnet);
+  if (!cidr) throw new Error(`subnet ${subnet} is not a canonical IPv4 CIDR`);
+  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(cfg.runDir, { recursive: true, mode: 0o755 });
+
+  const nl = openHandle();
+  const mtu = cfg.mtu ?? await underlayMtu(nl, cfg, log);
+  const ipam = await Ipam.open({ subnet, stateFile: join(cfg.stateDir, 'ipam.json'), logger: log.child({ module: 'ipam' }) });
+  const endpoints = await EndpointStore.open(join(cfg.stateDir, 'endpoints.json'), log);
+  const node: NodeNetwork = { bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu };
+
+  ensureSysctl(procSysctl, 'net.ipv4.ip_forward', '1');
+  const bridge = await ensureBridge(nl, { name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu }, log);
+  await auditAttachments(nl, ipam, endpoints, log);
+
+  const nft = new NftTable({ logger: log });
+  const natBase: Omit<NftDesiredState, 'portMappings'> = {
+    ...(cfg.masquerade ? { masquerade: { clusterCidr: subnet } } : {}),
+    nodeSubnet: subnet,
+    bridge: cfg.bridge,
+  };
+  const handlers = new KnitCniHandlers({
+    nl,
+    openNetns: (path) => openHandle(path),
+    ipam,
+    endpoints,
+    portMaps: { setPortMappings: (m: PortMapping[]) => nft.apply({ ...natBase, portMappings: m }) },
+    node: () => node,
+    notReadyReason: () => null,
+    logger: log,
+  });
+  // One atomic replace of knit's nft table from the recorded mappings.
+  await handlers.publishPortMappings();
+
+  const server = new CniServer({ socketPath: cfg.cniSocket, handlers, logger: log.child({ module: 'cni-server' }) });
+  await server.start();
+  const conflist = join(cfg.cniConfDir, cfg.cniConfFile);
+  if (writeFileAtomicIfChanged(conflist, renderConflist({
+    networkName: cfg.cniNetworkName, agentSocket: cfg.cniSocket, mtu, bridge: cfg.bridge, subnet,
+  }))) log.info('wrote CNI network config', { file: conflist });
+
+  log.info('knitd ready', {
+    mode: 'single-node', node: cfg.nodeName, subnet, bridge: bridge.link.name, mtu,
+    cniSocket: cfg.cniSocket, endpoints: endpoints.list().length,
+  });
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info('knitd stopping; kernel state and containers are left as they are', { signal: sig });
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await server.close();
+  nl.close();
+}
+
+async function underlayMtu(nl: Handle, cfg: KnitdConfig, log: Logger): Promise<number> {
+  try {
+    const u = await detectUnderlay(nl, {
+      ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
+      ...(cfg.publicIp ? { publicIp: cfg.publicIp } : {}),
+    });
+    return u.link.mtu;
+  } catch (err) {
+    log.warn('no underlay found to derive the MTU from; using 1500', { error: describe(err) });
+    return 1500;
+  }
+}
+
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < 6 && e !== undefined && e !== null; i++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(': ');
+}
