@@ -66,10 +66,10 @@ class NetlinkHandle implements Handle {
   fdbAppend: Handle['fdbAppend'] = (e) => fdb.fdbAppend(this.c, e);
   fdbDel: Handle['fdbDel'] = (e) => fdb.fdbDel(this.c, e);
 
-  subscribe(listener: (ev: NetlinkEvent) => void): Subscription {
+  subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void): Subscription {
     let sub: Subscription;
     try {
-      sub = subscribe(this.netns, listener);
+      sub = subscribe(this.netns, listener, onError);
     } catch (err) {
       throw toNetlinkError(err, 'subscribe', `netns ${this.netns ?? '(own)'}`);
     }

@@ -8,8 +8,7 @@
  * RTM_GETLINK by name, never a dump.
  */
 import { openSync, closeSync } from 'node:fs';
-import { FlagsNew, rt } from 'netlink';
-import type { LinkAttrs } from 'netlink/dist/rt/ifla';
+import { FlagsNew, rt, type ifla } from 'netlink';
 import type { RtConn } from './conn';
 import { NetlinkError, NetlinkInputError, isNetlinkError, toNetlinkError } from './errors';
 import { decodeLinkInfo, hairpinInfo, ipipInfo, kindInfo, vethInfo, vxlanInfo } from './link-info';
@@ -76,14 +75,14 @@ export async function linkByIndex(c: RtConn, index: number): Promise<Link | unde
   }
 }
 
-function baseAttrs(name: string, mtu?: number, mac?: string): LinkAttrs {
-  const attrs: LinkAttrs = { ifname: checkIfName('name', name) };
+function baseAttrs(name: string, mtu?: number, mac?: string): ifla.LinkAttrs {
+  const attrs: ifla.LinkAttrs = { ifname: checkIfName('name', name) };
   if (mtu !== undefined) attrs.mtu = checkMtu('mtu', mtu);
   if (mac !== undefined) attrs.address = macToBuf('mac', mac);
   return attrs;
 }
 
-async function create(c: RtConn, kind: string, attrs: LinkAttrs, object: string): Promise<Link> {
+async function create(c: RtConn, kind: string, attrs: ifla.LinkAttrs, object: string): Promise<Link> {
   const name = attrs.ifname as string;
   try {
     await c.request('link add', object, (s) => s.newLink({}, attrs, { flags: CREATE_EXCL }));
@@ -185,7 +184,7 @@ export async function ipipAdd(c: RtConn, o: CreateIpip): Promise<Link> {
   return create(c, 'ipip', attrs, `ipip ${o.name}`);
 }
 
-async function set(c: RtConn, op: string, index: number, data: rt.Link, attrs: LinkAttrs): Promise<void> {
+async function set(c: RtConn, op: string, index: number, data: rt.Link, attrs: ifla.LinkAttrs): Promise<void> {
   checkIndex('index', index);
   await c.request(op, `link #${index}`, (s) => s.setLink({ ...data, index }, attrs));
 }

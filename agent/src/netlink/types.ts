@@ -209,6 +209,10 @@ export interface Handle {
   fdbAppend(e: FdbEntry): Promise<void>;
   fdbDel(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): Promise<void>;
 
-  /** link, route and neighbour change events in this namespace */
-  subscribe(listener: (ev: NetlinkEvent) => void): Subscription;
+  /**
+   * link, route and neighbour change events in this namespace. The socket
+   * does not keep the process alive. `onError` hears socket errors (ENOBUFS:
+   * events were lost, re-list) and listener exceptions; default: ignored.
+   */
+  subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void): Subscription;
 }

@@ -76,4 +76,23 @@ describe('netlink: subscribe', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(events.length).to.equal(count);
   });
+
+  it('a listener that throws does not stop the stream; onError hears it', async () => {
+    const events: NetlinkEvent[] = [];
+    const errors: Error[] = [];
+    let thrown = 0;
+    const sub = h.subscribe((e) => {
+      events.push(e);
+      if (e.type === 'link-added' && e.link.name === 'thr0' && thrown++ === 0) throw new Error('listener bug');
+    }, (err) => errors.push(err));
+    try {
+      nsRun(ns, 'ip', ['link', 'add', 'thr0', 'type', 'veth', 'peer', 'name', 'thr0p']);
+      await waitFor(events, (e) => e.type === 'link-added' && e.link.name === 'thr0p');
+      nsRun(ns, 'ip', ['link', 'del', 'thr0']);
+      await waitFor(events, (e) => e.type === 'link-deleted' && e.link.name === 'thr0');
+      expect(errors.map((e) => e.message)).to.deep.equal(['listener bug']);
+    } finally {
+      sub.close();
+    }
+  });
 });
