@@ -13,32 +13,10 @@ import { CniError } from '../../agent/src/cni/errors';
 import { formatResult } from '../../agent/src/cni/result';
 import { silentLogger } from '../../agent/src/log/logger';
 import { SUPPORTED_VERSIONS } from '../../cni-plugin/src/spec';
-import { FakeHandlers, SAMPLE_RESULT, conf, tempDir } from '../unit/cni-fakes';
+import { FakeHandlers, SAMPLE_RESULT, conf, moduleRecorder, recordedModules, runKnit, tempDir } from '../unit/cni-fakes';
+import type { Run } from '../unit/cni-fakes';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
-const KNIT = path.join(REPO, 'cni-plugin', 'bin', 'knit');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Execs `bin` with exactly `env` (plus PATH, for the shebang) and `stdin`. */
-function runKnit(env: Record<string, string>, stdin: string, bin = KNIT, nodeArgs: string[] = []): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const cmd = nodeArgs.length > 0 ? process.execPath : bin;
-    const args = nodeArgs.length > 0 ? [...nodeArgs, bin] : [];
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+import { KNIT, REPO } from '../unit/cni-fakes';
 
 function errorBody(r: Run): { cniVersion: string; code: number; msg: string } {
   expect(r.code, `exit code; stdout=${r.stdout} stderr=${r.stderr}`).to.equal(1);
@@ -210,26 +188,13 @@ describe('knit plugin binary', () => {
   });
 
   describe('loads only Node built-ins', () => {
-    // A preload that records, at exit, every module file the process loaded
-    // and whether the `net` built-in was loaded at all.
-    function preload(out: string): string {
-      const file = path.join(dir, 'record-modules.js');
-      fs.writeFileSync(
-        file,
-        `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ files: Object.keys(require.cache).filter((f) => f !== __filename), net: process.moduleLoadList.includes('NativeModule net') })));\n`,
-      );
-      return file;
-    }
-    function load(out: string): { files: string[]; net: boolean } {
-      return JSON.parse(fs.readFileSync(out, 'utf8')) as { files: string[]; net: boolean };
-    }
     const own = (f: string): boolean => f === fs.realpathSync(KNIT) || f.startsWith(path.join(REPO, 'dist', 'cni-plugin', 'src') + path.sep);
 
     it('VERSION: only the plugin\'s own files, and no net', async () => {
       const out = path.join(dir, 'version.json');
-      const r = await runKnit({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.1.0"}', KNIT, ['--require', preload(out)]);
+      const r = await runKnit({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.1.0"}', KNIT, ['--require', moduleRecorder(dir, out)]);
       expect(r.code, r.stderr).to.equal(0);
-      const rec = load(out);
+      const rec = recordedModules(out);
       expect(rec.files.length).to.be.greaterThan(1);
       expect(rec.files.filter((f) => !own(f))).to.deep.equal([]);
       expect(rec.net).to.equal(false);
@@ -237,9 +202,9 @@ describe('knit plugin binary', () => {
 
     it('ADD: only the plugin\'s own files plus the net built-in', async () => {
       const out = path.join(dir, 'add.json');
-      const r = await runKnit({ CNI_COMMAND: 'ADD', ...attach }, cfg('1.1.0'), KNIT, ['--require', preload(out)]);
+      const r = await runKnit({ CNI_COMMAND: 'ADD', ...attach }, cfg('1.1.0'), KNIT, ['--require', moduleRecorder(dir, out)]);
       expect(r.code, r.stdout + r.stderr).to.equal(0);
-      const rec = load(out);
+      const rec = recordedModules(out);
       expect(rec.files.filter((f) => !own(f))).to.deep.equal([]);
       expect(rec.files.some((f) => f.includes('node_modules') || f.includes(`${path.sep}agent${path.sep}`))).to.equal(false);
       expect(rec.net).to.equal(true);

@@ -2,6 +2,7 @@
  * Test doubles for knitd's CNI service: recording fake handlers, a temp
  * socket directory, and a raw client that speaks the one-line protocol.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -97,4 +98,54 @@ export function rawExchange(socketPath: string, payload: string | Buffer, timeou
 /** A minimal valid configuration for `cniVersion`, plus overrides. */
 export function conf(cniVersion: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { cniVersion, name: 'knitnet', type: 'knit', ...extra };
+}
+
+/** The repository root (tests run from dist/test/...). */
+export const REPO = path.resolve(__dirname, '..', '..', '..');
+/** The plugin executable as committed. */
+export const KNIT = path.join(REPO, 'cni-plugin', 'bin', 'knit');
+
+/** How one exec of the plugin ended. */
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Execs `bin` the way a runtime does: exactly `env` (plus PATH, for the
+ * shebang) and `stdin`. With `nodeArgs`, runs `node ...nodeArgs bin` instead.
+ * Asynchronous on purpose: the fake knitd lives in the test's own event loop.
+ */
+export function runKnit(env: Record<string, string>, stdin: string, bin = KNIT, nodeArgs: string[] = []): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const cmd = nodeArgs.length > 0 ? process.execPath : bin;
+    const args = nodeArgs.length > 0 ? [...nodeArgs, bin] : [];
+    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+/**
+ * A preload for `node --require` that records, at exit, every module file
+ * the process loaded (minus itself) and whether the `net` built-in was loaded.
+ */
+export function moduleRecorder(dir: string, out: string): string {
+  const file = path.join(dir, `record-modules-${path.basename(out)}.js`);
+  fs.writeFileSync(
+    file,
+    `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ files: Object.keys(require.cache).filter((f) => f !== __filename), net: process.moduleLoadList.includes('NativeModule net') })));\n`,
+  );
+  return file;
+}
+
+/** What moduleRecorder wrote. */
+export function recordedModules(out: string): { files: string[]; net: boolean } {
+  return JSON.parse(fs.readFileSync(out, 'utf8')) as { files: string[]; net: boolean };
 }
