@@ -177,4 +177,17 @@ describe('store: EtcdRegistry against a real etcd', function () {
       await w.close();
     }
   });
+  it('a watch from a revision etcd has not reached (restored etcd) re-lists instead of waiting', async () => {
+    const reg = new EtcdRegistry(client, { prefix: uniquePrefix(), scope });
+    await reg.createLease('10.244.1.0/24', val('a'), 60);
+    const now = (await reg.listLeases()).revision;
+    const resets: LeaseList[] = [];
+    const w = reg.watchLeases(now + 1000, { onEvents: () => undefined, onReset: (l) => resets.push(l) });
+    try {
+      await until('the reset', () => resets.length === 1);
+      expect(resets[0].leases.map((r) => r.lease.nodeName)).to.deep.equal(['a']);
+    } finally {
+      await w.close();
+    }
+  });
 });

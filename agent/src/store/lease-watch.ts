@@ -103,6 +103,14 @@ class PrefixWatch implements LeaseWatch {
       this.onStreamError(gen, new Error(`watch canceled by etcd: ${res.cancel_reason || 'no reason given'}`));
       return;
     }
+    if (res.created && Number(res.header?.revision ?? 0) < this.next - 1) {
+      // etcd is behind what we already saw (restored from a backup, or a new
+      // cluster at the same address): a watch from `next` would wait for
+      // revisions that mean something else. Start over from a full list.
+      this.p.log.warn('etcd revision went backwards; re-listing', { wanted: this.next, etcdRevision: res.header.revision });
+      this.relist(gen);
+      return;
+    }
     if (res.created) {
       this.to('watching', 'created');
       this.backoffMs = this.minBackoffMs;
