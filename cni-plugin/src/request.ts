@@ -70,14 +70,18 @@ export function prepare(env: PluginEnv, readStdin: () => string): Prepared {
     return errorOutcome(NEWEST_VERSION, CniErrorCode.IoFailure, `reading the network configuration from stdin: ${describe(e)}`);
   }
 
-  // VERSION may come with no configuration at all; anything else needs one.
-  if (rawCommand === 'VERSION' && text.trim() === '') return versionOutcome(NEWEST_VERSION);
-
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
+    // A version probe never fails: echo what we can read, else the newest
+    // (the reference skel ignores stdin for VERSION altogether).
+    if (rawCommand === 'VERSION') return versionOutcome(NEWEST_VERSION);
     return errorOutcome(NEWEST_VERSION, CniErrorCode.DecodeFailure, `decoding the network configuration from stdin: ${describe(e)}`);
+  }
+  if (rawCommand === 'VERSION') {
+    const requested = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).cniVersion : undefined;
+    return versionOutcome(isSemver(requested) ? requested : NEWEST_VERSION);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return errorOutcome(NEWEST_VERSION, CniErrorCode.DecodeFailure, 'decoding the network configuration from stdin: not a JSON object');
@@ -85,7 +89,6 @@ export function prepare(env: PluginEnv, readStdin: () => string): Prepared {
   const conf = parsed as Record<string, unknown>;
   const errVersion = errorVersion(conf.cniVersion);
 
-  if (rawCommand === 'VERSION') return versionOutcome(isSemver(conf.cniVersion) ? conf.cniVersion : NEWEST_VERSION);
   if (!isCommand(rawCommand)) {
     return errorOutcome(errVersion, CniErrorCode.InvalidEnvironment, `invalid environment: CNI_COMMAND ${JSON.stringify(rawCommand)} is not one of ${CNI_COMMANDS.join(', ')}`);
   }

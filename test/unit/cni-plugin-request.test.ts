@@ -23,6 +23,15 @@ describe('cni plugin: preparing an invocation', () => {
     expect(JSON.parse((p as { stdout: string }).stdout)).to.deep.equal({ cniVersion: '1.1.0', code: 4, msg: 'invalid environment: CNI_COMMAND is not set' });
   });
 
+  it('answers VERSION whatever stdin holds: the requested version, else the newest', () => {
+    const out = (stdin: string): unknown => JSON.parse((prepare({ CNI_COMMAND: 'VERSION' }, () => stdin) as { stdout: string }).stdout);
+    const all = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
+    expect(out('{"cniVersion":"0.3.1"}')).to.deep.equal({ cniVersion: '0.3.1', supportedVersions: all });
+    expect(out('')).to.deep.equal({ cniVersion: '1.1.0', supportedVersions: all });
+    expect(out('not json')).to.deep.equal({ cniVersion: '1.1.0', supportedVersions: all });
+    expect(out('{"cniVersion":7}')).to.deep.equal({ cniVersion: '1.1.0', supportedVersions: all });
+  });
+
   it('reports a stdin read failure as code 5', () => {
     const p = prepare({ CNI_COMMAND: 'ADD' }, () => {
       throw new Error('EIO');
