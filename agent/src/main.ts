@@ -16,7 +16,7 @@ import { createLogger, type Logger } from './log/logger';
 import { openHandle } from './netlink';
 import type { Handle } from './netlink';
 import { Ipam } from './ipam';
-import { ipv4 } from './ipam';
+import * as ipv4 from './net/ipv4';
 import { NftTable } from './dataplane/nft';
 import type { NftDesiredState, PortMapping } from './dataplane/nft';
 import { ensureBridge } from './dataplane/bridge';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import {
   broadcastAddress, cidrContains, cidrSize, formatCidr, formatIpv4, isIpv4, parseCidr, parseIpv4, prefixMask,
-} from '../../agent/src/ipam/ipv4';
+} from '../../agent/src/net/ipv4';
 
 describe('ipam/ipv4', () => {
   describe('parseIpv4', () => {

@@ -7,7 +7,7 @@ import {
   subnetKeyName,
   type LeaseValue,
 } from '../../agent/src/store/lease-codec';
-import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from '../../agent/src/store/ipv4-cidr';
+import { cidrCovers, formatIpv4, mustParseCidr, mustParseIpv4 } from '../../agent/src/net/ipv4';
 
 const scope = { clusterCidr: '10.244.0.0/16', subnetLength: 24 };
 const good: LeaseValue = {
@@ -19,14 +19,14 @@ const good: LeaseValue = {
 
 describe('store: ipv4 helpers', () => {
   it('parses and formats addresses and networks', () => {
-    expect(formatIpv4(parseIpv4('255.254.0.1'))).to.equal('255.254.0.1');
-    expect(parseCidr('10.244.3.0/24')).to.deep.equal({ base: parseIpv4('10.244.3.0'), prefix: 24 });
-    expect(cidrContains(parseCidr('10.244.0.0/16'), parseCidr('10.244.255.0/24'))).to.equal(true);
-    expect(cidrContains(parseCidr('10.244.0.0/16'), parseCidr('10.245.0.0/24'))).to.equal(false);
-    expect(cidrContains(parseCidr('10.244.0.0/16'), parseCidr('10.0.0.0/8'))).to.equal(false);
+    expect(formatIpv4(mustParseIpv4('255.254.0.1'))).to.equal('255.254.0.1');
+    expect(mustParseCidr('10.244.3.0/24')).to.deep.equal({ network: mustParseIpv4("10.244.3.0"), prefixLength: 24 });
+    expect(cidrCovers(mustParseCidr('10.244.0.0/16'), mustParseCidr('10.244.255.0/24'))).to.equal(true);
+    expect(cidrCovers(mustParseCidr('10.244.0.0/16'), mustParseCidr('10.245.0.0/24'))).to.equal(false);
+    expect(cidrCovers(mustParseCidr('10.244.0.0/16'), mustParseCidr('10.0.0.0/8'))).to.equal(false);
   });
   for (const bad of ['1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.256', ' 1.2.3.4', 'a.b.c.d']) {
-    it(`refuses address ${JSON.stringify(bad)}`, () => expect(() => parseIpv4(bad)).to.throw(/not an IPv4/));
+    it(`refuses address ${JSON.stringify(bad)}`, () => expect(() => mustParseIpv4(bad)).to.throw(/not an IPv4/));
   }
 });
 
@@ -44,7 +44,7 @@ describe('store: lease codec', () => {
 
   it('maps subnets to key names and back', () => {
     expect(subnetKeyName('10.244.3.0/24')).to.equal('10.244.3.0-24');
-    expect(parseSubnetKeyName('10.244.3.0-24')).to.deep.equal(parseCidr('10.244.3.0/24'));
+    expect(parseSubnetKeyName('10.244.3.0-24')).to.deep.equal(mustParseCidr('10.244.3.0/24'));
   });
 
   const v = (patch: Record<string, unknown>): string => JSON.stringify({ ...good, ...patch });

@@ -3,7 +3,7 @@
  * the problem, or undefined when the value is fine, so the loader can wrap it
  * in a ConfigError that names the field and the source.
  */
-import { parseCidr, parseIpv4 } from '../ipam/ipv4';
+import { parseCidr, parseIpv4 } from '../net/ipv4';
 
 export type Check<T> = (value: T) => string | undefined;
 

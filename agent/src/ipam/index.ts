@@ -6,4 +6,3 @@ export { Ipam, PoolExhaustedError, IpamStateError } from './ipam';
 export type { Allocation, IpamOpenOptions } from './ipam';
 export type { StateFs, StateFileHandle } from '../persist/atomic-file';
 export { nodeStateFs } from '../persist/atomic-file';
-export * as ipv4 from './ipv4';

@@ -14,7 +14,7 @@
  */
 import type { Logger } from '../log/logger';
 import { CoalescingWriter } from '../persist/coalescing-writer';
-import { cidrSize, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from './ipv4';
+import { cidrSize, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from '../net/ipv4';
 import { Allocation, allocationKey, decodeState, encodeState, IpamState } from './state-codec';
 import { nodeStateFs, readIfExists, StateFs, writeFileAtomic } from '../persist/atomic-file';
 

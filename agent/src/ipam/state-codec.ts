@@ -15,7 +15,7 @@
  * entry (outside the subnet, a reserved address, a duplicate) is dropped with
  * a warning: that loses one record, never creates a conflict.
  */
-import { cidrContains, formatCidr, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from './ipv4';
+import { cidrContains, formatCidr, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from '../net/ipv4';
 
 /** One container interface's address. */
 export interface Allocation {

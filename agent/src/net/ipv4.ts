@@ -90,3 +90,43 @@ export function broadcastAddress(cidr: Ipv4Cidr): number {
 export function cidrContains(cidr: Ipv4Cidr, address: number): boolean {
   return address >= cidr.network && address <= broadcastAddress(cidr);
 }
+
+/** Number of addresses in a prefix of this length. */
+export function blockSize(prefixLength: number): number {
+  return 2 ** (32 - prefixLength);
+}
+
+/** True when `inner` lies entirely inside `outer`. */
+export function cidrCovers(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
+  if (inner.prefixLength < outer.prefixLength) return false;
+  return inner.network >= outer.network
+    && inner.network + blockSize(inner.prefixLength) <= outer.network + blockSize(outer.prefixLength);
+}
+
+/** Parses a dotted quad; throws an error quoting the text when it is not one (for validators). */
+export function mustParseIpv4(text: string): number {
+  const v = parseIpv4(text);
+  if (v === undefined) throw new Error(`not an IPv4 address: ${JSON.stringify(text)}`);
+  return v;
+}
+
+/**
+ * Parses "a.b.c.d/len", throwing an error that says what is wrong. With
+ * `strict` (the default) host bits must be zero, because a config that says
+ * 10.244.1.0/16 is almost always a typo; without it they are cleared.
+ */
+export function mustParseCidr(text: string, strict = true): Ipv4Cidr {
+  const slash = text.indexOf('/');
+  if (slash < 0) throw new Error(`not a CIDR (missing /len): ${JSON.stringify(text)}`);
+  const address = mustParseIpv4(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  if (!/^(0|[1-9][0-9]?)$/.test(lenText) || Number(lenText) > 32) {
+    throw new Error(`not a CIDR (prefix length must be 0..32): ${JSON.stringify(text)}`);
+  }
+  const prefixLength = Number(lenText);
+  const network = (address & prefixMask(prefixLength)) >>> 0;
+  if (strict && network !== address) {
+    throw new Error(`CIDR ${text} has host bits set (network address is ${formatIpv4(network)}/${prefixLength})`);
+  }
+  return { network, prefixLength };
+}

@@ -4,7 +4,6 @@
  */
 export { createEtcdClient, type EtcdClient, type EtcdClientOptions } from './etcd-client';
 export { StoreError, EtcdUnavailableError, ConflictError, LeaseExpiredError, isUnavailable } from './errors';
-export * from './ipv4-cidr';
 export * from './network-config';
 export { networkKey, readNetworkConfig, seedNetworkConfig } from './network-store';
 export * from './lease-codec';

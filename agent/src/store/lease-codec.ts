@@ -7,7 +7,7 @@
  * The caller logs, counts and skips; it never programs anything from them.
  */
 import { BACKEND_TYPES, type BackendType } from './network-config';
-import { cidrContains, formatCidr, parseCidr, parseIpv4, type Ipv4Cidr } from './ipv4-cidr';
+import { cidrCovers, formatCidr, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
 
 /** Backend-specific data a node publishes for its peers (e.g. its VTEP MAC). */
 export type LeaseBackendData = Record<string, string | number | boolean>;
@@ -51,7 +51,7 @@ const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** The key's last segment for a subnet: "10.244.3.0/24" → "10.244.3.0-24". */
 export function subnetKeyName(subnet: string): string {
-  const c = parseCidr(subnet);
+  const c = mustParseCidr(subnet);
   return formatCidr(c).replace('/', '-');
 }
 
@@ -60,7 +60,7 @@ export function parseSubnetKeyName(name: string): Ipv4Cidr {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})-(\d{1,2})$/.exec(name);
   if (!m) throw new InvalidLeaseError(name, 'key is not of the form a.b.c.d-len');
   try {
-    return parseCidr(`${m[1]}/${m[2]}`);
+    return mustParseCidr(`${m[1]}/${m[2]}`);
   } catch (err) {
     throw new InvalidLeaseError(name, `key: ${(err as Error).message}`);
   }
@@ -107,10 +107,10 @@ function parseBackendData(key: string, d: unknown): LeaseBackendData {
 export function parseLease(keyName: string, value: string | Buffer, scope: LeaseScope): Lease {
   const net = parseSubnetKeyName(keyName);
   const subnet = formatCidr(net);
-  if (net.prefix !== scope.subnetLength) {
+  if (net.prefixLength !== scope.subnetLength) {
     throw new InvalidLeaseError(keyName, `subnet ${subnet} is not a /${scope.subnetLength}`);
   }
-  if (!cidrContains(parseCidr(scope.clusterCidr), net)) {
+  if (!cidrCovers(mustParseCidr(scope.clusterCidr), net)) {
     throw new InvalidLeaseError(keyName, `subnet ${subnet} is outside the cluster CIDR ${scope.clusterCidr}`);
   }
   const text = typeof value === 'string' ? value : value.toString('utf8');
@@ -128,7 +128,7 @@ export function parseLease(keyName: string, value: string | Buffer, scope: Lease
   }
   if (typeof publicIp !== 'string') throw new InvalidLeaseError(keyName, 'publicIp is missing');
   try {
-    parseIpv4(publicIp);
+    mustParseIpv4(publicIp);
   } catch {
     throw new InvalidLeaseError(keyName, `publicIp ${JSON.stringify(publicIp)} is not an IPv4 address`);
   }

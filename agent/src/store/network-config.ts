@@ -6,7 +6,7 @@
  * lease is taken or any kernel object is made. Unknown fields are refused too,
  * so a typo such as `"VNI"` does not silently fall back to the default.
  */
-import { blockSize, cidrContains, formatCidr, formatIpv4, parseCidr, parseIpv4, type Ipv4Cidr } from './ipv4-cidr';
+import { blockSize, cidrCovers, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
 
 /** Backend kinds knit knows. */
 export const BACKEND_TYPES = ['vxlan', 'host-gw', 'ipip', 'bgp'] as const;
@@ -141,11 +141,11 @@ function parseBound(v: unknown, field: string, cluster: Ipv4Cidr, subnetLength: 
   let addr: number;
   try {
     if (v.includes('/')) {
-      const c = parseCidr(v, false);
-      if (c.prefix !== subnetLength) throw new Error(`prefix length /${c.prefix} differs from subnetLength ${subnetLength}`);
-      addr = parseIpv4(v.slice(0, v.indexOf('/')));
+      const c = mustParseCidr(v, false);
+      if (c.prefixLength !== subnetLength) throw new Error(`prefix length /${c.prefixLength} differs from subnetLength ${subnetLength}`);
+      addr = mustParseIpv4(v.slice(0, v.indexOf('/')));
     } else {
-      addr = parseIpv4(v);
+      addr = mustParseIpv4(v);
     }
   } catch (err) {
     throw new NetworkConfigError(field, `${(err as Error).message}`, { cause: err });
@@ -153,7 +153,7 @@ function parseBound(v: unknown, field: string, cluster: Ipv4Cidr, subnetLength: 
   if (addr % blockSize(subnetLength) !== 0) {
     throw new NetworkConfigError(field, `${v} is not aligned to a /${subnetLength} boundary`);
   }
-  if (!cidrContains(cluster, { base: addr, prefix: subnetLength })) {
+  if (!cidrCovers(cluster, { network: addr, prefixLength: subnetLength })) {
     throw new NetworkConfigError(field, `${v} is outside clusterCidr ${formatCidr(cluster)}`);
   }
   return addr;
@@ -172,34 +172,34 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   }
   let cluster: Ipv4Cidr;
   try {
-    cluster = parseCidr(json.clusterCidr);
+    cluster = mustParseCidr(json.clusterCidr);
   } catch (err) {
     throw new NetworkConfigError('clusterCidr', (err as Error).message, { cause: err });
   }
   // The longest subnet is a /30 (two usable addresses: gateway + one container),
   // so a cluster must be at most a /29 to hold two of them.
-  if (cluster.prefix > 29) {
+  if (cluster.prefixLength > 29) {
     throw new NetworkConfigError('clusterCidr', `${formatCidr(cluster)} is too small for two subnets (the longest subnet is a /30)`);
   }
 
-  const defaultLen = cluster.prefix < 24 ? 24 : undefined;
+  const defaultLen = cluster.prefixLength < 24 ? 24 : undefined;
   const subnetLength = json.subnetLength === undefined ? defaultLen : json.subnetLength;
   if (subnetLength === undefined) {
-    throw new NetworkConfigError('subnetLength', `is required when clusterCidr is /${cluster.prefix} (no room for the default /24)`);
+    throw new NetworkConfigError('subnetLength', `is required when clusterCidr is /${cluster.prefixLength} (no room for the default /24)`);
   }
   if (typeof subnetLength !== 'number' || !Number.isInteger(subnetLength)) {
     throw new NetworkConfigError('subnetLength', `must be an integer, got ${JSON.stringify(subnetLength)}`);
   }
-  if (subnetLength <= cluster.prefix) {
-    throw new NetworkConfigError('subnetLength', `must be longer than the clusterCidr prefix /${cluster.prefix}, got ${subnetLength}`);
+  if (subnetLength <= cluster.prefixLength) {
+    throw new NetworkConfigError('subnetLength', `must be longer than the clusterCidr prefix /${cluster.prefixLength}, got ${subnetLength}`);
   }
   if (subnetLength > 30) {
     throw new NetworkConfigError('subnetLength', `must be at most 30 (a subnet needs a gateway and a container), got ${subnetLength}`);
   }
 
   const size = blockSize(subnetLength);
-  const first = cluster.base;
-  const last = cluster.base + blockSize(cluster.prefix) - size;
+  const first = cluster.network;
+  const last = cluster.network + blockSize(cluster.prefixLength) - size;
   const min = parseBound(json.subnetMin, 'subnetMin', cluster, subnetLength, first);
   const max = parseBound(json.subnetMax, 'subnetMax', cluster, subnetLength, last);
   if (min > max) {
@@ -213,8 +213,8 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   const cfg: NetworkConfig = {
     clusterCidr: formatCidr(cluster),
     subnetLength,
-    subnetMin: formatCidr({ base: min, prefix: subnetLength }),
-    subnetMax: formatCidr({ base: max, prefix: subnetLength }),
+    subnetMin: formatCidr({ network: min, prefixLength: subnetLength }),
+    subnetMax: formatCidr({ network: max, prefixLength: subnetLength }),
     backend,
     masquerade,
   };

@@ -15,7 +15,7 @@ import { silentLogger } from '../log/logger';
 import { ConflictError, EtcdUnavailableError, LeaseExpiredError, wrapEtcdError } from './errors';
 import { encodeLeaseValue, InvalidLeaseError, parseLease, parseSubnetKeyName, subnetKeyName, type LeaseScope, type LeaseValue } from './lease-codec';
 import type { InvalidLeaseEntry, LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers } from './lease-record';
-import { cidrContains, formatCidr, parseCidr } from './ipv4-cidr';
+import { cidrCovers, formatCidr, mustParseCidr } from '../net/ipv4';
 import { watchLeasePrefix } from './lease-watch';
 
 /** Options of an EtcdRegistry. */
@@ -235,7 +235,7 @@ export class EtcdRegistry {
       let subnet: string | undefined;
       try {
         const net = parseSubnetKeyName(keyName);
-        const inScope = net.prefix === this.scope.subnetLength && cidrContains(parseCidr(this.scope.clusterCidr), net);
+        const inScope = net.prefixLength === this.scope.subnetLength && cidrCovers(mustParseCidr(this.scope.clusterCidr), net);
         subnet = inScope ? formatCidr(net) : undefined;
       } catch {
         subnet = undefined;

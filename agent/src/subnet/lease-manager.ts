@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
 import { ConflictError, LeaseExpiredError } from '../store/errors';
-import { cidrContains, formatCidr, parseCidr } from '../store/ipv4-cidr';
+import { cidrCovers, formatCidr, mustParseCidr } from '../net/ipv4';
 import type { Lease, LeaseBackendData, LeaseValue } from '../store/lease-codec';
 import type { LeaseRecord } from '../store/lease-record';
 import type { NetworkConfig } from '../store/network-config';
@@ -210,7 +210,7 @@ export class LeaseManager extends EventEmitter {
       for (const e of list.invalid) if (e.subnet !== undefined) taken.add(e.subnet);
       const pick = pickFreeSubnet(range, taken, this.random);
       if (pick === undefined) {
-        const ranged = range.count !== 2 ** (this.net.subnetLength - parseCidr(this.net.clusterCidr).prefix);
+        const ranged = range.count !== 2 ** (this.net.subnetLength - mustParseCidr(this.net.clusterCidr).prefixLength);
         throw new SubnetExhaustedError(this.net.subnetLength, this.net.clusterCidr, countTaken(range, taken), range.count, ranged);
       }
       try {
@@ -227,8 +227,8 @@ export class LeaseManager extends EventEmitter {
   private checkInNetwork(subnet: string): void {
     let ok = false;
     try {
-      const c = parseCidr(subnet);
-      ok = c.prefix === this.net.subnetLength && cidrContains(parseCidr(this.net.clusterCidr), c) && formatCidr(c) === subnet;
+      const c = mustParseCidr(subnet);
+      ok = c.prefixLength === this.net.subnetLength && cidrCovers(mustParseCidr(this.net.clusterCidr), c) && formatCidr(c) === subnet;
     } catch {
       ok = false;
     }

@@ -4,7 +4,7 @@
  * rarely race for the same key; the create-if-absent transaction settles the
  * races that remain.
  */
-import { blockSize, formatCidr, parseCidr } from '../store/ipv4-cidr';
+import { blockSize, formatCidr, mustParseCidr } from '../net/ipv4';
 import type { NetworkConfig } from '../store/network-config';
 
 /** The range of subnets that may be allocated. */
@@ -19,22 +19,22 @@ export interface SubnetRange {
 
 /** The allocatable range of a network config (subnetMin … subnetMax). */
 export function subnetRange(cfg: Pick<NetworkConfig, 'subnetMin' | 'subnetMax' | 'subnetLength'>): SubnetRange {
-  const min = parseCidr(cfg.subnetMin).base;
-  const max = parseCidr(cfg.subnetMax).base;
+  const min = mustParseCidr(cfg.subnetMin).network;
+  const max = mustParseCidr(cfg.subnetMax).network;
   const size = blockSize(cfg.subnetLength);
   return { first: min, count: (max - min) / size + 1, prefix: cfg.subnetLength };
 }
 
 /** The i-th subnet of the range, "a.b.c.d/len". */
 export function subnetAt(r: SubnetRange, i: number): string {
-  return formatCidr({ base: r.first + i * blockSize(r.prefix), prefix: r.prefix });
+  return formatCidr({ network: r.first + i * blockSize(r.prefix), prefixLength: r.prefix });
 }
 
 /** True when the subnet ("a.b.c.d/len") is one of the range's. */
 export function inRange(r: SubnetRange, subnet: string): boolean {
-  const c = parseCidr(subnet);
-  if (c.prefix !== r.prefix) return false;
-  const i = (c.base - r.first) / blockSize(r.prefix);
+  const c = mustParseCidr(subnet);
+  if (c.prefixLength !== r.prefix) return false;
+  const i = (c.network - r.first) / blockSize(r.prefix);
   return Number.isInteger(i) && i >= 0 && i < r.count;
 }
 
