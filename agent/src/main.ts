@@ -95,7 +95,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   const server = new CniServer({ socketPath: cfg.cniSocket, handlers, logger: log.child({ module: 'cni-server' }) });
   await server.start();
   const conflist = join(cfg.cniConfDir, cfg.cniConfFile);
-  if (writeFileAtomicIfChanged(conflist, renderConflist({
+  if (await writeFileAtomicIfChanged(conflist, renderConflist({
     networkName: cfg.cniNetworkName, agentSocket: cfg.cniSocket, mtu, bridge: cfg.bridge, subnet,
   }))) log.info('wrote CNI network config', { file: conflist });
 

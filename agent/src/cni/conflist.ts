@@ -4,8 +4,9 @@
  * node's state and rewritten only when its content changes, atomically, so a
  * runtime never reads half a file.
  */
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { nodeStateFs, readIfExists, writeFileAtomic } from '../persist/atomic-file';
 
 export interface ConflistSpec {
   networkName: string;
@@ -35,22 +36,10 @@ export function renderConflist(spec: ConflistSpec): string {
   return JSON.stringify(conf, null, 2) + '\n';
 }
 
-/** Writes `content` to `path` by write-fsync-rename; returns false when it was already there. */
-export function writeFileAtomicIfChanged(path: string, content: string): boolean {
-  try {
-    if (readFileSync(path, 'utf8') === content) return false;
-  } catch {
-    // absent or unreadable: write it
-  }
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+/** Writes `content` to `path` atomically; resolves false when it was already there. */
+export async function writeFileAtomicIfChanged(path: string, content: string): Promise<boolean> {
+  if ((await readIfExists(nodeStateFs, path)) === content) return false;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(nodeStateFs, path, content, 0o644);
   return true;
 }

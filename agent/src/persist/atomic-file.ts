@@ -49,15 +49,15 @@ export async function readIfExists(fs: StateFs, file: string): Promise<string | 
 }
 
 /**
- * Atomically and durably replaces `file` with `data` (mode 0600: the file
+ * Atomically and durably replaces `file` with `data` (mode 0600 by default: state files
  * lists the node's containers). On failure the temporary file is removed and
  * the previous content of `file` is untouched.
  */
-export async function writeFileAtomic(fs: StateFs, file: string, data: string): Promise<void> {
+export async function writeFileAtomic(fs: StateFs, file: string, data: string, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${++tempCounter}`);
   try {
-    const handle = await fs.open(temp, 'w', 0o600);
+    const handle = await fs.open(temp, 'w', mode);
     try {
       await handle.writeFile(data, 'utf8');
       await handle.sync();

@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { nodeStateFs, writeFileAtomic } from '../persist/atomic-file';
 
 /** What the state file holds. */
 export interface SubnetState {
@@ -52,28 +53,8 @@ export async function readSubnetState(stateDir: string): Promise<SubnetState | u
 
 /** Writes the state file atomically (creates the directory if needed). */
 export async function writeSubnetState(stateDir: string, state: SubnetState): Promise<void> {
-  const file = subnetStatePath(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-    const fh = await fs.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(state) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-    const dir = await fs.open(stateDir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(`write subnet state ${file}`, { cause: err });
-  }
+  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(nodeStateFs, subnetStatePath(stateDir), JSON.stringify(state) + '\n');
 }
 
 /** Removes the state file (after a clean release); tolerates absence. */
