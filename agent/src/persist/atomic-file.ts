@@ -49,8 +49,8 @@ export async function readIfExists(fs: StateFs, file: string): Promise<string | 
 }
 
 /**
- * Atomically and durably replaces `file` with `data` (mode 0600 by default: state files
- * lists the node's containers). On failure the temporary file is removed and
+ * Atomically and durably replaces `file` with `data` (mode 0600 by default:
+ * state files list the node's containers). On failure the temporary file is removed and
  * the previous content of `file` is untouched.
  */
 export async function writeFileAtomic(fs: StateFs, file: string, data: string, mode = 0o600): Promise<void> {
