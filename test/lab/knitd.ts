@@ -1,0 +1,272 @@
+/**
+ * A real knitd (single-node mode) inside a lab node's namespace, and the real
+ * `knit` plugin binary to talk to it, for CNI integration tests and benches.
+ *
+ * knitd runs inside the node namespace (it programs the bridge, veths and
+ * nftables there); the plugin may run anywhere, because it only talks to the
+ * unix socket. Each knitd gets its own temp directory (state, run, conf)
+ * under the lab run directory; `destroy()` (or lab teardown, which kills the
+ * process) leaves nothing running.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Lab, LabNode } from './lab';
+import type { ExitInfo, LabProcess } from './procs';
+import { ensureRunDir } from './run-dir';
+
+const execFileP = promisify(execFile);
+
+/** Repository root (this file is dist/test/lab/knitd.js once compiled). */
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+/** The knitd launcher. */
+export const KNITD_BIN = join(REPO_ROOT, 'agent', 'bin', 'knitd');
+/** The real CNI plugin executable. */
+export const KNIT_PLUGIN = join(REPO_ROOT, 'cni-plugin', 'bin', 'knit');
+/** Debian's reference plugins. */
+export const REF_CNI_DIR = '/usr/lib/cni';
+
+/** Options of `startKnitd`. */
+export interface KnitdOptions {
+  /** Node subnet; default 10.244.1.0/24. */
+  subnet?: string;
+  mtu?: number;
+  bridge?: string;
+  /** More knitd flags. */
+  args?: string[];
+  /** Log level; default info (the request log carries durationMs). */
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** One plugin run: exit code, stdout, stderr, and stdout parsed when it is JSON. */
+export interface PluginRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, or undefined when empty or not JSON. */
+  json: Record<string, unknown> | undefined;
+}
+
+/** CNI_* variables without CNI_COMMAND; the helper fills CNI_PATH. */
+export interface CniEnv {
+  CNI_CONTAINERID?: string;
+  CNI_NETNS?: string;
+  CNI_IFNAME?: string;
+  CNI_ARGS?: string;
+  CNI_PATH?: string;
+  [k: string]: string | undefined;
+}
+
+/** The IPAM state file as knitd writes it. */
+export interface IpamFile {
+  subnet: string;
+  lastAllocated?: string;
+  allocations: Array<{ containerId: string; ifname: string; ip: string }>;
+}
+
+/** A running knitd. */
+export interface Knitd {
+  readonly node: LabNode;
+  readonly subnet: string;
+  readonly bridge: string;
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly runDir: string;
+  readonly confDir: string;
+  readonly socket: string;
+  /** PID of the current incarnation. */
+  readonly pid: number;
+  /** Log file of the current incarnation. */
+  readonly logPath: string;
+  /** The current incarnation's process. */
+  readonly proc: LabProcess;
+  /** SIGTERM (graceful). */
+  stop(): Promise<ExitInfo>;
+  /** SIGKILL. */
+  kill(): Promise<ExitInfo>;
+  /** Start again on the same directories (stopping the old one first if it runs); resolves when ready. */
+  restart(): Promise<void>;
+  /** A minimal knit network config for `cniVersion`, plus `extra` fields. */
+  conf(cniVersion: string, extra?: Record<string, unknown>): Record<string, unknown>;
+  /** Run the real plugin: CNI_COMMAND=cmd, `env`, `conf` (object → JSON, string as is) on stdin. */
+  cni(cmd: string, env: CniEnv, conf: Record<string, unknown> | string): Promise<PluginRun>;
+  /** The IPAM state file, parsed ({allocations: []} when it does not exist yet). */
+  ipam(): IpamFile;
+  /** Number of open file descriptors of the current incarnation. */
+  fdCount(): number;
+  /** Stop the process and remove its directory. */
+  destroy(): Promise<void>;
+}
+
+const DEFAULT_SUBNET = '10.244.1.0/24';
+
+/** Start knitd in `node`'s namespace and wait until it serves its CNI socket. */
+export async function startKnitd(lab: Lab, node: LabNode, opts: KnitdOptions = {}): Promise<Knitd> {
+  const root = join(ensureRunDir(), 'knitd');
+  mkdirSync(root, { recursive: true });
+  const dir = mkdtempSync(join(root, `${node.name}-`));
+  const k = new KnitdImpl(lab, node, dir, opts);
+  try {
+    await k.restart();
+  } catch (err) {
+    await k.destroy();
+    throw err;
+  }
+  return k;
+}
+
+class KnitdImpl implements Knitd {
+  readonly subnet: string;
+  readonly bridge: string;
+  readonly stateDir: string;
+  readonly runDir: string;
+  readonly confDir: string;
+  readonly socket: string;
+  private current: LabProcess | undefined;
+
+  constructor(private readonly lab: Lab, readonly node: LabNode, readonly dir: string, private readonly opts: KnitdOptions) {
+    this.subnet = opts.subnet ?? DEFAULT_SUBNET;
+    this.bridge = opts.bridge ?? 'knit0';
+    this.stateDir = join(dir, 'state');
+    this.runDir = join(dir, 'run');
+    this.confDir = join(dir, 'net.d');
+    this.socket = join(this.runDir, 'cni.sock');
+  }
+
+  get proc(): LabProcess {
+    if (!this.current) throw new Error(`knitd on ${this.node.name} was never started`);
+    return this.current;
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  get logPath(): string {
+    return this.proc.logPath;
+  }
+
+  async stop(): Promise<ExitInfo> {
+    return this.proc.stop();
+  }
+
+  async kill(): Promise<ExitInfo> {
+    return this.proc.kill();
+  }
+
+  async restart(): Promise<void> {
+    if (this.current?.running()) await this.current.stop();
+    const args = [
+      KNITD_BIN, '--subnet', this.subnet, '--state-dir', this.stateDir, '--run-dir', this.runDir,
+      '--cni-conf-dir', this.confDir, '--bridge', this.bridge, '--log-format', 'json',
+      '--log-level', this.opts.logLevel ?? 'info', '--metrics-address', '',
+      ...(this.opts.mtu !== undefined ? ['--mtu', String(this.opts.mtu)] : []),
+      ...(this.opts.args ?? []),
+    ];
+    const proc = this.lab.spawn(this.node.ns, process.execPath, args, { tag: `knitd-${this.node.name}` });
+    this.current = proc;
+    await waitReady(proc, 20_000);
+  }
+
+  conf(cniVersion: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { cniVersion, name: 'knit', type: 'knit', agentSocket: this.socket, ...extra };
+  }
+
+  async cni(cmd: string, env: CniEnv, conf: Record<string, unknown> | string): Promise<PluginRun> {
+    return runPlugin(KNIT_PLUGIN, { CNI_COMMAND: cmd, CNI_PATH: REF_CNI_DIR, ...env }, typeof conf === 'string' ? conf : JSON.stringify(conf));
+  }
+
+  ipam(): IpamFile {
+    const file = join(this.stateDir, 'ipam.json');
+    if (!existsSync(file)) return { subnet: this.subnet, allocations: [] };
+    return JSON.parse(readFileSync(file, 'utf8')) as IpamFile;
+  }
+
+  fdCount(): number {
+    return readdirSync(`/proc/${this.pid}/fd`).length;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.current?.running()) await this.current.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves once the log says "knitd ready"; rejects with the log tail when it exits or times out. */
+async function waitReady(proc: LabProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void proc.exited.then(() => { exited = true; });
+  while (Date.now() < deadline) {
+    if (proc.logTail(1 << 20).includes('knitd ready')) return;
+    if (exited) throw new Error(`knitd (pid ${proc.pid}) exited before ready:\n${proc.logTail()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`knitd (pid ${proc.pid}) not ready after ${timeoutMs} ms:\n${proc.logTail()}`);
+}
+
+/**
+ * Exec a CNI plugin the way a runtime does: `env` merged over a minimal
+ * environment (PATH only: a runtime does not leak its own environment),
+ * `stdin` as the config. `ns` runs it inside a namespace (portmap programs
+ * the namespace it runs in); knit itself can run anywhere.
+ */
+export async function runPlugin(binary: string, env: Record<string, string | undefined>, stdin: string, ns?: string): Promise<PluginRun> {
+  const cleanEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) cleanEnv[k] = v;
+  const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, binary]] : [binary, []];
+  return new Promise<PluginRun>((resolveRun, reject) => {
+    const child = spawn(file, argv, { env: cleanEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = stdout.trim() === '' ? undefined : JSON.parse(stdout) as Record<string, unknown>;
+      } catch {
+        json = undefined;
+      }
+      resolveRun({ code, stdout, stderr: Buffer.concat(err).toString('utf8'), json });
+    });
+    child.stdin.on('error', () => undefined); // the plugin may exit before reading stdin
+    child.stdin.end(stdin);
+  });
+}
+
+/** `ip -j <args>` inside `ns`, parsed. */
+export async function ipJson<T = unknown>(ns: string, args: string[]): Promise<T> {
+  const { stdout } = await execFileP('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' });
+  return JSON.parse(stdout || '[]') as T;
+}
+
+/** Names of knit's host veths (knv + 12 hex) in `ns`. */
+export async function hostVeths(ns: string): Promise<string[]> {
+  const links = await ipJson<Array<{ ifname: string }>>(ns, ['link', 'show']);
+  return links.map((l) => l.ifname).filter((n) => /^knv[0-9a-f]{12}$/.test(n));
+}
+
+/** Rules in knit's nft table of `ns` (0 when the table does not exist). */
+export async function nftRuleCount(ns: string): Promise<number> {
+  try {
+    const { stdout } = await execFileP('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'table', 'ip', 'knit'], { encoding: 'utf8' });
+    const doc = JSON.parse(stdout) as { nftables: Array<Record<string, unknown>> };
+    return doc.nftables.filter((o) => 'rule' in o).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** knit's nft table of `ns` as text ('' when absent), for before/after equality. */
+export async function nftTableText(ns: string): Promise<string> {
+  try {
+    const { stdout } = await execFileP('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', 'knit'], { encoding: 'utf8' });
+    return stdout;
+  } catch {
+    return '';
+  }
+}
