@@ -250,15 +250,19 @@ export async function hostVeths(ns: string): Promise<string[]> {
   return links.map((l) => l.ifname).filter((n) => /^knv[0-9a-f]{12}$/.test(n));
 }
 
-/** Rules in knit's nft table of `ns` (0 when the table does not exist). */
-export async function nftRuleCount(ns: string): Promise<number> {
+/** Rules and map elements in knit's nft table of `ns` (zeros when the table does not exist). */
+export async function nftCounts(ns: string): Promise<{ rules: number; elements: number }> {
+  let stdout: string;
   try {
-    const { stdout } = await execFileP('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'table', 'ip', 'knit'], { encoding: 'utf8' });
-    const doc = JSON.parse(stdout) as { nftables: Array<Record<string, unknown>> };
-    return doc.nftables.filter((o) => 'rule' in o).length;
+    ({ stdout } = await execFileP('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'table', 'ip', 'knit'], { encoding: 'utf8' }));
   } catch {
-    return 0;
+    return { rules: 0, elements: 0 };
   }
+  const doc = JSON.parse(stdout) as { nftables: Array<{ rule?: unknown; map?: { elem?: unknown[] } }> };
+  return {
+    rules: doc.nftables.filter((o) => o.rule !== undefined).length,
+    elements: doc.nftables.reduce((n, o) => n + (o.map?.elem?.length ?? 0), 0),
+  };
 }
 
 /** knit's nft table of `ns` as text ('' when absent), for before/after equality. */

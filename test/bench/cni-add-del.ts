@@ -1,0 +1,225 @@
+/**
+ * Benchmark: CNI ADD/DEL through the real `knit` plugin and a real knitd,
+ * next to Debian's reference `bridge` + `host-local` plugins doing the same
+ * job (bridge with gateway, veth, address, default route), and next to a
+ * bare `node -e 0`.
+ *
+ *   node dist/test/bench/cni-add-del.js [--runs 100] [--warmup 5]
+ *
+ * It builds its own lab (one node namespace) and tears it down. The timing
+ * driver runs INSIDE the node namespace (this same file with --driver), so
+ * every plugin is exec'd directly, the way a runtime does, with no
+ * `ip netns exec` wrapper in any measurement. Per case it reports:
+ *   - sequential ADD and DEL latency, spawn to exit (median, p90, min);
+ *   - knitd's own handling of an ADD/DEL: one request straight on the CNI
+ *     socket, no plugin process (the floor under the plugin's number);
+ *   - wall time of 50 and 200 concurrent ADDs (and their DELs).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { forward } from '../../cni-plugin/src/forward';
+import type { PluginRequest } from '../../cni-plugin/src/protocol';
+import { createLab } from '../lab/lab';
+import { KNIT_PLUGIN, REF_CNI_DIR, startKnitd } from '../lab/knitd';
+import { addNetnsBatch, delNetnsBatch, netnsPath } from '../lab/netns';
+import { ensureRunDir } from '../lab/run-dir';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+/** What the outer process hands the driver. */
+interface DriverSpec {
+  runs: number;
+  warmup: number;
+  knitSocket: string;
+  refDataDir: string;
+  /** namespace paths: seq[0] knit, seq[1] reference; conc.knit / conc.ref for the concurrent rounds */
+  seq: [string, string];
+  conc: { knit: string[]; ref: string[] };
+  out: string;
+}
+
+interface Stats { median: number; p90: number; min: number; n: number }
+interface DriverResult {
+  node: Stats;
+  knitAdd: Stats; knitDel: Stats;
+  refAdd: Stats; refDel: Stats;
+  sockAdd: Stats; sockDel: Stats;
+  conc: Array<{ n: number; knitAdd: number; knitDel: number; refAdd: number; refDel: number }>;
+}
+
+function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+  return { median: q(0.5), p90: q(0.9), min: s[0]!, n: s.length };
+}
+
+/** One exec, spawn to exit; rejects on a non-zero exit so a failing case cannot look fast. */
+function exec(cmd: string, args: string[], env: Record<string, string>, stdin: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0)
+      : reject(new Error(`${cmd} ${env.CNI_COMMAND ?? ''} ${env.CNI_CONTAINERID ?? ''} exited ${code}: ${out}`))));
+    child.stdin.end(stdin);
+  });
+}
+
+async function driver(spec: DriverSpec): Promise<void> {
+  const knitConf = JSON.stringify({ cniVersion: '1.0.0', name: 'knit', type: 'knit', agentSocket: spec.knitSocket });
+  const refConf = JSON.stringify({
+    cniVersion: '1.0.0', name: 'refnet', type: 'bridge', bridge: 'refbr0', isGateway: true, ipMasq: false, mtu: 1500,
+    ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: spec.refDataDir, routes: [{ dst: '0.0.0.0/0' }] },
+  });
+  const knit = (cmd: string, id: string, ns: string) => exec(KNIT_PLUGIN, [], { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: REF_CNI_DIR }, knitConf);
+  const ref = (cmd: string, id: string, ns: string) => exec(join(REF_CNI_DIR, 'bridge'), [], { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: REF_CNI_DIR }, refConf);
+  const sock = async (command: 'ADD' | 'DEL', id: string, ns: string): Promise<number> => {
+    const req: PluginRequest = { command, containerId: id, netns: ns, ifname: 'eth0', path: REF_CNI_DIR, config: knitConf };
+    const t0 = performance.now();
+    const o = await forward(req, spec.knitSocket, 30_000);
+    const dt = performance.now() - t0;
+    if (!o.ok || !o.reply.ok) throw new Error(`socket ${command} ${id}: ${JSON.stringify(o)}`);
+    return dt;
+  };
+
+  const nodeTimes: number[] = [];
+  for (let i = 0; i < spec.warmup + spec.runs; i++) {
+    const t = await exec(process.execPath, ['-e', '0'], {}, '');
+    if (i >= spec.warmup) nodeTimes.push(t);
+  }
+  // Sequential ADD then DEL on one namespace; a fresh container ID each time.
+  const seq = async (fn: (cmd: string, id: string, ns: string) => Promise<number>, ns: string, tag: string) => {
+    const add: number[] = [];
+    const del: number[] = [];
+    for (let i = 0; i < spec.warmup + spec.runs; i++) {
+      const a = await fn('ADD', `${tag}-${i}`, ns);
+      const d = await fn('DEL', `${tag}-${i}`, ns);
+      if (i >= spec.warmup) { add.push(a); del.push(d); }
+    }
+    return { add: stats(add), del: stats(del) };
+  };
+  const k = await seq(knit, spec.seq[0], 'kseq');
+  const r = await seq(ref, spec.seq[1], 'rseq');
+  const s = await seq((cmd, id, ns) => sock(cmd as 'ADD' | 'DEL', id, ns), spec.seq[0], 'sseq');
+
+  const conc: DriverResult['conc'] = [];
+  for (const n of [50, 200]) {
+    const wall = async (fn: (cmd: string, id: string, ns: string) => Promise<number>, cmd: string, nss: string[], tag: string): Promise<number> => {
+      const t0 = performance.now();
+      await Promise.all(nss.slice(0, n).map((ns, i) => fn(cmd, `${tag}-${n}-${i}`, ns)));
+      return performance.now() - t0;
+    };
+    const knitAdd = await wall(knit, 'ADD', spec.conc.knit, 'kc');
+    const knitDel = await wall(knit, 'DEL', spec.conc.knit, 'kc');
+    const refAdd = await wall(ref, 'ADD', spec.conc.ref, 'rc');
+    const refDel = await wall(ref, 'DEL', spec.conc.ref, 'rc');
+    conc.push({ n, knitAdd, knitDel, refAdd, refDel });
+  }
+  const result: DriverResult = { node: stats(nodeTimes), knitAdd: k.add, knitDel: k.del, refAdd: r.add, refDel: r.del, sockAdd: s.add, sockDel: s.del, conc };
+  writeFileSync(spec.out, JSON.stringify(result));
+}
+
+/** knitd's own durationMs for ADD and DEL from its request log, for container IDs starting with `idPrefix`. */
+function knitdDurations(logPath: string, idPrefix: string): { add: Stats; del: Stats } {
+  const add: number[] = [];
+  const del: number[] = [];
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (!line.includes('"CNI request"')) continue;
+    try {
+      const o = JSON.parse(line) as { command?: string; durationMs?: number; containerId?: string };
+      if (typeof o.durationMs !== 'number' || !o.containerId?.startsWith(idPrefix)) continue;
+      if (o.command === 'ADD') add.push(o.durationMs);
+      if (o.command === 'DEL') del.push(o.durationMs);
+    } catch { /* not a JSON line */ }
+  }
+  return { add: stats(add), del: stats(del) };
+}
+
+async function outer(): Promise<void> {
+  const runs = arg('runs', 100);
+  const warmup = arg('warmup', 5);
+  const lab = await createLab({ nodes: 1 });
+  const names: string[] = [];
+  try {
+    const node = lab.nodes[0]!;
+    const knitd = await startKnitd(lab, node, { mtu: 1500 });
+    const mk = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${lab.prefix}${tag}${i}`);
+    const seqNs = mk('s', 2);
+    const knitNs = mk('k', 200);
+    const refNs = mk('r', 200);
+    names.push(...seqNs, ...knitNs, ...refNs);
+    addNetnsBatch(names);
+    const out = join(ensureRunDir(), `cni-bench-${process.pid}.json`);
+    const spec: DriverSpec = {
+      runs, warmup, knitSocket: knitd.socket, refDataDir: join(knitd.dir, 'host-local'),
+      seq: [netnsPath(seqNs[0]!), netnsPath(seqNs[1]!)],
+      conc: { knit: knitNs.map(netnsPath), ref: refNs.map(netnsPath) }, out,
+    };
+    const specFile = join(knitd.dir, 'bench-spec.json');
+    writeFileSync(specFile, JSON.stringify(spec));
+    const p = lab.spawn(node.ns, process.execPath, [__filename, '--driver', specFile], { tag: 'cni-bench-driver' });
+    // Lab processes are unref'd; keep this process alive while the driver works.
+    const keepAlive = setInterval(() => undefined, 1000);
+    const ex = await p.exited.finally(() => clearInterval(keepAlive));
+    if (ex.code !== 0) throw new Error(`driver failed (${JSON.stringify(ex)}):\n${p.logTail(4000)}`);
+    const r = JSON.parse(readFileSync(out, 'utf8')) as DriverResult;
+    const kd = knitdDurations(knitd.logPath, 'kseq-');
+    print(r, kd, runs);
+    await knitd.destroy();
+  } finally {
+    delNetnsBatch(names);
+    await lab.teardown();
+  }
+}
+
+function print(r: DriverResult, kd: { add: Stats; del: Stats }, runs: number): void {
+  const f = (x: number): string => x.toFixed(1).padStart(7);
+  const row = (name: string, s: Stats): string => `| ${name.padEnd(44)} | ${f(s.median)} | ${f(s.p90)} | ${f(s.min)} |`;
+  const lines = [
+    `Sequential, ${runs} runs each (ms, spawn to exit unless noted):`,
+    '',
+    `| ${'case'.padEnd(44)} |  median |     p90 |     min |`,
+    `|${'-'.repeat(46)}|--------:|--------:|--------:|`,
+    row('node -e 0', r.node),
+    row('knit ADD (plugin + knitd)', r.knitAdd),
+    row('reference bridge+host-local ADD', r.refAdd),
+    row('knit DEL (plugin + knitd)', r.knitDel),
+    row('reference bridge+host-local DEL', r.refDel),
+    row('knitd ADD, socket round trip (no plugin)', r.sockAdd),
+    row('knitd DEL, socket round trip (no plugin)', r.sockDel),
+    row('knitd ADD durationMs (log, during plugin runs)', kd.add),
+    row('knitd DEL durationMs (log, during plugin runs)', kd.del),
+    '',
+    'Concurrent (wall ms for N at once):',
+    '',
+    '|   N | knit ADD | ref ADD | ratio | knit DEL | ref DEL | ratio |',
+    '|----:|---------:|--------:|------:|---------:|--------:|------:|',
+    ...r.conc.map((c) => `| ${String(c.n).padStart(3)} | ${f(c.knitAdd)}  | ${f(c.refAdd)} | ${(c.knitAdd / c.refAdd).toFixed(2).padStart(5)} | ${f(c.knitDel)}  | ${f(c.refDel)} | ${(c.knitDel / c.refDel).toFixed(2).padStart(5)} |`),
+    '',
+    'Targets:',
+    `  knit ADD median ≤ node -e 0 + 5 ms: ${r.knitAdd.median.toFixed(1)} vs ${(r.node.median + 5).toFixed(1)} → ${r.knitAdd.median <= r.node.median + 5 ? 'met' : 'MISSED'}`,
+    `  knitd ADD handling < reference whole ADD: ${r.sockAdd.median.toFixed(1)} vs ${r.refAdd.median.toFixed(1)} → ${r.sockAdd.median < r.refAdd.median ? 'met' : 'MISSED'}`,
+    ...r.conc.map((c) => `  ${c.n} concurrent ADDs ≤ 1.5× reference: ${(c.knitAdd / c.refAdd).toFixed(2)}× → ${c.knitAdd <= 1.5 * c.refAdd ? 'met' : 'MISSED'}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+if (process.argv.includes('--driver')) {
+  const spec = JSON.parse(readFileSync(process.argv[process.argv.indexOf('--driver') + 1]!, 'utf8')) as DriverSpec;
+  driver(spec).then(() => process.exit(0), (err: unknown) => {
+    process.stderr.write(`driver: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+} else {
+  outer().then(() => process.exit(0), (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
