@@ -1,0 +1,81 @@
+/**
+ * knitd killed with SIGKILL between ADD and DEL: the restarted knitd still
+ * releases the right address on DEL, running containers keep their address
+ * and connectivity (a ping running through the restart loses nothing), and
+ * the next ADD gets a new, distinct address.
+ */
+import { expect } from 'chai';
+import { createLab, type Lab, type LabContainer } from '../lab/lab';
+import { hostVeths, ipJson, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
+
+interface IpAddr { addr_info: Array<{ family: string; local: string; prefixlen: number }> }
+
+function okJson(r: PluginRun, what: string): Record<string, unknown> {
+  expect(r.code, `${what}: exit code; stdout=${r.stdout} stderr=${r.stderr}`).to.equal(0);
+  return r.json ?? {};
+}
+
+const addressOf = (r: Record<string, unknown>): string => String((r.ips as Array<{ address: string }>)[0]!.address).split('/')[0]!;
+
+describe('CNI across a knitd SIGKILL and restart', function () {
+  this.timeout(60_000);
+  let lab: Lab;
+  let knitd: Knitd;
+
+  before(async () => {
+    lab = await createLab({ nodes: 1 });
+    knitd = await startKnitd(lab, lab.nodes[0]!);
+  });
+  after(async () => {
+    await knitd?.destroy();
+    await lab?.teardown();
+  });
+
+  it('keeps containers working and DEL releases the right address after the restart', async () => {
+    const env = (c: LabContainer) => ({ CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' });
+    const a = lab.addContainer(0, 'ra');
+    const b = lab.addContainer(0, 'rb');
+    const ipA = addressOf(okJson(await knitd.cni('ADD', env(a), knitd.conf('1.1.0')), 'ADD a'));
+    const ipB = addressOf(okJson(await knitd.cni('ADD', env(b), knitd.conf('1.1.0')), 'ADD b'));
+    expect(knitd.ipam().allocations.map((x) => [x.containerId, x.ip])).to.have.deep.members([[a.containerId, ipA], [b.containerId, ipB]]);
+
+    // 60 pings 50 ms apart (3 s) from a to b, while knitd dies and comes back.
+    const ping = lab.ping(a, ipB, 60);
+    await new Promise((r) => setTimeout(r, 500));
+    const oldPid = knitd.pid;
+    const ex = await knitd.kill();
+    expect(ex.signal).to.equal('SIGKILL');
+    // The runtime calls while knitd is down: unreachable = "try again later".
+    const down = await knitd.cni('ADD', env(lab.addContainer(0, 'rx')), knitd.conf('1.1.0'));
+    expect(down.code).to.equal(1);
+    expect((down.json as { code: number; msg: string }).code).to.equal(11);
+    expect((down.json as { msg: string }).msg).to.include(knitd.socket);
+    await knitd.restart();
+    expect(knitd.pid).to.not.equal(oldPid);
+    const p = await ping;
+    expect(p.transmitted, p.output).to.equal(60);
+    expect(p.received, `ping through the restart: ${p.output}`).to.equal(60);
+
+    // The containers still hold their addresses, and knitd still knows them.
+    for (const [c, ip] of [[a, ipA], [b, ipB]] as const) {
+      const [addr] = await ipJson<IpAddr[]>(c.ns, ['addr', 'show', 'dev', 'eth0']);
+      expect(addr!.addr_info.filter((x) => x.family === 'inet').map((x) => x.local)).to.deep.equal([ip]);
+    }
+    expect(knitd.ipam().allocations.map((x) => [x.containerId, x.ip])).to.have.deep.members([[a.containerId, ipA], [b.containerId, ipB]]);
+
+    // A new container gets a new, distinct address.
+    const c = lab.addContainer(0, 'rc');
+    const ipC = addressOf(okJson(await knitd.cni('ADD', env(c), knitd.conf('1.1.0')), 'ADD c'));
+    expect([ipA, ipB]).to.not.include(ipC);
+    const pc = await lab.ping(c, ipA, 3);
+    expect(pc.received, pc.output).to.equal(3);
+
+    // DEL after the restart releases exactly a's address.
+    okJson(await knitd.cni('DEL', env(a), knitd.conf('1.1.0')), 'DEL a');
+    expect(knitd.ipam().allocations.map((x) => [x.containerId, x.ip])).to.have.deep.members([[b.containerId, ipB], [c.containerId, ipC]]);
+    okJson(await knitd.cni('DEL', env(b), knitd.conf('1.1.0')), 'DEL b');
+    okJson(await knitd.cni('DEL', env(c), knitd.conf('1.1.0')), 'DEL c');
+    expect(knitd.ipam().allocations).to.deep.equal([]);
+    expect(await hostVeths(lab.nodes[0]!.ns)).to.deep.equal([]);
+  });
+});
