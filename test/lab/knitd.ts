@@ -274,3 +274,37 @@ export async function nftTableText(ns: string): Promise<string> {
     return '';
   }
 }
+
+/**
+ * Start a tiny TCP server in `ns` on 0.0.0.0:`port` that answers every
+ * connection with `reply` and closes; resolves once it accepts connections.
+ */
+export async function startTcpReplier(lab: Lab, ns: string, port: number, reply: string): Promise<LabProcess> {
+  const script = `require('node:net').createServer((s) => s.end(process.argv[1])).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
+  const p = lab.spawn(ns, process.execPath, ['-e', script, reply], { tag: 'tcp-replier' });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (p.logTail().includes('listening')) return p;
+    if (!p.running()) throw new Error(`tcp replier in ${ns} exited: ${p.logTail()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`tcp replier in ${ns} not listening after 10 s: ${p.logTail()}`);
+}
+
+/**
+ * Connect from `ns` to host:port and read until the peer closes. Resolves
+ * with what was read, or with `{ error }` when the connection fails or
+ * times out (a refused/dropped connection is a result, not an exception).
+ */
+export async function tcpGet(ns: string, host: string, port: number, timeoutMs = 2000): Promise<{ data?: string; error?: string }> {
+  const script = `const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+let d = ''; s.on('data', (c) => { d += c; }); s.on('end', () => { process.stdout.write(d); process.exit(0); });
+s.on('error', (e) => { process.stdout.write('ERR ' + e.message); process.exit(3); });
+s.setTimeout(${timeoutMs}, () => { process.stdout.write('ERR timeout'); process.exit(2); });`;
+  try {
+    const { stdout } = await execFileP('ip', ['netns', 'exec', ns, process.execPath, '-e', script, host, String(port)], { encoding: 'utf8', timeout: timeoutMs + 5000 });
+    return { data: stdout };
+  } catch (err) {
+    return { error: String((err as { stdout?: string }).stdout ?? err) };
+  }
+}
