@@ -1,0 +1,64 @@
+/**
+ * Idempotent device convergence shared by the tunnel backends: each step
+ * reads first and writes only what differs, and reports how many writes it
+ * made, so a setup() at steady state makes none.
+ */
+import type { Handle, Link } from '../netlink/types';
+import { isNetlinkError } from '../netlink/errors';
+import { connectedPrefixes } from './peer-checks';
+import type { Ipv4Cidr } from '../net/ipv4';
+
+/** The underlay as it is now: the link re-read by index, its connected IPv4 prefixes. */
+export interface UnderlayNow {
+  link: Link;
+  prefixes: Ipv4Cidr[];
+}
+
+/** Re-read the underlay by index (its MTU may have changed since detection) and its connected prefixes. */
+export async function readUnderlay(nl: Handle, underlay: Link): Promise<UnderlayNow> {
+  const link = await nl.linkByIndex(underlay.index);
+  if (!link) throw new Error(`underlay ${underlay.name} (#${underlay.index}) no longer exists`);
+  const addrs = await nl.addrList({ index: link.index, family: 4 });
+  return { link, prefixes: connectedPrefixes(addrs.map((a) => a.cidr)) };
+}
+
+/**
+ * Make `cidr` the only IPv4 address of the device (an address left from a
+ * previous subnet is removed, like flannel does). Returns the writes made.
+ */
+export async function ensureOnlyAddress(nl: Handle, index: number, cidr: string): Promise<number> {
+  let writes = 0;
+  const addrs = await nl.addrList({ index, family: 4 });
+  for (const a of addrs) {
+    if (a.cidr === cidr) continue;
+    try {
+      await nl.addrDel(index, a.cidr);
+    } catch (err) {
+      if (!isNetlinkError(err, 'EADDRNOTAVAIL', 'ENOENT')) throw err;
+    }
+    writes++;
+  }
+  if (!addrs.some((a) => a.cidr === cidr)) {
+    try {
+      await nl.addrAdd(index, cidr);
+    } catch (err) {
+      if (!isNetlinkError(err, 'EEXIST')) throw err;
+    }
+    writes++;
+  }
+  return writes;
+}
+
+/** Set MTU and up-state where they differ. Returns the writes made. */
+export async function ensureMtuUp(nl: Handle, link: Link, mtu: number): Promise<number> {
+  let writes = 0;
+  if (link.mtu !== mtu) {
+    await nl.linkSetMtu(link.index, mtu);
+    writes++;
+  }
+  if (!link.up) {
+    await nl.linkSetUp(link.index);
+    writes++;
+  }
+  return writes;
+}

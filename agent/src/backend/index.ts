@@ -1,0 +1,18 @@
+/**
+ * The backend module's public surface, and the registration of the built-in
+ * backends: a new backend is a new folder plus one registerBackend line here.
+ */
+import { registerBackend } from './registry';
+import { hostGwFactory } from './hostgw';
+import { ipipFactory } from './ipip';
+import { vxlanFactory } from './vxlan';
+
+registerBackend(vxlanFactory);
+registerBackend(hostGwFactory);
+registerBackend(ipipFactory);
+
+export { registerBackend, registeredBackendTypes, backendLeaseData, createBackend } from './registry';
+export type { Backend, BackendContext, BackendFactory, DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
+export { VxlanBackend, vxlanDeviceName, vtepMac, planVxlan, VXLAN_OVERHEAD, type VxlanPlanEnv } from './vxlan';
+export { HostGwBackend, planHostGw, type HostGwPlanEnv } from './hostgw';
+export { IpipBackend, planIpip, IPIP_DEVICE, IPIP_OVERHEAD } from './ipip';

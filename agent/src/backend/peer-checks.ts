@@ -1,0 +1,52 @@
+/**
+ * Pure checks every backend applies to a peer lease before planning objects
+ * for it. A refused peer is reported (and logged once by the reconciler),
+ * never half-programmed.
+ */
+import { cidrContains, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, parseCidr, type Ipv4Cidr } from '../net/ipv4';
+import type { Lease } from '../store/lease-codec';
+import type { BackendType } from '../store/network-config';
+
+/** The subnet's network address ("10.244.2.0/24" → "10.244.2.0"): the peer's VTEP/tunnel address, as in flannel. */
+export function subnetZero(subnet: string): string {
+  return formatIpv4(mustParseCidr(subnet).network);
+}
+
+/** `${subnet .0}/32`: the address a tunnel device of this node carries. */
+export function subnetZeroHostCidr(subnet: string): string {
+  return `${subnetZero(subnet)}/32`;
+}
+
+/** The connected prefixes of an address list ("192.168.77.11/24" → 192.168.77.0/24); bad entries are skipped. */
+export function connectedPrefixes(cidrs: readonly string[]): Ipv4Cidr[] {
+  const out: Ipv4Cidr[] = [];
+  for (const c of cidrs) {
+    try {
+      const p = mustParseCidr(c, false);
+      if (p.prefixLength < 32) out.push(p);
+    } catch {
+      // not IPv4: not an L2 segment knit routes over
+    }
+  }
+  return out;
+}
+
+/** True when `ip` is inside one of the underlay's connected prefixes: the same L2 segment. */
+export function onSegment(ip: string, prefixes: readonly Ipv4Cidr[]): boolean {
+  const v = mustParseIpv4(ip);
+  return prefixes.some((p) => cidrContains(p, v));
+}
+
+/** Describes prefixes for messages: "192.168.77.0/24, 10.0.0.0/8" or "none". */
+export function describePrefixes(prefixes: readonly Ipv4Cidr[]): string {
+  return prefixes.length === 0 ? 'none' : prefixes.map(formatCidr).join(', ');
+}
+
+/** Reason to refuse a lease of another backend type, or whose subnet does not parse; undefined when fine. */
+export function refuseForType(lease: Lease, type: BackendType): string | undefined {
+  if (lease.backend.type !== type) {
+    return `peer lease uses backend ${lease.backend.type} but this network uses ${type}`;
+  }
+  if (!parseCidr(lease.subnet)) return `peer subnet ${JSON.stringify(lease.subnet)} is not a CIDR`;
+  return undefined;
+}

@@ -1,0 +1,47 @@
+/**
+ * The backend boundary (flannel's pkg/backend shape, narrower): a backend
+ * makes its device(s), says what this node publishes in its lease, and turns
+ * the peer leases into desired kernel objects. Applying them is the
+ * reconciler's job (agent/src/dataplane/reconcile), so a backend never diffs
+ * or writes routes itself.
+ */
+import type { Logger } from '../log/logger';
+import type { Handle, Link } from '../netlink/types';
+import type { DataplaneSource } from '../dataplane/reconcile/types';
+import type { LeaseBackendData } from '../store/lease-codec';
+import type { BackendType, NetworkConfig } from '../store/network-config';
+
+export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from '../dataplane/reconcile/types';
+
+/** What a backend is built with. */
+export interface BackendContext {
+  /** Handle bound to the node's namespace. */
+  nl: Handle;
+  logger: Logger;
+  network: NetworkConfig;
+  node: {
+    name: string;
+    /** The node's underlay IPv4 address (its lease's publicIp). */
+    publicIp: string;
+    /** The underlay link (from detectUnderlay); re-read by index in setup(). */
+    underlay: Link;
+    /** This node's leased subnet, "10.244.1.0/24". */
+    subnet: string;
+  };
+}
+
+/** A backend: the reconciler's source of desired state, plus its type. */
+export interface Backend extends DataplaneSource {
+  readonly type: BackendType;
+}
+
+/** What a backend folder registers. */
+export interface BackendFactory {
+  readonly type: BackendType;
+  /**
+   * Pure: what this node publishes in its lease, known BEFORE the lease is
+   * acquired (the lease must carry it, and setup needs the leased subnet).
+   */
+  leaseData(network: NetworkConfig, nodeName: string): LeaseBackendData;
+  create(ctx: BackendContext): Backend;
+}

@@ -1,0 +1,8 @@
+/** The reconciler's public surface: the class, its source contract, the pure diff and status types. */
+export { Reconciler, type ReconcilerOptions, type ReconcileStats, type ReconcilerStats } from './reconciler';
+export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
+export {
+  diffDataplane, routeKey, neighbourKey, fdbKey, objectKey,
+  type CurrentObjects, type DataplaneDiff, type DesiredObjects, type DiffOp, type DiffOptions, type KernelObject, type RouteConflict,
+} from './diff';
+export type { ObjectState, ObjectStatus, PeerStatus, ReconcilerStatus } from './status';

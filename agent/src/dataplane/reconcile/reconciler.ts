@@ -1,0 +1,409 @@
+/**
+ * The route reconciler: level-triggered, like flannel's route_network.go
+ * re-check but diff-based. Every run asks the backend for the desired objects
+ * of the CURRENT peer set, dumps what the kernel has (routes with knit's
+ * protocol, neighbours/FDB on the backend's devices) and applies only the
+ * difference. Restarting knitd therefore writes nothing when the kernel is
+ * already right, and stale objects of peers that vanished meanwhile are
+ * deleted on the first run (flannel #2554).
+ *
+ * Triggers, all coalesced into runs (one run at a time; a request during a
+ * run causes exactly one more run after it):
+ *   - setPeers (a burst in one tick → one run);
+ *   - netlink events: one of our wanted routes or neighbours deleted, one of
+ *     the backend's devices deleted or set down (→ setup() again);
+ *   - a periodic resync (10 s by default), which also re-checks the devices;
+ *   - a retry after failed writes (1 s, doubling up to the resync interval).
+ */
+import type { Logger } from '../../log/logger';
+import { isNetlinkError } from '../../netlink/errors';
+import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink/types';
+import type { Lease } from '../../store/lease-codec';
+import { diffDataplane, neighbourKey, objectKey, routeKey, type DiffOp } from './diff';
+import { describeObject, peerStatuses, type ObjectOutcome, type ReconcilerStatus } from './status';
+import type { DataplaneSource, DesiredDataplane, SetupResult } from './types';
+
+const RT_TABLE_MAIN = 254;
+
+export interface ReconcilerOptions {
+  /** Handle bound to the node's namespace. */
+  nl: Handle;
+  logger: Logger;
+  backend: DataplaneSource;
+  /** Periodic resync interval (config reconcileIntervalSeconds × 1000); default 10 000. */
+  resyncIntervalMs?: number;
+  /** First retry delay after failed writes; default 1000. */
+  retryDelayMs?: number;
+  /** Route protocol marking knit's routes; default RTPROT_KNIT (89). */
+  protocol?: number;
+  /** Monotonic-enough millisecond clock for durations; default performance.now. */
+  now?: () => number;
+}
+
+/** What one run did. */
+export interface ReconcileStats {
+  /** netlink write requests sent (setup's included) */
+  writes: number;
+  added: number;
+  replaced: number;
+  deleted: number;
+  /** writes that failed (deletes of already-gone objects do not count) */
+  failed: number;
+  /** desired objects already right */
+  unchanged: number;
+  /** desired routes not written because a foreign route holds their slot */
+  conflicts: number;
+  /** setup() ran in this run */
+  setupRan: boolean;
+  durationMs: number;
+}
+
+/** Totals since construction, for metrics. */
+export interface ReconcilerStats {
+  runs: number;
+  writes: number;
+  failedWrites: number;
+  setups: number;
+  lastDurationMs: number;
+  lastWrites: number;
+  /** epoch ms of the last finished run */
+  lastRunAt?: number;
+  /** message of the last run that failed as a whole (setup or dump), cleared by a good run */
+  lastError?: string;
+  peers: number;
+  refusedPeers: number;
+  conflicts: number;
+}
+
+interface Waiter {
+  resolve: (s: ReconcileStats) => void;
+  reject: (e: Error) => void;
+}
+
+export class Reconciler {
+  private readonly nl: Handle;
+  private readonly log: Logger;
+  private readonly backend: DataplaneSource;
+  private readonly resyncMs: number;
+  private readonly retryMs: number;
+  private readonly protocol: number;
+  private readonly now: () => number;
+
+  private peers: readonly Lease[] = [];
+  private needSetup = true;
+  private dirty = false;
+  private loopRunning = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private waiters: Waiter[] = [];
+  private started = false;
+  private stopped = false;
+  private sub: Subscription | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+
+  private lastDesired: DesiredDataplane = { peers: [], refused: [] };
+  private outcomes = new Map<string, ObjectOutcome>();
+  private wantedRoutes = new Set<string>();
+  private wantedNeigh = new Set<string>();
+  private owned: number[] = [];
+  private refusedLogged = new Map<string, string>();
+  private conflictsLogged = new Set<string>();
+  private lastSetupResult: SetupResult | undefined;
+
+  /** Totals since construction. */
+  readonly stats: ReconcilerStats = {
+    runs: 0, writes: 0, failedWrites: 0, setups: 0, lastDurationMs: 0, lastWrites: 0, peers: 0, refusedPeers: 0, conflicts: 0,
+  };
+
+  constructor(opts: ReconcilerOptions) {
+    this.nl = opts.nl;
+    this.log = opts.logger;
+    this.backend = opts.backend;
+    this.resyncMs = opts.resyncIntervalMs ?? 10_000;
+    this.retryMs = opts.retryDelayMs ?? 1000;
+    this.retryDelay = this.retryMs;
+    this.protocol = opts.protocol ?? RTPROT_KNIT;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Replace the whole peer set (level-triggered: always the full set of OTHER nodes' leases). */
+  setPeers(peers: readonly Lease[]): void {
+    this.peers = [...peers];
+    this.request();
+  }
+
+  /** The result of the backend's last successful setup() (leaseData, MTU), if any. */
+  get lastSetup(): SetupResult | undefined {
+    return this.lastSetupResult;
+  }
+
+  /** Subscribe to netlink events, start the periodic resync and run once (with setup). */
+  start(): void {
+    if (this.started) throw new Error('reconciler already started');
+    this.started = true;
+    this.sub = this.nl.subscribe(
+      (ev) => this.onEvent(ev),
+      (err) => {
+        // ENOBUFS means events were lost: a full run covers whatever they said.
+        this.log.warn('netlink event stream error; reconciling', { error: err.message });
+        this.request();
+      },
+    );
+    this.resyncTimer = setInterval(() => {
+      this.needSetup = true; // also re-check the devices (MTU, address, up)
+      this.request();
+    }, this.resyncMs);
+    this.resyncTimer.unref();
+    this.request();
+  }
+
+  /** Stop reacting; waits for a run in progress. Pending reconcileNow() calls reject. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.sub?.close();
+    this.sub = undefined;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.loopDone;
+    for (const w of this.waiters.splice(0)) w.reject(new Error('reconciler stopped'));
+  }
+
+  /** Run now (after a run in progress, if any) and resolve with that run's stats; rejects if setup or the dumps fail. */
+  reconcileNow(): Promise<ReconcileStats> {
+    if (this.stopped) return Promise.reject(new Error('reconciler stopped'));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.request();
+    });
+  }
+
+  /** Per-peer objects and whether they matched at the last run (no netlink call). */
+  status(): ReconcilerStatus {
+    return {
+      lastRunAt: this.stats.lastRunAt,
+      pending: this.dirty,
+      peers: peerStatuses(this.lastDesired, this.outcomes),
+    };
+  }
+
+  private request(): void {
+    if (this.stopped) return;
+    this.dirty = true;
+    if (this.loopRunning) return;
+    this.loopRunning = true;
+    // setImmediate: every setPeers of this tick lands in the same run
+    this.loopDone = new Promise((resolve) => setImmediate(() => { void this.loop().finally(resolve); }));
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.dirty && !this.stopped) {
+        this.dirty = false;
+        const waiters = this.waiters.splice(0);
+        try {
+          const s = await this.runOnce();
+          for (const w of waiters) w.resolve(s);
+        } catch (err) {
+          const e = err instanceof Error ? err : new Error(String(err));
+          this.stats.lastError = e.message;
+          this.log.error('reconcile failed', { error: e.message, cause: (e.cause as Error | undefined)?.message });
+          this.scheduleRetry();
+          for (const w of waiters) w.reject(e);
+        }
+      }
+    } finally {
+      this.loopRunning = false;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, Math.max(this.resyncMs, this.retryMs));
+    this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.request(); }, delay);
+    this.retryTimer.unref();
+  }
+
+  private onEvent(ev: NetlinkEvent): void {
+    switch (ev.type) {
+      case 'route-deleted':
+        if (ev.route.protocol === this.protocol && this.wantedRoutes.has(routeKey(ev.route))) {
+          this.log.info('knit route deleted from outside; repairing', { dst: ev.route.dst });
+          this.request();
+        }
+        break;
+      case 'neigh-deleted':
+        if (this.owned.includes(ev.neighbour.index) && this.wantedNeigh.has(neighbourKey(ev.neighbour))) {
+          this.log.info('knit neighbour deleted from outside; repairing', { ip: ev.neighbour.ip });
+          this.request();
+        }
+        break;
+      case 'link-deleted':
+        if (this.owned.includes(ev.link.index)) {
+          this.log.warn('backend device deleted from outside; recreating', { device: ev.link.name });
+          this.needSetup = true;
+          this.request();
+        }
+        break;
+      case 'link-changed':
+        if (!ev.link.up && this.owned.includes(ev.link.index)) {
+          this.log.warn('backend device set down from outside; setting it up', { device: ev.link.name });
+          this.needSetup = true;
+          this.request();
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async runOnce(): Promise<ReconcileStats> {
+    const t0 = this.now();
+    const run: ReconcileStats = {
+      writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, durationMs: 0,
+    };
+    if (this.needSetup) {
+      this.needSetup = false;
+      try {
+        const r = await this.backend.setup();
+        this.lastSetupResult = r;
+        run.writes += r.writes;
+        run.setupRan = true;
+        this.stats.setups++;
+      } catch (err) {
+        this.needSetup = true;
+        throw new Error('backend setup', { cause: err });
+      }
+    }
+    const desired = this.backend.desired(this.peers);
+    this.noteRefused(desired);
+    const owned = this.backend.ownedDevices();
+    let current;
+    try {
+      const [routes, neighbours, fdb] = await Promise.all([
+        this.nl.routeList({ family: 4, table: RT_TABLE_MAIN }),
+        owned.length > 0 ? this.nl.neighList({ family: 4 }) : Promise.resolve([]),
+        owned.length > 0 ? this.nl.fdbList() : Promise.resolve([]),
+      ]);
+      current = { routes, neighbours, fdb };
+    } catch (err) {
+      throw new Error('dump routes, neighbours and FDB', { cause: err });
+    }
+    const flat = {
+      routes: desired.peers.flatMap((p) => p.routes),
+      neighbours: desired.peers.flatMap((p) => p.neighbours),
+      fdb: desired.peers.flatMap((p) => p.fdb),
+    };
+    const diff = diffDataplane(flat, current, { protocol: this.protocol, ownedDevices: owned });
+
+    // Outcomes start as 'ok' for every desired object; ops and conflicts overwrite.
+    const outcomes = new Map<string, ObjectOutcome>();
+    for (const r of flat.routes) outcomes.set(objectKey({ kind: 'route', value: r }), { state: 'ok' });
+    for (const n of flat.neighbours) outcomes.set(objectKey({ kind: 'neighbour', value: n }), { state: 'ok' });
+    for (const e of flat.fdb) outcomes.set(objectKey({ kind: 'fdb', value: e }), { state: 'ok' });
+    for (const c of diff.conflicts) {
+      outcomes.set(objectKey({ kind: 'route', value: c.want }), { state: 'conflict', error: `foreign route proto ${c.foreign.protocol ?? 0} holds ${c.want.dst}` });
+    }
+    this.noteConflicts(diff.conflicts.map((c) => ({ dst: c.want.dst, foreignProtocol: c.foreign.protocol ?? 0 })));
+
+    // Phases: deletes, then neighbours/FDB, then routes (diff order), each phase concurrent.
+    const phases: DiffOp[][] = [[], [], []];
+    for (const op of diff.ops) {
+      phases[op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1]!.push(op);
+    }
+    for (const phase of phases) {
+      await Promise.all(phase.map(async (op) => {
+        run.writes++;
+        const error = await this.apply(op);
+        const key = objectKey(op.object);
+        if (error === undefined) {
+          if (op.action === 'add') run.added++;
+          else if (op.action === 'replace') run.replaced++;
+          else run.deleted++;
+          if (op.action !== 'delete') outcomes.set(key, { state: 'programmed' });
+        } else {
+          run.failed++;
+          if (op.action !== 'delete') outcomes.set(key, { state: 'failed', error });
+          this.log.warn('reconcile write failed', { action: op.action, object: describeObject(op.object), error });
+        }
+      }));
+    }
+    run.unchanged = diff.unchanged;
+    run.conflicts = diff.conflicts.length;
+    run.durationMs = this.now() - t0;
+
+    this.lastDesired = desired;
+    this.outcomes = outcomes;
+    this.owned = owned;
+    this.wantedRoutes = new Set(flat.routes.map(routeKey));
+    this.wantedNeigh = new Set(flat.neighbours.map(neighbourKey));
+
+    const s = this.stats;
+    s.runs++;
+    s.writes += run.writes;
+    s.failedWrites += run.failed;
+    s.lastWrites = run.writes;
+    s.lastDurationMs = run.durationMs;
+    s.lastRunAt = Date.now();
+    s.lastError = undefined;
+    s.peers = desired.peers.length;
+    s.refusedPeers = desired.refused.length;
+    s.conflicts = run.conflicts;
+    if (run.failed > 0) {
+      this.scheduleRetry();
+    } else {
+      this.retryDelay = this.retryMs;
+    }
+    const fields = { ...run, durationMs: Math.round(run.durationMs * 10) / 10, peers: desired.peers.length };
+    if (run.writes > 0) this.log.info('reconciled', fields);
+    else this.log.debug('reconciled (no change)', fields);
+    return run;
+  }
+
+  /** Apply one op; undefined on success, else the error message. Deletes of already-gone objects succeed. */
+  private async apply(op: DiffOp): Promise<string | undefined> {
+    const o = op.object;
+    try {
+      if (op.action === 'delete') {
+        if (o.kind === 'route') await this.nl.routeDel(o.value);
+        else if (o.kind === 'neighbour') await this.nl.neighDel(o.value);
+        else await this.nl.fdbDel(o.value);
+      } else if (o.kind === 'route') {
+        await this.nl.routeReplace(o.value);
+      } else if (o.kind === 'neighbour') {
+        await this.nl.neighSet(o.value);
+      } else {
+        await this.nl.fdbSet(o.value);
+      }
+      return undefined;
+    } catch (err) {
+      if (op.action === 'delete' && isNetlinkError(err, 'ENOENT', 'ESRCH', 'ENODEV')) return undefined;
+      // the device went away under us: recreate it before the retry
+      if (isNetlinkError(err, 'ENODEV', 'ENETDOWN')) this.needSetup = true;
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  private noteRefused(desired: DesiredDataplane): void {
+    const now = new Map<string, string>();
+    for (const r of desired.refused) {
+      now.set(r.subnet, r.reason);
+      if (this.refusedLogged.get(r.subnet) !== r.reason) {
+        this.log.warn('peer refused by backend', { subnet: r.subnet, node: r.nodeName, publicIp: r.publicIp, reason: r.reason });
+      }
+    }
+    this.refusedLogged = now;
+  }
+
+  private noteConflicts(conflicts: Array<{ dst: string; foreignProtocol: number }>): void {
+    const now = new Set<string>();
+    for (const c of conflicts) {
+      now.add(c.dst);
+      if (!this.conflictsLogged.has(c.dst)) {
+        this.log.warn('route not programmed: a route knit does not own uses the same destination', c);
+      }
+    }
+    this.conflictsLogged = now;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * What the reconciler tells operators per peer: which kernel objects knit
+ * wants for it, and whether the kernel matched them after the last run. Pure
+ * bookkeeping over the last run's desired set and per-object outcomes, so the
+ * operator API can show it without any netlink call.
+ */
+import type { FdbEntry, Neighbour, Route } from '../../netlink/types';
+import { objectKey, type KernelObject, type ObjectKind } from './diff';
+import type { DesiredDataplane, PeerMode } from './types';
+
+/** Outcome of one desired object at the last run. */
+export type ObjectState =
+  /** present and equal before the run */
+  | 'ok'
+  /** written by the run */
+  | 'programmed'
+  /** the write failed (see `error`) */
+  | 'failed'
+  /** a route knit does not own holds the slot; not written */
+  | 'conflict';
+
+export interface ObjectOutcome {
+  state: ObjectState;
+  error?: string;
+}
+
+export interface ObjectStatus extends ObjectOutcome {
+  kind: ObjectKind;
+  /** iproute2-like text, e.g. "10.244.2.0/24 via 10.244.2.0 dev #7 onlink proto 89" */
+  description: string;
+}
+
+export interface PeerStatus {
+  subnet: string;
+  nodeName: string;
+  publicIp: string;
+  mode: PeerMode | 'refused';
+  /** why a peer is refused */
+  reason?: string;
+  /** every object of this peer is 'ok' or 'programmed' (false for refused peers) */
+  inSync: boolean;
+  objects: ObjectStatus[];
+}
+
+export interface ReconcilerStatus {
+  /** epoch ms of the last finished run; undefined before the first */
+  lastRunAt?: number;
+  /** peers changed (or a repair is queued) since the last run */
+  pending: boolean;
+  peers: PeerStatus[];
+}
+
+export function describeRoute(r: Route): string {
+  return `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.index !== undefined ? ` dev #${r.index}` : ''}`
+    + `${r.onlink ? ' onlink' : ''}${r.protocol !== undefined ? ` proto ${r.protocol}` : ''}`;
+}
+
+export function describeNeighbour(n: Neighbour): string {
+  return `${n.ip} lladdr ${n.mac} dev #${n.index}${n.permanent ? ' permanent' : ''}`;
+}
+
+export function describeFdb(e: FdbEntry): string {
+  return `${e.mac}${e.dst ? ` dst ${e.dst}` : ''} dev #${e.index} self${e.permanent ? ' permanent' : ''}`;
+}
+
+export function describeObject(o: KernelObject): string {
+  switch (o.kind) {
+    case 'route': return describeRoute(o.value);
+    case 'neighbour': return describeNeighbour(o.value);
+    case 'fdb': return describeFdb(o.value);
+  }
+}
+
+/** Per-peer status from the last run's desired set and outcomes (keyed by objectKey). */
+export function peerStatuses(desired: DesiredDataplane, outcomes: ReadonlyMap<string, ObjectOutcome>): PeerStatus[] {
+  const out: PeerStatus[] = [];
+  for (const p of desired.peers) {
+    const objects: ObjectStatus[] = [];
+    const add = (o: KernelObject): void => {
+      const res = outcomes.get(objectKey(o)) ?? { state: 'failed', error: 'not reconciled yet' };
+      objects.push({ kind: o.kind, description: describeObject(o), ...res });
+    };
+    for (const n of p.neighbours) add({ kind: 'neighbour', value: n });
+    for (const e of p.fdb) add({ kind: 'fdb', value: e });
+    for (const r of p.routes) add({ kind: 'route', value: r });
+    out.push({
+      subnet: p.subnet, nodeName: p.nodeName, publicIp: p.publicIp, mode: p.mode,
+      inSync: objects.every((o) => o.state === 'ok' || o.state === 'programmed'),
+      objects,
+    });
+  }
+  for (const r of desired.refused) {
+    out.push({ subnet: r.subnet, nodeName: r.nodeName, publicIp: r.publicIp, mode: 'refused', reason: r.reason, inSync: false, objects: [] });
+  }
+  out.sort((a, b) => (a.subnet < b.subnet ? -1 : a.subnet > b.subnet ? 1 : 0));
+  return out;
+}

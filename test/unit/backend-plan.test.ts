@@ -1,0 +1,184 @@
+/**
+ * The backends' pure planning: peer leases → exact routes, neighbours and FDB
+ * entries, and refused peers with their reasons (tables per backend).
+ */
+import { expect } from 'chai';
+import { planHostGw, planIpip, planVxlan, vtepMac, type DesiredDataplane, type VxlanPlanEnv } from '../../agent/src/backend';
+import { mustParseCidr } from '../../agent/src/net/ipv4';
+import type { Lease, LeaseBackendData } from '../../agent/src/store/lease-codec';
+import type { BackendType } from '../../agent/src/store/network-config';
+
+function lease(subnet: string, nodeName: string, publicIp: string, type: BackendType, data: LeaseBackendData = {}): Lease {
+  return { subnet, nodeName, publicIp, backend: { type, data }, renewedAt: '2026-01-01T00:00:00.000Z' };
+}
+
+const DEV = 7;
+const UL = 2;
+const MAC_B = '0a:00:00:00:00:0b';
+const MAC_C = '0a:00:00:00:00:0c';
+const OWN = '0a:00:00:00:00:0a';
+const segment = [mustParseCidr('192.168.77.0/24')];
+const vxEnv = (directRouting: boolean): VxlanPlanEnv => ({ deviceIndex: DEV, underlayIndex: UL, underlayPrefixes: segment, directRouting, ownVtepMac: OWN });
+
+/** Flattened view so expectations read like `ip` output. */
+function flat(d: DesiredDataplane): { routes: unknown[]; neighbours: unknown[]; fdb: unknown[]; modes: string[]; refused: string[] } {
+  return {
+    routes: d.peers.flatMap((p) => p.routes),
+    neighbours: d.peers.flatMap((p) => p.neighbours),
+    fdb: d.peers.flatMap((p) => p.fdb),
+    modes: d.peers.map((p) => `${p.subnet} ${p.mode}`),
+    refused: d.refused.map((r) => `${r.subnet}: ${r.reason}`),
+  };
+}
+
+describe('backend: vxlan plan', () => {
+  it('per overlay peer: permanent neighbour .0 → VTEP MAC, FDB MAC → public IP, onlink route via .0 proto 89', () => {
+    const d = flat(planVxlan([
+      lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: MAC_B }),
+      lease('10.244.3.0/26', 'c', '10.9.0.3', 'vxlan', { vtepMac: MAC_C }),
+    ], vxEnv(false)));
+    expect(d.neighbours).to.deep.equal([
+      { index: DEV, ip: '10.244.2.0', mac: MAC_B, permanent: true },
+      { index: DEV, ip: '10.244.3.0', mac: MAC_C, permanent: true },
+    ]);
+    expect(d.fdb).to.deep.equal([
+      { index: DEV, mac: MAC_B, dst: '192.168.77.12', permanent: true },
+      { index: DEV, mac: MAC_C, dst: '10.9.0.3', permanent: true },
+    ]);
+    expect(d.routes).to.deep.equal([
+      { dst: '10.244.2.0/24', gateway: '10.244.2.0', index: DEV, onlink: true, protocol: 89 },
+      { dst: '10.244.3.0/26', gateway: '10.244.3.0', index: DEV, onlink: true, protocol: 89 },
+    ]);
+    expect(d.modes).to.deep.equal(['10.244.2.0/24 vxlan', '10.244.3.0/26 vxlan']);
+    expect(d.refused).to.deep.equal([]);
+  });
+
+  it('directRouting: a peer on the underlay segment gets a plain route via its public IP; others stay on the overlay', () => {
+    const d = flat(planVxlan([
+      lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: MAC_B }),
+      lease('10.244.3.0/24', 'c', '10.9.0.3', 'vxlan', { vtepMac: MAC_C }),
+    ], vxEnv(true)));
+    expect(d.modes).to.deep.equal(['10.244.2.0/24 direct', '10.244.3.0/24 vxlan']);
+    expect(d.routes).to.deep.equal([
+      { dst: '10.244.2.0/24', gateway: '192.168.77.12', index: UL, protocol: 89 },
+      { dst: '10.244.3.0/24', gateway: '10.244.3.0', index: DEV, onlink: true, protocol: 89 },
+    ]);
+    expect(d.neighbours).to.have.length(1);
+    expect(d.fdb).to.deep.equal([{ index: DEV, mac: MAC_C, dst: '10.9.0.3', permanent: true }]);
+  });
+
+  const refusals: Array<{ name: string; peers: Lease[]; refused: string[]; programmed: string[] }> = [
+    {
+      name: 'another backend type',
+      peers: [lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw')],
+      refused: ['10.244.2.0/24: peer lease uses backend host-gw but this network uses vxlan'],
+      programmed: [],
+    },
+    {
+      name: 'no vtepMac',
+      peers: [lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan')],
+      refused: ['10.244.2.0/24: peer lease has no valid backend.data.vtepMac (got undefined)'],
+      programmed: [],
+    },
+    {
+      name: 'multicast vtepMac',
+      peers: [lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: '01:00:5e:00:00:01' })],
+      refused: ['10.244.2.0/24: peer lease has no valid backend.data.vtepMac (got "01:00:5e:00:00:01")'],
+      programmed: [],
+    },
+    {
+      name: 'vtepMac of a number',
+      peers: [lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: 5 })],
+      refused: ['10.244.2.0/24: peer lease has no valid backend.data.vtepMac (got 5)'],
+      programmed: [],
+    },
+    {
+      name: 'duplicate VTEP MAC: the first (by input order) wins',
+      peers: [
+        lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: MAC_B }),
+        lease('10.244.3.0/24', 'c', '192.168.77.13', 'vxlan', { vtepMac: MAC_B }),
+      ],
+      refused: [`10.244.3.0/24: peer VTEP MAC ${MAC_B} is already used by node b (10.244.2.0/24)`],
+      programmed: ['10.244.2.0/24 vxlan'],
+    },
+    {
+      name: 'our own VTEP MAC',
+      peers: [lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: OWN })],
+      refused: [`10.244.2.0/24: peer VTEP MAC ${OWN} is already used by this node`],
+      programmed: [],
+    },
+  ];
+  for (const tc of refusals) {
+    it(`refuses: ${tc.name}`, () => {
+      const d = flat(planVxlan(tc.peers, vxEnv(false)));
+      expect(d.refused).to.deep.equal(tc.refused);
+      expect(d.modes).to.deep.equal(tc.programmed);
+      expect(d.routes).to.have.length(tc.programmed.length);
+    });
+  }
+});
+
+describe('backend: vxlan VTEP MAC', () => {
+  it('is deterministic per (node, VNI), unicast and locally administered, and differs across nodes and VNIs', () => {
+    const a = vtepMac('node1', 1);
+    expect(a).to.equal(vtepMac('node1', 1));
+    expect(a).to.match(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    expect(parseInt(a.slice(0, 2), 16) & 0x03).to.equal(0x02);
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const m = vtepMac(`node${i}`, 1);
+      expect(parseInt(m.slice(0, 2), 16) & 0x03, m).to.equal(0x02);
+      seen.add(m);
+    }
+    expect(seen.size).to.equal(2000);
+    expect(vtepMac('node1', 2)).to.not.equal(a);
+  });
+  it('is pinned: a change of derivation would change every MAC in a running cluster', () => {
+    // sha256("knit-vtep\0node1\0" + "1")[0..6], first byte d6: locally administered bit set, multicast bit clear
+    expect(vtepMac('node1', 1)).to.equal('d6:6f:cf:82:44:e8');
+  });
+});
+
+describe('backend: host-gw plan', () => {
+  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment };
+  it('one route via the peer public IP on the underlay per peer on the segment', () => {
+    const d = flat(planHostGw([
+      lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'),
+      lease('10.244.4.0/24', 'd', '192.168.77.14', 'host-gw'),
+    ], env));
+    expect(d.routes).to.deep.equal([
+      { dst: '10.244.2.0/24', gateway: '192.168.77.12', index: UL, protocol: 89 },
+      { dst: '10.244.4.0/24', gateway: '192.168.77.14', index: UL, protocol: 89 },
+    ]);
+    expect(d.neighbours).to.deep.equal([]);
+    expect(d.fdb).to.deep.equal([]);
+  });
+  it('refuses a peer off the L2 segment and a peer of another backend, naming why', () => {
+    const d = flat(planHostGw([
+      lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'),
+      lease('10.244.3.0/24', 'c', '10.9.0.3', 'host-gw'),
+      lease('10.244.5.0/24', 'e', '192.168.77.15', 'vxlan', { vtepMac: MAC_B }),
+    ], env));
+    expect(d.modes).to.deep.equal(['10.244.2.0/24 host-gw']);
+    expect(d.refused).to.deep.equal([
+      '10.244.3.0/24: peer public IP 10.9.0.3 is not on the L2 segment of underlay eth0 (192.168.77.0/24); '
+        + 'host-gw needs every node on one segment (use vxlan with directRouting instead)',
+      '10.244.5.0/24: peer lease uses backend vxlan but this network uses host-gw',
+    ]);
+  });
+});
+
+describe('backend: ipip plan', () => {
+  it('one onlink route via the peer public IP through the tunnel device, any segment', () => {
+    const d = flat(planIpip([
+      lease('10.244.2.0/24', 'b', '192.168.77.12', 'ipip'),
+      lease('10.244.3.0/24', 'c', '10.9.0.3', 'ipip'),
+      lease('10.244.4.0/24', 'd', '10.9.0.4', 'vxlan', { vtepMac: MAC_C }),
+    ], { deviceIndex: DEV }));
+    expect(d.routes).to.deep.equal([
+      { dst: '10.244.2.0/24', gateway: '192.168.77.12', index: DEV, onlink: true, protocol: 89 },
+      { dst: '10.244.3.0/24', gateway: '10.9.0.3', index: DEV, onlink: true, protocol: 89 },
+    ]);
+    expect(d.refused).to.deep.equal(['10.244.4.0/24: peer lease uses backend vxlan but this network uses ipip']);
+  });
+});

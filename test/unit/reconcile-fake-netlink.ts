@@ -1,0 +1,68 @@
+/**
+ * An in-memory stand-in for the few Handle verbs the reconciler uses (route,
+ * neighbour and FDB list/replace/delete, subscribe), counting writes and
+ * dumps, with an optional delay per dump so a test can request runs while one
+ * is in progress. Not a kernel model beyond what the reconciler relies on.
+ */
+import type { FdbEntry, Handle, Neighbour, NetlinkEvent, Route, Subscription } from '../../agent/src/netlink/types';
+import { NetlinkError } from '../../agent/src/netlink/errors';
+import { fdbKey, neighbourKey, routeKey } from '../../agent/src/dataplane/reconcile';
+
+export class FakeNetlink {
+  readonly routes = new Map<string, Route>();
+  readonly neighbours = new Map<string, Neighbour>();
+  readonly fdb = new Map<string, FdbEntry>();
+  writes = 0;
+  dumps = 0;
+  dumpDelayMs = 0;
+  listener: ((ev: NetlinkEvent) => void) | undefined;
+  subscribed = 0;
+
+  /** Put a route in as the kernel would list it. */
+  seedRoute(r: Route): void {
+    const full: Route = { table: 254, metric: 0, scope: r.gateway ? 'universe' : 'link', ...r };
+    this.routes.set(routeKey(full), full);
+  }
+
+  emit(ev: NetlinkEvent): void {
+    this.listener?.(ev);
+  }
+
+  private async dumpDelay(): Promise<void> {
+    this.dumps++;
+    if (this.dumpDelayMs > 0) await new Promise((r) => setTimeout(r, this.dumpDelayMs));
+  }
+
+  asHandle(): Handle {
+    const self = this;
+    const partial: Partial<Handle> = {
+      netns: null,
+      async routeList() { await self.dumpDelay(); return [...self.routes.values()].map((r) => ({ ...r })); },
+      async neighList() { await self.dumpDelay(); return [...self.neighbours.values()].map((n) => ({ ...n })); },
+      async fdbList() { await self.dumpDelay(); return [...self.fdb.values()].map((e) => ({ ...e })); },
+      async routeReplace(r: Route) { self.writes++; self.seedRoute(r); },
+      async routeDel(r: Route) {
+        self.writes++;
+        if (!self.routes.delete(routeKey({ table: 254, metric: 0, ...r }))) {
+          throw new NetlinkError({ errno: 3, code: 'ESRCH', op: 'route del', object: r.dst });
+        }
+      },
+      async neighSet(n: Neighbour) { self.writes++; self.neighbours.set(neighbourKey(n), { ...n }); },
+      async neighDel(n: Pick<Neighbour, 'index' | 'ip'>) {
+        self.writes++;
+        if (!self.neighbours.delete(neighbourKey(n))) throw new NetlinkError({ errno: 2, code: 'ENOENT', op: 'neigh del', object: n.ip });
+      },
+      async fdbSet(e: FdbEntry) { self.writes++; self.fdb.set(fdbKey(e), { ...e }); },
+      async fdbDel(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>) {
+        self.writes++;
+        if (!self.fdb.delete(fdbKey(e))) throw new NetlinkError({ errno: 2, code: 'ENOENT', op: 'fdb del', object: e.mac });
+      },
+      subscribe(listener: (ev: NetlinkEvent) => void): Subscription {
+        self.listener = listener;
+        self.subscribed++;
+        return { close: () => { self.listener = undefined; } };
+      },
+    };
+    return partial as Handle;
+  }
+}

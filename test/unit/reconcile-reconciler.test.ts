@@ -1,0 +1,192 @@
+/**
+ * The Reconciler's behaviour on a fake netlink: coalesced runs, zero writes
+ * at steady state, stale objects removed, event-driven repair, setup re-run
+ * when the device goes away, status per peer, stop.
+ */
+import { expect } from 'chai';
+import { Reconciler, type DataplaneSource, type DesiredDataplane, type SetupResult } from '../../agent/src/dataplane/reconcile';
+import { silentLogger } from '../../agent/src/log/logger';
+import type { Lease } from '../../agent/src/store/lease-codec';
+import { FakeNetlink } from './reconcile-fake-netlink';
+
+const DEV = 7;
+
+/** A backend of one route + one neighbour per peer on device DEV. */
+class FakeBackend implements DataplaneSource {
+  setups = 0;
+  failSetup = false;
+  desiredCalls = 0;
+  async setup(): Promise<SetupResult> {
+    this.setups++;
+    if (this.failSetup) throw new Error('no device for you');
+    return { leaseData: {}, mtu: 1450, writes: 0 };
+  }
+  desired(peers: readonly Lease[]): DesiredDataplane {
+    this.desiredCalls++;
+    const out: DesiredDataplane = { peers: [], refused: [] };
+    for (const l of peers) {
+      if (l.nodeName.startsWith('bad')) {
+        out.refused.push({ subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, reason: 'bad name' });
+        continue;
+      }
+      const gw = l.subnet.replace('/24', '');
+      out.peers.push({
+        subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, mode: 'vxlan', fdb: [],
+        neighbours: [{ index: DEV, ip: gw, mac: '0a:00:00:00:00:01', permanent: true }],
+        routes: [{ dst: l.subnet, gateway: gw, index: DEV, onlink: true, protocol: 89 }],
+      });
+    }
+    return out;
+  }
+  ownedDevices(): number[] {
+    return [DEV];
+  }
+}
+
+function peer(i: number, name = `n${i}`): Lease {
+  return { subnet: `10.244.${i}.0/24`, nodeName: name, publicIp: `192.168.77.${10 + i}`, backend: { type: 'vxlan', data: {} }, renewedAt: '2026-01-01T00:00:00Z' };
+}
+
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('reconcile: Reconciler (fake netlink)', () => {
+  let nl: FakeNetlink;
+  let be: FakeBackend;
+  let rec: Reconciler;
+  beforeEach(() => {
+    nl = new FakeNetlink();
+    be = new FakeBackend();
+    rec = new Reconciler({ nl: nl.asHandle(), logger: silentLogger(), backend: be, resyncIntervalMs: 3600_000, retryDelayMs: 20 });
+  });
+  afterEach(async () => { await rec.stop(); });
+
+  it('programs peers, then a second run makes zero writes', async () => {
+    rec.setPeers([peer(2), peer(3)]);
+    const first = await rec.reconcileNow();
+    expect(first).to.include({ added: 4, writes: 4, deleted: 0, failed: 0, setupRan: true });
+    expect([...nl.routes.keys()].sort()).to.deep.equal(['254|10.244.2.0/24|0', '254|10.244.3.0/24|0']);
+    const second = await rec.reconcileNow();
+    expect(second).to.include({ writes: 0, unchanged: 4, setupRan: false });
+    expect(rec.stats).to.include({ runs: 2, writes: 4, lastWrites: 0, peers: 2 });
+  });
+
+  it('a burst of setPeers in one tick is one run, with the last peer set', async () => {
+    rec.start();
+    for (let i = 2; i < 50; i++) rec.setPeers([peer(i)]);
+    await tick(20);
+    expect(rec.stats.runs).to.equal(1);
+    expect([...nl.routes.values()].map((r) => r.dst)).to.deep.equal(['10.244.49.0/24']);
+  });
+
+  it('requests during a run cause exactly one more run', async () => {
+    nl.dumpDelayMs = 30;
+    rec.setPeers([peer(2)]);
+    const first = rec.reconcileNow();
+    await tick(10); // first run is dumping
+    rec.setPeers([peer(3)]);
+    rec.setPeers([peer(4)]);
+    const second = rec.reconcileNow();
+    await first;
+    const s2 = await second;
+    expect(rec.stats.runs).to.equal(2);
+    expect(s2).to.include({ added: 2, deleted: 2 });
+    expect([...nl.routes.values()].map((r) => r.dst)).to.deep.equal(['10.244.4.0/24']);
+  });
+
+  it('deletes stale knit objects of vanished peers and leaves foreign routes alone', async () => {
+    nl.seedRoute({ dst: '10.244.9.0/24', gateway: '10.244.9.0', index: DEV, onlink: true, protocol: 89 });
+    nl.seedRoute({ dst: '10.244.8.0/24', gateway: '192.168.77.1', index: 2, protocol: 4 });
+    nl.neighbours.set(`${DEV}|10.244.9.0`, { index: DEV, ip: '10.244.9.0', mac: '0a:00:00:00:00:09', permanent: true });
+    rec.setPeers([peer(2)]);
+    const s = await rec.reconcileNow();
+    expect(s).to.include({ deleted: 2, added: 2 });
+    expect([...nl.routes.values()].map((r) => `${r.dst} ${r.protocol}`).sort()).to.deep.equal(['10.244.2.0/24 89', '10.244.8.0/24 4']);
+  });
+
+  it('a deleted wanted route (event) is repaired; a deleted unwanted one is ignored', async () => {
+    rec.start();
+    rec.setPeers([peer(2)]);
+    await rec.reconcileNow();
+    const runs = rec.stats.runs;
+    nl.emit({ type: 'route-deleted', route: { dst: '10.244.77.0/24', protocol: 89, table: 254, metric: 0 } });
+    nl.emit({ type: 'route-deleted', route: { dst: '10.244.2.0/24', protocol: 4, table: 254, metric: 0 } });
+    await tick(20);
+    expect(rec.stats.runs).to.equal(runs);
+    const r = nl.routes.get('254|10.244.2.0/24|0')!;
+    nl.routes.delete('254|10.244.2.0/24|0');
+    nl.emit({ type: 'route-deleted', route: r });
+    await tick(20);
+    expect(rec.stats.runs).to.equal(runs + 1);
+    expect(nl.routes.has('254|10.244.2.0/24|0')).to.equal(true);
+  });
+
+  it('our device deleted or set down → setup() runs again', async () => {
+    rec.start();
+    await rec.reconcileNow();
+    expect(be.setups).to.equal(1);
+    nl.emit({ type: 'link-deleted', link: { index: DEV, name: 'knit.1', kind: 'vxlan', mtu: 1450, up: false } });
+    await tick(20);
+    expect(be.setups).to.equal(2);
+    nl.emit({ type: 'link-changed', link: { index: DEV, name: 'knit.1', kind: 'vxlan', mtu: 1450, up: false } });
+    await tick(20);
+    expect(be.setups).to.equal(3);
+    nl.emit({ type: 'link-changed', link: { index: 99, name: 'eth9', kind: 'veth', mtu: 1500, up: false } });
+    await tick(20);
+    expect(be.setups).to.equal(3);
+  });
+
+  it('a failed setup rejects reconcileNow, is retried, and the retry recovers', async () => {
+    be.failSetup = true;
+    rec.setPeers([peer(2)]);
+    let err: Error | undefined;
+    try { await rec.reconcileNow(); } catch (e) { err = e as Error; }
+    expect(err?.message).to.equal('backend setup');
+    expect(rec.stats.lastError).to.equal('backend setup');
+    be.failSetup = false;
+    await tick(80); // retry after 20 ms
+    expect(be.setups).to.be.greaterThan(1);
+    expect(rec.stats.lastError).to.equal(undefined);
+    expect(nl.routes.size).to.equal(1);
+  });
+
+  it('periodic resync re-checks the device and writes nothing at steady state', async () => {
+    await rec.stop();
+    rec = new Reconciler({ nl: nl.asHandle(), logger: silentLogger(), backend: be, resyncIntervalMs: 25 });
+    rec.setPeers([peer(2), peer(3)]);
+    rec.start();
+    await tick(200);
+    expect(rec.stats.runs).to.be.at.least(3);
+    expect(be.setups).to.equal(rec.stats.runs);
+    expect(rec.stats.writes).to.equal(4);
+    expect(rec.stats.lastWrites).to.equal(0);
+  });
+
+  it('status: per peer objects and match; refused peers with reason', async () => {
+    rec.setPeers([peer(2), peer(3, 'bad3')]);
+    await rec.reconcileNow();
+    let st = rec.status();
+    expect(st.peers.map((p) => [p.subnet, p.mode, p.inSync, p.objects.map((o) => o.state).join(',')])).to.deep.equal([
+      ['10.244.2.0/24', 'vxlan', true, 'programmed,programmed'],
+      ['10.244.3.0/24', 'refused', false, ''],
+    ]);
+    expect(st.peers[1]!.reason).to.equal('bad name');
+    expect(st.peers[0]!.objects[1]!.description).to.equal('10.244.2.0/24 via 10.244.2.0 dev #7 onlink proto 89');
+    await rec.reconcileNow();
+    st = rec.status();
+    expect(st.peers[0]!.objects.map((o) => o.state)).to.deep.equal(['ok', 'ok']);
+    expect(st.pending).to.equal(false);
+  });
+
+  it('stop: no more runs, reconcileNow rejects', async () => {
+    rec.start();
+    await rec.reconcileNow();
+    await rec.stop();
+    const runs = rec.stats.runs;
+    rec.setPeers([peer(5)]);
+    await tick(20);
+    expect(rec.stats.runs).to.equal(runs);
+    let err: Error | undefined;
+    try { await rec.reconcileNow(); } catch (e) { err = e as Error; }
+    expect(err?.message).to.equal('reconciler stopped');
+  });
+});
