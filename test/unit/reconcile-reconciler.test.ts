@@ -70,6 +70,21 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     expect(rec.stats).to.include({ runs: 2, writes: 4, lastWrites: 0, peers: 2 });
   });
 
+  it('no run (so no delete of existing knit objects) before the first setPeers; then one run', async () => {
+    nl.seedRoute({ dst: '10.244.9.0/24', gateway: '10.244.9.0', index: DEV, onlink: true, protocol: 89 });
+    rec.start();
+    const pending = rec.reconcileNow();
+    nl.emit({ type: 'link-deleted', link: { index: DEV, name: 'knit.1', kind: 'vxlan', mtu: 1450, up: false } });
+    await tick(30);
+    expect(rec.stats.runs).to.equal(0);
+    expect(be.setups).to.equal(0);
+    expect(nl.writes).to.equal(0);
+    rec.setPeers([peer(9)]);
+    // the seeded route is kept (unchanged), only the neighbour is added
+    expect(await pending).to.include({ writes: 1, added: 1, unchanged: 1, deleted: 0 });
+    expect(rec.stats.runs).to.equal(1);
+  });
+
   it('a burst of setPeers in one tick is one run, with the last peer set', async () => {
     rec.start();
     for (let i = 2; i < 50; i++) rec.setPeers([peer(i)]);
@@ -122,6 +137,7 @@ describe('reconcile: Reconciler (fake netlink)', () => {
 
   it('our device deleted or set down → setup() runs again', async () => {
     rec.start();
+    rec.setPeers([]);
     await rec.reconcileNow();
     expect(be.setups).to.equal(1);
     nl.emit({ type: 'link-deleted', link: { index: DEV, name: 'knit.1', kind: 'vxlan', mtu: 1450, up: false } });
@@ -179,6 +195,7 @@ describe('reconcile: Reconciler (fake netlink)', () => {
 
   it('stop: no more runs, reconcileNow rejects', async () => {
     rec.start();
+    rec.setPeers([]);
     await rec.reconcileNow();
     await rec.stop();
     const runs = rec.stats.runs;

@@ -90,6 +90,8 @@ export class Reconciler {
   private readonly now: () => number;
 
   private peers: readonly Lease[] = [];
+  /** No run before the first setPeers: an empty peer set would delete every knit route at restart. */
+  private peersKnown = false;
   private needSetup = true;
   private dirty = false;
   private loopRunning = false;
@@ -130,6 +132,7 @@ export class Reconciler {
   /** Replace the whole peer set (level-triggered: always the full set of OTHER nodes' leases). */
   setPeers(peers: readonly Lease[]): void {
     this.peers = [...peers];
+    this.peersKnown = true;
     this.request();
   }
 
@@ -138,7 +141,12 @@ export class Reconciler {
     return this.lastSetupResult;
   }
 
-  /** Subscribe to netlink events, start the periodic resync and run once (with setup). */
+  /**
+   * Subscribe to netlink events and start the periodic resync. The first run
+   * (with setup) happens once setPeers has given the first peer set, never
+   * before: reconciling an unknown peer set as empty would delete every
+   * knit route of a running node.
+   */
   start(): void {
     if (this.started) throw new Error('reconciler already started');
     this.started = true;
@@ -169,7 +177,11 @@ export class Reconciler {
     for (const w of this.waiters.splice(0)) w.reject(new Error('reconciler stopped'));
   }
 
-  /** Run now (after a run in progress, if any) and resolve with that run's stats; rejects if setup or the dumps fail. */
+  /**
+   * Run now (after a run in progress, if any) and resolve with that run's
+   * stats; rejects if setup or the dumps fail. Before the first setPeers it
+   * waits for it.
+   */
   reconcileNow(): Promise<ReconcileStats> {
     if (this.stopped) return Promise.reject(new Error('reconciler stopped'));
     return new Promise((resolve, reject) => {
@@ -190,7 +202,7 @@ export class Reconciler {
   private request(): void {
     if (this.stopped) return;
     this.dirty = true;
-    if (this.loopRunning) return;
+    if (this.loopRunning || !this.peersKnown) return;
     this.loopRunning = true;
     // setImmediate: every setPeers of this tick lands in the same run
     this.loopDone = new Promise((resolve) => setImmediate(() => { void this.loop().finally(resolve); }));
