@@ -1,0 +1,162 @@
+/**
+ * Domain objects (state-source.ts) to wire messages (the types generated from
+ * proto/knit/v1/knit.proto). Pure functions: times become RFC 3339 strings,
+ * absent values the proto3 defaults, sync states the enum names.
+ */
+import type { BgpRoute } from './gen/knit/v1/BgpRoute';
+import type { BgpSession } from './gen/knit/v1/BgpSession';
+import type { ChangeType } from './gen/knit/v1/ChangeType';
+import type { Endpoint } from './gen/knit/v1/Endpoint';
+import type { Node } from './gen/knit/v1/Node';
+import type { Peer } from './gen/knit/v1/Peer';
+import type { SubnetLease } from './gen/knit/v1/SubnetLease';
+import type { SyncState } from './gen/knit/v1/SyncState';
+import type { WatchEvent } from './gen/knit/v1/WatchEvent';
+import type {
+  BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo,
+  SyncState as DomainSyncState,
+} from './state-source';
+
+/** The API version string reported in Node.versions.api. */
+export const API_VERSION = 'knit.v1';
+
+function time(d: Date | undefined): string {
+  return d === undefined || Number.isNaN(d.getTime()) ? '' : d.toISOString();
+}
+
+const SYNC: Record<DomainSyncState, SyncState> = {
+  'in-sync': 'SYNC_STATE_IN_SYNC',
+  missing: 'SYNC_STATE_MISSING',
+  differs: 'SYNC_STATE_DIFFERS',
+  stale: 'SYNC_STATE_STALE',
+};
+
+const CHANGE: Record<ChangeKind, ChangeType> = {
+  added: 'CHANGE_TYPE_ADDED',
+  updated: 'CHANGE_TYPE_UPDATED',
+  removed: 'CHANGE_TYPE_REMOVED',
+};
+
+export function nodeToWire(n: NodeInfo, grpcJsVersion: string): Node {
+  return {
+    name: n.name,
+    publicIp: n.publicIp,
+    subnet: n.subnet ?? '',
+    leaseExpiresAt: time(n.leaseExpiresAt),
+    leaseRenewedAt: time(n.leaseRenewedAt),
+    clusterCidr: n.clusterCidr ?? '',
+    backend: {
+      type: n.backend.type,
+      device: n.backend.device ?? '',
+      vni: n.backend.vni ?? 0,
+      port: n.backend.port ?? 0,
+      vtepMac: n.backend.vtepMac ?? '',
+      underlayDevice: n.backend.underlayDevice ?? '',
+      details: { ...(n.backend.details ?? {}) },
+    },
+    mtu: n.mtu,
+    bridge: n.bridge,
+    mode: n.mode,
+    health: { ok: n.health.ok, reasons: [...n.health.reasons] },
+    readiness: { ok: n.readiness.ok, reasons: [...n.readiness.reasons] },
+    versions: {
+      knitd: n.versions.knitd,
+      node: n.versions.node ?? process.versions.node,
+      grpcJs: n.versions.grpcJs ?? grpcJsVersion,
+      api: API_VERSION,
+    },
+    startedAt: time(n.startedAt),
+  };
+}
+
+export function leaseToWire(l: SubnetLeaseInfo): SubnetLease {
+  const data: Record<string, string> = {};
+  for (const [k, v] of Object.entries(l.backendData)) data[k] = String(v);
+  return {
+    subnet: l.subnet,
+    nodeName: l.nodeName,
+    publicIp: l.publicIp,
+    backendType: l.backendType,
+    backendData: data,
+    renewedAt: time(l.renewedAt),
+    expiresAt: time(l.expiresAt),
+    own: l.own,
+  };
+}
+
+/** True when every kernel object of the peer is in sync (and it has any). */
+export function peerInSync(p: PeerInfo): boolean {
+  const all = [...p.routes, ...p.neighbours, ...p.fdbEntries];
+  return all.every((o) => o.state === 'in-sync');
+}
+
+export function peerToWire(p: PeerInfo): Peer {
+  return {
+    nodeName: p.nodeName,
+    subnet: p.subnet,
+    publicIp: p.publicIp,
+    backendType: p.backendType,
+    routes: p.routes.map((r) => ({
+      destination: r.destination,
+      gateway: r.gateway ?? '',
+      device: r.device ?? '',
+      onlink: r.onlink ?? false,
+      state: SYNC[r.state],
+      detail: r.detail ?? '',
+    })),
+    neighbours: p.neighbours.map((n) => ({ ip: n.ip, mac: n.mac, device: n.device, state: SYNC[n.state], detail: n.detail ?? '' })),
+    fdbEntries: p.fdbEntries.map((f) => ({
+      mac: f.mac, destination: f.destination, device: f.device, state: SYNC[f.state], detail: f.detail ?? '',
+    })),
+    inSync: peerInSync(p),
+    lastReconciledAt: time(p.lastReconciledAt),
+  };
+}
+
+export function endpointToWire(e: EndpointInfo): Endpoint {
+  return {
+    containerId: e.containerId,
+    ifname: e.ifname,
+    netns: e.netns,
+    address: e.address,
+    mac: e.mac,
+    hostVeth: e.hostVeth,
+    portMappings: e.portMappings.map((m) => ({
+      hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, hostIp: m.hostIp ?? '',
+    })),
+    createdAt: time(e.createdAt),
+  };
+}
+
+export function bgpSessionToWire(s: BgpSessionInfo): BgpSession {
+  return {
+    peerAddress: s.peerAddress,
+    peerAsn: s.peerAsn,
+    localAsn: s.localAsn,
+    state: s.state,
+    uptimeSeconds: s.uptimeSeconds,
+    prefixesSent: s.prefixesSent,
+    prefixesReceived: s.prefixesReceived,
+    lastError: s.lastError ?? '',
+  };
+}
+
+export function bgpRouteToWire(r: BgpRouteInfo): BgpRoute {
+  return { prefix: r.prefix, nextHop: r.nextHop, peerAddress: r.peerAddress, asPath: [...r.asPath], installed: r.installed };
+}
+
+/** A change as a Watch event (without sequence and time, which the stream adds). */
+export function changeToWire(c: StateChange, grpcJsVersion: string): WatchEvent {
+  switch (c.kind) {
+    case 'subnet':
+      return { subnet: { change: CHANGE[c.change], lease: leaseToWire(c.lease) } };
+    case 'peer':
+      return { peer: { change: CHANGE[c.change], peer: peerToWire(c.peer) } };
+    case 'endpoint':
+      return { endpoint: { change: CHANGE[c.change], endpoint: endpointToWire(c.endpoint) } };
+    case 'bgpSession':
+      return { bgpSession: { change: CHANGE[c.change], session: bgpSessionToWire(c.session) } };
+    case 'node':
+      return { node: { node: nodeToWire(c.node, grpcJsVersion) } };
+  }
+}

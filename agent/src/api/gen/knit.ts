@@ -1,0 +1,88 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { BackendInfo as _knit_v1_BackendInfo, BackendInfo__Output as _knit_v1_BackendInfo__Output } from './knit/v1/BackendInfo';
+import type { BgpRoute as _knit_v1_BgpRoute, BgpRoute__Output as _knit_v1_BgpRoute__Output } from './knit/v1/BgpRoute';
+import type { BgpSession as _knit_v1_BgpSession, BgpSession__Output as _knit_v1_BgpSession__Output } from './knit/v1/BgpSession';
+import type { BgpSessionEvent as _knit_v1_BgpSessionEvent, BgpSessionEvent__Output as _knit_v1_BgpSessionEvent__Output } from './knit/v1/BgpSessionEvent';
+import type { Condition as _knit_v1_Condition, Condition__Output as _knit_v1_Condition__Output } from './knit/v1/Condition';
+import type { Endpoint as _knit_v1_Endpoint, Endpoint__Output as _knit_v1_Endpoint__Output } from './knit/v1/Endpoint';
+import type { EndpointEvent as _knit_v1_EndpointEvent, EndpointEvent__Output as _knit_v1_EndpointEvent__Output } from './knit/v1/EndpointEvent';
+import type { FdbObject as _knit_v1_FdbObject, FdbObject__Output as _knit_v1_FdbObject__Output } from './knit/v1/FdbObject';
+import type { GetEndpointRequest as _knit_v1_GetEndpointRequest, GetEndpointRequest__Output as _knit_v1_GetEndpointRequest__Output } from './knit/v1/GetEndpointRequest';
+import type { GetNodeRequest as _knit_v1_GetNodeRequest, GetNodeRequest__Output as _knit_v1_GetNodeRequest__Output } from './knit/v1/GetNodeRequest';
+import type { KnitClient as _knit_v1_KnitClient, KnitDefinition as _knit_v1_KnitDefinition } from './knit/v1/Knit';
+import type { ListBgpRoutesRequest as _knit_v1_ListBgpRoutesRequest, ListBgpRoutesRequest__Output as _knit_v1_ListBgpRoutesRequest__Output } from './knit/v1/ListBgpRoutesRequest';
+import type { ListBgpRoutesResponse as _knit_v1_ListBgpRoutesResponse, ListBgpRoutesResponse__Output as _knit_v1_ListBgpRoutesResponse__Output } from './knit/v1/ListBgpRoutesResponse';
+import type { ListBgpSessionsRequest as _knit_v1_ListBgpSessionsRequest, ListBgpSessionsRequest__Output as _knit_v1_ListBgpSessionsRequest__Output } from './knit/v1/ListBgpSessionsRequest';
+import type { ListBgpSessionsResponse as _knit_v1_ListBgpSessionsResponse, ListBgpSessionsResponse__Output as _knit_v1_ListBgpSessionsResponse__Output } from './knit/v1/ListBgpSessionsResponse';
+import type { ListEndpointsRequest as _knit_v1_ListEndpointsRequest, ListEndpointsRequest__Output as _knit_v1_ListEndpointsRequest__Output } from './knit/v1/ListEndpointsRequest';
+import type { ListEndpointsResponse as _knit_v1_ListEndpointsResponse, ListEndpointsResponse__Output as _knit_v1_ListEndpointsResponse__Output } from './knit/v1/ListEndpointsResponse';
+import type { ListPeersRequest as _knit_v1_ListPeersRequest, ListPeersRequest__Output as _knit_v1_ListPeersRequest__Output } from './knit/v1/ListPeersRequest';
+import type { ListPeersResponse as _knit_v1_ListPeersResponse, ListPeersResponse__Output as _knit_v1_ListPeersResponse__Output } from './knit/v1/ListPeersResponse';
+import type { ListSubnetsRequest as _knit_v1_ListSubnetsRequest, ListSubnetsRequest__Output as _knit_v1_ListSubnetsRequest__Output } from './knit/v1/ListSubnetsRequest';
+import type { ListSubnetsResponse as _knit_v1_ListSubnetsResponse, ListSubnetsResponse__Output as _knit_v1_ListSubnetsResponse__Output } from './knit/v1/ListSubnetsResponse';
+import type { NeighbourObject as _knit_v1_NeighbourObject, NeighbourObject__Output as _knit_v1_NeighbourObject__Output } from './knit/v1/NeighbourObject';
+import type { Node as _knit_v1_Node, Node__Output as _knit_v1_Node__Output } from './knit/v1/Node';
+import type { NodeEvent as _knit_v1_NodeEvent, NodeEvent__Output as _knit_v1_NodeEvent__Output } from './knit/v1/NodeEvent';
+import type { Peer as _knit_v1_Peer, Peer__Output as _knit_v1_Peer__Output } from './knit/v1/Peer';
+import type { PeerEvent as _knit_v1_PeerEvent, PeerEvent__Output as _knit_v1_PeerEvent__Output } from './knit/v1/PeerEvent';
+import type { PortMapping as _knit_v1_PortMapping, PortMapping__Output as _knit_v1_PortMapping__Output } from './knit/v1/PortMapping';
+import type { RouteObject as _knit_v1_RouteObject, RouteObject__Output as _knit_v1_RouteObject__Output } from './knit/v1/RouteObject';
+import type { Snapshot as _knit_v1_Snapshot, Snapshot__Output as _knit_v1_Snapshot__Output } from './knit/v1/Snapshot';
+import type { SubnetEvent as _knit_v1_SubnetEvent, SubnetEvent__Output as _knit_v1_SubnetEvent__Output } from './knit/v1/SubnetEvent';
+import type { SubnetLease as _knit_v1_SubnetLease, SubnetLease__Output as _knit_v1_SubnetLease__Output } from './knit/v1/SubnetLease';
+import type { Versions as _knit_v1_Versions, Versions__Output as _knit_v1_Versions__Output } from './knit/v1/Versions';
+import type { WatchEvent as _knit_v1_WatchEvent, WatchEvent__Output as _knit_v1_WatchEvent__Output } from './knit/v1/WatchEvent';
+import type { WatchRequest as _knit_v1_WatchRequest, WatchRequest__Output as _knit_v1_WatchRequest__Output } from './knit/v1/WatchRequest';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  knit: {
+    v1: {
+      BackendInfo: MessageTypeDefinition<_knit_v1_BackendInfo, _knit_v1_BackendInfo__Output>
+      BgpRoute: MessageTypeDefinition<_knit_v1_BgpRoute, _knit_v1_BgpRoute__Output>
+      BgpSession: MessageTypeDefinition<_knit_v1_BgpSession, _knit_v1_BgpSession__Output>
+      BgpSessionEvent: MessageTypeDefinition<_knit_v1_BgpSessionEvent, _knit_v1_BgpSessionEvent__Output>
+      ChangeType: EnumTypeDefinition
+      Condition: MessageTypeDefinition<_knit_v1_Condition, _knit_v1_Condition__Output>
+      Endpoint: MessageTypeDefinition<_knit_v1_Endpoint, _knit_v1_Endpoint__Output>
+      EndpointEvent: MessageTypeDefinition<_knit_v1_EndpointEvent, _knit_v1_EndpointEvent__Output>
+      FdbObject: MessageTypeDefinition<_knit_v1_FdbObject, _knit_v1_FdbObject__Output>
+      GetEndpointRequest: MessageTypeDefinition<_knit_v1_GetEndpointRequest, _knit_v1_GetEndpointRequest__Output>
+      GetNodeRequest: MessageTypeDefinition<_knit_v1_GetNodeRequest, _knit_v1_GetNodeRequest__Output>
+      /**
+       * The operator service of one knitd.
+       */
+      Knit: SubtypeConstructor<typeof grpc.Client, _knit_v1_KnitClient> & { service: _knit_v1_KnitDefinition }
+      ListBgpRoutesRequest: MessageTypeDefinition<_knit_v1_ListBgpRoutesRequest, _knit_v1_ListBgpRoutesRequest__Output>
+      ListBgpRoutesResponse: MessageTypeDefinition<_knit_v1_ListBgpRoutesResponse, _knit_v1_ListBgpRoutesResponse__Output>
+      ListBgpSessionsRequest: MessageTypeDefinition<_knit_v1_ListBgpSessionsRequest, _knit_v1_ListBgpSessionsRequest__Output>
+      ListBgpSessionsResponse: MessageTypeDefinition<_knit_v1_ListBgpSessionsResponse, _knit_v1_ListBgpSessionsResponse__Output>
+      ListEndpointsRequest: MessageTypeDefinition<_knit_v1_ListEndpointsRequest, _knit_v1_ListEndpointsRequest__Output>
+      ListEndpointsResponse: MessageTypeDefinition<_knit_v1_ListEndpointsResponse, _knit_v1_ListEndpointsResponse__Output>
+      ListPeersRequest: MessageTypeDefinition<_knit_v1_ListPeersRequest, _knit_v1_ListPeersRequest__Output>
+      ListPeersResponse: MessageTypeDefinition<_knit_v1_ListPeersResponse, _knit_v1_ListPeersResponse__Output>
+      ListSubnetsRequest: MessageTypeDefinition<_knit_v1_ListSubnetsRequest, _knit_v1_ListSubnetsRequest__Output>
+      ListSubnetsResponse: MessageTypeDefinition<_knit_v1_ListSubnetsResponse, _knit_v1_ListSubnetsResponse__Output>
+      NeighbourObject: MessageTypeDefinition<_knit_v1_NeighbourObject, _knit_v1_NeighbourObject__Output>
+      Node: MessageTypeDefinition<_knit_v1_Node, _knit_v1_Node__Output>
+      NodeEvent: MessageTypeDefinition<_knit_v1_NodeEvent, _knit_v1_NodeEvent__Output>
+      Peer: MessageTypeDefinition<_knit_v1_Peer, _knit_v1_Peer__Output>
+      PeerEvent: MessageTypeDefinition<_knit_v1_PeerEvent, _knit_v1_PeerEvent__Output>
+      PortMapping: MessageTypeDefinition<_knit_v1_PortMapping, _knit_v1_PortMapping__Output>
+      RouteObject: MessageTypeDefinition<_knit_v1_RouteObject, _knit_v1_RouteObject__Output>
+      Snapshot: MessageTypeDefinition<_knit_v1_Snapshot, _knit_v1_Snapshot__Output>
+      SubnetEvent: MessageTypeDefinition<_knit_v1_SubnetEvent, _knit_v1_SubnetEvent__Output>
+      SubnetLease: MessageTypeDefinition<_knit_v1_SubnetLease, _knit_v1_SubnetLease__Output>
+      SyncState: EnumTypeDefinition
+      Versions: MessageTypeDefinition<_knit_v1_Versions, _knit_v1_Versions__Output>
+      WatchEvent: MessageTypeDefinition<_knit_v1_WatchEvent, _knit_v1_WatchEvent__Output>
+      WatchRequest: MessageTypeDefinition<_knit_v1_WatchRequest, _knit_v1_WatchRequest__Output>
+    }
+  }
+}
+

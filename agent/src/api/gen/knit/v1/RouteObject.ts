@@ -1,0 +1,21 @@
+// Original file: proto/knit/v1/knit.proto
+
+import type { SyncState as _knit_v1_SyncState, SyncState__Output as _knit_v1_SyncState__Output } from '../../knit/v1/SyncState';
+
+export interface RouteObject {
+  'destination'?: (string);
+  'gateway'?: (string);
+  'device'?: (string);
+  'onlink'?: (boolean);
+  'state'?: (_knit_v1_SyncState);
+  'detail'?: (string);
+}
+
+export interface RouteObject__Output {
+  'destination': (string);
+  'gateway': (string);
+  'device': (string);
+  'onlink': (boolean);
+  'state': (_knit_v1_SyncState__Output);
+  'detail': (string);
+}

@@ -1,0 +1,42 @@
+// Original file: proto/knit/v1/knit.proto
+
+
+export interface SubnetLease {
+  'subnet'?: (string);
+  'nodeName'?: (string);
+  'publicIp'?: (string);
+  'backendType'?: (string);
+  /**
+   * Backend data from the lease (e.g. vtepMac), values as strings.
+   */
+  'backendData'?: ({[key: string]: string});
+  'renewedAt'?: (string);
+  /**
+   * When the etcd lease runs out unless renewed; empty when unknown.
+   */
+  'expiresAt'?: (string);
+  /**
+   * True for this node's own lease.
+   */
+  'own'?: (boolean);
+}
+
+export interface SubnetLease__Output {
+  'subnet': (string);
+  'nodeName': (string);
+  'publicIp': (string);
+  'backendType': (string);
+  /**
+   * Backend data from the lease (e.g. vtepMac), values as strings.
+   */
+  'backendData': ({[key: string]: string});
+  'renewedAt': (string);
+  /**
+   * When the etcd lease runs out unless renewed; empty when unknown.
+   */
+  'expiresAt': (string);
+  /**
+   * True for this node's own lease.
+   */
+  'own': (boolean);
+}

@@ -1,0 +1,194 @@
+/**
+ * What the operator API reads: a narrow, read-only view of knitd that
+ * main.ts implements from its modules (lease manager, peer tracker,
+ * reconciler, endpoint store, BGP speaker) and passes to `ApiServer`.
+ *
+ * The API never reaches into those modules: everything it reports comes
+ * through this interface, so the server is tested against a fake and the
+ * modules stay free to change. Times are `Date`s here; the server turns them
+ * into RFC 3339 strings on the wire.
+ */
+
+/** A verdict with the reasons it is not OK (empty when OK). */
+export interface ConditionInfo {
+  ok: boolean;
+  reasons: string[];
+}
+
+/** This node's backend device. */
+export interface BackendInfo {
+  /** "vxlan", "host-gw", "ipip", "bgp", or "none" in single-node mode. */
+  type: string;
+  device?: string;
+  vni?: number;
+  port?: number;
+  vtepMac?: string;
+  underlayDevice?: string;
+  details?: Record<string, string>;
+}
+
+/** This node as GetNode reports it. */
+export interface NodeInfo {
+  name: string;
+  publicIp: string;
+  /** "10.244.1.0/24"; absent before a lease is held. */
+  subnet?: string;
+  leaseExpiresAt?: Date;
+  leaseRenewedAt?: Date;
+  clusterCidr?: string;
+  backend: BackendInfo;
+  mtu: number;
+  bridge: string;
+  mode: 'cluster' | 'single-node';
+  health: ConditionInfo;
+  readiness: ConditionInfo;
+  versions: { knitd: string; node?: string; grpcJs?: string };
+  startedAt?: Date;
+}
+
+/** One subnet lease as known from etcd. */
+export interface SubnetLeaseInfo {
+  subnet: string;
+  nodeName: string;
+  publicIp: string;
+  backendType: string;
+  backendData: Record<string, string | number | boolean>;
+  renewedAt?: Date;
+  expiresAt?: Date;
+  own: boolean;
+}
+
+/** All leases plus the count of entries that were skipped as invalid. */
+export interface SubnetList {
+  leases: SubnetLeaseInfo[];
+  invalidSkipped: number;
+}
+
+/** How a kernel object compares with the desired one. */
+export type SyncState = 'in-sync' | 'missing' | 'differs' | 'stale';
+
+export interface RouteObjectInfo {
+  destination: string;
+  gateway?: string;
+  device?: string;
+  onlink?: boolean;
+  state: SyncState;
+  /** What differs, e.g. "kernel has via 192.168.0.9". */
+  detail?: string;
+}
+
+export interface NeighbourObjectInfo {
+  ip: string;
+  mac: string;
+  device: string;
+  state: SyncState;
+  detail?: string;
+}
+
+export interface FdbObjectInfo {
+  mac: string;
+  destination: string;
+  device: string;
+  state: SyncState;
+  detail?: string;
+}
+
+/** One peer and what knit programmed for it, as read back from the kernel. */
+export interface PeerInfo {
+  nodeName: string;
+  subnet: string;
+  publicIp: string;
+  backendType: string;
+  routes: RouteObjectInfo[];
+  neighbours: NeighbourObjectInfo[];
+  fdbEntries: FdbObjectInfo[];
+  lastReconciledAt?: Date;
+}
+
+export interface PortMappingInfo {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIp?: string;
+}
+
+/** One container attachment (the endpoint store's record). */
+export interface EndpointInfo {
+  containerId: string;
+  ifname: string;
+  netns: string;
+  /** "10.244.1.5/24" */
+  address: string;
+  mac: string;
+  hostVeth: string;
+  portMappings: PortMappingInfo[];
+  createdAt: Date;
+}
+
+export interface BgpSessionInfo {
+  peerAddress: string;
+  peerAsn: number;
+  localAsn: number;
+  state: string;
+  uptimeSeconds: number;
+  prefixesSent: number;
+  prefixesReceived: number;
+  lastError?: string;
+}
+
+export interface BgpRouteInfo {
+  prefix: string;
+  nextHop: string;
+  peerAddress: string;
+  asPath: number[];
+  installed: boolean;
+}
+
+/** Present only when knitd runs a BGP speaker. */
+export interface BgpStateSource {
+  sessions(): BgpSessionInfo[] | Promise<BgpSessionInfo[]>;
+  routes(): BgpRouteInfo[] | Promise<BgpRouteInfo[]>;
+}
+
+export type ChangeKind = 'added' | 'updated' | 'removed';
+
+/**
+ * One change, as the modules notice it. For `removed`, the object carries at
+ * least its identity (subnet; nodeName + subnet; containerId + ifname;
+ * peerAddress); other fields may be empty.
+ */
+export type StateChange =
+  | { kind: 'subnet'; change: ChangeKind; lease: SubnetLeaseInfo }
+  | { kind: 'peer'; change: ChangeKind; peer: PeerInfo }
+  | { kind: 'endpoint'; change: ChangeKind; endpoint: EndpointInfo }
+  | { kind: 'bgpSession'; change: ChangeKind; session: BgpSessionInfo }
+  | { kind: 'node'; node: NodeInfo };
+
+/** The read-only view of knitd that main.ts gives the API server. */
+export interface KnitStateSource {
+  getNode(): NodeInfo | Promise<NodeInfo>;
+  /** Throw `StateUnavailableError` when etcd cannot be read. */
+  listSubnets(): SubnetList | Promise<SubnetList>;
+  /** Reads the kernel, hence usually async. */
+  listPeers(): PeerInfo[] | Promise<PeerInfo[]>;
+  listEndpoints(): EndpointInfo[] | Promise<EndpointInfo[]>;
+  /** Absent when BGP is not enabled: the BGP calls answer FAILED_PRECONDITION. */
+  bgp?: BgpStateSource;
+  /**
+   * Calls `listener` for every change, synchronously or soon after it
+   * happens, until the returned function is called. The listener never
+   * throws and never blocks (the server queues per client).
+   */
+  subscribe(listener: (change: StateChange) => void): () => void;
+}
+
+/**
+ * Thrown by a source when the data behind a call cannot be read right now
+ * (etcd down, the kernel dump failed): the API answers UNAVAILABLE.
+ */
+export class StateUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StateUnavailableError';
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Request validation: every field a client sends is checked before the
+ * source is asked, and a bad one is refused with INVALID_ARGUMENT naming the
+ * field, so a typo never looks like "not found".
+ */
+import { status } from '@grpc/grpc-js';
+
+/** An error that becomes a gRPC status with this code and message. */
+export class ApiStatusError extends Error {
+  constructor(readonly code: status, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiStatusError';
+  }
+}
+
+/** Container IDs as the CNI spec allows them: alphanumerics, then also `_ . -`. */
+const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const MAX_CONTAINER_ID = 1024;
+/** Linux interface names: 1–15 bytes, no "/", ":" or whitespace, not "." or "..". */
+const IFNAME = /^[^/:\s]{1,15}$/;
+/** DNS-1123 subdomain, like node names in knitd's config. */
+const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+function invalid(field: string, detail: string): ApiStatusError {
+  return new ApiStatusError(status.INVALID_ARGUMENT, `${field}: ${detail}`);
+}
+
+function show(v: string): string {
+  return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+}
+
+/** Validates a container ID (empty allowed only when `optional`). */
+export function checkContainerId(field: string, v: string, optional: boolean): void {
+  if (v === '') {
+    if (optional) return;
+    throw invalid(field, 'is required');
+  }
+  if (v.length > MAX_CONTAINER_ID) throw invalid(field, `is longer than ${MAX_CONTAINER_ID} characters`);
+  if (!CONTAINER_ID.test(v)) {
+    throw invalid(field, `${show(v)} has characters a container ID cannot have (letters, digits, then also _ . -)`);
+  }
+}
+
+export function checkIfname(field: string, v: string): void {
+  if (v === '') return;
+  if (!IFNAME.test(v) || v === '.' || v === '..') throw invalid(field, `${show(v)} is not a valid interface name (1-15 characters, no / : or spaces)`);
+}
+
+export function checkNodeName(field: string, v: string): void {
+  if (v === '') return;
+  if (!NODE_NAME.test(v)) throw invalid(field, `${show(v)} is not a valid node name (DNS-1123 subdomain)`);
+}
+
+/** "a.b.c.d/len" with host bits zero, as lease keys are written. */
+export function checkSubnet(field: string, v: string): void {
+  if (v === '') return;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+  if (m === null) throw invalid(field, `${show(v)} is not an IPv4 CIDR like 10.244.1.0/24`);
+  const octets = m.slice(1, 5).map(Number);
+  const len = Number(m[5]);
+  if (octets.some((o) => o > 255) || len > 32) throw invalid(field, `${show(v)} is not an IPv4 CIDR like 10.244.1.0/24`);
+  const addr = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  if ((addr & ~mask) >>> 0 !== 0) throw invalid(field, `${show(v)} has host bits set`);
+}

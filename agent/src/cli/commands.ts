@@ -1,0 +1,102 @@
+/**
+ * knitctl's command and flag table: the single source for parsing and for
+ * `--help`, so the help can never describe a flag the parser does not know.
+ */
+
+export interface FlagSpec {
+  name: string;
+  short?: string;
+  /** Placeholder of the value; absent for boolean flags. */
+  value?: string;
+  help: string;
+}
+
+export interface CommandSpec {
+  /** "status", or two words for grouped commands ("network show"). */
+  name: string;
+  summary: string;
+  /** Positional arguments after the command, e.g. "[sessions|routes]". */
+  args?: string;
+  /** Allowed positional counts. */
+  minArgs: number;
+  maxArgs: number;
+  flags: FlagSpec[];
+  /** Extra help text (exit codes, examples). */
+  details?: string;
+}
+
+/** Flags every command takes. */
+export const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'output', short: 'o', value: 'table|json', help: 'Output format (default table).' },
+  { name: 'socket', value: 'PATH', help: 'knitd API unix socket (default /run/knit/knitd.sock, or $KNITCTL_SOCKET).' },
+  { name: 'address', value: 'HOST:PORT', help: 'Talk to knitd over TCP instead (mutual TLS: --tls-cert, --tls-key, --tls-ca).' },
+  { name: 'tls-cert', value: 'FILE', help: 'Client certificate for --address.' },
+  { name: 'tls-key', value: 'FILE', help: 'Client private key for --address.' },
+  { name: 'tls-ca', value: 'FILE', help: 'CA that signed knitd\'s server certificate.' },
+  { name: 'insecure', help: 'Plaintext TCP to --address (only if knitd runs with grpc.insecure).' },
+  { name: 'timeout', value: 'SECONDS', help: 'Give up on knitd after this long (default 5).' },
+  { name: 'help', short: 'h', help: 'Show help.' },
+];
+
+const ETCD_FLAGS: FlagSpec[] = [
+  { name: 'etcd-endpoints', value: 'URLS', help: 'Comma-separated etcd URLs (or $KNIT_ETCD_ENDPOINTS), e.g. http://127.0.0.1:2379.' },
+  { name: 'etcd-prefix', value: 'PREFIX', help: 'Key prefix (default /knit/v1).' },
+  { name: 'etcd-ca', value: 'FILE', help: 'CA of etcd\'s server certificate (https endpoints).' },
+  { name: 'etcd-cert', value: 'FILE', help: 'Client certificate for etcd.' },
+  { name: 'etcd-key', value: 'FILE', help: 'Client private key for etcd.' },
+];
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'status', summary: 'This node: lease, backend, MTU, health and readiness.', minArgs: 0, maxArgs: 0, flags: [],
+    details: 'Exit status 0 when the node is healthy and ready, 1 when it is not, 3 when knitd cannot be reached.',
+  },
+  {
+    name: 'subnets', summary: 'Every subnet lease known from etcd.', minArgs: 0, maxArgs: 0,
+    flags: [{ name: 'subnet', value: 'CIDR', help: 'Only this subnet, e.g. 10.244.1.0/24.' }],
+  },
+  {
+    name: 'peers', summary: 'Peers and whether their routes, neighbours and FDB entries match.', minArgs: 0, maxArgs: 0,
+    flags: [{ name: 'node', value: 'NAME', help: 'Only this peer node.' }],
+  },
+  {
+    name: 'routes', summary: 'The kernel objects programmed for peers (routes, neighbours, FDB), one per line.', minArgs: 0, maxArgs: 0,
+    flags: [{ name: 'node', value: 'NAME', help: 'Only this peer node.' }],
+  },
+  {
+    name: 'endpoints', summary: 'Containers attached on this node.', minArgs: 0, maxArgs: 0,
+    flags: [{ name: 'container', value: 'ID', help: 'Only this container (exit 1 when it has no endpoint).' }],
+  },
+  {
+    name: 'bgp', summary: 'BGP sessions (default) or the routes learned.', args: '[sessions|routes]', minArgs: 0, maxArgs: 1, flags: [],
+    details: 'Exit status 1 with "BGP is not enabled" when this node runs no BGP speaker.',
+  },
+  {
+    name: 'watch', summary: 'Stream changes: a snapshot, then one line per lease, peer, endpoint or BGP change.', minArgs: 0, maxArgs: 0,
+    flags: [{ name: 'count', value: 'N', help: 'Exit after N events (the snapshot counts as one).' }],
+    details: 'With -o json, one JSON object per line. Stops on Ctrl-C.',
+  },
+  {
+    name: 'network show', summary: 'The cluster network config stored in etcd.', minArgs: 0, maxArgs: 0, flags: ETCD_FLAGS,
+    details: 'Exit status 1 when no network config is stored yet.',
+  },
+  {
+    name: 'network init', summary: 'Store the cluster network config in etcd if none exists.', args: 'FILE|-', minArgs: 1, maxArgs: 1,
+    flags: ETCD_FLAGS,
+    details: 'FILE holds JSON such as {"clusterCidr":"10.244.0.0/16","backend":{"type":"vxlan"}}; "-" reads stdin. ' +
+      'The config is validated before anything is written. Exit status 0 when written, 1 when a config already exists.',
+  },
+];
+
+/** Looks up "network show" from ["network", "show", …] or "status" from ["status", …]. */
+export function findCommand(words: string[]): { spec: CommandSpec; used: number } | undefined {
+  const two = COMMANDS.find((c) => c.name === `${words[0]} ${words[1]}`);
+  if (two !== undefined) return { spec: two, used: 2 };
+  const one = COMMANDS.find((c) => c.name === words[0]);
+  return one === undefined ? undefined : { spec: one, used: 1 };
+}
+
+/** Top-level names, for the usage listing and "did you mean". */
+export function commandGroups(): string[] {
+  return [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))];
+}

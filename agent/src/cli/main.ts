@@ -1,0 +1,272 @@
+/**
+ * knitctl: the operator CLI. `runKnitctl` is the whole program with its
+ * outside world passed in (argv, env, output streams, file reading, the etcd
+ * store factory), so it is tested in-process as well as through
+ * agent/bin/knitctl.
+ *
+ * Start-up is kept light: grpc-js and the proto are loaded only by commands
+ * that call knitd, etcd3 only by `network`.
+ */
+import * as fs from 'node:fs';
+import { UsageError, parseArgs, timeoutMs, type ParsedArgs } from './args';
+import { commandHelp, mainHelp } from './help';
+import type { NetworkConfigStore } from './network';
+import type { EtcdNetworkStoreOptions } from './etcd-network-store';
+import type { Node__Output } from '../api/gen/knit/v1/Node';
+import type { ListSubnetsResponse__Output } from '../api/gen/knit/v1/ListSubnetsResponse';
+import type { ListPeersResponse__Output } from '../api/gen/knit/v1/ListPeersResponse';
+import type { ListEndpointsResponse__Output } from '../api/gen/knit/v1/ListEndpointsResponse';
+import type { ListBgpRoutesResponse__Output } from '../api/gen/knit/v1/ListBgpRoutesResponse';
+import type { ListBgpSessionsResponse__Output } from '../api/gen/knit/v1/ListBgpSessionsResponse';
+import {
+  nodeIsHealthy, renderBgpRoutes, renderBgpSessions, renderEndpoints, renderPeers, renderRoutes, renderStatus, renderSubnets,
+  renderWatchEvent,
+} from './render';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_UNREACHABLE = 3;
+
+export const DEFAULT_SOCKET = '/run/knit/knitd.sock';
+
+export interface KnitctlIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  env: NodeJS.ProcessEnv;
+  readFile?: (path: string) => Buffer;
+  /** Reads all of stdin (for `network init -`). */
+  readStdin?: () => Promise<string>;
+  now?: () => Date;
+  /** Builds the etcd-backed store (default: etcd-network-store.ts). */
+  networkStore?: (o: EtcdNetworkStoreOptions) => NetworkConfigStore;
+  /** Resolves when the user interrupts `watch` (default: SIGINT/SIGTERM). */
+  interrupted?: Promise<void>;
+}
+
+type Flags = ParsedArgs['flags'];
+
+function str(flags: Flags, name: string): string | undefined {
+  const v = flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Runs knitctl; resolves to the exit status. */
+export async function runKnitctl(argv: string[], io: KnitctlIo): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr.write(`knitctl: ${e.message}\nRun "knitctl ${e.command !== undefined ? `${e.command.name} ` : ''}--help" for usage.\n`);
+    return EXIT_USAGE;
+  }
+  if (args.help || args.command === undefined) {
+    io.stdout.write(args.command === undefined ? mainHelp() : commandHelp(args.command));
+    return args.help ? EXIT_OK : EXIT_USAGE;
+  }
+  try {
+    if (args.command.name.startsWith('network ')) return await runNetwork(args, io);
+    return await runApi(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`knitctl: ${e.message}\nRun "knitctl ${args.command.name} --help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    const name = (e as Error).name;
+    if (name === 'ConnectError') {
+      io.stderr.write(`knitctl: ${(e as Error).message}\n`);
+      return EXIT_UNREACHABLE;
+    }
+    if (name === 'CallError') {
+      io.stderr.write(`knitctl: ${args.command.name}: ${(e as Error).message}\n`);
+      return EXIT_FAILED;
+    }
+    io.stderr.write(`knitctl: ${args.command.name}: ${(e as Error).message}${causeText(e)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+function causeText(e: unknown): string {
+  const c = (e as { cause?: unknown }).cause;
+  return c instanceof Error ? ` (${c.message})` : '';
+}
+
+async function runApi(args: ParsedArgs, io: KnitctlIo): Promise<number> {
+  const f = args.flags;
+  const json = f.get('output') === 'json';
+  const now = io.now ?? (() => new Date());
+  const out = (s: string): void => void io.stdout.write(s);
+  const printJson = (v: unknown): void => out(JSON.stringify(v, null, 2) + '\n');
+  const ms = timeoutMs(f);
+  let count: number | undefined;
+  if (args.command?.name === 'watch' && f.has('count')) {
+    count = Number(str(f, 'count'));
+    if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a positive integer, got ${JSON.stringify(str(f, 'count'))}`);
+  }
+  const bgpWhat = args.positionals[0] ?? 'sessions';
+  if (args.command?.name === 'bgp' && bgpWhat !== 'sessions' && bgpWhat !== 'routes') {
+    throw new UsageError(`bgp takes sessions or routes, got ${JSON.stringify(bgpWhat)}`);
+  }
+
+  // Loaded here so --help and usage errors never load grpc-js.
+  const { connect, call } = await import('./client');
+  const conn = await connect({
+    socket: str(f, 'socket') ?? io.env.KNITCTL_SOCKET ?? DEFAULT_SOCKET,
+    address: str(f, 'address'),
+    tlsCert: str(f, 'tls-cert'),
+    tlsKey: str(f, 'tls-key'),
+    tlsCa: str(f, 'tls-ca'),
+    insecure: f.get('insecure') === true,
+    timeoutMs: ms,
+    readFile: io.readFile ?? ((p) => fs.readFileSync(p)),
+  });
+  const c = conn.client;
+  try {
+    switch (args.command?.name) {
+      case 'status': {
+        const node = await call<Node__Output>(conn, (o, cb) => c.getNode({}, o, cb));
+        if (json) printJson(node);
+        else out(renderStatus(node, now()));
+        return nodeIsHealthy(node) ? EXIT_OK : EXIT_FAILED;
+      }
+      case 'subnets': {
+        const r = await call<ListSubnetsResponse__Output>(conn, (o, cb) => c.listSubnets({ subnet: str(f, 'subnet') ?? '' }, o, cb));
+        if (json) printJson(r);
+        else out(renderSubnets(r, now()));
+        return EXIT_OK;
+      }
+      case 'peers':
+      case 'routes': {
+        const r = await call<ListPeersResponse__Output>(conn, (o, cb) => c.listPeers({ nodeName: str(f, 'node') ?? '' }, o, cb));
+        if (json) printJson(r);
+        else out(args.command.name === 'peers' ? renderPeers(r.peers) : renderRoutes(r.peers));
+        return EXIT_OK;
+      }
+      case 'endpoints': {
+        const r = await call<ListEndpointsResponse__Output>(conn, (o, cb) => c.listEndpoints({ containerId: str(f, 'container') ?? '' }, o, cb));
+        if (json) printJson(r);
+        else out(renderEndpoints(r.endpoints, now()));
+        return EXIT_OK;
+      }
+      case 'bgp': {
+        if (bgpWhat === 'routes') {
+          const r = await call<ListBgpRoutesResponse__Output>(conn, (o, cb) => c.listBgpRoutes({}, o, cb));
+          if (json) printJson(r);
+          else out(renderBgpRoutes(r.routes));
+        } else {
+          const r = await call<ListBgpSessionsResponse__Output>(conn, (o, cb) => c.listBgpSessions({}, o, cb));
+          if (json) printJson(r);
+          else out(renderBgpSessions(r.sessions));
+        }
+        return EXIT_OK;
+      }
+      case 'watch':
+        return await watch(conn, json, count, io);
+      default:
+        throw new UsageError(`unknown command ${args.command?.name ?? ''}`);
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+async function watch(conn: import('./client').Connection, json: boolean, count: number | undefined, io: KnitctlIo): Promise<number> {
+  const { CallError } = await import('./client');
+  const stream = conn.client.watch({});
+  let seen = 0;
+  const interrupted = io.interrupted ?? new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  return new Promise<number>((resolve) => {
+    let done = false;
+    const finish = (code: number): void => {
+      if (done) return;
+      done = true;
+      stream.removeAllListeners('data');
+      stream.on('error', () => undefined);
+      stream.cancel();
+      resolve(code);
+    };
+    void interrupted.then(() => finish(EXIT_OK));
+    stream.on('data', (ev) => {
+      if (done) return;
+      io.stdout.write(json ? JSON.stringify(ev) + '\n' : renderWatchEvent(ev));
+      seen += 1;
+      if (count !== undefined && seen >= count) finish(EXIT_OK);
+    });
+    stream.on('error', (err: { code: number; details: string }) => {
+      if (done) return;
+      io.stderr.write(`knitctl: watch: ${new CallError(err.code, err.details).message}\n`);
+      finish(EXIT_FAILED);
+    });
+    stream.on('end', () => {
+      if (done) return;
+      io.stderr.write('knitctl: watch: knitd ended the stream\n');
+      finish(EXIT_FAILED);
+    });
+  });
+}
+
+async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
+  const f = args.flags;
+  const endpoints = (str(f, 'etcd-endpoints') ?? io.env.KNIT_ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (endpoints.length === 0) throw new UsageError('network commands need --etcd-endpoints (or $KNIT_ETCD_ENDPOINTS), e.g. http://127.0.0.1:2379');
+  const readFile = io.readFile ?? ((p: string) => fs.readFileSync(p));
+  const readFlag = (flag: string): Buffer | undefined => {
+    const p = str(f, flag);
+    if (p === undefined) return undefined;
+    try {
+      return readFile(p);
+    } catch (e) {
+      throw new UsageError(`cannot read --${flag} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  const ca = readFlag('etcd-ca');
+  const cert = readFlag('etcd-cert');
+  const key = readFlag('etcd-key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--etcd-cert and --etcd-key go together');
+  const opts: EtcdNetworkStoreOptions = {
+    endpoints,
+    prefix: (str(f, 'etcd-prefix') ?? '/knit/v1').replace(/\/+$/, ''),
+    dialTimeoutMs: timeoutMs(f),
+    ...(ca !== undefined ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
+  };
+  const json = f.get('output') === 'json';
+  const nio = { out: (s: string) => void io.stdout.write(s), err: (s: string) => void io.stderr.write(s), json };
+  let text: string | undefined;
+  let source = '';
+  if (args.command?.name === 'network init') {
+    source = args.positionals[0];
+    try {
+      text = source === '-' ? await (io.readStdin ?? readAllStdin)() : readFile(source).toString('utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (source === '-') source = 'stdin';
+  }
+  const make = io.networkStore ?? (await import('./etcd-network-store')).etcdNetworkStore;
+  const store = make(opts);
+  const { networkInit, networkShow } = await import('./network');
+  try {
+    return text === undefined ? await networkShow(store, nio) : await networkInit(store, text, source, nio);
+  } catch (e) {
+    if ((e as Error).name === 'EtcdUnavailableError') {
+      io.stderr.write(`knitctl: cannot reach etcd at ${endpoints.join(',')}: ${(e as Error).message}\n`);
+      return EXIT_UNREACHABLE;
+    }
+    throw e;
+  } finally {
+    await store.close?.();
+  }
+}
+
+function readAllStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.once('error', reject);
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * How knitctl shows each answer as text. Pure functions of the wire messages
+ * (types generated from knit.proto; type imports only, nothing loaded) and
+ * the current time, so the tables are unit-tested without a server.
+ */
+import type { BgpRoute__Output } from '../api/gen/knit/v1/BgpRoute';
+import type { BgpSession__Output } from '../api/gen/knit/v1/BgpSession';
+import type { Endpoint__Output } from '../api/gen/knit/v1/Endpoint';
+import type { ListSubnetsResponse__Output } from '../api/gen/knit/v1/ListSubnetsResponse';
+import type { Node__Output } from '../api/gen/knit/v1/Node';
+import type { Peer__Output } from '../api/gen/knit/v1/Peer';
+import type { SyncState__Output } from '../api/gen/knit/v1/SyncState';
+import type { WatchEvent__Output } from '../api/gen/knit/v1/WatchEvent';
+import { age, renderFields, renderTable, type Cell } from './table';
+
+function when(rfc3339: string, now: Date): string {
+  if (rfc3339 === '') return '';
+  const a = age(rfc3339, now);
+  return a.startsWith('in ') ? `${rfc3339} (${a})` : `${rfc3339} (${a} ago)`;
+}
+
+function condition(c: { ok: boolean; reasons: string[] } | null | undefined, okText: string, badText: string): string {
+  if (c === null || c === undefined) return 'unknown';
+  return c.ok ? okText : `${badText}: ${c.reasons.join('; ') || 'no reason given'}`;
+}
+
+/** True when `status` should exit 0. */
+export function nodeIsHealthy(n: Node__Output): boolean {
+  return n.health?.ok === true && n.readiness?.ok === true;
+}
+
+export function renderStatus(n: Node__Output, now: Date): string {
+  const b = n.backend;
+  const backendParts: string[] = [];
+  if (b !== null && b !== undefined) {
+    if (b.device !== '') backendParts.push(`device ${b.device}`);
+    if (b.vni !== 0) backendParts.push(`VNI ${b.vni}`);
+    if (b.port !== 0) backendParts.push(`port ${b.port}`);
+    if (b.vtepMac !== '') backendParts.push(`VTEP ${b.vtepMac}`);
+    if (b.underlayDevice !== '') backendParts.push(`via ${b.underlayDevice}`);
+    for (const [k, v] of Object.entries(b.details).sort()) backendParts.push(`${k} ${v}`);
+  }
+  const backend = b === null || b === undefined ? '' : `${b.type}${backendParts.length > 0 ? ` (${backendParts.join(', ')})` : ''}`;
+  const v = n.versions;
+  const fields: Array<[string, Cell]> = [
+    ['Node', n.name],
+    ['Mode', n.mode],
+    ['Health', condition(n.health, 'healthy', 'UNHEALTHY')],
+    ['Ready', condition(n.readiness, 'ready', 'NOT READY')],
+    ['Public IP', n.publicIp],
+    ['Subnet', n.subnet],
+    ['Lease expires', when(n.leaseExpiresAt, now)],
+    ['Lease renewed', when(n.leaseRenewedAt, now)],
+    ['Cluster CIDR', n.clusterCidr],
+    ['Backend', backend],
+    ['MTU', n.mtu === 0 ? '' : n.mtu],
+    ['Bridge', n.bridge],
+    ['Started', when(n.startedAt, now)],
+    ['Versions', v === null || v === undefined ? '' : `knitd ${v.knitd}, node ${v.node}, grpc-js ${v.grpcJs}, api ${v.api}`],
+  ];
+  return renderFields(fields);
+}
+
+export function renderSubnets(r: ListSubnetsResponse__Output, now: Date): string {
+  const rows = r.leases.map((l): Cell[] => [
+    l.subnet,
+    l.nodeName + (l.own ? ' (this node)' : ''),
+    l.publicIp,
+    l.backendType,
+    Object.entries(l.backendData).sort().map(([k, v]) => `${k}=${v}`).join(','),
+    l.expiresAt === '' ? '' : age(l.expiresAt, now),
+    l.renewedAt === '' ? '' : `${age(l.renewedAt, now)} ago`,
+  ]);
+  let out = renderTable(['subnet', 'node', 'public-ip', 'backend', 'backend-data', 'expires', 'renewed'], rows);
+  if (r.invalidSkipped > 0) out += `\n${r.invalidSkipped} invalid lease entr${r.invalidSkipped === 1 ? 'y' : 'ies'} in etcd skipped (see knitd's log)\n`;
+  return out;
+}
+
+const SYNC_TEXT: Record<SyncState__Output, string> = {
+  SYNC_STATE_UNSPECIFIED: 'unknown',
+  SYNC_STATE_IN_SYNC: 'in-sync',
+  SYNC_STATE_MISSING: 'MISSING',
+  SYNC_STATE_DIFFERS: 'DIFFERS',
+  SYNC_STATE_STALE: 'STALE',
+};
+
+function ratio(objs: Array<{ state: SyncState__Output }>): string {
+  if (objs.length === 0) return '-';
+  return `${objs.filter((o) => o.state === 'SYNC_STATE_IN_SYNC').length}/${objs.length}`;
+}
+
+export function renderPeers(peers: Peer__Output[]): string {
+  const rows = peers.map((p): Cell[] => [
+    p.nodeName, p.subnet, p.publicIp, p.backendType, ratio(p.routes), ratio(p.neighbours), ratio(p.fdbEntries), p.inSync ? 'yes' : 'NO',
+  ]);
+  return renderTable(['node', 'subnet', 'public-ip', 'backend', 'routes', 'neighbours', 'fdb', 'in-sync'], rows);
+}
+
+/** Every kernel object of every peer, one per line. */
+export function renderRoutes(peers: Peer__Output[]): string {
+  const rows: Cell[][] = [];
+  for (const p of peers) {
+    for (const r of p.routes) {
+      rows.push([p.nodeName, 'route', r.destination, r.gateway === '' ? '' : `via ${r.gateway}${r.onlink ? ' onlink' : ''}`, r.device, SYNC_TEXT[r.state], r.detail]);
+    }
+    for (const n of p.neighbours) rows.push([p.nodeName, 'neighbour', n.ip, `lladdr ${n.mac}`, n.device, SYNC_TEXT[n.state], n.detail]);
+    for (const f of p.fdbEntries) rows.push([p.nodeName, 'fdb', f.mac, `dst ${f.destination}`, f.device, SYNC_TEXT[f.state], f.detail]);
+  }
+  return renderTable(['peer', 'kind', 'destination', 'via', 'device', 'state', 'detail'], rows.map((r) => r.map((c, i) => (i === 6 && c === '' ? '-' : c))));
+}
+
+function ports(e: Endpoint__Output): string {
+  return e.portMappings.map((m) => `${m.hostIp !== '' ? `${m.hostIp}:` : ''}${m.hostPort}->${m.containerPort}/${m.protocol}`).join(',');
+}
+
+export function renderEndpoints(eps: Endpoint__Output[], now: Date): string {
+  const rows = eps.map((e): Cell[] => [
+    e.containerId.length > 12 ? e.containerId.slice(0, 12) : e.containerId,
+    e.ifname, e.address, e.mac, e.hostVeth, ports(e) || '-', e.netns, age(e.createdAt, now),
+  ]);
+  return renderTable(['container', 'ifname', 'address', 'mac', 'host-veth', 'ports', 'netns', 'age'], rows);
+}
+
+function duration(s: number): string {
+  return s === 0 ? '0s' : age(new Date(0).toISOString(), new Date(s * 1000));
+}
+
+export function renderBgpSessions(sessions: BgpSession__Output[]): string {
+  const rows = sessions.map((s): Cell[] => [
+    s.peerAddress, s.peerAsn, s.localAsn, s.state, duration(s.uptimeSeconds), s.prefixesSent, s.prefixesReceived, s.lastError || '-',
+  ]);
+  return renderTable(['peer', 'peer-asn', 'local-asn', 'state', 'since', 'sent', 'received', 'last-error'], rows);
+}
+
+export function renderBgpRoutes(routes: BgpRoute__Output[]): string {
+  const rows = routes.map((r): Cell[] => [r.prefix, r.nextHop, r.peerAddress, r.asPath.join(' ') || '-', r.installed]);
+  return renderTable(['prefix', 'next-hop', 'peer', 'as-path', 'installed'], rows);
+}
+
+const CHANGE_TEXT: Record<string, string> = {
+  CHANGE_TYPE_ADDED: 'added',
+  CHANGE_TYPE_UPDATED: 'updated',
+  CHANGE_TYPE_REMOVED: 'removed',
+  CHANGE_TYPE_UNSPECIFIED: 'changed',
+};
+
+/** One line per Watch event: time, kind, change, what. */
+export function renderWatchEvent(ev: WatchEvent__Output): string {
+  const t = ev.time === '' ? '' : ev.time.slice(11, 23);
+  let body: string;
+  if (ev.snapshot) {
+    const s = ev.snapshot;
+    body = `snapshot   node ${s.node?.name ?? '?'} subnet ${s.node?.subnet || '<none>'}: ${s.leases.length} leases, ${s.peers.length} peers, ` +
+      `${s.endpoints.length} endpoints, ${s.bgpSessions.length} BGP sessions`;
+  } else if (ev.subnet) {
+    const l = ev.subnet.lease;
+    body = `subnet     ${CHANGE_TEXT[ev.subnet.change]} ${l?.subnet ?? ''}${l?.nodeName ? ` node ${l.nodeName}` : ''}${l?.publicIp ? ` ${l.publicIp}` : ''}`;
+  } else if (ev.peer) {
+    const p = ev.peer.peer;
+    body = `peer       ${CHANGE_TEXT[ev.peer.change]} ${p?.nodeName ?? ''} ${p?.subnet ?? ''}${ev.peer.change === 'CHANGE_TYPE_REMOVED' ? '' : p?.inSync ? ' in-sync' : ' NOT in sync'}`;
+  } else if (ev.endpoint) {
+    const e = ev.endpoint.endpoint;
+    body = `endpoint   ${CHANGE_TEXT[ev.endpoint.change]} ${e?.containerId ?? ''} ${e?.ifname ?? ''}${e?.address ? ` ${e.address}` : ''}`;
+  } else if (ev.bgpSession) {
+    const s = ev.bgpSession.session;
+    body = `bgp        ${CHANGE_TEXT[ev.bgpSession.change]} ${s?.peerAddress ?? ''} ${s?.state ?? ''}`;
+  } else if (ev.node) {
+    const n = ev.node.node;
+    body = `node       ${n?.name ?? ''} ${condition(n?.health, 'healthy', 'UNHEALTHY')}, ${condition(n?.readiness, 'ready', 'NOT READY')}`;
+  } else {
+    body = 'unknown event (newer knitd?)';
+  }
+  return `${t}  ${body.trimEnd()}\n`;
+}
