@@ -1,11 +1,13 @@
 /**
  * Change events: a dedicated rtnetlink socket in the handle's namespace,
  * joined to the link, neighbour and IPv4/IPv6 route multicast groups, whose
- * messages are decoded into typed NetlinkEvents.
+ * messages are decoded into typed NetlinkEvents (AF_BRIDGE neighbour messages
+ * are bridge FDB entries, reported as fdb-* events).
  */
 import { rt } from 'netlink';
 import { createSocketIn } from './conn';
 import { linkFromMessage } from './links';
+import { fdbFromMessage } from './fdb';
 import { neighFromMessage } from './neighbours';
 import { routeFromMessage } from './routes';
 import type { NetlinkEvent, Subscription } from './types';
@@ -32,9 +34,13 @@ export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | und
     }
     case MessageType.NEWNEIGH:
     case MessageType.DELNEIGH: {
-      const neighbour = neighFromMessage(rt.parseNeighborMessage(data));
+      const m = rt.parseNeighborMessage(data);
+      const added = type === MessageType.NEWNEIGH;
+      const entry = fdbFromMessage(m);
+      if (entry) return { type: added ? 'fdb-added' : 'fdb-deleted', entry };
+      const neighbour = neighFromMessage(m, !added);
       if (!neighbour) return undefined;
-      return { type: type === MessageType.NEWNEIGH ? 'neigh-added' : 'neigh-deleted', neighbour };
+      return { type: added ? 'neigh-added' : 'neigh-deleted', neighbour };
     }
     default:
       return undefined;

@@ -34,12 +34,16 @@ export async function neighDel(c: RtConn, n: Pick<Neighbour, 'index' | 'ip'>): P
     s.delNeighbor({ family: familyNumber(ip.family), ifindex: n.index }, { dst: ip.bytes }));
 }
 
-/** Decode one IPv4/IPv6 neighbour message; undefined for other families or entries without lladdr. */
-export function neighFromMessage(m: rt.NeighborMessage): Neighbour | undefined {
+/**
+ * Decode one IPv4/IPv6 neighbour message; undefined for other families or
+ * entries without lladdr — unless `allowNoMac`: the kernel announces a
+ * deleted entry with state FAILED and no lladdr, and that deletion matters.
+ */
+export function neighFromMessage(m: rt.NeighborMessage, allowNoMac = false): Neighbour | undefined {
   const { data, attrs } = m;
   if (data.family !== AF_INET && data.family !== AF_INET6) return undefined;
-  const mac = bufToMac(attrs.lladdr);
-  if (!attrs.dst || !mac) return undefined;
+  const mac = bufToMac(attrs.lladdr) ?? (allowNoMac ? '' : undefined);
+  if (!attrs.dst || mac === undefined) return undefined;
   const state = data.state ? rt.formatNeighborState(data.state) : 0;
   return { index: data.ifindex ?? 0, ip: bufToIp(attrs.dst), mac, permanent: (state & NUD_PERMANENT) !== 0 };
 }

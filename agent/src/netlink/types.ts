@@ -144,8 +144,10 @@ export interface CreateIpip extends IpipAttrs {
 
 export type LinkEvent = { type: 'link-added' | 'link-changed' | 'link-deleted'; link: Link };
 export type RouteEvent = { type: 'route-added' | 'route-deleted'; route: Route };
+/** On 'neigh-deleted' the kernel may send no link-layer address: `mac` is then "". */
 export type NeighbourEvent = { type: 'neigh-added' | 'neigh-deleted'; neighbour: Neighbour };
-export type NetlinkEvent = LinkEvent | RouteEvent | NeighbourEvent;
+export type FdbEvent = { type: 'fdb-added' | 'fdb-deleted'; entry: FdbEntry };
+export type NetlinkEvent = LinkEvent | RouteEvent | NeighbourEvent | FdbEvent;
 
 export interface Subscription {
   close(): void;

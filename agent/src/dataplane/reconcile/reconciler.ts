@@ -19,7 +19,7 @@ import type { Logger } from '../../log/logger';
 import { isNetlinkError } from '../../netlink/errors';
 import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink/types';
 import type { Lease } from '../../store/lease-codec';
-import { diffDataplane, neighbourKey, objectKey, routeKey, type DiffOp } from './diff';
+import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type DiffOp } from './diff';
 import { describeObject, peerStatuses, type ObjectOutcome, type ReconcilerStatus } from './status';
 import type { DataplaneSource, DesiredDataplane, SetupResult } from './types';
 
@@ -108,6 +108,7 @@ export class Reconciler {
   private outcomes = new Map<string, ObjectOutcome>();
   private wantedRoutes = new Set<string>();
   private wantedNeigh = new Set<string>();
+  private wantedFdb = new Set<string>();
   private owned: number[] = [];
   private refusedLogged = new Map<string, string>();
   private conflictsLogged = new Set<string>();
@@ -251,6 +252,12 @@ export class Reconciler {
           this.request();
         }
         break;
+      case 'fdb-deleted':
+        if (this.owned.includes(ev.entry.index) && this.wantedFdb.has(fdbKey(ev.entry))) {
+          this.log.info('knit FDB entry deleted from outside; repairing', { mac: ev.entry.mac });
+          this.request();
+        }
+        break;
       case 'link-deleted':
         if (this.owned.includes(ev.link.index)) {
           this.log.warn('backend device deleted from outside; recreating', { device: ev.link.name });
@@ -350,6 +357,7 @@ export class Reconciler {
     this.owned = owned;
     this.wantedRoutes = new Set(flat.routes.map(routeKey));
     this.wantedNeigh = new Set(flat.neighbours.map(neighbourKey));
+    this.wantedFdb = new Set(flat.fdb.map(fdbKey));
 
     const s = this.stats;
     s.runs++;
