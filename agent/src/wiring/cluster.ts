@@ -1,0 +1,152 @@
+/**
+ * Cluster mode wiring: etcd → network config → this node's subnet lease →
+ * backend device → reconciler fed by the peer leases. Part of main's wiring
+ * (it builds real objects and connects them); the rules live in the modules.
+ *
+ * Start-up waits (with back-off) for what it cannot do without — etcd and the
+ * network config — and says what it is waiting for; it never picks a new
+ * subnet for a node whose old one was taken (flannel #1343: it fails instead).
+ */
+import { readFileSync } from 'node:fs';
+import type { KnitdConfig } from '../config';
+import type { Logger } from '../log/logger';
+import type { Handle } from '../netlink';
+import {
+  createEtcdClient, EtcdRegistry, isUnavailable, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
+  type Lease, type NetworkConfig,
+} from '../store';
+import { LeaseManager, PeerTracker, type LeaseHealth } from '../subnet';
+import { backendLeaseData, createBackend, type Backend } from '../backend';
+import { Reconciler } from '../dataplane/reconcile';
+import { detectUnderlay, type Underlay } from '../dataplane/underlay';
+
+export interface ClusterNode {
+  network: NetworkConfig;
+  lease: Lease;
+  underlay: Underlay;
+  backend: Backend;
+  /** container MTU from the backend (underlay − encapsulation, or the network's override) */
+  mtu: number;
+  manager: LeaseManager;
+  tracker: PeerTracker;
+  reconciler: Reconciler;
+  health(): LeaseHealth;
+  /** Stops watching and renewing; leaves every kernel object and the lease in place. */
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  cfg: KnitdConfig;
+  nl: Handle;
+  logger: Logger;
+  /** how long to keep retrying etcd / a missing network config at start (default: forever) */
+  startTimeoutMs?: number;
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
+  const { cfg, nl } = opts;
+  const log = opts.logger.child({ module: 'cluster' });
+  const client = createEtcdClient({ endpoints: cfg.etcd.endpoints, ...etcdTls(cfg) });
+  const retry = retrier(log, opts.startTimeoutMs);
+  try {
+    const network = await retry('read the network config', async () => {
+      const found = await readNetworkConfig(client, cfg.etcd.prefix);
+      if (found) return found;
+      if (!cfg.network) {
+        throw new Waiting(`no network config at ${cfg.etcd.prefix}/network; write one with \`knitctl network init\` or give knitd a "network" section to seed it`);
+      }
+      const seeded = await seedNetworkConfig(client, parseNetworkConfig(cfg.network), cfg.etcd.prefix);
+      if (seeded.created) log.info('seeded the network config', { key: `${cfg.etcd.prefix}/network` });
+      return seeded.config;
+    });
+    const underlay = await detectUnderlay(nl, {
+      ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
+      ...(cfg.publicIp ? { publicIp: cfg.publicIp } : {}),
+    });
+    const registry = new EtcdRegistry(client, {
+      prefix: cfg.etcd.prefix,
+      scope: { clusterCidr: network.clusterCidr, subnetLength: network.subnetLength },
+      logger: opts.logger.child({ module: 'registry' }),
+    });
+    const manager = new LeaseManager({
+      store: registry, network, stateDir: cfg.stateDir, ttlSeconds: cfg.etcd.leaseTtlSeconds,
+      logger: opts.logger.child({ module: 'lease' }),
+    });
+    const lease = await retry('acquire a subnet lease', () => manager.acquire({
+      nodeName: cfg.nodeName, publicIp: underlay.ip, backendData: backendLeaseData(network, cfg.nodeName),
+    }));
+    log.info('subnet lease held', { subnet: lease.subnet, publicIp: underlay.ip, backend: network.backend.type });
+
+    const backend = createBackend({
+      nl, logger: opts.logger.child({ module: 'backend' }), network,
+      node: { name: cfg.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet },
+    });
+    const { mtu } = await backend.setup();
+    const reconciler = new Reconciler({
+      nl, logger: opts.logger.child({ module: 'reconciler' }), backend,
+      resyncIntervalMs: cfg.reconcileIntervalSeconds * 1000,
+    });
+    const tracker = new PeerTracker({
+      feed: registry, nodeName: cfg.nodeName, publicIp: underlay.ip,
+      ownSubnet: () => manager.lease?.subnet, logger: opts.logger.child({ module: 'peers' }),
+    });
+    tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
+    tracker.on('conflict', () => void manager.verifyNow());
+    reconciler.start();
+    await retry('list and watch the peer leases', () => tracker.start());
+
+    return {
+      network, lease, underlay, backend, mtu, manager, tracker, reconciler,
+      health: () => manager.health(),
+      stop: async () => {
+        await tracker.stop();
+        await reconciler.stop();
+        manager.stop();
+        client.close();
+      },
+    };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+function etcdTls(cfg: KnitdConfig): { tls?: { ca: Buffer; cert?: Buffer; key?: Buffer } } {
+  const { caFile, certFile, keyFile } = cfg.etcd;
+  if (!caFile && !certFile) return {};
+  const read = (what: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      throw new Error(`read etcd ${what} ${file}`, { cause });
+    }
+  };
+  return {
+    tls: {
+      ca: caFile ? read('CA file', caFile) : Buffer.alloc(0),
+      ...(certFile ? { cert: read('certificate', certFile) } : {}),
+      ...(keyFile ? { key: read('key', keyFile) } : {}),
+    },
+  };
+}
+
+/** A condition worth waiting for (logged as a warning, retried), as opposed to a real failure. */
+class Waiting extends Error {}
+
+function retrier(log: Logger, timeoutMs?: number) {
+  return async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    let delay = 500;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof Waiting) && !isUnavailable(err)) throw err;
+        if (Date.now() + delay > deadline) throw new Error(`gave up trying to ${what}`, { cause: err });
+        log.warn(`waiting to ${what}`, { reason: (err as Error).message, retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  };
+}
