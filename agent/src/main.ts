@@ -20,6 +20,7 @@ import * as ipv4 from './net/ipv4';
 import { NftTable } from './dataplane/nft';
 import type { NftDesiredState, PortMapping } from './dataplane/nft';
 import { ensureBridge } from './dataplane/bridge';
+import { LinkDeleter } from './dataplane/link-deleter';
 import { ensureSysctl, procSysctl } from './dataplane/sysctl';
 import { detectUnderlay } from './dataplane/underlay';
 import { EndpointStore } from './cni/endpoints';
@@ -79,9 +80,11 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
     nodeSubnet: subnet,
     bridge: cfg.bridge,
   };
+  const linkDeleter = new LinkDeleter(nl);
   const handlers = new KnitCniHandlers({
     nl,
     openNetns: (path) => openHandle(path),
+    deleteLink: (index) => linkDeleter.del(index),
     ipam,
     endpoints,
     portMaps: { setPortMappings: (m: PortMapping[]) => nft.apply({ ...natBase, portMappings: m }) },

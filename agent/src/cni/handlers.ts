@@ -51,6 +51,11 @@ export interface CniServiceDeps {
   portMaps: PortMapSink;
   /** The node's network; a function because it may change (lease re-acquired, MTU learned). */
   node: () => NodeNetwork;
+  /**
+   * Deletes a host veth by index for DEL (default `nl.linkDel`); knitd
+   * passes a LinkDeleter so that concurrent DELs are batched.
+   */
+  deleteLink?: (index: number) => Promise<void>;
   /** null when ready, else why ADD cannot be served now (STATUS → 50). */
   notReadyReason: () => string | null;
   logger: Logger;
@@ -135,7 +140,7 @@ export class KnitCniHandlers implements CniHandlers {
     const { containerId, ifname } = req;
     const endpoint = this.deps.endpoints.get(containerId, ifname);
     // The host end is found by name, so DEL works without any record.
-    await detachContainer(this.deps.nl, containerId, ifname);
+    await detachContainer(this.deps.nl, containerId, ifname, this.deps.deleteLink);
     await this.deps.ipam.release(containerId, ifname);
     if (endpoint) {
       await this.deps.endpoints.remove(containerId, ifname);

@@ -66,12 +66,19 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
   }
 }
 
-/** Removes the container's veth pair; false when it was already gone. */
-export async function detachContainer(nl: Handle, containerId: string, ifname: string): Promise<boolean> {
+/**
+ * Removes the container's veth pair; false when it was already gone.
+ * `deleteLink` defaults to `nl.linkDel`; knitd passes a LinkDeleter so that
+ * concurrent DELs share one kernel teardown wait (see link-deleter.ts).
+ */
+export async function detachContainer(
+  nl: Handle, containerId: string, ifname: string,
+  deleteLink: (index: number) => Promise<void> = (index) => nl.linkDel(index),
+): Promise<boolean> {
   const link = await nl.linkByName(hostVethName(containerId, ifname));
   if (!link) return false;
   try {
-    await nl.linkDel(link.index);
+    await deleteLink(link.index);
   } catch (err) {
     if ((err as { code?: string }).code === 'ENODEV' || (err as { code?: string }).code === 'ENOENT') return false;
     throw err;

@@ -47,6 +47,8 @@ class NetlinkHandle implements Handle {
   linkRename = (index: number, name: string) => links.linkRename(this.c, index, name);
   linkSetHairpin = (index: number, on: boolean) => links.linkSetHairpin(this.c, index, on);
   linkDel = (index: number) => links.linkDel(this.c, index);
+  linkSetGroup = (index: number, group: number) => links.linkSetGroup(this.c, index, group);
+  linkDelGroup = (group: number) => links.linkDelGroup(this.c, group);
 
   addrList: Handle['addrList'] = (filter) => addresses.addrList(this.c, filter);
   addrAdd = (index: number, cidr: string) => addresses.addrAdd(this.c, index, cidr);

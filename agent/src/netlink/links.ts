@@ -219,6 +219,20 @@ export async function linkSetHairpin(c: RtConn, index: number, on: boolean): Pro
   await c.request('link set hairpin', `link #${index}`, (s) => s.newLink({ index }, { linkinfo: hairpinInfo(on) }));
 }
 
+/** ip link set dev X group G */
+export const linkSetGroup = async (c: RtConn, index: number, group: number): Promise<void> =>
+  set(c, 'link set group', index, {}, { group: checkInt('group', group, 1, 0xffffffff) });
+
+/**
+ * ip link del group G: every link of the group in one request. The kernel
+ * unregisters them together and waits for their teardown once, where one
+ * `link del` per link waits once per link (≈ 15–20 ms each for veths here).
+ */
+export async function linkDelGroup(c: RtConn, group: number): Promise<void> {
+  checkInt('group', group, 1, 0xffffffff);
+  await c.request('link del group', `group ${group}`, (s) => s.delLink({}, { group }));
+}
+
 /** ip link del dev X (ENODEV surfaces) */
 export async function linkDel(c: RtConn, index: number): Promise<void> {
   checkIndex('index', index);

@@ -189,6 +189,10 @@ export interface Handle {
   linkSetHairpin(index: number, on: boolean): Promise<void>;
   /** ip link del; tolerates nothing: ENODEV surfaces */
   linkDel(index: number): Promise<void>;
+  /** ip link set dev X group G (G ≥ 1) */
+  linkSetGroup(index: number, group: number): Promise<void>;
+  /** ip link del group G: all links of group G (≥ 1) in one request, one teardown wait for all */
+  linkDelGroup(group: number): Promise<void>;
 
   addrList(filter?: { index?: number; family?: 4 | 6 }): Promise<Addr[]>;
   addrAdd(index: number, cidr: string): Promise<void>;

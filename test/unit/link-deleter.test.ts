@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { KNIT_DELETE_GROUP, LinkDeleter, type DeleterHandle } from '../../agent/src/dataplane/link-deleter';
+
+/** A fake kernel: links by index with a group; records every request. */
+class FakeLinks implements DeleterHandle {
+  readonly links = new Map<number, number>(); // index → group
+  readonly calls: string[] = [];
+  failGroupDel: Error | undefined;
+  private gate: Promise<void> = Promise.resolve();
+  private open: (() => void) | undefined;
+
+  constructor(indexes: number[]) {
+    for (const i of indexes) this.links.set(i, 0);
+  }
+  /** Makes the next linkDel wait until release() (a slow kernel teardown). */
+  hold(): void {
+    this.gate = new Promise((r) => { this.open = r; });
+  }
+  release(): void {
+    this.open?.();
+  }
+  private gone(index: number): Error {
+    return Object.assign(new Error(`link #${index}: ENODEV`), { code: 'ENODEV' });
+  }
+  async linkDel(index: number): Promise<void> {
+    this.calls.push(`del ${index}`);
+    await this.gate;
+    if (!this.links.delete(index)) throw this.gone(index);
+  }
+  async linkSetGroup(index: number, group: number): Promise<void> {
+    this.calls.push(`group ${index}`);
+    if (!this.links.has(index)) throw this.gone(index);
+    this.links.set(index, group);
+  }
+  async linkDelGroup(group: number): Promise<void> {
+    this.calls.push(`del group ${group}`);
+    if (this.failGroupDel) throw this.failGroupDel;
+    const members = [...this.links].filter(([, g]) => g === group).map(([i]) => i);
+    if (members.length === 0) throw Object.assign(new Error('group: ENODEV'), { code: 'ENODEV' });
+    for (const i of members) this.links.delete(i);
+  }
+}
+
+describe('LinkDeleter', () => {
+  it('a lone delete is one plain link del', async () => {
+    const k = new FakeLinks([5, 6]);
+    await new LinkDeleter(k).del(5);
+    expect(k.calls).to.deep.equal(['del 5']);
+    expect([...k.links.keys()]).to.deep.equal([6]);
+  });
+
+  it('deletes requested while one runs go together as one group delete', async () => {
+    const k = new FakeLinks([1, 2, 3, 4, 9]);
+    const d = new LinkDeleter(k);
+    k.hold();
+    const first = d.del(1);
+    const rest = [d.del(2), d.del(3), d.del(4)];
+    k.release();
+    await Promise.all([first, ...rest]);
+    expect(k.calls).to.deep.equal(['del 1', 'group 2', 'group 3', 'group 4', `del group ${KNIT_DELETE_GROUP}`]);
+    expect([...k.links.keys()], 'link 9 was never asked for and stays').to.deep.equal([9]);
+    expect(d.stats).to.deep.equal({ single: 1, batched: 3, batches: 1 });
+  });
+
+  it('a link already gone rejects with ENODEV alone; the rest of its batch is deleted', async () => {
+    const k = new FakeLinks([1, 2, 3]);
+    const d = new LinkDeleter(k);
+    k.hold();
+    const first = d.del(1);
+    const gone = d.del(42);
+    const ok = d.del(2);
+    k.release();
+    await first;
+    await ok;
+    const err = await gone.then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: string }).code).to.equal('ENODEV');
+    expect([...k.links.keys()]).to.deep.equal([3]);
+  });
+
+  it('a failed group delete rejects every member of the batch and the next batch still runs', async () => {
+    const k = new FakeLinks([1, 2, 3, 4]);
+    const d = new LinkDeleter(k);
+    k.failGroupDel = new Error('EOPNOTSUPP');
+    k.hold();
+    const first = d.del(1);
+    const batch = [d.del(2), d.del(3)].map((p) => p.then(() => 'ok', (e: unknown) => (e as Error).message));
+    k.release();
+    await first;
+    expect(await Promise.all(batch)).to.deep.equal(['EOPNOTSUPP', 'EOPNOTSUPP']);
+    k.failGroupDel = undefined;
+    await d.del(4);
+    expect([...k.links.keys()], 'the next (lone) delete ran; 2 and 3 wait in the group for the next batch').to.deep.equal([2, 3]);
+  });
+});
