@@ -12,6 +12,8 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { forward } from '../../cni-plugin/src/forward';
+import type { PluginRequest } from '../../cni-plugin/src/protocol';
 import type { Lab, LabNode } from './lab';
 import type { ExitInfo, LabProcess } from './procs';
 import { ensureRunDir } from './run-dir';
@@ -35,6 +37,8 @@ export interface KnitdOptions {
   bridge?: string;
   /** More knitd flags. */
   args?: string[];
+  /** Extra node options before the script, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR] for profiling. */
+  nodeArgs?: string[];
   /** Log level; default info (the request log carries durationMs). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
 }
@@ -91,6 +95,12 @@ export interface Knitd {
   conf(cniVersion: string, extra?: Record<string, unknown>): Record<string, unknown>;
   /** Run the real plugin: CNI_COMMAND=cmd, `env`, `conf` (object → JSON, string as is) on stdin. */
   cni(cmd: string, env: CniEnv, conf: Record<string, unknown> | string): Promise<PluginRun>;
+  /**
+   * The same request the plugin would send, written straight to the socket
+   * with the plugin's own forward() (no process start-up): for load tests
+   * that would otherwise spend their time starting Node. Answers like `cni`.
+   */
+  cniDirect(cmd: 'ADD' | 'DEL' | 'CHECK', env: CniEnv, conf: Record<string, unknown>): Promise<PluginRun>;
   /** The IPAM state file, parsed ({allocations: []} when it does not exist yet). */
   ipam(): IpamFile;
   /** Number of open file descriptors of the current incarnation. */
@@ -158,7 +168,7 @@ class KnitdImpl implements Knitd {
   async restart(): Promise<void> {
     if (this.current?.running()) await this.current.stop();
     const args = [
-      KNITD_BIN, '--subnet', this.subnet, '--state-dir', this.stateDir, '--run-dir', this.runDir,
+      ...(this.opts.nodeArgs ?? []), KNITD_BIN, '--subnet', this.subnet, '--state-dir', this.stateDir, '--run-dir', this.runDir,
       '--cni-conf-dir', this.confDir, '--bridge', this.bridge, '--log-format', 'json',
       '--log-level', this.opts.logLevel ?? 'info', '--metrics-address', '',
       ...(this.opts.mtu !== undefined ? ['--mtu', String(this.opts.mtu)] : []),
@@ -175,6 +185,18 @@ class KnitdImpl implements Knitd {
 
   async cni(cmd: string, env: CniEnv, conf: Record<string, unknown> | string): Promise<PluginRun> {
     return runPlugin(KNIT_PLUGIN, { CNI_COMMAND: cmd, CNI_PATH: REF_CNI_DIR, ...env }, typeof conf === 'string' ? conf : JSON.stringify(conf));
+  }
+
+  async cniDirect(cmd: 'ADD' | 'DEL' | 'CHECK', env: CniEnv, conf: Record<string, unknown>): Promise<PluginRun> {
+    const request: PluginRequest = { command: cmd, config: JSON.stringify(conf) };
+    if (env.CNI_CONTAINERID !== undefined) request.containerId = env.CNI_CONTAINERID;
+    if (env.CNI_NETNS !== undefined) request.netns = env.CNI_NETNS;
+    if (env.CNI_IFNAME !== undefined) request.ifname = env.CNI_IFNAME;
+    const o = await forward(request, this.socket, 30_000);
+    if (!o.ok) return { code: 1, stdout: '', stderr: `${o.reason}: ${o.cause}`, json: undefined };
+    if (!o.reply.ok) return { code: 1, stdout: JSON.stringify(o.reply.error), stderr: '', json: o.reply.error as unknown as Record<string, unknown> };
+    const json = o.reply.result as Record<string, unknown> | undefined;
+    return { code: 0, stdout: json ? JSON.stringify(json) : '', stderr: '', json };
   }
 
   ipam(): IpamFile {
