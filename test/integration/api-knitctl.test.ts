@@ -1,0 +1,167 @@
+import { expect } from 'chai';
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTestPki, type TestPki } from './api-certs';
+import { startHarness, tempDir, type Harness } from './api-harness';
+
+const KNITCTL = path.resolve(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function knitctl(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(KNITCTL, args, { timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('knitctl (the real binary) against an API server with a fake source', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let sock: string[];
+  let pkiDir: string;
+  let pki: TestPki;
+
+  before(async () => {
+    pkiDir = tempDir('knitctl-pki');
+    pki = makeTestPki(pkiDir);
+    h = await startHarness({ tcp: { address: '127.0.0.1:0', tls: { cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert } } }, 'knitctl');
+    sock = ['--socket', h.socketPath];
+  });
+  after(async () => {
+    await h?.close();
+    if (pkiDir) fs.rmSync(pkiDir, { recursive: true, force: true });
+  });
+
+  it('status prints the node and exits 0 when healthy and ready', async () => {
+    const r = await knitctl(['status', ...sock]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^Node: +node-a\n/);
+    expect(r.stdout).to.match(/\nSubnet: +10\.244\.1\.0\/24\n/);
+    expect(r.stdout).to.match(/\nBackend: +vxlan \(device knit\.1, VNI 1, port 8472, VTEP 0a:58:0a:f4:01:00, via eth0\)\n/);
+    expect(r.stderr).to.equal('');
+  });
+
+  it('status exits 1 and says why when the node is not ready', async () => {
+    h.source.node = { ...h.source.node, readiness: { ok: false, reasons: ['etcd unreachable'] } };
+    try {
+      const r = await knitctl(['status', ...sock]);
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.match(/\nReady: +NOT READY: etcd unreachable\n/);
+      const j = await knitctl(['status', '-o', 'json', ...sock]);
+      expect(j.code).to.equal(1);
+      expect(JSON.parse(j.stdout).readiness).to.deep.equal({ ok: false, reasons: ['etcd unreachable'] });
+    } finally {
+      h.source.node = { ...h.source.node, readiness: { ok: true, reasons: [] } };
+    }
+  });
+
+  const tables: Array<{ args: string[]; header: RegExp; rows: number; json: (j: Record<string, unknown>) => void }> = [
+    { args: ['subnets'], header: /^SUBNET +NODE +PUBLIC-IP +BACKEND +BACKEND-DATA +EXPIRES +RENEWED$/, rows: 2, json: (j) => expect((j.leases as unknown[]).length).to.equal(2) },
+    { args: ['peers'], header: /^NODE +SUBNET +PUBLIC-IP +BACKEND +ROUTES +NEIGHBOURS +FDB +IN-SYNC$/, rows: 1, json: (j) => expect((j.peers as Array<{ inSync: boolean }>)[0].inSync).to.equal(false) },
+    { args: ['routes'], header: /^PEER +KIND +DESTINATION +VIA +DEVICE +STATE +DETAIL$/, rows: 3, json: (j) => expect((j.peers as unknown[]).length).to.equal(1) },
+    { args: ['endpoints'], header: /^CONTAINER +IFNAME +ADDRESS +MAC +HOST-VETH +PORTS +NETNS +AGE$/, rows: 2, json: (j) => expect((j.endpoints as Array<{ containerId: string }>).map((e) => e.containerId)).to.deep.equal(['c0ffee01', 'c0ffee02']) },
+    { args: ['endpoints', '--container', 'c0ffee01'], header: /^CONTAINER/, rows: 1, json: (j) => expect((j.endpoints as unknown[]).length).to.equal(1) },
+  ];
+  for (const tc of tables) {
+    it(`${tc.args.join(' ')}: an aligned table, and -o json that parses`, async () => {
+      const r = await knitctl([...tc.args, ...sock]);
+      expect(r.code, r.stderr).to.equal(0);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines[0]).to.match(tc.header);
+      expect(lines.slice(1).filter((l) => l !== '' && !l.includes('skipped'))).to.have.length(tc.rows);
+      // Every column starts at the same offset in every row.
+      const starts = [...lines[0].matchAll(/\S+/g)].map((m) => m.index);
+      for (const l of lines.slice(1, 1 + tc.rows)) for (const s of starts.slice(1)) expect(l[(s as number) - 1], `row ${JSON.stringify(l)}`).to.equal(' ');
+      const j = await knitctl([...tc.args, '-o', 'json', ...sock]);
+      expect(j.code, j.stderr).to.equal(0);
+      tc.json(JSON.parse(j.stdout) as Record<string, unknown>);
+    });
+  }
+
+  it('endpoints --container exits 1 with NOT_FOUND for an unknown container, INVALID_ARGUMENT for a bad ID', async () => {
+    const r = await knitctl(['endpoints', '--container', 'deadbeef', ...sock]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.equal('knitctl: endpoints: NOT_FOUND: no endpoint for container deadbeef on this node\n');
+    const bad = await knitctl(['endpoints', '--container', 'bad id', ...sock]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.match(/INVALID_ARGUMENT: container_id: "bad id"/);
+  });
+
+  it('bgp exits 1 with "BGP is not enabled" while there is no BGP speaker', async () => {
+    const r = await knitctl(['bgp', ...sock]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.equal('knitctl: bgp: FAILED_PRECONDITION: BGP is not enabled on this node\n');
+  });
+
+  it('bgp sessions/routes print tables once BGP is on', async () => {
+    h.source.bgp = {
+      sessions: () => [{ peerAddress: '192.168.50.254', peerAsn: 65000, localAsn: 65001, state: 'Established', uptimeSeconds: 61, prefixesSent: 1, prefixesReceived: 4 }],
+      routes: () => [{ prefix: '10.244.7.0/24', nextHop: '192.168.50.7', peerAddress: '192.168.50.254', asPath: [65000], installed: true }],
+    };
+    try {
+      const s = await knitctl(['bgp', ...sock]);
+      expect(s.code, s.stderr).to.equal(0);
+      expect(s.stdout.split('\n')[1]).to.match(/^192\.168\.50\.254 +65000 +65001 +Established +1m1s +1 +4 +-$/);
+      const r = await knitctl(['bgp', 'routes', '-o', 'json', ...sock]);
+      expect(JSON.parse(r.stdout).routes[0].prefix).to.equal('10.244.7.0/24');
+    } finally {
+      h.source.bgp = undefined;
+    }
+  });
+
+  it('watch prints the snapshot and then each change as it happens', async () => {
+    const child = spawn(KNITCTL, ['watch', '--count', '3', '-o', 'json', ...sock]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      for (let i = 0; i < 400 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
+      h.source.emit({ kind: 'subnet', change: 'added', lease: { ...h.source.leases[1], subnet: '10.244.3.0/24', nodeName: 'node-c' } });
+      h.source.emit({ kind: 'endpoint', change: 'removed', endpoint: { ...h.source.endpoints[1] } });
+      expect(await exited).to.equal(0);
+      const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, { change?: string; lease?: { subnet: string } }>);
+      expect(events.map((e) => e.event)).to.deep.equal(['snapshot', 'subnet', 'endpoint']);
+      expect(events[1].subnet.lease?.subnet).to.equal('10.244.3.0/24');
+      expect(events[2].endpoint.change).to.equal('CHANGE_TYPE_REMOVED');
+    } finally {
+      if (child.exitCode === null) child.kill();
+    }
+  });
+
+  it('talks to knitd over TCP with mutual TLS', async () => {
+    const tls = ['--address', `127.0.0.1:${h.server.tcpPort as number}`, '--tls-cert', pki.client.certFile, '--tls-key', pki.client.keyFile, '--tls-ca', pki.ca.certFile];
+    const r = await knitctl(['status', ...tls]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^Node: +node-a/);
+    const foreign = ['--address', `127.0.0.1:${h.server.tcpPort as number}`, '--tls-cert', pki.foreignClient.certFile, '--tls-key', pki.foreignClient.keyFile, '--tls-ca', pki.ca.certFile, '--timeout', '2'];
+    const f = await knitctl(['status', ...foreign]);
+    expect(f.code).to.equal(3);
+    expect(f.stderr).to.match(/^knitctl: cannot reach knitd at 127\.0\.0\.1:\d+ \(TLS\) within 2s: .*certificates/);
+  });
+
+  it('exits 3 with "is knitd running?" when the socket is missing', async () => {
+    const r = await knitctl(['status', '--socket', path.join(h.dir, 'nothing-here.sock')]);
+    expect(r.code).to.equal(3);
+    expect(r.stderr).to.equal(`knitctl: cannot reach knitd at ${path.join(h.dir, 'nothing-here.sock')}: is knitd running? (ENOENT)\n`);
+    expect(r.stdout).to.equal('');
+  });
+
+  it('exits 2 on usage errors and 0 on --help', async () => {
+    const u = await knitctl(['status', '--frob']);
+    expect(u.code).to.equal(2);
+    expect(u.stderr).to.include('unknown flag --frob');
+    const help = await knitctl(['routes', '--help']);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include('Usage: knitctl routes [flags]');
+  });
+});
