@@ -41,6 +41,9 @@ class FakeLinks implements DeleterHandle {
   }
 }
 
+/** Lets the deleter start its pending run (it waits one setImmediate to gather requests). */
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 describe('LinkDeleter', () => {
   it('a lone delete is one plain link del', async () => {
     const k = new FakeLinks([5, 6]);
@@ -49,11 +52,20 @@ describe('LinkDeleter', () => {
     expect([...k.links.keys()]).to.deep.equal([6]);
   });
 
+  it('deletes requested in the same turn of the event loop go as one group delete', async () => {
+    const k = new FakeLinks([1, 2, 3, 9]);
+    const d = new LinkDeleter(k);
+    await Promise.all([d.del(1), d.del(2), d.del(3)]);
+    expect(k.calls).to.deep.equal(['group 1', 'group 2', 'group 3', `del group ${KNIT_DELETE_GROUP}`]);
+    expect([...k.links.keys()]).to.deep.equal([9]);
+  });
+
   it('deletes requested while one runs go together as one group delete', async () => {
     const k = new FakeLinks([1, 2, 3, 4, 9]);
     const d = new LinkDeleter(k);
     k.hold();
     const first = d.del(1);
+    await tick();
     const rest = [d.del(2), d.del(3), d.del(4)];
     k.release();
     await Promise.all([first, ...rest]);
@@ -67,6 +79,7 @@ describe('LinkDeleter', () => {
     const d = new LinkDeleter(k);
     k.hold();
     const first = d.del(1);
+    await tick();
     const gone = d.del(42);
     const ok = d.del(2);
     k.release();
@@ -83,6 +96,7 @@ describe('LinkDeleter', () => {
     k.failGroupDel = new Error('EOPNOTSUPP');
     k.hold();
     const first = d.del(1);
+    await tick();
     const batch = [d.del(2), d.del(3)].map((p) => p.then(() => 'ok', (e: unknown) => (e as Error).message));
     k.release();
     await first;
