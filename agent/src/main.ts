@@ -20,7 +20,7 @@ import * as ipv4 from './net/ipv4';
 import { NftTable } from './dataplane/nft';
 import type { NftDesiredState, PortMapping } from './dataplane/nft';
 import { ensureBridge } from './dataplane/bridge';
-import { LinkDeleter } from './dataplane/link-deleter';
+import { ThreadedLinkDeleter } from './dataplane/link-delete-thread';
 import { ensureSysctl, procSysctl } from './dataplane/sysctl';
 import { detectUnderlay } from './dataplane/underlay';
 import { EndpointStore } from './cni/endpoints';
@@ -28,6 +28,7 @@ import { KnitCniHandlers, type NodeNetwork } from './cni/handlers';
 import { CniServer } from './cni/server';
 import { renderConflist, writeFileAtomicIfChanged } from './cni/conflist';
 import { auditAttachments } from './cni/audit';
+import { startCluster, type ClusterNode } from './wiring/cluster';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (helpRequested(argv)) {
@@ -55,17 +56,28 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
-  if (cfg.etcd.endpoints.length > 0) {
-    throw new Error('cluster mode (etcd.endpoints) is not wired into knitd yet; run single-node mode with --subnet');
-  }
-  const subnet = cfg.subnet!;
-  const cidr = ipv4.parseCidr(subnet);
-  if (!cidr) throw new Error(`subnet ${subnet} is not a canonical IPv4 CIDR`);
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   mkdirSync(cfg.runDir, { recursive: true, mode: 0o755 });
-
   const nl = openHandle();
-  const mtu = cfg.mtu ?? await underlayMtu(nl, cfg, log);
+
+  // The node's subnet and MTU: leased through etcd (cluster mode) or given (single-node mode).
+  let cluster: ClusterNode | undefined;
+  let subnet: string;
+  let mtu: number;
+  let natCidr: string;
+  let masquerade = cfg.masquerade;
+  if (cfg.etcd.endpoints.length > 0) {
+    cluster = await startCluster({ cfg, nl, logger: log });
+    subnet = cluster.lease.subnet;
+    mtu = cfg.mtu ?? cluster.mtu;
+    natCidr = cluster.network.clusterCidr;
+    masquerade = masquerade && cluster.network.masquerade;
+  } else {
+    subnet = cfg.subnet!;
+    if (!ipv4.parseCidr(subnet)) throw new Error(`subnet ${subnet} is not a canonical IPv4 CIDR`);
+    mtu = cfg.mtu ?? await underlayMtu(nl, cfg, log);
+    natCidr = subnet;
+  }
   const ipam = await Ipam.open({ subnet, stateFile: join(cfg.stateDir, 'ipam.json'), logger: log.child({ module: 'ipam' }) });
   const endpoints = await EndpointStore.open(join(cfg.stateDir, 'endpoints.json'), log);
   const node: NodeNetwork = { bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu };
@@ -76,11 +88,12 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
 
   const nft = new NftTable({ logger: log });
   const natBase: Omit<NftDesiredState, 'portMappings'> = {
-    ...(cfg.masquerade ? { masquerade: { clusterCidr: subnet } } : {}),
+    ...(masquerade ? { masquerade: { clusterCidr: natCidr } } : {}),
     nodeSubnet: subnet,
     bridge: cfg.bridge,
   };
-  const linkDeleter = new LinkDeleter(nl);
+  // Veth teardown waits in the kernel; a worker thread takes that wait off the event loop.
+  const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
   const handlers = new KnitCniHandlers({
     nl,
     openNetns: (path) => openHandle(path),
@@ -89,7 +102,10 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
     endpoints,
     portMaps: { setPortMappings: (m: PortMapping[]) => nft.apply({ ...natBase, portMappings: m }) },
     node: () => node,
-    notReadyReason: () => null,
+    notReadyReason: () => {
+      const h = cluster?.health();
+      return h && !h.healthy ? `subnet lease ${h.state}${h.reason ? `: ${h.reason}` : ''}` : null;
+    },
     logger: log,
   });
   // One atomic replace of knit's nft table from the recorded mappings.
@@ -103,7 +119,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   }))) log.info('wrote CNI network config', { file: conflist });
 
   log.info('knitd ready', {
-    mode: 'single-node', node: cfg.nodeName, subnet, bridge: bridge.link.name, mtu,
+    mode: cluster ? `cluster (${cluster.network.backend.type})` : 'single-node', node: cfg.nodeName, subnet, bridge: bridge.link.name, mtu,
     cniSocket: cfg.cniSocket, endpoints: endpoints.list().length,
   });
 
@@ -116,6 +132,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await server.close();
+  await linkDeleter.close();
   nl.close();
 }
 

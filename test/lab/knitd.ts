@@ -9,7 +9,7 @@
  * process) leaves nothing running.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { forward } from '../../cni-plugin/src/forward';
@@ -39,6 +39,11 @@ export interface KnitdOptions {
   args?: string[];
   /** Extra node options before the script, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR] for profiling. */
   nodeArgs?: string[];
+  /**
+   * Cluster mode: lease the subnet through etcd instead of `subnet`. `network`
+   * seeds /knit/v1/network (through knitd's config file) when absent.
+   */
+  cluster?: { etcdEndpoints: string[]; prefix?: string; network?: Record<string, unknown>; nodeName?: string; leaseTtlSeconds?: number };
   /** Log level; default info (the request log carries durationMs). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
 }
@@ -72,6 +77,7 @@ export interface IpamFile {
 /** A running knitd. */
 export interface Knitd {
   readonly node: LabNode;
+  /** the node subnet (in cluster mode: the one leased, known once ready) */
   readonly subnet: string;
   readonly bridge: string;
   readonly dir: string;
@@ -127,7 +133,7 @@ export async function startKnitd(lab: Lab, node: LabNode, opts: KnitdOptions = {
 }
 
 class KnitdImpl implements Knitd {
-  readonly subnet: string;
+  subnet: string;
   readonly bridge: string;
   readonly stateDir: string;
   readonly runDir: string;
@@ -167,8 +173,10 @@ class KnitdImpl implements Knitd {
 
   async restart(): Promise<void> {
     if (this.current?.running()) await this.current.stop();
+    const c = this.opts.cluster;
+    const mode = c ? this.clusterArgs(c) : ['--subnet', this.subnet];
     const args = [
-      ...(this.opts.nodeArgs ?? []), KNITD_BIN, '--subnet', this.subnet, '--state-dir', this.stateDir, '--run-dir', this.runDir,
+      ...(this.opts.nodeArgs ?? []), KNITD_BIN, ...mode, '--state-dir', this.stateDir, '--run-dir', this.runDir,
       '--cni-conf-dir', this.confDir, '--bridge', this.bridge, '--log-format', 'json',
       '--log-level', this.opts.logLevel ?? 'info', '--metrics-address', '',
       ...(this.opts.mtu !== undefined ? ['--mtu', String(this.opts.mtu)] : []),
@@ -176,7 +184,18 @@ class KnitdImpl implements Knitd {
     ];
     const proc = this.lab.spawn(this.node.ns, process.execPath, args, { tag: `knitd-${this.node.name}` });
     this.current = proc;
-    await waitReady(proc, 20_000);
+    const ready = await waitReady(proc, 30_000);
+    if (typeof ready.subnet === 'string') this.subnet = ready.subnet;
+  }
+
+  private clusterArgs(c: NonNullable<KnitdOptions['cluster']>): string[] {
+    const configFile = join(this.dir, 'knitd.json');
+    writeFileSync(configFile, JSON.stringify(c.network ? { network: c.network } : {}));
+    return [
+      '--config', configFile, '--etcd-endpoints', c.etcdEndpoints.join(','), '--node-name', c.nodeName ?? this.node.name,
+      ...(c.prefix ? ['--etcd-prefix', c.prefix] : []),
+      ...(c.leaseTtlSeconds ? ['--etcd-lease-ttl-seconds', String(c.leaseTtlSeconds)] : []),
+    ];
   }
 
   conf(cniVersion: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -215,13 +234,14 @@ class KnitdImpl implements Knitd {
   }
 }
 
-/** Resolves once the log says "knitd ready"; rejects with the log tail when it exits or times out. */
-async function waitReady(proc: LabProcess, timeoutMs: number): Promise<void> {
+/** Resolves with the "knitd ready" log record; rejects with the log tail when it exits or times out. */
+async function waitReady(proc: LabProcess, timeoutMs: number): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void proc.exited.then(() => { exited = true; });
   while (Date.now() < deadline) {
-    if (proc.logTail(1 << 20).includes('knitd ready')) return;
+    const line = proc.logTail(1 << 20).split('\n').find((l) => l.includes('"knitd ready"'));
+    if (line) return JSON.parse(line) as Record<string, unknown>;
     if (exited) throw new Error(`knitd (pid ${proc.pid}) exited before ready:\n${proc.logTail()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -301,8 +321,12 @@ export async function nftTableText(ns: string): Promise<string> {
  * Start a tiny TCP server in `ns` on 0.0.0.0:`port` that answers every
  * connection with `reply` and closes; resolves once it accepts connections.
  */
+/** Reply of startTcpReplier that means "the client's address as the server sees it". */
+export const PEER_ADDRESS = '@peer-address';
+
 export async function startTcpReplier(lab: Lab, ns: string, port: number, reply: string): Promise<LabProcess> {
-  const script = `require('node:net').createServer((s) => s.end(process.argv[1])).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
+  // PEER_ADDRESS: answer with the source address the server sees (masquerade checks).
+  const script = `require('node:net').createServer((s) => s.end(process.argv[1] === '${PEER_ADDRESS}' ? s.remoteAddress : process.argv[1])).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
   const p = lab.spawn(ns, process.execPath, ['-e', script, reply], { tag: 'tcp-replier' });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
