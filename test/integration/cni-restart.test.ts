@@ -78,4 +78,21 @@ describe('CNI across a knitd SIGKILL and restart', function () {
     expect(knitd.ipam().allocations).to.deep.equal([]);
     expect(await hostVeths(lab.nodes[0]!.ns)).to.deep.equal([]);
   });
+
+  it('SIGTERM stops knitd cleanly (exit 0, worker thread included) and leaves a running container as it is', async () => {
+    const env = { CNI_CONTAINERID: 'term-1', CNI_NETNS: '', CNI_IFNAME: 'eth0' };
+    const c = lab.addContainer(0, 'rt');
+    env.CNI_NETNS = c.netnsPath;
+    const ip = addressOf(okJson(await knitd.cni('ADD', env, knitd.conf('1.1.0')), 'ADD'));
+    const t0 = Date.now();
+    const ex = await knitd.stop();
+    expect(ex, knitd.proc.logTail()).to.deep.equal({ code: 0, signal: null });
+    expect(Date.now() - t0, 'stopped before the 3 s SIGKILL grace').to.be.below(3000);
+    const [addr] = await ipJson<IpAddr[]>(c.ns, ['addr', 'show', 'dev', 'eth0']);
+    expect(addr!.addr_info.filter((x) => x.family === 'inet').map((x) => x.local)).to.deep.equal([ip]);
+    expect((await lab.ping(c, '10.244.1.1', 2)).received).to.equal(2);
+    await knitd.restart();
+    okJson(await knitd.cni('DEL', env, knitd.conf('1.1.0')), 'DEL after the restart');
+    expect(knitd.ipam().allocations).to.deep.equal([]);
+  });
 });
