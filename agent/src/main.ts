@@ -121,6 +121,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   log.info('knitd ready', {
     mode: cluster ? `cluster (${cluster.network.backend.type})` : 'single-node', node: cfg.nodeName, subnet, bridge: bridge.link.name, mtu,
     cniSocket: cfg.cniSocket, endpoints: endpoints.list().length,
+    netlinkWritesAtStart: bridge.writes + (cluster?.startupWrites ?? 0),
   });
 
   await new Promise<void>((resolve) => {

@@ -31,6 +31,8 @@ export interface ClusterNode {
   tracker: PeerTracker;
   reconciler: Reconciler;
   health(): LeaseHealth;
+  /** netlink writes start-up needed (backend device + first reconcile): 0 on a restart over a programmed node */
+  startupWrites: number;
   /** Stops watching and renewing; leaves every kernel object and the lease in place. */
   stop(): Promise<void>;
 }
@@ -81,7 +83,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       nl, logger: opts.logger.child({ module: 'backend' }), network,
       node: { name: cfg.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet },
     });
-    const { mtu } = await backend.setup();
+    const setup = await backend.setup();
     const reconciler = new Reconciler({
       nl, logger: opts.logger.child({ module: 'reconciler' }), backend,
       resyncIntervalMs: cfg.reconcileIntervalSeconds * 1000,
@@ -94,9 +96,13 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     tracker.on('conflict', () => void manager.verifyNow());
     reconciler.start();
     await retry('list and watch the peer leases', () => tracker.start());
+    // Ready means programmed: wait for the first run over the peers just listed.
+    const first = await reconciler.reconcileNow();
+    log.info('peers programmed', { peers: tracker.peers().length, writes: first.writes, durationMs: first.durationMs });
 
     return {
-      network, lease, underlay, backend, mtu, manager, tracker, reconciler,
+      network, lease, underlay, backend, mtu: setup.mtu, manager, tracker, reconciler,
+      startupWrites: setup.writes + first.writes,
       health: () => manager.health(),
       stop: async () => {
         await tracker.stop();
