@@ -317,13 +317,14 @@ export async function nftTableText(ns: string): Promise<string> {
   }
 }
 
-/**
- * Start a tiny TCP server in `ns` on 0.0.0.0:`port` that answers every
- * connection with `reply` and closes; resolves once it accepts connections.
- */
 /** Reply of startTcpReplier that means "the client's address as the server sees it". */
 export const PEER_ADDRESS = '@peer-address';
 
+/**
+ * Start a tiny TCP server in `ns` on 0.0.0.0:`port` that answers every
+ * connection with `reply` (or the client's address, for PEER_ADDRESS) and
+ * closes; resolves once it accepts connections.
+ */
 export async function startTcpReplier(lab: Lab, ns: string, port: number, reply: string): Promise<LabProcess> {
   // PEER_ADDRESS: answer with the source address the server sees (masquerade checks).
   const script = `require('node:net').createServer((s) => s.end(process.argv[1] === '${PEER_ADDRESS}' ? s.remoteAddress : process.argv[1])).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
