@@ -29,6 +29,11 @@ import { CniServer } from './cni/server';
 import { renderConflist, writeFileAtomicIfChanged } from './cni/conflist';
 import { auditAttachments } from './cni/audit';
 import { startCluster, type ClusterNode } from './wiring/cluster';
+import { KnitdStateSource } from './wiring/state-source';
+import { startOperatorSurface } from './wiring/operator';
+import { createKnitMetrics } from './metrics';
+
+const KNITD_VERSION = '0.1.0';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (helpRequested(argv)) {
@@ -59,6 +64,9 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   mkdirSync(cfg.runDir, { recursive: true, mode: 0o755 });
   const nl = openHandle();
+  const startedAt = new Date();
+  const registry = createKnitMetrics({ version: KNITD_VERSION });
+  const metrics = registry.metrics;
 
   // The node's subnet and MTU: leased through etcd (cluster mode) or given (single-node mode).
   let cluster: ClusterNode | undefined;
@@ -67,7 +75,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   let natCidr: string;
   let masquerade = cfg.masquerade;
   if (cfg.etcd.endpoints.length > 0) {
-    cluster = await startCluster({ cfg, nl, logger: log });
+    cluster = await startCluster({ cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped });
     subnet = cluster.lease.subnet;
     mtu = cfg.mtu ?? cluster.mtu;
     natCidr = cluster.network.clusterCidr;
@@ -111,8 +119,35 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   // One atomic replace of knit's nft table from the recorded mappings.
   await handlers.publishPortMappings();
 
-  const server = new CniServer({ socketPath: cfg.cniSocket, handlers, logger: log.child({ module: 'cni-server' }) });
+  const source = new KnitdStateSource({
+    nl, cluster, endpoints, notReadyReason: () => null,
+    node: {
+      name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt,
+      publicIp: cluster?.underlay.ip ?? cfg.publicIp ?? '',
+      versions: { knitd: KNITD_VERSION, node: process.versions.node },
+    },
+  });
+  const server = new CniServer({
+    socketPath: cfg.cniSocket, handlers, logger: log.child({ module: 'cni-server' }),
+    onRequest: (summary, durationMs) => {
+      metrics.cniRequests.inc({ command: summary.command, result: summary.code === 0 ? 'ok' : String(summary.code) });
+      metrics.cniRequestDuration.observe({ command: summary.command }, durationMs / 1000);
+      if (summary.code === 0 && summary.containerId && summary.ifname && (summary.command === 'ADD' || summary.command === 'DEL')) {
+        source.endpointChanged(summary.containerId, summary.ifname, summary.command === 'ADD' ? 'added' : 'removed');
+      }
+    },
+  });
   await server.start();
+  const operator = await startOperatorSurface(cfg, source, registry, log, () => {
+    const { used, free } = ipam.stats();
+    metrics.ipamAddressesUsed.set(used);
+    metrics.ipamAddressesFree.set(free);
+    metrics.leasesHeld.set(cluster?.manager.lease ? 1 : 0);
+    if (cluster) {
+      metrics.leasesKnown.set(cluster.tracker.peers().length + (cluster.manager.lease ? 1 : 0));
+      metrics.peersProgrammed.set(cluster.reconciler.stats.peers);
+    }
+  });
   const conflist = join(cfg.cniConfDir, cfg.cniConfFile);
   if (await writeFileAtomicIfChanged(conflist, renderConflist({
     networkName: cfg.cniNetworkName, agentSocket: cfg.cniSocket, mtu, bridge: cfg.bridge, subnet,
@@ -132,7 +167,9 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await operator.close();
   await server.close();
+  await cluster?.stop();
   await linkDeleter.close();
   nl.close();
 }

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from '../log/logger';
 import { CniError, CniErrorCode } from './errors';
-import { dispatchLine } from './dispatch';
+import { dispatchLine, type DispatchSummary } from './dispatch';
 import type { CniHandlers } from './types';
 import { NEWEST_VERSION } from './version';
 
@@ -30,11 +30,13 @@ export interface CniServerOptions {
   readTimeoutMs?: number;
   /** monotonic milliseconds, for request durations (injected for tests) */
   now?: () => number;
+  /** called after every answered request (metrics, change events); must not throw */
+  onRequest?: (summary: DispatchSummary, durationMs: number) => void;
 }
 
 /** Serves CNI requests on a unix socket until `close()`. */
 export class CniServer {
-  private readonly opts: Required<CniServerOptions>;
+  private readonly opts: Required<Omit<CniServerOptions, 'onRequest'>> & Pick<CniServerOptions, 'onRequest'>;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   /** false until the socket file is 0600 */
@@ -148,6 +150,7 @@ export class CniServer {
     if (reply.ok) this.opts.logger.info('CNI request', fields);
     else this.opts.logger.warn('CNI request failed', fields);
     if (!sock.destroyed) sock.end(JSON.stringify(reply) + '\n');
+    this.opts.onRequest?.(summary, durationMs);
   }
 }
 

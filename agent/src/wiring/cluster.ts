@@ -15,7 +15,7 @@ import {
   createEtcdClient, EtcdRegistry, isUnavailable, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
   type Lease, type NetworkConfig,
 } from '../store';
-import { LeaseManager, PeerTracker, type LeaseHealth } from '../subnet';
+import { LeaseManager, PeerTracker, type CounterLike, type LeaseHealth } from '../subnet';
 import { backendLeaseData, createBackend, type Backend } from '../backend';
 import { Reconciler } from '../dataplane/reconcile';
 import { detectUnderlay, type Underlay } from '../dataplane/underlay';
@@ -29,6 +29,8 @@ export interface ClusterNode {
   mtu: number;
   manager: LeaseManager;
   tracker: PeerTracker;
+  /** etcd access to the leases (the API lists them from etcd, not from memory) */
+  registry: EtcdRegistry;
   reconciler: Reconciler;
   health(): LeaseHealth;
   /** netlink writes start-up needed (backend device + first reconcile): 0 on a restart over a programmed node */
@@ -41,6 +43,8 @@ export interface ClusterOptions {
   cfg: KnitdConfig;
   nl: Handle;
   logger: Logger;
+  /** counts lease values in etcd that were skipped as invalid */
+  invalidLeaseCounter?: CounterLike;
   /** how long to keep retrying etcd / a missing network config at start (default: forever) */
   startTimeoutMs?: number;
 }
@@ -91,6 +95,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     const tracker = new PeerTracker({
       feed: registry, nodeName: cfg.nodeName, publicIp: underlay.ip,
       ownSubnet: () => manager.lease?.subnet, logger: opts.logger.child({ module: 'peers' }),
+      ...(opts.invalidLeaseCounter ? { invalidCounter: opts.invalidLeaseCounter } : {}),
     });
     tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
     tracker.on('conflict', () => void manager.verifyNow());
@@ -101,7 +106,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     log.info('peers programmed', { peers: tracker.peers().length, writes: first.writes, durationMs: first.durationMs });
 
     return {
-      network, lease, underlay, backend, mtu: setup.mtu, manager, tracker, reconciler,
+      network, lease, underlay, backend, mtu: setup.mtu, manager, tracker, reconciler, registry,
       startupWrites: setup.writes + first.writes,
       health: () => manager.health(),
       stop: async () => {

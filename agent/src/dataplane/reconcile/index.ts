@@ -6,3 +6,4 @@ export {
   type CurrentObjects, type DataplaneDiff, type DesiredObjects, type DiffOp, type DiffOptions, type KernelObject, type RouteConflict,
 } from './diff';
 export type { ObjectState, ObjectStatus, PeerStatus, ReconcilerStatus } from './status';
+export { auditDataplane, type AuditState, type AuditedObject, type DataplaneAudit, type PeerAudit } from './audit';

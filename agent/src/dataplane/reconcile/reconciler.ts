@@ -19,7 +19,8 @@ import type { Logger } from '../../log/logger';
 import { isNetlinkError } from '../../netlink/errors';
 import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink/types';
 import type { Lease } from '../../store/lease-codec';
-import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type DiffOp } from './diff';
+import { auditDataplane, type DataplaneAudit } from './audit';
+import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type CurrentObjects, type DiffOp } from './diff';
 import { describeObject, peerStatuses, type ObjectOutcome, type ReconcilerStatus } from './status';
 import type { DataplaneSource, DesiredDataplane, SetupResult } from './types';
 
@@ -191,6 +192,29 @@ export class Reconciler {
     });
   }
 
+  /**
+   * Per peer, what the kernel holds now against what is wanted (one fresh
+   * dump, no writes): the operator's "is it programmed?" answer.
+   */
+  async audit(): Promise<DataplaneAudit> {
+    const owned = this.backend.ownedDevices();
+    const current = await this.dumpCurrent(owned);
+    return auditDataplane(this.backend.desired(this.peers), current, { protocol: this.protocol, ownedDevices: owned });
+  }
+
+  private async dumpCurrent(owned: readonly number[]): Promise<CurrentObjects> {
+    try {
+      const [routes, neighbours, fdb] = await Promise.all([
+        this.nl.routeList({ family: 4, table: RT_TABLE_MAIN }),
+        owned.length > 0 ? this.nl.neighList({ family: 4 }) : Promise.resolve([]),
+        owned.length > 0 ? this.nl.fdbList() : Promise.resolve([]),
+      ]);
+      return { routes, neighbours, fdb };
+    } catch (err) {
+      throw new Error('dump routes, neighbours and FDB', { cause: err });
+    }
+  }
+
   /** Per-peer objects and whether they matched at the last run (no netlink call). */
   status(): ReconcilerStatus {
     return {
@@ -298,17 +322,7 @@ export class Reconciler {
     const desired = this.backend.desired(this.peers);
     this.noteRefused(desired);
     const owned = this.backend.ownedDevices();
-    let current;
-    try {
-      const [routes, neighbours, fdb] = await Promise.all([
-        this.nl.routeList({ family: 4, table: RT_TABLE_MAIN }),
-        owned.length > 0 ? this.nl.neighList({ family: 4 }) : Promise.resolve([]),
-        owned.length > 0 ? this.nl.fdbList() : Promise.resolve([]),
-      ]);
-      current = { routes, neighbours, fdb };
-    } catch (err) {
-      throw new Error('dump routes, neighbours and FDB', { cause: err });
-    }
+    const current = await this.dumpCurrent(owned);
     const flat = {
       routes: desired.peers.flatMap((p) => p.routes),
       neighbours: desired.peers.flatMap((p) => p.neighbours),

@@ -1,0 +1,207 @@
+/**
+ * The operator API's view of this knitd (KnitStateSource), assembled from the
+ * modules main wires: the lease manager and peer tracker (cluster mode), the
+ * reconciler's kernel audit, the endpoint store and IPAM. Subnets are read
+ * from etcd and peers from a fresh kernel dump on every call, so the API says
+ * what etcd and the kernel hold, not what knitd remembers.
+ */
+import { EventEmitter } from 'node:events';
+import type {
+  BackendInfo, ConditionInfo, EndpointInfo, KnitStateSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
+} from '../api';
+import { StateUnavailableError } from '../api';
+import type { Endpoint, EndpointStore } from '../cni/endpoints';
+import type { AuditState, AuditedObject } from '../dataplane/reconcile';
+import { describeNeighbour } from '../dataplane/reconcile/status';
+import type { Handle } from '../netlink';
+import type { Lease } from '../store';
+import type { ClusterNode } from './cluster';
+
+export interface NodeFacts {
+  name: string;
+  bridge: string;
+  subnet: string;
+  mtu: number;
+  publicIp: string;
+  versions: NodeInfo['versions'];
+  startedAt: Date;
+}
+
+export interface StateSourceDeps {
+  node: NodeFacts;
+  nl: Handle;
+  cluster?: ClusterNode;
+  endpoints: EndpointStore;
+  /** readiness beyond the lease (e.g. the CNI socket); null when fine */
+  notReadyReason: () => string | null;
+}
+
+const SYNC: Record<AuditState, SyncState> = { 'in-sync': 'in-sync', missing: 'missing', differs: 'differs', stale: 'stale' };
+
+function differs<T>(o: AuditedObject<T>, show: (x: T) => string): string | undefined {
+  return o.state === 'differs' && o.have ? `kernel has ${show(o.have)}` : undefined;
+}
+
+export function toEndpointInfo(e: Endpoint): EndpointInfo {
+  return { ...e, createdAt: new Date(e.createdAt) };
+}
+
+function leaseInfo(l: Lease, ownName: string): SubnetLeaseInfo {
+  return {
+    subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, backendType: l.backend.type,
+    backendData: l.backend.data, renewedAt: new Date(l.renewedAt), own: l.nodeName === ownName,
+  };
+}
+
+/** The state source plus the hooks main calls when things change. */
+export class KnitdStateSource implements KnitStateSource {
+  private readonly events = new EventEmitter();
+  private peers = new Map<string, Lease>();
+
+  constructor(private readonly deps: StateSourceDeps) {
+    this.events.setMaxListeners(0);
+    const c = deps.cluster;
+    if (c) {
+      for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
+      c.tracker.on('peers-changed', (peers: Lease[]) => this.onPeers(peers));
+      c.manager.on('state', () => this.emit({ kind: 'node', node: this.nodeNow() }));
+    }
+  }
+
+  getNode(): NodeInfo {
+    return this.nodeNow();
+  }
+
+  async listSubnets(): Promise<SubnetList> {
+    const c = this.deps.cluster;
+    if (!c) return { leases: [], invalidSkipped: 0 };
+    try {
+      const list = await c.registry.listLeases();
+      return { leases: list.leases.map((r) => leaseInfo(r.lease, this.deps.node.name)), invalidSkipped: list.invalid.length };
+    } catch (cause) {
+      throw new StateUnavailableError(`cannot read the subnet leases from etcd: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async listPeers(): Promise<PeerInfo[]> {
+    const c = this.deps.cluster;
+    if (!c) return [];
+    let audit;
+    try {
+      audit = await c.reconciler.audit();
+    } catch (cause) {
+      throw new StateUnavailableError(`cannot read the kernel's routes, neighbours and FDB: ${(cause as Error).message}`, { cause });
+    }
+    const names = new Map((await this.deps.nl.linkList()).map((l) => [l.index, l.name]));
+    const dev = (index?: number) => (index === undefined ? undefined : names.get(index) ?? `#${index}`);
+    const lastRunAt = c.reconciler.stats.lastRunAt;
+    return audit.peers.map(({ plan, routes, neighbours, fdb }) => ({
+      nodeName: plan.nodeName, subnet: plan.subnet, publicIp: plan.publicIp, backendType: plan.mode,
+      routes: routes.map((o) => ({
+        destination: o.want.dst, ...(o.want.gateway ? { gateway: o.want.gateway } : {}), ...(dev(o.want.index) ? { device: dev(o.want.index)! } : {}),
+        onlink: o.want.onlink === true, state: SYNC[o.state],
+        ...(differs(o, (r) => `via ${r.gateway ?? '-'} dev ${dev(r.index)}`) ? { detail: differs(o, (r) => `via ${r.gateway ?? '-'} dev ${dev(r.index)}`)! } : {}),
+      })),
+      neighbours: neighbours.map((o) => ({
+        ip: o.want.ip, mac: o.want.mac, device: dev(o.want.index) ?? '', state: SYNC[o.state],
+        ...(differs(o, describeNeighbour) ? { detail: differs(o, describeNeighbour)! } : {}),
+      })),
+      fdbEntries: fdb.map((o) => ({
+        mac: o.want.mac, destination: o.want.dst ?? '', device: dev(o.want.index) ?? '', state: SYNC[o.state],
+        ...(o.state === 'differs' && o.have ? { detail: `kernel has dst ${o.have.dst ?? '-'}` } : {}),
+      })),
+      ...(lastRunAt ? { lastReconciledAt: new Date(lastRunAt) } : {}),
+    }));
+  }
+
+  listEndpoints(): EndpointInfo[] {
+    return this.deps.endpoints.list().map(toEndpointInfo);
+  }
+
+  subscribe(listener: (change: StateChange) => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+
+  /** main calls this after a CNI request changed an attachment. */
+  endpointChanged(containerId: string, ifname: string, change: 'added' | 'removed'): void {
+    const e = this.deps.endpoints.get(containerId, ifname);
+    const endpoint: EndpointInfo = e ? toEndpointInfo(e)
+      : { containerId, ifname, netns: '', address: '', mac: '', hostVeth: '', portMappings: [], createdAt: new Date(0) };
+    this.emit({ kind: 'endpoint', change, endpoint });
+  }
+
+  /** Health: the process works and its lease is not in conflict. Readiness: it can serve ADD now. */
+  health(): ConditionInfo {
+    const h = this.deps.cluster?.health();
+    if (h && h.state === 'conflict') return { ok: false, reasons: [`subnet lease conflict: ${h.reason ?? 'held by another node'}`] };
+    return { ok: true, reasons: [] };
+  }
+
+  readiness(): ConditionInfo {
+    const reasons: string[] = [];
+    const h = this.deps.cluster?.health();
+    if (h && !h.healthy) reasons.push(`subnet lease ${h.state}${h.reason ? `: ${h.reason}` : ''}`);
+    if (h?.degraded) reasons.push(`etcd unreachable: lease renewals failing${h.reason ? ` (${h.reason})` : ''}`);
+    const other = this.deps.notReadyReason();
+    if (other) reasons.push(other);
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  private nodeNow(): NodeInfo {
+    const { node, cluster: c } = this.deps;
+    const health = this.health();
+    return {
+      name: node.name, publicIp: node.publicIp, subnet: node.subnet, mtu: node.mtu, bridge: node.bridge,
+      mode: c ? 'cluster' : 'single-node',
+      ...(c ? { clusterCidr: c.network.clusterCidr, leaseRenewedAt: new Date(c.manager.lease?.renewedAt ?? Date.now()) } : {}),
+      backend: this.backendInfo(),
+      health,
+      readiness: this.readiness(),
+      versions: node.versions,
+      startedAt: node.startedAt,
+    };
+  }
+
+  private backendInfo(): BackendInfo {
+    const c = this.deps.cluster;
+    if (!c) return { type: 'none' };
+    const b = c.network.backend;
+    const info: BackendInfo = { type: b.type, underlayDevice: c.underlay.link.name };
+    if (b.type === 'vxlan') {
+      info.device = `knit.${b.vni}`;
+      info.vni = b.vni;
+      info.port = b.port;
+      const mac = c.manager.lease?.backend.data.vtepMac;
+      if (typeof mac === 'string') info.vtepMac = mac;
+    }
+    return info;
+  }
+
+  private onPeers(next: Lease[]): void {
+    const seen = new Set<string>();
+    for (const l of next) {
+      seen.add(l.subnet);
+      const before = this.peers.get(l.subnet);
+      if (before && JSON.stringify(before) === JSON.stringify(l)) continue;
+      this.peers.set(l.subnet, l);
+      const change = before ? 'updated' : 'added';
+      this.emit({ kind: 'subnet', change, lease: leaseInfo(l, this.deps.node.name) });
+      this.emit({ kind: 'peer', change, peer: this.peerStub(l) });
+    }
+    for (const [subnet, l] of this.peers) {
+      if (seen.has(subnet)) continue;
+      this.peers.delete(subnet);
+      this.emit({ kind: 'subnet', change: 'removed', lease: leaseInfo(l, this.deps.node.name) });
+      this.emit({ kind: 'peer', change: 'removed', peer: this.peerStub(l) });
+    }
+  }
+
+  private peerStub(l: Lease): PeerInfo {
+    return { nodeName: l.nodeName, subnet: l.subnet, publicIp: l.publicIp, backendType: l.backend.type, routes: [], neighbours: [], fdbEntries: [] };
+  }
+
+  private emit(change: StateChange): void {
+    this.events.emit('change', change);
+  }
+}
