@@ -52,6 +52,8 @@ interface DriverResult {
   node: Stats;
   knitAdd: Stats; knitDel: Stats;
   bundleAdd: Stats; bundleDel: Stats;
+  /** knit STATUS through the real knitd: plugin start-up + one trivial round trip */
+  knitStatus: Stats;
   refAdd: Stats; refDel: Stats;
   sockAdd: Stats; sockDel: Stats;
   conc: Array<{ n: number; node: number; knitAdd: number; knitDel: number; refAdd: number; refDel: number }>;
@@ -113,6 +115,11 @@ async function driver(spec: DriverSpec): Promise<void> {
   };
   const k = await seq(knit, spec.seq[0], 'kseq');
   const b = await seq(bundle, spec.seq[0], 'bseq');
+  const statusTimes: number[] = [];
+  for (let i = 0; i < spec.warmup + spec.runs; i++) {
+    const t = await exec(KNIT_PLUGIN, [], { CNI_COMMAND: 'STATUS', CNI_PATH: REF_CNI_DIR }, knitConf.replace('"1.0.0"', '"1.1.0"'));
+    if (i >= spec.warmup) statusTimes.push(t);
+  }
   const r = await seq(ref, spec.seq[1], 'rseq');
   const s = await seq((cmd, id, ns) => sock(cmd as 'ADD' | 'DEL', id, ns), spec.seq[0], 'sseq');
 
@@ -131,7 +138,7 @@ async function driver(spec: DriverSpec): Promise<void> {
     const refDel = await wall(ref, 'DEL', spec.conc.ref, 'rc');
     conc.push({ n, node, knitAdd, knitDel, refAdd, refDel });
   }
-  const result: DriverResult = { node: stats(nodeTimes), knitAdd: k.add, knitDel: k.del, bundleAdd: b.add, bundleDel: b.del, refAdd: r.add, refDel: r.del, sockAdd: s.add, sockDel: s.del, conc };
+  const result: DriverResult = { node: stats(nodeTimes), knitAdd: k.add, knitDel: k.del, bundleAdd: b.add, bundleDel: b.del, knitStatus: stats(statusTimes), refAdd: r.add, refDel: r.del, sockAdd: s.add, sockDel: s.del, conc };
   writeFileSync(spec.out, JSON.stringify(result));
 }
 
@@ -199,6 +206,7 @@ function print(r: DriverResult, kd: { add: Stats; del: Stats }, runs: number): v
     `| ${'case'.padEnd(44)} |  median |     p90 |     min |`,
     `|${'-'.repeat(46)}|--------:|--------:|--------:|`,
     row('node -e 0', r.node),
+    row('knit STATUS (plugin + trivial knitd answer)', r.knitStatus),
     row('knit ADD (plugin + knitd)', r.knitAdd),
     row('knit ADD, single-file bundle', r.bundleAdd),
     row('reference bridge+host-local ADD', r.refAdd),
