@@ -13,11 +13,11 @@ import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import {
   createEtcdClient, EtcdRegistry, isUnavailable, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
-  type Lease, type NetworkConfig,
+  type Lease, type NetworkConfig, type RegistryObserver,
 } from '../store';
 import { LeaseManager, PeerTracker, type CounterLike, type LeaseHealth } from '../subnet';
 import { backendLeaseData, createBackend, type Backend } from '../backend';
-import { Reconciler } from '../dataplane/reconcile';
+import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
 import { detectUnderlay, type Underlay } from '../dataplane/underlay';
 
 export interface ClusterNode {
@@ -45,6 +45,10 @@ export interface ClusterOptions {
   logger: Logger;
   /** counts lease values in etcd that were skipped as invalid */
   invalidLeaseCounter?: CounterLike;
+  /** hears every reconcile run, with the backend type (metrics) */
+  onReconcileRun?: (backend: string, run: ReconcileRunReport) => void;
+  /** hears failed etcd calls and lease-watch re-opens (metrics) */
+  registryObserver?: RegistryObserver;
   /** how long to keep retrying etcd / a missing network config at start (default: forever) */
   startTimeoutMs?: number;
 }
@@ -73,6 +77,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       prefix: cfg.etcd.prefix,
       scope: { clusterCidr: network.clusterCidr, subnetLength: network.subnetLength },
       logger: opts.logger.child({ module: 'registry' }),
+      ...(opts.registryObserver ? { observer: opts.registryObserver } : {}),
     });
     const manager = new LeaseManager({
       store: registry, network, stateDir: cfg.stateDir, ttlSeconds: cfg.etcd.leaseTtlSeconds,
@@ -91,6 +96,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     const reconciler = new Reconciler({
       nl, logger: opts.logger.child({ module: 'reconciler' }), backend,
       resyncIntervalMs: cfg.reconcileIntervalSeconds * 1000,
+      ...(opts.onReconcileRun ? { onRun: (run: ReconcileRunReport) => opts.onReconcileRun!(network.backend.type, run) } : {}),
     });
     const tracker = new PeerTracker({
       feed: registry, nodeName: cfg.nodeName, publicIp: underlay.ip,
