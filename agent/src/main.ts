@@ -14,7 +14,7 @@ import { ConfigError, helpRequested, helpText, loadConfig } from './config';
 import type { KnitdConfig } from './config';
 import { createLogger, type Logger } from './log/logger';
 import { openHandle } from './netlink';
-import type { Handle } from './netlink';
+import type { Handle, NetlinkObserver } from './netlink';
 import { Ipam } from './ipam';
 import * as ipv4 from './net/ipv4';
 import { NftTable } from './dataplane/nft';
@@ -31,7 +31,7 @@ import { auditAttachments } from './cni/audit';
 import { startCluster, type ClusterNode } from './wiring/cluster';
 import { KnitdStateSource } from './wiring/state-source';
 import { startOperatorSurface } from './wiring/operator';
-import { createKnitMetrics } from './metrics';
+import { createKnitMetrics, type KnitMetrics } from './metrics';
 
 const KNITD_VERSION = '0.1.0';
 
@@ -63,10 +63,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   mkdirSync(cfg.runDir, { recursive: true, mode: 0o755 });
-  const nl = openHandle();
   const startedAt = new Date();
   const registry = createKnitMetrics({ version: KNITD_VERSION });
   const metrics = registry.metrics;
+  const nlObserver = netlinkMetrics(metrics);
+  const nl = openHandle(undefined, { observer: nlObserver });
 
   // The node's subnet and MTU: leased through etcd (cluster mode) or given (single-node mode).
   let cluster: ClusterNode | undefined;
@@ -75,7 +76,17 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   let natCidr: string;
   let masquerade = cfg.masquerade;
   if (cfg.etcd.endpoints.length > 0) {
-    cluster = await startCluster({ cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped });
+    cluster = await startCluster({
+      cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped,
+      onReconcileRun: (backend, run) => {
+        metrics.reconcileRuns.inc({ backend, result: run.result });
+        metrics.reconcileDuration.observe({ backend }, run.durationMs / 1000);
+      },
+      registryObserver: {
+        onError: (op) => metrics.etcdErrors.inc({ op }),
+        onWatchRestart: () => metrics.etcdWatchRestarts.inc(),
+      },
+    });
     subnet = cluster.lease.subnet;
     mtu = cfg.mtu ?? cluster.mtu;
     natCidr = cluster.network.clusterCidr;
@@ -104,7 +115,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
   const handlers = new KnitCniHandlers({
     nl,
-    openNetns: (path) => openHandle(path),
+    openNetns: (path) => openHandle(path, { observer: nlObserver }),
     deleteLink: (index) => linkDeleter.del(index),
     ipam,
     endpoints,
@@ -172,6 +183,17 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   await cluster?.stop();
   await linkDeleter.close();
   nl.close();
+}
+
+/** Counts netlink requests by operation ('route replace' → op="route_replace") and failures by errno code. */
+function netlinkMetrics(metrics: KnitMetrics): NetlinkObserver {
+  return {
+    onRequest: (op, error) => {
+      const label = op.replace(/ /g, '_');
+      metrics.netlinkOperations.inc({ op: label });
+      if (error) metrics.netlinkErrors.inc({ op: label, code: error.code });
+    },
+  };
 }
 
 async function underlayMtu(nl: Handle, cfg: KnitdConfig, log: Logger): Promise<number> {

@@ -48,6 +48,16 @@ function pinLocalPort(s: RtNetlinkSocket): RtNetlinkSocket {
   return s;
 }
 
+/**
+ * Sees every request of a handle once it finished: the operation ('route
+ * replace', 'link list', …) and, when it failed, the errno code. For
+ * metrics; it must not throw (an exception is swallowed, never reaches the
+ * caller of the request).
+ */
+export interface NetlinkObserver {
+  onRequest?(op: string, error?: { code: string }): void;
+}
+
 /** The package's table of outstanding requests (protected there): seq → completion callback. */
 type PendingTable = Map<number, (err: Error | null) => void>;
 
@@ -73,7 +83,7 @@ export class RtConn {
   private dumpChain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(readonly netns: string | null) {
+  constructor(readonly netns: string | null, private readonly observer: NetlinkObserver = {}) {
     this.req = createSocketIn(netns);
     try {
       this.dumpSock = createSocketIn(netns);
@@ -91,11 +101,24 @@ export class RtConn {
     if (this.inFlight < WINDOW) this.inFlight++;
     else await new Promise<void>((resolve) => this.waiting.push(resolve)); // slot handed over by release
     try {
-      return await fn(this.req);
+      const out = await fn(this.req);
+      this.observe(op);
+      return out;
     } catch (err) {
-      throw toNetlinkError(err, op, object);
+      const e = toNetlinkError(err, op, object);
+      this.observe(op, e);
+      throw e;
     } finally {
       this.release();
+    }
+  }
+
+  private observe(op: string, error?: { code: string }): void {
+    if (!this.observer.onRequest) return;
+    try {
+      this.observer.onRequest(op, error ? { code: error.code } : undefined);
+    } catch {
+      // a broken metrics hook must not fail a kernel request that succeeded
     }
   }
 
@@ -108,8 +131,13 @@ export class RtConn {
   /** Run one dump on the dump socket, after any dump already queued. */
   dump<T>(op: string, object: string, fn: (s: RtNetlinkSocket) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(toNetlinkError(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }), op, object));
-    const run = this.dumpChain.then(() => fn(this.dumpSock)).catch((err: unknown) => {
-      throw toNetlinkError(err, op, object);
+    const run = this.dumpChain.then(() => fn(this.dumpSock)).then((out) => {
+      this.observe(op);
+      return out;
+    }, (err: unknown) => {
+      const e = toNetlinkError(err, op, object);
+      this.observe(op, e);
+      throw e;
     });
     this.dumpChain = run.catch(() => undefined);
     return run;

@@ -4,7 +4,7 @@
  * only long enough to create the handle's sockets (see netns.ts), then every
  * verb runs on those sockets from knitd's own namespace.
  */
-import { RtConn } from './conn';
+import { RtConn, type NetlinkObserver } from './conn';
 import { toNetlinkError } from './errors';
 import { subscribe } from './events';
 import * as addresses from './addresses';
@@ -18,9 +18,9 @@ class NetlinkHandle implements Handle {
   private readonly c: RtConn;
   private readonly subs = new Set<Subscription>();
 
-  constructor(readonly netns: string | null) {
+  constructor(readonly netns: string | null, observer?: NetlinkObserver) {
     try {
-      this.c = new RtConn(netns);
+      this.c = new RtConn(netns, observer);
     } catch (err) {
       throw toNetlinkError(err, 'open handle', `netns ${netns ?? '(own)'}`);
     }
@@ -87,8 +87,9 @@ class NetlinkHandle implements Handle {
  * Open a netlink handle bound to the namespace at `netnsPath`
  * (/var/run/netns/X or /proc/PID/ns/net); without one, knitd's own. Throws
  * NetlinkError (op 'open handle', code e.g. 'ENOENT', the path in the
- * message) when the namespace cannot be entered.
+ * message) when the namespace cannot be entered. `opts.observer` sees every
+ * request's operation and outcome (knitd counts them as metrics).
  */
-export function openHandle(netnsPath?: string): Handle {
-  return new NetlinkHandle(netnsPath ?? null);
+export function openHandle(netnsPath?: string, opts: { observer?: NetlinkObserver } = {}): Handle {
+  return new NetlinkHandle(netnsPath ?? null, opts.observer);
 }

@@ -8,4 +8,4 @@ export * from './network-config';
 export { networkKey, readNetworkConfig, seedNetworkConfig } from './network-store';
 export * from './lease-codec';
 export type { LeaseRecord, InvalidLeaseEntry, LeaseList, LeaseEvent, LeaseWatch, LeaseWatchHandlers } from './lease-record';
-export { EtcdRegistry, type RegistryOptions } from './registry';
+export { EtcdRegistry, type RegistryOptions, type RegistryObserver } from './registry';

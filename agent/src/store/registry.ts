@@ -29,6 +29,18 @@ export interface RegistryOptions {
   /** Watch: how long to collect a burst of events before delivering it, default 5 ms. */
   batchWindowMs?: number;
   logger?: Logger;
+  /** Sees failed etcd calls and watch re-opens (metrics); must not throw. */
+  observer?: RegistryObserver;
+}
+
+/**
+ * What the registry reports for metrics. `op` of a failed call: 'grant',
+ * 'create', 'update', 'delete', 'renew', 'list' or 'watch'.
+ */
+export interface RegistryObserver {
+  onError?(op: string, err: Error): void;
+  /** The lease watch is re-opened (after a stream error or a re-list). */
+  onWatchRestart?(): void;
 }
 
 /** Result of one outcome of a parse: a record or the reason it was refused. */
@@ -42,6 +54,7 @@ export class EtcdRegistry {
   private readonly callTimeoutMs: number;
   private readonly batchWindowMs: number;
   private readonly log: Logger;
+  private readonly observer: RegistryObserver;
 
   constructor(
     private readonly client: Etcd3,
@@ -52,6 +65,17 @@ export class EtcdRegistry {
     this.callTimeoutMs = opts.callTimeoutMs ?? 5000;
     this.batchWindowMs = opts.batchWindowMs ?? 5;
     this.log = opts.logger ?? silentLogger();
+    this.observer = opts.observer ?? {};
+  }
+
+  /** Reports a failed call to the observer and hands the error back for throwing. */
+  private failed<E extends Error>(op: string, err: E): E {
+    try {
+      this.observer.onError?.(op, err);
+    } catch {
+      // a broken metrics hook must not change what the caller sees
+    }
+    return err;
   }
 
   /** The full key of a subnet's lease. */
@@ -69,7 +93,7 @@ export class EtcdRegistry {
       if (res.error) throw new Error(res.error);
       return res.ID;
     } catch (err) {
-      throw wrapEtcdError(`${context}: grant etcd lease (TTL ${ttlSeconds}s)`, err);
+      throw this.failed('grant', wrapEtcdError(`${context}: grant etcd lease (TTL ${ttlSeconds}s)`, err));
     }
   }
 
@@ -83,11 +107,11 @@ export class EtcdRegistry {
     }
   }
 
-  private async txn(context: string, req: Parameters<Etcd3['kv']['txn']>[0]): Promise<ITxnResponse> {
+  private async txn(op: string, context: string, req: Parameters<Etcd3['kv']['txn']>[0]): Promise<ITxnResponse> {
     try {
       return await this.client.kv.txn(req, this.callOpts());
     } catch (err) {
-      throw wrapEtcdError(context, err);
+      throw this.failed(op, wrapEtcdError(context, err));
     }
   }
 
@@ -110,7 +134,7 @@ export class EtcdRegistry {
     const id = await this.grant(ttlSeconds, context);
     let res: ITxnResponse;
     try {
-      res = await this.txn(context, {
+      res = await this.txn('create', context, {
         compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
         success: [{ request_put: { key, value: Buffer.from(encodeLeaseValue(value)), lease: id } }],
         failure: [{ request_range: { key } }],
@@ -139,7 +163,7 @@ export class EtcdRegistry {
     const id = await this.grant(ttlSeconds, context);
     let res: ITxnResponse;
     try {
-      res = await this.txn(context, {
+      res = await this.txn('update', context, {
         compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: held.modRevision }],
         success: [{ request_put: { key, value: Buffer.from(encodeLeaseValue(value)), lease: id } }],
         failure: [{ request_range: { key } }],
@@ -169,7 +193,7 @@ export class EtcdRegistry {
     try {
       ttl = await this.keepAliveOnce(held.etcdLeaseId);
     } catch (err) {
-      throw wrapEtcdError(context, err);
+      throw this.failed('renew', wrapEtcdError(context, err));
     }
     if (ttl <= 0) throw new LeaseExpiredError(`${context}: etcd lease ${held.etcdLeaseId} expired`);
     let kv: IKeyValue | undefined;
@@ -177,7 +201,7 @@ export class EtcdRegistry {
       const res = await this.client.kv.range({ key: Buffer.from(this.keyOf(subnet)) }, this.callOpts());
       kv = res.kvs[0];
     } catch (err) {
-      throw wrapEtcdError(context, err);
+      throw this.failed('renew', wrapEtcdError(context, err));
     }
     if (!kv) throw new LeaseExpiredError(`${context}: key was deleted`);
     if (Number(kv.mod_revision) !== held.modRevision) {
@@ -188,12 +212,28 @@ export class EtcdRegistry {
 
   /** One keep-alive round trip on a short-lived stream (what etcd3's Lease.keepaliveOnce does). */
   private async keepAliveOnce(id: string): Promise<number> {
-    const stream = await this.client.leaseClient.leaseKeepAlive();
+    // The deadline covers opening the stream too: against a frozen etcd that can hang as well.
+    const deadline = Date.now() + this.callTimeoutMs;
+    const timeout = (): EtcdUnavailableError => new EtcdUnavailableError(`keep-alive of etcd lease ${id}: no answer within ${this.callTimeoutMs} ms`);
+    let openTimer: NodeJS.Timeout | undefined;
+    let gaveUp = false;
+    const opening = this.client.leaseClient.leaseKeepAlive();
+    // A stream that opens after we gave up is closed at once rather than leaked.
+    opening.then((late) => { if (gaveUp) late.cancel(); }, () => undefined);
+    const stream = await Promise.race([
+      opening,
+      new Promise<never>((_, reject) => {
+        openTimer = setTimeout(() => {
+          gaveUp = true;
+          reject(timeout());
+        }, this.callTimeoutMs);
+      }),
+    ]).finally(() => clearTimeout(openTimer));
     return await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         stream.cancel();
-        reject(new EtcdUnavailableError(`keep-alive of etcd lease ${id}: no answer within ${this.callTimeoutMs} ms`));
-      }, this.callTimeoutMs);
+        reject(timeout());
+      }, Math.max(0, deadline - Date.now()));
       stream.on('data', (res) => {
         clearTimeout(timer);
         stream.end();
@@ -212,7 +252,7 @@ export class EtcdRegistry {
     const subnet = held.lease.subnet;
     const key = Buffer.from(this.keyOf(subnet));
     const context = `delete lease ${subnet} of ${held.lease.nodeName}`;
-    const res = await this.txn(context, {
+    const res = await this.txn('delete', context, {
       compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: held.modRevision }],
       success: [{ request_delete_range: { key } }],
       failure: [{ request_range: { key } }],
@@ -258,7 +298,7 @@ export class EtcdRegistry {
       }
       return out;
     } catch (err) {
-      throw wrapEtcdError(`list leases under ${this.subnetsPrefix}`, err);
+      throw this.failed('list', wrapEtcdError(`list leases under ${this.subnetsPrefix}`, err));
     }
   }
 
@@ -268,6 +308,25 @@ export class EtcdRegistry {
    * and calls onReset; stream errors are retried with back-off.
    */
   watchLeases(fromRevision: number, handlers: LeaseWatchHandlers): LeaseWatch {
+    const restarted = (): void => {
+      try {
+        this.observer.onWatchRestart?.();
+      } catch {
+        // metrics only
+      }
+    };
+    const observed: LeaseWatchHandlers = {
+      onEvents: (batch) => handlers.onEvents(batch),
+      onReset: (list) => {
+        restarted();
+        handlers.onReset(list);
+      },
+      onError: (err) => {
+        this.failed('watch', err);
+        restarted();
+        handlers.onError?.(err);
+      },
+    };
     return watchLeasePrefix({
       client: this.client,
       prefix: Buffer.from(this.subnetsPrefix),
@@ -283,7 +342,7 @@ export class EtcdRegistry {
         }
       },
       relist: () => this.listLeases(),
-      handlers,
+      handlers: observed,
       log: this.log,
     });
   }

@@ -1,5 +1,5 @@
 /** The reconciler's public surface: the class, its source contract, the pure diff and status types. */
-export { Reconciler, type ReconcilerOptions, type ReconcileStats, type ReconcilerStats } from './reconciler';
+export { Reconciler, type ReconcilerOptions, type ReconcileStats, type ReconcilerStats, type ReconcileRunReport } from './reconciler';
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
 export {
   diffDataplane, routeKey, neighbourKey, fdbKey, objectKey,

@@ -39,6 +39,17 @@ export interface ReconcilerOptions {
   protocol?: number;
   /** Monotonic-enough millisecond clock for durations; default performance.now. */
   now?: () => number;
+  /** Called after every run, good or failed (metrics); must not throw. */
+  onRun?: (run: ReconcileRunReport) => void;
+}
+
+/** What `onRun` hears about one run. */
+export interface ReconcileRunReport {
+  /** 'error': setup or a dump failed and the run was abandoned (failed single writes still count as 'ok' runs, see stats.failed) */
+  result: 'ok' | 'error';
+  durationMs: number;
+  /** the run's numbers, when it finished */
+  stats?: ReconcileStats;
 }
 
 /** What one run did. */
@@ -89,6 +100,7 @@ export class Reconciler {
   private readonly retryMs: number;
   private readonly protocol: number;
   private readonly now: () => number;
+  private readonly onRun: (run: ReconcileRunReport) => void;
 
   private peers: readonly Lease[] = [];
   /** No run before the first setPeers: an empty peer set would delete every knit route at restart. */
@@ -129,6 +141,7 @@ export class Reconciler {
     this.retryDelay = this.retryMs;
     this.protocol = opts.protocol ?? RTPROT_KNIT;
     this.now = opts.now ?? (() => performance.now());
+    this.onRun = opts.onRun ?? (() => undefined);
   }
 
   /** Replace the whole peer set (level-triggered: always the full set of OTHER nodes' leases). */
@@ -238,11 +251,14 @@ export class Reconciler {
       while (this.dirty && !this.stopped) {
         this.dirty = false;
         const waiters = this.waiters.splice(0);
+        const t0 = this.now();
         try {
           const s = await this.runOnce();
+          this.report({ result: 'ok', durationMs: s.durationMs, stats: s });
           for (const w of waiters) w.resolve(s);
         } catch (err) {
           const e = err instanceof Error ? err : new Error(String(err));
+          this.report({ result: 'error', durationMs: this.now() - t0 });
           this.stats.lastError = e.message;
           this.log.error('reconcile failed', { error: e.message, cause: (e.cause as Error | undefined)?.message });
           this.scheduleRetry();
@@ -251,6 +267,14 @@ export class Reconciler {
       }
     } finally {
       this.loopRunning = false;
+    }
+  }
+
+  private report(run: ReconcileRunReport): void {
+    try {
+      this.onRun(run);
+    } catch (err) {
+      this.log.debug('reconcile onRun hook threw', { error: (err as Error).message });
     }
   }
 
