@@ -20,7 +20,7 @@ import type { KnitHandlers } from './gen/knit/v1/Knit';
 import type { WatchEvent } from './gen/knit/v1/WatchEvent';
 import type { WatchRequest__Output } from './gen/knit/v1/WatchRequest';
 import { loadKnitProto } from './proto';
-import { stageSocket, unlinkOwnSocket } from './socket-file';
+import { stageSocket, unlinkOwnSocket } from '../net/unix-socket';
 import { StateUnavailableError, type KnitStateSource } from './state-source';
 import { checkTcp, tcpCredentials, type TcpListenOptions } from './transport';
 import { ApiStatusError, checkContainerId, checkIfname, checkNodeName, checkSubnet } from './validate';

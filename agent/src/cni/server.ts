@@ -7,10 +7,9 @@
  * does clear the file a crashed one left behind. A handler failure becomes
  * an error reply; nothing a client sends can crash the server.
  */
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import type { Logger } from '../log/logger';
+import { stageSocket, unlinkOwnSocket } from '../net/unix-socket';
 import { CniError, CniErrorCode } from './errors';
 import { dispatchLine, type DispatchSummary } from './dispatch';
 import type { CniHandlers } from './types';
@@ -39,8 +38,8 @@ export class CniServer {
   private readonly opts: Required<Omit<CniServerOptions, 'onRequest'>> & Pick<CniServerOptions, 'onRequest'>;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
-  /** false until the socket file is 0600 */
-  private accepting = false;
+  /** inode of the socket file we published (never unlink someone else's) */
+  private socketInode: number | undefined;
 
   constructor(opts: CniServerOptions) {
     this.opts = {
@@ -58,29 +57,30 @@ export class CniServer {
 
   /**
    * Creates the parent directory (0755) if needed, removes a stale socket
-   * file (one nothing answers on), listens, and makes the socket 0600.
+   * file (one nothing answers on), binds in a 0700 staging directory and
+   * moves the socket (0600) into place, so it is never reachable with looser
+   * permissions.
    * Rejects when another process is serving the path or the path is not a
    * socket.
    */
   async start(): Promise<void> {
     if (this.server !== undefined) throw new Error(`CNI server at ${this.opts.socketPath} already started`);
     const socketPath = this.opts.socketPath;
-    fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
-    await removeStaleSocket(socketPath);
+    const staged = await stageSocket(socketPath, 'CNI');
     const server = net.createServer((sock) => this.onConnection(sock));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => {
+      server.listen(staged.bindPath, () => {
         server.off('error', reject);
         resolve();
       });
     }).catch((e: unknown) => {
       this.server = undefined;
+      staged.discard();
       throw new Error(`listen on CNI socket ${socketPath}`, { cause: e });
     });
-    fs.chmodSync(socketPath, 0o600);
-    this.accepting = true;
+    this.socketInode = staged.publish();
     server.on('error', (e) => this.opts.logger.error('CNI socket error', { socket: socketPath, error: e.message }));
     this.opts.logger.info('CNI socket listening', { socket: socketPath });
   }
@@ -90,24 +90,13 @@ export class CniServer {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    this.accepting = false;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    try {
-      fs.unlinkSync(this.opts.socketPath);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`remove CNI socket ${this.opts.socketPath}`, { cause: e });
-    }
+    if (this.socketInode !== undefined) unlinkOwnSocket(this.opts.socketPath, this.socketInode, 'CNI');
     this.opts.logger.info('CNI socket closed', { socket: this.opts.socketPath });
   }
 
   private onConnection(sock: net.Socket): void {
-    // A connection queued before chmod ran came from a peer that passed the
-    // umask-derived permissions; refuse it anyway so only 0600 is ever served.
-    if (!this.accepting) {
-      sock.destroy();
-      return;
-    }
     this.sockets.add(sock);
     sock.on('close', () => this.sockets.delete(sock));
     sock.on('error', () => sock.destroy());
@@ -152,32 +141,4 @@ export class CniServer {
     if (!sock.destroyed) sock.end(JSON.stringify(reply) + '\n');
     this.opts.onRequest?.(summary, durationMs);
   }
-}
-
-/**
- * Removes `socketPath` if it is a socket nobody answers on. Leaves alone
- * (and rejects) a live socket or anything that is not a socket.
- */
-async function removeStaleSocket(socketPath: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(socketPath);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new Error(`inspect CNI socket path ${socketPath}`, { cause: e });
-  }
-  if (!st.isSocket()) throw new Error(`CNI socket path ${socketPath} exists and is not a socket; not removing it`);
-  const alive = await new Promise<boolean>((resolve, reject) => {
-    const probe = net.createConnection({ path: socketPath });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ECONNREFUSED') resolve(false);
-      else reject(new Error(`probe CNI socket ${socketPath}`, { cause: e }));
-    });
-  });
-  if (alive) throw new Error(`CNI socket ${socketPath} is in use by another process`);
-  fs.unlinkSync(socketPath);
 }
