@@ -44,6 +44,8 @@ export interface KnitdOptions {
    * seeds /knit/v1/network (through knitd's config file) when absent.
    */
   cluster?: { etcdEndpoints: string[]; prefix?: string; network?: Record<string, unknown>; nodeName?: string; leaseTtlSeconds?: number };
+  /** How long start/restart waits for "knitd ready"; default 30 s (longer when etcd is away on purpose). */
+  readyTimeoutMs?: number;
   /** Log level; default info (the request log carries durationMs). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
 }
@@ -184,7 +186,7 @@ class KnitdImpl implements Knitd {
     ];
     const proc = this.lab.spawn(this.node.ns, process.execPath, args, { tag: `knitd-${this.node.name}` });
     this.current = proc;
-    const ready = await waitReady(proc, 30_000);
+    const ready = await waitReady(proc, this.opts.readyTimeoutMs ?? 30_000);
     if (typeof ready.subnet === 'string') this.subnet = ready.subnet;
   }
 

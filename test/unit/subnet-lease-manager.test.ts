@@ -327,6 +327,28 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     expect(states).to.deep.equal(['acquiring', 'held', 'degraded', 'held']);
   });
 
+  it('with a check interval, notices etcd leaving and returning within it, long before half the TTL', async () => {
+    const m = new LeaseManager({ store, network: NET, stateDir: dir, ttlSeconds: TTL, clock, random: () => 0.5, retryMinMs: 1000, retryMaxMs: 30000, checkIntervalMs: 5000 });
+    managers.push(m);
+    const states: LeaseState[] = [];
+    m.on('state', (from: LeaseState, to: LeaseState) => { if (from !== to) states.push(to); });
+    await m.acquire(req);
+    const renews = (): number => store.calls.filter((c) => c.startsWith('renew')).length;
+    await clock.advance(4900);
+    expect(renews()).to.equal(0);
+    await clock.advance(100);
+    expect(renews()).to.equal(1);
+    store.down = true;
+    await clock.advance(5000);
+    expect(m.health()).to.include({ state: 'degraded', degraded: true });
+    await clock.advance(1000 + 2000 + 4000 + 5000 + 5000);
+    expect(renews()).to.equal(7); // retries after 1, 2, 4 s, then capped at the check interval
+    store.down = false;
+    await clock.advance(5000);
+    expect(m.health()).to.include({ state: 'held', degraded: false });
+    expect(states).to.deep.equal(['acquiring', 'held', 'degraded', 'held']);
+  });
+
   it('re-creates the same subnet when its etcd lease expired meanwhile and it is still free', async () => {
     const m = make(NET, () => 0.5);
     const lease = await m.acquire(req);

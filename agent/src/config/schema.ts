@@ -127,6 +127,10 @@ export const FIELDS: readonly FieldSpec[] = [
     typeLabel: 'integer', default: 86400, check: check.intRange(60, 9_000_000_000),
     description: 'TTL of the etcd lease that holds this node\'s subnet (at least 60); a node that stays away longer loses its subnet.',
   }),
+  bool('etcd.releaseOnShutdown', {
+    typeLabel: 'boolean', default: false,
+    description: 'On a clean shutdown (SIGTERM), delete this node\'s subnet lease so peers drop its routes at once; off by default, so a restart keeps the subnet and running containers keep their addresses.',
+  }),
   obj('network', {
     typeLabel: 'object',
     description: 'Network config written to `<etcd.prefix>/network` when that key is absent: clusterCidr, subnetLength, backend {type: vxlan, host-gw, ipip or bgp, …}; its content is validated when it is stored. JSON in the environment and flags.',

@@ -20,6 +20,8 @@ export interface EtcdConfig {
   keyFile?: string;
   /** TTL of the etcd lease that binds this node's subnet lease. */
   leaseTtlSeconds: number;
+  /** Delete the subnet lease on a clean shutdown (peers forget the node at once). */
+  releaseOnShutdown: boolean;
 }
 
 export interface GrpcConfig {

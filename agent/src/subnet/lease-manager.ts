@@ -57,9 +57,16 @@ export interface LeaseManagerOptions {
   logger?: Logger;
   /** Create attempts lost to races before giving up, default 32. */
   maxAttempts?: number;
-  /** Renewal retry back-off bounds while etcd is unreachable (defaults 1 s … 30 s, capped at TTL/4). */
+  /** Renewal retry back-off bounds while etcd is unreachable (defaults 1 s … 30 s, capped at TTL/4 and checkIntervalMs). */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * Also renew (keep-alive + ownership check) at least this often, default:
+   * only at about half the TTL. With a TTL of hours, that is the only way to
+   * notice within seconds that etcd is gone (state `degraded`) and that it is
+   * back: nothing else talks to etcd on a quiet cluster.
+   */
+  checkIntervalMs?: number;
 }
 
 /** Health summary for /healthz and the API. */
@@ -91,6 +98,7 @@ export class LeaseManager extends EventEmitter {
   private readonly maxAttempts: number;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
+  private readonly checkIntervalMs: number;
 
   constructor(private readonly opts: LeaseManagerOptions) {
     super();
@@ -102,7 +110,9 @@ export class LeaseManager extends EventEmitter {
     this.log = opts.logger ?? silentLogger();
     this.maxAttempts = opts.maxAttempts ?? 32;
     this.retryMinMs = opts.retryMinMs ?? 1000;
-    this.retryMaxMs = Math.min(opts.retryMaxMs ?? 30000, Math.max(this.retryMinMs, (this.ttl * 1000) / 4));
+    this.checkIntervalMs = opts.checkIntervalMs ?? Infinity;
+    // While degraded, retry at least as often as a healthy node checks, so recovery is noticed as soon.
+    this.retryMaxMs = Math.min(opts.retryMaxMs ?? 30000, Math.max(this.retryMinMs, (this.ttl * 1000) / 4), Math.max(this.retryMinMs, this.checkIntervalMs));
     this.retryMs = this.retryMinMs;
   }
 
@@ -245,9 +255,12 @@ export class LeaseManager extends EventEmitter {
     }
   }
 
-  /** Renewal at about half the TTL, ±10 %, so a fleet started together does not renew in lockstep. */
+  /**
+   * Renewal at about half the TTL (or the check interval, if shorter), ±10 %,
+   * so a fleet started together does not renew in lockstep.
+   */
   private renewDelay(ttlSeconds: number): number {
-    return Math.round(((ttlSeconds * 1000) / 2) * (0.9 + 0.2 * this.random()));
+    return Math.round(Math.min((ttlSeconds * 1000) / 2, this.checkIntervalMs) * (0.9 + 0.2 * this.random()));
   }
 
   private scheduleRenew(ms: number): void {

@@ -20,6 +20,9 @@ import { backendLeaseData, createBackend, type Backend } from '../backend';
 import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
 import { detectUnderlay, type Underlay } from '../dataplane/underlay';
 
+/** How often the lease is kept alive and checked, whatever its TTL: the bound on noticing an etcd outage. */
+const LEASE_CHECK_INTERVAL_MS = 10_000;
+
 export interface ClusterNode {
   network: NetworkConfig;
   lease: Lease;
@@ -35,7 +38,11 @@ export interface ClusterNode {
   health(): LeaseHealth;
   /** netlink writes start-up needed (backend device + first reconcile): 0 on a restart over a programmed node */
   startupWrites: number;
-  /** Stops watching and renewing; leaves every kernel object and the lease in place. */
+  /**
+   * Stops watching and renewing; leaves every kernel object in place. The
+   * lease stays too (a restart keeps the subnet), unless etcd.releaseOnShutdown
+   * is set: then it is deleted, so peers drop this node's routes at once.
+   */
   stop(): Promise<void>;
 }
 
@@ -81,6 +88,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     });
     const manager = new LeaseManager({
       store: registry, network, stateDir: cfg.stateDir, ttlSeconds: cfg.etcd.leaseTtlSeconds,
+      // A renewal every few seconds is how knitd learns that etcd went away (health: degraded) and came back.
+      checkIntervalMs: LEASE_CHECK_INTERVAL_MS,
       logger: opts.logger.child({ module: 'lease' }),
     });
     const lease = await retry('acquire a subnet lease', () => manager.acquire({
@@ -118,13 +127,25 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       stop: async () => {
         await tracker.stop();
         await reconciler.stop();
-        manager.stop();
+        if (cfg.etcd.releaseOnShutdown) await releaseLease(manager, log);
+        else manager.stop();
         client.close();
       },
     };
   } catch (err) {
     client.close();
     throw err;
+  }
+}
+
+/** Best effort: a release that cannot reach etcd leaves the lease to expire by its TTL. */
+async function releaseLease(manager: LeaseManager, log: Logger): Promise<void> {
+  const subnet = manager.lease?.subnet;
+  try {
+    await manager.release();
+    log.info('released the subnet lease on shutdown', { subnet });
+  } catch (err) {
+    log.warn('could not release the subnet lease on shutdown; it expires by its TTL', { subnet, error: (err as Error).message });
   }
 }
 
