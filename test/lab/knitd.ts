@@ -48,6 +48,12 @@ export interface KnitdOptions {
   readyTimeoutMs?: number;
   /** Log level; default info (the request log carries durationMs). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /**
+   * /metrics, /healthz, /readyz listener (host:port inside the node's
+   * namespace, e.g. 127.0.0.1:9464; reach it with `ip netns exec`); default
+   * '' = off.
+   */
+  metricsAddress?: string;
 }
 
 /** One plugin run: exit code, stdout, stderr, and stdout parsed when it is JSON. */
@@ -87,6 +93,8 @@ export interface Knitd {
   readonly runDir: string;
   readonly confDir: string;
   readonly socket: string;
+  /** The gRPC operator API's unix socket (knitd's default, `<runDir>/knitd.sock`). */
+  readonly apiSocket: string;
   /** PID of the current incarnation. */
   readonly pid: number;
   /** Log file of the current incarnation. */
@@ -141,6 +149,7 @@ class KnitdImpl implements Knitd {
   readonly runDir: string;
   readonly confDir: string;
   readonly socket: string;
+  readonly apiSocket: string;
   private current: LabProcess | undefined;
 
   constructor(private readonly lab: Lab, readonly node: LabNode, readonly dir: string, private readonly opts: KnitdOptions) {
@@ -150,6 +159,7 @@ class KnitdImpl implements Knitd {
     this.runDir = join(dir, 'run');
     this.confDir = join(dir, 'net.d');
     this.socket = join(this.runDir, 'cni.sock');
+    this.apiSocket = join(this.runDir, 'knitd.sock');
   }
 
   get proc(): LabProcess {
@@ -180,7 +190,7 @@ class KnitdImpl implements Knitd {
     const args = [
       ...(this.opts.nodeArgs ?? []), KNITD_BIN, ...mode, '--state-dir', this.stateDir, '--run-dir', this.runDir,
       '--cni-conf-dir', this.confDir, '--bridge', this.bridge, '--log-format', 'json',
-      '--log-level', this.opts.logLevel ?? 'info', '--metrics-address', '',
+      '--log-level', this.opts.logLevel ?? 'info', '--metrics-address', this.opts.metricsAddress ?? '',
       ...(this.opts.mtu !== undefined ? ['--mtu', String(this.opts.mtu)] : []),
       ...(this.opts.args ?? []),
     ];
