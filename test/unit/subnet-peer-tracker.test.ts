@@ -56,6 +56,14 @@ describe('subnet: PeerTracker', () => {
     expect(t.peers().map((p) => p.nodeName)).to.deep.equal(['c']);
   });
 
+  it('orders peers by address, numerically in every octet', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me' });
+    const order = ['10.9.255.0/24', '10.10.0.0/24', '10.10.2.0/24', '10.10.10.0/24', '10.100.0.0/24', '172.16.0.0/24'];
+    const shuffled = [order[3]!, order[5]!, order[0]!, order[4]!, order[2]!, order[1]!];
+    t.applyReset({ leases: shuffled.map((s, i) => rec(s, `n${i}`, `192.168.0.${i + 1}`)), invalid: [], revision: 5 });
+    expect(subnets(t.peers())).to.deep.equal(order);
+  });
+
   it('skips invalid values with one count per bad write, and drops the lease they replace', () => {
     let counted = 0;
     const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', invalidCounter: { inc: () => void counted++ } });
