@@ -1,0 +1,188 @@
+/**
+ * The speaker on fake connections: learned paths reach the owner and the
+ * other peers (not the source), a Cease or lost session withdraws at once,
+ * graceful restart keeps a peer's paths stale until its End-of-RIB or the
+ * restart time, and a deconfigured peer gets Cease 6/3.
+ */
+import { expect } from 'chai';
+import type { BgpMessage, NotificationMessage, OpenMessage, UpdateMessage } from '../../agent/src/bgp/codec';
+import { parsePrefix } from '../../agent/src/bgp/path';
+import { Speaker, type PeerSpec } from '../../agent/src/bgp/speaker';
+import { silentLogger } from '../../agent/src/log/logger';
+import { FakeClock, FakeConn, FakeDialer, flush, peerOpen } from './bgp-fakes';
+
+const GR_CAPS = (asn: number, restartTime: number, restarting = false): OpenMessage['capabilityParams'] => [[
+  { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'four-octet-as', asn },
+  { kind: 'graceful-restart', restarting, notification: false, restartTime, families: [{ afi: 1, safi: 1, forwardingPreserved: true }, { afi: 2, safi: 1, forwardingPreserved: true }] },
+]];
+
+function announce(prefix: string, nextHop: string, asns: number[]): UpdateMessage {
+  return { type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [{ type: 'sequence', asns }], nextHop }, nlri: [parsePrefix(prefix)!] };
+}
+
+const updates = (msgs: BgpMessage[]): UpdateMessage[] => msgs.filter((m): m is UpdateMessage => m.type === 'update');
+const announced = (msgs: BgpMessage[]): string[] => updates(msgs).flatMap((u) => u.nlri.map((p) => `${p.addr}/${p.len}`)).sort();
+
+describe('bgp speaker', () => {
+  let clock: FakeClock;
+  let dialer: FakeDialer;
+  let speaker: Speaker;
+  let notified: number;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    dialer = new FakeDialer();
+    notified = 0;
+    speaker = new Speaker({
+      localAsn: 65001, routerId: '10.0.0.1', clock, dial: dialer.dial, logger: silentLogger(), batchMs: 10,
+      onRoutesChanged: () => { notified++; },
+    });
+    speaker.setLocal([{ prefix: parsePrefix('10.244.1.0/24')!, nextHop: '', attrs: { origin: 0, asPath: [] } }]);
+  });
+
+  afterEach(async () => {
+    await speaker.stop();
+  });
+
+  async function up(spec: PeerSpec, open: OpenMessage): Promise<FakeConn> {
+    const conn = new FakeConn(spec.address, 179, '10.0.0.1');
+    const attempt = dialer.attempts.find((a) => a.target.host === spec.address);
+    if (!attempt) throw new Error(`no dial to ${spec.address}`);
+    attempt.resolve(conn);
+    await flush();
+    conn.send(open);
+    conn.send({ type: 'keepalive' });
+    return conn;
+  }
+
+  async function twoPeers(aOpen: OpenMessage = peerOpen({ asn: 65000, bgpId: '10.0.0.2' })): Promise<{ a: FakeConn; b: FakeConn }> {
+    speaker.setPeers([{ address: '10.0.0.2', asn: 65000 }, { address: '10.0.0.3', asn: 65003 }]);
+    await flush();
+    const a = await up({ address: '10.0.0.2', asn: 65000 }, aOpen);
+    const b = await up({ address: '10.0.0.3', asn: 65003 }, peerOpen({ asn: 65003, bgpId: '10.0.0.3' }));
+    return { a, b };
+  }
+
+  it('advertises the local prefix on Established, learns paths, and re-exports them to other peers only', async () => {
+    const { a, b } = await twoPeers();
+    expect(announced(a.received())).to.deep.equal(['10.244.1.0/24']);
+    b.received();
+    a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+    clock.advance(10);
+    expect(notified).to.equal(1);
+    expect(speaker.bestLearned().map((c) => c.path.nextHop)).to.deep.equal(['10.0.0.2']);
+    const toB = updates(b.received());
+    expect(toB.flatMap((u) => u.nlri.map((p) => p.addr))).to.deep.equal(['10.1.0.0']);
+    expect(toB[0].attributes.asPath).to.deep.equal([{ type: 'sequence', asns: [65001, 65000] }]);
+    expect(toB[0].attributes.nextHop).to.equal('10.0.0.1');
+    expect(a.received()).to.deep.equal([]); // never back to the source
+    const s = speaker.sessions().find((x) => x.peerAddress === '10.0.0.2');
+    expect(s).to.deep.include({ state: 'Established', prefixesReceived: 1, prefixesSent: 1, peerAsn: 65000, localAsn: 65001 });
+  });
+
+  it('a peer that sends our own routes back (our AS in the path) is ignored for them', async () => {
+    const { a } = await twoPeers();
+    a.send(announce('10.244.1.0/24', '10.0.0.2', [65000, 65001]));
+    a.send(announce('10.9.0.0/16', '10.0.0.2', [65000, 65001]));
+    clock.advance(10);
+    expect(speaker.bestLearned()).to.deep.equal([]);
+    expect(speaker.routes()).to.deep.equal([]);
+  });
+
+  it('a NOTIFICATION from the peer withdraws its paths at once', async () => {
+    const { a } = await twoPeers();
+    a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+    clock.advance(10);
+    a.send({ type: 'notification', code: 6, subcode: 2, data: Buffer.alloc(0) });
+    expect(speaker.bestLearned()).to.deep.equal([]);
+    clock.advance(10);
+    expect(notified).to.equal(2);
+  });
+
+  it('a silent drop without graceful restart withdraws at once too', async () => {
+    const { a } = await twoPeers();
+    a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+    a.closeFromPeer();
+    expect(speaker.bestLearned()).to.deep.equal([]);
+  });
+
+  describe('graceful restart (receiving speaker)', () => {
+    it('keeps a restarting peer\'s paths stale until the restart time passes', async () => {
+      const { a } = await twoPeers(peerOpen({ asn: 65000, bgpId: '10.0.0.2' }, GR_CAPS(65000, 30)));
+      a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+      clock.advance(10);
+      a.closeFromPeer();
+      expect(speaker.bestLearned().map((c) => c.stale)).to.deep.equal([true]);
+      expect(speaker.routes()[0].stale).to.equal(true);
+      clock.advance(29_000);
+      expect(speaker.bestLearned()).to.have.length(1);
+      clock.advance(1_100);
+      expect(speaker.bestLearned()).to.deep.equal([]);
+    });
+
+    it('replaces stale paths with fresh ones and sweeps the rest on End-of-RIB', async () => {
+      const { a } = await twoPeers(peerOpen({ asn: 65000, bgpId: '10.0.0.2' }, GR_CAPS(65000, 120)));
+      a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+      a.send(announce('10.2.0.0/16', '10.0.0.2', [65000]));
+      a.closeFromPeer();
+      clock.advance(5000);
+      await flush();
+      const again = dialer.attempts.filter((x) => x.target.host === '10.0.0.2').at(-1)!;
+      const conn = new FakeConn('10.0.0.2');
+      again.resolve(conn);
+      await flush();
+      conn.send(peerOpen({ asn: 65000, bgpId: '10.0.0.2' }, GR_CAPS(65000, 120, true)));
+      conn.send({ type: 'keepalive' });
+      conn.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+      expect(speaker.bestLearned().map((c) => `${c.path.prefix.addr}:${c.stale === true}`).sort()).to.deep.equal(['10.1.0.0:false', '10.2.0.0:true']);
+      conn.send({ type: 'update', withdrawn: [], attributes: {}, nlri: [] }); // End-of-RIB IPv4
+      expect(speaker.bestLearned().map((c) => c.path.prefix.addr)).to.deep.equal(['10.1.0.0']);
+    });
+
+    it('a peer that comes back without the capability loses its stale paths at once', async () => {
+      const { a } = await twoPeers(peerOpen({ asn: 65000, bgpId: '10.0.0.2' }, GR_CAPS(65000, 120)));
+      a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+      a.closeFromPeer();
+      clock.advance(5000);
+      await flush();
+      const conn = new FakeConn('10.0.0.2');
+      dialer.attempts.filter((x) => x.target.host === '10.0.0.2').at(-1)!.resolve(conn);
+      await flush();
+      conn.send(peerOpen({ asn: 65000, bgpId: '10.0.0.2' }));
+      conn.send({ type: 'keepalive' });
+      expect(speaker.bestLearned()).to.deep.equal([]);
+    });
+  });
+
+  it('a deconfigured peer gets Cease 6/3 and its paths go', async () => {
+    const { a } = await twoPeers();
+    a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+    a.received();
+    speaker.setPeers([{ address: '10.0.0.3', asn: 65003 }]);
+    const n = a.received().filter((m): m is NotificationMessage => m.type === 'notification').map((m) => `${m.code}/${m.subcode}`);
+    expect(n).to.deep.equal(['6/3']);
+    expect(speaker.bestLearned()).to.deep.equal([]);
+    expect(speaker.sessions().map((s) => s.peerAddress)).to.deep.equal(['10.0.0.3']);
+  });
+
+  it('stop({graceful}) closes every session without a NOTIFICATION', async () => {
+    const { a, b } = await twoPeers();
+    a.received();
+    b.received();
+    await speaker.stop({ graceful: true });
+    for (const c of [a, b]) {
+      expect(c.received()).to.deep.equal([]);
+      expect(c.destroyed).to.equal(true);
+    }
+  });
+
+  it('stop() sends Cease 6/2 to every peer', async () => {
+    const { a, b } = await twoPeers();
+    a.received();
+    b.received();
+    await speaker.stop();
+    for (const c of [a, b]) {
+      expect(c.received().filter((m) => m.type === 'notification').map((m) => `${(m as NotificationMessage).code}/${(m as NotificationMessage).subcode}`)).to.deep.equal(['6/2']);
+    }
+  });
+});
