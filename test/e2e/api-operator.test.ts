@@ -48,11 +48,11 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
   const containers: Array<{ c: LabContainer; node: number }> = [];
   const timings: string[] = [];
 
-  const start = (n: number) => startKnitd(lab, lab.nodes[n]!, {
+  const start = (n: number, extra: string[] = []) => startKnitd(lab, lab.nodes[n]!, {
     cluster: { etcdEndpoints: lab.etcdEndpoints, network: NETWORK },
     metricsAddress: METRICS,
     // No periodic resync during the test: a hand-made drift stays visible until we undo it.
-    args: ['--reconcile-interval-seconds', '3600'],
+    args: ['--reconcile-interval-seconds', '3600', ...extra],
   });
   const sock = () => ['--socket', knitds[0]!.apiSocket];
   const metrics = async () => (await scrape(lab, lab.nodes[0]!, METRICS)).fams;
@@ -255,7 +255,8 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     const before = await metrics();
     const fromApi = watch.seen.length;
     const fromEtcd = etcdWatch.seen.length;
-    knitds.push(await start(2));
+    // node3 releases its lease on SIGTERM (the leave test stops it so).
+    knitds.push(await start(2, ['--etcd-release-on-shutdown=true']));
     const key = (await etcdSubnets(lab)).entries();
     const own3 = [...key].find(([, v]) => (JSON.parse(v) as EtcdLease).nodeName === 'node3')!;
     const put = await etcdWatch.waitFor((e) => e.type === 'PUT' && e.key === `subnets/${own3[0]}`, 5000, fromEtcd, 'etcd PUT of node3');
@@ -349,28 +350,51 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     }
   });
 
-  it(`a node leave: Watch sends the removal within ${WATCH_BOUND_MS} ms of the lease delete; knitctl against the stopped knitd says it is not running`, async () => {
+  /** Waits for node1's Watch to report `subnet` removed, and returns the delay after etcd's own DELETE (0 when earlier). */
+  const removal = async (subnet: string, fromApi: number, fromEtcd: number): Promise<number> => {
+    const key = subnet.replace('/', '-');
+    const del = await etcdWatch.waitFor((e) => e.type === 'DELETE' && e.key === `subnets/${key}`, 10_000, fromEtcd, `etcd DELETE of ${subnet}`);
+    const ev = await watch.waitFor((e) => e.event === 'subnet' && e.subnet?.change === 'CHANGE_TYPE_REMOVED' && e.subnet.lease?.subnet === subnet, 5000, fromApi, `subnet removal of ${subnet}`);
+    await watch.waitFor((e) => e.event === 'peer' && e.peer?.change === 'CHANGE_TYPE_REMOVED' && e.peer.peer?.subnet === subnet, 1000, fromApi, `peer removal of ${subnet}`);
+    return Math.max(0, ev.at - del.at);
+  };
+
+  it(`a node leave by release on shutdown (SIGTERM): Watch sends the removal within ${WATCH_BOUND_MS} ms of the lease delete; gauges drop`, async () => {
     const before = await metrics();
     const k3 = knitds[2]!;
-    await k3.stop();
     const fromApi = watch.seen.length;
     const fromEtcd = etcdWatch.seen.length;
-    const key = k3.subnet.replace('/', '-');
-    await etcdctl(lab, ['del', `${PREFIX}/subnets/${key}`]);
-    const del = await etcdWatch.waitFor((e) => e.type === 'DELETE' && e.key === `subnets/${key}`, 5000, fromEtcd, 'etcd DELETE of node3');
-    const ev = await watch.waitFor((e) => e.event === 'subnet' && e.subnet?.change === 'CHANGE_TYPE_REMOVED' && e.subnet.lease?.subnet === k3.subnet, 5000, fromApi, 'subnet removal of node3');
-    const lat = Math.max(0, ev.at - del.at);
-    timings.push(`subnet removal after lease delete: ${lat.toFixed(1)} ms`);
+    await k3.stop();
+    const lat = await removal(k3.subnet, fromApi, fromEtcd);
+    timings.push(`subnet removal after release on shutdown: ${lat.toFixed(1)} ms`);
     expect(lat).to.be.at.most(WATCH_BOUND_MS);
-    await watch.waitFor((e) => e.event === 'peer' && e.peer?.change === 'CHANGE_TYPE_REMOVED' && e.peer.peer?.subnet === k3.subnet, 1000, fromApi, 'peer removal of node3');
     await waitUntil(async () => !(await kernelView(lab, lab.nodes[0]!)).routes.some((r) => r.dst === k3.subnet), 5000, 'route to node3 gone');
     const after = await metrics();
     expect(sumOf(after, 'knit_leases_known') - sumOf(before, 'knit_leases_known')).to.equal(-1);
     expect(sumOf(after, 'knit_peers_programmed') - sumOf(before, 'knit_peers_programmed')).to.equal(-1);
+  });
+
+  it(`a node leave by lease deletion (knitd killed, key deleted with etcdctl): removal within ${WATCH_BOUND_MS} ms; knitctl then says knitd is not running`, async () => {
+    const k3 = knitds[2]!;
+    let fromApi = watch.seen.length;
+    await k3.restart();
+    await watch.waitFor((e) => e.event === 'subnet' && e.subnet?.change === 'CHANGE_TYPE_ADDED' && e.subnet.lease?.subnet === k3.subnet, 5000, fromApi, 'node3 back');
+    await k3.kill(); // SIGKILL releases nothing: the lease stays until deleted
+    expect([...(await etcdSubnets(lab)).keys()].map(keyToCidr)).to.include(k3.subnet);
+    fromApi = watch.seen.length;
+    const fromEtcd = etcdWatch.seen.length;
+    await etcdctl(lab, ['del', `${PREFIX}/subnets/${k3.subnet.replace('/', '-')}`]);
+    const lat = await removal(k3.subnet, fromApi, fromEtcd);
+    timings.push(`subnet removal after etcdctl del: ${lat.toFixed(1)} ms`);
+    expect(lat).to.be.at.most(WATCH_BOUND_MS);
 
     const r = await knitctl(['status', '--socket', k3.apiSocket]);
     expect(r.code).to.not.equal(0);
-    expect(r.stderr).to.include('is knitd running?').and.include(k3.apiSocket);
+    // SIGKILL leaves the socket file behind: the hint is about a stale socket.
+    expect(r.stderr).to.include('is knitd running?').and.include(k3.apiSocket).and.include('ECONNREFUSED');
+    const gone = await knitctl(['status', '--socket', `${k3.apiSocket}.absent`]);
+    expect(gone.code).to.not.equal(0);
+    expect(gone.stderr).to.include('is knitd running?').and.include('ENOENT');
   });
 
   it('`knitctl status` exits 1 and says why when this node\'s lease is taken over in etcd (conflict); /healthz and /readyz fail too', async () => {
