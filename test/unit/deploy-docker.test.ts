@@ -1,0 +1,62 @@
+/**
+ * deploy/docker/Dockerfile checked without a Docker daemon: two stages, the
+ * runtime stage gets nft (knit runs it) and no compilers, and every file the
+ * runtime stage copies out of the build stage is one this repository has or
+ * its build scripts produce, at the paths knitd's launcher and the native
+ * addon loader look for.
+ */
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const REPO = join(__dirname, '..', '..', '..');
+const text = readFileSync(join(REPO, 'deploy', 'docker', 'Dockerfile'), 'utf8');
+// Instructions, with continuation lines joined.
+const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const fromIdx = lines.map((l, i) => (l.startsWith('FROM ') ? i : -1)).filter((i) => i >= 0);
+
+describe('deploy/docker/Dockerfile', () => {
+  it('builds in a named stage and runs from a second one', () => {
+    expect(fromIdx).to.have.length(2);
+    expect(lines[fromIdx[0]!]).to.match(/ AS build$/);
+  });
+
+  const runtime = lines.slice(fromIdx[1]);
+  const build = lines.slice(fromIdx[0], fromIdx[1]);
+
+  it('build stage: npm ci from the lock file, then the build, the plugin bundle and its single executable', () => {
+    const joined = build.join('\n');
+    expect(joined).to.include('COPY package.json package-lock.json ./');
+    expect(joined).to.include('npm ci');
+    for (const s of ['npm run build', 'npm run build:plugin', 'npm run build:sea', 'npm prune --omit=dev']) expect(joined).to.include(s);
+  });
+
+  it('runtime stage: nftables, no compilers, knitd as the entry point', () => {
+    const joined = runtime.join('\n');
+    expect(joined).to.match(/apt-get install[^\n]*\bnftables\b/);
+    expect(joined).to.not.match(/\b(g\+\+|gcc|make|python3)\b/);
+    expect(runtime[runtime.length - 1]).to.equal('ENTRYPOINT ["node", "/opt/knit/agent/bin/knitd"]');
+  });
+
+  it('copies from the build stage only paths the repository has or its build produces', () => {
+    const produced: Record<string, string> = {
+      'dist/agent': 'tsc (build:ts)',
+      'dist/cni-plugin': 'tsc + build:plugin + build:sea',
+      'agent/native/build/Release/knit_netns.node': 'build:native',
+      node_modules: 'npm ci',
+    };
+    const copies = runtime.filter((l) => l.startsWith('COPY --from=build '));
+    expect(copies.length).to.be.greaterThan(5);
+    for (const c of copies) {
+      const src = c.split(/\s+/)[2]!.replace(/^\/src\//, '');
+      expect(produced[src] !== undefined || existsSync(join(REPO, src)), `${src} exists or is built`).to.equal(true);
+    }
+    // The launcher requires <root>/dist/agent/src/main.js and the addon loader
+    // <root>/agent/native/build/Release/knit_netns.node; proto/ is read at run time.
+    for (const needed of ['/src/dist/agent ./dist/agent', '/src/agent/bin ./agent/bin', '/src/proto ./proto',
+      '/src/agent/native/build/Release/knit_netns.node ./agent/native/build/Release/knit_netns.node']) {
+      expect(copies.some((c) => c.endsWith(needed)), needed).to.equal(true);
+    }
+    expect(readFileSync(join(REPO, 'agent', 'src', 'netlink', 'netns.ts'), 'utf8')).to.include("'../../../../agent/native/build/Release/knit_netns.node'");
+  });
+});
