@@ -6,13 +6,16 @@ import { registerBackend } from './registry';
 import { hostGwFactory } from './hostgw';
 import { ipipFactory } from './ipip';
 import { vxlanFactory } from './vxlan';
+import { bgpFactory } from './bgp';
 
 registerBackend(vxlanFactory);
 registerBackend(hostGwFactory);
 registerBackend(ipipFactory);
+registerBackend(bgpFactory);
 
 export { registerBackend, registeredBackendTypes, backendLeaseData, createBackend } from './registry';
 export type { Backend, BackendContext, BackendFactory, DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
 export { VxlanBackend, vxlanDeviceName, vtepMac, planVxlan, VXLAN_OVERHEAD, type VxlanPlanEnv } from './vxlan';
 export { HostGwBackend, planHostGw, type HostGwPlanEnv } from './hostgw';
 export { IpipBackend, planIpip, IPIP_DEVICE, IPIP_OVERHEAD } from './ipip';
+export { BgpBackend, type BgpRouteView, type BgpSessionView } from './bgp';

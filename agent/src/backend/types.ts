@@ -33,6 +33,15 @@ export interface BackendContext {
 /** A backend: the reconciler's source of desired state, plus its type. */
 export interface Backend extends DataplaneSource {
   readonly type: BackendType;
+  /** Route protocol number marking this backend's routes (the reconciler's `protocol`); default RTPROT_KNIT. */
+  readonly routeProtocol?: number;
+  /**
+   * For backends whose desired state changes without a peer-set change (BGP:
+   * learned routes): `onChange` is called then, and the wiring reconciles.
+   */
+  watch?(onChange: () => void): void;
+  /** Stop background work (BGP sessions) at shutdown; kernel objects stay. */
+  close?(): Promise<void>;
 }
 
 /** What a backend folder registers. */

@@ -54,10 +54,14 @@ export interface SpeakerOptions {
   holdTime?: number;
   /** Listen for peers; omit to never accept connections. */
   listen?: { address: string; port: number };
-  /** Advertise graceful restart with this restart time (seconds); omit to not advertise it. */
-  gracefulRestart?: { restartTime: number };
-  /** IPv6 next hop for a session whose local IPv4 address is given; undefined = no IPv6 next hop known. */
-  nextHop6?: (localAddress: string) => NextHop6 | undefined;
+  /**
+   * Advertise graceful restart with this restart time (seconds); omit to not
+   * advertise it. `restarting` sets the R bit (we restarted and kept our
+   * forwarding state).
+   */
+  gracefulRestart?: { restartTime: number; restarting?: boolean };
+  /** IPv6 next hop for a session (our IPv4 address on it, the peer); undefined = no IPv6 next hop known. */
+  nextHop6?: (localAddress: string, peer: PeerSpec) => NextHop6 | undefined;
   /** Called (batched) when best paths changed; `changed` holds prefix keys. */
   onRoutesChanged?: (changed: ReadonlySet<string>) => void;
   /** Coalescing delay for re-exports and notifications; default 10 ms. */
@@ -97,6 +101,8 @@ interface PeerEntry {
   localAddress?: string;
   negotiated?: Negotiated;
   staleTimer?: Timer;
+  /** Families (4, 6) whose End-of-RIB arrived since the session came up. */
+  endOfRib: Set<number>;
 }
 
 const sameSpec = (a: PeerSpec, b: PeerSpec): boolean =>
@@ -193,6 +199,19 @@ export class Speaker {
     return out;
   }
 
+  /**
+   * True when every peer is Established and has sent End-of-RIB for every
+   * negotiated family: the RIB holds all it will get (a restarting knitd may
+   * now let go of the routes it preserved).
+   */
+  converged(): boolean {
+    for (const e of this.peers.values()) {
+      if (!e.negotiated || !e.localAddress) return false;
+      for (const f of e.negotiated.families) if (!e.endOfRib.has(f.afi === Afi.IPV4 ? 4 : 6)) return false;
+    }
+    return true;
+  }
+
   sessions(): SessionInfo[] {
     return [...this.peers.values()].map((e) => {
       const s = e.session.snapshot();
@@ -224,7 +243,7 @@ export class Speaker {
 
   private addPeer(spec: PeerSpec): void {
     const ebgp = spec.asn !== this.opts.localAsn;
-    const entry: PeerEntry = { spec, session: undefined as unknown as Session };
+    const entry: PeerEntry = { spec, session: undefined as unknown as Session, endOfRib: new Set() };
     const addr = spec.address;
     entry.session = new Session(
       {
@@ -232,7 +251,7 @@ export class Speaker {
         local: {
           asn: this.opts.localAsn, routerId: this.opts.routerId, holdTime: spec.holdTime ?? this.opts.holdTime ?? 90,
           families: [IPV4_UNICAST, IPV6_UNICAST],
-          ...(this.opts.gracefulRestart ? { gracefulRestart: { restartTime: this.opts.gracefulRestart.restartTime, restarting: false } } : {}),
+          ...(this.opts.gracefulRestart ? { gracefulRestart: { restartTime: this.opts.gracefulRestart.restartTime, restarting: this.opts.gracefulRestart.restarting === true } } : {}),
         },
         ...(ebgp && !spec.multihop ? { ttl: 1 } : {}),
         ...(this.opts.connectRetryMs !== undefined ? { connectRetryMs: this.opts.connectRetryMs } : {}),
@@ -256,6 +275,7 @@ export class Speaker {
   private onEstablished(e: PeerEntry, neg: Negotiated, localAddress: string, ebgp: boolean): void {
     e.localAddress = localAddress;
     e.negotiated = neg;
+    e.endOfRib = new Set();
     const addr = e.spec.address;
     this.rib.peerUp({ kind: 'peer', peerAddress: addr, peerAsn: neg.peerAsn, peerBgpId: neg.peerBgpId, ebgp });
     // Stale paths from before a restart: flushed now for families the peer did not keep forwarding state for.
@@ -299,12 +319,13 @@ export class Speaker {
   private onEndOfRib(e: PeerEntry, f: AfiSafi): void {
     const afi = f.afi === Afi.IPV4 ? 4 : f.afi === Afi.IPV6 ? 6 : undefined;
     if (afi === undefined) return;
+    e.endOfRib.add(afi);
     this.changed(this.rib.sweepStale(e.spec.address, afi));
   }
 
   private exportFor(e: PeerEntry): Path[] {
     if (!e.localAddress || !e.negotiated) return [];
-    const nh6 = this.opts.nextHop6?.(e.localAddress);
+    const nh6 = this.opts.nextHop6?.(e.localAddress, e.spec);
     return exportPaths(this.rib.bestPaths(), {
       peerAddress: e.spec.address, ebgp: e.negotiated.peerAsn !== this.opts.localAsn, localAsn: this.opts.localAsn,
       nextHop4: e.localAddress, ...(nh6 ? { nextHop6: nh6 } : {}),

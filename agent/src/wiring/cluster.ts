@@ -106,7 +106,10 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       nl, logger: opts.logger.child({ module: 'reconciler' }), backend,
       resyncIntervalMs: cfg.reconcileIntervalSeconds * 1000,
       ...(opts.onReconcileRun ? { onRun: (run: ReconcileRunReport) => opts.onReconcileRun!(network.backend.type, run) } : {}),
+      ...(backend.routeProtocol !== undefined ? { protocol: backend.routeProtocol } : {}),
     });
+    // BGP: learned routes change without a lease change; a failed run is logged by the reconciler.
+    backend.watch?.(() => { reconciler.reconcileNow().catch(() => undefined); });
     const tracker = new PeerTracker({
       feed: registry, nodeName: cfg.nodeName, publicIp: underlay.ip,
       ownSubnet: () => manager.lease?.subnet, logger: opts.logger.child({ module: 'peers' }),
@@ -125,6 +128,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       startupWrites: setup.writes + first.writes,
       health: () => manager.health(),
       stop: async () => {
+        await backend.close?.();
         await tracker.stop();
         await reconciler.stop();
         if (cfg.etcd.releaseOnShutdown) await releaseLease(manager, log);

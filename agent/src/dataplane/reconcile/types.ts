@@ -8,7 +8,7 @@ import type { FdbEntry, Neighbour, Route } from '../../netlink/types';
 import type { Lease, LeaseBackendData } from '../../store/lease-codec';
 
 /** How a peer is reached. */
-export type PeerMode = 'vxlan' | 'direct' | 'host-gw' | 'ipip';
+export type PeerMode = 'vxlan' | 'direct' | 'host-gw' | 'ipip' | 'bgp';
 
 /** The kernel objects wanted for one peer lease. */
 export interface PeerPlan {

@@ -1,0 +1,248 @@
+/**
+ * The bgp backend: knitd as a BGP speaker. It originates this node's leased
+ * subnet (and, when configured, the cluster CIDR aggregate and extra
+ * prefixes such as an IPv6 pod range), and the best paths it learns become
+ * the desired routes, marked with RTPROT_KNIT_BGP (90), that the reconciler
+ * installs — it never touches a route it does not own. IPv6 routes go
+ * through Ipv6RouteSync (the reconciler dumps IPv4 only).
+ *
+ * Peers, level-triggered from `desired(leases)`: the configured external
+ * peers (a top-of-rack router), the route reflectors this node is a client
+ * of, and with nodeMesh every other bgp node from its lease (its public IP
+ * and the AS it published). No device, no encapsulation: MTU = underlay MTU.
+ *
+ * Graceful restart (when configured): a planned stop closes the sessions
+ * without a Cease so peers keep our routes as stale, and at start the
+ * kernel's BGP routes from the previous run stay until every peer sent
+ * End-of-RIB or the restart time passed, so forwarding never stops.
+ */
+import { RTPROT_KNIT_BGP, type Handle, type Link, type Route } from '../../netlink/types';
+import type { Lease } from '../../store/lease-codec';
+import { realClock, Timer, type Clock } from '../../bgp/clock';
+import type { Dialer } from '../../bgp/conn';
+import type { Candidate } from '../../bgp/decision';
+import { parsePrefix, prefixKey, type Path } from '../../bgp/path';
+import { Speaker, type NextHop6 } from '../../bgp/speaker';
+import type { Backend, BackendContext, BackendFactory, DesiredDataplane, PeerPlan, SetupResult } from '../types';
+import { readUnderlay } from '../device-ensure';
+import { Ipv6RouteSync } from './ipv6-routes';
+import { LEASE_ASN_KEY, peerSpecs, resolveBgpOptions, type BgpOptions } from './options';
+
+/** A BGP session as the operator surface shows it (the API's BgpSessionInfo). */
+export interface BgpSessionView {
+  peerAddress: string;
+  peerAsn: number;
+  localAsn: number;
+  state: string;
+  uptimeSeconds: number;
+  prefixesSent: number;
+  prefixesReceived: number;
+  lastError?: string;
+}
+
+/** A learned route as the operator surface shows it (the API's BgpRouteInfo). */
+export interface BgpRouteView {
+  prefix: string;
+  nextHop: string;
+  peerAddress: string;
+  asPath: number[];
+  /** The best path for its prefix, hence wanted in the kernel. */
+  installed: boolean;
+}
+
+/** Test seams: the clock and dialer the speaker uses. */
+export interface BgpBackendDeps {
+  clock?: Clock;
+  dial?: Dialer;
+}
+
+export class BgpBackend implements Backend {
+  readonly type = 'bgp' as const;
+  readonly routeProtocol = RTPROT_KNIT_BGP;
+  private readonly nl: Handle;
+  private readonly opts: BgpOptions;
+  private readonly clock: Clock;
+  private speaker: Speaker | undefined;
+  private underlay: Link | undefined;
+  private nextHop6: NextHop6 | undefined;
+  private readonly listeners: (() => void)[] = [];
+  private readonly v6: Ipv6RouteSync;
+  /** Kernel BGP routes found at start with graceful restart on, kept until the RIB converged. */
+  private preserved: Route[] = [];
+  private preserveTimer: Timer | undefined;
+
+  constructor(private readonly ctx: BackendContext, private readonly deps: BgpBackendDeps = {}) {
+    this.nl = ctx.nl;
+    this.opts = resolveBgpOptions(ctx.network, ctx.node.name);
+    this.clock = deps.clock ?? realClock;
+    this.v6 = new Ipv6RouteSync(ctx.nl, RTPROT_KNIT_BGP, ctx.logger);
+  }
+
+  /** Reads the underlay (MTU, IPv6 next hop); the first call also starts the speaker. Never writes. */
+  async setup(): Promise<SetupResult> {
+    const under = await readUnderlay(this.nl, this.ctx.node.underlay);
+    this.underlay = under.link;
+    this.nextHop6 = await this.discoverNextHop6(under.link.index);
+    if (!this.speaker) await this.startSpeaker();
+    return { leaseData: { [LEASE_ASN_KEY]: this.opts.localAsn }, mtu: this.ctx.network.mtu ?? under.link.mtu, writes: 0 };
+  }
+
+  /**
+   * The kernel routes wanted for the best learned paths. Also hands the
+   * speaker the current peer set (idempotent), which is how the mesh follows
+   * the leases.
+   */
+  desired(leases: readonly Lease[]): DesiredDataplane {
+    const speaker = this.speaker;
+    const underlay = this.underlay;
+    if (!speaker || !underlay) throw new Error('bgp backend: desired() before setup()');
+    speaker.setPeers(peerSpecs(this.opts, leases, { publicIp: this.ctx.node.publicIp }));
+    const byPrefix = new Map(leases.map((l) => [l.subnet, l]));
+    const out: DesiredDataplane = { peers: [], refused: [] };
+    const v6: Route[] = [];
+    const covered = new Set<string>();
+    for (const c of speaker.bestLearned()) {
+      const route = this.routeFor(c, underlay.index);
+      if (!route) continue;
+      covered.add(route.dst);
+      if (c.path.prefix.afi === 6) {
+        v6.push(route);
+        continue;
+      }
+      const lease = byPrefix.get(route.dst);
+      out.peers.push(plan(route, lease?.nodeName ?? `bgp ${c.source.kind === 'peer' ? c.source.peerAddress : 'local'}`, c.path.nextHop));
+    }
+    for (const r of this.preserved) {
+      if (covered.has(r.dst)) continue;
+      if (r.dst.includes(':')) v6.push(r);
+      else out.peers.push(plan(r, 'bgp (preserved across restart)', r.gateway ?? ''));
+    }
+    this.v6.set(v6);
+    return out;
+  }
+
+  ownedDevices(): number[] {
+    return [];
+  }
+
+  watch(onChange: () => void): void {
+    this.listeners.push(onChange);
+  }
+
+  /** Stops the sessions: Cease to every peer, or silently with graceful restart so peers keep our routes. */
+  async close(): Promise<void> {
+    this.preserveTimer?.cancel();
+    await this.speaker?.stop({ graceful: this.opts.gracefulRestart });
+    await this.v6.stop();
+  }
+
+  /** Sessions for the operator surface. */
+  sessions(): BgpSessionView[] {
+    return (this.speaker?.sessions() ?? []).map((s) => {
+      const v: BgpSessionView = {
+        peerAddress: s.peerAddress, peerAsn: s.peerAsn, localAsn: s.localAsn, state: s.state,
+        uptimeSeconds: s.uptimeSeconds, prefixesSent: s.prefixesSent, prefixesReceived: s.prefixesReceived,
+      };
+      if (s.lastError !== undefined) v.lastError = s.lastError;
+      return v;
+    });
+  }
+
+  /** Learned routes for the operator surface. */
+  routes(): BgpRouteView[] {
+    return (this.speaker?.routes() ?? []).map((r) => ({
+      prefix: r.prefix, nextHop: r.nextHop, peerAddress: r.peerAddress, asPath: r.asPath, installed: r.best,
+    }));
+  }
+
+  private routeFor(c: Candidate, index: number): Route | undefined {
+    const p = c.path;
+    const gateway = p.prefix.afi === 6 ? (p.nextHopLinkLocal ?? p.nextHop) : p.nextHop;
+    // Our own address as next hop (a reflector echoing us) or none: nothing to install.
+    if (!gateway || gateway === this.ctx.node.publicIp || gateway === '0.0.0.0' || gateway === '::') return undefined;
+    if (gateway === this.nextHop6?.global || gateway === this.nextHop6?.linkLocal) return undefined;
+    return { dst: prefixKey(p.prefix), gateway, index, protocol: RTPROT_KNIT_BGP };
+  }
+
+  private async discoverNextHop6(index: number): Promise<NextHop6 | undefined> {
+    const addrs = await this.nl.addrList({ index, family: 6 });
+    const ips = addrs.map((a) => a.cidr.split('/')[0]);
+    const linkLocal = ips.find((ip) => ip.toLowerCase().startsWith('fe80:'));
+    const global = this.opts.ipv6NextHop ?? ips.find((ip) => !ip.toLowerCase().startsWith('fe80:'));
+    if (!global) return undefined;
+    return linkLocal ? { global, linkLocal } : { global };
+  }
+
+  private localPaths(): Path[] {
+    const texts = [this.ctx.node.subnet, ...(this.opts.advertiseClusterCidr ? [this.ctx.network.clusterCidr] : []), ...this.opts.advertise];
+    const out: Path[] = [];
+    for (const t of texts) {
+      const prefix = parsePrefix(t);
+      if (!prefix) {
+        this.ctx.logger.warn('bgp: prefix to advertise is not a valid CIDR; skipped', { prefix: t });
+        continue;
+      }
+      out.push({ prefix, nextHop: '', attrs: { origin: 0, asPath: [] } });
+    }
+    return out;
+  }
+
+  private async startSpeaker(): Promise<void> {
+    const log = this.ctx.logger;
+    if (this.opts.gracefulRestart) {
+      const [r4, r6] = await Promise.all([this.nl.routeList({ family: 4, protocol: RTPROT_KNIT_BGP }), this.nl.routeList({ family: 6, protocol: RTPROT_KNIT_BGP })]);
+      this.preserved = [...r4, ...r6];
+      if (this.preserved.length > 0) {
+        log.info('graceful restart: keeping the BGP routes of the previous run until the peers resent theirs', { routes: this.preserved.length, restartTime: this.opts.restartTime });
+        this.preserveTimer = new Timer(this.clock, () => this.releasePreserved('restart time passed'));
+        this.preserveTimer.arm(this.opts.restartTime * 1000);
+      }
+    }
+    const speaker = new Speaker({
+      localAsn: this.opts.localAsn,
+      routerId: this.ctx.node.publicIp,
+      holdTime: this.opts.holdTime,
+      listen: { address: this.opts.listenAddress, port: this.opts.listenPort },
+      ...(this.opts.gracefulRestart ? { gracefulRestart: { restartTime: this.opts.restartTime, restarting: this.preserved.length > 0 } } : {}),
+      nextHop6: (_local, peer) => {
+        const nh = this.nextHop6;
+        if (!nh) return undefined;
+        // RFC 2545: a link-local next hop only makes sense on a shared segment.
+        return peer.multihop ? { global: nh.global } : nh;
+      },
+      onRoutesChanged: () => {
+        if (this.preserved.length > 0 && this.speaker?.converged()) this.releasePreserved('every peer sent End-of-RIB');
+        for (const l of this.listeners) l();
+      },
+      clock: this.clock,
+      ...(this.deps.dial ? { dial: this.deps.dial } : {}),
+      logger: log,
+    });
+    speaker.setLocal(this.localPaths());
+    await speaker.start();
+    this.speaker = speaker;
+    log.info('BGP speaker started', {
+      asn: this.opts.localAsn, routerId: this.ctx.node.publicIp, peers: this.opts.peers.length,
+      routeReflectors: this.opts.routeReflectors.length, nodeMesh: this.opts.nodeMesh, gracefulRestart: this.opts.gracefulRestart,
+    });
+  }
+
+  private releasePreserved(why: string): void {
+    if (this.preserved.length === 0) return;
+    this.ctx.logger.info(`graceful restart: preserved BGP routes released (${why})`, { routes: this.preserved.length });
+    this.preserved = [];
+    this.preserveTimer?.cancel();
+    for (const l of this.listeners) l();
+  }
+}
+
+function plan(route: Route, nodeName: string, publicIp: string): PeerPlan {
+  return { subnet: route.dst, nodeName, publicIp, mode: 'bgp', routes: [route], neighbours: [], fdb: [] };
+}
+
+/** Registry entry for bgp. */
+export const bgpFactory: BackendFactory = {
+  type: 'bgp',
+  leaseData: (network, nodeName) => ({ [LEASE_ASN_KEY]: resolveBgpOptions(network, nodeName).localAsn }),
+  create: (ctx) => new BgpBackend(ctx),
+};

@@ -1,0 +1,79 @@
+/**
+ * IPv6 routes learned over BGP, kept in the kernel by a small level-triggered
+ * loop of their own: the shared reconciler dumps IPv4 routes only, so IPv6
+ * would be re-written on every run and never cleaned up there. This uses the
+ * reconciler's pure diff with the same ownership rules (only routes with
+ * knit's BGP protocol are ours; a foreign route in the slot is a conflict,
+ * left alone). When the reconciler learns IPv6 this file can go.
+ */
+import type { Logger } from '../../log/logger';
+import { isNetlinkError } from '../../netlink/errors';
+import type { Handle, Route } from '../../netlink/types';
+import { diffDataplane } from '../../dataplane/reconcile/diff';
+
+export class Ipv6RouteSync {
+  private want: Route[] = [];
+  private running = false;
+  private dirty = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(private readonly nl: Handle, private readonly protocol: number, private readonly log: Logger) {}
+
+  /** The IPv6 routes wanted now (full set). */
+  set(routes: readonly Route[]): void {
+    this.want = [...routes];
+    this.request();
+  }
+
+  /** Run again (e.g. at the periodic resync). */
+  request(): void {
+    if (this.stopped) return;
+    this.dirty = true;
+    if (this.running) return;
+    this.running = true;
+    this.idle = this.loop().finally(() => { this.running = false; });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.idle;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty && !this.stopped) {
+      this.dirty = false;
+      try {
+        await this.runOnce();
+      } catch (err) {
+        this.log.warn('IPv6 BGP route sync failed; retrying', { error: (err as Error).message });
+        if (!this.retry) {
+          this.retry = setTimeout(() => { this.retry = undefined; this.request(); }, 2000);
+          this.retry.unref();
+        }
+      }
+    }
+  }
+
+  private async runOnce(): Promise<void> {
+    const current = await this.nl.routeList({ family: 6 });
+    const diff = diffDataplane({ routes: this.want, neighbours: [], fdb: [] }, { routes: current, neighbours: [], fdb: [] }, { protocol: this.protocol, ownedDevices: [] });
+    for (const c of diff.conflicts) this.log.warn('IPv6 BGP route not installed: a foreign route holds its slot', { dst: c.want.dst, foreignProtocol: c.foreign.protocol ?? 0 });
+    let failed = 0;
+    for (const op of diff.ops) {
+      if (op.object.kind !== 'route') continue;
+      try {
+        if (op.action === 'delete') await this.nl.routeDel(op.object.value);
+        else await this.nl.routeReplace(op.object.value);
+      } catch (err) {
+        if (op.action === 'delete' && isNetlinkError(err, 'ENOENT', 'ESRCH')) continue;
+        failed++;
+        this.log.warn('IPv6 BGP route write failed', { action: op.action, dst: op.object.value.dst, error: (err as Error).message });
+      }
+    }
+    if (diff.ops.length > 0) this.log.info('IPv6 BGP routes reconciled', { writes: diff.ops.length, failed });
+    if (failed > 0) throw new Error(`${failed} IPv6 route write(s) failed`);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The bgp backend's settings with every default filled in, and the peer set
+ * for one moment (configured peers, route reflectors, and the full mesh from
+ * the subnet leases). Pure, so the rules are unit-tested without sockets.
+ */
+import type { PeerSpec } from '../../bgp/speaker';
+import type { Lease } from '../../store/lease-codec';
+import type { BgpBackendConfig, BgpPeerConfig, NetworkConfig } from '../../store/network-config';
+
+/** Resolved bgp backend settings for one node. */
+export interface BgpOptions {
+  localAsn: number;
+  /** Cluster AS (for mesh peers that publish none). */
+  clusterAsn: number;
+  peers: BgpPeerConfig[];
+  routeReflectors: BgpPeerConfig[];
+  nodeMesh: boolean;
+  listenAddress: string;
+  listenPort: number;
+  holdTime: number;
+  gracefulRestart: boolean;
+  restartTime: number;
+  advertiseClusterCidr: boolean;
+  advertise: string[];
+  ipv6NextHop?: string;
+}
+
+/** The lease data key carrying a node's AS. */
+export const LEASE_ASN_KEY = 'bgpAsn';
+
+/** Defaults applied to a network's bgp section for `nodeName`; throws when the node has no AS. */
+export function resolveBgpOptions(network: NetworkConfig, nodeName: string): BgpOptions {
+  const b = network.backend;
+  if (b.type !== 'bgp') throw new Error(`bgp backend built for a ${b.type} network`);
+  const cfg: BgpBackendConfig = b;
+  const localAsn = cfg.nodeAsns?.[nodeName] ?? cfg.asn;
+  if (localAsn === undefined) {
+    throw new Error(`bgp backend: no AS number for node ${nodeName} (set backend.asn, or backend.nodeAsns.${nodeName})`);
+  }
+  const peers = cfg.peers ?? [];
+  const routeReflectors = cfg.routeReflectors ?? [];
+  const out: BgpOptions = {
+    localAsn,
+    clusterAsn: cfg.asn ?? localAsn,
+    peers,
+    routeReflectors,
+    nodeMesh: cfg.nodeMesh ?? (peers.length === 0 && routeReflectors.length === 0),
+    listenAddress: cfg.listenAddress ?? '0.0.0.0',
+    listenPort: cfg.listenPort ?? 179,
+    holdTime: cfg.holdTime ?? 90,
+    gracefulRestart: cfg.gracefulRestart ?? false,
+    restartTime: cfg.restartTime ?? 120,
+    advertiseClusterCidr: cfg.advertiseClusterCidr ?? false,
+    advertise: cfg.advertise ?? [],
+  };
+  if (cfg.ipv6NextHop !== undefined) out.ipv6NextHop = cfg.ipv6NextHop;
+  return out;
+}
+
+function spec(p: BgpPeerConfig, asn: number, origin: string): PeerSpec {
+  const s: PeerSpec = { address: p.address, asn: p.asn ?? asn, origin };
+  if (p.port !== undefined) s.port = p.port;
+  if (p.passive !== undefined) s.passive = p.passive;
+  if (p.multihop !== undefined) s.multihop = p.multihop;
+  if (p.holdTime !== undefined) s.holdTime = p.holdTime;
+  return s;
+}
+
+/**
+ * Every peer this node should have now: configured peers, route reflectors
+ * (iBGP by default), and with nodeMesh one peer per other bgp lease, at its
+ * public IP and published AS. The node's own address never appears, and a
+ * configured peer wins over a mesh peer at the same address.
+ */
+export function peerSpecs(opts: BgpOptions, leases: readonly Lease[], self: { publicIp: string }): PeerSpec[] {
+  const out = new Map<string, PeerSpec>();
+  for (const p of opts.peers) out.set(p.address, spec(p, opts.localAsn, 'config'));
+  for (const p of opts.routeReflectors) if (!out.has(p.address)) out.set(p.address, spec(p, opts.localAsn, 'reflector'));
+  if (opts.nodeMesh) {
+    for (const l of leases) {
+      if (l.backend.type !== 'bgp' || out.has(l.publicIp)) continue;
+      const published = l.backend.data[LEASE_ASN_KEY];
+      const asn = typeof published === 'number' && Number.isInteger(published) && published > 0 ? published : opts.clusterAsn;
+      out.set(l.publicIp, { address: l.publicIp, asn, port: opts.listenPort, origin: `mesh ${l.nodeName}` });
+    }
+  }
+  out.delete(self.publicIp);
+  return [...out.values()];
+}
