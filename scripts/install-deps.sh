@@ -45,4 +45,11 @@ fi
 
 # Build native addons against the local Node headers (offline).
 if [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
-npm run --silent build
+# Quiet unless it fails: then the whole build output is shown.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! npm run --silent build >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-deps: the build failed (output above)" >&2
+  exit 1
+fi

@@ -119,8 +119,13 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
   saveState(state);
   let interrupted = false;
   const onSignal = (): void => { interrupted = true; };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // An error nobody awaits (there should be none) must still not leave the cluster behind.
+  const onCrash = (err: unknown): void => {
+    process.stderr.write(`demo: unexpected error, removing what was made: ${describe(err)}\n`);
+    void teardown(state).finally(() => process.exit(1));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  process.on('uncaughtException', onCrash);
   const check = (): void => { if (interrupted) throw new Error('interrupted'); };
   let ok = false;
   try {
@@ -162,13 +167,13 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
     ok = true;
     return allPass ? 0 : 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
     if (!ok || !args.keep) {
       process.stdout.write(`==> removing the demo cluster ... `);
       const left = await teardown(state);
       out(left.length === 0 ? 'ok' : `could not remove: ${left.join(', ')}`);
     }
+    process.off('uncaughtException', onCrash);
   }
 }
 
@@ -186,6 +191,8 @@ async function down(place: DemoPlace): Promise<number> {
 
 /** Entry point; resolves with the exit status (0 all good, 1 failure or a failed pair, 2 usage error). */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  // Output to a closed pipe (`… | head`) is dropped; it must not kill the run half-way.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   let args: DemoArgs;
   let place: DemoPlace;
   try {
