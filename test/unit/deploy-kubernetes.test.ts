@@ -113,6 +113,11 @@ describe('deploy/kubernetes manifests', () => {
     for (const v of pod.volumes) expect(mounts.some((m) => m.name === v.name), `mount of volume ${v.name}`).to.equal(true);
     const hostPaths = pod.volumes.filter((v) => v.hostPath).map((v) => v.hostPath!.path);
     for (const p of ['/etc/cni/net.d', '/opt/cni/bin', '/run/knit', '/var/lib/knit', '/run/netns']) expect(hostPaths, p).to.include(p);
+    // knitd gets host paths from the runtime (CNI_NETNS, the socket in the conflist): same path inside as outside.
+    for (const m of knitd.volumeMounts!) {
+      const host = volumes.get(m.name)?.hostPath?.path;
+      if (host !== undefined) expect(m.mountPath, `knitd mount of host ${host}`).to.equal(host);
+    }
     const netns = knitd.volumeMounts!.find((m) => volumes.get(m.name)?.hostPath?.path === '/run/netns')!;
     expect(netns.mountPropagation, 'namespaces made after start must be visible').to.equal('HostToContainer');
     const cm = pod.volumes.find((v) => v.configMap)!;
