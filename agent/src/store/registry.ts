@@ -12,11 +12,16 @@
 import type { Etcd3, IKeyValue, ITxnResponse } from 'etcd3';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
-import { ConflictError, EtcdUnavailableError, LeaseExpiredError, wrapEtcdError } from './errors';
+import { ConflictError, EtcdUnavailableError, LeaseExpiredError, isUnavailable, wrapEtcdError } from './errors';
 import { encodeLeaseValue, InvalidLeaseError, parseLease, parseSubnetKeyName, subnetKeyName, type LeaseScope, type LeaseValue } from './lease-codec';
 import type { InvalidLeaseEntry, LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers } from './lease-record';
 import { cidrCovers, formatCidr, mustParseCidr } from '../net/ipv4';
 import { watchLeasePrefix } from './lease-watch';
+
+/** gRPC status UNAVAILABLE: the endpoint cannot be reached. */
+const GRPC_UNAVAILABLE = 14;
+/** Keep-alive streams tried per renewal before giving up (within the call deadline). */
+const KEEPALIVE_ATTEMPTS = 6;
 
 /** Options of an EtcdRegistry. */
 export interface RegistryOptions {
@@ -210,11 +215,30 @@ export class EtcdRegistry {
     return { ttlSeconds: ttl };
   }
 
-  /** One keep-alive round trip on a short-lived stream (what etcd3's Lease.keepaliveOnce does). */
+  /**
+   * One keep-alive round trip on a short-lived stream (what etcd3's
+   * Lease.keepaliveOnce does). etcd3 fails unary calls over to another
+   * endpoint but not streams: a stream opened on a member that is down fails
+   * at once with UNAVAILABLE, so try again (the pool picks a random endpoint
+   * per stream) until the deadline. Without this, losing one member of three
+   * failed about a third of the renewals (health: degraded) for nothing.
+   */
   private async keepAliveOnce(id: string): Promise<number> {
-    // The deadline covers opening the stream too: against a frozen etcd that can hang as well.
     const deadline = Date.now() + this.callTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.keepAliveAttempt(id, deadline);
+      } catch (err) {
+        if (!isUnavailable(err) || Date.now() >= deadline || attempt >= KEEPALIVE_ATTEMPTS) throw err;
+        this.log.debug('keep-alive stream failed; trying again (another endpoint, if any)', { leaseId: id, attempt, error: (err as Error).message });
+      }
+    }
+  }
+
+  private async keepAliveAttempt(id: string, deadline: number): Promise<number> {
+    // The deadline covers opening the stream too: against a frozen etcd that can hang as well.
     const timeout = (): EtcdUnavailableError => new EtcdUnavailableError(`keep-alive of etcd lease ${id}: no answer within ${this.callTimeoutMs} ms`);
+    const waitMs = Math.max(0, deadline - Date.now());
     let openTimer: NodeJS.Timeout | undefined;
     let gaveUp = false;
     const opening = this.client.leaseClient.leaseKeepAlive();
@@ -226,7 +250,7 @@ export class EtcdRegistry {
         openTimer = setTimeout(() => {
           gaveUp = true;
           reject(timeout());
-        }, this.callTimeoutMs);
+        }, waitMs);
       }),
     ]).finally(() => clearTimeout(openTimer));
     return await new Promise<number>((resolve, reject) => {
@@ -241,7 +265,10 @@ export class EtcdRegistry {
       });
       stream.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        // Stream errors come raw from grpc (etcd3 does not type them as it does unary errors).
+        reject((err as { code?: unknown }).code === GRPC_UNAVAILABLE
+          ? new EtcdUnavailableError(`keep-alive of etcd lease ${id}: ${(err as Error).message}`, { cause: err })
+          : err);
       });
       stream.write({ ID: id });
     });
