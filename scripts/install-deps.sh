@@ -27,6 +27,7 @@ command -v etcdctl >/dev/null   || need+=(etcd-client)
 command -v bird >/dev/null      || need+=(bird2)
 command -v iperf3 >/dev/null    || need+=(iperf3)
 command -v conntrack >/dev/null || need+=(conntrack)
+command -v openssl >/dev/null   || need+=(openssl)
 [ -x /usr/lib/cni/bridge ]      || need+=(containernetworking-plugins)
 command -v g++ >/dev/null       || need+=(g++ make python3)
 if [ ${#need[@]} -gt 0 ]; then
