@@ -82,7 +82,7 @@ describe('bgp RIB', () => {
     const rib = new Rib(65001);
     rib.peerUp(ebgpPeer('10.0.0.2'));
     rib.apply('10.0.0.2', [path('10.1.0.0/16', attrs(65000)), path('10.2.0.0/16', attrs(65000)), path('2001:db8::/32', attrs(65000), '2001:db8::2')], []);
-    rib.markStale('10.0.0.2');
+    expect(rib.markStale('10.0.0.2', new Set([4, 6] as const))).to.equal(3);
     expect([...rib.bestPaths()].every((c) => c.stale)).to.equal(true);
     expect(rib.received('10.0.0.2')).to.equal(3);
     // The peer is back and re-announces one IPv4 prefix: that one is fresh.

@@ -28,11 +28,13 @@ describe('bgp speaker', () => {
   let dialer: FakeDialer;
   let speaker: Speaker;
   let notified: number;
+  let bConns: FakeConn[];
 
   beforeEach(() => {
     clock = new FakeClock();
     dialer = new FakeDialer();
     notified = 0;
+    bConns = [];
     speaker = new Speaker({
       localAsn: 65001, routerId: '10.0.0.1', clock, dial: dialer.dial, logger: silentLogger(), batchMs: 10,
       onRoutesChanged: () => { notified++; },
@@ -60,7 +62,23 @@ describe('bgp speaker', () => {
     await flush();
     const a = await up({ address: '10.0.0.2', asn: 65000 }, aOpen);
     const b = await up({ address: '10.0.0.3', asn: 65003 }, peerOpen({ asn: 65003, bgpId: '10.0.0.3' }));
+    bConns.push(b);
     return { a, b };
+  }
+
+  /** Re-establishes the session with 10.0.0.3 (after twoPeers) with another OPEN. */
+  async function twoPeersAgainB(open: OpenMessage): Promise<FakeConn> {
+    // Drop the current connection, then let the retry dial and answer with `open`.
+    const current = bConns.at(-1)!;
+    current.send({ type: 'notification', code: 6, subcode: 4, data: Buffer.alloc(0) });
+    clock.advance(5000);
+    await flush();
+    const conn = new FakeConn('10.0.0.3');
+    dialer.attempts.filter((x) => x.target.host === '10.0.0.3').at(-1)!.resolve(conn);
+    await flush();
+    conn.send(open);
+    conn.send({ type: 'keepalive' });
+    return conn;
   }
 
   it('advertises the local prefix on Established, learns paths, and re-exports them to other peers only', async () => {
@@ -136,6 +154,28 @@ describe('bgp speaker', () => {
       conn.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
       expect(speaker.bestLearned().map((c) => `${c.path.prefix.addr}:${c.stale === true}`).sort()).to.deep.equal(['10.1.0.0:false', '10.2.0.0:true']);
       conn.send({ type: 'update', withdrawn: [], attributes: {}, nlri: [] }); // End-of-RIB IPv4
+      expect(speaker.bestLearned().map((c) => c.path.prefix.addr)).to.deep.equal(['10.1.0.0']);
+    });
+
+    it('only the families listed in the capability are retained; "aware only" (no families, like BIRD by default) retains nothing', async () => {
+      const v4only: OpenMessage['capabilityParams'] = [[
+        { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'four-octet-as', asn: 65000 },
+        { kind: 'graceful-restart', restarting: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+      ]];
+      const { a } = await twoPeers(peerOpen({ asn: 65000, bgpId: '10.0.0.2' }, v4only));
+      a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
+      a.send({ type: 'update', withdrawn: [], nlri: [], attributes: { origin: 0, asPath: [{ type: 'sequence', asns: [65000] }], mpReach: { afi: 2, safi: 1, nextHop: { global: '2001:db8::2' }, nlri: [parsePrefix('2001:db8:5::/48')!] } } });
+      expect(speaker.bestLearned()).to.have.length(2);
+      a.closeFromPeer();
+      expect(speaker.bestLearned().map((c) => `${c.path.prefix.addr} ${c.stale === true}`)).to.deep.equal(['10.1.0.0 true']);
+
+      const b = await twoPeersAgainB(peerOpen({ asn: 65003, bgpId: '10.0.0.3' }, [[
+        { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65003 },
+        { kind: 'graceful-restart', restarting: false, notification: false, restartTime: 120, families: [] },
+      ]]));
+      b.send(announce('10.3.0.0/16', '10.0.0.3', [65003]));
+      expect(speaker.bestLearned().map((c) => c.path.prefix.addr).sort()).to.deep.equal(['10.1.0.0', '10.3.0.0']);
+      b.closeFromPeer();
       expect(speaker.bestLearned().map((c) => c.path.prefix.addr)).to.deep.equal(['10.1.0.0']);
     });
 

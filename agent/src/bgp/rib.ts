@@ -68,12 +68,29 @@ export class Rib {
     return { changed, loops };
   }
 
-  /** Mark every path of `peer` stale (its session dropped and it said it restarts gracefully). */
-  markStale(peer: string): void {
+  /**
+   * Mark `peer`'s paths of the given families stale (its session dropped and
+   * its graceful restart capability listed those families); returns how many.
+   */
+  markStale(peer: string, afis: ReadonlySet<4 | 6>): number {
+    let n = 0;
     for (const key of this.byPeer.get(peer) ?? []) {
       const c = this.byPrefix.get(key)?.get(peer);
-      if (c) c.stale = true;
+      if (c && afis.has(c.path.prefix.afi)) {
+        c.stale = true;
+        n++;
+      }
     }
+    return n;
+  }
+
+  /** Remove `peer`'s paths that are NOT stale (after markStale: the families it does not preserve). */
+  dropFresh(peer: string): string[] {
+    const changed: string[] = [];
+    for (const key of [...(this.byPeer.get(peer) ?? [])]) {
+      if (!this.byPrefix.get(key)?.get(peer)?.stale) changed.push(...this.remove(peer, key));
+    }
+    return changed;
   }
 
   /** Remove `peer`'s stale paths (of one family, or all). */

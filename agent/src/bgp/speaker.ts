@@ -295,15 +295,22 @@ export class Speaker {
     const addr = e.spec.address;
     e.localAddress = undefined;
     const gr = info.peerGracefulRestart;
-    if (info.silent && gr && gr.restartTime > 0 && !this.stopped) {
-      this.rib.markStale(addr);
+    // RFC 4724 §4.2: only the families the peer listed in its capability are retained.
+    const afis = new Set<4 | 6>();
+    for (const f of gr?.families ?? []) {
+      if (f.afi === Afi.IPV4) afis.add(4);
+      else if (f.afi === Afi.IPV6) afis.add(6);
+    }
+    if (info.silent && gr && gr.restartTime > 0 && afis.size > 0 && !this.stopped) {
+      const kept = this.rib.markStale(addr, afis);
+      this.changed(this.rib.dropFresh(addr));
       const timer = e.staleTimer ?? new Timer(this.clock, () => {
         this.log.info(`peer ${addr}: restart time passed; stale paths removed`);
         this.changed(this.rib.sweepStale(addr));
       });
       e.staleTimer = timer;
       timer.arm(gr.restartTime * 1000);
-      this.log.info(`peer ${addr}: down (${info.reason}); keeping its ${this.rib.received(addr)} path(s) as stale for up to ${gr.restartTime} s`);
+      this.log.info(`peer ${addr}: down (${info.reason}); keeping its ${kept} path(s) as stale for up to ${gr.restartTime} s`);
       this.changed(Array.from(this.stalePrefixes(addr)));
       return;
     }

@@ -28,6 +28,8 @@ import { readUnderlay } from '../device-ensure';
 import { Ipv6RouteSync } from './ipv6-routes';
 import { LEASE_ASN_KEY, peerSpecs, resolveBgpOptions, type BgpOptions } from './options';
 
+const IPV6_DEFAULT_METRIC = 1024;
+
 /** A BGP session as the operator surface shows it (the API's BgpSessionInfo). */
 export interface BgpSessionView {
   peerAddress: string;
@@ -161,7 +163,10 @@ export class BgpBackend implements Backend {
     // Our own address as next hop (a reflector echoing us) or none: nothing to install.
     if (!gateway || gateway === this.ctx.node.publicIp || gateway === '0.0.0.0' || gateway === '::') return undefined;
     if (gateway === this.nextHop6?.global || gateway === this.nextHop6?.linkLocal) return undefined;
-    return { dst: prefixKey(p.prefix), gateway, index, protocol: RTPROT_KNIT_BGP };
+    const route: Route = { dst: prefixKey(p.prefix), gateway, index, protocol: RTPROT_KNIT_BGP };
+    // The kernel gives IPv6 routes metric 1024 when none is set; say so, or the diff never matches.
+    if (p.prefix.afi === 6) route.metric = IPV6_DEFAULT_METRIC;
+    return route;
   }
 
   private async discoverNextHop6(index: number): Promise<NextHop6 | undefined> {
