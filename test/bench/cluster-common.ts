@@ -1,0 +1,193 @@
+/**
+ * Shared pieces of the cluster benchmarks (cluster-dataplane, -convergence,
+ * -scale): flags, order statistics, a fixed-width table printer, fake peer
+ * leases, the etcd writer process, and teardown on Ctrl-C so a bench never
+ * leaves a lab behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { encodeLeaseValue, subnetKeyName, type LeaseValue } from '../../agent/src/store/lease-codec';
+import type { Lab } from '../lab/lab';
+import type { WriterReply, WriterRequest } from './cluster-etcd-writer';
+
+/** `--name value` as a number, or `dflt`. */
+export function numArg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v)) throw new Error(`--${name} needs a number, got ${process.argv[i + 1]}`);
+  return v;
+}
+
+/** `--name value` as a string, or `dflt`. */
+export function strArg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : (process.argv[i + 1] ?? dflt);
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * s.length));
+  return s[Math.min(rank, s.length) - 1]!;
+}
+
+/** Median (mean of the middle two for even counts); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Print a markdown table with right-aligned columns after the first. */
+export function printTable(headers: string[], rows: Array<Array<string | number>>): void {
+  const cells = rows.map((r) => r.map((c) => String(c)));
+  const width = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => `| ${r.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join(' | ')} |`;
+  console.log(line(headers));
+  console.log(`|${width.map((w, i) => (i === 0 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`);
+  for (const r of cells) console.log(line(r));
+}
+
+/** n formatted with `digits` decimals. */
+export function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+/** Monotonic milliseconds, the same clock as the writer's t0/t1. */
+export function monoMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The i-th fake peer: a subnet, a public IP and a VTEP MAC no real node of the lab uses. */
+export interface FakePeer {
+  subnet: string;
+  key: string;
+  value: string;
+}
+
+/**
+ * Fake peer lease number `i` under `prefix`: subnet `${net}.${i>>8}.${i&255}.0/24`
+ * style numbering is the caller's (it knows the cluster CIDR); this builds the
+ * key and a valid value for `backend` (vxlan gets a unicast, locally
+ * administered VTEP MAC derived from i).
+ */
+export function fakePeer(prefix: string, subnet: string, publicIp: string, backend: 'vxlan' | 'host-gw', i: number): FakePeer {
+  const mac = ['0e', 'be', ((i >> 16) & 255), ((i >> 8) & 255), (i & 255), 1]
+    .map((b) => (typeof b === 'string' ? b : b.toString(16).padStart(2, '0'))).join(':');
+  const value: LeaseValue = {
+    nodeName: `bench-peer-${i}`,
+    publicIp,
+    backend: { type: backend, data: backend === 'vxlan' ? { vtepMac: mac } : {} },
+    renewedAt: new Date().toISOString(),
+  };
+  return { subnet, key: `${prefix}/subnets/${subnetKeyName(subnet)}`, value: encodeLeaseValue(value) };
+}
+
+/**
+ * The etcd writer process (cluster-etcd-writer.js) inside the lab's underlay
+ * namespace, driven over its stdin/stdout.
+ */
+export class EtcdWriter {
+  private seq = 0;
+  private readonly pending = new Map<number, (r: WriterReply) => void>();
+
+  private constructor(private readonly proc: { write(s: string): void; close(): Promise<void> }, private readonly lines: AsyncIterableIterator<string>) {}
+
+  /** Start the writer in `lab`'s underlay namespace against its first etcd endpoint; resolves once connected. */
+  static async start(lab: Lab): Promise<EtcdWriter> {
+    const endpoint = lab.etcdEndpoints[0];
+    if (!endpoint) throw new Error(`lab ${lab.prefix} has no etcd`);
+    const script = join(__dirname, 'cluster-etcd-writer.js');
+    // Not lab.spawn: we need its stdin/stdout. Killed in close() and by the lab's namespace teardown.
+    const child = spawn('ip', ['netns', 'exec', lab.underlay.ns, process.execPath, script, endpoint], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const rl = createInterface({ input: child.stdout! });
+    const it = rl[Symbol.asyncIterator]();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const first = await Promise.race([
+        it.next(),
+        new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error('etcd writer not ready after 15 s')), 15_000); }),
+      ]);
+      if (first.done || !String(first.value).includes('ready')) throw new Error(`etcd writer failed to start: ${String(first.value)}`);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    const w = new EtcdWriter(childHandle(child), it);
+    void w.readLoop();
+    return w;
+  }
+
+  private async readLoop(): Promise<void> {
+    for (;;) {
+      const n = await this.lines.next();
+      if (n.done) break;
+      const r = JSON.parse(n.value) as WriterReply;
+      this.pending.get(r.id)?.(r);
+      this.pending.delete(r.id);
+    }
+    for (const [id, cb] of this.pending) cb({ id, error: 'etcd writer exited' });
+    this.pending.clear();
+  }
+
+  /** One transaction of puts and deletes; resolves with its monotonic send/ack times, rejects with etcd's error. */
+  async txn(puts: Array<{ key: string; value: string }>, deletes: string[] = []): Promise<{ t0: number; t1: number }> {
+    const id = ++this.seq;
+    const req: WriterRequest = { id, puts, deletes };
+    const reply = await new Promise<WriterReply>((resolve) => {
+      this.pending.set(id, resolve);
+      this.proc.write(`${JSON.stringify(req)}\n`);
+    });
+    if (reply.error !== undefined || reply.t0 === undefined || reply.t1 === undefined) throw new Error(`etcd txn ${id}: ${reply.error ?? 'no times'}`);
+    return { t0: reply.t0, t1: reply.t1 };
+  }
+
+  async close(): Promise<void> {
+    await this.proc.close();
+  }
+}
+
+function childHandle(child: ChildProcess): { write(s: string): void; close(): Promise<void> } {
+  let done = child.exitCode !== null;
+  const exited = new Promise<void>((r) => child.once('exit', () => { done = true; r(); }));
+  return {
+    write: (s: string) => { child.stdin?.write(s); },
+    close: async () => {
+      if (done) return;
+      child.stdin?.end(); // the writer exits when its stdin closes
+      const t = setTimeout(() => { if (!done) child.kill('SIGKILL'); }, 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/**
+ * Run `body` with cleanup guaranteed: `cleanup` runs after it (success or
+ * failure) and on SIGINT/SIGTERM, then the process exits with the right code.
+ */
+export function runBench(name: string, body: () => Promise<void>, cleanup: () => Promise<void>): void {
+  let cleaning: Promise<void> | undefined;
+  const clean = (): Promise<void> => (cleaning ??= cleanup().catch((err) => { console.error(`${name}: cleanup failed:`, err); }));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => { console.error(`${name}: ${sig}, tearing down`); void clean().then(() => process.exit(130)); });
+  }
+  body().then(
+    () => clean().then(() => process.exit(0)),
+    (err) => { console.error(`${name} failed:`, err); void clean().then(() => process.exit(1)); },
+  );
+}

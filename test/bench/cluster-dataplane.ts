@@ -1,0 +1,294 @@
+/**
+ * Benchmark: pod-to-pod TCP throughput and round-trip latency across two
+ * nodes, knit against the same topology built by hand with `ip` commands and
+ * against the underlay itself, all in one run.
+ *
+ *   node dist/test/bench/cluster-dataplane.js [--rounds 3] [--seconds 5] [--pings 200] [--backends vxlan,host-gw] [--no-nft-variant] [--verbose]
+ *
+ * Labs (all alive at once, each with 2 nodes on an underlay bridge):
+ *   - per backend, a knit lab: etcd + one knitd per node in cluster mode, one
+ *     container per node attached with the real `knit` plugin;
+ *   - per backend, a hand-built lab with the same subnets, MTUs and addresses:
+ *     bridge + veth + container namespace, and for vxlan a VXLAN device with
+ *     knit's parameters (VNI 1, port 8472, local = node IP, nolearning, MTU
+ *     underlay − 50, <subnet>.0/32) with the permanent neighbour, FDB entry
+ *     and onlink route knit would program; for host-gw a route via the peer's
+ *     node IP. No nftables (knit's masquerade table is the one thing the hand
+ *     build does not have);
+ *   - per backend, the hand-built lab again plus knit's nftables table copied
+ *     from the knit node (`nft list table ip knit` → `nft -f`), to show what
+ *     the masquerade table (and the conntrack it turns on) costs by itself.
+ * Paths: underlay (node 1 namespace → node 2's underlay IP, in the hand-built
+ * vxlan lab), and container → container across the nodes for each lab.
+ *
+ * Per round, every path in turn: `iperf3 -c -t SECONDS -J` (one stream,
+ * received bits/s) and `ping -c PINGS -i 0.01` (avg, p50 and p99 of the
+ * individual times). Paths are interleaved round by round so drift on this
+ * shared 2-core VM hits every path alike; the tables show medians over rounds
+ * and the spread. Everything is torn down even on failure.
+ */
+import { execFile } from 'node:child_process';
+import { createLab, type Lab, type LabContainer } from '../lab/lab';
+import { startKnitd, type Knitd } from '../lab/knitd';
+import { fmt, mean, median, numArg, percentile, printTable, runBench, sleep, strArg } from './cluster-common';
+
+const ROUNDS = numArg('rounds', 3);
+const SECONDS = numArg('seconds', 5);
+const PINGS = numArg('pings', 200);
+const BACKENDS = strArg('backends', 'vxlan,host-gw').split(',') as Array<'vxlan' | 'host-gw'>;
+const VERBOSE = process.argv.includes('--verbose');
+const WITH_NFT = !process.argv.includes('--no-nft-variant');
+const IPERF_PORT = 5201;
+const NETWORK_CIDR = '10.244.0.0/16';
+
+/** One measured path: a client namespace and the server address it targets. */
+interface Path {
+  name: string;
+  /** 'underlay' or the backend the path belongs to */
+  group: string;
+  kind: 'underlay' | 'hand' | 'hand-nft' | 'knit';
+  lab: Lab;
+  clientNs: string;
+  serverNs: string;
+  serverIp: string;
+  gbps: number[];
+  retrans: number[];
+  pingAvg: number[];
+  pingP50: number[];
+  pingP99: number[];
+}
+
+const labs: Lab[] = [];
+const knitds: Knitd[] = [];
+
+/** What the hand build copies from knit's lab. */
+interface Mirror {
+  subnets: [string, string];
+  containerMtu: number;
+  bridgeMtu: number;
+  vxlanMtu?: number;
+  /** `nft list table ip knit` of each knit node (the hand+nft variant loads it) */
+  nftTables: [string, string];
+}
+
+async function ipJson<T>(lab: Lab, ns: string, args: string[]): Promise<T> {
+  return JSON.parse(await lab.exec(ns, 'ip', ['-j', ...args]) || '[]') as T;
+}
+
+async function mtuOf(lab: Lab, ns: string, dev: string): Promise<number> {
+  const [l] = await ipJson<Array<{ mtu: number }>>(lab, ns, ['link', 'show', 'dev', dev]);
+  if (!l) throw new Error(`no link ${dev} in ${ns}`);
+  return l.mtu;
+}
+
+async function knitLab(backend: 'vxlan' | 'host-gw'): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[]; mirror: Mirror }> {
+  const lab = await createLab({ nodes: 2, etcd: true });
+  labs.push(lab);
+  const network = { clusterCidr: NETWORK_CIDR, subnetLength: 24, backend: { type: backend } };
+  const ks: Knitd[] = [];
+  for (const node of lab.nodes) {
+    const k = await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } });
+    knitds.push(k);
+    ks.push(k);
+  }
+  const containers: LabContainer[] = [];
+  const ips: string[] = [];
+  for (let n = 0; n < 2; n++) {
+    const c = lab.addContainer(n, 'bench');
+    const r = await ks[n]!.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' }, ks[n]!.conf('1.0.0'));
+    if (r.code !== 0) throw new Error(`knit ADD on node ${n + 1} (${backend}): ${r.stdout} ${r.stderr}`);
+    const ip = (r.json as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
+    containers.push(c);
+    ips.push(ip);
+  }
+  const mirror: Mirror = {
+    subnets: [ks[0]!.subnet, ks[1]!.subnet],
+    containerMtu: await mtuOf(lab, containers[0]!.ns, 'eth0'),
+    bridgeMtu: await mtuOf(lab, lab.nodes[0]!.ns, ks[0]!.bridge),
+    ...(backend === 'vxlan' ? { vxlanMtu: await mtuOf(lab, lab.nodes[0]!.ns, 'knit.1') } : {}),
+    nftTables: [
+      await lab.exec(lab.nodes[0]!.ns, 'nft', ['list', 'table', 'ip', 'knit']),
+      await lab.exec(lab.nodes[1]!.ns, 'nft', ['list', 'table', 'ip', 'knit']),
+    ],
+  };
+  if (VERBOSE) {
+    console.log(`knit ${backend} lab, node 1:`);
+    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['-d', 'link', 'show']));
+    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['route', 'show']));
+  }
+  return { lab, containers, ips, mirror };
+}
+
+/** The i-th address of a /24 subnet "a.b.c.0/24". */
+function host(subnet: string, i: number): string {
+  return `${subnet.split('/')[0]!.split('.').slice(0, 3).join('.')}.${i}`;
+}
+
+/** The same topology by hand; returns the two container namespaces and IPs. */
+async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
+  const lab = await createLab({ nodes: 2 });
+  labs.push(lab);
+  const br = `${lab.prefix}br`;
+  const vx = `${lab.prefix}vx`;
+  const macs = ['0e:aa:00:00:00:01', '0e:aa:00:00:00:02'];
+  const containers: LabContainer[] = [];
+  const ips: string[] = [];
+  for (let n = 0; n < 2; n++) {
+    const node = lab.nodes[n]!;
+    const sub = m.subnets[n]!;
+    const c = lab.addContainer(n, 'hand');
+    const veth = `${lab.prefix}h${n}`;
+    const lines = [
+      `link add ${br} type bridge`,
+      `link set ${br} mtu ${m.bridgeMtu} up`,
+      `addr add ${host(sub, 1)}/24 dev ${br}`,
+      `link add ${veth} mtu ${m.containerMtu} type veth peer name eth0 netns ${c.ns}`,
+      `link set ${veth} master ${br} up`,
+    ];
+    if (backend === 'vxlan') {
+      lines.push(
+        `link add ${vx} type vxlan id 1 dstport 8472 local ${node.underlayIp} dev ${node.dev} nolearning`,
+        `link set ${vx} address ${macs[n]} mtu ${m.vxlanMtu ?? 1450} up`,
+        `addr add ${host(sub, 0)}/32 dev ${vx}`,
+      );
+    }
+    await execBatch(node.ns, lines);
+    await lab.exec(node.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    if (withNft) await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], m.nftTables[n]!);
+    await execBatch(c.ns, [
+      'link set lo up', `link set eth0 mtu ${m.containerMtu} up`, `addr add ${host(sub, 2)}/24 dev eth0`, `route add default via ${host(sub, 1)}`,
+    ]);
+    containers.push(c);
+    ips.push(host(sub, 2));
+  }
+  for (let n = 0; n < 2; n++) {
+    const node = lab.nodes[n]!;
+    const peer = 1 - n;
+    const psub = m.subnets[peer]!;
+    if (backend === 'vxlan') {
+      await execBatch(node.ns, [
+        `neigh replace ${host(psub, 0)} lladdr ${macs[peer]} dev ${vx} nud permanent`,
+        `route replace ${psub} via ${host(psub, 0)} dev ${vx} onlink`,
+      ]);
+      await lab.exec(node.ns, 'bridge', ['fdb', 'append', macs[peer]!, 'dst', lab.nodes[peer]!.underlayIp, 'dev', vx, 'self', 'permanent']);
+    } else {
+      await execBatch(node.ns, [`route replace ${psub} via ${lab.nodes[peer]!.underlayIp} dev ${node.dev}`]);
+    }
+  }
+  if (VERBOSE) {
+    console.log(`hand-built ${backend} lab, node 1:`);
+    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['-d', 'link', 'show']));
+    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['route', 'show']));
+  }
+  return { lab, containers, ips };
+}
+
+/** `ip -n NS -batch -` with `lines` on stdin. */
+async function execBatch(ns: string, lines: string[]): Promise<void> {
+  await runStdin('ip', ['-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
+}
+
+async function runStdin(cmd: string, args: string[], input: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile(cmd, args, (err, _out, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr}\n${input}`, { cause: err }));
+      else resolve();
+    });
+    child.stdin?.end(input);
+  });
+}
+
+function newPath(name: string, group: string, kind: Path['kind'], lab: Lab, clientNs: string, serverNs: string, serverIp: string): Path {
+  return { name, group, kind, lab, clientNs, serverNs, serverIp, gbps: [], retrans: [], pingAvg: [], pingP50: [], pingP99: [] };
+}
+
+async function iperf(p: Path): Promise<void> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const out = await p.lab.exec(p.clientNs, 'iperf3', ['-c', p.serverIp, '-p', String(IPERF_PORT), '-t', String(SECONDS), '-J'], { timeoutMs: (SECONDS + 20) * 1000 });
+      const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
+      p.gbps.push(j.end.sum_received.bits_per_second / 1e9);
+      p.retrans.push(j.end.sum_sent.retransmits ?? 0);
+      return;
+    } catch (err) {
+      lastErr = err; // the server may still be starting, or busy with the previous client
+      await sleep(500);
+    }
+  }
+  throw new Error(`iperf3 ${p.name} -> ${p.serverIp}`, { cause: lastErr });
+}
+
+async function ping(p: Path): Promise<void> {
+  const out = await p.lab.exec(p.clientNs, 'ping', ['-n', '-c', String(PINGS), '-i', '0.01', '-W', '1', p.serverIp], { timeoutMs: PINGS * 100 + 10_000 });
+  const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  if (times.length < PINGS * 0.95) throw new Error(`ping ${p.name}: ${times.length}/${PINGS} replies`);
+  p.pingAvg.push(mean(times));
+  p.pingP50.push(percentile(times, 50));
+  p.pingP99.push(percentile(times, 99));
+}
+
+/** "median (min–max)" spread of a series as ± % of its median. */
+function spread(v: number[]): string {
+  const m = median(v);
+  return `±${fmt((Math.max(...v) - Math.min(...v)) / 2 / m * 100, 0)}%`;
+}
+
+async function body(): Promise<void> {
+  const paths: Path[] = [];
+  for (const backend of BACKENDS) {
+    if (backend !== 'vxlan' && backend !== 'host-gw') throw new Error(`unknown backend ${String(backend)}`);
+    const k = await knitLab(backend);
+    const h = await handLab(backend, k.mirror, false);
+    const hn = WITH_NFT ? await handLab(backend, k.mirror, true) : undefined;
+    if (paths.length === 0) {
+      paths.push(newPath('underlay node -> node', 'underlay', 'underlay', h.lab, h.lab.nodes[0]!.ns, h.lab.nodes[1]!.ns, h.lab.nodes[1]!.underlayIp));
+    }
+    paths.push(newPath(`${backend} hand-built`, backend, 'hand', h.lab, h.containers[0]!.ns, h.containers[1]!.ns, h.ips[1]!));
+    if (hn) paths.push(newPath(`${backend} hand-built + knit nft`, backend, 'hand-nft', hn.lab, hn.containers[0]!.ns, hn.containers[1]!.ns, hn.ips[1]!));
+    paths.push(newPath(`${backend} knit`, backend, 'knit', k.lab, k.containers[0]!.ns, k.containers[1]!.ns, k.ips[1]!));
+    console.log(`${backend}: knit subnets ${k.mirror.subnets.join(', ')}; container MTU ${k.mirror.containerMtu}, bridge MTU ${k.mirror.bridgeMtu}${k.mirror.vxlanMtu ? `, vxlan MTU ${k.mirror.vxlanMtu}` : ''}`);
+  }
+  for (const p of paths) {
+    p.lab.spawn(p.serverNs, 'iperf3', ['-s', '-p', String(IPERF_PORT)], { tag: 'iperf3-server' });
+    const probe = await p.lab.ping(p.clientNs, p.serverIp, 3);
+    if (probe.received === 0) throw new Error(`${p.name}: ${p.serverIp} does not answer pings:\n${probe.output}`);
+  }
+  await sleep(500);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const p of paths) {
+      await iperf(p);
+      await ping(p);
+    }
+    console.log(`round ${r + 1}/${ROUNDS}: ${paths.map((p) => `${p.name} ${fmt(p.gbps[r]!, 2)} Gbit/s ${fmt(p.pingAvg[r]!, 3)} ms`).join('; ')}`);
+  }
+
+  const underlay = paths[0]!;
+  const handOf = (p: Path): Path | undefined => paths.find((q) => q.group === p.group && q.kind === 'hand');
+  console.log(`\nthroughput: iperf3, 1 TCP stream, ${SECONDS} s, median of ${ROUNDS} rounds\n`);
+  printTable(['path', 'Gbit/s', 'spread', 'retransmits', 'vs underlay', '/ hand-built'], paths.map((p) => [
+    p.name, fmt(median(p.gbps), 2), spread(p.gbps), fmt(median(p.retrans), 0),
+    fmt(median(p.gbps) / median(underlay.gbps), 2),
+    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.gbps) / median(handOf(p)!.gbps), 3) : '',
+  ]));
+  console.log(`\nround-trip latency: ping -c ${PINGS} -i 0.01, ms, median of ${ROUNDS} rounds\n`);
+  printTable(['path', 'avg', 'p50', 'p99', 'avg spread', 'avg vs underlay', 'avg / hand-built', 'p50 / hand-built'], paths.map((p) => [
+    p.name, fmt(median(p.pingAvg), 3), fmt(median(p.pingP50), 3), fmt(median(p.pingP99), 3), spread(p.pingAvg),
+    fmt(median(p.pingAvg) / median(underlay.pingAvg), 2),
+    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.pingAvg) / median(handOf(p)!.pingAvg), 3) : '',
+    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.pingP50) / median(handOf(p)!.pingP50), 3) : '',
+  ]));
+  const verdicts = paths.filter((p) => p.kind === 'knit').map((p) => {
+    const tp = median(p.gbps) / median(handOf(p)!.gbps);
+    const lat = median(p.pingAvg) / median(handOf(p)!.pingAvg);
+    return `${p.group}: throughput ratio ${fmt(tp, 3)} ${tp >= 0.97 ? 'met' : 'MISSED'} (>= 0.97), latency ratio ${fmt(lat, 3)} ${lat <= 1.03 ? 'met' : 'MISSED'} (<= 1.03)`;
+  });
+  console.log(`\ntargets: ${verdicts.join('; ')}`);
+}
+
+async function cleanup(): Promise<void> {
+  for (const k of knitds) await k.destroy();
+  for (const lab of labs) await lab.teardown();
+}
+
+runBench('cluster-dataplane', body, cleanup);
