@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createLab, type Lab } from '../lab/lab';
 import { KNITD_BIN, startKnitd, type Knitd } from '../lab/knitd';
 import { ensureRunDir } from '../lab/run-dir';
-import { dataplaneOf, etcdctl, waitFor } from './cluster-lab';
+import { dataplaneOf, etcdctl, logRecords, readyRecord, waitFor } from './cluster-lab';
 
 describe('cluster scale: 20 knitds started at the same time', function () {
   this.timeout(120_000);
@@ -36,7 +36,9 @@ describe('cluster scale: 20 knitds started at the same time', function () {
     knitds = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const errors = started.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []));
     expect(errors, 'knitds that failed to start').to.deep.equal([]);
-    console.log(`      (20 knitds ready ${Date.now() - t0} ms after the simultaneous start)`);
+    const readyAt = knitds.map((k) => Date.parse(String(readyRecord(k).timestamp)) - t0).sort((a, b) => a - b);
+    const waits = knitds.flatMap((k) => logRecords(k).filter((r) => String(r.message).startsWith('waiting to')).map((r) => `${k.node.name}: ${String(r.message)} (${String(r.reason)})`));
+    console.log(`      (20 knitds ready ${readyAt[0]}..${readyAt[19]} ms after the simultaneous start; start-up retries: ${waits.length ? waits.join('; ') : 'none'})`);
     const subnets = knitds.map((k) => k.subnet);
     expect(new Set(subnets).size).to.equal(20);
     for (const s of subnets) expect(s).to.match(/^10\.244\.\d{1,3}\.0\/24$/);
