@@ -26,6 +26,25 @@ import type { DataplaneSource, DesiredDataplane, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
 
+/**
+ * Writes of one phase in flight at a time: twice the netlink layer's window
+ * (64), so its pipe stays full. Starting every write of a phase at once (5000
+ * peers: 10 000 neighbour/FDB writes) parked thousands of pending closures
+ * and promises behind that window; they outlived young-generation GCs, were
+ * promoted, and the old generation grew by tens of MiB of garbage before a
+ * full GC (cluster-scale bench, docs/benchmarks.md).
+ */
+const WRITE_CONCURRENCY = 128;
+
+/** Runs `fn` over `items` with at most `limit` calls pending; resolves when all are done (fn must not reject). */
+async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 export interface ReconcilerOptions {
   /** Handle bound to the node's namespace. */
   nl: Handle;
@@ -370,7 +389,7 @@ export class Reconciler {
       phases[op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1]!.push(op);
     }
     for (const phase of phases) {
-      await Promise.all(phase.map(async (op) => {
+      await forEachBounded(phase, WRITE_CONCURRENCY, async (op) => {
         run.writes++;
         const error = await this.apply(op);
         const key = objectKey(op.object);
@@ -384,7 +403,7 @@ export class Reconciler {
           if (op.action !== 'delete') outcomes.set(key, { state: 'failed', error });
           this.log.warn('reconcile write failed', { action: op.action, object: describeObject(op.object), error });
         }
-      }));
+      });
     }
     run.unchanged = diff.unchanged;
     run.conflicts = diff.conflicts.length;
