@@ -56,6 +56,20 @@ describe('subnet: PeerTracker', () => {
     expect(t.peers().map((p) => p.nodeName)).to.deep.equal(['c']);
   });
 
+  it('emits the first set even when it is empty, then only changes (a renewal is no change)', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me' });
+    const seen: string[][] = [];
+    t.on('peers-changed', (p: Lease[]) => seen.push(subnets(p)));
+    t.applyReset({ leases: [], invalid: [], revision: 2 });
+    t.applyReset({ leases: [], invalid: [], revision: 3 });
+    const b = rec('10.244.2.0/24', 'b', '192.168.0.2');
+    t.applyEvents([{ type: 'put', record: b }]);
+    t.applyEvents([{ type: 'put', record: { ...b, lease: { ...b.lease, renewedAt: '2026-01-02T00:00:00.000Z' }, modRevision: b.modRevision + 1 } }]);
+    t.applyEvents([{ type: 'put', record: { ...b, lease: { ...b.lease, publicIp: '192.168.0.9' }, modRevision: b.modRevision + 2 } }]);
+    expect(seen).to.deep.equal([[], ['10.244.2.0/24'], ['10.244.2.0/24']]);
+    expect(t.peers()[0]!.publicIp).to.equal('192.168.0.9');
+  });
+
   it('orders peers by address, numerically in every octet', () => {
     const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me' });
     const order = ['10.9.255.0/24', '10.10.0.0/24', '10.10.2.0/24', '10.10.10.0/24', '10.100.0.0/24', '172.16.0.0/24'];
