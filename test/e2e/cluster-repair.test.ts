@@ -12,20 +12,22 @@ import { expect } from 'chai';
 import { createLab, type Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import {
-  attach, dataplaneOf, footprintOf, objectsFor, startClusterKnitd, unreachablePairs, waitFor, type Attached, type NodeFootprint,
+  attach, dataplaneOf, footprintOf, logRecords, objectsFor, startClusterKnitd, unreachablePairs, waitFor, type Attached, type NodeFootprint,
 } from './cluster-lab';
 
 interface Damage {
   name: string;
   /** `ip`/`bridge` arguments (run in node1's namespace) that delete something knit owns; `peer` is node2's footprint. */
   cmd(peer: NodeFootprint): [string, string[]];
+  /** The line knitd logs when the netlink event tells it. */
+  log: string;
 }
 
 const CASES: Damage[] = [
-  { name: 'the route to a peer subnet', cmd: (p) => ['ip', ['route', 'del', p.subnet]] },
-  { name: 'the peer neighbour entry', cmd: (p) => ['ip', ['neigh', 'del', p.subnet.split('/')[0]!, 'dev', 'knit.1']] },
-  { name: 'the peer FDB entry', cmd: (p) => ['bridge', ['fdb', 'del', p.vtepMac!, 'dev', 'knit.1', 'dst', p.publicIp]] },
-  { name: 'the VXLAN device knit.1', cmd: () => ['ip', ['link', 'del', 'knit.1']] },
+  { name: 'the route to a peer subnet', cmd: (p) => ['ip', ['route', 'del', p.subnet]], log: 'knit route deleted from outside; repairing' },
+  { name: 'the peer neighbour entry', cmd: (p) => ['ip', ['neigh', 'del', p.subnet.split('/')[0]!, 'dev', 'knit.1']], log: 'knit neighbour deleted from outside; repairing' },
+  { name: 'the peer FDB entry', cmd: (p) => ['bridge', ['fdb', 'del', p.vtepMac!, 'dev', 'knit.1', 'dst', p.publicIp]], log: 'knit FDB entry deleted from outside; repairing' },
+  { name: 'the VXLAN device knit.1', cmd: () => ['ip', ['link', 'del', 'knit.1']], log: 'backend device deleted from outside; recreating' },
 ];
 
 describe('cluster repair (vxlan): knit objects deleted by hand come back from netlink events', function () {
@@ -54,6 +56,8 @@ describe('cluster repair (vxlan): knit objects deleted by hand come back from ne
       const node1 = knitds[0]!.node;
       const full = objectsFor(await dataplaneOf(node1.ns), peer);
       expect(full, 'before: route, neighbour and FDB entry for node2').to.have.length(3);
+      const logged = (): number => logRecords(knitds[0]!).filter((r) => r.message === tc.log).length;
+      const loggedBefore = logged();
       const [cmd, args] = tc.cmd(peer);
       await lab.exec(node1.ns, cmd, args);
       const t0 = Date.now();
@@ -63,6 +67,7 @@ describe('cluster repair (vxlan): knit objects deleted by hand come back from ne
         return JSON.stringify(now) === JSON.stringify(full);
       }, 5000, async () => JSON.stringify(objectsFor(await dataplaneOf(node1.ns), peer)));
       console.log(`      (repaired ${Date.now() - t0} ms after the delete; polled ${ms} ms; right after the delete: ${after.length} of 3 objects)`);
+      await waitFor(`knitd logged "${tc.log}"`, async () => logged() > loggedBefore, 2000);
       expect(await footprintOf(knitds[0]!), 'node1 VTEP MAC unchanged').to.deep.equal(own);
       expect(await unreachablePairs(lab, [[c[0]!, c[1]!], [c[1]!, c[0]!]])).to.deep.equal([]);
     });
