@@ -33,7 +33,14 @@ import { KnitdStateSource } from './wiring/state-source';
 import { startOperatorSurface } from './wiring/operator';
 import { createKnitMetrics, type KnitMetrics } from './metrics';
 
-const KNITD_VERSION = '0.1.0';
+/** knitd's version: package.json's, read once (dist/agent/src/main.js → repo root). */
+const KNITD_VERSION = ((): string => {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (helpRequested(argv)) {
