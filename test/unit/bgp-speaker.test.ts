@@ -194,6 +194,20 @@ describe('bgp speaker', () => {
     });
   });
 
+  it('converged() once every peer is Established and sent End-of-RIB for each family; an End-of-RIB alone notifies', async () => {
+    const { a, b } = await twoPeers();
+    clock.advance(10);
+    const before = notified;
+    expect(speaker.converged()).to.equal(false);
+    for (const c of [a, b]) {
+      c.send({ type: 'update', withdrawn: [], attributes: {}, nlri: [] });
+      c.send({ type: 'update', withdrawn: [], attributes: { mpUnreach: { afi: 2, safi: 1, withdrawn: [] } }, nlri: [] });
+    }
+    expect(speaker.converged()).to.equal(true);
+    clock.advance(10);
+    expect(notified).to.equal(before + 1);
+  });
+
   it('a deconfigured peer gets Cease 6/3 and its paths go', async () => {
     const { a } = await twoPeers();
     a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));

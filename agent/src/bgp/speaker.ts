@@ -327,7 +327,8 @@ export class Speaker {
     const afi = f.afi === Afi.IPV4 ? 4 : f.afi === Afi.IPV6 ? 6 : undefined;
     if (afi === undefined) return;
     e.endOfRib.add(afi);
-    this.changed(this.rib.sweepStale(e.spec.address, afi));
+    // Notify even when nothing was stale: the owner may be waiting for convergence (see converged()).
+    this.changed(this.rib.sweepStale(e.spec.address, afi), true);
   }
 
   private exportFor(e: PeerEntry): Path[] {
@@ -339,8 +340,8 @@ export class Speaker {
     });
   }
 
-  private changed(keys: readonly string[]): void {
-    if (keys.length === 0 || this.stopped) return;
+  private changed(keys: readonly string[], notifyAnyway = false): void {
+    if ((keys.length === 0 && !notifyAnyway) || this.stopped) return;
     for (const k of keys) this.pendingChanged.add(k);
     if (!this.batch.armed) this.batch.arm(this.opts.batchMs ?? 10);
   }
