@@ -187,7 +187,7 @@ function retrier(log: Logger, timeoutMs?: number) {
         if (Date.now() + delay > deadline) throw new Error(`gave up trying to ${what}`, { cause: err });
         log.warn(`waiting to ${what}`, { reason: (err as Error).message, retryInMs: delay });
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 10_000);
+        delay = Math.min(delay * 2, 5_000);
       }
     }
   };
