@@ -147,6 +147,17 @@ describe('bgp: BIRD as top-of-rack router, 3 knitd nodes over eBGP', function ()
     await waitFor('routes back everywhere', () => [0, 1, 2].every((i) => knitRoutes(i).join() === expectedRoutes(i).join()), 30_000, detail);
   });
 
+  it('`birdc down` (BIRD shuts down, Cease to every peer): every node withdraws at once; BIRD started again: routes return', async () => {
+    const ceases = (i: number): number => (log(i).match(/Established -> Idle \(received NOTIFICATION 6\//g) ?? []).length;
+    const before = [0, 1, 2].map(ceases);
+    bird.birdc('down');
+    const took = await waitFor('all nodes without BGP routes', () => [0, 1, 2].every((i) => knitRoutes(i).length === 0), 10_000, detail);
+    console.log(`      (birdc down → routes withdrawn on all nodes after ${took} ms)`);
+    for (let i = 0; i < 3; i++) expect(ceases(i), `${lab.nodes[i]!.name} got a Cease`).to.be.greaterThan(before[i]!);
+    await bird.restart();
+    await waitFor('routes back after BIRD restart', () => [0, 1, 2].every((i) => knitRoutes(i).join() === expectedRoutes(i).join()), 60_000, detail);
+  });
+
   it('BIRD frozen (SIGSTOP, no FIN, no NOTIFICATION): withdrawn at hold-time expiry (3 s) with 4/0; resumed: sessions and routes come back', async () => {
     const before = (log(0).match(/hold timer expired/g) ?? []).length;
     bird.proc.signal('SIGSTOP');
