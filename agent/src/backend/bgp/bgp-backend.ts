@@ -152,8 +152,10 @@ export class BgpBackend implements Backend {
 
   /** Learned routes for the operator surface. */
   routes(): BgpRouteView[] {
+    const own = new Set([this.ctx.node.publicIp, this.nextHop6?.global, this.nextHop6?.linkLocal]);
+    // Installed = the best path for its prefix with a next hop that is not this node (see routeFor).
     return (this.speaker?.routes() ?? []).map((r) => ({
-      prefix: r.prefix, nextHop: r.nextHop, peerAddress: r.peerAddress, asPath: r.asPath, installed: r.best,
+      prefix: r.prefix, nextHop: r.nextHop, peerAddress: r.peerAddress, asPath: r.asPath, installed: r.best && !own.has(r.nextHop),
     }));
   }
 
