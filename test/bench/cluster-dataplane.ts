@@ -3,7 +3,7 @@
  * nodes, knit against the same topology built by hand with `ip` commands and
  * against the underlay itself, all in one run.
  *
- *   node dist/test/bench/cluster-dataplane.js [--rounds 3] [--seconds 5] [--pings 200] [--backends vxlan,host-gw] [--no-nft-variant] [--verbose]
+ *   node dist/test/bench/cluster-dataplane.js [--rounds 3] [--seconds 5] [--pings 200] [--backends vxlan,host-gw] [--no-nft-variant] [--notrack-variant] [--verbose]
  *
  * Labs (all alive at once, each with 2 nodes on an underlay bridge):
  *   - per backend, a knit lab: etcd + one knitd per node in cluster mode, one
@@ -17,7 +17,10 @@
  *     build does not have);
  *   - per backend, the hand-built lab again plus knit's nftables table copied
  *     from the knit node (`nft list table ip knit` → `nft -f`), to show what
- *     the masquerade table (and the conntrack it turns on) costs by itself.
+ *     the masquerade table (and the conntrack it turns on) costs by itself;
+ *   - with --notrack-variant, that lab once more plus a raw-priority chain
+ *     that exempts pod-to-pod packets (both addresses in the cluster CIDR)
+ *     from conntrack: an experiment for a possible fix, not what knit does.
  * Paths: underlay (node 1 namespace → node 2's underlay IP, in the hand-built
  * vxlan lab), and container → container across the nodes for each lab.
  *
@@ -38,6 +41,7 @@ const PINGS = numArg('pings', 200);
 const BACKENDS = strArg('backends', 'vxlan,host-gw').split(',') as Array<'vxlan' | 'host-gw'>;
 const VERBOSE = process.argv.includes('--verbose');
 const WITH_NFT = !process.argv.includes('--no-nft-variant');
+const WITH_NOTRACK = process.argv.includes('--notrack-variant');
 const IPERF_PORT = 5201;
 const NETWORK_CIDR = '10.244.0.0/16';
 
@@ -125,7 +129,7 @@ function host(subnet: string, i: number): string {
 }
 
 /** The same topology by hand; returns the two container namespaces and IPs. */
-async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
+async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean, notrack = false): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
   const lab = await createLab({ nodes: 2 });
   labs.push(lab);
   const br = `${lab.prefix}br`;
@@ -155,6 +159,18 @@ async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean
     await execBatch(node.ns, lines);
     await lab.exec(node.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     if (withNft) await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], m.nftTables[n]!);
+    if (notrack) {
+      // experiment: pod-to-pod packets skip conntrack (a raw-priority chain runs before conntrack)
+      await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
+        'table ip bench_notrack {',
+        '  chain prerouting { type filter hook prerouting priority raw; policy accept;',
+        `    ip saddr ${NETWORK_CIDR} ip daddr ${NETWORK_CIDR} notrack`,
+        '  }',
+        '  chain output { type filter hook output priority raw; policy accept;',
+        `    ip saddr ${NETWORK_CIDR} ip daddr ${NETWORK_CIDR} notrack`,
+        '  }',
+        '}', ''].join('\n'));
+    }
     await execBatch(c.ns, [
       'link set lo up', `link set eth0 mtu ${m.containerMtu} up`, `addr add ${host(sub, 2)}/24 dev eth0`, `route add default via ${host(sub, 1)}`,
     ]);
@@ -241,11 +257,13 @@ async function body(): Promise<void> {
     const k = await knitLab(backend);
     const h = await handLab(backend, k.mirror, false);
     const hn = WITH_NFT ? await handLab(backend, k.mirror, true) : undefined;
+    const ht = WITH_NOTRACK ? await handLab(backend, k.mirror, true, true) : undefined;
     if (paths.length === 0) {
       paths.push(newPath('underlay node -> node', 'underlay', 'underlay', h.lab, h.lab.nodes[0]!.ns, h.lab.nodes[1]!.ns, h.lab.nodes[1]!.underlayIp));
     }
     paths.push(newPath(`${backend} hand-built`, backend, 'hand', h.lab, h.containers[0]!.ns, h.containers[1]!.ns, h.ips[1]!));
     if (hn) paths.push(newPath(`${backend} hand-built + knit nft`, backend, 'hand-nft', hn.lab, hn.containers[0]!.ns, hn.containers[1]!.ns, hn.ips[1]!));
+    if (ht) paths.push(newPath(`${backend} hand-built + knit nft + notrack`, backend, 'hand-nft', ht.lab, ht.containers[0]!.ns, ht.containers[1]!.ns, ht.ips[1]!));
     paths.push(newPath(`${backend} knit`, backend, 'knit', k.lab, k.containers[0]!.ns, k.containers[1]!.ns, k.ips[1]!));
     console.log(`${backend}: knit subnets ${k.mirror.subnets.join(', ')}; container MTU ${k.mirror.containerMtu}, bridge MTU ${k.mirror.bridgeMtu}${k.mirror.vxlanMtu ? `, vxlan MTU ${k.mirror.vxlanMtu}` : ''}`);
   }
