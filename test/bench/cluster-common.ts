@@ -70,7 +70,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** The i-th fake peer: a subnet, a public IP and a VTEP MAC no real node of the lab uses. */
+/** A fake peer lease: its subnet, etcd key and encoded value. */
 export interface FakePeer {
   subnet: string;
   key: string;
@@ -78,10 +78,10 @@ export interface FakePeer {
 }
 
 /**
- * Fake peer lease number `i` under `prefix`: subnet `${net}.${i>>8}.${i&255}.0/24`
- * style numbering is the caller's (it knows the cluster CIDR); this builds the
- * key and a valid value for `backend` (vxlan gets a unicast, locally
- * administered VTEP MAC derived from i).
+ * Fake peer lease number `i` under `prefix` for `subnet` (the caller picks
+ * subnets inside its cluster CIDR and public IPs on its underlay, all
+ * distinct): the key and a value that parses for `backend` (vxlan gets a
+ * unicast, locally administered VTEP MAC derived from `i`).
  */
 export function fakePeer(prefix: string, subnet: string, publicIp: string, backend: 'vxlan' | 'host-gw', i: number): FakePeer {
   const mac = ['0e', 'be', ((i >> 16) & 255), ((i >> 8) & 255), (i & 255), 1]
