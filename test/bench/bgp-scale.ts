@@ -63,6 +63,8 @@ async function one(n: number): Promise<Array<string | number>> {
   const router = lab.underlay.plan.routerIp;
   bird = await startBird(lab.underlay.ns, birdConfig(router, node.underlayIp, n), 'bird-scale');
   knitd = await startKnitd(lab, node, {
+    // e.g. --node-args=--max-old-space-size=300 to see how much of the peak is garbage not yet collected
+    nodeArgs: strArg('node-args', '').split(' ').filter(Boolean),
     cluster: {
       etcdEndpoints: lab.etcdEndpoints,
       network: { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'bgp', asn: 65001, peers: [{ address: router, asn: 65000 }] } },
