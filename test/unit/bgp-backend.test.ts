@@ -183,3 +183,107 @@ describe('bgp backend desired routes', () => {
     expect(backend.routes().map((r) => `${r.prefix} ${r.installed}`).sort()).to.deep.equal(['10.244.2.0/24 true', '10.99.0.0/16 false', '2001:db8:9::/48 true']);
   });
 });
+
+describe('bgp backend kernel ownership and graceful restart', () => {
+  const underlay: Link = { index: 2, name: 'eth0', kind: 'veth', mtu: 1500, up: true };
+
+  /** A kernel with some routes; routeReplace/routeDel are recorded and applied. */
+  function kernel(initial: Route[]): { handle: Handle; routes: Route[]; writes: string[] } {
+    const state = { routes: initial.map((r): Route => ({ table: 254, metric: 0, ...r })), writes: [] as string[] };
+    const key = (r: Route): string => `${r.dst}|${r.metric ?? 0}`;
+    const h: Partial<Handle> = {
+      netns: null,
+      linkByIndex: async () => underlay,
+      addrList: async (f) => (f?.family === 6 ? [{ index: 2, cidr: '2001:db8:77::11/64', family: 6 }] : [{ index: 2, cidr: '192.168.77.11/24', family: 4 }]),
+      routeList: async (f) => state.routes.filter((r) => (f?.family === undefined || (f.family === 6) === r.dst.includes(':')) && (f?.protocol === undefined || r.protocol === f.protocol)).map((r) => ({ ...r })),
+      routeReplace: async (r) => {
+        state.writes.push(`replace ${r.dst}`);
+        state.routes = state.routes.filter((x) => key(x) !== key(r)).concat([{ table: 254, ...r }]);
+      },
+      routeDel: async (r) => {
+        state.writes.push(`del ${r.dst}`);
+        state.routes = state.routes.filter((x) => key(x) !== key(r));
+      },
+    };
+    return { handle: h as Handle, get routes() { return state.routes; }, writes: state.writes };
+  }
+
+  it('IPv6: a foreign route in the slot is left alone; a stale route of ours is deleted', async () => {
+    const k = kernel([
+      { dst: '2001:db8:9::/48', gateway: 'fe80::99', index: 2, protocol: 3, metric: 1024 },
+      { dst: '2001:db8:old::/48', gateway: 'fe80::1', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 },
+    ]);
+    const dialer = new FakeDialer();
+    const clock = new FakeClock();
+    const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000 }], listenAddress: '127.0.0.1', listenPort: 17990 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } }, { dial: dialer.dial, clock });
+    try {
+      await b.setup();
+      b.desired([]);
+      await flush();
+      const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
+      dialer.attempts[0]!.resolve(conn);
+      await flush();
+      conn.send(peerOpen({ asn: 65000, bgpId: '192.168.77.1' }));
+      conn.send({ type: 'keepalive' });
+      conn.send({ type: 'update', withdrawn: [], nlri: [], attributes: { origin: 0, asPath: [{ type: 'sequence', asns: [65000] }], mpReach: { afi: 2, safi: 1, nextHop: { global: '2001:db8:77::1', linkLocal: 'fe80::1' }, nlri: [parsePrefix('2001:db8:9::/48')!, parsePrefix('2001:db8:a::/48')!] } } });
+      clock.advance(10);
+      b.desired([]);
+      for (let i = 0; i < 5; i++) await flush();
+      expect(k.writes.sort()).to.deep.equal(['del 2001:db8:old::/48', 'replace 2001:db8:a::/48']);
+      expect(k.routes.find((r) => r.dst === '2001:db8:9::/48')?.protocol).to.equal(3);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('graceful restart: last run\'s BGP routes stay desired until every peer sent End-of-RIB, then only learned ones remain', async () => {
+    const k = kernel([
+      { dst: '10.244.2.0/24', gateway: '192.168.77.12', index: 2, protocol: RTPROT_KNIT_BGP },
+      { dst: '10.244.3.0/24', gateway: '192.168.77.13', index: 2, protocol: RTPROT_KNIT_BGP },
+    ]);
+    const dialer = new FakeDialer();
+    const clock = new FakeClock();
+    const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, gracefulRestart: true, restartTime: 30, peers: [{ address: '192.168.77.1', asn: 65000 }], listenAddress: '127.0.0.1', listenPort: 17980 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } }, { dial: dialer.dial, clock });
+    try {
+      await b.setup();
+      let changes = 0;
+      b.watch(() => { changes++; });
+      const dsts = (): string[] => b.desired([]).peers.map((p) => p.subnet).sort();
+      expect(dsts()).to.deep.equal(['10.244.2.0/24', '10.244.3.0/24']);
+      await flush();
+      const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
+      dialer.attempts[0]!.resolve(conn);
+      await flush();
+      // Our OPEN says we restarted (R bit) with forwarding state kept.
+      const open = conn.received()[0] as Extract<import('../../agent/src/bgp/codec').BgpMessage, { type: 'open' }>;
+      expect(open.capabilityParams.flat().find((c) => c.kind === 'graceful-restart')).to.deep.include({ restarting: true, restartTime: 30 });
+      conn.send(peerOpen({ asn: 65000, bgpId: '192.168.77.1' }, [[{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65000 }]]));
+      conn.send({ type: 'keepalive' });
+      conn.send({ type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [{ type: 'sequence', asns: [65000, 65002] }], nextHop: '192.168.77.12' }, nlri: [parsePrefix('10.244.2.0/24')!] });
+      clock.advance(10);
+      expect(dsts(), 'not converged yet: 10.244.3.0/24 still preserved').to.deep.equal(['10.244.2.0/24', '10.244.3.0/24']);
+      conn.send({ type: 'update', withdrawn: [], attributes: {}, nlri: [] }); // End-of-RIB
+      clock.advance(10);
+      expect(dsts()).to.deep.equal(['10.244.2.0/24']);
+      expect(changes).to.be.greaterThan(1);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('graceful restart: without End-of-RIB the preserved routes go when the restart time passes', async () => {
+    const k = kernel([{ dst: '10.244.3.0/24', gateway: '192.168.77.13', index: 2, protocol: RTPROT_KNIT_BGP }]);
+    const clock = new FakeClock();
+    const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, gracefulRestart: true, restartTime: 30, peers: [{ address: '192.168.77.1', asn: 65000 }], listenAddress: '127.0.0.1', listenPort: 17970 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } }, { dial: new FakeDialer().dial, clock });
+    try {
+      await b.setup();
+      expect(b.desired([]).peers.map((p) => p.subnet)).to.deep.equal(['10.244.3.0/24']);
+      clock.advance(29_000);
+      expect(b.desired([]).peers).to.have.length(1);
+      clock.advance(1_000);
+      expect(b.desired([]).peers).to.deep.equal([]);
+    } finally {
+      await b.close();
+    }
+  });
+});
