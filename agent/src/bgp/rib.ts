@@ -23,6 +23,7 @@ export interface ApplyResult {
   loops: number;
 }
 
+/** Adj-RIBs-In, local paths and the Loc-RIB; every mutator returns the prefix keys whose best path may have changed. */
 export class Rib {
   /** prefix key → source key (LOCAL for ours, else the peer address) → candidate */
   private readonly byPrefix = new Map<string, Map<string, Candidate>>();

@@ -46,6 +46,7 @@ export interface NextHop6 {
   linkLocal?: string;
 }
 
+/** What a Speaker is built with (the outside world passed in: clock, dialer, logger). */
 export interface SpeakerOptions {
   localAsn: number;
   /** BGP identifier (dotted quad), usually the node's IPv4 address. */
@@ -108,6 +109,7 @@ interface PeerEntry {
 const sameSpec = (a: PeerSpec, b: PeerSpec): boolean =>
   a.asn === b.asn && (a.port ?? 179) === (b.port ?? 179) && !!a.passive === !!b.passive && !!a.multihop === !!b.multihop && a.holdTime === b.holdTime;
 
+/** A BGP speaker: sessions, listener, RIB and the glue (see the module comment). */
 export class Speaker {
   private readonly rib: Rib;
   private readonly peers = new Map<string, PeerEntry>();

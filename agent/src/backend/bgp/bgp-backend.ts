@@ -58,6 +58,7 @@ export interface BgpBackendDeps {
   dial?: Dialer;
 }
 
+/** The bgp backend (see the module comment); `sessions()` and `routes()` feed the operator surface. */
 export class BgpBackend implements Backend {
   readonly type = 'bgp' as const;
   readonly routeProtocol = RTPROT_KNIT_BGP;

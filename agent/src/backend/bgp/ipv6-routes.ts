@@ -11,6 +11,7 @@ import { isNetlinkError } from '../../netlink/errors';
 import type { Handle, Route } from '../../netlink/types';
 import { diffDataplane } from '../../dataplane/reconcile/diff';
 
+/** Keeps the kernel's IPv6 protocol-90 routes equal to the last `set()`, coalescing runs. */
 export class Ipv6RouteSync {
   private want: Route[] = [];
   private running = false;

@@ -41,7 +41,9 @@ export interface Negotiated {
   peerGracefulRestart?: PeerGracefulRestart;
 }
 
+/** IPv4 unicast (AFI 1, SAFI 1). */
 export const IPV4_UNICAST: AfiSafi = { afi: Afi.IPV4, safi: Safi.UNICAST };
+/** IPv6 unicast (AFI 2, SAFI 1). */
 export const IPV6_UNICAST: AfiSafi = { afi: Afi.IPV6, safi: Safi.UNICAST };
 
 /** The OPEN knit sends. */
