@@ -18,11 +18,7 @@
  */
 import { RTPROT_KNIT_BGP, type Handle, type Link, type Route } from '../../netlink/types';
 import type { Lease } from '../../store/lease-codec';
-import { realClock, Timer, type Clock } from '../../bgp/clock';
-import type { Dialer } from '../../bgp/conn';
-import type { Candidate } from '../../bgp/decision';
-import { parsePrefix, prefixKey, type Path } from '../../bgp/path';
-import { Speaker, type NextHop6 } from '../../bgp/speaker';
+import { parsePrefix, prefixKey, realClock, Speaker, Timer, type Candidate, type Clock, type Dialer, type NextHop6, type Path } from '../../bgp';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, PeerPlan, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
 import { Ipv6RouteSync } from './ipv6-routes';

@@ -3,7 +3,7 @@
  * for one moment (configured peers, route reflectors, and the full mesh from
  * the subnet leases). Pure, so the rules are unit-tested without sockets.
  */
-import type { PeerSpec } from '../../bgp/speaker';
+import type { PeerSpec } from '../../bgp';
 import type { Lease } from '../../store/lease-codec';
 import type { BgpBackendConfig, BgpPeerConfig, NetworkConfig } from '../../store/network-config';
 

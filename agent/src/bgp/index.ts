@@ -1,0 +1,11 @@
+/**
+ * The BGP module's public surface: the speaker (sessions, RIB, listener) and
+ * the types its users need. The wire codec is ./codec; sessions, FSM, RIB
+ * and export rules are internals of this module.
+ */
+export { Speaker, type LearnedRouteInfo, type NextHop6, type PeerSpec, type SessionInfo, type SpeakerOptions } from './speaker';
+export { realClock, Timer, type Clock, type TimerHandle } from './clock';
+export { tcpDialer, type BgpConn, type DialTarget, type Dialer } from './conn';
+export type { Candidate, RouteSource } from './decision';
+export type { SessionState } from './fsm';
+export { parsePrefix, prefixKey, type Path } from './path';
