@@ -310,6 +310,23 @@ describe('bgp session FSM', () => {
       expect(h.session.currentState).to.equal('Established');
     });
 
+    it('a graceful-restart peer reconnecting while Established replaces the old session (its routes go stale, not away)', async () => {
+      const h = harness();
+      const old = await establish(h, peerOpen({}, [[
+        { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65000 },
+        { kind: 'graceful-restart', restarting: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+      ]]));
+      const fresh = new FakeConn('10.0.0.2', 40002);
+      h.session.accept(fresh);
+      expect(old.destroyed).to.equal(true);
+      expect(h.downs).to.have.length(1);
+      expect(h.downs[0]).to.deep.include({ silent: true });
+      expect(fresh.received().map((m) => m.type)).to.deep.equal(['open']);
+      fresh.send(peerOpen());
+      fresh.send({ type: 'keepalive' });
+      expect(h.session.currentState).to.equal('Established');
+    });
+
     it('a connection arriving while Established is closed with 6/7', async () => {
       const h = harness();
       await establish(h);

@@ -157,7 +157,12 @@ export class Session {
       conn.end();
       return;
     }
-    if (this.connections.some((c) => c.state === 'Established')) {
+    const est = this.connections.find((c) => c.state === 'Established');
+    if (est?.negotiated?.peerGracefulRestart) {
+      // RFC 4724 §4.2: a restarting peer reconnects while we still hold its old
+      // session: close the old one as if it had dropped (its routes go stale).
+      this.drop(est, 'peer reconnected (graceful restart)', { silent: true });
+    } else if (est) {
       // §6.8: a collision with an Established session closes the newcomer.
       conn.write(encodeMessage(ceaseNotification(CeaseSubcode.CONNECTION_COLLISION_RESOLUTION), { fourOctetAs: false }));
       conn.end();
