@@ -170,8 +170,9 @@ export async function startKnitd(state: DemoState, node: DemoNode, etcd: string,
   mkdirSync(node.dir, { recursive: true });
   const config = join(node.dir, 'knitd.json');
   writeFileSync(config, JSON.stringify({ network: { clusterCidr: CLUSTER_CIDR, subnetLength: 24, backend: { type: backend } } }, null, 2) + '\n');
-  const p = startProcess(state, `knitd-${node.name}`, node.ns, process.execPath, [
-    KNITD_BIN, '--config', config, '--etcd-endpoints', etcd, '--node-name', node.name,
+  // Executed directly so its shebang's node flags apply, as when deployed.
+  const p = startProcess(state, `knitd-${node.name}`, node.ns, KNITD_BIN, [
+    '--config', config, '--etcd-endpoints', etcd, '--node-name', node.name,
     '--state-dir', join(node.dir, 'state'), '--run-dir', join(node.dir, 'run'), '--cni-conf-dir', join(node.dir, 'net.d'),
     '--log-format', 'json', '--log-level', 'info',
   ]);

@@ -24,6 +24,15 @@ const execFileP = promisify(execFile);
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 /** The knitd launcher. */
 export const KNITD_BIN = join(REPO_ROOT, 'agent', 'bin', 'knitd');
+/** The node flags in knitd's shebang (agent/bin/knitd): tests run knitd as deployed. */
+export const KNITD_NODE_FLAGS = knitdNodeFlags();
+
+function knitdNodeFlags(): string[] {
+  const shebang = readFileSync(KNITD_BIN, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
+  if (!m) throw new Error(`unexpected shebang in ${KNITD_BIN}: ${shebang}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}
 /** The real CNI plugin executable. */
 export const KNIT_PLUGIN = join(REPO_ROOT, 'cni-plugin', 'bin', 'knit');
 /** Debian's reference plugins. */
@@ -188,7 +197,7 @@ class KnitdImpl implements Knitd {
     const c = this.opts.cluster;
     const mode = c ? this.clusterArgs(c) : ['--subnet', this.subnet];
     const args = [
-      ...(this.opts.nodeArgs ?? []), KNITD_BIN, ...mode, '--state-dir', this.stateDir, '--run-dir', this.runDir,
+      ...KNITD_NODE_FLAGS, ...(this.opts.nodeArgs ?? []), KNITD_BIN, ...mode, '--state-dir', this.stateDir, '--run-dir', this.runDir,
       '--cni-conf-dir', this.confDir, '--bridge', this.bridge, '--log-format', 'json',
       '--log-level', this.opts.logLevel ?? 'info', '--metrics-address', this.opts.metricsAddress ?? '',
       ...(this.opts.mtu !== undefined ? ['--mtu', String(this.opts.mtu)] : []),

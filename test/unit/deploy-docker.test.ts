@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KNITD_NODE_FLAGS } from '../lab/knitd';
 
 const REPO = join(__dirname, '..', '..', '..');
 const text = readFileSync(join(REPO, 'deploy', 'docker', 'Dockerfile'), 'utf8');
@@ -35,7 +36,8 @@ describe('deploy/docker/Dockerfile', () => {
     const joined = runtime.join('\n');
     expect(joined).to.match(/apt-get install[^\n]*\bnftables\b/);
     expect(joined).to.not.match(/\b(g\+\+|gcc|make|python3)\b/);
-    expect(runtime[runtime.length - 1]).to.equal('ENTRYPOINT ["node", "/opt/knit/agent/bin/knitd"]');
+    // The same node heap flags as agent/bin/knitd's shebang.
+    expect(runtime[runtime.length - 1]).to.equal(`ENTRYPOINT ${JSON.stringify(['node', ...KNITD_NODE_FLAGS, '/opt/knit/agent/bin/knitd'])}`.replace(/","/g, '", "'));
   });
 
   it('copies from the build stage only paths the repository has or its build produces', () => {

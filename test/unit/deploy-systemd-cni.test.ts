@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KNITD_NODE_FLAGS } from '../lab/knitd';
 import { loadConfig } from '../../agent/src/config';
 import { parseNetConf } from '../../agent/src/cni/netconf';
 
@@ -56,7 +57,8 @@ describe('deploy/systemd/knitd.service', () => {
 
   it('is installed for multi-user.target and starts knitd from /opt/knit', () => {
     expect(unit.get('Install')!.get('WantedBy')).to.deep.equal(['multi-user.target']);
-    expect(one('ExecStart')).to.equal('/usr/bin/node /opt/knit/agent/bin/knitd');
+    // The same node heap flags as agent/bin/knitd's shebang.
+    expect(one('ExecStart')).to.equal(['/usr/bin/node', ...KNITD_NODE_FLAGS, '/opt/knit/agent/bin/knitd'].join(' '));
   });
 
   it('its config file is accepted by knitd, and every path knitd writes is a ReadWritePath', () => {
