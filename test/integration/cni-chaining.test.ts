@@ -9,14 +9,14 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import { REF_CNI_DIR, hostVeths, runPlugin, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import { createLab, type Lab } from '../lab/lab';
+import { cniEnv, REF_CNI_DIR, hostVeths, runPlugin, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
 
 describe('CNI chaining with the real plugin', function () {
   this.timeout(60_000);
   let lab: Lab;
   let knitd: Knitd;
-  const env = (c: LabContainer) => ({ CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' });
+  const env = cniEnv;
 
   before(async () => {
     lab = await createLab({ nodes: 1 });

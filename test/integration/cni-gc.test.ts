@@ -4,8 +4,8 @@
  * mappings; the listed ones keep working. Without the list, GC refuses.
  */
 import { expect } from 'chai';
-import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import { hostVeths, nftCounts, startKnitd, type Knitd } from '../lab/knitd';
+import { createLab, type Lab } from '../lab/lab';
+import { cniEnv, hostVeths, nftCounts, startKnitd, type Knitd } from '../lab/knitd';
 
 describe('CNI GC through the real plugin', function () {
   this.timeout(60_000);
@@ -22,7 +22,7 @@ describe('CNI GC through the real plugin', function () {
   });
 
   it('releases everything not in cni.dev/valid-attachments and keeps the rest working', async () => {
-    const env = (c: LabContainer) => ({ CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' });
+    const env = cniEnv;
     const cs = [lab.addContainer(0, 'ga'), lab.addContainer(0, 'gb'), lab.addContainer(0, 'gc')];
     for (const [i, c] of cs.entries()) {
       const pm = { capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort: 30000 + i, containerPort: 80 }] } };

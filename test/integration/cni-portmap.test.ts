@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import { nftCounts, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import { cniEnv, nftCounts, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
 
 describe('CNI port mappings through the real plugin', function () {
   this.timeout(60_000);
@@ -20,7 +20,7 @@ describe('CNI port mappings through the real plugin', function () {
     capabilities: { portMappings: true },
     runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
   };
-  const env = (c: LabContainer) => ({ CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' });
+  const env = cniEnv;
 
   before(async () => {
     lab = await createLab({ nodes: 1 });

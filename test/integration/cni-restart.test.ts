@@ -5,8 +5,8 @@
  * the next ADD gets a new, distinct address.
  */
 import { expect } from 'chai';
-import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import { hostVeths, ipJson, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
+import { createLab, type Lab } from '../lab/lab';
+import { cniEnv, hostVeths, ipJson, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
 
 interface IpAddr { addr_info: Array<{ family: string; local: string; prefixlen: number }> }
 
@@ -32,7 +32,7 @@ describe('CNI across a knitd SIGKILL and restart', function () {
   });
 
   it('keeps containers working and DEL releases the right address after the restart', async () => {
-    const env = (c: LabContainer) => ({ CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' });
+    const env = cniEnv;
     const a = lab.addContainer(0, 'ra');
     const b = lab.addContainer(0, 'rb');
     const ipA = addressOf(okJson(await knitd.cni('ADD', env(a), knitd.conf('1.1.0')), 'ADD a'));

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import { hostVeths, ipJson, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
+import { cniEnv, hostVeths, ipJson, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
 
 interface IpLink { ifname: string; address: string; mtu: number; ifindex: number; master?: string; operstate: string }
 interface IpAddr { ifname: string; addr_info: Array<{ family: string; local: string; prefixlen: number }> }
@@ -39,7 +39,7 @@ describe('CNI round trip: real plugin, real knitd, every cniVersion', function (
     await lab?.teardown();
   });
 
-  const env = (c: LabContainer, ifname = 'eth0') => ({ CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: ifname });
+  const env = cniEnv;
 
   async function gatewayOfBridge(): Promise<string> {
     const [br] = await ipJson<IpAddr[]>(lab.nodes[0]!.ns, ['addr', 'show', 'dev', knitd.bridge]);

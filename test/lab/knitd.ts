@@ -84,6 +84,11 @@ export interface CniEnv {
   [k: string]: string | undefined;
 }
 
+/** The CNI_* attachment variables for a lab container. */
+export function cniEnv(c: { containerId: string; netnsPath: string }, ifname = 'eth0'): CniEnv {
+  return { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: ifname };
+}
+
 /** The IPAM state file as knitd writes it. */
 export interface IpamFile {
   subnet: string;
