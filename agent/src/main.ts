@@ -156,7 +156,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
     },
   });
   await server.start();
-  const operator = await startOperatorSurface(cfg, source, registry, log, () => {
+  const operator = await startOperatorSurface(cfg, source, registry, log, async () => {
     const { used, free } = ipam.stats();
     metrics.ipamAddressesUsed.set(used);
     metrics.ipamAddressesFree.set(free);
@@ -164,6 +164,16 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
     if (cluster) {
       metrics.leasesKnown.set(cluster.tracker.peers().length + (cluster.manager.lease ? 1 : 0));
       metrics.peersProgrammed.set(cluster.reconciler.stats.peers);
+    }
+    if (source.bgp) {
+      const sessions = await source.bgp.sessions();
+      metrics.bgpSessions.reset();
+      metrics.bgpPrefixes.reset();
+      for (const sess of sessions) {
+        metrics.bgpSessions.inc({ state: sess.state });
+        metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'sent' }, sess.prefixesSent);
+        metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'received' }, sess.prefixesReceived);
+      }
     }
   });
   const conflist = join(cfg.cniConfDir, cfg.cniConfFile);

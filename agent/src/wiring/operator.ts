@@ -28,7 +28,7 @@ function readTls(what: string, file: string | undefined): Buffer {
 export async function startOperatorSurface(
   cfg: KnitdConfig, source: KnitdStateSource, registry: KnitMetricsRegistry, log: Logger,
   /** refreshes gauges that mirror module state, just before a scrape */
-  beforeScrape: () => void,
+  beforeScrape: () => Promise<void>,
 ): Promise<OperatorSurface> {
   let tcp: TcpListenOptions | undefined;
   if (cfg.grpc.address) {
@@ -51,8 +51,8 @@ export async function startOperatorSurface(
   await api.start();
   const metricsServer = new MetricsServer({
     address: cfg.metrics.address,
-    render: () => {
-      beforeScrape();
+    render: async () => {
+      await beforeScrape();
       return registry.render();
     },
     contentType: registry.contentType,

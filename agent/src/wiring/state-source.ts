@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type {
-  BackendInfo, ConditionInfo, EndpointInfo, KnitStateSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
+  BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
 } from '../api';
 import { StateUnavailableError } from '../api';
 import type { Endpoint, EndpointStore } from '../cni/endpoints';
@@ -64,10 +64,17 @@ function sameLease(a: Lease, b: Lease): boolean {
 export class KnitdStateSource implements KnitStateSource {
   private readonly events = new EventEmitter();
   private peers = new Map<string, Lease>();
+  /** present when the backend is a BGP speaker (it has sessions() and routes()) */
+  readonly bgp?: BgpStateSource;
 
   constructor(private readonly deps: StateSourceDeps) {
     this.events.setMaxListeners(0);
     const c = deps.cluster;
+    const speaker = c?.backend as Partial<BgpStateSource> | undefined;
+    if (typeof speaker?.sessions === 'function' && typeof speaker.routes === 'function') {
+      const b = speaker as BgpStateSource;
+      this.bgp = { sessions: () => b.sessions(), routes: () => b.routes() };
+    }
     if (c) {
       for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
       c.tracker.on('peers-changed', (peers: Lease[]) => this.onPeers(peers));
