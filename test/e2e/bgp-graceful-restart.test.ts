@@ -56,6 +56,9 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
   });
 
   it('a continuous ping node1 → node2 loses nothing while knitd on node1 restarts; BIRD kept node1\'s route meanwhile', async () => {
+    // Every route change on both nodes while knitd restarts: the cross-node routes must never be deleted.
+    const monitors = [0, 1].map((i) => lab.spawn(lab.nodes[i]!, 'ip', ['-o', 'monitor', 'route'], { tag: `route-monitor-n${i + 1}` }));
+    await new Promise((r) => setTimeout(r, 300));
     const ping = lab.ping(containers[0]!.c, containers[1]!.ip, 160); // 0.05 s apart: about 8 s
     await new Promise((r) => setTimeout(r, 1000));
     await knitds[0]!.stop();
@@ -69,8 +72,12 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
     expect(routes(0), 'node1 kernel routes survive the stop').to.include(knitds[1]!.subnet);
     await knitds[0]!.restart();
     const p = await ping;
+    const changes = monitors.map((m) => m.logTail(1 << 16));
+    for (const m of monitors) await m.stop();
+    const deleted = changes.flatMap((c) => c.split('\n')).filter((l) => l.startsWith('Deleted') && (l.includes(knitds[0]!.subnet) || l.includes(knitds[1]!.subnet)));
+    expect(deleted, `route changes during the restart:\n${changes.join("\n")}\n${knitds[0]!.proc.logTail(1 << 20)}`).to.deep.equal([]);
     expect(p.transmitted).to.equal(160);
-    expect(p.received, p.output).to.equal(160);
+    expect(p.received, `${p.output}\nroute changes during the restart:\n${changes.join('\n')}\n${detail()}`).to.equal(160);
     const log = knitds[0]!.proc.logTail(1 << 20);
     expect(log).to.include('graceful restart: keeping the BGP routes of the previous run');
     await waitFor('preserved routes released on End-of-RIB', () => knitds[0]!.proc.logTail(1 << 20).includes('preserved BGP routes released (every peer sent End-of-RIB)'), 30_000, detail);

@@ -69,6 +69,8 @@ export class BgpBackend implements Backend {
   /** Kernel BGP routes found at start with graceful restart on, kept until the RIB converged. */
   private preserved: Route[] = [];
   private preserveTimer: Timer | undefined;
+  /** desired() has handed the speaker its peer set at least once. */
+  private peersKnown = false;
 
   constructor(private readonly ctx: BackendContext, private readonly deps: BgpBackendDeps = {}) {
     this.nl = ctx.nl;
@@ -96,6 +98,9 @@ export class BgpBackend implements Backend {
     const underlay = this.underlay;
     if (!speaker || !underlay) throw new Error('bgp backend: desired() before setup()');
     speaker.setPeers(peerSpecs(this.opts, leases, { publicIp: this.ctx.node.publicIp }));
+    this.peersKnown = true;
+    // With no peer at all there is nobody to wait for.
+    if (this.preserved.length > 0 && speaker.converged()) this.releasePreserved('every peer sent End-of-RIB');
     const byPrefix = new Map(leases.map((l) => [l.subnet, l]));
     const out: DesiredDataplane = { peers: [], refused: [] };
     const v6: Route[] = [];
@@ -215,7 +220,8 @@ export class BgpBackend implements Backend {
         return peer.multihop ? { global: nh.global } : nh;
       },
       onRoutesChanged: () => {
-        if (this.preserved.length > 0 && this.speaker?.converged()) this.releasePreserved('every peer sent End-of-RIB');
+        // Before the first desired() the speaker has no peers yet, and "every peer converged" would be vacuously true.
+        if (this.peersKnown && this.preserved.length > 0 && this.speaker?.converged()) this.releasePreserved('every peer sent End-of-RIB');
         for (const l of this.listeners) l();
       },
       clock: this.clock,
