@@ -123,8 +123,15 @@ describe('bgp export policy', () => {
     expect(prefixes(exportPaths([local, fromIbgp], ebgpTarget))).to.deep.equal(['10.244.1.0/24', '10.6.0.0/16']);
   });
 
+  it('no transit: a path from one eBGP peer is not sent to another eBGP peer, but is to iBGP peers', () => {
+    expect(prefixes(exportPaths([local, fromOtherEbgp], ebgpTarget))).to.deep.equal(['10.244.1.0/24']);
+    expect(prefixes(exportPaths([local, fromOtherEbgp], ibgpTarget))).to.deep.equal(['10.244.1.0/24', '10.7.0.0/16']);
+  });
+
   it('eBGP: our AS prepended, next hop self, no LOCAL_PREF, no foreign MED', () => {
-    const [p] = exportPaths([fromOtherEbgp], ebgpTarget);
+    // Learned over iBGP from a node that heard it from AS 65007, with that node's MED.
+    const viaIbgp: Candidate = { source: ibgpPeer('10.0.0.8'), path: path('10.7.0.0/16', { origin: 1, asPath: seq(65007), med: 9, localPref: 100 }, '10.0.0.8') };
+    const [p] = exportPaths([viaIbgp], ebgpTarget);
     expect(p.nextHop).to.equal('10.0.0.1');
     expect(p.attrs.asPath).to.deep.equal(seq(65001, 65007));
     expect(p.attrs.localPref).to.equal(undefined);
@@ -143,8 +150,11 @@ describe('bgp export policy', () => {
   it('NO_ADVERTISE goes nowhere, NO_EXPORT not to eBGP', () => {
     const noAdv: Candidate = { ...fromOtherEbgp, path: { ...fromOtherEbgp.path, attrs: { ...fromOtherEbgp.path.attrs, communities: [0xffffff02] } } };
     const noExp: Candidate = { source: ebgpPeer('10.0.0.5', '10.0.0.5', 65005), path: path('10.8.0.0/16', { origin: 0, asPath: seq(65005), communities: [0xffffff01] }) };
-    expect(exportPaths([noAdv, noExp], ebgpTarget)).to.deep.equal([]);
     expect(prefixes(exportPaths([noAdv, noExp], ibgpTarget))).to.deep.equal(['10.8.0.0/16']);
+    // Towards eBGP the communities alone must decide: the same paths learned over iBGP.
+    const overIbgp = (c: Candidate): Candidate => ({ ...c, source: ibgpPeer('10.0.0.8') });
+    const plain: Candidate = { source: ibgpPeer('10.0.0.8'), path: path('10.9.0.0/16', { origin: 0, asPath: seq(65005) }) };
+    expect(prefixes(exportPaths([overIbgp(noAdv), overIbgp(noExp), plain], ebgpTarget))).to.deep.equal(['10.9.0.0/16']);
   });
 
   it('IPv6 paths need an IPv6 next hop and carry global + link-local', () => {

@@ -81,18 +81,16 @@ describe('bgp speaker', () => {
     return conn;
   }
 
-  it('advertises the local prefix on Established, learns paths, and re-exports them to other peers only', async () => {
+  it('advertises the local prefix on Established, learns paths, and is no transit between its eBGP peers', async () => {
     const { a, b } = await twoPeers();
     expect(announced(a.received())).to.deep.equal(['10.244.1.0/24']);
-    b.received();
+    expect(announced(b.received())).to.deep.equal(['10.244.1.0/24']);
     a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));
     clock.advance(10);
     expect(notified).to.equal(1);
     expect(speaker.bestLearned().map((c) => c.path.nextHop)).to.deep.equal(['10.0.0.2']);
-    const toB = updates(b.received());
-    expect(toB.flatMap((u) => u.nlri.map((p) => p.addr))).to.deep.equal(['10.1.0.0']);
-    expect(toB[0].attributes.asPath).to.deep.equal([{ type: 'sequence', asns: [65001, 65000] }]);
-    expect(toB[0].attributes.nextHop).to.equal('10.0.0.1');
+    // b is another eBGP peer (AS 65003): a's path is not passed on to it.
+    expect(updates(b.received()).flatMap((u) => u.nlri.map((p) => p.addr))).to.deep.equal([]);
     expect(a.received()).to.deep.equal([]); // never back to the source
     const s = speaker.sessions().find((x) => x.peerAddress === '10.0.0.2');
     expect(s).to.deep.include({ state: 'Established', prefixesReceived: 1, prefixesSent: 1, peerAsn: 65000, localAsn: 65001 });

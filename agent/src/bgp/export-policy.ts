@@ -4,6 +4,10 @@
  *   - never back to the peer the path came from;
  *   - iBGP split horizon: an iBGP-learned path is not sent to iBGP peers
  *     (knit is never a route reflector);
+ *   - no transit: a path learned from an eBGP peer is not sent to another
+ *     eBGP peer, so a node with two top-of-rack routers never carries
+ *     traffic between them (what operators of Calico/MetalLB nodes expect;
+ *     the RFCs would allow it);
  *   - NO_ADVERTISE: to nobody; NO_EXPORT: not to eBGP peers (RFC 1997);
  *   - next hop: always ourselves (the address of the session for IPv4, the
  *     configured or discovered IPv6 global + link-local for IPv6; without an
@@ -42,6 +46,7 @@ export function exportPaths(best: Iterable<Candidate>, target: ExportTarget): Pa
     if (src.kind === 'peer') {
       if (src.peerAddress === target.peerAddress) continue;
       if (!src.ebgp && !target.ebgp) continue;
+      if (src.ebgp && target.ebgp) continue;
     }
     const a = c.path.attrs;
     const communities = a.communities ?? [];
