@@ -66,8 +66,14 @@ export class FakeConn implements BgpConn {
   /** What the test reads with `received`, decoded with this context. */
   ctx: CodecContext = { fourOctetAs: true };
   private readIndex = 0;
+  /** TTLs the session set on this connection, in order. */
+  readonly ttls: number[] = [];
 
   constructor(readonly remoteAddress = '10.0.0.2', readonly remotePort = 179, readonly localAddress = '10.0.0.1') {}
+
+  setTtl(ttl: number): void {
+    this.ttls.push(ttl);
+  }
 
   write(buf: Buffer): void {
     if (this.ended || this.destroyed) return;

@@ -96,6 +96,21 @@ describe('bgp speaker', () => {
     expect(s).to.deep.include({ state: 'Established', prefixesReceived: 1, prefixesSent: 1, peerAsn: 65000, localAsn: 65001 });
   });
 
+  it('TTL 1 on a directly connected eBGP session; the system default for multihop eBGP and for iBGP', async () => {
+    speaker.setPeers([
+      { address: '10.0.0.2', asn: 65000 },
+      { address: '10.0.0.4', asn: 65004, multihop: true },
+      { address: '10.0.0.5', asn: 65001 },
+    ]);
+    await flush();
+    const direct = await up({ address: '10.0.0.2', asn: 65000 }, peerOpen({ asn: 65000, bgpId: '10.0.0.2' }));
+    const multihop = await up({ address: '10.0.0.4', asn: 65004 }, peerOpen({ asn: 65004, bgpId: '10.0.0.4' }));
+    const ibgp = await up({ address: '10.0.0.5', asn: 65001 }, peerOpen({ asn: 65001, bgpId: '10.0.0.5' }));
+    expect(direct.ttls).to.deep.equal([1]);
+    expect(multihop.ttls).to.deep.equal([]);
+    expect(ibgp.ttls).to.deep.equal([]);
+  });
+
   it('a peer that sends our own routes back (our AS in the path) is ignored for them', async () => {
     const { a } = await twoPeers();
     a.send(announce('10.244.1.0/24', '10.0.0.2', [65000, 65001]));

@@ -1,7 +1,9 @@
 // knit_netns: the smallest native piece knit needs. It moves the CALLING
 // thread (the main JS thread) into another network namespace with setns(2)
 // and back again, so that a netlink socket opened in between stays bound to
-// that namespace. Everything else (netlink itself) lives in TypeScript.
+// that namespace. It also sets a TCP socket's IP TTL (BGP's TTL 1 for
+// directly connected eBGP peers), which Node's net module cannot. Everything
+// else (netlink itself) lives in TypeScript.
 //
 // Why /proc/thread-self: setns(CLONE_NEWNET) changes only the calling
 // thread's namespace. /proc/self/ns/net names the thread-group leader's
@@ -16,6 +18,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +40,8 @@ const char* ErrnoCode(int err) {
     case ENFILE: return "ENFILE";
     case ENOMEM: return "ENOMEM";
     case ELOOP: return "ELOOP";
+    case ENOTSOCK: return "ENOTSOCK";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "EUNKNOWN";
   }
@@ -95,6 +101,67 @@ Napi::Value CurrentInode(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(st.st_ino));
 }
 
+// The socket's address family decides the option: IP_TTL for IPv4,
+// IPV6_UNICAST_HOPS for IPv6 (plus IP_TTL, which v4-mapped traffic uses).
+int SocketFamily(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
+  return ss.ss_family;
+}
+
+// setIpTtl(fd, ttl): the TTL / hop limit of the socket's outgoing packets
+// (BGP: 1 for a directly connected eBGP peer). Node's net module has no API
+// for it on TCP sockets.
+Napi::Value SetIpTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "setIpTtl(fd: number, ttl: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int ttl = info[1].As<Napi::Number>().Int32Value();
+  const std::string what = "fd " + std::to_string(fd);
+  if (ttl < 1 || ttl > 255) {
+    Napi::RangeError::New(env, "ttl must be 1..255").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int family = SocketFamily(fd);
+  if (family < 0) {
+    ThrowErrno(env, errno, "getsockname", what);
+    return env.Undefined();
+  }
+  if (family == AF_INET6) {
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) != 0) {
+      ThrowErrno(env, errno, "setsockopt(IPV6_UNICAST_HOPS)", what);
+      return env.Undefined();
+    }
+    // v4-mapped peers on a dual-stack socket use IP_TTL; ignore if refused.
+    (void)setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+  } else if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(IP_TTL)", what);
+  }
+  return env.Undefined();
+}
+
+// getIpTtl(fd): the TTL / hop limit the socket sends with (for tests and logs).
+Napi::Value GetIpTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "getIpTtl(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int ttl = 0;
+  socklen_t len = sizeof(ttl);
+  bool v6 = SocketFamily(fd) == AF_INET6;
+  if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &ttl, &len) != 0) {
+    ThrowErrno(env, errno, "getsockopt", "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, ttl);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (g_origFd < 0) {
     g_origFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -106,6 +173,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("enter", Napi::Function::New(env, Enter, "enter"));
   exports.Set("restore", Napi::Function::New(env, Restore, "restore"));
   exports.Set("currentInode", Napi::Function::New(env, CurrentInode, "currentInode"));
+  exports.Set("setIpTtl", Napi::Function::New(env, SetIpTtl, "setIpTtl"));
+  exports.Set("getIpTtl", Napi::Function::New(env, GetIpTtl, "getIpTtl"));
   return exports;
 }
 

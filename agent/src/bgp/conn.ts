@@ -5,6 +5,7 @@
  * node:net except the listener.
  */
 import { connect, type Socket } from 'node:net';
+import { setSocketTtl } from '../netlink';
 
 /** One TCP connection to a peer. */
 export interface BgpConn {
@@ -20,6 +21,8 @@ export interface BgpConn {
   onData(cb: (chunk: Buffer) => void): void;
   /** Called once when the connection is closed, by either side. */
   onClose(cb: (err?: Error) => void): void;
+  /** Sets the IP TTL of outgoing packets (1 for a directly connected eBGP peer); throws when refused. */
+  setTtl?(ttl: number): void;
 }
 
 /** Where to dial. */
@@ -66,13 +69,11 @@ export function wrapSocket(sock: Socket): BgpConn {
     destroy: () => sock.destroy(),
     onData: (cb) => { sock.on('data', cb); },
     onClose: (cb) => { closeCbs.push(cb); },
+    setTtl: (ttl) => setSocketTtl(sock, ttl),
   };
 }
 
-/**
- * The real dialer. Node's net module cannot set IP_TTL on a TCP socket, so a
- * requested TTL is not applied (the session logs that once); see docs/bgp.md.
- */
+/** The real dialer (the session applies a requested TTL through BgpConn.setTtl). */
 export const tcpDialer: Dialer = (target) => new Promise((resolve, reject) => {
   const sock = connect({
     host: target.host,

@@ -6,4 +6,4 @@ export * from './types';
 export { openHandle } from './handle';
 export type { NetlinkObserver } from './conn';
 export { NetlinkError, NetlinkInputError, isNetlinkError, type NetlinkErrorCode } from './errors';
-export { withNetns, currentNetnsInode } from './netns';
+export { withNetns, currentNetnsInode, setSocketTtl, socketTtl } from './netns';

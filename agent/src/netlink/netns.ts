@@ -20,6 +20,10 @@ interface NetnsAddon {
   restore(): void;
   /** inode number of the calling thread's current netns */
   currentInode(): number;
+  /** setsockopt IP_TTL / IPV6_UNICAST_HOPS on a socket fd */
+  setIpTtl(fd: number, ttl: number): void;
+  /** getsockopt of the same */
+  getIpTtl(fd: number): number;
 }
 
 /** An error from the addon: errno, code (e.g. 'ENOENT') and the path in the message. */
@@ -88,4 +92,25 @@ export function currentNetnsInode(): number {
 export function isNetnsSysError(err: unknown): err is NetnsSysError {
   return err instanceof Error && typeof (err as Partial<NetnsSysError>).errno === 'number'
     && typeof (err as Partial<NetnsSysError>).code === 'string';
+}
+
+/** The file descriptor under a connected node:net socket (libuv's, on Linux). */
+function socketFd(sock: import('node:net').Socket): number {
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('socket has no file descriptor (not connected, or not a TCP socket)');
+  return fd;
+}
+
+/**
+ * Sets the IP TTL (IPv6: hop limit) of a connected TCP socket's outgoing
+ * packets, e.g. 1 for a directly connected eBGP peer. Equivalent to
+ * setsockopt(fd, IPPROTO_IP, IP_TTL, ttl); Node's net module has no call for it.
+ */
+export function setSocketTtl(sock: import('node:net').Socket, ttl: number): void {
+  loadAddon().setIpTtl(socketFd(sock), ttl);
+}
+
+/** The TTL (hop limit) a connected TCP socket sends with. */
+export function socketTtl(sock: import('node:net').Socket): number {
+  return loadAddon().getIpTtl(socketFd(sock));
 }

@@ -93,7 +93,6 @@ export class Session {
   private lastError: string | undefined;
   private desired = new Map<string, Path>();
   private advertised = new Map<string, string>();
-  private ttlWarned = false;
 
   constructor(
     config: SessionConfig,
@@ -200,10 +199,6 @@ export class Session {
     if (this.stopped || this.cfg.passive || this.dialing || this.connections.length > 0) return;
     this.dialing = true;
     this.updateState(reason);
-    if (this.cfg.ttl !== undefined && !this.ttlWarned) {
-      this.ttlWarned = true;
-      this.log.debug(`peer ${this.cfg.peerAddress}: TTL ${this.cfg.ttl} requested; Node's TCP sockets cannot set IP_TTL, the system default is used`);
-    }
     this.deps.dial({
       host: this.cfg.peerAddress, port: this.cfg.peerPort, timeoutMs: this.cfg.connectTimeoutMs,
       ...(this.cfg.localAddress ? { localAddress: this.cfg.localAddress } : {}),
@@ -239,6 +234,14 @@ export class Session {
   }
 
   private open(conn: BgpConn, outgoing: boolean): void {
+    if (this.cfg.ttl !== undefined && conn.setTtl) {
+      // TTL 1 keeps a directly connected eBGP session from working across a router (RFC 4271 practice).
+      try {
+        conn.setTtl(this.cfg.ttl);
+      } catch (err) {
+        this.log.warn(`peer ${this.cfg.peerAddress}: cannot set TTL ${this.cfg.ttl}: ${describeError(err)}`);
+      }
+    }
     const c = new Connection(
       conn, outgoing, this.deps.clock,
       { fourOctetAs: false, expectedPeerAs: this.cfg.peerAsn, localBgpId: this.cfg.local.routerId, localAs: this.cfg.local.asn },
