@@ -67,7 +67,7 @@ describe('cluster under an etcd outage (vxlan): etcd frozen for 60 s', function 
 
     // Degraded: every knitd notices within its 10 s lease check (+ 5 s call deadline).
     for (const k of knitds) {
-      await waitFor(`${k.node.name} lease degraded`, async () => logIndex(k, 'subnet lease held -> degraded') >= 0, 25_000);
+      await waitFor(`${k.node.name} lease degraded`, async () => logIndex(k, 'subnet lease held -> degraded') >= 0, 40_000);
       const r = await readyz(lab, k);
       expect(r.status, `${k.node.name} /readyz while etcd is frozen`).to.equal(503);
       expect(r.body).to.contain('etcd unreachable');

@@ -81,7 +81,12 @@ export interface LeaseHealth {
 }
 
 /** Events: 'state' (from, to, reason), 'conflict' (SubnetConflictError). */
+/** Consecutive failed renewals before the lease is reported degraded. */
+const DEGRADED_AFTER_FAILURES = 2;
+
 export class LeaseManager extends EventEmitter {
+  /** renewals failed in a row (reset by a success) */
+  private renewFailures = 0;
   private state: LeaseState = 'idle';
   private reason: string | undefined;
   private held: LeaseRecord | undefined;
@@ -350,13 +355,19 @@ export class LeaseManager extends EventEmitter {
   }
 
   private succeeded(what: string, ttlSeconds: number): void {
+    this.renewFailures = 0;
     this.retryMs = this.retryMinMs;
     this.to('held', what);
     this.scheduleRenew(this.renewDelay(ttlSeconds));
   }
 
   private failed(err: Error): void {
-    this.to('degraded', `renewal failing: ${err.message}`);
+    // One failed round trip (a stream that landed on a dead etcd member, a
+    // leader election) is retried within a second and says nothing about
+    // health; two in a row mean etcd is really out of reach.
+    this.renewFailures++;
+    if (this.renewFailures >= DEGRADED_AFTER_FAILURES) this.to('degraded', `renewal failing: ${err.message}`);
+    else this.log.warn('subnet lease renewal failed; retrying', { subnet: this.held?.lease.subnet, error: err.message });
     const delay = Math.round(this.retryMs * (0.8 + 0.4 * this.random()));
     this.retryMs = Math.min(this.retryMaxMs, this.retryMs * 2);
     this.scheduleRenew(delay);
