@@ -10,6 +10,8 @@
  * EtcdUnavailableError instead of a hang.
  */
 import type { Etcd3, IKeyValue, ITxnResponse } from 'etcd3';
+
+type TxnCompare = NonNullable<Parameters<Etcd3['kv']['txn']>[0]['compare']>[number];
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
 import { ConflictError, EtcdUnavailableError, LeaseExpiredError, isUnavailable, wrapEtcdError } from './errors';
@@ -136,24 +138,10 @@ export class EtcdRegistry {
   async createLease(subnet: string, value: LeaseValue, ttlSeconds: number): Promise<LeaseRecord> {
     const key = Buffer.from(this.keyOf(subnet));
     const context = `create lease ${subnet} for ${value.nodeName}`;
-    const id = await this.grant(ttlSeconds, context);
-    let res: ITxnResponse;
-    try {
-      res = await this.txn('create', context, {
-        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_put: { key, value: Buffer.from(encodeLeaseValue(value)), lease: id } }],
-        failure: [{ request_range: { key } }],
-      });
-    } catch (err) {
-      await this.revokeQuietly(id);
-      throw err;
-    }
-    if (!res.succeeded) {
-      await this.revokeQuietly(id);
-      const cur = this.currentOf(res);
-      throw new ConflictError(`${context}: subnet already leased`, cur?.value.toString('utf8'));
-    }
-    return this.record(subnet, value, Number(res.header.revision), id);
+    const { id, revision } = await this.putOnNewEtcdLease('create', context, key, value, ttlSeconds,
+      { key, target: 'Create', result: 'Equal', create_revision: 0 },
+      () => `${context}: subnet already leased`);
+    return this.record(subnet, value, revision, id);
   }
 
   /**
@@ -165,11 +153,27 @@ export class EtcdRegistry {
     const subnet = held.lease.subnet;
     const key = Buffer.from(this.keyOf(subnet));
     const context = `update lease ${subnet} for ${value.nodeName}`;
+    const { id, revision } = await this.putOnNewEtcdLease('update', context, key, value, ttlSeconds,
+      { key, target: 'Mod', result: 'Equal', mod_revision: held.modRevision },
+      (cur) => `${context}: lease changed since revision ${held.modRevision}${cur ? '' : ' (key gone)'}`);
+    if (held.etcdLeaseId !== id) await this.revokeQuietly(held.etcdLeaseId);
+    return this.record(subnet, value, revision, id);
+  }
+
+  /**
+   * Grants a fresh etcd lease and puts `value` at `key` bound to it, if
+   * `compare` holds, in one transaction; on any failure the new etcd lease is
+   * revoked, and a failed compare is a ConflictError carrying the key's value.
+   */
+  private async putOnNewEtcdLease(
+    op: string, context: string, key: Buffer, value: LeaseValue, ttlSeconds: number,
+    compare: TxnCompare, conflict: (current: IKeyValue | undefined) => string,
+  ): Promise<{ id: string; revision: number }> {
     const id = await this.grant(ttlSeconds, context);
     let res: ITxnResponse;
     try {
-      res = await this.txn('update', context, {
-        compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: held.modRevision }],
+      res = await this.txn(op, context, {
+        compare: [compare],
         success: [{ request_put: { key, value: Buffer.from(encodeLeaseValue(value)), lease: id } }],
         failure: [{ request_range: { key } }],
       });
@@ -180,10 +184,9 @@ export class EtcdRegistry {
     if (!res.succeeded) {
       await this.revokeQuietly(id);
       const cur = this.currentOf(res);
-      throw new ConflictError(`${context}: lease changed since revision ${held.modRevision}${cur ? '' : ' (key gone)'}`, cur?.value.toString('utf8'));
+      throw new ConflictError(conflict(cur), cur?.value.toString('utf8'));
     }
-    if (held.etcdLeaseId !== id) await this.revokeQuietly(held.etcdLeaseId);
-    return this.record(subnet, value, Number(res.header.revision), id);
+    return { id, revision: Number(res.header.revision) };
   }
 
   /**
