@@ -25,22 +25,12 @@ import { Speaker } from '../../agent/src/bgp/speaker';
 import { silentLogger } from '../../agent/src/log/logger';
 import { freePort } from '../lab/etcd';
 import { sampleMessages } from '../unit/bgp-codec-samples';
+import { prng } from '../unit/prng';
 
 const PEER_ASN = 65000;
 const LOCAL_ASN = 65001;
 const ITERATIONS = 10_000;
 const SEED = Number(process.env.BGP_FUZZ_SEED ?? Date.now() % 1_000_000_007);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function peerOpen(over: Partial<OpenMessage> = {}): OpenMessage {
   return {

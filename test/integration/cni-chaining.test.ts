@@ -9,8 +9,8 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { createLab, type Lab } from '../lab/lab';
-import { cniEnv, REF_CNI_DIR, hostVeths, runPlugin, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import type { Lab } from '../lab/lab';
+import { cniEnv, REF_CNI_DIR, hostVeths, runPlugin, startTcpReplier, tcpGet, type Knitd, withOneNodeKnitd } from '../lab/knitd';
 
 describe('CNI chaining with the real plugin', function () {
   this.timeout(60_000);
@@ -18,14 +18,7 @@ describe('CNI chaining with the real plugin', function () {
   let knitd: Knitd;
   const env = cniEnv;
 
-  before(async () => {
-    lab = await createLab({ nodes: 1 });
-    knitd = await startKnitd(lab, lab.nodes[0]!);
-  });
-  after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
-  });
+  withOneNodeKnitd((l, k) => { lab = l; knitd = k; });
 
   it('knit then the reference portmap: the result passes through intact and the mapping works', async () => {
     const c = lab.addContainer(0, 'chain');

@@ -4,22 +4,15 @@
  * mappings; the listed ones keep working. Without the list, GC refuses.
  */
 import { expect } from 'chai';
-import { createLab, type Lab } from '../lab/lab';
-import { cniEnv, hostVeths, nftCounts, startKnitd, type Knitd } from '../lab/knitd';
+import type { Lab } from '../lab/lab';
+import { cniEnv, hostVeths, nftCounts, type Knitd, withOneNodeKnitd } from '../lab/knitd';
 
 describe('CNI GC through the real plugin', function () {
   this.timeout(60_000);
   let lab: Lab;
   let knitd: Knitd;
 
-  before(async () => {
-    lab = await createLab({ nodes: 1 });
-    knitd = await startKnitd(lab, lab.nodes[0]!);
-  });
-  after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
-  });
+  withOneNodeKnitd((l, k) => { lab = l; knitd = k; });
 
   it('releases everything not in cni.dev/valid-attachments and keeps the rest working', async () => {
     const env = cniEnv;

@@ -5,8 +5,8 @@
  * the next ADD gets a new, distinct address.
  */
 import { expect } from 'chai';
-import { createLab, type Lab } from '../lab/lab';
-import { cniEnv, hostVeths, ipJson, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
+import type { Lab } from '../lab/lab';
+import { cniEnv, hostVeths, ipJson, type Knitd, type PluginRun, withOneNodeKnitd } from '../lab/knitd';
 
 interface IpAddr { addr_info: Array<{ family: string; local: string; prefixlen: number }> }
 
@@ -22,14 +22,7 @@ describe('CNI across a knitd SIGKILL and restart', function () {
   let lab: Lab;
   let knitd: Knitd;
 
-  before(async () => {
-    lab = await createLab({ nodes: 1 });
-    knitd = await startKnitd(lab, lab.nodes[0]!);
-  });
-  after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
-  });
+  withOneNodeKnitd((l, k) => { lab = l; knitd = k; });
 
   it('keeps containers working and DEL releases the right address after the restart', async () => {
     const env = cniEnv;

@@ -5,8 +5,8 @@
  * namespaces), field by field against each version's result format.
  */
 import { expect } from 'chai';
-import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import { cniEnv, hostVeths, ipJson, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
+import type { Lab, LabContainer } from '../lab/lab';
+import { cniEnv, hostVeths, ipJson, type Knitd, type PluginRun, withOneNodeKnitd } from '../lab/knitd';
 
 interface IpLink { ifname: string; address: string; mtu: number; ifindex: number; master?: string; operstate: string }
 interface IpAddr { ifname: string; addr_info: Array<{ family: string; local: string; prefixlen: number }> }
@@ -30,14 +30,7 @@ describe('CNI round trip: real plugin, real knitd, every cniVersion', function (
   let lab: Lab;
   let knitd: Knitd;
 
-  before(async () => {
-    lab = await createLab({ nodes: 1 });
-    knitd = await startKnitd(lab, lab.nodes[0]!, { mtu: 1400 });
-  });
-  after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
-  });
+  withOneNodeKnitd((l, k) => { lab = l; knitd = k; }, { mtu: 1400 });
 
   const env = cniEnv;
 

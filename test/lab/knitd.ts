@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { forward } from '../../cni-plugin/src/forward';
 import type { PluginRequest } from '../../cni-plugin/src/protocol';
-import type { Lab, LabNode } from './lab';
+import { createLab, type Lab, type LabNode } from './lab';
 import type { ExitInfo, LabProcess } from './procs';
 import { ensureRunDir } from './run-dir';
 
@@ -140,6 +140,24 @@ export interface Knitd {
 }
 
 const DEFAULT_SUBNET = '10.244.1.0/24';
+
+/**
+ * mocha hooks for the common CNI test setup: `before` makes a one-node lab
+ * with a single-node knitd and hands both to `use`; `after` removes them.
+ */
+export function withOneNodeKnitd(use: (lab: Lab, knitd: Knitd) => void, opts: KnitdOptions = {}): void {
+  let lab: Lab | undefined;
+  let knitd: Knitd | undefined;
+  before(async () => {
+    lab = await createLab({ nodes: 1 });
+    knitd = await startKnitd(lab, lab.nodes[0]!, opts);
+    use(lab, knitd);
+  });
+  after(async () => {
+    await knitd?.destroy();
+    await lab?.teardown();
+  });
+}
 
 /** Start knitd in `node`'s namespace and wait until it serves its CNI socket. */
 export async function startKnitd(lab: Lab, node: LabNode, opts: KnitdOptions = {}): Promise<Knitd> {

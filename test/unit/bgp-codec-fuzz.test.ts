@@ -11,21 +11,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BgpDecodeError, decodeMessage, encodeMessage, MessageSplitter, type BgpMessage } from '../../agent/src/bgp/codec';
 import { sampleMessages } from './bgp-codec-samples';
+import { prng } from './prng';
 
 const SEED = 0x6b6e6974; // "knit"
 const ITERATIONS = 12000;
-
-/** mulberry32: small, fast, good enough to drive a fuzzer reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function corpus(): Buffer[] {
   const dir = resolve(__dirname, '../../../test/fixtures/bgp');
