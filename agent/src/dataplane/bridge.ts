@@ -51,6 +51,8 @@ export async function ensureBridge(nl: Handle, spec: BridgeSpec, log: Logger): P
     await nl.linkSetUp(link.index);
     writes++;
   }
+  // Nothing changed (every ADD after the first): no need to read it back.
+  if (writes === 0) return { link, writes };
   const now = await nl.linkByIndex(link.index);
   if (!now) throw new Error(`ensure bridge ${spec.name}: vanished while configuring it`);
   return { link: now, writes };
