@@ -21,12 +21,14 @@ import type { Endpoint__Output } from '../../agent/src/api/gen/knit/v1/Endpoint'
 import type { ListSubnetsResponse__Output } from '../../agent/src/api/gen/knit/v1/ListSubnetsResponse';
 import type { ListPeersResponse__Output } from '../../agent/src/api/gen/knit/v1/ListPeersResponse';
 import type { ListEndpointsResponse__Output } from '../../agent/src/api/gen/knit/v1/ListEndpointsResponse';
+import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import { loadKnitProto } from '../../agent/src/api/proto';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import {
   EtcdWatch, WatchRecorder, call, etcdSubnets, etcdctl, kernelView, keyToCidr, knitctl, scrape, sumOf, PREFIX, type EtcdLease,
 } from './api-lab';
+import { logRecords } from './cluster-lab';
 
 const METRICS = '127.0.0.1:9464';
 const NETWORK = { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'vxlan' } };
@@ -270,6 +272,12 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     // The peer is programmed once the reconciler ran: wait for the kernel, then compare.
     await waitUntil(async () => (await kernelView(lab, lab.nodes[0]!)).routes.some((r) => r.dst === knitds[2]!.subnet), 5000, 'route to node3');
     expect((await peerOf('node3')).inSync).to.equal(true);
+    // Watch said "added, NOT in sync" first (nothing was programmed yet), then "updated, in sync" after the reconcile run.
+    const node3 = (e: WatchEvent__Output) => e.event === 'peer' && e.peer?.peer?.nodeName === 'node3';
+    const added = await watch.waitFor((e) => node3(e) && e.peer?.change === 'CHANGE_TYPE_ADDED', 1000, fromApi, 'peer added event of node3');
+    expect(added.item.peer!.peer!.inSync, 'a new peer is not in sync before it is programmed').to.equal(false);
+    const synced = await watch.waitFor((e) => node3(e) && e.peer?.change === 'CHANGE_TYPE_UPDATED' && e.peer.peer?.inSync === true, 5000, fromApi, 'peer in-sync event of node3');
+    expect(synced.at).to.be.at.least(added.at);
     const after = await metrics();
     const d = (name: string, labels: Record<string, string> = {}) => sumOf(after, name, labels) - sumOf(before, name, labels);
     expect(d('knit_leases_known')).to.equal(1);
@@ -372,6 +380,10 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     const after = await metrics();
     expect(sumOf(after, 'knit_leases_known') - sumOf(before, 'knit_leases_known')).to.equal(-1);
     expect(sumOf(after, 'knit_peers_programmed') - sumOf(before, 'knit_peers_programmed')).to.equal(-1);
+    // node1 removed node3's objects itself: that is no "deleted from outside" repair.
+    expect(logRecords(knitds[0]!).map((r) => String(r.message)).filter((m) => m.includes('from outside'))).to.deep.equal([]);
+    // node3 released its lease, and said so.
+    expect(logRecords(k3).map((r) => String(r.message))).to.include('subnet lease held -> released');
   });
 
   it(`a node leave by lease deletion (knitd killed, key deleted with etcdctl): removal within ${WATCH_BOUND_MS} ms; knitctl then says knitd is not running`, async () => {

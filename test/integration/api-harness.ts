@@ -6,9 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import winston from 'winston';
 import { ApiServer, type ApiServerOptions } from '../../agent/src/api';
 import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
 import { loadKnitProto } from '../../agent/src/api/proto';
@@ -18,17 +16,9 @@ export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `knit-${tag}-`));
 }
 
-/** A winston logger whose records land in `lines`. */
-export function recordingLogger(): { logger: winston.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
-}
+import { recordingLogger } from '../unit/recording-logger';
+
+export { recordingLogger };
 
 export interface Harness {
   dir: string;

@@ -3,24 +3,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { CniServer } from '../../agent/src/cni/server';
 import { CniError } from '../../agent/src/cni/errors';
 import type { PluginReply, PluginRequest } from '../../cni-plugin/src/protocol';
 import { FakeHandlers, conf, rawExchange, tempDir } from './cni-fakes';
+import { recordingLogger } from './recording-logger';
 
-/** A winston logger whose JSON lines land in `lines`. */
-function recordingLogger(): { logger: winston.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
-}
 
 describe('cni server over a real unix socket', () => {
   let dir: string;

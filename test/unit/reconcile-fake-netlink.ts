@@ -17,6 +17,8 @@ export class FakeNetlink {
   dumpDelayMs = 0;
   listener: ((ev: NetlinkEvent) => void) | undefined;
   subscribed = 0;
+  /** Like the kernel: our own deletes are announced on the event stream too. */
+  announceDeletes = false;
 
   /** Put a route in as the kernel would list it. */
   seedRoute(r: Route): void {
@@ -43,14 +45,19 @@ export class FakeNetlink {
       async routeReplace(r: Route) { self.writes++; self.seedRoute(r); },
       async routeDel(r: Route) {
         self.writes++;
-        if (!self.routes.delete(routeKey({ table: 254, metric: 0, ...r }))) {
+        const key = routeKey({ table: 254, metric: 0, ...r });
+        const had = self.routes.get(key);
+        if (!had || !self.routes.delete(key)) {
           throw new NetlinkError({ errno: 3, code: 'ESRCH', op: 'route del', object: r.dst });
         }
+        if (self.announceDeletes) self.emit({ type: 'route-deleted', route: had });
       },
       async neighSet(n: Neighbour) { self.writes++; self.neighbours.set(neighbourKey(n), { ...n }); },
       async neighDel(n: Pick<Neighbour, 'index' | 'ip'>) {
         self.writes++;
-        if (!self.neighbours.delete(neighbourKey(n))) throw new NetlinkError({ errno: 2, code: 'ENOENT', op: 'neigh del', object: n.ip });
+        const had = self.neighbours.get(neighbourKey(n));
+        if (!had || !self.neighbours.delete(neighbourKey(n))) throw new NetlinkError({ errno: 2, code: 'ENOENT', op: 'neigh del', object: n.ip });
+        if (self.announceDeletes) self.emit({ type: 'neigh-deleted', neighbour: had });
       },
       async fdbSet(e: FdbEntry) { self.writes++; self.fdb.set(fdbKey(e), { ...e }); },
       async fdbDel(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>) {

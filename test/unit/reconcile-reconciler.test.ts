@@ -8,6 +8,7 @@ import { Reconciler, type DataplaneSource, type DesiredDataplane, type SetupResu
 import { silentLogger } from '../../agent/src/log/logger';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import { FakeNetlink } from './reconcile-fake-netlink';
+import { recordingLogger } from './recording-logger';
 
 const DEV = 7;
 
@@ -133,6 +134,30 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     await tick(20);
     expect(rec.stats.runs).to.equal(runs + 1);
     expect(nl.routes.has('254|10.244.2.0/24|0')).to.equal(true);
+  });
+
+  it('its own deletes (a peer left) are not logged as "deleted from outside" and cause no repair run', async () => {
+    const { logger, lines } = recordingLogger();
+    const r2 = new Reconciler({ nl: nl.asHandle(), logger, backend: be, resyncIntervalMs: 3600_000, retryDelayMs: 20 });
+    nl.announceDeletes = true;
+    r2.start();
+    r2.setPeers([peer(2), peer(3)]);
+    await r2.reconcileNow();
+    r2.setPeers([peer(2)]);
+    const s = await r2.reconcileNow();
+    expect(s).to.include({ deleted: 2 });
+    await tick(20);
+    const runs = r2.stats.runs;
+    await tick(20);
+    expect(r2.stats.runs, 'no repair run after our own deletes').to.equal(runs);
+    const msgs = lines.map((l) => String(l.message));
+    expect(msgs.filter((m) => m.includes('from outside')), msgs.join(' | ')).to.deep.equal([]);
+    // an outside delete of a still-wanted route is still reported
+    nl.routes.delete('254|10.244.2.0/24|0');
+    nl.emit({ type: 'route-deleted', route: { dst: '10.244.2.0/24', protocol: 89, table: 254, metric: 0 } });
+    await tick(20);
+    expect(lines.map((l) => String(l.message))).to.include('knit route deleted from outside; repairing');
+    await r2.stop();
   });
 
   it('our device deleted or set down → setup() runs again', async () => {

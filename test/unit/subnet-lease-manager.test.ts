@@ -413,6 +413,18 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     expect(store.holder(l2.subnet)).to.equal('node-d');
   });
 
+  it('stop without release says "stopped", never "released", and leaves the key in etcd', async () => {
+    const m = make();
+    const lease = await m.acquire(req);
+    const transitions: string[] = [];
+    m.on('state', (from: string, to: string) => transitions.push(`${from} -> ${to}`));
+    m.stop();
+    expect(transitions).to.deep.equal(['held -> stopped']);
+    expect(m.health().state).to.equal('stopped');
+    expect(store.holder(lease.subnet)).to.equal('node-a');
+    expect(clock.pending(), 'no renewal timer left').to.equal(0);
+  });
+
   it('drops extra leases under its own name, keeping the previous subnet', async () => {
     store.putRaw('10.244.1.0/24', other('node-a', '192.168.0.1'));
     store.putRaw('10.244.2.0/24', other('node-a', '192.168.0.1'));

@@ -84,8 +84,9 @@ export function leaseToWire(l: SubnetLeaseInfo): SubnetLease {
   };
 }
 
-/** True when every kernel object of the peer is in sync (and it has any). */
+/** The source's verdict when it gives one; else true when every kernel object of the peer is in sync. */
 export function peerInSync(p: PeerInfo): boolean {
+  if (p.inSync !== undefined) return p.inSync;
   const all = [...p.routes, ...p.neighbours, ...p.fdbEntries];
   return all.every((o) => o.state === 'in-sync');
 }

@@ -103,6 +103,11 @@ export interface PeerInfo {
   neighbours: NeighbourObjectInfo[];
   fdbEntries: FdbObjectInfo[];
   lastReconciledAt?: Date;
+  /**
+   * Whether the peer is programmed, when the source knows it without the
+   * objects (Watch events carry no kernel dump); else derived from them.
+   */
+  inSync?: boolean;
 }
 
 export interface PortMappingInfo {

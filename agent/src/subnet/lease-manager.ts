@@ -13,7 +13,9 @@
  * Lifecycle (one log line per transition):
  *   idle -> acquiring -> held <-> degraded      (renewal failing: etcd away)
  *                          \-> conflict         (our subnet taken: final, health fails)
- *   held|degraded -> released                   (release() or stop())
+ *   held|degraded -> released                   (release(): the key is deleted)
+ *   held|degraded -> stopped                    (stop(): renewals end, the key
+ *                                                lives on in etcd until its TTL)
  * In `conflict` the manager stops writing to etcd; the node keeps its
  * routes and containers (knitd must not renumber them) and reports unhealthy.
  */
@@ -31,7 +33,7 @@ import { readSubnetState, subnetStatePath, writeSubnetState } from './state-file
 import { countTaken, pickFreeSubnet, subnetRange } from './subnet-pool';
 
 /** Lifecycle states; see the module comment. */
-export type LeaseState = 'idle' | 'acquiring' | 'held' | 'degraded' | 'conflict' | 'released';
+export type LeaseState = 'idle' | 'acquiring' | 'held' | 'degraded' | 'conflict' | 'released' | 'stopped';
 
 /** What this node publishes in its lease. */
 export interface AcquireRequest {
@@ -123,7 +125,7 @@ export class LeaseManager extends EventEmitter {
 
   /** The lease held now (also while degraded), or undefined. */
   get lease(): Lease | undefined {
-    return this.state === 'conflict' || this.state === 'released' ? undefined : this.held?.lease;
+    return this.state === 'conflict' || this.state === 'released' || this.state === 'stopped' ? undefined : this.held?.lease;
   }
 
   /** The current state and why. */
@@ -396,10 +398,10 @@ export class LeaseManager extends EventEmitter {
     }
   }
 
-  /** Shutdown without release: stop renewing; the lease lives on until its TTL. */
+  /** Shutdown without release: stop renewing; the lease lives on in etcd until its TTL (so a restart keeps the subnet). */
   stop(): void {
     this.cancelTimer();
-    if (this.state !== 'conflict') this.to('released', 'stop without release');
+    if (this.state === 'held' || this.state === 'degraded') this.to('stopped', 'stop without release: the lease stays in etcd until its TTL');
   }
 }
 

@@ -64,6 +64,8 @@ function sameLease(a: Lease, b: Lease): boolean {
 export class KnitdStateSource implements KnitStateSource {
   private readonly events = new EventEmitter();
   private peers = new Map<string, Lease>();
+  /** per peer subnet, the programmed verdict last announced on Watch */
+  private announcedSync = new Map<string, boolean>();
   /** present when the backend is a BGP speaker (it has sessions() and routes()) */
   readonly bgp?: BgpStateSource;
 
@@ -78,6 +80,8 @@ export class KnitdStateSource implements KnitStateSource {
     if (c) {
       for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
       c.tracker.on('peers-changed', (peers: Lease[]) => this.onPeers(peers));
+      // A new peer is announced "NOT in sync"; once a reconcile run has programmed it, an update says so.
+      c.reconciler.subscribeRuns(() => this.onReconciled());
       c.manager.on('state', () => this.emit({ kind: 'node', node: this.nodeNow() }));
     }
   }
@@ -201,18 +205,39 @@ export class KnitdStateSource implements KnitStateSource {
       this.peers.set(l.subnet, l);
       const change = before ? 'updated' : 'added';
       this.emit({ kind: 'subnet', change, lease: leaseInfo(l, this.deps.node.name) });
-      this.emit({ kind: 'peer', change, peer: this.peerStub(l) });
+      // not programmed until the reconcile run this change triggers says so (onReconciled)
+      this.emit({ kind: 'peer', change, peer: this.peerStub(l, false) });
     }
     for (const [subnet, l] of this.peers) {
       if (seen.has(subnet)) continue;
       this.peers.delete(subnet);
       this.emit({ kind: 'subnet', change: 'removed', lease: leaseInfo(l, this.deps.node.name) });
-      this.emit({ kind: 'peer', change: 'removed', peer: this.peerStub(l) });
+      this.emit({ kind: 'peer', change: 'removed', peer: this.peerStub(l, false) });
+      this.announcedSync.delete(subnet);
     }
   }
 
-  private peerStub(l: Lease): PeerInfo {
-    return { nodeName: l.nodeName, subnet: l.subnet, publicIp: l.publicIp, backendType: l.backend.type, routes: [], neighbours: [], fdbEntries: [] };
+  /** A peer for a Watch event: no kernel dump, the programmed verdict from the reconciler's last run. */
+  private peerStub(l: Lease, inSync: boolean): PeerInfo {
+    this.announcedSync.set(l.subnet, inSync);
+    return {
+      nodeName: l.nodeName, subnet: l.subnet, publicIp: l.publicIp, backendType: l.backend.type, routes: [], neighbours: [], fdbEntries: [], inSync,
+    };
+  }
+
+  /** Per peer subnet: programmed and matching at the reconciler's last run (no netlink call). */
+  private programmed(): Map<string, boolean> {
+    const status = this.deps.cluster?.reconciler.status();
+    return new Map((status?.peers ?? []).map((p) => [p.subnet, p.inSync]));
+  }
+
+  private onReconciled(): void {
+    const now = this.programmed();
+    for (const [subnet, l] of this.peers) {
+      const inSync = now.get(subnet) ?? false;
+      if (this.announcedSync.get(subnet) === inSync) continue;
+      this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
+    }
   }
 
   private emit(change: StateChange): void {

@@ -145,6 +145,7 @@ export class Reconciler {
   private refusedLogged = new Map<string, string>();
   private conflictsLogged = new Set<string>();
   private lastSetupResult: SetupResult | undefined;
+  private readonly runListeners = new Set<(run: ReconcileRunReport) => void>();
 
   /** Totals since construction. */
   readonly stats: ReconcilerStats = {
@@ -289,11 +290,22 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Hears every finished run (after `onRun`), e.g. to tell Watch clients when
+   * a peer became programmed. Returns the unsubscribe function.
+   */
+  subscribeRuns(listener: (run: ReconcileRunReport) => void): () => void {
+    this.runListeners.add(listener);
+    return () => { this.runListeners.delete(listener); };
+  }
+
   private report(run: ReconcileRunReport): void {
-    try {
-      this.onRun(run);
-    } catch (err) {
-      this.log.debug('reconcile onRun hook threw', { error: (err as Error).message });
+    for (const hook of [this.onRun, ...this.runListeners]) {
+      try {
+        hook(run);
+      } catch (err) {
+        this.log.debug('reconcile run listener threw', { error: (err as Error).message });
+      }
     }
   }
 
@@ -372,6 +384,14 @@ export class Reconciler {
       fdb: desired.peers.flatMap((p) => p.fdb),
     };
     const diff = diffDataplane(flat, current, { protocol: this.protocol, ownedDevices: owned });
+    // The new wanted sets take effect BEFORE this run's writes: the netlink
+    // events of our own deletes (a peer that left) arrive while or after we
+    // write, and must not read as "deleted from outside" (they are not wanted
+    // any more). A wanted object deleted by someone else meanwhile still is.
+    this.owned = owned;
+    this.wantedRoutes = new Set(flat.routes.map(routeKey));
+    this.wantedNeigh = new Set(flat.neighbours.map(neighbourKey));
+    this.wantedFdb = new Set(flat.fdb.map(fdbKey));
 
     // Outcomes start as 'ok' for every desired object; ops and conflicts overwrite.
     const outcomes = new Map<string, ObjectOutcome>();
@@ -411,10 +431,6 @@ export class Reconciler {
 
     this.lastDesired = desired;
     this.outcomes = outcomes;
-    this.owned = owned;
-    this.wantedRoutes = new Set(flat.routes.map(routeKey));
-    this.wantedNeigh = new Set(flat.neighbours.map(neighbourKey));
-    this.wantedFdb = new Set(flat.fdb.map(fdbKey));
 
     const s = this.stats;
     s.runs++;
