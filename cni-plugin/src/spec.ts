@@ -105,9 +105,18 @@ export function chooseVersion(conf: Record<string, unknown>): VersionChoice {
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const NETWORK_NAME = CONTAINER_ID;
 
-/** Why a container ID is invalid, or undefined when it is valid (spec: alphanumeric first, then [A-Za-z0-9_.-]). */
+/**
+ * Longest container ID knit accepts. Runtimes use 64 hex digits (Docker,
+ * containerd, CRI-O, podman); the spec sets no bound, but knitd keeps every
+ * ID in memory, in its state files and in logs, so a 10 KB "ID" is refused
+ * (code 4) instead of stored.
+ */
+export const MAX_CONTAINER_ID_LENGTH = 256;
+
+/** Why a container ID is invalid, or undefined when it is valid (spec: alphanumeric first, then [A-Za-z0-9_.-]; knit: at most MAX_CONTAINER_ID_LENGTH). */
 export function containerIdProblem(id: string): string | undefined {
   if (id === '') return 'must not be empty';
+  if (id.length > MAX_CONTAINER_ID_LENGTH) return `must be at most ${MAX_CONTAINER_ID_LENGTH} characters (got ${id.length})`;
   if (!CONTAINER_ID.test(id)) return 'must start with a letter or digit followed only by letters, digits, "_", "." or "-"';
   return undefined;
 }

@@ -8,8 +8,8 @@
  * under the lab run directory; `destroy()` (or lab teardown, which kills the
  * process) leaves nothing running.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { forward } from '../../cni-plugin/src/forward';
@@ -299,15 +299,22 @@ async function waitReady(proc: LabProcess, timeoutMs: number): Promise<Record<st
  * the namespace it runs in); knit itself can run anywhere.
  */
 export async function runPlugin(binary: string, env: Record<string, string | undefined>, stdin: string, ns?: string): Promise<PluginRun> {
+  const child = spawnPlugin(binary, env, 'pipe', ns);
+  child.proc.stdin?.on('error', () => undefined); // the plugin may exit before reading stdin
+  child.proc.stdin?.end(stdin);
+  return child.done;
+}
+
+function spawnPlugin(binary: string, env: Record<string, string | undefined>, stdin: 'pipe' | number, ns?: string): { proc: ChildProcess; done: Promise<PluginRun> } {
   const cleanEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) cleanEnv[k] = v;
   const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, binary]] : [binary, []];
-  return new Promise<PluginRun>((resolveRun, reject) => {
-    const child = spawn(file, argv, { env: cleanEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, { env: cleanEnv, stdio: [stdin, 'pipe', 'pipe'] });
+  const done = new Promise<PluginRun>((resolveRun, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.once('error', reject);
     child.once('close', (code) => {
       const stdout = Buffer.concat(out).toString('utf8');
@@ -319,10 +326,67 @@ export async function runPlugin(binary: string, env: Record<string, string | und
       }
       resolveRun({ code, stdout, stderr: Buffer.concat(err).toString('utf8'), json });
     });
-    child.stdin.on('error', () => undefined); // the plugin may exit before reading stdin
-    child.stdin.end(stdin);
   });
+  return { proc: child, done };
 }
+
+/** A plugin process that is running and blocked in read(2) on its stdin. */
+export interface BlockedPlugin {
+  pid: number;
+  /** Writes the config and closes stdin (the plugin then proceeds); resolves with its run. */
+  release(stdin: string): void;
+  done: Promise<PluginRun>;
+}
+
+/**
+ * Starts the real plugin with a blocking FIFO as stdin and resolves once
+ * the process sits in read(0) (seen in /proc/<pid>/syscall), i.e. Node has
+ * loaded the plugin and it waits for its configuration. Racing tests start
+ * many, then release them all at once.
+ */
+export async function startBlockedPlugin(dir: string, env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<BlockedPlugin> {
+  const fifo = join(dir, `stdin-${process.pid}-${++fifoSeq}`);
+  execFileSync('mkfifo', [fifo]);
+  // O_RDWR first so that opening the read end does not block; the child gets
+  // a blocking read end, and closing our only writer is its EOF.
+  const writer = openSync(fifo, 'r+');
+  const reader = openSync(fifo, 'r');
+  let child;
+  try {
+    child = spawnPlugin(KNIT_PLUGIN, { CNI_PATH: REF_CNI_DIR, ...env }, reader);
+  } finally {
+    closeSync(reader);
+    rmSync(fifo, { force: true });
+  }
+  const pid = child.proc.pid!;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let sys = '';
+    try {
+      sys = readFileSync(`/proc/${pid}/syscall`, 'utf8');
+    } catch {
+      // not there yet, or already gone (then `done` tells why)
+    }
+    if (/^0 0x0 /.test(sys)) break; // read(0, …) on x86_64
+    if (Date.now() > deadline) {
+      closeSync(writer);
+      throw new Error(`plugin ${pid} not blocked on stdin after ${timeoutMs} ms (syscall: ${sys.trim()})`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  let released = false;
+  return {
+    pid,
+    done: child.done,
+    release: (stdin: string) => {
+      if (released) return;
+      released = true;
+      writeSync(writer, stdin);
+      closeSync(writer);
+    },
+  };
+}
+let fifoSeq = 0;
 
 /** `ip -j <args>` inside `ns`, parsed. */
 export async function ipJson<T = unknown>(ns: string, args: string[]): Promise<T> {

@@ -62,9 +62,9 @@ describe('cni plugin: preparing an invocation', () => {
 });
 
 describe('cni plugin: attachment variable rules', () => {
-  const ids: [string, boolean][] = [['abc', true], ['0a1b2c', true], ['a_b.c-d', true], ['', false], ['-a', false], ['.a', false], ['a/b', false], ['a b', false], ['ü', false]];
+  const ids: [string, boolean][] = [['abc', true], ['0a1b2c', true], ['a_b.c-d', true], ['', false], ['-a', false], ['.a', false], ['a/b', false], ['a b', false], ['ü', false], ['a'.repeat(256), true], ['a'.repeat(257), false], ['a'.repeat(10_000), false]];
   for (const [id, ok] of ids) {
-    it(`container ID ${JSON.stringify(id)} is ${ok ? 'valid' : 'invalid'}`, () => {
+    it(`container ID ${JSON.stringify(id.length > 20 ? `${id.slice(0, 3)}…(${id.length})` : id)} is ${ok ? 'valid' : 'invalid'}`, () => {
       expect(containerIdProblem(id) === undefined).to.equal(ok);
     });
   }

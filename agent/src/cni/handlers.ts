@@ -12,9 +12,14 @@ import { existsSync } from 'node:fs';
 import type { Handle } from '../netlink/types';
 import type { Logger } from '../log/logger';
 import type { Ipam } from '../ipam';
-import { PoolExhaustedError } from '../ipam';
+import { PoolExhaustedError, type Allocation } from '../ipam';
 import { ensureBridge } from '../dataplane/bridge';
-import { attachContainer, checkContainer, detachContainer, type OpenNetns } from '../dataplane/container-link';
+import {
+  AlreadyOnNetworkError, HostVethExistsError, IfnameTakenError, attachContainer, checkContainer, detachContainer, type OpenNetns,
+} from '../dataplane/container-link';
+import { procNetnsInspector, sameNetns, type NetnsInspector } from '../netlink/netns-identity';
+import { mustParseCidr } from '../net/ipv4';
+import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
 import type { EndpointStore, Endpoint, EndpointPortMapping } from './endpoints';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
@@ -60,26 +65,52 @@ export interface CniServiceDeps {
   notReadyReason: () => string | null;
   logger: Logger;
   now?: () => Date;
+  /** Namespace identities (default: stat on /proc); unit tests inject a fake. */
+  netns?: NetnsInspector;
 }
 
 export class KnitCniHandlers implements CniHandlers {
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly netns: NetnsInspector;
+  /** One request at a time per attachment and per container namespace. */
+  readonly locks = new KeyedLocks();
 
   constructor(private readonly deps: CniServiceDeps) {
     this.log = deps.logger.child({ module: 'cni' });
     this.now = deps.now ?? (() => new Date());
+    this.netns = deps.netns ?? procNetnsInspector;
   }
 
   async add(req: AddRequest): Promise<InternalResult> {
     const { containerId, ifname, netns } = req;
-    if (!existsSync(netns)) {
-      throw new CniError(CniErrorCode.InvalidEnvironment, `CNI_NETNS ${netns} does not exist`);
+    const ns = this.netns.lookup(netns);
+    if (ns.kind === 'missing') throw new CniError(CniErrorCode.InvalidEnvironment, `CNI_NETNS ${netns} does not exist`);
+    if (ns.kind === 'not-a-namespace') throw new CniError(CniErrorCode.InvalidEnvironment, `CNI_NETNS ${netns} is not a network namespace`);
+    if (sameNetns(ns.id, this.netns.own())) {
+      throw new CniError(CniErrorCode.InvalidEnvironment,
+        `CNI_NETNS ${netns} is the network namespace knitd itself runs in (the node's); refusing to attach a container interface there`);
     }
     const notReady = this.deps.notReadyReason();
     if (notReady) throw new CniError(CniErrorCode.TryAgainLater, `knitd is not ready: ${notReady}`);
-    if (this.deps.endpoints.get(containerId, ifname)) {
-      throw new CniError(KnitCniCode.AlreadyAttached, `container ${containerId} already has interface ${ifname} on network ${req.conf.name}; DEL it first`);
+    return this.locks.run(
+      [attachmentLockKey(containerId, ifname), `netns:${ns.id.dev}:${ns.id.ino}`],
+      () => this.addLocked(req),
+    );
+  }
+
+  private async addLocked(req: AddRequest): Promise<InternalResult> {
+    const { containerId, ifname, netns } = req;
+    const existing = this.deps.endpoints.get(containerId, ifname);
+    if (existing) {
+      throw new CniError(KnitCniCode.AlreadyAttached,
+        `container ${containerId} already has interface ${ifname} on network ${req.conf.name} (${existing.address} in ${existing.netns}, ` +
+        `since ${existing.createdAt}); ADD leaves an existing attachment alone: DEL it first`);
+    }
+    const held = this.deps.ipam.get(containerId, ifname);
+    if (held) {
+      throw new CniError(KnitCniCode.AlreadyAttached,
+        `container ${containerId} interface ${ifname} still holds ${held.ip} from an ADD that did not finish; DEL it first`);
     }
     const node = this.deps.node();
     const mappings = (req.conf.runtimeConfig?.portMappings ?? [])
@@ -88,10 +119,19 @@ export class KnitCniHandlers implements CniHandlers {
         hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol,
         ...(m.hostIP && m.hostIP !== '0.0.0.0' ? { hostIp: m.hostIP } : {}),
       }));
+    for (const m of mappings) {
+      const holder = portHolder(this.deps.endpoints.list(), m);
+      if (holder) {
+        throw new CniError(KnitCniCode.PortConflict,
+          `host port ${m.hostIp ?? '0.0.0.0'}:${m.hostPort}/${m.protocol} is held by container ${holder.containerId} interface ${holder.ifname} ` +
+          `(${holder.address}, attached ${holder.createdAt}); DEL that attachment or pick another host port`);
+      }
+    }
 
+    // Each step pushes the undo of exactly what it made, nothing made before this request.
     const undo: Array<() => Promise<unknown>> = [];
     try {
-      let alloc;
+      let alloc: Allocation;
       try {
         alloc = await this.deps.ipam.allocate(containerId, ifname);
       } catch (err) {
@@ -100,17 +140,22 @@ export class KnitCniHandlers implements CniHandlers {
         }
         throw err;
       }
-      undo.push(() => this.deps.ipam.release(containerId, ifname));
+      undo.push(() => this.deps.ipam.release(containerId, ifname, alloc.ip));
       const addressCidr = `${alloc.ip}/${node.prefixLength}`;
 
       const bridge = await ensureBridge(this.deps.nl, {
         name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu: node.mtu,
       }, this.log);
       const mtu = req.conf.mtu ?? node.mtu;
-      const att = await attachContainer(this.deps.nl, this.deps.openNetns, {
-        containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr,
-        gateway: node.gateway, mtu, routes: req.conf.routes ?? [],
-      }, this.log);
+      let att;
+      try {
+        att = await attachContainer(this.deps.nl, this.deps.openNetns, {
+          containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr,
+          gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidr(this.deps.ipam.subnet),
+        }, this.log);
+      } catch (err) {
+        throw attachError(err, containerId, ifname, req.conf.name);
+      }
       undo.push(() => detachContainer(this.deps.nl, containerId, ifname));
 
       const endpoint: Endpoint = {
@@ -138,17 +183,23 @@ export class KnitCniHandlers implements CniHandlers {
 
   async del(req: DelRequest): Promise<void> {
     const { containerId, ifname } = req;
-    const endpoint = this.deps.endpoints.get(containerId, ifname);
-    // The host end is found by name, so DEL works without any record.
-    await detachContainer(this.deps.nl, containerId, ifname, this.deps.deleteLink);
-    await this.deps.ipam.release(containerId, ifname);
-    if (endpoint) {
-      await this.deps.endpoints.remove(containerId, ifname);
-      if (endpoint.portMappings.length > 0) await this.publishPortMappings();
-    }
+    await this.locks.run([attachmentLockKey(containerId, ifname)], async () => {
+      const endpoint = this.deps.endpoints.get(containerId, ifname);
+      // The host end is found by name, so DEL works without any record.
+      await detachContainer(this.deps.nl, containerId, ifname, this.deps.deleteLink);
+      await this.deps.ipam.release(containerId, ifname);
+      if (endpoint) {
+        await this.deps.endpoints.remove(containerId, ifname);
+        if (endpoint.portMappings.length > 0) await this.publishPortMappings();
+      }
+    });
   }
 
   async check(req: CheckRequest): Promise<void> {
+    await this.locks.run([attachmentLockKey(req.containerId, req.ifname)], () => this.checkLocked(req));
+  }
+
+  private async checkLocked(req: CheckRequest): Promise<void> {
     const { containerId, ifname, netns } = req;
     const endpoint = this.deps.endpoints.get(containerId, ifname);
     const alloc = this.deps.ipam.get(containerId, ifname);
@@ -186,26 +237,36 @@ export class KnitCniHandlers implements CniHandlers {
   }
 
   async gc(req: GcRequest): Promise<void> {
-    const keep = new Set(req.validAttachments.map((a) => hostVethName(a.containerId, a.ifname)));
-    const released = await this.deps.ipam.releaseAllExcept(req.validAttachments);
+    const valid = new Set(req.validAttachments.map((a) => attachmentLockKey(a.containerId, a.ifname)));
+    // An attachment with a request in flight is never collected: its ADD may
+    // be half-way, and the runtime's list was made before it started. The
+    // keep sets are rebuilt right before each step (no await in between).
+    const keep = (a: { containerId: string; ifname: string }): boolean => {
+      const k = attachmentLockKey(a.containerId, a.ifname);
+      return valid.has(k) || this.locks.busy(k);
+    };
+    const released = await this.deps.ipam.releaseAllExcept(this.deps.ipam.list().filter(keep));
     let removedEndpoints = 0;
     for (const e of this.deps.endpoints.list()) {
-      if (!keep.has(hostVethName(e.containerId, e.ifname))) {
+      if (!keep(e)) {
         await this.deps.endpoints.remove(e.containerId, e.ifname);
         removedEndpoints++;
       }
     }
     let removedVeths = 0;
     for (const link of await this.deps.nl.linkList()) {
-      if (isHostVethName(link.name) && !keep.has(link.name)) {
-        await this.deps.nl.linkDel(link.index).catch((err: unknown) => {
-          if ((err as { code?: string }).code !== 'ENODEV') throw err;
-        });
-        removedVeths++;
-      }
+      if (!isHostVethName(link.name)) continue;
+      const keptNames = new Set([
+        ...req.validAttachments, ...this.deps.ipam.list().filter(keep), ...this.deps.endpoints.list().filter(keep),
+      ].map((a) => hostVethName(a.containerId, a.ifname)));
+      if (keptNames.has(link.name)) continue;
+      await this.deps.nl.linkDel(link.index).catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'ENODEV') throw err;
+      });
+      removedVeths++;
     }
     await this.publishPortMappings();
-    this.log.info('CNI GC', { released: released.length, removedEndpoints, removedVeths, kept: keep.size });
+    this.log.info('CNI GC', { released: released.length, removedEndpoints, removedVeths, kept: valid.size });
   }
 
   /** Re-publishes every endpoint's port mappings (also used at start-up). */
@@ -235,4 +296,27 @@ export class KnitCniHandlers implements CniHandlers {
       dns: req.conf.dns ?? prev?.dns ?? {},
     };
   }
+}
+
+/** The endpoint whose port mapping takes the same host port and protocol on an overlapping host IP, if any. */
+function portHolder(endpoints: Endpoint[], m: EndpointPortMapping): Endpoint | undefined {
+  return endpoints.find((e) => e.portMappings.some((p) =>
+    p.hostPort === m.hostPort && p.protocol === m.protocol
+    && (p.hostIp === undefined || m.hostIp === undefined || p.hostIp === m.hostIp)));
+}
+
+/** A refusal from attachContainer as the CNI error the runtime should see. */
+function attachError(err: unknown, containerId: string, ifname: string, network: string): unknown {
+  if (err instanceof AlreadyOnNetworkError) {
+    return new CniError(CniErrorCode.InvalidNetworkConfig,
+      `container ${containerId}: ${err.message}; one namespace gets one interface per knit network (attach it to another network instead)`, { cause: err });
+  }
+  if (err instanceof IfnameTakenError) {
+    return new CniError(CniErrorCode.InvalidEnvironment, `container ${containerId}: ${err.message}; CNI_IFNAME must name a new interface`, { cause: err });
+  }
+  if (err instanceof HostVethExistsError) {
+    return new CniError(KnitCniCode.AlreadyAttached,
+      `container ${containerId} interface ${ifname} on network ${network}: ${err.message} (an earlier ADD of this attachment); DEL it first`, { cause: err });
+  }
+  return err;
 }

@@ -11,6 +11,7 @@
 import type { Handle, Link, Route } from '../netlink/types';
 import type { Logger } from '../log/logger';
 import { hostVethName } from './veth-name';
+import { cidrContains, formatCidr, parseIpv4, type Ipv4Cidr } from '../net/ipv4';
 
 export interface AttachSpec {
   containerId: string;
@@ -35,15 +36,65 @@ export interface Attachment {
 /** Opens a netlink handle inside a namespace given by path; the caller closes it. */
 export type OpenNetns = (path: string) => Handle;
 
-export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: AttachSpec, log: Logger): Promise<Attachment> {
+/**
+ * The namespace already has an address in this network's subnet: a second
+ * interface on the same network would fight the first one over the default
+ * route and the gateway.
+ */
+export class AlreadyOnNetworkError extends Error {
+  constructor(readonly netns: string, readonly existingIfname: string, readonly existingCidr: string, readonly subnet: string) {
+    super(`namespace ${netns} already has interface ${existingIfname} with ${existingCidr} on this network (${subnet}); ` +
+      'a second interface on the same network would take over its default route');
+    this.name = 'AlreadyOnNetworkError';
+  }
+}
+
+/** The name the container end should get is taken inside the namespace (by a link knit did not make for this attachment). */
+export class IfnameTakenError extends Error {
+  constructor(readonly netns: string, readonly ifname: string) {
+    super(`namespace ${netns} already has an interface named ${ifname}`);
+    this.name = 'IfnameTakenError';
+  }
+}
+
+/** The host end's name (derived from container ID and ifname) already exists: the attachment exists. */
+export class HostVethExistsError extends Error {
+  constructor(readonly hostVeth: string) {
+    super(`host veth ${hostVeth} already exists`);
+    this.name = 'HostVethExistsError';
+  }
+}
+
+/**
+ * Creates the attachment. Looks into the namespace first and refuses, before
+ * creating anything, when it already has an address inside `subnet`
+ * (AlreadyOnNetworkError) or a link named `ifname` (IfnameTakenError); an
+ * existing host veth of the same name is never touched (HostVethExistsError).
+ */
+export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: AttachSpec & { subnet: Ipv4Cidr }, log: Logger): Promise<Attachment> {
   const hostName = hostVethName(spec.containerId, spec.ifname);
-  const hostVeth = await nl.vethAdd({ name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu });
+  const inside = openNetns(spec.netns);
   try {
-    await nl.linkSetMaster(hostVeth.index, spec.bridgeIndex);
-    await nl.linkSetHairpin(hostVeth.index, true);
-    await nl.linkSetUp(hostVeth.index);
-    const inside = openNetns(spec.netns);
+    const links = await inside.linkList();
+    for (const a of await inside.addrList({ family: 4 })) {
+      const ip = parseIpv4(a.cidr.split('/')[0] ?? '');
+      if (ip !== undefined && cidrContains(spec.subnet, ip)) {
+        throw new AlreadyOnNetworkError(spec.netns, links.find((l) => l.index === a.index)?.name ?? `#${a.index}`, a.cidr, formatCidr(spec.subnet));
+      }
+    }
+    if (links.some((l) => l.name === spec.ifname)) throw new IfnameTakenError(spec.netns, spec.ifname);
+    let hostVeth: Link;
     try {
+      hostVeth = await nl.vethAdd({ name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu });
+    } catch (err) {
+      // EEXIST: nothing was created; say which end exists, touch neither.
+      if ((err as { code?: string }).code === 'EEXIST' && await nl.linkByName(hostName)) throw new HostVethExistsError(hostName);
+      throw err;
+    }
+    try {
+      await nl.linkSetMaster(hostVeth.index, spec.bridgeIndex);
+      await nl.linkSetHairpin(hostVeth.index, true);
+      await nl.linkSetUp(hostVeth.index);
       const container = await inside.linkByName(spec.ifname);
       if (!container) throw new Error(`container end ${spec.ifname} not found in ${spec.netns} after creating it`);
       await inside.addrAdd(container.index, spec.addressCidr);
@@ -55,14 +106,14 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       }
       for (const r of routes) await inside.routeAdd(r);
       return { hostVeth: { ...hostVeth, masterIndex: spec.bridgeIndex, up: true }, container: { ...container, up: true }, routes };
-    } finally {
-      inside.close();
+    } catch (err) {
+      // Deleting the host end removes the container end with it.
+      await nl.linkDel(hostVeth.index).catch((delErr: unknown) =>
+        log.error('undo veth after failed attach', { veth: hostName, error: String(delErr) }));
+      throw err;
     }
-  } catch (err) {
-    // Deleting the host end removes the container end with it.
-    await nl.linkDel(hostVeth.index).catch((delErr: unknown) =>
-      log.error('undo veth after failed attach', { veth: hostName, error: String(delErr) }));
-    throw err;
+  } finally {
+    inside.close();
   }
 }
 

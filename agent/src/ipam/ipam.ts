@@ -135,10 +135,15 @@ export class Ipam {
     return { ...allocation };
   }
 
-  /** Releases the address of (containerId, ifname). Idempotent: undefined when nothing was held. Durable on resolve. */
-  async release(containerId: string, ifname: string): Promise<Allocation | undefined> {
+  /**
+   * Releases the address of (containerId, ifname). Idempotent: undefined when
+   * nothing was held. With `onlyIp`, releases only when the key still holds
+   * that address (an undo releases what its own request allocated, nothing
+   * else). Durable on resolve.
+   */
+  async release(containerId: string, ifname: string, onlyIp?: string): Promise<Allocation | undefined> {
     const allocation = this.byKey.get(allocationKey(containerId, ifname));
-    if (allocation === undefined) {
+    if (allocation === undefined || (onlyIp !== undefined && allocation.ip !== onlyIp)) {
       await this.writer.whenDurable();
       return undefined;
     }

@@ -7,3 +7,4 @@ export { openHandle } from './handle';
 export type { NetlinkObserver } from './conn';
 export { NetlinkError, NetlinkInputError, isNetlinkError, type NetlinkErrorCode } from './errors';
 export { withNetns, currentNetnsInode, setSocketTtl, socketTtl } from './netns';
+export { procNetnsInspector, sameNetns, type NetnsIdentity, type NetnsInspector, type NetnsLookup } from './netns-identity';
