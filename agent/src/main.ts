@@ -8,7 +8,7 @@
  * nothing already in the kernel is deleted at start. Shutdown closes the
  * sockets and leaves every kernel object in place.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, helpRequested, helpText, loadConfig } from './config';
 import type { KnitdConfig } from './config';
@@ -23,6 +23,7 @@ import { ensureBridge } from './dataplane/bridge';
 import { ThreadedLinkDeleter } from './dataplane/link-delete-thread';
 import { ensureSysctl, procSysctl } from './dataplane/sysctl';
 import { detectUnderlay } from './dataplane/underlay';
+import { nodeOverlap, readNodePrefixes } from './dataplane/node-overlap';
 import { EndpointStore } from './cni/endpoints';
 import { KnitCniHandlers, type NodeNetwork } from './cni/handlers';
 import { CniServer } from './cni/server';
@@ -31,6 +32,7 @@ import { auditAttachments } from './cni/audit';
 import { startCluster, type ClusterNode } from './wiring/cluster';
 import { KnitdStateSource } from './wiring/state-source';
 import { startOperatorSurface } from './wiring/operator';
+import { StartupUndo } from './wiring/startup-undo';
 import { createKnitMetrics, type KnitMetrics } from './metrics';
 
 /** knitd's version: package.json's, read once (dist/agent/src/main.js → repo root). */
@@ -58,16 +60,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     throw err;
   }
   const log = createLogger(cfg.log.level, cfg.log.format);
+  const undo = new StartupUndo(log.child({ module: 'startup' }));
   try {
-    await run(cfg, log);
+    await run(cfg, log, undo);
     return 0;
   } catch (err) {
     log.error('knitd failed to start', { error: describe(err) });
+    await undo.run();
     return 1;
   }
 }
 
-async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
+async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<void> {
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   mkdirSync(cfg.runDir, { recursive: true, mode: 0o755 });
   const startedAt = new Date();
@@ -75,6 +79,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   const metrics = registry.metrics;
   const nlObserver = netlinkMetrics(metrics);
   const nl = openHandle(undefined, { observer: nlObserver });
+  await recordStartupFootprint(nl, cfg, undo, log);
 
   // The node's subnet and MTU: leased through etcd (cluster mode) or given (single-node mode).
   let cluster: ClusterNode | undefined;
@@ -84,7 +89,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   let masquerade = cfg.masquerade;
   if (cfg.etcd.endpoints.length > 0) {
     cluster = await startCluster({
-      cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped,
+      cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped, undo,
       onReconcileRun: (backend, run) => {
         metrics.reconcileRuns.inc({ backend, result: run.result });
         metrics.reconcileDuration.observe({ backend }, run.durationMs / 1000);
@@ -101,6 +106,8 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   } else {
     subnet = cfg.subnet!;
     if (!ipv4.parseCidr(subnet)) throw new Error(`subnet ${subnet} is not a canonical IPv4 CIDR`);
+    const overlap = nodeOverlap(subnet, await readNodePrefixes(nl, cfg.bridge));
+    if (overlap !== undefined) throw new Error(`config: subnet: ${overlap}; the container subnet must be clear of every address and route the node already uses`);
     mtu = cfg.mtu ?? await underlayMtu(nl, cfg, log);
     natCidr = subnet;
   }
@@ -181,6 +188,7 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
     networkName: cfg.cniNetworkName, agentSocket: cfg.cniSocket, mtu, bridge: cfg.bridge, subnet,
   }))) log.info('wrote CNI network config', { file: conflist });
 
+  undo.commit();
   log.info('knitd ready', {
     mode: cluster ? `cluster (${cluster.network.backend.type})` : 'single-node', node: cfg.nodeName, subnet, bridge: bridge.link.name, mtu,
     cniSocket: cfg.cniSocket, endpoints: endpoints.list().length,
@@ -200,6 +208,27 @@ async function run(cfg: KnitdConfig, log: Logger): Promise<void> {
   await cluster?.stop();
   await linkDeleter.close();
   nl.close();
+}
+
+/**
+ * Records, before start-up changes anything, what a failed start must take
+ * away again: knit's links (bridge, tunnel devices), its state files and its
+ * nft table, each only if it does not exist yet. Containers' host veths are
+ * never in it: a start that fails leaves running containers alone.
+ */
+async function recordStartupFootprint(nl: Handle, cfg: KnitdConfig, undo: StartupUndo, log: Logger): Promise<void> {
+  const before = new Set((await nl.linkList()).map((l) => l.name));
+  undo.add('links made at start-up (bridge, tunnel devices)', async () => {
+    for (const l of await nl.linkList()) {
+      if (!before.has(l.name) && (l.name === cfg.bridge || l.name.startsWith('knit.'))) await nl.linkDel(l.index);
+    }
+  });
+  for (const name of ['ipam.json', 'endpoints.json']) {
+    const file = join(cfg.stateDir, name);
+    if (!existsSync(file)) undo.add(`state file ${file}`, () => rmSync(file, { force: true }));
+  }
+  const nft = new NftTable({ logger: log });
+  if ((await nft.list()) === null) undo.add('nft table ip knit', () => nft.remove());
 }
 
 /** Counts netlink requests by operation ('route replace' → op="route_replace") and failures by errno code. */

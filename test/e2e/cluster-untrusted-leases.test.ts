@@ -5,7 +5,10 @@
  * see it arrive through the watch nor on one that starts afterwards and
  * sees it in its first list. Cases: a value that is not JSON, a key that
  * names no subnet, a lease for a subnet outside the cluster CIDR, one with
- * a broadcast VTEP MAC, and one claiming the public IP of an existing node.
+ * a broadcast VTEP MAC, one claiming the public IP of an existing node, and
+ * publicIps no peer may have (loopback, 0.0.0.0, broadcast, multicast, an
+ * address inside the cluster CIDR): the FDB would have sent container
+ * traffic to 255.255.255.255, i.e. to every host on the underlay.
  * A valid lease written last is the proof that the watch got past them.
  */
 import { expect } from 'chai';
@@ -45,13 +48,19 @@ describe('cluster with hand-written leases in etcd (vxlan): skipped with warning
   it('skips garbage, out-of-CIDR, bad-MAC and duplicate-IP leases on every node, and programs nothing from them', async () => {
     const node1Ip = lab.nodes[0]!.underlayIp;
     // Subnets nobody holds (the knitds picked theirs at random): writing over a real lease would test something else.
-    const [g, m, i, s] = freeSubnets(knitds.map((k) => k.subnet), 4);
+    const [g, m, i, s, ...h] = freeSubnets(knitds.map((k) => k.subnet), 9);
+    // Peers would send container traffic to these publicIps: loopback, unspecified, broadcast, multicast, in-cluster.
+    const hostileIps = ['127.0.0.1', '0.0.0.0', '255.255.255.255', '224.0.0.1', '10.244.250.7'];
     const bad: Array<{ key: string; value: string; subnet?: string; ip?: string; mac?: string }> = [
       { key: `${g}-24`, value: 'not json {', subnet: `${g}/24` },
       { key: 'hello', value: value('keyless', '192.168.77.51', '0a:11:22:33:44:51') },
       { key: '10.99.0.0-24', value: value('rogue', '192.168.77.50', '0a:11:22:33:44:50'), subnet: '10.99.0.0/24', ip: '192.168.77.50', mac: '0a:11:22:33:44:50' },
       { key: `${m}-24`, value: value('flooder', '192.168.77.52', 'ff:ff:ff:ff:ff:ff'), subnet: `${m}/24`, ip: '192.168.77.52' },
       { key: `${i}-24`, value: value('impostor', node1Ip, '0a:11:22:33:44:53'), subnet: `${i}/24`, mac: '0a:11:22:33:44:53' },
+      ...hostileIps.map((ip, n) => {
+        const mac = `0a:11:22:33:44:7${n}`;
+        return { key: `${h[n]!}-24`, value: value(`hostile${n}`, ip, mac), subnet: `${h[n]!}/24`, ip, mac };
+      }),
     ];
     for (const b of bad) await etcdctl(lab, ['put', PREFIX + b.key, b.value]);
     // Written last: once it is programmed everywhere, every node has processed the bad ones before it.
@@ -82,11 +91,16 @@ describe('cluster with hand-written leases in etcd (vxlan): skipped with warning
 
       const logs = logRecords(k);
       const invalid = logs.filter((r) => r.message === 'skipping invalid subnet lease').map((r) => `${String(r.key)}: ${String(r.reason)}`);
-      expect(invalid, `${k.node.name} warnings`).to.have.length(4);
+      expect(invalid, `${k.node.name} warnings`).to.have.length(4 + hostileIps.length);
       expect(invalid.join('\n')).to.contain(`${g}-24: invalid lease "${g}-24": value is not JSON`)
         .and.to.contain('hello: invalid lease "hello": key is not of the form a.b.c.d-len')
         .and.to.contain('10.99.0.0-24: invalid lease "10.99.0.0-24": subnet 10.99.0.0/24 is outside the cluster CIDR 10.244.0.0/16')
-        .and.to.contain(`${m}-24: invalid lease "${m}-24": backend.data.vtepMac "ff:ff:ff:ff:ff:ff" is not a unicast MAC`);
+        .and.to.contain(`${m}-24: invalid lease "${m}-24": backend.data.vtepMac "ff:ff:ff:ff:ff:ff" is not a unicast MAC`)
+        .and.to.contain(`${h[0]!}-24: invalid lease "${h[0]!}-24": publicIp 127.0.0.1 is a loopback address (127.0.0.0/8), not a unicast address`)
+        .and.to.contain(`${h[1]!}-24: invalid lease "${h[1]!}-24": publicIp 0.0.0.0 is a "this network" (0.0.0.0/8) address`)
+        .and.to.contain(`${h[2]!}-24: invalid lease "${h[2]!}-24": publicIp 255.255.255.255 is a limited broadcast address (255.255.255.255/32)`)
+        .and.to.contain(`${h[3]!}-24: invalid lease "${h[3]!}-24": publicIp 224.0.0.1 is a multicast address (224.0.0.0/4)`)
+        .and.to.contain(`${h[4]!}-24: invalid lease "${h[4]!}-24": publicIp 10.244.250.7 is inside the cluster CIDR 10.244.0.0/16`);
       for (const r of logs.filter((l) => l.message === 'skipping invalid subnet lease')) expect(r.level).to.equal('warn');
       const dup = logs.filter((r) => r.message === 'skipping lease with a public IP already used by another node');
       expect(dup.map((r) => [r.level, r.subnet, r.node, r.publicIp, r.usedBy]), `${k.node.name} duplicate-IP warnings`)

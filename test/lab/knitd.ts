@@ -55,6 +55,11 @@ export interface KnitdOptions {
   cluster?: { etcdEndpoints: string[]; prefix?: string; network?: Record<string, unknown>; nodeName?: string; leaseTtlSeconds?: number };
   /** How long start/restart waits for "knitd ready"; default 30 s (longer when etcd is away on purpose). */
   readyTimeoutMs?: number;
+  /**
+   * false: start/restart return as soon as the process is spawned (tests of a
+   * start-up that fails or waits; read `proc` for its exit and log).
+   */
+  waitReady?: boolean;
   /** Log level; default info (the request log carries durationMs). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   /**
@@ -228,6 +233,7 @@ class KnitdImpl implements Knitd {
     ];
     const proc = this.lab.spawn(this.node.ns, process.execPath, args, { tag: `knitd-${this.node.name}` });
     this.current = proc;
+    if (this.opts.waitReady === false) return;
     const ready = await waitReady(proc, this.opts.readyTimeoutMs ?? 30_000);
     if (typeof ready.subnet === 'string') this.subnet = ready.subnet;
   }

@@ -112,8 +112,8 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'MTU of container interfaces (576..65535).',
   }),
   str('subnet', {
-    typeLabel: 'IPv4 CIDR', check: check.ipv4Cidr(8, 30),
-    description: 'Single-node mode only (no etcd endpoints): this node\'s container subnet, e.g. 10.244.1.0/24 (prefix 8..30). Required then, rejected otherwise.',
+    typeLabel: 'IPv4 CIDR', check: check.containerCidr(8, 30),
+    description: 'Single-node mode only (no etcd endpoints): this node\'s container subnet, e.g. 10.244.1.0/24 (prefix 8..30; not loopback, multicast, link-local, 0.0.0.0/8 or class E, and clear of the node\'s own addresses and routes). Required then, rejected otherwise.',
   }),
   list('etcd.endpoints', {
     typeLabel: 'list of URLs', default: [], checkItem: check.etcdEndpoint, docDefault: 'empty (single-node mode)',

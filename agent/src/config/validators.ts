@@ -4,6 +4,7 @@
  * in a ConfigError that names the field and the source.
  */
 import { parseCidr, parseIpv4 } from '../net/ipv4';
+import { containerCidrProblem, notUnicastReason } from '../net/special-ranges';
 
 export type Check<T> = (value: T) => string | undefined;
 
@@ -22,11 +23,9 @@ export const nodeName: Check<string> = (value) => {
 
 /** A unicast IPv4 address (not unspecified, loopback, multicast or broadcast). */
 export const unicastIpv4: Check<string> = (value) => {
-  const address = parseIpv4(value);
-  if (address === undefined) return 'must be an IPv4 address (a.b.c.d)';
-  const first = address >>> 24;
-  if (address === 0 || first === 127 || first >= 224) return 'must be a unicast address (not 0.0.0.0, loopback, multicast or broadcast)';
-  return undefined;
+  if (parseIpv4(value) === undefined) return 'must be an IPv4 address (a.b.c.d)';
+  const why = notUnicastReason(value);
+  return why === undefined ? undefined : `must be a unicast address: ${why}`;
 };
 
 /** A Linux interface name, as the kernel's dev_valid_name accepts it. */
@@ -70,6 +69,12 @@ export function ipv4Cidr(min: number, max: number): Check<string> {
     if (cidr.prefixLength < min || cidr.prefixLength > max) return `prefix length must be between ${min} and ${max}`;
     return undefined;
   };
+}
+
+/** A container subnet: an IPv4 CIDR as `ipv4Cidr` checks it, clear of loopback, multicast, link-local and the other special ranges. */
+export function containerCidr(min: number, max: number): Check<string> {
+  const shape = ipv4Cidr(min, max);
+  return (value) => shape(value) ?? containerCidrProblem(value);
 }
 
 /** An etcd endpoint: http(s)://host:port with nothing else. */

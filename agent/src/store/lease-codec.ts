@@ -7,7 +7,8 @@
  * The caller logs, counts and skips; it never programs anything from them.
  */
 import { BACKEND_TYPES, type BackendType } from './network-config';
-import { cidrCovers, formatCidr, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
+import { cidrContains, cidrCovers, formatCidr, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
+import { notUnicastReason } from '../net/special-ranges';
 
 /** Backend-specific data a node publishes for its peers (e.g. its VTEP MAC). */
 export type LeaseBackendData = Record<string, string | number | boolean>;
@@ -110,7 +111,8 @@ export function parseLease(keyName: string, value: string | Buffer, scope: Lease
   if (net.prefixLength !== scope.subnetLength) {
     throw new InvalidLeaseError(keyName, `subnet ${subnet} is not a /${scope.subnetLength}`);
   }
-  if (!cidrCovers(mustParseCidr(scope.clusterCidr), net)) {
+  const cluster = mustParseCidr(scope.clusterCidr);
+  if (!cidrCovers(cluster, net)) {
     throw new InvalidLeaseError(keyName, `subnet ${subnet} is outside the cluster CIDR ${scope.clusterCidr}`);
   }
   const text = typeof value === 'string' ? value : value.toString('utf8');
@@ -127,11 +129,18 @@ export function parseLease(keyName: string, value: string | Buffer, scope: Lease
     throw new InvalidLeaseError(keyName, `nodeName ${JSON.stringify(nodeName)} is not a non-empty name without spaces`);
   }
   if (typeof publicIp !== 'string') throw new InvalidLeaseError(keyName, 'publicIp is missing');
+  let ip: number;
   try {
-    mustParseIpv4(publicIp);
+    ip = mustParseIpv4(publicIp);
   } catch {
     throw new InvalidLeaseError(keyName, `publicIp ${JSON.stringify(publicIp)} is not an IPv4 address`);
   }
+  // Peers send container traffic to this address: 255.255.255.255 would
+  // broadcast it on the underlay, 127.0.0.1 loop it back, an address inside
+  // the cluster CIDR route it into the overlay it is supposed to carry.
+  const notUnicast = notUnicastReason(publicIp);
+  if (notUnicast !== undefined) throw new InvalidLeaseError(keyName, `publicIp ${notUnicast}`);
+  if (cidrContains(cluster, ip)) throw new InvalidLeaseError(keyName, `publicIp ${publicIp} is inside the cluster CIDR ${scope.clusterCidr}`);
   if (!isObject(backend)) throw new InvalidLeaseError(keyName, 'backend is not an object');
   if (typeof backend.type !== 'string' || !(BACKEND_TYPES as readonly string[]).includes(backend.type)) {
     throw new InvalidLeaseError(keyName, `backend.type ${JSON.stringify(backend.type)} is unknown`);

@@ -7,6 +7,7 @@
  * so a typo such as `"VNI"` does not silently fall back to the default.
  */
 import { blockSize, cidrCovers, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
+import { containerCidrProblem } from '../net/special-ranges';
 
 /** Backend kinds knit knows. */
 export const BACKEND_TYPES = ['vxlan', 'host-gw', 'ipip', 'bgp'] as const;
@@ -303,6 +304,10 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   } catch (err) {
     throw new NetworkConfigError('clusterCidr', (err as Error).message, { cause: err });
   }
+  // 0.0.0.0/0 would lease public subnets and masquerade nothing; 127/8, 224/4,
+  // 169.254/16 … would put containers on addresses the kernel treats specially.
+  const special = containerCidrProblem(formatCidr(cluster));
+  if (special !== undefined) throw new NetworkConfigError('clusterCidr', `${special}; use a private range such as 10.244.0.0/16`);
   // The longest subnet is a /30 (two usable addresses: gateway + one container),
   // so a cluster must be at most a /29 to hold two of them.
   if (cluster.prefixLength > 29) {

@@ -92,6 +92,7 @@ export class LeaseManager extends EventEmitter {
   private state: LeaseState = 'idle';
   private reason: string | undefined;
   private held: LeaseRecord | undefined;
+  private created = false;
   private req: AcquireRequest | undefined;
   private timer: TimerHandle | undefined;
   private retryMs: number;
@@ -126,6 +127,14 @@ export class LeaseManager extends EventEmitter {
   /** The lease held now (also while degraded), or undefined. */
   get lease(): Lease | undefined {
     return this.state === 'conflict' || this.state === 'released' || this.state === 'stopped' ? undefined : this.held?.lease;
+  }
+
+  /**
+   * True when acquire() created the etcd key (no lease under this node's name
+   * existed): a failed start-up then releases it; a kept lease it leaves alone.
+   */
+  get createdAtAcquire(): boolean {
+    return this.created;
   }
 
   /** The current state and why. */
@@ -205,6 +214,7 @@ export class LeaseManager extends EventEmitter {
         }
         for (const extra of mine) if (extra !== chosen) await this.dropExtra(extra);
         try {
+          this.created = false;
           return await this.store.updateLease(chosen, this.value(), this.ttl);
         } catch (err) {
           if (err instanceof ConflictError) continue; // changed under us: look again
@@ -217,6 +227,7 @@ export class LeaseManager extends EventEmitter {
         const garbage = list.invalid.find((e) => e.subnet === previous);
         if (holder || garbage) throw new SubnetConflictError(previous, req.nodeName, holder?.lease.nodeName);
         try {
+          this.created = true;
           return await this.store.createLease(previous, this.value(), this.ttl);
         } catch (err) {
           if (err instanceof ConflictError) continue; // someone just took it: the next look decides
@@ -231,6 +242,7 @@ export class LeaseManager extends EventEmitter {
         throw new SubnetExhaustedError(this.net.subnetLength, this.net.clusterCidr, countTaken(range, taken), range.count, ranged);
       }
       try {
+        this.created = true;
         return await this.store.createLease(pick, this.value(), this.ttl);
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;

@@ -7,15 +7,17 @@
  * network config — and says what it is waiting for; it never picks a new
  * subnet for a node whose old one was taken (flannel #1343: it fails instead).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { KnitdConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import {
-  createEtcdClient, EtcdRegistry, isUnavailable, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
+  createEtcdClient, EtcdRegistry, isUnavailable, NetworkConfigError, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
   type Lease, type NetworkConfig, type RegistryObserver,
 } from '../store';
-import { LeaseManager, PeerTracker, type CounterLike, type LeaseHealth } from '../subnet';
+import { LeaseManager, PeerTracker, removeSubnetState, subnetStatePath, type CounterLike, type LeaseHealth } from '../subnet';
+import { nodeOverlap, readNodePrefixes } from '../dataplane/node-overlap';
+import type { StartupUndo } from './startup-undo';
 import { backendLeaseData, createBackend, type Backend } from '../backend';
 import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
 import { detectUnderlay, type Underlay } from '../dataplane/underlay';
@@ -58,24 +60,34 @@ export interface ClusterOptions {
   registryObserver?: RegistryObserver;
   /** how long to keep retrying etcd / a missing network config at start (default: forever) */
   startTimeoutMs?: number;
+  /** where start-up records what it made (lease, state file, watches), undone by main if start-up fails */
+  undo: StartupUndo;
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
-  const { cfg, nl } = opts;
+  const { cfg, nl, undo } = opts;
   const log = opts.logger.child({ module: 'cluster' });
+  // The seed is validated before etcd is even asked: a bad one is a config error, not something to wait for.
+  const seed = cfg.network ? parseNetworkConfig(cfg.network) : undefined;
   const client = createEtcdClient({ endpoints: cfg.etcd.endpoints, ...etcdTls(cfg) });
+  undo.add('etcd client', () => client.close());
   const retry = retrier(log, opts.startTimeoutMs);
-  try {
+  {
     const network = await retry('read the network config', async () => {
       const found = await readNetworkConfig(client, cfg.etcd.prefix);
       if (found) return found;
-      if (!cfg.network) {
+      if (!seed) {
         throw new Waiting(`no network config at ${cfg.etcd.prefix}/network; write one with \`knitctl network init\` or give knitd a "network" section to seed it`);
       }
-      const seeded = await seedNetworkConfig(client, parseNetworkConfig(cfg.network), cfg.etcd.prefix);
+      const seeded = await seedNetworkConfig(client, seed, cfg.etcd.prefix);
       if (seeded.created) log.info('seeded the network config', { key: `${cfg.etcd.prefix}/network` });
       return seeded.config;
     });
+    // Before any side effect: a cluster CIDR over the node's own underlay or routes would cut the node off.
+    const overlap = nodeOverlap(network.clusterCidr, await readNodePrefixes(nl, cfg.bridge));
+    if (overlap !== undefined) {
+      throw new NetworkConfigError('clusterCidr', `${overlap}; the cluster CIDR must be clear of every address and route the node already uses`);
+    }
     const underlay = await detectUnderlay(nl, {
       ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
       ...(cfg.publicIp ? { publicIp: cfg.publicIp } : {}),
@@ -92,15 +104,20 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       checkIntervalMs: LEASE_CHECK_INTERVAL_MS,
       logger: opts.logger.child({ module: 'lease' }),
     });
+    const hadStateFile = existsSync(subnetStatePath(cfg.stateDir));
     const lease = await retry('acquire a subnet lease', () => manager.acquire({
       nodeName: cfg.nodeName, publicIp: underlay.ip, backendData: backendLeaseData(network, cfg.nodeName),
     }));
+    if (!hadStateFile) undo.add(`subnet state file ${subnetStatePath(cfg.stateDir)}`, () => removeSubnetState(cfg.stateDir));
+    if (manager.createdAtAcquire) undo.add(`subnet lease ${lease.subnet}`, () => manager.release());
+    else undo.add(`renewal of subnet lease ${lease.subnet}`, () => manager.stop());
     log.info('subnet lease held', { subnet: lease.subnet, publicIp: underlay.ip, backend: network.backend.type });
 
     const backend = createBackend({
       nl, logger: opts.logger.child({ module: 'backend' }), network,
       node: { name: cfg.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet },
     });
+    if (backend.close) undo.add(`${network.backend.type} backend`, () => backend.close!());
     const setup = await backend.setup();
     const reconciler = new Reconciler({
       nl, logger: opts.logger.child({ module: 'reconciler' }), backend,
@@ -118,7 +135,9 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
     tracker.on('conflict', () => void manager.verifyNow());
     reconciler.start();
+    undo.add('reconciler', () => reconciler.stop());
     await retry('list and watch the peer leases', () => tracker.start());
+    undo.add('lease watch', () => tracker.stop());
     // Ready means programmed: wait for the first run over the peers just listed.
     const first = await reconciler.reconcileNow();
     log.info('peers programmed', { peers: tracker.peers().length, writes: first.writes, durationMs: first.durationMs });
@@ -136,9 +155,6 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
         client.close();
       },
     };
-  } catch (err) {
-    client.close();
-    throw err;
   }
 }
 

@@ -1,0 +1,105 @@
+/**
+ * The network config in etcd is untrusted: a cluster CIDR of 0.0.0.0/0,
+ * loopback, multicast, or one over the node's own underlay subnet is refused
+ * by a real knitd before it changes anything (no lease, no state file, no
+ * bridge, no VXLAN device, no nft table), with a log line naming the field
+ * and the conflict. And a start-up that fails part-way (here: the bridge
+ * name is taken by a veth, found after the lease and the VXLAN device were
+ * made) removes what it made, so the next start is a clean one.
+ */
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab, type Lab } from '../lab/lab';
+import { ipJson, nftTableText, startKnitd, type Knitd } from '../lab/knitd';
+import { etcdctl, logRecords, VXLAN_NETWORK } from './cluster-lab';
+
+const NETWORK_KEY = '/knit/v1/network';
+const SUBNETS = '/knit/v1/subnets/';
+
+describe('cluster start-up refuses a hostile network config and leaves nothing behind', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  const started: Knitd[] = [];
+
+  before(async () => {
+    lab = await createLab({ nodes: 1, etcd: true });
+  });
+  after(async () => {
+    for (const k of started) await k.destroy();
+    await lab?.teardown();
+  });
+
+  /** Starts knitd without a seed, waits for it to exit, returns it. */
+  async function startToExit(): Promise<{ k: Knitd; code: number | null }> {
+    const k = await startKnitd(lab, lab.nodes[0]!, { cluster: { etcdEndpoints: lab.etcdEndpoints }, waitReady: false });
+    started.push(k);
+    const exit = await Promise.race([
+      k.proc.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`knitd still running after 20 s:\n${k.proc.logTail()}`)), 20_000)),
+    ]);
+    return { k, code: exit.code };
+  }
+
+  /** Everything a start could have left: links, leases, state files, nft table. */
+  async function leftovers(k: Knitd): Promise<string[]> {
+    const node = lab.nodes[0]!;
+    const links = (await ipJson<Array<{ ifname: string }>>(node.ns, ['link', 'show'])).map((l) => l.ifname);
+    const out = links.filter((n) => n === 'knit0' || n.startsWith('knit.')).map((n) => `link ${n}`);
+    const addrs = await ipJson<Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>>(node.ns, ['addr', 'show']);
+    for (const a of addrs) for (const i of a.addr_info) if (a.ifname === 'knit0') out.push(`address ${i.local}/${i.prefixlen} on knit0`);
+    const keys = (await etcdctl(lab, ['get', '--prefix', '--keys-only', SUBNETS])).split('\n').filter((l) => l.trim() !== '');
+    out.push(...keys.map((key) => `etcd ${key}`));
+    for (const f of ['subnet.json', 'ipam.json', 'endpoints.json']) if (existsSync(join(k.stateDir, f))) out.push(`file ${f}`);
+    if ((await nftTableText(node.ns)) !== '') out.push('nft table ip knit');
+    return out;
+  }
+
+  const underlayOverlap = '192.168.0.0/16'; // holds the lab's underlay 192.168.77.0/24
+  const cases: Array<{ cidr: string; subnetLength?: number; match: RegExp }> = [
+    { cidr: '0.0.0.0/0', match: /network config: field "clusterCidr": 0\.0\.0\.0\/0 is the whole IPv4 address space/ },
+    { cidr: '127.0.0.0/8', match: /network config: field "clusterCidr": 127\.0\.0\.0\/8 overlaps the loopback range 127\.0\.0\.0\/8/ },
+    { cidr: '224.0.0.0/4', subnetLength: 24, match: /network config: field "clusterCidr": 224\.0\.0\.0\/4 overlaps the multicast range 224\.0\.0\.0\/4/ },
+    { cidr: '169.254.0.0/16', match: /field "clusterCidr": 169\.254\.0\.0\/16 overlaps the link-local range/ },
+    { cidr: underlayOverlap, match: /network config: field "clusterCidr": 192\.168\.0\.0\/16 overlaps the node's address 192\.168\.77\.\d+\/24 on eth0/ },
+  ];
+  for (const tc of cases) {
+    it(`refuses clusterCidr ${tc.cidr} before any side effect`, async () => {
+      await etcdctl(lab, ['put', NETWORK_KEY, JSON.stringify({ clusterCidr: tc.cidr, ...(tc.subnetLength ? { subnetLength: tc.subnetLength } : {}), backend: { type: 'vxlan' } })]);
+      const { k, code } = await startToExit();
+      expect(code, k.proc.logTail()).to.equal(1);
+      const failed = logRecords(k).filter((r) => r.message === 'knitd failed to start');
+      expect(failed, k.proc.logTail()).to.have.length(1);
+      expect(failed[0]!.level).to.equal('error');
+      expect(String(failed[0]!.error)).to.match(tc.match);
+      expect(await leftovers(k)).to.deep.equal([]);
+    });
+  }
+
+  it('a start that fails part-way (bridge name taken by a veth) removes its lease, state file and VXLAN device', async () => {
+    const node = lab.nodes[0]!;
+    await etcdctl(lab, ['put', NETWORK_KEY, JSON.stringify(VXLAN_NETWORK)]);
+    await lab.exec(node.ns, 'ip', ['link', 'add', 'knit0', 'type', 'veth', 'peer', 'name', 'knit0-peer']);
+    try {
+      const { k, code } = await startToExit();
+      expect(code, k.proc.logTail()).to.equal(1);
+      const logs = logRecords(k);
+      // It got far: a lease was held and the VXLAN device made before the bridge step failed.
+      expect(logs.some((r) => r.message === 'subnet lease held'), k.proc.logTail()).to.equal(true);
+      expect(String(logs.find((r) => r.message === 'knitd failed to start')?.error)).to.match(/ensure bridge knit0: a link of kind veth already has that name/);
+      const undone = logs.filter((r) => r.message === 'start-up failed: undone').map((r) => String(r.what));
+      expect(undone.join('\n')).to.match(/subnet lease 10\.244\.\d+\.0\/24/).and.to.match(/subnet state file/).and.to.match(/links made at start-up/);
+      // Nothing of knit's is left; the operator's veth is untouched.
+      const left = (await leftovers(k)).filter((l) => l !== 'link knit0');
+      expect(left).to.deep.equal([]);
+      const kinds = await ipJson<Array<{ ifname: string; linkinfo?: { info_kind?: string } }>>(node.ns, ['-d', 'link', 'show', 'knit0']);
+      expect(kinds[0]?.linkinfo?.info_kind).to.equal('veth');
+    } finally {
+      await lab.exec(node.ns, 'ip', ['link', 'del', 'knit0']);
+    }
+    // With the obstacle gone the next start is a clean one.
+    const k = await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints } });
+    started.push(k);
+    expect(k.subnet).to.match(/^10\.244\.\d+\.0\/24$/);
+  });
+});
