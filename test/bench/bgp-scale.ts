@@ -67,7 +67,7 @@ async function one(n: number): Promise<Array<string | number>> {
     nodeArgs: strArg('node-args', '').split(' ').filter(Boolean),
     cluster: {
       etcdEndpoints: lab.etcdEndpoints,
-      network: { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'bgp', asn: 65001, peers: [{ address: router, asn: 65000 }] } },
+      network: { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'bgp', asn: 65001, peers: [{ address: router, asn: 65000, import: 'all' }] } },
     },
   });
   const b = bird;

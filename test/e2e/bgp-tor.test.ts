@@ -64,7 +64,7 @@ describe('bgp: BIRD as top-of-rack router, 3 knitd nodes over eBGP', function ()
       clusterCidr: '10.244.0.0/16', subnetLength: 24,
       backend: {
         type: 'bgp', nodeAsns: { node1: ASNS[0], node2: ASNS[1], node3: ASNS[2] },
-        peers: [{ address: lab.underlay.plan.routerIp, asn: 65000 }], advertise: [V6_ADVERTISED],
+        peers: [{ address: lab.underlay.plan.routerIp, asn: 65000, import: 'all' }], advertise: [V6_ADVERTISED],
       },
     };
     for (const node of lab.nodes) knitds.push(await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } }));

@@ -89,9 +89,9 @@ describe('bgp backend options and peers', () => {
       lease('node5', '10.244.5.0/24', '192.168.77.15', {}, 'vxlan'),
     ];
     expect(peerSpecs(o, leases, { publicIp: '192.168.77.11' })).to.deep.equal([
-      { address: '192.168.77.12', asn: 65001, port: 179, origin: 'mesh node2' },
-      { address: '192.168.77.13', asn: 65003, port: 179, origin: 'mesh node3' },
-      { address: '192.168.77.14', asn: 65001, port: 179, origin: 'mesh node4' },
+      { address: '192.168.77.12', asn: 65001, port: 179, origin: 'mesh node2', requireLease: true },
+      { address: '192.168.77.13', asn: 65003, port: 179, origin: 'mesh node3', requireLease: true },
+      { address: '192.168.77.14', asn: 65001, port: 179, origin: 'mesh node4', requireLease: true },
     ]);
   });
 
@@ -100,7 +100,7 @@ describe('bgp backend options and peers', () => {
     const specs = peerSpecs(o, [lease('node2', '10.244.2.0/24', '192.168.77.12')], { publicIp: '192.168.77.11' });
     expect(specs).to.deep.equal([
       { address: '192.168.77.12', asn: 65000, passive: true, origin: 'config' },
-      { address: '192.168.77.100', asn: 65001, origin: 'reflector' },
+      { address: '192.168.77.100', asn: 65001, origin: 'reflector', requireLease: true },
     ]);
   });
 });
@@ -133,7 +133,8 @@ describe('bgp backend desired routes', () => {
     written = [];
     dialer = new FakeDialer();
     clock = new FakeClock();
-    const network = net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000 }], listenAddress: '127.0.0.1', listenPort: 17900 + (process.pid % 90), advertise: ['2001:db8:1::/64'] });
+    // BIRD's own statics (10.99.0.0/16, 2001:db8:9::/48) are outside the cluster: this peer's import is chosen to be "all".
+    const network = net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000, import: 'all' }], listenAddress: '127.0.0.1', listenPort: 17900 + (process.pid % 90), advertise: ['2001:db8:1::/64'] });
     backend = new BgpBackend(
       { nl: handle(), logger: silentLogger(), network, node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } },
       { dial: dialer.dial, clock },
@@ -179,8 +180,9 @@ describe('bgp backend desired routes', () => {
     await flush();
     expect(written).to.deep.equal([{ dst: '2001:db8:9::/48', gateway: 'fe80::1', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 }]);
     expect(backend.sessions()[0]).to.deep.include({ peerAddress: '192.168.77.1', state: 'Established', prefixesReceived: 3, prefixesSent: 2 });
-    // 10.99.0.0/16 came with our own address as next hop: best, but not installed.
-    expect(backend.routes().map((r) => `${r.prefix} ${r.installed}`).sort()).to.deep.equal(['10.244.2.0/24 true', '10.99.0.0/16 false', '2001:db8:9::/48 true']);
+    // 10.99.0.0/16 came with our own address as next hop: refused at import (counted, not a route).
+    expect(backend.routes().map((r) => `${r.prefix} ${r.installed}`).sort()).to.deep.equal(['10.244.2.0/24 true', '2001:db8:9::/48 true']);
+    expect(backend.sessions()[0]).to.deep.include({ prefixesAccepted: 2, prefixesRejected: { 'next-hop': 1 } });
   });
 });
 
@@ -215,7 +217,7 @@ describe('bgp backend kernel ownership and graceful restart', () => {
     ]);
     const dialer = new FakeDialer();
     const clock = new FakeClock();
-    const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000 }], listenAddress: '127.0.0.1', listenPort: 17990 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } }, { dial: dialer.dial, clock });
+    const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000, import: 'all' }], listenAddress: '127.0.0.1', listenPort: 17990 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } }, { dial: dialer.dial, clock });
     try {
       await b.setup();
       b.desired([]);

@@ -337,6 +337,56 @@ describe('bgp session FSM', () => {
     });
   });
 
+  describe('connection limits (issue 19: connection flood)', () => {
+    it('holds one incoming connection waiting for its OPEN: a newer one replaces it (Cease 6/5), the outgoing one stays', async () => {
+      const h = harness();
+      const out = await connect(h, new FakeConn('10.0.0.2', 179));
+      const incoming: FakeConn[] = [];
+      for (let i = 0; i < 50; i++) {
+        const c = new FakeConn('10.0.0.2', 40000 + i);
+        incoming.push(c);
+        h.session.accept(c);
+      }
+      const open = [out, ...incoming].filter((c) => !c.ended && !c.destroyed);
+      expect(open).to.deep.equal([out, incoming[49]]);
+      expect(notifications(incoming[0]!.received())).to.deep.equal(['6/5']);
+      // The survivor still completes a session.
+      incoming[49]!.send(peerOpen());
+      incoming[49]!.send({ type: 'keepalive' });
+      expect(h.session.currentState).to.equal('Established');
+    });
+
+    it('a connection that never sends its OPEN is dropped after 30 s (hold timer 4/0), not 240 s', async () => {
+      const h = harness({ passive: true });
+      h.session.start();
+      const c = new FakeConn('10.0.0.2', 40000);
+      h.session.accept(c);
+      h.clock.advance(29_000);
+      expect(c.ended).to.equal(false);
+      h.clock.advance(1_001);
+      expect(notifications(c.received())).to.deep.equal(['4/0']);
+      expect(c.ended).to.equal(true);
+    });
+
+    it('shutdownFor: the NOTIFICATION goes out, no dial and no incoming connection until the idle time passed', async () => {
+      const h = harness();
+      const conn = await establish(h);
+      conn.received();
+      h.session.shutdownFor({ type: 'notification', code: 6, subcode: 1, data: Buffer.from('00010100000005', 'hex') }, 'max-prefix', 60_000);
+      expect(notifications(conn.received())).to.deep.equal(['6/1']);
+      const dials = h.dialer.attempts.length;
+      h.clock.advance(59_000);
+      await flush();
+      expect(h.dialer.attempts.length).to.equal(dials);
+      const inc = new FakeConn('10.0.0.2', 40000);
+      h.session.accept(inc);
+      expect(notifications(inc.received())).to.deep.equal(['6/5']);
+      h.clock.advance(1_100);
+      await flush();
+      expect(h.dialer.attempts.length).to.equal(dials + 1);
+    });
+  });
+
   describe('set(): advertise the difference, withdraw the rest', () => {
     it('announces new paths, re-announces changed ones, withdraws dropped ones, and sends nothing for no change', async () => {
       const h = harness();

@@ -120,6 +120,65 @@ describe('bgp speaker', () => {
     expect(speaker.routes()).to.deep.equal([]);
   });
 
+  it('max-prefix: one prefix over the limit ends the session with Cease 6/1 (AFI, SAFI, limit) and drops its paths', async () => {
+    speaker.setPeers([{ address: '10.0.0.2', asn: 65000, maxPrefixes: 3, maxPrefixRestart: 30 }]);
+    await flush();
+    const a = await up({ address: '10.0.0.2', asn: 65000 }, peerOpen({ asn: 65000, bgpId: '10.0.0.2' }));
+    a.received();
+    for (const p of ['10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16']) a.send(announce(p, '10.0.0.2', [65000]));
+    expect(a.ended).to.equal(false);
+    a.send(announce('10.4.0.0/16', '10.0.0.2', [65000]));
+    const n = a.received().find((m): m is NotificationMessage => m.type === 'notification');
+    expect(n && `${n.code}/${n.subcode} ${n.data.toString('hex')}`).to.equal('6/1 00010100000003');
+    expect(a.ended).to.equal(true);
+    expect(speaker.bestLearned()).to.deep.equal([]);
+    expect(speaker.sessions()[0]).to.deep.include({ maxPrefixHits: 1, prefixesReceived: 0, state: 'Idle' });
+    // Idle for maxPrefixRestart: no dial before it passed.
+    const dials = dialer.attempts.length;
+    clock.advance(29_000);
+    await flush();
+    expect(dialer.attempts.length).to.equal(dials);
+    clock.advance(1_100);
+    await flush();
+    expect(dialer.attempts.length).to.equal(dials + 1);
+  });
+
+  it('import: a mesh route waits for its lease, and counts per reason until then', async () => {
+    const P = (t: string) => parsePrefix(t)!;
+    const ctx = {
+      ownSubnets: [P('10.244.1.0/24')], clusterPrefixes: [P('10.244.0.0/16')],
+      interfaces: [{ address: '10.0.0.1', prefix: P('10.0.0.0/24'), onLink: true }], leases: new Map<string, string>(),
+    };
+    const s = new Speaker({ localAsn: 65001, routerId: '10.0.0.1', clock, dial: dialer.dial, logger: silentLogger(), batchMs: 10, importContext: ctx });
+    try {
+      s.setPeers([{ address: '10.0.0.3', asn: 65001, requireLease: true }]);
+      await flush();
+      const c = await up({ address: '10.0.0.3', asn: 65001 }, peerOpen({ asn: 65001, bgpId: '10.0.0.3' }));
+      c.send(announce('10.244.3.0/24', '10.0.0.3', []));
+      c.send(announce('10.244.1.128/25', '10.0.0.3', []));
+      clock.advance(10);
+      expect(s.bestLearned()).to.deep.equal([]);
+      expect(s.sessions()[0]).to.deep.include({ prefixesReceived: 2, prefixesAccepted: 0, prefixesRejected: { 'no-lease': 1, 'own-subnet': 1 } });
+      s.setImportContext({ ...ctx, leases: new Map([['10.244.3.0/24', '10.0.0.3']]) });
+      expect(s.bestLearned().map((x) => `${x.path.prefix.addr}/${x.path.prefix.len}`)).to.deep.equal(['10.244.3.0/24']);
+      expect(s.sessions()[0]).to.deep.include({ prefixesAccepted: 1, prefixesRejected: { 'own-subnet': 1 } });
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('first AS: an eBGP path that does not start with the peer\'s AS is refused (and allowed when enforceFirstAs is false)', async () => {
+    speaker.setPeers([{ address: '10.0.0.2', asn: 65000 }, { address: '10.0.0.3', asn: 65003, enforceFirstAs: false }]);
+    await flush();
+    const a = await up({ address: '10.0.0.2', asn: 65000 }, peerOpen({ asn: 65000, bgpId: '10.0.0.2' }));
+    const b = await up({ address: '10.0.0.3', asn: 65003 }, peerOpen({ asn: 65003, bgpId: '10.0.0.3' }));
+    a.send(announce('10.1.0.0/16', '10.0.0.2', [65099, 65000]));
+    b.send(announce('10.2.0.0/16', '10.0.0.3', [65099]));
+    clock.advance(10);
+    expect(speaker.bestLearned().map((x) => x.path.prefix.addr)).to.deep.equal(['10.2.0.0']);
+    expect(speaker.sessions().find((x) => x.peerAddress === '10.0.0.2')?.prefixesRejected).to.deep.equal({ 'first-as': 1 });
+  });
+
   it('a NOTIFICATION from the peer withdraws its paths at once', async () => {
     const { a } = await twoPeers();
     a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));

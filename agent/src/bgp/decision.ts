@@ -7,6 +7,7 @@
  * of the sender, lowest peer address.
  */
 import { asPathLength, type AsPathSegment } from './codec';
+import type { RejectReason } from './import-policy';
 import type { Path } from './path';
 
 /** Where a path came from. */
@@ -20,6 +21,8 @@ export interface Candidate {
   source: RouteSource;
   /** Kept from a gracefully restarting peer until its End-of-RIB (RFC 4724). */
   stale?: boolean;
+  /** Kept in the Adj-RIB-In (counted, re-judged when the policy context changes) but never selected. */
+  rejected?: RejectReason;
 }
 
 /** LOCAL_PREF when the path has none (RFC 4271 leaves the default to the operator; 100 is universal). */
@@ -61,7 +64,7 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
 /** The best of `candidates`, or undefined for none. */
 export function selectBest(candidates: Iterable<Candidate>): Candidate | undefined {
   let best: Candidate | undefined;
-  for (const c of candidates) if (!best || compareCandidates(c, best) < 0) best = c;
+  for (const c of candidates) if (!c.rejected && (!best || compareCandidates(c, best) < 0)) best = c;
   return best;
 }
 

@@ -36,6 +36,15 @@ export function parsePrefix(text: string): Prefix | undefined {
   return { afi, addr: afi === 4 ? bytesToIpv4(bytes) : bytesToIpv6(bytes), len };
 }
 
+/** The prefix an interface address is connected to: "192.168.77.11", 24 → 192.168.77.0/24 (either family). */
+export function connectedPrefix(address: string, len: number): Prefix | undefined {
+  const afi: 4 | 6 = address.includes(':') ? 6 : 4;
+  const bytes = addrToBytes(afi, address);
+  if (!bytes || !Number.isInteger(len) || len < 0 || len > bytes.length * 8) return undefined;
+  for (let bit = len; bit < bytes.length * 8; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return { afi, addr: afi === 4 ? bytesToIpv4(bytes) : bytesToIpv6(bytes), len };
+}
+
 /** A stable text form of what a peer would receive for a path, to tell whether it changed. */
 export function pathSignature(p: Path): string {
   return JSON.stringify([p.nextHop, p.nextHopLinkLocal ?? '', p.attrs]);

@@ -5,13 +5,35 @@
  * returns them so the speaker re-exports and the backend re-installs just
  * those.
  *
- * Paths whose AS_PATH holds our own AS are dropped on arrival (a loop,
- * RFC 4271 §9.1.2). A gracefully restarting peer's paths are marked stale
- * and kept until its End-of-RIB or the restart time (RFC 4724 §4.2).
+ * Every path a peer sends is judged on arrival: a path whose AS_PATH holds
+ * our own AS (a loop, RFC 4271 §9.1.2) or that the import policy refuses
+ * stays in the peer's Adj-RIB-In marked `rejected` with its reason (so it
+ * is counted, its memory is bounded by max-prefix like any other path, and
+ * it is re-judged when the policy's context changes), but never competes in
+ * the decision process. A gracefully restarting peer's paths are marked
+ * stale and kept until its End-of-RIB or the restart time (RFC 4724 §4.2).
  */
 import { prefixKey, type Path } from './path';
 import { asPathContains, selectBest, type Candidate, type RouteSource } from './decision';
+import type { RejectReason } from './import-policy';
 import type { Prefix } from './codec';
+
+/** The import policy as the RIB sees it: why a peer's path may not be used, or undefined. */
+export type Judge = (source: Extract<RouteSource, { kind: 'peer' }>, path: Path) => RejectReason | undefined;
+
+/** Per-peer path counts: received = accepted + every rejected reason. */
+export interface PeerCounts {
+  received: number;
+  accepted: number;
+  rejected: Partial<Record<RejectReason, number>>;
+}
+
+/** A path that was newly rejected by an UPDATE (for a log line once per prefix and reason). */
+export interface Rejection {
+  prefix: string;
+  reason: RejectReason;
+  nextHop: string;
+}
 
 const LOCAL = '';
 
@@ -21,6 +43,8 @@ export interface ApplyResult {
   changed: string[];
   /** Paths refused as AS_PATH loops. */
   loops: number;
+  /** Paths newly rejected (not rejected for the same reason before). */
+  rejected: Rejection[];
 }
 
 /** Adj-RIBs-In, local paths and the Loc-RIB; every mutator returns the prefix keys whose best path may have changed. */
@@ -30,9 +54,10 @@ export class Rib {
   /** peer address → prefix keys it announced */
   private readonly byPeer = new Map<string, Set<string>>();
   private readonly best = new Map<string, Candidate>();
-  private readonly sources = new Map<string, RouteSource>();
+  private readonly sources = new Map<string, Extract<RouteSource, { kind: 'peer' }>>();
+  private readonly counts = new Map<string, PeerCounts>();
 
-  constructor(private readonly localAsn: number) {}
+  constructor(private readonly localAsn: number, private readonly judge: Judge = () => undefined) {}
 
   /** Replace the locally originated paths. */
   setLocal(paths: readonly Path[]): string[] {
@@ -55,18 +80,73 @@ export class Rib {
     const source = this.sources.get(peer);
     if (!source) throw new Error(`RIB: UPDATE from ${peer} before its session came up`);
     const changed: string[] = [];
+    const rejected: Rejection[] = [];
     let loops = 0;
     for (const p of withdrawn) changed.push(...this.remove(peer, prefixKey(p)));
     for (const p of announced) {
       const key = prefixKey(p.prefix);
-      if (asPathContains(p.attrs.asPath, this.localAsn)) {
-        loops++;
-        changed.push(...this.remove(peer, key));
-        continue;
+      const reason = this.verdict(source, p);
+      if (reason === 'as-loop') loops++;
+      const c: Candidate = { path: p, source };
+      if (reason) {
+        c.rejected = reason;
+        if (this.byPrefix.get(key)?.get(peer)?.rejected !== reason) rejected.push({ prefix: key, reason, nextHop: p.nextHop });
       }
-      changed.push(...this.put(peer, key, { path: p, source }));
+      changed.push(...this.put(peer, key, c));
     }
-    return { changed, loops };
+    return { changed, loops, rejected };
+  }
+
+  /**
+   * Judge every learned path again (the policy's context changed: a lease
+   * came or went, the node's addresses changed). Returns the prefixes whose
+   * best path may have changed.
+   */
+  reimport(): string[] {
+    const changed: string[] = [];
+    for (const [key, m] of this.byPrefix) {
+      let touched = false;
+      for (const [src, c] of m) {
+        if (src === LOCAL || c.source.kind !== 'peer') continue;
+        const reason = this.verdict(c.source, c.path);
+        if (reason === c.rejected) continue;
+        this.count(src, c, -1);
+        if (reason) c.rejected = reason;
+        else delete c.rejected;
+        this.count(src, c, 1);
+        touched = true;
+      }
+      if (touched) changed.push(...this.decide(key, true));
+    }
+    return changed;
+  }
+
+  /** Path counts of one peer (zero when it sent nothing). */
+  peerCounts(peer: string): PeerCounts {
+    const c = this.counts.get(peer);
+    return c ? { received: c.received, accepted: c.accepted, rejected: { ...c.rejected } } : { received: 0, accepted: 0, rejected: {} };
+  }
+
+  private verdict(source: Extract<RouteSource, { kind: 'peer' }>, p: Path): RejectReason | undefined {
+    if (asPathContains(p.attrs.asPath, this.localAsn)) return 'as-loop';
+    return this.judge(source, p);
+  }
+
+  private count(src: string, c: Candidate, delta: 1 | -1): void {
+    if (src === LOCAL) return;
+    let n = this.counts.get(src);
+    if (!n) {
+      n = { received: 0, accepted: 0, rejected: {} };
+      this.counts.set(src, n);
+    }
+    n.received += delta;
+    if (c.rejected) {
+      const left = (n.rejected[c.rejected] ?? 0) + delta;
+      if (left > 0) n.rejected[c.rejected] = left;
+      else delete n.rejected[c.rejected];
+    } else {
+      n.accepted += delta;
+    }
   }
 
   /**
@@ -115,6 +195,7 @@ export class Rib {
   forgetPeer(peer: string): string[] {
     const changed = this.dropPeer(peer);
     this.sources.delete(peer);
+    this.counts.delete(peer);
     return changed;
   }
 
@@ -146,7 +227,10 @@ export class Rib {
       m = new Map();
       this.byPrefix.set(key, m);
     }
+    const old = m.get(src);
+    if (old) this.count(src, old, -1);
     m.set(src, c);
+    this.count(src, c, 1);
     let keys = this.byPeer.get(src);
     if (!keys) {
       keys = new Set();
@@ -158,19 +242,22 @@ export class Rib {
 
   private remove(src: string, key: string): string[] {
     const m = this.byPrefix.get(key);
-    if (!m || !m.delete(src)) return [];
+    const old = m?.get(src);
+    if (!m || !old) return [];
+    m.delete(src);
+    this.count(src, old, -1);
     this.byPeer.get(src)?.delete(key);
     if (m.size === 0) this.byPrefix.delete(key);
     return this.decide(key);
   }
 
-  private decide(key: string): string[] {
+  private decide(key: string, force = false): string[] {
     const m = this.byPrefix.get(key);
     const next = m ? selectBest(m.values()) : undefined;
     const prev = this.best.get(key);
     if (next) this.best.set(key, next);
     else this.best.delete(key);
     // A replaced candidate object counts as a change even from the same source (new attributes).
-    return prev === next ? [] : [key];
+    return prev === next && !force ? [] : [key];
   }
 }

@@ -14,14 +14,16 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { Logger } from '../log/logger';
-import { Afi, CeaseSubcode, ceaseNotification, encodeMessage, type AfiSafi } from './codec';
+import { Afi, CeaseSubcode, ceaseNotification, encodeMessage, type AfiSafi, type NotificationMessage } from './codec';
 import { realClock, Timer, type Clock } from './clock';
 import { tcpDialer, unmapAddress, wrapSocket, type Dialer } from './conn';
-import type { Candidate } from './decision';
+import type { Candidate, RouteSource } from './decision';
+import { PeerEventLimiter } from './event-limiter';
 import { exportPaths } from './export-policy';
 import type { SessionState } from './fsm';
+import { ImportPolicy, type ImportContext, type ImportFilter, type RejectReason } from './import-policy';
 import type { Path } from './path';
-import { Rib } from './rib';
+import { Rib, type PeerCounts } from './rib';
 import { IPV4_UNICAST, IPV6_UNICAST, type Negotiated } from './session/negotiate';
 import { Session, type SessionDown } from './session/session';
 
@@ -38,6 +40,22 @@ export interface PeerSpec {
   holdTime?: number;
   /** Where the peer came from, for the operator ("config", "mesh", "reflector"). */
   origin?: string;
+  /** Import filter; default "cluster" (see import-policy.ts). */
+  import?: ImportFilter;
+  /** Accept a default route from this peer (default false). */
+  allowDefault?: boolean;
+  /** A route inside the cluster space needs the owning node's lease (full mesh, route reflectors). */
+  requireLease?: boolean;
+  /** eBGP: the first AS of the AS_PATH must be the peer's (default true, FRR's enforce-first-as). */
+  enforceFirstAs?: boolean;
+  /** Most paths this peer may hold in our Adj-RIB-In; above it the session ends with Cease 6/1. Default the speaker's. */
+  maxPrefixes?: number;
+  /** How long the session stays idle after a max-prefix Cease, seconds; default the speaker's. */
+  maxPrefixRestart?: number;
+  /** TCP-MD5 key (RFC 2385); never logged. */
+  password?: string;
+  /** GTSM (RFC 5082): TTL 255 out, only TTL 255 in. */
+  ttlSecurity?: boolean;
 }
 
 /** IPv6 next hop to announce on a session. */
@@ -68,6 +86,18 @@ export interface SpeakerOptions {
   /** Coalescing delay for re-exports and notifications; default 10 ms. */
   batchMs?: number;
   connectRetryMs?: number;
+  /**
+   * What the import policy needs to know about the node (its subnets,
+   * addresses, the leases). Without it only loops and first-AS are checked:
+   * the backend always passes it (see import-policy.ts).
+   */
+  importContext?: ImportContext;
+  /** Default max-prefix per peer (default 150 000: above the 100 000-route scale target). */
+  maxPrefixes?: number;
+  /** Default idle time after a max-prefix Cease, seconds (default 120). */
+  maxPrefixRestart?: number;
+  /** Per-peer log lines allowed per kind and interval before they are only counted (default 5 per 60 s). */
+  eventLimit?: { burst: number; intervalMs: number };
   clock?: Clock;
   dial?: Dialer;
   logger: Logger;
@@ -84,6 +114,12 @@ export interface SessionInfo {
   prefixesReceived: number;
   lastError?: string;
   origin: string;
+  /** Paths in the Adj-RIB-In that passed the import policy. */
+  prefixesAccepted: number;
+  /** Paths in the Adj-RIB-In refused, by reason. */
+  prefixesRejected: Partial<Record<RejectReason, number>>;
+  /** Times the session was ended for exceeding max-prefix. */
+  maxPrefixHits: number;
 }
 
 /** Operator view of a learned path (matches the API's BgpRouteInfo, `installed` = best here). */
@@ -104,10 +140,24 @@ interface PeerEntry {
   staleTimer?: Timer;
   /** Families (4, 6) whose End-of-RIB arrived since the session came up. */
   endOfRib: Set<number>;
+  maxPrefixHits: number;
 }
 
+/** Session parameters changed (a new session is needed); import rules alone are re-applied in place. */
 const sameSpec = (a: PeerSpec, b: PeerSpec): boolean =>
-  a.asn === b.asn && (a.port ?? 179) === (b.port ?? 179) && !!a.passive === !!b.passive && !!a.multihop === !!b.multihop && a.holdTime === b.holdTime;
+  a.asn === b.asn && (a.port ?? 179) === (b.port ?? 179) && !!a.passive === !!b.passive && !!a.multihop === !!b.multihop && a.holdTime === b.holdTime
+  && a.password === b.password && !!a.ttlSecurity === !!b.ttlSecurity;
+
+const sameImport = (a: PeerSpec, b: PeerSpec): boolean =>
+  JSON.stringify([a.import, a.allowDefault, a.requireLease, a.enforceFirstAs, a.maxPrefixes, a.maxPrefixRestart])
+  === JSON.stringify([b.import, b.allowDefault, b.requireLease, b.enforceFirstAs, b.maxPrefixes, b.maxPrefixRestart]);
+
+/** Default per-peer max-prefix: room above the 100 000-route scale target, a bound on memory. */
+export const DEFAULT_MAX_PREFIXES = 150_000;
+/** Inbound connections allowed beyond two per peer (refusals being flushed, a replaced connection closing). */
+const MAX_INBOUND_SLACK = 32;
+/** Default idle time after a max-prefix Cease, seconds. */
+export const DEFAULT_MAX_PREFIX_RESTART_S = 120;
 
 /** A BGP speaker: sessions, listener, RIB and the glue (see the module comment). */
 export class Speaker {
@@ -119,12 +169,40 @@ export class Speaker {
   private pendingChanged = new Set<string>();
   private readonly batch: Timer;
   private stopped = false;
+  private readonly policy: ImportPolicy | undefined;
+  private readonly events: PeerEventLimiter;
 
   constructor(private readonly opts: SpeakerOptions) {
     this.clock = opts.clock ?? realClock;
     this.log = opts.logger;
-    this.rib = new Rib(opts.localAsn);
+    this.policy = opts.importContext ? new ImportPolicy(opts.importContext) : undefined;
+    this.rib = new Rib(opts.localAsn, (source, path) => this.judge(source, path));
     this.batch = new Timer(this.clock, () => this.runBatch());
+    this.events = new PeerEventLimiter(this.clock, this.log, opts.eventLimit);
+  }
+
+  /**
+   * The node's facts the import policy checks against changed (leases,
+   * addresses): every learned path is judged again. Only for a speaker built
+   * with `importContext`.
+   */
+  setImportContext(ctx: ImportContext): void {
+    if (!this.policy) throw new Error('BGP speaker: setImportContext() on a speaker built without importContext');
+    if (this.policy.setContext(ctx)) this.changed(this.rib.reimport());
+  }
+
+  /** The import step: first-AS (eBGP), then the import policy. */
+  private judge(source: Extract<RouteSource, { kind: 'peer' }>, path: Path): RejectReason | undefined {
+    const spec = this.peers.get(source.peerAddress)?.spec;
+    if (!spec) return 'filter';
+    if (source.ebgp && spec.enforceFirstAs !== false) {
+      const first = path.attrs.asPath?.[0];
+      // RFC 4271 §6.3 (optional check): a path from an eBGP peer starts with the peer's AS.
+      if (!first || first.type !== 'sequence' || first.asns[0] !== source.peerAsn) return 'first-as';
+    }
+    return this.policy?.verdict(path, {
+      filter: spec.import ?? 'cluster', allowDefault: spec.allowDefault === true, requireLease: spec.requireLease === true,
+    });
   }
 
   /** Opens the listener (when configured). */
@@ -135,9 +213,11 @@ export class Speaker {
       const remote = unmapAddress(sock.remoteAddress);
       const entry = this.peers.get(remote);
       if (!entry || this.stopped) {
-        this.log.info('BGP connection from an unknown address refused', { remote });
+        this.events.event(remote, 'refused', 'info', 'BGP connection from an unknown address refused', { remote });
         sock.on('error', () => undefined);
         sock.end(encodeMessage(ceaseNotification(CeaseSubcode.CONNECTION_REJECTED), { fourOctetAs: false }));
+        // Do not wait for a peer that never closes its side.
+        setTimeout(() => sock.destroy(), 1000).unref();
         return;
       }
       entry.session.accept(wrapSocket(sock));
@@ -148,6 +228,7 @@ export class Speaker {
     });
     server.on('error', (err) => this.log.error('BGP listener error', { error: err.message }));
     this.server = server;
+    this.capConnections();
     this.log.info('BGP listening', { address: l.address, port: l.port });
   }
 
@@ -163,6 +244,7 @@ export class Speaker {
       e.session.stop({ notify: !opts.graceful, reason: opts.graceful ? 'graceful restart' : 'knitd stopping' });
     }
     this.batch.cancel();
+    this.events.stop();
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -175,7 +257,9 @@ export class Speaker {
     for (const [addr, e] of this.peers) {
       const w = want.get(addr);
       if (w && sameSpec(w, e.spec)) {
+        const rejudge = !sameImport(w, e.spec);
         e.spec = w;
+        if (rejudge) this.changed(this.rib.reimport());
         continue;
       }
       e.session.stop({ subcode: w ? CeaseSubcode.OTHER_CONFIGURATION_CHANGE : CeaseSubcode.PEER_DECONFIGURED, reason: w ? 'peer reconfigured' : 'peer deconfigured' });
@@ -187,6 +271,17 @@ export class Speaker {
       if (this.peers.has(addr)) continue;
       this.addPeer(spec);
     }
+    this.capConnections();
+  }
+
+  /**
+   * Inbound connections overall: two per peer (a session and a §6.8
+   * collision) plus room for refusals in flight. Beyond it the kernel's
+   * accept queue holds them and Node closes what it accepts, so a flood
+   * cannot exhaust knitd's file descriptors (its API and sessions need them).
+   */
+  private capConnections(): void {
+    if (this.server) this.server.maxConnections = 2 * this.peers.size + MAX_INBOUND_SLACK;
   }
 
   /** The prefixes this node originates (its subnet, the cluster aggregate, configured extras). */
@@ -221,16 +316,22 @@ export class Speaker {
         peerAddress: s.peerAddress, peerAsn: s.peerAsn, localAsn: s.localAsn, state: s.state,
         uptimeSeconds: Math.floor(s.uptimeMs / 1000), prefixesSent: s.prefixesSent,
         prefixesReceived: this.rib.received(s.peerAddress), origin: e.spec.origin ?? 'config',
+        ...this.countsOf(this.rib.peerCounts(s.peerAddress)), maxPrefixHits: e.maxPrefixHits,
       };
       if (s.lastError !== undefined) info.lastError = s.lastError;
       return info;
     });
   }
 
+  private countsOf(c: PeerCounts): Pick<SessionInfo, 'prefixesAccepted' | 'prefixesRejected'> {
+    return { prefixesAccepted: c.accepted, prefixesRejected: c.rejected };
+  }
+
   routes(): LearnedRouteInfo[] {
     const out: LearnedRouteInfo[] = [];
     for (const { candidate: c, best } of this.rib.learned()) {
-      if (c.source.kind !== 'peer') continue;
+      // Rejected paths are counted per peer (sessions()), not listed as routes.
+      if (c.source.kind !== 'peer' || c.rejected) continue;
       out.push({
         prefix: `${c.path.prefix.addr}/${c.path.prefix.len}`,
         nextHop: c.path.nextHop,
@@ -245,7 +346,7 @@ export class Speaker {
 
   private addPeer(spec: PeerSpec): void {
     const ebgp = spec.asn !== this.opts.localAsn;
-    const entry: PeerEntry = { spec, session: undefined as unknown as Session, endOfRib: new Set() };
+    const entry: PeerEntry = { spec, session: undefined as unknown as Session, endOfRib: new Set(), maxPrefixHits: 0 };
     const addr = spec.address;
     entry.session = new Session(
       {
@@ -258,20 +359,33 @@ export class Speaker {
         ...(ebgp && !spec.multihop ? { ttl: 1 } : {}),
         ...(this.opts.connectRetryMs !== undefined ? { connectRetryMs: this.opts.connectRetryMs } : {}),
       },
-      { clock: this.clock, dial: this.opts.dial ?? tcpDialer, logger: this.log },
+      { clock: this.clock, dial: this.opts.dial ?? tcpDialer, logger: this.log, events: (kind, level, msg, fields) => this.events.event(addr, kind, level, msg, fields) },
       {
         established: (neg, localAddress) => this.onEstablished(entry, neg, localAddress, ebgp),
         down: (info) => this.onDown(entry, info),
-        update: (u) => {
-          const r = this.rib.apply(addr, u.announced, u.withdrawn);
-          if (r.loops > 0) this.log.debug(`peer ${addr}: ${r.loops} path(s) with our AS ${this.opts.localAsn} in AS_PATH dropped`);
-          this.changed(r.changed);
-        },
+        update: (u) => this.onUpdate(entry, u.announced, u.withdrawn),
         endOfRib: (f) => this.onEndOfRib(entry, f),
       },
     );
     this.peers.set(addr, entry);
     entry.session.start();
+  }
+
+  private onUpdate(e: PeerEntry, announced: readonly Path[], withdrawn: Parameters<Rib['apply']>[2]): void {
+    const addr = e.spec.address;
+    const r = this.rib.apply(addr, announced, withdrawn);
+    for (const x of r.rejected) {
+      this.events.event(addr, 'rejected', 'warn', `peer ${addr}: route ${x.prefix} via ${x.nextHop || '-'} not installed (${x.reason})`, { prefix: x.prefix, reason: x.reason, nextHop: x.nextHop });
+    }
+    this.changed(r.changed);
+    const limit = e.spec.maxPrefixes ?? this.opts.maxPrefixes ?? DEFAULT_MAX_PREFIXES;
+    if (this.rib.received(addr) > limit) {
+      e.maxPrefixHits++;
+      const idleS = e.spec.maxPrefixRestart ?? this.opts.maxPrefixRestart ?? DEFAULT_MAX_PREFIX_RESTART_S;
+      const afi = announced.at(-1)?.prefix.afi === 6 ? Afi.IPV6 : Afi.IPV4;
+      this.events.event(addr, 'flap', 'warn', `peer ${addr}: more than ${limit} prefixes; closing the session (Cease 6/1) and staying idle for ${idleS} s`, { limit, idleSeconds: idleS });
+      e.session.shutdownFor(maxPrefixNotification(afi, limit), `maximum number of prefixes (${limit}) reached`, idleS * 1000);
+    }
   }
 
   private onEstablished(e: PeerEntry, neg: Negotiated, localAddress: string, ebgp: boolean): void {
@@ -354,4 +468,13 @@ export class Speaker {
     for (const e of this.peers.values()) if (e.localAddress) e.session.set(this.exportFor(e));
     this.opts.onRoutesChanged?.(changed);
   }
+}
+
+/** Cease 6/1 with RFC 4486's data: AFI (2 octets), SAFI (1), the prefix limit (4). */
+function maxPrefixNotification(afi: number, limit: number): NotificationMessage {
+  const data = Buffer.alloc(7);
+  data.writeUInt16BE(afi, 0);
+  data.writeUInt8(1, 2);
+  data.writeUInt32BE(Math.min(limit, 0xffffffff), 3);
+  return { ...ceaseNotification(CeaseSubcode.MAXIMUM_PREFIXES_REACHED), data };
 }

@@ -6,6 +6,7 @@
  * lease is taken or any kernel object is made. Unknown fields are refused too,
  * so a typo such as `"VNI"` does not silently fall back to the default.
  */
+import { BGP_PEER_PROTECTION_FIELDS, parsePeerProtection, PeerFieldError, type BgpPeerProtection } from './bgp-peer-options';
 import { blockSize, cidrCovers, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
 import { containerCidrProblem } from '../net/special-ranges';
 
@@ -36,8 +37,8 @@ export interface HostGwBackendConfig {
 export interface IpipBackendConfig {
   type: 'ipip';
 }
-/** A BGP neighbour (a top-of-rack router, an external peer or a route reflector). */
-export interface BgpPeerConfig {
+/** A BGP neighbour (a top-of-rack router, an external peer or a route reflector); protection fields in bgp-peer-options.ts. */
+export interface BgpPeerConfig extends BgpPeerProtection {
   /** IPv4 address of the peer (sessions run over IPv4; IPv6 routes travel in MP_REACH_NLRI). */
   address: string;
   /** The peer's AS; for route reflectors it defaults to the node's own AS (iBGP). */
@@ -205,7 +206,7 @@ function parseBgpPeers(v: unknown, path: string, asnRequired: boolean): BgpPeerC
   return v.map((p: unknown, i) => {
     const at = `${path}.${i}`;
     if (!isObject(p)) throw new NetworkConfigError(at, `must be an object like {"address": "192.168.1.1", "asn": 65000}, got ${JSON.stringify(p)}`);
-    refuseUnknown(p, ['address', 'asn', 'port', 'passive', 'multihop', 'holdTime'], at);
+    refuseUnknown(p, ['address', 'asn', 'port', 'passive', 'multihop', 'holdTime', ...BGP_PEER_PROTECTION_FIELDS], at);
     const out: BgpPeerConfig = { address: ipv4Field(p.address, `${at}.address`) };
     if (seen.has(out.address)) throw new NetworkConfigError(`${at}.address`, `${out.address} is listed twice`);
     seen.add(out.address);
@@ -218,6 +219,13 @@ function parseBgpPeers(v: unknown, path: string, asnRequired: boolean): BgpPeerC
     if (p.multihop !== undefined) out.multihop = bool(p, 'multihop', `${at}.multihop`, false);
     const hold = holdTimeField(p, `${at}.holdTime`);
     if (hold !== undefined) out.holdTime = hold;
+    try {
+      parsePeerProtection(p, at, out);
+    } catch (err) {
+      if (err instanceof PeerFieldError) throw new NetworkConfigError(err.field, err.message, { cause: err });
+      throw err;
+    }
+    if (out.ttlSecurity && out.multihop) throw new NetworkConfigError(`${at}.ttlSecurity`, 'GTSM (TTL 255) is for directly connected peers; not with multihop');
     return out;
   });
 }

@@ -18,7 +18,10 @@
  */
 import { RTPROT_KNIT_BGP, type Handle, type Link, type Route } from '../../netlink/types';
 import type { Lease } from '../../store/lease-codec';
-import { parsePrefix, prefixKey, realClock, Speaker, Timer, type Candidate, type Clock, type Dialer, type NextHop6, type Path } from '../../bgp';
+import {
+  connectedPrefix, parsePrefix, prefixKey, realClock, Speaker, Timer,
+  type Candidate, type Clock, type Dialer, type ImportContext, type NextHop6, type Path, type Prefix, type RejectReason,
+} from '../../bgp';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, PeerPlan, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
 import { Ipv6RouteSync } from './ipv6-routes';
@@ -35,6 +38,12 @@ export interface BgpSessionView {
   uptimeSeconds: number;
   prefixesSent: number;
   prefixesReceived: number;
+  /** Received paths that passed the import policy. */
+  prefixesAccepted: number;
+  /** Received paths refused, by reason (docs/bgp.md lists the reasons). */
+  prefixesRejected: Partial<Record<RejectReason, number>>;
+  /** Times the session was ended for exceeding max-prefix. */
+  maxPrefixHits: number;
   lastError?: string;
 }
 
@@ -71,6 +80,9 @@ export class BgpBackend implements Backend {
   private preserveTimer: Timer | undefined;
   /** desired() has handed the speaker its peer set at least once. */
   private peersKnown = false;
+  /** The node's addresses and connected prefixes (import policy), read at every setup(). */
+  private interfaces: ImportContext['interfaces'] = [];
+  private leaseOwners: ReadonlyMap<string, string> = new Map();
 
   constructor(private readonly ctx: BackendContext, private readonly deps: BgpBackendDeps = {}) {
     this.nl = ctx.nl;
@@ -84,7 +96,9 @@ export class BgpBackend implements Backend {
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlay = under.link;
     this.nextHop6 = await this.discoverNextHop6(under.link.index);
+    this.interfaces = await this.readInterfaces(under.link.index);
     if (!this.speaker) await this.startSpeaker();
+    else this.speaker.setImportContext(this.importContext());
     return { leaseData: { [LEASE_ASN_KEY]: this.opts.localAsn }, mtu: this.ctx.network.mtu ?? under.link.mtu, writes: 0 };
   }
 
@@ -98,6 +112,9 @@ export class BgpBackend implements Backend {
     const underlay = this.underlay;
     if (!speaker || !underlay) throw new Error('bgp backend: desired() before setup()');
     speaker.setPeers(peerSpecs(this.opts, leases, { publicIp: this.ctx.node.publicIp }));
+    // A route for another node's subnet from the mesh or a reflector needs that node's lease (import-policy.ts).
+    this.leaseOwners = new Map(leases.filter((l) => l.publicIp !== this.ctx.node.publicIp).map((l) => [l.subnet, l.publicIp]));
+    speaker.setImportContext(this.importContext());
     this.peersKnown = true;
     // With no peer at all there is nobody to wait for.
     if (this.preserved.length > 0 && speaker.converged()) this.releasePreserved('every peer sent End-of-RIB');
@@ -146,6 +163,7 @@ export class BgpBackend implements Backend {
       const v: BgpSessionView = {
         peerAddress: s.peerAddress, peerAsn: s.peerAsn, localAsn: s.localAsn, state: s.state,
         uptimeSeconds: s.uptimeSeconds, prefixesSent: s.prefixesSent, prefixesReceived: s.prefixesReceived,
+        prefixesAccepted: s.prefixesAccepted, prefixesRejected: s.prefixesRejected, maxPrefixHits: s.maxPrefixHits,
       };
       if (s.lastError !== undefined) v.lastError = s.lastError;
       return v;
@@ -171,6 +189,29 @@ export class BgpBackend implements Backend {
     // The kernel gives IPv6 routes metric 1024 when none is set; say so, or the diff never matches.
     if (p.prefix.afi === 6) route.metric = IPV6_DEFAULT_METRIC;
     return route;
+  }
+
+  /** What the import policy checks learned routes against (see agent/src/bgp/import-policy.ts). */
+  private importContext(): ImportContext {
+    const prefixes = (texts: readonly string[]): Prefix[] => texts.map((t) => parsePrefix(t)).filter((p): p is Prefix => p !== undefined);
+    return {
+      ownSubnets: prefixes([this.ctx.node.subnet]),
+      interfaces: this.interfaces,
+      clusterPrefixes: prefixes([this.ctx.network.clusterCidr, ...this.opts.advertise]),
+      leases: this.leaseOwners,
+    };
+  }
+
+  /** Every address of the node but loopback's, with its connected prefix; the underlay link's are where next hops may be. */
+  private async readInterfaces(underlayIndex: number): Promise<ImportContext['interfaces']> {
+    const out: { address: string; prefix: Prefix; onLink: boolean }[] = [];
+    for (const a of await this.nl.addrList()) {
+      const [address, len] = a.cidr.split('/');
+      const prefix = connectedPrefix(address, Number(len));
+      if (!prefix || address === '127.0.0.1' || address === '::1') continue;
+      out.push({ address, prefix, onLink: a.index === underlayIndex });
+    }
+    return out;
   }
 
   private async discoverNextHop6(index: number): Promise<NextHop6 | undefined> {
@@ -213,6 +254,7 @@ export class BgpBackend implements Backend {
       holdTime: this.opts.holdTime,
       listen: { address: this.opts.listenAddress, port: this.opts.listenPort },
       ...(this.opts.gracefulRestart ? { gracefulRestart: { restartTime: this.opts.restartTime, restarting: this.preserved.length > 0 } } : {}),
+      importContext: this.importContext(),
       nextHop6: (_local, peer) => {
         const nh = this.nextHop6;
         if (!nh) return undefined;

@@ -3,7 +3,8 @@
  * for one moment (configured peers, route reflectors, and the full mesh from
  * the subnet leases). Pure, so the rules are unit-tested without sockets.
  */
-import type { PeerSpec } from '../../bgp';
+import { parsePrefix, type PeerSpec, type PrefixRule } from '../../bgp';
+import type { BgpPrefixRuleConfig } from '../../store/bgp-peer-options';
 import type { Lease } from '../../store/lease-codec';
 import type { BgpBackendConfig, BgpPeerConfig, NetworkConfig } from '../../store/network-config';
 
@@ -63,7 +64,26 @@ function spec(p: BgpPeerConfig, asn: number, origin: string): PeerSpec {
   if (p.passive !== undefined) s.passive = p.passive;
   if (p.multihop !== undefined) s.multihop = p.multihop;
   if (p.holdTime !== undefined) s.holdTime = p.holdTime;
+  if (p.import !== undefined) s.import = p.import === 'all' || p.import === 'cluster' ? p.import : p.import.map(prefixRule);
+  if (p.allowDefault !== undefined) s.allowDefault = p.allowDefault;
+  if (p.enforceFirstAs !== undefined) s.enforceFirstAs = p.enforceFirstAs;
+  if (p.maxPrefixes !== undefined) s.maxPrefixes = p.maxPrefixes;
+  if (p.maxPrefixRestart !== undefined) s.maxPrefixRestart = p.maxPrefixRestart;
+  if (p.password !== undefined) s.password = p.password;
+  if (p.ttlSecurity !== undefined) s.ttlSecurity = p.ttlSecurity;
+  // Route reflectors relay other nodes' subnets: those need the owner's lease, as in the mesh.
+  if (origin === 'reflector') s.requireLease = true;
   return s;
+}
+
+function prefixRule(r: BgpPrefixRuleConfig): PrefixRule {
+  const prefix = parsePrefix(r.prefix);
+  // The config parser checked the CIDR; a failure here is a bug, not input.
+  if (!prefix) throw new Error(`bgp import rule: invalid prefix ${r.prefix}`);
+  const out: PrefixRule = { prefix, action: r.action ?? 'accept' };
+  if (r.ge !== undefined) out.ge = r.ge;
+  if (r.le !== undefined) out.le = r.le;
+  return out;
 }
 
 /**
@@ -81,7 +101,7 @@ export function peerSpecs(opts: BgpOptions, leases: readonly Lease[], self: { pu
       if (l.backend.type !== 'bgp' || out.has(l.publicIp)) continue;
       const published = l.backend.data[LEASE_ASN_KEY];
       const asn = typeof published === 'number' && Number.isInteger(published) && published > 0 ? published : opts.clusterAsn;
-      out.set(l.publicIp, { address: l.publicIp, asn, port: opts.listenPort, origin: `mesh ${l.nodeName}` });
+      out.set(l.publicIp, { address: l.publicIp, asn, port: opts.listenPort, origin: `mesh ${l.nodeName}`, requireLease: true });
     }
   }
   out.delete(self.publicIp);

@@ -22,6 +22,7 @@ import type { BgpConn, Dialer } from '../conn';
 import { closeOutgoingOnCollision, retryDelay, sessionState, type SessionState } from '../fsm';
 import { pathSignature, prefixKey, type Path } from '../path';
 import type { Logger } from '../../log/logger';
+import type { PeerEventKind } from '../event-limiter';
 import { Connection } from './connection';
 import { buildOpen, negotiate, type LocalOpenParams, type Negotiated, type PeerGracefulRestart } from './negotiate';
 import { buildUpdates, readUpdate, type UpdateEffect } from './updates';
@@ -44,6 +45,12 @@ export interface SessionConfig {
   connectRetryMaxMs?: number;
   /** Default 5000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * How long a connection may wait in OpenSent for the peer's OPEN, ms.
+   * RFC 4271 §8.2.2 suggests 4 minutes; default 30 s, so a connection that
+   * never speaks cannot hold a socket (and a slot) for long.
+   */
+  openSentHoldMs?: number;
 }
 
 /** Why a session went down, for the RIB (graceful restart) and the operator. */
@@ -54,6 +61,9 @@ export interface SessionDown {
   /** The peer's graceful restart capability from the OPEN of the session that went down. */
   peerGracefulRestart?: PeerGracefulRestart;
 }
+
+/** Where a session's repeating log lines go (the speaker rate-limits them per peer); default: the logger. */
+export type SessionEvents = (kind: PeerEventKind, level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 
 /** What a session reports to its owner (the speaker). All optional. */
 export interface SessionListener {
@@ -77,12 +87,13 @@ export interface SessionSnapshot {
   negotiated?: Negotiated;
 }
 
-const OPEN_SENT_HOLD_S = 240; // RFC 4271 §8.2.2: "a large value", 4 minutes suggested
+const OPEN_SENT_HOLD_MS = 30_000;
 
 /** One peer's BGP session. */
 export class Session {
-  private readonly cfg: Required<Pick<SessionConfig, 'peerPort' | 'connectRetryMs' | 'connectRetryMaxMs' | 'connectTimeoutMs'>> & SessionConfig;
+  private readonly cfg: Required<Pick<SessionConfig, 'peerPort' | 'connectRetryMs' | 'connectRetryMaxMs' | 'connectTimeoutMs' | 'openSentHoldMs'>> & SessionConfig;
   private readonly log: Logger;
+  private readonly events: SessionEvents;
   private connections: Connection[] = [];
   private state: SessionState = 'Idle';
   private stopped = true;
@@ -93,14 +104,17 @@ export class Session {
   private lastError: string | undefined;
   private desired = new Map<string, Path>();
   private advertised = new Map<string, string>();
+  /** Clock time until which the session stays idle (after a max-prefix Cease). */
+  private idleUntil = 0;
 
   constructor(
     config: SessionConfig,
-    private readonly deps: { clock: Clock; dial: Dialer; logger: Logger },
+    private readonly deps: { clock: Clock; dial: Dialer; logger: Logger; events?: SessionEvents },
     private readonly listener: SessionListener = {},
   ) {
-    this.cfg = { peerPort: 179, connectRetryMs: 1000, connectRetryMaxMs: 30_000, connectTimeoutMs: 5000, ...config };
+    this.cfg = { peerPort: 179, connectRetryMs: 1000, connectRetryMaxMs: 30_000, connectTimeoutMs: 5000, openSentHoldMs: OPEN_SENT_HOLD_MS, ...config };
     this.log = deps.logger;
+    this.events = deps.events ?? ((_kind, level, msg, fields) => this.log[level](msg, fields));
     this.retry = new Timer(deps.clock, () => this.onRetry());
   }
 
@@ -148,14 +162,38 @@ export class Session {
     this.updateState(reason);
   }
 
-  /** A connection the peer opened to our listener (the speaker matched its address). */
+  /**
+   * End every connection with `n` and stay idle (no dialing, incoming
+   * connections refused) for `idleMs` (RFC 4486 max-prefix: the peer gets
+   * Cease 6/1 and time to fix itself).
+   */
+  shutdownFor(n: NotificationMessage, reason: string, idleMs: number): void {
+    this.idleUntil = this.deps.clock.now() + idleMs;
+    for (const c of [...this.connections]) this.fail(c, n, reason);
+    this.retry.arm(idleMs);
+    this.updateState(reason);
+  }
+
+  private get idle(): boolean {
+    return this.idleUntil > this.deps.clock.now();
+  }
+
+  /**
+   * A connection the peer opened to our listener (the speaker matched its
+   * address). Besides an Established connection and the §6.8 collision
+   * pair, at most one incoming connection waits for its OPEN: a newer one
+   * replaces it, so a flood from the peer's address holds one socket here.
+   */
   accept(conn: BgpConn): void {
-    if (this.stopped) {
-      this.log.info(`peer ${this.cfg.peerAddress}: connection refused (session stopped)`);
+    if (this.stopped || this.idle) {
+      const why = this.stopped ? 'session stopped' : 'idle after max-prefix';
+      this.events('refused', 'info', `peer ${this.cfg.peerAddress}: connection refused (${why})`);
       conn.write(encodeMessage(ceaseNotification(CeaseSubcode.CONNECTION_REJECTED), { fourOctetAs: false }));
       conn.end();
       return;
     }
+    const pending = this.connections.find((c) => !c.outgoing && c.state === 'OpenSent');
+    if (pending) this.fail(pending, ceaseNotification(CeaseSubcode.CONNECTION_REJECTED), 'replaced by a newer incoming connection', false);
     const est = this.connections.find((c) => c.state === 'Established');
     if (est?.negotiated?.peerGracefulRestart) {
       // RFC 4724 §4.2: a restarting peer reconnects while we still hold its old
@@ -165,7 +203,7 @@ export class Session {
       // §6.8: a collision with an Established session closes the newcomer.
       conn.write(encodeMessage(ceaseNotification(CeaseSubcode.CONNECTION_COLLISION_RESOLUTION), { fourOctetAs: false }));
       conn.end();
-      this.log.info(`peer ${this.cfg.peerAddress}: incoming connection closed (collision with the Established session)`);
+      this.events('refused', 'info', `peer ${this.cfg.peerAddress}: incoming connection closed (collision with the Established session)`);
       return;
     }
     this.open(conn, false);
@@ -197,6 +235,10 @@ export class Session {
 
   private dial(reason: string): void {
     if (this.stopped || this.cfg.passive || this.dialing || this.connections.length > 0) return;
+    if (this.idle) {
+      this.retry.arm(this.idleUntil - this.deps.clock.now());
+      return;
+    }
     this.dialing = true;
     this.updateState(reason);
     this.deps.dial({
@@ -226,6 +268,10 @@ export class Session {
 
   private scheduleRetry(): void {
     if (this.stopped || this.cfg.passive || this.connections.length > 0 || this.dialing) return;
+    if (this.idle) {
+      this.retry.arm(this.idleUntil - this.deps.clock.now());
+      return;
+    }
     this.retry.arm(retryDelay(Math.max(0, this.failures - 1), this.cfg.connectRetryMs, this.cfg.connectRetryMaxMs, this.deps.clock.random()));
   }
 
@@ -253,7 +299,7 @@ export class Session {
     conn.onClose((err) => this.drop(c, err ? `connection lost: ${err.message}` : 'connection closed by peer', { silent: true }));
     this.retry.cancel();
     conn.write(encodeMessage(buildOpen(this.cfg.local), c.ctx));
-    c.hold.arm(OPEN_SENT_HOLD_S * 1000);
+    c.hold.arm(this.cfg.openSentHoldMs);
     this.updateState(`${c.describe()} up, OPEN sent`);
   }
 
@@ -266,7 +312,7 @@ export class Session {
   /** Send a NOTIFICATION and close the connection. */
   private fail(c: Connection, n: NotificationMessage, reason: string, isError = true): void {
     if (c.closed) return;
-    this.log.warn(`peer ${this.cfg.peerAddress}: sending NOTIFICATION ${n.code}/${n.subcode} on ${c.describe()} (${reason})`);
+    this.events('flap', 'warn', `peer ${this.cfg.peerAddress}: sending NOTIFICATION ${n.code}/${n.subcode} on ${c.describe()} (${reason})`);
     c.conn.write(encodeMessage(n, c.ctx));
     // Forget the connection before closing it: the close callback must not report "closed by peer".
     this.drop(c, `sent NOTIFICATION ${n.code}/${n.subcode}: ${reason}`, { silent: false, isError });
@@ -315,7 +361,7 @@ export class Session {
           return;
         }
         c.touch();
-        this.log.warn(`peer ${this.cfg.peerAddress}: ${m.message}`);
+        this.events('malformed', 'warn', `peer ${this.cfg.peerAddress}: ${m.message}`, { action: m.action });
         if (m.action === 'treat-as-withdraw') this.listener.update?.({ announced: [], withdrawn: m.withdrawn });
         else if (m.update) this.onMessage(c, m.update);
         continue;
@@ -328,7 +374,7 @@ export class Session {
     c.touch();
     if (m.type === 'notification') {
       const text = `received NOTIFICATION ${m.code}/${m.subcode}${m.data.length ? ` data ${m.data.toString('hex')}` : ''}`;
-      this.log.warn(`peer ${this.cfg.peerAddress}: ${text} on ${c.describe()}`);
+      this.events('flap', 'warn', `peer ${this.cfg.peerAddress}: ${text} on ${c.describe()}`);
       this.drop(c, text, { silent: false });
       c.conn.destroy();
       return;
@@ -425,7 +471,7 @@ export class Session {
     if (next === this.state) return;
     const prev = this.state;
     this.state = next;
-    this.log.info(`peer ${this.cfg.peerAddress}: ${prev} -> ${next} (${reason})`, { peer: this.cfg.peerAddress, from: prev, to: next });
+    this.events('flap', 'info', `peer ${this.cfg.peerAddress}: ${prev} -> ${next} (${reason})`, { from: prev, to: next });
     this.listener.stateChanged?.(next, prev, reason);
   }
 }
