@@ -10,6 +10,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeError } from './base';
 import { ConfigError, helpRequested, helpText, loadConfig } from './config';
 import type { KnitdConfig } from './config';
 import { createLogger, type Logger } from './log/logger';
@@ -65,7 +66,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     await run(cfg, log, undo);
     return 0;
   } catch (err) {
-    log.error('knitd failed to start', { error: describe(err) });
+    log.error('knitd failed to start', { error: describeError(err) });
     await undo.run();
     return 1;
   }
@@ -250,17 +251,7 @@ async function underlayMtu(nl: Handle, cfg: KnitdConfig, log: Logger): Promise<n
     });
     return u.link.mtu;
   } catch (err) {
-    log.warn('no underlay found to derive the MTU from; using 1500', { error: describe(err) });
+    log.warn('no underlay found to derive the MTU from; using 1500', { error: describeError(err) });
     return 1500;
   }
-}
-
-function describe(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; i < 6 && e !== undefined && e !== null; i++) {
-    parts.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(': ');
 }

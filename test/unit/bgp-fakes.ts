@@ -1,5 +1,5 @@
 /**
- * Fakes for the BGP session tests: a manual clock, an in-memory connection
+ * Fakes for the BGP session tests (the clock is test/support/fake-clock): an in-memory connection
  * that records what the session wrote and lets the test play the peer with
  * knit's codec, and a dialer the test resolves by hand.
  */
@@ -7,53 +7,9 @@ import {
   BgpDecodeError, decodeMessage, encodeMessage, MessageSplitter,
   type BgpMessage, type CodecContext, type OpenMessage,
 } from '../../agent/src/bgp/codec';
-import type { Clock, TimerHandle } from '../../agent/src/bgp/clock';
 import type { BgpConn, DialTarget, Dialer } from '../../agent/src/bgp/conn';
 
-/** A clock that moves only when told to. */
-export class FakeClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  rand = 0.5;
-
-  now(): number {
-    return this.t;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return { id };
-  }
-
-  clearTimeout(h: TimerHandle): void {
-    this.timers.delete((h as { id: number }).id);
-  }
-
-  random(): number {
-    return this.rand;
-  }
-
-  /** Pending timer delays from now, sorted. */
-  pending(): number[] {
-    return [...this.timers.values()].map((t) => t.at - this.t).sort((a, b) => a - b);
-  }
-
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
+export { FakeClock } from '../support/fake-clock';
 
 /** An in-memory connection; the test is the peer. */
 export class FakeConn implements BgpConn {

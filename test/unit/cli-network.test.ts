@@ -1,3 +1,4 @@
+import { EtcdUnavailableError } from '../../agent/src/store/errors';
 import { expect } from 'chai';
 import type { EtcdNetworkStoreOptions } from '../../agent/src/cli/etcd-network-store';
 import { runKnitctl } from '../../agent/src/cli/main';
@@ -86,7 +87,7 @@ describe('knitctl network show/init (fake etcd store)', () => {
   it('an unreachable etcd exits 3', async () => {
     const store = new FakeStore();
     store.get = async () => {
-      throw Object.assign(new Error('etcd unavailable: connect ECONNREFUSED'), { name: 'EtcdUnavailableError' });
+      throw new EtcdUnavailableError('etcd unavailable: connect ECONNREFUSED');
     };
     const r = await run(['network', 'show'], store);
     expect(r.code).to.equal(3);

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { Reconciler, type DataplaneSource, type DesiredDataplane, type ReconcileRunReport, type SetupResult } from '../../agent/src/dataplane/reconcile';
+import { realClock } from '../../agent/src/base';
 import { silentLogger } from '../../agent/src/log/logger';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import { FakeNetlink } from './reconcile-fake-netlink';
@@ -47,7 +48,7 @@ describe('reconcile: Reconciler onRun hook', () => {
       let t = 0;
       const rec = new Reconciler({
         nl: new FakeNetlink().asHandle(), logger: silentLogger(), backend: be, resyncIntervalMs: 3600_000, retryDelayMs: 60_000,
-        now: () => (t += 5),
+        clock: { ...realClock, now: () => (t += 5) },
         onRun: (r) => {
           reports.push(r);
           if (tc.throwInHook) throw new Error('broken metrics');

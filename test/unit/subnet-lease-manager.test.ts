@@ -8,7 +8,8 @@ import type { LeaseList, LeaseRecord } from '../../agent/src/store/lease-record'
 import { parseNetworkConfig, type NetworkConfig } from '../../agent/src/store/network-config';
 import { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from '../../agent/src/subnet/errors';
 import { LeaseManager, type LeaseState } from '../../agent/src/subnet/lease-manager';
-import type { Clock, LeaseStore } from '../../agent/src/subnet/ports';
+import type { LeaseStore } from '../../agent/src/subnet/ports';
+import { FakeClock } from '../support/fake-clock';
 import { readSubnetState, writeSubnetState } from '../../agent/src/subnet/state-file';
 
 /** In-memory etcd semantics: create-if-absent, CAS on mod revision, etcd leases that can expire. */
@@ -100,45 +101,6 @@ class FakeStore implements LeaseStore {
 }
 
 /** Timers fire only when the test advances time. */
-class FakeClock implements Clock {
-  t = Date.parse('2026-01-01T00:00:00Z');
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  pending(): number {
-    return this.timers.length;
-  }
-  /** Advances time, firing due timers in order and letting their async work settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-      await settle();
-    }
-    this.t = end;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-}
-
 const NET = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type: 'vxlan' } });
 const TTL = 100;
 const other = (nodeName: string, publicIp: string): LeaseValue => ({
@@ -301,9 +263,9 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
   it('renews at about half the TTL, not before', async () => {
     const m = make();
     await m.acquire(req);
-    await clock.advance(TTL * 1000 * 0.44);
+    await clock.advanceSettled(TTL * 1000 * 0.44);
     expect(store.calls.filter((c) => c.startsWith('renew'))).to.have.length(0);
-    await clock.advance(TTL * 1000 * 0.12);
+    await clock.advanceSettled(TTL * 1000 * 0.12);
     expect(store.calls.filter((c) => c.startsWith('renew'))).to.have.length(1);
     expect(m.health().state).to.equal('held');
   });
@@ -314,18 +276,18 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     m.on('state', (_from: LeaseState, to: LeaseState) => states.push(to));
     const lease = await m.acquire(req);
     store.down = true;
-    await clock.advance(TTL * 1000 * 0.5);
+    await clock.advanceSettled(TTL * 1000 * 0.5);
     // One failed renewal is retried quietly; the second in a row means degraded.
     expect(m.health()).to.include({ state: 'held', degraded: false });
-    await clock.advance(1000);
+    await clock.advanceSettled(1000);
     expect(m.health()).to.include({ state: 'degraded', healthy: true, degraded: true });
     const renewsAt = (): number => store.calls.filter((c) => c.startsWith('renew')).length;
-    await clock.advance(2000 + 4000);
+    await clock.advanceSettled(2000 + 4000);
     expect(renewsAt()).to.equal(4); // 1 + retries after 1 s, 2 s, 4 s
-    await clock.advance(8000);
+    await clock.advanceSettled(8000);
     expect(renewsAt()).to.equal(5); // capped at 8 s
     store.down = false;
-    await clock.advance(8000);
+    await clock.advanceSettled(8000);
     expect(m.health()).to.include({ state: 'held', degraded: false, subnet: lease.subnet });
     expect(states).to.deep.equal(['acquiring', 'held', 'degraded', 'held']);
   });
@@ -337,19 +299,19 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     m.on('state', (from: LeaseState, to: LeaseState) => { if (from !== to) states.push(to); });
     await m.acquire(req);
     const renews = (): number => store.calls.filter((c) => c.startsWith('renew')).length;
-    await clock.advance(4900);
+    await clock.advanceSettled(4900);
     expect(renews()).to.equal(0);
-    await clock.advance(100);
+    await clock.advanceSettled(100);
     expect(renews()).to.equal(1);
     store.down = true;
-    await clock.advance(5000);
+    await clock.advanceSettled(5000);
     expect(m.health()).to.include({ state: 'held', degraded: false });
-    await clock.advance(1000);
+    await clock.advanceSettled(1000);
     expect(m.health()).to.include({ state: 'degraded', degraded: true });
-    await clock.advance(2000 + 4000 + 5000 + 5000);
+    await clock.advanceSettled(2000 + 4000 + 5000 + 5000);
     expect(renews()).to.equal(7); // retries after 1, 2, 4 s, then capped at the check interval
     store.down = false;
-    await clock.advance(5000);
+    await clock.advanceSettled(5000);
     expect(m.health()).to.include({ state: 'held', degraded: false });
     expect(states).to.deep.equal(['acquiring', 'held', 'degraded', 'held']);
   });
@@ -358,10 +320,10 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     const m = make(NET, () => 0.5);
     const lease = await m.acquire(req);
     store.down = true;
-    await clock.advance(TTL * 1000 * 0.5);
+    await clock.advanceSettled(TTL * 1000 * 0.5);
     store.expire(lease.subnet);
     store.down = false;
-    await clock.advance(1000);
+    await clock.advanceSettled(1000);
     expect(m.health()).to.include({ state: 'held', subnet: lease.subnet });
     expect(store.holder(lease.subnet)).to.equal('node-a');
     expect(store.calls).to.include(`create ${lease.subnet}`);
@@ -373,21 +335,21 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     const conflicts: SubnetConflictError[] = [];
     m.on('conflict', (e: SubnetConflictError) => conflicts.push(e));
     store.down = true; // "partitioned"
-    await clock.advance(TTL * 1000 * 0.5);
+    await clock.advanceSettled(TTL * 1000 * 0.5);
     store.expire(lease.subnet);
     store.putRaw(lease.subnet, other('node-b', '192.168.0.2'));
     const taken = store.keys.get(lease.subnet)!;
     store.down = false;
-    await clock.advance(1000);
+    await clock.advanceSettled(1000);
     expect(conflicts).to.have.length(1);
     expect(conflicts[0].holder).to.equal('node-b');
     expect(m.health()).to.include({ state: 'conflict', healthy: false });
     expect(m.lease).to.equal(undefined);
     expect(store.keys.get(lease.subnet)).to.deep.equal(taken);
     const writes = store.calls.length;
-    await clock.advance(TTL * 1000 * 2);
+    await clock.advanceSettled(TTL * 1000 * 2);
     expect(store.calls.length).to.equal(writes); // stops talking to etcd about it
-    expect(clock.pending()).to.equal(0);
+    expect(clock.pending()).to.have.length(0);
   });
 
   it('verifyNow detects a takeover at once (watch-driven)', async () => {
@@ -422,7 +384,7 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     expect(transitions).to.deep.equal(['held -> stopped']);
     expect(m.health().state).to.equal('stopped');
     expect(store.holder(lease.subnet)).to.equal('node-a');
-    expect(clock.pending(), 'no renewal timer left').to.equal(0);
+    expect(clock.pending(), 'no renewal timer left').to.have.length(0);
   });
 
   it('drops extra leases under its own name, keeping the previous subnet', async () => {

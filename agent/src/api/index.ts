@@ -1,5 +1,5 @@
 /** knitd's operator API: what main.ts constructs and what it must implement. */
-export { ApiServer, DEFAULT_API_SOCKET, DEFAULT_MAX_RECEIVE_BYTES, DEFAULT_WATCH_QUEUE_LIMIT } from './server';
+export { ApiServer, DEFAULT_MAX_RECEIVE_BYTES, DEFAULT_WATCH_QUEUE_LIMIT } from './server';
 export type { ApiServerOptions } from './server';
 export { ApiConfigError } from './transport';
 export type { TcpListenOptions, TlsMaterial } from './transport';

@@ -11,6 +11,7 @@
  * each Watch client at most `watchQueueLimit` queued events (watch-hub.ts).
  */
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_API_SOCKET } from '../base';
 import type { Logger } from '../log/logger';
 import type { KnitMetrics } from '../metrics/knit-metrics';
 import {
@@ -26,8 +27,6 @@ import { checkTcp, tcpCredentials, type TcpListenOptions } from './transport';
 import { ApiStatusError, checkContainerId, checkIfname, checkNodeName, checkSubnet } from './validate';
 import { WatchHub } from './watch-hub';
 
-/** Where knitctl looks by default. */
-export const DEFAULT_API_SOCKET = '/run/knit/knitd.sock';
 /** Requests are tiny (a container ID at most): 64 KiB is generous. */
 export const DEFAULT_MAX_RECEIVE_BYTES = 64 * 1024;
 export const DEFAULT_WATCH_QUEUE_LIMIT = 1024;

@@ -7,7 +7,7 @@
  * (peer, kind) that logged in the current interval.
  */
 import type { Logger } from '../log/logger';
-import { Timer, type Clock } from './clock';
+import { Timer, type Clock } from '../base';
 
 /** The kinds of repeating per-peer events. */
 export type PeerEventKind = 'rejected' | 'malformed' | 'flap' | 'refused';

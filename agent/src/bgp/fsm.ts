@@ -41,9 +41,3 @@ export function closeOutgoingOnCollision(localBgpId: string, remoteBgpId: string
 function ipv4ToUint(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 }
-
-/** Connect-retry delay: exponential back-off from `baseMs` up to `maxMs`, with ±25 % jitter (RFC 4271 §10 asks for jitter). */
-export function retryDelay(failures: number, baseMs: number, maxMs: number, random: number): number {
-  const raw = Math.min(baseMs * 2 ** Math.min(failures, 20), maxMs);
-  return Math.round(raw * (0.75 + 0.5 * random));
-}

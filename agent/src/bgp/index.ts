@@ -4,7 +4,7 @@
  * and export rules are internals of this module.
  */
 export { DEFAULT_MAX_PREFIXES, DEFAULT_MAX_PREFIX_RESTART_S, Speaker, type LearnedRouteInfo, type NextHop6, type PeerSpec, type SessionInfo, type SpeakerOptions } from './speaker';
-export { realClock, Timer, type Clock, type TimerHandle } from './clock';
+export { realClock, Timer, type Clock, type TimerHandle } from '../base';
 export { tcpDialer, type BgpConn, type DialTarget, type Dialer } from './conn';
 export type { Candidate, RouteSource } from './decision';
 export type { SessionState } from './fsm';

@@ -15,7 +15,7 @@
 import { createServer, type Server } from 'node:net';
 import type { Logger } from '../log/logger';
 import { Afi, CeaseSubcode, ceaseNotification, encodeMessage, type AfiSafi, type NotificationMessage } from './codec';
-import { realClock, Timer, type Clock } from './clock';
+import { realClock, Timer, type Clock } from '../base';
 import { tcpDialer, unmapAddress, wrapSocket, type Dialer } from './conn';
 import type { Candidate, RouteSource } from './decision';
 import { PeerEventLimiter } from './event-limiter';

@@ -13,21 +13,13 @@ import * as grpc from '@grpc/grpc-js';
 import { loadKnitProto } from '../api/proto';
 import type { KnitClient } from '../api/gen/knit/v1/Knit';
 import { UsageError } from './args';
+import { CallError, ConnectError } from './errors';
 
-/** knitd could not be reached (exit status 3). */
-export class ConnectError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConnectError';
-  }
-}
+export { CallError, ConnectError };
 
-/** knitd answered with a non-OK status (exit status 1). */
-export class CallError extends Error {
-  constructor(readonly code: grpc.status, readonly details: string) {
-    super(`${grpc.status[code]}: ${details}`);
-    this.name = 'CallError';
-  }
+/** A CallError for a gRPC status code and its details. */
+export function callError(code: grpc.status, details: string): CallError {
+  return new CallError(code, details, grpc.status[code] ?? String(code));
 }
 
 export interface ConnectOptions {
@@ -141,7 +133,7 @@ export function call<Res>(
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
     invoke({ deadline: conn.deadline() }, (err, res) => {
-      if (err) reject(new CallError(err.code, err.details));
+      if (err) reject(callError(err.code, err.details));
       else resolve(res as Res);
     });
   });

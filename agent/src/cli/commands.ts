@@ -2,6 +2,7 @@
  * knitctl's command and flag table: the single source for parsing and for
  * `--help`, so the help can never describe a flag the parser does not know.
  */
+import { DEFAULT_API_SOCKET } from '../base';
 
 export interface FlagSpec {
   name: string;
@@ -28,7 +29,7 @@ export interface CommandSpec {
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'output', short: 'o', value: 'table|json', help: 'Output format (default table).' },
-  { name: 'socket', value: 'PATH', help: 'knitd API unix socket (default /run/knit/knitd.sock, or $KNITCTL_SOCKET).' },
+  { name: 'socket', value: 'PATH', help: `knitd API unix socket (default ${DEFAULT_API_SOCKET}, or $KNITCTL_SOCKET).` },
   { name: 'address', value: 'HOST:PORT', help: 'Talk to knitd over TCP instead (mutual TLS: --tls-cert, --tls-key, --tls-ca).' },
   { name: 'tls-cert', value: 'FILE', help: 'Client certificate for --address.' },
   { name: 'tls-key', value: 'FILE', help: 'Client private key for --address.' },

@@ -8,7 +8,9 @@
  * that call knitd, etcd3 only by `network`.
  */
 import * as fs from 'node:fs';
+import { causeMessages, DEFAULT_API_SOCKET, errorMessage } from '../base';
 import { UsageError, parseArgs, timeoutMs, type ParsedArgs } from './args';
+import { CallError, ConnectError } from './errors';
 import { commandHelp, mainHelp } from './help';
 import type { NetworkConfigStore } from './network';
 import type { EtcdNetworkStoreOptions } from './etcd-network-store';
@@ -28,7 +30,6 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_UNREACHABLE = 3;
 
-export const DEFAULT_SOCKET = '/run/knit/knitd.sock';
 
 export interface KnitctlIo {
   stdout: { write(s: string): unknown };
@@ -73,23 +74,23 @@ export async function runKnitctl(argv: string[], io: KnitctlIo): Promise<number>
       io.stderr.write(`knitctl: ${e.message}\nRun "knitctl ${args.command.name} --help" for usage.\n`);
       return EXIT_USAGE;
     }
-    const name = (e as Error).name;
-    if (name === 'ConnectError') {
-      io.stderr.write(`knitctl: ${(e as Error).message}\n`);
+    if (e instanceof ConnectError) {
+      io.stderr.write(`knitctl: ${e.message}\n`);
       return EXIT_UNREACHABLE;
     }
-    if (name === 'CallError') {
-      io.stderr.write(`knitctl: ${args.command.name}: ${(e as Error).message}\n`);
+    if (e instanceof CallError) {
+      io.stderr.write(`knitctl: ${args.command.name}: ${e.message}\n`);
       return EXIT_FAILED;
     }
-    io.stderr.write(`knitctl: ${args.command.name}: ${(e as Error).message}${causeText(e)}\n`);
+    io.stderr.write(`knitctl: ${args.command.name}: ${errorMessage(e)}${causeText(e)}\n`);
     return EXIT_FAILED;
   }
 }
 
+/** " (direct cause)" when the error has one. */
 function causeText(e: unknown): string {
-  const c = (e as { cause?: unknown }).cause;
-  return c instanceof Error ? ` (${c.message})` : '';
+  const cause = causeMessages(e, 2)[1];
+  return cause === undefined ? '' : ` (${cause})`;
 }
 
 async function runApi(args: ParsedArgs, io: KnitctlIo): Promise<number> {
@@ -112,7 +113,7 @@ async function runApi(args: ParsedArgs, io: KnitctlIo): Promise<number> {
   // Loaded here so --help and usage errors never load grpc-js.
   const { connect, call } = await import('./client');
   const conn = await connect({
-    socket: str(f, 'socket') ?? io.env.KNITCTL_SOCKET ?? DEFAULT_SOCKET,
+    socket: str(f, 'socket') ?? io.env.KNITCTL_SOCKET ?? DEFAULT_API_SOCKET,
     address: str(f, 'address'),
     tlsCert: str(f, 'tls-cert'),
     tlsKey: str(f, 'tls-key'),
@@ -172,7 +173,7 @@ async function runApi(args: ParsedArgs, io: KnitctlIo): Promise<number> {
 }
 
 async function watch(conn: import('./client').Connection, json: boolean, count: number | undefined, io: KnitctlIo): Promise<number> {
-  const { CallError } = await import('./client');
+  const { callError } = await import('./client');
   const stream = conn.client.watch({});
   let seen = 0;
   const interrupted = io.interrupted ?? new Promise<void>((resolve) => {
@@ -198,7 +199,7 @@ async function watch(conn: import('./client').Connection, json: boolean, count: 
     });
     stream.on('error', (err: { code: number; details: string }) => {
       if (done) return;
-      io.stderr.write(`knitctl: watch: ${new CallError(err.code, err.details).message}\n`);
+      io.stderr.write(`knitctl: watch: ${callError(err.code, err.details).message}\n`);
       finish(EXIT_FAILED);
     });
     stream.on('end', () => {
@@ -252,8 +253,10 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
   try {
     return text === undefined ? await networkShow(store, nio) : await networkInit(store, text, source, nio);
   } catch (e) {
-    if ((e as Error).name === 'EtcdUnavailableError') {
-      io.stderr.write(`knitctl: cannot reach etcd at ${endpoints.join(',')}: ${(e as Error).message}\n`);
+    // store/errors is loaded here only: the network commands talk to etcd anyway
+    const { EtcdUnavailableError } = await import('../store/errors');
+    if (e instanceof EtcdUnavailableError) {
+      io.stderr.write(`knitctl: cannot reach etcd at ${endpoints.join(',')}: ${e.message}\n`);
       return EXIT_UNREACHABLE;
     }
     throw e;

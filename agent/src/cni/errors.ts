@@ -4,6 +4,7 @@
  * code (3 unknown container, 7 bad config, 11 try again, 50/51 STATUS…);
  * anything else they throw is reported as code 100 (knit's "internal").
  */
+import { causeMessages } from '../base';
 import { CniErrorCode } from '../../../cni-plugin/src/protocol';
 import type { CniErrorBody } from '../../../cni-plugin/src/protocol';
 
@@ -39,12 +40,7 @@ export class CniError extends Error {
 export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
   if (e instanceof Error) {
-    const causes: string[] = [];
-    let c: unknown = e.cause;
-    for (let i = 0; i < 5 && c !== undefined && c !== null; i++) {
-      causes.push(c instanceof Error ? c.message : String(c));
-      c = c instanceof Error ? c.cause : undefined;
-    }
+    const causes = causeMessages(e.cause, 5);
     return new CniError(CniErrorCode.Internal, e.message, causes.length > 0 ? { details: `caused by: ${causes.join(' <- ')}`, cause: e } : { cause: e });
   }
   return new CniError(CniErrorCode.Internal, String(e));

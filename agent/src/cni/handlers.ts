@@ -20,6 +20,7 @@ import {
 import { procNetnsInspector, sameNetns, type NetnsInspector } from '../netlink/netns-identity';
 import { mustParseCidr } from '../net/ipv4';
 import { KeyedLocks, attachmentLockKey } from './attachment-locks';
+import { NftValidationError } from '../dataplane/nft/validate';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
 import type { EndpointStore, Endpoint, EndpointPortMapping } from './endpoints';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
@@ -174,7 +175,7 @@ export class KnitCniHandlers implements CniHandlers {
           this.log.error('undo after failed ADD', { containerId, ifname, error: String(undoErr) }));
       }
       if (mappings.length > 0) await this.publishPortMappings().catch(() => undefined);
-      if (err instanceof Error && err.name === 'NftValidationError') {
+      if (err instanceof NftValidationError) {
         throw new CniError(KnitCniCode.PortConflict, err.message, { cause: err });
       }
       throw err;

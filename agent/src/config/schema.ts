@@ -8,6 +8,7 @@
  * derived from the key. Rows are in resolution order: a derived default
  * (cniSocket from runDir) may only read fields above it.
  */
+import { API_SOCKET_NAME, CNI_SOCKET_NAME, DEFAULT_LEASE_TTL_SECONDS, DEFAULT_RUN_DIR } from '../base';
 import * as check from './validators';
 import type { Check } from './validators';
 
@@ -98,9 +99,9 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'Underlay interface; its address is publicIp when publicIp is not set, and its MTU sets the default container MTU.',
   }),
   str('stateDir', { typeLabel: 'path', default: '/var/lib/knit', check: check.absolutePath, description: 'Directory for state that survives reboots (IPAM allocations, the last subnet lease).' }),
-  str('runDir', { typeLabel: 'path', default: '/run/knit', check: check.absolutePath, description: 'Directory for sockets and other runtime files.' }),
+  str('runDir', { typeLabel: 'path', default: DEFAULT_RUN_DIR, check: check.absolutePath, description: 'Directory for sockets and other runtime files.' }),
   str('cniSocket', {
-    typeLabel: 'path', default: under('runDir', 'cni.sock'), docDefault: '`<runDir>/cni.sock`', check: check.socketPath,
+    typeLabel: 'path', default: under('runDir', CNI_SOCKET_NAME), docDefault: `\`<runDir>/${CNI_SOCKET_NAME}\``, check: check.socketPath,
     description: 'Unix socket the `knit` CNI plugin sends requests to.',
   }),
   str('cniConfDir', { typeLabel: 'path', default: '/etc/cni/net.d', check: check.absolutePath, description: 'Directory the container runtime reads CNI network configurations from.' }),
@@ -124,7 +125,7 @@ export const FIELDS: readonly FieldSpec[] = [
   str('etcd.certFile', { typeLabel: 'path', check: check.absolutePath, description: 'Client certificate for etcd; requires etcd.keyFile.' }),
   str('etcd.keyFile', { typeLabel: 'path', check: check.absolutePath, description: 'Client private key for etcd; requires etcd.certFile.' }),
   int('etcd.leaseTtlSeconds', {
-    typeLabel: 'integer', default: 86400, check: check.intRange(60, 9_000_000_000),
+    typeLabel: 'integer', default: DEFAULT_LEASE_TTL_SECONDS, check: check.intRange(60, 9_000_000_000),
     description: 'TTL of the etcd lease that holds this node\'s subnet (at least 60); a node that stays away longer loses its subnet.',
   }),
   bool('etcd.releaseOnShutdown', {
@@ -136,7 +137,7 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'Network config written to `<etcd.prefix>/network` when that key is absent: clusterCidr, subnetLength, backend {type: vxlan, host-gw, ipip or bgp, …}; its content is validated when it is stored. JSON in the environment and flags.',
   }),
   str('grpc.socket', {
-    typeLabel: 'path', default: under('runDir', 'knitd.sock'), docDefault: '`<runDir>/knitd.sock`', check: check.socketPath,
+    typeLabel: 'path', default: under('runDir', API_SOCKET_NAME), docDefault: `\`<runDir>/${API_SOCKET_NAME}\``, check: check.socketPath,
     description: 'Unix socket of the gRPC operator API (knitctl).',
   }),
   str('grpc.address', { typeLabel: 'host:port', check: check.hostPort, description: 'Also serve the gRPC API on TCP; needs all three grpc.tls* files, or grpc.insecure.' }),

@@ -8,6 +8,7 @@
  * attach undoes its own partial work; detach and the host-side lookups
  * tolerate "already gone", as CNI DEL must.
  */
+import { hasErrorCode } from '../base';
 import type { Handle, Link, Route } from '../netlink/types';
 import type { Logger } from '../log/logger';
 import { hostVethName } from './veth-name';
@@ -131,7 +132,7 @@ export async function detachContainer(
   try {
     await deleteLink(link.index);
   } catch (err) {
-    if ((err as { code?: string }).code === 'ENODEV' || (err as { code?: string }).code === 'ENOENT') return false;
+    if (hasErrorCode(err, 'ENODEV', 'ENOENT')) return false;
     throw err;
   }
   return true;

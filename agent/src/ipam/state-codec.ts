@@ -15,6 +15,7 @@
  * entry (outside the subnet, a reserved address, a duplicate) is dropped with
  * a warning: that loses one record, never creates a conflict.
  */
+import { isObject } from '../base';
 import { cidrContains, formatCidr, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from '../net/ipv4';
 
 /** One container interface's address. */
@@ -60,10 +61,6 @@ export function encodeState(state: IpamState): string {
 export function isReserved(cidr: Ipv4Cidr, address: number): boolean {
   const broadcast = cidr.network + 2 ** (32 - cidr.prefixLength) - 1;
   return address === cidr.network || address === cidr.network + 1 || address === broadcast;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function nonEmptyString(value: unknown): value is string {

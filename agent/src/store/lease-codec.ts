@@ -6,6 +6,7 @@
  * name a subnet, and subnets outside the cluster CIDR or of the wrong length.
  * The caller logs, counts and skips; it never programs anything from them.
  */
+import { isObject } from '../base';
 import { BACKEND_TYPES, type BackendType } from './network-config';
 import { cidrContains, cidrCovers, formatCidr, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
 import { notUnicastReason } from '../net/special-ranges';
@@ -75,10 +76,6 @@ export function encodeLeaseValue(v: LeaseValue): string {
     backend: { type: v.backend.type, data: v.backend.data },
     renewedAt: v.renewedAt,
   });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function parseBackendData(key: string, d: unknown): LeaseBackendData {

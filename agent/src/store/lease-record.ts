@@ -27,6 +27,9 @@ export interface InvalidLeaseEntry {
   modRevision: number;
 }
 
+/** Result of parsing one key/value: a record or the reason it was refused. */
+export type ParsedKv = { ok: true; record: LeaseRecord } | { ok: false; entry: InvalidLeaseEntry };
+
 /** A consistent snapshot of all leases. */
 export interface LeaseList {
   leases: LeaseRecord[];

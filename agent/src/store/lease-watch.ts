@@ -9,9 +9,9 @@
  * on compaction: relisting -> connecting; closed is final.
  */
 import type { Etcd3, IKeyValue, IWatchResponse } from 'etcd3';
+import { Backoff, realClock, Timer, type Clock } from '../base';
 import type { Logger } from '../log/logger';
-import type { LeaseEvent, LeaseList, LeaseWatch, LeaseWatchHandlers } from './lease-record';
-import type { ParsedKv } from './registry';
+import type { LeaseEvent, LeaseList, LeaseWatch, LeaseWatchHandlers, ParsedKv } from './lease-record';
 
 /** Everything a watch needs, passed in by the registry. */
 export interface WatchLeaseParams {
@@ -29,6 +29,8 @@ export interface WatchLeaseParams {
   /** Back-off bounds for reconnects (default 100 ms … 5 s, doubled, ±20 % jitter). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Timers and jitter; default realClock. */
+  clock?: Clock;
 }
 
 type State = 'connecting' | 'watching' | 'backoff' | 'relisting' | 'closed';
@@ -44,20 +46,22 @@ class PrefixWatch implements LeaseWatch {
   private state: State = 'connecting';
   private next: number;
   private stream: Awaited<ReturnType<Etcd3['watchClient']['watch']>> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private batchTimer: NodeJS.Timeout | undefined;
+  /** the reconnect or re-list retry */
+  private readonly timer: Timer;
+  /** delivers a burst of events as one batch */
+  private readonly batchTimer: Timer;
+  private retryFn: () => void = () => undefined;
   private pending: LeaseEvent[] = [];
-  private backoffMs: number;
-  private readonly minBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly backoff: Backoff;
   /** Bumped on every (re)connect so callbacks of an abandoned stream are ignored. */
   private generation = 0;
 
   constructor(private readonly p: WatchLeaseParams) {
     this.next = p.fromRevision;
-    this.minBackoffMs = p.minBackoffMs ?? 100;
-    this.maxBackoffMs = p.maxBackoffMs ?? 5000;
-    this.backoffMs = this.minBackoffMs;
+    const clock = p.clock ?? realClock;
+    this.backoff = new Backoff({ minMs: p.minBackoffMs ?? 100, maxMs: p.maxBackoffMs ?? 5000, jitter: 0.2, random: () => clock.random() });
+    this.timer = new Timer(clock, () => this.retryFn());
+    this.batchTimer = new Timer(clock, () => this.flush());
   }
 
   private to(state: State, why: string): void {
@@ -113,7 +117,7 @@ class PrefixWatch implements LeaseWatch {
     }
     if (res.created) {
       this.to('watching', 'created');
-      this.backoffMs = this.minBackoffMs;
+      this.backoff.reset();
     }
     for (const ev of res.events ?? []) {
       const rev = Number(ev.kv.mod_revision);
@@ -130,13 +134,10 @@ class PrefixWatch implements LeaseWatch {
     if ((res.events ?? []).length === 0 && res.header?.revision) {
       this.next = Math.max(this.next, Number(res.header.revision) + 1);
     }
-    if (this.pending.length > 0 && this.batchTimer === undefined) {
-      this.batchTimer = setTimeout(() => this.flush(), this.p.batchWindowMs);
-    }
+    if (this.pending.length > 0) this.batchTimer.armIfIdle(this.p.batchWindowMs);
   }
 
   private flush(): void {
-    this.batchTimer = undefined;
     if (this.state === 'closed' || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
@@ -164,23 +165,19 @@ class PrefixWatch implements LeaseWatch {
     if (gen !== this.generation || this.state === 'closed') return;
     this.dropStream();
     // Deliver what we already have: those events are real, the error is only about what follows.
-    if (this.batchTimer !== undefined) {
-      clearTimeout(this.batchTimer);
+    if (this.batchTimer.armed) {
+      this.batchTimer.cancel();
       this.flush();
     }
     this.to('backoff', err.message);
     this.p.handlers.onError?.(err);
-    this.p.log.warn('lease watch failed; retrying', { error: err.message, inMs: this.backoffMs, revision: this.next });
+    this.p.log.warn('lease watch failed; retrying', { error: err.message, inMs: this.backoff.currentMs, revision: this.next });
     this.schedule(() => this.connect());
   }
 
   private schedule(fn: () => void): void {
-    const jitter = 0.8 + Math.random() * 0.4;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      fn();
-    }, Math.round(this.backoffMs * jitter));
-    this.backoffMs = Math.min(this.maxBackoffMs, this.backoffMs * 2);
+    this.retryFn = fn;
+    this.timer.arm(this.backoff.next());
   }
 
   private relist(gen: number): void {
@@ -188,8 +185,7 @@ class PrefixWatch implements LeaseWatch {
     this.dropStream();
     this.to('relisting', 'compacted');
     // Events queued before the compaction are superseded by the full list.
-    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
-    this.batchTimer = undefined;
+    this.batchTimer.cancel();
     this.pending = [];
     const relistGen = this.generation;
     this.p
@@ -197,7 +193,7 @@ class PrefixWatch implements LeaseWatch {
       .then((list) => {
         if (relistGen !== this.generation || this.state === 'closed') return;
         this.next = list.revision + 1;
-        this.backoffMs = this.minBackoffMs;
+        this.backoff.reset();
         try {
           this.p.handlers.onReset(list);
         } catch (err) {
@@ -208,7 +204,7 @@ class PrefixWatch implements LeaseWatch {
       .catch((err: Error) => {
         if (relistGen !== this.generation || this.state === 'closed') return;
         this.p.handlers.onError?.(err);
-        this.p.log.warn('lease re-list failed; retrying', { error: err.message, inMs: this.backoffMs });
+        this.p.log.warn('lease re-list failed; retrying', { error: err.message, inMs: this.backoff.currentMs });
         this.to('backoff', err.message);
         this.schedule(() => this.relist(this.generation));
       });
@@ -218,10 +214,8 @@ class PrefixWatch implements LeaseWatch {
     if (this.state === 'closed') return;
     this.dropStream();
     this.to('closed', 'close');
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
-    this.timer = undefined;
-    this.batchTimer = undefined;
+    this.timer.cancel();
+    this.batchTimer.cancel();
     this.pending = [];
   }
 }

@@ -6,6 +6,7 @@
  * lease is taken or any kernel object is made. Unknown fields are refused too,
  * so a typo such as `"VNI"` does not silently fall back to the default.
  */
+import { isObject } from '../base';
 import { BGP_PEER_PROTECTION_FIELDS, parsePeerProtection, PeerFieldError, type BgpPeerProtection } from './bgp-peer-options';
 import { blockSize, cidrCovers, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
 import { containerCidrProblem } from '../net/special-ranges';
@@ -120,10 +121,6 @@ export class NetworkConfigError extends Error {
 }
 
 type Obj = Record<string, unknown>;
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function refuseUnknown(o: Obj, allowed: readonly string[], path: string): void {
   for (const k of Object.keys(o)) {

@@ -16,7 +16,7 @@ import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
 import { ConflictError, EtcdUnavailableError, LeaseExpiredError, isUnavailable, wrapEtcdError } from './errors';
 import { encodeLeaseValue, InvalidLeaseError, parseLease, parseSubnetKeyName, subnetKeyName, type LeaseScope, type LeaseValue } from './lease-codec';
-import type { InvalidLeaseEntry, LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers } from './lease-record';
+import type { LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers, ParsedKv } from './lease-record';
 import { cidrCovers, formatCidr, mustParseCidr } from '../net/ipv4';
 import { watchLeasePrefix } from './lease-watch';
 
@@ -49,9 +49,6 @@ export interface RegistryObserver {
   /** The lease watch is re-opened (after a stream error or a re-list). */
   onWatchRestart?(): void;
 }
-
-/** Result of one outcome of a parse: a record or the reason it was refused. */
-export type ParsedKv = { ok: true; record: LeaseRecord } | { ok: false; entry: InvalidLeaseEntry };
 
 /** Lease storage on etcd. Owns no timers except those of running watches. */
 export class EtcdRegistry {

@@ -2,6 +2,6 @@
 export { LeaseManager, type AcquireRequest, type LeaseHealth, type LeaseManagerOptions, type LeaseState } from './lease-manager';
 export { PeerTracker, type OwnLeaseConflict, type PeerTrackerOptions } from './peer-tracker';
 export { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from './errors';
-export { systemClock, type Clock, type CounterLike, type LeaseFeed, type LeaseStore, type TimerHandle } from './ports';
+export { type CounterLike, type LeaseFeed, type LeaseStore } from './ports';
 export { readSubnetState, writeSubnetState, removeSubnetState, subnetStatePath, type SubnetState } from './state-file';
 export { pickFreeSubnet, subnetRange, type SubnetRange } from './subnet-pool';

@@ -20,6 +20,7 @@
  * routes and containers (knitd must not renumber them) and reports unhealthy.
  */
 import { EventEmitter } from 'node:events';
+import { Backoff, DEFAULT_LEASE_TTL_SECONDS, describeError, jittered, realClock, SerialRunner, Timer, type Clock } from '../base';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
 import { ConflictError, LeaseExpiredError } from '../store/errors';
@@ -28,7 +29,7 @@ import type { Lease, LeaseBackendData, LeaseValue } from '../store/lease-codec';
 import type { LeaseRecord } from '../store/lease-record';
 import type { NetworkConfig } from '../store/network-config';
 import { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from './errors';
-import { systemClock, type Clock, type LeaseStore, type TimerHandle } from './ports';
+import type { LeaseStore } from './ports';
 import { readSubnetState, subnetStatePath, writeSubnetState } from './state-file';
 import { countTaken, pickFreeSubnet, subnetRange } from './subnet-pool';
 
@@ -51,7 +52,7 @@ export interface LeaseManagerOptions {
   network: NetworkConfig;
   /** Directory of subnet.json. */
   stateDir: string;
-  /** etcd lease TTL, default 86400 s (24 h). Renewed at about half of it. */
+  /** etcd lease TTL, default DEFAULT_LEASE_TTL_SECONDS (24 h). Renewed at about half of it. */
   ttlSeconds?: number;
   clock?: Clock;
   /** [0,1) source for subnet choice and jitter. */
@@ -94,9 +95,12 @@ export class LeaseManager extends EventEmitter {
   private held: LeaseRecord | undefined;
   private created = false;
   private req: AcquireRequest | undefined;
-  private timer: TimerHandle | undefined;
-  private retryMs: number;
-  private inFlight: Promise<void> | undefined;
+  private readonly timer: Timer;
+  private readonly retry: Backoff;
+  /** one renewal at a time; a request during one joins it */
+  private readonly renewal = new SerialRunner(() => this.renewOnce(), {
+    onError: (err) => this.log.error('subnet lease renewal threw', { error: describeError(err) }),
+  });
   private readonly store: LeaseStore;
   private readonly net: NetworkConfig;
   private readonly ttl: number;
@@ -105,23 +109,23 @@ export class LeaseManager extends EventEmitter {
   private readonly log: Logger;
   private readonly maxAttempts: number;
   private readonly retryMinMs: number;
-  private readonly retryMaxMs: number;
   private readonly checkIntervalMs: number;
 
   constructor(private readonly opts: LeaseManagerOptions) {
     super();
     this.store = opts.store;
     this.net = opts.network;
-    this.ttl = opts.ttlSeconds ?? 86400;
-    this.clock = opts.clock ?? systemClock;
+    this.ttl = opts.ttlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+    this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
     this.log = opts.logger ?? silentLogger();
     this.maxAttempts = opts.maxAttempts ?? 32;
     this.retryMinMs = opts.retryMinMs ?? 1000;
     this.checkIntervalMs = opts.checkIntervalMs ?? Infinity;
     // While degraded, retry at least as often as a healthy node checks, so recovery is noticed as soon.
-    this.retryMaxMs = Math.min(opts.retryMaxMs ?? 30000, Math.max(this.retryMinMs, (this.ttl * 1000) / 4), Math.max(this.retryMinMs, this.checkIntervalMs));
-    this.retryMs = this.retryMinMs;
+    const retryMaxMs = Math.min(opts.retryMaxMs ?? 30000, Math.max(this.retryMinMs, (this.ttl * 1000) / 4), Math.max(this.retryMinMs, this.checkIntervalMs));
+    this.retry = new Backoff({ minMs: this.retryMinMs, maxMs: retryMaxMs, jitter: 0.2, random: this.random });
+    this.timer = new Timer(this.clock, () => void this.runRenew());
   }
 
   /** The lease held now (also while degraded), or undefined. */
@@ -165,7 +169,7 @@ export class LeaseManager extends EventEmitter {
       nodeName: r.nodeName,
       publicIp: r.publicIp,
       backend: { type: this.net.backend.type, data: r.backendData },
-      renewedAt: new Date(this.clock.now()).toISOString(),
+      renewedAt: new Date(this.clock.wallNow()).toISOString(),
     };
   }
 
@@ -182,7 +186,7 @@ export class LeaseManager extends EventEmitter {
       const previous = req.previousSubnet ?? (await readSubnetState(this.opts.stateDir))?.subnet;
       const rec = await this.acquireLoop(previous);
       this.held = rec;
-      await writeSubnetState(this.opts.stateDir, { subnet: rec.lease.subnet, nodeName: req.nodeName, writtenAt: new Date(this.clock.now()).toISOString() });
+      await writeSubnetState(this.opts.stateDir, { subnet: rec.lease.subnet, nodeName: req.nodeName, writtenAt: new Date(this.clock.wallNow()).toISOString() });
       this.to('held', previous === rec.lease.subnet ? 'acquired the previous subnet' : previous ? `acquired (previous ${previous})` : 'acquired');
       this.scheduleRenew(this.renewDelay(this.ttl));
       return rec.lease;
@@ -279,20 +283,15 @@ export class LeaseManager extends EventEmitter {
    * so a fleet started together does not renew in lockstep.
    */
   private renewDelay(ttlSeconds: number): number {
-    return Math.round(Math.min((ttlSeconds * 1000) / 2, this.checkIntervalMs) * (0.9 + 0.2 * this.random()));
+    return jittered(Math.min((ttlSeconds * 1000) / 2, this.checkIntervalMs), 0.1, this.random());
   }
 
   private scheduleRenew(ms: number): void {
-    this.cancelTimer();
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      void this.runRenew();
-    }, ms);
+    this.timer.arm(ms);
   }
 
   private cancelTimer(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.cancel();
   }
 
   /** Renews (or verifies) now instead of waiting for the timer: e.g. when the watch shows our key changed. */
@@ -303,11 +302,7 @@ export class LeaseManager extends EventEmitter {
   }
 
   private runRenew(): Promise<void> {
-    if (this.inFlight) return this.inFlight;
-    this.inFlight = this.renewOnce().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+    return this.renewal.join();
   }
 
   private async renewOnce(): Promise<void> {
@@ -370,7 +365,7 @@ export class LeaseManager extends EventEmitter {
 
   private succeeded(what: string, ttlSeconds: number): void {
     this.renewFailures = 0;
-    this.retryMs = this.retryMinMs;
+    this.retry.reset();
     this.to('held', what);
     this.scheduleRenew(this.renewDelay(ttlSeconds));
   }
@@ -382,9 +377,7 @@ export class LeaseManager extends EventEmitter {
     this.renewFailures++;
     if (this.renewFailures >= DEGRADED_AFTER_FAILURES) this.to('degraded', `renewal failing: ${err.message}`);
     else this.log.warn('subnet lease renewal failed; retrying', { subnet: this.held?.lease.subnet, error: err.message });
-    const delay = Math.round(this.retryMs * (0.8 + 0.4 * this.random()));
-    this.retryMs = Math.min(this.retryMaxMs, this.retryMs * 2);
-    this.scheduleRenew(delay);
+    this.scheduleRenew(this.retry.next());
   }
 
   /**
@@ -394,7 +387,7 @@ export class LeaseManager extends EventEmitter {
    */
   async release(): Promise<void> {
     this.cancelTimer();
-    await this.inFlight;
+    await this.renewal.idle();
     const held = this.held;
     const wasHolding = this.state === 'held' || this.state === 'degraded';
     this.to('released', 'release');

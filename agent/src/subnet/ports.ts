@@ -1,7 +1,7 @@
 /**
  * What the subnet module needs from the outside world, as narrow interfaces:
  * the lease store (implemented by store/EtcdRegistry, faked in unit tests),
- * the lease feed for peers, a clock, and metric counters. Two store
+ * the lease feed for peers, and metric counters (the clock is base/clock). Two store
  * interfaces instead of one, so a fake for the manager does not have to stub
  * the watch and vice versa.
  */
@@ -27,28 +27,6 @@ export interface LeaseFeed {
   listLeases(): Promise<LeaseList>;
   watchLeases(fromRevision: number, handlers: LeaseWatchHandlers): LeaseWatch;
 }
-
-/** Opaque timer handle of a Clock. */
-export type TimerHandle = unknown;
-
-/** Time, injectable so renewal is tested without waiting hours. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/** The real clock. Timers are unref'd: a pending renewal must not keep the process alive. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /** The part of a prom-client Counter we use. */
 export interface CounterLike {

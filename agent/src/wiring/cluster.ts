@@ -8,6 +8,7 @@
  * subnet for a node whose old one was taken (flannel #1343: it fails instead).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { Backoff } from '../base';
 import type { KnitdConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
@@ -194,16 +195,17 @@ class Waiting extends Error {}
 function retrier(log: Logger, timeoutMs?: number) {
   return async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
-    let delay = 500;
+    // no jitter: one node waiting for its own start-up conditions
+    const backoff = new Backoff({ minMs: 500, maxMs: 5_000 });
     for (;;) {
       try {
         return await fn();
       } catch (err) {
         if (!(err instanceof Waiting) && !isUnavailable(err)) throw err;
+        const delay = backoff.next();
         if (Date.now() + delay > deadline) throw new Error(`gave up trying to ${what}`, { cause: err });
         log.warn(`waiting to ${what}`, { reason: (err as Error).message, retryInMs: delay });
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5_000);
       }
     }
   };

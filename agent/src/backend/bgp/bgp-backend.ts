@@ -88,7 +88,7 @@ export class BgpBackend implements Backend {
     this.nl = ctx.nl;
     this.opts = resolveBgpOptions(ctx.network, ctx.node.name);
     this.clock = deps.clock ?? realClock;
-    this.v6 = new Ipv6RouteSync(ctx.nl, RTPROT_KNIT_BGP, ctx.logger);
+    this.v6 = new Ipv6RouteSync(ctx.nl, RTPROT_KNIT_BGP, ctx.logger, this.clock);
   }
 
   /** Reads the underlay (MTU, IPv6 next hop); the first call also starts the speaker. Never writes. */

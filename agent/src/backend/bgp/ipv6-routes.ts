@@ -6,21 +6,24 @@
  * knit's BGP protocol are ours; a foreign route in the slot is a conflict,
  * left alone). When the reconciler learns IPv6 this file can go.
  */
+import { realClock, SerialRunner, Timer, type Clock } from '../../base';
 import type { Logger } from '../../log/logger';
 import { isNetlinkError } from '../../netlink/errors';
 import type { Handle, Route } from '../../netlink/types';
 import { diffDataplane } from '../../dataplane/reconcile/diff';
 
+const RETRY_MS = 2000;
+
 /** Keeps the kernel's IPv6 protocol-90 routes equal to the last `set()`, coalescing runs. */
 export class Ipv6RouteSync {
   private want: Route[] = [];
-  private running = false;
-  private dirty = false;
-  private stopped = false;
-  private idle: Promise<void> = Promise.resolve();
-  private retry: NodeJS.Timeout | undefined;
+  private readonly runner = new SerialRunner(() => this.runOrRetry());
+  /** a failed run is retried after a fixed delay (the periodic resync also asks again) */
+  private readonly retry: Timer;
 
-  constructor(private readonly nl: Handle, private readonly protocol: number, private readonly log: Logger) {}
+  constructor(private readonly nl: Handle, private readonly protocol: number, private readonly log: Logger, clock: Clock = realClock) {
+    this.retry = new Timer(clock, () => this.request());
+  }
 
   /** The IPv6 routes wanted now (full set). */
   set(routes: readonly Route[]): void {
@@ -30,31 +33,21 @@ export class Ipv6RouteSync {
 
   /** Run again (e.g. at the periodic resync). */
   request(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    if (this.running) return;
-    this.running = true;
-    this.idle = this.loop().finally(() => { this.running = false; });
+    this.runner.request();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.retry) clearTimeout(this.retry);
-    await this.idle;
+    const stopping = this.runner.stop();
+    this.retry.cancel();
+    await stopping;
   }
 
-  private async loop(): Promise<void> {
-    while (this.dirty && !this.stopped) {
-      this.dirty = false;
-      try {
-        await this.runOnce();
-      } catch (err) {
-        this.log.warn('IPv6 BGP route sync failed; retrying', { error: (err as Error).message });
-        if (!this.retry) {
-          this.retry = setTimeout(() => { this.retry = undefined; this.request(); }, 2000);
-          this.retry.unref();
-        }
-      }
+  private async runOrRetry(): Promise<void> {
+    try {
+      await this.runOnce();
+    } catch (err) {
+      this.log.warn('IPv6 BGP route sync failed; retrying', { error: (err as Error).message });
+      this.retry.armIfIdle(RETRY_MS);
     }
   }
 

@@ -5,7 +5,7 @@
  * connection collision (RFC 4271 §6.8).
  */
 import { MessageSplitter, type DecodeContext } from '../codec';
-import { Timer, type Clock } from '../clock';
+import { Timer, type Clock } from '../../base';
 import type { BgpConn } from '../conn';
 import type { ConnectionState } from '../fsm';
 import type { Negotiated } from './negotiate';

@@ -17,9 +17,9 @@ import {
   isDecodeError, notificationFor,
   type AfiSafi, type BgpMessage, type NotificationMessage,
 } from '../codec';
-import { Timer, type Clock } from '../clock';
+import { backoffDelay, describeError, Timer, type Clock } from '../../base';
 import type { BgpConn, Dialer } from '../conn';
-import { closeOutgoingOnCollision, retryDelay, sessionState, type SessionState } from '../fsm';
+import { closeOutgoingOnCollision, sessionState, type SessionState } from '../fsm';
 import { pathSignature, prefixKey, type Path } from '../path';
 import type { Logger } from '../../log/logger';
 import type { PeerEventKind } from '../event-limiter';
@@ -258,7 +258,7 @@ export class Session {
       (err: unknown) => {
         this.dialing = false;
         this.failures++;
-        const msg = describeError(err);
+        const msg = describeError(err, 4);
         this.lastError = msg;
         this.scheduleRetry();
         this.updateState(msg);
@@ -272,7 +272,8 @@ export class Session {
       this.retry.arm(this.idleUntil - this.deps.clock.now());
       return;
     }
-    this.retry.arm(retryDelay(Math.max(0, this.failures - 1), this.cfg.connectRetryMs, this.cfg.connectRetryMaxMs, this.deps.clock.random()));
+    // exponential back-off with ±25 % jitter (RFC 4271 §10 asks for jitter)
+    this.retry.arm(backoffDelay(Math.max(0, this.failures - 1), this.cfg.connectRetryMs, this.cfg.connectRetryMaxMs, 0.25, this.deps.clock.random()));
   }
 
   private onRetry(): void {
@@ -285,7 +286,7 @@ export class Session {
       try {
         conn.setTtl(this.cfg.ttl);
       } catch (err) {
-        this.log.warn(`peer ${this.cfg.peerAddress}: cannot set TTL ${this.cfg.ttl}: ${describeError(err)}`);
+        this.log.warn(`peer ${this.cfg.peerAddress}: cannot set TTL ${this.cfg.ttl}: ${describeError(err, 4)}`);
       }
     }
     const c = new Connection(
@@ -481,14 +482,4 @@ function fsmError(state: 'OpenSent' | 'OpenConfirm' | 'Established'): Notificati
     : state === 'OpenConfirm' ? FsmErrorSubcode.UNEXPECTED_MESSAGE_IN_OPENCONFIRM
       : FsmErrorSubcode.UNEXPECTED_MESSAGE_IN_ESTABLISHED;
   return { type: 'notification', code: ErrorCode.FSM, subcode, data: Buffer.alloc(0) };
-}
-
-function describeError(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; i < 4 && e; i++) {
-    parts.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(': ');
 }

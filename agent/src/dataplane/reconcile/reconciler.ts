@@ -15,6 +15,7 @@
  *   - a periodic resync (10 s by default), which also re-checks the devices;
  *   - a retry after failed writes (1 s, doubling up to the resync interval).
  */
+import { Backoff, realClock, SerialRunner, Ticker, Timer, type Clock } from '../../base';
 import type { Logger } from '../../log/logger';
 import { isNetlinkError } from '../../netlink/errors';
 import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink/types';
@@ -56,8 +57,8 @@ export interface ReconcilerOptions {
   retryDelayMs?: number;
   /** Route protocol marking knit's routes; default RTPROT_KNIT (89). */
   protocol?: number;
-  /** Monotonic-enough millisecond clock for durations; default performance.now. */
-  now?: () => number;
+  /** Timers and time (now() for durations, wallNow() for lastRunAt); default realClock. */
+  clock?: Clock;
   /** Called after every run, good or failed (metrics); must not throw. */
   onRun?: (run: ReconcileRunReport) => void;
 }
@@ -118,23 +119,22 @@ export class Reconciler {
   private readonly resyncMs: number;
   private readonly retryMs: number;
   private readonly protocol: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly onRun: (run: ReconcileRunReport) => void;
 
   private peers: readonly Lease[] = [];
   /** No run before the first setPeers: an empty peer set would delete every knit route at restart. */
   private peersKnown = false;
   private needSetup = true;
-  private dirty = false;
-  private loopRunning = false;
-  private loopDone: Promise<void> = Promise.resolve();
+  /** one run at a time; requests during a run coalesce into one more (setImmediate: a burst of one tick is one run) */
+  private readonly runner: SerialRunner;
   private waiters: Waiter[] = [];
   private started = false;
   private stopped = false;
   private sub: Subscription | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay: number;
+  private readonly resync: Ticker;
+  private readonly retryTimer: Timer;
+  private readonly retryBackoff: Backoff;
 
   private lastDesired: DesiredDataplane = { peers: [], refused: [] };
   private outcomes = new Map<string, ObjectOutcome>();
@@ -158,9 +158,16 @@ export class Reconciler {
     this.backend = opts.backend;
     this.resyncMs = opts.resyncIntervalMs ?? 10_000;
     this.retryMs = opts.retryDelayMs ?? 1000;
-    this.retryDelay = this.retryMs;
     this.protocol = opts.protocol ?? RTPROT_KNIT;
-    this.now = opts.now ?? (() => performance.now());
+    this.clock = opts.clock ?? realClock;
+    this.runner = new SerialRunner(() => this.runAndSettle(), { deferStart: true, ready: () => this.peersKnown });
+    this.resync = new Ticker(this.clock, this.resyncMs, () => {
+      this.needSetup = true; // also re-check the devices (MTU, address, up)
+      this.request();
+    });
+    this.retryTimer = new Timer(this.clock, () => this.request());
+    // no jitter: one node's retries, not a fleet's
+    this.retryBackoff = new Backoff({ minMs: this.retryMs, maxMs: Math.max(this.resyncMs, this.retryMs) });
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -193,11 +200,7 @@ export class Reconciler {
         this.request();
       },
     );
-    this.resyncTimer = setInterval(() => {
-      this.needSetup = true; // also re-check the devices (MTU, address, up)
-      this.request();
-    }, this.resyncMs);
-    this.resyncTimer.unref();
+    this.resync.start();
     this.request();
   }
 
@@ -206,9 +209,9 @@ export class Reconciler {
     this.stopped = true;
     this.sub?.close();
     this.sub = undefined;
-    if (this.resyncTimer) clearInterval(this.resyncTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.loopDone;
+    this.resync.stop();
+    this.retryTimer.cancel();
+    await this.runner.stop();
     for (const w of this.waiters.splice(0)) w.reject(new Error('reconciler stopped'));
   }
 
@@ -252,41 +255,31 @@ export class Reconciler {
   status(): ReconcilerStatus {
     return {
       lastRunAt: this.stats.lastRunAt,
-      pending: this.dirty,
+      pending: this.runner.pending,
       peers: peerStatuses(this.lastDesired, this.outcomes),
     };
   }
 
   private request(): void {
     if (this.stopped) return;
-    this.dirty = true;
-    if (this.loopRunning || !this.peersKnown) return;
-    this.loopRunning = true;
-    // setImmediate: every setPeers of this tick lands in the same run
-    this.loopDone = new Promise((resolve) => setImmediate(() => { void this.loop().finally(resolve); }));
+    this.runner.request();
   }
 
-  private async loop(): Promise<void> {
+  /** One run for the runner: settles the waiters that were queued before it started. */
+  private async runAndSettle(): Promise<void> {
+    const waiters = this.waiters.splice(0);
+    const t0 = this.clock.now();
     try {
-      while (this.dirty && !this.stopped) {
-        this.dirty = false;
-        const waiters = this.waiters.splice(0);
-        const t0 = this.now();
-        try {
-          const s = await this.runOnce();
-          this.report({ result: 'ok', durationMs: s.durationMs, stats: s });
-          for (const w of waiters) w.resolve(s);
-        } catch (err) {
-          const e = err instanceof Error ? err : new Error(String(err));
-          this.report({ result: 'error', durationMs: this.now() - t0 });
-          this.stats.lastError = e.message;
-          this.log.error('reconcile failed', { error: e.message, cause: (e.cause as Error | undefined)?.message });
-          this.scheduleRetry();
-          for (const w of waiters) w.reject(e);
-        }
-      }
-    } finally {
-      this.loopRunning = false;
+      const s = await this.runOnce();
+      this.report({ result: 'ok', durationMs: s.durationMs, stats: s });
+      for (const w of waiters) w.resolve(s);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.report({ result: 'error', durationMs: this.clock.now() - t0 });
+      this.stats.lastError = e.message;
+      this.log.error('reconcile failed', { error: e.message, cause: (e.cause as Error | undefined)?.message });
+      this.scheduleRetry();
+      for (const w of waiters) w.reject(e);
     }
   }
 
@@ -310,11 +303,8 @@ export class Reconciler {
   }
 
   private scheduleRetry(): void {
-    if (this.stopped || this.retryTimer) return;
-    const delay = this.retryDelay;
-    this.retryDelay = Math.min(this.retryDelay * 2, Math.max(this.resyncMs, this.retryMs));
-    this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.request(); }, delay);
-    this.retryTimer.unref();
+    if (this.stopped || this.retryTimer.armed) return;
+    this.retryTimer.arm(this.retryBackoff.next());
   }
 
   private onEvent(ev: NetlinkEvent): void {
@@ -357,7 +347,7 @@ export class Reconciler {
   }
 
   private async runOnce(): Promise<ReconcileStats> {
-    const t0 = this.now();
+    const t0 = this.clock.now();
     const run: ReconcileStats = {
       writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, durationMs: 0,
     };
@@ -427,7 +417,7 @@ export class Reconciler {
     }
     run.unchanged = diff.unchanged;
     run.conflicts = diff.conflicts.length;
-    run.durationMs = this.now() - t0;
+    run.durationMs = this.clock.now() - t0;
 
     this.lastDesired = desired;
     this.outcomes = outcomes;
@@ -438,7 +428,7 @@ export class Reconciler {
     s.failedWrites += run.failed;
     s.lastWrites = run.writes;
     s.lastDurationMs = run.durationMs;
-    s.lastRunAt = Date.now();
+    s.lastRunAt = this.clock.wallNow();
     s.lastError = undefined;
     s.peers = desired.peers.length;
     s.refusedPeers = desired.refused.length;
@@ -446,7 +436,7 @@ export class Reconciler {
     if (run.failed > 0) {
       this.scheduleRetry();
     } else {
-      this.retryDelay = this.retryMs;
+      this.retryBackoff.reset();
     }
     const fields = { ...run, durationMs: Math.round(run.durationMs * 10) / 10, peers: desired.peers.length };
     if (run.writes > 0) this.log.info('reconciled', fields);
