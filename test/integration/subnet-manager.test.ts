@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startEtcd, type EtcdProcess } from '../lab/etcd';
 import { RUN_PREFIX } from '../lab/netns';
+import { cidrCoversAny, mustParseCidrAny } from '../../agent/src/net/ip';
 import { createEtcdClient, type EtcdClient } from '../../agent/src/store/etcd-client';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import { parseNetworkConfig, type NetworkConfig } from '../../agent/src/store/network-config';
@@ -77,6 +78,26 @@ describe('subnet: LeaseManager and PeerTracker against a real etcd', function ()
     const list = await reg.listLeases();
     expect(list.leases).to.have.length(20);
     expect(new Set(list.leases.map((r) => r.lease.nodeName)).size).to.equal(20);
+  });
+
+  it('dual-stack: 20 concurrent joiners get 20 distinct IPv4 and 20 distinct IPv6 subnets; IPv6-only keys by IPv6 subnet', async () => {
+    const n = parseNetworkConfig({ clusterCidr: '10.51.0.0/19', ipv6ClusterCidr: 'fd00:51::/59', backend: { type: 'vxlan' } });
+    const reg = registry(n, prefix());
+    const leases = await Promise.all(Array.from({ length: 20 }, (_, i) => manager(reg, n, stateDir()).acquire({ ...node(i + 1), publicIpv6: `fd50::${i + 1}` })));
+    expect(new Set(leases.map((l) => l.subnet)).size).to.equal(20);
+    expect(new Set(leases.map((l) => l.ipv6Subnet)).size).to.equal(20);
+    const list = await reg.listLeases();
+    expect(list.invalid).to.deep.equal([]);
+    const c6 = mustParseCidrAny('fd00:51::/59');
+    expect(list.leases.filter((r) => r.lease.ipv6Subnet !== undefined && cidrCoversAny(c6, mustParseCidrAny(r.lease.ipv6Subnet)))).to.have.length(20);
+
+    const n6 = parseNetworkConfig({ clusterCidr: 'fd00:52::/60', backend: { type: 'host-gw' } });
+    const p6 = prefix();
+    const reg6 = registry(n6, p6);
+    const v6 = await Promise.all(Array.from({ length: 5 }, (_, i) => manager(reg6, n6, stateDir()).acquire({ ...node(i + 1), publicIp: `fd50::${i + 1}` })));
+    expect(new Set(v6.map((l) => l.subnet)).size).to.equal(5);
+    const keys = (await client.getAll().prefix(`${p6}/subnets/`).keys()).map((k) => k.slice(p6.length + '/subnets/'.length)).sort();
+    expect(keys).to.deep.equal(v6.map((l) => l.subnet.replace('/', '-')).sort());
   });
 
   it('a full address space gives a clear error', async () => {

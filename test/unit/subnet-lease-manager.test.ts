@@ -244,6 +244,40 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     expect((caught as Error).message).to.equal('no free /28 left in 10.0.0.0/24 (subnetMin..subnetMax): 3 of 3 leased');
   });
 
+  it('dual-stack: publishes the IPv6 subnet paired with its IPv4 subnet and its IPv6 underlay address', async () => {
+    const net = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } });
+    store = new FakeStore(net);
+    await writeSubnetState(dir, { subnet: '10.244.42.0/24', nodeName: 'node-a', writtenAt: '' });
+    const lease = await make(net).acquire({ ...req, publicIpv6: 'fd30::1' });
+    expect(lease).to.include({ subnet: '10.244.42.0/24', ipv6Subnet: 'fd00:10:244:2a::/64', publicIpv6: 'fd30::1' });
+    expect(JSON.parse(store.keys.get('10.244.42.0/24')!.raw)).to.include({ ipv6Subnet: 'fd00:10:244:2a::/64', publicIpv6: 'fd30::1' });
+  });
+
+  it('upgrade to dual-stack: the lease written by an IPv4-only run keeps its IPv4 subnet and gains the paired IPv6 one', async () => {
+    store.putRaw('10.244.7.0/24', other('node-a', '192.168.0.1'));
+    const net = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } });
+    const lease = await make(net).acquire({ ...req, previousSubnet: '10.244.9.0/24' });
+    expect(lease.subnet).to.equal('10.244.7.0/24');
+    expect(lease.ipv6Subnet).to.equal('fd00:10:244:7::/64');
+    expect(store.keys.size).to.equal(1);
+  });
+
+  it('IPv6-only: leases an IPv6 subnet keyed by itself, inside subnetMin..subnetMax', async () => {
+    const net = parseNetworkConfig({ clusterCidr: 'fd00:10:244::/56', subnetMin: 'fd00:10:244:10::', subnetMax: 'fd00:10:244:11::', backend: { type: 'host-gw' } });
+    store = new FakeStore(net);
+    store.putRaw('fd00:10:244:10::/64', { ...other('node-b', 'fd30::2'), backend: { type: 'host-gw', data: {} } });
+    const lease = await make(net).acquire({ ...req, publicIp: 'fd30::1' });
+    expect(lease.subnet).to.equal('fd00:10:244:11::/64');
+    expect(lease.ipv6Subnet).to.equal(undefined);
+    let caught: unknown;
+    try {
+      await make(net, Math.random, path.join(dir, 'node-z')).acquire({ ...req, nodeName: 'node-z', publicIp: 'fd30::3' });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error).message).to.equal('no free /64 left in fd00:10:244::/56 (subnetMin..subnetMax): 2 of 2 leased');
+  });
+
   it('retries on create races and never overwrites the winners', async () => {
     let stolen = 0;
     store.beforeCreate = (subnet) => {

@@ -104,6 +104,25 @@ describe('subnet: PeerTracker', () => {
     expect(dups).to.equal(2); // warned once per lease, not per recompute
   });
 
+  it('dual-stack: an IPv6 underlay address is unique too, and a peer turning IPv6 on is a change', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', publicIp: '192.168.0.1', publicIpv6: 'fd30::1' });
+    const seen: string[][] = [];
+    t.on('peers-changed', (p: Lease[]) => seen.push(p.map((l) => `${l.nodeName}:${l.ipv6Subnet ?? '-'}`)));
+    const b = rec('10.244.2.0/24', 'b', '192.168.0.2');
+    t.applyReset({ leases: [b, rec('10.244.3.0/24', 'c', '192.168.0.3', { publicIpv6: 'fd30::1' })], invalid: [], revision: 5 });
+    // b restarts dual-stack: same IPv4 subnet, now with its IPv6 subnet and underlay address
+    t.applyEvents([{ type: 'put', record: { ...b, lease: { ...b.lease, ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd30::2' }, modRevision: 60 } }]);
+    t.applyEvents([{ type: 'put', record: { ...rec('10.244.4.0/24', 'd', '192.168.0.4', { publicIpv6: 'fd30::2' }), modRevision: 70 } }]);
+    expect(seen).to.deep.equal([['b:-'], ['b:fd00:10:244:2::/64']]);
+    expect(t.stats.duplicatePublicIp).to.equal(2);
+  });
+
+  it('orders an IPv6-only cluster by address', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me' });
+    t.applyReset({ leases: [rec('fd00:10:244:10::/64', 'b', 'fd30::2'), rec('fd00:10:244:9::/64', 'c', 'fd30::3'), rec('fd00:10:244:a::/64', 'd', 'fd30::4')], invalid: [], revision: 5 });
+    expect(subnets(t.peers())).to.deep.equal(['fd00:10:244:9::/64', 'fd00:10:244:a::/64', 'fd00:10:244:10::/64']);
+  });
+
   it('reports leases under its own name on another subnet, and its subnet held by another node', () => {
     const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', ownSubnet: () => '10.244.1.0/24' });
     const conflicts: OwnLeaseConflict[] = [];

@@ -61,6 +61,6 @@ export async function networkInit(store: NetworkConfigStore, text: string, sourc
     return 1;
   }
   if (io.json) io.out(JSON.stringify({ result: 'created', config: cfg }, null, 2) + '\n');
-  else io.out(`network config stored: cluster ${cfg.clusterCidr}, /${cfg.subnetLength} per node, backend ${cfg.backend.type}\n`);
+  else io.out(`network config stored: cluster ${cfg.clusterCidr}, /${cfg.subnetLength} per node${cfg.ipv6ClusterCidr !== undefined ? `, IPv6 ${cfg.ipv6ClusterCidr}, /${cfg.ipv6SubnetLength ?? 64} per node` : ''}, backend ${cfg.backend.type}\n`);
   return 0;
 }

@@ -8,8 +8,11 @@
  */
 import { isObject } from '../base';
 import { BGP_PEER_PROTECTION_FIELDS, parsePeerProtection, PeerFieldError, type BgpPeerProtection } from './bgp-peer-options';
-import { blockSize, cidrCovers, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
+import { formatIpv4, mustParseIpv4 } from '../net/ipv4';
 import { containerCidrProblem } from '../net/special-ranges';
+import {
+  cidrCoversAny, formatCidrAny, mustParseCidrAny, nthSubnet, parseIp, subnetCount, subnetIndex, type Cidr,
+} from '../net/ip';
 
 /** Backend kinds knit knows. */
 export const BACKEND_TYPES = ['vxlan', 'host-gw', 'ipip', 'bgp'] as const;
@@ -90,21 +93,74 @@ export interface BgpBackendConfig {
 }
 export type BackendConfig = VxlanBackendConfig | HostGwBackendConfig | IpipBackendConfig | BgpBackendConfig;
 
-/** A validated network config with every default filled in. */
+/**
+ * A validated network config with every default filled in.
+ *
+ * Address families (docs/subnet-leases.md): `clusterCidr` is the family the
+ * subnet leases are keyed by. IPv4-only: an IPv4 `clusterCidr`. Dual-stack:
+ * an IPv4 `clusterCidr` plus `ipv6ClusterCidr`; each node's IPv6 subnet is
+ * the one at the same index as its IPv4 subnet, so leasing the IPv4 subnet
+ * (a create-if-absent transaction) also makes the IPv6 one unique, and
+ * turning IPv6 on in a running IPv4 cluster renumbers nothing. IPv6-only: an
+ * IPv6 `clusterCidr` (the leases are then keyed by IPv6 subnets). Use
+ * `networkFamilies()` instead of reading the fields to find out which.
+ */
 export interface NetworkConfig {
-  /** The cluster CIDR, normalised ("10.244.0.0/16"). */
+  /** The cluster CIDR of the lease family, normalised ("10.244.0.0/16", or "fd00:10:244::/56" when IPv6-only). */
   clusterCidr: string;
-  /** Prefix length of each node's subnet (e.g. 24). */
+  /** Prefix length of each node's subnet (e.g. 24; default 24 for IPv4, 64 for IPv6). */
   subnetLength: number;
-  /** Lowest subnet that may be leased, "a.b.c.d/len" (default: the first one). */
+  /** Lowest subnet that may be leased, "addr/len" (default: the first one). */
   subnetMin: string;
-  /** Highest subnet that may be leased, "a.b.c.d/len" (default: the last one). */
+  /** Highest subnet that may be leased, "addr/len" (default: the last one). */
   subnetMax: string;
+  /** Dual-stack: the IPv6 cluster CIDR next to an IPv4 `clusterCidr` (absent when IPv4-only or IPv6-only). */
+  ipv6ClusterCidr?: string;
+  /** Dual-stack: prefix length of each node's IPv6 subnet (default 64). */
+  ipv6SubnetLength?: number;
   backend: BackendConfig;
   /** Container MTU override; absent = derived from the underlay MTU by the backend. */
   mtu?: number;
-  /** Masquerade traffic leaving the cluster CIDR (default true). */
+  /** Masquerade IPv4 traffic leaving the cluster CIDR (default true). */
   masquerade: boolean;
+  /** Masquerade IPv6 traffic leaving the IPv6 cluster CIDR (default false, as flannel: IPv6 pods usually have routable addresses). Present only when IPv6 is on. */
+  ipv6Masquerade?: boolean;
+}
+
+/** One address family of a network: its cluster CIDR and per-node subnet length. */
+export interface FamilyNetwork {
+  clusterCidr: string;
+  subnetLength: number;
+}
+
+/** The families a network config turns on; at least one is present. */
+export interface NetworkFamilies {
+  ipv4?: FamilyNetwork;
+  ipv6?: FamilyNetwork;
+  /** 'ipv4' (IPv4-only), 'dual-stack', or 'ipv6' (IPv6-only). */
+  stack: 'ipv4' | 'dual-stack' | 'ipv6';
+}
+
+/** Which families a (validated) network config turns on, and their CIDRs. */
+export function networkFamilies(cfg: Pick<NetworkConfig, 'clusterCidr' | 'subnetLength' | 'ipv6ClusterCidr' | 'ipv6SubnetLength'>): NetworkFamilies {
+  const primary = { clusterCidr: cfg.clusterCidr, subnetLength: cfg.subnetLength };
+  if (cfg.clusterCidr.includes(':')) return { ipv6: primary, stack: 'ipv6' };
+  if (cfg.ipv6ClusterCidr !== undefined) {
+    return { ipv4: primary, ipv6: { clusterCidr: cfg.ipv6ClusterCidr, subnetLength: cfg.ipv6SubnetLength ?? 64 }, stack: 'dual-stack' };
+  }
+  return { ipv4: primary, stack: 'ipv4' };
+}
+
+/**
+ * Dual-stack: the IPv6 subnet paired with a node's IPv4 subnet, the one at
+ * the same index in the IPv6 cluster CIDR (parseNetworkConfig checks that
+ * there are enough). Undefined when the config is not dual-stack.
+ * pairedIpv6Subnet(10.244.3.0/24 in 10.244.0.0/16, fd00:10:244::/56 cut into /64) = fd00:10:244:3::/64.
+ */
+export function pairedIpv6Subnet(cfg: Pick<NetworkConfig, 'clusterCidr' | 'ipv6ClusterCidr' | 'ipv6SubnetLength'>, ipv4Subnet: string): string | undefined {
+  if (cfg.ipv6ClusterCidr === undefined || cfg.clusterCidr.includes(':')) return undefined;
+  const index = subnetIndex(mustParseCidrAny(cfg.clusterCidr), mustParseCidrAny(ipv4Subnet));
+  return formatCidrAny(nthSubnet(mustParseCidrAny(cfg.ipv6ClusterCidr), cfg.ipv6SubnetLength ?? 64, index));
 }
 
 /** A config that does not validate; `field` is the dotted path of the offending field. */
@@ -267,30 +323,81 @@ function parseBgp(v: Obj): BgpBackendConfig {
   return out;
 }
 
-/** Parses subnetMin/subnetMax given as "a.b.c.d" or "a.b.c.d/len" and checks alignment and range. */
-function parseBound(v: unknown, field: string, cluster: Ipv4Cidr, subnetLength: number, dflt: number): number {
+/** Parses subnetMin/subnetMax given as "addr" or "addr/len" (the cluster's family) and checks alignment and range. */
+function parseBound(v: unknown, field: string, cluster: Cidr, subnetLength: number, dflt: bigint): bigint {
   if (v === undefined) return dflt;
   if (typeof v !== 'string') throw new NetworkConfigError(field, `must be a subnet address string, got ${JSON.stringify(v)}`);
-  let addr: number;
+  let addr: bigint;
   try {
     if (v.includes('/')) {
-      const c = mustParseCidr(v, false);
+      const c = mustParseCidrAny(v, false);
       if (c.prefixLength !== subnetLength) throw new Error(`prefix length /${c.prefixLength} differs from subnetLength ${subnetLength}`);
-      addr = mustParseIpv4(v.slice(0, v.indexOf('/')));
+      addr = mustParseCidrAny(`${v.slice(0, v.indexOf('/'))}/${c.family === 4 ? 32 : 128}`).network;
+      if (c.family !== cluster.family) throw new Error(`is IPv${c.family}, clusterCidr is IPv${cluster.family}`);
     } else {
-      addr = mustParseIpv4(v);
+      const a = parseIp(v);
+      if (a === undefined) throw new Error(`not an IP address: ${JSON.stringify(v)}`);
+      if (a.family !== cluster.family) throw new Error(`is IPv${a.family}, clusterCidr is IPv${cluster.family}`);
+      addr = a.value;
     }
   } catch (err) {
     throw new NetworkConfigError(field, `${(err as Error).message}`, { cause: err });
   }
-  if (addr % blockSize(subnetLength) !== 0) {
+  const sub: Cidr = { family: cluster.family, network: addr, prefixLength: subnetLength };
+  if (mustParseCidrAny(formatCidrAny(sub), false).network !== addr) {
     throw new NetworkConfigError(field, `${v} is not aligned to a /${subnetLength} boundary`);
   }
-  if (!cidrCovers(cluster, { network: addr, prefixLength: subnetLength })) {
-    throw new NetworkConfigError(field, `${v} is outside clusterCidr ${formatCidr(cluster)}`);
+  if (!cidrCoversAny(cluster, sub)) {
+    throw new NetworkConfigError(field, `${v} is outside clusterCidr ${formatCidrAny(cluster)}`);
   }
   return addr;
 }
+
+/** Parses a cluster CIDR field of either family (IPv6: no special-use space). */
+function clusterCidrField(v: unknown, field: string, example: string): Cidr {
+  if (typeof v !== 'string') {
+    throw new NetworkConfigError(field, `is required, a string like "${example}", got ${JSON.stringify(v)}`);
+  }
+  let c: Cidr;
+  try {
+    c = mustParseCidrAny(v);
+  } catch (err) {
+    throw new NetworkConfigError(field, (err as Error).message, { cause: err });
+  }
+  // 0.0.0.0/0 would lease public subnets and masquerade nothing; 127/8, 224/4,
+  // 169.254/16, fe80::/10, ff00::/8 … would put containers on addresses the kernel treats specially.
+  const special = containerCidrProblem(formatCidrAny(c));
+  if (special !== undefined) throw new NetworkConfigError(field, `${special}; use a private range such as ${example}`);
+  return c;
+}
+
+/**
+ * The per-node subnet length of a family: default 24 (IPv4, when the cluster
+ * is shorter than /24) or 64 (IPv6); longer than the cluster prefix; at most
+ * /30 for IPv4 (a gateway and a container) and /126 for IPv6.
+ */
+function subnetLengthField(v: unknown, field: string, cluster: Cidr, clusterField: string): number {
+  const longest = cluster.family === 4 ? 30 : 126;
+  const dflt = cluster.family === 4 ? 24 : 64;
+  const subnetLength = v === undefined ? (cluster.prefixLength < dflt ? dflt : undefined) : v;
+  if (subnetLength === undefined) {
+    throw new NetworkConfigError(field, `is required when ${clusterField} is /${cluster.prefixLength} (no room for the default /${dflt})`);
+  }
+  if (typeof subnetLength !== 'number' || !Number.isInteger(subnetLength)) {
+    throw new NetworkConfigError(field, `must be an integer, got ${JSON.stringify(subnetLength)}`);
+  }
+  if (subnetLength <= cluster.prefixLength) {
+    throw new NetworkConfigError(field, `must be longer than the ${clusterField} prefix /${cluster.prefixLength}, got ${subnetLength}`);
+  }
+  if (subnetLength > longest) {
+    throw new NetworkConfigError(field, `must be at most ${longest} (a subnet needs a gateway and a container), got ${subnetLength}`);
+  }
+  return subnetLength;
+}
+
+const TOP_FIELDS = [
+  'clusterCidr', 'subnetLength', 'subnetMin', 'subnetMax', 'ipv6ClusterCidr', 'ipv6SubnetLength', 'backend', 'mtu', 'masquerade', 'ipv6Masquerade',
+] as const;
 
 /**
  * Validates a network config document (already JSON-parsed) and fills the
@@ -298,63 +405,75 @@ function parseBound(v: unknown, field: string, cluster: Ipv4Cidr, subnetLength: 
  */
 export function parseNetworkConfig(json: unknown): NetworkConfig {
   if (!isObject(json)) throw new NetworkConfigError('', `must be a JSON object, got ${JSON.stringify(json)}`);
-  refuseUnknown(json, ['clusterCidr', 'subnetLength', 'subnetMin', 'subnetMax', 'backend', 'mtu', 'masquerade'], '');
+  refuseUnknown(json, TOP_FIELDS, '');
 
-  if (typeof json.clusterCidr !== 'string') {
-    throw new NetworkConfigError('clusterCidr', `is required, a string like "10.244.0.0/16", got ${JSON.stringify(json.clusterCidr)}`);
-  }
-  let cluster: Ipv4Cidr;
-  try {
-    cluster = mustParseCidr(json.clusterCidr);
-  } catch (err) {
-    throw new NetworkConfigError('clusterCidr', (err as Error).message, { cause: err });
-  }
-  // 0.0.0.0/0 would lease public subnets and masquerade nothing; 127/8, 224/4,
-  // 169.254/16 … would put containers on addresses the kernel treats specially.
-  const special = containerCidrProblem(formatCidr(cluster));
-  if (special !== undefined) throw new NetworkConfigError('clusterCidr', `${special}; use a private range such as 10.244.0.0/16`);
-  // The longest subnet is a /30 (two usable addresses: gateway + one container),
+  const cluster = clusterCidrField(json.clusterCidr, 'clusterCidr', '10.244.0.0/16');
+  // The longest IPv4 subnet is a /30 (two usable addresses: gateway + one container),
   // so a cluster must be at most a /29 to hold two of them.
-  if (cluster.prefixLength > 29) {
-    throw new NetworkConfigError('clusterCidr', `${formatCidr(cluster)} is too small for two subnets (the longest subnet is a /30)`);
+  if (cluster.family === 4 && cluster.prefixLength > 29) {
+    throw new NetworkConfigError('clusterCidr', `${formatCidrAny(cluster)} is too small for two subnets (the longest subnet is a /30)`);
+  }
+  if (cluster.family === 6 && cluster.prefixLength > 125) {
+    throw new NetworkConfigError('clusterCidr', `${formatCidrAny(cluster)} is too small for two subnets (the longest subnet is a /126)`);
+  }
+  const subnetLength = subnetLengthField(json.subnetLength, 'subnetLength', cluster, 'clusterCidr');
+  // The allocator counts subnets in a double: keep the count exact.
+  if (subnetLength - cluster.prefixLength > 32) {
+    throw new NetworkConfigError('subnetLength', `/${subnetLength} cuts ${formatCidrAny(cluster)} into more than 2^32 subnets; use a longer clusterCidr prefix`);
   }
 
-  const defaultLen = cluster.prefixLength < 24 ? 24 : undefined;
-  const subnetLength = json.subnetLength === undefined ? defaultLen : json.subnetLength;
-  if (subnetLength === undefined) {
-    throw new NetworkConfigError('subnetLength', `is required when clusterCidr is /${cluster.prefixLength} (no room for the default /24)`);
-  }
-  if (typeof subnetLength !== 'number' || !Number.isInteger(subnetLength)) {
-    throw new NetworkConfigError('subnetLength', `must be an integer, got ${JSON.stringify(subnetLength)}`);
-  }
-  if (subnetLength <= cluster.prefixLength) {
-    throw new NetworkConfigError('subnetLength', `must be longer than the clusterCidr prefix /${cluster.prefixLength}, got ${subnetLength}`);
-  }
-  if (subnetLength > 30) {
-    throw new NetworkConfigError('subnetLength', `must be at most 30 (a subnet needs a gateway and a container), got ${subnetLength}`);
-  }
-
-  const size = blockSize(subnetLength);
+  const size = 1n << BigInt((cluster.family === 4 ? 32 : 128) - subnetLength);
   const first = cluster.network;
-  const last = cluster.network + blockSize(cluster.prefixLength) - size;
+  const last = cluster.network + subnetCount(cluster, subnetLength) * size - size;
   const min = parseBound(json.subnetMin, 'subnetMin', cluster, subnetLength, first);
   const max = parseBound(json.subnetMax, 'subnetMax', cluster, subnetLength, last);
   if (min > max) {
-    throw new NetworkConfigError('subnetMax', `${formatIpv4(max)} is below subnetMin ${formatIpv4(min)}`);
+    throw new NetworkConfigError('subnetMax', `${formatCidrAny({ family: cluster.family, network: max, prefixLength: subnetLength })} is below subnetMin ${formatCidrAny({ family: cluster.family, network: min, prefixLength: subnetLength })}`);
+  }
+
+  let ipv6: { cidr: Cidr; subnetLength: number } | undefined;
+  if (json.ipv6ClusterCidr !== undefined) {
+    if (cluster.family === 6) {
+      throw new NetworkConfigError('ipv6ClusterCidr', 'is only for dual-stack (an IPv4 clusterCidr); clusterCidr is already IPv6 (IPv6-only)');
+    }
+    const c6 = clusterCidrField(json.ipv6ClusterCidr, 'ipv6ClusterCidr', 'fd00:10:244::/56');
+    if (c6.family !== 6) throw new NetworkConfigError('ipv6ClusterCidr', `must be an IPv6 CIDR, got ${JSON.stringify(json.ipv6ClusterCidr)}`);
+    const len6 = subnetLengthField(json.ipv6SubnetLength, 'ipv6SubnetLength', c6, 'ipv6ClusterCidr');
+    // Each node's IPv6 subnet sits at its IPv4 subnet's index: there must be one for every IPv4 subnet.
+    if (len6 - c6.prefixLength < subnetLength - cluster.prefixLength) {
+      const need = c6.prefixLength - (subnetLength - cluster.prefixLength - (len6 - c6.prefixLength));
+      throw new NetworkConfigError('ipv6ClusterCidr', `${formatCidrAny(c6)} holds ${subnetCount(c6, len6)} /${len6} subnets, fewer than the ${subnetCount(cluster, subnetLength)} /${subnetLength} subnets of ${formatCidrAny(cluster)} (every node gets the IPv6 subnet at its IPv4 subnet's index): use a /${need} or shorter`);
+    }
+    ipv6 = { cidr: c6, subnetLength: len6 };
+  } else if (json.ipv6SubnetLength !== undefined && cluster.family === 4) {
+    throw new NetworkConfigError('ipv6SubnetLength', 'needs ipv6ClusterCidr');
   }
 
   const backend = parseBackend(json.backend);
   const mtu = intIn(json, 'mtu', 'mtu', 68, 65535);
   const masquerade = bool(json, 'masquerade', 'masquerade', true);
+  const ipv6On = cluster.family === 6 || ipv6 !== undefined;
+  if (!ipv6On && json.ipv6Masquerade !== undefined) throw new NetworkConfigError('ipv6Masquerade', 'needs IPv6 (ipv6ClusterCidr, or an IPv6 clusterCidr)');
+  const ipv6Masquerade = bool(json, 'ipv6Masquerade', 'ipv6Masquerade', false);
+  if (backend.type === 'ipip' && ipv6On) {
+    throw new NetworkConfigError('backend.type', 'ipip carries IPv4 only (an IPv4-in-IPv4 tunnel); use vxlan, host-gw or bgp for IPv6 or dual-stack');
+  }
 
   const cfg: NetworkConfig = {
-    clusterCidr: formatCidr(cluster),
+    clusterCidr: formatCidrAny(cluster),
     subnetLength,
-    subnetMin: formatCidr({ network: min, prefixLength: subnetLength }),
-    subnetMax: formatCidr({ network: max, prefixLength: subnetLength }),
+    subnetMin: formatCidrAny({ family: cluster.family, network: min, prefixLength: subnetLength }),
+    subnetMax: formatCidrAny({ family: cluster.family, network: max, prefixLength: subnetLength }),
     backend,
     masquerade,
   };
+  // IPv6 fields only when IPv6 is on: a stored IPv4-only config stays what
+  // older knitd versions read (they refuse unknown fields).
+  if (ipv6 !== undefined) {
+    cfg.ipv6ClusterCidr = formatCidrAny(ipv6.cidr);
+    cfg.ipv6SubnetLength = ipv6.subnetLength;
+  }
+  if (ipv6On) cfg.ipv6Masquerade = ipv6Masquerade;
   if (mtu !== undefined) cfg.mtu = mtu;
   return cfg;
 }

@@ -17,7 +17,7 @@ import { silentLogger } from '../log/logger';
 import { ConflictError, EtcdUnavailableError, LeaseExpiredError, isUnavailable, wrapEtcdError } from './errors';
 import { encodeLeaseValue, InvalidLeaseError, parseLease, parseSubnetKeyName, subnetKeyName, type LeaseScope, type LeaseValue } from './lease-codec';
 import type { LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers, ParsedKv } from './lease-record';
-import { cidrCovers, formatCidr, mustParseCidr } from '../net/ipv4';
+import { cidrCoversAny, formatCidrAny, mustParseCidrAny } from '../net/ip';
 import { watchLeasePrefix } from './lease-watch';
 
 /** gRPC status UNAVAILABLE: the endpoint cannot be reached. */
@@ -124,7 +124,7 @@ export class EtcdRegistry {
   }
 
   private record(subnet: string, value: LeaseValue, modRevision: number, etcdLeaseId: string): LeaseRecord {
-    return { lease: { subnet: formatCidr(parseSubnetKeyName(subnetKeyName(subnet))), ...value }, modRevision, etcdLeaseId };
+    return { lease: { subnet: formatCidrAny(parseSubnetKeyName(subnetKeyName(subnet))), ...value }, modRevision, etcdLeaseId };
   }
 
   /**
@@ -302,8 +302,8 @@ export class EtcdRegistry {
       let subnet: string | undefined;
       try {
         const net = parseSubnetKeyName(keyName);
-        const inScope = net.prefixLength === this.scope.subnetLength && cidrCovers(mustParseCidr(this.scope.clusterCidr), net);
-        subnet = inScope ? formatCidr(net) : undefined;
+        const inScope = net.prefixLength === this.scope.subnetLength && cidrCoversAny(mustParseCidrAny(this.scope.clusterCidr), net);
+        subnet = inScope ? formatCidrAny(net) : undefined;
       } catch {
         subnet = undefined;
       }
@@ -363,7 +363,7 @@ export class EtcdRegistry {
       parse: (kv) => this.parseKv(kv),
       subnetOfKey: (key) => {
         try {
-          return formatCidr(parseSubnetKeyName(key.toString('utf8').slice(this.subnetsPrefix.length)));
+          return formatCidrAny(parseSubnetKeyName(key.toString('utf8').slice(this.subnetsPrefix.length)));
         } catch {
           return undefined;
         }

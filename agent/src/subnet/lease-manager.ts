@@ -24,10 +24,10 @@ import { Backoff, DEFAULT_LEASE_TTL_SECONDS, describeError, jittered, realClock,
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
 import { ConflictError, LeaseExpiredError } from '../store/errors';
-import { cidrCovers, formatCidr, mustParseCidr } from '../net/ipv4';
+import { cidrCoversAny, formatCidrAny, mustParseCidrAny } from '../net/ip';
 import type { Lease, LeaseBackendData, LeaseValue } from '../store/lease-codec';
 import type { LeaseRecord } from '../store/lease-record';
-import type { NetworkConfig } from '../store/network-config';
+import { pairedIpv6Subnet, type NetworkConfig } from '../store/network-config';
 import { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from './errors';
 import type { LeaseStore } from './ports';
 import { readSubnetState, subnetStatePath, writeSubnetState } from './state-file';
@@ -39,7 +39,10 @@ export type LeaseState = 'idle' | 'acquiring' | 'held' | 'degraded' | 'conflict'
 /** What this node publishes in its lease. */
 export interface AcquireRequest {
   nodeName: string;
+  /** IPv4 underlay address, or IPv6 when the node has no IPv4 one. */
   publicIp: string;
+  /** The IPv6 underlay address of a node whose publicIp is IPv4, when it has one. */
+  publicIpv6?: string;
   /** Backend data for peers, e.g. `{ vtepMac }`. */
   backendData: LeaseBackendData;
   /** The subnet held before; default: read from `${stateDir}/subnet.json`. */
@@ -163,14 +166,19 @@ export class LeaseManager extends EventEmitter {
     this.emit('state', prev, next, reason);
   }
 
-  private value(): LeaseValue {
+  /** The value written for `subnet`: dual-stack adds the paired IPv6 subnet (docs/subnet-leases.md). */
+  private value(subnet: string): LeaseValue {
     const r = this.req as AcquireRequest;
-    return {
+    const v: LeaseValue = {
       nodeName: r.nodeName,
       publicIp: r.publicIp,
       backend: { type: this.net.backend.type, data: r.backendData },
       renewedAt: new Date(this.clock.wallNow()).toISOString(),
     };
+    if (r.publicIpv6 !== undefined) v.publicIpv6 = r.publicIpv6;
+    const v6 = pairedIpv6Subnet(this.net, subnet);
+    if (v6 !== undefined) v.ipv6Subnet = v6;
+    return v;
   }
 
   /**
@@ -219,7 +227,7 @@ export class LeaseManager extends EventEmitter {
         for (const extra of mine) if (extra !== chosen) await this.dropExtra(extra);
         try {
           this.created = false;
-          return await this.store.updateLease(chosen, this.value(), this.ttl);
+          return await this.store.updateLease(chosen, this.value(chosen.lease.subnet), this.ttl);
         } catch (err) {
           if (err instanceof ConflictError) continue; // changed under us: look again
           throw err;
@@ -232,7 +240,7 @@ export class LeaseManager extends EventEmitter {
         if (holder || garbage) throw new SubnetConflictError(previous, req.nodeName, holder?.lease.nodeName);
         try {
           this.created = true;
-          return await this.store.createLease(previous, this.value(), this.ttl);
+          return await this.store.createLease(previous, this.value(previous), this.ttl);
         } catch (err) {
           if (err instanceof ConflictError) continue; // someone just took it: the next look decides
           throw err;
@@ -242,12 +250,12 @@ export class LeaseManager extends EventEmitter {
       for (const e of list.invalid) if (e.subnet !== undefined) taken.add(e.subnet);
       const pick = pickFreeSubnet(range, taken, this.random);
       if (pick === undefined) {
-        const ranged = range.count !== 2 ** (this.net.subnetLength - mustParseCidr(this.net.clusterCidr).prefixLength);
+        const ranged = range.count !== 2 ** (this.net.subnetLength - mustParseCidrAny(this.net.clusterCidr).prefixLength);
         throw new SubnetExhaustedError(this.net.subnetLength, this.net.clusterCidr, countTaken(range, taken), range.count, ranged);
       }
       try {
         this.created = true;
-        return await this.store.createLease(pick, this.value(), this.ttl);
+        return await this.store.createLease(pick, this.value(pick), this.ttl);
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
         this.log.debug('lost a race for a subnet; trying another', { subnet: pick, attempt });
@@ -260,8 +268,8 @@ export class LeaseManager extends EventEmitter {
   private checkInNetwork(subnet: string): void {
     let ok = false;
     try {
-      const c = mustParseCidr(subnet);
-      ok = c.prefixLength === this.net.subnetLength && cidrCovers(mustParseCidr(this.net.clusterCidr), c) && formatCidr(c) === subnet;
+      const c = mustParseCidrAny(subnet);
+      ok = c.prefixLength === this.net.subnetLength && cidrCoversAny(mustParseCidrAny(this.net.clusterCidr), c) && formatCidrAny(c) === subnet;
     } catch {
       ok = false;
     }
@@ -327,7 +335,7 @@ export class LeaseManager extends EventEmitter {
   private async recreate(held: LeaseRecord, why: string): Promise<void> {
     this.log.warn('subnet lease expired in etcd; re-creating it for the same subnet', { subnet: held.lease.subnet, why });
     try {
-      this.held = await this.store.createLease(held.lease.subnet, this.value(), this.ttl);
+      this.held = await this.store.createLease(held.lease.subnet, this.value(held.lease.subnet), this.ttl);
       this.succeeded('re-created after expiry', this.ttl);
     } catch (err) {
       if (err instanceof ConflictError) await this.onTaken(held, err);
@@ -344,7 +352,7 @@ export class LeaseManager extends EventEmitter {
         const list = await this.store.listLeases();
         const cur = list.leases.find((r) => r.lease.subnet === held.lease.subnet && r.lease.nodeName === req.nodeName);
         if (cur) {
-          this.held = await this.store.updateLease(cur, this.value(), this.ttl);
+          this.held = await this.store.updateLease(cur, this.value(cur.lease.subnet), this.ttl);
           this.succeeded('adopted a newer write under our own name', this.ttl);
           return;
         }

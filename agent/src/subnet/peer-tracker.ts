@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
+import { parseCidrAny } from '../net/ip';
 import { parseCidr } from '../net/ipv4';
 import type { Lease } from '../store/lease-codec';
 import type { InvalidLeaseEntry, LeaseEvent, LeaseList, LeaseRecord, LeaseWatch } from '../store/lease-record';
@@ -25,6 +26,8 @@ export interface PeerTrackerOptions {
   nodeName: string;
   /** This node's public IP: a peer claiming it is skipped. */
   publicIp?: string;
+  /** This node's IPv6 underlay address (dual-stack underlay): a peer claiming it is skipped too. */
+  publicIpv6?: string;
   /** The subnet this node holds (asked on every change, it may change after a restart). */
   ownSubnet?: () => string | undefined;
   logger?: Logger;
@@ -132,21 +135,23 @@ export class PeerTracker extends EventEmitter {
         this.conflict({ kind: 'own-subnet-other-node', lease: l });
         continue;
       }
-      if (this.opts.publicIp !== undefined && l.publicIp === this.opts.publicIp) {
+      // Both underlay addresses (IPv4 and IPv6) must be unique: a packet to either reaches one node.
+      const addrs = l.publicIpv6 === undefined ? [l.publicIp] : [l.publicIp, l.publicIpv6];
+      if (addrs.some((a) => a === this.opts.publicIp || a === this.opts.publicIpv6)) {
         this.duplicate(l, this.opts.nodeName);
         continue;
       }
-      const first = byIp.get(l.publicIp);
-      if (first && first.lease.nodeName !== l.nodeName) {
+      const first = addrs.map((a) => byIp.get(a)).find((f) => f !== undefined && f.lease.nodeName !== l.nodeName);
+      if (first) {
         this.duplicate(l, first.lease.nodeName);
         continue;
       }
-      if (!first) byIp.set(l.publicIp, r);
+      for (const a of addrs) if (!byIp.has(a)) byIp.set(a, r);
       out.push(l);
     }
     // Decorate-sort-undecorate on a numeric key: see subnetSortKey.
     const keyed = out.map((l) => ({ l, k: subnetSortKey(l.subnet) }));
-    keyed.sort((a, b) => a.k - b.k);
+    keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
     for (let i = 0; i < keyed.length; i++) out[i] = keyed[i]!.l;
     // The first set is always emitted, even empty: it tells the reconciler the peers are known.
     if (this.emitted && samePeers(out, this.current)) return;
@@ -184,11 +189,15 @@ export class PeerTracker extends EventEmitter {
  * "10.244.10.0/24"). localeCompare with a locale builds a collator on every
  * call: sorting 5000 peers on every watch batch that way was the largest
  * single CPU cost of a 5000-peer join (cluster-scale bench, docs/benchmarks.md).
- * Subnets here were validated by parseLease; anything else sorts last.
+ * Subnets here were validated by parseLease; anything else sorts last. IPv4
+ * keys are numbers (the common case stays cheap); IPv6 keys (an IPv6-only
+ * cluster) are bigints, which compare with numbers correctly.
  */
-function subnetSortKey(subnet: string): number {
-  const c = parseCidr(subnet);
-  return c === undefined ? Number.MAX_SAFE_INTEGER : c.network * 64 + c.prefixLength;
+function subnetSortKey(subnet: string): number | bigint {
+  const v4 = parseCidr(subnet);
+  if (v4 !== undefined) return v4.network * 64 + v4.prefixLength;
+  const c = parseCidrAny(subnet);
+  return c === undefined ? Number.MAX_SAFE_INTEGER : c.network * 256n + BigInt(c.prefixLength);
 }
 
 /**
@@ -203,7 +212,7 @@ const peerKeys = new WeakMap<Lease, string>();
 function peerKey(l: Lease): string {
   let k = peerKeys.get(l);
   if (k === undefined) {
-    k = JSON.stringify([l.subnet, l.nodeName, l.publicIp, l.backend]);
+    k = JSON.stringify([l.subnet, l.nodeName, l.publicIp, l.backend, l.publicIpv6 ?? '', l.ipv6Subnet ?? '']);
     peerKeys.set(l, k);
   }
   return k;

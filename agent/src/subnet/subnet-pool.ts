@@ -4,14 +4,15 @@
  * rarely race for the same key; the create-if-absent transaction settles the
  * races that remain.
  */
-import { blockSize, formatCidr, mustParseCidr } from '../net/ipv4';
+import { cidrBlockSize, formatCidrAny, parseCidrAny, type IpFamily } from '../net/ip';
 import type { NetworkConfig } from '../store/network-config';
 
-/** The range of subnets that may be allocated. */
+/** The range of subnets that may be allocated (of the lease family: IPv4, or IPv6 when IPv6-only). */
 export interface SubnetRange {
+  family: IpFamily;
   /** First subnet base address. */
-  first: number;
-  /** Number of subnets in the range. */
+  first: bigint;
+  /** Number of subnets in the range (parseNetworkConfig keeps it at most 2^32). */
   count: number;
   /** Subnet prefix length. */
   prefix: number;
@@ -19,23 +20,25 @@ export interface SubnetRange {
 
 /** The allocatable range of a network config (subnetMin … subnetMax). */
 export function subnetRange(cfg: Pick<NetworkConfig, 'subnetMin' | 'subnetMax' | 'subnetLength'>): SubnetRange {
-  const min = mustParseCidr(cfg.subnetMin).network;
-  const max = mustParseCidr(cfg.subnetMax).network;
-  const size = blockSize(cfg.subnetLength);
-  return { first: min, count: (max - min) / size + 1, prefix: cfg.subnetLength };
+  const min = parseCidrAny(cfg.subnetMin);
+  const max = parseCidrAny(cfg.subnetMax);
+  if (min === undefined || max === undefined) throw new Error(`subnet range ${cfg.subnetMin} … ${cfg.subnetMax} does not parse`);
+  const size = cidrBlockSize(min.family, cfg.subnetLength);
+  return { family: min.family, first: min.network, count: Number((max.network - min.network) / size) + 1, prefix: cfg.subnetLength };
 }
 
-/** The i-th subnet of the range, "a.b.c.d/len". */
+/** The i-th subnet of the range, "addr/len". */
 export function subnetAt(r: SubnetRange, i: number): string {
-  return formatCidr({ network: r.first + i * blockSize(r.prefix), prefixLength: r.prefix });
+  return formatCidrAny({ family: r.family, network: r.first + BigInt(i) * cidrBlockSize(r.family, r.prefix), prefixLength: r.prefix });
 }
 
-/** True when the subnet ("a.b.c.d/len") is one of the range's. */
+/** True when the subnet ("addr/len") is one of the range's. */
 export function inRange(r: SubnetRange, subnet: string): boolean {
-  const c = mustParseCidr(subnet);
-  if (c.prefixLength !== r.prefix) return false;
-  const i = (c.network - r.first) / blockSize(r.prefix);
-  return Number.isInteger(i) && i >= 0 && i < r.count;
+  const c = parseCidrAny(subnet);
+  if (c === undefined || c.family !== r.family || c.prefixLength !== r.prefix || c.network < r.first) return false;
+  const size = cidrBlockSize(r.family, r.prefix);
+  const off = c.network - r.first;
+  return off % size === 0n && off / size < BigInt(r.count);
 }
 
 /** How many subnets of `taken` fall in the range. */

@@ -13,7 +13,7 @@ import type { KnitdConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import {
-  createEtcdClient, EtcdRegistry, isUnavailable, NetworkConfigError, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
+  createEtcdClient, EtcdRegistry, isUnavailable, networkFamilies, NetworkConfigError, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
   type Lease, type NetworkConfig, type RegistryObserver,
 } from '../store';
 import { LeaseManager, PeerTracker, removeSubnetState, subnetStatePath, type CounterLike, type LeaseHealth } from '../subnet';
@@ -85,9 +85,19 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       return seeded.config;
     });
     // Before any side effect: a cluster CIDR over the node's own underlay or routes would cut the node off.
-    const overlap = nodeOverlap(network.clusterCidr, await readNodePrefixes(nl, cfg.bridge));
-    if (overlap !== undefined) {
-      throw new NetworkConfigError('clusterCidr', `${overlap}; the cluster CIDR must be clear of every address and route the node already uses`);
+    const nodePrefixes = await readNodePrefixes(nl, cfg.bridge);
+    for (const field of ['clusterCidr', 'ipv6ClusterCidr'] as const) {
+      const cidr = network[field];
+      const overlap = cidr === undefined ? undefined : nodeOverlap(cidr, nodePrefixes);
+      if (overlap !== undefined) {
+        throw new NetworkConfigError(field, `${overlap}; the cluster CIDR must be clear of every address and route the node already uses`);
+      }
+    }
+    const stack = networkFamilies(network).stack;
+    if (stack !== 'ipv4') {
+      // The lease layer knows IPv6 (docs/subnet-leases.md); IPAM, CNI and the
+      // backends do not program it yet. Refuse instead of running IPv4-only.
+      throw new Error(`the network config at ${cfg.etcd.prefix}/network is ${stack}; this knitd programs IPv4-only networks so far`);
     }
     const underlay = await detectUnderlay(nl, {
       ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
@@ -95,7 +105,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     });
     const registry = new EtcdRegistry(client, {
       prefix: cfg.etcd.prefix,
-      scope: { clusterCidr: network.clusterCidr, subnetLength: network.subnetLength },
+      scope: network,
       logger: opts.logger.child({ module: 'registry' }),
       ...(opts.registryObserver ? { observer: opts.registryObserver } : {}),
     });
