@@ -33,6 +33,7 @@ import { auditAttachments } from './cni/audit';
 import { startCluster, type ClusterNode } from './wiring/cluster';
 import { KnitdStateSource } from './wiring/state-source';
 import { startOperatorSurface } from './wiring/operator';
+import { StartingStateSource } from './wiring/starting-source';
 import { StartupUndo } from './wiring/startup-undo';
 import { createKnitMetrics, type KnitMetrics } from './metrics';
 
@@ -82,15 +83,47 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   const nl = openHandle(undefined, { observer: nlObserver });
   await recordStartupFootprint(nl, cfg, undo, log);
 
-  // The node's subnet and MTU: leased through etcd (cluster mode) or given (single-node mode).
+  // API and probes first: while knitd waits for etcd it is alive and says what it waits for.
+  const clusterMode = cfg.etcd.endpoints.length > 0;
+  const starting = new StartingStateSource({
+    name: cfg.nodeName, bridge: cfg.bridge, mode: clusterMode ? 'cluster' : 'single-node', publicIp: cfg.publicIp ?? '',
+    versions: { knitd: KNITD_VERSION, node: process.versions.node }, startedAt,
+  }, 'starting');
   let cluster: ClusterNode | undefined;
+  let ipam: Ipam | undefined;
+  const operator = await startOperatorSurface(cfg, starting, registry, log, async () => {
+    if (ipam) {
+      const { used, free } = ipam.stats();
+      metrics.ipamAddressesUsed.set(used);
+      metrics.ipamAddressesFree.set(free);
+    }
+    metrics.leasesHeld.set(cluster?.manager.lease ? 1 : 0);
+    if (cluster) {
+      metrics.leasesKnown.set(cluster.tracker.peers().length + (cluster.manager.lease ? 1 : 0));
+      metrics.peersProgrammed.set(cluster.reconciler.stats.peers);
+    }
+    if (starting.bgp) {
+      const sessions = await starting.bgp.sessions();
+      metrics.bgpSessions.reset();
+      metrics.bgpPrefixes.reset();
+      for (const sess of sessions) {
+        metrics.bgpSessions.inc({ state: sess.state });
+        metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'sent' }, sess.prefixesSent);
+        metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'received' }, sess.prefixesReceived);
+      }
+    }
+  });
+  undo.add('API and metrics listeners', () => operator.close());
+
+  // The node's subnet and MTU: leased through etcd (cluster mode) or given (single-node mode).
   let subnet: string;
   let mtu: number;
   let natCidr: string;
   let masquerade = cfg.masquerade;
-  if (cfg.etcd.endpoints.length > 0) {
+  if (clusterMode) {
     cluster = await startCluster({
       cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped, undo,
+      onStep: (step) => starting.setStep(step),
       onReconcileRun: (backend, run) => {
         metrics.reconcileRuns.inc({ backend, result: run.result });
         metrics.reconcileDuration.observe({ backend }, run.durationMs / 1000);
@@ -112,7 +145,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     mtu = cfg.mtu ?? await underlayMtu(nl, cfg, log);
     natCidr = subnet;
   }
-  const ipam = await Ipam.open({ subnet, stateFile: join(cfg.stateDir, 'ipam.json'), logger: log.child({ module: 'ipam' }) });
+  starting.setStep('starting: IPAM, bridge, nft table, CNI socket');
+  ipam = await Ipam.open({ subnet, stateFile: join(cfg.stateDir, 'ipam.json'), logger: log.child({ module: 'ipam' }) });
   const endpoints = await EndpointStore.open(join(cfg.stateDir, 'endpoints.json'), log);
   const node: NodeNetwork = { bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu };
 
@@ -164,26 +198,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     },
   });
   await server.start();
-  const operator = await startOperatorSurface(cfg, source, registry, log, async () => {
-    const { used, free } = ipam.stats();
-    metrics.ipamAddressesUsed.set(used);
-    metrics.ipamAddressesFree.set(free);
-    metrics.leasesHeld.set(cluster?.manager.lease ? 1 : 0);
-    if (cluster) {
-      metrics.leasesKnown.set(cluster.tracker.peers().length + (cluster.manager.lease ? 1 : 0));
-      metrics.peersProgrammed.set(cluster.reconciler.stats.peers);
-    }
-    if (source.bgp) {
-      const sessions = await source.bgp.sessions();
-      metrics.bgpSessions.reset();
-      metrics.bgpPrefixes.reset();
-      for (const sess of sessions) {
-        metrics.bgpSessions.inc({ state: sess.state });
-        metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'sent' }, sess.prefixesSent);
-        metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'received' }, sess.prefixesReceived);
-      }
-    }
-  });
+  undo.add('CNI socket', () => server.close());
+  starting.ready(source);
   const conflist = join(cfg.cniConfDir, cfg.cniConfFile);
   if (await writeFileAtomicIfChanged(conflist, renderConflist({
     networkName: cfg.cniNetworkName, agentSocket: cfg.cniSocket, mtu, bridge: cfg.bridge, subnet,

@@ -63,6 +63,8 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
   /** where start-up records what it made (lease, state file, watches), undone by main if start-up fails */
   undo: StartupUndo;
+  /** hears what start-up waits for ("waiting for etcd: <reason>"), for readiness while starting */
+  onStep?: (step: string) => void;
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
@@ -72,7 +74,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
   const seed = cfg.network ? parseNetworkConfig(cfg.network) : undefined;
   const client = createEtcdClient({ endpoints: cfg.etcd.endpoints, ...etcdTls(cfg) });
   undo.add('etcd client', () => client.close());
-  const retry = retrier(log, opts.startTimeoutMs);
+  const retry = retrier(log, opts.startTimeoutMs, opts.onStep);
+  opts.onStep?.(`waiting for etcd: connecting to ${cfg.etcd.endpoints.join(', ')}`);
   {
     const network = await retry('read the network config', async () => {
       const found = await readNetworkConfig(client, cfg.etcd.prefix);
@@ -202,7 +205,7 @@ function etcdTls(cfg: KnitdConfig): { tls?: { ca: Buffer; cert?: Buffer; key?: B
 /** A condition worth waiting for (logged as a warning, retried), as opposed to a real failure. */
 class Waiting extends Error {}
 
-function retrier(log: Logger, timeoutMs?: number) {
+function retrier(log: Logger, timeoutMs?: number, onStep?: (step: string) => void) {
   return async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     // no jitter: one node waiting for its own start-up conditions
@@ -215,6 +218,7 @@ function retrier(log: Logger, timeoutMs?: number) {
         const delay = backoff.next();
         if (Date.now() + delay > deadline) throw new Error(`gave up trying to ${what}`, { cause: err });
         log.warn(`waiting to ${what}`, { reason: (err as Error).message, retryInMs: delay });
+        onStep?.(err instanceof Waiting ? `waiting: ${(err as Error).message}` : `waiting for etcd: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }

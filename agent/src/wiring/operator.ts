@@ -6,9 +6,14 @@
 import { readFileSync } from 'node:fs';
 import type { KnitdConfig } from '../config';
 import type { Logger } from '../log/logger';
-import { ApiServer, type TcpListenOptions } from '../api';
+import { ApiServer, type ConditionInfo, type KnitStateSource, type TcpListenOptions } from '../api';
 import { MetricsServer, type KnitMetricsRegistry } from '../metrics';
-import type { KnitdStateSource } from './state-source';
+
+/** A state source that also answers the probes. */
+export interface OperatorSource extends KnitStateSource {
+  health(): ConditionInfo;
+  readiness(): ConditionInfo;
+}
 
 export interface OperatorSurface {
   api: ApiServer;
@@ -26,7 +31,7 @@ function readTls(what: string, file: string | undefined): Buffer {
 }
 
 export async function startOperatorSurface(
-  cfg: KnitdConfig, source: KnitdStateSource, registry: KnitMetricsRegistry, log: Logger,
+  cfg: KnitdConfig, source: OperatorSource, registry: KnitMetricsRegistry, log: Logger,
   /** refreshes gauges that mirror module state, just before a scrape */
   beforeScrape: () => Promise<void>,
 ): Promise<OperatorSurface> {
