@@ -27,6 +27,7 @@ command -v etcdctl >/dev/null   || need+=(etcd-client)
 command -v bird >/dev/null      || need+=(bird2)
 command -v iperf3 >/dev/null    || need+=(iperf3)
 command -v conntrack >/dev/null || need+=(conntrack)
+[ -x /usr/bin/time ]            || need+=(time)
 command -v openssl >/dev/null   || need+=(openssl)
 [ -x /usr/lib/cni/bridge ]      || need+=(containernetworking-plugins)
 command -v g++ >/dev/null       || need+=(g++ make python3)
@@ -39,7 +40,8 @@ fi
 # The Debian packages start no services here (no systemd); the lab and the
 # demo run their own etcd inside their own namespaces.
 
-# npm packages, exactly as locked.
+# npm packages, exactly as locked (Bun, which compiles the plugin artifact,
+# is one of them: its postinstall script puts its binary in place).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
@@ -52,5 +54,12 @@ trap 'rm -f "$log"' EXIT
 if ! npm run --silent build >"$log" 2>&1; then
   cat "$log" >&2
   echo "install-deps: the build failed (output above)" >&2
+  exit 1
+fi
+# The CNI plugin artifact deploy/ installs (dist/cni-plugin/knit); the CNI
+# suites run against it too (test/run.sh).
+if ! npm run --silent build:plugin >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-deps: building the plugin artifact failed (output above)" >&2
   exit 1
 fi

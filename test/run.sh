@@ -2,7 +2,9 @@
 # The one command that runs knit's whole test suite on a fresh Debian machine
 # as root. It installs what is missing (Debian and npm packages), builds the
 # native addon and the TypeScript, then runs mocha. Extra arguments go to mocha
-# (e.g. `bash test/run.sh dist/test/unit/**/*.test.js`).
+# (e.g. `bash test/run.sh dist/test/unit/**/*.test.js`); without arguments it
+# runs everything, then the CNI suites a second time against the compiled
+# plugin artifact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,15 @@ fi
 
 # Debian and npm packages, native addon, TypeScript (shared with demo/run.sh).
 bash scripts/install-deps.sh
-if [ $# -eq 0 ]; then
-  set -- 'dist/test/unit/**/*.test.js' 'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
+if [ $# -gt 0 ]; then
+  exec npx mocha "$@"
 fi
-exec npx mocha "$@"
+npx mocha 'dist/test/unit/**/*.test.js' 'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
+# The CNI suites once more, against the artifact deploy/ installs (the
+# Bun-compiled dist/cni-plugin/knit, built by install-deps.sh) instead of the
+# checkout's script: both builds of the plugin must behave the same.
+echo "test/run.sh: the CNI suites again, against the plugin artifact dist/cni-plugin/knit"
+KNIT_TEST_PLUGIN=dist/cni-plugin/knit exec npx mocha \
+  dist/test/integration/cni-roundtrip.test.js dist/test/integration/cni-chaining.test.js \
+  dist/test/integration/cni-bad-input.test.js dist/test/integration/cni-concurrency.test.js \
+  dist/test/integration/cni-gc.test.js

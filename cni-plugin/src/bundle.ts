@@ -1,11 +1,13 @@
 /**
  * Build tool (not loaded by the plugin): packs the compiled plugin modules
- * into ONE executable file, for installing `knit` by copying it into a CNI
- * bin dir on a host that has Node but no knit checkout (the DaemonSet's
- * install step). One file is also faster to start: one read and compile
- * instead of a CommonJS resolution per module.
+ * into ONE JavaScript file run by Node.js: the input of a Node.js single
+ * executable (scripts/build-sea.sh) and a candidate in the plugin artifact
+ * benchmark (test/bench/cni-plugin-artifacts.ts). The artifact deploy/
+ * installs is the Bun-compiled one (scripts/build-plugin.sh), which starts
+ * several times faster. One file starts faster than the checkout: one read
+ * and compile instead of a CommonJS resolution per module.
  *
- *   node dist/cni-plugin/src/bundle.js OUT      (writes OUT, mode 0755)
+ *   node dist/cni-plugin/src/bundle.js [--snapshot] OUT   (writes OUT, mode 0755)
  *
  * Each module keeps its own scope (wrapped in a function, as Node's loader
  * does); a relative require is served from the bundle, anything else
@@ -17,8 +19,16 @@ import * as path from 'node:path';
 /** The plugin's run-time modules, by the name other modules require them. */
 export const BUNDLED_MODULES = ['protocol', 'spec', 'request', 'forward', 'main'] as const;
 
+/**
+ * How the bundle starts the plugin: `run` calls main() when loaded (a script
+ * for `node`, or a SEA's main); `snapshot` is a V8 startup-snapshot builder
+ * (a SEA with `useSnapshot`): the modules are loaded when the snapshot is
+ * built, and main() is what runs when the snapshot is deserialized.
+ */
+export type BundleStart = 'run' | 'snapshot';
+
 /** The bundle's source text, built from the compiled modules in `distDir`. */
-export function renderBundle(distDir: string): string {
+export function renderBundle(distDir: string, start: BundleStart = 'run'): string {
   const parts: string[] = [
     '#!/usr/bin/env node',
     "'use strict';",
@@ -40,13 +50,14 @@ export function renderBundle(distDir: string): string {
     const code = fs.readFileSync(file, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
     parts.push(`__defs[${JSON.stringify(name)}] = function (exports, require, module) {`, code, '};');
   }
-  parts.push("__require('./main').main();", '');
+  if (start === 'run') parts.push("__require('./main').main();", '');
+  else parts.push("const __main = __require('./main');", "require('node:v8').startupSnapshot.setDeserializeMainFunction(() => __main.main());", '');
   return parts.join('\n');
 }
 
 /** Writes the bundle to `out` (0755) atomically; returns its size in bytes. */
-export function writeBundle(distDir: string, out: string): number {
-  const text = renderBundle(distDir);
+export function writeBundle(distDir: string, out: string, start: BundleStart = 'run'): number {
+  const text = renderBundle(distDir, start);
   const tmp = `${out}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text, { mode: 0o755 });
   fs.chmodSync(tmp, 0o755);
@@ -55,11 +66,12 @@ export function writeBundle(distDir: string, out: string): number {
 }
 
 if (require.main === module) {
-  const out = process.argv[2];
+  const snapshot = process.argv[2] === '--snapshot';
+  const out = process.argv[snapshot ? 3 : 2];
   if (out === undefined) {
-    process.stderr.write('usage: node dist/cni-plugin/src/bundle.js OUT\n');
+    process.stderr.write('usage: node dist/cni-plugin/src/bundle.js [--snapshot] OUT\n');
     process.exit(2);
   }
-  const size = writeBundle(__dirname, path.resolve(out));
+  const size = writeBundle(__dirname, path.resolve(out), snapshot ? 'snapshot' : 'run');
   process.stdout.write(`wrote ${out} (${size} bytes)\n`);
 }

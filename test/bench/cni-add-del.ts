@@ -2,7 +2,9 @@
  * Benchmark: CNI ADD/DEL through the real `knit` plugin and a real knitd,
  * next to Debian's reference `bridge` + `host-local` plugins doing the same
  * job (bridge with gateway, veth, address, default route), and next to a
- * bare `node -e 0`.
+ * bare `node -e 0`. The plugin runs as the artifact deploy/ installs
+ * (dist/cni-plugin/knit, `npm run build:plugin`: Bun-compiled) and as the
+ * checkout's script (cni-plugin/bin/knit, run by node).
  *
  *   node dist/test/bench/cni-add-del.js [--runs 100] [--warmup 5]
  *
@@ -13,18 +15,19 @@
  *   - sequential ADD and DEL latency, spawn to exit (median, p90, min);
  *   - knitd's own handling of an ADD/DEL: one request straight on the CNI
  *     socket, no plugin process (the floor under the plugin's number);
- *   - wall time of 50 and 200 concurrent ADDs (and their DELs).
+ *   - wall time of 50 and 200 concurrent ADDs (and their DELs);
+ *   - peak RSS of one plugin process (GNU time %M, the largest of 10 ADDs).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { writeBundle } from '../../cni-plugin/src/bundle';
+import { existsSync } from 'node:fs';
 import { forward } from '../../cni-plugin/src/forward';
 import type { PluginRequest } from '../../cni-plugin/src/protocol';
 import { createLab } from '../lab/lab';
-import { KNIT_PLUGIN, REF_CNI_DIR, startKnitd } from '../lab/knitd';
+import { REF_CNI_DIR, startKnitd } from '../lab/knitd';
 import { addNetnsBatch, delNetnsBatch, netnsPath } from '../lab/netns';
 import { ensureRunDir } from '../lab/run-dir';
 
@@ -38,8 +41,8 @@ interface DriverSpec {
   runs: number;
   warmup: number;
   knitSocket: string;
-  /** the single-file plugin build (what an installer copies) */
-  bundle: string;
+  /** the plugin artifact deploy/ installs (dist/cni-plugin/knit) */
+  artifact: string;
   refDataDir: string;
   /** namespace paths: seq[0] knit, seq[1] reference; conc.knit / conc.ref for the concurrent rounds */
   seq: [string, string];
@@ -50,13 +53,17 @@ interface DriverSpec {
 interface Stats { median: number; p90: number; min: number; n: number }
 interface DriverResult {
   node: Stats;
+  /** the artifact */
   knitAdd: Stats; knitDel: Stats;
-  bundleAdd: Stats; bundleDel: Stats;
+  /** the checkout's script run by node */
+  scriptAdd: Stats; scriptDel: Stats;
   /** knit STATUS through the real knitd: plugin start-up + one trivial round trip */
   knitStatus: Stats;
   refAdd: Stats; refDel: Stats;
   sockAdd: Stats; sockDel: Stats;
-  conc: Array<{ n: number; node: number; knitAdd: number; knitDel: number; refAdd: number; refDel: number }>;
+  conc: Array<{ n: number; node: number; knitAdd: number; knitDel: number; scriptAdd: number; scriptDel: number; refAdd: number; refDel: number }>;
+  /** peak RSS (MiB) of one process: knit artifact ADD, script ADD, reference bridge ADD */
+  peak: { knit: number; script: number; ref: number };
 }
 
 function stats(samples: number[]): Stats {
@@ -65,13 +72,36 @@ function stats(samples: number[]): Stats {
   return { median: q(0.5), p90: q(0.9), min: s[0]!, n: s.length };
 }
 
+/** The checkout's plugin script (run by node). */
+const KNIT_SCRIPT = join(__dirname, '..', '..', '..', 'cni-plugin', 'bin', 'knit');
+/** The artifact deploy/ installs. */
+const KNIT_ARTIFACT = join(__dirname, '..', '..', '..', 'dist', 'cni-plugin', 'knit');
+/** While true, exec() runs each command under GNU time and collects its peak RSS (KiB) in peakSink. */
+let timed = false;
+const peakSink: number[] = [];
+
 /** One exec, spawn to exit; rejects on a non-zero exit so a failing case cannot look fast. */
 function exec(cmd: string, args: string[], env: Record<string, string>, stdin: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, argv] = timed ? ['/usr/bin/time', ['-f', 'knit-bench-peak %M', cmd, ...args]] : [cmd, args];
+    const child = spawn(file, argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    // Under GNU time the peak is on stderr once the pipes close; timing stays spawn → exit.
+    if (timed) {
+      child.on('close', (code) => {
+        const m = /knit-bench-peak (\d+)/.exec(err);
+        if (code === 0 && m) peakSink.push(Number(m[1]));
+        if (code === 0) resolve(0);
+        else reject(new Error(`${cmd} ${env.CNI_COMMAND ?? ''} under /usr/bin/time exited ${code}: ${out} ${err}`));
+      });
+      child.on('error', reject);
+      child.stdin.end(stdin);
+      return;
+    }
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0)
       : reject(new Error(`${cmd} ${env.CNI_COMMAND ?? ''} ${env.CNI_CONTAINERID ?? ''} exited ${code}: ${out}`))));
@@ -85,8 +115,8 @@ async function driver(spec: DriverSpec): Promise<void> {
     cniVersion: '1.0.0', name: 'refnet', type: 'bridge', bridge: 'refbr0', isGateway: true, ipMasq: false, mtu: 1500,
     ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: spec.refDataDir, routes: [{ dst: '0.0.0.0/0' }] },
   });
-  const bundle = (cmd: string, id: string, ns: string) => exec(spec.bundle, [], { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: REF_CNI_DIR }, knitConf);
-  const knit = (cmd: string, id: string, ns: string) => exec(KNIT_PLUGIN, [], { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: REF_CNI_DIR }, knitConf);
+  const knit = (cmd: string, id: string, ns: string) => exec(spec.artifact, [], { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: REF_CNI_DIR }, knitConf);
+  const script = (cmd: string, id: string, ns: string) => exec(KNIT_SCRIPT, [], { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: REF_CNI_DIR }, knitConf);
   const ref = (cmd: string, id: string, ns: string) => exec(join(REF_CNI_DIR, 'bridge'), [], { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_PATH: REF_CNI_DIR }, refConf);
   const sock = async (command: 'ADD' | 'DEL', id: string, ns: string): Promise<number> => {
     const req: PluginRequest = { command, containerId: id, netns: ns, ifname: 'eth0', path: REF_CNI_DIR, config: knitConf };
@@ -114,10 +144,10 @@ async function driver(spec: DriverSpec): Promise<void> {
     return { add: stats(add), del: stats(del) };
   };
   const k = await seq(knit, spec.seq[0], 'kseq');
-  const b = await seq(bundle, spec.seq[0], 'bseq');
+  const b = await seq(script, spec.seq[0], 'bseq');
   const statusTimes: number[] = [];
   for (let i = 0; i < spec.warmup + spec.runs; i++) {
-    const t = await exec(KNIT_PLUGIN, [], { CNI_COMMAND: 'STATUS', CNI_PATH: REF_CNI_DIR }, knitConf.replace('"1.0.0"', '"1.1.0"'));
+    const t = await exec(spec.artifact, [], { CNI_COMMAND: 'STATUS', CNI_PATH: REF_CNI_DIR }, knitConf.replace('"1.0.0"', '"1.1.0"'));
     if (i >= spec.warmup) statusTimes.push(t);
   }
   const r = await seq(ref, spec.seq[1], 'rseq');
@@ -136,9 +166,25 @@ async function driver(spec: DriverSpec): Promise<void> {
     const knitDel = await wall(knit, 'DEL', spec.conc.knit, 'kc');
     const refAdd = await wall(ref, 'ADD', spec.conc.ref, 'rc');
     const refDel = await wall(ref, 'DEL', spec.conc.ref, 'rc');
-    conc.push({ n, node, knitAdd, knitDel, refAdd, refDel });
+    const scriptAdd = await wall(script, 'ADD', spec.conc.knit, 'sc');
+    const scriptDel = await wall(script, 'DEL', spec.conc.knit, 'sc');
+    conc.push({ n, node, knitAdd, knitDel, scriptAdd, scriptDel, refAdd, refDel });
   }
-  const result: DriverResult = { node: stats(nodeTimes), knitAdd: k.add, knitDel: k.del, bundleAdd: b.add, bundleDel: b.del, knitStatus: stats(statusTimes), refAdd: r.add, refDel: r.del, sockAdd: s.add, sockDel: s.del, conc };
+  // Peak memory of one plugin process, under GNU time (not timed).
+  const peakOf = async (fn: (cmd: string, id: string, ns: string) => Promise<number>, tag: string): Promise<number> => {
+    let peak = 0;
+    for (let i = 0; i < 10; i++) {
+      peakSink.length = 0;
+      await fn('ADD', `${tag}-${i}`, spec.seq[0]);
+      peak = Math.max(peak, ...peakSink);
+      await fn('DEL', `${tag}-${i}`, spec.seq[0]);
+    }
+    return peak / 1024;
+  };
+  timed = true;
+  const peak = { knit: await peakOf(knit, 'kp'), script: await peakOf(script, 'sp'), ref: await peakOf(ref, 'rp') };
+  timed = false;
+  const result: DriverResult = { node: stats(nodeTimes), knitAdd: k.add, knitDel: k.del, scriptAdd: b.add, scriptDel: b.del, knitStatus: stats(statusTimes), refAdd: r.add, refDel: r.del, sockAdd: s.add, sockDel: s.del, conc, peak };
   writeFileSync(spec.out, JSON.stringify(result));
 }
 
@@ -173,10 +219,9 @@ async function outer(): Promise<void> {
     names.push(...seqNs, ...knitNs, ...refNs);
     addNetnsBatch(names);
     const out = join(ensureRunDir(), `cni-bench-${process.pid}.json`);
-    const bundlePath = join(knitd.dir, 'knit');
-    writeBundle(join(__dirname, '..', '..', 'cni-plugin', 'src'), bundlePath);
+    if (!existsSync(KNIT_ARTIFACT)) throw new Error(`${KNIT_ARTIFACT} missing: npm run build:plugin`);
     const spec: DriverSpec = {
-      runs, warmup, knitSocket: knitd.socket, bundle: bundlePath, refDataDir: join(knitd.dir, 'host-local'),
+      runs, warmup, knitSocket: knitd.socket, artifact: KNIT_ARTIFACT, refDataDir: join(knitd.dir, 'host-local'),
       seq: [netnsPath(seqNs[0]!), netnsPath(seqNs[1]!)],
       conc: { knit: knitNs.map(netnsPath), ref: refNs.map(netnsPath) }, out,
     };
@@ -207,11 +252,11 @@ function print(r: DriverResult, kd: { add: Stats; del: Stats }, runs: number): v
     `|${'-'.repeat(46)}|--------:|--------:|--------:|`,
     row('node -e 0', r.node),
     row('knit STATUS (plugin + trivial knitd answer)', r.knitStatus),
-    row('knit ADD (plugin + knitd)', r.knitAdd),
-    row('knit ADD, single-file bundle', r.bundleAdd),
+    row('knit ADD (artifact + knitd)', r.knitAdd),
+    row('knit ADD, checkout script (node)', r.scriptAdd),
     row('reference bridge+host-local ADD', r.refAdd),
-    row('knit DEL (plugin + knitd)', r.knitDel),
-    row('knit DEL, single-file bundle', r.bundleDel),
+    row('knit DEL (artifact + knitd)', r.knitDel),
+    row('knit DEL, checkout script (node)', r.scriptDel),
     row('reference bridge+host-local DEL', r.refDel),
     row('knitd ADD, socket round trip (no plugin)', r.sockAdd),
     row('knitd DEL, socket round trip (no plugin)', r.sockDel),
@@ -220,12 +265,15 @@ function print(r: DriverResult, kd: { add: Stats; del: Stats }, runs: number): v
     '',
     'Concurrent (wall ms for N at once):',
     '',
-    '|   N | node -e 0 | knit ADD | ref ADD | ratio | knit DEL | ref DEL | ratio |',
-    '|----:|----------:|---------:|--------:|------:|---------:|--------:|------:|',
-    ...r.conc.map((c) => `| ${String(c.n).padStart(3)} |   ${f(c.node)} | ${f(c.knitAdd)}  | ${f(c.refAdd)} | ${(c.knitAdd / c.refAdd).toFixed(2).padStart(5)} | ${f(c.knitDel)}  | ${f(c.refDel)} | ${(c.knitDel / c.refDel).toFixed(2).padStart(5)} |`),
+    '|   N | node -e 0 | knit ADD | ref ADD | ratio | knit DEL | ref DEL | ratio | script ADD | script DEL |',
+    '|----:|----------:|---------:|--------:|------:|---------:|--------:|------:|-----------:|-----------:|',
+    ...r.conc.map((c) => `| ${String(c.n).padStart(3)} |   ${f(c.node)} | ${f(c.knitAdd)}  | ${f(c.refAdd)} | ${(c.knitAdd / c.refAdd).toFixed(2).padStart(5)} | ${f(c.knitDel)}  | ${f(c.refDel)} | ${(c.knitDel / c.refDel).toFixed(2).padStart(5)} | ${f(c.scriptAdd)} | ${f(c.scriptDel)} |`),
+    '',
+    `Peak RSS of one plugin process (ADD, largest of 10): knit artifact ${r.peak.knit.toFixed(1)} MiB, script ${r.peak.script.toFixed(1)} MiB, reference bridge ${r.peak.ref.toFixed(1)} MiB`,
     '',
     'Targets:',
-    `  knit ADD median ≤ node -e 0 + 5 ms: ${r.knitAdd.median.toFixed(1)} vs ${(r.node.median + 5).toFixed(1)} → ${r.knitAdd.median <= r.node.median + 5 ? 'met' : 'MISSED'} (bundle: ${r.bundleAdd.median.toFixed(1)} → ${r.bundleAdd.median <= r.node.median + 5 ? 'met' : 'MISSED'})`,
+    `  knit ADD median ≤ 1.2× reference: ${(r.knitAdd.median / r.refAdd.median).toFixed(2)}× → ${r.knitAdd.median <= 1.2 * r.refAdd.median ? 'met' : 'MISSED'}`,
+    `  knit DEL median ≤ 1.2× reference: ${(r.knitDel.median / r.refDel.median).toFixed(2)}× → ${r.knitDel.median <= 1.2 * r.refDel.median ? 'met' : 'MISSED'}`,
     `  knitd ADD handling < reference whole ADD: ${r.sockAdd.median.toFixed(1)} vs ${r.refAdd.median.toFixed(1)} → ${r.sockAdd.median < r.refAdd.median ? 'met' : 'MISSED'}`,
     ...r.conc.map((c) => `  ${c.n} concurrent ADDs ≤ 1.5× reference: ${(c.knitAdd / c.refAdd).toFixed(2)}× → ${c.knitAdd <= 1.5 * c.refAdd ? 'met' : 'MISSED'} (${c.n} bare node start-ups alone: ${(c.node / c.refAdd).toFixed(2)}×)`),
     `Machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end, node ${process.version}`,

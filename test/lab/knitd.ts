@@ -33,8 +33,20 @@ function knitdNodeFlags(): string[] {
   if (!m) throw new Error(`unexpected shebang in ${KNITD_BIN}: ${shebang}`);
   return m[1]!.trim().split(/\s+/).filter(Boolean);
 }
-/** The real CNI plugin executable. */
-export const KNIT_PLUGIN = join(REPO_ROOT, 'cni-plugin', 'bin', 'knit');
+/**
+ * The real CNI plugin executable: the checkout's script (cni-plugin/bin/knit)
+ * unless KNIT_TEST_PLUGIN names another build of it (relative to the
+ * repository root), e.g. the compiled artifact dist/cni-plugin/knit, which
+ * test/run.sh runs the CNI suites against a second time.
+ */
+export const KNIT_PLUGIN = pluginUnderTest(process.env.KNIT_TEST_PLUGIN);
+
+function pluginUnderTest(chosen: string | undefined): string {
+  if (chosen === undefined || chosen === '') return join(REPO_ROOT, 'cni-plugin', 'bin', 'knit');
+  const file = resolve(REPO_ROOT, chosen);
+  if (!existsSync(file)) throw new Error(`KNIT_TEST_PLUGIN=${chosen}: ${file} does not exist (npm run build:plugin builds dist/cni-plugin/knit)`);
+  return file;
+}
 /** Debian's reference plugins. */
 export const REF_CNI_DIR = '/usr/lib/cni';
 

@@ -208,11 +208,12 @@ describe('deploy/kubernetes manifests', () => {
       const binDir = init.env!.find((e) => e.name === 'CNI_BIN_DIR')!.value!;
       const mount = init.volumeMounts!.find((m) => m.mountPath === binDir)!;
       expect(pod.volumes.find((v) => v.name === mount.name)?.hostPath?.path).to.equal('/opt/cni/bin');
-      expect(script).to.include('src=/opt/knit/dist/cni-plugin/knit-sea');
-      expect(dockerfile).to.include('npm run build:sea');
+      expect(script).to.include('src=/opt/knit/dist/cni-plugin/knit');
+      expect(script).to.not.include('knit-sea');
+      expect(dockerfile).to.include('npm run build:plugin');
       expect(dockerfile).to.include('COPY --from=build /src/dist/cni-plugin ./dist/cni-plugin');
       const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-      expect(readFileSync(join(REPO, pkg.scripts['build:sea']!.replace(/^bash /, '')), 'utf8')).to.include('out=${1:-dist/cni-plugin/knit-sea}');
+      expect(readFileSync(join(REPO, pkg.scripts['build:plugin']!.replace(/^bash /, '')), 'utf8')).to.include('out=${1:-dist/cni-plugin/knit}');
     });
   });
 });
