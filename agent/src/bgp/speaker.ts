@@ -14,18 +14,18 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { Logger } from '../log/logger';
+import { LogRateLimiter } from '../log/rate-limiter';
 import { Afi, CeaseSubcode, ceaseNotification, encodeMessage, type AfiSafi, type NotificationMessage } from './codec';
 import { realClock, Timer, type Clock } from '../base';
 import { tcpDialer, unmapAddress, wrapSocket, type Dialer } from './conn';
 import type { Candidate, RouteSource } from './decision';
-import { PeerEventLimiter } from './event-limiter';
 import { exportPaths } from './export-policy';
 import type { SessionState } from './fsm';
 import { ImportPolicy, type ImportContext, type ImportFilter, type RejectReason } from './import-policy';
 import type { Path } from './path';
 import { Rib, type PeerCounts } from './rib';
 import { IPV4_UNICAST, IPV6_UNICAST, type Negotiated } from './session/negotiate';
-import { Session, type SessionDown } from './session/session';
+import { Session, type PeerEventKind, type SessionDown } from './session/session';
 
 /** One peer to have a session with. */
 export interface PeerSpec {
@@ -170,7 +170,7 @@ export class Speaker {
   private readonly batch: Timer;
   private stopped = false;
   private readonly policy: ImportPolicy | undefined;
-  private readonly events: PeerEventLimiter;
+  private readonly limiter: LogRateLimiter;
 
   constructor(private readonly opts: SpeakerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -178,7 +178,7 @@ export class Speaker {
     this.policy = opts.importContext ? new ImportPolicy(opts.importContext) : undefined;
     this.rib = new Rib(opts.localAsn, (source, path) => this.judge(source, path));
     this.batch = new Timer(this.clock, () => this.runBatch());
-    this.events = new PeerEventLimiter(this.clock, this.log, opts.eventLimit);
+    this.limiter = new LogRateLimiter(this.log, { ...opts.eventLimit, clock: this.clock });
   }
 
   /**
@@ -189,6 +189,11 @@ export class Speaker {
   setImportContext(ctx: ImportContext): void {
     if (!this.policy) throw new Error('BGP speaker: setImportContext() on a speaker built without importContext');
     if (this.policy.setContext(ctx)) this.changed(this.rib.reimport());
+  }
+
+  /** A per-peer log line that a peer can make repeat: rate-limited per peer and kind. */
+  private event(peer: string, kind: PeerEventKind, level: 'info' | 'warn', msg: string, fields: Record<string, unknown> = {}): void {
+    this.limiter.event(`${peer} ${kind}`, `peer ${peer} '${kind}' events`, level, msg, { peer, event: kind, ...fields });
   }
 
   /** The import step: first-AS (eBGP), then the import policy. */
@@ -213,7 +218,7 @@ export class Speaker {
       const remote = unmapAddress(sock.remoteAddress);
       const entry = this.peers.get(remote);
       if (!entry || this.stopped) {
-        this.events.event(remote, 'refused', 'info', 'BGP connection from an unknown address refused', { remote });
+        this.event(remote, 'refused', 'info', 'BGP connection from an unknown address refused', { remote });
         sock.on('error', () => undefined);
         sock.end(encodeMessage(ceaseNotification(CeaseSubcode.CONNECTION_REJECTED), { fourOctetAs: false }));
         // Do not wait for a peer that never closes its side.
@@ -244,7 +249,7 @@ export class Speaker {
       e.session.stop({ notify: !opts.graceful, reason: opts.graceful ? 'graceful restart' : 'knitd stopping' });
     }
     this.batch.cancel();
-    this.events.stop();
+    this.limiter.stop();
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -359,7 +364,7 @@ export class Speaker {
         ...(ebgp && !spec.multihop ? { ttl: 1 } : {}),
         ...(this.opts.connectRetryMs !== undefined ? { connectRetryMs: this.opts.connectRetryMs } : {}),
       },
-      { clock: this.clock, dial: this.opts.dial ?? tcpDialer, logger: this.log, events: (kind, level, msg, fields) => this.events.event(addr, kind, level, msg, fields) },
+      { clock: this.clock, dial: this.opts.dial ?? tcpDialer, logger: this.log, events: (kind, level, msg, fields) => this.event(addr, kind, level, msg, fields) },
       {
         established: (neg, localAddress) => this.onEstablished(entry, neg, localAddress, ebgp),
         down: (info) => this.onDown(entry, info),
@@ -375,7 +380,7 @@ export class Speaker {
     const addr = e.spec.address;
     const r = this.rib.apply(addr, announced, withdrawn);
     for (const x of r.rejected) {
-      this.events.event(addr, 'rejected', 'warn', `peer ${addr}: route ${x.prefix} via ${x.nextHop || '-'} not installed (${x.reason})`, { prefix: x.prefix, reason: x.reason, nextHop: x.nextHop });
+      this.event(addr, 'rejected', 'warn', `peer ${addr}: route ${x.prefix} via ${x.nextHop || '-'} not installed (${x.reason})`, { prefix: x.prefix, reason: x.reason, nextHop: x.nextHop });
     }
     this.changed(r.changed);
     const limit = e.spec.maxPrefixes ?? this.opts.maxPrefixes ?? DEFAULT_MAX_PREFIXES;
@@ -383,7 +388,7 @@ export class Speaker {
       e.maxPrefixHits++;
       const idleS = e.spec.maxPrefixRestart ?? this.opts.maxPrefixRestart ?? DEFAULT_MAX_PREFIX_RESTART_S;
       const afi = announced.at(-1)?.prefix.afi === 6 ? Afi.IPV6 : Afi.IPV4;
-      this.events.event(addr, 'flap', 'warn', `peer ${addr}: more than ${limit} prefixes; closing the session (Cease 6/1) and staying idle for ${idleS} s`, { limit, idleSeconds: idleS });
+      this.event(addr, 'flap', 'warn', `peer ${addr}: more than ${limit} prefixes; closing the session (Cease 6/1) and staying idle for ${idleS} s`, { limit, idleSeconds: idleS });
       e.session.shutdownFor(maxPrefixNotification(afi, limit), `maximum number of prefixes (${limit}) reached`, idleS * 1000);
     }
   }

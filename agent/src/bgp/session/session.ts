@@ -22,7 +22,6 @@ import type { BgpConn, Dialer } from '../conn';
 import { closeOutgoingOnCollision, sessionState, type SessionState } from '../fsm';
 import { pathSignature, prefixKey, type Path } from '../path';
 import type { Logger } from '../../log/logger';
-import type { PeerEventKind } from '../event-limiter';
 import { Connection } from './connection';
 import { buildOpen, negotiate, type LocalOpenParams, type Negotiated, type PeerGracefulRestart } from './negotiate';
 import { buildUpdates, readUpdate, type UpdateEffect } from './updates';
@@ -61,6 +60,9 @@ export interface SessionDown {
   /** The peer's graceful restart capability from the OPEN of the session that went down. */
   peerGracefulRestart?: PeerGracefulRestart;
 }
+
+/** Kinds of per-peer log lines a peer can make repeat (the speaker rate-limits them per peer and kind). */
+export type PeerEventKind = 'rejected' | 'malformed' | 'flap' | 'refused';
 
 /** Where a session's repeating log lines go (the speaker rate-limits them per peer); default: the logger. */
 export type SessionEvents = (kind: PeerEventKind, level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;

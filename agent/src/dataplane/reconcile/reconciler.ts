@@ -17,6 +17,7 @@
  */
 import { Backoff, realClock, SerialRunner, Ticker, Timer, type Clock } from '../../base';
 import type { Logger } from '../../log/logger';
+import { LogRateLimiter } from '../../log/rate-limiter';
 import { isNetlinkError } from '../../netlink/errors';
 import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink/types';
 import type { Lease } from '../../store/lease-codec';
@@ -115,6 +116,7 @@ interface Waiter {
 export class Reconciler {
   private readonly nl: Handle;
   private readonly log: Logger;
+  private readonly limiter: LogRateLimiter;
   private readonly backend: DataplaneSource;
   private readonly resyncMs: number;
   private readonly retryMs: number;
@@ -160,6 +162,7 @@ export class Reconciler {
     this.retryMs = opts.retryDelayMs ?? 1000;
     this.protocol = opts.protocol ?? RTPROT_KNIT;
     this.clock = opts.clock ?? realClock;
+    this.limiter = new LogRateLimiter(opts.logger, { clock: this.clock });
     this.runner = new SerialRunner(() => this.runAndSettle(), { deferStart: true, ready: () => this.peersKnown });
     this.resync = new Ticker(this.clock, this.resyncMs, () => {
       this.needSetup = true; // also re-check the devices (MTU, address, up)
@@ -208,6 +211,7 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.sub?.close();
+    this.limiter.stop();
     this.sub = undefined;
     this.resync.stop();
     this.retryTimer.cancel();
@@ -311,19 +315,19 @@ export class Reconciler {
     switch (ev.type) {
       case 'route-deleted':
         if (ev.route.protocol === this.protocol && this.wantedRoutes.has(routeKey(ev.route))) {
-          this.log.info('knit route deleted from outside; repairing', { dst: ev.route.dst });
+          this.limiter.event('repair', 'repairs of objects deleted from outside', 'info', 'knit route deleted from outside; repairing', { dst: ev.route.dst });
           this.request();
         }
         break;
       case 'neigh-deleted':
         if (this.owned.includes(ev.neighbour.index) && this.wantedNeigh.has(neighbourKey(ev.neighbour))) {
-          this.log.info('knit neighbour deleted from outside; repairing', { ip: ev.neighbour.ip });
+          this.limiter.event('repair', 'repairs of objects deleted from outside', 'info', 'knit neighbour deleted from outside; repairing', { ip: ev.neighbour.ip });
           this.request();
         }
         break;
       case 'fdb-deleted':
         if (this.owned.includes(ev.entry.index) && this.wantedFdb.has(fdbKey(ev.entry))) {
-          this.log.info('knit FDB entry deleted from outside; repairing', { mac: ev.entry.mac });
+          this.limiter.event('repair', 'repairs of objects deleted from outside', 'info', 'knit FDB entry deleted from outside; repairing', { mac: ev.entry.mac });
           this.request();
         }
         break;
@@ -439,7 +443,8 @@ export class Reconciler {
       this.retryBackoff.reset();
     }
     const fields = { ...run, durationMs: Math.round(run.durationMs * 10) / 10, peers: desired.peers.length };
-    if (run.writes > 0) this.log.info('reconciled', fields);
+    // Route churn from outside (a flapping BGP peer) sets the pace of runs: rate-limited.
+    if (run.writes > 0) this.limiter.event('reconciled', 'reconcile runs with writes', 'info', 'reconciled', fields);
     else this.log.debug('reconciled (no change)', fields);
     return run;
   }
