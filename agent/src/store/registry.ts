@@ -14,16 +14,13 @@ import type { Etcd3, IKeyValue, ITxnResponse } from 'etcd3';
 type TxnCompare = NonNullable<Parameters<Etcd3['kv']['txn']>[0]['compare']>[number];
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
-import { ConflictError, EtcdUnavailableError, LeaseExpiredError, isUnavailable, wrapEtcdError } from './errors';
+import { ConflictError, LeaseExpiredError, wrapEtcdError } from './errors';
+import { keepAliveOnce } from './keep-alive';
 import { encodeLeaseValue, InvalidLeaseError, parseLease, parseSubnetKeyName, subnetKeyName, type LeaseScope, type LeaseValue } from './lease-codec';
 import type { LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers, ParsedKv } from './lease-record';
 import { cidrCoversAny, formatCidrAny, mustParseCidrAny } from '../net/ip';
 import { watchLeasePrefix } from './lease-watch';
 
-/** gRPC status UNAVAILABLE: the endpoint cannot be reached. */
-const GRPC_UNAVAILABLE = 14;
-/** Keep-alive streams tried per renewal before giving up (within the call deadline). */
-const KEEPALIVE_ATTEMPTS = 6;
 
 /** Options of an EtcdRegistry. */
 export interface RegistryOptions {
@@ -196,7 +193,7 @@ export class EtcdRegistry {
     const context = `renew lease ${subnet}`;
     let ttl: number;
     try {
-      ttl = await this.keepAliveOnce(held.etcdLeaseId);
+      ttl = await keepAliveOnce(this.client, held.etcdLeaseId, this.callTimeoutMs, this.log);
     } catch (err) {
       throw this.failed('renew', wrapEtcdError(context, err));
     }
@@ -213,65 +210,6 @@ export class EtcdRegistry {
       throw new ConflictError(`${context}: key rewritten at revision ${kv.mod_revision} (ours was ${held.modRevision})`, kv.value.toString('utf8'));
     }
     return { ttlSeconds: ttl };
-  }
-
-  /**
-   * One keep-alive round trip on a short-lived stream (what etcd3's
-   * Lease.keepaliveOnce does). etcd3 fails unary calls over to another
-   * endpoint but not streams: a stream opened on a member that is down fails
-   * at once with UNAVAILABLE, so try again (the pool picks a random endpoint
-   * per stream) until the deadline. Without this, losing one member of three
-   * failed about a third of the renewals (health: degraded) for nothing.
-   */
-  private async keepAliveOnce(id: string): Promise<number> {
-    const deadline = Date.now() + this.callTimeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.keepAliveAttempt(id, deadline);
-      } catch (err) {
-        if (!isUnavailable(err) || Date.now() >= deadline || attempt >= KEEPALIVE_ATTEMPTS) throw err;
-        this.log.debug('keep-alive stream failed; trying again (another endpoint, if any)', { leaseId: id, attempt, error: (err as Error).message });
-      }
-    }
-  }
-
-  private async keepAliveAttempt(id: string, deadline: number): Promise<number> {
-    // The deadline covers opening the stream too: against a frozen etcd that can hang as well.
-    const timeout = (): EtcdUnavailableError => new EtcdUnavailableError(`keep-alive of etcd lease ${id}: no answer within ${this.callTimeoutMs} ms`);
-    const waitMs = Math.max(0, deadline - Date.now());
-    let openTimer: NodeJS.Timeout | undefined;
-    let gaveUp = false;
-    const opening = this.client.leaseClient.leaseKeepAlive();
-    // A stream that opens after we gave up is closed at once rather than leaked.
-    opening.then((late) => { if (gaveUp) late.cancel(); }, () => undefined);
-    const stream = await Promise.race([
-      opening,
-      new Promise<never>((_, reject) => {
-        openTimer = setTimeout(() => {
-          gaveUp = true;
-          reject(timeout());
-        }, waitMs);
-      }),
-    ]).finally(() => clearTimeout(openTimer));
-    return await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        stream.cancel();
-        reject(timeout());
-      }, Math.max(0, deadline - Date.now()));
-      stream.on('data', (res) => {
-        clearTimeout(timer);
-        stream.end();
-        resolve(Number(res.TTL));
-      });
-      stream.on('error', (err) => {
-        clearTimeout(timer);
-        // Stream errors come raw from grpc (etcd3 does not type them as it does unary errors).
-        reject((err as { code?: unknown }).code === GRPC_UNAVAILABLE
-          ? new EtcdUnavailableError(`keep-alive of etcd lease ${id}: ${(err as Error).message}`, { cause: err })
-          : err);
-      });
-      stream.write({ ID: id });
-    });
   }
 
   /** Deletes a lease we hold (compare on mod revision) and revokes its etcd lease. Throws ConflictError if not ours. */

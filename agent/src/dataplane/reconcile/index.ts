@@ -1,5 +1,6 @@
 /** The reconciler's public surface: the class, its source contract, the pure diff and status types. */
-export { Reconciler, type ReconcilerOptions, type ReconcileStats, type ReconcilerStats, type ReconcileRunReport } from './reconciler';
+export { Reconciler, type ReconcilerOptions } from './reconciler';
+export type { ReconcileStats, ReconcilerStats, ReconcileRunReport } from './stats';
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
 export {
   diffDataplane, routeKey, neighbourKey, fdbKey, objectKey,

@@ -15,37 +15,22 @@
  *   - a periodic resync (10 s by default), which also re-checks the devices;
  *   - a retry after failed writes (1 s, doubling up to the resync interval).
  */
-import { Backoff, realClock, SerialRunner, Ticker, Timer, type Clock } from '../../base';
+import { realClock, type Clock } from '../../base';
 import type { Logger } from '../../log/logger';
 import { LogRateLimiter } from '../../log/rate-limiter';
-import { isNetlinkError } from '../../netlink/errors';
 import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink/types';
 import type { Lease } from '../../store/lease-codec';
 import { auditDataplane, type DataplaneAudit } from './audit';
-import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type CurrentObjects, type DiffOp } from './diff';
+import { applyOps } from './apply';
+import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type CurrentObjects } from './diff';
+import { eventNeedsRun, type WantedObjects } from './event-filter';
+import { LogOnChange } from './log-dedupe';
+import { RunScheduler } from './scheduler';
+import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
 import { describeObject, peerStatuses, type ObjectOutcome, type ReconcilerStatus } from './status';
 import type { DataplaneSource, DesiredDataplane, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
-
-/**
- * Writes of one phase in flight at a time: twice the netlink layer's window
- * (64), so its pipe stays full. Starting every write of a phase at once (5000
- * peers: 10 000 neighbour/FDB writes) parked thousands of pending closures
- * and promises behind that window; they outlived young-generation GCs, were
- * promoted, and the old generation grew by tens of MiB of garbage before a
- * full GC (cluster-scale bench, docs/benchmarks.md).
- */
-const WRITE_CONCURRENCY = 128;
-
-/** Runs `fn` over `items` with at most `limit` calls pending; resolves when all are done (fn must not reject). */
-async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 export interface ReconcilerOptions {
   /** Handle bound to the node's namespace. */
@@ -64,50 +49,6 @@ export interface ReconcilerOptions {
   onRun?: (run: ReconcileRunReport) => void;
 }
 
-/** What `onRun` hears about one run. */
-export interface ReconcileRunReport {
-  /** 'error': setup or a dump failed and the run was abandoned (failed single writes still count as 'ok' runs, see stats.failed) */
-  result: 'ok' | 'error';
-  durationMs: number;
-  /** the run's numbers, when it finished */
-  stats?: ReconcileStats;
-}
-
-/** What one run did. */
-export interface ReconcileStats {
-  /** netlink write requests sent (setup's included) */
-  writes: number;
-  added: number;
-  replaced: number;
-  deleted: number;
-  /** writes that failed (deletes of already-gone objects do not count) */
-  failed: number;
-  /** desired objects already right */
-  unchanged: number;
-  /** desired routes not written because a foreign route holds their slot */
-  conflicts: number;
-  /** setup() ran in this run */
-  setupRan: boolean;
-  durationMs: number;
-}
-
-/** Totals since construction, for metrics. */
-export interface ReconcilerStats {
-  runs: number;
-  writes: number;
-  failedWrites: number;
-  setups: number;
-  lastDurationMs: number;
-  lastWrites: number;
-  /** epoch ms of the last finished run */
-  lastRunAt?: number;
-  /** message of the last run that failed as a whole (setup or dump), cleared by a good run */
-  lastError?: string;
-  peers: number;
-  refusedPeers: number;
-  conflicts: number;
-}
-
 interface Waiter {
   resolve: (s: ReconcileStats) => void;
   reject: (e: Error) => void;
@@ -118,8 +59,6 @@ export class Reconciler {
   private readonly log: Logger;
   private readonly limiter: LogRateLimiter;
   private readonly backend: DataplaneSource;
-  private readonly resyncMs: number;
-  private readonly retryMs: number;
   private readonly protocol: number;
   private readonly clock: Clock;
   private readonly onRun: (run: ReconcileRunReport) => void;
@@ -128,24 +67,19 @@ export class Reconciler {
   /** No run before the first setPeers: an empty peer set would delete every knit route at restart. */
   private peersKnown = false;
   private needSetup = true;
-  /** one run at a time; requests during a run coalesce into one more (setImmediate: a burst of one tick is one run) */
-  private readonly runner: SerialRunner;
+  /** requests, resync and retries (see scheduler.ts) */
+  private readonly scheduler: RunScheduler;
   private waiters: Waiter[] = [];
   private started = false;
   private stopped = false;
   private sub: Subscription | undefined;
-  private readonly resync: Ticker;
-  private readonly retryTimer: Timer;
-  private readonly retryBackoff: Backoff;
 
   private lastDesired: DesiredDataplane = { peers: [], refused: [] };
   private outcomes = new Map<string, ObjectOutcome>();
-  private wantedRoutes = new Set<string>();
-  private wantedNeigh = new Set<string>();
-  private wantedFdb = new Set<string>();
-  private owned: number[] = [];
-  private refusedLogged = new Map<string, string>();
-  private conflictsLogged = new Set<string>();
+  /** what the last run wanted: netlink events are judged against it */
+  private wanted: WantedObjects;
+  private readonly refusedLog = new LogOnChange<string>();
+  private readonly conflictsLog = new LogOnChange<true>();
   private lastSetupResult: SetupResult | undefined;
   private readonly runListeners = new Set<(run: ReconcileRunReport) => void>();
 
@@ -158,19 +92,18 @@ export class Reconciler {
     this.nl = opts.nl;
     this.log = opts.logger;
     this.backend = opts.backend;
-    this.resyncMs = opts.resyncIntervalMs ?? 10_000;
-    this.retryMs = opts.retryDelayMs ?? 1000;
     this.protocol = opts.protocol ?? RTPROT_KNIT;
     this.clock = opts.clock ?? realClock;
     this.limiter = new LogRateLimiter(opts.logger, { clock: this.clock });
-    this.runner = new SerialRunner(() => this.runAndSettle(), { deferStart: true, ready: () => this.peersKnown });
-    this.resync = new Ticker(this.clock, this.resyncMs, () => {
-      this.needSetup = true; // also re-check the devices (MTU, address, up)
-      this.request();
+    this.wanted = { protocol: this.protocol, owned: [], routes: new Set(), neighbours: new Set(), fdb: new Set() };
+    this.scheduler = new RunScheduler({
+      clock: this.clock,
+      resyncMs: opts.resyncIntervalMs ?? 10_000,
+      retryMs: opts.retryDelayMs ?? 1000,
+      run: () => this.runAndSettle(),
+      ready: () => this.peersKnown,
+      onResync: () => { this.needSetup = true; }, // also re-check the devices (MTU, address, up)
     });
-    this.retryTimer = new Timer(this.clock, () => this.request());
-    // no jitter: one node's retries, not a fleet's
-    this.retryBackoff = new Backoff({ minMs: this.retryMs, maxMs: Math.max(this.resyncMs, this.retryMs) });
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -203,7 +136,7 @@ export class Reconciler {
         this.request();
       },
     );
-    this.resync.start();
+    this.scheduler.start();
     this.request();
   }
 
@@ -213,9 +146,7 @@ export class Reconciler {
     this.sub?.close();
     this.limiter.stop();
     this.sub = undefined;
-    this.resync.stop();
-    this.retryTimer.cancel();
-    await this.runner.stop();
+    await this.scheduler.stop();
     for (const w of this.waiters.splice(0)) w.reject(new Error('reconciler stopped'));
   }
 
@@ -259,14 +190,14 @@ export class Reconciler {
   status(): ReconcilerStatus {
     return {
       lastRunAt: this.stats.lastRunAt,
-      pending: this.runner.pending,
+      pending: this.scheduler.pending,
       peers: peerStatuses(this.lastDesired, this.outcomes),
     };
   }
 
   private request(): void {
     if (this.stopped) return;
-    this.runner.request();
+    this.scheduler.request();
   }
 
   /** One run for the runner: settles the waiters that were queued before it started. */
@@ -282,7 +213,7 @@ export class Reconciler {
       this.report({ result: 'error', durationMs: this.clock.now() - t0 });
       this.stats.lastError = e.message;
       this.log.error('reconcile failed', { error: e.message, cause: (e.cause as Error | undefined)?.message });
-      this.scheduleRetry();
+      this.scheduler.retry();
       for (const w of waiters) w.reject(e);
     }
   }
@@ -306,48 +237,17 @@ export class Reconciler {
     }
   }
 
-  private scheduleRetry(): void {
-    if (this.stopped || this.retryTimer.armed) return;
-    this.retryTimer.arm(this.retryBackoff.next());
-  }
-
   private onEvent(ev: NetlinkEvent): void {
-    switch (ev.type) {
-      case 'route-deleted':
-        if (ev.route.protocol === this.protocol && this.wantedRoutes.has(routeKey(ev.route))) {
-          this.limiter.event('repair', 'repairs of objects deleted from outside', 'info', 'knit route deleted from outside; repairing', { dst: ev.route.dst });
-          this.request();
-        }
-        break;
-      case 'neigh-deleted':
-        if (this.owned.includes(ev.neighbour.index) && this.wantedNeigh.has(neighbourKey(ev.neighbour))) {
-          this.limiter.event('repair', 'repairs of objects deleted from outside', 'info', 'knit neighbour deleted from outside; repairing', { ip: ev.neighbour.ip });
-          this.request();
-        }
-        break;
-      case 'fdb-deleted':
-        if (this.owned.includes(ev.entry.index) && this.wantedFdb.has(fdbKey(ev.entry))) {
-          this.limiter.event('repair', 'repairs of objects deleted from outside', 'info', 'knit FDB entry deleted from outside; repairing', { mac: ev.entry.mac });
-          this.request();
-        }
-        break;
-      case 'link-deleted':
-        if (this.owned.includes(ev.link.index)) {
-          this.log.warn('backend device deleted from outside; recreating', { device: ev.link.name });
-          this.needSetup = true;
-          this.request();
-        }
-        break;
-      case 'link-changed':
-        if (!ev.link.up && this.owned.includes(ev.link.index)) {
-          this.log.warn('backend device set down from outside; setting it up', { device: ev.link.name });
-          this.needSetup = true;
-          this.request();
-        }
-        break;
-      default:
-        break;
+    const verdict = eventNeedsRun(ev, this.wanted);
+    if (verdict === undefined) return;
+    if (verdict.setup) {
+      this.log[verdict.level](verdict.message, verdict.fields);
+      this.needSetup = true;
+    } else {
+      // a flapping route or neighbour sets the pace of these lines: rate-limited
+      this.limiter.event('repair', 'repairs of objects deleted from outside', verdict.level, verdict.message, verdict.fields);
     }
+    this.request();
   }
 
   private async runOnce(): Promise<ReconcileStats> {
@@ -382,10 +282,13 @@ export class Reconciler {
     // events of our own deletes (a peer that left) arrive while or after we
     // write, and must not read as "deleted from outside" (they are not wanted
     // any more). A wanted object deleted by someone else meanwhile still is.
-    this.owned = owned;
-    this.wantedRoutes = new Set(flat.routes.map(routeKey));
-    this.wantedNeigh = new Set(flat.neighbours.map(neighbourKey));
-    this.wantedFdb = new Set(flat.fdb.map(fdbKey));
+    this.wanted = {
+      protocol: this.protocol,
+      owned,
+      routes: new Set(flat.routes.map(routeKey)),
+      neighbours: new Set(flat.neighbours.map(neighbourKey)),
+      fdb: new Set(flat.fdb.map(fdbKey)),
+    };
 
     // Outcomes start as 'ok' for every desired object; ops and conflicts overwrite.
     const outcomes = new Map<string, ObjectOutcome>();
@@ -397,28 +300,23 @@ export class Reconciler {
     }
     this.noteConflicts(diff.conflicts.map((c) => ({ dst: c.want.dst, foreignProtocol: c.foreign.protocol ?? 0 })));
 
-    // Phases: deletes, then neighbours/FDB, then routes (diff order), each phase concurrent.
-    const phases: DiffOp[][] = [[], [], []];
-    for (const op of diff.ops) {
-      phases[op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1]!.push(op);
-    }
-    for (const phase of phases) {
-      await forEachBounded(phase, WRITE_CONCURRENCY, async (op) => {
-        run.writes++;
-        const error = await this.apply(op);
-        const key = objectKey(op.object);
-        if (error === undefined) {
-          if (op.action === 'add') run.added++;
-          else if (op.action === 'replace') run.replaced++;
-          else run.deleted++;
-          if (op.action !== 'delete') outcomes.set(key, { state: 'programmed' });
-        } else {
-          run.failed++;
-          if (op.action !== 'delete') outcomes.set(key, { state: 'failed', error });
-          this.log.warn('reconcile write failed', { action: op.action, object: describeObject(op.object), error });
-        }
-      });
-    }
+    // Phases: deletes, then neighbours/FDB, then routes (apply.ts), each phase concurrent.
+    await applyOps(this.nl, diff.ops, (op, { error, deviceGone }) => {
+      run.writes++;
+      // the device went away under us: recreate it before the retry
+      if (deviceGone) this.needSetup = true;
+      const key = objectKey(op.object);
+      if (error === undefined) {
+        if (op.action === 'add') run.added++;
+        else if (op.action === 'replace') run.replaced++;
+        else run.deleted++;
+        if (op.action !== 'delete') outcomes.set(key, { state: 'programmed' });
+      } else {
+        run.failed++;
+        if (op.action !== 'delete') outcomes.set(key, { state: 'failed', error });
+        this.log.warn('reconcile write failed', { action: op.action, object: describeObject(op.object), error });
+      }
+    });
     run.unchanged = diff.unchanged;
     run.conflicts = diff.conflicts.length;
     run.durationMs = this.clock.now() - t0;
@@ -438,9 +336,9 @@ export class Reconciler {
     s.refusedPeers = desired.refused.length;
     s.conflicts = run.conflicts;
     if (run.failed > 0) {
-      this.scheduleRetry();
+      this.scheduler.retry();
     } else {
-      this.retryBackoff.reset();
+      this.scheduler.succeeded();
     }
     const fields = { ...run, durationMs: Math.round(run.durationMs * 10) / 10, peers: desired.peers.length };
     // Route churn from outside (a flapping BGP peer) sets the pace of runs: rate-limited.
@@ -449,49 +347,15 @@ export class Reconciler {
     return run;
   }
 
-  /** Apply one op; undefined on success, else the error message. Deletes of already-gone objects succeed. */
-  private async apply(op: DiffOp): Promise<string | undefined> {
-    const o = op.object;
-    try {
-      if (op.action === 'delete') {
-        if (o.kind === 'route') await this.nl.routeDel(o.value);
-        else if (o.kind === 'neighbour') await this.nl.neighDel(o.value);
-        else await this.nl.fdbDel(o.value);
-      } else if (o.kind === 'route') {
-        await this.nl.routeReplace(o.value);
-      } else if (o.kind === 'neighbour') {
-        await this.nl.neighSet(o.value);
-      } else {
-        await this.nl.fdbSet(o.value);
-      }
-      return undefined;
-    } catch (err) {
-      if (op.action === 'delete' && isNetlinkError(err, 'ENOENT', 'ESRCH', 'ENODEV')) return undefined;
-      // the device went away under us: recreate it before the retry
-      if (isNetlinkError(err, 'ENODEV', 'ENETDOWN')) this.needSetup = true;
-      return err instanceof Error ? err.message : String(err);
-    }
-  }
-
   private noteRefused(desired: DesiredDataplane): void {
-    const now = new Map<string, string>();
-    for (const r of desired.refused) {
-      now.set(r.subnet, r.reason);
-      if (this.refusedLogged.get(r.subnet) !== r.reason) {
-        this.log.warn('peer refused by backend', { subnet: r.subnet, node: r.nodeName, publicIp: r.publicIp, reason: r.reason });
-      }
-    }
-    this.refusedLogged = now;
+    this.refusedLog.update(desired.refused, (r) => r.subnet, (r) => r.reason, (r) => {
+      this.log.warn('peer refused by backend', { subnet: r.subnet, node: r.nodeName, publicIp: r.publicIp, reason: r.reason });
+    });
   }
 
   private noteConflicts(conflicts: Array<{ dst: string; foreignProtocol: number }>): void {
-    const now = new Set<string>();
-    for (const c of conflicts) {
-      now.add(c.dst);
-      if (!this.conflictsLogged.has(c.dst)) {
-        this.log.warn('route not programmed: a route knit does not own uses the same destination', c);
-      }
-    }
-    this.conflictsLogged = now;
+    this.conflictsLog.update(conflicts, (c) => c.dst, () => true, (c) => {
+      this.log.warn('route not programmed: a route knit does not own uses the same destination', c);
+    });
   }
 }

@@ -1,0 +1,59 @@
+/**
+ * Which netlink events call for a reconcile run: only the deletion of an
+ * object knit wants (a route with knit's protocol, a neighbour or FDB entry
+ * on a backend device), and the deletion or down-ing of a backend device
+ * (which also needs setup() again). Everything else in the event stream is
+ * somebody else's business. Pure: the reconciler passes its wanted sets.
+ */
+import type { NetlinkEvent } from '../../netlink/types';
+import { fdbKey, neighbourKey, routeKey } from './diff';
+
+/** What the last run wanted (keys as diff.ts makes them) and the devices it owns. */
+export interface WantedObjects {
+  protocol: number;
+  owned: readonly number[];
+  routes: ReadonlySet<string>;
+  neighbours: ReadonlySet<string>;
+  fdb: ReadonlySet<string>;
+}
+
+/** A run is needed: why (for the log line) and whether the devices must be set up again. */
+export interface RepairVerdict {
+  level: 'info' | 'warn';
+  message: string;
+  fields: Record<string, unknown>;
+  setup: boolean;
+}
+
+/** The verdict on one event, or undefined when it needs no run. */
+export function eventNeedsRun(ev: NetlinkEvent, w: WantedObjects): RepairVerdict | undefined {
+  switch (ev.type) {
+    case 'route-deleted':
+      if (ev.route.protocol === w.protocol && w.routes.has(routeKey(ev.route))) {
+        return { level: 'info', message: 'knit route deleted from outside; repairing', fields: { dst: ev.route.dst }, setup: false };
+      }
+      return undefined;
+    case 'neigh-deleted':
+      if (w.owned.includes(ev.neighbour.index) && w.neighbours.has(neighbourKey(ev.neighbour))) {
+        return { level: 'info', message: 'knit neighbour deleted from outside; repairing', fields: { ip: ev.neighbour.ip }, setup: false };
+      }
+      return undefined;
+    case 'fdb-deleted':
+      if (w.owned.includes(ev.entry.index) && w.fdb.has(fdbKey(ev.entry))) {
+        return { level: 'info', message: 'knit FDB entry deleted from outside; repairing', fields: { mac: ev.entry.mac }, setup: false };
+      }
+      return undefined;
+    case 'link-deleted':
+      if (w.owned.includes(ev.link.index)) {
+        return { level: 'warn', message: 'backend device deleted from outside; recreating', fields: { device: ev.link.name }, setup: true };
+      }
+      return undefined;
+    case 'link-changed':
+      if (!ev.link.up && w.owned.includes(ev.link.index)) {
+        return { level: 'warn', message: 'backend device set down from outside; setting it up', fields: { device: ev.link.name }, setup: true };
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
