@@ -79,7 +79,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   const startedAt = new Date();
   const registry = createKnitMetrics({ version: KNITD_VERSION });
   const metrics = registry.metrics;
-  const nlObserver = netlinkMetrics(metrics);
+  const netlinkErrorCounts = new Map<string, number>();
+  const nlObserver = netlinkMetrics(metrics, netlinkErrorCounts);
   const nl = openHandle(undefined, { observer: nlObserver });
   await recordStartupFootprint(nl, cfg, undo, log);
 
@@ -101,6 +102,11 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     if (cluster) {
       metrics.leasesKnown.set(cluster.tracker.peers().length + (cluster.manager.lease ? 1 : 0));
       metrics.peersProgrammed.set(cluster.reconciler.stats.peers);
+      const liveness = cluster.liveness;
+      metrics.peersAlive.set(cluster.tracker.peers().filter((p) => liveness.of(p.nodeName).state === 'alive').length);
+      const timing = cluster.manager.timing();
+      metrics.leaseRemainingSeconds.set(timing?.remainingSeconds ?? 0);
+      if (timing) metrics.leaseLastRenewal.set(timing.renewedAt.getTime() / 1000);
     }
     if (starting.bgp) {
       const sessions = await starting.bgp.sessions();
@@ -122,7 +128,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   let masquerade = cfg.masquerade;
   if (clusterMode) {
     cluster = await startCluster({
-      cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped, undo,
+      cfg, nl, logger: log, invalidLeaseCounter: metrics.invalidLeasesSkipped, undo, agent: { version: KNITD_VERSION, startedAt },
       onStep: (step) => starting.setStep(step),
       onReconcileRun: (backend, run) => {
         metrics.reconcileRuns.inc({ backend, result: run.result });
@@ -182,9 +188,13 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   const source = new KnitdStateSource({
     nl, cluster, endpoints, notReadyReason: () => null,
     node: {
-      name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt,
+      name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt, masquerade, metricsAddress: cfg.metrics.address,
       publicIp: cluster?.underlay.ip ?? cfg.publicIp ?? '',
       versions: { knitd: KNITD_VERSION, node: process.versions.node },
+    },
+    stats: () => {
+      const { used, free } = ipam.stats();
+      return { ipam: { used, total: used + free }, netlinkErrors: Object.fromEntries(netlinkErrorCounts) };
     },
   });
   const server = new CniServer({
@@ -248,13 +258,19 @@ async function recordStartupFootprint(nl: Handle, cfg: KnitdConfig, undo: Startu
   if ((await nft.list()) === null) undo.add('nft table ip knit', () => nft.remove());
 }
 
-/** Counts netlink requests by operation ('route replace' → op="route_replace") and failures by errno code. */
-function netlinkMetrics(metrics: KnitMetrics): NetlinkObserver {
+/**
+ * Counts netlink requests by operation ('route replace' → op="route_replace")
+ * and failures by errno code, also into `errorsByCode` (for `knitctl status`).
+ */
+function netlinkMetrics(metrics: KnitMetrics, errorsByCode: Map<string, number>): NetlinkObserver {
   return {
     onRequest: (op, error) => {
       const label = op.replace(/ /g, '_');
       metrics.netlinkOperations.inc({ op: label });
-      if (error) metrics.netlinkErrors.inc({ op: label, code: error.code });
+      if (error) {
+        metrics.netlinkErrors.inc({ op: label, code: error.code });
+        errorsByCode.set(error.code, (errorsByCode.get(error.code) ?? 0) + 1);
+      }
     },
   };
 }

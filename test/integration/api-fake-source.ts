@@ -26,6 +26,13 @@ export function sampleNode(): NodeInfo {
     readiness: { ok: true, reasons: [] },
     versions: { knitd: '0.1.0' },
     startedAt: T0,
+    peers: { total: 2, alive: 1 },
+    leaseRemainingSeconds: 82800,
+    uptimeSeconds: 3600,
+    masquerade: true,
+    metricsAddress: '127.0.0.1:9654',
+    ipam: { used: 2, total: 253 },
+    netlinkErrors: { EEXIST: 2, ENOENT: 1 },
   };
 }
 
@@ -52,6 +59,8 @@ export function samplePeers(): PeerInfo[] {
     neighbours: [{ ip: '10.244.2.0', mac: '0a:58:0a:f4:02:00', device: 'knit.1', state: 'in-sync' }],
     fdbEntries: [{ mac: '0a:58:0a:f4:02:00', destination: '192.168.50.2', device: 'knit.1', state: 'missing', detail: 'not in the FDB' }],
     lastReconciledAt: T0,
+    agent: { state: 'down', since: new Date('2026-11-22T06:59:48.000Z') },
+    lastChangeAt: new Date('2026-11-22T06:59:48.000Z'),
   }];
 }
 

@@ -33,7 +33,13 @@ describe('knitctl rendering of wire messages', () => {
       'Backend:       vxlan (device knit.1, VNI 1, port 8472, VTEP 0a:58:0a:f4:01:00, via eth0)',
       'MTU:           1450',
       'Bridge:        knit0',
+      'Masquerade:    on',
+      'Peers:         1/2 agents alive',
+      'IPAM:          2/253 addresses used',
+      'Errors:        netlink 3 (EEXIST 2, ENOENT 1)',
+      'Metrics:       http://127.0.0.1:9654/metrics',
       'Started:       2026-11-22T06:00:00.000Z (1h0m ago)',
+      'Uptime:        1h0m',
       `Versions:      knitd 0.1.0, node ${process.versions.node}, grpc-js 1.14.7, api knit.v1`,
       '',
     ].join('\n'));
@@ -63,9 +69,9 @@ describe('knitctl rendering of wire messages', () => {
 
   it('peers: in-sync ratios per object kind; routes: one line per kernel object', () => {
     const r = viaWire<ListPeersResponse__Output>('ListPeers', { peers: src.peers.map(peerToWire) });
-    expect(renderPeers(r.peers)).to.equal(
-      'NODE     SUBNET          PUBLIC-IP      BACKEND   ROUTES   NEIGHBOURS   FDB   IN-SYNC\n' +
-      'node-b   10.244.2.0/24   192.168.50.2   vxlan     1/1      1/1          0/1   NO\n',
+    expect(renderPeers(r.peers, now)).to.equal(
+      'NODE     SUBNET          PUBLIC-IP      BACKEND   AGENT      CHANGED   ROUTES   NEIGHBOURS   FDB   IN-SYNC\n' +
+      'node-b   10.244.2.0/24   192.168.50.2   vxlan     DOWN 12s   12s ago   1/1      1/1          0/1   NO\n',
     );
     expect(renderRoutes(r.peers)).to.equal(
       'PEER     KIND        DESTINATION         VIA                        DEVICE   STATE     DETAIL\n' +
@@ -112,12 +118,16 @@ describe('knitctl rendering of wire messages', () => {
       { subnet: { change: 'CHANGE_TYPE_ADDED', lease: leaseToWire(src.leases[1]) } },
       { peer: { change: 'CHANGE_TYPE_REMOVED', peer: { nodeName: 'node-b', subnet: '10.244.2.0/24' } } },
       { endpoint: { change: 'CHANGE_TYPE_ADDED', endpoint: endpointToWire(src.endpoints[0]) } },
+      { peerLiveness: { nodeName: 'node-b', subnet: '10.244.2.0/24', agent: 'AGENT_STATE_DOWN', since: time } },
+      { peerLiveness: { nodeName: 'node-b', subnet: '10.244.2.0/24', agent: 'AGENT_STATE_ALIVE', since: time } },
     ].map((e) => renderWatchEvent(viaWire<WatchEvent__Output>('Watch', { ...e, sequence: 1, time })));
     expect(lines).to.deep.equal([
       '07:00:01.234  snapshot   node node-a subnet 10.244.1.0/24: 2 leases, 0 peers, 0 endpoints, 0 BGP sessions\n',
       '07:00:01.234  subnet     added 10.244.2.0/24 node node-b 192.168.50.2\n',
       '07:00:01.234  peer       removed node-b 10.244.2.0/24\n',
       '07:00:01.234  endpoint   added c0ffee01 eth0 10.244.1.2/24\n',
+      '07:00:01.234  peer-down  node-b 10.244.2.0/24\n',
+      '07:00:01.234  peer-alive node-b 10.244.2.0/24\n',
     ]);
   });
 });

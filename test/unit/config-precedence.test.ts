@@ -27,7 +27,7 @@ describe('config: defaults', () => {
       cniNetworkName: 'knit',
       bridge: 'knit0',
       subnet: '10.244.1.0/24',
-      etcd: { endpoints: [], prefix: '/knit/v1', leaseTtlSeconds: 86400, releaseOnShutdown: false },
+      etcd: { endpoints: [], prefix: '/knit/v1', leaseTtlSeconds: 86400, livenessTtlSeconds: 10, releaseOnShutdown: false },
       grpc: { socket: '/run/knit/knitd.sock', insecure: false },
       metrics: { address: '127.0.0.1:9654' },
       log: { level: 'info', format: 'json' },
@@ -116,7 +116,7 @@ describe('config: parsing each source', () => {
       metrics: { address: '' },
     });
     const config = load({ argv: ['--config', '/k.json'], env: { KNIT_SUBNET: '' }, files: { '/k.json': json } });
-    expect(config.etcd).to.deep.equal({ endpoints: ['https://10.0.0.1:2379'], prefix: '/knit/v1', certFile: '/c.pem', keyFile: '/k.pem', leaseTtlSeconds: 600, releaseOnShutdown: false });
+    expect(config.etcd).to.deep.equal({ endpoints: ['https://10.0.0.1:2379'], prefix: '/knit/v1', certFile: '/c.pem', keyFile: '/k.pem', leaseTtlSeconds: 600, livenessTtlSeconds: 10, releaseOnShutdown: false });
     expect(config.network).to.deep.equal({ clusterCidr: '10.244.0.0/16', backend: { type: 'vxlan' } });
     expect(config.grpc).to.deep.equal({ socket: '/run/knit/knitd.sock', address: '0.0.0.0:50051', insecure: true });
     expect(config.metrics.address).to.equal('');
@@ -168,7 +168,7 @@ describe('config: parsing each source', () => {
     const sample: Record<string, string> = {
       nodeName: 'n1', publicIp: '192.0.2.10', publicInterface: 'eth1', stateDir: '/s', runDir: '/r', cniSocket: '/r/c.sock',
       cniConfDir: '/cni', cniConfFile: '20-x.conflist', cniNetworkName: 'x', bridge: 'br1', mtu: '1400', subnet: '10.1.2.0/24',
-      'etcd.endpoints': '', 'etcd.prefix': '/p', 'etcd.caFile': '/ca', 'etcd.certFile': '/c', 'etcd.keyFile': '/k', 'etcd.leaseTtlSeconds': '60', 'etcd.releaseOnShutdown': 'true',
+      'etcd.endpoints': '', 'etcd.prefix': '/p', 'etcd.caFile': '/ca', 'etcd.certFile': '/c', 'etcd.keyFile': '/k', 'etcd.leaseTtlSeconds': '60', 'etcd.livenessTtlSeconds': '17', 'etcd.releaseOnShutdown': 'true',
       network: '{"a":1}', 'grpc.socket': '/g.sock', 'grpc.address': '127.0.0.1:1', 'grpc.tlsCertFile': '/tc', 'grpc.tlsKeyFile': '/tk',
       'grpc.tlsClientCaFile': '/tca', 'grpc.insecure': 'false', 'metrics.address': ':1', 'log.level': 'warn', 'log.format': 'text',
       masquerade: 'false', reconcileIntervalSeconds: '5',

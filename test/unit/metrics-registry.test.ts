@@ -20,7 +20,7 @@ describe('metrics text parser (self-check)', () => {
 
 describe('knit metrics registry', () => {
   const expected: Array<[string, string]> = [
-    ['knit_leases_held', 'gauge'], ['knit_leases_known', 'gauge'], ['knit_peers_programmed', 'gauge'],
+    ['knit_leases_held', 'gauge'], ['knit_leases_known', 'gauge'], ['knit_peers_programmed', 'gauge'], ['knit_peers_alive', 'gauge'], ['knit_lease_remaining_seconds', 'gauge'], ['knit_lease_last_renewal_timestamp_seconds', 'gauge'],
     ['knit_reconcile_runs_total', 'counter'], ['knit_reconcile_duration_seconds', 'histogram'],
     ['knit_netlink_operations_total', 'counter'], ['knit_netlink_errors_total', 'counter'],
     ['knit_cni_requests_total', 'counter'], ['knit_cni_request_duration_seconds', 'histogram'],

@@ -100,7 +100,7 @@ class FakeStore implements LeaseStore {
   }
 }
 
-/** Timers fire only when the test advances time. */
+
 const NET = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type: 'vxlan' } });
 const TTL = 100;
 const other = (nodeName: string, publicIp: string): LeaseValue => ({
@@ -292,6 +292,23 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
     expect(store.holder(lease.subnet)).to.equal('node-a');
     const racers = [...store.keys.keys()].filter((s) => s !== lease.subnet).map((s) => store.holder(s));
     expect(racers.sort()).to.deep.equal(['racer1', 'racer2', 'racer3']);
+  });
+
+  it('timing: the remaining TTL counts down and resets at each renewal; renewedAt moves', async () => {
+    const m = make(NET, () => 0.5);
+    expect(m.timing()).to.equal(undefined);
+    await m.acquire(req);
+    const t0 = clock.wallNow();
+    expect(m.timing()).to.deep.include({ remainingSeconds: TTL, renewedAt: new Date(t0), expiresAt: new Date(t0 + TTL * 1000) });
+    await clock.advanceSettled(30_000);
+    expect(m.timing()!.remainingSeconds).to.equal(TTL - 30);
+    await clock.advanceSettled(25_000); // past half the TTL: renewed at t0 + 50 s
+    expect(store.calls.filter((c) => c.startsWith('renew'))).to.have.length(1);
+    const t = m.timing()!;
+    expect(t.renewedAt.getTime()).to.equal(t0 + 50_000);
+    expect(t.remainingSeconds).to.equal(TTL - 5);
+    m.stop();
+    expect(m.timing(), 'nothing held after stop').to.equal(undefined);
   });
 
   it('renews at about half the TTL, not before', async () => {

@@ -12,8 +12,9 @@ import type { Peer } from './gen/knit/v1/Peer';
 import type { SubnetLease } from './gen/knit/v1/SubnetLease';
 import type { SyncState } from './gen/knit/v1/SyncState';
 import type { WatchEvent } from './gen/knit/v1/WatchEvent';
+import type { AgentState } from './gen/knit/v1/AgentState';
 import type {
-  BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo,
+  AgentInfo, BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo,
   SyncState as DomainSyncState,
 } from './state-source';
 
@@ -29,6 +30,12 @@ const SYNC: Record<DomainSyncState, SyncState> = {
   missing: 'SYNC_STATE_MISSING',
   differs: 'SYNC_STATE_DIFFERS',
   stale: 'SYNC_STATE_STALE',
+};
+
+const AGENT: Record<AgentInfo['state'], AgentState> = {
+  alive: 'AGENT_STATE_ALIVE',
+  down: 'AGENT_STATE_DOWN',
+  unknown: 'AGENT_STATE_UNKNOWN',
 };
 
 const CHANGE: Record<ChangeKind, ChangeType> = {
@@ -66,6 +73,15 @@ export function nodeToWire(n: NodeInfo, grpcJsVersion: string): Node {
       api: API_VERSION,
     },
     startedAt: time(n.startedAt),
+    peersTotal: n.peers?.total ?? 0,
+    peersAlive: n.peers?.alive ?? 0,
+    leaseRemainingSeconds: n.leaseRemainingSeconds ?? 0,
+    uptimeSeconds: n.uptimeSeconds ?? 0,
+    masquerade: n.masquerade ?? false,
+    metricsAddress: n.metricsAddress ?? '',
+    ipamUsed: n.ipam?.used ?? 0,
+    ipamTotal: n.ipam?.total ?? 0,
+    netlinkErrors: { ...(n.netlinkErrors ?? {}) },
   };
 }
 
@@ -111,6 +127,10 @@ export function peerToWire(p: PeerInfo): Peer {
     })),
     inSync: peerInSync(p),
     lastReconciledAt: time(p.lastReconciledAt),
+    agent: p.agent ? AGENT[p.agent.state] : 'AGENT_STATE_UNSPECIFIED',
+    agentSince: time(p.agent?.since),
+    agentVersion: p.agent?.version ?? '',
+    lastChangeAt: time(p.lastChangeAt),
   };
 }
 
@@ -159,5 +179,7 @@ export function changeToWire(c: StateChange, grpcJsVersion: string): WatchEvent 
       return { bgpSession: { change: CHANGE[c.change], session: bgpSessionToWire(c.session) } };
     case 'node':
       return { node: { node: nodeToWire(c.node, grpcJsVersion) } };
+    case 'peerLiveness':
+      return { peerLiveness: { nodeName: c.nodeName, subnet: c.subnet ?? '', agent: AGENT[c.agent.state], since: time(c.agent.since) } };
   }
 }

@@ -44,6 +44,24 @@ export interface NodeInfo {
   readiness: ConditionInfo;
   versions: { knitd: string; node?: string; grpcJs?: string };
   startedAt?: Date;
+  /** Peers known from their leases, and how many of their agents are alive. */
+  peers?: { total: number; alive: number };
+  /** Seconds left on the subnet lease's etcd TTL. */
+  leaseRemainingSeconds?: number;
+  uptimeSeconds?: number;
+  masquerade?: boolean;
+  /** "" when /metrics is disabled. */
+  metricsAddress?: string;
+  ipam?: { used: number; total: number };
+  /** Failed netlink requests since start, by errno code. */
+  netlinkErrors?: Record<string, number>;
+}
+
+/** Whether a node's agent runs (its liveness key), since when. */
+export interface AgentInfo {
+  state: 'alive' | 'down' | 'unknown';
+  since?: Date;
+  version?: string;
 }
 
 /** One subnet lease as known from etcd. */
@@ -108,6 +126,10 @@ export interface PeerInfo {
    * objects (Watch events carry no kernel dump); else derived from them.
    */
   inSync?: boolean;
+  /** The peer's agent, from its liveness key (informational: routes never depend on it). */
+  agent?: AgentInfo;
+  /** The last change this node saw for the peer: lease, programming or liveness. */
+  lastChangeAt?: Date;
 }
 
 export interface PortMappingInfo {
@@ -167,7 +189,8 @@ export type StateChange =
   | { kind: 'peer'; change: ChangeKind; peer: PeerInfo }
   | { kind: 'endpoint'; change: ChangeKind; endpoint: EndpointInfo }
   | { kind: 'bgpSession'; change: ChangeKind; session: BgpSessionInfo }
-  | { kind: 'node'; node: NodeInfo };
+  | { kind: 'node'; node: NodeInfo }
+  | { kind: 'peerLiveness'; nodeName: string; subnet?: string; agent: AgentInfo };
 
 /** The read-only view of knitd that main.ts gives the API server. */
 export interface KnitStateSource {

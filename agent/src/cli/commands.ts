@@ -49,7 +49,7 @@ const ETCD_FLAGS: FlagSpec[] = [
 
 export const COMMANDS: CommandSpec[] = [
   {
-    name: 'status', summary: 'This node: lease, backend, MTU, health and readiness.', minArgs: 0, maxArgs: 0, flags: [],
+    name: 'status', summary: 'This node: lease (remaining TTL, last renewal), backend, MTU, peers alive, IPAM, health and readiness.', minArgs: 0, maxArgs: 0, flags: [],
     details: 'Exit status 0 when the node is healthy and ready, 1 when it is not, 3 when knitd cannot be reached.',
   },
   {
@@ -57,7 +57,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: [{ name: 'subnet', value: 'CIDR', help: 'Only this subnet, e.g. 10.244.1.0/24.' }],
   },
   {
-    name: 'peers', summary: 'Peers and whether their routes, neighbours and FDB entries match.', minArgs: 0, maxArgs: 0,
+    name: 'peers', summary: 'Peers: agent alive or DOWN (since), last change, and whether their routes, neighbours and FDB entries match.', minArgs: 0, maxArgs: 0,
     flags: [{ name: 'node', value: 'NAME', help: 'Only this peer node.' }],
   },
   {
@@ -73,7 +73,7 @@ export const COMMANDS: CommandSpec[] = [
     details: 'Exit status 1 with "BGP is not enabled" when this node runs no BGP speaker.',
   },
   {
-    name: 'watch', summary: 'Stream changes: a snapshot, then one line per lease, peer, endpoint or BGP change.', minArgs: 0, maxArgs: 0,
+    name: 'watch', summary: 'Stream changes: a snapshot, then one line per lease, peer, peer-alive/peer-down, endpoint or BGP change.', minArgs: 0, maxArgs: 0,
     flags: [{ name: 'count', value: 'N', help: 'Exit after N events (the snapshot counts as one).' }],
     details: 'With -o json, one JSON object per line. Stops on Ctrl-C.',
   },

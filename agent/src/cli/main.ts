@@ -141,7 +141,7 @@ async function runApi(args: ParsedArgs, io: KnitctlIo): Promise<number> {
       case 'routes': {
         const r = await call<ListPeersResponse__Output>(conn, (o, cb) => c.listPeers({ nodeName: str(f, 'node') ?? '' }, o, cb));
         if (json) printJson(r);
-        else out(args.command.name === 'peers' ? renderPeers(r.peers) : renderRoutes(r.peers));
+        else out(args.command.name === 'peers' ? renderPeers(r.peers, now()) : renderRoutes(r.peers));
         return EXIT_OK;
       }
       case 'endpoints': {

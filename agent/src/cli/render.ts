@@ -10,6 +10,7 @@ import type { ListSubnetsResponse__Output } from '../api/gen/knit/v1/ListSubnets
 import type { Node__Output } from '../api/gen/knit/v1/Node';
 import type { Peer__Output } from '../api/gen/knit/v1/Peer';
 import type { SyncState__Output } from '../api/gen/knit/v1/SyncState';
+import type { AgentState__Output } from '../api/gen/knit/v1/AgentState';
 import type { WatchEvent__Output } from '../api/gen/knit/v1/WatchEvent';
 import { age, renderFields, renderTable, type Cell } from './table';
 
@@ -55,10 +56,35 @@ export function renderStatus(n: Node__Output, now: Date): string {
     ['Backend', backend],
     ['MTU', n.mtu === 0 ? '' : n.mtu],
     ['Bridge', n.bridge],
+    ['Masquerade', n.masquerade ? 'on' : 'off'],
+    ['Peers', n.mode === 'cluster' ? `${n.peersAlive}/${n.peersTotal} agents alive` : ''],
+    ['IPAM', n.ipamTotal === 0 ? '' : `${n.ipamUsed}/${n.ipamTotal} addresses used`],
+    ['Errors', `netlink ${netlinkErrors(n.netlinkErrors)}`],
+    ['Metrics', n.metricsAddress === '' ? 'off' : `http://${n.metricsAddress}/metrics`],
     ['Started', when(n.startedAt, now)],
+    ['Uptime', n.startedAt === '' ? '' : duration(n.uptimeSeconds)],
     ['Versions', v === null || v === undefined ? '' : `knitd ${v.knitd}, node ${v.node}, grpc-js ${v.grpcJs}, api ${v.api}`],
   ];
   return renderFields(fields);
+}
+
+function netlinkErrors(byCode: Record<string, number>): string {
+  const entries = Object.entries(byCode).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (entries.length === 0) return '0';
+  return `${entries.reduce((n, [, c]) => n + Number(c), 0)} (${entries.map(([k, c]) => `${k} ${c}`).join(', ')})`;
+}
+
+const AGENT_TEXT: Record<AgentState__Output, string> = {
+  AGENT_STATE_UNSPECIFIED: '-',
+  AGENT_STATE_ALIVE: 'alive',
+  AGENT_STATE_DOWN: 'DOWN',
+  AGENT_STATE_UNKNOWN: 'unknown',
+};
+
+/** "alive 5m", "DOWN 12s" (for how long), "DOWN" (since before we looked), "unknown". */
+export function agentText(state: AgentState__Output, since: string, now: Date): string {
+  const t = AGENT_TEXT[state];
+  return since === '' || state === 'AGENT_STATE_UNKNOWN' ? t : `${t} ${age(since, now)}`;
 }
 
 export function renderSubnets(r: ListSubnetsResponse__Output, now: Date): string {
@@ -89,11 +115,17 @@ function ratio(objs: Array<{ state: SyncState__Output }>): string {
   return `${objs.filter((o) => o.state === 'SYNC_STATE_IN_SYNC').length}/${objs.length}`;
 }
 
-export function renderPeers(peers: Peer__Output[]): string {
+/**
+ * One row per peer: its agent (alive or DOWN, for how long), the last change
+ * this node saw, and whether its kernel objects are programmed and match.
+ */
+export function renderPeers(peers: Peer__Output[], now: Date): string {
   const rows = peers.map((p): Cell[] => [
-    p.nodeName, p.subnet, p.publicIp, p.backendType, ratio(p.routes), ratio(p.neighbours), ratio(p.fdbEntries), p.inSync ? 'yes' : 'NO',
+    p.nodeName, p.subnet, p.publicIp, p.backendType, agentText(p.agent, p.agentSince, now),
+    p.lastChangeAt === '' ? '-' : `${age(p.lastChangeAt, now)} ago`,
+    ratio(p.routes), ratio(p.neighbours), ratio(p.fdbEntries), p.inSync ? 'yes' : 'NO',
   ]);
-  return renderTable(['node', 'subnet', 'public-ip', 'backend', 'routes', 'neighbours', 'fdb', 'in-sync'], rows);
+  return renderTable(['node', 'subnet', 'public-ip', 'backend', 'agent', 'changed', 'routes', 'neighbours', 'fdb', 'in-sync'], rows);
 }
 
 /** Every kernel object of every peer, one per line. */
@@ -164,6 +196,10 @@ export function renderWatchEvent(ev: WatchEvent__Output): string {
   } else if (ev.bgpSession) {
     const s = ev.bgpSession.session;
     body = `bgp        ${CHANGE_TEXT[ev.bgpSession.change]} ${s?.peerAddress ?? ''} ${s?.state ?? ''}`;
+  } else if (ev.peerLiveness) {
+    const l = ev.peerLiveness;
+    const word = l.agent === 'AGENT_STATE_ALIVE' ? 'peer-alive' : l.agent === 'AGENT_STATE_DOWN' ? 'peer-down' : 'peer-agent';
+    body = `${word.padEnd(10)} ${l.nodeName} ${l.subnet}`;
   } else if (ev.node) {
     const n = ev.node.node;
     body = `node       ${n?.name ?? ''} ${condition(n?.health, 'healthy', 'UNHEALTHY')}, ${condition(n?.readiness, 'ready', 'NOT READY')}`;

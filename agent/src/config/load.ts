@@ -195,6 +195,7 @@ function build(resolved: Map<string, Resolved>, configFile: string | undefined):
       endpoints: value('etcd.endpoints') as string[],
       prefix: str('etcd.prefix'),
       leaseTtlSeconds: value('etcd.leaseTtlSeconds') as number,
+      livenessTtlSeconds: value('etcd.livenessTtlSeconds') as number,
       releaseOnShutdown: value('etcd.releaseOnShutdown') as boolean,
     },
     grpc: { socket: str('grpc.socket'), insecure: value('grpc.insecure') as boolean },

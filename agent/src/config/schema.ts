@@ -128,6 +128,10 @@ export const FIELDS: readonly FieldSpec[] = [
     typeLabel: 'integer', default: DEFAULT_LEASE_TTL_SECONDS, check: check.intRange(60, 9_000_000_000),
     description: 'TTL of the etcd lease that holds this node\'s subnet (at least 60); a node that stays away longer loses its subnet.',
   }),
+  int('etcd.livenessTtlSeconds', {
+    typeLabel: 'integer', default: 10, check: check.intRange(3, 3600),
+    description: 'TTL of the short etcd lease behind this node\'s liveness key (3..3600), kept alive every third of it: peers see this agent down at most this long after it died. Liveness never removes routes.',
+  }),
   bool('etcd.releaseOnShutdown', {
     typeLabel: 'boolean', default: false,
     description: 'On a clean shutdown (SIGTERM), delete this node\'s subnet lease so peers drop its routes at once; off by default, so a restart keeps the subnet and running containers keep their addresses.',

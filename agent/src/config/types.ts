@@ -20,6 +20,8 @@ export interface EtcdConfig {
   keyFile?: string;
   /** TTL of the etcd lease that binds this node's subnet lease. */
   leaseTtlSeconds: number;
+  /** TTL of the etcd lease behind this node's liveness key (peers see it down at most this long after it died). */
+  livenessTtlSeconds: number;
   /** Delete the subnet lease on a clean shutdown (peers forget the node at once). */
   releaseOnShutdown: boolean;
 }

@@ -43,6 +43,12 @@ export interface KnitMetrics {
   leasesKnown: GaugeVec;
   /** Peers whose kernel objects are programmed. */
   peersProgrammed: GaugeVec;
+  /** Peers whose agent's liveness key exists. */
+  peersAlive: GaugeVec;
+  /** Seconds left on this node's subnet lease (etcd TTL at the last renewal, minus the time since). */
+  leaseRemainingSeconds: GaugeVec;
+  /** Unix time of the last successful renewal of this node's subnet lease. */
+  leaseLastRenewal: GaugeVec;
   /** Reconcile passes by backend and result ("ok", "error"). */
   reconcileRuns: CounterVec<'backend' | 'result'>;
   reconcileDuration: HistogramVec<'backend'>;
@@ -109,6 +115,9 @@ export function createKnitMetrics(opts: KnitMetricsOptions = {}): KnitMetricsReg
     leasesHeld: gauge('knit_leases_held', 'Subnet leases this node holds (0 or 1).'),
     leasesKnown: gauge('knit_leases_known', 'Valid subnet leases known from etcd, including this node\'s.'),
     peersProgrammed: gauge('knit_peers_programmed', 'Peers whose routes, neighbours and FDB entries are programmed.'),
+    peersAlive: gauge('knit_peers_alive', 'Peers whose agent (knitd) is alive: its liveness key exists in etcd.'),
+    leaseRemainingSeconds: gauge('knit_lease_remaining_seconds', 'Seconds left on this node\'s subnet lease unless it is renewed.'),
+    leaseLastRenewal: gauge('knit_lease_last_renewal_timestamp_seconds', 'Unix time of the last successful renewal of this node\'s subnet lease.'),
     reconcileRuns: counter('knit_reconcile_runs_total', 'Reconcile passes by backend and result.', ['backend', 'result']),
     reconcileDuration: histogram('knit_reconcile_duration_seconds', 'Duration of reconcile passes.', ['backend']),
     netlinkOperations: counter('knit_netlink_operations_total', 'Netlink requests sent, by operation.', ['op']),

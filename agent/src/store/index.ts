@@ -9,3 +9,4 @@ export { networkKey, readNetworkConfig, seedNetworkConfig } from './network-stor
 export * from './lease-codec';
 export type { LeaseRecord, InvalidLeaseEntry, LeaseList, LeaseEvent, LeaseWatch, LeaseWatchHandlers } from './lease-record';
 export { EtcdRegistry, type RegistryOptions, type RegistryObserver } from './registry';
+export { EtcdLivenessRegistry, parseAliveValue, type AliveList, type AliveRecord, type AliveValue, type AliveWatch, type AliveWatchHandlers } from './liveness-registry';

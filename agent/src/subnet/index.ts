@@ -1,5 +1,6 @@
 /** The subnet module's public surface (lease manager, peers, state file). */
-export { LeaseManager, type AcquireRequest, type LeaseHealth, type LeaseManagerOptions, type LeaseState } from './lease-manager';
+export { LeaseManager, type AcquireRequest, type LeaseHealth, type LeaseManagerOptions, type LeaseState, type LeaseTiming } from './lease-manager';
+export { PeerLiveness, type AgentLiveness, type AgentState, type LivenessListener, type LivenessStore, type PeerLivenessOptions } from './peer-liveness';
 export { PeerTracker, type OwnLeaseConflict, type PeerTrackerOptions } from './peer-tracker';
 export { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from './errors';
 export { type CounterLike, type LeaseFeed, type LeaseStore } from './ports';

@@ -86,6 +86,16 @@ export interface LeaseHealth {
   reason?: string;
 }
 
+/** When the held lease was last renewed and when its etcd lease runs out unless renewed again. */
+export interface LeaseTiming {
+  /** The last successful acquire or keep-alive. */
+  renewedAt: Date;
+  /** renewedAt + the TTL etcd granted then. */
+  expiresAt: Date;
+  /** Seconds left now (0 when past). */
+  remainingSeconds: number;
+}
+
 /** Events: 'state' (from, to, reason), 'conflict' (SubnetConflictError). */
 /** Consecutive failed renewals before the lease is reported degraded. */
 const DEGRADED_AFTER_FAILURES = 2;
@@ -93,6 +103,8 @@ const DEGRADED_AFTER_FAILURES = 2;
 export class LeaseManager extends EventEmitter {
   /** renewals failed in a row (reset by a success) */
   private renewFailures = 0;
+  /** epoch ms of the last successful acquire/keep-alive, and the TTL etcd granted then */
+  private renewed: { at: number; ttlSeconds: number } | undefined;
   private state: LeaseState = 'idle';
   private reason: string | undefined;
   private held: LeaseRecord | undefined;
@@ -142,6 +154,17 @@ export class LeaseManager extends EventEmitter {
    */
   get createdAtAcquire(): boolean {
     return this.created;
+  }
+
+  /** Renewal time and remaining TTL of the held lease; undefined when none is held. */
+  timing(): LeaseTiming | undefined {
+    if (this.lease === undefined || this.renewed === undefined) return undefined;
+    const expires = this.renewed.at + this.renewed.ttlSeconds * 1000;
+    return {
+      renewedAt: new Date(this.renewed.at),
+      expiresAt: new Date(expires),
+      remainingSeconds: Math.max(0, Math.round((expires - this.clock.wallNow()) / 1000)),
+    };
   }
 
   /** The current state and why. */
@@ -194,6 +217,7 @@ export class LeaseManager extends EventEmitter {
       const previous = req.previousSubnet ?? (await readSubnetState(this.opts.stateDir))?.subnet;
       const rec = await this.acquireLoop(previous);
       this.held = rec;
+      this.renewed = { at: this.clock.wallNow(), ttlSeconds: this.ttl };
       await writeSubnetState(this.opts.stateDir, { subnet: rec.lease.subnet, nodeName: req.nodeName, writtenAt: new Date(this.clock.wallNow()).toISOString() });
       this.to('held', previous === rec.lease.subnet ? 'acquired the previous subnet' : previous ? `acquired (previous ${previous})` : 'acquired');
       this.scheduleRenew(this.renewDelay(this.ttl));
@@ -372,6 +396,7 @@ export class LeaseManager extends EventEmitter {
   }
 
   private succeeded(what: string, ttlSeconds: number): void {
+    this.renewed = { at: this.clock.wallNow(), ttlSeconds };
     this.renewFailures = 0;
     this.retry.reset();
     this.to('held', what);

@@ -13,10 +13,10 @@ import type { KnitdConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import {
-  createEtcdClient, EtcdRegistry, isUnavailable, networkFamilies, NetworkConfigError, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
+  createEtcdClient, EtcdLivenessRegistry, EtcdRegistry, isUnavailable, networkFamilies, NetworkConfigError, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
   type Lease, type NetworkConfig, type RegistryObserver,
 } from '../store';
-import { LeaseManager, PeerTracker, removeSubnetState, subnetStatePath, type CounterLike, type LeaseHealth } from '../subnet';
+import { LeaseManager, PeerLiveness, PeerTracker, removeSubnetState, subnetStatePath, type CounterLike, type LeaseHealth } from '../subnet';
 import { nodeOverlap, readNodePrefixes } from '../dataplane/node-overlap';
 import type { StartupUndo } from './startup-undo';
 import { backendLeaseData, createBackend, type Backend } from '../backend';
@@ -38,6 +38,8 @@ export interface ClusterNode {
   /** etcd access to the leases (the API lists them from etcd, not from memory) */
   registry: EtcdRegistry;
   reconciler: Reconciler;
+  /** which nodes' agents are alive (this node's own liveness key included) */
+  liveness: PeerLiveness;
   health(): LeaseHealth;
   /** netlink writes start-up needed (backend device + first reconcile): 0 on a restart over a programmed node */
   startupWrites: number;
@@ -65,6 +67,8 @@ export interface ClusterOptions {
   undo: StartupUndo;
   /** hears what start-up waits for ("waiting for etcd: <reason>"), for readiness while starting */
   onStep?: (step: string) => void;
+  /** this knitd, as its liveness key tells peers */
+  agent: { version: string; startedAt: Date };
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
@@ -146,6 +150,12 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       ownSubnet: () => manager.lease?.subnet, logger: opts.logger.child({ module: 'peers' }),
       ...(opts.invalidLeaseCounter ? { invalidCounter: opts.invalidLeaseCounter } : {}),
     });
+    const liveness = new PeerLiveness({
+      store: new EtcdLivenessRegistry(client, { prefix: cfg.etcd.prefix, logger: opts.logger.child({ module: 'liveness' }) }),
+      self: { nodeName: cfg.nodeName, publicIp: underlay.ip, startedAt: opts.agent.startedAt.toISOString(), version: opts.agent.version },
+      ttlSeconds: cfg.etcd.livenessTtlSeconds,
+      logger: opts.logger.child({ module: 'liveness' }),
+    });
     tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
     tracker.on('conflict', () => void manager.verifyNow());
     reconciler.start();
@@ -155,12 +165,16 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     // Ready means programmed: wait for the first run over the peers just listed.
     const first = await reconciler.reconcileNow();
     log.info('peers programmed', { peers: tracker.peers().length, writes: first.writes, durationMs: first.durationMs });
+    // Published once programmed: "alive" tells peers this agent serves. Never throws (etcd trouble is retried).
+    await liveness.start();
+    undo.add('liveness key', () => liveness.stop());
 
     return {
-      network, lease, underlay, backend, mtu: setup.mtu, manager, tracker, reconciler, registry,
+      network, lease, underlay, backend, mtu: setup.mtu, manager, tracker, reconciler, registry, liveness,
       startupWrites: setup.writes + first.writes,
       health: () => manager.health(),
       stop: async () => {
+        await liveness.stop(); // first: peers see this agent down at once
         await backend.close?.();
         await tracker.stop();
         await reconciler.stop();

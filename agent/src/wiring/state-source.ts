@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type {
-  BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
+  AgentInfo, BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
 } from '../api';
 import { StateUnavailableError } from '../api';
 import type { Endpoint, EndpointStore } from '../cni/endpoints';
@@ -25,6 +25,16 @@ export interface NodeFacts {
   publicIp: string;
   versions: NodeInfo['versions'];
   startedAt: Date;
+  masquerade: boolean;
+  /** "" when disabled */
+  metricsAddress: string;
+}
+
+/** Counters main keeps that status reports. */
+export interface NodeRuntimeStats {
+  ipam: { used: number; total: number };
+  /** failed netlink requests since start, by errno code */
+  netlinkErrors: Record<string, number>;
 }
 
 export interface StateSourceDeps {
@@ -34,6 +44,9 @@ export interface StateSourceDeps {
   endpoints: EndpointStore;
   /** readiness beyond the lease (e.g. the CNI socket); null when fine */
   notReadyReason: () => string | null;
+  stats: () => NodeRuntimeStats;
+  /** epoch ms; injectable for tests */
+  now?: () => number;
 }
 
 const SYNC: Record<AuditState, SyncState> = { 'in-sync': 'in-sync', missing: 'missing', differs: 'differs', stale: 'stale' };
@@ -66,11 +79,15 @@ export class KnitdStateSource implements KnitStateSource {
   private peers = new Map<string, Lease>();
   /** per peer subnet, the programmed verdict last announced on Watch */
   private announcedSync = new Map<string, boolean>();
+  /** per peer subnet, the last change seen (lease, programming, liveness) */
+  private lastChange = new Map<string, Date>();
+  private readonly now: () => number;
   /** present when the backend is a BGP speaker (it has sessions() and routes()) */
   readonly bgp?: BgpStateSource;
 
   constructor(private readonly deps: StateSourceDeps) {
     this.events.setMaxListeners(0);
+    this.now = deps.now ?? Date.now;
     const c = deps.cluster;
     const speaker = c?.backend as Partial<BgpStateSource> | undefined;
     if (typeof speaker?.sessions === 'function' && typeof speaker.routes === 'function') {
@@ -82,6 +99,7 @@ export class KnitdStateSource implements KnitStateSource {
       c.tracker.on('peers-changed', (peers: Lease[]) => this.onPeers(peers));
       // A new peer is announced "NOT in sync"; once a reconcile run has programmed it, an update says so.
       c.reconciler.subscribeRuns(() => this.onReconciled());
+      c.liveness.subscribe((nodeName, agent) => this.onLiveness(nodeName, agent));
       c.manager.on('state', () => this.emit({ kind: 'node', node: this.nodeNow() }));
     }
   }
@@ -95,7 +113,13 @@ export class KnitdStateSource implements KnitStateSource {
     if (!c) return { leases: [], invalidSkipped: 0 };
     try {
       const list = await c.registry.listLeases();
-      return { leases: list.leases.map((r) => leaseInfo(r.lease, this.deps.node.name)), invalidSkipped: list.invalid.length };
+      // Only our own etcd lease's expiry is known (from its last keep-alive); other nodes' are not read.
+      const expiresAt = c.manager.timing()?.expiresAt;
+      const leases = list.leases.map((r) => {
+        const info = leaseInfo(r.lease, this.deps.node.name);
+        return info.own && expiresAt ? { ...info, expiresAt } : info;
+      });
+      return { leases, invalidSkipped: list.invalid.length };
     } catch (cause) {
       throw new StateUnavailableError(`cannot read the subnet leases from etcd: ${(cause as Error).message}`, { cause });
     }
@@ -129,6 +153,8 @@ export class KnitdStateSource implements KnitStateSource {
         ...(o.state === 'differs' && o.have ? { detail: `kernel has dst ${o.have.dst ?? '-'}` } : {}),
       })),
       ...(lastRunAt ? { lastReconciledAt: new Date(lastRunAt) } : {}),
+      agent: c.liveness.of(plan.nodeName),
+      ...(this.lastChange.has(plan.subnet) ? { lastChangeAt: this.lastChange.get(plan.subnet)! } : {}),
     }));
   }
 
@@ -169,16 +195,37 @@ export class KnitdStateSource implements KnitStateSource {
   private nodeNow(): NodeInfo {
     const { node, cluster: c } = this.deps;
     const health = this.health();
+    const stats = this.deps.stats();
+    const timing = c?.manager.timing();
     return {
       name: node.name, publicIp: node.publicIp, subnet: node.subnet, mtu: node.mtu, bridge: node.bridge,
       mode: c ? 'cluster' : 'single-node',
-      ...(c ? { clusterCidr: c.network.clusterCidr, leaseRenewedAt: new Date(c.manager.lease?.renewedAt ?? Date.now()) } : {}),
+      ...(c ? { clusterCidr: c.network.clusterCidr, peers: this.peerCounts(c) } : {}),
+      ...(timing ? { leaseRenewedAt: timing.renewedAt, leaseExpiresAt: timing.expiresAt, leaseRemainingSeconds: timing.remainingSeconds } : {}),
       backend: this.backendInfo(),
       health,
       readiness: this.readiness(),
       versions: node.versions,
       startedAt: node.startedAt,
+      uptimeSeconds: Math.max(0, Math.floor((this.now() - node.startedAt.getTime()) / 1000)),
+      masquerade: node.masquerade,
+      metricsAddress: node.metricsAddress,
+      ipam: stats.ipam,
+      netlinkErrors: stats.netlinkErrors,
     };
+  }
+
+  private peerCounts(c: ClusterNode): { total: number; alive: number } {
+    const peers = c.tracker.peers();
+    return { total: peers.length, alive: peers.filter((p) => c.liveness.of(p.nodeName).state === 'alive').length };
+  }
+
+  private onLiveness(nodeName: string, agent: AgentInfo): void {
+    const lease = [...this.peers.values()].find((l) => l.nodeName === nodeName);
+    if (lease) this.lastChange.set(lease.subnet, new Date(this.now()));
+    if (nodeName === this.deps.node.name) return;
+    this.emit({ kind: 'peerLiveness', nodeName, ...(lease ? { subnet: lease.subnet } : {}), agent });
+    this.emit({ kind: 'node', node: this.nodeNow() }); // the alive count moved
   }
 
   private backendInfo(): BackendInfo {
@@ -203,6 +250,7 @@ export class KnitdStateSource implements KnitStateSource {
       const before = this.peers.get(l.subnet);
       if (before && sameLease(before, l)) continue;
       this.peers.set(l.subnet, l);
+      this.lastChange.set(l.subnet, new Date(this.now()));
       const change = before ? 'updated' : 'added';
       this.emit({ kind: 'subnet', change, lease: leaseInfo(l, this.deps.node.name) });
       // not programmed until the reconcile run this change triggers says so (onReconciled)
@@ -214,6 +262,7 @@ export class KnitdStateSource implements KnitStateSource {
       this.emit({ kind: 'subnet', change: 'removed', lease: leaseInfo(l, this.deps.node.name) });
       this.emit({ kind: 'peer', change: 'removed', peer: this.peerStub(l, false) });
       this.announcedSync.delete(subnet);
+      this.lastChange.delete(subnet);
     }
   }
 
@@ -236,6 +285,7 @@ export class KnitdStateSource implements KnitStateSource {
     for (const [subnet, l] of this.peers) {
       const inSync = now.get(subnet) ?? false;
       if (this.announcedSync.get(subnet) === inSync) continue;
+      this.lastChange.set(subnet, new Date(this.now()));
       this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
     }
   }

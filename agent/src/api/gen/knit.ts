@@ -27,6 +27,7 @@ import type { Node as _knit_v1_Node, Node__Output as _knit_v1_Node__Output } fro
 import type { NodeEvent as _knit_v1_NodeEvent, NodeEvent__Output as _knit_v1_NodeEvent__Output } from './knit/v1/NodeEvent';
 import type { Peer as _knit_v1_Peer, Peer__Output as _knit_v1_Peer__Output } from './knit/v1/Peer';
 import type { PeerEvent as _knit_v1_PeerEvent, PeerEvent__Output as _knit_v1_PeerEvent__Output } from './knit/v1/PeerEvent';
+import type { PeerLivenessEvent as _knit_v1_PeerLivenessEvent, PeerLivenessEvent__Output as _knit_v1_PeerLivenessEvent__Output } from './knit/v1/PeerLivenessEvent';
 import type { PortMapping as _knit_v1_PortMapping, PortMapping__Output as _knit_v1_PortMapping__Output } from './knit/v1/PortMapping';
 import type { RouteObject as _knit_v1_RouteObject, RouteObject__Output as _knit_v1_RouteObject__Output } from './knit/v1/RouteObject';
 import type { Snapshot as _knit_v1_Snapshot, Snapshot__Output as _knit_v1_Snapshot__Output } from './knit/v1/Snapshot';
@@ -43,6 +44,7 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   knit: {
     v1: {
+      AgentState: EnumTypeDefinition
       BackendInfo: MessageTypeDefinition<_knit_v1_BackendInfo, _knit_v1_BackendInfo__Output>
       BgpRoute: MessageTypeDefinition<_knit_v1_BgpRoute, _knit_v1_BgpRoute__Output>
       BgpSession: MessageTypeDefinition<_knit_v1_BgpSession, _knit_v1_BgpSession__Output>
@@ -73,6 +75,7 @@ export interface ProtoGrpcType {
       NodeEvent: MessageTypeDefinition<_knit_v1_NodeEvent, _knit_v1_NodeEvent__Output>
       Peer: MessageTypeDefinition<_knit_v1_Peer, _knit_v1_Peer__Output>
       PeerEvent: MessageTypeDefinition<_knit_v1_PeerEvent, _knit_v1_PeerEvent__Output>
+      PeerLivenessEvent: MessageTypeDefinition<_knit_v1_PeerLivenessEvent, _knit_v1_PeerLivenessEvent__Output>
       PortMapping: MessageTypeDefinition<_knit_v1_PortMapping, _knit_v1_PortMapping__Output>
       RouteObject: MessageTypeDefinition<_knit_v1_RouteObject, _knit_v1_RouteObject__Output>
       Snapshot: MessageTypeDefinition<_knit_v1_Snapshot, _knit_v1_Snapshot__Output>

@@ -3,6 +3,7 @@
 import type { RouteObject as _knit_v1_RouteObject, RouteObject__Output as _knit_v1_RouteObject__Output } from '../../knit/v1/RouteObject';
 import type { NeighbourObject as _knit_v1_NeighbourObject, NeighbourObject__Output as _knit_v1_NeighbourObject__Output } from '../../knit/v1/NeighbourObject';
 import type { FdbObject as _knit_v1_FdbObject, FdbObject__Output as _knit_v1_FdbObject__Output } from '../../knit/v1/FdbObject';
+import type { AgentState as _knit_v1_AgentState, AgentState__Output as _knit_v1_AgentState__Output } from '../../knit/v1/AgentState';
 
 export interface Peer {
   'nodeName'?: (string);
@@ -17,6 +18,24 @@ export interface Peer {
    */
   'inSync'?: (boolean);
   'lastReconciledAt'?: (string);
+  /**
+   * The peer's agent (knitd): alive, down or unknown, from its liveness key.
+   * Informational only: a down agent's routes stay.
+   */
+  'agent'?: (_knit_v1_AgentState);
+  /**
+   * When the agent became alive or down; empty when not known.
+   */
+  'agentSince'?: (string);
+  /**
+   * The peer's knitd version, while alive.
+   */
+  'agentVersion'?: (string);
+  /**
+   * The last change this node saw for the peer (lease, programming or
+   * liveness); empty when nothing changed since this knitd started.
+   */
+  'lastChangeAt'?: (string);
 }
 
 export interface Peer__Output {
@@ -32,4 +51,22 @@ export interface Peer__Output {
    */
   'inSync': (boolean);
   'lastReconciledAt': (string);
+  /**
+   * The peer's agent (knitd): alive, down or unknown, from its liveness key.
+   * Informational only: a down agent's routes stay.
+   */
+  'agent': (_knit_v1_AgentState__Output);
+  /**
+   * When the agent became alive or down; empty when not known.
+   */
+  'agentSince': (string);
+  /**
+   * The peer's knitd version, while alive.
+   */
+  'agentVersion': (string);
+  /**
+   * The last change this node saw for the peer (lease, programming or
+   * liveness); empty when nothing changed since this knitd started.
+   */
+  'lastChangeAt': (string);
 }

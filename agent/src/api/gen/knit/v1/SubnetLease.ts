@@ -12,7 +12,8 @@ export interface SubnetLease {
   'backendData'?: ({[key: string]: string});
   'renewedAt'?: (string);
   /**
-   * When the etcd lease runs out unless renewed; empty when unknown.
+   * When the etcd lease runs out unless renewed; set for this node's own lease
+   * (from its last keep-alive), empty for other nodes' leases.
    */
   'expiresAt'?: (string);
   /**
@@ -32,7 +33,8 @@ export interface SubnetLease__Output {
   'backendData': ({[key: string]: string});
   'renewedAt': (string);
   /**
-   * When the etcd lease runs out unless renewed; empty when unknown.
+   * When the etcd lease runs out unless renewed; set for this node's own lease
+   * (from its last keep-alive), empty for other nodes' leases.
    */
   'expiresAt': (string);
   /**

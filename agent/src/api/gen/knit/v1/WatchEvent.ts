@@ -6,6 +6,7 @@ import type { PeerEvent as _knit_v1_PeerEvent, PeerEvent__Output as _knit_v1_Pee
 import type { EndpointEvent as _knit_v1_EndpointEvent, EndpointEvent__Output as _knit_v1_EndpointEvent__Output } from '../../knit/v1/EndpointEvent';
 import type { BgpSessionEvent as _knit_v1_BgpSessionEvent, BgpSessionEvent__Output as _knit_v1_BgpSessionEvent__Output } from '../../knit/v1/BgpSessionEvent';
 import type { NodeEvent as _knit_v1_NodeEvent, NodeEvent__Output as _knit_v1_NodeEvent__Output } from '../../knit/v1/NodeEvent';
+import type { PeerLivenessEvent as _knit_v1_PeerLivenessEvent, PeerLivenessEvent__Output as _knit_v1_PeerLivenessEvent__Output } from '../../knit/v1/PeerLivenessEvent';
 import type { Long } from '@grpc/proto-loader';
 
 export interface WatchEvent {
@@ -20,7 +21,8 @@ export interface WatchEvent {
   'endpoint'?: (_knit_v1_EndpointEvent | null);
   'bgpSession'?: (_knit_v1_BgpSessionEvent | null);
   'node'?: (_knit_v1_NodeEvent | null);
-  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node";
+  'peerLiveness'?: (_knit_v1_PeerLivenessEvent | null);
+  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness";
 }
 
 export interface WatchEvent__Output {
@@ -35,5 +37,6 @@ export interface WatchEvent__Output {
   'endpoint'?: (_knit_v1_EndpointEvent__Output | null);
   'bgpSession'?: (_knit_v1_BgpSessionEvent__Output | null);
   'node'?: (_knit_v1_NodeEvent__Output | null);
-  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node";
+  'peerLiveness'?: (_knit_v1_PeerLivenessEvent__Output | null);
+  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness";
 }
