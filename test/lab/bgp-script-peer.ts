@@ -169,7 +169,7 @@ export interface ScriptPeer {
   /** Waits for an event matching `pred` after index `from` (default: any so far); returns it. */
   waitEvent<E extends PeerEvent>(pred: (e: PeerEvent) => e is E, ms?: number, from?: number): Promise<E>;
   waitEvent(pred: (e: PeerEvent) => boolean, ms?: number, from?: number): Promise<PeerEvent>;
-  /** Connect and wait until Established. */
+  /** Connect and wait until Established; rejects when knitd closes the connection first. */
   establish(ms?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -234,7 +234,8 @@ export async function startScriptPeer(lab: Lab, ns: string, opts: { host: string
     async establish(ms = 10_000) {
       const from = events.length;
       peer.connect();
-      await waitEvent((e) => e.ev === 'state' && e.state === 'Established', ms, from);
+      const e = await waitEvent((x) => (x.ev === 'state' && x.state === 'Established') || x.ev === 'closed', ms, from);
+      if (e.ev === 'closed') throw new Error(`scripted peer: knitd closed the connection before Established: ${JSON.stringify(events.slice(from))}`);
     },
     async stop() {
       ctl.destroy();

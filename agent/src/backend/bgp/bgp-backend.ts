@@ -83,6 +83,7 @@ export class BgpBackend implements Backend {
   /** The node's addresses and connected prefixes (import policy), read at every setup(). */
   private interfaces: ImportContext['interfaces'] = [];
   private leaseOwners: ReadonlyMap<string, string> = new Map();
+  private ownSubnet6: string | undefined;
 
   constructor(private readonly ctx: BackendContext, private readonly deps: BgpBackendDeps = {}) {
     this.nl = ctx.nl;
@@ -113,7 +114,17 @@ export class BgpBackend implements Backend {
     if (!speaker || !underlay) throw new Error('bgp backend: desired() before setup()');
     speaker.setPeers(peerSpecs(this.opts, leases, { publicIp: this.ctx.node.publicIp }));
     // A route for another node's subnet from the mesh or a reflector needs that node's lease (import-policy.ts).
-    this.leaseOwners = new Map(leases.filter((l) => l.publicIp !== this.ctx.node.publicIp).map((l) => [l.subnet, l.publicIp]));
+    const owners = new Map<string, string>();
+    for (const l of leases) {
+      if (l.nodeName === this.ctx.node.name || l.publicIp === this.ctx.node.publicIp) {
+        // Our own lease: its IPv6 subnet (dual-stack) is ours too.
+        this.ownSubnet6 = l.ipv6Subnet;
+        continue;
+      }
+      owners.set(l.subnet, l.publicIp);
+      if (l.ipv6Subnet && l.publicIpv6) owners.set(l.ipv6Subnet, l.publicIpv6);
+    }
+    this.leaseOwners = owners;
     speaker.setImportContext(this.importContext());
     this.peersKnown = true;
     // With no peer at all there is nobody to wait for.
@@ -195,9 +206,9 @@ export class BgpBackend implements Backend {
   private importContext(): ImportContext {
     const prefixes = (texts: readonly string[]): Prefix[] => texts.map((t) => parsePrefix(t)).filter((p): p is Prefix => p !== undefined);
     return {
-      ownSubnets: prefixes([this.ctx.node.subnet]),
+      ownSubnets: prefixes([this.ctx.node.subnet, ...(this.ownSubnet6 ? [this.ownSubnet6] : [])]),
       interfaces: this.interfaces,
-      clusterPrefixes: prefixes([this.ctx.network.clusterCidr, ...this.opts.advertise]),
+      clusterPrefixes: prefixes([this.ctx.network.clusterCidr, ...(this.ctx.network.ipv6ClusterCidr ? [this.ctx.network.ipv6ClusterCidr] : []), ...this.opts.advertise]),
       leases: this.leaseOwners,
     };
   }
