@@ -123,6 +123,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
 
   // The node's subnet and MTU: leased through etcd (cluster mode) or given (single-node mode).
   let subnet: string;
+  /** Dual-stack: the node's IPv6 subnet. */
+  let subnet6: string | undefined;
   let mtu: number;
   let natCidr: string;
   let masquerade = cfg.masquerade;
@@ -140,24 +142,41 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       },
     });
     subnet = cluster.lease.subnet;
+    subnet6 = cluster.lease.ipv6Subnet;
     mtu = cfg.mtu ?? cluster.mtu;
     natCidr = cluster.network.clusterCidr;
     masquerade = masquerade && cluster.network.masquerade;
   } else {
     subnet = cfg.subnet!;
     if (!ipv4.parseCidr(subnet)) throw new Error(`subnet ${subnet} is not a canonical IPv4 CIDR`);
-    const overlap = nodeOverlap(subnet, await readNodePrefixes(nl, cfg.bridge));
-    if (overlap !== undefined) throw new Error(`config: subnet: ${overlap}; the container subnet must be clear of every address and route the node already uses`);
+    subnet6 = cfg.ipv6Subnet;
+    const prefixes = await readNodePrefixes(nl, cfg.bridge);
+    for (const [key, cidr] of [['subnet', subnet], ['ipv6Subnet', subnet6]] as const) {
+      const overlap = cidr === undefined ? undefined : nodeOverlap(cidr, prefixes);
+      if (overlap !== undefined) throw new Error(`config: ${key}: ${overlap}; the container subnet must be clear of every address and route the node already uses`);
+    }
     mtu = cfg.mtu ?? await underlayMtu(nl, cfg, log);
     natCidr = subnet;
   }
   starting.setStep('starting: IPAM, bridge, nft table, CNI socket');
   ipam = await Ipam.open({ subnet, stateFile: join(cfg.stateDir, 'ipam.json'), logger: log.child({ module: 'ipam' }) });
   const endpoints = await EndpointStore.open(join(cfg.stateDir, 'endpoints.json'), log);
-  const node: NodeNetwork = { bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu };
+  // One pool per family: ipam.json stays the IPv4 file it always was; IPv6 gets its own.
+  const ipam6 = subnet6 === undefined ? undefined
+    : await Ipam.open({ subnet: subnet6, stateFile: join(cfg.stateDir, 'ipam6.json'), logger: log.child({ module: 'ipam6' }) });
+  const node: NodeNetwork = {
+    bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu,
+    ...(ipam6 ? { ipv6: { gateway: ipam6.gateway, prefixLength: ipam6.prefixLength } } : {}),
+  };
 
   ensureSysctl(procSysctl, 'net.ipv4.ip_forward', '1');
-  const bridge = await ensureBridge(nl, { name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu }, log);
+  // IPv6 forwarding for pod traffic. It also turns off accepting router
+  // advertisements on interfaces with accept_ra=1 (docs/operations.md).
+  if (ipam6) ensureSysctl(procSysctl, 'net.ipv6.conf.all.forwarding', '1');
+  const bridge = await ensureBridge(nl, {
+    name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu,
+    ...(node.ipv6 ? { gatewayCidr6: `${node.ipv6.gateway}/${node.ipv6.prefixLength}` } : {}),
+  }, log);
   await auditAttachments(nl, ipam, endpoints, log);
 
   const nft = new NftTable({ logger: log });
@@ -173,6 +192,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     openNetns: (path) => openHandle(path, { observer: nlObserver }),
     deleteLink: (index) => linkDeleter.del(index),
     ipam,
+    ...(ipam6 ? { ipam6 } : {}),
     endpoints,
     portMaps: { setPortMappings: (m: PortMapping[]) => nft.apply({ ...natBase, portMappings: m }) },
     node: () => node,
@@ -217,7 +237,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
 
   undo.commit();
   log.info('knitd ready', {
-    mode: cluster ? `cluster (${cluster.network.backend.type})` : 'single-node', node: cfg.nodeName, subnet, bridge: bridge.link.name, mtu,
+    mode: cluster ? `cluster (${cluster.network.backend.type})` : 'single-node', node: cfg.nodeName, subnet, ...(subnet6 ? { ipv6Subnet: subnet6 } : {}),
+    bridge: bridge.link.name, mtu,
     cniSocket: cfg.cniSocket, endpoints: endpoints.list().length,
     netlinkWritesAtStart: bridge.writes + (cluster?.startupWrites ?? 0),
   });

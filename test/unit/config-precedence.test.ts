@@ -167,7 +167,7 @@ describe('config: parsing each source', () => {
     const argv: string[] = [];
     const sample: Record<string, string> = {
       nodeName: 'n1', publicIp: '192.0.2.10', publicInterface: 'eth1', stateDir: '/s', runDir: '/r', cniSocket: '/r/c.sock',
-      cniConfDir: '/cni', cniConfFile: '20-x.conflist', cniNetworkName: 'x', bridge: 'br1', mtu: '1400', subnet: '10.1.2.0/24',
+      cniConfDir: '/cni', cniConfFile: '20-x.conflist', cniNetworkName: 'x', bridge: 'br1', mtu: '1400', subnet: '10.1.2.0/24', ipv6Subnet: 'fd00:1:2::/64',
       'etcd.endpoints': '', 'etcd.prefix': '/p', 'etcd.caFile': '/ca', 'etcd.certFile': '/c', 'etcd.keyFile': '/k', 'etcd.leaseTtlSeconds': '60', 'etcd.livenessTtlSeconds': '17', 'etcd.releaseOnShutdown': 'true',
       network: '{"a":1}', 'grpc.socket': '/g.sock', 'grpc.address': '127.0.0.1:1', 'grpc.tlsCertFile': '/tc', 'grpc.tlsKeyFile': '/tk',
       'grpc.tlsClientCaFile': '/tca', 'grpc.insecure': 'false', 'metrics.address': ':1', 'log.level': 'warn', 'log.format': 'text',

@@ -61,6 +61,7 @@ describe('store: network config families (IPv4-only, dual-stack, IPv6-only)', ()
     { name: 'ipv6ClusterCidr next to an IPv6 clusterCidr', input: { clusterCidr: 'fd01::/56', ipv6ClusterCidr: 'fd00::/56', backend: vx }, field: 'ipv6ClusterCidr', match: /only for dual-stack/ },
     { name: 'IPv6-only with 2^40 subnets', input: { clusterCidr: 'fd00::/24', backend: vx }, field: 'subnetLength', match: /more than 2\^32 subnets/ },
     { name: 'IPv4 subnetMin in an IPv6-only cluster', input: { clusterCidr: 'fd00::/56', subnetMin: '10.0.0.0', backend: vx }, field: 'subnetMin', match: /is IPv4, clusterCidr is IPv6/ },
+    { name: 'an IPv6 node subnet shorter than /64', input: { ...base, ipv6ClusterCidr: 'fd00::/40', ipv6SubnetLength: 48 }, field: 'ipv6SubnetLength', match: /must be 64\.\.126 for IPv6/ },
     { name: 'ipip with IPv6', input: { ...base, backend: { type: 'ipip' } }, field: 'backend.type', match: /ipip carries IPv4 only/ },
   ];
   for (const tc of cases) {

@@ -25,6 +25,8 @@ export interface Endpoint {
   netns: string;
   /** "10.244.1.5/24" */
   address: string;
+  /** Dual-stack: "fd00:10:244:1::5/64" */
+  ipv6Address?: string;
   mac: string;
   hostVeth: string;
   portMappings: EndpointPortMapping[];
@@ -42,7 +44,8 @@ function isEndpoint(v: unknown): v is Endpoint {
   const e = v as Record<string, unknown>;
   return typeof e.containerId === 'string' && typeof e.ifname === 'string' && typeof e.netns === 'string'
     && typeof e.address === 'string' && typeof e.mac === 'string' && typeof e.hostVeth === 'string'
-    && Array.isArray(e.portMappings) && typeof e.createdAt === 'string';
+    && Array.isArray(e.portMappings) && typeof e.createdAt === 'string'
+    && (e.ipv6Address === undefined || typeof e.ipv6Address === 'string');
 }
 
 export class EndpointStore {

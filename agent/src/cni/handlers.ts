@@ -15,7 +15,7 @@ import type { Ipam } from '../ipam';
 import { PoolExhaustedError, type Allocation } from '../ipam';
 import { ensureBridge } from '../dataplane/bridge';
 import {
-  AlreadyOnNetworkError, HostVethExistsError, IfnameTakenError, attachContainer, checkContainer, detachContainer, type OpenNetns,
+  AlreadyOnNetworkError, HostVethExistsError, IfnameTakenError, attachContainer, checkContainer, detachContainer, type ContainerIpv6, type OpenNetns,
 } from '../dataplane/container-link';
 import { procNetnsInspector, sameNetns, type NetnsInspector } from '../netlink/netns-identity';
 import { mustParseCidr } from '../net/ipv4';
@@ -47,12 +47,16 @@ export interface NodeNetwork {
   gateway: string;
   prefixLength: number;
   mtu: number;
+  /** Dual-stack: the bridge's IPv6 gateway ("fd00:10:244:1::1") and the IPv6 subnet's prefix length. */
+  ipv6?: { gateway: string; prefixLength: number };
 }
 
 export interface CniServiceDeps {
   nl: Handle;
   openNetns: OpenNetns;
   ipam: Ipam;
+  /** Dual-stack: the IPv6 pool (the node's IPv6 subnet); every container gets an address from both. */
+  ipam6?: Ipam;
   endpoints: EndpointStore;
   portMaps: PortMapSink;
   /** The node's network; a function because it may change (lease re-acquired, MTU learned). */
@@ -108,7 +112,7 @@ export class KnitCniHandlers implements CniHandlers {
         `container ${containerId} already has interface ${ifname} on network ${req.conf.name} (${existing.address} in ${existing.netns}, ` +
         `since ${existing.createdAt}); ADD leaves an existing attachment alone: DEL it first`);
     }
-    const held = this.deps.ipam.get(containerId, ifname);
+    const held = this.deps.ipam.get(containerId, ifname) ?? this.deps.ipam6?.get(containerId, ifname);
     if (held) {
       throw new CniError(KnitCniCode.AlreadyAttached,
         `container ${containerId} interface ${ifname} still holds ${held.ip} from an ADD that did not finish; DEL it first`);
@@ -143,9 +147,25 @@ export class KnitCniHandlers implements CniHandlers {
       }
       undo.push(() => this.deps.ipam.release(containerId, ifname, alloc.ip));
       const addressCidr = `${alloc.ip}/${node.prefixLength}`;
+      let ipv6: ContainerIpv6 | undefined;
+      if (this.deps.ipam6 && node.ipv6) {
+        const pool6 = this.deps.ipam6;
+        let alloc6: Allocation;
+        try {
+          alloc6 = await pool6.allocate(containerId, ifname);
+        } catch (err) {
+          if (err instanceof PoolExhaustedError) {
+            throw new CniError(KnitCniCode.PoolExhausted, `no free address left in ${err.subnet} for container ${containerId}`);
+          }
+          throw err;
+        }
+        undo.push(() => pool6.release(containerId, ifname, alloc6.ip));
+        ipv6 = { addressCidr: `${alloc6.ip}/${node.ipv6.prefixLength}`, gateway: node.ipv6.gateway };
+      }
 
       const bridge = await ensureBridge(this.deps.nl, {
         name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu: node.mtu,
+        ...(node.ipv6 ? { gatewayCidr6: `${node.ipv6.gateway}/${node.ipv6.prefixLength}` } : {}),
       }, this.log);
       const mtu = req.conf.mtu ?? node.mtu;
       let att;
@@ -153,6 +173,7 @@ export class KnitCniHandlers implements CniHandlers {
         att = await attachContainer(this.deps.nl, this.deps.openNetns, {
           containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr,
           gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidr(this.deps.ipam.subnet),
+          ...(ipv6 ? { ipv6 } : {}),
         }, this.log);
       } catch (err) {
         throw attachError(err, containerId, ifname, req.conf.name);
@@ -162,6 +183,7 @@ export class KnitCniHandlers implements CniHandlers {
       const endpoint: Endpoint = {
         containerId, ifname, netns, address: addressCidr, mac: att.container.mac ?? '',
         hostVeth: att.hostVeth.name, portMappings: mappings, createdAt: this.now().toISOString(),
+        ...(ipv6 ? { ipv6Address: ipv6.addressCidr } : {}),
       };
       await this.deps.endpoints.put(endpoint);
       undo.push(() => this.deps.endpoints.remove(containerId, ifname));
@@ -189,6 +211,7 @@ export class KnitCniHandlers implements CniHandlers {
       // The host end is found by name, so DEL works without any record.
       await detachContainer(this.deps.nl, containerId, ifname, this.deps.deleteLink);
       await this.deps.ipam.release(containerId, ifname);
+      await this.deps.ipam6?.release(containerId, ifname);
       if (endpoint) {
         await this.deps.endpoints.remove(containerId, ifname);
         if (endpoint.portMappings.length > 0) await this.publishPortMappings();
@@ -212,6 +235,11 @@ export class KnitCniHandlers implements CniHandlers {
     if (!prevIp) {
       throw new CniError(CniErrorCode.Internal, `prevResult does not list ${alloc.ip}, the address knit holds for ${containerId}/${ifname}`);
     }
+    const alloc6 = this.deps.ipam6?.get(containerId, ifname);
+    const prevIp6 = alloc6 === undefined ? undefined : req.prevResult.ips.find((ip) => ip.address.split('/')[0] === alloc6.ip);
+    if (alloc6 !== undefined && !prevIp6) {
+      throw new CniError(CniErrorCode.Internal, `prevResult does not list ${alloc6.ip}, the IPv6 address knit holds for ${containerId}/${ifname}`);
+    }
     const prevIf = req.prevResult.interfaces.find((i) => i.name === ifname && i.sandbox !== undefined);
     const bridge = await this.deps.nl.linkByName(node.bridge);
     const problems: string[] = [];
@@ -221,6 +249,7 @@ export class KnitCniHandlers implements CniHandlers {
       problems.push(...await checkContainer(this.deps.nl, this.deps.openNetns, {
         containerId, ifname, netns, bridgeIndex: bridge?.index ?? -1, addressCidr: prevIp.address,
         gateway: node.gateway, mtu: req.conf.mtu ?? node.mtu, ...(prevIf?.mac ? { mac: prevIf.mac } : {}),
+        ...(prevIp6 && node.ipv6 ? { ipv6: { addressCidr: prevIp6.address, gateway: node.ipv6.gateway } } : {}),
       }));
     }
     if (problems.length > 0) {
@@ -247,6 +276,7 @@ export class KnitCniHandlers implements CniHandlers {
       return valid.has(k) || this.locks.busy(k);
     };
     const released = await this.deps.ipam.releaseAllExcept(this.deps.ipam.list().filter(keep));
+    if (this.deps.ipam6) released.push(...await this.deps.ipam6.releaseAllExcept(this.deps.ipam6.list().filter(keep)));
     let removedEndpoints = 0;
     for (const e of this.deps.endpoints.list()) {
       if (!keep(e)) {
@@ -258,7 +288,8 @@ export class KnitCniHandlers implements CniHandlers {
     for (const link of await this.deps.nl.linkList()) {
       if (!isHostVethName(link.name)) continue;
       const keptNames = new Set([
-        ...req.validAttachments, ...this.deps.ipam.list().filter(keep), ...this.deps.endpoints.list().filter(keep),
+        ...req.validAttachments, ...this.deps.ipam.list().filter(keep), ...(this.deps.ipam6?.list().filter(keep) ?? []),
+        ...this.deps.endpoints.list().filter(keep),
       ].map((a) => hostVethName(a.containerId, a.ifname)));
       if (keptNames.has(link.name)) continue;
       await this.deps.nl.linkDel(link.index).catch((err: unknown) => {
@@ -288,11 +319,18 @@ export class KnitCniHandlers implements CniHandlers {
         { name: e.hostVeth, ...(hostMac ? { mac: hostMac } : {}), mtu },
         { name: e.ifname, mac: e.mac, sandbox: e.netns, mtu },
       ],
-      ips: [...(prev?.ips ?? []), { address: e.address, gateway: node.gateway, interface: base + 1 }],
+      ips: [
+        ...(prev?.ips ?? []),
+        { address: e.address, gateway: node.gateway, interface: base + 1 },
+        ...(e.ipv6Address && node.ipv6 ? [{ address: e.ipv6Address, gateway: node.ipv6.gateway, interface: base + 1 }] : []),
+      ],
       routes: [
         ...(prev?.routes ?? []),
         { dst: '0.0.0.0/0', gw: node.gateway },
-        ...(req.conf.routes ?? []).filter((r) => r.dst !== '0.0.0.0/0').map((r) => ({ dst: r.dst, gw: r.gw ?? node.gateway })),
+        ...(e.ipv6Address && node.ipv6 ? [{ dst: '::/0', gw: node.ipv6.gateway }] : []),
+        ...(req.conf.routes ?? [])
+          .filter((r) => r.dst !== '0.0.0.0/0' && r.dst !== '::/0' && (!r.dst.includes(':') || (e.ipv6Address !== undefined && node.ipv6 !== undefined)))
+          .map((r) => ({ dst: r.dst, gw: r.gw ?? (r.dst.includes(':') ? node.ipv6!.gateway : node.gateway) })),
       ],
       dns: req.conf.dns ?? prev?.dns ?? {},
     };

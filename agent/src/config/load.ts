@@ -166,6 +166,9 @@ function crossCheck(resolved: Map<string, Resolved>): void {
   if (singleNode && !isSet('subnet')) {
     throw fail('subnet', 'single-node mode (no etcd.endpoints) needs this node\'s subnet, e.g. --subnet 10.244.1.0/24; or set etcd.endpoints');
   }
+  if (!singleNode && isSet('ipv6Subnet')) {
+    throw fail('ipv6Subnet', 'ipv6Subnet is for single-node mode only; with etcd.endpoints the IPv6 subnet comes from the network config (ipv6ClusterCidr)');
+  }
   if (!singleNode && isSet('subnet')) {
     throw fail('subnet', 'subnet is for single-node mode only; with etcd.endpoints the node\'s subnet is leased from the network config');
   }
@@ -209,6 +212,7 @@ function build(resolved: Map<string, Resolved>, configFile: string | undefined):
     ['publicIp', (v) => { config.publicIp = v; }],
     ['publicInterface', (v) => { config.publicInterface = v; }],
     ['subnet', (v) => { config.subnet = v; }],
+    ['ipv6Subnet', (v) => { config.ipv6Subnet = v; }],
     ['etcd.caFile', (v) => { config.etcd.caFile = v; }],
     ['etcd.certFile', (v) => { config.etcd.certFile = v; }],
     ['etcd.keyFile', (v) => { config.etcd.keyFile = v; }],

@@ -116,6 +116,10 @@ export const FIELDS: readonly FieldSpec[] = [
     typeLabel: 'IPv4 CIDR', check: check.containerCidr(8, 30),
     description: 'Single-node mode only (no etcd endpoints): this node\'s container subnet, e.g. 10.244.1.0/24 (prefix 8..30; not loopback, multicast, link-local, 0.0.0.0/8 or class E, and clear of the node\'s own addresses and routes). Required then, rejected otherwise.',
   }),
+  str('ipv6Subnet', {
+    typeLabel: 'IPv6 CIDR', check: check.containerCidr6(64, 126),
+    description: 'Single-node mode only: this node\'s IPv6 container subnet, e.g. fd00:10:244:1::/64 (prefix 64..126); with it every container also gets an IPv6 address and a ::/0 route (dual-stack). Rejected with etcd endpoints (the network config\'s ipv6ClusterCidr decides there).',
+  }),
   list('etcd.endpoints', {
     typeLabel: 'list of URLs', default: [], checkItem: check.etcdEndpoint, docDefault: 'empty (single-node mode)',
     description: 'etcd client URLs (`http(s)://host:port`); comma-separated in the environment and flags, and the flag may be repeated.',

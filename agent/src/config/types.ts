@@ -58,6 +58,8 @@ export interface KnitdConfig {
   mtu?: number;
   /** Single-node mode only: this node's subnet, e.g. "10.244.1.0/24". */
   subnet?: string;
+  /** Single-node mode only: this node's IPv6 subnet, e.g. "fd00:10:244:1::/64" (dual-stack). */
+  ipv6Subnet?: string;
   etcd: EtcdConfig;
   /** Network config to seed /knit/v1/network with when absent; validated by the store. */
   network?: Record<string, unknown>;

@@ -5,6 +5,7 @@
  */
 import { parseCidr, parseIpv4 } from '../net/ipv4';
 import { containerCidrProblem, notUnicastReason } from '../net/special-ranges';
+import { parseCidrAny } from '../net/ip';
 
 export type Check<T> = (value: T) => string | undefined;
 
@@ -75,6 +76,16 @@ export function ipv4Cidr(min: number, max: number): Check<string> {
 export function containerCidr(min: number, max: number): Check<string> {
   const shape = ipv4Cidr(min, max);
   return (value) => shape(value) ?? containerCidrProblem(value);
+}
+
+/** An IPv6 container subnet: canonical, zero host bits, prefix length within [min, max], clear of the special ranges. */
+export function containerCidr6(min: number, max: number): Check<string> {
+  return (value) => {
+    const c = parseCidrAny(value);
+    if (c === undefined || c.family !== 6) return 'must be an IPv6 CIDR with zero host bits, like fd00:10:244:1::/64';
+    if (c.prefixLength < min || c.prefixLength > max) return `prefix length must be between ${min} and ${max}`;
+    return containerCidrProblem(value);
+  };
 }
 
 /** An etcd endpoint: http(s)://host:port with nothing else. */

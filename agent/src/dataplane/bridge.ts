@@ -11,6 +11,8 @@ export interface BridgeSpec {
   name: string;
   /** gateway address with the subnet's prefix length, e.g. "10.244.1.1/24" */
   gatewayCidr: string;
+  /** Dual-stack: the IPv6 gateway, e.g. "fd00:10:244:1::1/64" (added with nodad: usable at once) */
+  gatewayCidr6?: string;
   mtu: number;
 }
 
@@ -41,11 +43,12 @@ export async function ensureBridge(nl: Handle, spec: BridgeSpec, log: Logger): P
     await nl.linkSetMtu(link.index, spec.mtu);
     writes++;
   }
-  const addrs = await nl.addrList({ index: link.index, family: 4 });
-  if (!addrs.some((a) => a.cidr === spec.gatewayCidr)) {
-    await nl.addrAdd(link.index, spec.gatewayCidr);
+  const addrs = await nl.addrList({ index: link.index });
+  for (const cidr of spec.gatewayCidr6 === undefined ? [spec.gatewayCidr] : [spec.gatewayCidr, spec.gatewayCidr6]) {
+    if (addrs.some((a) => a.cidr === cidr)) continue;
+    await nl.addrAdd(link.index, cidr, { noDad: true });
     writes++;
-    log.info('bridge gateway address added', { bridge: spec.name, address: spec.gatewayCidr });
+    log.info('bridge gateway address added', { bridge: spec.name, address: cidr });
   }
   if (!link.up) {
     await nl.linkSetUp(link.index);

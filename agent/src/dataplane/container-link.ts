@@ -13,6 +13,7 @@ import type { Handle, Link, Route } from '../netlink/types';
 import type { Logger } from '../log/logger';
 import { hostVethName } from './veth-name';
 import { cidrContains, formatCidr, parseIpv4, type Ipv4Cidr } from '../net/ipv4';
+import { cidrContainsAddress, formatCidrAny, mustParseCidrAny, parseIp } from '../net/ip';
 
 export interface AttachSpec {
   containerId: string;
@@ -26,6 +27,16 @@ export interface AttachSpec {
   mtu: number;
   /** extra routes from the network config, installed via the gateway unless they name one */
   routes: Array<{ dst: string; gw?: string }>;
+  /** Dual-stack: the container's IPv6 address and gateway (the bridge's), added with nodad and a ::/0 route. */
+  ipv6?: ContainerIpv6;
+}
+
+/** The IPv6 side of an attachment. */
+export interface ContainerIpv6 {
+  /** e.g. "fd00:10:244:1::5/64" */
+  addressCidr: string;
+  /** e.g. "fd00:10:244:1::1" */
+  gateway: string;
 }
 
 export interface Attachment {
@@ -77,10 +88,17 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
   const inside = openNetns(spec.netns);
   try {
     const links = await inside.linkList();
-    for (const a of await inside.addrList({ family: 4 })) {
-      const ip = parseIpv4(a.cidr.split('/')[0] ?? '');
-      if (ip !== undefined && cidrContains(spec.subnet, ip)) {
-        throw new AlreadyOnNetworkError(spec.netns, links.find((l) => l.index === a.index)?.name ?? `#${a.index}`, a.cidr, formatCidr(spec.subnet));
+    // The IPv6 subnet is the address's prefix with the host bits cleared.
+    const net6 = spec.ipv6 === undefined ? undefined : mustParseCidrAny(spec.ipv6.addressCidr, false);
+    for (const a of await inside.addrList()) {
+      const text = a.cidr.split('/')[0] ?? '';
+      const ip = parseIpv4(text);
+      const onV4 = ip !== undefined && cidrContains(spec.subnet, ip);
+      const ip6 = a.family === 6 ? parseIp(text) : undefined;
+      const onV6 = net6 !== undefined && ip6 !== undefined && cidrContainsAddress(net6, ip6);
+      if (onV4 || onV6) {
+        throw new AlreadyOnNetworkError(spec.netns, links.find((l) => l.index === a.index)?.name ?? `#${a.index}`, a.cidr,
+          onV4 ? formatCidr(spec.subnet) : formatCidrAny(net6!));
       }
     }
     if (links.some((l) => l.name === spec.ifname)) throw new IfnameTakenError(spec.netns, spec.ifname);
@@ -99,11 +117,16 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       const container = await inside.linkByName(spec.ifname);
       if (!container) throw new Error(`container end ${spec.ifname} not found in ${spec.netns} after creating it`);
       await inside.addrAdd(container.index, spec.addressCidr);
+      // nodad: usable the moment ADD returns, not tentative for a second (knit's IPAM made it unique).
+      if (spec.ipv6) await inside.addrAdd(container.index, spec.ipv6.addressCidr, { noDad: true });
       await inside.linkSetUp(container.index);
       const routes: Route[] = [{ dst: '0.0.0.0/0', gateway: spec.gateway, index: container.index }];
+      if (spec.ipv6) routes.push({ dst: '::/0', gateway: spec.ipv6.gateway, index: container.index });
       for (const r of spec.routes) {
-        if (r.dst === '0.0.0.0/0') continue; // the default route is always ours
-        routes.push({ dst: r.dst, gateway: r.gw ?? spec.gateway, index: container.index });
+        if (r.dst === '0.0.0.0/0' || r.dst === '::/0') continue; // the default routes are always ours
+        const v6 = r.dst.includes(':');
+        if (v6 && !spec.ipv6) continue; // no IPv6 on this network: nothing to route it through
+        routes.push({ dst: r.dst, gateway: r.gw ?? (v6 ? spec.ipv6!.gateway : spec.gateway), index: container.index });
       }
       for (const r of routes) await inside.routeAdd(r);
       return { hostVeth: { ...hostVeth, masterIndex: spec.bridgeIndex, up: true }, container: { ...container, up: true }, routes };
@@ -147,6 +170,8 @@ export interface ExpectedAttachment {
   gateway: string;
   mtu: number;
   mac?: string;
+  /** Dual-stack: the IPv6 address and default route that must be there too. */
+  ipv6?: ContainerIpv6;
 }
 
 /**
@@ -180,8 +205,18 @@ export async function checkContainer(nl: Handle, openNetns: OpenNetns, want: Exp
     if (!routes.some((r) => r.dst === '0.0.0.0/0' && r.gateway === want.gateway)) {
       problems.push(`default route via ${want.gateway} on ${want.ifname} is missing`);
     }
+    if (want.ipv6) {
+      if (!addrs.some((a) => a.cidr === want.ipv6!.addressCidr)) {
+        problems.push(`interface ${want.ifname} lacks address ${want.ipv6.addressCidr}`);
+      }
+      const routes6 = await inside.routeList({ family: 6, index: link.index });
+      if (!routes6.some((r) => r.dst === '::/0' && r.gateway === want.ipv6!.gateway)) {
+        problems.push(`default route ::/0 via ${want.ipv6.gateway} on ${want.ifname} is missing`);
+      }
+    }
   } finally {
     inside.close();
   }
   return problems;
 }
+

@@ -11,10 +11,14 @@
  * given to the next container while stale ARP entries or conntrack flows may
  * still point at the old one. The network address, the gateway (first usable
  * address, the bridge's) and the broadcast address are never handed out.
+ *
+ * One Ipam per address family: a dual-stack node opens one for its IPv4
+ * subnet (ipam.json, as before dual-stack) and one for its IPv6 subnet
+ * (ipam6.json). Addresses are bigints so both families share this code.
  */
 import type { Logger } from '../log/logger';
 import { CoalescingWriter } from '../persist/coalescing-writer';
-import { cidrSize, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from '../net/ipv4';
+import { cidrBlockSize, formatIp, parseCidrAny, parseIp, type Cidr, type IpFamily } from '../net/ip';
 import { Allocation, allocationKey, decodeState, encodeState, IpamState } from './state-codec';
 import { nodeStateFs, readIfExists, StateFs, writeFileAtomic } from '../persist/atomic-file';
 
@@ -34,7 +38,7 @@ export class PoolExhaustedError extends Error {
 
 /** Options of Ipam.open. */
 export interface IpamOpenOptions {
-  /** The node's subnet in canonical form, prefix length 8..30, e.g. "10.244.1.0/24". */
+  /** The node's subnet in canonical form, e.g. "10.244.1.0/24" (prefix length 8..30) or "fd00:10:244:1::/64" (64..126). */
   subnet: string;
   /** Path of the JSON state file; its directory must exist. */
   stateFile: string;
@@ -45,8 +49,7 @@ export interface IpamOpenOptions {
   fs?: StateFs;
 }
 
-const MIN_PREFIX = 8;
-const MAX_PREFIX = 30;
+const PREFIX_RANGE: Record<IpFamily, [number, number]> = { 4: [8, 30], 6: [64, 126] };
 
 export class Ipam {
   /** The subnet, e.g. "10.244.1.0/24". */
@@ -55,21 +58,25 @@ export class Ipam {
   readonly gateway: string;
   /** Prefix length of the subnet, e.g. 24. */
   readonly prefixLength: number;
+  /** 4 or 6. */
+  readonly family: IpFamily;
 
   /** First and last address a container may get. */
-  private readonly firstHost: number;
-  private readonly lastHost: number;
+  private readonly firstHost: bigint;
+  private readonly lastHost: bigint;
   private readonly byKey = new Map<string, Allocation>();
-  private readonly keyByIp = new Map<number, string>();
-  private lastAllocated: number | undefined;
+  private readonly keyByIp = new Map<bigint, string>();
+  private lastAllocated: bigint | undefined;
   private readonly writer: CoalescingWriter;
 
-  private constructor(cidr: Ipv4Cidr, private readonly opts: Required<IpamOpenOptions>) {
+  private constructor(cidr: Cidr, private readonly opts: Required<IpamOpenOptions>) {
     this.subnet = opts.subnet;
+    this.family = cidr.family;
     this.prefixLength = cidr.prefixLength;
-    this.gateway = formatIpv4(cidr.network + 1);
-    this.firstHost = cidr.network + 2;
-    this.lastHost = cidr.network + cidrSize(cidr) - 2;
+    this.gateway = this.format(cidr.network + 1n);
+    this.firstHost = cidr.network + 2n;
+    // IPv4 keeps the broadcast address free; IPv6 has none.
+    this.lastHost = cidr.network + cidrBlockSize(cidr.family, cidr.prefixLength) - (cidr.family === 4 ? 2n : 1n);
     this.writer = new CoalescingWriter(
       () => encodeState(this.snapshot()),
       (data) => writeFileAtomic(opts.fs, opts.stateFile, data),
@@ -83,12 +90,13 @@ export class Ipam {
    * bad single entries with a warning.
    */
   static async open(options: IpamOpenOptions): Promise<Ipam> {
-    const cidr = parseCidr(options.subnet);
+    const cidr = parseCidrAny(options.subnet);
     if (cidr === undefined) {
-      throw new RangeError(`IPAM subnet ${JSON.stringify(options.subnet)} is not a canonical IPv4 CIDR (a.b.c.d/len, host bits zero)`);
+      throw new RangeError(`IPAM subnet ${JSON.stringify(options.subnet)} is not a canonical CIDR (a.b.c.d/len or x::/len, host bits zero)`);
     }
-    if (cidr.prefixLength < MIN_PREFIX || cidr.prefixLength > MAX_PREFIX) {
-      throw new RangeError(`IPAM subnet ${options.subnet}: prefix length must be ${MIN_PREFIX}..${MAX_PREFIX}`);
+    const [minPrefix, maxPrefix] = PREFIX_RANGE[cidr.family];
+    if (cidr.prefixLength < minPrefix || cidr.prefixLength > maxPrefix) {
+      throw new RangeError(`IPAM subnet ${options.subnet}: prefix length must be ${minPrefix}..${maxPrefix}`);
     }
     const opts: Required<IpamOpenOptions> = {
       ...options,
@@ -105,7 +113,7 @@ export class Ipam {
     const { state, warnings } = decodeState(text, opts.stateFile, opts.subnet);
     for (const warning of warnings) opts.logger.warn(warning, { stateFile: opts.stateFile });
     for (const allocation of state.allocations) ipam.insert(allocation);
-    ipam.lastAllocated = state.lastAllocated === undefined ? undefined : parseIpv4(state.lastAllocated);
+    ipam.lastAllocated = state.lastAllocated === undefined ? undefined : ipam.parse(state.lastAllocated);
     opts.logger.info('loaded IPAM state', { stateFile: opts.stateFile, subnet: opts.subnet, allocations: ipam.byKey.size, dropped: warnings.length });
     return ipam;
   }
@@ -127,7 +135,7 @@ export class Ipam {
     if (address === undefined) {
       throw new PoolExhaustedError(this.subnet, `no free IP address left in ${this.subnet} for container ${containerId} interface ${ifname}`);
     }
-    const allocation: Allocation = { containerId, ifname, ip: formatIpv4(address), createdAt: this.opts.now().toISOString() };
+    const allocation: Allocation = { containerId, ifname, ip: this.format(address), createdAt: this.opts.now().toISOString() };
     this.insert(allocation);
     this.lastAllocated = address;
     this.opts.logger.debug('allocated IP', { ...allocation });
@@ -178,7 +186,7 @@ export class Ipam {
 
   /** The allocation holding `ip`, if any. */
   byIp(ip: string): Allocation | undefined {
-    const address = parseIpv4(ip);
+    const address = this.parse(ip);
     const key = address === undefined ? undefined : this.keyByIp.get(address);
     const allocation = key === undefined ? undefined : this.byKey.get(key);
     return allocation === undefined ? undefined : { ...allocation };
@@ -187,19 +195,29 @@ export class Ipam {
   /** All allocations, in address order. */
   list(): Allocation[] {
     return [...this.keyByIp.entries()]
-      .sort((a, b) => a[0] - b[0])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
       .map(([, key]) => ({ ...(this.byKey.get(key) as Allocation) }));
   }
 
-  /** size: addresses containers may get (network, gateway and broadcast excluded); used; free. */
+  /** size: addresses containers may get (network, gateway and broadcast excluded; an IPv6 /64 rounds to 2^64); used; free. */
   stats(): { size: number; used: number; free: number } {
-    const size = this.lastHost - this.firstHost + 1;
+    const size = Number(this.lastHost - this.firstHost + 1n);
     const used = this.byKey.size;
     return { size, used, free: size - used };
   }
 
+  /** An address of this pool's family as a number; undefined for anything else. */
+  private parse(ip: string): bigint | undefined {
+    const a = parseIp(ip);
+    return a?.family === this.family ? a.value : undefined;
+  }
+
+  private format(value: bigint): string {
+    return formatIp({ family: this.family, value });
+  }
+
   private insert(allocation: Allocation): void {
-    const address = parseIpv4(allocation.ip) as number;
+    const address = this.parse(allocation.ip) as bigint;
     const key = allocationKey(allocation.containerId, allocation.ifname);
     this.byKey.set(key, allocation);
     this.keyByIp.set(address, key);
@@ -207,18 +225,19 @@ export class Ipam {
 
   private remove(allocation: Allocation): void {
     this.byKey.delete(allocationKey(allocation.containerId, allocation.ifname));
-    this.keyByIp.delete(parseIpv4(allocation.ip) as number);
+    this.keyByIp.delete(this.parse(allocation.ip) as bigint);
   }
 
   /** The first free address after the last allocated one, wrapping around; undefined when full. */
-  private nextFree(): number | undefined {
-    const size = this.lastHost - this.firstHost + 1;
-    if (this.byKey.size >= size) return undefined;
+  private nextFree(): bigint | undefined {
+    const size = this.lastHost - this.firstHost + 1n;
+    if (BigInt(this.byKey.size) >= size) return undefined;
     const last = this.lastAllocated;
-    let candidate = last === undefined || last < this.firstHost || last >= this.lastHost ? this.firstHost : last + 1;
-    for (let i = 0; i < size; i++) {
+    let candidate = last === undefined || last < this.firstHost || last >= this.lastHost ? this.firstHost : last + 1n;
+    // At most byKey.size addresses are taken, so this ends within byKey.size + 1 steps.
+    for (let i = 0n; i < size; i++) {
       if (!this.keyByIp.has(candidate)) return candidate;
-      candidate = candidate >= this.lastHost ? this.firstHost : candidate + 1;
+      candidate = candidate >= this.lastHost ? this.firstHost : candidate + 1n;
     }
     return undefined;
   }
@@ -226,7 +245,7 @@ export class Ipam {
   private snapshot(): IpamState {
     return {
       subnet: this.subnet,
-      lastAllocated: this.lastAllocated === undefined ? undefined : formatIpv4(this.lastAllocated),
+      lastAllocated: this.lastAllocated === undefined ? undefined : this.format(this.lastAllocated),
       allocations: [...this.byKey.values()],
     };
   }

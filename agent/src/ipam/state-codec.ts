@@ -1,5 +1,5 @@
 /**
- * The IPAM state file format (version 1) and its validation, as pure
+ * The IPAM state file format (version 1, one file per address family) and its validation, as pure
  * functions: the allocator persists exactly what `encodeState` returns and
  * trusts only what `decodeState` returns.
  *
@@ -16,7 +16,7 @@
  * a warning: that loses one record, never creates a conflict.
  */
 import { isObject } from '../base';
-import { cidrContains, formatCidr, formatIpv4, Ipv4Cidr, parseCidr, parseIpv4 } from '../net/ipv4';
+import { cidrBlockSize, cidrContainsAddress, formatCidrAny, formatIp, parseCidrAny, parseIp, type Cidr } from '../net/ip';
 
 /** One container interface's address. */
 export interface Allocation {
@@ -50,17 +50,25 @@ export const STATE_VERSION = 1;
 
 /** Serializes the state, allocations in address order so diffs stay readable. */
 export function encodeState(state: IpamState): string {
-  const allocations = [...state.allocations].sort((a, b) => (parseIpv4(a.ip) ?? 0) - (parseIpv4(b.ip) ?? 0));
+  const value = (ip: string): bigint => parseIp(ip)?.value ?? 0n;
+  const allocations = [...state.allocations].sort((a, b) => {
+    const d = value(a.ip) - value(b.ip);
+    return d < 0n ? -1 : d > 0n ? 1 : 0;
+  });
   const doc: Record<string, unknown> = { version: STATE_VERSION, subnet: state.subnet };
   if (state.lastAllocated !== undefined) doc.lastAllocated = state.lastAllocated;
   doc.allocations = allocations.map((a) => ({ containerId: a.containerId, ifname: a.ifname, ip: a.ip, createdAt: a.createdAt }));
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
-/** Addresses of `cidr` that are never handed to a container: network, gateway, broadcast. */
-export function isReserved(cidr: Ipv4Cidr, address: number): boolean {
-  const broadcast = cidr.network + 2 ** (32 - cidr.prefixLength) - 1;
-  return address === cidr.network || address === cidr.network + 1 || address === broadcast;
+/**
+ * Addresses of `cidr` that are never handed to a container: network and
+ * gateway; for IPv4 also broadcast (IPv6 has none; its network address is
+ * the subnet-router anycast address, kept free too).
+ */
+export function isReserved(cidr: Cidr, address: bigint): boolean {
+  if (address === cidr.network || address === cidr.network + 1n) return true;
+  return cidr.family === 4 && address === cidr.network + cidrBlockSize(4, cidr.prefixLength) - 1n;
 }
 
 function nonEmptyString(value: unknown): value is string {
@@ -73,8 +81,8 @@ function nonEmptyString(value: unknown): value is string {
  * entries it kept and one warning per entry it dropped.
  */
 export function decodeState(text: string, file: string, subnet: string): { state: IpamState; warnings: string[] } {
-  const cidr = parseCidr(subnet);
-  if (cidr === undefined) throw new RangeError(`not a canonical IPv4 CIDR: ${subnet}`);
+  const cidr = parseCidrAny(subnet);
+  if (cidr === undefined) throw new RangeError(`not a canonical CIDR: ${subnet}`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -85,14 +93,14 @@ export function decodeState(text: string, file: string, subnet: string): { state
   if (doc.version !== STATE_VERSION) {
     throw new IpamStateError(file, `IPAM state file ${file}: unsupported version ${JSON.stringify(doc.version)} (expected ${STATE_VERSION})`);
   }
-  const fileCidr = typeof doc.subnet === 'string' ? parseCidr(doc.subnet) : undefined;
-  if (fileCidr === undefined) {
-    throw new IpamStateError(file, `IPAM state file ${file}: subnet ${JSON.stringify(doc.subnet)} is not an IPv4 CIDR`);
+  const fileCidr = typeof doc.subnet === 'string' ? parseCidrAny(doc.subnet) : undefined;
+  if (fileCidr === undefined || fileCidr.family !== cidr.family) {
+    throw new IpamStateError(file, `IPAM state file ${file}: subnet ${JSON.stringify(doc.subnet)} is not an IPv${cidr.family} CIDR`);
   }
   if (fileCidr.network !== cidr.network || fileCidr.prefixLength !== cidr.prefixLength) {
     throw new IpamStateError(
       file,
-      `IPAM state file ${file} holds subnet ${formatCidr(fileCidr)} but this node's subnet is ${subnet}; ` +
+      `IPAM state file ${file} holds subnet ${formatCidrAny(fileCidr)} but this node's subnet is ${subnet}; ` +
         'refusing to renumber running containers (move the file away if the old subnet is really gone)',
     );
   }
@@ -102,7 +110,7 @@ export function decodeState(text: string, file: string, subnet: string): { state
 
   const warnings: string[] = [];
   const allocations: Allocation[] = [];
-  const seenIps = new Set<number>();
+  const seenIps = new Set<bigint>();
   const seenKeys = new Set<string>();
   doc.allocations.forEach((entry: unknown, index: number) => {
     const where = `IPAM state file ${file}: allocations[${index}]`;
@@ -111,11 +119,12 @@ export function decodeState(text: string, file: string, subnet: string): { state
       warnings.push(`${where} is malformed; dropped: ${JSON.stringify(entry)}`);
       return;
     }
-    const address = parseIpv4(entry.ip);
+    const parsed = parseIp(entry.ip);
+    const address = parsed?.family === cidr.family ? parsed.value : undefined;
     const key = allocationKey(entry.containerId, entry.ifname);
     let problem: string | undefined;
-    if (address === undefined) problem = `ip ${JSON.stringify(entry.ip)} is not an IPv4 address`;
-    else if (!cidrContains(cidr, address)) problem = `ip ${entry.ip} is outside ${subnet}`;
+    if (parsed === undefined || address === undefined) problem = `ip ${JSON.stringify(entry.ip)} is not an IPv${cidr.family} address`;
+    else if (!cidrContainsAddress(cidr, parsed)) problem = `ip ${entry.ip} is outside ${subnet}`;
     else if (isReserved(cidr, address)) problem = `ip ${entry.ip} is reserved (network, gateway or broadcast)`;
     else if (seenIps.has(address)) problem = `ip ${entry.ip} is already held by an earlier entry`;
     else if (seenKeys.has(key)) problem = `container ${entry.containerId} interface ${entry.ifname} already has an earlier entry`;
@@ -123,15 +132,16 @@ export function decodeState(text: string, file: string, subnet: string): { state
       warnings.push(`${where}: ${problem}; dropped`);
       return;
     }
-    seenIps.add(address as number);
+    seenIps.add(address as bigint);
     seenKeys.add(key);
-    allocations.push({ containerId: entry.containerId, ifname: entry.ifname, ip: entry.ip, createdAt: entry.createdAt });
+    // Canonical text (IPv6 spellings differ), so lookups by address text match.
+    allocations.push({ containerId: entry.containerId, ifname: entry.ifname, ip: formatIp(parsed!), createdAt: entry.createdAt });
   });
 
   let lastAllocated: string | undefined;
   if (doc.lastAllocated !== undefined) {
-    const last = typeof doc.lastAllocated === 'string' ? parseIpv4(doc.lastAllocated) : undefined;
-    if (last !== undefined && cidrContains(cidr, last)) lastAllocated = formatIpv4(last);
+    const last = typeof doc.lastAllocated === 'string' ? parseIp(doc.lastAllocated) : undefined;
+    if (last !== undefined && cidrContainsAddress(cidr, last)) lastAllocated = formatIp(last);
     else warnings.push(`IPAM state file ${file}: lastAllocated ${JSON.stringify(doc.lastAllocated)} ignored`);
   }
   return { state: { subnet, lastAllocated, allocations }, warnings };

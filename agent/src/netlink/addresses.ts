@@ -8,20 +8,20 @@ import { AF_INET, AF_INET6, bufToIp, checkFamily, checkIndex, familyNumber, pars
 
 const RT_SCOPE_HOST = 254;
 
-function addrMessage(index: number, cidr: string): { data: rt.Address; attrs: rt.AddressAttrs } {
+function addrMessage(index: number, cidr: string, noDad = false): { data: rt.Address; attrs: rt.AddressAttrs } {
   checkIndex('index', index);
   const p = parseCidr('cidr', cidr);
   // like iproute2: 127/8 on IPv4 gets host scope, everything else universe
   const scope = p.family === 4 && p.bytes[0] === 127 ? RT_SCOPE_HOST : 0;
   return {
-    data: { family: familyNumber(p.family), prefixlen: p.prefixLen, index, scope },
+    data: { family: familyNumber(p.family), prefixlen: p.prefixLen, index, scope, ...(noDad && p.family === 6 ? { flags: { nodad: true } } : {}) },
     attrs: { local: p.bytes, address: p.bytes },
   };
 }
 
-/** ip addr add CIDR dev X (EEXIST when present) */
-export async function addrAdd(c: RtConn, index: number, cidr: string): Promise<void> {
-  const m = addrMessage(index, cidr);
+/** ip addr add CIDR dev X [nodad] (EEXIST when present); nodad applies to IPv6 only */
+export async function addrAdd(c: RtConn, index: number, cidr: string, opts: { noDad?: boolean } = {}): Promise<void> {
+  const m = addrMessage(index, cidr, opts.noDad === true);
   await c.request('addr add', `${cidr} on link #${index}`, (s) =>
     s.newAddress(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
 }

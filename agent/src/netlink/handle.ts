@@ -51,7 +51,7 @@ class NetlinkHandle implements Handle {
   linkDelGroup = (group: number) => links.linkDelGroup(this.c, group);
 
   addrList: Handle['addrList'] = (filter) => addresses.addrList(this.c, filter);
-  addrAdd = (index: number, cidr: string) => addresses.addrAdd(this.c, index, cidr);
+  addrAdd = (index: number, cidr: string, opts?: { noDad?: boolean }) => addresses.addrAdd(this.c, index, cidr, opts);
   addrDel = (index: number, cidr: string) => addresses.addrDel(this.c, index, cidr);
 
   routeList: Handle['routeList'] = (filter) => routes.routeList(this.c, filter);

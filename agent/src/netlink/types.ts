@@ -195,7 +195,12 @@ export interface Handle {
   linkDelGroup(group: number): Promise<void>;
 
   addrList(filter?: { index?: number; family?: 4 | 6 }): Promise<Addr[]>;
-  addrAdd(index: number, cidr: string): Promise<void>;
+  /**
+   * ip addr add CIDR dev X [nodad]. `noDad` skips IPv6 duplicate address
+   * detection, so the address is usable at once instead of tentative for ~1 s
+   * (knit hands out unique addresses from its own IPAM; DAD has nothing to find).
+   */
+  addrAdd(index: number, cidr: string, opts?: { noDad?: boolean }): Promise<void>;
   addrDel(index: number, cidr: string): Promise<void>;
 
   routeList(filter?: RouteFilter): Promise<Route[]>;

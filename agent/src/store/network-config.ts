@@ -392,6 +392,10 @@ function subnetLengthField(v: unknown, field: string, cluster: Cidr, clusterFiel
   if (subnetLength > longest) {
     throw new NetworkConfigError(field, `must be at most ${longest} (a subnet needs a gateway and a container), got ${subnetLength}`);
   }
+  // The node's IPAM hands out IPv6 addresses from a /64 or longer (SLAAC-sized and smaller).
+  if (cluster.family === 6 && subnetLength < 64) {
+    throw new NetworkConfigError(field, `must be 64..126 for IPv6, got ${subnetLength}`);
+  }
   return subnetLength;
 }
 
