@@ -206,7 +206,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   await handlers.publishPortMappings();
 
   const source = new KnitdStateSource({
-    nl, cluster, endpoints, notReadyReason: () => null,
+    nl, cluster, endpoints, notReadyReason: () => cluster?.networkDrift() ?? null,
     node: {
       name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt, masquerade, metricsAddress: cfg.metrics.address,
       publicIp: cluster?.underlay.ip ?? cfg.publicIp ?? '',

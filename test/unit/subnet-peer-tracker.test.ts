@@ -135,4 +135,19 @@ describe('subnet: PeerTracker', () => {
     ]);
     expect(t.peers()).to.deep.equal([]); // neither is programmed
   });
+
+  it('says when no lease names its own subnet any more (the intruder\'s was deleted), once per change', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', ownSubnet: () => '10.244.1.0/24' });
+    const free: string[] = [];
+    t.on('own-subnet-free', (s: string) => free.push(s));
+    t.applyReset({ leases: [rec('10.244.1.0/24', 'thief', '192.168.0.7')], invalid: [], revision: 3 });
+    t.applyEvents([{ type: 'put', record: rec('10.244.2.0/24', 'peer', '192.168.0.2') }]);
+    expect(free).to.deep.equal([]);
+    t.applyEvents([{ type: 'delete', subnet: '10.244.1.0/24', modRevision: 9 }]);
+    t.applyEvents([{ type: 'delete', subnet: '10.244.2.0/24', modRevision: 9 }]);
+    expect(free).to.deep.equal(['10.244.1.0/24']);
+    t.applyEvents([{ type: 'put', record: rec('10.244.1.0/24', 'me', '192.168.0.1') }]);
+    t.applyEvents([{ type: 'delete', subnet: '10.244.1.0/24', modRevision: 9 }]);
+    expect(free).to.deep.equal(['10.244.1.0/24', '10.244.1.0/24']);
+  });
 });

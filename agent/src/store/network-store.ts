@@ -66,3 +66,44 @@ export async function seedNetworkConfig(
   if (stored === undefined) throw new ConflictError(`seed network config ${key.toString()}: key vanished during the write; retry`);
   return { created: false, config: parseNetworkConfigText(stored) };
 }
+
+/** A running watch of the network config key. */
+export interface NetworkConfigWatch {
+  close(): Promise<void>;
+}
+
+/**
+ * Watches `<prefix>/network` while knitd runs. `onValue` gets the stored text
+ * (undefined when the key is gone) after every put or delete, and once
+ * after every (re)connect of the watch stream, from a fresh read, so a
+ * change made while the stream was down is not missed. `onError` hears
+ * stream and read failures (the watch reconnects by itself).
+ */
+export async function watchNetworkConfig(
+  client: Etcd3,
+  prefix: string,
+  onValue: (text: string | undefined) => void,
+  onError: (err: Error) => void,
+): Promise<NetworkConfigWatch> {
+  const key = networkKey(prefix);
+  const reread = async (): Promise<void> => {
+    try {
+      const res = await client.kv.range({ key: Buffer.from(key) }, callOpts());
+      onValue(res.kvs[0]?.value.toString('utf8'));
+    } catch (err) {
+      onError(wrapEtcdError(`read network config ${key}`, err));
+    }
+  };
+  let watcher;
+  try {
+    watcher = await client.watch().key(key).create();
+  } catch (err) {
+    throw wrapEtcdError(`watch network config ${key}`, err);
+  }
+  watcher.on('put', (kv) => onValue(kv.value.toString('utf8')));
+  watcher.on('delete', () => onValue(undefined));
+  watcher.on('connected', () => void reread());
+  watcher.on('error', (err) => onError(err));
+  await reread();
+  return { close: () => watcher.cancel() };
+}

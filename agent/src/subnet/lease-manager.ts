@@ -12,7 +12,8 @@
  *
  * Lifecycle (one log line per transition):
  *   idle -> acquiring -> held <-> degraded      (renewal failing: etcd away)
- *                          \-> conflict         (our subnet taken: final, health fails)
+ *                          \-> conflict         (our subnet taken: health fails)
+ *                                  \-> held     (the intruder's lease is gone: same subnet re-created)
  *   held|degraded -> released                   (release(): the key is deleted)
  *   held|degraded -> stopped                    (stop(): renewals end, the key
  *                                                lives on in etcd until its TTL)
@@ -326,9 +327,13 @@ export class LeaseManager extends EventEmitter {
     this.timer.cancel();
   }
 
-  /** Renews (or verifies) now instead of waiting for the timer: e.g. when the watch shows our key changed. */
+  /**
+   * Renews (or verifies) now instead of waiting for the timer: e.g. when the
+   * watch shows our key changed. In `conflict`: looks whether our subnet is
+   * free again and takes it back.
+   */
   verifyNow(): Promise<void> {
-    if (this.state !== 'held' && this.state !== 'degraded') return Promise.resolve();
+    if (this.state !== 'held' && this.state !== 'degraded' && this.state !== 'conflict') return Promise.resolve();
     this.cancelTimer();
     return this.runRenew();
   }
@@ -339,6 +344,7 @@ export class LeaseManager extends EventEmitter {
 
   private async renewOnce(): Promise<void> {
     const held = this.held;
+    if (held && this.state === 'conflict') return this.recoverFromConflict(held);
     if (!held || (this.state !== 'held' && this.state !== 'degraded')) return;
     try {
       const { ttlSeconds } = await this.store.renewLease(held);
@@ -390,9 +396,46 @@ export class LeaseManager extends EventEmitter {
       return;
     }
     const conflict = new SubnetConflictError(held.lease.subnet, req.nodeName, holder);
-    this.cancelTimer();
     this.to('conflict', conflict.message);
     this.emit('conflict', conflict);
+    this.scheduleConflictCheck();
+  }
+
+  /**
+   * In conflict nothing is written while another node's (or an unreadable)
+   * lease holds our subnet. Once the key is gone, the same subnet is
+   * re-created under our name (create-if-absent, so a race with another
+   * node taking it is lost cleanly) and the node is healthy again without
+   * a restart. Our containers kept their addresses throughout.
+   */
+  private async recoverFromConflict(held: LeaseRecord): Promise<void> {
+    const req = this.req as AcquireRequest;
+    const subnet = held.lease.subnet;
+    try {
+      const list = await this.store.listLeases();
+      if (this.state !== 'conflict') return;
+      const holder = list.leases.find((r) => r.lease.subnet === subnet);
+      if (holder?.lease.nodeName === req.nodeName) {
+        this.held = await this.store.updateLease(holder, this.value(subnet), this.ttl);
+        this.succeeded('recovered from conflict: the subnet is under our name again', this.ttl);
+        return;
+      }
+      if (holder || list.invalid.some((e) => e.subnet === subnet)) {
+        this.scheduleConflictCheck();
+        return;
+      }
+      this.held = await this.store.createLease(subnet, this.value(subnet), this.ttl);
+      this.succeeded('recovered from conflict: the conflicting lease is gone; re-acquired the same subnet', this.ttl);
+    } catch (err) {
+      if (this.state !== 'conflict') return;
+      if (!(err instanceof ConflictError)) this.log.warn('subnet lease conflict: could not look whether the subnet is free again', { subnet, error: (err as Error).message });
+      this.scheduleConflictCheck();
+    }
+  }
+
+  /** While in conflict, look again at the check interval (the watch usually tells sooner: verifyNow). */
+  private scheduleConflictCheck(): void {
+    this.scheduleRenew(Number.isFinite(this.checkIntervalMs) ? this.checkIntervalMs : 30_000);
   }
 
   private succeeded(what: string, ttlSeconds: number): void {

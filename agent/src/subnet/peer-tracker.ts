@@ -43,7 +43,11 @@ export interface OwnLeaseConflict {
   lease: Lease;
 }
 
-/** Events: 'peers-changed' (peers: Lease[] sorted by subnet), 'conflict' (OwnLeaseConflict). */
+/**
+ * Events: 'peers-changed' (peers: Lease[] sorted by subnet), 'conflict'
+ * (OwnLeaseConflict), 'own-subnet-free' (no lease in etcd names our subnet
+ * any more: the intruder's lease was deleted, or ours expired).
+ */
 export class PeerTracker extends EventEmitter {
   /** Every valid lease in etcd, by subnet. */
   private readonly all = new Map<string, LeaseRecord>();
@@ -53,6 +57,8 @@ export class PeerTracker extends EventEmitter {
   private watch: LeaseWatch | undefined;
   private current: Lease[] = [];
   private emitted = false;
+  /** whether the last recompute found a lease (anyone's) on our own subnet */
+  private ownClaimed = true;
   private readonly log: Logger;
   /** Totals since start (also fed to the counters). */
   readonly stats = { invalid: 0, duplicatePublicIp: 0, batches: 0, resets: 0 };
@@ -121,6 +127,9 @@ export class PeerTracker extends EventEmitter {
 
   private recompute(): void {
     const own = this.opts.ownSubnet?.();
+    const claimed = own === undefined || this.all.has(own);
+    if (this.ownClaimed && !claimed) this.emit('own-subnet-free', own);
+    this.ownClaimed = claimed;
     const byIp = new Map<string, LeaseRecord>();
     // Older first, so the lease that claimed a public IP first keeps it.
     const records = [...this.all.values()].sort((a, b) => a.modRevision - b.modRevision);

@@ -13,7 +13,8 @@ import type { KnitdConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import {
-  createEtcdClient, EtcdLivenessRegistry, EtcdRegistry, isUnavailable, networkFamilies, NetworkConfigError, parseNetworkConfig, readNetworkConfig, seedNetworkConfig,
+  createEtcdClient, EtcdLivenessRegistry, EtcdRegistry, isUnavailable, networkFamilies, NetworkConfigError, networkConfigDrift, networkKey,
+  parseNetworkConfig, readNetworkConfig, seedNetworkConfig, watchNetworkConfig,
   type Lease, type NetworkConfig, type RegistryObserver,
 } from '../store';
 import { LeaseManager, PeerLiveness, PeerTracker, removeSubnetState, subnetStatePath, type CounterLike, type LeaseHealth } from '../subnet';
@@ -41,6 +42,12 @@ export interface ClusterNode {
   /** which nodes' agents are alive (this node's own liveness key included) */
   liveness: PeerLiveness;
   health(): LeaseHealth;
+  /**
+   * Set while `<prefix>/network` in etcd is not the config this knitd runs
+   * with (deleted, replaced, invalid): knitd keeps serving with the config in
+   * use, and readiness shows this.
+   */
+  networkDrift(): string | undefined;
   /** netlink writes start-up needed (backend device + first reconcile): 0 on a restart over a programmed node */
   startupWrites: number;
   /**
@@ -147,7 +154,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     backend.watch?.(() => { reconciler.reconcileNow().catch(() => undefined); });
     const tracker = new PeerTracker({
       feed: registry, nodeName: cfg.nodeName, publicIp: underlay.ip,
-      ownSubnet: () => manager.lease?.subnet, logger: opts.logger.child({ module: 'peers' }),
+      // The held subnet also while in conflict: the intruder's lease on it must never become a peer route.
+      ownSubnet: () => manager.health().subnet, logger: opts.logger.child({ module: 'peers' }),
       ...(opts.invalidLeaseCounter ? { invalidCounter: opts.invalidLeaseCounter } : {}),
     });
     const liveness = new PeerLiveness({
@@ -158,10 +166,22 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     });
     tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
     tracker.on('conflict', () => void manager.verifyNow());
+    // The intruder's lease was deleted (or ours expired): look now, recover from conflict / re-create.
+    tracker.on('own-subnet-free', () => void manager.verifyNow());
     reconciler.start();
     undo.add('reconciler', () => reconciler.stop());
     await retry('list and watch the peer leases', () => tracker.start());
     undo.add('lease watch', () => tracker.stop());
+    const key = networkKey(cfg.etcd.prefix);
+    let drift: string | undefined;
+    const networkWatch = await retry('watch the network config', () => watchNetworkConfig(client, cfg.etcd.prefix, (text) => {
+      const now = networkConfigDrift(network, text);
+      if (now === drift) return;
+      drift = now;
+      if (now !== undefined) log.error('the network config in etcd no longer matches the one in use; serving on with the one in use', { key, problem: now });
+      else log.info('the network config in etcd matches the one in use again', { key });
+    }, (err) => log.warn('network config watch error', { key, error: err.message })));
+    undo.add('network config watch', () => networkWatch.close());
     // Ready means programmed: wait for the first run over the peers just listed.
     const first = await reconciler.reconcileNow();
     log.info('peers programmed', { peers: tracker.peers().length, writes: first.writes, durationMs: first.durationMs });
@@ -173,8 +193,10 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       network, lease, underlay, backend, mtu: setup.mtu, manager, tracker, reconciler, registry, liveness,
       startupWrites: setup.writes + first.writes,
       health: () => manager.health(),
+      networkDrift: () => (drift === undefined ? undefined : `network config ${key} ${drift}; serving with the config in use (restart knitd to apply a new one)`),
       stop: async () => {
         await liveness.stop(); // first: peers see this agent down at once
+        await networkWatch.close();
         await backend.close?.();
         await tracker.stop();
         await reconciler.stop();
