@@ -182,6 +182,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   const nft = new NftTable({ logger: log });
   const natBase: Omit<NftDesiredState, 'portMappings'> = {
     ...(masquerade ? { masquerade: { clusterCidr: natCidr } } : {}),
+    // Forwarded pod-to-pod traffic skips conntrack (hostPort flows stay tracked).
+    notrack: { clusterCidr: natCidr },
     nodeSubnet: subnet,
     bridge: cfg.bridge,
   };

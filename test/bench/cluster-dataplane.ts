@@ -3,7 +3,7 @@
  * nodes, knit against the same topology built by hand with `ip` commands and
  * against the underlay itself, all in one run.
  *
- *   node dist/test/bench/cluster-dataplane.js [--rounds 3] [--seconds 5] [--pings 200] [--backends vxlan,host-gw] [--no-nft-variant] [--notrack-variant] [--verbose]
+ *   node dist/test/bench/cluster-dataplane.js [--rounds 5] [--seconds 5] [--pings 200] [--rr-seconds 3] [--backends vxlan,host-gw] [--no-nft-variant] [--verbose]
  *
  * Labs (all alive at once, each with 2 nodes on an underlay bridge):
  *   - per backend, a knit lab: etcd + one knitd per node in cluster mode, one
@@ -17,16 +17,16 @@
  *     build does not have);
  *   - per backend, the hand-built lab again plus knit's nftables table copied
  *     from the knit node (`nft list table ip knit` → `nft -f`), to show what
- *     the masquerade table (and the conntrack it turns on) costs by itself;
- *   - with --notrack-variant, that lab once more plus a raw-priority chain
- *     that exempts pod-to-pod packets (both addresses in the cluster CIDR)
- *     from conntrack: an experiment for a possible fix, not what knit does.
+ *     knit's table (masquerade, port maps, and the raw chain that exempts
+ *     forwarded pod-to-pod traffic from conntrack) costs by itself.
  * Paths: underlay (node 1 namespace → node 2's underlay IP, in the hand-built
  * vxlan lab), and container → container across the nodes for each lab.
  *
  * Per round, every path in turn: `iperf3 -c -t SECONDS -J` (one stream,
- * received bits/s) and `ping -c PINGS -i 0.01` (avg, p50 and p99 of the
- * individual times). Paths are interleaved round by round so drift on this
+ * received bits/s), `ping -c PINGS -i 0.01` (avg, p50 and p99 of the
+ * individual times) and `sockperf ping-pong --tcp -t RR_SECONDS` (TCP
+ * request/response like netperf's TCP_RR, 14-byte messages, one connection;
+ * its p50 is the latency target). Paths are interleaved round by round so drift on this
  * shared 2-core VM hits every path alike; the tables show medians over rounds
  * and the spread. Everything is torn down even on failure.
  */
@@ -35,14 +35,15 @@ import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { fmt, mean, median, numArg, percentile, printTable, runBench, sleep, strArg } from './cluster-common';
 
-const ROUNDS = numArg('rounds', 3);
+const ROUNDS = numArg('rounds', 5);
 const SECONDS = numArg('seconds', 5);
 const PINGS = numArg('pings', 200);
 const BACKENDS = strArg('backends', 'vxlan,host-gw').split(',') as Array<'vxlan' | 'host-gw'>;
 const VERBOSE = process.argv.includes('--verbose');
 const WITH_NFT = !process.argv.includes('--no-nft-variant');
-const WITH_NOTRACK = process.argv.includes('--notrack-variant');
+const RR_SECONDS = numArg('rr-seconds', 3);
 const IPERF_PORT = 5201;
+const SOCKPERF_PORT = 11111;
 const NETWORK_CIDR = '10.244.0.0/16';
 
 /** One measured path: a client namespace and the server address it targets. */
@@ -60,6 +61,8 @@ interface Path {
   pingAvg: number[];
   pingP50: number[];
   pingP99: number[];
+  /** sockperf TCP ping-pong p50 (one-way, µs) per round */
+  rrP50: number[];
 }
 
 const labs: Lab[] = [];
@@ -129,7 +132,7 @@ function host(subnet: string, i: number): string {
 }
 
 /** The same topology by hand; returns the two container namespaces and IPs. */
-async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean, notrack = false): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
+async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
   const lab = await createLab({ nodes: 2 });
   labs.push(lab);
   const br = `${lab.prefix}br`;
@@ -159,18 +162,6 @@ async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean
     await execBatch(node.ns, lines);
     await lab.exec(node.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     if (withNft) await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], m.nftTables[n]!);
-    if (notrack) {
-      // experiment: pod-to-pod packets skip conntrack (a raw-priority chain runs before conntrack)
-      await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
-        'table ip bench_notrack {',
-        '  chain prerouting { type filter hook prerouting priority raw; policy accept;',
-        `    ip saddr ${NETWORK_CIDR} ip daddr ${NETWORK_CIDR} notrack`,
-        '  }',
-        '  chain output { type filter hook output priority raw; policy accept;',
-        `    ip saddr ${NETWORK_CIDR} ip daddr ${NETWORK_CIDR} notrack`,
-        '  }',
-        '}', ''].join('\n'));
-    }
     await execBatch(c.ns, [
       'link set lo up', `link set eth0 mtu ${m.containerMtu} up`, `addr add ${host(sub, 2)}/24 dev eth0`, `route add default via ${host(sub, 1)}`,
     ]);
@@ -215,7 +206,7 @@ async function runStdin(cmd: string, args: string[], input: string): Promise<voi
 }
 
 function newPath(name: string, group: string, kind: Path['kind'], lab: Lab, clientNs: string, serverNs: string, serverIp: string): Path {
-  return { name, group, kind, lab, clientNs, serverNs, serverIp, gbps: [], retrans: [], pingAvg: [], pingP50: [], pingP99: [] };
+  return { name, group, kind, lab, clientNs, serverNs, serverIp, gbps: [], retrans: [], pingAvg: [], pingP50: [], pingP99: [], rrP50: [] };
 }
 
 async function iperf(p: Path): Promise<void> {
@@ -244,6 +235,14 @@ async function ping(p: Path): Promise<void> {
   p.pingP99.push(percentile(times, 99));
 }
 
+/** TCP request/response latency: sockperf's p50 over RR_SECONDS of ping-pong on one connection. */
+async function tcpRr(p: Path): Promise<void> {
+  const out = await p.lab.exec(p.clientNs, 'sockperf', ['ping-pong', '--tcp', '-i', p.serverIp, '-p', String(SOCKPERF_PORT), '-t', String(RR_SECONDS)], { timeoutMs: (RR_SECONDS + 20) * 1000 });
+  const m = /percentile 50\.000 =\s*([\d.]+)/.exec(out);
+  if (!m) throw new Error(`sockperf ${p.name}: no p50 in:\n${out}`);
+  p.rrP50.push(Number(m[1]));
+}
+
 /** "median (min–max)" spread of a series as ± % of its median. */
 function spread(v: number[]): string {
   const m = median(v);
@@ -257,18 +256,17 @@ async function body(): Promise<void> {
     const k = await knitLab(backend);
     const h = await handLab(backend, k.mirror, false);
     const hn = WITH_NFT ? await handLab(backend, k.mirror, true) : undefined;
-    const ht = WITH_NOTRACK ? await handLab(backend, k.mirror, true, true) : undefined;
     if (paths.length === 0) {
       paths.push(newPath('underlay node -> node', 'underlay', 'underlay', h.lab, h.lab.nodes[0]!.ns, h.lab.nodes[1]!.ns, h.lab.nodes[1]!.underlayIp));
     }
     paths.push(newPath(`${backend} hand-built`, backend, 'hand', h.lab, h.containers[0]!.ns, h.containers[1]!.ns, h.ips[1]!));
     if (hn) paths.push(newPath(`${backend} hand-built + knit nft`, backend, 'hand-nft', hn.lab, hn.containers[0]!.ns, hn.containers[1]!.ns, hn.ips[1]!));
-    if (ht) paths.push(newPath(`${backend} hand-built + knit nft + notrack`, backend, 'hand-nft', ht.lab, ht.containers[0]!.ns, ht.containers[1]!.ns, ht.ips[1]!));
     paths.push(newPath(`${backend} knit`, backend, 'knit', k.lab, k.containers[0]!.ns, k.containers[1]!.ns, k.ips[1]!));
     console.log(`${backend}: knit subnets ${k.mirror.subnets.join(', ')}; container MTU ${k.mirror.containerMtu}, bridge MTU ${k.mirror.bridgeMtu}${k.mirror.vxlanMtu ? `, vxlan MTU ${k.mirror.vxlanMtu}` : ''}`);
   }
   for (const p of paths) {
     p.lab.spawn(p.serverNs, 'iperf3', ['-s', '-p', String(IPERF_PORT)], { tag: 'iperf3-server' });
+    p.lab.spawn(p.serverNs, 'sockperf', ['server', '--tcp', '-i', p.serverIp, '-p', String(SOCKPERF_PORT)], { tag: 'sockperf-server' });
     const probe = await p.lab.ping(p.clientNs, p.serverIp, 3);
     if (probe.received === 0) throw new Error(`${p.name}: ${p.serverIp} does not answer pings:\n${probe.output}`);
   }
@@ -277,8 +275,9 @@ async function body(): Promise<void> {
     for (const p of paths) {
       await iperf(p);
       await ping(p);
+      await tcpRr(p);
     }
-    console.log(`round ${r + 1}/${ROUNDS}: ${paths.map((p) => `${p.name} ${fmt(p.gbps[r]!, 2)} Gbit/s ${fmt(p.pingAvg[r]!, 3)} ms`).join('; ')}`);
+    console.log(`round ${r + 1}/${ROUNDS}: ${paths.map((p) => `${p.name} ${fmt(p.gbps[r]!, 2)} Gbit/s ${fmt(p.pingAvg[r]!, 3)} ms TCP-RR p50 ${fmt(p.rrP50[r]!, 1)} µs`).join('; ')}`);
   }
 
   const underlay = paths[0]!;
@@ -296,10 +295,16 @@ async function body(): Promise<void> {
     p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.pingAvg) / median(handOf(p)!.pingAvg), 3) : '',
     p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.pingP50) / median(handOf(p)!.pingP50), 3) : '',
   ]));
+  console.log(`\nTCP request/response: sockperf ping-pong --tcp -t ${RR_SECONDS}, p50 of one-way latency (RTT / 2), µs, median of ${ROUNDS} rounds\n`);
+  printTable(['path', 'p50 µs', 'spread', 'vs underlay', '/ hand-built', 'per round'], paths.map((p) => [
+    p.name, fmt(median(p.rrP50), 2), spread(p.rrP50), fmt(median(p.rrP50) / median(underlay.rrP50), 2),
+    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.rrP50) / median(handOf(p)!.rrP50), 3) : '',
+    p.rrP50.map((x) => fmt(x, 1)).join(' '),
+  ]));
   const verdicts = paths.filter((p) => p.kind === 'knit').map((p) => {
     const tp = median(p.gbps) / median(handOf(p)!.gbps);
-    const lat = median(p.pingAvg) / median(handOf(p)!.pingAvg);
-    return `${p.group}: throughput ratio ${fmt(tp, 3)} ${tp >= 0.97 ? 'met' : 'MISSED'} (>= 0.97), latency ratio ${fmt(lat, 3)} ${lat <= 1.03 ? 'met' : 'MISSED'} (<= 1.03)`;
+    const lat = median(p.rrP50) / median(handOf(p)!.rrP50);
+    return `${p.group}: throughput ratio ${fmt(tp, 3)} ${tp >= 0.97 ? 'met' : 'MISSED'} (>= 0.97), TCP_RR p50 ratio ${fmt(lat, 3)} ${lat <= 1.03 ? 'met' : 'MISSED'} (<= 1.03)`;
   });
   console.log(`\ntargets: ${verdicts.join('; ')}`);
 }

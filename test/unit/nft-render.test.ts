@@ -138,6 +138,59 @@ describe('nft renderer: golden scripts', () => {
   });
 });
 
+describe('nft renderer: notrack for cluster-internal traffic', () => {
+  const cidr = '10.244.0.0/16';
+  const chain = [
+    '  chain raw_prerouting {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    `    ip saddr != ${cidr} return`,
+    `    ip daddr != ${cidr} return`,
+    '    fib daddr type local return',
+    '    ip saddr . meta l4proto . th sport @published return',
+    '    ip daddr . meta l4proto . th dport @published return',
+    '    notrack',
+    '  }',
+  ];
+
+  it('is absent unless asked for', () => {
+    const out = renderRuleset({ masquerade: { clusterCidr: cidr }, portMappings: [web] });
+    expect(out).to.not.contain('notrack');
+    expect(out).to.not.contain('raw_prerouting');
+  });
+
+  it('a raw-priority prerouting chain: only forwarded cluster-to-cluster packets, never to or from a published port', () => {
+    expect(renderRuleset({ notrack: { clusterCidr: cidr }, portMappings: [] })).to.contain(text([
+      '  set published {',
+      '    type ipv4_addr . inet_proto . inet_service',
+      '  }',
+      ...chain,
+    ]));
+  });
+
+  it('publishes every mapping target once, sorted, whatever the host port or host IP', () => {
+    const out = renderRuleset({
+      notrack: { clusterCidr: '10.244.7.9/16' },
+      portMappings: [
+        { ...web, id: 'b', containerIp: '10.244.1.3', hostPort: 53, containerPort: 53, protocol: 'udp' },
+        web,
+        { ...web, id: 'c', hostPort: 8081 },
+        { ...web, id: 'd', hostPort: 8082, hostIp: '192.168.0.10' },
+      ],
+    });
+    expect(out).to.contain(text([
+      '  set published {',
+      '    type ipv4_addr . inet_proto . inet_service',
+      '    elements = { 10.244.1.2 . tcp . 80, 10.244.1.3 . udp . 53 }',
+      '  }',
+      ...chain,
+    ]));
+  });
+
+  it('rejects a cluster CIDR that is not one', () => {
+    expect(() => renderRuleset({ notrack: { clusterCidr: '10.244.0.0/33' }, portMappings: [] })).to.throw(NftValidationError, /notrack\.clusterCidr/);
+  });
+});
+
 describe('nft renderer: validation', () => {
   const cases: Array<{ name: string; desired: NftDesiredState; error: RegExp }> = [
     { name: 'port 0', desired: { portMappings: [{ ...web, hostPort: 0 }] }, error: /portMappings\[0\] \(c1\/eth0\)\.hostPort: 0 is not a port in 1\.\.65535/ },

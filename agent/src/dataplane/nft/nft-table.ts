@@ -169,6 +169,7 @@ export class NftTable {
     this.log.info('nft table applied', {
       mappings: state.portMappings.length,
       masquerade: state.masqueradeCidr ?? null,
+      notrack: state.notrackCidr ?? null,
       hairpin: state.nodeSubnet ?? null,
     });
 

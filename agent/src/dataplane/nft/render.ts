@@ -15,6 +15,17 @@
  * A lookup that misses ends the rule without a verdict, so evaluation falls
  * through: specific hostIp first, then any local address (`fib daddr type local`,
  * the nft spelling of iptables' `-m addrtype --dst-type LOCAL`).
+ *
+ * Cluster-internal traffic skips conntrack (state.notrackCidr): a raw-priority
+ * prerouting chain, which runs before conntrack's lookup, marks `notrack` the
+ * packets it can prove need no NAT: source and destination in the cluster
+ * CIDR, not addressed to this node, and not to or from a published container
+ * port. The last condition cannot be a ct state or ct mark (no conntrack entry
+ * has been looked up yet at raw priority), so it is a set of the port
+ * mappings' targets (container addr . proto . port): a hostPort flow after
+ * DNAT, and its replies, look pod-to-pod by address but must stay tracked so
+ * the reply is un-DNATed. Packets the node sends or receives itself stay
+ * tracked too (a host firewall may accept only established replies).
  */
 import type { NftDesiredState, NormalizedMapping, NormalizedState } from './types';
 import { normalizeDesired } from './validate';
@@ -37,6 +48,42 @@ function commentText(id: string): string {
 function element(m: NormalizedMapping, withHostIp: boolean): string {
   const key = withHostIp ? `${m.hostIp} . ${m.protocol} . ${m.hostPort}` : `${m.protocol} . ${m.hostPort}`;
   return `${key} comment "${commentText(m.id)}" : ${m.containerIp} . ${m.containerPort}`;
+}
+
+/** The published container endpoints (DNAT targets), once each, sorted: `addr . proto . port`. */
+function publishedTargets(state: NormalizedState): string[] {
+  return [...new Set(state.portMappings.map((m) => `${m.containerIp} . ${m.protocol} . ${m.containerPort}`))].sort();
+}
+
+function setBlock(name: string, keyType: string, elements: string[]): string[] {
+  const lines = [`  set ${name} {`, `    type ${keyType}`];
+  if (elements.length > 0) lines.push(`    elements = { ${elements.join(', ')} }`);
+  lines.push('  }');
+  return lines;
+}
+
+/**
+ * The raw-priority chain that exempts forwarded cluster-internal traffic from
+ * conntrack (see the module comment), with the set it consults; empty when
+ * notrack is off.
+ */
+function notrackBlock(state: NormalizedState): string[] {
+  const c = state.notrackCidr;
+  if (c === undefined) return [];
+  return [
+    ...setBlock('published', 'ipv4_addr . inet_proto . inet_service', publishedTargets(state)),
+    '  chain raw_prerouting {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    `    ip saddr != ${c} return`,
+    `    ip daddr != ${c} return`,
+    // For this node (bridge or tunnel address): replies to the node's own connections.
+    '    fib daddr type local return',
+    // A hostPort flow after DNAT, and its replies: conntrack must undo the DNAT.
+    '    ip saddr . meta l4proto . th sport @published return',
+    '    ip daddr . meta l4proto . th dport @published return',
+    '    notrack',
+    '  }',
+  ];
 }
 
 function mapBlock(name: string, keyType: string, elements: string[]): string[] {
@@ -67,6 +114,7 @@ export function renderNormalized(state: NormalizedState, table: TableId = DEFAUL
     '  comment "owned by knitd: replaced as a whole on every change, edits are lost"',
     ...mapBlock('hostip_ports', 'ipv4_addr . inet_proto . inet_service', specific),
     ...mapBlock('any_ports', 'inet_proto . inet_service', any),
+    ...notrackBlock(state),
     '  chain portmaps {',
     '    dnat ip to ip daddr . meta l4proto . th dport map @hostip_ports',
     '    fib daddr type local dnat ip to meta l4proto . th dport map @any_ports',

@@ -35,6 +35,15 @@ export interface NftDesiredState {
    */
   masquerade?: { clusterCidr: string };
   /**
+   * Connection tracking off for forwarded cluster-internal traffic: a packet
+   * whose source and destination are both in the cluster CIDR, that is not
+   * for this node and not to or from a published container port (a port
+   * mapping's target), skips conntrack (`notrack` before conntrack's lookup).
+   * Such traffic needs no NAT, and conntrack costs it latency and throughput.
+   * Absent = everything is tracked.
+   */
+  notrack?: { clusterCidr: string };
+  /**
    * This node's container subnet (e.g. "10.244.1.0/24"). Needed for hairpin:
    * a container reaching a mapping on its own node is masqueraded so the reply
    * returns through the host. Kept apart from `masquerade` because hairpin is
@@ -65,6 +74,7 @@ export interface NormalizedMapping {
 /** The desired state after validation and normalization; what the renderer reads. */
 export interface NormalizedState {
   masqueradeCidr?: string;
+  notrackCidr?: string;
   nodeSubnet?: string;
   bridge?: string;
   /** Sorted by protocol, hostIp, hostPort so the rendered text is deterministic. */

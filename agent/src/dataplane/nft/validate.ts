@@ -104,6 +104,7 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
   if (desired.masquerade !== undefined) {
     out.masqueradeCidr = normalizeCidr(desired.masquerade.clusterCidr, 'masquerade.clusterCidr');
   }
+  if (desired.notrack !== undefined) out.notrackCidr = normalizeCidr(desired.notrack.clusterCidr, 'notrack.clusterCidr');
   if (desired.nodeSubnet !== undefined) out.nodeSubnet = normalizeCidr(desired.nodeSubnet, 'nodeSubnet');
   if (desired.bridge !== undefined) {
     if (!IFNAME.test(desired.bridge) || desired.bridge === '.' || desired.bridge === '..') {
