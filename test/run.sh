@@ -15,6 +15,9 @@ fi
 
 # Debian and npm packages, native addon, TypeScript (shared with demo/run.sh).
 bash scripts/install-deps.sh
+# Layering rules of docs/architecture.md (.dependency-cruiser.js): a
+# violation fails the run with the rule's name and what it allows.
+npm run --silent lint
 if [ $# -gt 0 ]; then
   exec npx mocha "$@"
 fi

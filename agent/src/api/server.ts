@@ -13,7 +13,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_API_SOCKET } from '../base';
 import type { Logger } from '../log/logger';
-import type { KnitMetrics } from '../metrics/knit-metrics';
+import type { KnitMetrics } from '../metrics';
 import {
   bgpRouteToWire, bgpSessionToWire, changeToWire, endpointToWire, leaseToWire, nodeToWire, peerToWire,
 } from './convert';

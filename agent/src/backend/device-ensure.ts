@@ -3,8 +3,7 @@
  * reads first and writes only what differs, and reports how many writes it
  * made, so a setup() at steady state makes none.
  */
-import type { Handle, Link } from '../netlink/types';
-import { isNetlinkError } from '../netlink/errors';
+import { isNetlinkError, type Handle, type Link } from '../netlink';
 import { connectedPrefixes } from './peer-checks';
 import type { Ipv4Cidr } from '../net/ipv4';
 

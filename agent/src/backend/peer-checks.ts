@@ -4,8 +4,7 @@
  * never half-programmed.
  */
 import { cidrContains, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, parseCidr, type Ipv4Cidr } from '../net/ipv4';
-import type { Lease } from '../store/lease-codec';
-import type { BackendType } from '../store/network-config';
+import type { Lease, BackendType } from '../store';
 
 /** The subnet's network address ("10.244.2.0/24" → "10.244.2.0"): the peer's VTEP/tunnel address, as in flannel. */
 export function subnetZero(subnet: string): string {

@@ -4,8 +4,7 @@
  * adding a backend is adding a folder and one line there. No import-time
  * magic inside the folders themselves.
  */
-import type { LeaseBackendData } from '../store/lease-codec';
-import type { BackendType, NetworkConfig } from '../store/network-config';
+import type { LeaseBackendData, BackendType, NetworkConfig } from '../store';
 import type { Backend, BackendContext, BackendFactory } from './types';
 
 const factories = new Map<BackendType, BackendFactory>();

@@ -6,10 +6,9 @@
  * or writes routes itself.
  */
 import type { Logger } from '../log/logger';
-import type { Handle, Link } from '../netlink/types';
+import type { Handle, Link } from '../netlink';
 import type { DataplaneSource } from '../dataplane/reconcile/types';
-import type { LeaseBackendData } from '../store/lease-codec';
-import type { BackendType, NetworkConfig } from '../store/network-config';
+import type { LeaseBackendData, BackendType, NetworkConfig } from '../store';
 
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from '../dataplane/reconcile/types';
 

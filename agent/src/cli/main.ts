@@ -254,7 +254,7 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
     return text === undefined ? await networkShow(store, nio) : await networkInit(store, text, source, nio);
   } catch (e) {
     // store/errors is loaded here only: the network commands talk to etcd anyway
-    const { EtcdUnavailableError } = await import('../store/errors');
+    const { EtcdUnavailableError } = await import('../store');
     if (e instanceof EtcdUnavailableError) {
       io.stderr.write(`knitctl: cannot reach etcd at ${endpoints.join(',')}: ${e.message}\n`);
       return EXIT_UNREACHABLE;

@@ -4,7 +4,7 @@
  * one is etcd-network-store.ts; tests pass a fake). `init` validates with the
  * store's own parser before writing, so a bad config never reaches etcd.
  */
-import { NetworkConfigError, parseNetworkConfig } from '../store/network-config';
+import { NetworkConfigError, parseNetworkConfig } from '../store';
 
 /** The two etcd operations knitctl needs. */
 export interface NetworkConfigStore {

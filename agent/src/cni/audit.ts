@@ -5,7 +5,7 @@
  * cleaned by the runtime's DEL (runtimes DEL after a failed ADD) or by GC,
  * and guessing here could cut a running container off.
  */
-import type { Handle } from '../netlink/types';
+import type { Handle } from '../netlink';
 import type { Logger } from '../log/logger';
 import type { Ipam } from '../ipam';
 import type { EndpointStore } from './endpoints';

@@ -9,15 +9,13 @@
  * socket; only the container's namespace gets a short-lived one.
  */
 import { existsSync } from 'node:fs';
-import type { Handle } from '../netlink/types';
+import { procNetnsInspector, sameNetns, type Handle, type NetnsInspector } from '../netlink';
 import type { Logger } from '../log/logger';
-import type { Ipam } from '../ipam';
-import { PoolExhaustedError, type Allocation } from '../ipam';
+import { PoolExhaustedError, type Ipam, type Allocation } from '../ipam';
 import { ensureBridge } from '../dataplane/bridge';
 import {
   AlreadyOnNetworkError, HostVethExistsError, IfnameTakenError, attachContainer, checkContainer, detachContainer, type ContainerIpv6, type OpenNetns,
 } from '../dataplane/container-link';
-import { procNetnsInspector, sameNetns, type NetnsInspector } from '../netlink/netns-identity';
 import { mustParseCidr } from '../net/ipv4';
 import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { NftValidationError } from '../dataplane/nft/validate';

@@ -4,7 +4,7 @@
  * bridge someone (a previous knitd) already made: it converges MTU, address
  * and up-state and never recreates a bridge that carries running containers.
  */
-import type { Handle, Link } from '../netlink/types';
+import type { Handle, Link } from '../netlink';
 import type { Logger } from '../log/logger';
 
 export interface BridgeSpec {

@@ -9,7 +9,7 @@
  * tolerate "already gone", as CNI DEL must.
  */
 import { hasErrorCode } from '../base';
-import type { Handle, Link, Route } from '../netlink/types';
+import type { Handle, Link, Route } from '../netlink';
 import type { Logger } from '../log/logger';
 import { hostVethName } from './veth-name';
 import { cidrContains, formatCidr, parseIpv4, type Ipv4Cidr } from '../net/ipv4';

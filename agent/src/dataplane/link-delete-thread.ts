@@ -19,7 +19,7 @@
  * socket cannot be handed across threads.
  */
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import type { Handle } from '../netlink/types';
+import type { Handle } from '../netlink';
 import type { Logger } from '../log/logger';
 import { LinkDeleter } from './link-deleter';
 

@@ -22,7 +22,7 @@
  * (code ENODEV when the link is already gone), so callers keep their
  * "already gone" handling.
  */
-import type { Handle } from '../netlink/types';
+import type { Handle } from '../netlink';
 
 /** Link group used for batched deletion ("knit" in ASCII); nothing else lives there. */
 export const KNIT_DELETE_GROUP = 0x6b6e6974;

@@ -10,8 +10,7 @@
  * are recognised by link (the bridge, knit's tunnel devices `knit.*`, the
  * host veths `knv*`) and by route protocol (knit's and its BGP speaker's).
  */
-import type { Handle, Link } from '../netlink/types';
-import { RTPROT_KNIT, RTPROT_KNIT_BGP } from '../netlink/types';
+import { RTPROT_KNIT, RTPROT_KNIT_BGP, type Handle, type Link } from '../netlink';
 import { spanOfCidr, spansOverlap } from '../net/special-ranges';
 
 /** One address or route of the node, with the link it is on. */

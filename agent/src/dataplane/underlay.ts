@@ -3,7 +3,7 @@
  * address and its MTU. Auto-detected from the interface of the default route
  * (what flannel does with no --iface), or pinned by name / address.
  */
-import type { Handle, Link } from '../netlink/types';
+import type { Handle, Link } from '../netlink';
 
 export interface Underlay {
   link: Link;

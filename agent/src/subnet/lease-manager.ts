@@ -22,13 +22,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, DEFAULT_LEASE_TTL_SECONDS, describeError, jittered, realClock, SerialRunner, Timer, type Clock } from '../base';
-import type { Logger } from '../log/logger';
-import { silentLogger } from '../log/logger';
-import { ConflictError, LeaseExpiredError } from '../store/errors';
+import { silentLogger, type Logger } from '../log/logger';
+import { ConflictError, LeaseExpiredError, pairedIpv6Subnet, type Lease, type LeaseBackendData, type LeaseValue, type LeaseRecord, type NetworkConfig } from '../store';
 import { cidrCoversAny, formatCidrAny, mustParseCidrAny } from '../net/ip';
-import type { Lease, LeaseBackendData, LeaseValue } from '../store/lease-codec';
-import type { LeaseRecord } from '../store/lease-record';
-import { pairedIpv6Subnet, type NetworkConfig } from '../store/network-config';
 import { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from './errors';
 import type { LeaseStore } from './ports';
 import { readSubnetState, subnetStatePath, writeSubnetState } from './state-file';

@@ -13,10 +13,9 @@
  * Nothing here removes or changes routes: a dead agent's containers may
  * still run, and its routes stay until its subnet lease goes.
  */
-import type { Logger } from '../log/logger';
-import { silentLogger } from '../log/logger';
+import { silentLogger, type Logger } from '../log/logger';
 import { Backoff, realClock, Timer, type Clock } from '../base';
-import type { AliveList, AliveRecord, AliveValue, AliveWatch, AliveWatchHandlers } from '../store/liveness-registry';
+import type { AliveList, AliveRecord, AliveValue, AliveWatch, AliveWatchHandlers } from '../store';
 
 /** The etcd side (store/EtcdLivenessRegistry; faked in unit tests). */
 export interface LivenessStore {

@@ -11,12 +11,10 @@
  *     the newer is skipped with a warning and counted), nor our own public IP.
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log/logger';
-import { silentLogger } from '../log/logger';
+import { silentLogger, type Logger } from '../log/logger';
 import { parseCidrAny } from '../net/ip';
 import { parseCidr } from '../net/ipv4';
-import type { Lease } from '../store/lease-codec';
-import type { InvalidLeaseEntry, LeaseEvent, LeaseList, LeaseRecord, LeaseWatch } from '../store/lease-record';
+import type { Lease, InvalidLeaseEntry, LeaseEvent, LeaseList, LeaseRecord, LeaseWatch } from '../store';
 import type { CounterLike, LeaseFeed } from './ports';
 
 /** Options of a PeerTracker. */

@@ -5,8 +5,7 @@
  * interfaces instead of one, so a fake for the manager does not have to stub
  * the watch and vice versa.
  */
-import type { LeaseValue } from '../store/lease-codec';
-import type { LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers } from '../store/lease-record';
+import type { LeaseValue, LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers } from '../store';
 
 /** Conditional writes of this node's own lease (see EtcdRegistry for semantics and errors). */
 export interface LeaseStore {

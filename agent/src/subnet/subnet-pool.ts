@@ -5,7 +5,7 @@
  * races that remain.
  */
 import { cidrBlockSize, formatCidrAny, parseCidrAny, type IpFamily } from '../net/ip';
-import type { NetworkConfig } from '../store/network-config';
+import type { NetworkConfig } from '../store';
 
 /** The range of subnets that may be allocated (of the lease family: IPv4, or IPv6 when IPv6-only). */
 export interface SubnetRange {

@@ -16,8 +16,8 @@
  * kernel's BGP routes from the previous run stay until every peer sent
  * End-of-RIB or the restart time passed, so forwarding never stops.
  */
-import { RTPROT_KNIT_BGP, type Handle, type Link, type Route } from '../../netlink/types';
-import type { Lease } from '../../store/lease-codec';
+import { RTPROT_KNIT_BGP, type Handle, type Link, type Route } from '../../netlink';
+import type { Lease } from '../../store';
 import {
   connectedPrefix, parsePrefix, prefixKey, realClock, Speaker, Timer,
   type Candidate, type Clock, type Dialer, type ImportContext, type NextHop6, type Path, type Prefix, type RejectReason,

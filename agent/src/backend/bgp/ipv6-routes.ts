@@ -8,8 +8,7 @@
  */
 import { realClock, SerialRunner, Timer, type Clock } from '../../base';
 import type { Logger } from '../../log/logger';
-import { isNetlinkError } from '../../netlink/errors';
-import type { Handle, Route } from '../../netlink/types';
+import { isNetlinkError, type Handle, type Route } from '../../netlink';
 import { diffDataplane } from '../../dataplane/reconcile/diff';
 
 const RETRY_MS = 2000;

@@ -4,9 +4,7 @@
  * the subnet leases). Pure, so the rules are unit-tested without sockets.
  */
 import { parsePrefix, type PeerSpec, type PrefixRule } from '../../bgp';
-import type { BgpPrefixRuleConfig } from '../../store/bgp-peer-options';
-import type { Lease } from '../../store/lease-codec';
-import type { BgpBackendConfig, BgpPeerConfig, NetworkConfig } from '../../store/network-config';
+import type { BgpBackendConfig, BgpPeerConfig, BgpPrefixRuleConfig, Lease, NetworkConfig } from '../../store';
 
 /** Resolved bgp backend settings for one node. */
 export interface BgpOptions {

@@ -8,9 +8,8 @@
  * gateway. Container MTU = underlay MTU (no overhead).
  */
 import type { Ipv4Cidr } from '../../net/ipv4';
-import type { Handle, Link } from '../../netlink/types';
-import { RTPROT_KNIT } from '../../netlink/types';
-import type { Lease } from '../../store/lease-codec';
+import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
+import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
 import { describePrefixes, onSegment, refuseForType } from '../peer-checks';

@@ -10,9 +10,8 @@
  * On a kernel without the ipip module, setup() fails with the netlink layer's
  * EOPNOTSUPP error naming the kind.
  */
-import type { Handle, Link } from '../../netlink/types';
-import { RTPROT_KNIT } from '../../netlink/types';
-import type { Lease } from '../../store/lease-codec';
+import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
+import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { refuseForType, subnetZeroHostCidr } from '../peer-checks';

@@ -11,10 +11,9 @@
  * refused at setup() rather than silently ignored.
  */
 import type { Logger } from '../../log/logger';
-import type { Handle, Link } from '../../netlink/types';
+import type { Handle, Link } from '../../netlink';
 import type { Ipv4Cidr } from '../../net/ipv4';
-import type { Lease } from '../../store/lease-codec';
-import type { NetworkConfig, VxlanBackendConfig } from '../../store/network-config';
+import type { Lease, NetworkConfig, VxlanBackendConfig } from '../../store';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { subnetZeroHostCidr } from '../peer-checks';

@@ -13,8 +13,8 @@
  *   route      <peer subnet> via <peer public IP> dev <underlay> proto 89
  */
 import type { Ipv4Cidr } from '../../net/ipv4';
-import { RTPROT_KNIT } from '../../netlink/types';
-import type { Lease } from '../../store/lease-codec';
+import { RTPROT_KNIT } from '../../netlink';
+import type { Lease } from '../../store';
 import type { DesiredDataplane } from '../../dataplane/reconcile/types';
 import { onSegment, refuseForType, subnetZero } from '../peer-checks';
 

@@ -4,8 +4,7 @@
  * neighbour), each phase concurrent within a bound. Pure of reconciler
  * state: the caller hears every op's outcome.
  */
-import { isNetlinkError } from '../../netlink/errors';
-import type { Handle } from '../../netlink/types';
+import { isNetlinkError, type Handle } from '../../netlink';
 import type { DiffOp } from './diff';
 
 /**

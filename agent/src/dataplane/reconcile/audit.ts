@@ -4,7 +4,7 @@
  * reconciler supplies a fresh dump, so the answer is the kernel's truth, not
  * a memory of the last run.
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink/types';
+import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import { fdbKey, fdbMatches, neighbourKey, neighbourMatches, routeKey, routeMatches, type CurrentObjects } from './diff';
 import type { DesiredDataplane, PeerPlan } from './types';
 

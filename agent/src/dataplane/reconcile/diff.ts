@@ -12,7 +12,7 @@
  * Extras of ours are deleted, which also removes what peers that vanished
  * while knitd was down left behind (flannel #2554).
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink/types';
+import type { FdbEntry, Neighbour, Route } from '../../netlink';
 
 const RT_TABLE_MAIN = 254;
 

@@ -5,7 +5,7 @@
  * (which also needs setup() again). Everything else in the event stream is
  * somebody else's business. Pure: the reconciler passes its wanted sets.
  */
-import type { NetlinkEvent } from '../../netlink/types';
+import type { NetlinkEvent } from '../../netlink';
 import { fdbKey, neighbourKey, routeKey } from './diff';
 
 /** What the last run wanted (keys as diff.ts makes them) and the devices it owns. */

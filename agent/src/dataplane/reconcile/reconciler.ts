@@ -18,8 +18,8 @@
 import { realClock, type Clock } from '../../base';
 import type { Logger } from '../../log/logger';
 import { LogRateLimiter } from '../../log/rate-limiter';
-import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink/types';
-import type { Lease } from '../../store/lease-codec';
+import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink';
+import type { Lease } from '../../store';
 import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
 import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type CurrentObjects } from './diff';

@@ -4,7 +4,7 @@
  * bookkeeping over the last run's desired set and per-object outcomes, so the
  * operator API can show it without any netlink call.
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink/types';
+import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import { objectKey, type KernelObject, type ObjectKind } from './diff';
 import type { DesiredDataplane, PeerMode } from './types';
 

@@ -4,8 +4,8 @@
  * implement `DataplaneSource`; the reconciler knows nothing of VXLAN or routes
  * via public IPs, only of routes, neighbours and FDB entries it owns.
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink/types';
-import type { Lease, LeaseBackendData } from '../../store/lease-codec';
+import type { FdbEntry, Neighbour, Route } from '../../netlink';
+import type { Lease, LeaseBackendData } from '../../store';
 
 /** How a peer is reached. */
 export type PeerMode = 'vxlan' | 'direct' | 'host-gw' | 'ipip' | 'bgp';
