@@ -1,9 +1,12 @@
 // knit_netns: the smallest native piece knit needs. It moves the CALLING
 // thread (the main JS thread) into another network namespace with setns(2)
 // and back again, so that a netlink socket opened in between stays bound to
-// that namespace. It also sets a TCP socket's IP TTL (BGP's TTL 1 for
-// directly connected eBGP peers), which Node's net module cannot. Everything
-// else (netlink itself) lives in TypeScript.
+// that namespace. It also sets the TCP socket options BGP needs and Node's
+// net module cannot: the IP TTL (1 for directly connected eBGP peers, 255
+// for GTSM), the minimum TTL accepted (GTSM, RFC 5082: IP_MINTTL /
+// IPV6_MINHOPCOUNT) and TCP-MD5 keys (RFC 2385: TCP_MD5SIG), and it makes an
+// unconnected TCP socket, because an MD5 key must be on the socket before
+// its SYN leaves. Everything else (netlink itself) lives in TypeScript.
 //
 // Why /proc/thread-self: setns(CLONE_NEWNET) changes only the calling
 // thread's namespace. /proc/self/ns/net names the thread-group leader's
@@ -18,7 +21,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -162,6 +167,131 @@ Napi::Value GetIpTtl(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ttl);
 }
 
+// setMinTtl(fd, ttl): drop received packets with a smaller TTL / hop limit
+// (GTSM: 255 for a directly connected peer; 0 turns it off).
+Napi::Value SetMinTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "setMinTtl(fd: number, ttl: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int ttl = info[1].As<Napi::Number>().Int32Value();
+  const std::string what = "fd " + std::to_string(fd);
+  if (ttl < 0 || ttl > 255) {
+    Napi::RangeError::New(env, "min ttl must be 0..255").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int family = SocketFamily(fd);
+  if (family < 0) {
+    ThrowErrno(env, errno, "getsockname", what);
+    return env.Undefined();
+  }
+  if (family == AF_INET6) {
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, &ttl, sizeof(ttl)) != 0) {
+      ThrowErrno(env, errno, "setsockopt(IPV6_MINHOPCOUNT)", what);
+      return env.Undefined();
+    }
+    (void)setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl));
+  } else if (setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(IP_MINTTL)", what);
+  }
+  return env.Undefined();
+}
+
+// getMinTtl(fd): the IP_MINTTL / IPV6_MINHOPCOUNT in force (tests).
+Napi::Value GetMinTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "getMinTtl(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int ttl = 0;
+  socklen_t len = sizeof(ttl);
+  bool v6 = SocketFamily(fd) == AF_INET6;
+  if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MINHOPCOUNT : IP_MINTTL, &ttl, &len) != 0) {
+    ThrowErrno(env, errno, "getsockopt", "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, ttl);
+}
+
+// setTcpMd5(fd, peer, key): the TCP-MD5 key (RFC 2385) for segments to and
+// from `peer` (an IPv4 or IPv6 address) on this socket; an empty key removes
+// it. On a listening socket it applies to the connections it will accept
+// from that address. An IPv4 peer on an IPv6 socket is keyed by its
+// v4-mapped address, as the kernel sees it there.
+Napi::Value SetTcpMd5(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsBuffer()) {
+    Napi::TypeError::New(env, "setTcpMd5(fd: number, peer: string, key: Buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  std::string peer = info[1].As<Napi::String>().Utf8Value();
+  Napi::Buffer<uint8_t> key = info[2].As<Napi::Buffer<uint8_t>>();
+  const std::string what = "fd " + std::to_string(fd) + " peer " + peer;
+  if (key.Length() > TCP_MD5SIG_MAXKEYLEN) {
+    Napi::RangeError::New(env, "TCP-MD5 key longer than 80 bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int family = SocketFamily(fd);
+  if (family < 0) {
+    ThrowErrno(env, errno, "getsockname", what);
+    return env.Undefined();
+  }
+  struct tcp_md5sig sig;
+  std::memset(&sig, 0, sizeof(sig));
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, peer.c_str(), &v4) == 1) {
+    if (family == AF_INET6) {
+      auto* sa = reinterpret_cast<sockaddr_in6*>(&sig.tcpm_addr);
+      sa->sin6_family = AF_INET6;
+      sa->sin6_addr.s6_addr[10] = 0xff;
+      sa->sin6_addr.s6_addr[11] = 0xff;
+      std::memcpy(&sa->sin6_addr.s6_addr[12], &v4, 4);
+    } else {
+      auto* sa = reinterpret_cast<sockaddr_in*>(&sig.tcpm_addr);
+      sa->sin_family = AF_INET;
+      sa->sin_addr = v4;
+    }
+  } else if (inet_pton(AF_INET6, peer.c_str(), &v6) == 1 && family == AF_INET6) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&sig.tcpm_addr);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_addr = v6;
+  } else {
+    Napi::TypeError::New(env, "setTcpMd5: peer is not an address of the socket's family: " + peer).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sig.tcpm_keylen = static_cast<uint16_t>(key.Length());
+  std::memcpy(sig.tcpm_key, key.Data(), key.Length());
+  if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &sig, sizeof(sig)) != 0) {
+    // Removing a key that is not there is not an error for the caller.
+    if (!(key.Length() == 0 && errno == ENOENT)) ThrowErrno(env, errno, "setsockopt(TCP_MD5SIG)", what);
+  }
+  return env.Undefined();
+}
+
+// tcpSocket(family): a new, unconnected, non-blocking TCP socket (4 or 6),
+// for options that must be set before connect() (TCP-MD5, minimum TTL). The
+// caller hands it to node:net (new Socket({ fd })) and connects it there.
+Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "tcpSocket(family: 4 | 6)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fam = info[0].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+  int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "socket", "tcp");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (g_origFd < 0) {
     g_origFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -175,6 +305,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("currentInode", Napi::Function::New(env, CurrentInode, "currentInode"));
   exports.Set("setIpTtl", Napi::Function::New(env, SetIpTtl, "setIpTtl"));
   exports.Set("getIpTtl", Napi::Function::New(env, GetIpTtl, "getIpTtl"));
+  exports.Set("setMinTtl", Napi::Function::New(env, SetMinTtl, "setMinTtl"));
+  exports.Set("getMinTtl", Napi::Function::New(env, GetMinTtl, "getMinTtl"));
+  exports.Set("setTcpMd5", Napi::Function::New(env, SetTcpMd5, "setTcpMd5"));
+  exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket, "tcpSocket"));
   return exports;
 }
 

@@ -5,7 +5,7 @@
  * node:net except the listener.
  */
 import { connect, type Socket } from 'node:net';
-import { setSocketTtl } from '../netlink';
+import { preparedTcpSocket, rawSocketOptions, setSocketMinTtl, setSocketTtl } from '../netlink';
 
 /** One TCP connection to a peer. */
 export interface BgpConn {
@@ -23,6 +23,8 @@ export interface BgpConn {
   onClose(cb: (err?: Error) => void): void;
   /** Sets the IP TTL of outgoing packets (1 for a directly connected eBGP peer); throws when refused. */
   setTtl?(ttl: number): void;
+  /** GTSM: drops received packets with a smaller TTL (255 for a directly connected peer); throws when refused. */
+  setMinTtl?(ttl: number): void;
 }
 
 /** Where to dial. */
@@ -32,6 +34,10 @@ export interface DialTarget {
   localAddress?: string;
   /** IP TTL for the connection (1 for directly connected eBGP); undefined leaves the system default. */
   ttl?: number;
+  /** GTSM: minimum TTL accepted, set before the SYN leaves. */
+  minTtl?: number;
+  /** TCP-MD5 key (RFC 2385), set before the SYN leaves; never logged. */
+  md5Key?: string;
   timeoutMs: number;
 }
 
@@ -70,16 +76,34 @@ export function wrapSocket(sock: Socket): BgpConn {
     onData: (cb) => { sock.on('data', cb); },
     onClose: (cb) => { closeCbs.push(cb); },
     setTtl: (ttl) => setSocketTtl(sock, ttl),
+    setMinTtl: (ttl) => setSocketMinTtl(sock, ttl),
   };
 }
 
-/** The real dialer (the session applies a requested TTL through BgpConn.setTtl). */
+/**
+ * The real dialer. A TCP-MD5 key and a minimum TTL must be on the socket
+ * before its SYN leaves, so with either the socket is made by the native
+ * addon, prepared, and then connected by node:net; otherwise node:net makes
+ * it. (The session applies a requested TTL through BgpConn.setTtl.)
+ */
 export const tcpDialer: Dialer = (target) => new Promise((resolve, reject) => {
-  const sock = connect({
-    host: target.host,
-    port: target.port,
-    ...(target.localAddress ? { localAddress: target.localAddress } : {}),
-  });
+  const opts = { host: target.host, port: target.port, ...(target.localAddress ? { localAddress: target.localAddress } : {}) };
+  let sock: Socket;
+  if (target.md5Key !== undefined || target.minTtl !== undefined) {
+    try {
+      sock = preparedTcpSocket(target.host.includes(':') ? 6 : 4, (fd) => {
+        if (target.md5Key !== undefined) rawSocketOptions.md5(fd, target.host, target.md5Key);
+        if (target.minTtl !== undefined) rawSocketOptions.minTtl(fd, target.minTtl);
+        if (target.ttl !== undefined) rawSocketOptions.ttl(fd, target.ttl);
+      });
+    } catch (err) {
+      reject(new Error(`connect ${target.host}:${target.port}: cannot prepare the socket (TCP-MD5 / GTSM)`, { cause: err }));
+      return;
+    }
+    sock.connect(opts);
+  } else {
+    sock = connect(opts);
+  }
   const timer = setTimeout(() => {
     sock.destroy();
     reject(new Error(`connect ${target.host}:${target.port}: timed out after ${target.timeoutMs} ms`));

@@ -18,6 +18,7 @@ import { LogRateLimiter } from '../log/rate-limiter';
 import { Afi, CeaseSubcode, ceaseNotification, encodeMessage, type AfiSafi, type NotificationMessage } from './codec';
 import { realClock, Timer, type Clock } from '../base';
 import { tcpDialer, unmapAddress, wrapSocket, type Dialer } from './conn';
+import { setTcpMd5 } from '../netlink';
 import type { Candidate, RouteSource } from './decision';
 import { exportPaths } from './export-policy';
 import type { SessionState } from './fsm';
@@ -171,6 +172,8 @@ export class Speaker {
   private stopped = false;
   private readonly policy: ImportPolicy | undefined;
   private readonly limiter: LogRateLimiter;
+  /** TCP-MD5 keys installed on the listener, by peer address. */
+  private readonly md5Keys = new Map<string, string>();
 
   constructor(private readonly opts: SpeakerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -225,6 +228,12 @@ export class Speaker {
         setTimeout(() => sock.destroy(), 1000).unref();
         return;
       }
+      if (entry.spec.password !== undefined && this.md5Keys.get(remote) !== entry.spec.password) {
+        // The listener could not be keyed for this peer: an unsigned connection must not become a session.
+        this.event(remote, 'refused', 'warn', `peer ${remote}: connection refused (TCP-MD5 key not installed on the listener)`);
+        sock.destroy();
+        return;
+      }
       entry.session.accept(wrapSocket(sock));
     });
     await new Promise<void>((resolve, reject) => {
@@ -234,6 +243,7 @@ export class Speaker {
     server.on('error', (err) => this.log.error('BGP listener error', { error: err.message }));
     this.server = server;
     this.capConnections();
+    this.keyListener();
     this.log.info('BGP listening', { address: l.address, port: l.port });
   }
 
@@ -277,6 +287,36 @@ export class Speaker {
       this.addPeer(spec);
     }
     this.capConnections();
+    this.keyListener();
+  }
+
+  /**
+   * TCP-MD5 keys on the listener, one per peer with a password (the kernel
+   * then drops unsigned or wrongly signed segments from that address before
+   * knitd sees them); keys of peers that are gone or changed are removed.
+   */
+  private keyListener(): void {
+    const server = this.server;
+    if (!server) return;
+    for (const [addr, key] of [...this.md5Keys]) {
+      if (this.peers.get(addr)?.spec.password === key) continue;
+      try {
+        setTcpMd5(server, addr, '');
+      } catch (err) {
+        this.log.warn(`peer ${addr}: cannot remove the TCP-MD5 key from the listener`, { error: err instanceof Error ? err.message : String(err) });
+      }
+      this.md5Keys.delete(addr);
+    }
+    for (const [addr, e] of this.peers) {
+      const key = e.spec.password;
+      if (key === undefined || this.md5Keys.get(addr) === key) continue;
+      try {
+        setTcpMd5(server, addr, key);
+        this.md5Keys.set(addr, key);
+      } catch (err) {
+        this.log.error(`peer ${addr}: cannot install the TCP-MD5 key on the listener; its incoming connections are refused`, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
   }
 
   /**
@@ -361,7 +401,9 @@ export class Speaker {
           families: [IPV4_UNICAST, IPV6_UNICAST],
           ...(this.opts.gracefulRestart ? { gracefulRestart: { restartTime: this.opts.gracefulRestart.restartTime, restarting: this.opts.gracefulRestart.restarting === true } } : {}),
         },
-        ...(ebgp && !spec.multihop ? { ttl: 1 } : {}),
+        // GTSM sends with 255 and accepts only 255; otherwise a directly connected eBGP session sends with TTL 1.
+        ...(spec.ttlSecurity ? { ttl: 255, minTtl: 255 } : ebgp && !spec.multihop ? { ttl: 1 } : {}),
+        ...(spec.password !== undefined ? { md5Key: spec.password } : {}),
         ...(this.opts.connectRetryMs !== undefined ? { connectRetryMs: this.opts.connectRetryMs } : {}),
       },
       { clock: this.clock, dial: this.opts.dial ?? tcpDialer, logger: this.log, events: (kind, level, msg, fields) => this.event(addr, kind, level, msg, fields) },

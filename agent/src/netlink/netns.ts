@@ -10,6 +10,8 @@
  * The native addon (agent/native, target knit_netns) is loaded lazily from
  * agent/native/build/Release, relative to this compiled file.
  */
+import { closeSync } from 'node:fs';
+import { Socket, type Server } from 'node:net';
 import * as path from 'node:path';
 
 /** The functions knit_netns.node exports (see agent/native/src/netns.cc). */
@@ -24,6 +26,13 @@ interface NetnsAddon {
   setIpTtl(fd: number, ttl: number): void;
   /** getsockopt of the same */
   getIpTtl(fd: number): number;
+  /** setsockopt IP_MINTTL / IPV6_MINHOPCOUNT (GTSM) */
+  setMinTtl(fd: number, ttl: number): void;
+  getMinTtl(fd: number): number;
+  /** setsockopt TCP_MD5SIG for one peer address; an empty key removes it */
+  setTcpMd5(fd: number, peer: string, key: Buffer): void;
+  /** a new unconnected non-blocking TCP socket fd */
+  tcpSocket(family: 4 | 6): number;
 }
 
 /** An error from the addon: errno, code (e.g. 'ENOENT') and the path in the message. */
@@ -94,23 +103,71 @@ export function isNetnsSysError(err: unknown): err is NetnsSysError {
     && typeof (err as Partial<NetnsSysError>).code === 'string';
 }
 
-/** The file descriptor under a connected node:net socket (libuv's, on Linux). */
-function socketFd(sock: import('node:net').Socket): number {
+/** The file descriptor under a node:net socket or listening server (libuv's, on Linux). */
+function socketFd(sock: Socket | Server): number {
   const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('socket has no file descriptor (not connected, or not a TCP socket)');
+  if (typeof fd !== 'number' || fd < 0) throw new Error('socket has no file descriptor (not connected or listening, or not a TCP socket)');
   return fd;
 }
+
+/**
+ * GTSM (RFC 5082): drop received packets whose TTL (IPv6: hop limit) is
+ * below `ttl` (255 for a directly connected peer; 0 = off). Equivalent to
+ * setsockopt(fd, IPPROTO_IP, IP_MINTTL, ttl).
+ */
+export function setSocketMinTtl(sock: Socket, ttl: number): void {
+  loadAddon().setMinTtl(socketFd(sock), ttl);
+}
+
+/** The minimum TTL a socket accepts (tests). */
+export function socketMinTtl(sock: Socket): number {
+  return loadAddon().getMinTtl(socketFd(sock));
+}
+
+/**
+ * TCP-MD5 (RFC 2385): sign and require signatures on segments with `peer`.
+ * On a listening server the key applies to connections it accepts from
+ * `peer`; an empty key removes it. Equivalent to setsockopt(fd,
+ * IPPROTO_TCP, TCP_MD5SIG, {peer, key}).
+ */
+export function setTcpMd5(sock: Socket | Server, peer: string, key: string): void {
+  loadAddon().setTcpMd5(socketFd(sock), peer, Buffer.from(key, 'utf8'));
+}
+
+/**
+ * A new, unconnected TCP socket for a connection whose options must be set
+ * before its SYN (TCP-MD5, minimum TTL): `prepare(fd)` sets them, then the
+ * socket is handed to node:net, which connects it.
+ */
+export function preparedTcpSocket(family: 4 | 6, prepare: (fd: number) => void): Socket {
+  const a = loadAddon();
+  const fd = a.tcpSocket(family);
+  try {
+    prepare(fd);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return new Socket({ fd, readable: true, writable: true });
+}
+
+/** Options on a raw fd from preparedTcpSocket (TCP-MD5 key for `peer`, minimum and outgoing TTL). */
+export const rawSocketOptions = {
+  md5: (fd: number, peer: string, key: string): void => loadAddon().setTcpMd5(fd, peer, Buffer.from(key, 'utf8')),
+  minTtl: (fd: number, ttl: number): void => loadAddon().setMinTtl(fd, ttl),
+  ttl: (fd: number, ttl: number): void => loadAddon().setIpTtl(fd, ttl),
+};
 
 /**
  * Sets the IP TTL (IPv6: hop limit) of a connected TCP socket's outgoing
  * packets, e.g. 1 for a directly connected eBGP peer. Equivalent to
  * setsockopt(fd, IPPROTO_IP, IP_TTL, ttl); Node's net module has no call for it.
  */
-export function setSocketTtl(sock: import('node:net').Socket, ttl: number): void {
+export function setSocketTtl(sock: Socket, ttl: number): void {
   loadAddon().setIpTtl(socketFd(sock), ttl);
 }
 
 /** The TTL (hop limit) a connected TCP socket sends with. */
-export function socketTtl(sock: import('node:net').Socket): number {
+export function socketTtl(sock: Socket): number {
   return loadAddon().getIpTtl(socketFd(sock));
 }

@@ -34,7 +34,7 @@ export interface BgpPeerProtection {
 }
 
 /** The keys this file parses (the peer parser allows them). */
-export const BGP_PEER_PROTECTION_FIELDS = ['import', 'allowDefault', 'enforceFirstAs', 'maxPrefixes', 'maxPrefixRestart'] as const;
+export const BGP_PEER_PROTECTION_FIELDS = ['import', 'allowDefault', 'enforceFirstAs', 'maxPrefixes', 'maxPrefixRestart', 'password', 'ttlSecurity'] as const;
 
 /** A field that does not validate: the caller wraps it in its NetworkConfigError. */
 export class PeerFieldError extends Error {

@@ -37,8 +37,12 @@ export interface SessionConfig {
   passive?: boolean;
   /** Source address for outgoing connections. */
   localAddress?: string;
-  /** IP TTL for outgoing connections (1 for directly connected eBGP, 255 for multihop). */
+  /** IP TTL for outgoing connections (1 for directly connected eBGP, 255 for GTSM). */
   ttl?: number;
+  /** GTSM (RFC 5082): minimum TTL accepted on every connection (255). */
+  minTtl?: number;
+  /** TCP-MD5 key for outgoing connections (incoming ones: the speaker keys its listener); never logged. */
+  md5Key?: string;
   /** First connect-retry delay; default 1000 ms, doubling to connectRetryMaxMs (30 000). */
   connectRetryMs?: number;
   connectRetryMaxMs?: number;
@@ -247,6 +251,8 @@ export class Session {
       host: this.cfg.peerAddress, port: this.cfg.peerPort, timeoutMs: this.cfg.connectTimeoutMs,
       ...(this.cfg.localAddress ? { localAddress: this.cfg.localAddress } : {}),
       ...(this.cfg.ttl !== undefined ? { ttl: this.cfg.ttl } : {}),
+      ...(this.cfg.minTtl !== undefined ? { minTtl: this.cfg.minTtl } : {}),
+      ...(this.cfg.md5Key !== undefined ? { md5Key: this.cfg.md5Key } : {}),
     }).then(
       (conn) => {
         this.dialing = false;
@@ -283,12 +289,26 @@ export class Session {
   }
 
   private open(conn: BgpConn, outgoing: boolean): void {
+    if (this.cfg.minTtl !== undefined) {
+      // GTSM: without the minimum TTL the session must not run at all.
+      try {
+        if (!conn.setMinTtl) throw new Error('the connection cannot set a minimum TTL');
+        conn.setMinTtl(this.cfg.minTtl);
+      } catch (err) {
+        this.lastError = `cannot set minimum TTL ${this.cfg.minTtl} (GTSM): ${describeError(err)}`;
+        this.log.warn(`peer ${this.cfg.peerAddress}: ${this.lastError}; connection closed`);
+        conn.destroy();
+        this.failures++;
+        this.scheduleRetry();
+        return;
+      }
+    }
     if (this.cfg.ttl !== undefined && conn.setTtl) {
-      // TTL 1 keeps a directly connected eBGP session from working across a router (RFC 4271 practice).
+      // TTL 1 keeps a directly connected eBGP session from working across a router (RFC 4271 practice); 255 for GTSM.
       try {
         conn.setTtl(this.cfg.ttl);
       } catch (err) {
-        this.log.warn(`peer ${this.cfg.peerAddress}: cannot set TTL ${this.cfg.ttl}: ${describeError(err, 4)}`);
+        this.log.warn(`peer ${this.cfg.peerAddress}: cannot set TTL ${this.cfg.ttl}: ${describeError(err)}`);
       }
     }
     const c = new Connection(
