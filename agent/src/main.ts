@@ -273,7 +273,7 @@ async function recordStartupFootprint(nl: Handle, cfg: KnitdConfig, undo: Startu
       if (!before.has(l.name) && (l.name === cfg.bridge || l.name.startsWith('knit.'))) await nl.linkDel(l.index);
     }
   });
-  for (const name of ['ipam.json', 'endpoints.json']) {
+  for (const name of ['ipam.json', 'ipam6.json', 'endpoints.json']) {
     const file = join(cfg.stateDir, name);
     if (!existsSync(file)) undo.add(`state file ${file}`, () => rmSync(file, { force: true }));
   }
