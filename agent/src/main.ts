@@ -25,6 +25,7 @@ import { ThreadedLinkDeleter } from './dataplane/link-delete-thread';
 import { ensureSysctl, procSysctl } from './dataplane/sysctl';
 import { detectUnderlay } from './dataplane/underlay';
 import { nodeOverlap, readNodePrefixes } from './dataplane/node-overlap';
+import { ForwardGuard } from './dataplane/forward-policy';
 import { EndpointStore } from './cni/endpoints';
 import { KnitCniHandlers, type NodeNetwork } from './cni/handlers';
 import { CniServer } from './cni/server';
@@ -207,8 +208,17 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   // One atomic replace of knit's nft table from the recorded mappings.
   await handlers.publishPortMappings();
 
+  // A DROP forward policy (Docker's) would silently drop every forwarded container packet.
+  const forwardCidrs = cluster
+    ? [cluster.network.clusterCidr, ...(cluster.network.ipv6ClusterCidr ? [cluster.network.ipv6ClusterCidr] : [])]
+    : [subnet, ...(subnet6 ? [subnet6] : [])];
+  const forward = new ForwardGuard({ cidrs: forwardCidrs, logger: log.child({ module: 'forward-policy' }), intervalMs: cfg.reconcileIntervalSeconds * 1000 });
+  await forward.start();
+  undo.add('forward policy checks', () => forward.stop());
+
   const source = new KnitdStateSource({
-    nl, cluster, endpoints, notReadyReason: () => cluster?.networkDrift() ?? null,
+    nl, cluster, endpoints,
+    notReadyReason: () => [cluster?.networkDrift(), ...forward.problems()].filter((r) => r !== undefined).join('; ') || null,
     node: {
       name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt, masquerade, metricsAddress: cfg.metrics.address,
       publicIp: cluster?.underlay.ip ?? cfg.publicIp ?? '',
@@ -255,6 +265,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   });
   await operator.close();
   await server.close();
+  forward.stop();
   await cluster?.stop();
   await linkDeleter.close();
   nl.close();
