@@ -33,6 +33,10 @@ command -v conntrack >/dev/null || need+=(conntrack)
 command -v openssl >/dev/null   || need+=(openssl)
 [ -x /usr/lib/cni/bridge ]      || need+=(containernetworking-plugins)
 command -v g++ >/dev/null       || need+=(g++ make python3)
+# The Docker (CNM) driver e2e: Debian's dockerd 20.10 (its client is
+# /usr/bin/docker) and a static busybox to import as the test image.
+[ -x /usr/sbin/dockerd ]        || need+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && [ -e /usr/share/doc/busybox-static ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

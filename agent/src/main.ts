@@ -27,7 +27,9 @@ import { detectUnderlay } from './dataplane/underlay';
 import { nodeOverlap, readNodePrefixes } from './dataplane/node-overlap';
 import { ForwardGuard } from './dataplane/forward-policy';
 import { EndpointStore } from './cni/endpoints';
-import { KnitCniHandlers, type NodeNetwork } from './cni/handlers';
+import { DEFAULT_NETWORK_NAME, KnitCniHandlers, type AttachableNetwork, type NetworkDirectory, type NodeNetwork } from './cni/handlers';
+import { NamedNetworks } from './wiring/named-networks';
+import { retrier } from './wiring/retry';
 import { CniServer } from './cni/server';
 import { renderConflist, writeFileAtomicIfChanged } from './cni/conflist';
 import { auditAttachments } from './cni/audit';
@@ -166,9 +168,10 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   const ipam6 = subnet6 === undefined ? undefined
     : await Ipam.open({ subnet: subnet6, stateFile: join(cfg.stateDir, 'ipam6.json'), logger: log.child({ module: 'ipam6' }) });
   const node: NodeNetwork = {
-    bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu,
+    bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu, cidr: natCidr,
     ...(ipam6 ? { ipv6: { gateway: ipam6.gateway, prefixLength: ipam6.prefixLength } } : {}),
   };
+  const defaultNetwork: AttachableNetwork = { name: DEFAULT_NETWORK_NAME, ipam, ...(ipam6 ? { ipam6 } : {}), node: () => node };
 
   ensureSysctl(procSysctl, 'net.ipv4.ip_forward', '1');
   // IPv6 forwarding for pod traffic. It also turns off accepting router
@@ -180,31 +183,69 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   }, log);
   await auditAttachments(nl, ipam, endpoints, log);
 
+  // Named networks (cluster mode): each with its own lease, device, bridge and IPAM.
+  let named: NamedNetworks | undefined;
+  let handlers: KnitCniHandlers | undefined;
+  if (cluster) {
+    named = new NamedNetworks({
+      client: cluster.client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir, nodeName: cfg.nodeName,
+      ttlSeconds: cfg.etcd.leaseTtlSeconds, reconcileIntervalSeconds: cfg.reconcileIntervalSeconds,
+      nl, logger: log, underlay: cluster.underlay, retry: retrier(log), endpoints,
+      ...(cfg.mtu !== undefined ? { mtuOverride: cfg.mtu } : {}),
+      onReconcileRun: (backend, run) => {
+        metrics.reconcileRuns.inc({ backend, result: run.result });
+        metrics.reconcileDuration.observe({ backend }, run.durationMs / 1000);
+      },
+      // New or removed networks change the isolation and NAT rules.
+      onChange: () => { handlers?.publishPortMappings().catch((err: unknown) => log.error('nft update after a network change failed', { error: describeError(err) })); },
+    });
+  }
   const nft = new NftTable({ logger: log });
-  const natBase: Omit<NftDesiredState, 'portMappings'> = {
-    ...(masquerade ? { masquerade: { clusterCidr: natCidr } } : {}),
-    // Forwarded pod-to-pod traffic skips conntrack (hostPort flows stay tracked).
-    notrack: { clusterCidr: natCidr },
-    nodeSubnet: subnet,
-    bridge: cfg.bridge,
+  const defaultInternal = cluster?.network.internal === true;
+  const natBase = (): Omit<NftDesiredState, 'portMappings'> => {
+    const others = named?.list() ?? [];
+    return {
+      ...(masquerade && !defaultInternal ? { masquerade: { clusterCidr: natCidr } } : {}),
+      // Forwarded pod-to-pod traffic skips conntrack (hostPort flows stay tracked).
+      notrack: { clusterCidr: natCidr },
+      nodeSubnet: subnet,
+      bridge: cfg.bridge,
+      networks: [
+        { name: DEFAULT_NETWORK_NAME, cidr: natCidr, bridge: cfg.bridge, internal: defaultInternal },
+        ...others.map((n) => ({ name: n.name, cidr: n.config.clusterCidr, bridge: n.bridge, internal: n.config.internal === true })),
+      ],
+      extraNat: others.map((n) => ({
+        nodeSubnet: n.subnet,
+        ...(n.config.masquerade && n.config.internal !== true ? { masqueradeCidr: n.config.clusterCidr } : {}),
+      })),
+    };
+  };
+  const networks: NetworkDirectory = {
+    get: (name) => (name === DEFAULT_NETWORK_NAME ? defaultNetwork : named?.get(name)),
+    list: () => [defaultNetwork, ...(named?.list() ?? [])],
+    willAttach: (name) => named?.willAttach(name) ?? Promise.resolve(),
+    endpointsChanged: (name) => named?.endpointsChanged(name),
   };
   // Veth teardown waits in the kernel; a worker thread takes that wait off the event loop.
   const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
-  const handlers = new KnitCniHandlers({
+  handlers = new KnitCniHandlers({
     nl,
     openNetns: (path) => openHandle(path, { observer: nlObserver }),
     deleteLink: (index) => linkDeleter.del(index),
-    ipam,
-    ...(ipam6 ? { ipam6 } : {}),
+    networks,
     endpoints,
-    portMaps: { setPortMappings: (m: PortMapping[]) => nft.apply({ ...natBase, portMappings: m }) },
-    node: () => node,
+    portMaps: { setPortMappings: (m: PortMapping[]) => nft.apply({ ...natBase(), portMappings: m }) },
     notReadyReason: () => {
       const h = cluster?.health();
       return h && !h.healthy ? `subnet lease ${h.state}${h.reason ? `: ${h.reason}` : ''}` : null;
     },
     logger: log,
   });
+  if (named) {
+    await named.start();
+    const started = named;
+    undo.add('named networks (watch and renewals)', () => started.close());
+  }
   // One atomic replace of knit's nft table from the recorded mappings.
   await handlers.publishPortMappings();
 
@@ -266,6 +307,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   await operator.close();
   await server.close();
   forward.stop();
+  await named?.close();
   await cluster?.stop();
   await linkDeleter.close();
   nl.close();

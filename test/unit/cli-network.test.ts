@@ -2,11 +2,43 @@ import { EtcdUnavailableError } from '../../agent/src/store/errors';
 import { expect } from 'chai';
 import type { EtcdNetworkStoreOptions } from '../../agent/src/cli/etcd-network-store';
 import { runKnitctl } from '../../agent/src/cli/main';
-import type { NetworkConfigStore } from '../../agent/src/cli/network';
+import type { NetworkConfigStore, NetworkDetail } from '../../agent/src/cli/network';
+import { ConflictError } from '../../agent/src/store/errors';
+import { freeVni, networkConflict, type NamedNetwork } from '../../agent/src/store/named-networks';
+import type { NetworkConfig } from '../../agent/src/store/network-config';
 
+/** In-memory etcd stand-in; conflicts are decided by the store's real networkConflict rules. */
 class FakeStore implements NetworkConfigStore {
   stored: unknown;
   closed = 0;
+  named = new Map<string, NetworkConfig>();
+  attached = new Map<string, Array<{ node: string; endpoints: number }>>();
+  private all(): NamedNetwork[] {
+    return [
+      ...(this.stored !== undefined ? [{ name: 'default', config: this.stored as NetworkConfig }] : []),
+      ...[...this.named.entries()].map(([name, config]) => ({ name, config })),
+    ];
+  }
+  async list() {
+    return { networks: this.all(), invalid: [] };
+  }
+  async freeVni(): Promise<number> {
+    return freeVni(this.all());
+  }
+  async create(name: string, cfg: NetworkConfig): Promise<void> {
+    const c = networkConflict(name, cfg, this.all());
+    if (c) throw new ConflictError(`create network ${name}: ${c}`);
+    this.named.set(name, cfg);
+  }
+  async remove(name: string): Promise<boolean> {
+    const a = this.attached.get(name) ?? [];
+    if (a.length > 0) throw new ConflictError(`network ${name} still has endpoints on ${a.map((x) => `${x.node} (${x.endpoints})`).join(', ')}; detach them first`);
+    return this.named.delete(name);
+  }
+  async inspect(name: string): Promise<NetworkDetail | undefined> {
+    const config = this.named.get(name);
+    return config && { name, config, subnets: [{ subnet: '10.50.1.0/24', node: 'n1', publicIp: '192.0.2.1' }], attached: this.attached.get(name) ?? [] };
+  }
   async get(): Promise<unknown> {
     return this.stored;
   }
@@ -92,5 +124,55 @@ describe('knitctl network show/init (fake etcd store)', () => {
     const r = await run(['network', 'show'], store);
     expect(r.code).to.equal(3);
     expect(r.err).to.include('cannot reach etcd at http://127.0.0.1:2379');
+  });
+});
+
+describe('knitctl network create/ls/inspect/rm (fake etcd store)', () => {
+  const dflt = { clusterCidr: '10.244.0.0/16', subnetLength: 24, subnetMin: '10.244.0.0/24', subnetMax: '10.244.255.0/24', backend: { type: 'vxlan', vni: 1, port: 8472, directRouting: false, disableTxChecksumOffload: false }, masquerade: true };
+
+  it('create validates the flags, picks a free VNI, and refuses overlaps and taken names', async () => {
+    const store = new FakeStore();
+    store.stored = dflt;
+    const r = await run(['network', 'create', 'blue', '--cidr', '10.50.0.0/16', '--subnet-length', '26'], store);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.equal('network blue created: 10.50.0.0/16, /26 per node, backend vxlan (VNI 2)\n');
+    expect(store.named.get('blue')).to.deep.include({ clusterCidr: '10.50.0.0/16', subnetLength: 26, masquerade: true });
+    const overlap = await run(['network', 'create', 'red', '--cidr', '10.244.128.0/17'], store);
+    expect(overlap.code).to.equal(1);
+    expect(overlap.err).to.include('overlaps network default (10.244.0.0/16)');
+    const taken = await run(['network', 'create', 'blue', '--cidr', '10.60.0.0/16'], store);
+    expect(taken.err).to.include('network blue already exists');
+    const vni = await run(['network', 'create', 'red', '--cidr', '10.60.0.0/16', '--vni', '2'], store);
+    expect(vni.err).to.include('VXLAN VNI 2 is used by network blue');
+    const internal = await run(['network', 'create', 'red', '--cidr', '10.60.0.0/16', '--internal', '--backend', 'host-gw'], store);
+    expect(internal.code, internal.err).to.equal(0);
+    expect(store.named.get('red')).to.deep.include({ internal: true, masquerade: false, backend: { type: 'host-gw' } });
+    const noCidr = await run(['network', 'create', 'green'], store);
+    expect(noCidr.code).to.equal(1);
+    expect(noCidr.err).to.include('--cidr');
+  });
+
+  it('ls -o json lists every network with its name under "name"; inspect and rm', async () => {
+    const store = new FakeStore();
+    store.stored = dflt;
+    await run(['network', 'create', 'blue', '--cidr', '10.50.0.0/16'], store);
+    const ls = await run(['network', 'ls', '-o', 'json'], store);
+    const list = JSON.parse(ls.out) as Array<{ name: string; clusterCidr: string }>;
+    expect(list.map((n) => [n.name, n.clusterCidr])).to.deep.equal([['default', '10.244.0.0/16'], ['blue', '10.50.0.0/16']]);
+    const table = await run(['network', 'ls'], store);
+    expect(table.out).to.match(/^NAME\s+CIDR/);
+    expect(table.out).to.match(/blue\s+10\.50\.0\.0\/16\s+\/24\s+vxlan \(VNI 2\)/);
+    const insp = await run(['network', 'inspect', 'blue'], store);
+    expect(insp.out).to.include('CIDR:        10.50.0.0/16 (/24 per node)');
+    expect(insp.out).to.match(/10\.50\.1\.0\/24\s+n1\s+192\.0\.2\.1/);
+    store.attached.set('blue', [{ node: 'n2', endpoints: 3 }]);
+    const refused = await run(['network', 'rm', 'blue'], store);
+    expect(refused.code).to.equal(1);
+    expect(refused.err).to.include('still has endpoints on n2 (3)');
+    store.attached.delete('blue');
+    const rm = await run(['network', 'rm', 'blue'], store);
+    expect(rm.code, rm.err).to.equal(0);
+    expect((await run(['network', 'rm', 'blue'], store)).err).to.include('no network named blue');
+    expect((await run(['network', 'inspect', 'blue'], store)).code).to.equal(1);
   });
 });

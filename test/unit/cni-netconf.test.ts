@@ -131,3 +131,14 @@ describe('cni netconf: CNI_ARGS', () => {
     });
   }
 });
+
+describe('CNI netconf: the knit "network" key', () => {
+  it('is optional, kept when valid, and refused when it is not a network name', () => {
+    const base = { cniVersion: '1.0.0', name: 'knit', type: 'knit' };
+    expect(parseNetConf(JSON.stringify(base)).network).to.equal(undefined);
+    expect(parseNetConf(JSON.stringify({ ...base, network: 'blue' })).network).to.equal('blue');
+    for (const bad of ['', 'a/b', '../x', 7]) {
+      expect(() => parseNetConf(JSON.stringify({ ...base, network: bad })), String(bad)).to.throw(/network/);
+    }
+  });
+});

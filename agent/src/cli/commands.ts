@@ -87,6 +87,26 @@ export const COMMANDS: CommandSpec[] = [
     details: 'FILE holds JSON such as {"clusterCidr":"10.244.0.0/16","backend":{"type":"vxlan"}}; "-" reads stdin. ' +
       'The config is validated before anything is written. Exit status 0 when written, 1 when a config already exists.',
   },
+  {
+    name: 'network create', summary: 'Create a named network in etcd; every knitd serves it within moments.', args: 'NAME', minArgs: 1, maxArgs: 1,
+    flags: [
+      { name: 'cidr', value: 'CIDR', help: 'The network\'s IPv4 CIDR (required), e.g. 10.50.0.0/16; must not overlap another network.' },
+      { name: 'subnet-length', value: 'N', help: 'Prefix length of each node\'s subnet (default 24).' },
+      { name: 'backend', value: 'TYPE', help: 'vxlan (default) or host-gw.' },
+      { name: 'vni', value: 'N', help: 'VXLAN VNI (default: the lowest one no network uses).' },
+      { name: 'mtu', value: 'N', help: 'Container MTU (default: derived from the underlay).' },
+      { name: 'internal', help: 'No traffic in or out of the network, no masquerade (Docker\'s --internal).' },
+      { name: 'no-masquerade', help: 'Do not masquerade traffic leaving the network.' },
+      ...ETCD_FLAGS,
+    ],
+    details: 'Exit status 0 when created, 1 when the name is taken or the network conflicts with another (overlapping CIDR, VNI in use).',
+  },
+  { name: 'network ls', summary: 'List the networks (the default one and the named ones).', minArgs: 0, maxArgs: 0, flags: ETCD_FLAGS },
+  { name: 'network inspect', summary: 'One network: config, per-node subnets and where it has endpoints.', args: 'NAME', minArgs: 1, maxArgs: 1, flags: ETCD_FLAGS },
+  {
+    name: 'network rm', summary: 'Remove a named network; every knitd tears it down.', args: 'NAME', minArgs: 1, maxArgs: 1, flags: ETCD_FLAGS,
+    details: 'Refused (exit status 1, naming the nodes) while any node has endpoints on it.',
+  },
 ];
 
 /** Looks up "network show" from ["network", "show", …] or "status" from ["status", …]. */

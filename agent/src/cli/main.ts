@@ -249,9 +249,21 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
   }
   const make = io.networkStore ?? (await import('./etcd-network-store')).etcdNetworkStore;
   const store = make(opts);
-  const { networkInit, networkShow } = await import('./network');
+  const net = await import('./network');
+  const name = args.positionals[0] ?? '';
   try {
-    return text === undefined ? await networkShow(store, nio) : await networkInit(store, text, source, nio);
+    switch (args.command?.name) {
+      case 'network init': return await net.networkInit(store, text ?? '', source, nio);
+      case 'network create': return await net.networkCreate(store, name, {
+        ...optional('cidr', str(f, 'cidr')), ...optional('subnetLength', str(f, 'subnet-length')),
+        ...optional('backend', str(f, 'backend')), ...optional('vni', str(f, 'vni')), ...optional('mtu', str(f, 'mtu')),
+        internal: f.get('internal') === true, noMasquerade: f.get('no-masquerade') === true,
+      }, nio);
+      case 'network ls': return await net.networkList(store, nio);
+      case 'network inspect': return await net.networkInspect(store, name, nio);
+      case 'network rm': return await net.networkRemove(store, name, nio);
+      default: return await net.networkShow(store, nio);
+    }
   } catch (e) {
     // store/errors is loaded here only: the network commands talk to etcd anyway
     const { EtcdUnavailableError } = await import('../store');
@@ -263,6 +275,11 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
   } finally {
     await store.close?.();
   }
+}
+
+/** `{ [key]: value }` when value is defined, else `{}` (exactOptionalPropertyTypes). */
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
 function readAllStdin(): Promise<string> {

@@ -1,10 +1,12 @@
 /**
- * `knitctl network show|init`: the cluster network config lives in etcd, not
- * in any knitd, so these talk to etcd through `NetworkConfigStore` (the real
- * one is etcd-network-store.ts; tests pass a fake). `init` validates with the
- * store's own parser before writing, so a bad config never reaches etcd.
+ * `knitctl network show|init|create|ls|inspect|rm`: the networks live in
+ * etcd, not in any knitd, so these talk to etcd through `NetworkConfigStore`
+ * (the real one is etcd-network-store.ts; tests pass a fake). Configs are
+ * validated with the store's own parser before writing, so a bad config
+ * never reaches etcd.
  */
-import { NetworkConfigError, parseNetworkConfig } from '../store';
+import { NetworkConfigError, parseNetworkConfig, type NetworkConfig } from '../store';
+import { renderTable } from './table';
 
 /** The two etcd operations knitctl needs. */
 export interface NetworkConfigStore {
@@ -12,7 +14,31 @@ export interface NetworkConfigStore {
   get(): Promise<unknown | undefined>;
   /** Writes `cfg` only if no config exists. */
   init(cfg: unknown): Promise<'created' | 'exists'>;
+  /** Every network, the default one first, and named configs that do not validate. */
+  list(): Promise<{ networks: NetworkSummary[]; invalid: Array<{ name: string; error: string }> }>;
+  /** One network with its leases and attached nodes; undefined when absent. */
+  inspect(name: string): Promise<NetworkDetail | undefined>;
+  /** The VNI a new VXLAN network gets when none is given. */
+  freeVni(): Promise<number>;
+  /** Creates a named network; rejects with a message naming the conflict. */
+  create(name: string, cfg: NetworkConfig): Promise<void>;
+  /** Removes a named network; rejects while endpoints exist; false when absent. */
+  remove(name: string): Promise<boolean>;
   close?(): Promise<void> | void;
+}
+
+/** A network as listed. */
+export interface NetworkSummary {
+  name: string;
+  config: NetworkConfig;
+}
+
+/** A network with where it lives. */
+export interface NetworkDetail extends NetworkSummary {
+  /** derived bridge name on every node (the default network's is each knitd's --bridge) */
+  bridge?: string;
+  subnets: Array<{ subnet: string; node: string; publicIp: string }>;
+  attached: Array<{ node: string; endpoints: number }>;
 }
 
 export interface NetworkIo {
@@ -62,5 +88,132 @@ export async function networkInit(store: NetworkConfigStore, text: string, sourc
   }
   if (io.json) io.out(JSON.stringify({ result: 'created', config: cfg }, null, 2) + '\n');
   else io.out(`network config stored: cluster ${cfg.clusterCidr}, /${cfg.subnetLength} per node${cfg.ipv6ClusterCidr !== undefined ? `, IPv6 ${cfg.ipv6ClusterCidr}, /${cfg.ipv6SubnetLength ?? 64} per node` : ''}, backend ${cfg.backend.type}\n`);
+  return 0;
+}
+
+/** Flags of `network create`, as parsed strings. */
+export interface CreateFlags {
+  cidr?: string;
+  subnetLength?: string;
+  backend?: string;
+  vni?: string;
+  mtu?: string;
+  internal: boolean;
+  noMasquerade: boolean;
+}
+
+function intFlag(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new NetworkConfigError(flag, `must be an integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** The config document `network create` writes (validated by parseNetworkConfig). */
+export function createDocument(f: CreateFlags, freeVni: number): Record<string, unknown> {
+  if (f.cidr === undefined) throw new NetworkConfigError('--cidr', 'is required, e.g. --cidr 10.50.0.0/16');
+  const type = f.backend ?? 'vxlan';
+  const backend: Record<string, unknown> = { type };
+  if (type === 'vxlan') backend.vni = intFlag(f.vni, '--vni') ?? freeVni;
+  else if (f.vni !== undefined) throw new NetworkConfigError('--vni', `only applies to the vxlan backend, not ${type}`);
+  const doc: Record<string, unknown> = { clusterCidr: f.cidr, backend };
+  const len = intFlag(f.subnetLength, '--subnet-length');
+  if (len !== undefined) doc.subnetLength = len;
+  const mtu = intFlag(f.mtu, '--mtu');
+  if (mtu !== undefined) doc.mtu = mtu;
+  if (f.internal) doc.internal = true;
+  if (f.noMasquerade || f.internal) doc.masquerade = false;
+  return doc;
+}
+
+export async function networkCreate(store: NetworkConfigStore, name: string, f: CreateFlags, io: NetworkIo): Promise<number> {
+  let cfg: NetworkConfig;
+  try {
+    cfg = parseNetworkConfig(createDocument(f, f.backend === undefined || f.backend === 'vxlan' ? await store.freeVni() : 0));
+  } catch (e) {
+    if (e instanceof NetworkConfigError) {
+      io.err(`knitctl: network ${name}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  try {
+    await store.create(name, cfg);
+  } catch (e) {
+    if ((e as Error).name === 'ConflictError' || e instanceof NetworkConfigError) {
+      io.err(`knitctl: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (io.json) io.out(JSON.stringify({ result: 'created', name, config: cfg }, null, 2) + '\n');
+  else io.out(`network ${name} created: ${cfg.clusterCidr}, /${cfg.subnetLength} per node, backend ${describeBackend(cfg)}${cfg.internal ? ', internal' : ''}\n`);
+  return 0;
+}
+
+function describeBackend(cfg: NetworkConfig): string {
+  return cfg.backend.type === 'vxlan' ? `vxlan (VNI ${cfg.backend.vni})` : cfg.backend.type;
+}
+
+export async function networkList(store: NetworkConfigStore, io: NetworkIo): Promise<number> {
+  const { networks, invalid } = await store.list();
+  if (io.json) {
+    io.out(JSON.stringify([
+      ...networks.map((n) => ({ name: n.name, ...n.config })),
+      ...invalid.map((n) => ({ name: n.name, invalid: n.error })),
+    ], null, 2) + '\n');
+    return 0;
+  }
+  io.out(renderTable(['NAME', 'CIDR', 'SUBNET', 'BACKEND', 'MASQUERADE', 'INTERNAL'], [
+    ...networks.map((n) => [
+      n.name, n.config.clusterCidr, `/${n.config.subnetLength}`, describeBackend(n.config),
+      n.config.masquerade ? 'yes' : 'no', n.config.internal ? 'yes' : 'no',
+    ]),
+    ...invalid.map((n) => [n.name, `invalid: ${n.error}`, '', '', '', '']),
+  ]));
+  return 0;
+}
+
+export async function networkInspect(store: NetworkConfigStore, name: string, io: NetworkIo): Promise<number> {
+  const d = await store.inspect(name);
+  if (d === undefined) {
+    io.err(`knitctl: no network named ${name}\n`);
+    return 1;
+  }
+  if (io.json) {
+    io.out(JSON.stringify(d, null, 2) + '\n');
+    return 0;
+  }
+  io.out([
+    `Name:        ${d.name}`,
+    `CIDR:        ${d.config.clusterCidr} (/${d.config.subnetLength} per node)`,
+    `Backend:     ${describeBackend(d.config)}`,
+    `Masquerade:  ${d.config.masquerade ? 'yes' : 'no'}`,
+    `Internal:    ${d.config.internal ? 'yes' : 'no'}`,
+    ...(d.config.mtu !== undefined ? [`MTU:         ${d.config.mtu}`] : []),
+    ...(d.bridge !== undefined ? [`Bridge:      ${d.bridge}`] : []),
+    `Endpoints:   ${d.attached.length === 0 ? 'none' : d.attached.map((a) => `${a.node} (${a.endpoints})`).join(', ')}`,
+    '',
+  ].join('\n'));
+  io.out(renderTable(['SUBNET', 'NODE', 'PUBLIC IP'], d.subnets.map((s) => [s.subnet, s.node, s.publicIp])));
+  return 0;
+}
+
+export async function networkRemove(store: NetworkConfigStore, name: string, io: NetworkIo): Promise<number> {
+  let removed: boolean;
+  try {
+    removed = await store.remove(name);
+  } catch (e) {
+    if ((e as Error).name === 'ConflictError' || e instanceof NetworkConfigError) {
+      io.err(`knitctl: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (!removed) {
+    io.err(`knitctl: no network named ${name}\n`);
+    return 1;
+  }
+  if (io.json) io.out(JSON.stringify({ result: 'removed', name }) + '\n');
+  else io.out(`network ${name} removed\n`);
   return 0;
 }

@@ -31,6 +31,8 @@ export interface Endpoint {
   hostVeth: string;
   portMappings: EndpointPortMapping[];
   createdAt: string;
+  /** the knit network it is attached to; absent = the default network */
+  network?: string;
 }
 
 const FILE_VERSION = 1;
@@ -45,7 +47,8 @@ function isEndpoint(v: unknown): v is Endpoint {
   return typeof e.containerId === 'string' && typeof e.ifname === 'string' && typeof e.netns === 'string'
     && typeof e.address === 'string' && typeof e.mac === 'string' && typeof e.hostVeth === 'string'
     && Array.isArray(e.portMappings) && typeof e.createdAt === 'string'
-    && (e.ipv6Address === undefined || typeof e.ipv6Address === 'string');
+    && (e.ipv6Address === undefined || typeof e.ipv6Address === 'string')
+    && (e.network === undefined || typeof e.network === 'string');
 }
 
 export class EndpointStore {

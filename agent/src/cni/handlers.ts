@@ -9,7 +9,7 @@
  * socket; only the container's namespace gets a short-lived one.
  */
 import { existsSync } from 'node:fs';
-import { procNetnsInspector, sameNetns, type Handle, type NetnsInspector } from '../netlink';
+import { procNetnsInspector, sameNetns, type Handle, type NetnsInspector, type Route } from '../netlink';
 import type { Logger } from '../log/logger';
 import { PoolExhaustedError, type Ipam, type Allocation } from '../ipam';
 import { ensureBridge } from '../dataplane/bridge';
@@ -47,18 +47,46 @@ export interface NodeNetwork {
   mtu: number;
   /** Dual-stack: the bridge's IPv6 gateway ("fd00:10:244:1::1") and the IPv6 subnet's prefix length. */
   ipv6?: { gateway: string; prefixLength: number };
+  /**
+   * The network's IPv4 CIDR across the cluster: a container whose default
+   * route goes out through another interface (it is on two networks) reaches
+   * this network's other nodes through a route to it.
+   */
+  cidr: string;
+}
+
+/** The name of the network a CNI config without a "network" key attaches to. */
+export const DEFAULT_NETWORK_NAME = 'default';
+
+/** One network containers can attach to on this node. */
+export interface AttachableNetwork {
+  name: string;
+  ipam: Ipam;
+  /** Dual-stack: the IPv6 pool (the node's IPv6 subnet); every container gets an address from both. */
+  ipam6?: Ipam;
+  /** a function because it may change (lease re-acquired, MTU learned) */
+  node: () => NodeNetwork;
+}
+
+/** The networks this node serves; `get` takes the CNI config's `network` (absent = default). */
+export interface NetworkDirectory {
+  get(name: string): AttachableNetwork | undefined;
+  list(): AttachableNetwork[];
+  /**
+   * Called before a container is attached to a network (awaited: a named
+   * network records in etcd that this node has endpoints on it, so a
+   * concurrent remove refuses) and after its endpoints changed.
+   */
+  willAttach?(name: string): Promise<void>;
+  endpointsChanged?(name: string): void;
 }
 
 export interface CniServiceDeps {
   nl: Handle;
   openNetns: OpenNetns;
-  ipam: Ipam;
-  /** Dual-stack: the IPv6 pool (the node's IPv6 subnet); every container gets an address from both. */
-  ipam6?: Ipam;
+  networks: NetworkDirectory;
   endpoints: EndpointStore;
   portMaps: PortMapSink;
-  /** The node's network; a function because it may change (lease re-acquired, MTU learned). */
-  node: () => NodeNetwork;
   /**
    * Deletes a host veth by index for DEL (default `nl.linkDel`); knitd
    * passes a LinkDeleter so that concurrent DELs are batched.
@@ -110,12 +138,14 @@ export class KnitCniHandlers implements CniHandlers {
         `container ${containerId} already has interface ${ifname} on network ${req.conf.name} (${existing.address} in ${existing.netns}, ` +
         `since ${existing.createdAt}); ADD leaves an existing attachment alone: DEL it first`);
     }
-    const held = this.deps.ipam.get(containerId, ifname) ?? this.deps.ipam6?.get(containerId, ifname);
+    const net = this.networkOf(req.conf.network);
+    const node = net.node();
+    const ipam = net.ipam;
+    const held = ipam.get(containerId, ifname) ?? net.ipam6?.get(containerId, ifname);
     if (held) {
       throw new CniError(KnitCniCode.AlreadyAttached,
         `container ${containerId} interface ${ifname} still holds ${held.ip} from an ADD that did not finish; DEL it first`);
     }
-    const node = this.deps.node();
     const mappings = (req.conf.runtimeConfig?.portMappings ?? [])
       .filter((m) => m.hostIP === undefined || !m.hostIP.includes(':')) // IPv4 node: skip v6 host IPs
       .map((m): EndpointPortMapping => ({
@@ -134,20 +164,21 @@ export class KnitCniHandlers implements CniHandlers {
     // Each step pushes the undo of exactly what it made, nothing made before this request.
     const undo: Array<() => Promise<unknown>> = [];
     try {
+      await this.deps.networks.willAttach?.(net.name);
       let alloc: Allocation;
       try {
-        alloc = await this.deps.ipam.allocate(containerId, ifname);
+        alloc = await ipam.allocate(containerId, ifname);
       } catch (err) {
         if (err instanceof PoolExhaustedError) {
           throw new CniError(KnitCniCode.PoolExhausted, `no free address left in ${err.subnet} for container ${containerId}`);
         }
         throw err;
       }
-      undo.push(() => this.deps.ipam.release(containerId, ifname, alloc.ip));
+      undo.push(() => ipam.release(containerId, ifname, alloc.ip));
       const addressCidr = `${alloc.ip}/${node.prefixLength}`;
       let ipv6: ContainerIpv6 | undefined;
-      if (this.deps.ipam6 && node.ipv6) {
-        const pool6 = this.deps.ipam6;
+      if (net.ipam6 && node.ipv6) {
+        const pool6 = net.ipam6;
         let alloc6: Allocation;
         try {
           alloc6 = await pool6.allocate(containerId, ifname);
@@ -170,8 +201,8 @@ export class KnitCniHandlers implements CniHandlers {
       try {
         att = await attachContainer(this.deps.nl, this.deps.openNetns, {
           containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr,
-          gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidr(this.deps.ipam.subnet),
-          ...(ipv6 ? { ipv6 } : {}),
+          gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidr(ipam.subnet),
+          networkCidr: node.cidr, ...(ipv6 ? { ipv6 } : {}),
         }, this.log);
       } catch (err) {
         throw attachError(err, containerId, ifname, req.conf.name);
@@ -182,19 +213,22 @@ export class KnitCniHandlers implements CniHandlers {
         containerId, ifname, netns, address: addressCidr, mac: att.container.mac ?? '',
         hostVeth: att.hostVeth.name, portMappings: mappings, createdAt: this.now().toISOString(),
         ...(ipv6 ? { ipv6Address: ipv6.addressCidr } : {}),
+        ...(net.name !== DEFAULT_NETWORK_NAME ? { network: net.name } : {}),
       };
       await this.deps.endpoints.put(endpoint);
       undo.push(() => this.deps.endpoints.remove(containerId, ifname));
       if (mappings.length > 0) await this.publishPortMappings();
 
-      this.log.debug('container attached', { containerId, ifname, address: addressCidr, hostVeth: att.hostVeth.name });
-      return this.resultFor(endpoint, att.hostVeth.mac, mtu, req);
+      this.log.debug('container attached', { containerId, ifname, network: net.name, address: addressCidr, hostVeth: att.hostVeth.name });
+      this.deps.networks.endpointsChanged?.(net.name);
+      return this.resultFor(endpoint, node, att.routes, att.hostVeth.mac, mtu, req);
     } catch (err) {
       for (const step of undo.reverse()) {
         await step().catch((undoErr: unknown) =>
           this.log.error('undo after failed ADD', { containerId, ifname, error: String(undoErr) }));
       }
       if (mappings.length > 0) await this.publishPortMappings().catch(() => undefined);
+      this.deps.networks.endpointsChanged?.(net.name);
       if (err instanceof NftValidationError) {
         throw new CniError(KnitCniCode.PortConflict, err.message, { cause: err });
       }
@@ -208,11 +242,15 @@ export class KnitCniHandlers implements CniHandlers {
       const endpoint = this.deps.endpoints.get(containerId, ifname);
       // The host end is found by name, so DEL works without any record.
       await detachContainer(this.deps.nl, containerId, ifname, this.deps.deleteLink);
-      await this.deps.ipam.release(containerId, ifname);
-      await this.deps.ipam6?.release(containerId, ifname);
+      // The record says where it was attached; a network removed since has nothing left to release.
+      const name = endpoint ? endpoint.network ?? DEFAULT_NETWORK_NAME : req.conf.network ?? DEFAULT_NETWORK_NAME;
+      const net = this.deps.networks.get(name);
+      await net?.ipam.release(containerId, ifname);
+      await net?.ipam6?.release(containerId, ifname);
       if (endpoint) {
         await this.deps.endpoints.remove(containerId, ifname);
         if (endpoint.portMappings.length > 0) await this.publishPortMappings();
+        this.deps.networks.endpointsChanged?.(name);
       }
     });
   }
@@ -224,16 +262,17 @@ export class KnitCniHandlers implements CniHandlers {
   private async checkLocked(req: CheckRequest): Promise<void> {
     const { containerId, ifname, netns } = req;
     const endpoint = this.deps.endpoints.get(containerId, ifname);
-    const alloc = this.deps.ipam.get(containerId, ifname);
+    const net = this.networkOf(req.conf.network);
+    const alloc = net.ipam.get(containerId, ifname);
     if (!endpoint || !alloc) {
       throw new CniError(CniErrorCode.UnknownContainer, `container ${containerId} has no interface ${ifname} on network ${req.conf.name}`);
     }
-    const node = this.deps.node();
+    const node = net.node();
     const prevIp = req.prevResult.ips.find((ip) => ip.address.split('/')[0] === alloc.ip);
     if (!prevIp) {
       throw new CniError(CniErrorCode.Internal, `prevResult does not list ${alloc.ip}, the address knit holds for ${containerId}/${ifname}`);
     }
-    const alloc6 = this.deps.ipam6?.get(containerId, ifname);
+    const alloc6 = net.ipam6?.get(containerId, ifname);
     const prevIp6 = alloc6 === undefined ? undefined : req.prevResult.ips.find((ip) => ip.address.split('/')[0] === alloc6.ip);
     if (alloc6 !== undefined && !prevIp6) {
       throw new CniError(CniErrorCode.Internal, `prevResult does not list ${alloc6.ip}, the IPv6 address knit holds for ${containerId}/${ifname}`);
@@ -246,7 +285,7 @@ export class KnitCniHandlers implements CniHandlers {
     else {
       problems.push(...await checkContainer(this.deps.nl, this.deps.openNetns, {
         containerId, ifname, netns, bridgeIndex: bridge?.index ?? -1, addressCidr: prevIp.address,
-        gateway: node.gateway, mtu: req.conf.mtu ?? node.mtu, ...(prevIf?.mac ? { mac: prevIf.mac } : {}),
+        gateway: node.gateway, networkCidr: node.cidr, mtu: req.conf.mtu ?? node.mtu, ...(prevIf?.mac ? { mac: prevIf.mac } : {}),
         ...(prevIp6 && node.ipv6 ? { ipv6: { addressCidr: prevIp6.address, gateway: node.ipv6.gateway } } : {}),
       }));
     }
@@ -255,12 +294,13 @@ export class KnitCniHandlers implements CniHandlers {
     }
   }
 
-  async status(_req: StatusRequest): Promise<void> {
+  async status(req: StatusRequest): Promise<void> {
     const notReady = this.deps.notReadyReason();
     if (notReady) throw new CniError(CniErrorCode.NotAvailable, `knitd cannot serve ADD: ${notReady}`);
-    const { free } = this.deps.ipam.stats();
+    const ipam = this.networkOf(req.conf.network).ipam;
+    const { free, used } = ipam.stats();
     if (free === 0) {
-      throw new CniError(CniErrorCode.NotAvailable, `address pool ${this.deps.ipam.subnet} is exhausted (${this.deps.ipam.stats().used} in use)`);
+      throw new CniError(CniErrorCode.NotAvailable, `address pool ${ipam.subnet} is exhausted (${used} in use)`);
     }
   }
 
@@ -273,8 +313,9 @@ export class KnitCniHandlers implements CniHandlers {
       const k = attachmentLockKey(a.containerId, a.ifname);
       return valid.has(k) || this.locks.busy(k);
     };
-    const released = await this.deps.ipam.releaseAllExcept(this.deps.ipam.list().filter(keep));
-    if (this.deps.ipam6) released.push(...await this.deps.ipam6.releaseAllExcept(this.deps.ipam6.list().filter(keep)));
+    const pools = this.deps.networks.list().flatMap((n) => (n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]));
+    const released = [];
+    for (const pool of pools) released.push(...await pool.releaseAllExcept(pool.list().filter(keep)));
     let removedEndpoints = 0;
     for (const e of this.deps.endpoints.list()) {
       if (!keep(e)) {
@@ -286,7 +327,7 @@ export class KnitCniHandlers implements CniHandlers {
     for (const link of await this.deps.nl.linkList()) {
       if (!isHostVethName(link.name)) continue;
       const keptNames = new Set([
-        ...req.validAttachments, ...this.deps.ipam.list().filter(keep), ...(this.deps.ipam6?.list().filter(keep) ?? []),
+        ...req.validAttachments, ...pools.flatMap((pool) => pool.list().filter(keep)),
         ...this.deps.endpoints.list().filter(keep),
       ].map((a) => hostVethName(a.containerId, a.ifname)));
       if (keptNames.has(link.name)) continue;
@@ -296,6 +337,7 @@ export class KnitCniHandlers implements CniHandlers {
       removedVeths++;
     }
     await this.publishPortMappings();
+    for (const net of this.deps.networks.list()) this.deps.networks.endpointsChanged?.(net.name);
     this.log.info('CNI GC', { released: released.length, removedEndpoints, removedVeths, kept: valid.size });
   }
 
@@ -307,8 +349,19 @@ export class KnitCniHandlers implements CniHandlers {
     await this.deps.portMaps.setPortMappings(all);
   }
 
-  private resultFor(e: Endpoint, hostMac: string | undefined, mtu: number, req: AddRequest): InternalResult {
-    const node = this.deps.node();
+  /** The network a request names (absent = default); an unknown name is a config error naming the known ones. */
+  private networkOf(name: string | undefined): AttachableNetwork {
+    const want = name ?? DEFAULT_NETWORK_NAME;
+    const net = this.deps.networks.get(want);
+    if (!net) {
+      const known = this.deps.networks.list().map((n) => n.name).join(', ');
+      throw new CniError(CniErrorCode.InvalidNetworkConfig, `knit network ${JSON.stringify(want)} does not exist on this node (known: ${known || 'none'}); create it with "knitctl network create"`);
+    }
+    return net;
+  }
+
+  /** The result: the routes are those attachContainer installed (a second interface has its network's CIDR, not 0.0.0.0/0). */
+  private resultFor(e: Endpoint, node: NodeNetwork, installed: Route[], hostMac: string | undefined, mtu: number, req: AddRequest): InternalResult {
     const prev = req.prevResult;
     const base = prev?.interfaces.length ?? 0;
     return {
@@ -324,11 +377,7 @@ export class KnitCniHandlers implements CniHandlers {
       ],
       routes: [
         ...(prev?.routes ?? []),
-        { dst: '0.0.0.0/0', gw: node.gateway },
-        ...(e.ipv6Address && node.ipv6 ? [{ dst: '::/0', gw: node.ipv6.gateway }] : []),
-        ...(req.conf.routes ?? [])
-          .filter((r) => r.dst !== '0.0.0.0/0' && r.dst !== '::/0' && (!r.dst.includes(':') || (e.ipv6Address !== undefined && node.ipv6 !== undefined)))
-          .map((r) => ({ dst: r.dst, gw: r.gw ?? (r.dst.includes(':') ? node.ipv6!.gateway : node.gateway) })),
+        ...installed.map((r) => ({ dst: r.dst, gw: r.gateway ?? node.gateway })),
       ],
       dns: req.conf.dns ?? prev?.dns ?? {},
     };

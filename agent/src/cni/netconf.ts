@@ -64,6 +64,8 @@ export interface NetConf {
   prevResult?: InternalResult;
   /** the `args` dictionary (runtime-provided, e.g. labels); not CNI_ARGS */
   args?: JsonObject;
+  /** the knit network to attach to (the `network` key); absent = the default network */
+  network?: string;
   /** GC only: the attachments still in use */
   validAttachments?: ValidAttachment[];
   /** the configuration object exactly as received */
@@ -104,6 +106,11 @@ export function parseNetConfObject(o: JsonObject): NetConf {
   if (agentSocket !== undefined) {
     if (!agentSocket.startsWith('/')) throw invalid('agentSocket', 'must be an absolute path', agentSocket);
     conf.agentSocket = agentSocket;
+  }
+  const network = optString(o, 'network', '');
+  if (network !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(network)) throw invalid('network', 'must be a knit network name (letters, digits, "_", "." or "-", at most 63)', network);
+    conf.network = network;
   }
   const mtu = optInt(o, 'mtu', '', 68, 65535);
   if (mtu !== undefined) conf.mtu = mtu;

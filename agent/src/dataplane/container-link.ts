@@ -29,6 +29,12 @@ export interface AttachSpec {
   routes: Array<{ dst: string; gw?: string }>;
   /** Dual-stack: the container's IPv6 address and gateway (the bridge's), added with nodad and a ::/0 route. */
   ipv6?: ContainerIpv6;
+  /**
+   * The network's CIDR across the cluster. The container's first knit
+   * interface gets the default route; a further one (another network) finds
+   * the default route taken and gets a route to its network's CIDR instead.
+   */
+  networkCidr?: string;
 }
 
 /** The IPv6 side of an attachment. */
@@ -120,7 +126,9 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       // nodad: usable the moment ADD returns, not tentative for a second (knit's IPAM made it unique).
       if (spec.ipv6) await inside.addrAdd(container.index, spec.ipv6.addressCidr, { noDad: true });
       await inside.linkSetUp(container.index);
-      const routes: Route[] = [{ dst: '0.0.0.0/0', gateway: spec.gateway, index: container.index }];
+      const hasDefault = (await inside.routeList({ family: 4 })).some((r) => r.dst === '0.0.0.0/0');
+      const first = hasDefault && spec.networkCidr !== undefined ? spec.networkCidr : '0.0.0.0/0';
+      const routes: Route[] = [{ dst: first, gateway: spec.gateway, index: container.index }];
       if (spec.ipv6) routes.push({ dst: '::/0', gateway: spec.ipv6.gateway, index: container.index });
       for (const r of spec.routes) {
         if (r.dst === '0.0.0.0/0' || r.dst === '::/0') continue; // the default routes are always ours
@@ -168,6 +176,8 @@ export interface ExpectedAttachment {
   bridgeIndex: number;
   addressCidr: string;
   gateway: string;
+  /** the network's CIDR: its route via the gateway stands in for the default route on a second interface */
+  networkCidr?: string;
   mtu: number;
   mac?: string;
   /** Dual-stack: the IPv6 address and default route that must be there too. */
@@ -202,7 +212,7 @@ export async function checkContainer(nl: Handle, openNetns: OpenNetns, want: Exp
       problems.push(`interface ${want.ifname} lacks address ${want.addressCidr} (has ${addrs.map((a) => a.cidr).join(', ') || 'none'})`);
     }
     const routes = await inside.routeList({ family: 4, index: link.index });
-    if (!routes.some((r) => r.dst === '0.0.0.0/0' && r.gateway === want.gateway)) {
+    if (!routes.some((r) => (r.dst === '0.0.0.0/0' || r.dst === want.networkCidr) && r.gateway === want.gateway)) {
       problems.push(`default route via ${want.gateway} on ${want.ifname} is missing`);
     }
     if (want.ipv6) {

@@ -12,3 +12,4 @@ export type { LeaseRecord, InvalidLeaseEntry, LeaseList, LeaseEvent, LeaseWatch,
 export { EtcdRegistry, type RegistryOptions, type RegistryObserver } from './registry';
 export { EtcdLivenessRegistry, parseAliveValue, type AliveList, type AliveRecord, type AliveValue, type AliveWatch, type AliveWatchHandlers } from './liveness-registry';
 export { networkConfigDrift } from './network-drift';
+export * from './named-networks';

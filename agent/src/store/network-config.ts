@@ -125,6 +125,12 @@ export interface NetworkConfig {
   masquerade: boolean;
   /** Masquerade IPv6 traffic leaving the IPv6 cluster CIDR (default false, as flannel: IPv6 pods usually have routable addresses). Present only when IPv6 is on. */
   ipv6Masquerade?: boolean;
+  /**
+   * No traffic in or out of the network's CIDR other than among its own
+   * containers, and no masquerade (Docker's --internal). Absent = false, so
+   * documents written before it existed stay byte-identical.
+   */
+  internal?: true;
 }
 
 /** One address family of a network: its cluster CIDR and per-node subnet length. */
@@ -409,7 +415,7 @@ const TOP_FIELDS = [
  */
 export function parseNetworkConfig(json: unknown): NetworkConfig {
   if (!isObject(json)) throw new NetworkConfigError('', `must be a JSON object, got ${JSON.stringify(json)}`);
-  refuseUnknown(json, TOP_FIELDS, '');
+  refuseUnknown(json, [...TOP_FIELDS, 'internal'], '');
 
   const cluster = clusterCidrField(json.clusterCidr, 'clusterCidr', '10.244.0.0/16');
   // The longest IPv4 subnet is a /30 (two usable addresses: gateway + one container),
@@ -455,7 +461,9 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
 
   const backend = parseBackend(json.backend);
   const mtu = intIn(json, 'mtu', 'mtu', 68, 65535);
-  const masquerade = bool(json, 'masquerade', 'masquerade', true);
+  const internal = bool(json, 'internal', 'internal', false);
+  const masquerade = bool(json, 'masquerade', 'masquerade', !internal);
+  if (internal && masquerade) throw new NetworkConfigError('masquerade', 'an internal network has no outside access to masquerade to; drop "masquerade" or "internal"');
   const ipv6On = cluster.family === 6 || ipv6 !== undefined;
   if (!ipv6On && json.ipv6Masquerade !== undefined) throw new NetworkConfigError('ipv6Masquerade', 'needs IPv6 (ipv6ClusterCidr, or an IPv6 clusterCidr)');
   const ipv6Masquerade = bool(json, 'ipv6Masquerade', 'ipv6Masquerade', false);
@@ -479,6 +487,7 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   }
   if (ipv6On) cfg.ipv6Masquerade = ipv6Masquerade;
   if (mtu !== undefined) cfg.mtu = mtu;
+  if (internal) cfg.internal = true;
   return cfg;
 }
 

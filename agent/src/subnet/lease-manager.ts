@@ -164,6 +164,11 @@ export class LeaseManager extends EventEmitter {
     };
   }
 
+  /** The etcd lease (TTL) the subnet key is bound to, so other per-node keys can share its lifetime. */
+  get etcdLeaseId(): string | undefined {
+    return this.lease === undefined ? undefined : this.held?.etcdLeaseId;
+  }
+
   /** The current state and why. */
   health(): LeaseHealth {
     const h: LeaseHealth = {

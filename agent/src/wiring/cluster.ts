@@ -7,25 +7,23 @@
  * network config — and says what it is waiting for; it never picks a new
  * subnet for a node whose old one was taken (flannel #1343: it fails instead).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { Backoff } from '../base';
+import { readFileSync } from 'node:fs';
 import type { KnitdConfig } from '../config';
 import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import {
-  createEtcdClient, EtcdLivenessRegistry, EtcdRegistry, isUnavailable, networkFamilies, NetworkConfigError, networkConfigDrift, networkKey,
+  createEtcdClient, DEFAULT_NETWORK, EtcdLivenessRegistry, EtcdRegistry, networkFamilies, NetworkConfigError, networkConfigDrift, networkKey,
   parseNetworkConfig, readNetworkConfig, seedNetworkConfig, watchNetworkConfig,
-  type Lease, type NetworkConfig, type RegistryObserver,
+  type EtcdClient, type Lease, type NetworkConfig, type RegistryObserver,
 } from '../store';
-import { LeaseManager, PeerLiveness, PeerTracker, removeSubnetState, subnetStatePath, type CounterLike, type LeaseHealth } from '../subnet';
+import { PeerLiveness, type CounterLike, type LeaseHealth, type LeaseManager, type PeerTracker } from '../subnet';
 import { nodeOverlap, readNodePrefixes } from '../dataplane/node-overlap';
 import type { StartupUndo } from './startup-undo';
-import { backendLeaseData, createBackend, type Backend } from '../backend';
-import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
+import type { Backend } from '../backend';
+import type { Reconciler, ReconcileRunReport } from '../dataplane/reconcile';
 import { detectUnderlay, type Underlay } from '../dataplane/underlay';
-
-/** How often the lease is kept alive and checked, whatever its TTL: the bound on noticing an etcd outage. */
-const LEASE_CHECK_INTERVAL_MS = 10_000;
+import { startNetworkInstance } from './network-instance';
+import { retrier, Waiting } from './retry';
 
 export interface ClusterNode {
   network: NetworkConfig;
@@ -38,6 +36,8 @@ export interface ClusterNode {
   tracker: PeerTracker;
   /** etcd access to the leases (the API lists them from etcd, not from memory) */
   registry: EtcdRegistry;
+  /** the etcd client (named networks share it); closed by stop() */
+  client: EtcdClient;
   reconciler: Reconciler;
   /** which nodes' agents are alive (this node's own liveness key included) */
   liveness: PeerLiveness;
@@ -117,61 +117,21 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
       ...(cfg.publicIp ? { publicIp: cfg.publicIp } : {}),
     });
-    const registry = new EtcdRegistry(client, {
-      prefix: cfg.etcd.prefix,
-      scope: network,
-      logger: opts.logger.child({ module: 'registry' }),
-      ...(opts.registryObserver ? { observer: opts.registryObserver } : {}),
+    const inst = await startNetworkInstance({
+      name: DEFAULT_NETWORK, network, client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir,
+      nodeName: cfg.nodeName, ttlSeconds: cfg.etcd.leaseTtlSeconds, reconcileIntervalSeconds: cfg.reconcileIntervalSeconds,
+      nl, logger: opts.logger, underlay, retry, undo,
+      ...(opts.invalidLeaseCounter ? { invalidLeaseCounter: opts.invalidLeaseCounter } : {}),
+      ...(opts.onReconcileRun ? { onReconcileRun: opts.onReconcileRun } : {}),
+      ...(opts.registryObserver ? { registryObserver: opts.registryObserver } : {}),
     });
-    const manager = new LeaseManager({
-      store: registry, network, stateDir: cfg.stateDir, ttlSeconds: cfg.etcd.leaseTtlSeconds,
-      // A renewal every few seconds is how knitd learns that etcd went away (health: degraded) and came back.
-      checkIntervalMs: LEASE_CHECK_INTERVAL_MS,
-      logger: opts.logger.child({ module: 'lease' }),
-    });
-    const hadStateFile = existsSync(subnetStatePath(cfg.stateDir));
-    const lease = await retry('acquire a subnet lease', () => manager.acquire({
-      nodeName: cfg.nodeName, publicIp: underlay.ip, backendData: backendLeaseData(network, cfg.nodeName),
-    }));
-    if (!hadStateFile) undo.add(`subnet state file ${subnetStatePath(cfg.stateDir)}`, () => removeSubnetState(cfg.stateDir));
-    if (manager.createdAtAcquire) undo.add(`subnet lease ${lease.subnet}`, () => manager.release());
-    else undo.add(`renewal of subnet lease ${lease.subnet}`, () => manager.stop());
-    log.info('subnet lease held', { subnet: lease.subnet, publicIp: underlay.ip, backend: network.backend.type });
-
-    const backend = createBackend({
-      nl, logger: opts.logger.child({ module: 'backend' }), network,
-      node: { name: cfg.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet },
-    });
-    if (backend.close) undo.add(`${network.backend.type} backend`, () => backend.close!());
-    const setup = await backend.setup();
-    const reconciler = new Reconciler({
-      nl, logger: opts.logger.child({ module: 'reconciler' }), backend,
-      resyncIntervalMs: cfg.reconcileIntervalSeconds * 1000,
-      ...(opts.onReconcileRun ? { onRun: (run: ReconcileRunReport) => opts.onReconcileRun!(network.backend.type, run) } : {}),
-      ...(backend.routeProtocol !== undefined ? { protocol: backend.routeProtocol } : {}),
-    });
-    // BGP: learned routes change without a lease change; a failed run is logged by the reconciler.
-    backend.watch?.(() => { reconciler.reconcileNow().catch(() => undefined); });
-    const tracker = new PeerTracker({
-      feed: registry, nodeName: cfg.nodeName, publicIp: underlay.ip,
-      // The held subnet also while in conflict: the intruder's lease on it must never become a peer route.
-      ownSubnet: () => manager.health().subnet, logger: opts.logger.child({ module: 'peers' }),
-      ...(opts.invalidLeaseCounter ? { invalidCounter: opts.invalidLeaseCounter } : {}),
-    });
+    const { lease, backend, manager, tracker, reconciler, registry } = inst;
     const liveness = new PeerLiveness({
       store: new EtcdLivenessRegistry(client, { prefix: cfg.etcd.prefix, logger: opts.logger.child({ module: 'liveness' }) }),
       self: { nodeName: cfg.nodeName, publicIp: underlay.ip, startedAt: opts.agent.startedAt.toISOString(), version: opts.agent.version },
       ttlSeconds: cfg.etcd.livenessTtlSeconds,
       logger: opts.logger.child({ module: 'liveness' }),
     });
-    tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
-    tracker.on('conflict', () => void manager.verifyNow());
-    // The intruder's lease was deleted (or ours expired): look now, recover from conflict / re-create.
-    tracker.on('own-subnet-free', () => void manager.verifyNow());
-    reconciler.start();
-    undo.add('reconciler', () => reconciler.stop());
-    await retry('list and watch the peer leases', () => tracker.start());
-    undo.add('lease watch', () => tracker.stop());
     const key = networkKey(cfg.etcd.prefix);
     let drift: string | undefined;
     const networkWatch = await retry('watch the network config', () => watchNetworkConfig(client, cfg.etcd.prefix, (text) => {
@@ -182,40 +142,22 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       else log.info('the network config in etcd matches the one in use again', { key });
     }, (err) => log.warn('network config watch error', { key, error: err.message })));
     undo.add('network config watch', () => networkWatch.close());
-    // Ready means programmed: wait for the first run over the peers just listed.
-    const first = await reconciler.reconcileNow();
-    log.info('peers programmed', { peers: tracker.peers().length, writes: first.writes, durationMs: first.durationMs });
     // Published once programmed: "alive" tells peers this agent serves. Never throws (etcd trouble is retried).
     await liveness.start();
     undo.add('liveness key', () => liveness.stop());
 
     return {
-      network, lease, underlay, backend, mtu: setup.mtu, manager, tracker, reconciler, registry, liveness,
-      startupWrites: setup.writes + first.writes,
+      network, lease, underlay, backend, mtu: inst.mtu, manager, tracker, reconciler, registry, client, liveness,
+      startupWrites: inst.startupWrites,
       health: () => manager.health(),
       networkDrift: () => (drift === undefined ? undefined : `network config ${key} ${drift}; serving with the config in use (restart knitd to apply a new one)`),
       stop: async () => {
         await liveness.stop(); // first: peers see this agent down at once
         await networkWatch.close();
-        await backend.close?.();
-        await tracker.stop();
-        await reconciler.stop();
-        if (cfg.etcd.releaseOnShutdown) await releaseLease(manager, log);
-        else manager.stop();
+        await inst.stop(cfg.etcd.releaseOnShutdown);
         client.close();
       },
     };
-  }
-}
-
-/** Best effort: a release that cannot reach etcd leaves the lease to expire by its TTL. */
-async function releaseLease(manager: LeaseManager, log: Logger): Promise<void> {
-  const subnet = manager.lease?.subnet;
-  try {
-    await manager.release();
-    log.info('released the subnet lease on shutdown', { subnet });
-  } catch (err) {
-    log.warn('could not release the subnet lease on shutdown; it expires by its TTL', { subnet, error: (err as Error).message });
   }
 }
 
@@ -235,28 +177,5 @@ function etcdTls(cfg: KnitdConfig): { tls?: { ca: Buffer; cert?: Buffer; key?: B
       ...(certFile ? { cert: read('certificate', certFile) } : {}),
       ...(keyFile ? { key: read('key', keyFile) } : {}),
     },
-  };
-}
-
-/** A condition worth waiting for (logged as a warning, retried), as opposed to a real failure. */
-class Waiting extends Error {}
-
-function retrier(log: Logger, timeoutMs?: number, onStep?: (step: string) => void) {
-  return async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
-    // no jitter: one node waiting for its own start-up conditions
-    const backoff = new Backoff({ minMs: 500, maxMs: 5_000 });
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!(err instanceof Waiting) && !isUnavailable(err)) throw err;
-        const delay = backoff.next();
-        if (Date.now() + delay > deadline) throw new Error(`gave up trying to ${what}`, { cause: err });
-        log.warn(`waiting to ${what}`, { reason: (err as Error).message, retryInMs: delay });
-        onStep?.(err instanceof Waiting ? `waiting: ${(err as Error).message}` : `waiting for etcd: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
   };
 }

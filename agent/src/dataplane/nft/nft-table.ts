@@ -77,7 +77,7 @@ export class NftTable {
     this.log = opts.logger.child({ module: 'nft', table: `${this.table.family} ${this.table.name}` });
     // Fail at construction, not at the first apply, for a bad table name.
     renderRemove(this.table);
-    renderNormalized({ portMappings: [] }, this.table);
+    renderNormalized({ portMappings: [], networks: [], extraNat: [] }, this.table);
   }
 
   /**

@@ -28,6 +28,7 @@
  * tracked too (a host firewall may accept only established replies).
  */
 import type { NftDesiredState, NormalizedMapping, NormalizedState } from './types';
+import { isolationRules } from './render-isolation';
 import { normalizeDesired } from './validate';
 
 /** Table identity; knit's table is `ip knit` unless a test or a second instance says otherwise. */
@@ -147,17 +148,23 @@ export function renderNormalized(state: NormalizedState, table: TableId = DEFAUL
     const c = state.masqueradeCidr;
     lines.push(`    ip saddr ${c} ip daddr != ${c} ip daddr != 224.0.0.0/4 masquerade fully-random`);
   }
+  for (const n of state.extraNat) {
+    lines.push(`    ct status dnat ip saddr ${n.nodeSubnet} ip daddr ${n.nodeSubnet} masquerade`);
+    if (n.masqueradeCidr !== undefined) {
+      const c = n.masqueradeCidr;
+      lines.push(`    ip saddr ${c} ip daddr != ${c} ip daddr != 224.0.0.0/4 masquerade fully-random`);
+    }
+  }
   lines.push('  }');
+  const isolation = isolationRules(state.networks);
+  lines.push(...isolation.declarations, ...isolation.forward);
 
-  if (loopback) {
+  if (loopback || isolation.input.length > 0) {
+    lines.push('  chain input {', '    type filter hook input priority filter; policy accept;');
     // route_localnet on the bridge would also let a neighbour send packets to the node's
     // 127.0.0.1 services (CVE-2020-8558); only replies of connections we made may arrive.
-    lines.push(
-      '  chain input {',
-      '    type filter hook input priority filter; policy accept;',
-      '    iifname != "lo" ip daddr 127.0.0.0/8 ct state != { established, related } drop',
-      '  }',
-    );
+    if (loopback) lines.push('    iifname != "lo" ip daddr 127.0.0.0/8 ct state != { established, related } drop');
+    lines.push(...isolation.input, '  }');
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;

@@ -59,6 +59,36 @@ export interface NftDesiredState {
    * sets only while some mapping has no hostIp or a loopback hostIp.
    */
   bridge?: string;
+  /**
+   * Every network on this node (the default one included) when there is more
+   * than one or one is internal: containers of different networks are kept
+   * apart (forwarded and to the node's addresses on the other bridges), an
+   * internal network talks only to itself. Traffic a port mapping DNATed is
+   * let through, as Docker lets any client reach a published port.
+   */
+  networks?: NftNetwork[];
+  /** Hairpin and outbound NAT of the named networks (the default one's are the fields above). */
+  extraNat?: NftExtraNat[];
+}
+
+/** One network as the isolation rules see it. */
+export interface NftNetwork {
+  /** the network's name (rule comments) */
+  name: string;
+  /** the network's CIDR across the cluster */
+  cidr: string;
+  /** the network's bridge on this node */
+  bridge: string;
+  /** no traffic to or from outside its CIDR */
+  internal: boolean;
+}
+
+/** NAT of one named network on this node. */
+export interface NftExtraNat {
+  /** this node's subnet of the network (hairpin) */
+  nodeSubnet: string;
+  /** the network's CIDR, when its outbound traffic is masqueraded */
+  masqueradeCidr?: string;
 }
 
 /** A mapping after validation: hostIp normalized (absent = any local address). */
@@ -77,6 +107,8 @@ export interface NormalizedState {
   notrackCidr?: string;
   nodeSubnet?: string;
   bridge?: string;
+  networks: NftNetwork[];
+  extraNat: NftExtraNat[];
   /** Sorted by protocol, hostIp, hostPort so the rendered text is deterministic. */
   portMappings: NormalizedMapping[];
 }

@@ -4,7 +4,7 @@
  * values verbatim: ports are integers in range, addresses are canonical
  * dotted quads, CIDRs are network addresses, names are safe tokens.
  */
-import type { NftDesiredState, NormalizedMapping, NormalizedState, PortMapping, PortProtocol } from './types';
+import type { NftDesiredState, NftExtraNat, NftNetwork, NormalizedMapping, NormalizedState, PortMapping, PortProtocol } from './types';
 
 /** Raised for a desired state that cannot be rendered; the message names the field. */
 export class NftValidationError extends Error {
@@ -100,7 +100,7 @@ function mappingKey(m: NormalizedMapping): string {
 export function normalizeDesired(desired: NftDesiredState): NormalizedState {
   if (typeof desired !== 'object' || desired === null) throw new NftValidationError('desired state: not an object');
   if (!Array.isArray(desired.portMappings)) throw new NftValidationError('portMappings: must be an array');
-  const out: NormalizedState = { portMappings: [] };
+  const out: NormalizedState = { portMappings: [], networks: [], extraNat: [] };
   if (desired.masquerade !== undefined) {
     out.masqueradeCidr = normalizeCidr(desired.masquerade.clusterCidr, 'masquerade.clusterCidr');
   }
@@ -112,6 +112,11 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
     }
     out.bridge = desired.bridge;
   }
+  out.networks = (desired.networks ?? []).map((n, i) => normalizeNetwork(n, i)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  out.extraNat = (desired.extraNat ?? []).map((n, i): NftExtraNat => ({
+    nodeSubnet: normalizeCidr(n.nodeSubnet, `extraNat[${i}].nodeSubnet`),
+    ...(n.masqueradeCidr !== undefined ? { masqueradeCidr: normalizeCidr(n.masqueradeCidr, `extraNat[${i}].masqueradeCidr`) } : {}),
+  }));
   const claimed = new Map<string, NormalizedMapping>();
   desired.portMappings.forEach((pm, i) => {
     const m = normalizeMapping(pm, i);
@@ -129,6 +134,14 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
   });
   out.portMappings = [...claimed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
   return out;
+}
+
+const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+function normalizeNetwork(n: NftNetwork, i: number): NftNetwork {
+  if (typeof n.name !== 'string' || !NETWORK_NAME.test(n.name)) throw new NftValidationError(`networks[${i}].name: ${JSON.stringify(n.name)} is not a network name`);
+  if (typeof n.bridge !== 'string' || !IFNAME.test(n.bridge)) throw new NftValidationError(`networks[${i}].bridge: ${JSON.stringify(n.bridge)} is not an interface name`);
+  return { name: n.name, cidr: normalizeCidr(n.cidr, `networks[${i}].cidr`), bridge: n.bridge, internal: n.internal === true };
 }
 
 /**

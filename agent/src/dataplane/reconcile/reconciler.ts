@@ -45,6 +45,13 @@ export interface ReconcilerOptions {
   protocol?: number;
   /** Timers and time (now() for durations, wallNow() for lastRunAt); default realClock. */
   clock?: Clock;
+  /**
+   * Which of the routes carrying `protocol` this reconciler owns, by
+   * destination; default all. With several networks on a node each network's
+   * reconciler owns the routes inside its own CIDR (the CIDRs never overlap),
+   * so one never deletes another's routes as stale.
+   */
+  routeScope?: (dst: string) => boolean;
   /** Called after every run, good or failed (metrics); must not throw. */
   onRun?: (run: ReconcileRunReport) => void;
 }
@@ -61,6 +68,7 @@ export class Reconciler {
   private readonly backend: DataplaneSource;
   private readonly protocol: number;
   private readonly clock: Clock;
+  private readonly routeScope: (dst: string) => boolean;
   private readonly onRun: (run: ReconcileRunReport) => void;
 
   private peers: readonly Lease[] = [];
@@ -104,6 +112,7 @@ export class Reconciler {
       ready: () => this.peersKnown,
       onResync: () => { this.needSetup = true; }, // also re-check the devices (MTU, address, up)
     });
+    this.routeScope = opts.routeScope ?? (() => true);
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -180,7 +189,8 @@ export class Reconciler {
         owned.length > 0 ? this.nl.neighList({ family: 4 }) : Promise.resolve([]),
         owned.length > 0 ? this.nl.fdbList() : Promise.resolve([]),
       ]);
-      return { routes, neighbours, fdb };
+      // Another network's routes are invisible here: neither ours to delete nor foreign conflicts.
+      return { routes: routes.filter((r) => r.protocol !== this.protocol || this.routeScope(r.dst)), neighbours, fdb };
     } catch (err) {
       throw new Error('dump routes, neighbours and FDB', { cause: err });
     }

@@ -1,0 +1,246 @@
+/**
+ * Named networks in etcd. The layout grows out of v1 without renumbering:
+ *
+ *   <prefix>/network                         the default network (unchanged)
+ *   <prefix>/subnets/<subnet>                its leases (unchanged)
+ *   <prefix>/networks/<name>/network         a named network's config
+ *   <prefix>/networks/<name>/subnets/<subnet>  its leases (same codec, same rules)
+ *   <prefix>/networks/<name>/attached/<node> present while <node> has endpoints on it
+ *
+ * So a named network is the whole v1 layout again under
+ * `<prefix>/networks/<name>`: the existing config reader, EtcdRegistry and
+ * LeaseManager serve it unchanged, given that prefix. Names are validated so
+ * a name can never contain "/" and walk into another key.
+ *
+ * Creation is create-if-absent after a uniqueness check against every
+ * network read in the same call (CIDR overlap, VXLAN VNI, derived device
+ * names). Two operators creating conflicting networks at the same instant
+ * could both pass the check; the window is one round trip (documented in
+ * docs/networks.md).
+ */
+import { createHash } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
+import { cidrCovers, mustParseCidr, type Ipv4Cidr } from '../net/ipv4';
+import { ConflictError, wrapEtcdError } from './errors';
+import { NetworkConfigError, formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from './network-config';
+import { networkKey, readNetworkConfig } from './network-store';
+import { prefixEnd } from './registry';
+
+/** The name of the network stored at `<prefix>/network`. */
+export const DEFAULT_NETWORK = 'default';
+
+/** Docker's network name alphabet, bounded so keys and labels stay short. */
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Why `name` is not a valid network name, or undefined when it is. */
+export function networkNameProblem(name: string): string | undefined {
+  if (!NAME_RE.test(name)) return `network name ${JSON.stringify(name)} must be 1-63 characters of letters, digits, "_", "." or "-", starting with a letter or digit`;
+  return undefined;
+}
+
+/** The key prefix a network's v1 layout lives under ("/knit/v1" for the default one). */
+export function networkPrefix(prefix: string, name: string): string {
+  const base = prefix.replace(/\/+$/, '');
+  return name === DEFAULT_NETWORK ? base : `${base}/networks/${name}`;
+}
+
+/**
+ * Kernel names of a named network's devices, derived from a hash of the name
+ * so any valid name fits the 15-character limit (never a truncation, which
+ * would collide for "frontend-a"/"frontend-b"). Creation refuses a network
+ * whose derived names equal an existing network's, so they never collide.
+ */
+export function networkBridgeName(name: string): string {
+  return `knb${createHash('sha256').update(name).digest('hex').slice(0, 11)}`;
+}
+
+/** A network and its name, as listed. */
+export interface NamedNetwork {
+  name: string;
+  config: NetworkConfig;
+}
+
+const CALL_TIMEOUT_MS = 5000;
+function callOpts(): { deadline: Date } {
+  return { deadline: new Date(Date.now() + CALL_TIMEOUT_MS) };
+}
+
+/** Name of the network whose config key this is, or undefined for any other key. */
+export function networkNameOfKey(prefix: string, key: string): string | undefined {
+  const head = `${prefix.replace(/\/+$/, '')}/networks/`;
+  if (!key.startsWith(head) || !key.endsWith('/network')) return undefined;
+  const name = key.slice(head.length, key.length - '/network'.length);
+  return networkNameProblem(name) === undefined ? name : undefined;
+}
+
+/** One stored network that does not validate (listed so an operator can see and remove it). */
+export interface InvalidNetwork {
+  name: string;
+  error: string;
+}
+
+/**
+ * Every network: the default one (when configured) first, then the named
+ * ones by name. Named configs that do not validate are returned in `invalid`.
+ */
+export async function listNetworks(client: Etcd3, prefix = '/knit/v1'): Promise<{ networks: NamedNetwork[]; invalid: InvalidNetwork[] }> {
+  const networks: NamedNetwork[] = [];
+  const invalid: InvalidNetwork[] = [];
+  const dflt = await readNetworkConfig(client, prefix).catch((err: unknown) => {
+    if (err instanceof NetworkConfigError) {
+      invalid.push({ name: DEFAULT_NETWORK, error: err.message });
+      return undefined;
+    }
+    throw err;
+  });
+  if (dflt) networks.push({ name: DEFAULT_NETWORK, config: dflt });
+  const head = Buffer.from(`${prefix.replace(/\/+$/, '')}/networks/`);
+  let kvs;
+  try {
+    kvs = (await client.kv.range({ key: head, range_end: prefixEnd(head) }, callOpts())).kvs;
+  } catch (err) {
+    throw wrapEtcdError(`list networks under ${head.toString()}`, err);
+  }
+  for (const kv of kvs) {
+    const name = networkNameOfKey(prefix, kv.key.toString('utf8'));
+    if (name === undefined) continue;
+    try {
+      networks.push({ name, config: parseNetworkConfigText(kv.value.toString('utf8')) });
+    } catch (err) {
+      invalid.push({ name, error: (err as Error).message });
+    }
+  }
+  networks.sort((a, b) => (a.name === DEFAULT_NETWORK ? -1 : b.name === DEFAULT_NETWORK ? 1 : a.name.localeCompare(b.name)));
+  return { networks, invalid };
+}
+
+/** Reads one network (default or named); undefined when absent. */
+export async function readNamedNetwork(client: Etcd3, name: string, prefix = '/knit/v1'): Promise<NetworkConfig | undefined> {
+  return readNetworkConfig(client, networkPrefix(prefix, name));
+}
+
+/** Two aligned CIDRs overlap exactly when one covers the other. */
+function overlaps(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  return cidrCovers(a, b) || cidrCovers(b, a);
+}
+
+/** Why `config` cannot join `existing` (overlapping CIDR, taken VNI, colliding device), or undefined. */
+export function networkConflict(name: string, config: NetworkConfig, existing: readonly NamedNetwork[]): string | undefined {
+  const mine = mustParseCidr(config.clusterCidr);
+  for (const other of existing) {
+    if (other.name === name) return `network ${name} already exists`;
+    if (overlaps(mine, mustParseCidr(other.config.clusterCidr))) {
+      return `CIDR ${config.clusterCidr} overlaps network ${other.name} (${other.config.clusterCidr})`;
+    }
+    if (config.backend.type === 'vxlan' && other.config.backend.type === 'vxlan' && config.backend.vni === other.config.backend.vni) {
+      return `VXLAN VNI ${config.backend.vni} is used by network ${other.name}`;
+    }
+    if (other.name !== DEFAULT_NETWORK && networkBridgeName(other.name) === networkBridgeName(name)) {
+      return `device name ${networkBridgeName(name)} would collide with network ${other.name}'s; pick another name`;
+    }
+  }
+  return undefined;
+}
+
+/** The lowest VXLAN VNI no network uses (≥ 2: 1 is the default network's default). */
+export function freeVni(existing: readonly NamedNetwork[]): number {
+  const used = new Set(existing.flatMap((n) => (n.config.backend.type === 'vxlan' ? [n.config.backend.vni] : [])));
+  let vni = 2;
+  while (used.has(vni)) vni++;
+  return vni;
+}
+
+/**
+ * Creates a named network if absent and if it conflicts with no other
+ * network. Throws ConflictError naming the conflict.
+ */
+export async function createNamedNetwork(client: Etcd3, name: string, config: NetworkConfig, prefix = '/knit/v1'): Promise<void> {
+  const problem = networkNameProblem(name);
+  if (problem) throw new NetworkConfigError('name', problem);
+  if (name === DEFAULT_NETWORK) throw new ConflictError(`network ${DEFAULT_NETWORK} is the one at ${networkKey(prefix)}; create it with "knitctl network init"`);
+  const { networks } = await listNetworks(client, prefix);
+  const conflict = networkConflict(name, config, networks);
+  if (conflict) throw new ConflictError(`create network ${name}: ${conflict}`);
+  const key = Buffer.from(networkKey(networkPrefix(prefix, name)));
+  let res;
+  try {
+    res = await client.kv.txn({
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key, value: Buffer.from(formatNetworkConfig(config)) } }],
+      failure: [],
+    }, callOpts());
+  } catch (err) {
+    throw wrapEtcdError(`create network ${name}`, err);
+  }
+  if (!res.succeeded) throw new ConflictError(`create network ${name}: network ${name} already exists`);
+}
+
+/** Key of the marker saying `node` has endpoints on network `name`. */
+export function attachedKey(prefix: string, name: string, node: string): string {
+  return `${networkPrefix(prefix, name)}/attached/${node}`;
+}
+
+/** Nodes that have endpoints on the network (from their markers). */
+export async function attachedNodes(client: Etcd3, name: string, prefix = '/knit/v1'): Promise<Array<{ node: string; endpoints: number }>> {
+  const head = Buffer.from(`${networkPrefix(prefix, name)}/attached/`);
+  let kvs;
+  try {
+    kvs = (await client.kv.range({ key: head, range_end: prefixEnd(head) }, callOpts())).kvs;
+  } catch (err) {
+    throw wrapEtcdError(`list nodes attached to network ${name}`, err);
+  }
+  return kvs.map((kv) => {
+    const n = Number((JSON.parse(kv.value.toString('utf8')) as { endpoints?: unknown }).endpoints);
+    return { node: kv.key.toString('utf8').slice(head.length), endpoints: Number.isInteger(n) ? n : 0 };
+  });
+}
+
+/**
+ * Writes (count > 0) or deletes (count 0) this node's attachment marker,
+ * bound to the node's etcd lease when given so a dead node's marker goes
+ * with its subnet lease.
+ */
+export async function setAttached(client: Etcd3, name: string, node: string, endpoints: number, leaseId: string | undefined, prefix = '/knit/v1'): Promise<void> {
+  const key = attachedKey(prefix, name, node);
+  try {
+    if (endpoints === 0) {
+      await client.kv.deleteRange({ key: Buffer.from(key) }, callOpts());
+    } else {
+      await client.kv.put({ key: Buffer.from(key), value: Buffer.from(JSON.stringify({ endpoints })), ...(leaseId ? { lease: leaseId } : {}) }, callOpts());
+    }
+  } catch (err) {
+    throw wrapEtcdError(`record ${endpoints} endpoints of ${node} on network ${name}`, err);
+  }
+}
+
+/**
+ * Removes a named network: refused (ConflictError naming the nodes) while
+ * any node has endpoints on it. Nodes see the config key go and tear down
+ * their bridge, device, routes and lease. Returns false when it did not exist.
+ */
+export async function removeNamedNetwork(client: Etcd3, name: string, prefix = '/knit/v1'): Promise<boolean> {
+  if (name === DEFAULT_NETWORK) throw new ConflictError(`network ${DEFAULT_NETWORK} cannot be removed`);
+  const problem = networkNameProblem(name);
+  if (problem) throw new NetworkConfigError('name', problem);
+  const attached = (await attachedNodes(client, name, prefix)).filter((a) => a.endpoints > 0);
+  if (attached.length > 0) {
+    const where = attached.map((a) => `${a.node} (${a.endpoints})`).join(', ');
+    throw new ConflictError(`network ${name} still has endpoints on ${where}; detach them first`);
+  }
+  const key = Buffer.from(networkKey(networkPrefix(prefix, name)));
+  const attachedHead = Buffer.from(`${networkPrefix(prefix, name)}/attached/`);
+  try {
+    // Only if still no endpoint marker appeared since the check (a node writes
+    // its marker before it attaches the first container).
+    const res = await client.kv.txn({
+      compare: [{ key: attachedHead, range_end: prefixEnd(attachedHead), target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_delete_range: { key } }],
+      failure: [],
+    }, callOpts());
+    if (!res.succeeded) throw new ConflictError(`network ${name} gained endpoints while being removed; retry`);
+    return Number(res.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
+  } catch (err) {
+    if (err instanceof ConflictError) throw err;
+    throw wrapEtcdError(`remove network ${name}`, err);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The named networks on this node (cluster mode): watches
+ * `<prefix>/networks/` and converges — a network that appears gets its
+ * lease, backend device, reconciler, IPAM and bridge (every node serves every
+ * network: eager leases, see docs/networks.md); a network that disappears is
+ * torn down (routes, neighbours, FDB, device, bridge, lease, IPAM state).
+ *
+ * Level-triggered: every etcd event or (re)connect schedules one sync that
+ * compares the whole listed set with what runs; syncs never overlap.
+ * While this node has endpoints on a network it keeps a marker key in etcd
+ * (`<network>/attached/<node>`) so `knitctl network rm` can refuse and say
+ * where.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError, realClock, SerialRunner, Timer } from '../base';
+import type { Logger } from '../log/logger';
+import type { Handle } from '../netlink';
+import {
+  DEFAULT_NETWORK, listNetworks, networkBridgeName, networkPrefix, setAttached,
+  type EtcdClient, type NamedNetwork, type NetworkConfig,
+} from '../store';
+import { Ipam } from '../ipam';
+import { ensureBridge } from '../dataplane/bridge';
+import type { Underlay } from '../dataplane/underlay';
+import type { ReconcileRunReport } from '../dataplane/reconcile';
+import type { AttachableNetwork, NodeNetwork } from '../cni/handlers';
+import type { EndpointStore } from '../cni/endpoints';
+import { startNetworkInstance, type NetworkInstance } from './network-instance';
+import type { retrier } from './retry';
+import { StartupUndo } from './startup-undo';
+
+/** Backends a named network may use (one device per network, or none). */
+const NAMED_BACKENDS = ['vxlan', 'host-gw'];
+
+export interface NamedNetworksOptions {
+  client: EtcdClient;
+  prefix: string;
+  stateDir: string;
+  nodeName: string;
+  ttlSeconds: number;
+  reconcileIntervalSeconds: number;
+  nl: Handle;
+  logger: Logger;
+  underlay: Underlay;
+  retry: ReturnType<typeof retrier>;
+  endpoints: EndpointStore;
+  /** the MTU knitd's own config forces, if any */
+  mtuOverride?: number;
+  onReconcileRun?: (backend: string, run: ReconcileRunReport) => void;
+  /** Called after a network started or stopped on this node (nft, Docker). */
+  onChange?: () => void;
+}
+
+/** A named network running on this node. */
+export interface RunningNetwork extends AttachableNetwork {
+  config: NetworkConfig;
+  instance: NetworkInstance;
+  bridge: string;
+  /** this node's subnet of it */
+  subnet: string;
+}
+
+export class NamedNetworks {
+  private readonly running = new Map<string, RunningNetwork>();
+  private readonly failed = new Map<string, string>();
+  private readonly log: Logger;
+  private watcher: { cancel(): Promise<void> } | undefined;
+  private readonly runner: SerialRunner;
+  private readonly retry: Timer;
+  private closed = false;
+  /** Networks whose marker is known written, with the count written. */
+  private readonly markers = new Map<string, number>();
+
+  constructor(private readonly o: NamedNetworksOptions) {
+    this.log = o.logger.child({ module: 'networks' });
+    this.runner = new SerialRunner(() => this.sync(), {
+      onError: (err) => {
+        this.log.warn('network sync failed; retrying in 1 s', { error: describeError(err) });
+        this.retry.armIfIdle(1000);
+      },
+    });
+    this.retry = new Timer(realClock, () => this.runner.request());
+  }
+
+  /** Lists, converges once, then watches. */
+  async start(): Promise<void> {
+    const head = `${this.o.prefix.replace(/\/+$/, '')}/networks/`;
+    const w = await this.o.client.watch().prefix(head).create();
+    w.on('put', () => this.schedule());
+    w.on('delete', () => this.schedule());
+    // A reconnect may have missed events: converge on a fresh list.
+    w.on('connected', () => this.schedule());
+    w.on('error', (err: Error) => this.log.warn('network watch error; etcd3 re-opens it', { error: err.message }));
+    this.watcher = w;
+    await this.runner.join();
+  }
+
+  /** Resolves when no sync is running. */
+  idle(): Promise<void> {
+    return this.runner.idle();
+  }
+
+  get(name: string): RunningNetwork | undefined {
+    return this.running.get(name);
+  }
+
+  list(): RunningNetwork[] {
+    return [...this.running.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Networks listed in etcd that this node could not start, and why. */
+  failures(): Array<{ name: string; error: string }> {
+    return [...this.failed.entries()].map(([name, error]) => ({ name, error }));
+  }
+
+  /** Before the first attachment on a named network: record that this node has endpoints on it. */
+  async willAttach(name: string): Promise<void> {
+    if (name === DEFAULT_NETWORK || (this.markers.get(name) ?? 0) > 0) return;
+    const count = this.countEndpoints(name) + 1;
+    await setAttached(this.o.client, name, this.o.nodeName, count, this.running.get(name)?.instance.manager.etcdLeaseId, this.o.prefix);
+    this.markers.set(name, count);
+  }
+
+  /** After endpoints changed: bring the marker in line (best effort; logged). */
+  endpointsChanged(name: string): void {
+    if (name === DEFAULT_NETWORK) return;
+    const count = this.countEndpoints(name);
+    if ((this.markers.get(name) ?? 0) === count) return;
+    this.markers.set(name, count);
+    setAttached(this.o.client, name, this.o.nodeName, count, this.running.get(name)?.instance.manager.etcdLeaseId, this.o.prefix)
+      .catch((err: unknown) => {
+        this.markers.delete(name);
+        this.log.warn('could not record endpoint count in etcd', { network: name, count, error: (err as Error).message });
+      });
+  }
+
+  /** Stops watching and every network's renewals; kernel objects and leases stay (a restart keeps them). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.retry.cancel();
+    await this.watcher?.cancel();
+    await this.runner.stop();
+    for (const n of this.running.values()) await n.instance.stop(false);
+    this.running.clear();
+  }
+
+  private countEndpoints(name: string): number {
+    return this.o.endpoints.list().filter((e) => (e.network ?? DEFAULT_NETWORK) === name).length;
+  }
+
+  private schedule(): void {
+    this.runner.request();
+  }
+
+  private async sync(): Promise<void> {
+    const { networks, invalid } = await listNetworks(this.o.client, this.o.prefix);
+    for (const bad of invalid) this.log.warn('skipping a network config that does not validate', bad);
+    const wanted = new Map(networks.filter((n) => n.name !== DEFAULT_NETWORK).map((n) => [n.name, n]));
+    let changed = false;
+    for (const [name, run] of this.running) {
+      const want = wanted.get(name);
+      if (want && JSON.stringify(want.config) === JSON.stringify(run.config)) continue;
+      if (want) this.log.warn('network config changed; re-creating it on this node', { network: name });
+      await this.teardown(run);
+      changed = true;
+    }
+    for (const name of this.failed.keys()) if (!wanted.has(name)) this.failed.delete(name);
+    for (const [name, net] of wanted) {
+      if (this.running.has(name) || this.closed) continue;
+      try {
+        this.running.set(name, await this.startOne(net));
+        this.failed.delete(name);
+        changed = true;
+      } catch (err) {
+        const msg = describeError(err);
+        if (this.failed.get(name) !== msg) this.log.error('could not start network on this node', { network: name, error: msg });
+        this.failed.set(name, msg);
+      }
+    }
+    if (changed) this.o.onChange?.();
+    // A network that could not start (etcd hiccup, address space full) is tried again.
+    if (this.failed.size > 0) this.retry.armIfIdle(5000);
+  }
+
+  private async startOne(n: NamedNetwork): Promise<RunningNetwork> {
+    const started = performance.now();
+    const { name, config } = n;
+    if (!NAMED_BACKENDS.includes(config.backend.type)) {
+      throw new Error(`backend ${config.backend.type} is not supported for named networks yet (use ${NAMED_BACKENDS.join(' or ')})`);
+    }
+    const stateDir = join(this.o.stateDir, 'networks', name);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    // A start that fails part-way removes what it made (lease, state file, watches), as knitd's own start does.
+    const undo = new StartupUndo(this.log);
+    try {
+      return await this.startWith(n, stateDir, undo, started);
+    } catch (err) {
+      await undo.run();
+      throw err;
+    }
+  }
+
+  private async startWith(n: NamedNetwork, stateDir: string, undo: StartupUndo, started: number): Promise<RunningNetwork> {
+    const { name, config } = n;
+    const instance = await startNetworkInstance({
+      name, network: config, client: this.o.client, prefix: networkPrefix(this.o.prefix, name), stateDir,
+      nodeName: this.o.nodeName, ttlSeconds: this.o.ttlSeconds, reconcileIntervalSeconds: this.o.reconcileIntervalSeconds,
+      nl: this.o.nl, logger: this.o.logger, underlay: this.o.underlay, retry: this.o.retry, undo,
+      ...(this.o.onReconcileRun ? { onReconcileRun: this.o.onReconcileRun } : {}),
+    });
+    const ipam = await Ipam.open({ subnet: instance.lease.subnet, stateFile: join(stateDir, 'ipam.json'), logger: this.o.logger.child({ module: 'ipam', network: name }) });
+    const bridge = networkBridgeName(name);
+    const mtu = this.o.mtuOverride ?? config.mtu ?? instance.mtu;
+    const node: NodeNetwork = { bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu, cidr: config.clusterCidr };
+    await ensureBridge(this.o.nl, { name: bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu }, this.log);
+    undo.commit();
+    this.log.info('network up on this node', {
+      network: name, subnet: instance.lease.subnet, bridge, backend: config.backend.type, mtu,
+      durationMs: Math.round(performance.now() - started),
+    });
+    return { name, ipam, node: () => node, config, instance, bridge, subnet: instance.lease.subnet };
+  }
+
+  /** Removes everything the network had on this node. */
+  private async teardown(run: RunningNetwork): Promise<void> {
+    const { name, instance } = run;
+    this.running.delete(name);
+    const devices = instance.backend.ownedDevices();
+    // An empty peer set makes the reconciler delete this network's routes, neighbours and FDB.
+    instance.reconciler.setPeers([]);
+    await instance.reconciler.reconcileNow().catch((err: unknown) =>
+      this.log.warn('could not remove the network\'s routes', { network: name, error: (err as Error).message }));
+    await instance.stop(true);
+    for (const index of devices) await this.delLink(index, name);
+    const bridge = await this.o.nl.linkByName(run.bridge);
+    if (bridge) await this.delLink(bridge.index, name);
+    await rm(join(this.o.stateDir, 'networks', name), { recursive: true, force: true });
+    this.markers.delete(name);
+    this.log.info('network removed from this node', { network: name, bridge: run.bridge });
+  }
+
+  private async delLink(index: number, network: string): Promise<void> {
+    await this.o.nl.linkDel(index).catch((err: unknown) => {
+      const code = (err as { code?: string }).code;
+      if (code !== 'ENODEV' && code !== 'ENOENT') this.log.warn('could not delete a device of a removed network', { network, index, error: (err as Error).message });
+    });
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * One network on this node in cluster mode: its subnet lease, its backend
+ * device, and the reconciler fed by its peer leases. The default network and
+ * every named network run the same machinery, each under its own etcd prefix
+ * (store/named-networks.ts) and state directory, so nothing in subnet/,
+ * backend/ or dataplane/ knows there is more than one.
+ */
+import type { Logger } from '../log/logger';
+import type { Handle } from '../netlink';
+import { EtcdRegistry, type EtcdClient, type Lease, type NetworkConfig, type RegistryObserver } from '../store';
+import { LeaseManager, PeerTracker, type CounterLike } from '../subnet';
+import { backendLeaseData, createBackend, type Backend } from '../backend';
+import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
+import type { Underlay } from '../dataplane/underlay';
+import { cidrCovers, mustParseCidr } from '../net/ipv4';
+import type { retrier } from './retry';
+import type { StartupUndo } from './startup-undo';
+import { existsSync } from 'node:fs';
+import { removeSubnetState, subnetStatePath } from '../subnet';
+
+/** How often the lease is kept alive and checked, whatever its TTL: the bound on noticing an etcd outage. */
+const LEASE_CHECK_INTERVAL_MS = 10_000;
+
+export interface NetworkInstanceOptions {
+  name: string;
+  network: NetworkConfig;
+  client: EtcdClient;
+  /** this network's key prefix ("/knit/v1" for the default network) */
+  prefix: string;
+  /** this network's state directory (subnet.json lives there) */
+  stateDir: string;
+  nodeName: string;
+  ttlSeconds: number;
+  reconcileIntervalSeconds: number;
+  nl: Handle;
+  logger: Logger;
+  underlay: Underlay;
+  retry: ReturnType<typeof retrier>;
+  invalidLeaseCounter?: CounterLike;
+  onReconcileRun?: (backend: string, run: ReconcileRunReport) => void;
+  registryObserver?: RegistryObserver;
+  /** where start-up records what it made (lease, state file, watches), undone if start-up fails */
+  undo: StartupUndo;
+}
+
+export interface NetworkInstance {
+  name: string;
+  network: NetworkConfig;
+  lease: Lease;
+  backend: Backend;
+  /** container MTU from the backend (underlay − encapsulation, or the network's override) */
+  mtu: number;
+  manager: LeaseManager;
+  tracker: PeerTracker;
+  registry: EtcdRegistry;
+  reconciler: Reconciler;
+  /** netlink writes of start-up (device + first reconcile) */
+  startupWrites: number;
+  /** Stops watching and renewing; kernel objects stay. `release` deletes the lease too. */
+  stop(release: boolean): Promise<void>;
+}
+
+export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<NetworkInstance> {
+  const { network, nl, underlay, retry, undo } = o;
+  const logger = o.name === 'default' ? o.logger : o.logger.child({ network: o.name });
+  const log = logger.child({ module: 'cluster' });
+  const registry = new EtcdRegistry(o.client, {
+    prefix: o.prefix,
+    scope: network,
+    logger: logger.child({ module: 'registry' }),
+    ...(o.registryObserver ? { observer: o.registryObserver } : {}),
+  });
+  const manager = new LeaseManager({
+    store: registry, network, stateDir: o.stateDir, ttlSeconds: o.ttlSeconds,
+    // A renewal every few seconds is how knitd learns that etcd went away (health: degraded) and came back.
+    checkIntervalMs: LEASE_CHECK_INTERVAL_MS,
+    logger: logger.child({ module: 'lease' }),
+  });
+  const hadStateFile = existsSync(subnetStatePath(o.stateDir));
+  const lease = await retry('acquire a subnet lease', () => manager.acquire({
+    nodeName: o.nodeName, publicIp: underlay.ip, backendData: backendLeaseData(network, o.nodeName),
+  }));
+  if (!hadStateFile) undo.add(`subnet state file ${subnetStatePath(o.stateDir)}`, () => removeSubnetState(o.stateDir));
+  if (manager.createdAtAcquire) undo.add(`subnet lease ${lease.subnet}`, () => manager.release());
+  else undo.add(`renewal of subnet lease ${lease.subnet}`, () => manager.stop());
+  log.info('subnet lease held', { subnet: lease.subnet, publicIp: underlay.ip, backend: network.backend.type });
+
+  const backend = createBackend({
+    nl, logger: logger.child({ module: 'backend' }), network,
+    node: { name: o.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet },
+  });
+  if (backend.close) undo.add(`${network.backend.type} backend`, () => backend.close!());
+  const setup = await backend.setup();
+  const cidr = mustParseCidr(network.clusterCidr);
+  const reconciler = new Reconciler({
+    nl, logger: logger.child({ module: 'reconciler' }), backend,
+    resyncIntervalMs: o.reconcileIntervalSeconds * 1000,
+    // Several networks share the route protocol: each owns the routes inside its CIDR.
+    routeScope: (dst) => {
+      const c = dst.includes(':') ? undefined : mustParseCidr(dst, false);
+      return c !== undefined && cidrCovers(cidr, c);
+    },
+    ...(o.onReconcileRun ? { onRun: (run: ReconcileRunReport) => o.onReconcileRun!(network.backend.type, run) } : {}),
+    ...(backend.routeProtocol !== undefined ? { protocol: backend.routeProtocol } : {}),
+  });
+  // BGP: learned routes change without a lease change; a failed run is logged by the reconciler.
+  backend.watch?.(() => { reconciler.reconcileNow().catch(() => undefined); });
+  const tracker = new PeerTracker({
+    feed: registry, nodeName: o.nodeName, publicIp: underlay.ip,
+    // The held subnet also while in conflict: the intruder's lease on it must never become a peer route.
+    ownSubnet: () => manager.health().subnet, logger: logger.child({ module: 'peers' }),
+    ...(o.invalidLeaseCounter ? { invalidCounter: o.invalidLeaseCounter } : {}),
+  });
+  tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
+  tracker.on('conflict', () => void manager.verifyNow());
+  // The intruder's lease was deleted (or ours expired): look now, recover from conflict / re-create.
+  tracker.on('own-subnet-free', () => void manager.verifyNow());
+  reconciler.start();
+  undo.add('reconciler', () => reconciler.stop());
+  await retry('list and watch the peer leases', () => tracker.start());
+  undo.add('lease watch', () => tracker.stop());
+  // Ready means programmed: wait for the first run over the peers just listed.
+  const first = await reconciler.reconcileNow();
+  log.info('peers programmed', { peers: tracker.peers().length, writes: first.writes, durationMs: first.durationMs });
+
+  return {
+    name: o.name, network, lease, backend, mtu: setup.mtu, manager, tracker, registry, reconciler,
+    startupWrites: setup.writes + first.writes,
+    stop: async (release) => {
+      await backend.close?.();
+      await tracker.stop();
+      await reconciler.stop();
+      if (release) await releaseLease(manager, log);
+      else manager.stop();
+    },
+  };
+}
+
+/** Best effort: a release that cannot reach etcd leaves the lease to expire by its TTL. */
+async function releaseLease(manager: LeaseManager, log: Logger): Promise<void> {
+  const subnet = manager.lease?.subnet;
+  try {
+    await manager.release();
+    log.info('released the subnet lease', { subnet });
+  } catch (err) {
+    log.warn('could not release the subnet lease; it expires by its TTL', { subnet, error: (err as Error).message });
+  }
+}
