@@ -129,7 +129,7 @@ export function networkConflict(name: string, config: NetworkConfig, existing: r
   const mine = mustParseCidr(config.clusterCidr);
   for (const other of existing) {
     if (other.name === name) return `network ${name} already exists`;
-    if (overlaps(mine, mustParseCidr(other.config.clusterCidr))) {
+    if (!other.config.clusterCidr.includes(':') && overlaps(mine, mustParseCidr(other.config.clusterCidr))) {
       return `CIDR ${config.clusterCidr} overlaps network ${other.name} (${other.config.clusterCidr})`;
     }
     if (config.backend.type === 'vxlan' && other.config.backend.type === 'vxlan' && config.backend.vni === other.config.backend.vni) {
@@ -158,6 +158,9 @@ export async function createNamedNetwork(client: Etcd3, name: string, config: Ne
   const problem = networkNameProblem(name);
   if (problem) throw new NetworkConfigError('name', problem);
   if (name === DEFAULT_NETWORK) throw new ConflictError(`network ${DEFAULT_NETWORK} is the one at ${networkKey(prefix)}; create it with "knitctl network init"`);
+  if (config.clusterCidr.includes(':') || config.ipv6ClusterCidr !== undefined) {
+    throw new NetworkConfigError('clusterCidr', 'named networks are IPv4-only so far (knitd programs IPv4 only)');
+  }
   const { networks } = await listNetworks(client, prefix);
   const conflict = networkConflict(name, config, networks);
   if (conflict) throw new ConflictError(`create network ${name}: ${conflict}`);
