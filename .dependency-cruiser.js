@@ -53,16 +53,30 @@ module.exports = {
     },
     {
       name: 'base-imports-builtins-only',
-      comment: 'base/ sits below every module: it imports only Node built-ins and its own files',
+      comment: 'base/ sits below every module: it imports only Node built-ins, its own files and cni-wire/ (the defaults the plugin shares)',
       severity: 'error',
       from: { path: `${SRC}base/` },
-      to: { pathNot: [`${SRC}base/`], dependencyTypesNot: ['core'] },
+      to: { pathNot: [`${SRC}base/`, '^cni-wire/'], dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'agent-never-imports-plugin',
+      comment: 'knitd does not import the plugin\'s files: the contract both sides share is cni-wire/',
+      severity: 'error',
+      from: { path: SRC },
+      to: { path: '^cni-plugin/' },
+    },
+    {
+      name: 'cni-wire-imports-builtins-only',
+      comment: 'cni-wire/ (the plugin <-> knitd protocol) is loaded by the plugin: Node built-ins and its own files only',
+      severity: 'error',
+      from: { path: '^cni-wire/' },
+      to: { pathNot: ['^cni-wire/'], dependencyTypesNot: ['core'] },
     },
     {
       name: 'no-cycles',
       comment: 'no import cycles, between modules or between the files of one folder',
       severity: 'error',
-      from: { path: '^(agent/src|cni-plugin/src)/' },
+      from: { path: '^(agent/src|cni-plugin/src|cni-wire)/' },
       to: { circular: true },
     },
     {

@@ -1,10 +1,10 @@
 /**
  * Sends one PluginRequest to knitd over its unix socket and reads the one-line
- * PluginReply (see protocol.ts). `node:net` is required lazily, here and only
+ * PluginReply (see cni-wire/protocol.ts). `node:net` is required lazily, here and only
  * here: VERSION and every locally answered error never pay for loading it.
  */
 import type * as NetModule from 'node:net';
-import type { PluginReply, PluginRequest } from './protocol';
+import type { PluginReply, PluginRequest } from '../../cni-wire/protocol';
 
 /** How a forward ended. */
 export type ForwardOutcome =

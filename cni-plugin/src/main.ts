@@ -9,10 +9,10 @@
  * net and stream machinery for nothing.
  */
 import * as fs from 'node:fs';
-import { CniErrorCode } from './protocol';
+import { CniErrorCode } from '../../cni-wire/protocol';
 import { forward } from './forward';
 import { errorText, prepare } from './request';
-import { NEWEST_VERSION } from './spec';
+import { NEWEST_VERSION } from '../../cni-wire/spec';
 import type { PluginEnv } from './request';
 
 /** Default time knitd gets to answer; a runtime's own CNI timeout is usually longer. */

@@ -7,8 +7,8 @@
  * checks are the ones that need no knowledge of knitd (variables, JSON,
  * cniVersion/name/type); knitd validates the whole configuration again.
  */
-import { CniErrorCode, DEFAULT_AGENT_SOCKET } from './protocol';
-import type { CniCommand, CniErrorBody, PluginRequest } from './protocol';
+import { CniErrorCode, DEFAULT_AGENT_SOCKET } from '../../cni-wire/protocol';
+import type { CniCommand, CniErrorBody, PluginRequest } from '../../cni-wire/protocol';
 import {
   CNI_COMMANDS,
   NEWEST_VERSION,
@@ -20,7 +20,7 @@ import {
   isSemver,
   isValidNetworkName,
   minimumVersionFor,
-} from './spec';
+} from '../../cni-wire/spec';
 
 /** The process environment as the plugin sees it. */
 export type PluginEnv = Readonly<Record<string, string | undefined>>;

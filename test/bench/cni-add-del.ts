@@ -25,7 +25,7 @@ import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { forward } from '../../cni-plugin/src/forward';
-import type { PluginRequest } from '../../cni-plugin/src/protocol';
+import type { PluginRequest } from '../../cni-wire/protocol';
 import { createLab } from '../lab/lab';
 import { REF_CNI_DIR, startKnitd } from '../lab/knitd';
 import { addNetnsBatch, delNetnsBatch, netnsPath } from '../lab/netns';

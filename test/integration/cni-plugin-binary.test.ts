@@ -12,7 +12,7 @@ import { CniServer } from '../../agent/src/cni/server';
 import { CniError } from '../../agent/src/cni/errors';
 import { formatResult } from '../../agent/src/cni/result';
 import { silentLogger } from '../../agent/src/log/logger';
-import { SUPPORTED_VERSIONS } from '../../cni-plugin/src/spec';
+import { SUPPORTED_VERSIONS } from '../../cni-wire/spec';
 import { FakeHandlers, SAMPLE_RESULT, conf, moduleRecorder, recordedModules, runKnit, tempDir } from '../unit/cni-fakes';
 import type { Run } from '../unit/cni-fakes';
 
@@ -188,7 +188,9 @@ describe('knit plugin binary', () => {
   });
 
   describe('loads only Node built-ins', () => {
-    const own = (f: string): boolean => f === fs.realpathSync(KNIT) || f.startsWith(path.join(REPO, 'dist', 'cni-plugin', 'src') + path.sep);
+    // the plugin's files and the wire protocol it shares with knitd (cni-wire/), nothing else
+    const ownDirs = [path.join(REPO, 'dist', 'cni-plugin', 'src'), path.join(REPO, 'dist', 'cni-wire')];
+    const own = (f: string): boolean => f === fs.realpathSync(KNIT) || ownDirs.some((d) => f.startsWith(d + path.sep));
 
     it('VERSION: only the plugin\'s own files, and no net', async () => {
       const out = path.join(dir, 'version.json');

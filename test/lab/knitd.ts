@@ -13,7 +13,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { forward } from '../../cni-plugin/src/forward';
-import type { PluginRequest } from '../../cni-plugin/src/protocol';
+import type { PluginRequest } from '../../cni-wire/protocol';
 import { createLab, type Lab, type LabNode } from './lab';
 import type { ExitInfo, LabProcess } from './procs';
 import { ensureRunDir } from './run-dir';

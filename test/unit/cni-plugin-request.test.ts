@@ -3,8 +3,8 @@ import { prepare } from '../../cni-plugin/src/request';
 import type { Prepared } from '../../cni-plugin/src/request';
 import { decodeReply } from '../../cni-plugin/src/forward';
 import { DEFAULT_TIMEOUT_MS, timeoutFrom } from '../../cni-plugin/src/main';
-import { DEFAULT_AGENT_SOCKET } from '../../cni-plugin/src/protocol';
-import { ifnameProblem, containerIdProblem } from '../../cni-plugin/src/spec';
+import { DEFAULT_AGENT_SOCKET } from '../../cni-wire/protocol';
+import { ifnameProblem, containerIdProblem } from '../../cni-wire/spec';
 
 function forwarded(p: Prepared): Extract<Prepared, { kind: 'forward' }> {
   if (p.kind !== 'forward') throw new Error(`expected a forward, got ${p.stdout}`);

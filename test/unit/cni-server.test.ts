@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CniServer } from '../../agent/src/cni/server';
 import { CniError } from '../../agent/src/cni/errors';
-import type { PluginReply, PluginRequest } from '../../cni-plugin/src/protocol';
+import type { PluginReply, PluginRequest } from '../../cni-wire/protocol';
 import { FakeHandlers, conf, rawExchange, tempDir } from './cni-fakes';
 import { recordingLogger } from './recording-logger';
 

@@ -23,13 +23,13 @@ interface Outcome {
 
 function lint(files: Record<string, string>): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'knit-lint-'));
-  for (const [path, text] of Object.entries({ 'cni-plugin/src/main.ts': stub, ...files })) {
+  for (const [path, text] of Object.entries({ 'cni-plugin/src/main.ts': stub, 'cni-wire/protocol.ts': stub, ...files })) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
   writeFileSync(join(dir, 'tsconfig.json'), '{"compilerOptions":{"module":"commonjs","strict":true}}');
   return new Promise((done) => {
-    execFile(DEPCRUISE, ['agent/src', 'cni-plugin/src', '--config', CONFIG, '--output-type', 'err-long'], { cwd: dir }, (err, stdout, stderr) => {
+    execFile(DEPCRUISE, ['agent/src', 'cni-plugin/src', 'cni-wire', '--config', CONFIG, '--output-type', 'err-long'], { cwd: dir }, (err, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true });
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       done({ code, out: stdout + stderr });
@@ -71,6 +71,16 @@ describe('lint: layering rules (dependency-cruiser)', function () {
       rule: 'layer-base',
     },
     {
+      name: 'knitd importing a plugin file fails (the shared contract is cni-wire/)',
+      files: { 'cni-plugin/src/forward.ts': stub, 'agent/src/cni/dispatch.ts': "import { x } from '../../../cni-plugin/src/forward';\nexport const y = x;\n" },
+      rule: 'agent-never-imports-plugin',
+    },
+    {
+      name: 'cni-wire/ importing anything but built-ins fails',
+      files: { 'agent/src/log/index.ts': stub, 'cni-wire/spec.ts': "import { x } from '../agent/src/log';\nexport const y = x;\n" },
+      rule: 'cni-wire-imports-builtins-only',
+    },
+    {
       name: 'the plugin importing an agent file fails',
       files: { 'agent/src/base/index.ts': stub, 'cni-plugin/src/main.ts': "import { x } from '../../agent/src/base';\nexport const y = x;\n" },
       rule: 'plugin-loads-builtins-only',
@@ -97,8 +107,9 @@ describe('lint: layering rules (dependency-cruiser)', function () {
       'agent/src/store/index.ts': "import { x } from '../base';\nexport const s = x;\n",
       'agent/src/cni/handlers.ts': "import { s } from '../store';\nexport const h = s;\n",
       'agent/src/docker/driver.ts': "import { h } from '../cni/handlers';\nimport { s } from '../store';\nexport const d = h + s;\n",
-      'cni-plugin/src/main.ts': "import { createConnection } from 'node:net';\nimport { p } from './protocol';\nexport const m = [createConnection, p];\n",
-      'cni-plugin/src/protocol.ts': 'export const p = 1;\n',
+      'agent/src/cni/errors.ts': "import { p } from '../../../cni-wire/protocol';\nexport const e = p;\n",
+      'cni-plugin/src/main.ts': "import { createConnection } from 'node:net';\nimport { p } from '../../cni-wire/protocol';\nexport const m = [createConnection, p];\n",
+      'cni-wire/protocol.ts': 'export const p = 1;\n',
     });
     expect(r.code, r.out).to.equal(0);
     expect(r.out).to.contain('warn module-not-in-architecture-table: agent/src/docker/driver.ts');

@@ -4,7 +4,7 @@
  * call the matching handler, turn the outcome into a PluginReply. Pure apart
  * from the handlers it is given, so it is unit-tested without sockets.
  */
-import type { PluginReply, PluginRequest } from '../../../cni-plugin/src/protocol';
+import type { PluginReply, PluginRequest } from '../../../cni-wire/protocol';
 import { CniError, CniErrorCode, toCniError } from './errors';
 import { isObject } from './fields';
 import { parseCniArgs, parseNetConfObject } from './netconf';

@@ -5,8 +5,8 @@
  * anything else they throw is reported as code 100 (knit's "internal").
  */
 import { causeMessages } from '../base';
-import { CniErrorCode } from '../../../cni-plugin/src/protocol';
-import type { CniErrorBody } from '../../../cni-plugin/src/protocol';
+import { CniErrorCode } from '../../../cni-wire/protocol';
+import type { CniErrorBody } from '../../../cni-wire/protocol';
 
 export { CniErrorCode };
 

@@ -1,7 +1,7 @@
 /**
  * knitd's CNI socket: where the `knit` plugin delivers each runtime request.
  *
- * One request per connection, one JSON line each way (protocol.ts). The
+ * One request per connection, one JSON line each way (cni-wire/protocol.ts). The
  * socket is root-only (0600): whoever can talk to it can attach and detach
  * containers. Start-up never steals a live socket from another knitd, but
  * does clear the file a crashed one left behind. A handler failure becomes

@@ -1,7 +1,7 @@
 /**
- * CNI spec versions on knitd's side. The rules live with the plugin
- * (cni-plugin/src/spec.ts) because both ends must agree and the plugin may
- * load nothing but built-ins; this module re-exports them for the agent and
+ * CNI spec versions on knitd's side. The rules live in the contract both
+ * sides import (cni-wire/spec.ts) because both ends must agree and the plugin
+ * may load nothing but built-ins; this module re-exports them for the agent and
  * adds what only knitd needs: the result format family of a version.
  */
 export {
@@ -18,9 +18,9 @@ export {
   isValidNetworkName,
   attachmentEnvProblem,
   CNI_COMMANDS,
-} from '../../../cni-plugin/src/spec';
-export type { CniVersion, VersionChoice, AttachmentEnv } from '../../../cni-plugin/src/spec';
-import type { CniVersion } from '../../../cni-plugin/src/spec';
+} from '../../../cni-wire/spec';
+export type { CniVersion, VersionChoice, AttachmentEnv } from '../../../cni-wire/spec';
+import type { CniVersion } from '../../../cni-wire/spec';
 
 /**
  * The result layout a version uses: '0.x' for 0.3.0–0.4.0 (ips carry

@@ -1,5 +1,7 @@
 /**
- * The wire protocol between the `knit` CNI plugin and knitd's CNI service.
+ * The wire protocol between the `knit` CNI plugin and knitd's CNI service,
+ * in a folder of its own that both sides import (cni-plugin/src and
+ * agent/src/cni): neither side owns the contract.
  *
  * One request per connection over a unix stream socket: the plugin writes one
  * JSON line (a `PluginRequest`), knitd answers with one JSON line (a
@@ -8,8 +10,14 @@
  * imports: the plugin loads only Node built-ins.
  */
 
+/** knitd's runtime directory by default (its sockets live there). */
+export const DEFAULT_RUN_DIR = '/run/knit';
+
+/** File name of knitd's CNI socket in its runtime directory. */
+export const CNI_SOCKET_NAME = 'cni.sock';
+
 /** Default path of knitd's CNI socket when the network config names none. */
-export const DEFAULT_AGENT_SOCKET = '/run/knit/cni.sock';
+export const DEFAULT_AGENT_SOCKET = `${DEFAULT_RUN_DIR}/${CNI_SOCKET_NAME}`;
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS' | 'GC';
 
