@@ -26,8 +26,11 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# Runtime code only: no source maps, nothing read at run time.
-"$bun" build --compile --bytecode --minify cni-plugin/src/cli.ts --outfile "$work/knit" >"$work/log" 2>&1 \
+# Nothing is read at run time: a compiled Bun program would otherwise load
+# `.env` and `bunfig.toml` from its working directory (the runtime's), which
+# would let a file there set CNI_* variables for the plugin.
+"$bun" build --compile --bytecode --minify --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+  cni-plugin/src/cli.ts --outfile "$work/knit" >"$work/log" 2>&1 \
   || { cat "$work/log" >&2; echo "build-plugin: bun build failed" >&2; exit 1; }
 # Smoke test before publishing: VERSION must answer with an empty environment.
 if ! printf '{"cniVersion":"1.1.0"}' | env -i CNI_COMMAND=VERSION "$work/knit" | grep -q '"supportedVersions"'; then

@@ -206,8 +206,10 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     const others = named?.list() ?? [];
     return {
       ...(masquerade && !defaultInternal ? { masquerade: { clusterCidr: natCidr } } : {}),
-      // Forwarded pod-to-pod traffic skips conntrack (hostPort flows stay tracked).
-      notrack: { clusterCidr: natCidr },
+      // Forwarded pod-to-pod traffic of the default network skips conntrack
+      // (hostPort flows stay tracked). The node's own addresses in it: the
+      // bridge gateway and the tunnel devices' <subnet .0>.
+      notrack: { clusterCidr: natCidr, nodeAddresses: [ipam.gateway, subnet.split('/')[0]!] },
       nodeSubnet: subnet,
       bridge: cfg.bridge,
       networks: [

@@ -97,6 +97,18 @@ describe('knit plugin artifact (dist/cni-plugin/knit) without Node.js', function
     expect(stderr).to.equal('');
   });
 
+  it('reads nothing from its working directory (no .env or bunfig.toml autoload)', async () => {
+    const cwd = join(binDir, '..', 'cwd');
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(join(cwd, '.env'), 'CNI_COMMAND=VERSION\n');
+    writeFileSync(join(cwd, 'bunfig.toml'), 'preload = ["./missing.ts"]\n');
+    const run = execFileP('env', ['-i', bin], { encoding: 'utf8', cwd });
+    run.child.stdin!.end('{"cniVersion":"1.0.0","name":"n","type":"knit"}');
+    const r = await run.then(() => ({ code: 0, stdout: '' }), (e: { code: number; stdout: string }) => e);
+    expect(r.code, 'exit code').to.equal(1);
+    expect(JSON.parse(r.stdout)).to.include({ code: 4 }).and.to.have.property('msg').that.matches(/CNI_COMMAND/);
+  });
+
   it('sits alone in a PATH where node cannot be found, and answers there', async () => {
     expect(readdirSync(binDir)).to.deep.equal(['knit']);
     let found = true;

@@ -140,17 +140,8 @@ describe('nft renderer: golden scripts', () => {
 
 describe('nft renderer: notrack for cluster-internal traffic', () => {
   const cidr = '10.244.0.0/16';
-  const chain = [
-    '  chain raw_prerouting {',
-    '    type filter hook prerouting priority raw; policy accept;',
-    `    ip saddr != ${cidr} return`,
-    `    ip daddr != ${cidr} return`,
-    '    fib daddr type local return',
-    '    ip saddr . meta l4proto . th sport @published return',
-    '    ip daddr . meta l4proto . th dport @published return',
-    '    notrack',
-    '  }',
-  ];
+  const node = ['10.244.1.1', '10.244.1.0'];
+  const head = ['  chain raw_prerouting {', '    type filter hook prerouting priority raw; policy accept;'];
 
   it('is absent unless asked for', () => {
     const out = renderRuleset({ masquerade: { clusterCidr: cidr }, portMappings: [web] });
@@ -158,18 +149,20 @@ describe('nft renderer: notrack for cluster-internal traffic', () => {
     expect(out).to.not.contain('raw_prerouting');
   });
 
-  it('a raw-priority prerouting chain: only forwarded cluster-to-cluster packets, never to or from a published port', () => {
-    expect(renderRuleset({ notrack: { clusterCidr: cidr }, portMappings: [] })).to.contain(text([
+  it('one raw-priority rule: cluster to cluster, not for the node; no published-port matches while nothing is published', () => {
+    expect(renderRuleset({ notrack: { clusterCidr: cidr, nodeAddresses: node }, portMappings: [] })).to.contain(text([
       '  set published {',
       '    type ipv4_addr . inet_proto . inet_service',
       '  }',
-      ...chain,
+      ...head,
+      `    ip saddr ${cidr} ip daddr ${cidr} ip daddr != 10.244.1.0 ip daddr != 10.244.1.1 notrack`,
+      '  }',
     ]));
   });
 
-  it('publishes every mapping target once, sorted, whatever the host port or host IP', () => {
+  it('never to or from a published target: every mapping target once, sorted, whatever the host port or host IP', () => {
     const out = renderRuleset({
-      notrack: { clusterCidr: '10.244.7.9/16' },
+      notrack: { clusterCidr: '10.244.7.9/16', nodeAddresses: ['10.244.1.1', '10.244.1.1'] },
       portMappings: [
         { ...web, id: 'b', containerIp: '10.244.1.3', hostPort: 53, containerPort: 53, protocol: 'udp' },
         web,
@@ -182,12 +175,16 @@ describe('nft renderer: notrack for cluster-internal traffic', () => {
       '    type ipv4_addr . inet_proto . inet_service',
       '    elements = { 10.244.1.2 . tcp . 80, 10.244.1.3 . udp . 53 }',
       '  }',
-      ...chain,
+      ...head,
+      `    ip saddr ${cidr} ip daddr ${cidr} ip daddr != 10.244.1.1`
+        + ' ip saddr . meta l4proto . th sport != @published ip daddr . meta l4proto . th dport != @published notrack',
+      '  }',
     ]));
   });
 
-  it('rejects a cluster CIDR that is not one', () => {
-    expect(() => renderRuleset({ notrack: { clusterCidr: '10.244.0.0/33' }, portMappings: [] })).to.throw(NftValidationError, /notrack\.clusterCidr/);
+  it('rejects a cluster CIDR or a node address that is not one', () => {
+    expect(() => renderRuleset({ notrack: { clusterCidr: '10.244.0.0/33', nodeAddresses: [] }, portMappings: [] })).to.throw(NftValidationError, /notrack\.clusterCidr/);
+    expect(() => renderRuleset({ notrack: { clusterCidr: cidr, nodeAddresses: ['10.244.1.1', 'fe80::1'] }, portMappings: [] })).to.throw(NftValidationError, /notrack\.nodeAddresses\[1\]: "fe80::1"/);
   });
 });
 

@@ -19,9 +19,10 @@
  * Cluster-internal traffic skips conntrack (state.notrackCidr): a raw-priority
  * prerouting chain, which runs before conntrack's lookup, marks `notrack` the
  * packets it can prove need no NAT: source and destination in the cluster
- * CIDR, not addressed to this node, and not to or from a published container
- * port. The last condition cannot be a ct state or ct mark (no conntrack entry
- * has been looked up yet at raw priority), so it is a set of the port
+ * CIDR, not addressed to this node (its bridge and tunnel addresses), and not
+ * to or from a published container port. The last condition cannot be a ct
+ * state or ct mark (no conntrack entry has been looked up yet at raw
+ * priority), so it is a set of the port
  * mappings' targets (container addr . proto . port): a hostPort flow after
  * DNAT, and its replies, look pod-to-pod by address but must stay tracked so
  * the reply is un-DNATed. Packets the node sends or receives itself stay
@@ -66,23 +67,26 @@ function setBlock(name: string, keyType: string, elements: string[]): string[] {
 /**
  * The raw-priority chain that exempts forwarded cluster-internal traffic from
  * conntrack (see the module comment), with the set it consults; empty when
- * notrack is off.
+ * notrack is off. ONE rule: every pod-to-pod packet runs it, and a rule whose
+ * first failing match ends it is the cheapest form; the published-port
+ * matches are left out while nothing is published.
  */
 function notrackBlock(state: NormalizedState): string[] {
   const c = state.notrackCidr;
   if (c === undefined) return [];
+  const targets = publishedTargets(state);
+  const matches = [
+    `ip saddr ${c} ip daddr ${c}`,
+    // Not for this node (bridge or tunnel address): replies to the node's own connections.
+    ...(state.notrackNodeAddresses ?? []).map((a) => `ip daddr != ${a}`),
+    // Not a hostPort flow after DNAT, nor its replies: conntrack must undo the DNAT.
+    ...(targets.length > 0 ? ['ip saddr . meta l4proto . th sport != @published', 'ip daddr . meta l4proto . th dport != @published'] : []),
+  ];
   return [
-    ...setBlock('published', 'ipv4_addr . inet_proto . inet_service', publishedTargets(state)),
+    ...setBlock('published', 'ipv4_addr . inet_proto . inet_service', targets),
     '  chain raw_prerouting {',
     '    type filter hook prerouting priority raw; policy accept;',
-    `    ip saddr != ${c} return`,
-    `    ip daddr != ${c} return`,
-    // For this node (bridge or tunnel address): replies to the node's own connections.
-    '    fib daddr type local return',
-    // A hostPort flow after DNAT, and its replies: conntrack must undo the DNAT.
-    '    ip saddr . meta l4proto . th sport @published return',
-    '    ip daddr . meta l4proto . th dport @published return',
-    '    notrack',
+    `    ${matches.join(' ')} notrack`,
     '  }',
   ];
 }

@@ -42,7 +42,16 @@ export interface NftDesiredState {
    * Such traffic needs no NAT, and conntrack costs it latency and throughput.
    * Absent = everything is tracked.
    */
-  notrack?: { clusterCidr: string };
+  notrack?: {
+    clusterCidr: string;
+    /**
+     * This node's own addresses inside the cluster CIDR (the bridge gateway,
+     * the tunnel device's <subnet .0>): packets for them stay tracked. Listed
+     * rather than found by a per-packet FIB lookup, which costs every
+     * pod-to-pod packet more than two compares.
+     */
+    nodeAddresses: string[];
+  };
   /**
    * This node's container subnet (e.g. "10.244.1.0/24"). Needed for hairpin:
    * a container reaching a mapping on its own node is masqueraded so the reply
@@ -105,6 +114,8 @@ export interface NormalizedMapping {
 export interface NormalizedState {
   masqueradeCidr?: string;
   notrackCidr?: string;
+  /** notrack's node addresses, deduplicated and sorted numerically. */
+  notrackNodeAddresses?: string[];
   nodeSubnet?: string;
   bridge?: string;
   networks: NftNetwork[];

@@ -104,7 +104,17 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
   if (desired.masquerade !== undefined) {
     out.masqueradeCidr = normalizeCidr(desired.masquerade.clusterCidr, 'masquerade.clusterCidr');
   }
-  if (desired.notrack !== undefined) out.notrackCidr = normalizeCidr(desired.notrack.clusterCidr, 'notrack.clusterCidr');
+  if (desired.notrack !== undefined) {
+    out.notrackCidr = normalizeCidr(desired.notrack.clusterCidr, 'notrack.clusterCidr');
+    if (!Array.isArray(desired.notrack.nodeAddresses)) throw new NftValidationError('notrack.nodeAddresses: must be an array');
+    const addrs = new Map<number, string>();
+    desired.notrack.nodeAddresses.forEach((a, i) => {
+      const v = typeof a === 'string' ? parseIpv4(a) : undefined;
+      if (v === undefined) throw new NftValidationError(`notrack.nodeAddresses[${i}]: ${JSON.stringify(a)} is not an IPv4 address`);
+      addrs.set(v, formatIpv4(v));
+    });
+    out.notrackNodeAddresses = [...addrs.entries()].sort(([a], [b]) => a - b).map(([, t]) => t);
+  }
   if (desired.nodeSubnet !== undefined) out.nodeSubnet = normalizeCidr(desired.nodeSubnet, 'nodeSubnet');
   if (desired.bridge !== undefined) {
     if (!IFNAME.test(desired.bridge) || desired.bridge === '.' || desired.bridge === '..') {
