@@ -194,6 +194,44 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
     expect(text).to.not.match(new RegExp(`route ${other.replace(/[.*/]/g, '\\$&')} via \\S+ not installed`));
   });
 
+  it('path checks and RFC 7606: confederation segments and MP_REACH flags in conflict are treat-as-withdraw (session stays up); a bad 4-octet-AS capability gets 2/0', async () => {
+    const from = hostile.events.length;
+    // Installed first, so that treat-as-withdraw has something to withdraw.
+    hostile.send(update4(['10.93.1.0/24'], ip(200)));
+    hostile.send(update6(['2001:db8:93::/48'], '2001:db8:77::200'));
+    await waitFor('both installed', () => kernelDsts().includes('10.93.1.0/24') && kernelDsts().includes('2001:db8:93::/48'), 10_000, detail);
+    // AS_PATH [confed-sequence 65010, sequence 65066] from a peer: knit is in no confederation.
+    const confed: UpdateMessage = {
+      type: 'update', withdrawn: [], nlri: [P('10.93.1.0/24')],
+      attributes: { origin: 0, asPath: [{ type: 'confed-sequence', asns: [65010] }, { type: 'sequence', asns: [HOSTILE_ASN] }], nextHop: ip(200) },
+    };
+    hostile.send(encodeMessage(confed, { fourOctetAs: true }));
+    // MP_REACH_NLRI (optional, non-transitive) sent with the transitive bit set: flags 0xc0.
+    const nh = '20010db8007700000000000000000200';
+    const attrs = `40010100 4002060201${HOSTILE_ASN.toString(16).padStart(8, '0')} c00e1c 0002 01 10 ${nh} 00 30 20010db80093`.replace(/ /g, '');
+    const body = `0000${(attrs.length / 2).toString(16).padStart(4, '0')}${attrs}`;
+    hostile.send(Buffer.from(`${'ff'.repeat(16)}${(19 + body.length / 2).toString(16).padStart(4, '0')}02${body}`, 'hex'));
+    await waitFor('both withdrawn', () => !kernelDsts().includes('10.93.1.0/24') && !kernelDsts().includes('2001:db8:93::/48'), 10_000, detail);
+    expect(hostile.events.slice(from).filter(isNotification), 'no NOTIFICATION: the session stays up').to.deep.equal([]);
+    expect(log()).to.match(/AS_PATH with confederation segments/);
+    expect(log()).to.match(/attribute 14 with flags 0xc0/);
+    // A 4-octet-AS capability of length 2: 2/0, no session. (It replaces the hostile session for a moment.)
+    const open = `04 fe2a 005a ${ip(200).split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')} 0a 02 08 0104 00010001 4102 fe2a`.replace(/ /g, '');
+    hostile.close();
+    let answer = '';
+    // Until knitd has seen the close, a new connection is a collision (6/7): retry.
+    for (let i = 0; i < 20 && (answer === '' || answer === '6/7'); i++) {
+      const at = hostile.events.length;
+      hostile.connect(Buffer.from(`${'ff'.repeat(16)}${(19 + open.length / 2).toString(16).padStart(4, '0')}01${open}`, 'hex'));
+      const n = await hostile.waitEvent(isNotification, 10_000, at);
+      answer = `${n.code}/${n.subcode}`;
+      if (answer === '6/7') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answer).to.equal('2/0');
+    await establishSoon(hostile);
+    expect(birdUp()).to.equal(true);
+  });
+
   it('a flood of flaps, refused routes and route churn grows the log by a bounded amount', async () => {
     const before = statSync(knitd.logPath).size;
     const linesBefore = log().split('\n').length;

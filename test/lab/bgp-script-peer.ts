@@ -6,7 +6,8 @@
  * the test tells it to. A unix socket (netns-independent) carries
  * newline-delimited JSON: commands in, events out.
  *
- * Commands: {op:"connect"} (new session; an existing one is dropped),
+ * Commands: {op:"connect", hex?} (new session, with these bytes as OPEN
+ * when given; an existing one is dropped),
  * {op:"send", hex} (raw bytes on the session), {op:"close"},
  * {op:"flood", count, host?, source?} (open `count` idle TCP connections to
  * knitd and hold them; reports how many knitd closed), {op:"unflood"}.
@@ -49,7 +50,7 @@ function runChild(a: Args): void {
   let keepalive: NodeJS.Timeout | undefined;
   const flood: Socket[] = [];
 
-  const openSession = (): void => {
+  const openSession = (openHex?: string): void => {
     bgp?.destroy();
     const s = connect({ host: a.host, port: a.port, localAddress: a.source });
     bgp = s;
@@ -62,7 +63,7 @@ function runChild(a: Args): void {
           { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'four-octet-as', asn: a.asn },
         ]],
       };
-      s.write(encodeMessage(open, { fourOctetAs: false }));
+      s.write(openHex ? Buffer.from(openHex, 'hex') : encodeMessage(open, { fourOctetAs: false }));
       state = 'OpenSent';
       emit({ ev: 'state', state });
     });
@@ -141,7 +142,7 @@ function runChild(a: Args): void {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         const cmd = JSON.parse(line) as { op: string; hex?: string; count?: number; host?: string; source?: string };
-        if (cmd.op === 'connect') openSession();
+        if (cmd.op === 'connect') openSession(cmd.hex);
         else if (cmd.op === 'send' && cmd.hex !== undefined) bgp?.write(Buffer.from(cmd.hex, 'hex'));
         else if (cmd.op === 'close') bgp?.destroy();
         else if (cmd.op === 'flood') void doFlood(cmd.count ?? 1, cmd.host ?? a.host, cmd.source ?? a.source);
@@ -160,8 +161,8 @@ function runChild(a: Args): void {
 export interface ScriptPeer {
   readonly proc: LabProcess;
   readonly events: PeerEvent[];
-  /** Start a session (dial knitd, OPEN, KEEPALIVE). */
-  connect(): void;
+  /** Start a session (dial knitd, OPEN, KEEPALIVE); `open`: send these bytes instead of the usual OPEN. */
+  connect(open?: Buffer): void;
   send(buf: Buffer): void;
   close(): void;
   flood(count: number, opts?: { host?: string; source?: string }): void;
@@ -225,7 +226,7 @@ export async function startScriptPeer(lab: Lab, ns: string, opts: { host: string
   };
   const peer: ScriptPeer = {
     proc, events,
-    connect: () => cmd({ op: 'connect' }),
+    connect: (open) => cmd({ op: 'connect', ...(open ? { hex: open.toString('hex') } : {}) }),
     send: (b) => cmd({ op: 'send', hex: b.toString('hex') }),
     close: () => cmd({ op: 'close' }),
     flood: (count, o = {}) => cmd({ op: 'flood', count, ...o }),

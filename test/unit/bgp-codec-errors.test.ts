@@ -190,6 +190,13 @@ describe('bgp codec errors: UPDATE (RFC 4271 §6.3 as revised by RFC 7606)', () 
     });
   }
 
+  it('RFC 7606 §3(c): MP_REACH_NLRI / MP_UNREACH_NLRI flagged transitive (flags in conflict with the type) → 3/4 treat-as-withdraw of their prefixes, not a reset', () => {
+    const reach = expectError(decodeMessage(update(`c00e 1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8 ${ORIGIN} ${AS_PATH}`), FOUR), 3, 4, 'treat-as-withdraw');
+    expect(reach.withdrawn).to.deep.equal([{ afi: 6, addr: '2001:db8::', len: 32 }]);
+    const unreach = expectError(decodeMessage(update('c00f 0a 0002 01 30 20010db80009'), FOUR), 3, 4, 'treat-as-withdraw');
+    expect(unreach.withdrawn).to.deep.equal([{ afi: 6, addr: '2001:db8:9::', len: 48 }]);
+  });
+
   it('treat-as-withdraw also withdraws the MP_REACH and MP_UNREACH prefixes', () => {
     const mpReach = '900e 001a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8';
     const mpUnreach = '900f 000a 0002 01 30 20010db80009';
@@ -235,7 +242,7 @@ describe('bgp codec errors: UPDATE (RFC 4271 §6.3 as revised by RFC 7606)', () 
     ['MP_REACH_NLRI with a 5-octet IPv6 next hop → 3/9', `800e 0a 0002 01 05 0000000000 00 ${ORIGIN} ${AS_PATH}`, '', UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR, /next hop of 5 octets/],
     ['MP_REACH_NLRI with an IPv6 prefix /129 → 3/9', `900e 0017 0002 01 10 20010db8000000000000000000000001 00 81 ff ${ORIGIN} ${AS_PATH}`, '', UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR, /prefix length 129 > 128/],
     ['MP_UNREACH_NLRI with a prefix overrunning it → 3/9', '800f 05 0002 01 40 20', '', UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR, /overruns its field/],
-    ['MP_REACH_NLRI flagged transitive → 3/4', `c00e 15 0002 01 10 20010db8000000000000000000000001 00 ${ORIGIN} ${AS_PATH}`, '', UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR, /attribute 14 with flags 0xc0/],
+    ['MP_REACH_NLRI flagged transitive whose value does not parse → 3/4', `c00e 0a 0002 01 05 0000000000 00 ${ORIGIN} ${AS_PATH}`, '', UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR, /attribute 14 with flags 0xc0: next hop of 5 octets/],
     ['an IPv4 NLRI prefix /33 → 3/10 Invalid Network Field', BASE, '21 0a010000 00', UpdateErrorSubcode.INVALID_NETWORK_FIELD, /prefix length 33 > 32/],
     ['an NLRI prefix overrunning the message → 3/10', BASE, '18 0a01', UpdateErrorSubcode.INVALID_NETWORK_FIELD, /overruns/],
     ['an unrecognised well-known attribute (type 30, optional bit clear) → 3/2', `${BASE} 401e 01 00`, NLRI, UpdateErrorSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE, /unrecognised well-known attribute 30/],

@@ -337,6 +337,29 @@ describe('bgp session FSM', () => {
     });
   });
 
+  describe('path checks (issue 19)', () => {
+    it('an AS_PATH with confederation segments is treat-as-withdraw (RFC 5065 §5), the session stays up', async () => {
+      const h = harness();
+      const conn = await establish(h);
+      conn.received();
+      for (const type of ['confed-sequence', 'confed-set'] as const) {
+        conn.send({ type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [{ type, asns: [65010] }, { type: 'sequence', asns: [65000] }], nextHop: '10.0.0.2' }, nlri: [parsePrefix('10.9.0.0/16')!] });
+        expect(h.updates.at(-1)).to.deep.equal({ announced: [], withdrawn: [parsePrefix('10.9.0.0/16')] });
+      }
+      expect(notifications(conn.received())).to.deep.equal([]);
+      expect(h.session.currentState).to.equal('Established');
+    });
+
+    it('a 4-octet-AS capability of the wrong length gets 2/0', async () => {
+      const h = harness();
+      const conn = await connect(h);
+      conn.received();
+      conn.send(peerOpen({}, [[{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'unknown', code: 65, value: Buffer.from([0xfd, 0xe8]) }]]));
+      expect(notifications(conn.received())).to.deep.equal(['2/0']);
+      expect(h.session.currentState).to.not.equal('Established');
+    });
+  });
+
   describe('connection limits (issue 19: connection flood)', () => {
     it('holds one incoming connection waiting for its OPEN: a newer one replaces it (Cease 6/5), the outgoing one stays', async () => {
       const h = harness();

@@ -420,6 +420,10 @@ export class Speaker {
 
   private onUpdate(e: PeerEntry, announced: readonly Path[], withdrawn: Parameters<Rib['apply']>[2]): void {
     const addr = e.spec.address;
+    if (e.negotiated && e.negotiated.peerAsn !== this.opts.localAsn) {
+      // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored (it must not steer our decision).
+      announced = announced.map((p) => (p.attrs.localPref === undefined ? p : { ...p, attrs: { ...p.attrs, localPref: undefined } }));
+    }
     const r = this.rib.apply(addr, announced, withdrawn);
     for (const x of r.rejected) {
       this.event(addr, 'rejected', 'warn', `peer ${addr}: route ${x.prefix} via ${x.nextHop || '-'} not installed (${x.reason})`, { prefix: x.prefix, reason: x.reason, nextHop: x.nextHop });

@@ -124,7 +124,22 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, fourOc
       errors.push(updateError(subcode, data, actionFor(type), reason));
     };
     if ((flags & (AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE)) !== EXPECTED_BITS[cls]) {
-      fail(UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR, `attribute ${type} with flags 0x${flags.toString(16)}`);
+      const reason = `attribute ${type} with flags 0x${flags.toString(16)}`;
+      if (type === AttrType.MP_REACH_NLRI || type === AttrType.MP_UNREACH_NLRI) {
+        // RFC 7606 §3(c): flags in conflict with the type are treat-as-withdraw. For MP_* that is
+        // only possible when the value still parses (its prefixes are what gets withdrawn);
+        // otherwise nothing can be withdrawn and the session is reset (§5.3).
+        const mp = type === AttrType.MP_REACH_NLRI ? decodeMpReach(value) : decodeMpUnreach(value);
+        if (typeof mp === 'string') {
+          fail(UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR, `${reason}: ${mp}`);
+        } else {
+          if ('nextHop' in mp) attributes.mpReach = mp;
+          else attributes.mpUnreach = mp;
+          errors.push(updateError(UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR, Buffer.from(whole), 'treat-as-withdraw', reason));
+        }
+        continue;
+      }
+      fail(UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR, reason);
       continue;
     }
     switch (type) {

@@ -5,7 +5,7 @@
  * state). Refusals come back as the NOTIFICATION to send.
  */
 import {
-  Afi, BGP_VERSION, ErrorCode, findCapability, OpenErrorSubcode, Safi,
+  Afi, BGP_VERSION, CapabilityCode, ErrorCode, findCapability, OpenErrorSubcode, Safi,
   type AfiSafi, type Capability, type GracefulRestartFamily, type NotificationMessage, type OpenMessage,
 } from '../codec';
 
@@ -75,6 +75,10 @@ const sameFamily = (a: AfiSafi, b: AfiSafi): boolean => a.afi === b.afi && a.saf
  */
 export function negotiate(local: LocalOpenParams, peer: OpenMessage): Negotiated | NotificationMessage {
   if (peer.holdTime === 1 || peer.holdTime === 2) return openError(OpenErrorSubcode.UNACCEPTABLE_HOLD_TIME);
+  // A 4-octet-AS capability whose length is not 4 (the codec keeps it as an unknown capability):
+  // the peer's AS cannot be known, so the OPEN is refused with 2/0 (what BIRD and FRR send).
+  const badAs4 = peer.capabilityParams.flat().find((c) => c.kind === 'unknown' && c.code === CapabilityCode.FOUR_OCTET_AS);
+  if (badAs4 && badAs4.kind === 'unknown') return openError(OpenErrorSubcode.UNSPECIFIC, Buffer.from([CapabilityCode.FOUR_OCTET_AS, badAs4.value.length, ...badAs4.value]));
   const mp = peer.capabilityParams.flat().filter((c): c is Extract<Capability, { kind: 'multiprotocol' }> => c.kind === 'multiprotocol');
   // RFC 4760 §8: a peer without multiprotocol capabilities speaks IPv4 unicast only.
   const offered: AfiSafi[] = mp.length > 0 ? mp.map((c) => ({ afi: c.afi, safi: c.safi })) : [IPV4_UNICAST];

@@ -413,8 +413,17 @@ export class Session {
         if (m.type === 'open') return this.fail(c, fsmError(c.state), 'OPEN in Established');
         if (m.type === 'update') {
           const eor = endOfRibFamily(m);
-          if (eor) this.listener.endOfRib?.(eor);
-          else this.listener.update?.(readUpdate(m));
+          if (eor) {
+            this.listener.endOfRib?.(eor);
+          } else if (m.attributes.asPath?.some((seg) => seg.type === 'confed-sequence' || seg.type === 'confed-set')) {
+            // RFC 5065 §5: confederation segments from a peer outside our (non-existent) confederation
+            // make the AS_PATH malformed: treat-as-withdraw (RFC 7606 §7.2), never passed on.
+            this.events('malformed', 'warn', `peer ${this.cfg.peerAddress}: AS_PATH with confederation segments (knit is in no confederation); UPDATE treated as withdraw`, { action: 'treat-as-withdraw' });
+            const u = readUpdate(m);
+            this.listener.update?.({ announced: [], withdrawn: [...u.withdrawn, ...u.announced.map((p) => p.prefix)] });
+          } else {
+            this.listener.update?.(readUpdate(m));
+          }
         } else if (m.type === 'route-refresh') {
           this.advertised.clear();
           this.flush(c);
