@@ -9,11 +9,11 @@
  *     putting the same config back clears it.
  */
 import { expect } from 'chai';
-import { createLab, type Lab } from '../lab/lab';
+import type { Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { scrape } from './api-lab';
 import {
-  allPairs, attach, dataplaneOf, etcdctl, leaseKey, logRecords, startClusterKnitd, unreachablePairs, waitFor, type Attached,
+  allPairs, attach, dataplaneOf, etcdctl, leaseKey, logRecords, unreachablePairs, waitFor, withCluster,
 } from './cluster-lab';
 
 const METRICS = '127.0.0.1:9656';
@@ -21,19 +21,10 @@ const NETWORK_KEY = '/knit/v1/network';
 
 describe('cluster: recovery from a hostile lease conflict, and a deleted or replaced network config', function () {
   this.timeout(120_000);
+  const f = withCluster({ nodes: 2, knitd: { metricsAddress: METRICS } });
+  const { knitds, attached: c } = f;
   let lab: Lab;
-  const knitds: Knitd[] = [];
-  const c: Attached[] = [];
-
-  before(async () => {
-    lab = await createLab({ nodes: 2, etcd: true });
-    for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node, undefined, { metricsAddress: METRICS }));
-    for (const k of knitds) c.push(await attach(lab, k, 'u'));
-  });
-  after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
-  });
+  before(() => { lab = f.lab; });
 
   const probe = async (k: Knitd, path: '/healthz' | '/readyz') => scrape(lab, k.node, METRICS, path);
   const logged = (k: Knitd, message: string) => logRecords(k).filter((r) => r.message === message);

@@ -10,10 +10,10 @@
  *     table and chain, and an error log line does; removing it clears it.
  */
 import { expect } from 'chai';
-import { createLab, type Lab } from '../lab/lab';
+import type { Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { knitctl, scrape } from './api-lab';
-import { allPairs, attach, logRecords, startClusterKnitd, unreachablePairs, waitFor, type Attached } from './cluster-lab';
+import { allPairs, logRecords, unreachablePairs, waitFor, withCluster } from './cluster-lab';
 
 const METRICS = '127.0.0.1:9657';
 const KNIT_RULES = [
@@ -23,22 +23,16 @@ const KNIT_RULES = [
 
 describe('cluster traffic through a node whose forward policy is DROP', function () {
   this.timeout(120_000);
-  let lab: Lab;
-  const knitds: Knitd[] = [];
-  const c: Attached[] = [];
-
-  before(async () => {
-    lab = await createLab({ nodes: 2, etcd: true });
-    // Docker's default on node1 before knitd starts.
-    await lab.exec(lab.nodes[0]!.ns, 'iptables-nft', ['-P', 'FORWARD', 'DROP']);
+  const f = withCluster({
+    nodes: 2,
     // A 2 s check interval so a policy changed under a running knitd is found quickly.
-    for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node, undefined, { metricsAddress: METRICS, args: ['--reconcile-interval-seconds', '2'] }));
-    for (const k of knitds) c.push(await attach(lab, k, 'u'));
+    knitd: { metricsAddress: METRICS, args: ['--reconcile-interval-seconds', '2'] },
+    // Docker's default on node1 before knitd starts.
+    beforeStart: async (l) => { await l.exec(l.nodes[0]!.ns, 'iptables-nft', ['-P', 'FORWARD', 'DROP']); },
   });
-  after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
-  });
+  const { knitds, attached: c } = f;
+  let lab: Lab;
+  before(() => { lab = f.lab; });
 
   const forwardRules = async (k: Knitd) => (await lab.exec(k.node.ns, 'iptables-nft', ['-S', 'FORWARD'])).trim().split('\n');
 

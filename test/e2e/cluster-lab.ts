@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { Lab, LabContainer, LabNode } from '../lab/lab';
+import { createLab, type Lab, type LabContainer, type LabNode } from '../lab/lab';
 import { startKnitd, type Knitd, type KnitdOptions } from '../lab/knitd';
 
 const execFileP = promisify(execFile);
@@ -28,6 +28,37 @@ export interface Attached {
 /** Starts knitd in cluster mode on `node` against the lab's etcd. */
 export async function startClusterKnitd(lab: Lab, node: LabNode, network: Record<string, unknown> = VXLAN_NETWORK, opts: Omit<KnitdOptions, 'cluster'> = {}): Promise<Knitd> {
   return startKnitd(lab, node, { ...opts, cluster: { etcdEndpoints: lab.etcdEndpoints, network } });
+}
+
+/** What `withCluster` hands to a test file. */
+export interface ClusterFixture {
+  lab: Lab;
+  knitds: Knitd[];
+  /** one container per node, attached by the real plugin (a test may push more) */
+  attached: Attached[];
+}
+
+/**
+ * mocha hooks for a cluster test: `before` makes a lab of `nodes` nodes with
+ * etcd (running `beforeStart` on it first, e.g. a firewall knitd must find),
+ * starts a cluster knitd on every node and attaches one container per node;
+ * `after` removes all of it. Fields of the fixture are filled in by `before`.
+ */
+export function withCluster(
+  opts: { nodes: number; knitd?: Omit<KnitdOptions, 'cluster'>; beforeStart?: (lab: Lab) => Promise<void> },
+): ClusterFixture {
+  const f = { knitds: [], attached: [] } as unknown as ClusterFixture;
+  before(async () => {
+    f.lab = await createLab({ nodes: opts.nodes, etcd: true });
+    await opts.beforeStart?.(f.lab);
+    for (const node of f.lab.nodes) f.knitds.push(await startClusterKnitd(f.lab, node, undefined, opts.knitd));
+    for (const k of f.knitds) f.attached.push(await attach(f.lab, k, 'u'));
+  });
+  after(async () => {
+    for (const k of f.knitds) await k.destroy();
+    await f.lab?.teardown();
+  });
+  return f;
 }
 
 /** ADD through the real `knit` plugin; returns the container and its IP. */
