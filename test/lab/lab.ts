@@ -36,7 +36,16 @@ export interface LabOptions {
   etcd?: boolean | { members: 1 | 3 };
   /** Underlay range; default 192.168.77.0/24. */
   underlayCidr?: string;
+  /**
+   * Dual-stack underlay: also IPv6 on the underlay, fd77::1/64 on the router
+   * and fd77::<10+i>/64 on node i (added with nodad: usable at once), IPv6
+   * forwarding on the router.
+   */
+  ipv6?: boolean;
 }
+
+/** The IPv6 underlay prefix of a lab made with `ipv6: true`. */
+export const LAB_UNDERLAY6 = 'fd77::/64';
 
 /** One node of the lab. */
 export interface LabNode {
@@ -45,6 +54,8 @@ export interface LabNode {
   ns: string;
   netnsPath: string;
   underlayIp: string;
+  /** The node's IPv6 underlay address (labs made with `ipv6: true`). */
+  underlayIp6?: string;
   /** The node's underlay interface inside its namespace ("eth0"). */
   dev: string;
 }
@@ -149,23 +160,31 @@ class LabImpl implements Lab {
   }
 
   /** Build the underlay bridge and the nodes; throws with the failing step. */
-  build(nodes: number, etcdIps: string[]): void {
+  build(nodes: number, etcdIps: string[], ipv6 = false): void {
     const { ns, bridge, plan } = this.underlay;
     const len = plan.prefixLen;
     const ipBatch = (target: string, lines: string[]): void => {
       nsRun(target, 'ip', ['-batch', '-'], `${lines.join('\n')}\n`);
     };
     const extraEtcd = etcdIps.filter((ip) => ip !== plan.routerIp).map((ip) => `addr add ${ip}/${len} dev ${bridge}`);
-    ipBatch(ns, [`link add ${bridge} type bridge`, `addr add ${plan.routerIp}/${len} dev ${bridge}`, ...extraEtcd, `link set ${bridge} up`]);
+    ipBatch(ns, [
+      `link add ${bridge} type bridge`, `addr add ${plan.routerIp}/${len} dev ${bridge}`, ...extraEtcd, `link set ${bridge} up`,
+      ...(ipv6 ? [`addr add fd77::1/64 dev ${bridge} nodad`] : []),
+    ]);
     // The underlay plays the router between nodes and "outside".
     nsRun(ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    if (ipv6) nsRun(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
     for (let i = 0; i < nodes; i++) {
       const nodeNs = this.addNs(`n${i + 1}`);
       const ul = this.name(`u${i + 1}`);
       const dev = 'eth0';
       ipBatch(ns, [`link add ${ul} type veth peer name ${dev} netns ${nodeNs}`, `link set ${ul} master ${bridge}`, `link set ${ul} up`]);
-      ipBatch(nodeNs, [`addr add ${plan.nodeIps[i]}/${len} dev ${dev}`, `link set ${dev} up`, `route add default via ${plan.routerIp}`]);
-      this.nodes.push({ name: `node${i + 1}`, ns: nodeNs, netnsPath: netnsPath(nodeNs), underlayIp: plan.nodeIps[i], dev });
+      const ip6 = ipv6 ? `fd77::${(10 + i + 1).toString(16)}` : undefined;
+      ipBatch(nodeNs, [
+        `addr add ${plan.nodeIps[i]}/${len} dev ${dev}`, `link set ${dev} up`, `route add default via ${plan.routerIp}`,
+        ...(ip6 ? [`addr add ${ip6}/64 dev ${dev} nodad`] : []),
+      ]);
+      this.nodes.push({ name: `node${i + 1}`, ns: nodeNs, netnsPath: netnsPath(nodeNs), underlayIp: plan.nodeIps[i], dev, ...(ip6 ? { underlayIp6: ip6 } : {}) });
     }
   }
 
@@ -273,7 +292,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   const lab = new LabImpl(`${RUN_PREFIX}-L${labSeq.toString(36)}-`, plan);
   openLabs.add(lab);
   try {
-    lab.build(opts.nodes, plan.etcdIps);
+    lab.build(opts.nodes, plan.etcdIps, opts.ipv6 === true);
     if (members === 1) {
       lab.etcdMembers.push(await startEtcd({ ns: lab.underlay.ns, host: plan.routerIp, name: `${lab.prefix}etcd` }));
     } else if (members === 3) {

@@ -18,7 +18,7 @@ const MAC_B = '0a:00:00:00:00:0b';
 const MAC_C = '0a:00:00:00:00:0c';
 const OWN = '0a:00:00:00:00:0a';
 const segment = [mustParseCidr('192.168.77.0/24')];
-const vxEnv = (directRouting: boolean): VxlanPlanEnv => ({ deviceIndex: DEV, underlayIndex: UL, underlayPrefixes: segment, directRouting, ownVtepMac: OWN });
+const vxEnv = (directRouting: boolean): VxlanPlanEnv => ({ deviceIndex: DEV, underlayIndex: UL, underlayPrefixes: segment, directRouting, ownVtepMac: OWN, ipv6: false, underlayPrefixes6: [] });
 
 /** Flattened view so expectations read like `ip` output. */
 function flat(d: DesiredDataplane): { routes: unknown[]; neighbours: unknown[]; fdb: unknown[]; modes: string[]; refused: string[] } {

@@ -145,13 +145,17 @@ describe('bgp backend desired routes', () => {
     await backend.close();
   });
 
-  it('publishes its AS, advertises its subnet and IPv6 prefix, and turns learned paths into protocol-90 routes', async () => {
+  it('publishes its AS, advertises its subnet and IPv6 prefix, and turns learned paths of both families into protocol-90 routes (desired() writes nothing)', async () => {
     const setup = await backend.setup();
     expect(setup).to.deep.equal({ leaseData: { bgpAsn: 65001 }, mtu: 1500, writes: 0 });
     let changes = 0;
     backend.watch(() => { changes++; });
     const leases = [lease('node2', '10.244.2.0/24', '192.168.77.12')];
     expect(backend.desired(leases)).to.deep.equal({ peers: [], refused: [] });
+    await flush();
+    // desired() is pure: no session until the wiring hands the peer set over.
+    expect(dialer.attempts).to.have.length(0);
+    backend.peersChanged(leases);
     await flush();
     expect(dialer.attempts.map((a) => `${a.target.host}:${a.target.port}`)).to.deep.equal(['192.168.77.1:179']);
     const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
@@ -176,9 +180,13 @@ describe('bgp backend desired routes', () => {
     expect(d.peers).to.deep.equal([{
       subnet: '10.244.2.0/24', nodeName: 'node2', publicIp: '192.168.77.12', mode: 'bgp', neighbours: [], fdb: [],
       routes: [{ dst: '10.244.2.0/24', gateway: '192.168.77.12', index: 2, protocol: RTPROT_KNIT_BGP }],
+    }, {
+      subnet: '2001:db8:9::/48', nodeName: 'bgp 192.168.77.1', publicIp: '2001:db8:77::1', mode: 'bgp', neighbours: [], fdb: [],
+      routes: [{ dst: '2001:db8:9::/48', gateway: 'fe80::1', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 }],
     }]);
     await flush();
-    expect(written).to.deep.equal([{ dst: '2001:db8:9::/48', gateway: 'fe80::1', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 }]);
+    // The reconciler writes them, not the backend.
+    expect(written).to.deep.equal([]);
     expect(backend.sessions()[0]).to.deep.include({ peerAddress: '192.168.77.1', state: 'Established', prefixesReceived: 3, prefixesSent: 2 });
     // 10.99.0.0/16 came with our own address as next hop: refused at import (counted, not a route).
     expect(backend.routes().map((r) => `${r.prefix} ${r.installed}`).sort()).to.deep.equal(['10.244.2.0/24 true', '2001:db8:9::/48 true']);
@@ -210,7 +218,31 @@ describe('bgp backend kernel ownership and graceful restart', () => {
     return { handle: h as Handle, get routes() { return state.routes; }, writes: state.writes };
   }
 
-  it('IPv6: a foreign route in the slot is left alone; a stale route of ours is deleted', async () => {
+  it('a dual-stack node advertises its own IPv6 pod subnet next to its IPv4 one', async () => {
+    const k = kernel([]);
+    const dialer = new FakeDialer();
+    const clock = new FakeClock();
+    const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000 }], listenAddress: '127.0.0.1', listenPort: 17960 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24', subnet6: 'fd00:10:244:1::/64' } }, { dial: dialer.dial, clock });
+    try {
+      await b.setup();
+      b.peersChanged([]);
+      await flush();
+      const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
+      dialer.attempts[0]!.resolve(conn);
+      await flush();
+      conn.send(peerOpen({ asn: 65000, bgpId: '192.168.77.1' }));
+      conn.send({ type: 'keepalive' });
+      const sent = conn.received().filter((m): m is UpdateMessage => m.type === 'update');
+      const v6 = sent.flatMap((u) => u.attributes.mpReach?.nlri ?? []).map((p) => `${p.addr}/${p.len}`);
+      expect(sent.flatMap((u) => u.nlri).map((p) => `${p.addr}/${p.len}`)).to.deep.equal(['10.244.1.0/24']);
+      expect(v6).to.deep.equal(['fd00:10:244:1::/64']);
+      expect(k.writes).to.deep.equal([]);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('IPv6: learned routes are desired routes (metric 1024, proto 90); desired() itself writes nothing', async () => {
     const k = kernel([
       { dst: '2001:db8:9::/48', gateway: 'fe80::99', index: 2, protocol: 3, metric: 1024 },
       { dst: '2001:db8:old::/48', gateway: 'fe80::1', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 },
@@ -220,7 +252,7 @@ describe('bgp backend kernel ownership and graceful restart', () => {
     const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000, import: 'all' }], listenAddress: '127.0.0.1', listenPort: 17990 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } }, { dial: dialer.dial, clock });
     try {
       await b.setup();
-      b.desired([]);
+      b.peersChanged([]);
       await flush();
       const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
       dialer.attempts[0]!.resolve(conn);
@@ -229,10 +261,13 @@ describe('bgp backend kernel ownership and graceful restart', () => {
       conn.send({ type: 'keepalive' });
       conn.send({ type: 'update', withdrawn: [], nlri: [], attributes: { origin: 0, asPath: [{ type: 'sequence', asns: [65000] }], mpReach: { afi: 2, safi: 1, nextHop: { global: '2001:db8:77::1', linkLocal: 'fe80::1' }, nlri: [parsePrefix('2001:db8:9::/48')!, parsePrefix('2001:db8:a::/48')!] } } });
       clock.advance(10);
-      b.desired([]);
+      const routes = b.desired([]).peers.flatMap((p) => p.routes);
       for (let i = 0; i < 5; i++) await flush();
-      expect(k.writes.sort()).to.deep.equal(['del 2001:db8:old::/48', 'replace 2001:db8:a::/48']);
-      expect(k.routes.find((r) => r.dst === '2001:db8:9::/48')?.protocol).to.equal(3);
+      expect(routes.map((r) => `${r.dst} ${r.gateway} ${r.metric} ${r.protocol}`).sort()).to.deep.equal([
+        `2001:db8:9::/48 fe80::1 1024 ${RTPROT_KNIT_BGP}`, `2001:db8:a::/48 fe80::1 1024 ${RTPROT_KNIT_BGP}`,
+      ]);
+      // The foreign route in the slot and our stale one are the reconciler's business (reconcile-diff tests).
+      expect(k.writes).to.deep.equal([]);
     } finally {
       await b.close();
     }
@@ -254,6 +289,8 @@ describe('bgp backend kernel ownership and graceful restart', () => {
       clock.advance(10);
       const dsts = (): string[] => b.desired([]).peers.map((p) => p.subnet).sort();
       expect(dsts()).to.deep.equal(['10.244.2.0/24', '10.244.3.0/24']);
+      b.peersChanged([]);
+      expect(dsts(), 'a peer set alone is not convergence').to.deep.equal(['10.244.2.0/24', '10.244.3.0/24']);
       await flush();
       const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
       dialer.attempts[0]!.resolve(conn);

@@ -32,7 +32,41 @@ function show(ops: DiffOp[]): string[] {
 
 interface Case { name: string; desired: DesiredObjects; current: CurrentObjects; ops: string[]; unchanged: number; conflicts?: string[] }
 
+/** An IPv6 route as the kernel dumps it: metric 1024 when none was given. */
+const dumped6 = (r: Route): Route => ({ ...r, table: 254, scope: 'universe', metric: 1024 });
+
 const cases: Case[] = [
+  {
+    name: 'both families in one diff: IPv4 and IPv6 routes and neighbours, each family in its own slots',
+    desired: {
+      routes: [want('10.244.2.0/24', '10.244.2.0'), want('fd00:10:244:2::/64', 'fd00:10:244:2::')],
+      neighbours: [neigh('10.244.2.0', M2), neigh('fd00:10:244:2::', M2)], fdb: [fdb(M2, '192.168.77.12')],
+    },
+    current: empty,
+    ops: [
+      'add neighbour 10.244.2.0 0a:00:00:00:00:02', 'add neighbour fd00:10:244:2:: 0a:00:00:00:00:02', 'add fdb 0a:00:00:00:00:02 192.168.77.12',
+      'add route 10.244.2.0/24 via 10.244.2.0', 'add route fd00:10:244:2::/64 via fd00:10:244:2::',
+    ],
+    unchanged: 0,
+  },
+  {
+    name: 'IPv6 steady state: a desired route without a metric matches the kernel\'s 1024 (no rewrite every run)',
+    desired: { routes: [want('fd00:10:244:2::/64', 'fd00:10:244:2::')], neighbours: [neigh('fd00:10:244:2::', M2)], fdb: [] },
+    current: { routes: [dumped6(want('fd00:10:244:2::/64', 'fd00:10:244:2::'))], neighbours: [neigh('fd00:10:244:2::', M2)], fdb: [] },
+    ops: [],
+    unchanged: 2,
+  },
+  {
+    name: 'IPv6: a stale route of ours is deleted, a foreign one in a wanted slot is a conflict',
+    desired: { routes: [want('2001:db8:9::/48', 'fe80::1')], neighbours: [], fdb: [] },
+    current: {
+      routes: [dumped6({ ...want('2001:db8:9::/48', 'fe80::99'), protocol: 3 }), dumped6(want('2001:db8:old::/48', 'fe80::1'))],
+      neighbours: [], fdb: [],
+    },
+    ops: ['delete route 2001:db8:old::/48 via fe80::1'],
+    unchanged: 0,
+    conflicts: ['2001:db8:9::/48 held by proto 3'],
+  },
   {
     name: 'empty kernel: everything added, neighbours and FDB before routes',
     desired: { routes: [want('10.244.2.0/24', '10.244.2.0')], neighbours: [neigh('10.244.2.0', M2)], fdb: [fdb(M2, '192.168.77.12')] },

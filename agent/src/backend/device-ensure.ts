@@ -6,19 +6,25 @@
 import { isNetlinkError, type Handle, type Link } from '../netlink';
 import { connectedPrefixes } from './peer-checks';
 import type { Ipv4Cidr } from '../net/ipv4';
+import { mustParseCidrAny, type Cidr } from '../net/ip';
 
-/** The underlay as it is now: the link re-read by index, its connected IPv4 prefixes. */
+/** The underlay as it is now: the link re-read by index, its connected IPv4 and IPv6 prefixes. */
 export interface UnderlayNow {
   link: Link;
   prefixes: Ipv4Cidr[];
+  /** connected IPv6 prefixes other than link-local (the segment an IPv6 next hop must be on) */
+  prefixes6: Cidr[];
 }
 
 /** Re-read the underlay by index (its MTU may have changed since detection) and its connected prefixes. */
 export async function readUnderlay(nl: Handle, underlay: Link): Promise<UnderlayNow> {
   const link = await nl.linkByIndex(underlay.index);
   if (!link) throw new Error(`underlay ${underlay.name} (#${underlay.index}) no longer exists`);
-  const addrs = await nl.addrList({ index: link.index, family: 4 });
-  return { link, prefixes: connectedPrefixes(addrs.map((a) => a.cidr)) };
+  const addrs = await nl.addrList({ index: link.index });
+  const prefixes6 = addrs
+    .filter((a) => a.family === 6 && !a.cidr.startsWith('fe80:') && !a.cidr.endsWith('/128'))
+    .map((a) => mustParseCidrAny(a.cidr, false));
+  return { link, prefixes: connectedPrefixes(addrs.filter((a) => a.family === 4).map((a) => a.cidr)), prefixes6 };
 }
 
 /**

@@ -4,6 +4,7 @@
  * never half-programmed.
  */
 import { cidrContains, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, parseCidr, type Ipv4Cidr } from '../net/ipv4';
+import { cidrContainsAddress, formatIp, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
 import type { Lease, BackendType } from '../store';
 
 /** The subnet's network address ("10.244.2.0/24" → "10.244.2.0"): the peer's VTEP/tunnel address, as in flannel. */
@@ -34,6 +35,17 @@ export function connectedPrefixes(cidrs: readonly string[]): Ipv4Cidr[] {
 export function onSegment(ip: string, prefixes: readonly Ipv4Cidr[]): boolean {
   const v = mustParseIpv4(ip);
   return prefixes.some((p) => cidrContains(p, v));
+}
+
+/** True when the IPv6 address is inside one of the underlay's connected IPv6 prefixes. */
+export function onSegment6(ip: string | undefined, prefixes6: readonly Cidr[]): boolean {
+  const a = ip === undefined ? undefined : parseIp(ip);
+  return a !== undefined && prefixes6.some((p) => cidrContainsAddress(p, a));
+}
+
+/** The IPv6 subnet's network address ("fd00:10:244:2::/64" → "fd00:10:244:2::"): the peer's IPv6 next hop on the overlay. */
+export function subnetZero6(subnet6: string): string {
+  return formatIp({ family: 6, value: mustParseCidrAny(subnet6).network });
 }
 
 /** Describes prefixes for messages: "192.168.77.0/24, 10.0.0.0/8" or "none". */

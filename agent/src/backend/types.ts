@@ -3,12 +3,14 @@
  * makes its device(s), says what this node publishes in its lease, and turns
  * the peer leases into desired kernel objects. Applying them is the
  * reconciler's job (agent/src/dataplane/reconcile), so a backend never diffs
- * or writes routes itself.
+ * or writes routes itself. `desired()` is pure (the API's audit calls it too);
+ * a backend that must act on a new peer set (BGP: its sessions) does so in
+ * `peersChanged()`, which the wiring calls before the reconciler runs.
  */
 import type { Logger } from '../log/logger';
 import type { Handle, Link } from '../netlink';
 import type { DataplaneSource } from '../dataplane/reconcile/types';
-import type { LeaseBackendData, BackendType, NetworkConfig } from '../store';
+import type { Lease, LeaseBackendData, BackendType, NetworkConfig } from '../store';
 
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from '../dataplane/reconcile/types';
 
@@ -26,6 +28,10 @@ export interface BackendContext {
     underlay: Link;
     /** This node's leased subnet, "10.244.1.0/24". */
     subnet: string;
+    /** Dual-stack: this node's IPv6 subnet (its lease's ipv6Subnet). */
+    subnet6?: string;
+    /** The node's global IPv6 address on the underlay, when it has one (host-gw's IPv6 next hop for peers). */
+    publicIpv6?: string;
   };
 }
 
@@ -39,6 +45,12 @@ export interface Backend extends DataplaneSource {
    * learned routes): `onChange` is called then, and the wiring reconciles.
    */
   watch?(onChange: () => void): void;
+  /**
+   * The peer set changed (called by the wiring with every set the peer
+   * tracker emits, before the reconciler runs): the place for side effects
+   * such as BGP session changes, which desired() must not have.
+   */
+  peersChanged?(peers: readonly Lease[]): void;
   /** Stop background work (BGP sessions) at shutdown; kernel objects stay. */
   close?(): Promise<void>;
 }

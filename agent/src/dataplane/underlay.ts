@@ -9,6 +9,14 @@ export interface Underlay {
   link: Link;
   /** the node's public IPv4 address on that link */
   ip: string;
+  /** the node's first global (not link-local) IPv6 address on that link, when it has one: its IPv6 underlay address */
+  ipv6?: string;
+}
+
+/** The first global IPv6 address of link `index` (link-local and host routes skipped), if any. */
+export async function underlayIpv6(nl: Handle, index: number): Promise<string | undefined> {
+  const addrs = await nl.addrList({ index, family: 6 });
+  return addrs.map((a) => a.cidr.split('/')[0]!).find((ip) => !ip.startsWith('fe80:'));
 }
 
 export interface UnderlayHints {

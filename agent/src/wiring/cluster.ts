@@ -21,7 +21,7 @@ import { nodeOverlap, readNodePrefixes } from '../dataplane/node-overlap';
 import type { StartupUndo } from './startup-undo';
 import type { Backend } from '../backend';
 import type { Reconciler, ReconcileRunReport } from '../dataplane/reconcile';
-import { detectUnderlay, type Underlay } from '../dataplane/underlay';
+import { detectUnderlay, underlayIpv6, type Underlay } from '../dataplane/underlay';
 import { startNetworkInstance } from './network-instance';
 import { retrier, Waiting } from './retry';
 
@@ -108,15 +108,18 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       }
     }
     const stack = networkFamilies(network).stack;
-    if (stack !== 'ipv4') {
-      // The lease layer knows IPv6 (docs/subnet-leases.md); IPAM, CNI and the
-      // backends do not program it yet. Refuse instead of running IPv4-only.
-      throw new Error(`the network config at ${cfg.etcd.prefix}/network is ${stack}; this knitd programs IPv4-only networks so far`);
+    if (stack === 'ipv6') {
+      // The lease layer knows IPv6-only networks (docs/subnet-leases.md); IPAM,
+      // CNI and the backends program IPv4-only and dual-stack ones so far.
+      throw new Error(`the network config at ${cfg.etcd.prefix}/network is IPv6-only; this knitd programs IPv4-only and dual-stack networks so far`);
     }
-    const underlay = await detectUnderlay(nl, {
+    const detected = await detectUnderlay(nl, {
       ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
       ...(cfg.publicIp ? { publicIp: cfg.publicIp } : {}),
     });
+    // Dual-stack: the IPv6 underlay address peers route our IPv6 subnet to (host-gw) is published in the lease.
+    const ipv6 = stack === 'dual-stack' ? await underlayIpv6(nl, detected.link.index) : undefined;
+    const underlay: Underlay = ipv6 === undefined ? detected : { ...detected, ipv6 };
     const inst = await startNetworkInstance({
       name: DEFAULT_NETWORK, network, client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir,
       nodeName: cfg.nodeName, ttlSeconds: cfg.etcd.leaseTtlSeconds, reconcileIntervalSeconds: cfg.reconcileIntervalSeconds,

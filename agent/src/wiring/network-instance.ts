@@ -12,7 +12,8 @@ import { LeaseManager, PeerTracker, type CounterLike } from '../subnet';
 import { backendLeaseData, createBackend, type Backend } from '../backend';
 import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
 import type { Underlay } from '../dataplane/underlay';
-import { cidrCovers, mustParseCidr } from '../net/ipv4';
+import { cidrCoversAny, mustParseCidrAny, parseCidrAny } from '../net/ip';
+import { RTPROT_KNIT_BGP } from '../netlink';
 import type { retrier } from './retry';
 import type { StartupUndo } from './startup-undo';
 import { existsSync } from 'node:fs';
@@ -79,39 +80,54 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
   const hadStateFile = existsSync(subnetStatePath(o.stateDir));
   const lease = await retry('acquire a subnet lease', () => manager.acquire({
     nodeName: o.nodeName, publicIp: underlay.ip, backendData: backendLeaseData(network, o.nodeName),
+    ...(underlay.ipv6 !== undefined ? { publicIpv6: underlay.ipv6 } : {}),
   }));
   if (!hadStateFile) undo.add(`subnet state file ${subnetStatePath(o.stateDir)}`, () => removeSubnetState(o.stateDir));
   if (manager.createdAtAcquire) undo.add(`subnet lease ${lease.subnet}`, () => manager.release());
   else undo.add(`renewal of subnet lease ${lease.subnet}`, () => manager.stop());
-  log.info('subnet lease held', { subnet: lease.subnet, publicIp: underlay.ip, backend: network.backend.type });
+  log.info('subnet lease held', {
+    subnet: lease.subnet, publicIp: underlay.ip, backend: network.backend.type,
+    ...(lease.ipv6Subnet !== undefined ? { ipv6Subnet: lease.ipv6Subnet, publicIpv6: underlay.ipv6 ?? '(none)' } : {}),
+  });
 
   const backend = createBackend({
     nl, logger: logger.child({ module: 'backend' }), network,
-    node: { name: o.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet },
+    node: {
+      name: o.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet,
+      ...(lease.ipv6Subnet !== undefined ? { subnet6: lease.ipv6Subnet } : {}),
+      ...(underlay.ipv6 !== undefined ? { publicIpv6: underlay.ipv6 } : {}),
+    },
   });
   if (backend.close) undo.add(`${network.backend.type} backend`, () => backend.close!());
   const setup = await backend.setup();
-  const cidr = mustParseCidr(network.clusterCidr);
+  const cidrs = [network.clusterCidr, ...(network.ipv6ClusterCidr !== undefined ? [network.ipv6ClusterCidr] : [])].map((c) => mustParseCidrAny(c));
   const reconciler = new Reconciler({
     nl, logger: logger.child({ module: 'reconciler' }), backend,
     resyncIntervalMs: o.reconcileIntervalSeconds * 1000,
-    // Several networks share the route protocol: each owns the routes inside its CIDR.
-    routeScope: (dst) => {
-      const c = dst.includes(':') ? undefined : mustParseCidr(dst, false);
-      return c !== undefined && cidrCovers(cidr, c);
-    },
+    // Several networks share the route protocol: each owns the routes inside its CIDRs (both families).
+    // BGP's routes (protocol 90, also learned prefixes outside the cluster) all belong to the bgp backend.
+    ...(backend.routeProtocol === RTPROT_KNIT_BGP ? {} : {
+      routeScope: (dst: string) => {
+        const c = parseCidrAny(dst);
+        return c !== undefined && cidrs.some((k) => cidrCoversAny(k, c));
+      },
+    }),
     ...(o.onReconcileRun ? { onRun: (run: ReconcileRunReport) => o.onReconcileRun!(network.backend.type, run) } : {}),
     ...(backend.routeProtocol !== undefined ? { protocol: backend.routeProtocol } : {}),
   });
   // BGP: learned routes change without a lease change; a failed run is logged by the reconciler.
   backend.watch?.(() => { reconciler.reconcileNow().catch(() => undefined); });
   const tracker = new PeerTracker({
-    feed: registry, nodeName: o.nodeName, publicIp: underlay.ip,
+    feed: registry, nodeName: o.nodeName, publicIp: underlay.ip, ...(underlay.ipv6 !== undefined ? { publicIpv6: underlay.ipv6 } : {}),
     // The held subnet also while in conflict: the intruder's lease on it must never become a peer route.
     ownSubnet: () => manager.health().subnet, logger: logger.child({ module: 'peers' }),
     ...(o.invalidLeaseCounter ? { invalidCounter: o.invalidLeaseCounter } : {}),
   });
-  tracker.on('peers-changed', (peers: Lease[]) => reconciler.setPeers(peers));
+  tracker.on('peers-changed', (peers: Lease[]) => {
+    // Side effects of a new peer set (BGP sessions) first, then the reconcile that reads desired().
+    backend.peersChanged?.(peers);
+    reconciler.setPeers(peers);
+  });
   tracker.on('conflict', () => void manager.verifyNow());
   // The intruder's lease was deleted (or ours expired): look now, recover from conflict / re-create.
   tracker.on('own-subnet-free', () => void manager.verifyNow());

@@ -3,10 +3,13 @@
  * subnet (and, when configured, the cluster CIDR aggregate and extra
  * prefixes such as an IPv6 pod range), and the best paths it learns become
  * the desired routes, marked with RTPROT_KNIT_BGP (90), that the reconciler
- * installs — it never touches a route it does not own. IPv6 routes go
- * through Ipv6RouteSync (the reconciler dumps IPv4 only).
+ * installs — it never touches a route it does not own. IPv6 routes (learned
+ * over MP-BGP) are desired routes like the IPv4 ones: the one reconciler
+ * diffs, writes, repairs and audits both families. A dual-stack node also
+ * originates its own IPv6 pod subnet.
  *
- * Peers, level-triggered from `desired(leases)`: the configured external
+ * `desired()` is pure. Peers, level-triggered from `peersChanged(leases)`
+ * (called by the wiring on every peer-set change): the configured external
  * peers (a top-of-rack router), the route reflectors this node is a client
  * of, and with nodeMesh every other bgp node from its lease (its public IP
  * and the AS it published). No device, no encapsulation: MTU = underlay MTU.
@@ -24,7 +27,6 @@ import {
 } from '../../bgp';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, PeerPlan, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
-import { Ipv6RouteSync } from './ipv6-routes';
 import { LEASE_ASN_KEY, peerSpecs, resolveBgpOptions, type BgpOptions } from './options';
 
 const IPV6_DEFAULT_METRIC = 1024;
@@ -74,7 +76,8 @@ export class BgpBackend implements Backend {
   private underlay: Link | undefined;
   private nextHop6: NextHop6 | undefined;
   private readonly listeners: (() => void)[] = [];
-  private readonly v6: Ipv6RouteSync;
+  /** The last peer set from peersChanged(), applied to the speaker once it runs. */
+  private leases: readonly Lease[] | undefined;
   /** Kernel BGP routes found at start with graceful restart on, kept until the RIB converged. */
   private preserved: Route[] = [];
   private preserveTimer: Timer | undefined;
@@ -89,7 +92,7 @@ export class BgpBackend implements Backend {
     this.nl = ctx.nl;
     this.opts = resolveBgpOptions(ctx.network, ctx.node.name);
     this.clock = deps.clock ?? realClock;
-    this.v6 = new Ipv6RouteSync(ctx.nl, RTPROT_KNIT_BGP, ctx.logger, this.clock);
+    this.ownSubnet6 = ctx.node.subnet6;
   }
 
   /** Reads the underlay (MTU, IPv6 next hop); the first call also starts the speaker. Never writes. */
@@ -104,23 +107,19 @@ export class BgpBackend implements Backend {
   }
 
   /**
-   * The kernel routes wanted for the best learned paths. Also hands the
-   * speaker the current peer set (idempotent), which is how the mesh follows
-   * the leases.
+   * The peer set changed: hand the speaker its peers (the mesh follows the
+   * leases) and the import policy the lease owners. The side effects that
+   * desired() must not have; before the speaker runs the set is kept for it.
    */
-  desired(leases: readonly Lease[]): DesiredDataplane {
+  peersChanged(leases: readonly Lease[]): void {
+    this.leases = leases;
     const speaker = this.speaker;
-    const underlay = this.underlay;
-    if (!speaker || !underlay) throw new Error('bgp backend: desired() before setup()');
+    if (!speaker) return;
     speaker.setPeers(peerSpecs(this.opts, leases, { publicIp: this.ctx.node.publicIp }));
     // A route for another node's subnet from the mesh or a reflector needs that node's lease (import-policy.ts).
     const owners = new Map<string, string>();
     for (const l of leases) {
-      if (l.nodeName === this.ctx.node.name || l.publicIp === this.ctx.node.publicIp) {
-        // Our own lease: its IPv6 subnet (dual-stack) is ours too.
-        this.ownSubnet6 = l.ipv6Subnet;
-        continue;
-      }
+      if (l.nodeName === this.ctx.node.name || l.publicIp === this.ctx.node.publicIp) continue;
       owners.set(l.subnet, l.publicIp);
       if (l.ipv6Subnet && l.publicIpv6) owners.set(l.ipv6Subnet, l.publicIpv6);
     }
@@ -129,27 +128,31 @@ export class BgpBackend implements Backend {
     this.peersKnown = true;
     // With no peer at all there is nobody to wait for.
     if (this.preserved.length > 0 && speaker.converged()) this.releasePreserved('every peer sent End-of-RIB');
-    const byPrefix = new Map(leases.map((l) => [l.subnet, l]));
+  }
+
+  /** Pure: the kernel routes (both families) wanted for the best learned paths and the routes preserved across a restart. */
+  desired(leases: readonly Lease[]): DesiredDataplane {
+    const speaker = this.speaker;
+    const underlay = this.underlay;
+    if (!speaker || !underlay) throw new Error('bgp backend: desired() before setup()');
+    const byPrefix = new Map<string, Lease>();
+    for (const l of leases) {
+      byPrefix.set(l.subnet, l);
+      if (l.ipv6Subnet) byPrefix.set(l.ipv6Subnet, l);
+    }
     const out: DesiredDataplane = { peers: [], refused: [] };
-    const v6: Route[] = [];
     const covered = new Set<string>();
     for (const c of speaker.bestLearned()) {
       const route = this.routeFor(c, underlay.index);
       if (!route) continue;
       covered.add(route.dst);
-      if (c.path.prefix.afi === 6) {
-        v6.push(route);
-        continue;
-      }
       const lease = byPrefix.get(route.dst);
       out.peers.push(plan(route, lease?.nodeName ?? `bgp ${c.source.kind === 'peer' ? c.source.peerAddress : 'local'}`, c.path.nextHop));
     }
     for (const r of this.preserved) {
       if (covered.has(r.dst)) continue;
-      if (r.dst.includes(':')) v6.push(r);
-      else out.peers.push(plan(r, 'bgp (preserved across restart)', r.gateway ?? ''));
+      out.peers.push(plan(r, 'bgp (preserved across restart)', r.gateway ?? ''));
     }
-    this.v6.set(v6);
     return out;
   }
 
@@ -165,7 +168,6 @@ export class BgpBackend implements Backend {
   async close(): Promise<void> {
     this.preserveTimer?.cancel();
     await this.speaker?.stop({ graceful: this.opts.gracefulRestart });
-    await this.v6.stop();
   }
 
   /** Sessions for the operator surface. */
@@ -235,7 +237,12 @@ export class BgpBackend implements Backend {
   }
 
   private localPaths(): Path[] {
-    const texts = [this.ctx.node.subnet, ...(this.opts.advertiseClusterCidr ? [this.ctx.network.clusterCidr] : []), ...this.opts.advertise];
+    // A dual-stack node originates its own IPv6 pod subnet next to its IPv4 one.
+    const texts = [
+      this.ctx.node.subnet, ...(this.ctx.node.subnet6 ? [this.ctx.node.subnet6] : []),
+      ...(this.opts.advertiseClusterCidr ? [this.ctx.network.clusterCidr, ...(this.ctx.network.ipv6ClusterCidr ? [this.ctx.network.ipv6ClusterCidr] : [])] : []),
+      ...this.opts.advertise,
+    ];
     const out: Path[] = [];
     for (const t of texts) {
       const prefix = parsePrefix(t);
@@ -284,6 +291,8 @@ export class BgpBackend implements Backend {
     speaker.setLocal(this.localPaths());
     await speaker.start();
     this.speaker = speaker;
+    // Peers that arrived before the speaker ran.
+    if (this.leases !== undefined) this.peersChanged(this.leases);
     log.info('BGP speaker started', {
       asn: this.opts.localAsn, routerId: this.ctx.node.publicIp, peers: this.opts.peers.length,
       routeReflectors: this.opts.routeReflectors.length, nodeMesh: this.opts.nodeMesh, gracefulRestart: this.opts.gracefulRestart,

@@ -6,19 +6,29 @@
  * inside one of the underlay's connected prefixes); other peers are refused
  * with a reason, never given a route the kernel would send to the default
  * gateway. Container MTU = underlay MTU (no overhead).
+ *
+ * Dual-stack: a peer's IPv6 subnet is routed the same way via its IPv6
+ * underlay address (the lease's publicIpv6), which must be on the underlay's
+ * IPv6 segment:
+ *   route <peer IPv6 subnet> via <peer publicIpv6> dev <underlay> proto 89
+ * A peer whose IPv6 side cannot be routed keeps its IPv4 route; its IPv6
+ * subnet is refused with the reason.
  */
 import type { Ipv4Cidr } from '../../net/ipv4';
+import type { Cidr } from '../../net/ip';
 import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
 import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
-import { describePrefixes, onSegment, refuseForType } from '../peer-checks';
+import { describePrefixes, onSegment, onSegment6, refuseForType } from '../peer-checks';
 
 /** What host-gw planning needs to know about this node. */
 export interface HostGwPlanEnv {
   underlayIndex: number;
   underlayName: string;
   underlayPrefixes: readonly Ipv4Cidr[];
+  /** Dual-stack: route peers' IPv6 subnets, via their publicIpv6 on these connected IPv6 prefixes. */
+  ipv6?: { underlayPrefixes6: readonly Cidr[] };
 }
 
 /** Pure: peer leases → one route each; peers off the segment are refused. */
@@ -39,10 +49,22 @@ export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv): Desired
       });
       continue;
     }
-    out.peers.push({
-      ...base, mode: 'host-gw', neighbours: [], fdb: [],
-      routes: [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }],
-    });
+    const routes = [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }];
+    const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
+    if (v6 !== undefined && env.ipv6) {
+      if (onSegment6(lease.publicIpv6, env.ipv6.underlayPrefixes6)) {
+        routes.push({ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT });
+      } else {
+        out.refused.push({
+          subnet: v6, nodeName: lease.nodeName, publicIp: lease.publicIpv6 ?? lease.publicIp,
+          reason: lease.publicIpv6 === undefined
+            ? 'peer lease has no IPv6 underlay address (publicIpv6): its IPv6 subnet cannot be routed by host-gw'
+            : `peer IPv6 address ${lease.publicIpv6} is not on the IPv6 segment of underlay ${env.underlayName} `
+              + `(${env.ipv6.underlayPrefixes6.length === 0 ? 'none' : 'another prefix'}); host-gw needs every node on one segment`,
+        });
+      }
+    }
+    out.peers.push({ ...base, mode: 'host-gw', neighbours: [], fdb: [], routes });
   }
   return out;
 }
@@ -52,6 +74,7 @@ export class HostGwBackend implements Backend {
   private readonly nl: Handle;
   private underlay: Link | undefined;
   private prefixes: Ipv4Cidr[] = [];
+  private prefixes6: Cidr[] = [];
 
   constructor(private readonly ctx: BackendContext) {
     if (ctx.network.backend.type !== 'host-gw') throw new Error(`host-gw backend built for a ${ctx.network.backend.type} network`);
@@ -63,6 +86,7 @@ export class HostGwBackend implements Backend {
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlay = under.link;
     this.prefixes = under.prefixes;
+    this.prefixes6 = under.prefixes6;
     if (this.prefixes.length === 0) {
       this.ctx.logger.warn('underlay has no IPv4 prefix: every host-gw peer will be refused', { underlay: under.link.name });
     }
@@ -71,7 +95,10 @@ export class HostGwBackend implements Backend {
 
   desired(peers: readonly Lease[]): DesiredDataplane {
     if (!this.underlay) throw new Error('host-gw backend: desired() before setup()');
-    return planHostGw(peers, { underlayIndex: this.underlay.index, underlayName: this.underlay.name, underlayPrefixes: this.prefixes });
+    return planHostGw(peers, {
+      underlayIndex: this.underlay.index, underlayName: this.underlay.name, underlayPrefixes: this.prefixes,
+      ...(this.ctx.node.subnet6 !== undefined ? { ipv6: { underlayPrefixes6: this.prefixes6 } } : {}),
+    });
   }
 
   ownedDevices(): number[] {

@@ -13,6 +13,7 @@
 import type { Logger } from '../../log/logger';
 import type { Handle, Link } from '../../netlink';
 import type { Ipv4Cidr } from '../../net/ipv4';
+import type { Cidr } from '../../net/ip';
 import type { Lease, NetworkConfig, VxlanBackendConfig } from '../../store';
 import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
@@ -43,6 +44,7 @@ export class VxlanBackend implements Backend {
   private device: Link | undefined;
   private underlayIndex: number;
   private prefixes: Ipv4Cidr[] = [];
+  private prefixes6: Cidr[] = [];
 
   constructor(private readonly ctx: BackendContext) {
     this.cfg = vxlanConfig(ctx.network);
@@ -61,6 +63,7 @@ export class VxlanBackend implements Backend {
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlayIndex = under.link.index;
     this.prefixes = under.prefixes;
+    this.prefixes6 = under.prefixes6;
     const devMtu = under.link.mtu - VXLAN_OVERHEAD;
     let writes = 0;
     let link = await this.nl.linkByName(name);
@@ -107,6 +110,8 @@ export class VxlanBackend implements Backend {
       underlayPrefixes: this.prefixes,
       directRouting: this.cfg.directRouting,
       ownVtepMac: this.mac,
+      ipv6: this.ctx.node.subnet6 !== undefined,
+      underlayPrefixes6: this.prefixes6,
     });
   }
 

@@ -11,12 +11,22 @@
  * With directRouting, a peer whose public IP is inside one of the underlay's
  * connected prefixes (same L2 segment) gets only
  *   route      <peer subnet> via <peer public IP> dev <underlay> proto 89
+ *
+ * Dual-stack (docs/dual-stack.md): the same device carries the peer's IPv6
+ * pod traffic (VXLAN encapsulates Ethernet frames; the inner family does not
+ * matter to it), so a peer needs one FDB entry and, besides the above,
+ *   neighbour  <peer IPv6 subnet ::> lladdr <peer VTEP MAC> dev knit.<VNI> nud permanent
+ *   route      <peer IPv6 subnet> via <peer IPv6 subnet ::> dev knit.<VNI> onlink proto 89
+ * A directRouting peer routes IPv6 directly too (via its publicIpv6), and
+ * goes through the overlay for both families when its IPv6 address is not on
+ * the underlay's IPv6 segment.
  */
 import type { Ipv4Cidr } from '../../net/ipv4';
+import type { Cidr } from '../../net/ip';
 import { RTPROT_KNIT } from '../../netlink';
 import type { Lease } from '../../store';
 import type { DesiredDataplane } from '../../dataplane/reconcile/types';
-import { onSegment, refuseForType, subnetZero } from '../peer-checks';
+import { onSegment, onSegment6, refuseForType, subnetZero, subnetZero6 } from '../peer-checks';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -31,6 +41,10 @@ export interface VxlanPlanEnv {
   directRouting: boolean;
   /** this node's own VTEP MAC: a peer claiming it is refused */
   ownVtepMac: string;
+  /** this node has an IPv6 subnet (dual-stack): program peers' IPv6 subnets too */
+  ipv6: boolean;
+  /** connected IPv6 prefixes of the underlay (directRouting of IPv6) */
+  underlayPrefixes6: readonly Cidr[];
 }
 
 /** Peer leases → desired objects; refused peers carry the reason. Deterministic for a given input. */
@@ -44,10 +58,14 @@ export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv): DesiredDa
     const typeReason = refuseForType(lease, 'vxlan');
     if (typeReason) { refuse(typeReason); continue; }
     const base = { subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp };
-    if (env.directRouting && onSegment(lease.publicIp, env.underlayPrefixes)) {
+    const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
+    if (env.directRouting && onSegment(lease.publicIp, env.underlayPrefixes) && (v6 === undefined || onSegment6(lease.publicIpv6, env.underlayPrefixes6))) {
       out.peers.push({
         ...base, mode: 'direct', neighbours: [], fdb: [],
-        routes: [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }],
+        routes: [
+          { dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT },
+          ...(v6 !== undefined ? [{ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT }] : []),
+        ],
       });
       continue;
     }
@@ -63,11 +81,18 @@ export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv): DesiredDa
     }
     macOwner.set(mac, `node ${lease.nodeName} (${lease.subnet})`);
     const gw = subnetZero(lease.subnet);
+    const gw6 = v6 === undefined ? undefined : subnetZero6(v6);
     out.peers.push({
       ...base, mode: 'vxlan',
-      neighbours: [{ index: env.deviceIndex, ip: gw, mac, permanent: true }],
+      neighbours: [
+        { index: env.deviceIndex, ip: gw, mac, permanent: true },
+        ...(gw6 !== undefined ? [{ index: env.deviceIndex, ip: gw6, mac, permanent: true }] : []),
+      ],
       fdb: [{ index: env.deviceIndex, mac, dst: lease.publicIp, permanent: true }],
-      routes: [{ dst: lease.subnet, gateway: gw, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }],
+      routes: [
+        { dst: lease.subnet, gateway: gw, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT },
+        ...(v6 !== undefined && gw6 !== undefined ? [{ dst: v6, gateway: gw6, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }] : []),
+      ],
     });
   }
   return out;

@@ -43,7 +43,7 @@ export interface DesiredObjects {
   fdb: readonly FdbEntry[];
 }
 
-/** What netlink dumped: every IPv4 main-table route, and neighbours/FDB of any device (filtered here). */
+/** What netlink dumped: every IPv4 and IPv6 main-table route, and neighbours (both families)/FDB of any device (filtered here). */
 export interface CurrentObjects {
   routes: readonly Route[];
   neighbours: readonly Neighbour[];
@@ -65,9 +65,12 @@ export interface DataplaneDiff {
   unchanged: number;
 }
 
-/** Identity of a route in the kernel (ignoring TOS, which knit never sets). */
+/** The kernel gives an IPv6 route metric 1024 when none is set (IPv4: 0). */
+const IPV6_DEFAULT_METRIC = 1024;
+
+/** Identity of a route in the kernel (ignoring TOS, which knit never sets); an IPv6 route without a metric is the kernel's 1024. */
 export function routeKey(r: Route): string {
-  return `${r.table ?? RT_TABLE_MAIN}|${r.dst}|${r.metric ?? 0}`;
+  return `${r.table ?? RT_TABLE_MAIN}|${r.dst}|${r.metric ?? (r.dst.includes(':') ? IPV6_DEFAULT_METRIC : 0)}`;
 }
 
 export function neighbourKey(n: Pick<Neighbour, 'index' | 'ip'>): string {

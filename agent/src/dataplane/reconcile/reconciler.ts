@@ -1,9 +1,11 @@
 /**
- * The route reconciler: level-triggered, like flannel's route_network.go
+ * The route reconciler, one for both address families: level-triggered, like flannel's route_network.go
  * re-check but diff-based. Every run asks the backend for the desired objects
  * of the CURRENT peer set, dumps what the kernel has (routes with knit's
  * protocol, neighbours/FDB on the backend's devices) and applies only the
- * difference. Restarting knitd therefore writes nothing when the kernel is
+ * difference, IPv4 and IPv6 in the same run (like Calico's route tables but
+ * one instance: a route's family is in its destination, so the keys of the
+ * two families never collide). Restarting knitd therefore writes nothing when the kernel is
  * already right, and stale objects of peers that vanished meanwhile are
  * deleted on the first run (flannel #2554).
  *
@@ -182,15 +184,17 @@ export class Reconciler {
     return auditDataplane(this.backend.desired(this.peers), current, { protocol: this.protocol, ownedDevices: owned });
   }
 
+  /** One dump of both families: IPv4 and IPv6 routes and neighbours are diffed in one run. */
   private async dumpCurrent(owned: readonly number[]): Promise<CurrentObjects> {
     try {
-      const [routes, neighbours, fdb] = await Promise.all([
+      const [routes4, routes6, neighbours, fdb] = await Promise.all([
         this.nl.routeList({ family: 4, table: RT_TABLE_MAIN }),
-        owned.length > 0 ? this.nl.neighList({ family: 4 }) : Promise.resolve([]),
+        this.nl.routeList({ family: 6, table: RT_TABLE_MAIN }),
+        owned.length > 0 ? this.nl.neighList() : Promise.resolve([]),
         owned.length > 0 ? this.nl.fdbList() : Promise.resolve([]),
       ]);
       // Another network's routes are invisible here: neither ours to delete nor foreign conflicts.
-      return { routes: routes.filter((r) => r.protocol !== this.protocol || this.routeScope(r.dst)), neighbours, fdb };
+      return { routes: routes4.concat(routes6).filter((r) => r.protocol !== this.protocol || this.routeScope(r.dst)), neighbours, fdb };
     } catch (err) {
       throw new Error('dump routes, neighbours and FDB', { cause: err });
     }
