@@ -7,7 +7,8 @@
  *     entry both families share) comes back from the netlink event; the test
  *     prints how long each repair took;
  *   - a knitd restart over the programmed node makes 0 netlink writes.
- * (BGP with a BIRD ToR: test/e2e/bgp-dual-stack.test.ts.)
+ * and for bgp with BIRD as the top-of-rack router (eBGP, one AS per node,
+ * MP-BGP IPv6 over the IPv4 sessions, BIRD keeping the nodes' next hops).
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -15,6 +16,7 @@ import { promisify } from 'node:util';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
+import { routesIn, startBird, type Bird } from './bgp-lab';
 import { pairedIpv6Subnet, parseNetworkConfig } from '../../agent/src/store/network-config';
 
 const execFileP = promisify(execFile);
@@ -26,9 +28,33 @@ interface Pod {
   ip6: string;
 }
 
+const ASNS = [65001, 65002, 65003];
+const ROUTER = '192.168.77.1';
+
 const NETWORK = (type: string): Record<string, unknown> => ({
-  clusterCidr: '10.244.0.0/16', subnetLength: 24, ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type },
+  clusterCidr: '10.244.0.0/16', subnetLength: 24, ipv6ClusterCidr: 'fd00:10:244::/56',
+  backend: type !== 'bgp' ? { type } : {
+    type, nodeAsns: { node1: ASNS[0], node2: ASNS[1], node3: ASNS[2] }, gracefulRestart: true,
+    peers: [{ address: ROUTER, asn: 65000, import: 'all' }],
+  },
 });
+
+/** BIRD as ToR: eBGP to every node, both families over the IPv4 sessions, next hops kept (the nodes share its segment). */
+function birdConfig(nodeIps: string[]): string {
+  return `router id ${ROUTER};
+log stderr all;
+protocol device { scan time 1; }
+template bgp knit {
+  local ${ROUTER} as 65000;
+  hold time 3;
+  connect retry time 1;
+  error wait time 1, 2;
+  ipv4 { import all; export all; next hop keep; };
+  ipv6 { import all; export all; next hop keep; };
+}
+${nodeIps.map((ip, i) => `protocol bgp n${i + 1} from knit { neighbor ${ip} as ${ASNS[i]}; }`).join('\n')}
+`;
+}
 
 async function attach(lab: Lab, knitd: Knitd, tag: string): Promise<Pod> {
   const c = lab.addContainer(knitd.node, tag);
@@ -58,23 +84,50 @@ async function repairMs(damage: () => Promise<unknown>, present: () => Promise<b
 const ECHO_PEER = `require('net').createServer((s) => { s.end(s.remoteAddress + '\\n'); }).listen(+process.argv[1], '::', () => console.log('listening'));`;
 const CONNECT = `const s = require('net').connect({ host: process.argv[1], port: +process.argv[2] }); let d = ''; s.on('data', (b) => { d += b; }); s.on('end', () => { process.stdout.write(d); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 
-for (const backend of ['vxlan', 'host-gw'] as const) {
+for (const backend of ['vxlan', 'host-gw', 'bgp'] as const) {
   describe(`dual-stack cluster (${backend}) on a dual-stack underlay`, function () {
     this.timeout(120_000);
     let lab: Lab;
     const knitds: Knitd[] = [];
     const pods: Pod[] = [];
+    let bird: Bird | undefined;
+    /** The kernel route protocol of this backend's peer routes. */
+    const proto = backend === 'bgp' ? '90' : '89';
 
     before(async () => {
       lab = await createLab({ nodes: 3, etcd: true, ipv6: true });
+      if (backend === 'bgp') bird = await startBird(lab.underlay.ns, birdConfig(lab.nodes.map((n) => n.underlayIp)));
       // The periodic resync is an hour: a repair can only come from the netlink event.
       for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node, NETWORK(backend), { args: ['--reconcile-interval-seconds', '3600'] }));
       for (const k of knitds) pods.push(await attach(lab, k, 'a'), await attach(lab, k, 'b'));
+      if (backend === 'bgp') {
+        // Every node has the other two nodes' IPv6 pod subnets from BIRD.
+        await waitFor('IPv6 pod routes learned over BGP on every node', async () => lab.nodes.every((n) =>
+          routesIn(n.ns, 6, 90).filter((r) => r.dst.startsWith('fd00:10:244:')).length === 2) || undefined, 30_000,
+        async () => `${bird!.birdc('show', 'protocols')}\n${lab.nodes.map((n) => JSON.stringify(routesIn(n.ns, 6, 90))).join('\n')}`);
+      }
     });
     after(async () => {
       for (const k of knitds) await k.destroy();
+      await bird?.destroy();
       await lab?.teardown();
     });
+
+    if (backend === 'bgp') {
+      it('each node originates its own IPv6 pod subnet; the others install it via that node', async () => {
+        for (const [i, k] of knitds.entries()) {
+          const own6 = String(logRecords(k).find((r) => r.message === 'subnet lease held')!.ipv6Subnet);
+          expect(bird!.birdc('show', 'route', own6, 'all')).to.include(`BGP.as_path: ${ASNS[i]}`);
+          for (const [j, other] of lab.nodes.entries()) {
+            if (j === i) continue;
+            const r = routesIn(other.ns, 6, 90).find((x) => x.dst === own6);
+            expect(r, `${other.name} has a route to ${own6}`).to.not.equal(undefined);
+            // The next hop is node i (global or link-local), never the router.
+            expect(r!.gateway).to.not.equal('fd77::1');
+          }
+        }
+      });
+    }
 
     it('each lease carries the paired IPv6 subnet and the node\'s IPv6 underlay address', async () => {
       for (const [i, k] of knitds.entries()) {
@@ -107,7 +160,8 @@ for (const backend of ['vxlan', 'host-gw'] as const) {
     it('a hand-deleted IPv6 route to a peer comes back from the netlink event', async () => {
       const node1 = knitds[0]!.node;
       const peer6 = String(logRecords(knitds[1]!).find((r) => r.message === 'subnet lease held')!.ipv6Subnet);
-      const present = async (): Promise<boolean> => (await ipj<{ dst: string; protocol?: string }>(node1.ns, ['-6', 'route', 'show', peer6])).some((r) => r.protocol === '89');
+      const present = async (): Promise<boolean> =>
+        (await ipj<{ dst: string; protocol?: string }>(node1.ns, ['-6', 'route', 'show', peer6])).some((r) => r.protocol === proto || (proto === '90' && r.protocol === 'bgp'));
       const ms = await repairMs(() => lab.exec(node1.ns, 'ip', ['-6', 'route', 'del', peer6]), present);
       console.log(`      (IPv6 route ${peer6} back ${ms} ms after the delete)`);
       expect((await lab.ping(pods[0]!.c, pods[2]!.ip6, 2)).received).to.be.greaterThan(0);
