@@ -10,7 +10,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeError } from './base';
+import { describeError, KNIT_VERSION } from './base';
+import { API_VERSION } from './api/convert';
 import { ConfigError, helpRequested, helpText, loadConfig } from './config';
 import type { KnitdConfig } from './config';
 import { createLogger, type Logger } from './log/logger';
@@ -40,18 +41,16 @@ import { StartingStateSource } from './wiring/starting-source';
 import { StartupUndo } from './wiring/startup-undo';
 import { createKnitMetrics, type KnitMetrics } from './metrics';
 
-/** knitd's version: package.json's, read once (dist/agent/src/main.js → repo root). */
-const KNITD_VERSION = ((): string => {
-  try {
-    return (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-})();
+/** knitd's version (package.json's). */
+const KNITD_VERSION = KNIT_VERSION;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (helpRequested(argv)) {
     process.stdout.write(helpText());
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`knitd ${KNITD_VERSION} (api ${API_VERSION}, node ${process.versions.node})\n`);
     return 0;
   }
   let cfg: KnitdConfig;
@@ -364,4 +363,12 @@ async function underlayMtu(nl: Handle, cfg: KnitdConfig, log: Logger): Promise<n
     log.warn('no underlay found to derive the MTU from; using 1500', { error: describeError(err) });
     return 1500;
   }
+}
+
+// `node dist/agent/src/main.js` works like agent/bin/knitd (without its heap flags).
+if (require.main === module) {
+  main(process.argv.slice(2), process.env).then((code) => process.exit(code), (err: unknown) => {
+    process.stderr.write(`knitd: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
 }

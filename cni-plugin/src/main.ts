@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import { CniErrorCode } from '../../cni-wire/protocol';
 import { forward } from './forward';
 import { errorText, prepare } from './request';
-import { NEWEST_VERSION } from '../../cni-wire/spec';
+import { NEWEST_VERSION, SUPPORTED_VERSIONS } from '../../cni-wire/spec';
 import type { PluginEnv } from './request';
 
 /** Default time knitd gets to answer; a runtime's own CNI timeout is usually longer. */
@@ -104,8 +104,40 @@ function writeAllSync(text: string): void {
   }
 }
 
+/**
+ * What a person (not a runtime) gets from `knit --help` or `knit --version`
+ * when CNI_COMMAND is unset: runtimes never pass arguments, so this cannot
+ * change what a runtime sees.
+ */
+export function aboutText(version: string): string {
+  return [
+    `knit CNI plugin ${version} (CNI spec versions ${SUPPORTED_VERSIONS.join(', ')})`,
+    '',
+    'A container runtime runs it with CNI_COMMAND (ADD, DEL, CHECK, VERSION, STATUS, GC),',
+    'the CNI_* variables and the network config on stdin; it forwards each request to',
+    'knitd over the unix socket named by "agentSocket" in the config (default',
+    '/run/knit/cni.sock) and prints knitd\'s answer. See deploy/cni/README.md.',
+    '',
+  ].join('\n');
+}
+
+/** knit's version when run from a checkout (dist/ next to package.json); "unknown" in a single-file build. */
+function knitVersion(): string {
+  try {
+    // A plain require of the agent's version module: the single-file builds do not carry it.
+    const mod = require(`${__dirname}/../../agent/src/base/version.js`) as { KNIT_VERSION?: string };
+    return mod.KNIT_VERSION ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Entry point used by bin/knit: real environment, stdin and stdout. */
-export function main(): void {
+export function main(argv: readonly string[] = process.argv.slice(2)): void {
+  if ((process.env.CNI_COMMAND ?? '') === '' && argv.some((a) => a === '--help' || a === '-h' || a === '--version')) {
+    writeAllSync(aboutText(knitVersion()));
+    process.exit(0);
+  }
   const io: PluginIo = { env: process.env, readStdin: () => readAllSync(0), writeStdout: writeAllSync };
   run(io).then(
     (code) => process.exit(code),

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { makeTestPki, type TestPki } from './api-certs';
 import { startHarness, tempDir, type Harness } from './api-harness';
@@ -144,9 +147,67 @@ describe('knitctl (the real binary) against an API server with a fake source', f
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^Node: +node-a/);
     const foreign = ['--address', `127.0.0.1:${h.server.tcpPort as number}`, '--tls-cert', pki.foreignClient.certFile, '--tls-key', pki.foreignClient.keyFile, '--tls-ca', pki.ca.certFile, '--timeout', '2'];
+    const t0 = Date.now();
     const f = await knitctl(['status', ...foreign]);
     expect(f.code).to.equal(3);
-    expect(f.stderr).to.match(/^knitctl: cannot reach knitd at 127\.0\.0\.1:\d+ \(TLS\) within 2s: .*certificates/);
+    // the handshake failure is the answer: no waiting for the deadline
+    expect(f.stderr).to.match(/^knitctl: cannot reach knitd at 127\.0\.0\.1:\d+ \(TLS\): the TLS handshake failed: check that the certificates match/);
+    expect(Date.now() - t0, 'fails before the 2 s deadline').to.be.below(2000);
+  });
+
+  it('--address to a closed port fails at once with "nothing listens" (no certificate talk under --insecure)', async () => {
+    const free = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const t0 = Date.now();
+    const r = await knitctl(['status', '--address', `127.0.0.1:${free}`, '--insecure']);
+    expect(r.code).to.equal(3);
+    expect(r.stderr).to.equal(`knitctl: cannot reach knitd at 127.0.0.1:${free}: nothing listens there; check --address (knitd serves its API on TCP only at its grpc.address) (ECONNREFUSED)\n`);
+    expect(r.stderr).to.not.match(/certificate/);
+    expect(Date.now() - t0).to.be.below(2000);
+  });
+
+  it('a server that is not knitd\'s API gets words, not raw gRPC text (HTTP/2 answering 404; HTTP/1 answering at all)', async () => {
+    const h2 = http2.createServer((_req, res) => { res.statusCode = 404; res.end('nope'); });
+    const h1 = http.createServer((_req, res) => { res.statusCode = 404; res.end('nope'); });
+    await Promise.all([new Promise<void>((r) => h2.listen(0, '127.0.0.1', r)), new Promise<void>((r) => h1.listen(0, '127.0.0.1', r))]);
+    try {
+      const p2 = (h2.address() as net.AddressInfo).port;
+      const r2 = await knitctl(['status', '--address', `127.0.0.1:${p2}`, '--insecure']);
+      expect(r2.code).to.equal(1);
+      expect(r2.stderr).to.equal(`knitctl: status: the server at 127.0.0.1:${p2} (plaintext) is not knitd's API (it answered HTTP 404); point --address at knitd's grpc.address, not at another port such as the metrics one\n`);
+      const p1 = (h1.address() as net.AddressInfo).port;
+      const t0 = Date.now();
+      const r1 = await knitctl(['status', '--address', `127.0.0.1:${p1}`, '--insecure', '--timeout', '3']);
+      expect(r1.code).to.equal(3);
+      expect(r1.stderr).to.match(/^knitctl: cannot reach knitd at 127\.0\.0\.1:\d+ \(plaintext\): it accepts TCP but does not speak plaintext gRPC/);
+      expect(Date.now() - t0, 'no wait for the deadline').to.be.below(3000);
+      for (const r of [r1, r2]) expect(r.stderr).to.not.match(/UNIMPLEMENTED|UNAVAILABLE|Received HTTP|No connection established/);
+    } finally {
+      h2.close();
+      h1.close();
+    }
+  });
+
+  it('version and --version print knitctl\'s and knitd\'s versions; knitd unreachable: its line says why, exit 3', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+    for (const args of [['version'], ['--version']]) {
+      const r = await knitctl([...args, ...sock]);
+      expect(r.code, r.stderr).to.equal(0);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines[0]).to.equal(`knitctl  ${pkg.version} (api knit.v1, node ${process.versions.node})`);
+      // the fake source reports knitd 0.1.0; the server fills in the API version and runtime
+      expect(lines[1]).to.match(new RegExp(`^knitd    0\\.1\\.0 \\(api knit\\.v1, node ${process.versions.node.replace(/\./g, '\\.')}, grpc-js [0-9.]+\\) at ${h.socketPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    }
+    const j = await knitctl(['version', '-o', 'json', ...sock]);
+    expect((JSON.parse(j.stdout) as { knitctl: { version: string }; knitd: { api: string } }).knitd.api).to.equal('knit.v1');
+    const gone = await knitctl(['version', '--socket', path.join(h.dir, 'absent.sock')]);
+    expect(gone.code).to.equal(3);
+    expect(gone.stdout).to.match(/^knitctl  \S+ \(api knit\.v1, /);
+    expect(gone.stdout).to.include('knitd    not reachable: cannot reach knitd at').and.include('(ENOENT)');
   });
 
   it('exits 3 with "is knitd running?" when the socket is missing', async () => {

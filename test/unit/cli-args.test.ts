@@ -47,6 +47,12 @@ describe('knitctl argument parsing', () => {
     { argv: ['bgp', 'a', 'b'], message: /bgp takes \[sessions\|routes\], got "a b"/ },
     { argv: ['status', '--insecure=maybe'], message: /flag --insecure takes no value/ },
     { argv: ['endpoints', '--subnet', 'x'], message: /unknown flag --subnet/ },
+    // did you mean: transposed letters, a missing letter, a flag one edit off, a subcommand
+    { argv: ['statsu'], message: /^unknown command "statsu" \(did you mean "status"\?\); commands: status, / },
+    { argv: ['peer'], message: /^unknown command "peer" \(did you mean "peers"\?\)/ },
+    { argv: ['status', '--adress', 'x'], message: /^unknown flag --adress \(did you mean --address\?\)$/ },
+    { argv: ['network', 'shwo'], message: /^unknown subcommand "network shwo" \(did you mean "network show"\?\); "network" takes show, init$/ },
+    { argv: ['help', 'wtach'], message: /^unknown command "wtach" \(did you mean "watch"\?\)$/ },
   ];
   for (const tc of bad) {
     it(`refuses ${tc.argv.join(' ')}`, () => {
@@ -57,7 +63,10 @@ describe('knitctl argument parsing', () => {
   it('reads --timeout in seconds and refuses nonsense', () => {
     expect(timeoutMs(new Map())).to.equal(5000);
     expect(timeoutMs(new Map([['timeout', '0.25']]))).to.equal(250);
-    for (const v of ['0', '-1', 'x', '99999']) expect(() => timeoutMs(new Map([['timeout', v]]))).to.throw(UsageError, /--timeout/);
+    expect(timeoutMs(new Map([['timeout', '0']])), '0 = no timeout').to.equal(0);
+    for (const v of ['-1', 'x', '99999', '', ' ']) {
+      expect(() => timeoutMs(new Map([['timeout', v]]))).to.throw(UsageError, /^--timeout must be a number of seconds from 0 \(no timeout\) to 3600, got /);
+    }
   });
 });
 
@@ -95,7 +104,7 @@ describe('knitctl exit codes without a server', () => {
   it('usage errors exit 2 and point at --help', async () => {
     const h = capture();
     expect(await runKnitctl(['peers', '--nod', 'x'], h.io)).to.equal(EXIT_USAGE);
-    expect(h.err()).to.equal('knitctl: unknown flag --nod\nRun "knitctl peers --help" for usage.\n');
+    expect(h.err()).to.equal('knitctl: unknown flag --nod (did you mean --node?)\nRun "knitctl peers --help" for usage.\n');
   });
 
   it('watch --count 0, bgp foo and TCP without TLS or --insecure are usage errors', async () => {

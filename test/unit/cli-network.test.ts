@@ -96,6 +96,15 @@ describe('knitctl network show/init (fake etcd store)', () => {
     const shown = await run(['network', 'show', '-o', 'json'], store);
     expect(shown.code).to.equal(0);
     expect(JSON.parse(shown.out)).to.deep.equal(store.stored);
+    const table = await run(['network', 'show', '-o', 'table'], store);
+    expect(table.code).to.equal(0);
+    const lines = table.out.trimEnd().split('\n');
+    for (const re of [/^clusterCidr: +10\.244\.0\.0\/16$/, /^subnetLength: +24$/, /^masquerade: +yes$/, /^backend\.type: +vxlan$/]) {
+      expect(lines.filter((l) => re.test(l)), `${re} in\n${table.out}`).to.have.length(1);
+    }
+    // aligned: every value starts in the same column
+    expect(new Set(lines.map((l) => /^\S+: +/.exec(l)![0].length)).size).to.equal(1);
+    expect((await run(['network', 'show'], store)).out, 'table is the default').to.equal(table.out);
   });
 
   it('init refuses an invalid config naming the field, before any write', async () => {

@@ -4,6 +4,13 @@
  * Anything wrong is a UsageError (exit status 2) that says what is expected.
  */
 import { COMMANDS, GLOBAL_FLAGS, commandGroups, findCommand, type CommandSpec, type FlagSpec } from './commands';
+import { closest } from './suggest';
+
+/** ' (did you mean "x"?)' or ''. */
+function didYouMean(word: string, candidates: readonly string[], show: (c: string) => string = (c) => `"${c}"`): string {
+  const c = closest(word, candidates);
+  return c === undefined ? '' : ` (did you mean ${show(c)}?)`;
+}
 
 export class UsageError extends Error {
   constructor(message: string, readonly command?: CommandSpec) {
@@ -55,7 +62,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
   const specs = [...GLOBAL_FLAGS, ...(found?.spec.flags ?? [])];
   for (const { token, value } of raw) {
     const spec = lookup(specs, token);
-    if (spec === undefined) throw new UsageError(`unknown flag ${token}`, found?.spec);
+    if (spec === undefined) {
+      const longs = specs.map((f) => f.name);
+      const hint = token.startsWith('--') ? didYouMean(token.slice(2), longs, (c) => `--${c}`) : '';
+      throw new UsageError(`unknown flag ${token}${hint}`, found?.spec);
+    }
     if (spec.value === undefined) {
       if (value !== undefined && token.startsWith('--') && !['true', 'false'].includes(value)) {
         throw new UsageError(`flag --${spec.name} takes no value`, found?.spec);
@@ -69,7 +80,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
   const help = flags.has('help') || words[0] === 'help';
   if (words[0] === 'help') {
     const sub = words.length > 1 ? findCommand(words.slice(1)) : undefined;
-    if (words.length > 1 && sub === undefined) throw new UsageError(`unknown command ${JSON.stringify(words.slice(1).join(' '))}`);
+    if (words.length > 1 && sub === undefined) {
+      throw new UsageError(`unknown command ${JSON.stringify(words.slice(1).join(' '))}${didYouMean(words[1]!, commandGroups())}`);
+    }
     return { command: sub?.spec, positionals: [], flags, help: true };
   }
   if (words.length === 0) return { positionals: [], flags, help };
@@ -77,9 +90,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${words[0]} `));
     if (group.length > 0) {
       if (help) return { positionals: [], flags, help, command: undefined };
-      throw new UsageError(`"${words[0]}" needs a subcommand: ${group.map((c) => c.name.split(' ')[1]).join(', ')}`);
+      const subs = group.map((c) => c.name.split(' ')[1]!);
+      if (words[1] !== undefined) {
+        throw new UsageError(`unknown subcommand ${JSON.stringify(`${words[0]} ${words[1]}`)}${didYouMean(words[1], subs, (c) => `"${words[0]} ${c}"`)}; "${words[0]}" takes ${subs.join(', ')}`);
+      }
+      throw new UsageError(`"${words[0]}" needs a subcommand: ${subs.join(', ')}`);
     }
-    throw new UsageError(`unknown command ${JSON.stringify(words[0])}; commands: ${commandGroups().join(', ')}`);
+    throw new UsageError(`unknown command ${JSON.stringify(words[0])}${didYouMean(words[0]!, commandGroups())}; commands: ${commandGroups().join(', ')}`);
   }
   const spec = found.spec;
   const positionals = words.slice(found.used);
@@ -101,13 +118,13 @@ function flagTakesValue(token: string): boolean {
   return spec !== undefined && spec.value !== undefined;
 }
 
-/** The --timeout value in ms (default 5 s). */
+/** The --timeout value in ms (default 5 s; 0 = no timeout). */
 export function timeoutMs(flags: Map<string, string | true>): number {
   const v = flags.get('timeout');
   if (v === undefined) return 5000;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isFinite(n) || n <= 0 || n > 3600) {
-    throw new UsageError(`--timeout must be a number of seconds between 0 and 3600, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) {
+    throw new UsageError(`--timeout must be a number of seconds from 0 (no timeout) to 3600, got ${JSON.stringify(v)}`);
   }
   return Math.round(n * 1000);
 }

@@ -17,9 +17,28 @@ import { CallError, ConnectError } from './errors';
 
 export { CallError, ConnectError };
 
-/** A CallError for a gRPC status code and its details. */
-export function callError(code: grpc.status, details: string): CallError {
-  return new CallError(code, details, grpc.status[code] ?? String(code));
+/**
+ * A CallError for a gRPC status code and its details, in words an operator
+ * can act on: grpc-js's own texts ("Received HTTP status code 404", "No
+ * connection established") say what broke, not what to do.
+ */
+export function callError(code: grpc.status, details: string, target?: string): CallError {
+  const name = grpc.status[code] ?? String(code);
+  const at = target !== undefined ? ` at ${target}` : '';
+  const http = /Received HTTP status code (\d+)/.exec(details);
+  if (code === grpc.status.UNIMPLEMENTED && http) {
+    return new CallError(code, details, name, `the server${at} is not knitd's API (it answered HTTP ${http[1]}); point --address at knitd's grpc.address, not at another port such as the metrics one`);
+  }
+  if (code === grpc.status.UNIMPLEMENTED) {
+    return new CallError(code, details, name, `knitd${at} does not know this call (it runs an older API); compare the versions with "knitctl version" and upgrade knitd or use a matching knitctl`);
+  }
+  if (code === grpc.status.UNAVAILABLE && /No connection established|Connection dropped|ECONNRESET|Protocol error/.test(details)) {
+    return new CallError(code, details, name, `lost the connection to knitd${at} (${details.replace(/\s*\(\d{4}-.*$/, '').replace(/\. Resolution note:.*$/, '')}); is knitd still running?`);
+  }
+  if (code === grpc.status.DEADLINE_EXCEEDED) {
+    return new CallError(code, details, name, `knitd${at} did not answer in time; raise --timeout, or check whether knitd is stuck`);
+  }
+  return new CallError(code, details, name);
 }
 
 export interface ConnectOptions {
@@ -60,6 +79,70 @@ function probeUnix(path: string, timeoutMs: number): Promise<void> {
   });
 }
 
+/** --timeout 0 means none: ~23 days stays below setTimeout's 2^31 ms limit and is as good as none. */
+function effectiveTimeout(ms: number): number {
+  return ms === 0 ? 2_000_000_000 : ms;
+}
+
+/** host and port of "host:port" or "[v6]:port". */
+function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(i + 1));
+  if (i <= 0 || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--address must be HOST:PORT, got ${JSON.stringify(address)}`);
+  }
+  return { host, port };
+}
+
+/** A plain TCP connect, so "nothing listens there" fails at once with its errno instead of after the gRPC deadline. */
+function probeTcp(address: string, timeoutMs: number): Promise<void> {
+  const { host, port } = splitAddress(address);
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection({ host, port });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve();
+    });
+    s.once('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+}
+
+const TCP_HINTS: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens there; check --address (knitd serves its API on TCP only at its grpc.address)',
+  ETIMEDOUT: 'no answer; is the host up, or does a firewall drop the traffic?',
+  EHOSTUNREACH: 'no route to that host',
+  ENETUNREACH: 'no route to that network',
+  ENOTFOUND: 'unknown host name',
+  EAI_AGAIN: 'the host name cannot be resolved right now',
+};
+
+/**
+ * Waits until the channel is ready, failing as soon as it reports a
+ * transient failure (a protocol or TLS error) instead of retrying until the
+ * deadline: the first failure is the answer an operator needs.
+ */
+function readyOrFailure(client: grpc.Client, deadline: Date): Promise<'ready' | 'failed' | 'timeout'> {
+  const ch = client.getChannel();
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const st = ch.getConnectivityState(true);
+      if (st === grpc.connectivityState.READY) return resolve('ready');
+      if (st === grpc.connectivityState.TRANSIENT_FAILURE || st === grpc.connectivityState.SHUTDOWN) return resolve('failed');
+      ch.watchConnectivityState(st, deadline, (err) => (err ? resolve('timeout') : check()));
+    };
+    check();
+  });
+}
+
 const HINTS: Record<string, string> = {
   ENOENT: 'is knitd running?',
   ECONNREFUSED: 'is knitd running? (the socket file is left from an earlier run)',
@@ -91,16 +174,23 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
   let target: string;
   let creds: grpc.ChannelCredentials;
   let where: string;
+  const plaintext = o.address !== undefined && o.insecure && o.tlsCa === undefined;
   if (o.address !== undefined) {
     creds = credentials(o);
     target = o.address;
-    where = `${o.address}${o.insecure && o.tlsCa === undefined ? ' (plaintext)' : ' (TLS)'}`;
+    where = `${o.address}${plaintext ? ' (plaintext)' : ' (TLS)'}`;
+    try {
+      await probeTcp(o.address, effectiveTimeout(o.timeoutMs));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new ConnectError(`cannot reach knitd at ${o.address}: ${TCP_HINTS[code] ?? (e as Error).message} (${code})`, { cause: e });
+    }
   } else {
     where = o.socket;
     try {
       const st = fs.statSync(o.socket);
       if (!st.isSocket()) throw Object.assign(new Error('not a socket'), { code: 'ENOTSOCK' });
-      await probeUnix(o.socket, o.timeoutMs);
+      await probeUnix(o.socket, effectiveTimeout(o.timeoutMs));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       throw new ConnectError(`cannot reach knitd at ${o.socket}: ${HINTS[code] ?? (e as Error).message} (${code})`, { cause: e });
@@ -110,15 +200,21 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
   }
   const pkg = loadKnitProto(grpc);
   const client = new pkg.Knit(target, creds, { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  const deadline = (): Date => new Date(Date.now() + o.timeoutMs);
-  try {
-    await new Promise<void>((resolve, reject) => client.waitForReady(deadline(), (err) => (err ? reject(err) : resolve())));
-  } catch (e) {
+  const ms = effectiveTimeout(o.timeoutMs);
+  const deadline = (): Date => new Date(Date.now() + ms);
+  const outcome = await readyOrFailure(client, deadline());
+  if (outcome !== 'ready') {
     client.close();
-    const hint = o.address !== undefined
-      ? 'check the address, that knitd serves grpc.address there, and that the certificates match (knitd\'s client CA signed --tls-cert; --tls-ca signed knitd\'s)'
-      : 'is knitd running?';
-    throw new ConnectError(`cannot reach knitd at ${where} within ${o.timeoutMs / 1000}s: ${hint}`, { cause: e });
+    let hint: string;
+    if (o.address === undefined) hint = 'is knitd running?';
+    else if (plaintext) {
+      hint = 'it accepts TCP but does not speak plaintext gRPC: if knitd serves TLS there, drop --insecure and give --tls-cert, --tls-key and --tls-ca; ' +
+        'if it is another service (the metrics port?), point --address at knitd\'s grpc.address';
+    } else {
+      hint = 'the TLS handshake failed: check that the certificates match (knitd\'s client CA signed --tls-cert; --tls-ca signed knitd\'s) and that knitd serves TLS there';
+    }
+    const when = outcome === 'timeout' ? ` within ${o.timeoutMs / 1000}s` : '';
+    throw new ConnectError(`cannot reach knitd at ${where}${when}: ${hint}`);
   }
   return { client, target: where, deadline, close: () => client.close() };
 }
@@ -133,7 +229,7 @@ export function call<Res>(
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
     invoke({ deadline: conn.deadline() }, (err, res) => {
-      if (err) reject(callError(err.code, err.details));
+      if (err) reject(callError(err.code, err.details, conn.target));
       else resolve(res as Res);
     });
   });

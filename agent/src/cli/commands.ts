@@ -35,8 +35,9 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'tls-key', value: 'FILE', help: 'Client private key for --address.' },
   { name: 'tls-ca', value: 'FILE', help: 'CA that signed knitd\'s server certificate.' },
   { name: 'insecure', help: 'Plaintext TCP to --address (only if knitd runs with grpc.insecure).' },
-  { name: 'timeout', value: 'SECONDS', help: 'Give up on knitd after this long (default 5).' },
+  { name: 'timeout', value: 'SECONDS', help: 'Give up on knitd (or etcd, for network) after this long (default 5; 0 = no timeout; at most 3600).' },
   { name: 'help', short: 'h', help: 'Show help.' },
+  { name: 'version', help: 'Print versions, as "knitctl version".' },
 ];
 
 const ETCD_FLAGS: FlagSpec[] = [
@@ -76,6 +77,16 @@ export const COMMANDS: CommandSpec[] = [
     name: 'watch', summary: 'Stream changes: a snapshot, then one line per lease, peer, peer-alive/peer-down, endpoint or BGP change.', minArgs: 0, maxArgs: 0,
     flags: [{ name: 'count', value: 'N', help: 'Exit after N events (the snapshot counts as one).' }],
     details: 'With -o json, one JSON object per line. Stops on Ctrl-C.',
+  },
+  {
+    name: 'version', summary: 'knitctl\'s version and API version, and those of the knitd it reaches.', minArgs: 0, maxArgs: 0, flags: [],
+    details: 'knitctl\'s own line is printed even when knitd cannot be reached; exit status 0 when knitd answered, 3 when it could not be reached. ' +
+      '--version does the same.',
+  },
+  {
+    name: 'completion', summary: 'Print a shell completion script.', args: 'bash|zsh', minArgs: 1, maxArgs: 1, flags: [],
+    details: 'bash: source <(knitctl completion bash), or save it as /etc/bash_completion.d/knitctl. ' +
+      'zsh: knitctl completion zsh > "${fpath[1]}/_knitctl" and start a new shell, or source <(knitctl completion zsh) after compinit.',
   },
   {
     name: 'network show', summary: 'The cluster network config stored in etcd.', minArgs: 0, maxArgs: 0, flags: ETCD_FLAGS,

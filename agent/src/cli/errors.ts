@@ -14,9 +14,12 @@ export class ConnectError extends Error {
 
 /** knitd answered with a non-OK status (exit status 1). */
 export class CallError extends Error {
-  /** `statusName`: the gRPC status code's name (client.ts's callError fills it in). */
-  constructor(readonly code: number, readonly details: string, statusName: string) {
-    super(`${statusName}: ${details}`);
+  /**
+   * `statusName`: the gRPC status code's name (client.ts's callError fills it
+   * in); `explained`: what went wrong and what to do, replacing the raw text.
+   */
+  constructor(readonly code: number, readonly details: string, statusName: string, explained?: string) {
+    super(explained ?? `${statusName}: ${details}`);
     this.name = 'CallError';
   }
 }

@@ -12,6 +12,9 @@ import { causeMessages, DEFAULT_API_SOCKET, errorMessage } from '../base';
 import { UsageError, parseArgs, timeoutMs, type ParsedArgs } from './args';
 import { CallError, ConnectError } from './errors';
 import { commandHelp, mainHelp } from './help';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
+import { KNIT_VERSION } from '../base/version';
+import { API_VERSION } from '../api/convert';
 import type { NetworkConfigStore } from './network';
 import type { EtcdNetworkStoreOptions } from './etcd-network-store';
 import type { Node__Output } from '../api/gen/knit/v1/Node';
@@ -62,6 +65,18 @@ export async function runKnitctl(argv: string[], io: KnitctlIo): Promise<number>
     io.stderr.write(`knitctl: ${e.message}\nRun "knitctl ${e.command !== undefined ? `${e.command.name} ` : ''}--help" for usage.\n`);
     return EXIT_USAGE;
   }
+  if (!args.help && (args.command?.name === 'version' || (args.command === undefined && args.flags.has('version')))) {
+    return await runVersion(args, io);
+  }
+  if (args.command?.name === 'completion' && !args.help) {
+    const shell = args.positionals[0]!;
+    if (!(COMPLETION_SHELLS as readonly string[]).includes(shell)) {
+      io.stderr.write(`knitctl: completion supports ${COMPLETION_SHELLS.join(' and ')}, not ${JSON.stringify(shell)}\nRun "knitctl completion --help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    io.stdout.write(completionScript(shell as CompletionShell));
+    return EXIT_OK;
+  }
   if (args.help || args.command === undefined) {
     io.stdout.write(args.command === undefined ? mainHelp() : commandHelp(args.command));
     return args.help ? EXIT_OK : EXIT_USAGE;
@@ -85,6 +100,57 @@ export async function runKnitctl(argv: string[], io: KnitctlIo): Promise<number>
     io.stderr.write(`knitctl: ${args.command.name}: ${errorMessage(e)}${causeText(e)}\n`);
     return EXIT_FAILED;
   }
+}
+
+/**
+ * `knitctl version` / `--version`: knitctl's own line always; then knitd's
+ * (version, API, runtime) when it answers, else why not (exit 3).
+ */
+async function runVersion(args: ParsedArgs, io: KnitctlIo): Promise<number> {
+  const f = args.flags;
+  const json = f.get('output') === 'json';
+  const mine = { version: KNIT_VERSION, api: API_VERSION, node: process.versions.node };
+  let knitd: { version: string; api: string; node: string; grpcJs: string; target: string } | undefined;
+  let error: string | undefined;
+  try {
+    const ms = timeoutMs(f);
+    const { connect, call } = await import('./client');
+    const conn = await connect(connectOptions(f, io, ms));
+    try {
+      const n = await call<Node__Output>(conn, (o, cb) => conn.client.getNode({}, o, cb));
+      knitd = { version: n.versions?.knitd ?? '', api: n.versions?.api ?? '', node: n.versions?.node ?? '', grpcJs: n.versions?.grpcJs ?? '', target: conn.target };
+    } finally {
+      conn.close();
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`knitctl: ${e.message}\nRun "knitctl version --help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    error = errorMessage(e);
+  }
+  if (json) {
+    io.stdout.write(JSON.stringify({ knitctl: mine, knitd: knitd ?? null, ...(error !== undefined ? { error } : {}) }, null, 2) + '\n');
+  } else {
+    io.stdout.write(`knitctl  ${mine.version} (api ${mine.api}, node ${mine.node})\n`);
+    if (knitd) io.stdout.write(`knitd    ${knitd.version} (api ${knitd.api}, node ${knitd.node}, grpc-js ${knitd.grpcJs}) at ${knitd.target}\n`);
+    else io.stdout.write(`knitd    not reachable: ${error ?? 'unknown error'}\n`);
+    if (knitd && knitd.api !== mine.api) io.stdout.write(`warning: knitctl speaks ${mine.api}, knitd ${knitd.api}: use a knitctl of knitd's version\n`);
+  }
+  return knitd ? EXIT_OK : EXIT_UNREACHABLE;
+}
+
+function connectOptions(f: Flags, io: KnitctlIo, ms: number): import('./client').ConnectOptions {
+  return {
+    socket: str(f, 'socket') ?? io.env.KNITCTL_SOCKET ?? DEFAULT_API_SOCKET,
+    address: str(f, 'address'),
+    tlsCert: str(f, 'tls-cert'),
+    tlsKey: str(f, 'tls-key'),
+    tlsCa: str(f, 'tls-ca'),
+    insecure: f.get('insecure') === true,
+    timeoutMs: ms,
+    readFile: io.readFile ?? ((p) => fs.readFileSync(p)),
+  };
 }
 
 /** " (direct cause)" when the error has one. */
@@ -112,16 +178,7 @@ async function runApi(args: ParsedArgs, io: KnitctlIo): Promise<number> {
 
   // Loaded here so --help and usage errors never load grpc-js.
   const { connect, call } = await import('./client');
-  const conn = await connect({
-    socket: str(f, 'socket') ?? io.env.KNITCTL_SOCKET ?? DEFAULT_API_SOCKET,
-    address: str(f, 'address'),
-    tlsCert: str(f, 'tls-cert'),
-    tlsKey: str(f, 'tls-key'),
-    tlsCa: str(f, 'tls-ca'),
-    insecure: f.get('insecure') === true,
-    timeoutMs: ms,
-    readFile: io.readFile ?? ((p) => fs.readFileSync(p)),
-  });
+  const conn = await connect(connectOptions(f, io, ms));
   const c = conn.client;
   try {
     switch (args.command?.name) {
@@ -199,7 +256,7 @@ async function watch(conn: import('./client').Connection, json: boolean, count: 
     });
     stream.on('error', (err: { code: number; details: string }) => {
       if (done) return;
-      io.stderr.write(`knitctl: watch: ${callError(err.code, err.details).message}\n`);
+      io.stderr.write(`knitctl: watch: ${callError(err.code, err.details, conn.target).message}\n`);
       finish(EXIT_FAILED);
     });
     stream.on('end', () => {
@@ -231,7 +288,7 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
   const opts: EtcdNetworkStoreOptions = {
     endpoints,
     prefix: (str(f, 'etcd-prefix') ?? '/knit/v1').replace(/\/+$/, ''),
-    dialTimeoutMs: timeoutMs(f),
+    dialTimeoutMs: timeoutMs(f) || 2_000_000_000, // 0: no timeout
     ...(ca !== undefined ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
   };
   const json = f.get('output') === 'json';

@@ -6,7 +6,7 @@
  * never reaches etcd.
  */
 import { NetworkConfigError, parseNetworkConfig, type NetworkConfig } from '../store';
-import { renderTable } from './table';
+import { renderFields, renderTable, type Cell } from './table';
 
 /** The two etcd operations knitctl needs. */
 export interface NetworkConfigStore {
@@ -54,8 +54,17 @@ export async function networkShow(store: NetworkConfigStore, io: NetworkIo): Pro
     io.err('knitctl: no network config is stored in etcd yet; create one with "knitctl network init FILE"\n');
     return 1;
   }
-  io.out(JSON.stringify(cfg, null, 2) + '\n');
+  io.out(io.json ? JSON.stringify(cfg, null, 2) + '\n' : renderFields(flatten(cfg)));
   return 0;
+}
+
+/** `{backend: {type: "vxlan"}}` → [["backend.type", "vxlan"]]: every leaf once, in the stored order. */
+function flatten(v: unknown, prefix = ''): Array<[string, Cell]> {
+  if (v === null || v === undefined) return [[prefix, '']];
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return [[prefix, v]];
+  if (typeof v !== 'object') return [[prefix, String(v)]];
+  if (Array.isArray(v)) return [[prefix, v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ')]];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => flatten(x, prefix === '' ? k : `${prefix}.${k}`));
 }
 
 /**

@@ -75,5 +75,6 @@ export function helpText(): string {
     lines.push(`      [key ${spec.key}] [env ${spec.env}] [default ${strip(describeDefault(spec))}]`);
   }
   lines.push('  -h, --help', '      Show this help and exit.');
+  lines.push('  --version', '      Print knitd\'s version and the API version, and exit.');
   return lines.join('\n') + '\n';
 }
