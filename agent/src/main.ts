@@ -10,8 +10,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeError, KNIT_VERSION } from './base';
-import { API_VERSION } from './api/convert';
+import { API_VERSION, describeError, KNIT_VERSION } from './base';
 import { ConfigError, helpRequested, helpText, loadConfig } from './config';
 import type { KnitdConfig } from './config';
 import { createLogger, type Logger } from './log/logger';

@@ -17,9 +17,10 @@ import type {
   AgentInfo, BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo,
   SyncState as DomainSyncState,
 } from './state-source';
+import { API_VERSION } from '../base';
 
-/** The API version string reported in Node.versions.api. */
-export const API_VERSION = 'knit.v1';
+/** The API version string reported in Node.versions.api (one home: base/version.ts). */
+export { API_VERSION };
 
 function time(d: Date | undefined): string {
   return d === undefined || Number.isNaN(d.getTime()) ? '' : d.toISOString();

@@ -10,4 +10,4 @@ export { SerialRunner, type SerialRunnerOptions } from './serial-runner';
 export { asError, causeMessages, describeError, errorMessage, hasErrorCode, type CodedError } from './errors';
 export { at, cidrFamily, FieldReader, gotSuffix, ipFamily, isObject, type InvalidField, type JsonObject } from './json-fields';
 export { API_SOCKET_NAME, CNI_SOCKET_NAME, DEFAULT_API_SOCKET, DEFAULT_CNI_SOCKET, DEFAULT_LEASE_TTL_SECONDS, DEFAULT_RUN_DIR } from './defaults';
-export { KNIT_VERSION } from './version';
+export { API_VERSION, KNIT_VERSION } from './version';

@@ -1,5 +1,5 @@
 /**
- * knit's version: package.json's, read once. Every entry point (knitd,
+ * knit's version (package.json's, read once) and the API version. Every entry point (knitd,
  * knitctl, the demo) reports this one string, so they can never disagree.
  * Compiled, this file is dist/agent/src/base/version.js: four levels below
  * the repository root.
@@ -18,3 +18,9 @@ function readVersion(): string {
 
 /** e.g. "0.1.0"; "unknown" when package.json cannot be read (an odd install). */
 export const KNIT_VERSION: string = readVersion();
+
+/**
+ * The operator API's version (the proto package, proto/knit/v1): what
+ * Node.versions.api reports and knitctl compares with its own.
+ */
+export const API_VERSION = 'knit.v1';

@@ -8,13 +8,11 @@
  * that call knitd, etcd3 only by `network`.
  */
 import * as fs from 'node:fs';
-import { causeMessages, DEFAULT_API_SOCKET, errorMessage } from '../base';
+import { API_VERSION, causeMessages, DEFAULT_API_SOCKET, errorMessage, KNIT_VERSION } from '../base';
 import { UsageError, parseArgs, timeoutMs, type ParsedArgs } from './args';
 import { CallError, ConnectError } from './errors';
 import { commandHelp, mainHelp } from './help';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
-import { KNIT_VERSION } from '../base/version';
-import { API_VERSION } from '../api/convert';
 import type { NetworkConfigStore } from './network';
 import type { EtcdNetworkStoreOptions } from './etcd-network-store';
 import type { Node__Output } from '../api/gen/knit/v1/Node';
