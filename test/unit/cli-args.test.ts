@@ -51,7 +51,7 @@ describe('knitctl argument parsing', () => {
     { argv: ['statsu'], message: /^unknown command "statsu" \(did you mean "status"\?\); commands: status, / },
     { argv: ['peer'], message: /^unknown command "peer" \(did you mean "peers"\?\)/ },
     { argv: ['status', '--adress', 'x'], message: /^unknown flag --adress \(did you mean --address\?\)$/ },
-    { argv: ['network', 'shwo'], message: /^unknown subcommand "network shwo" \(did you mean "network show"\?\); "network" takes show, init$/ },
+    { argv: ['network', 'shwo'], message: /^unknown subcommand "network shwo" \(did you mean "network show"\?\); "network" takes show, init, / },
     { argv: ['help', 'wtach'], message: /^unknown command "wtach" \(did you mean "watch"\?\)$/ },
   ];
   for (const tc of bad) {
