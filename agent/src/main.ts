@@ -175,6 +175,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   // IPv6 forwarding for pod traffic. It also turns off accepting router
   // advertisements on interfaces with accept_ra=1 (docs/operations.md).
   if (ipam6) ensureSysctl(procSysctl, 'net.ipv6.conf.all.forwarding', '1');
+  await undoNewBridgeAddresses(nl, cfg.bridge, undo);
   const bridge = await ensureBridge(nl, {
     name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu,
     ...(node.ipv6 ? { gatewayCidr6: `${node.ipv6.gateway}/${node.ipv6.prefixLength}` } : {}),
@@ -332,6 +333,21 @@ async function recordStartupFootprint(nl: Handle, cfg: KnitdConfig, undo: Startu
   }
   const nft = new NftTable({ logger: log });
   if ((await nft.list()) === null) undo.add('nft table ip knit', () => nft.remove());
+}
+
+/**
+ * A bridge an earlier knitd left is kept on a failed start (containers hang
+ * off it), but a gateway address this start adds to it (e.g. of a subnet the
+ * node never held) is taken off again. A bridge this start creates goes
+ * with the links of recordStartupFootprint.
+ */
+async function undoNewBridgeAddresses(nl: Handle, name: string, undo: StartupUndo): Promise<void> {
+  const link = await nl.linkByName(name);
+  if (!link || link.kind !== 'bridge') return;
+  const before = new Set((await nl.addrList({ index: link.index })).map((a) => a.cidr));
+  undo.add(`addresses added to bridge ${name}`, async () => {
+    for (const a of await nl.addrList({ index: link.index })) if (!before.has(a.cidr)) await nl.addrDel(link.index, a.cidr);
+  });
 }
 
 /**

@@ -31,8 +31,8 @@ describe('cluster start-up refuses a hostile network config and leaves nothing b
   });
 
   /** Starts knitd without a seed, waits for it to exit, returns it. */
-  async function startToExit(): Promise<{ k: Knitd; code: number | null }> {
-    const k = await startKnitd(lab, lab.nodes[0]!, { cluster: { etcdEndpoints: lab.etcdEndpoints }, waitReady: false });
+  async function startToExit(args: string[] = []): Promise<{ k: Knitd; code: number | null }> {
+    const k = await startKnitd(lab, lab.nodes[0]!, { cluster: { etcdEndpoints: lab.etcdEndpoints }, waitReady: false, args });
     started.push(k);
     const exit = await Promise.race([
       k.proc.exited,
@@ -97,7 +97,28 @@ describe('cluster start-up refuses a hostile network config and leaves nothing b
     } finally {
       await lab.exec(node.ns, 'ip', ['link', 'del', 'knit0']);
     }
-    // With the obstacle gone the next start is a clean one.
+  });
+
+  it('a start that fails at its last step (the conflist) takes back the gateway address it put on a bridge it found, and everything else', async () => {
+    const node = lab.nodes[0]!;
+    await lab.exec(node.ns, 'ip', ['link', 'add', 'knit0', 'type', 'bridge']);
+    try {
+      // /dev/null is no directory: writing the conflist is the one step left after the CNI socket and the API.
+      const { k, code } = await startToExit(['--cni-conf-dir', '/dev/null']);
+      expect(code, k.proc.logTail()).to.equal(1);
+      const logs = logRecords(k);
+      expect(logs.some((r) => r.message === 'bridge gateway address added'), k.proc.logTail()).to.equal(true);
+      const undone = logs.filter((r) => r.message === 'start-up failed: undone').map((r) => String(r.what)).join('\n');
+      expect(undone).to.match(/addresses added to bridge knit0/).and.to.match(/CNI socket/).and.to.match(/nft table ip knit/).and.to.match(/subnet lease/);
+      expect((await leftovers(k)).filter((l) => l !== 'link knit0')).to.deep.equal([]);
+      expect(existsSync(k.socket), 'CNI socket removed').to.equal(false);
+    } finally {
+      await lab.exec(node.ns, 'ip', ['link', 'del', 'knit0']);
+    }
+  });
+
+  it('starts cleanly once the obstacles are gone', async () => {
+    const node = lab.nodes[0]!;
     const k = await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints } });
     started.push(k);
     expect(k.subnet).to.match(/^10\.244\.\d+\.0\/24$/);
