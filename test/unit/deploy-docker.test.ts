@@ -63,4 +63,12 @@ describe('deploy/docker/Dockerfile', () => {
     }
     expect(readFileSync(join(REPO, 'agent', 'src', 'netlink', 'netns.ts'), 'utf8')).to.include("'../../../../agent/native/build/Release/knit_netns.node'");
   });
+
+  it('the build context (.dockerignore at the repository root) leaves out node_modules, dist, the native build and .git, and nothing the build copies', () => {
+    const ignore = readFileSync(join(REPO, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    expect(ignore).to.include.members(['.git', 'node_modules', 'dist', 'agent/native/build']);
+    const copied = build.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+    expect(copied.length, 'the build stage copies sources').to.be.at.least(5);
+    for (const src of copied) expect(ignore, `${src} is copied, so it must not be ignored`).to.not.include(src.replace(/\/$/, ''));
+  });
 });

@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { nodeStateFs, readIfExists, writeFileAtomic } from '../persist/atomic-file';
+import { SUPPORTED_VERSIONS } from '../../../cni-wire/spec';
 
 export interface ConflistSpec {
   networkName: string;
@@ -19,7 +20,8 @@ export interface ConflistSpec {
 export function renderConflist(spec: ConflistSpec): string {
   const conf = {
     cniVersion: '1.1.0',
-    cniVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+    // every version the plugin serves (cni-wire/spec.ts SUPPORTED_VERSIONS)
+    cniVersions: [...SUPPORTED_VERSIONS],
     name: spec.networkName,
     plugins: [
       {
