@@ -113,10 +113,17 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       const sessions = await starting.bgp.sessions();
       metrics.bgpSessions.reset();
       metrics.bgpPrefixes.reset();
+      metrics.bgpPrefixesRejected.reset();
+      metrics.bgpMaxPrefixHits.reset();
       for (const sess of sessions) {
         metrics.bgpSessions.inc({ state: sess.state });
         metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'sent' }, sess.prefixesSent);
         metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'received' }, sess.prefixesReceived);
+        metrics.bgpPrefixes.set({ peer: sess.peerAddress, direction: 'accepted' }, sess.prefixesAccepted ?? 0);
+        for (const [reason, n] of Object.entries(sess.prefixesRejected ?? {})) {
+          if (typeof n === 'number') metrics.bgpPrefixesRejected.set({ peer: sess.peerAddress, reason }, n);
+        }
+        metrics.bgpMaxPrefixHits.set({ peer: sess.peerAddress }, sess.maxPrefixHits ?? 0);
       }
     }
   });

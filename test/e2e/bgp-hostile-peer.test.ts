@@ -70,6 +70,18 @@ async function establishSoon(peer: ScriptPeer): Promise<void> {
   }
 }
 
+interface SessionJson { peerAddress?: string; peer_address?: string; prefixesAccepted?: number; prefixes_accepted?: number; prefixesRejected?: Record<string, number>; prefixes_rejected?: Record<string, number>; maxPrefixHits?: number; max_prefix_hits?: number }
+
+/** `knitctl bgp -o json` for one peer: accepted, rejected by reason, max-prefix hits. */
+async function knitctlSession(socket: string, peer: string): Promise<{ accepted: number; rejected: Record<string, number>; maxPrefixHits: number }> {
+  const { stdout } = await execFileP(process.execPath, [KNITCTL, '--socket', socket, 'bgp', '-o', 'json'], { encoding: 'utf8' });
+  const s = (JSON.parse(stdout) as { sessions: SessionJson[] }).sessions.find((x) => (x.peerAddress ?? x.peer_address) === peer);
+  if (!s) throw new Error(`knitctl bgp: no session with ${peer}: ${stdout}`);
+  const num = (v: unknown): number => Number(v ?? 0);
+  const rejected = Object.fromEntries(Object.entries(s.prefixesRejected ?? s.prefixes_rejected ?? {}).map(([k, v]) => [k, num(v)]));
+  return { accepted: num(s.prefixesAccepted ?? s.prefixes_accepted), rejected, maxPrefixHits: num(s.maxPrefixHits ?? s.max_prefix_hits) };
+}
+
 const isNotification = (e: PeerEvent): e is Extract<PeerEvent, { ev: 'msg' }> => e.ev === 'msg' && e.type === 'notification';
 
 describe('bgp: hostile peers against a real knitd (import policy, next hops, logs, floods, max-prefix)', function () {
@@ -169,6 +181,15 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
     expect(text).to.not.match(/ENETUNREACH|reconcile write failed|IPv6 BGP route write failed/);
     expect(hostile.events.filter(isNotification), 'the session stays up').to.deep.equal([]);
     expect(birdUp()).to.equal(true);
+    // knitctl bgp counts them per reason (the operator's view of the same).
+    const counts = await knitctlSession(knitd.apiSocket, ip(200));
+    expect(counts.accepted).to.equal(2);
+    const want: Record<string, number> = {};
+    for (const [, reason] of refused) want[reason] = (want[reason] ?? 0) + 1;
+    expect(counts.rejected).to.deep.equal(want);
+    const { stdout } = await execFileP(process.execPath, [KNITCTL, '--socket', knitd.apiSocket, 'bgp'], { encoding: 'utf8' });
+    expect(stdout).to.match(/ACCEPTED\s+REJECTED\s+MAX-PREFIX-HITS/);
+    expect(stdout).to.include(`16 (next-hop 6, special-purpose 5, default-route 2, first-as 1, own-subnet 1, underlay 1)`);
   });
 
   it('a route reflector cannot install a subnet without the owning node\'s lease, nor anything outside the cluster', async () => {
@@ -191,6 +212,8 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
     const dsts = new Set(kernelDsts());
     for (const [prefix] of cases) expect(dsts.has(prefix), `${prefix} in the kernel`).to.equal(false);
     expect(kernel()).to.include(`${other} via ${otherIp}`);
+    const counts = await knitctlSession(knitd.apiSocket, ip(201));
+    expect(counts).to.deep.include({ accepted: 1, rejected: { 'no-lease': 2, filter: 1 } });
     expect(text).to.not.match(new RegExp(`route ${other.replace(/[.*/]/g, '\\$&')} via \\S+ not installed`));
   });
 
@@ -321,5 +344,6 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
     await new Promise((r) => setTimeout(r, 5000));
     await establishSoon(hostile);
     expect(birdUp()).to.equal(true);
+    expect((await knitctlSession(knitd.apiSocket, ip(200))).maxPrefixHits).to.equal(1);
   });
 });

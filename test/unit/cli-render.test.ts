@@ -94,13 +94,16 @@ describe('knitctl rendering of wire messages', () => {
 
   it('BGP sessions and routes', () => {
     const s = viaWire<ListBgpSessionsResponse__Output>('ListBgpSessions', {
-      sessions: [bgpSessionToWire({ peerAddress: '192.168.50.254', peerAsn: 65000, localAsn: 65001, state: 'Established', uptimeSeconds: 3700, prefixesSent: 1, prefixesReceived: 12 }),
+      sessions: [bgpSessionToWire({
+        peerAddress: '192.168.50.254', peerAsn: 65000, localAsn: 65001, state: 'Established', uptimeSeconds: 3700, prefixesSent: 1, prefixesReceived: 12,
+        prefixesAccepted: 9, prefixesRejected: { filter: 1, 'next-hop': 2, 'own-subnet': 0 }, maxPrefixHits: 1,
+      }),
         bgpSessionToWire({ peerAddress: '192.168.50.253', peerAsn: 65000, localAsn: 65001, state: 'Active', uptimeSeconds: 0, prefixesSent: 0, prefixesReceived: 0, lastError: 'connection refused' })],
     });
     expect(renderBgpSessions(s.sessions)).to.equal(
-      'PEER             PEER-ASN   LOCAL-ASN   STATE         SINCE   SENT   RECEIVED   LAST-ERROR\n' +
-      '192.168.50.254   65000      65001       Established   1h1m    1      12         -\n' +
-      '192.168.50.253   65000      65001       Active        0s      0      0          connection refused\n',
+      'PEER             PEER-ASN   LOCAL-ASN   STATE         SINCE   SENT   RECEIVED   ACCEPTED   REJECTED                   MAX-PREFIX-HITS   LAST-ERROR\n' +
+      '192.168.50.254   65000      65001       Established   1h1m    1      12         9          3 (next-hop 2, filter 1)   1                 -\n' +
+      '192.168.50.253   65000      65001       Active        0s      0      0          0          0                          0                 connection refused\n',
     );
     const r = viaWire<ListBgpRoutesResponse__Output>('ListBgpRoutes', {
       routes: [bgpRouteToWire({ prefix: '10.244.7.0/24', nextHop: '192.168.50.7', peerAddress: '192.168.50.254', asPath: [65000, 65007], installed: true })],

@@ -26,7 +26,7 @@ describe('knit metrics registry', () => {
     ['knit_cni_requests_total', 'counter'], ['knit_cni_request_duration_seconds', 'histogram'],
     ['knit_ipam_addresses_used', 'gauge'], ['knit_ipam_addresses_free', 'gauge'],
     ['knit_etcd_errors_total', 'counter'], ['knit_etcd_watch_restarts_total', 'counter'], ['knit_invalid_leases_skipped_total', 'counter'],
-    ['knit_bgp_sessions', 'gauge'], ['knit_bgp_prefixes', 'gauge'],
+    ['knit_bgp_sessions', 'gauge'], ['knit_bgp_prefixes', 'gauge'], ['knit_bgp_prefixes_rejected', 'gauge'], ['knit_bgp_max_prefix_hits', 'gauge'],
     ['knit_api_requests_total', 'counter'], ['knit_api_watchers', 'gauge'], ['knit_api_watch_drops_total', 'counter'],
     ['knit_build_info', 'gauge'],
   ];

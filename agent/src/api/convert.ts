@@ -160,6 +160,9 @@ export function bgpSessionToWire(s: BgpSessionInfo): BgpSession {
     prefixesSent: s.prefixesSent,
     prefixesReceived: s.prefixesReceived,
     lastError: s.lastError ?? '',
+    prefixesAccepted: s.prefixesAccepted ?? 0,
+    prefixesRejected: Object.fromEntries(Object.entries(s.prefixesRejected ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > 0)),
+    maxPrefixHits: s.maxPrefixHits ?? 0,
   };
 }
 

@@ -160,6 +160,12 @@ export interface BgpSessionInfo {
   uptimeSeconds: number;
   prefixesSent: number;
   prefixesReceived: number;
+  /** Received prefixes that passed the import policy. */
+  prefixesAccepted?: number;
+  /** Received prefixes refused, by reason. */
+  prefixesRejected?: Partial<Record<string, number>>;
+  /** Times the session ended for exceeding max-prefix. */
+  maxPrefixHits?: number;
   lastError?: string;
 }
 

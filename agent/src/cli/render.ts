@@ -159,9 +159,17 @@ function duration(s: number): string {
 
 export function renderBgpSessions(sessions: BgpSession__Output[]): string {
   const rows = sessions.map((s): Cell[] => [
-    s.peerAddress, s.peerAsn, s.localAsn, s.state, duration(s.uptimeSeconds), s.prefixesSent, s.prefixesReceived, s.lastError || '-',
+    s.peerAddress, s.peerAsn, s.localAsn, s.state, duration(s.uptimeSeconds), s.prefixesSent, s.prefixesReceived,
+    s.prefixesAccepted, rejectedCell(s.prefixesRejected), s.maxPrefixHits, s.lastError || '-',
   ]);
-  return renderTable(['peer', 'peer-asn', 'local-asn', 'state', 'since', 'sent', 'received', 'last-error'], rows);
+  return renderTable(['peer', 'peer-asn', 'local-asn', 'state', 'since', 'sent', 'received', 'accepted', 'rejected', 'max-prefix-hits', 'last-error'], rows);
+}
+
+/** "3 (next-hop 2, filter 1)", or 0: refused prefixes by reason, largest first. */
+function rejectedCell(byReason: Record<string, number> | undefined): string | number {
+  const entries = Object.entries(byReason ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const total = entries.reduce((n, [, c]) => n + c, 0);
+  return total === 0 ? 0 : `${total} (${entries.map(([r, n]) => `${r} ${n}`).join(', ')})`;
 }
 
 export function renderBgpRoutes(routes: BgpRoute__Output[]): string {

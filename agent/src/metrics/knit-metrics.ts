@@ -68,8 +68,12 @@ export interface KnitMetrics {
   invalidLeasesSkipped: CounterVec;
   /** BGP sessions per FSM state ("Established", "Idle", …). */
   bgpSessions: GaugeVec<'state'>;
-  /** Prefixes per BGP peer and direction ("sent", "received"). */
+  /** Prefixes per BGP peer and direction ("sent", "received", "accepted"). */
   bgpPrefixes: GaugeVec<'peer' | 'direction'>;
+  /** Received prefixes refused by the import policy, per BGP peer and reason. */
+  bgpPrefixesRejected: GaugeVec<'peer' | 'reason'>;
+  /** Max-prefix Ceases per BGP peer since knitd started. */
+  bgpMaxPrefixHits: GaugeVec<'peer'>;
   /** gRPC API calls by method and status code name ("OK", "NOT_FOUND"). */
   apiRequests: CounterVec<'method' | 'code'>;
   /** Connected Watch clients. */
@@ -130,7 +134,9 @@ export function createKnitMetrics(opts: KnitMetricsOptions = {}): KnitMetricsReg
     etcdWatchRestarts: counter('knit_etcd_watch_restarts_total', 'Times the etcd lease watch was re-opened.'),
     invalidLeasesSkipped: counter('knit_invalid_leases_skipped_total', 'Lease entries in etcd that did not parse and were skipped.'),
     bgpSessions: gauge('knit_bgp_sessions', 'BGP sessions by FSM state.', ['state']),
-    bgpPrefixes: gauge('knit_bgp_prefixes', 'Prefixes per BGP peer and direction (sent, received).', ['peer', 'direction']),
+    bgpPrefixes: gauge('knit_bgp_prefixes', 'Prefixes per BGP peer and direction (sent, received, accepted).', ['peer', 'direction']),
+    bgpPrefixesRejected: gauge('knit_bgp_prefixes_rejected', 'Received BGP prefixes refused by the import policy, per peer and reason.', ['peer', 'reason']),
+    bgpMaxPrefixHits: gauge('knit_bgp_max_prefix_hits', 'Sessions ended with Cease 6/1 for exceeding max-prefix, per peer, since knitd started.', ['peer']),
     apiRequests: counter('knit_api_requests_total', 'gRPC API calls by method and status code.', ['method', 'code']),
     apiWatchers: gauge('knit_api_watchers', 'Connected Watch clients.'),
     apiWatchDrops: counter('knit_api_watch_drops_total', 'Watch clients dropped because they fell behind.'),

@@ -17,6 +17,19 @@ export interface BgpSession {
   'prefixesSent'?: (number | string | Long);
   'prefixesReceived'?: (number | string | Long);
   'lastError'?: (string);
+  /**
+   * Received prefixes that passed the import policy (docs/bgp.md "Import policy").
+   */
+  'prefixesAccepted'?: (number | string | Long);
+  /**
+   * Received prefixes refused, by reason ("own-subnet", "underlay", "special-purpose",
+   * "default-route", "filter", "no-lease", "next-hop", "as-loop", "first-as").
+   */
+  'prefixesRejected'?: ({[key: string]: number | string | Long});
+  /**
+   * Times the session was ended with Cease 6/1 for exceeding max-prefix.
+   */
+  'maxPrefixHits'?: (number | string | Long);
 }
 
 export interface BgpSession__Output {
@@ -34,4 +47,17 @@ export interface BgpSession__Output {
   'prefixesSent': (number);
   'prefixesReceived': (number);
   'lastError': (string);
+  /**
+   * Received prefixes that passed the import policy (docs/bgp.md "Import policy").
+   */
+  'prefixesAccepted': (number);
+  /**
+   * Received prefixes refused, by reason ("own-subnet", "underlay", "special-purpose",
+   * "default-route", "filter", "no-lease", "next-hop", "as-loop", "first-as").
+   */
+  'prefixesRejected': ({[key: string]: number});
+  /**
+   * Times the session was ended with Cease 6/1 for exceeding max-prefix.
+   */
+  'maxPrefixHits': (number);
 }
