@@ -52,7 +52,7 @@ export interface KnitMetrics {
   /** Reconcile passes by backend and result ("ok", "error"). */
   reconcileRuns: CounterVec<'backend' | 'result'>;
   reconcileDuration: HistogramVec<'backend'>;
-  /** Netlink requests by operation ("route_replace", "neigh_set", …). */
+  /** Netlink requests by operation ("route_replace", "neigh_replace", …). */
   netlinkOperations: CounterVec<'op'>;
   /** Failed netlink requests by operation and errno code ("EEXIST"). */
   netlinkErrors: CounterVec<'op' | 'code'>;
