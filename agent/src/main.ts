@@ -272,6 +272,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt, masquerade, metricsAddress: cfg.metrics.address,
       publicIp: cluster?.underlay.ip ?? cfg.publicIp ?? '',
       versions: { knitd: KNITD_VERSION, node: process.versions.node },
+      ...(subnet6 !== undefined ? { ipv6Subnet: subnet6 } : {}),
+      ...(cluster?.underlay.ipv6 !== undefined ? { publicIpv6: cluster.underlay.ipv6 } : {}),
     },
     stats: () => {
       const { used, free } = ipam.stats();

@@ -17,6 +17,7 @@ import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
 import { routesIn, startBird, type Bird } from './bgp-lab';
+import { knitctl } from './api-lab';
 import { pairedIpv6Subnet, parseNetworkConfig } from '../../agent/src/store/network-config';
 
 const execFileP = promisify(execFile);
@@ -183,6 +184,26 @@ for (const backend of ['vxlan', 'host-gw', 'bgp'] as const) {
         const fms = await repairMs(() => execFileP('bridge', ['-n', node1.ns, 'fdb', 'del', mac, 'dev', 'knit.1', 'dst', lab.nodes[1]!.underlayIp]), fdbPresent);
         console.log(`      (IPv6 neighbour ${gw6} back ${nms} ms, FDB ${mac} back ${fms} ms after the delete)`);
         expect((await lab.ping(pods[0]!.c, pods[2]!.ip6, 2)).received).to.be.greaterThan(0);
+      });
+    }
+
+    if (backend === 'vxlan') {
+      it('knitctl shows both families: status, peers (IPv6 route and neighbour audited in sync), endpoints', async () => {
+        const sock = ['--socket', knitds[0]!.apiSocket];
+        const own6 = String(logRecords(knitds[0]!).find((r) => r.message === 'subnet lease held')!.ipv6Subnet);
+        const peer6 = String(logRecords(knitds[1]!).find((r) => r.message === 'subnet lease held')!.ipv6Subnet);
+        const status = JSON.parse((await knitctl(['status', '-o', 'json', ...sock])).stdout) as Record<string, unknown>;
+        expect(status).to.include({ ipv6Subnet: own6, ipv6ClusterCidr: 'fd00:10:244::/56', publicIpv6: lab.nodes[0]!.underlayIp6 });
+        expect((await knitctl(['status', ...sock])).stdout).to.include(own6);
+        const { peers } = JSON.parse((await knitctl(['peers', '-o', 'json', ...sock])).stdout) as { peers: Array<{ ipv6Subnet: string; publicIpv6: string; inSync: boolean; routes: Array<{ destination: string; state: string }>; neighbours: Array<{ ip: string; state: string }> }> };
+        const p = peers.find((x) => x.ipv6Subnet === peer6)!;
+        expect(p, `peer with ${peer6}`).to.not.equal(undefined);
+        expect(p.publicIpv6).to.equal(lab.nodes[1]!.underlayIp6);
+        expect(p.routes.find((r) => r.destination === peer6)?.state).to.equal('SYNC_STATE_IN_SYNC');
+        expect(p.neighbours.find((n) => n.ip === peer6.replace('/64', ''))?.state).to.equal('SYNC_STATE_IN_SYNC');
+        expect(p.inSync).to.equal(true);
+        const { endpoints: eps } = JSON.parse((await knitctl(['endpoints', '-o', 'json', ...sock])).stdout) as { endpoints: Array<{ containerId: string; ipv6Address: string }> };
+        expect(eps.find((e) => e.containerId === pods[0]!.c.containerId)?.ipv6Address).to.equal(`${pods[0]!.ip6}/64`);
       });
     }
 

@@ -35,8 +35,18 @@ describe('api: domain objects to wire messages (through the protobuf codec)', ()
     expect(r.invalidSkipped).to.equal(3);
     expect(r.leases[0]).to.deep.equal({
       subnet: '10.244.2.0/24', nodeName: 'node-b', publicIp: '192.168.50.2', backendType: 'vxlan',
-      backendData: { vtepMac: '0a:58:0a:f4:02:00', vni: '1', direct: 'true' }, renewedAt: T0.toISOString(), expiresAt: '', own: false,
+      backendData: { vtepMac: '0a:58:0a:f4:02:00', vni: '1', direct: 'true' }, renewedAt: T0.toISOString(), expiresAt: '', own: false, ipv6Subnet: '', publicIpv6: '',
     });
+  });
+
+  it('dual-stack lease, peer and endpoint fields survive the wire', () => {
+    const lease = { ...src.leases[1], ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd30::2' };
+    const r = viaWire<ListSubnetsResponse__Output>('ListSubnets', { leases: [leaseToWire(lease)], invalidSkipped: 0 });
+    expect(r.leases[0]).to.deep.include({ ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd30::2' });
+    const p = viaWire<{ peers: Peer__Output[] }>('ListPeers', { peers: [peerToWire({ ...src.peers[0], ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd30::2' })] }).peers[0];
+    expect(p).to.deep.include({ ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd30::2' });
+    const e = viaWire<Endpoint__Output>('GetEndpoint', endpointToWire({ ...src.endpoints[0], ipv6Address: 'fd00:10:244:1::2/64' }));
+    expect(e.ipv6Address).to.equal('fd00:10:244:1::2/64');
   });
 
   it('peer objects carry their sync state; in_sync is false when any object is not in sync', () => {
@@ -55,7 +65,7 @@ describe('api: domain objects to wire messages (through the protobuf codec)', ()
     const e = viaWire<Endpoint__Output>('GetEndpoint', endpointToWire(src.endpoints[0]));
     expect(e).to.deep.equal({
       containerId: 'c0ffee01', ifname: 'eth0', netns: '/var/run/netns/c1', address: '10.244.1.2/24', mac: '0a:58:0a:f4:01:02',
-      hostVeth: 'veth1a2b3c4d', portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIp: '' }], createdAt: T0.toISOString(),
+      hostVeth: 'veth1a2b3c4d', portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIp: '' }], createdAt: T0.toISOString(), ipv6Address: '',
     });
   });
 

@@ -83,6 +83,9 @@ export function nodeToWire(n: NodeInfo, grpcJsVersion: string): Node {
     ipamUsed: n.ipam?.used ?? 0,
     ipamTotal: n.ipam?.total ?? 0,
     netlinkErrors: { ...(n.netlinkErrors ?? {}) },
+    ipv6Subnet: n.ipv6Subnet ?? '',
+    ipv6ClusterCidr: n.ipv6ClusterCidr ?? '',
+    publicIpv6: n.publicIpv6 ?? '',
   };
 }
 
@@ -98,6 +101,8 @@ export function leaseToWire(l: SubnetLeaseInfo): SubnetLease {
     renewedAt: time(l.renewedAt),
     expiresAt: time(l.expiresAt),
     own: l.own,
+    ipv6Subnet: l.ipv6Subnet ?? '',
+    publicIpv6: l.publicIpv6 ?? '',
   };
 }
 
@@ -132,6 +137,8 @@ export function peerToWire(p: PeerInfo): Peer {
     agentSince: time(p.agent?.since),
     agentVersion: p.agent?.version ?? '',
     lastChangeAt: time(p.lastChangeAt),
+    ipv6Subnet: p.ipv6Subnet ?? '',
+    publicIpv6: p.publicIpv6 ?? '',
   };
 }
 
@@ -147,6 +154,7 @@ export function endpointToWire(e: EndpointInfo): Endpoint {
       hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, hostIp: m.hostIp ?? '',
     })),
     createdAt: time(e.createdAt),
+    ipv6Address: e.ipv6Address ?? '',
   };
 }
 

@@ -55,6 +55,10 @@ export interface NodeInfo {
   ipam?: { used: number; total: number };
   /** Failed netlink requests since start, by errno code. */
   netlinkErrors?: Record<string, number>;
+  /** Dual-stack: this node's IPv6 subnet, the IPv6 cluster CIDR, and its IPv6 underlay address. */
+  ipv6Subnet?: string;
+  ipv6ClusterCidr?: string;
+  publicIpv6?: string;
 }
 
 /** Whether a node's agent runs (its liveness key), since when. */
@@ -74,6 +78,9 @@ export interface SubnetLeaseInfo {
   renewedAt?: Date;
   expiresAt?: Date;
   own: boolean;
+  /** Dual-stack: the node's IPv6 subnet and IPv6 underlay address. */
+  ipv6Subnet?: string;
+  publicIpv6?: string;
 }
 
 /** All leases plus the count of entries that were skipped as invalid. */
@@ -130,6 +137,9 @@ export interface PeerInfo {
   agent?: AgentInfo;
   /** The last change this node saw for the peer: lease, programming or liveness. */
   lastChangeAt?: Date;
+  /** Dual-stack: the peer's IPv6 subnet and IPv6 underlay address. */
+  ipv6Subnet?: string;
+  publicIpv6?: string;
 }
 
 export interface PortMappingInfo {
@@ -150,6 +160,8 @@ export interface EndpointInfo {
   hostVeth: string;
   portMappings: PortMappingInfo[];
   createdAt: Date;
+  /** Dual-stack: "fd00:10:244:1::5/64" */
+  ipv6Address?: string;
 }
 
 export interface BgpSessionInfo {

@@ -48,11 +48,11 @@ export function renderStatus(n: Node__Output, now: Date): string {
     ['Mode', n.mode],
     ['Health', condition(n.health, 'healthy', 'UNHEALTHY')],
     ['Ready', condition(n.readiness, 'ready', 'NOT READY')],
-    ['Public IP', n.publicIp],
-    ['Subnet', n.subnet],
+    ['Public IP', both(n.publicIp, n.publicIpv6)],
+    ['Subnet', both(n.subnet, n.ipv6Subnet)],
     ['Lease expires', when(n.leaseExpiresAt, now)],
     ['Lease renewed', when(n.leaseRenewedAt, now)],
-    ['Cluster CIDR', n.clusterCidr],
+    ['Cluster CIDR', both(n.clusterCidr, n.ipv6ClusterCidr)],
     ['Backend', backend],
     ['MTU', n.mtu === 0 ? '' : n.mtu],
     ['Bridge', n.bridge],
@@ -87,11 +87,16 @@ export function agentText(state: AgentState__Output, since: string, now: Date): 
   return since === '' || state === 'AGENT_STATE_UNKNOWN' ? t : `${t} ${age(since, now)}`;
 }
 
+/** An IPv4 value and its IPv6 twin in one cell ("10.244.1.0/24,fd00:10:244:1::/64"); just the first on an IPv4-only node. */
+function both(v4: string, v6: string | undefined): string {
+  return v6 === undefined || v6 === '' ? v4 : v4 === '' ? v6 : `${v4},${v6}`;
+}
+
 export function renderSubnets(r: ListSubnetsResponse__Output, now: Date): string {
   const rows = r.leases.map((l): Cell[] => [
-    l.subnet,
+    both(l.subnet, l.ipv6Subnet),
     l.nodeName + (l.own ? ' (this node)' : ''),
-    l.publicIp,
+    both(l.publicIp, l.publicIpv6),
     l.backendType,
     Object.entries(l.backendData).sort().map(([k, v]) => `${k}=${v}`).join(','),
     l.expiresAt === '' ? '' : age(l.expiresAt, now),
@@ -121,7 +126,7 @@ function ratio(objs: Array<{ state: SyncState__Output }>): string {
  */
 export function renderPeers(peers: Peer__Output[], now: Date): string {
   const rows = peers.map((p): Cell[] => [
-    p.nodeName, p.subnet, p.publicIp, p.backendType, agentText(p.agent, p.agentSince, now),
+    p.nodeName, both(p.subnet, p.ipv6Subnet), both(p.publicIp, p.publicIpv6), p.backendType, agentText(p.agent, p.agentSince, now),
     p.lastChangeAt === '' ? '-' : `${age(p.lastChangeAt, now)} ago`,
     ratio(p.routes), ratio(p.neighbours), ratio(p.fdbEntries), p.inSync ? 'yes' : 'NO',
   ]);
@@ -148,7 +153,7 @@ function ports(e: Endpoint__Output): string {
 export function renderEndpoints(eps: Endpoint__Output[], now: Date): string {
   const rows = eps.map((e): Cell[] => [
     e.containerId.length > 12 ? e.containerId.slice(0, 12) : e.containerId,
-    e.ifname, e.address, e.mac, e.hostVeth, ports(e) || '-', e.netns, age(e.createdAt, now),
+    e.ifname, both(e.address, e.ipv6Address), e.mac, e.hostVeth, ports(e) || '-', e.netns, age(e.createdAt, now),
   ]);
   return renderTable(['container', 'ifname', 'address', 'mac', 'host-veth', 'ports', 'netns', 'age'], rows);
 }
@@ -194,13 +199,13 @@ export function renderWatchEvent(ev: WatchEvent__Output): string {
       `${s.endpoints.length} endpoints, ${s.bgpSessions.length} BGP sessions`;
   } else if (ev.subnet) {
     const l = ev.subnet.lease;
-    body = `subnet     ${CHANGE_TEXT[ev.subnet.change]} ${l?.subnet ?? ''}${l?.nodeName ? ` node ${l.nodeName}` : ''}${l?.publicIp ? ` ${l.publicIp}` : ''}`;
+    body = `subnet     ${CHANGE_TEXT[ev.subnet.change]} ${both(l?.subnet ?? '', l?.ipv6Subnet)}${l?.nodeName ? ` node ${l.nodeName}` : ''}${l?.publicIp ? ` ${l.publicIp}` : ''}`;
   } else if (ev.peer) {
     const p = ev.peer.peer;
     body = `peer       ${CHANGE_TEXT[ev.peer.change]} ${p?.nodeName ?? ''} ${p?.subnet ?? ''}${ev.peer.change === 'CHANGE_TYPE_REMOVED' ? '' : p?.inSync ? ' in-sync' : ' NOT in sync'}`;
   } else if (ev.endpoint) {
     const e = ev.endpoint.endpoint;
-    body = `endpoint   ${CHANGE_TEXT[ev.endpoint.change]} ${e?.containerId ?? ''} ${e?.ifname ?? ''}${e?.address ? ` ${e.address}` : ''}`;
+    body = `endpoint   ${CHANGE_TEXT[ev.endpoint.change]} ${e?.containerId ?? ''} ${e?.ifname ?? ''}${e?.address ? ` ${both(e.address, e.ipv6Address)}` : ''}`;
   } else if (ev.bgpSession) {
     const s = ev.bgpSession.session;
     body = `bgp        ${CHANGE_TEXT[ev.bgpSession.change]} ${s?.peerAddress ?? ''} ${s?.state ?? ''}`;

@@ -28,6 +28,9 @@ export interface NodeFacts {
   masquerade: boolean;
   /** "" when disabled */
   metricsAddress: string;
+  /** Dual-stack: this node's IPv6 subnet and IPv6 underlay address. */
+  ipv6Subnet?: string;
+  publicIpv6?: string;
 }
 
 /** Counters main keeps that status reports. */
@@ -63,12 +66,22 @@ function leaseInfo(l: Lease, ownName: string): SubnetLeaseInfo {
   return {
     subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, backendType: l.backend.type,
     backendData: l.backend.data, renewedAt: new Date(l.renewedAt), own: l.nodeName === ownName,
+    ...dualStackOf(l),
+  };
+}
+
+/** The lease's IPv6 fields, when it has them (API and Watch show both families). */
+function dualStackOf(l: Lease | undefined): { ipv6Subnet?: string; publicIpv6?: string } {
+  return {
+    ...(l?.ipv6Subnet !== undefined ? { ipv6Subnet: l.ipv6Subnet } : {}),
+    ...(l?.publicIpv6 !== undefined ? { publicIpv6: l.publicIpv6 } : {}),
   };
 }
 
 /** Field-wise equality: cheap enough to run over thousands of peers per change. */
 function sameLease(a: Lease, b: Lease): boolean {
   if (a.nodeName !== b.nodeName || a.publicIp !== b.publicIp || a.renewedAt !== b.renewedAt || a.backend.type !== b.backend.type) return false;
+  if (a.ipv6Subnet !== b.ipv6Subnet || a.publicIpv6 !== b.publicIpv6) return false;
   const ka = Object.keys(a.backend.data);
   return ka.length === Object.keys(b.backend.data).length && ka.every((k) => a.backend.data[k] === b.backend.data[k]);
 }
@@ -139,6 +152,7 @@ export class KnitdStateSource implements KnitStateSource {
     const lastRunAt = c.reconciler.stats.lastRunAt;
     return audit.peers.map(({ plan, routes, neighbours, fdb }) => ({
       nodeName: plan.nodeName, subnet: plan.subnet, publicIp: plan.publicIp, backendType: plan.mode,
+      ...dualStackOf(this.peers.get(plan.subnet)),
       routes: routes.map((o) => ({
         destination: o.want.dst, ...(o.want.gateway ? { gateway: o.want.gateway } : {}), ...(dev(o.want.index) ? { device: dev(o.want.index)! } : {}),
         onlink: o.want.onlink === true, state: SYNC[o.state],
@@ -201,6 +215,9 @@ export class KnitdStateSource implements KnitStateSource {
       name: node.name, publicIp: node.publicIp, subnet: node.subnet, mtu: node.mtu, bridge: node.bridge,
       mode: c ? 'cluster' : 'single-node',
       ...(c ? { clusterCidr: c.network.clusterCidr, peers: this.peerCounts(c) } : {}),
+      ...(c?.network.ipv6ClusterCidr !== undefined ? { ipv6ClusterCidr: c.network.ipv6ClusterCidr } : {}),
+      ...(node.ipv6Subnet !== undefined ? { ipv6Subnet: node.ipv6Subnet } : {}),
+      ...(node.publicIpv6 !== undefined ? { publicIpv6: node.publicIpv6 } : {}),
       ...(timing ? { leaseRenewedAt: timing.renewedAt, leaseExpiresAt: timing.expiresAt, leaseRemainingSeconds: timing.remainingSeconds } : {}),
       backend: this.backendInfo(),
       health,
@@ -271,6 +288,7 @@ export class KnitdStateSource implements KnitStateSource {
     this.announcedSync.set(l.subnet, inSync);
     return {
       nodeName: l.nodeName, subnet: l.subnet, publicIp: l.publicIp, backendType: l.backend.type, routes: [], neighbours: [], fdbEntries: [], inSync,
+      ...dualStackOf(l),
     };
   }
 

@@ -14,6 +14,10 @@ export interface Endpoint {
   'hostVeth'?: (string);
   'portMappings'?: (_knit_v1_PortMapping)[];
   'createdAt'?: (string);
+  /**
+   * Dual-stack: the container's IPv6 address with prefix length, "fd00:10:244:1::5/64".
+   */
+  'ipv6Address'?: (string);
 }
 
 export interface Endpoint__Output {
@@ -28,4 +32,8 @@ export interface Endpoint__Output {
   'hostVeth': (string);
   'portMappings': (_knit_v1_PortMapping__Output)[];
   'createdAt': (string);
+  /**
+   * Dual-stack: the container's IPv6 address with prefix length, "fd00:10:244:1::5/64".
+   */
+  'ipv6Address': (string);
 }

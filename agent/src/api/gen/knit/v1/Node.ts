@@ -66,6 +66,19 @@ export interface Node {
    * Failed netlink requests since start, by errno code ("EEXIST").
    */
   'netlinkErrors'?: ({[key: string]: number | string | Long});
+  /**
+   * Fields 40+: dual-stack (docs/dual-stack.md); empty on an IPv4-only node.
+   * This node's IPv6 subnet, "fd00:10:244:1::/64".
+   */
+  'ipv6Subnet'?: (string);
+  /**
+   * The network's IPv6 cluster CIDR.
+   */
+  'ipv6ClusterCidr'?: (string);
+  /**
+   * This node's IPv6 underlay address (published in its lease).
+   */
+  'publicIpv6'?: (string);
 }
 
 export interface Node__Output {
@@ -129,4 +142,17 @@ export interface Node__Output {
    * Failed netlink requests since start, by errno code ("EEXIST").
    */
   'netlinkErrors': ({[key: string]: number});
+  /**
+   * Fields 40+: dual-stack (docs/dual-stack.md); empty on an IPv4-only node.
+   * This node's IPv6 subnet, "fd00:10:244:1::/64".
+   */
+  'ipv6Subnet': (string);
+  /**
+   * The network's IPv6 cluster CIDR.
+   */
+  'ipv6ClusterCidr': (string);
+  /**
+   * This node's IPv6 underlay address (published in its lease).
+   */
+  'publicIpv6': (string);
 }

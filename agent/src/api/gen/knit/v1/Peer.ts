@@ -36,6 +36,11 @@ export interface Peer {
    * liveness); empty when nothing changed since this knitd started.
    */
   'lastChangeAt'?: (string);
+  /**
+   * Dual-stack: the peer's IPv6 subnet and IPv6 underlay address (empty when absent).
+   */
+  'ipv6Subnet'?: (string);
+  'publicIpv6'?: (string);
 }
 
 export interface Peer__Output {
@@ -69,4 +74,9 @@ export interface Peer__Output {
    * liveness); empty when nothing changed since this knitd started.
    */
   'lastChangeAt': (string);
+  /**
+   * Dual-stack: the peer's IPv6 subnet and IPv6 underlay address (empty when absent).
+   */
+  'ipv6Subnet': (string);
+  'publicIpv6': (string);
 }

@@ -20,6 +20,11 @@ export interface SubnetLease {
    * True for this node's own lease.
    */
   'own'?: (boolean);
+  /**
+   * Dual-stack: the node's IPv6 subnet and IPv6 underlay address (empty when absent).
+   */
+  'ipv6Subnet'?: (string);
+  'publicIpv6'?: (string);
 }
 
 export interface SubnetLease__Output {
@@ -41,4 +46,9 @@ export interface SubnetLease__Output {
    * True for this node's own lease.
    */
   'own': (boolean);
+  /**
+   * Dual-stack: the node's IPv6 subnet and IPv6 underlay address (empty when absent).
+   */
+  'ipv6Subnet': (string);
+  'publicIpv6': (string);
 }
