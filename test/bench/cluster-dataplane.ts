@@ -3,7 +3,7 @@
  * nodes, knit against the same topology built by hand with `ip` commands and
  * against the underlay itself, all in one run.
  *
- *   node dist/test/bench/cluster-dataplane.js [--rounds 5] [--seconds 5] [--pings 200] [--rr-seconds 3] [--backends vxlan,host-gw] [--no-nft-variant] [--verbose]
+ *   node dist/test/bench/cluster-dataplane.js [--rounds 5] [--seconds 5] [--pings 200] [--rr-seconds 3] [--backends vxlan,host-gw] [--no-nft-variant] [--floor-variant] [--verbose]
  *
  * Labs (all alive at once, each with 2 nodes on an underlay bridge):
  *   - per backend, a knit lab: etcd + one knitd per node in cluster mode, one
@@ -18,7 +18,11 @@
  *   - per backend, the hand-built lab again plus knit's nftables table copied
  *     from the knit node (`nft list table ip knit` → `nft -f`), to show what
  *     knit's table (masquerade, port maps, and the raw chain that exempts
- *     forwarded pod-to-pod traffic from conntrack) costs by itself.
+ *     forwarded pod-to-pod traffic from conntrack) costs by itself;
+ *   - with --floor-variant, the hand-built lab plus the least any NAT-capable
+ *     table with notrack costs: one empty nat chain (which turns conntrack
+ *     and its hooks on in the namespace, as any masquerade does) and one
+ *     raw rule `ip saddr CIDR ip daddr CIDR notrack`.
  * Paths: underlay (node 1 namespace → node 2's underlay IP, in the hand-built
  * vxlan lab), and container → container across the nodes for each lab.
  *
@@ -42,6 +46,7 @@ const BACKENDS = strArg('backends', 'vxlan,host-gw').split(',') as Array<'vxlan'
 const VERBOSE = process.argv.includes('--verbose');
 const WITH_NFT = !process.argv.includes('--no-nft-variant');
 const RR_SECONDS = numArg('rr-seconds', 3);
+const WITH_FLOOR = process.argv.includes('--floor-variant');
 const IPERF_PORT = 5201;
 const SOCKPERF_PORT = 11111;
 const NETWORK_CIDR = '10.244.0.0/16';
@@ -51,7 +56,7 @@ interface Path {
   name: string;
   /** 'underlay' or the backend the path belongs to */
   group: string;
-  kind: 'underlay' | 'hand' | 'hand-nft' | 'knit';
+  kind: 'underlay' | 'hand' | 'hand-nft' | 'hand-floor' | 'knit';
   lab: Lab;
   clientNs: string;
   serverNs: string;
@@ -132,7 +137,7 @@ function host(subnet: string, i: number): string {
 }
 
 /** The same topology by hand; returns the two container namespaces and IPs. */
-async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
+async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean, floor = false): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
   const lab = await createLab({ nodes: 2 });
   labs.push(lab);
   const br = `${lab.prefix}br`;
@@ -162,6 +167,15 @@ async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean
     await execBatch(node.ns, lines);
     await lab.exec(node.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     if (withNft) await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], m.nftTables[n]!);
+    if (floor) {
+      await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
+        'table ip bench_floor {',
+        '  chain raw { type filter hook prerouting priority raw; policy accept;',
+        `    ip saddr ${NETWORK_CIDR} ip daddr ${NETWORK_CIDR} notrack`,
+        '  }',
+        '  chain post { type nat hook postrouting priority srcnat; policy accept; }',
+        '}', ''].join('\n'));
+    }
     await execBatch(c.ns, [
       'link set lo up', `link set eth0 mtu ${m.containerMtu} up`, `addr add ${host(sub, 2)}/24 dev eth0`, `route add default via ${host(sub, 1)}`,
     ]);
@@ -256,11 +270,13 @@ async function body(): Promise<void> {
     const k = await knitLab(backend);
     const h = await handLab(backend, k.mirror, false);
     const hn = WITH_NFT ? await handLab(backend, k.mirror, true) : undefined;
+    const hf = WITH_FLOOR ? await handLab(backend, k.mirror, false, true) : undefined;
     if (paths.length === 0) {
       paths.push(newPath('underlay node -> node', 'underlay', 'underlay', h.lab, h.lab.nodes[0]!.ns, h.lab.nodes[1]!.ns, h.lab.nodes[1]!.underlayIp));
     }
     paths.push(newPath(`${backend} hand-built`, backend, 'hand', h.lab, h.containers[0]!.ns, h.containers[1]!.ns, h.ips[1]!));
     if (hn) paths.push(newPath(`${backend} hand-built + knit nft`, backend, 'hand-nft', hn.lab, hn.containers[0]!.ns, hn.containers[1]!.ns, hn.ips[1]!));
+    if (hf) paths.push(newPath(`${backend} hand-built + nat chain + notrack rule`, backend, 'hand-floor', hf.lab, hf.containers[0]!.ns, hf.containers[1]!.ns, hf.ips[1]!));
     paths.push(newPath(`${backend} knit`, backend, 'knit', k.lab, k.containers[0]!.ns, k.containers[1]!.ns, k.ips[1]!));
     console.log(`${backend}: knit subnets ${k.mirror.subnets.join(', ')}; container MTU ${k.mirror.containerMtu}, bridge MTU ${k.mirror.bridgeMtu}${k.mirror.vxlanMtu ? `, vxlan MTU ${k.mirror.vxlanMtu}` : ''}`);
   }
@@ -286,19 +302,19 @@ async function body(): Promise<void> {
   printTable(['path', 'Gbit/s', 'spread', 'retransmits', 'vs underlay', '/ hand-built'], paths.map((p) => [
     p.name, fmt(median(p.gbps), 2), spread(p.gbps), fmt(median(p.retrans), 0),
     fmt(median(p.gbps) / median(underlay.gbps), 2),
-    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.gbps) / median(handOf(p)!.gbps), 3) : '',
+    p.kind !== 'hand' && p.kind !== 'underlay' ? fmt(median(p.gbps) / median(handOf(p)!.gbps), 3) : '',
   ]));
   console.log(`\nround-trip latency: ping -c ${PINGS} -i 0.01, ms, median of ${ROUNDS} rounds\n`);
   printTable(['path', 'avg', 'p50', 'p99', 'avg spread', 'avg vs underlay', 'avg / hand-built', 'p50 / hand-built'], paths.map((p) => [
     p.name, fmt(median(p.pingAvg), 3), fmt(median(p.pingP50), 3), fmt(median(p.pingP99), 3), spread(p.pingAvg),
     fmt(median(p.pingAvg) / median(underlay.pingAvg), 2),
-    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.pingAvg) / median(handOf(p)!.pingAvg), 3) : '',
-    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.pingP50) / median(handOf(p)!.pingP50), 3) : '',
+    p.kind !== 'hand' && p.kind !== 'underlay' ? fmt(median(p.pingAvg) / median(handOf(p)!.pingAvg), 3) : '',
+    p.kind !== 'hand' && p.kind !== 'underlay' ? fmt(median(p.pingP50) / median(handOf(p)!.pingP50), 3) : '',
   ]));
   console.log(`\nTCP request/response: sockperf ping-pong --tcp -t ${RR_SECONDS}, p50 of one-way latency (RTT / 2), µs, median of ${ROUNDS} rounds\n`);
   printTable(['path', 'p50 µs', 'spread', 'vs underlay', '/ hand-built', 'per round'], paths.map((p) => [
     p.name, fmt(median(p.rrP50), 2), spread(p.rrP50), fmt(median(p.rrP50) / median(underlay.rrP50), 2),
-    p.kind === 'knit' || p.kind === 'hand-nft' ? fmt(median(p.rrP50) / median(handOf(p)!.rrP50), 3) : '',
+    p.kind !== 'hand' && p.kind !== 'underlay' ? fmt(median(p.rrP50) / median(handOf(p)!.rrP50), 3) : '',
     p.rrP50.map((x) => fmt(x, 1)).join(' '),
   ]));
   const verdicts = paths.filter((p) => p.kind === 'knit').map((p) => {
