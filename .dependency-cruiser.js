@@ -97,6 +97,13 @@ module.exports = {
       from: { path: '^cni-plugin/src/' },
       to: { pathNot: ['^cni-plugin/src/', '^cni-wire/'], dependencyTypesNot: ['core'] },
     },
+    ...['unit', 'integration', 'e2e'].map((tier) => ({
+      name: `test-tier-${tier}`,
+      comment: `test/${tier}/ imports no helper from another tier's folder: shared helpers live in test/support/ (lab fixtures in test/lab/)`,
+      severity: 'error',
+      from: { path: `^test/${tier}/` },
+      to: { path: `^test/(${['unit', 'integration', 'e2e'].filter((t) => t !== tier).join('|')})/` },
+    })),
     {
       name: 'module-not-in-architecture-table',
       comment: 'this folder of agent/src is in no row of .dependency-cruiser.js and docs/architecture.md: add it to the row it belongs in',

@@ -21,7 +21,15 @@ npm run --silent lint
 if [ $# -gt 0 ]; then
   exec npx mocha "$@"
 fi
-npx mocha 'dist/test/unit/**/*.test.js' 'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
+# One mocha run per tier, each with its own config: unit tests (pure, no
+# root, no lab) without the lab's root hooks and with a short timeout; the
+# lab tiers with the root hooks that sweep and clean up. Every tier runs even
+# when an earlier one failed, so one run reports every failure.
+status=0
+npx mocha --config test/unit/mocharc.json || status=1
+npx mocha --config test/integration/mocharc.json || status=1
+npx mocha --config test/e2e/mocharc.json || status=1
+[ "$status" = 0 ] || exit 1
 # The CNI suites once more, against the artifact deploy/ installs (the
 # Bun-compiled dist/cni-plugin/knit, built by install-deps.sh) instead of the
 # checkout's script: both builds of the plugin must behave the same.

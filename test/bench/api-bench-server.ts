@@ -8,7 +8,7 @@
  */
 import { ApiServer } from '../../agent/src/api';
 import { silentLogger } from '../../agent/src/log/logger';
-import { FakeSource } from '../integration/api-fake-source';
+import { FakeSource } from '../support/api-fake-source';
 
 interface Cmd {
   cmd: 'usage' | 'emit' | 'stop';

@@ -12,7 +12,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
 import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import type { Lab, LabNode } from '../lab/lab';
-import { parsePrometheusText, type Family } from '../unit/metrics-text-parser';
+import { parsePrometheusText, type Family } from '../support/metrics-text-parser';
 
 export const KNITCTL = path.resolve(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
 export const PREFIX = '/knit/v1';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { nsIpJson, nsRun } from '../lab/netns';
 import { spawnTracked, type LabProcess } from '../lab/procs';
 import { makeTempDir, removeTempDir } from '../lab/run-dir';
+import { waitFor as pollFor } from '../support/wait';
 
 /** A running BIRD. */
 export interface Bird {
@@ -25,16 +26,8 @@ export interface Bird {
 
 /** Waits until `cond` holds (exceptions count as "not yet"); the error carries `detail()`. */
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms: number, detail: () => string = () => ''): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      if (await cond()) return Date.now() - t0;
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // a probe that throws is "not ready yet" (birdc before BIRD's socket is up)
+  return (await pollFor(what, cond, ms, () => `\n${detail()}`, { intervalMs: 100, tolerateErrors: true })).ms;
 }
 
 /** Starts BIRD in `ns` with `config`; resolves once its control socket answers. */

@@ -174,22 +174,8 @@ export function readyRecord(k: Knitd): Record<string, unknown> {
   return r;
 }
 
-/**
- * Polls `probe` until it returns something other than undefined/false, and
- * resolves with it and the time it took; rejects after `timeoutMs` with the
- * last value `describe` gives.
- */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, describe?: () => Promise<string>): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return { value: v, ms: Date.now() - start };
-    if (Date.now() - start > timeoutMs) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe ? `: ${await describe()}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The one polling helper (test/support/wait.ts), re-exported for the e2e tests. */
+export { waitFor } from '../support/wait';
 
 /** ping summary of a finished `ping` process log. */
 export function pingSummary(output: string): { transmitted: number; received: number } {

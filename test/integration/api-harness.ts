@@ -10,13 +10,13 @@ import * as grpc from '@grpc/grpc-js';
 import { ApiServer, type ApiServerOptions } from '../../agent/src/api';
 import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
 import { loadKnitProto } from '../../agent/src/api/proto';
-import { FakeSource } from './api-fake-source';
+import { FakeSource } from '../support/api-fake-source';
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `knit-${tag}-`));
 }
 
-import { recordingLogger } from '../unit/recording-logger';
+import { recordingLogger } from '../support/recording-logger';
 
 export { recordingLogger };
 

@@ -16,8 +16,8 @@ import type { ListBgpSessionsResponse__Output } from '../../agent/src/api/gen/kn
 import type { ListBgpRoutesResponse__Output } from '../../agent/src/api/gen/knit/v1/ListBgpRoutesResponse';
 import { createKnitMetrics } from '../../agent/src/metrics';
 import { silentLogger } from '../../agent/src/log/logger';
-import { parsePrometheusText, sampleValue } from '../unit/metrics-text-parser';
-import { T0 } from './api-fake-source';
+import { parsePrometheusText, sampleValue } from '../support/metrics-text-parser';
+import { T0 } from '../support/api-fake-source';
 import { makeClient, must, outcome, startHarness, tempDir, type Harness } from './api-harness';
 
 describe('api server over a real unix socket', function () {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ApiConfigError, ApiServer } from '../../agent/src/api';
 import type { Node__Output } from '../../agent/src/api/gen/knit/v1/Node';
-import { FakeSource } from './api-fake-source';
+import { FakeSource } from '../support/api-fake-source';
 import { makeClient, outcome, recordingLogger, startHarness, tempDir, type Harness } from './api-harness';
 import { makeTestPki, type TestPki } from './api-certs';
 

@@ -24,6 +24,7 @@ import {
 import { addNetns, delNetns, nsIpJson, nsRun, uniqueName } from '../lab/netns';
 import { spawnTracked, type LabProcess } from '../lab/procs';
 import { makeTempDir, removeTempDir } from '../lab/run-dir';
+import { waitFor as pollFor } from '../support/wait';
 
 const BIRD_V4 = '10.99.1.1';
 const PEER_V4 = '10.99.1.2';
@@ -155,21 +156,10 @@ if (require.main === module && process.argv[2] === '--bgp-peer') {
     let linkLocal = '';
 
     const birdc = (...args: string[]): string => nsRun(nsBird, 'birdc', ['-s', ctl, ...args]);
-    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-    async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        try {
-          if (cond()) return;
-        } catch {
-          // not ready yet (e.g. the control socket)
-        }
-        if (Date.now() > deadline) {
-          throw new Error(`timed out waiting for ${what}\nbird log:\n${bird?.logTail()}\npeer log:\n${peer?.logTail()}`);
-        }
-        await sleep(200);
-      }
-    }
+    // a probe that throws is "not ready yet" (e.g. the control socket)
+    const waitFor = async (what: string, cond: () => boolean, ms: number): Promise<void> => {
+      await pollFor(what, cond, ms, () => `\nbird log:\n${bird?.logTail()}\npeer log:\n${peer?.logTail()}`, { intervalMs: 200, tolerateErrors: true });
+    };
 
     before(async () => {
       nsBird = addNetns('gb');

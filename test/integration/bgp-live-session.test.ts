@@ -24,8 +24,8 @@ import { parsePrefix } from '../../agent/src/bgp/path';
 import { Speaker } from '../../agent/src/bgp/speaker';
 import { silentLogger } from '../../agent/src/log/logger';
 import { freePort } from '../lab/etcd';
-import { sampleMessages } from '../unit/bgp-codec-samples';
-import { prng } from '../unit/prng';
+import { sampleMessages } from '../support/bgp-codec-samples';
+import { prng } from '../support/prng';
 
 const PEER_ASN = 65000;
 const LOCAL_ASN = 65001;

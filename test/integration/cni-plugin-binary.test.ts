@@ -13,10 +13,10 @@ import { CniError } from '../../agent/src/cni/errors';
 import { formatResult } from '../../agent/src/cni/result';
 import { silentLogger } from '../../agent/src/log/logger';
 import { SUPPORTED_VERSIONS } from '../../cni-wire/spec';
-import { FakeHandlers, SAMPLE_RESULT, conf, moduleRecorder, recordedModules, runKnit, tempDir } from '../unit/cni-fakes';
-import type { Run } from '../unit/cni-fakes';
+import { FakeHandlers, SAMPLE_RESULT, conf, moduleRecorder, recordedModules, runKnit, tempDir } from '../support/cni-fakes';
+import type { Run } from '../support/cni-fakes';
 
-import { KNIT, REPO } from '../unit/cni-fakes';
+import { KNIT, REPO } from '../support/cni-fakes';
 
 function errorBody(r: Run): { cniVersion: string; code: number; msg: string } {
   expect(r.code, `exit code; stdout=${r.stdout} stderr=${r.stderr}`).to.equal(1);

@@ -11,7 +11,7 @@ import { CniServer } from '../../agent/src/cni/server';
 import { formatResult } from '../../agent/src/cni/result';
 import { silentLogger } from '../../agent/src/log/logger';
 import { writeBundle } from '../../cni-plugin/src/bundle';
-import { FakeHandlers, REPO, SAMPLE_RESULT, conf, moduleRecorder, recordedModules, runKnit, tempDir } from '../unit/cni-fakes';
+import { FakeHandlers, REPO, SAMPLE_RESULT, conf, moduleRecorder, recordedModules, runKnit, tempDir } from '../support/cni-fakes';
 
 describe('knit plugin single-file bundle', () => {
   let dir: string;

@@ -8,6 +8,7 @@ import type { LeaseEvent, LeaseList } from '../../agent/src/store/lease-record';
 import { NetworkConfigError, parseNetworkConfig } from '../../agent/src/store/network-config';
 import { readNetworkConfig, seedNetworkConfig } from '../../agent/src/store/network-store';
 import { EtcdRegistry } from '../../agent/src/store/registry';
+import { sleep, waitFor } from '../support/wait';
 
 const scope = { clusterCidr: '10.244.0.0/16', subnetLength: 24 };
 const val = (nodeName: string, publicIp = '192.168.0.1'): LeaseValue => ({
@@ -18,15 +19,9 @@ const val = (nodeName: string, publicIp = '192.168.0.1'): LeaseValue => ({
 });
 let seq = 0;
 const uniquePrefix = (): string => `/knit-test/${RUN_PREFIX}-reg${++seq}`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = async (what: string, cond: () => boolean, timeoutMs = 10000): Promise<void> => {
+  await waitFor(what, cond, timeoutMs);
+};
 
 describe('store: EtcdRegistry against a real etcd', function () {
   this.timeout(30000);

@@ -12,16 +12,12 @@ import { EtcdRegistry } from '../../agent/src/store/registry';
 import { SubnetExhaustedError } from '../../agent/src/subnet/errors';
 import { LeaseManager, type LeaseState } from '../../agent/src/subnet/lease-manager';
 import { PeerTracker } from '../../agent/src/subnet/peer-tracker';
+import { sleep, waitFor } from '../support/wait';
 
 let seq = 0;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, cond: () => boolean, timeoutMs = 15000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = async (what: string, cond: () => boolean, timeoutMs = 15000): Promise<void> => {
+  await waitFor(what, cond, timeoutMs);
+};
 
 describe('subnet: LeaseManager and PeerTracker against a real etcd', function () {
   this.timeout(60000);

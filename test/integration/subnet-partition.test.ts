@@ -15,6 +15,7 @@ import { parseNetworkConfig } from '../../agent/src/store/network-config';
 import { EtcdRegistry } from '../../agent/src/store/registry';
 import { SubnetConflictError } from '../../agent/src/subnet/errors';
 import { LeaseManager } from '../../agent/src/subnet/lease-manager';
+import { sleep, waitFor } from '../support/wait';
 
 /** A loopback TCP proxy to one upstream that can drop every connection and refuse new ones. */
 class CuttableProxy {
@@ -56,14 +57,9 @@ class CuttableProxy {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = async (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> => {
+  await waitFor(what, cond, timeoutMs, undefined, { intervalMs: 50 });
+};
 
 describe('subnet: partitions between a node and etcd (TCP proxy)', function () {
   this.timeout(90000);

@@ -5,7 +5,7 @@ import type { Peer__Output } from '../../agent/src/api/gen/knit/v1/Peer';
 import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import type { ListSubnetsResponse__Output } from '../../agent/src/api/gen/knit/v1/ListSubnetsResponse';
 import type { Endpoint__Output } from '../../agent/src/api/gen/knit/v1/Endpoint';
-import { FakeSource, T0 } from '../integration/api-fake-source';
+import { FakeSource, T0 } from '../support/api-fake-source';
 import { viaWire } from './api-wire';
 
 describe('api: domain objects to wire messages (through the protobuf codec)', () => {

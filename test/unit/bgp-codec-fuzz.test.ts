@@ -10,8 +10,8 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BgpDecodeError, decodeMessage, encodeMessage, MessageSplitter, type BgpMessage } from '../../agent/src/bgp/codec';
-import { sampleMessages } from './bgp-codec-samples';
-import { prng } from './prng';
+import { sampleMessages } from '../support/bgp-codec-samples';
+import { prng } from '../support/prng';
 
 const SEED = 0x6b6e6974; // "knit"
 const ITERATIONS = 12000;

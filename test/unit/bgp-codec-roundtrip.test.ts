@@ -14,7 +14,7 @@ import {
   type CodecContext,
 } from '../../agent/src/bgp/codec';
 import { bytesToIpv6, ipv6ToBytes } from '../../agent/src/bgp/codec/ip';
-import { sampleMessages } from './bgp-codec-samples';
+import { sampleMessages } from '../support/bgp-codec-samples';
 
 const MARKER = 'ff'.repeat(16);
 const FOUR: CodecContext = { fourOctetAs: true };

@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import { BgpDecodeError, encodeMessage, MessageSplitter } from '../../agent/src/bgp/codec';
-import { sampleMessages } from './bgp-codec-samples';
+import { sampleMessages } from '../support/bgp-codec-samples';
 
 const ctx = { fourOctetAs: true };
 const messages = sampleMessages().map((s) => encodeMessage(s.msg, ctx));

@@ -10,7 +10,7 @@ import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEv
 import {
   nodeIsHealthy, renderBgpRoutes, renderBgpSessions, renderEndpoints, renderPeers, renderRoutes, renderStatus, renderSubnets, renderWatchEvent,
 } from '../../agent/src/cli/render';
-import { FakeSource } from '../integration/api-fake-source';
+import { FakeSource } from '../support/api-fake-source';
 import { viaWire } from './api-wire';
 
 const now = new Date('2026-11-22T07:00:00.000Z');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseCniArgs, parseNetConf } from '../../agent/src/cni/netconf';
 import { CniError } from '../../agent/src/cni/errors';
-import { conf } from './cni-fakes';
+import { conf } from '../support/cni-fakes';
 
 function codeOf(fn: () => unknown): { code: number; msg: string } {
   try {

@@ -3,7 +3,7 @@ import { formatResult, parseResult } from '../../agent/src/cni/result';
 import type { InternalResult } from '../../agent/src/cni/result';
 import { CniError } from '../../agent/src/cni/errors';
 import type { CniVersion } from '../../agent/src/cni/version';
-import { SAMPLE_RESULT } from './cni-fakes';
+import { SAMPLE_RESULT } from '../support/cni-fakes';
 
 // Expected output written from each version's SPEC.md result section, as
 // exact JSON text so key order (cniVersion first) is checked too.

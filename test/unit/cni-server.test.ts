@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { CniServer } from '../../agent/src/cni/server';
 import { CniError } from '../../agent/src/cni/errors';
 import type { PluginReply, PluginRequest } from '../../cni-wire/protocol';
-import { FakeHandlers, conf, rawExchange, tempDir } from './cni-fakes';
-import { recordingLogger } from './recording-logger';
+import { FakeHandlers, conf, rawExchange, tempDir } from '../support/cni-fakes';
+import { recordingLogger } from '../support/recording-logger';
 
 
 describe('cni server over a real unix socket', () => {

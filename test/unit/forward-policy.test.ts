@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { blockingForwardChains, ForwardGuard, FORWARD_RULE_COMMENT } from '../../agent/src/dataplane/forward-policy';
 import type { CommandResult } from '../../agent/src/dataplane/nft';
-import { recordingLogger } from './recording-logger';
+import { recordingLogger } from '../support/recording-logger';
 
 const chain = (family: string, table: string, name: string, policy: string, hook = 'forward') =>
   ({ chain: { family, table, name, handle: 1, type: 'filter', hook, prio: 0, policy } });

@@ -23,13 +23,13 @@ interface Outcome {
 
 function lint(files: Record<string, string>): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'knit-lint-'));
-  for (const [path, text] of Object.entries({ 'cni-plugin/src/main.ts': stub, 'cni-wire/protocol.ts': stub, ...files })) {
+  for (const [path, text] of Object.entries({ 'cni-plugin/src/main.ts': stub, 'cni-wire/protocol.ts': stub, 'test/support/wait.ts': stub, ...files })) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
   writeFileSync(join(dir, 'tsconfig.json'), '{"compilerOptions":{"module":"commonjs","strict":true}}');
   return new Promise((done) => {
-    execFile(DEPCRUISE, ['agent/src', 'cni-plugin/src', 'cni-wire', '--config', CONFIG, '--output-type', 'err-long'], { cwd: dir }, (err, stdout, stderr) => {
+    execFile(DEPCRUISE, ['agent/src', 'cni-plugin/src', 'cni-wire', 'test', '--config', CONFIG, '--output-type', 'err-long'], { cwd: dir }, (err, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true });
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       done({ code, out: stdout + stderr });
@@ -81,6 +81,11 @@ describe('lint: layering rules (dependency-cruiser)', function () {
       rule: 'cni-wire-imports-builtins-only',
     },
     {
+      name: 'a unit test importing a helper from the integration tier fails (shared helpers live in test/support/)',
+      files: { 'test/integration/harness.ts': stub, 'test/unit/a.test.ts': "import { x } from '../integration/harness';\nexport const y = x;\n" },
+      rule: 'test-tier-unit',
+    },
+    {
       name: 'the plugin importing an agent file fails',
       files: { 'agent/src/base/index.ts': stub, 'cni-plugin/src/main.ts': "import { x } from '../../agent/src/base';\nexport const y = x;\n" },
       rule: 'plugin-loads-builtins-only',
@@ -110,6 +115,7 @@ describe('lint: layering rules (dependency-cruiser)', function () {
       'agent/src/cni/errors.ts': "import { p } from '../../../cni-wire/protocol';\nexport const e = p;\n",
       'cni-plugin/src/main.ts': "import { createConnection } from 'node:net';\nimport { p } from '../../cni-wire/protocol';\nexport const m = [createConnection, p];\n",
       'cni-wire/protocol.ts': 'export const p = 1;\n',
+      'test/unit/b.test.ts': "import { x } from '../support/wait';\nimport { p } from '../../cni-wire/protocol';\nexport const t = x + p;\n",
     });
     expect(r.code, r.out).to.equal(0);
     expect(r.out).to.contain('warn module-not-in-architecture-table: agent/src/docker/driver.ts');

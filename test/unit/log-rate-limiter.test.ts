@@ -9,7 +9,7 @@ import { LogRateLimiter } from '../../agent/src/log/rate-limiter';
 import { parsePrefix } from '../../agent/src/bgp/path';
 import { Speaker } from '../../agent/src/bgp/speaker';
 import { FakeClock, FakeConn, FakeDialer, flush, peerOpen } from './bgp-fakes';
-import { recordingLogger } from './recording-logger';
+import { recordingLogger } from '../support/recording-logger';
 
 describe('log rate limiter', () => {
   it('logs `burst` lines per key, counts the rest, and summarises them once per interval', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as http from 'node:http';
 import { createKnitMetrics, MetricsServer, parseListenAddress, type Verdict } from '../../agent/src/metrics';
 import { silentLogger } from '../../agent/src/log/logger';
-import { parsePrometheusText, sampleValue } from './metrics-text-parser';
+import { parsePrometheusText, sampleValue } from '../support/metrics-text-parser';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createKnitMetrics } from '../../agent/src/metrics';
-import { parsePrometheusText, sampleValue } from './metrics-text-parser';
+import { parsePrometheusText, sampleValue } from '../support/metrics-text-parser';
 
 describe('metrics text parser (self-check)', () => {
   const bad: Array<[string, string]> = [

@@ -8,7 +8,7 @@ import { Reconciler, type DataplaneSource, type DesiredDataplane, type SetupResu
 import { silentLogger } from '../../agent/src/log/logger';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import { FakeNetlink } from './reconcile-fake-netlink';
-import { recordingLogger } from './recording-logger';
+import { recordingLogger } from '../support/recording-logger';
 
 const DEV = 7;
 

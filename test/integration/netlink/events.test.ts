@@ -6,19 +6,12 @@ import { expect } from 'chai';
 import { openHandle } from '../../../agent/src/netlink';
 import type { Handle, NetlinkEvent } from '../../../agent/src/netlink';
 import { addNetns, delNetns, netnsPath, nsRun } from '../../lab/netns';
+import { waitFor as poll } from '../../support/wait';
 
 /** Resolve with the first collected event matching `pred`, or reject after `ms`. */
-function waitFor(events: NetlinkEvent[], pred: (e: NetlinkEvent) => boolean, ms = 3000): Promise<NetlinkEvent> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      const hit = events.find(pred);
-      if (hit) return resolve(hit);
-      if (Date.now() - t0 > ms) return reject(new Error(`no matching event in ${ms} ms; saw ${JSON.stringify(events.map((e) => e.type))}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
+async function waitFor(events: NetlinkEvent[], pred: (e: NetlinkEvent) => boolean, ms = 3000): Promise<NetlinkEvent> {
+  const hit = await poll('a matching event', () => events.find(pred), ms, () => `saw ${JSON.stringify(events.map((e) => e.type))}`, { intervalMs: 10 });
+  return hit.value;
 }
 
 describe('netlink: subscribe', () => {
