@@ -24,8 +24,8 @@ import { startScriptPeer, type PeerEvent, type ScriptPeer } from '../lab/bgp-scr
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { createLab, type Lab } from '../lab/lab';
 import { nsRun } from '../lab/netns';
-import { sampleMessages } from '../unit/bgp-codec-samples';
-import { prng } from '../unit/prng';
+import { sampleMessages } from '../support/bgp-codec-samples';
+import { prng } from '../support/prng';
 import { routesIn, startBird, waitFor, type Bird } from './bgp-lab';
 
 const MESSAGES = Number(process.env.KNIT_BGP_NETWORK_FUZZ ?? 0);
