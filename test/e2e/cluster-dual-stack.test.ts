@@ -17,7 +17,7 @@ import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
 import { routesIn, startBird, type Bird } from './bgp-lab';
-import { knitctl } from './api-lab';
+import { etcdctl, knitctl } from './api-lab';
 import { pairedIpv6Subnet, parseNetworkConfig } from '../../agent/src/store/network-config';
 
 const execFileP = promisify(execFile);
@@ -217,3 +217,71 @@ for (const backend of ['vxlan', 'host-gw', 'bgp'] as const) {
     });
   });
 }
+
+describe('upgrade of a running IPv4-only cluster to dual-stack (config change + rolling restart)', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  const knitds: Knitd[] = [];
+
+  before(async () => {
+    lab = await createLab({ nodes: 2, etcd: true, ipv6: true });
+    const v4only = { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'vxlan' } };
+    for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node, v4only));
+  });
+  after(async () => {
+    for (const k of knitds) await k.destroy();
+    await lab?.teardown();
+  });
+
+  it('never drops established IPv4 traffic, renumbers nothing, and new containers get both families', async () => {
+    const a = await attach4(lab, knitds[0]!, 'ua');
+    const b = await attach4(lab, knitds[1]!, 'ub');
+    const subnetsBefore = knitds.map((k) => k.subnet);
+    // A ping every 20 ms across the nodes for the whole upgrade, and an open TCP connection.
+    const ping = lab.spawn(a.c, 'ping', ['-n', '-i', '0.02', '-w', '60', b.ip4], { tag: 'upgrade-ping' });
+    const server = lab.spawn(b.c, process.execPath, ['-e', HOLD_SERVER, '9090'], { tag: 'hold-server' });
+    await waitFor('hold server listening', async () => server.logTail().includes('listening') || undefined, 5000);
+    const client = lab.spawn(a.c, process.execPath, ['-e', HOLD_CLIENT, b.ip4, '9090'], { tag: 'hold-client' });
+    await waitFor('TCP connection up', async () => client.logTail().includes('echo 1') || undefined, 5000);
+
+    const dual = JSON.stringify({ clusterCidr: '10.244.0.0/16', subnetLength: 24, ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } });
+    await etcdctl(lab, ['put', '/knit/v1/network', dual]);
+    for (const k of knitds) await k.restart();
+
+    expect(knitds.map((k) => k.subnet), 'no node renumbered').to.deep.equal(subnetsBefore);
+    const c = await attach(lab, knitds[0]!, 'uc');
+    const d = await attach(lab, knitds[1]!, 'ud');
+    expect((await lab.ping(c.c, d.ip6, 2)).received, 'new containers reach each other over IPv6').to.equal(2);
+    expect((await lab.ping(c.c, b.ip4, 2)).received, 'a new container reaches an old one over IPv4').to.equal(2);
+    const before = client.logTail();
+    await waitFor('the TCP connection still echoes after both restarts', async () => client.logTail().length > before.length || undefined, 3000);
+
+    // SIGINT: ping prints its summary and exits.
+    ping.signal('SIGINT');
+    await ping.exited;
+    await client.stop();
+    await server.stop();
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.logTail());
+    expect(m, ping.logTail()).to.not.equal(null);
+    console.log(`      (IPv4 ping during the upgrade: ${m![2]}/${m![1]} replies)`);
+    expect(Number(m![2]), 'no IPv4 ping lost during the upgrade').to.equal(Number(m![1]));
+    expect(client.logTail(), 'the TCP connection never broke').to.not.include('closed');
+  });
+});
+
+/** ADD on an IPv4-only node: one address. */
+async function attach4(lab: Lab, knitd: Knitd, tag: string): Promise<{ c: LabContainer; ip4: string }> {
+  const c = lab.addContainer(knitd.node, tag);
+  const r = await knitd.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' }, knitd.conf('1.1.0'));
+  expect(r.code, `ADD on ${knitd.node.name}: ${r.stdout} ${r.stderr}`).to.equal(0);
+  return { c, ip4: (r.json as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]! };
+}
+
+/** A TCP server that echoes each line back. */
+const HOLD_SERVER = `require('net').createServer((s) => s.pipe(s)).listen(+process.argv[1], '0.0.0.0', () => console.log('listening'));`;
+/** A client that sends a numbered line every 50 ms on one connection and logs each echo; logs 'closed' if it breaks. */
+const HOLD_CLIENT = `const s = require('net').connect({ host: process.argv[1], port: +process.argv[2] }); let n = 0;
+s.on('connect', () => setInterval(() => s.write(String(++n) + '\\n'), 50));
+s.on('data', (b) => { for (const l of String(b).split('\\n')) if (l) console.log('echo ' + l); });
+s.on('close', () => { console.log('closed'); process.exit(1); });
+s.on('error', (e) => { console.log('closed ' + e.message); process.exit(1); });`;

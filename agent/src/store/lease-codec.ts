@@ -191,8 +191,10 @@ export function parseLease(keyName: string, value: string | Buffer, scope: Lease
   // pairing is what makes it unique, so a value claiming another node's is refused.
   let ipv6Subnet: string | undefined;
   const paired = pairedIpv6Subnet(scope, subnet);
-  if (json.ipv6Subnet !== undefined) {
-    if (paired === undefined) throw new InvalidLeaseError(keyName, 'ipv6Subnet is set but the network is not dual-stack');
+  // In a network that is not dual-stack (yet) the IPv6 fields are ignored,
+  // as older knitd versions ignore them: during a rolling upgrade to
+  // dual-stack the nodes not yet restarted must keep their upgraded peers.
+  if (json.ipv6Subnet !== undefined && paired !== undefined) {
     let c: Cidr | undefined;
     try {
       c = typeof json.ipv6Subnet === 'string' ? mustParseCidrAny(json.ipv6Subnet) : undefined;
