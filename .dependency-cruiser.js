@@ -13,7 +13,7 @@
 /** Top row first. `main.ts` is the wiring root (a file, not a folder). */
 const ROWS = [
   ['wiring', 'cli'],
-  ['api', 'cni', 'backend'],
+  ['api', 'cni', 'backend', 'docker'],
   ['bgp', 'metrics'],
   ['subnet', 'ipam', 'dataplane', 'config'],
   ['store', 'netlink'],

@@ -29,6 +29,7 @@ import { ForwardGuard } from './dataplane/forward-policy';
 import { EndpointStore } from './cni/endpoints';
 import { DEFAULT_NETWORK_NAME, KnitCniHandlers, type AttachableNetwork, type NetworkDirectory, type NodeNetwork } from './cni/handlers';
 import { NamedNetworks } from './wiring/named-networks';
+import { DockerDriver, DockerNetworkSync, NetworkIdMap, PluginServer } from './docker';
 import { retrier } from './wiring/retry';
 import { CniServer } from './cni/server';
 import { renderConflist, writeFileAtomicIfChanged } from './cni/conflist';
@@ -192,6 +193,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   // Named networks (cluster mode): each with its own lease, device, bridge and IPAM.
   let named: NamedNetworks | undefined;
   let handlers: KnitCniHandlers | undefined;
+  let dockerSync: DockerNetworkSync | undefined;
   if (cluster) {
     named = new NamedNetworks({
       client: cluster.client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir, nodeName: cfg.nodeName,
@@ -202,8 +204,11 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
         metrics.reconcileRuns.inc({ backend, result: run.result });
         metrics.reconcileDuration.observe({ backend }, run.durationMs / 1000);
       },
-      // New or removed networks change the isolation and NAT rules.
-      onChange: () => { handlers?.publishPortMappings().catch((err: unknown) => log.error('nft update after a network change failed', { error: describeError(err) })); },
+      // New or removed networks change the isolation and NAT rules (and Docker's networks).
+      onChange: () => {
+        handlers?.publishPortMappings().catch((err: unknown) => log.error('nft update after a network change failed', { error: describeError(err) }));
+        dockerSync?.request();
+      },
     });
   }
   const nft = new NftTable({ logger: log });
@@ -256,6 +261,27 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   }
   // One atomic replace of knit's nft table from the recorded mappings.
   await handlers.publishPortMappings();
+  let dockerPlugin: PluginServer | undefined;
+  if (cfg.docker.enabled) {
+    if (!named) throw new Error('config: docker.enabled needs cluster mode (etcd.endpoints): Docker networks are knit networks');
+    const cni = handlers;
+    const driver = new DockerDriver({
+      nl, networks, endpoints, networkIds: await NetworkIdMap.open(join(cfg.stateDir, 'docker-networks.json')),
+      openNetns: (path) => openHandle(path, { observer: nlObserver }),
+      publishPortMappings: () => cni.publishPortMappings(), logger: log,
+    });
+    dockerPlugin = new PluginServer(cfg.docker.pluginSocket, driver.handlers, log.child({ module: 'docker-plugin' }));
+    await dockerPlugin.start();
+    const plugin = dockerPlugin;
+    undo.add('Docker plugin socket', () => plugin.close());
+    const knitNetworks = named;
+    dockerSync = new DockerNetworkSync({
+      apiSocket: cfg.docker.apiSocket, logger: log,
+      wanted: () => knitNetworks.list().map((n) => ({ name: n.name, internal: n.config.internal === true, subnet: n.subnet, gateway: n.node().gateway })),
+    });
+    // Not awaited: dockerd may start after knitd; the sync retries until it answers.
+    dockerSync.request();
+  }
 
   // A DROP forward policy (Docker's) would silently drop every forwarded container packet.
   const forwardCidrs = cluster
@@ -316,6 +342,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   });
   await operator.close();
   await server.close();
+  await dockerSync?.stop();
+  await dockerPlugin?.close();
   forward.stop();
   await named?.close();
   await cluster?.stop();

@@ -30,6 +30,7 @@ describe('config: defaults', () => {
       etcd: { endpoints: [], prefix: '/knit/v1', leaseTtlSeconds: 86400, livenessTtlSeconds: 10, releaseOnShutdown: false },
       grpc: { socket: '/run/knit/knitd.sock', insecure: false },
       metrics: { address: '127.0.0.1:9654' },
+      docker: { enabled: false, pluginSocket: '/run/docker/plugins/knit.sock', apiSocket: '/run/docker.sock' },
       log: { level: 'info', format: 'json' },
       masquerade: true,
       reconcileIntervalSeconds: 10,
@@ -170,7 +171,8 @@ describe('config: parsing each source', () => {
       cniConfDir: '/cni', cniConfFile: '20-x.conflist', cniNetworkName: 'x', bridge: 'br1', mtu: '1400', subnet: '10.1.2.0/24', ipv6Subnet: 'fd00:1:2::/64',
       'etcd.endpoints': '', 'etcd.prefix': '/p', 'etcd.caFile': '/ca', 'etcd.certFile': '/c', 'etcd.keyFile': '/k', 'etcd.leaseTtlSeconds': '60', 'etcd.livenessTtlSeconds': '17', 'etcd.releaseOnShutdown': 'true',
       network: '{"a":1}', 'grpc.socket': '/g.sock', 'grpc.address': '127.0.0.1:1', 'grpc.tlsCertFile': '/tc', 'grpc.tlsKeyFile': '/tk',
-      'grpc.tlsClientCaFile': '/tca', 'grpc.insecure': 'false', 'metrics.address': ':1', 'log.level': 'warn', 'log.format': 'text',
+      'grpc.tlsClientCaFile': '/tca', 'grpc.insecure': 'false', 'metrics.address': ':1',
+      'docker.enabled': 'true', 'docker.pluginSocket': '/d/knit.sock', 'docker.apiSocket': '/d/docker.sock', 'log.level': 'warn', 'log.format': 'text',
       masquerade: 'false', reconcileIntervalSeconds: '5',
     };
     for (const spec of FIELDS) {
@@ -186,5 +188,6 @@ describe('config: parsing each source', () => {
     expect(config.network).to.deep.equal({ a: 1 });
     expect(config.masquerade).to.equal(false);
     expect(config.etcd.releaseOnShutdown).to.equal(true);
+    expect(config.docker.enabled).to.equal(true);
   });
 });

@@ -111,14 +111,14 @@ describe('lint: layering rules (dependency-cruiser)', function () {
       'agent/src/base/index.ts': stub,
       'agent/src/store/index.ts': "import { x } from '../base';\nexport const s = x;\n",
       'agent/src/cni/handlers.ts': "import { s } from '../store';\nexport const h = s;\n",
-      'agent/src/docker/driver.ts': "import { h } from '../cni/handlers';\nimport { s } from '../store';\nexport const d = h + s;\n",
+      'agent/src/newmod/driver.ts': "import { h } from '../cni/handlers';\nimport { s } from '../store';\nexport const d = h + s;\n",
       'agent/src/cni/errors.ts': "import { p } from '../../../cni-wire/protocol';\nexport const e = p;\n",
       'cni-plugin/src/main.ts': "import { createConnection } from 'node:net';\nimport { p } from '../../cni-wire/protocol';\nexport const m = [createConnection, p];\n",
       'cni-wire/protocol.ts': 'export const p = 1;\n',
       'test/unit/b.test.ts': "import { x } from '../support/wait';\nimport { p } from '../../cni-wire/protocol';\nexport const t = x + p;\n",
     });
     expect(r.code, r.out).to.equal(0);
-    expect(r.out).to.contain('warn module-not-in-architecture-table: agent/src/docker/driver.ts');
+    expect(r.out).to.contain('warn module-not-in-architecture-table: agent/src/newmod/driver.ts');
     expect(r.out).to.not.contain('error ');
   });
 });

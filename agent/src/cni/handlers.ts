@@ -309,9 +309,10 @@ export class KnitCniHandlers implements CniHandlers {
     // An attachment with a request in flight is never collected: its ADD may
     // be half-way, and the runtime's list was made before it started. The
     // keep sets are rebuilt right before each step (no await in between).
+    // Attachments of other front ends (the Docker driver records ifname "@docker") are not the runtime's to collect.
     const keep = (a: { containerId: string; ifname: string }): boolean => {
       const k = attachmentLockKey(a.containerId, a.ifname);
-      return valid.has(k) || this.locks.busy(k);
+      return valid.has(k) || this.locks.busy(k) || a.ifname.startsWith('@');
     };
     const pools = this.deps.networks.list().flatMap((n) => (n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]));
     const released = [];

@@ -203,6 +203,7 @@ function build(resolved: Map<string, Resolved>, configFile: string | undefined):
     },
     grpc: { socket: str('grpc.socket'), insecure: value('grpc.insecure') as boolean },
     metrics: { address: str('metrics.address') },
+    docker: { enabled: value('docker.enabled') as boolean, pluginSocket: str('docker.pluginSocket'), apiSocket: str('docker.apiSocket') },
     log: { level: str('log.level') as LogLevel, format: str('log.format') as 'json' | 'text' },
     masquerade: value('masquerade') as boolean,
     reconcileIntervalSeconds: value('reconcileIntervalSeconds') as number,

@@ -153,6 +153,18 @@ export const FIELDS: readonly FieldSpec[] = [
   str('grpc.tlsKeyFile', { typeLabel: 'path', check: check.absolutePath, description: 'Server private key for the TCP gRPC listener.' }),
   str('grpc.tlsClientCaFile', { typeLabel: 'path', check: check.absolutePath, description: 'CA that client certificates must chain to (mutual TLS).' }),
   bool('grpc.insecure', { typeLabel: 'boolean', default: false, description: 'Allow the TCP gRPC listener without TLS; for labs only.' }),
+  bool('docker.enabled', {
+    typeLabel: 'boolean', default: false,
+    description: 'Serve Docker\'s network and IPAM plugin API (driver `knit`) on docker.pluginSocket, and keep a Docker network per knit network on this node\'s dockerd (cluster mode only; docs/docker.md).',
+  }),
+  str('docker.pluginSocket', {
+    typeLabel: 'path', default: '/run/docker/plugins/knit.sock', check: check.socketPath,
+    description: 'Unix socket of the Docker plugin API; dockerd discovers plugins in /run/docker/plugins (or through a .spec file in /etc/docker/plugins naming another path).',
+  }),
+  str('docker.apiSocket', {
+    typeLabel: 'path', default: '/run/docker.sock', check: check.socketPath,
+    description: 'dockerd\'s API socket, used to create and remove the Docker network of each knit network on this node.',
+  }),
   str('metrics.address', {
     typeLabel: 'host:port', default: '127.0.0.1:9654', check: check.optionalHostPort, allowEmpty: true,
     description: 'Listen address of Prometheus /metrics and /healthz; "" disables it.',

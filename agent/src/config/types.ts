@@ -66,6 +66,8 @@ export interface KnitdConfig {
   grpc: GrpcConfig;
   /** Prometheus /metrics and /healthz listen address; "" disables. */
   metrics: { address: string };
+  /** The Docker (CNM) network + IPAM plugin (docs/docker.md). */
+  docker: { enabled: boolean; pluginSocket: string; apiSocket: string };
   log: { level: LogLevel; format: 'json' | 'text' };
   /** Masquerade container traffic that leaves the cluster CIDR. */
   masquerade: boolean;

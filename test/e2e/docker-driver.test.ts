@@ -1,0 +1,175 @@
+/**
+ * knit as Docker's network driver, end to end with real dockerds: three lab
+ * nodes, each with its own dockerd (Debian's 20.10, own data root, plugin
+ * directory pointing at its own knitd) and knitd with docker.enabled. Two
+ * knit networks made once with knitctl appear as Docker networks on every
+ * host; `docker run --net` on three hosts: the ping matrix across hosts and
+ * networks, a published port reached from another host and from the node,
+ * docker network connect/disconnect, inspect shows knit's subnet and gateway,
+ * embedded DNS by name on one host, container restart, dockerd restart with
+ * live-restore, network rm.
+ */
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { createLab, type Lab } from '../lab/lab';
+import type { Knitd } from '../lab/knitd';
+import { BUSYBOX_IMAGE, importBusybox, startDockerd, type LabDockerd } from '../lab/dockerd';
+import { startClusterKnitd, waitFor } from './cluster-lab';
+import { KNITCTL } from './api-lab';
+
+interface Ctr { name: string; host: number; network: string; ip: string }
+
+describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function () {
+  this.timeout(600_000);
+  let lab: Lab;
+  const knitds: Knitd[] = [];
+  const dockerds: LabDockerd[] = [];
+  const ctrs: Ctr[] = [];
+
+  const knitctl = (args: string[]) => lab.exec(lab.underlay.ns, KNITCTL, [...args, '--etcd-endpoints', lab.etcdEndpoints.join(',')]);
+
+  async function run(host: number, name: string, network: string, extra: string[] = [], cmd = ['sleep', '3600']): Promise<Ctr> {
+    await dockerds[host]!.docker(['run', '-d', '--name', name, '--net', network, ...extra, BUSYBOX_IMAGE, ...cmd]);
+    const ip = (await dockerds[host]!.docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name])).trim();
+    const c = { name, host, network, ip };
+    return c;
+  }
+
+  async function ping(from: Ctr, ip: string, count = 1): Promise<boolean> {
+    const r = await dockerds[from.host]!.dockerRun(['exec', from.name, 'ping', '-c', String(count), '-W', '1', ip], 20_000);
+    return r.code === 0;
+  }
+
+  before(async function () {
+    lab = await createLab({ nodes: 3, etcd: true });
+    for (const [i, node] of lab.nodes.entries()) {
+      const pluginSocket = `/tmp/kd-${process.pid}-n${i}-knit.sock`;
+      const d = await startDockerd(node, `n${i}`, pluginSocket);
+      dockerds.push(d);
+      knitds.push(await startClusterKnitd(lab, node, undefined, {
+        args: ['--docker-enabled', '--docker-plugin-socket', pluginSocket, '--docker-api-socket', d.socket]
+      }));
+    }
+    await Promise.all(dockerds.map((d) => importBusybox(d)));
+  });
+  let printed = false;
+  afterEach(function () {
+    // On the first failure, show what knitd and dockerd said about the Docker side.
+    if (this.currentTest?.state !== 'failed' || printed) return;
+    printed = true;
+    for (const k of knitds) {
+      const lines = readFileSync(k.logPath, 'utf8').split('\n').filter((l) => /docker|Docker|error/.test(l)).slice(-25);
+      console.log(`      --- ${k.node.name} knitd (docker lines)\n${lines.join('\n')}`);
+    }
+    for (const d of dockerds) console.log(`      --- ${d.node.name} dockerd\n${readFileSync(d.logPath, 'utf8').split('\n').filter((l) => /level=(error|warning)|plugin|knit/.test(l)).slice(-12).join('\n')}`);
+  });
+  after(async () => {
+    for (const d of dockerds) await d.destroy().catch((err: unknown) => console.log(`      (dockerd teardown: ${String(err)})`));
+    for (const k of knitds) await k.destroy();
+    await lab?.teardown();
+  });
+
+  it('knitctl network create: every host gets the Docker network (driver knit), inspect shows knit\'s subnet and gateway', async () => {
+    await knitctl(['network', 'create', 'red', '--cidr', '10.70.0.0/16']);
+    await knitctl(['network', 'create', 'green', '--cidr', '10.80.0.0/16']);
+    const { ms } = await waitFor('red and green on every dockerd', async () => {
+      for (const d of dockerds) {
+        const names = (await d.docker(['network', 'ls', '--filter', 'driver=knit', '--format', '{{.Name}}'])).split('\n');
+        if (!names.includes('red') || !names.includes('green')) return false;
+      }
+      return true;
+    }, 30_000);
+    console.log(`      (knitctl network create -> Docker network on all 3 hosts: ${ms} ms)`);
+    const inspect = JSON.parse(await dockerds[0]!.docker(['network', 'inspect', 'red'])) as Array<{ Driver: string; IPAM: { Driver: string; Config: Array<{ Subnet: string; Gateway: string }> } }>;
+    const detail = JSON.parse(await knitctl(['network', 'inspect', 'red', '-o', 'json'])) as { subnets: Array<{ subnet: string; node: string }> };
+    const mine = detail.subnets.find((s) => s.node === 'node1')!;
+    expect(inspect[0]!.Driver).to.equal('knit');
+    expect(inspect[0]!.IPAM.Driver).to.equal('knit');
+    expect(inspect[0]!.IPAM.Config[0]!.Subnet).to.equal(mine.subnet);
+    expect(inspect[0]!.IPAM.Config[0]!.Gateway).to.equal(mine.subnet.replace(/0\/24$/, '1'));
+  });
+
+  it('docker run --net on 3 hosts: containers get addresses of their host\'s lease', async () => {
+    for (let h = 0; h < 3; h++) {
+      ctrs.push(await run(h, `r${h}`, 'red'));
+      ctrs.push(await run(h, `g${h}`, 'green'));
+    }
+    for (const c of ctrs) expect(c.ip, c.name).to.match(c.network === 'red' ? /^10\.70\./ : /^10\.80\./);
+  });
+
+  it('ping matrix across hosts: same network reachable, the other network not', async () => {
+    const fails: string[] = [];
+    const leaks: string[] = [];
+    let pairs = 0;
+    await Promise.all(ctrs.flatMap((a) => ctrs.filter((b) => b !== a).map(async (b) => {
+      pairs++;
+      const ok = await ping(a, b.ip, a.network === b.network ? 2 : 1);
+      if (a.network === b.network && !ok) fails.push(`${a.name} -> ${b.name}`);
+      if (a.network !== b.network && ok) leaks.push(`${a.name} -> ${b.name}`);
+    })));
+    expect(pairs).to.equal(30);
+    expect(fails, 'same network, no reply').to.deep.equal([]);
+    expect(leaks, 'other network, replied').to.deep.equal([]);
+  });
+
+  it('embedded DNS: containers on one network and one host reach each other by name', async () => {
+    await run(0, 'dns-a', 'red');
+    const out = await dockerds[0]!.docker(['exec', 'r0', 'ping', '-c', '1', '-W', '2', 'dns-a']);
+    expect(out).to.match(/1 packets received/);
+    await dockerds[0]!.docker(['rm', '-f', 'dns-a']);
+  });
+
+  it('a published port (-p 8080:80) is reached from another host and from the node itself', async () => {
+    await dockerds[1]!.docker(['run', '-d', '--name', 'web', '--net', 'red', '-p', '8080:80', BUSYBOX_IMAGE, 'httpd', '-f', '-p', '80', '-h', '/www']);
+    const nodeIp = lab.nodes[1]!.underlayIp;
+    const { value: remote } = await waitFor('port 8080 from node3', async () => {
+      const r = await lab.exec(lab.nodes[2]!.ns, 'bash', ['-c', `exec 3<>/dev/tcp/${nodeIp}/8080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`]).catch(() => '');
+      return r.includes('knit') ? r : false;
+    }, 15_000);
+    expect(remote).to.include('200 OK');
+    const local = await lab.exec(lab.nodes[1]!.ns, 'bash', ['-c', `exec 3<>/dev/tcp/${nodeIp}/8080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`]);
+    expect(local).to.include('knit');
+  });
+
+  it('docker network connect/disconnect: a second knit interface, then gone', async () => {
+    const g2 = ctrs.find((c) => c.name === 'g2')!;
+    await dockerds[0]!.docker(['network', 'connect', 'green', 'r0']);
+    const ip = (await dockerds[0]!.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "green").IPAddress}}', 'r0'])).trim();
+    expect(ip).to.match(/^10\.80\./);
+    expect(await ping({ name: 'r0', host: 0, network: 'green', ip }, g2.ip, 2), 'r0 (now also green) -> g2 on host 3').to.equal(true);
+    const routes = await dockerds[0]!.docker(['exec', 'r0', 'ip', 'route']);
+    expect(routes.split('\n').filter((l) => l.startsWith('default')).length, routes).to.equal(1);
+    await dockerds[0]!.docker(['network', 'disconnect', 'green', 'r0']);
+    expect(await ping({ name: 'r0', host: 0, network: 'red', ip: '' }, g2.ip, 1), 'r0 after disconnect -> g2').to.equal(false);
+  });
+
+  it('a container restart keeps working', async () => {
+    await dockerds[2]!.docker(['restart', '-t', '1', 'r2']);
+    const ip = (await dockerds[2]!.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "red").IPAddress}}', 'r2'])).trim();
+    const r0 = ctrs.find((c) => c.name === 'r0')!;
+    expect(await ping(r0, ip, 3), `r0 -> restarted r2 ${ip}`).to.equal(true);
+    ctrs.find((c) => c.name === 'r2')!.ip = ip;
+  });
+
+  it('dockerd restart (live-restore) keeps running containers connected', async () => {
+    await dockerds[1]!.restart();
+    const r1 = ctrs.find((c) => c.name === 'r1')!;
+    const r0 = ctrs.find((c) => c.name === 'r0')!;
+    expect(await ping(r0, r1.ip, 3), 'r0 -> r1 after host 2\'s dockerd restarted').to.equal(true);
+    expect(await ping(r1, r0.ip, 3), 'r1 -> r0 after its dockerd restarted').to.equal(true);
+  });
+
+  it('knitctl network rm refuses while containers are attached; after they go, every host\'s Docker network goes too', async () => {
+    const refused = await knitctl(['network', 'rm', 'green']).then(() => '', (e: Error) => e.message);
+    expect(refused).to.match(/still has endpoints on node1 \(1\), node2 \(1\), node3 \(1\)/);
+    for (const c of ctrs.filter((x) => x.network === 'green')) await dockerds[c.host]!.docker(['rm', '-f', c.name]);
+    let last = '';
+    await waitFor('rm accepted', async () => knitctl(['network', 'rm', 'green']).then(() => true, (e: Error) => { last = e.message; return false; }), 15_000, async () => last);
+    await waitFor('green gone from every dockerd', async () => {
+      for (const d of dockerds) {
+        if ((await d.docker(['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes('green')) return false;
+      }
+      return true;
+    }, 30_000);
+  });
+});
