@@ -217,6 +217,27 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
     expect(text).to.not.match(new RegExp(`route ${other.replace(/[.*/]/g, '\\$&')} via \\S+ not installed`));
   });
 
+  it('as a route-reflector client (RFC 4456): our own route reflected back (ORIGINATOR_ID) and a CLUSTER_LIST loop are ignored', async () => {
+    const routerId = lab.nodes[0]!.underlayIp; // knitd's BGP router ID
+    const other = node2.subnet;
+    const otherIp = lab.nodes[1]!.underlayIp;
+    const reflected = (prefix: string, nextHop: string, originatorId: string, clusterList: string[]): Buffer => encodeMessage({
+      type: 'update', withdrawn: [], nlri: [P(prefix)],
+      attributes: { origin: 0, asPath: [], nextHop, originatorId, clusterList },
+    }, { fourOctetAs: true });
+    // Our own subnet, echoed by the reflector with us as originator.
+    reflector.send(reflected(knitd.subnet, routerId, routerId, [ip(201)]));
+    // node2's subnet (lease-backed, otherwise acceptable) that already passed through a cluster with our ID.
+    reflector.send(reflected(other, otherIp, otherIp, [ip(201), routerId]));
+    await waitFor('both reflected routes refused as rr-loop', () => (log().match(/not installed \(rr-loop\)/g) ?? []).length >= 2, 15_000, detail);
+    const counts = await knitctlSession(knitd.apiSocket, ip(201));
+    expect(counts.rejected['rr-loop']).to.equal(2);
+    // node2's subnet stays reachable through BIRD's path; nothing of ours points back at us.
+    expect(kernel()).to.include(`${other} via ${otherIp}`);
+    expect(kernelDsts()).to.not.include(knitd.subnet);
+    expect(reflector.events.filter(isNotification), 'the session stays up').to.deep.equal([]);
+  });
+
   it('path checks and RFC 7606: confederation segments and MP_REACH flags in conflict are treat-as-withdraw (session stays up); a bad 4-octet-AS capability gets 2/0', async () => {
     const from = hostile.events.length;
     // Installed first, so that treat-as-withdraw has something to withdraw.

@@ -187,6 +187,18 @@ const byteCases: ByteCase[] = [
   },
   { name: 'ROUTE-REFRESH IPv6 unicast', ctx: FOUR, msg: { type: 'route-refresh', afi: 2, safi: 1, subtype: 0 }, bytes: `${MARKER} 0017 05 0002 00 01` },
   {
+    name: 'UPDATE as a route reflector sends it (RFC 4456): ORIGINATOR_ID 10.0.0.5, CLUSTER_LIST 10.0.0.9 10.0.0.8 (optional non-transitive)',
+    ctx: FOUR,
+    msg: {
+      type: 'update',
+      withdrawn: [],
+      attributes: { origin: 0, asPath: [], nextHop: '10.0.0.1', originatorId: '10.0.0.5', clusterList: ['10.0.0.9', '10.0.0.8'] },
+      nlri: [{ afi: 4, addr: '10.1.2.0', len: 24 }],
+    },
+    // 40010100 | 400200 | 4003040a000001 | 8009040a000005 | 800a080a0000090a000008 | 18 0a0102
+    bytes: `${MARKER} 003b 02 0000 0020 40010100 400200 4003040a000001 8009040a000005 800a080a0000090a000008 18 0a0102`,
+  },
+  {
     name: 'unknown optional transitive attribute 99: re-advertised with the Partial bit (c0 → e0)',
     ctx: FOUR,
     msg: { type: 'update', withdrawn: [], attributes: { unknown: [{ flags: 0xc0, type: 99, value: hex('abcd') }] }, nlri: [] },

@@ -179,6 +179,22 @@ describe('bgp speaker', () => {
     expect(speaker.sessions().find((x) => x.peerAddress === '10.0.0.2')?.prefixesRejected).to.deep.equal({ 'first-as': 1 });
   });
 
+  it('route reflector client (RFC 4456): our own route reflected back (ORIGINATOR_ID = our router ID) and a CLUSTER_LIST loop are ignored', async () => {
+    speaker.setPeers([{ address: '10.0.0.9', asn: 65001 }]);
+    await flush();
+    const rr = await up({ address: '10.0.0.9', asn: 65001 }, peerOpen({ asn: 65001, bgpId: '10.0.0.9' }));
+    const reflected = (prefix: string, originatorId: string, clusterList: string[]): UpdateMessage => {
+      const u = announce(prefix, '10.0.0.5', []);
+      return { ...u, attributes: { ...u.attributes, originatorId, clusterList } };
+    };
+    rr.send(reflected('10.244.1.0/24', '10.0.0.1', ['10.0.0.9'])); // ours, echoed by the reflector
+    rr.send(reflected('10.5.0.0/16', '10.0.0.5', ['10.0.0.9', '10.0.0.1'])); // passed through us before
+    rr.send(reflected('10.6.0.0/16', '10.0.0.5', ['10.0.0.9'])); // a normal reflected route
+    clock.advance(10);
+    expect(speaker.bestLearned().map((x) => `${x.path.prefix.addr}/${x.path.prefix.len}`)).to.deep.equal(['10.6.0.0/16']);
+    expect(speaker.sessions()[0]).to.deep.include({ prefixesReceived: 3, prefixesAccepted: 1, prefixesRejected: { 'rr-loop': 2 } });
+  });
+
   it('a NOTIFICATION from the peer withdraws its paths at once', async () => {
     const { a } = await twoPeers();
     a.send(announce('10.1.0.0/16', '10.0.0.2', [65000]));

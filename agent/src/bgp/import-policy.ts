@@ -18,10 +18,10 @@ import type { Path } from './path';
 
 /** Why a learned path was not accepted (a metric label and a log field). */
 export type RejectReason =
-  | 'own-subnet' | 'underlay' | 'special-purpose' | 'default-route' | 'filter' | 'no-lease' | 'next-hop' | 'as-loop' | 'first-as';
+  | 'own-subnet' | 'underlay' | 'special-purpose' | 'default-route' | 'filter' | 'no-lease' | 'next-hop' | 'as-loop' | 'first-as' | 'rr-loop';
 
 /** Every reason, in the order the operator surface lists them. */
-export const REJECT_REASONS: readonly RejectReason[] = ['own-subnet', 'underlay', 'special-purpose', 'default-route', 'filter', 'no-lease', 'next-hop', 'as-loop', 'first-as'];
+export const REJECT_REASONS: readonly RejectReason[] = ['own-subnet', 'underlay', 'special-purpose', 'default-route', 'filter', 'no-lease', 'next-hop', 'as-loop', 'first-as', 'rr-loop'];
 
 /** One prefix-list entry (BIRD's `prefix{ge,le}` / FRR's `ip prefix-list … ge … le`). */
 export interface PrefixRule {

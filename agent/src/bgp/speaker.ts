@@ -199,10 +199,17 @@ export class Speaker {
     this.limiter.event(`${peer} ${kind}`, `peer ${peer} '${kind}' events`, level, msg, { peer, event: kind, ...fields });
   }
 
-  /** The import step: first-AS (eBGP), then the import policy. */
+  /** The import step: first-AS (eBGP), route-reflection loops (iBGP), then the import policy. */
   private judge(source: Extract<RouteSource, { kind: 'peer' }>, path: Path): RejectReason | undefined {
     const spec = this.peers.get(source.peerAddress)?.spec;
     if (!spec) return 'filter';
+    // RFC 4456 §8: a reflected path carrying our own router ID as ORIGINATOR_ID
+    // is our own route coming back; one whose CLUSTER_LIST holds our router ID
+    // (a client's cluster ID, if it reflected) went round a loop. Ignore both.
+    if (!source.ebgp) {
+      const { originatorId, clusterList } = path.attrs;
+      if (originatorId === this.opts.routerId || clusterList?.includes(this.opts.routerId)) return 'rr-loop';
+    }
     if (source.ebgp && spec.enforceFirstAs !== false) {
       const first = path.attrs.asPath?.[0];
       // RFC 4271 §6.3 (optional check): a path from an eBGP peer starts with the peer's AS.

@@ -31,6 +31,8 @@ const KNOWN: Record<number, FlagClass> = {
   [AttrType.ATOMIC_AGGREGATE]: 'well-known',
   [AttrType.AGGREGATOR]: 'optional-transitive',
   [AttrType.COMMUNITIES]: 'optional-transitive',
+  [AttrType.ORIGINATOR_ID]: 'optional',
+  [AttrType.CLUSTER_LIST]: 'optional',
   [AttrType.MP_REACH_NLRI]: 'optional',
   [AttrType.MP_UNREACH_NLRI]: 'optional',
   [AttrType.AS4_PATH]: 'optional-transitive',
@@ -191,6 +193,19 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, fourOc
           const list: number[] = [];
           for (let i = 0; i < len; i += 4) list.push(value.readUInt32BE(i));
           attributes.communities = list;
+        }
+        break;
+      case AttrType.ORIGINATOR_ID:
+        if (len !== 4) fail(UpdateErrorSubcode.ATTRIBUTE_LENGTH_ERROR, `ORIGINATOR_ID of length ${len}`);
+        else attributes.originatorId = bytesToIpv4(value);
+        break;
+      case AttrType.CLUSTER_LIST:
+        if (len === 0 || len % 4 !== 0) {
+          fail(UpdateErrorSubcode.ATTRIBUTE_LENGTH_ERROR, `CLUSTER_LIST of length ${len}`);
+        } else {
+          const ids: string[] = [];
+          for (let i = 0; i < len; i += 4) ids.push(bytesToIpv4(value.subarray(i, i + 4)));
+          attributes.clusterList = ids;
         }
         break;
       case AttrType.MP_REACH_NLRI: {

@@ -76,6 +76,19 @@ export function encodeAttributes(attrs: PathAttributes, fourOctetAs: boolean): B
   if (attrs.communities !== undefined && attrs.communities.length > 0) {
     out.push(encodeAttribute(OPTIONAL_TRANSITIVE, AttrType.COMMUNITIES, Buffer.concat(attrs.communities.map(u32))));
   }
+  // RFC 4456 attributes: only a reflector sets them (knit never does; export builds fresh attributes), encoded for round trips and tests.
+  if (attrs.originatorId !== undefined) {
+    const id = ipv4ToBytes(attrs.originatorId);
+    if (!id) throw new RangeError(`ORIGINATOR_ID ${attrs.originatorId} is not a dotted quad`);
+    out.push(encodeAttribute(OPTIONAL, AttrType.ORIGINATOR_ID, id));
+  }
+  if (attrs.clusterList !== undefined && attrs.clusterList.length > 0) {
+    out.push(encodeAttribute(OPTIONAL, AttrType.CLUSTER_LIST, Buffer.concat(attrs.clusterList.map((c) => {
+      const id = ipv4ToBytes(c);
+      if (!id) throw new RangeError(`CLUSTER_LIST entry ${c} is not a dotted quad`);
+      return id;
+    }))));
+  }
   if (!fourOctetAs && attrs.asPath && needsFourOctets(attrs.asPath)) {
     out.push(encodeAttribute(OPTIONAL_TRANSITIVE, AttrType.AS4_PATH, encodeAsPath(withoutConfed(attrs.asPath), 4)));
   }

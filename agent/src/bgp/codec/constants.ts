@@ -58,6 +58,10 @@ export const AttrType = {
   ATOMIC_AGGREGATE: 6,
   AGGREGATOR: 7,
   COMMUNITIES: 8,
+  /** RFC 4456 route reflection: the router ID of the path's originator in the AS. */
+  ORIGINATOR_ID: 9,
+  /** RFC 4456: the cluster IDs of the reflectors the path passed. */
+  CLUSTER_LIST: 10,
   MP_REACH_NLRI: 14,
   MP_UNREACH_NLRI: 15,
   AS4_PATH: 17,

@@ -166,6 +166,10 @@ export interface PathAttributes {
   aggregator?: Aggregator;
   /** RFC 1997 communities as unsigned 32-bit values (ASN << 16 | value). */
   communities?: number[];
+  /** RFC 4456 ORIGINATOR_ID (set by a route reflector), as a dotted quad. */
+  originatorId?: string;
+  /** RFC 4456 CLUSTER_LIST (set by route reflectors), cluster IDs as dotted quads, nearest first. */
+  clusterList?: string[];
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
   /** Unrecognised optional transitive attributes, in wire order. */
