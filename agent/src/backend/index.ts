@@ -14,7 +14,7 @@ registerBackend(ipipFactory);
 registerBackend(bgpFactory);
 
 export { registerBackend, registeredBackendTypes, backendLeaseData, createBackend } from './registry';
-export type { Backend, BackendContext, BackendFactory, DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
+export type { Backend, BackendBgpView, BackendContext, BackendDescription, BackendFactory, DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
 export { VxlanBackend, vxlanDeviceName, vtepMac, planVxlan, VXLAN_OVERHEAD, type VxlanPlanEnv } from './vxlan';
 export { HostGwBackend, planHostGw, type HostGwPlanEnv } from './hostgw';
 export { IpipBackend, planIpip, IPIP_DEVICE, IPIP_OVERHEAD } from './ipip';

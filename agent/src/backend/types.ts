@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger';
 import type { Handle, Link } from '../netlink';
 import type { DataplaneSource } from '../dataplane/reconcile/types';
 import type { Lease, LeaseBackendData, BackendType, NetworkConfig } from '../store';
+import type { RejectReason } from '../bgp';
 
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from '../dataplane/reconcile/types';
 
@@ -35,9 +36,55 @@ export interface BackendContext {
   };
 }
 
+/** What a backend says about itself on the operator surface (GetNode's backend). */
+export interface BackendDescription {
+  /** The backend's own device (e.g. "knit.1"), when it has one the operator should see. */
+  device?: string;
+  vni?: number;
+  port?: number;
+}
+
+/** A BGP session as the operator surface shows it (the API's BgpSessionInfo). */
+export interface BgpSessionView {
+  peerAddress: string;
+  peerAsn: number;
+  localAsn: number;
+  state: string;
+  uptimeSeconds: number;
+  prefixesSent: number;
+  prefixesReceived: number;
+  /** Received paths that passed the import policy. */
+  prefixesAccepted: number;
+  /** Received paths refused, by reason (docs/bgp.md lists the reasons). */
+  prefixesRejected: Partial<Record<RejectReason, number>>;
+  /** Times the session was ended for exceeding max-prefix. */
+  maxPrefixHits: number;
+  lastError?: string;
+}
+
+/** A learned route as the operator surface shows it (the API's BgpRouteInfo). */
+export interface BgpRouteView {
+  prefix: string;
+  nextHop: string;
+  peerAddress: string;
+  asPath: number[];
+  /** The best path for its prefix, hence wanted in the kernel. */
+  installed: boolean;
+}
+
+/** The operator's view of a backend that is a BGP speaker. */
+export interface BackendBgpView {
+  sessions(): BgpSessionView[];
+  routes(): BgpRouteView[];
+}
+
 /** A backend: the reconciler's source of desired state, plus its type. */
 export interface Backend extends DataplaneSource {
   readonly type: BackendType;
+  /** Describes itself for the API, so the wiring never rebuilds device names from the config. */
+  describe(): BackendDescription;
+  /** Present when the backend speaks BGP: its sessions and learned routes for the API. */
+  readonly bgp?: BackendBgpView;
   /** Route protocol number marking this backend's routes (the reconciler's `protocol`); default RTPROT_KNIT. */
   readonly routeProtocol?: number;
   /**

@@ -95,18 +95,15 @@ export class KnitdStateSource implements KnitStateSource {
   /** per peer subnet, the last change seen (lease, programming, liveness) */
   private lastChange = new Map<string, Date>();
   private readonly now: () => number;
-  /** present when the backend is a BGP speaker (it has sessions() and routes()) */
+  /** present when the backend is a BGP speaker (Backend.bgp) */
   readonly bgp?: BgpStateSource;
 
   constructor(private readonly deps: StateSourceDeps) {
     this.events.setMaxListeners(0);
     this.now = deps.now ?? Date.now;
     const c = deps.cluster;
-    const speaker = c?.backend as Partial<BgpStateSource> | undefined;
-    if (typeof speaker?.sessions === 'function' && typeof speaker.routes === 'function') {
-      const b = speaker as BgpStateSource;
-      this.bgp = { sessions: () => b.sessions(), routes: () => b.routes() };
-    }
+    const bgp = c?.backend.bgp;
+    if (bgp !== undefined) this.bgp = { sessions: () => bgp.sessions(), routes: () => bgp.routes() };
     if (c) {
       for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
       c.tracker.on('peers-changed', (peers: Lease[]) => this.onPeers(peers));
@@ -248,15 +245,10 @@ export class KnitdStateSource implements KnitStateSource {
   private backendInfo(): BackendInfo {
     const c = this.deps.cluster;
     if (!c) return { type: 'none' };
-    const b = c.network.backend;
-    const info: BackendInfo = { type: b.type, underlayDevice: c.underlay.link.name };
-    if (b.type === 'vxlan') {
-      info.device = `knit.${b.vni}`;
-      info.vni = b.vni;
-      info.port = b.port;
-      const mac = c.manager.lease?.backend.data.vtepMac;
-      if (typeof mac === 'string') info.vtepMac = mac;
-    }
+    const info: BackendInfo = { type: c.backend.type, underlayDevice: c.underlay.link.name, ...c.backend.describe() };
+    // what this node publishes to its peers (vxlan: its VTEP MAC)
+    const mac = c.manager.lease?.backend.data.vtepMac;
+    if (typeof mac === 'string') info.vtepMac = mac;
     return info;
   }
 

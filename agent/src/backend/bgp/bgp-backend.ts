@@ -25,39 +25,13 @@ import {
   connectedPrefix, parsePrefix, prefixKey, realClock, Speaker, Timer,
   type Candidate, type Clock, type Dialer, type ImportContext, type NextHop6, type Path, type Prefix, type RejectReason,
 } from '../../bgp';
-import type { Backend, BackendContext, BackendFactory, DesiredDataplane, PeerPlan, SetupResult } from '../types';
+import type { Backend, BackendBgpView, BackendContext, BackendDescription, BackendFactory, BgpRouteView, BgpSessionView, DesiredDataplane, PeerPlan, SetupResult } from '../types';
+
+export type { BgpRouteView, BgpSessionView };
 import { readUnderlay } from '../device-ensure';
 import { LEASE_ASN_KEY, peerSpecs, resolveBgpOptions, type BgpOptions } from './options';
 
 const IPV6_DEFAULT_METRIC = 1024;
-
-/** A BGP session as the operator surface shows it (the API's BgpSessionInfo). */
-export interface BgpSessionView {
-  peerAddress: string;
-  peerAsn: number;
-  localAsn: number;
-  state: string;
-  uptimeSeconds: number;
-  prefixesSent: number;
-  prefixesReceived: number;
-  /** Received paths that passed the import policy. */
-  prefixesAccepted: number;
-  /** Received paths refused, by reason (docs/bgp.md lists the reasons). */
-  prefixesRejected: Partial<Record<RejectReason, number>>;
-  /** Times the session was ended for exceeding max-prefix. */
-  maxPrefixHits: number;
-  lastError?: string;
-}
-
-/** A learned route as the operator surface shows it (the API's BgpRouteInfo). */
-export interface BgpRouteView {
-  prefix: string;
-  nextHop: string;
-  peerAddress: string;
-  asPath: number[];
-  /** The best path for its prefix, hence wanted in the kernel. */
-  installed: boolean;
-}
 
 /** Test seams: the clock and dialer the speaker uses. */
 export interface BgpBackendDeps {
@@ -68,6 +42,13 @@ export interface BgpBackendDeps {
 /** The bgp backend (see the module comment); `sessions()` and `routes()` feed the operator surface. */
 export class BgpBackend implements Backend {
   readonly type = 'bgp' as const;
+  /** the operator's view: sessions and learned routes */
+  readonly bgp: BackendBgpView = { sessions: () => this.sessions(), routes: () => this.routes() };
+
+  /** No device of its own: routes go straight to the underlay. */
+  describe(): BackendDescription {
+    return {};
+  }
   readonly routeProtocol = RTPROT_KNIT_BGP;
   private readonly nl: Handle;
   private readonly opts: BgpOptions;

@@ -18,7 +18,7 @@ import type { Ipv4Cidr } from '../../net/ipv4';
 import type { Cidr } from '../../net/ip';
 import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
 import type { Lease } from '../../store';
-import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
+import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
 import { describePrefixes, onSegment, onSegment6, refuseForType } from '../peer-checks';
 
@@ -71,6 +71,11 @@ export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv): Desired
 
 export class HostGwBackend implements Backend {
   readonly type = 'host-gw' as const;
+
+  /** No device of its own: plain routes via the peers' node IPs. */
+  describe(): BackendDescription {
+    return {};
+  }
   private readonly nl: Handle;
   private underlay: Link | undefined;
   private prefixes: Ipv4Cidr[] = [];

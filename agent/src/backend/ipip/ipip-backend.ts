@@ -12,7 +12,7 @@
  */
 import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
 import type { Lease } from '../../store';
-import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
+import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { refuseForType, subnetZeroHostCidr } from '../peer-checks';
 
@@ -40,6 +40,11 @@ export function planIpip(peers: readonly Lease[], env: { deviceIndex: number }):
 
 export class IpipBackend implements Backend {
   readonly type = 'ipip' as const;
+
+  /** The API has shown no device for ipip so far; kept so (the device is always IPIP_DEVICE). */
+  describe(): BackendDescription {
+    return {};
+  }
   private readonly nl: Handle;
   private device: Link | undefined;
 

@@ -15,7 +15,7 @@ import type { Handle, Link } from '../../netlink';
 import type { Ipv4Cidr } from '../../net/ipv4';
 import type { Cidr } from '../../net/ip';
 import type { Lease, NetworkConfig, VxlanBackendConfig } from '../../store';
-import type { Backend, BackendContext, BackendFactory, DesiredDataplane, SetupResult } from '../types';
+import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { subnetZeroHostCidr } from '../peer-checks';
 import { planVxlan } from './vxlan-plan';
@@ -53,6 +53,10 @@ export class VxlanBackend implements Backend {
     this.deviceName = vxlanDeviceName(this.cfg.vni);
     this.mac = vtepMac(ctx.node.name, this.cfg.vni);
     this.underlayIndex = ctx.node.underlay.index;
+  }
+
+  describe(): BackendDescription {
+    return { device: this.deviceName, vni: this.cfg.vni, port: this.cfg.port };
   }
 
   async setup(): Promise<SetupResult> {
