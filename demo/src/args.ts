@@ -17,6 +17,8 @@ export interface DemoArgs {
   containers: number;
   /** Leave the cluster running after the report. */
   keep: boolean;
+  /** Dual-stack: IPv6 on the underlay and a dual-stack network; the ping matrix covers both families. */
+  dualStack: boolean;
 }
 
 /** Where the demo keeps its files and how it names kernel objects. */
@@ -34,7 +36,7 @@ export const MAX_CONTAINERS = 20;
 /** Usage text; `cmd` is how the user invoked the demo. */
 export function usage(cmd: string): string {
   return [
-    `Usage: ${cmd} [--backend vxlan|host-gw|ipip] [--nodes N] [--containers M] [--keep]`,
+    `Usage: ${cmd} [--backend vxlan|host-gw|ipip] [--nodes N] [--containers M] [--dual-stack] [--keep]`,
     `       ${cmd} --down`,
     '',
     'Brings up a local knit cluster in network namespaces: a real etcd, N nodes each',
@@ -45,6 +47,7 @@ export function usage(cmd: string): string {
     `  --backend B      dataplane between nodes (default vxlan)`,
     `  --nodes N        nodes, 1..${MAX_NODES} (default 3)`,
     `  --containers M   containers per node, 1..${MAX_CONTAINERS} (default 2)`,
+    '  --dual-stack     IPv4 and IPv6: every container gets both, the ping matrix covers both (vxlan, host-gw)',
     '  --keep           leave the cluster running and print how to explore it',
     '  --down           remove a cluster left running by --keep',
     '  -h, --help       this text',
@@ -61,7 +64,7 @@ function intOption(name: string, value: string | undefined, max: number): number
 
 /** Parses the demo's arguments; throws an Error with a one-line message on bad input. */
 export function parseDemoArgs(argv: string[]): DemoArgs {
-  const args: DemoArgs = { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false };
+  const args: DemoArgs = { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false, dualStack: false };
   let down = false;
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
@@ -84,6 +87,9 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
       case '--containers':
         args.containers = intOption('--containers', value(), MAX_CONTAINERS);
         break;
+      case '--dual-stack':
+        args.dualStack = true;
+        break;
       case '--keep':
         args.keep = true;
         break;
@@ -98,6 +104,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
     if (argv.length !== 1) throw new Error('--down takes no other options');
     return { ...args, action: 'down' };
   }
+  if (args.dualStack && args.backend === 'ipip') throw new Error('--dual-stack needs --backend vxlan or host-gw (ipip carries IPv4 only)');
   return args;
 }
 

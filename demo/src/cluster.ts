@@ -30,6 +30,9 @@ export const KNIT_PLUGIN = join(REPO_ROOT, 'cni-plugin', 'bin', 'knit');
 export const UNDERLAY = { prefix: '192.168.77', len: 24, router: '192.168.77.1' } as const;
 /** The cluster network every demo uses. */
 export const CLUSTER_CIDR = '10.244.0.0/16';
+/** --dual-stack: the IPv6 cluster CIDR and the IPv6 underlay prefix (router ::1, node i ::1i). */
+export const IPV6_CLUSTER_CIDR = 'fd00:10:244::/56';
+export const UNDERLAY6 = { prefix: 'fd77::', len: 64 } as const;
 
 /** A node of the demo cluster. */
 export interface DemoNode {
@@ -51,6 +54,8 @@ export interface DemoContainer {
   ns: string;
   node: DemoNode;
   ip?: string;
+  /** --dual-stack: the container's IPv6 address. */
+  ip6?: string;
 }
 
 /** Runs a command to completion; throws with its stderr. */
@@ -84,19 +89,22 @@ export function kernelHas(ns: string, kind: string, name: string): boolean {
 }
 
 /** The underlay namespace and bridge, and `count` node namespaces joined to it. */
-export function buildUnderlay(state: DemoState, count: number): { ul: string; nodes: DemoNode[] } {
+export function buildUnderlay(state: DemoState, count: number, dualStack = false): { ul: string; nodes: DemoNode[] } {
   const p = state.prefix;
   const ul = addNamespace(state, `${p}ul`);
   const br = `${p}br`;
   sh('ip', ['-n', ul, '-batch', '-'], [`link add ${br} type bridge`, `addr add ${UNDERLAY.router}/${UNDERLAY.len} dev ${br}`, `link set ${br} up`].join('\n') + '\n');
   // The underlay namespace routes between nodes like a top-of-rack switch would.
   sh('ip', ['netns', 'exec', ul, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  // Dual-stack underlay: IPv6 next to IPv4 on every link (nodad: usable at once).
+  if (dualStack) sh('ip', ['-n', ul, 'addr', 'add', `${UNDERLAY6.prefix}1/${UNDERLAY6.len}`, 'dev', br, 'nodad']);
   const nodes: DemoNode[] = [];
   for (let i = 1; i <= count; i++) {
     const ns = addNamespace(state, `${p}n${i}`);
     const ip = `${UNDERLAY.prefix}.${10 + i}`;
     sh('ip', ['-n', ul, '-batch', '-'], [`link add ${p}u${i} type veth peer name eth0 netns ${ns}`, `link set ${p}u${i} master ${br}`, `link set ${p}u${i} up`].join('\n') + '\n');
     sh('ip', ['-n', ns, '-batch', '-'], [`addr add ${ip}/${UNDERLAY.len} dev eth0`, 'link set eth0 up', `route add default via ${UNDERLAY.router}`].join('\n') + '\n');
+    if (dualStack) sh('ip', ['-n', ns, 'addr', 'add', `${UNDERLAY6.prefix}${10 + i}/${UNDERLAY6.len}`, 'dev', 'eth0', 'nodad']);
     const dir = join(state.dir, `node${i}`);
     nodes.push({ name: `node${i}`, ns, ip, dir, apiSocket: join(dir, 'run', 'knitd.sock') });
   }
@@ -166,10 +174,11 @@ export async function startEtcd(state: DemoState, ul: string): Promise<string> {
 }
 
 /** knitd on `node` in cluster mode; resolves once it logs "knitd ready" (subnet leased, dataplane programmed). */
-export async function startKnitd(state: DemoState, node: DemoNode, etcd: string, backend: string): Promise<void> {
+export async function startKnitd(state: DemoState, node: DemoNode, etcd: string, backend: string, dualStack = false): Promise<void> {
   mkdirSync(node.dir, { recursive: true });
   const config = join(node.dir, 'knitd.json');
-  writeFileSync(config, JSON.stringify({ network: { clusterCidr: CLUSTER_CIDR, subnetLength: 24, backend: { type: backend } } }, null, 2) + '\n');
+  const network = { clusterCidr: CLUSTER_CIDR, subnetLength: 24, ...(dualStack ? { ipv6ClusterCidr: IPV6_CLUSTER_CIDR } : {}), backend: { type: backend } };
+  writeFileSync(config, JSON.stringify({ network }, null, 2) + '\n');
   // Executed directly so its shebang's node flags apply, as when deployed.
   const p = startProcess(state, `knitd-${node.name}`, node.ns, KNITD_BIN, [
     '--config', config, '--etcd-endpoints', etcd, '--node-name', node.name,
@@ -218,7 +227,8 @@ export async function addContainer(state: DemoState, node: DemoNode, index: numb
   const result = JSON.parse(out) as { ips?: Array<{ address: string }> };
   const ip = result.ips?.[0]?.address.split('/')[0];
   if (!ip) throw new Error(`knit ADD for ${name} returned no IP: ${out}`);
-  return { name, ns, node, ip };
+  const ip6 = result.ips?.find((x) => x.address.includes(':'))?.address.split('/')[0];
+  return { name, ns, node, ip, ...(ip6 !== undefined ? { ip6 } : {}) };
 }
 
 /** One ping from a container to an address: pass when a reply came, with the average RTT in ms. */

@@ -55,11 +55,13 @@ function preflight(place: DemoPlace): void {
   }
 }
 
-async function pingMatrix(containers: DemoContainer[], prefix: string): Promise<Matrix> {
+async function pingMatrix(containers: DemoContainer[], prefix: string, family: 4 | 6 = 4): Promise<Matrix> {
   const cells: Matrix['cells'] = containers.map(() => containers.map(() => undefined));
   const jobs: Array<() => Promise<void>> = [];
   containers.forEach((from, i) => containers.forEach((to, j) => {
-    if (i !== j) jobs.push(async () => { cells[i]![j] = await ping(from.ns, to.ip!); });
+    const dst = family === 4 ? to.ip : to.ip6;
+    // A container without an address of this family is a failed pair, not a skipped one.
+    if (i !== j) jobs.push(async () => { cells[i]![j] = dst === undefined ? { pass: false } : await ping(from.ns, dst); });
   }));
   // A few pings at a time: enough to be quick, few enough not to distort RTTs.
   const workers = Array.from({ length: 6 }, async () => {
@@ -130,7 +132,7 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
   let ok = false;
   try {
     out(`knit demo: ${args.nodes} nodes x ${args.containers} containers, backend ${args.backend}`);
-    const { ul, nodes } = await step(`underlay network and ${args.nodes} node namespaces`, () => buildUnderlay(state, args.nodes));
+    const { ul, nodes } = await step(`underlay network and ${args.nodes} node namespaces`, () => buildUnderlay(state, args.nodes, args.dualStack));
     if (args.backend === 'ipip' && !kernelHas(ul, 'ipip', `${place.prefix}probe`)) {
       throw new Error('this kernel cannot make ipip links (no ipip module: try `modprobe ipip`); use --backend vxlan or host-gw');
     }
@@ -138,7 +140,7 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
     const etcd = await step(`etcd on ${ul}`, () => startEtcd(state, ul));
     for (const node of nodes) {
       check();
-      await step(`knitd on ${node.name} (${node.ns})`, () => startKnitd(state, node, etcd, args.backend));
+      await step(`knitd on ${node.name} (${node.ns})`, () => startKnitd(state, node, etcd, args.backend, args.dualStack));
     }
     const containers: DemoContainer[] = [];
     for (const node of nodes) {
@@ -149,18 +151,27 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
     }
     check();
     const matrix = await step(`ping every container from every other (${containers.length * (containers.length - 1)} pairs)`, () => pingMatrix(containers, place.prefix));
+    const matrix6 = args.dualStack
+      ? await step(`ping every container from every other over IPv6 (${containers.length * (containers.length - 1)} pairs)`, () => pingMatrix(containers, place.prefix, 6))
+      : undefined;
 
     out('');
     out(renderNodes(nodes.map((n) => ({ name: n.name, ns: n.ns, ip: n.ip, subnet: n.subnet ?? '?', backend: args.backend, mtu: String(n.mtu ?? '?') }))));
     out('');
-    out(renderContainers(containers.map((c) => ({ name: c.ns, node: c.node.name, ip: c.ip ?? '?' }))));
+    out(renderContainers(containers.map((c) => ({ name: c.ns, node: c.node.name, ip: c.ip6 !== undefined ? `${c.ip ?? '?'} ${c.ip6}` : c.ip ?? '?' }))));
     out('');
+    if (matrix6) out('IPv4:');
     out(renderMatrix(matrix));
     out('');
+    if (matrix6) {
+      out('IPv6:');
+      out(renderMatrix(matrix6));
+      out('');
+    }
     out(`$ knitctl status --socket ${nodes[0]!.apiSocket}`);
     out(await knitctlStatus(nodes[0]!));
     out('');
-    const allPass = matrix.cells.every((row) => row.every((c) => c === undefined || c.pass));
+    const allPass = [matrix, ...(matrix6 ? [matrix6] : [])].every((m) => m.cells.every((row) => row.every((c) => c === undefined || c.pass)));
     if (args.keep) {
       out(keepInstructions(state, nodes, containers));
     }

@@ -5,7 +5,8 @@ import { cellText, matrixSummary, renderMatrix } from '../../demo/src/report';
 
 describe('demo arguments', () => {
   const ok: Array<{ argv: string[]; want: Partial<ReturnType<typeof parseDemoArgs>> }> = [
-    { argv: [], want: { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false } },
+    { argv: [], want: { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false, dualStack: false } },
+    { argv: ['--dual-stack', '--backend', 'host-gw'], want: { backend: 'host-gw', dualStack: true } },
     { argv: ['--backend', 'host-gw', '--nodes', '2'], want: { backend: 'host-gw', nodes: 2 } },
     { argv: ['--backend=ipip', '--containers=5', '--keep'], want: { backend: 'ipip', containers: 5, keep: true } },
     { argv: ['--down'], want: { action: 'down' } },
@@ -21,6 +22,7 @@ describe('demo arguments', () => {
     [['--nodes'], /--nodes needs a whole number, got nothing/],
     [['--down', '--keep'], /--down takes no other options/],
     [['--bogus'], /unknown argument --bogus/],
+    [['--dual-stack', '--backend', 'ipip'], /--dual-stack needs --backend vxlan or host-gw/],
   ];
   for (const [argv, re] of bad) it(`refuses ${argv.join(' ')}`, () => expect(() => parseDemoArgs(argv)).to.throw(re));
 
