@@ -34,6 +34,9 @@ import { retrier } from './wiring/retry';
 import { CniServer } from './cni/server';
 import { renderConflist, writeFileAtomicIfChanged } from './cni/conflist';
 import { auditAttachments } from './cni/audit';
+import { recoverAllocations } from './cni/ipam-recovery';
+import { startVanishedReaper } from './cni/vanished';
+import { procNetnsInspector } from './netlink';
 import { startCluster, type ClusterNode } from './wiring/cluster';
 import { KnitdStateSource } from './wiring/state-source';
 import { startOperatorSurface } from './wiring/operator';
@@ -179,6 +182,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   };
   const defaultNetwork: AttachableNetwork = { name: DEFAULT_NETWORK_NAME, ipam, ...(ipam6 ? { ipam6 } : {}), node: () => node };
 
+  const openNetns = (path: string): Handle => openHandle(path, { observer: nlObserver });
   ensureSysctl(procSysctl, 'net.ipv4.ip_forward', '1');
   // IPv6 forwarding for pod traffic. It also turns off accepting router
   // advertisements on interfaces with accept_ra=1 (docs/operations.md).
@@ -243,7 +247,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
   handlers = new KnitCniHandlers({
     nl,
-    openNetns: (path) => openHandle(path, { observer: nlObserver }),
+    openNetns,
     deleteLink: (index) => linkDeleter.del(index),
     networks,
     endpoints,
@@ -259,6 +263,18 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     const started = named;
     undo.add('named networks (watch and renewals)', () => started.close());
   }
+  // Every pool of every network, now that the named ones are open.
+  const pools = (): Ipam[] => networks.list().flatMap((n) => (n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]));
+  // Before anything can allocate: IPAM adopts every address another source shows in use.
+  await recoverAllocations({ nl, openNetns, pools: pools(), endpoints, netns: procNetnsInspector, log: log.child({ module: 'ipam-recovery' }) });
+  // Attachments whose DEL never arrived: released now (before the nft table
+  // is rendered, so their host ports are free again) and then periodically.
+  const cniHandlers = handlers;
+  const reaper = await startVanishedReaper({
+    nl, pools, endpoints, netns: procNetnsInspector, locks: cniHandlers.locks, log: log.child({ module: 'cni' }),
+    publishPortMappings: () => cniHandlers.publishPortMappings(),
+  }, cfg.cniReapIntervalSeconds * 1000, (n) => metrics.cniAttachmentsReaped.inc(n));
+  undo.add('vanished-attachment reaper', () => reaper.stop());
   // One atomic replace of knit's nft table from the recorded mappings.
   await handlers.publishPortMappings();
   let dockerPlugin: PluginServer | undefined;
@@ -308,6 +324,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   });
   const server = new CniServer({
     socketPath: cfg.cniSocket, handlers, logger: log.child({ module: 'cni-server' }),
+    maxConnections: cfg.cniMaxConnections, readTimeoutMs: cfg.cniIdleTimeoutSeconds * 1000,
+    onRefused: () => metrics.cniConnectionsRefused.inc(),
     onRequest: (summary, durationMs) => {
       metrics.cniRequests.inc({ command: summary.command, result: summary.code === 0 ? 'ok' : String(summary.code) });
       metrics.cniRequestDuration.observe({ command: summary.command }, durationMs / 1000);
@@ -346,6 +364,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   await dockerPlugin?.close();
   forward.stop();
   await named?.close();
+  await reaper.stop();
   await cluster?.stop();
   await linkDeleter.close();
   nl.close();

@@ -25,6 +25,9 @@ describe('config: defaults', () => {
       cniConfDir: '/etc/cni/net.d',
       cniConfFile: '10-knit.conflist',
       cniNetworkName: 'knit',
+      cniMaxConnections: 512,
+      cniIdleTimeoutSeconds: 10,
+      cniReapIntervalSeconds: 60,
       bridge: 'knit0',
       subnet: '10.244.1.0/24',
       etcd: { endpoints: [], prefix: '/knit/v1', leaseTtlSeconds: 86400, livenessTtlSeconds: 10, releaseOnShutdown: false },
@@ -168,7 +171,7 @@ describe('config: parsing each source', () => {
     const argv: string[] = [];
     const sample: Record<string, string> = {
       nodeName: 'n1', publicIp: '192.0.2.10', publicInterface: 'eth1', stateDir: '/s', runDir: '/r', cniSocket: '/r/c.sock',
-      cniConfDir: '/cni', cniConfFile: '20-x.conflist', cniNetworkName: 'x', bridge: 'br1', mtu: '1400', subnet: '10.1.2.0/24', ipv6Subnet: 'fd00:1:2::/64',
+      cniConfDir: '/cni', cniConfFile: '20-x.conflist', cniNetworkName: 'x', cniMaxConnections: '7', cniIdleTimeoutSeconds: '3', cniReapIntervalSeconds: '0', bridge: 'br1', mtu: '1400', subnet: '10.1.2.0/24', ipv6Subnet: 'fd00:1:2::/64',
       'etcd.endpoints': '', 'etcd.prefix': '/p', 'etcd.caFile': '/ca', 'etcd.certFile': '/c', 'etcd.keyFile': '/k', 'etcd.leaseTtlSeconds': '60', 'etcd.livenessTtlSeconds': '17', 'etcd.releaseOnShutdown': 'true',
       network: '{"a":1}', 'grpc.socket': '/g.sock', 'grpc.address': '127.0.0.1:1', 'grpc.tlsCertFile': '/tc', 'grpc.tlsKeyFile': '/tk',
       'grpc.tlsClientCaFile': '/tca', 'grpc.insecure': 'false', 'metrics.address': ':1',

@@ -24,6 +24,7 @@ describe('knit metrics registry', () => {
     ['knit_reconcile_runs_total', 'counter'], ['knit_reconcile_duration_seconds', 'histogram'],
     ['knit_netlink_operations_total', 'counter'], ['knit_netlink_errors_total', 'counter'],
     ['knit_cni_requests_total', 'counter'], ['knit_cni_request_duration_seconds', 'histogram'],
+    ['knit_cni_attachments_reaped_total', 'counter'], ['knit_cni_connections_refused_total', 'counter'],
     ['knit_ipam_addresses_used', 'gauge'], ['knit_ipam_addresses_free', 'gauge'],
     ['knit_etcd_errors_total', 'counter'], ['knit_etcd_watch_restarts_total', 'counter'], ['knit_invalid_leases_skipped_total', 'counter'],
     ['knit_bgp_sessions', 'gauge'], ['knit_bgp_prefixes', 'gauge'], ['knit_bgp_prefixes_rejected', 'gauge'], ['knit_bgp_max_prefix_hits', 'gauge'],

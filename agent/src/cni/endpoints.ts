@@ -8,7 +8,7 @@
  * does not need. Writes are coalesced like IPAM's.
  */
 import { CoalescingWriter } from '../persist/coalescing-writer';
-import { nodeStateFs, readIfExists, writeFileAtomic } from '../persist/atomic-file';
+import { nodeStateFs, readIfExists, removeLeftoverTempFiles, writeFileAtomic } from '../persist/atomic-file';
 import type { StateFs } from '../persist/atomic-file';
 import type { Logger } from '../log/logger';
 
@@ -65,6 +65,7 @@ export class EndpointStore {
   /** Loads the file (absent = no endpoints); entries that do not parse are dropped with a warning. */
   static async open(file: string, logger: Logger, fs: StateFs = nodeStateFs): Promise<EndpointStore> {
     const store = new EndpointStore(file, fs);
+    for (const t of await removeLeftoverTempFiles(file)) logger.warn('removed a temporary endpoint file left by a crash', { file: t });
     const text = await readIfExists(fs, file);
     if (text === undefined) return store;
     let doc: unknown;

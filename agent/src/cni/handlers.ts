@@ -19,6 +19,7 @@ import {
 import { mustParseCidr } from '../net/ipv4';
 import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { NftValidationError } from '../dataplane/nft/validate';
+import { recoveredContainerId, recoveredVethName } from './ipam-recovery';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
 import type { EndpointStore, Endpoint, EndpointPortMapping } from './endpoints';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
@@ -247,6 +248,9 @@ export class KnitCniHandlers implements CniHandlers {
       const net = this.deps.networks.get(name);
       await net?.ipam.release(containerId, ifname);
       await net?.ipam6?.release(containerId, ifname);
+      // An address start-up recovered from this attachment's veth (no record named it), whichever pool holds it.
+      const recovered = recoveredContainerId(hostVethName(containerId, ifname));
+      for (const n of this.deps.networks.list()) for (const pool of n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]) await pool.release(recovered, ifname);
       if (endpoint) {
         await this.deps.endpoints.remove(containerId, ifname);
         if (endpoint.portMappings.length > 0) await this.publishPortMappings();
@@ -310,9 +314,11 @@ export class KnitCniHandlers implements CniHandlers {
     // be half-way, and the runtime's list was made before it started. The
     // keep sets are rebuilt right before each step (no await in between).
     // Attachments of other front ends (the Docker driver records ifname "@docker") are not the runtime's to collect.
+    const validVeths = new Set(req.validAttachments.map((a) => hostVethName(a.containerId, a.ifname)));
     const keep = (a: { containerId: string; ifname: string }): boolean => {
       const k = attachmentLockKey(a.containerId, a.ifname);
-      return valid.has(k) || this.locks.busy(k) || a.ifname.startsWith('@');
+      const recovered = recoveredVethName(a.containerId);
+      return valid.has(k) || this.locks.busy(k) || a.ifname.startsWith('@') || (recovered !== undefined && validVeths.has(recovered));
     };
     const pools = this.deps.networks.list().flatMap((n) => (n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]));
     const released = [];
@@ -330,7 +336,7 @@ export class KnitCniHandlers implements CniHandlers {
       const keptNames = new Set([
         ...req.validAttachments, ...pools.flatMap((pool) => pool.list().filter(keep)),
         ...this.deps.endpoints.list().filter(keep),
-      ].map((a) => hostVethName(a.containerId, a.ifname)));
+      ].map((a) => recoveredVethName(a.containerId) ?? hostVethName(a.containerId, a.ifname)));
       if (keptNames.has(link.name)) continue;
       await this.deps.nl.linkDel(link.index).catch((err: unknown) => {
         if ((err as { code?: string }).code !== 'ENODEV') throw err;

@@ -19,6 +19,8 @@ import { NEWEST_VERSION } from './version';
 export const DEFAULT_MAX_REQUEST_BYTES = 1 << 20;
 /** How long a client may take to send its line before it is cut off. */
 export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+/** Connections served at once; beyond it a client gets code 11 at once. */
+export const DEFAULT_MAX_CONNECTIONS = 512;
 
 export interface CniServerOptions {
   /** the unix socket path, e.g. /run/knit/cni.sock */
@@ -27,15 +29,21 @@ export interface CniServerOptions {
   logger: Logger;
   maxRequestBytes?: number;
   readTimeoutMs?: number;
+  /** most connections served at once; more are answered with code 11 and closed */
+  maxConnections?: number;
   /** monotonic milliseconds, for request durations (injected for tests) */
   now?: () => number;
   /** called after every answered request (metrics, change events); must not throw */
   onRequest?: (summary: DispatchSummary, durationMs: number) => void;
+  /** called for every connection refused because of maxConnections; must not throw */
+  onRefused?: () => void;
 }
 
 /** Serves CNI requests on a unix socket until `close()`. */
 export class CniServer {
-  private readonly opts: Required<Omit<CniServerOptions, 'onRequest'>> & Pick<CniServerOptions, 'onRequest'>;
+  private readonly opts: Required<Omit<CniServerOptions, 'onRequest' | 'onRefused'>> & Pick<CniServerOptions, 'onRequest' | 'onRefused'>;
+  /** refusals since the last time the server was below its cap (one warning per episode) */
+  private refusedInEpisode = 0;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   /** inode of the socket file we published (never unlink someone else's) */
@@ -45,6 +53,7 @@ export class CniServer {
     this.opts = {
       maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
       readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
       now: () => performance.now(),
       ...opts,
     };
@@ -97,6 +106,14 @@ export class CniServer {
   }
 
   private onConnection(sock: net.Socket): void {
+    if (this.sockets.size >= this.opts.maxConnections) {
+      this.refuse(sock);
+      return;
+    }
+    if (this.refusedInEpisode > 0) {
+      this.opts.logger.info('CNI socket below its connection cap again', { refused: this.refusedInEpisode, maxConnections: this.opts.maxConnections });
+      this.refusedInEpisode = 0;
+    }
     this.sockets.add(sock);
     sock.on('close', () => this.sockets.delete(sock));
     sock.on('error', () => sock.destroy());
@@ -129,6 +146,20 @@ export class CniServer {
     sock.on('end', () => {
       if (!done) take(Buffer.concat(chunks).toString('utf8'));
     });
+  }
+
+  /** Over the cap: answer "try again later" without reading, and close. */
+  private refuse(sock: net.Socket): void {
+    const err = new CniError(CniErrorCode.TryAgainLater,
+      `knitd is serving ${this.sockets.size} CNI connections, its limit (cniMaxConnections ${this.opts.maxConnections}); try again later`);
+    if (this.refusedInEpisode++ === 0) {
+      this.opts.logger.warn('CNI connection refused: too many connections', { maxConnections: this.opts.maxConnections });
+    }
+    sock.on('error', () => sock.destroy());
+    sock.setTimeout(1000, () => sock.destroy());
+    // Destroy as soon as the answer is flushed: a refused client holds no fd longer than that.
+    sock.end(JSON.stringify({ ok: false, error: err.toErrorBody(NEWEST_VERSION) }) + '\n', () => sock.destroy());
+    this.opts.onRefused?.();
   }
 
   private async answer(sock: net.Socket, line: string): Promise<void> {

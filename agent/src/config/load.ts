@@ -193,6 +193,9 @@ function build(resolved: Map<string, Resolved>, configFile: string | undefined):
     cniConfDir: str('cniConfDir'),
     cniConfFile: str('cniConfFile'),
     cniNetworkName: str('cniNetworkName'),
+    cniMaxConnections: value('cniMaxConnections') as number,
+    cniIdleTimeoutSeconds: value('cniIdleTimeoutSeconds') as number,
+    cniReapIntervalSeconds: value('cniReapIntervalSeconds') as number,
     bridge: str('bridge'),
     etcd: {
       endpoints: value('etcd.endpoints') as string[],

@@ -107,6 +107,18 @@ export const FIELDS: readonly FieldSpec[] = [
   str('cniConfDir', { typeLabel: 'path', default: '/etc/cni/net.d', check: check.absolutePath, description: 'Directory the container runtime reads CNI network configurations from.' }),
   str('cniConfFile', { typeLabel: 'file name', default: '10-knit.conflist', check: check.conflistFileName, description: 'Name of the conflist knitd writes into cniConfDir.' }),
   str('cniNetworkName', { typeLabel: 'string', default: 'knit', check: check.cniNetworkName, description: 'CNI network name in the conflist.' }),
+  int('cniMaxConnections', {
+    typeLabel: 'integer', default: 512, check: check.intRange(1, 65536),
+    description: 'Most CNI socket connections served at once (1..65536); a connection beyond it is answered at once with CNI error 11 (try again later) and closed, so a flood cannot exhaust knitd\'s file descriptors.',
+  }),
+  int('cniIdleTimeoutSeconds', {
+    typeLabel: 'integer', default: 10, check: check.intRange(1, 300),
+    description: 'A CNI socket connection that has not sent its whole request after this many seconds (1..300) is closed.',
+  }),
+  int('cniReapIntervalSeconds', {
+    typeLabel: 'integer', default: 60, check: check.intRange(0, 86400),
+    description: 'How often (0..86400 s; 0 = only at start-up) knitd releases attachments whose container is provably gone (host veth and network namespace both absent) because their CNI DEL never arrived.',
+  }),
   str('bridge', { typeLabel: 'interface name', default: 'knit0', check: check.interfaceName, description: 'Linux bridge the containers of this node are attached to; its address is the gateway.' }),
   int('mtu', {
     typeLabel: 'integer', check: check.intRange(576, 65535), docDefault: 'underlay MTU minus backend overhead',

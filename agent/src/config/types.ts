@@ -52,6 +52,12 @@ export interface KnitdConfig {
   cniConfDir: string;
   cniConfFile: string;
   cniNetworkName: string;
+  /** Most CNI socket connections served at once; more get CNI error 11. */
+  cniMaxConnections: number;
+  /** A CNI connection that has not sent its request after this long is closed. */
+  cniIdleTimeoutSeconds: number;
+  /** Period of the vanished-attachment reaper; 0 = start-up only. */
+  cniReapIntervalSeconds: number;
   /** Bridge interface name (≤ 15 characters). */
   bridge: string;
   /** Container MTU; derived from the underlay and backend when absent. */

@@ -20,7 +20,7 @@ import type { Logger } from '../log/logger';
 import { CoalescingWriter } from '../persist/coalescing-writer';
 import { cidrBlockSize, formatIp, parseCidrAny, parseIp, type Cidr, type IpFamily } from '../net/ip';
 import { Allocation, allocationKey, decodeState, encodeState, IpamState } from './state-codec';
-import { nodeStateFs, readIfExists, StateFs, writeFileAtomic } from '../persist/atomic-file';
+import { nodeStateFs, readIfExists, removeLeftoverTempFiles, StateFs, writeFileAtomic } from '../persist/atomic-file';
 
 export type { Allocation } from './state-codec';
 export { IpamStateError } from './state-codec';
@@ -104,6 +104,7 @@ export class Ipam {
       fs: options.fs ?? nodeStateFs,
     };
     const ipam = new Ipam(cidr, opts);
+    for (const t of await removeLeftoverTempFiles(opts.stateFile)) opts.logger.warn('removed a temporary IPAM file left by a crash', { file: t });
     const text = await readIfExists(opts.fs, opts.stateFile);
     if (text === undefined) {
       opts.logger.info('creating IPAM state file', { stateFile: opts.stateFile, subnet: opts.subnet });
@@ -159,6 +160,44 @@ export class Ipam {
     this.opts.logger.debug('released IP', { ...allocation });
     await this.writer.changed();
     return { ...allocation };
+  }
+
+  /**
+   * Records allocations that other sources prove in use (endpoint records,
+   * addresses found in container namespaces) at start-up, with one durable
+   * write. An entry whose key already holds its address changes nothing; an
+   * entry is refused, with the reason, when its address is held by another
+   * key, its key holds another address, or the address is outside the
+   * subnet or reserved. Never releases anything.
+   */
+  async adopt(found: Array<Omit<Allocation, 'createdAt'> & { createdAt?: string }>): Promise<{ adopted: Allocation[]; refused: Array<{ allocation: Omit<Allocation, 'createdAt'>; reason: string }> }> {
+    const adopted: Allocation[] = [];
+    const refused: Array<{ allocation: Omit<Allocation, 'createdAt'>; reason: string }> = [];
+    for (const f of found) {
+      const address = this.parse(f.ip);
+      const key = allocationKey(f.containerId, f.ifname);
+      const holder = address === undefined ? undefined : this.keyByIp.get(address);
+      const mine = this.byKey.get(key);
+      let reason: string | undefined;
+      if (address === undefined || address < this.firstHost || address > this.lastHost) reason = `${f.ip} is not an address of ${this.subnet} a container may hold`;
+      else if (holder === key) continue;
+      else if (holder !== undefined) reason = `${f.ip} is held by ${describeKey(holder)}`;
+      else if (mine !== undefined) reason = `${describeKey(key)} already holds ${mine.ip}`;
+      if (reason !== undefined) {
+        refused.push({ allocation: { containerId: f.containerId, ifname: f.ifname, ip: f.ip }, reason });
+        continue;
+      }
+      const allocation: Allocation = { containerId: f.containerId, ifname: f.ifname, ip: f.ip, createdAt: f.createdAt ?? this.opts.now().toISOString() };
+      this.insert(allocation);
+      adopted.push({ ...allocation });
+    }
+    if (adopted.length > 0) {
+      // Round-robin continues after the highest address in use, away from ones released before the loss.
+      const highest = adopted.map((a) => this.parse(a.ip) as bigint).reduce((m, v) => (v > m ? v : m));
+      if (this.lastAllocated === undefined || highest > this.lastAllocated) this.lastAllocated = highest;
+      await this.writer.changed();
+    }
+    return { adopted, refused };
   }
 
   /** Releases every allocation whose key is not in `keep` (CNI GC). Returns the released ones. */
@@ -249,6 +288,11 @@ export class Ipam {
       allocations: [...this.byKey.values()],
     };
   }
+}
+
+function describeKey(key: string): string {
+  const [containerId, ifname] = key.split('\u0000');
+  return `container ${containerId ?? '?'} interface ${ifname ?? '?'}`;
 }
 
 function checkKey(containerId: string, ifname: string): void {

@@ -59,6 +59,10 @@ export interface KnitMetrics {
   /** CNI requests by command ("ADD", …) and result ("ok" or the CNI error code). */
   cniRequests: CounterVec<'command' | 'result'>;
   cniRequestDuration: HistogramVec<'command'>;
+  /** Attachments released because their container vanished without a CNI DEL. */
+  cniAttachmentsReaped: CounterVec;
+  /** CNI socket connections refused at the cniMaxConnections cap. */
+  cniConnectionsRefused: CounterVec;
   ipamAddressesUsed: GaugeVec;
   ipamAddressesFree: GaugeVec;
   /** etcd calls that failed, by operation ("acquire", "renew", "list", "watch"). */
@@ -128,6 +132,8 @@ export function createKnitMetrics(opts: KnitMetricsOptions = {}): KnitMetricsReg
     netlinkErrors: counter('knit_netlink_errors_total', 'Netlink requests that failed, by operation and errno code.', ['op', 'code']),
     cniRequests: counter('knit_cni_requests_total', 'CNI requests by command and result.', ['command', 'result']),
     cniRequestDuration: histogram('knit_cni_request_duration_seconds', 'Time knitd spent on a CNI request.', ['command']),
+    cniAttachmentsReaped: counter('knit_cni_attachments_reaped_total', 'Attachments released because their container vanished (host veth and netns gone) without a CNI DEL.'),
+    cniConnectionsRefused: counter('knit_cni_connections_refused_total', 'CNI socket connections refused at the cniMaxConnections cap (answered with code 11).'),
     ipamAddressesUsed: gauge('knit_ipam_addresses_used', 'Container addresses allocated in this node\'s subnet.'),
     ipamAddressesFree: gauge('knit_ipam_addresses_free', 'Container addresses still free in this node\'s subnet.'),
     etcdErrors: counter('knit_etcd_errors_total', 'etcd calls that failed, by operation.', ['op']),

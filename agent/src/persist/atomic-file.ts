@@ -35,6 +35,32 @@ export const nodeStateFs: StateFs = {
 
 let tempCounter = 0;
 
+/** Name prefix of `file`'s temporary files (writeFileAtomic's naming). */
+function tempPrefix(file: string): string {
+  return `.${path.basename(file)}.tmp-`;
+}
+
+/**
+ * Removes the temporary files a crashed writer of `file` left behind
+ * (`.<name>.tmp-<pid>-<n>`); call before this process writes `file`.
+ * Returns the paths removed.
+ */
+export async function removeLeftoverTempFiles(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => n.startsWith(tempPrefix(file)))) {
+    const full = path.join(dir, name);
+    await fsp.unlink(full).then(() => removed.push(full), () => undefined);
+  }
+  return removed;
+}
+
 /**
  * Reads `file` as UTF-8; undefined when it does not exist. Any other failure
  * (permissions, EISDIR …) is thrown with the file named.
@@ -55,7 +81,7 @@ export async function readIfExists(fs: StateFs, file: string): Promise<string | 
  */
 export async function writeFileAtomic(fs: StateFs, file: string, data: string, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${++tempCounter}`);
+  const temp = path.join(dir, `${tempPrefix(file)}${process.pid}-${++tempCounter}`);
   try {
     const handle = await fs.open(temp, 'w', mode);
     try {
