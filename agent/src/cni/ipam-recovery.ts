@@ -24,9 +24,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Addr, Handle, Link } from '../netlink/types';
-import type { NetnsInspector } from '../netlink/netns-identity';
-import { sameNetns } from '../netlink/netns-identity';
+import { sameNetns, type Addr, type Handle, type Link, type NetnsInspector } from '../netlink';
 import type { Logger } from '../log/logger';
 import type { Ipam } from '../ipam';
 import { cidrContainsAddress, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';

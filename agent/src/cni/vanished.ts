@@ -15,8 +15,7 @@
  * Allocations recovered from the kernel without a record (ipam-recovery.ts)
  * know no namespace; their host veth alone decides.
  */
-import type { Handle } from '../netlink/types';
-import type { NetnsInspector } from '../netlink/netns-identity';
+import type { Handle, NetnsInspector } from '../netlink';
 import type { Logger } from '../log/logger';
 import type { Ipam } from '../ipam';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
