@@ -13,21 +13,14 @@ import { join } from 'node:path';
 import type { Lab, LabContainer } from '../lab/lab';
 import { cniEnv, hostVeths, nftCounts, startKnitd, type Knitd, withOneNodeKnitd } from '../lab/knitd';
 import { freePort } from '../lab/etcd';
-import { scrape, sumOf } from '../e2e/api-lab';
+import { parsePrometheusText, sampleValue } from '../support/metrics-text-parser';
 import { hostVethName } from '../../agent/src/dataplane/veth-name';
+import { waitFor } from '../support/wait';
 
 function endpointIds(knitd: Knitd): string[] {
   const file = join(knitd.stateDir, 'endpoints.json');
   if (!existsSync(file)) return [];
   return (JSON.parse(readFileSync(file, 'utf8')) as { endpoints: Array<{ containerId: string }> }).endpoints.map((e) => e.containerId);
-}
-
-async function until(what: string, ok: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const portConf = (knitd: Knitd, hostPort: number): Record<string, unknown> =>
@@ -45,7 +38,7 @@ describe('CNI: attachments whose DEL never arrived', function () {
     const before = (await hostVeths(lab.nodes[0]!.ns)).length;
     lab.removeContainer(c);
     // The kernel destroys the namespace (and the veth pair with it) asynchronously.
-    await until('the veth pair to die with its namespace', async () => (await hostVeths(lab.nodes[0]!.ns)).length === before - 1);
+    await waitFor('the veth pair to die with its namespace', async () => (await hostVeths(lab.nodes[0]!.ns)).length === before - 1, 10_000);
   }
 
   it('at start-up releases the allocation, record and host port of a container removed while knitd was down', async () => {
@@ -72,8 +65,9 @@ describe('CNI: attachments whose DEL never arrived', function () {
     expect(endpointIds(knitd)).to.not.include(gone.containerId);
     expect(knitd.ipam().allocations.map((a) => a.containerId)).to.not.include(gone.containerId);
     expect((await nftCounts(lab.nodes[0]!.ns)).elements, 'the host port DNAT element is gone').to.be.below(nftWithPort.elements);
-    const { fams } = await scrape(lab, lab.nodes[0]!, metrics);
-    expect(sumOf(fams, 'knit_cni_attachments_reaped_total')).to.equal(1);
+    // /metrics is served inside the node's namespace.
+    const text = await lab.exec(lab.nodes[0]!.ns, process.execPath, ['-e', `fetch('http://${metrics}/metrics').then(async (r) => process.stdout.write(await r.text()))`]);
+    expect(sampleValue(parsePrometheusText(text), 'knit_cni_attachments_reaped_total')).to.equal(1);
 
     // The host port is free for the next container.
     const ok = await knitd.cni('ADD', cniEnv(clash), portConf(knitd, 18555));
@@ -103,8 +97,9 @@ describe('CNI: attachments whose DEL never arrived', function () {
       expect((await fast.cni('ADD', cniEnv(c), portConf(fast, 18556))).code).to.equal(0);
       expect(fast.ipam().allocations).to.have.length(1);
       lab.removeContainer(c);
-      await until('the reaper to release the vanished attachment', () => fast.ipam().allocations.length === 0 && endpointIds(fast).length === 0);
-      expect(fast.proc.logTail(1 << 20)).to.include('released an attachment whose container is gone');
+      // The records change first, the log line follows.
+      await waitFor('the reaper to release the vanished attachment', () => fast.ipam().allocations.length === 0 && endpointIds(fast).length === 0
+        && fast.proc.logTail(1 << 20).includes('released an attachment whose container is gone'), 10_000);
       const c2 = lab.addContainer(0, 'periodic2');
       const again = await fast.cni('ADD', cniEnv(c2), portConf(fast, 18556));
       expect(again.code, again.stdout).to.equal(0);

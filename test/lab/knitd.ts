@@ -17,6 +17,7 @@ import type { PluginRequest } from '../../cni-wire/protocol';
 import { createLab, type Lab, type LabNode } from './lab';
 import type { ExitInfo, LabProcess } from './procs';
 import { ensureRunDir } from './run-dir';
+import { waitFor } from '../support/wait';
 
 const execFileP = promisify(execFile);
 
@@ -377,20 +378,18 @@ export async function startBlockedPlugin(dir: string, env: Record<string, string
     rmSync(fifo, { force: true });
   }
   const pid = child.proc.pid!;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let sys = '';
+  const readSyscall = (): string => {
     try {
-      sys = readFileSync(`/proc/${pid}/syscall`, 'utf8');
+      return readFileSync(`/proc/${pid}/syscall`, 'utf8');
     } catch {
-      // not there yet, or already gone (then `done` tells why)
+      return ''; // not there yet, or already gone (then `done` tells why)
     }
-    if (/^0 0x0 /.test(sys)) break; // read(0, …) on x86_64
-    if (Date.now() > deadline) {
-      closeSync(writer);
-      throw new Error(`plugin ${pid} not blocked on stdin after ${timeoutMs} ms (syscall: ${sys.trim()})`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
+  };
+  try {
+    await waitFor(`plugin ${pid} blocked in read(0)`, () => /^0 0x0 /.test(readSyscall()), timeoutMs, () => `syscall: ${readSyscall().trim()}`, { intervalMs: 10 });
+  } catch (err) {
+    closeSync(writer);
+    throw err;
   }
   let released = false;
   return {
