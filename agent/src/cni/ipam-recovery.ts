@@ -104,8 +104,12 @@ export async function recoverAllocations(d: RecoveryDeps): Promise<RecoveryRepor
     const { adopted, refused } = await pool.adopt(found);
     report.adopted.push(...adopted.map((a) => `${a.containerId}/${a.ifname}=${a.ip}`));
     report.conflicts.push(...refused
-      // The same address found twice for one container (record and kernel agree) is no conflict.
-      .filter((r) => !(r.reason.startsWith(`${r.allocation.ip} is held by`) && pool.byIp(r.allocation.ip)?.containerId === r.allocation.containerId))
+      // The same address found twice for one attachment (record and kernel agree) is no conflict, nor is a
+      // Docker endpoint's address held under the key its IPAM request got (both ifname "@docker").
+      .filter((r) => {
+        const holder = r.reason.startsWith(`${r.allocation.ip} is held by`) ? pool.byIp(r.allocation.ip) : undefined;
+        return !(holder && (holder.containerId === r.allocation.containerId || (holder.ifname.startsWith('@') && holder.ifname === r.allocation.ifname)));
+      })
       .map((r) => `${r.allocation.containerId}/${r.allocation.ifname}=${r.allocation.ip}: ${r.reason}`));
   }
   if (report.adopted.length > 0) {

@@ -51,7 +51,8 @@ export async function reapVanishedAttachments(d: VanishedDeps): Promise<ReapResu
   const released: Endpoint[] = [];
   for (const e of d.endpoints.list()) {
     const key = attachmentLockKey(e.containerId, e.ifname);
-    if (d.locks.busy(key) || !gone(e)) continue;
+    // Other front ends' attachments (the Docker driver's, ifname "@docker") follow their own lifecycle.
+    if (e.ifname.startsWith('@') || d.locks.busy(key) || !gone(e)) continue;
     await d.locks.run([key], async () => {
       // Re-check under the lock: a DEL or ADD may have run meanwhile.
       const now = d.endpoints.get(e.containerId, e.ifname);
