@@ -218,20 +218,31 @@ describe('bgp backend kernel ownership and graceful restart', () => {
     return { handle: h as Handle, get routes() { return state.routes; }, writes: state.writes };
   }
 
+  let dialer: FakeDialer;
+  let clock: FakeClock;
+  beforeEach(() => {
+    dialer = new FakeDialer();
+    clock = new FakeClock();
+  });
+
+  /** setup(), the (empty) peer set, and one Established session with the router 192.168.77.1 (AS 65000). */
+  async function establishedWithRouter(b: BgpBackend): Promise<FakeConn> {
+    await b.setup();
+    b.peersChanged([]);
+    await flush();
+    const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
+    dialer.attempts[0]!.resolve(conn);
+    await flush();
+    conn.send(peerOpen({ asn: 65000, bgpId: '192.168.77.1' }));
+    conn.send({ type: 'keepalive' });
+    return conn;
+  }
+
   it('a dual-stack node advertises its own IPv6 pod subnet next to its IPv4 one', async () => {
     const k = kernel([]);
-    const dialer = new FakeDialer();
-    const clock = new FakeClock();
     const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000 }], listenAddress: '127.0.0.1', listenPort: 17960 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24', subnet6: 'fd00:10:244:1::/64' } }, { dial: dialer.dial, clock });
     try {
-      await b.setup();
-      b.peersChanged([]);
-      await flush();
-      const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
-      dialer.attempts[0]!.resolve(conn);
-      await flush();
-      conn.send(peerOpen({ asn: 65000, bgpId: '192.168.77.1' }));
-      conn.send({ type: 'keepalive' });
+      const conn = await establishedWithRouter(b);
       const sent = conn.received().filter((m): m is UpdateMessage => m.type === 'update');
       const v6 = sent.flatMap((u) => u.attributes.mpReach?.nlri ?? []).map((p) => `${p.addr}/${p.len}`);
       expect(sent.flatMap((u) => u.nlri).map((p) => `${p.addr}/${p.len}`)).to.deep.equal(['10.244.1.0/24']);
@@ -247,18 +258,9 @@ describe('bgp backend kernel ownership and graceful restart', () => {
       { dst: '2001:db8:9::/48', gateway: 'fe80::99', index: 2, protocol: 3, metric: 1024 },
       { dst: '2001:db8:old::/48', gateway: 'fe80::1', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 },
     ]);
-    const dialer = new FakeDialer();
-    const clock = new FakeClock();
     const b = new BgpBackend({ nl: k.handle, logger: silentLogger(), network: net({ asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000, import: 'all' }], listenAddress: '127.0.0.1', listenPort: 17990 + (process.pid % 9) }), node: { name: 'node1', publicIp: '192.168.77.11', underlay, subnet: '10.244.1.0/24' } }, { dial: dialer.dial, clock });
     try {
-      await b.setup();
-      b.peersChanged([]);
-      await flush();
-      const conn = new FakeConn('192.168.77.1', 179, '192.168.77.11');
-      dialer.attempts[0]!.resolve(conn);
-      await flush();
-      conn.send(peerOpen({ asn: 65000, bgpId: '192.168.77.1' }));
-      conn.send({ type: 'keepalive' });
+      const conn = await establishedWithRouter(b);
       conn.send({ type: 'update', withdrawn: [], nlri: [], attributes: { origin: 0, asPath: [{ type: 'sequence', asns: [65000] }], mpReach: { afi: 2, safi: 1, nextHop: { global: '2001:db8:77::1', linkLocal: 'fe80::1' }, nlri: [parsePrefix('2001:db8:9::/48')!, parsePrefix('2001:db8:a::/48')!] } } });
       clock.advance(10);
       const routes = b.desired([]).peers.flatMap((p) => p.routes);

@@ -45,6 +45,7 @@ describe('store: parseNetworkConfig', () => {
   });
 
   const base = { clusterCidr: '10.244.0.0/16', backend: vx };
+  const dual = { clusterCidr: '10.244.0.0/16', ipv6ClusterCidr: 'fd00:10:244::/56', backend: vx };
   const cases: { name: string; input: unknown; field: string; match: RegExp }[] = [
     { name: 'not an object', input: [1], field: '', match: /JSON object/ },
     { name: 'unknown top-level field', input: { ...base, vni: 3 }, field: 'vni', match: /unknown field/ },
@@ -87,6 +88,23 @@ describe('store: parseNetworkConfig', () => {
     { name: 'bgp asn 0', input: { ...base, backend: { type: 'bgp', asn: 0 } }, field: 'backend.asn', match: /1\.\.4294967295/ },
     { name: 'mtu too small', input: { ...base, mtu: 10 }, field: 'mtu', match: /68\.\.65535/ },
     { name: 'masquerade not boolean', input: { ...base, masquerade: 1 }, field: 'masquerade', match: /true or false/ },
+    // IPv6: dual-stack and IPv6-only (store-network-config-dual-stack.test.ts has the accepted shapes).
+    { name: 'IPv6 cluster with host bits', input: { ...dual, ipv6ClusterCidr: 'fd00:10:244::1/56' }, field: 'ipv6ClusterCidr', match: /host bits/ },
+    { name: 'IPv4 in ipv6ClusterCidr', input: { ...dual, ipv6ClusterCidr: '10.0.0.0/8' }, field: 'ipv6ClusterCidr', match: /must be an IPv6 CIDR/ },
+    { name: 'link-local IPv6 cluster', input: { ...dual, ipv6ClusterCidr: 'fe80::/56' }, field: 'ipv6ClusterCidr', match: /link-local/ },
+    { name: 'multicast IPv6 cluster', input: { ...dual, ipv6ClusterCidr: 'ff00::/56' }, field: 'ipv6ClusterCidr', match: /multicast/ },
+    { name: 'IPv6 cluster covering ::1', input: { ...dual, ipv6ClusterCidr: '::/56' }, field: 'ipv6ClusterCidr', match: /unspecified|loopback/ },
+    { name: 'IPv6-only cluster on link-local space', input: { clusterCidr: 'fe80::/56', backend: vx }, field: 'clusterCidr', match: /link-local/ },
+    { name: 'too few IPv6 subnets for the IPv4 ones', input: { ...dual, ipv6ClusterCidr: 'fd00::/60' }, field: 'ipv6ClusterCidr', match: /holds 16 \/64 subnets, fewer than the 256 \/24 .*use a \/56 or shorter/ },
+    { name: 'ipv6SubnetLength not longer than the IPv6 cluster', input: { ...dual, ipv6SubnetLength: 56 }, field: 'ipv6SubnetLength', match: /longer than the ipv6ClusterCidr prefix \/56/ },
+    { name: 'ipv6SubnetLength above 126', input: { ...dual, ipv6ClusterCidr: 'fd00::/120', ipv6SubnetLength: 127 }, field: 'ipv6SubnetLength', match: /at most 126/ },
+    { name: 'ipv6SubnetLength without a cluster', input: { clusterCidr: '10.244.0.0/16', ipv6SubnetLength: 64, backend: vx }, field: 'ipv6SubnetLength', match: /needs ipv6ClusterCidr/ },
+    { name: 'ipv6Masquerade on IPv4-only', input: { clusterCidr: '10.244.0.0/16', ipv6Masquerade: true, backend: vx }, field: 'ipv6Masquerade', match: /needs IPv6/ },
+    { name: 'ipv6ClusterCidr next to an IPv6 clusterCidr', input: { clusterCidr: 'fd01::/56', ipv6ClusterCidr: 'fd00::/56', backend: vx }, field: 'ipv6ClusterCidr', match: /only for dual-stack/ },
+    { name: 'IPv6-only with 2^40 subnets', input: { clusterCidr: 'fd00::/24', backend: vx }, field: 'subnetLength', match: /more than 2\^32 subnets/ },
+    { name: 'IPv4 subnetMin in an IPv6-only cluster', input: { clusterCidr: 'fd00::/56', subnetMin: '10.0.0.0', backend: vx }, field: 'subnetMin', match: /is IPv4, clusterCidr is IPv6/ },
+    { name: 'an IPv6 node subnet shorter than /64', input: { ...dual, ipv6ClusterCidr: 'fd00::/40', ipv6SubnetLength: 48 }, field: 'ipv6SubnetLength', match: /must be 64\.\.126 for IPv6/ },
+    { name: 'ipip with IPv6', input: { ...dual, backend: { type: 'ipip' } }, field: 'backend.type', match: /ipip carries IPv4 only/ },
   ];
   for (const tc of cases) {
     it(`refuses: ${tc.name}`, () => {
