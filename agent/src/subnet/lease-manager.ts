@@ -93,11 +93,17 @@ export interface LeaseTiming {
   remainingSeconds: number;
 }
 
-/** Events: 'state' (from, to, reason), 'conflict' (SubnetConflictError). */
+/** The LeaseManager's events and their arguments (typed: listeners need no casts). */
+export interface LeaseManagerEvents {
+  state: [from: LeaseState, to: LeaseState, reason: string];
+  conflict: [err: SubnetConflictError];
+}
+
+/** Events: see LeaseManagerEvents. */
 /** Consecutive failed renewals before the lease is reported degraded. */
 const DEGRADED_AFTER_FAILURES = 2;
 
-export class LeaseManager extends EventEmitter {
+export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   /** renewals failed in a row (reset by a success) */
   private renewFailures = 0;
   /** epoch ms of the last successful acquire/keep-alive, and the TTL etcd granted then */

@@ -41,12 +41,17 @@ export interface OwnLeaseConflict {
   lease: Lease;
 }
 
-/**
- * Events: 'peers-changed' (peers: Lease[] sorted by subnet), 'conflict'
- * (OwnLeaseConflict), 'own-subnet-free' (no lease in etcd names our subnet
- * any more: the intruder's lease was deleted, or ours expired).
- */
-export class PeerTracker extends EventEmitter {
+/** The PeerTracker's events and their arguments (typed: listeners need no casts). */
+export interface PeerTrackerEvents {
+  /** the whole peer set, sorted by subnet */
+  'peers-changed': [peers: Lease[]];
+  conflict: [conflict: OwnLeaseConflict];
+  /** no lease in etcd names our subnet any more: the intruder's lease was deleted, or ours expired */
+  'own-subnet-free': [subnet: string];
+}
+
+/** Events: see PeerTrackerEvents. */
+export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
   /** Every valid lease in etcd, by subnet. */
   private readonly all = new Map<string, LeaseRecord>();
   private readonly seenInvalid = new Set<string>();

@@ -123,7 +123,7 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
     ownSubnet: () => manager.health().subnet, logger: logger.child({ module: 'peers' }),
     ...(o.invalidLeaseCounter ? { invalidCounter: o.invalidLeaseCounter } : {}),
   });
-  tracker.on('peers-changed', (peers: Lease[]) => {
+  tracker.on('peers-changed', (peers) => {
     // Side effects of a new peer set (BGP sessions) first, then the reconcile that reads desired().
     backend.peersChanged?.(peers);
     reconciler.setPeers(peers);

@@ -27,7 +27,7 @@ export interface EarlyNodeFacts {
 }
 
 export class StartingStateSource implements KnitStateSource {
-  private readonly events = new EventEmitter();
+  private readonly events = new EventEmitter<{ change: [change: StateChange] }>();
   private full: KnitdStateSource | undefined;
   private step: string;
 

@@ -88,7 +88,7 @@ function sameLease(a: Lease, b: Lease): boolean {
 
 /** The state source plus the hooks main calls when things change. */
 export class KnitdStateSource implements KnitStateSource {
-  private readonly events = new EventEmitter();
+  private readonly events = new EventEmitter<{ change: [change: StateChange] }>();
   private peers = new Map<string, Lease>();
   /** per peer subnet, the programmed verdict last announced on Watch */
   private announcedSync = new Map<string, boolean>();
@@ -106,7 +106,7 @@ export class KnitdStateSource implements KnitStateSource {
     if (bgp !== undefined) this.bgp = { sessions: () => bgp.sessions(), routes: () => bgp.routes() };
     if (c) {
       for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
-      c.tracker.on('peers-changed', (peers: Lease[]) => this.onPeers(peers));
+      c.tracker.on('peers-changed', (peers) => this.onPeers(peers));
       // A new peer is announced "NOT in sync"; once a reconcile run has programmed it, an update says so.
       c.reconciler.subscribeRuns(() => this.onReconciled());
       c.liveness.subscribe((nodeName, agent) => this.onLiveness(nodeName, agent));
