@@ -7,22 +7,12 @@
  * later container. A later ADD of the attachment never touches it either.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Lab, LabContainer } from '../lab/lab';
 import { cniEnv, hostVeths, ipJson, startBlockedPlugin, type Knitd, type PluginRun, withOneNodeKnitd } from '../lab/knitd';
 
 interface IpAddr { ifname: string; addr_info: Array<{ family: string; local: string }> }
 
 const addressOf = (r: Record<string, unknown>): string => String((r.ips as Array<{ address: string }>)[0]!.address).split('/')[0]!;
-
-function endpointsOf(knitd: Knitd): Array<{ containerId: string; ifname: string; address: string; netns: string }> {
-  try {
-    return (JSON.parse(readFileSync(join(knitd.stateDir, 'endpoints.json'), 'utf8')) as { endpoints: [] }).endpoints;
-  } catch {
-    return [];
-  }
-}
 
 /** IPv4 addresses on eth0 inside `c`'s namespace ([] when there is no eth0). */
 async function eth0Addresses(c: LabContainer): Promise<string[]> {
@@ -61,7 +51,7 @@ describe('CNI: 20 racing ADDs of one attachment through the real plugin', functi
 
     // The winner's address is allocated, recorded and in its namespace; nobody else got anything.
     expect(knitd.ipam().allocations.map((a) => [a.containerId, a.ifname, a.ip])).to.deep.equal([[containerId, 'eth0', ip]]);
-    expect(endpointsOf(knitd).map((e) => [e.containerId, e.address, e.netns])).to.deep.equal([[containerId, `${ip}/24`, racers[w.i]!.netnsPath]]);
+    expect(knitd.endpoints().map((e) => [e.containerId, e.address, e.netns])).to.deep.equal([[containerId, `${ip}/24`, racers[w.i]!.netnsPath]]);
     expect(await hostVeths(lab.nodes[0]!.ns)).to.have.length(1);
     for (const [i, c] of racers.entries()) {
       expect(await eth0Addresses(c), `namespace of racer ${i}`).to.deep.equal(i === w.i ? [ip] : []);
@@ -87,7 +77,7 @@ describe('CNI: 20 racing ADDs of one attachment through the real plugin', functi
     const del = await knitd.cni('DEL', { CNI_CONTAINERID: containerId, CNI_NETNS: racers[w.i]!.netnsPath, CNI_IFNAME: 'eth0' }, knitd.conf('1.1.0'));
     expect(del.code, del.stdout).to.equal(0);
     expect(knitd.ipam().allocations).to.deep.equal([]);
-    expect(endpointsOf(knitd)).to.deep.equal([]);
+    expect(knitd.endpoints()).to.deep.equal([]);
     expect(await hostVeths(lab.nodes[0]!.ns)).to.deep.equal([]);
   });
 });

@@ -12,8 +12,6 @@
  * Reproduce a failure with the printed seed (KNIT_FUZZ_SEED).
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Lab } from '../lab/lab';
 import { addNetnsBatch, delNetnsBatch, netnsPath } from '../lab/netns';
 import { KNIT_PLUGIN, REF_CNI_DIR, hostVeths, ipJson, nftCounts, runPlugin, type CniEnv, type Knitd, type PluginRun, withOneNodeKnitd } from '../lab/knitd';
@@ -161,7 +159,7 @@ describe('CNI fuzz: 2000 mutated requests through the real plugin', function () 
         expect(r.code, `DEL ${JSON.stringify(env)}: ${r.stdout}`).to.equal(0);
       }
       expect(knitd.ipam().allocations, 'allocations left').to.deep.equal([]);
-      expect(endpointsLeft(knitd), 'endpoint records left').to.deep.equal([]);
+      expect(knitd.endpoints(), 'endpoint records left').to.deep.equal([]);
       expect(await hostVeths(nodeNs), 'host veths left').to.deep.equal([]);
       expect(await nftCounts(nodeNs), 'nft rules and elements').to.deep.equal(nftBefore);
       expect(await nodeRoutes(nodeNs), "the node's routes").to.deep.equal(routesBefore);
@@ -189,9 +187,4 @@ function answersJson(r: PluginRun, command: string): boolean {
 async function nodeRoutes(ns: string): Promise<unknown[]> {
   const routes = await ipJson<Array<Record<string, unknown>>>(ns, ['route', 'show']);
   return routes.map(({ flags: _flags, ...rest }) => rest);
-}
-
-function endpointsLeft(knitd: Knitd): unknown[] {
-  const file = join(knitd.stateDir, 'endpoints.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { endpoints: unknown[] }).endpoints : [];
 }

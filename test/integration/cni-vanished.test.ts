@@ -8,20 +8,12 @@
  * names the attachment that holds the port.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Lab, LabContainer } from '../lab/lab';
 import { cniEnv, hostVeths, nftCounts, startKnitd, type Knitd, withOneNodeKnitd } from '../lab/knitd';
 import { freePort } from '../lab/etcd';
 import { parsePrometheusText, sampleValue } from '../support/metrics-text-parser';
 import { hostVethName } from '../../agent/src/dataplane/veth-name';
 import { waitFor } from '../support/wait';
-
-function endpointIds(knitd: Knitd): string[] {
-  const file = join(knitd.stateDir, 'endpoints.json');
-  if (!existsSync(file)) return [];
-  return (JSON.parse(readFileSync(file, 'utf8')) as { endpoints: Array<{ containerId: string }> }).endpoints.map((e) => e.containerId);
-}
 
 const portConf = (knitd: Knitd, hostPort: number): Record<string, unknown> =>
   knitd.conf('1.1.0', { capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] } });
@@ -61,8 +53,8 @@ describe('CNI: attachments whose DEL never arrived', function () {
     const log = knitd.proc.logTail(1 << 20);
     expect(log).to.include('released an attachment whose container is gone (its CNI DEL never arrived)');
     expect(log).to.include(gone.containerId);
-    expect(endpointIds(knitd)).to.include(stays.containerId);
-    expect(endpointIds(knitd)).to.not.include(gone.containerId);
+    expect(knitd.endpoints().map((e) => e.containerId)).to.include(stays.containerId);
+    expect(knitd.endpoints().map((e) => e.containerId)).to.not.include(gone.containerId);
     expect(knitd.ipam().allocations.map((a) => a.containerId)).to.not.include(gone.containerId);
     expect((await nftCounts(lab.nodes[0]!.ns)).elements, 'the host port DNAT element is gone').to.be.below(nftWithPort.elements);
     // /metrics is served inside the node's namespace.
@@ -82,7 +74,7 @@ describe('CNI: attachments whose DEL never arrived', function () {
     await knitd.stop();
     await lab.exec(lab.nodes[0]!.ns, 'ip', ['link', 'del', hostVethName(c.containerId, 'eth0')]);
     await knitd.restart();
-    expect(endpointIds(knitd)).to.deep.equal([c.containerId]);
+    expect(knitd.endpoints().map((e) => e.containerId)).to.deep.equal([c.containerId]);
     expect(knitd.ipam().allocations.map((a) => a.containerId)).to.deep.equal([c.containerId]);
     expect((await knitd.cni('DEL', cniEnv(c), knitd.conf('1.1.0'))).code).to.equal(0);
     expect(knitd.ipam().allocations).to.deep.equal([]);
@@ -98,7 +90,7 @@ describe('CNI: attachments whose DEL never arrived', function () {
       expect(fast.ipam().allocations).to.have.length(1);
       lab.removeContainer(c);
       // The records change first, the log line follows.
-      await waitFor('the reaper to release the vanished attachment', () => fast.ipam().allocations.length === 0 && endpointIds(fast).length === 0
+      await waitFor('the reaper to release the vanished attachment', () => fast.ipam().allocations.length === 0 && fast.endpoints().map((e) => e.containerId).length === 0
         && fast.proc.logTail(1 << 20).includes('released an attachment whose container is gone'), 10_000);
       const c2 = lab.addContainer(0, 'periodic2');
       const again = await fast.cni('ADD', cniEnv(c2), portConf(fast, 18556));

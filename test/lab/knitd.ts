@@ -114,6 +114,14 @@ export interface IpamFile {
   allocations: Array<{ containerId: string; ifname: string; ip: string }>;
 }
 
+/** One endpoint record as knitd writes it (the fields tests look at). */
+export interface EndpointRecord {
+  containerId: string;
+  ifname: string;
+  netns: string;
+  address: string;
+}
+
 /** A running knitd. */
 export interface Knitd {
   readonly node: LabNode;
@@ -151,6 +159,8 @@ export interface Knitd {
   cniDirect(cmd: 'ADD' | 'DEL' | 'CHECK', env: CniEnv, conf: Record<string, unknown>): Promise<PluginRun>;
   /** The IPAM state file, parsed ({allocations: []} when it does not exist yet). */
   ipam(): IpamFile;
+  /** The endpoint records (endpoints.json), [] when the file does not exist. */
+  endpoints(): EndpointRecord[];
   /** Number of open file descriptors of the current incarnation. */
   fdCount(): number;
   /** Stop the process and remove its directory. */
@@ -285,6 +295,12 @@ class KnitdImpl implements Knitd {
     const file = join(this.stateDir, 'ipam.json');
     if (!existsSync(file)) return { subnet: this.subnet, allocations: [] };
     return JSON.parse(readFileSync(file, 'utf8')) as IpamFile;
+  }
+
+  endpoints(): EndpointRecord[] {
+    const file = join(this.stateDir, 'endpoints.json');
+    if (!existsSync(file)) return [];
+    return (JSON.parse(readFileSync(file, 'utf8')) as { endpoints: EndpointRecord[] }).endpoints;
   }
 
   fdCount(): number {
