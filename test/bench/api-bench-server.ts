@@ -4,6 +4,7 @@
  * the fork IPC channel:
  *   → {cmd:'usage'}                 ← {usage:{cpuMs, rssMb, heapMb}}
  *   → {cmd:'emit', rate, seconds}   ← {emitted:n} when done (events carry their send time)
+ *   → {cmd:'snapshot', on}           ← {snapshot:on} (ListEndpoints from the encoded snapshot, or rebuilt per call)
  *   → {cmd:'stop'}
  */
 import { ApiServer } from '../../agent/src/api';
@@ -11,7 +12,8 @@ import { silentLogger } from '../../agent/src/log/logger';
 import { FakeSource } from '../support/api-fake-source';
 
 interface Cmd {
-  cmd: 'usage' | 'emit' | 'stop';
+  cmd: 'usage' | 'emit' | 'stop' | 'snapshot';
+  on?: boolean;
   rate?: number;
   seconds?: number;
 }
@@ -21,6 +23,9 @@ async function main(): Promise<void> {
   const source = new FakeSource();
   // A node with 100 endpoints: a realistic ListEndpoints / snapshot size.
   source.endpoints = Array.from({ length: 100 }, (_, i) => ({ ...source.endpoints[0], containerId: `bench${i}`, address: `10.244.1.${i + 2}/24` }));
+  // knitd's source has an endpoint-set version (the endpoint store's): ListEndpoints is served from a snapshot.
+  // {cmd:'snapshot', on:false} measures the per-call rebuild it replaced, side by side in the same run.
+  source.epVersion = 1;
   const server = new ApiServer({ source, logger: silentLogger(), socketPath, watchQueueLimit: 4096 });
   await server.start();
   const send = (m: unknown): void => void process.send?.(m);
@@ -46,6 +51,9 @@ async function main(): Promise<void> {
         else send({ emitted: n });
       };
       tick();
+    } else if (m.cmd === 'snapshot') {
+      source.epVersion = m.on === false ? undefined : 1;
+      send({ snapshot: m.on !== false });
     } else if (m.cmd === 'stop') {
       void server.close().then(() => process.exit(0));
     }

@@ -103,6 +103,13 @@ describe('operator truth: peer liveness and moving lease fields (3 real knitds)'
     const t = await knitctl(['peers', ...sock()]);
     expect(t.stdout.split('\n').find((l) => l.startsWith('node2'))).to.match(/\bDOWN \d+s\b/);
     expect(sumOf((await scrape(lab, lab.nodes[0]!, METRICS)).fams, 'knit_peers_alive')).to.equal(1);
+    // The live view puts the dead peer first and says so.
+    const topRun = await knitctl(['top', '--once', ...sock()]);
+    expect(topRun.code, topRun.stderr).to.equal(0);
+    const frame = topRun.stdout.split('\n');
+    expect(frame[2]).to.equal('2 peers: 1 alive, 1 DOWN, all in sync');
+    expect(frame[5]).to.match(/^node2 .* DOWN \d+s /);
+    expect(frame[6]).to.match(/^node3 .* alive /);
     // A dead agent never removes routes: its containers may still run.
     expect(await lab.exec(lab.nodes[0]!.ns, 'ip', ['route', 'show', k2.subnet, 'proto', '89'])).to.equal(routeBefore);
     expect((await peersJson()).find((p) => p.nodeName === 'node2')?.inSync).to.equal(true);

@@ -90,6 +90,28 @@ describe('api server over a real unix socket', function () {
     }
   });
 
+  it('ListEndpoints: served from one encoded snapshot while the source\'s endpoint version holds, rebuilt when it moves', async () => {
+    const list = async () => (await must<ListEndpointsResponse__Output>((o, cb) => client.listEndpoints({}, o, cb))).endpoints.map((e) => e.containerId);
+    h.source.epVersion = 1;
+    try {
+      const calls0 = h.source.listEndpointsCalls;
+      const first = await list();
+      expect(first).to.deep.equal(['c0ffee01', 'c0ffee02']);
+      for (let i = 0; i < 5; i++) expect(await list()).to.deep.equal(first);
+      expect(h.source.listEndpointsCalls - calls0, 'the source is read once for six calls').to.equal(1);
+      h.source.endpoints = [...h.source.endpoints, { ...h.source.endpoints[0]!, containerId: 'c0ffee03', address: '10.244.1.4/24' }];
+      h.source.epVersion = 2;
+      expect(await list()).to.deep.equal(['c0ffee01', 'c0ffee02', 'c0ffee03']);
+      expect(h.source.listEndpointsCalls - calls0).to.equal(2);
+      // a filtered call always reads the source
+      const one = await must<ListEndpointsResponse__Output>((o, cb) => client.listEndpoints({ containerId: 'c0ffee03' }, o, cb));
+      expect(one.endpoints.map((e) => e.address)).to.deep.equal(['10.244.1.4/24']);
+    } finally {
+      h.source.epVersion = undefined;
+      h.source.endpoints = h.source.endpoints.filter((e) => e.containerId !== 'c0ffee03');
+    }
+  });
+
   it('answers GetNode, ListSubnets, ListPeers, ListEndpoints and GetEndpoint from the source', async () => {
     const node = await must<Node__Output>((o, cb) => client.getNode({}, o, cb));
     expect(node).to.deep.include({ name: 'node-a', subnet: '10.244.1.0/24', mtu: 1450, leaseExpiresAt: '2026-11-23T06:00:00.000Z' });

@@ -90,6 +90,10 @@ export class FakeSource implements KnitStateSource {
   peersDelayMs = 0;
   /** When set, listEndpoints throws a plain Error (a bug in the source). */
   brokenEndpoints = false;
+  /** Endpoint-set version for the server's ListEndpoints snapshot; undefined (default): no snapshot, every call reads `endpoints`. */
+  epVersion: number | undefined;
+  /** How often listEndpoints was called. */
+  listEndpointsCalls = 0;
   private readonly listeners = new Set<(c: StateChange) => void>();
 
   getNode(): NodeInfo {
@@ -106,7 +110,12 @@ export class FakeSource implements KnitStateSource {
     return this.peers;
   }
 
+  endpointsVersion(): number | undefined {
+    return this.epVersion;
+  }
+
   listEndpoints(): EndpointInfo[] {
+    this.listEndpointsCalls += 1;
     if (this.brokenEndpoints) throw new Error('endpoint store exploded');
     return this.endpoints;
   }

@@ -8,7 +8,7 @@ import type { ListBgpSessionsResponse__Output } from '../../agent/src/api/gen/kn
 import type { ListBgpRoutesResponse__Output } from '../../agent/src/api/gen/knit/v1/ListBgpRoutesResponse';
 import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import {
-  nodeIsHealthy, renderBgpRoutes, renderBgpSessions, renderEndpoints, renderPeers, renderRoutes, renderStatus, renderSubnets, renderWatchEvent,
+  nodeIsHealthy, renderTop, renderBgpRoutes, renderBgpSessions, renderEndpoints, renderPeers, renderRoutes, renderStatus, renderSubnets, renderWatchEvent,
 } from '../../agent/src/cli/render';
 import { FakeSource } from '../support/api-fake-source';
 import { viaWire } from './api-wire';
@@ -79,6 +79,19 @@ describe('knitctl rendering of wire messages', () => {
       'node-b   neighbour   10.244.2.0          lladdr 0a:58:0a:f4:02:00   knit.1   in-sync   -\n' +
       'node-b   fdb         0a:58:0a:f4:02:00   dst 192.168.50.2           knit.1   MISSING   not in the FDB\n',
     );
+  });
+
+  it('top: node line, a verdict over all peers, peers that need a look first', () => {
+    const healthy = { ...src.peers[0]!, nodeName: 'node-a2', subnet: '10.244.3.0/24', agent: { state: 'alive' as const, since: new Date('2026-11-22T06:00:00.000Z') }, inSync: true };
+    const r = viaWire<ListPeersResponse__Output>('ListPeers', { peers: [healthy, ...src.peers].map(peerToWire) });
+    const out = renderTop(node(), r.peers, 2, now).split('\n');
+    expect(out[0]).to.equal('knit top — node-a (cluster, vxlan), 07:00:00 UTC');
+    expect(out[1]).to.equal('healthy, ready; lease 10.244.1.0/24 expires in 23h0m, renewed 1h0m ago; 2 endpoints; IPAM 2/253; netlink errors 3 (EEXIST 2, ENOENT 1)');
+    expect(out[2]).to.equal('2 peers: 1 alive, 1 DOWN, 1 NOT in sync');
+    expect(out[4]).to.match(/^NODE +SUBNET .* AGENT .* IN-SYNC$/);
+    // node-b (DOWN, not in sync) before node-a2 (fine), although it sorts after it by name
+    expect(out[5]).to.match(/^node-b .* DOWN 12s .* NO$/);
+    expect(out[6]).to.match(/^node-a2 .* alive 1h0m .* yes$/);
   });
 
   it('endpoints: short container IDs, port mappings, age', () => {

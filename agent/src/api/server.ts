@@ -20,6 +20,8 @@ import {
 import type { KnitHandlers } from './gen/knit/v1/Knit';
 import type { WatchEvent } from './gen/knit/v1/WatchEvent';
 import type { WatchRequest__Output } from './gen/knit/v1/WatchRequest';
+import type { ListEndpointsResponse } from './gen/knit/v1/ListEndpointsResponse';
+import { PreEncoded, withPreEncoded } from './pre-encoded';
 import { loadKnitProto } from './proto';
 import { stageSocket, unlinkOwnSocket } from '../net/unix-socket';
 import { StateUnavailableError, type KnitStateSource } from './state-source';
@@ -56,6 +58,9 @@ export class ApiServer {
   private socketInode: number | undefined;
   private boundTcpPort: number | undefined;
   private readonly hub: WatchHub;
+  /** ListEndpoints' whole answer, encoded, for the endpoint set of `version` */
+  private endpointsSnapshot: { version: number; encoded: PreEncoded } | undefined;
+  private encodeListEndpoints: (res: ListEndpointsResponse) => Buffer = () => Buffer.alloc(0);
   private readonly socketPath: string;
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -98,7 +103,9 @@ export class ApiServer {
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
     });
-    server.addService(pkg.Knit.service, this.handlers());
+    const listEndpoints = pkg.Knit.service.ListEndpoints;
+    this.encodeListEndpoints = (res) => listEndpoints.responseSerialize(res);
+    server.addService(withPreEncoded(pkg.Knit.service, 'ListEndpoints'), this.handlers());
     this.server = server;
     try {
       if (this.socketPath !== '') {
@@ -167,6 +174,16 @@ export class ApiServer {
       }),
       ListEndpoints: this.unary('ListEndpoints', async (req) => {
         checkContainerId('container_id', req.containerId, true);
+        if (req.containerId === '') {
+          // The whole list from the encoded snapshot while the endpoint set has not changed.
+          const version = src.endpointsVersion?.();
+          if (version !== undefined && this.endpointsSnapshot?.version === version) return this.endpointsSnapshot.encoded as unknown as ListEndpointsResponse;
+          const res: ListEndpointsResponse = { endpoints: (await src.listEndpoints()).map(endpointToWire) };
+          if (version !== undefined && src.endpointsVersion?.() === version) {
+            this.endpointsSnapshot = { version, encoded: new PreEncoded(this.encodeListEndpoints(res)) };
+          }
+          return res;
+        }
         const eps = (await src.listEndpoints()).filter((e) => req.containerId === '' || e.containerId === req.containerId);
         if (req.containerId !== '' && eps.length === 0) {
           throw new ApiStatusError(grpc.status.NOT_FOUND, `no endpoint for container ${req.containerId} on this node`);

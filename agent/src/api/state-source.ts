@@ -218,6 +218,13 @@ export interface KnitStateSource {
   /** Reads the kernel, hence usually async. */
   listPeers(): PeerInfo[] | Promise<PeerInfo[]>;
   listEndpoints(): EndpointInfo[] | Promise<EndpointInfo[]>;
+  /**
+   * Optional: a number that changes whenever the endpoint set changes
+   * (undefined: unknown right now). With it the server answers ListEndpoints
+   * from an encoded snapshot instead of converting and encoding every
+   * endpoint per call.
+   */
+  endpointsVersion?(): number | undefined;
   /** Absent when BGP is not enabled: the BGP calls answer FAILED_PRECONDITION. */
   bgp?: BgpStateSource;
   /**

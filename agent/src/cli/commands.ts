@@ -79,6 +79,15 @@ export const COMMANDS: CommandSpec[] = [
     details: 'With -o json, one JSON object per line. Stops on Ctrl-C.',
   },
   {
+    name: 'top', summary: 'Live view of the cluster from this node: health, lease, peers alive or DOWN, drift; trouble first.', minArgs: 0, maxArgs: 0,
+    flags: [
+      { name: 'interval', value: 'SECONDS', help: 'Seconds between refreshes (default 2).' },
+      { name: 'once', help: 'Print one frame and exit (scripts, logs).' },
+    ],
+    details: 'Refreshes until Ctrl-C (or once with --once). -o json prints {node, peers, endpoints} per frame, one line each. ' +
+      'Exit status 0; 3 when knitd cannot be reached.',
+  },
+  {
     name: 'version', summary: 'knitctl\'s version and API version, and those of the knitd it reaches.', minArgs: 0, maxArgs: 0, flags: [],
     details: 'knitctl\'s own line is printed even when knitd cannot be reached; exit status 0 when knitd answered, 3 when it could not be reached. ' +
       '--version does the same.',

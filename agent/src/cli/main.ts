@@ -22,7 +22,7 @@ import type { ListEndpointsResponse__Output } from '../api/gen/knit/v1/ListEndpo
 import type { ListBgpRoutesResponse__Output } from '../api/gen/knit/v1/ListBgpRoutesResponse';
 import type { ListBgpSessionsResponse__Output } from '../api/gen/knit/v1/ListBgpSessionsResponse';
 import {
-  nodeIsHealthy, renderBgpRoutes, renderBgpSessions, renderEndpoints, renderPeers, renderRoutes, renderStatus, renderSubnets,
+  nodeIsHealthy, renderTop, renderBgpRoutes, renderBgpSessions, renderEndpoints, renderPeers, renderRoutes, renderStatus, renderSubnets,
   renderWatchEvent,
 } from './render';
 
@@ -219,6 +219,8 @@ async function runApi(args: ParsedArgs, io: KnitctlIo): Promise<number> {
       }
       case 'watch':
         return await watch(conn, json, count, io);
+      case 'top':
+        return await top(conn, f, json, io, now);
       default:
         throw new UsageError(`unknown command ${args.command?.name ?? ''}`);
     }
@@ -263,6 +265,41 @@ async function watch(conn: import('./client').Connection, json: boolean, count: 
       finish(EXIT_FAILED);
     });
   });
+}
+
+/** `knitctl top`: one frame per interval (GetNode, ListPeers, ListEndpoints) until interrupted, or once. */
+async function top(conn: import('./client').Connection, f: Flags, json: boolean, io: KnitctlIo, now: () => Date): Promise<number> {
+  const { call } = await import('./client');
+  const raw = str(f, 'interval');
+  const interval = raw === undefined ? 2 : Number(raw);
+  if (!Number.isFinite(interval) || interval < 0.2 || interval > 3600) {
+    throw new UsageError(`--interval must be a number of seconds from 0.2 to 3600, got ${JSON.stringify(raw)}`);
+  }
+  const once = f.get('once') === true;
+  const tty = (io.stdout as { isTTY?: boolean }).isTTY === true && !once && !json;
+  let stop = false;
+  const interrupted = io.interrupted ?? new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  let wake: () => void = () => undefined;
+  void interrupted.then(() => { stop = true; wake(); });
+  const c = conn.client;
+  while (!stop) {
+    const [node, peers, eps] = await Promise.all([
+      call<Node__Output>(conn, (o, cb) => c.getNode({}, o, cb)),
+      call<ListPeersResponse__Output>(conn, (o, cb) => c.listPeers({ nodeName: '' }, o, cb)),
+      call<ListEndpointsResponse__Output>(conn, (o, cb) => c.listEndpoints({ containerId: '' }, o, cb)),
+    ]);
+    if (json) io.stdout.write(JSON.stringify({ node, peers: peers.peers, endpoints: eps.endpoints.length }) + '\n');
+    else io.stdout.write((tty ? '\x1b[H\x1b[2J' : '') + renderTop(node, peers.peers, eps.endpoints.length, now()) + (tty ? '' : '\n'));
+    if (once) break;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, interval * 1000);
+      wake = () => { clearTimeout(t); resolve(); };
+    });
+  }
+  return EXIT_OK;
 }
 
 async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {

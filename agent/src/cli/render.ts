@@ -221,3 +221,36 @@ export function renderWatchEvent(ev: WatchEvent__Output): string {
   }
   return `${t}  ${body.trimEnd()}\n`;
 }
+
+/** Whether a peer needs a look: its agent is down or unknown, or its kernel objects do not match. */
+function peerTrouble(p: Peer__Output): boolean {
+  return !p.inSync || p.agent === 'AGENT_STATE_DOWN' || p.agent === 'AGENT_STATE_UNKNOWN';
+}
+
+/**
+ * One frame of `knitctl top`: this node in two lines, a one-line verdict
+ * over all peers, then the peers with the ones that need a look first. What
+ * an operator woken at 3 a.m. asks first: is this node fine, which peers are
+ * down or drifting, since when.
+ */
+export function renderTop(n: Node__Output, peers: Peer__Output[], endpoints: number, now: Date): string {
+  const lease = n.leaseExpiresAt === '' ? 'no lease' : `lease ${n.subnet} expires in ${age(n.leaseExpiresAt, now).replace(/^in /, '')}, renewed ${age(n.leaseRenewedAt, now)} ago`;
+  const down = peers.filter((p) => p.agent === 'AGENT_STATE_DOWN').length;
+  const unknown = peers.filter((p) => p.agent === 'AGENT_STATE_UNKNOWN').length;
+  const drift = peers.filter((p) => !p.inSync).length;
+  const verdict = [
+    `${peers.length} peer${peers.length === 1 ? '' : 's'}: ${peers.length - down - unknown} alive`,
+    ...(down > 0 ? [`${down} DOWN`] : []),
+    ...(unknown > 0 ? [`${unknown} unknown`] : []),
+    drift > 0 ? `${drift} NOT in sync` : 'all in sync',
+  ].join(', ');
+  const sorted = [...peers].sort((a, b) => Number(peerTrouble(b)) - Number(peerTrouble(a)) || (a.nodeName < b.nodeName ? -1 : a.nodeName > b.nodeName ? 1 : 0));
+  const head = [
+    `knit top — ${n.name} (${n.mode}, ${n.backend?.type ?? '?'}), ${now.toISOString().slice(11, 19)} UTC`,
+    `${condition(n.health, 'healthy', 'UNHEALTHY')}, ${condition(n.readiness, 'ready', 'NOT READY')}; ${lease}; ` +
+      `${endpoints} endpoint${endpoints === 1 ? '' : 's'}; IPAM ${n.ipamUsed}/${n.ipamTotal}; netlink errors ${netlinkErrors(n.netlinkErrors)}`,
+    verdict,
+    '',
+  ];
+  return head.join('\n') + '\n' + renderPeers(sorted, now);
+}

@@ -91,14 +91,23 @@ export class EndpointStore {
     return [...this.endpoints.values()];
   }
 
+  /** Bumped by every put and remove: readers keep a snapshot until it moves (the API's ListEndpoints). */
+  get version(): number {
+    return this.changes;
+  }
+
+  private changes = 0;
+
   /** Records an endpoint; resolves once durable. */
   put(e: Endpoint): Promise<void> {
     this.endpoints.set(key(e.containerId, e.ifname), e);
+    this.changes++;
     return this.writer.changed();
   }
 
   /** Forgets an endpoint (idempotent); resolves once durable. */
   remove(containerId: string, ifname: string): Promise<Endpoint | undefined> {
+    this.changes++;
     const k = key(containerId, ifname);
     const e = this.endpoints.get(k);
     if (!e) return Promise.resolve(undefined);

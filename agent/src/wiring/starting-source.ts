@@ -71,6 +71,10 @@ export class StartingStateSource implements KnitStateSource {
     return this.full ? this.full.listPeers() : this.unavailable();
   }
 
+  endpointsVersion(): number | undefined {
+    return this.full?.endpointsVersion();
+  }
+
   listEndpoints(): EndpointInfo[] | Promise<EndpointInfo[]> {
     return this.full ? this.full.listEndpoints() : this.unavailable();
   }

@@ -169,6 +169,10 @@ export class KnitdStateSource implements KnitStateSource {
     }));
   }
 
+  endpointsVersion(): number {
+    return this.deps.endpoints.version;
+  }
+
   listEndpoints(): EndpointInfo[] {
     return this.deps.endpoints.list().map(toEndpointInfo);
   }
