@@ -186,7 +186,7 @@ export const FIELDS: readonly FieldSpec[] = [
   bool('masquerade', { typeLabel: 'boolean', default: true, description: 'Masquerade (SNAT) container traffic leaving the cluster CIDR, like flannel\'s --ip-masq.' }),
   int('reconcileIntervalSeconds', {
     typeLabel: 'integer', default: 10, check: check.intRange(1, 3600),
-    description: 'How often backends re-check routes, neighbours and FDB entries against their desired state (1..3600), besides reacting to etcd watch events.',
+    description: 'How often backends re-check routes, neighbours and FDB entries against their desired state (1..3600), besides reacting to etcd watch events; also how often knitd checks for a forward chain that drops cluster traffic.',
   }),
 ];
 
