@@ -105,5 +105,18 @@ export async function watchNetworkConfig(
   watcher.on('connected', () => void reread());
   watcher.on('error', (err) => onError(err));
   await reread();
-  return { close: () => watcher.cancel() };
+  // Cancelling waits for etcd's answer (or a reconnect): bounded, so a shutdown never hangs on it.
+  return {
+    close: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        watcher.cancel().catch(() => undefined),
+        new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_TIMEOUT_MS); }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
 }
+
+/** How long closing the network config watch may wait for etcd. */
+const CLOSE_TIMEOUT_MS = 2000;

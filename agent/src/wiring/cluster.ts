@@ -156,8 +156,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       networkDrift: () => (drift === undefined ? undefined : `network config ${key} ${drift}; serving with the config in use (restart knitd to apply a new one)`),
       stop: async () => {
         await liveness.stop(); // first: peers see this agent down at once
-        await networkWatch.close();
         await inst.stop(cfg.etcd.releaseOnShutdown);
+        await networkWatch.close(); // after the lease: a release must never wait on this watch
         client.close();
       },
     };
