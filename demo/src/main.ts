@@ -82,8 +82,11 @@ async function knitctlStatus(node: DemoNode): Promise<string> {
   }
 }
 
-function keepInstructions(state: DemoState, nodes: DemoNode[], containers: DemoContainer[]): string {
+function keepInstructions(state: DemoState, nodes: DemoNode[], containers: DemoContainer[], etcd: string): string {
   const n1 = nodes[0]!;
+  const ul = `${state.prefix}ul`;
+  const conf = `${n1.dir}/net.d/10-knit.conflist`;
+  const byHand = `${state.prefix}byhand`;
   const [a, b] = [containers[0]!, containers[containers.length - 1]!];
   const knitctl = `node agent/bin/knitctl --socket ${n1.apiSocket}`;
   const tries: Array<[string, string]> = [
@@ -97,6 +100,8 @@ function keepInstructions(state: DemoState, nodes: DemoNode[], containers: DemoC
     [`${knitctl} routes`, 'every kernel object programmed for peers'],
     [`${knitctl} endpoints`, 'containers attached on this node'],
     [`${knitctl} subnets`, 'every subnet lease in etcd'],
+    [`${knitctl} top --once`, 'the cluster at a glance: peers alive or DOWN, drift'],
+    [`ip netns exec ${ul} node agent/bin/knitctl network show --etcd-endpoints ${etcd}`, 'the network config in etcd (etcd listens in the underlay namespace)'],
   ];
   const width = Math.max(...tries.map(([c]) => c.length));
   return [
@@ -105,6 +110,12 @@ function keepInstructions(state: DemoState, nodes: DemoNode[], containers: DemoC
     ...tries.map(([c, why]) => `  ${c.padEnd(width)}  # ${why}`),
     '',
     `Other nodes: --socket ${state.dir}/nodeN/run/knitd.sock; a shell in a container: ip netns exec ${a.ns} bash`,
+    '',
+    `A container by hand, through the real plugin (its network namespace first; ${CMD} --down removes it too):`,
+    `  ip netns add ${byHand}`,
+    `  ip netns exec ${n1.ns} env CNI_COMMAND=ADD CNI_CONTAINERID=byhand1 CNI_NETNS=/var/run/netns/${byHand} CNI_IFNAME=eth0 CNI_PATH=$PWD/cni-plugin/bin \\`,
+    `    cni-plugin/bin/knit < <(node -e 'const c=JSON.parse(require("fs").readFileSync("${conf}","utf8")); process.stdout.write(JSON.stringify({...c.plugins[0], cniVersion: c.cniVersion, name: c.name}))')`,
+    `  (CNI_COMMAND=DEL with the same variables removes it again)`,
     `Logs: ${state.dir}/logs/   State: ${statePath(state.dir)}`,
     `Remove it all:  sudo ${CMD} --down`,
   ].join('\n');
@@ -173,7 +184,7 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
     out('');
     const allPass = [matrix, ...(matrix6 ? [matrix6] : [])].every((m) => m.cells.every((row) => row.every((c) => c === undefined || c.pass)));
     if (args.keep) {
-      out(keepInstructions(state, nodes, containers));
+      out(keepInstructions(state, nodes, containers, etcd));
     }
     ok = true;
     return allPass ? 0 : 1;
@@ -213,6 +224,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     process.stderr.write(`demo: ${(err as Error).message}\n\n${usage(CMD)}`);
     return 2;
   }
+  // run.sh asks this first, before it spends seconds on a build
+  if (env.KNIT_DEMO_PARSE_ONLY === '1') return 0;
   if (args.action === 'help') {
     out(usage(CMD));
     return 0;
