@@ -22,8 +22,8 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { encodeMessage, type Prefix, type UpdateMessage } from '../../agent/src/bgp/codec';
-import { parsePrefix } from '../../agent/src/bgp/path';
+import { encodeMessage, type UpdateMessage } from '../../agent/src/bgp/codec';
+import { mustPrefix as P } from '../support/bgp-fuzz';
 import { startScriptPeer, type PeerEvent, type ScriptPeer } from '../lab/bgp-script-peer';
 import { REPO_ROOT, startKnitd, type Knitd } from '../lab/knitd';
 import { createLab, type Lab } from '../lab/lab';
@@ -35,11 +35,6 @@ const KNITCTL = `${REPO_ROOT}/agent/bin/knitctl`;
 const HOSTILE_ASN = 65066;
 const MAX_PREFIXES = 200;
 
-const P = (t: string): Prefix => {
-  const p = parsePrefix(t);
-  if (!p) throw new Error(`bad prefix ${t}`);
-  return p;
-};
 
 function update4(prefixes: string[], nextHop: string, asns: number[] = [HOSTILE_ASN], withdrawn: string[] = []): Buffer {
   const m: UpdateMessage = { type: 'update', withdrawn: withdrawn.map(P), attributes: { origin: 0, asPath: [{ type: 'sequence', asns }], nextHop }, nlri: prefixes.map(P) };

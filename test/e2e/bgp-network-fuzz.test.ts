@@ -18,13 +18,13 @@
  */
 import { expect } from 'chai';
 import { readFileSync, statSync } from 'node:fs';
-import { encodeMessage, type Prefix, type UpdateMessage } from '../../agent/src/bgp/codec';
-import { parsePrefix } from '../../agent/src/bgp/path';
+import { encodeMessage, type UpdateMessage } from '../../agent/src/bgp/codec';
 import { startScriptPeer, type PeerEvent, type ScriptPeer } from '../lab/bgp-script-peer';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { createLab, type Lab } from '../lab/lab';
 import { nsRun } from '../lab/netns';
 import { sampleMessages } from '../support/bgp-codec-samples';
+import { bgpMutator, mustPrefix as P } from '../support/bgp-fuzz';
 import { prng } from '../support/prng';
 import { routesIn, startBird, waitFor, type Bird } from './bgp-lab';
 
@@ -33,11 +33,6 @@ const SEED = Number(process.env.BGP_FUZZ_SEED ?? 19019);
 const HOSTILE_ASN = 65066;
 const CHUNK = 10;
 
-const P = (t: string): Prefix => {
-  const p = parsePrefix(t);
-  if (!p) throw new Error(`bad prefix ${t}`);
-  return p;
-};
 
 /** IPv4 "a.b.c.d" as a number. */
 function v4(ip: string): number {
@@ -98,7 +93,6 @@ protocol bgp n1 { local ${plan.routerIp} as 65000; neighbor ${lab.nodes[0]!.unde
 
   it('knitd survives, the BIRD session stays up, and no refused class reaches the kernel', async () => {
     const rnd = prng(SEED);
-    const int = (n: number): number => Math.floor(rnd() * n);
     const own = knitd.subnet;
     const node = lab.nodes[0]!.underlayIp;
     const hostileUpdate = (prefixes: string[], nextHop: string): Buffer => {
@@ -115,25 +109,7 @@ protocol bgp n1 { local ${plan.routerIp} as 65000; neighbor ${lab.nodes[0]!.unde
       hostileUpdate(['10.97.3.0/24'], ip(255)),
       hostileUpdate(['10.98.0.0/16', '10.98.1.0/24'], ip(200)),
     ];
-    const mutate = (): Buffer => {
-      if (rnd() < 0.1) {
-        const body = Buffer.from(Array.from({ length: int(60) }, () => int(256)));
-        const b = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 0, 1 + int(6)]), body]);
-        b.writeUInt16BE(b.length, 16);
-        return b;
-      }
-      let b = Buffer.from(corpus[int(corpus.length)]!);
-      if (rnd() < 0.15) return b; // unmutated: the hijack UPDATEs must be refused as they are
-      const flips = 1 + int(4);
-      for (let i = 0; i < flips; i++) {
-        const at = rnd() < 0.8 ? 19 + int(Math.max(1, b.length - 19)) : int(b.length);
-        if (at < b.length) b[at] = int(256);
-      }
-      if (rnd() < 0.15) b = b.subarray(0, Math.max(19, b.length - 1 - int(8)));
-      if (rnd() < 0.1) b = Buffer.concat([b, Buffer.from(Array.from({ length: 1 + int(8) }, () => int(256)))]);
-      if (rnd() < 0.7 && b.length >= 19 && b.length <= 0xffff) b.writeUInt16BE(b.length, 16);
-      return b;
-    };
+    const mutate = bgpMutator(rnd, corpus, { unmutatedShare: 0.15 }); // unmutated: the hijack UPDATEs must be refused as they are
 
     const logBefore = statSync(knitd.logPath).size;
     const t0 = Date.now();

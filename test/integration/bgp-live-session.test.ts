@@ -25,6 +25,7 @@ import { Speaker } from '../../agent/src/bgp/speaker';
 import { silentLogger } from '../../agent/src/log/logger';
 import { freePort } from '../lab/etcd';
 import { sampleMessages } from '../support/bgp-codec-samples';
+import { bgpMutator } from '../support/bgp-fuzz';
 import { prng } from '../support/prng';
 
 const PEER_ASN = 65000;
@@ -163,30 +164,12 @@ describe('bgp live session (loopback TCP)', function () {
 
   it(`survives ${ITERATIONS} random and mutated messages, answering each as the codec says, then accepts a clean session (seed ${SEED})`, async () => {
     const rnd = prng(SEED);
-    const int = (n: number): number => Math.floor(rnd() * n);
     const corpus = sampleMessages().map((s) => encodeMessage(s.msg, { fourOctetAs: true }));
     const probe = encodeMessage({ type: 'route-refresh', afi: 1, safi: 1, subtype: 0 }, { fourOctetAs: true });
     const filler = Buffer.alloc(4200, 0xff); // becomes a header of length 65535: 1/2, ends any half-message
     const ctx: DecodeContext = { fourOctetAs: true, expectedPeerAs: PEER_ASN, localBgpId: '127.0.0.1', localAs: LOCAL_ASN };
 
-    const mutate = (): Buffer => {
-      if (rnd() < 0.1) {
-        const body = Buffer.from(Array.from({ length: int(60) }, () => int(256)));
-        const b = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 0, 1 + int(6)]), body]);
-        b.writeUInt16BE(b.length, 16);
-        return b;
-      }
-      let b = Buffer.from(corpus[int(corpus.length)]!);
-      const flips = 1 + int(4);
-      for (let i = 0; i < flips; i++) {
-        const at = rnd() < 0.8 ? 19 + int(Math.max(1, b.length - 19)) : int(b.length);
-        if (at < b.length) b[at] = int(256);
-      }
-      if (rnd() < 0.15) b = b.subarray(0, Math.max(19, b.length - 1 - int(8)));
-      if (rnd() < 0.1) b = Buffer.concat([b, Buffer.from(Array.from({ length: 1 + int(8) }, () => int(256)))]);
-      if (rnd() < 0.7 && b.length >= 19 && b.length <= 0xffff) b.writeUInt16BE(b.length, 16); // usually keep the header honest
-      return b;
-    };
+    const mutate = bgpMutator(rnd, corpus);
 
     /** What the session must do with `bytes` followed by the probe (and the filler when the stream is left mid-message). */
     const oracle = (msg: Buffer): { expect: 'probe' | 'closed' | string; filler: boolean } => {

@@ -115,20 +115,36 @@ int SocketFamily(int fd) {
   return ss.ss_family;
 }
 
-// setIpTtl(fd, ttl): the TTL / hop limit of the socket's outgoing packets
-// (BGP: 1 for a directly connected eBGP peer). Node's net module has no API
-// for it on TCP sockets.
-Napi::Value SetIpTtl(const Napi::CallbackInfo& info) {
+// A TTL-like socket option: the IPv6 option for IPv6 sockets (plus the IPv4
+// one, which v4-mapped traffic on a dual-stack socket uses; ignored if
+// refused), the IPv4 option otherwise.
+struct TtlOption {
+  const char* call;  // JS signature for the TypeError
+  int v4;
+  const char* v4Name;
+  int v6;
+  const char* v6Name;
+  int min;
+};
+
+// IP_TTL / IPV6_UNICAST_HOPS: the TTL / hop limit of outgoing packets (BGP: 1
+// for a directly connected eBGP peer, 255 for GTSM).
+const TtlOption kTtl = {"setIpTtl(fd: number, ttl: number)", IP_TTL, "IP_TTL", IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS", 1};
+// IP_MINTTL / IPV6_MINHOPCOUNT: drop received packets below this TTL (GTSM:
+// 255 for a directly connected peer; 0 turns it off).
+const TtlOption kMinTtl = {"setMinTtl(fd: number, ttl: number)", IP_MINTTL, "IP_MINTTL", IPV6_MINHOPCOUNT, "IPV6_MINHOPCOUNT", 0};
+
+Napi::Value SetTtlOption(const Napi::CallbackInfo& info, const TtlOption& o) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "setIpTtl(fd: number, ttl: number)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, o.call).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int fd = info[0].As<Napi::Number>().Int32Value();
   int ttl = info[1].As<Napi::Number>().Int32Value();
   const std::string what = "fd " + std::to_string(fd);
-  if (ttl < 1 || ttl > 255) {
-    Napi::RangeError::New(env, "ttl must be 1..255").ThrowAsJavaScriptException();
+  if (ttl < o.min || ttl > 255) {
+    Napi::RangeError::New(env, std::string(o.v4Name) + " must be " + std::to_string(o.min) + "..255").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int family = SocketFamily(fd);
@@ -137,85 +153,40 @@ Napi::Value SetIpTtl(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (family == AF_INET6) {
-    if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) != 0) {
-      ThrowErrno(env, errno, "setsockopt(IPV6_UNICAST_HOPS)", what);
+    if (setsockopt(fd, IPPROTO_IPV6, o.v6, &ttl, sizeof(ttl)) != 0) {
+      ThrowErrno(env, errno, (std::string("setsockopt(") + o.v6Name + ")").c_str(), what);
       return env.Undefined();
     }
-    // v4-mapped peers on a dual-stack socket use IP_TTL; ignore if refused.
-    (void)setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
-  } else if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) != 0) {
-    ThrowErrno(env, errno, "setsockopt(IP_TTL)", what);
+    (void)setsockopt(fd, IPPROTO_IP, o.v4, &ttl, sizeof(ttl));
+  } else if (setsockopt(fd, IPPROTO_IP, o.v4, &ttl, sizeof(ttl)) != 0) {
+    ThrowErrno(env, errno, (std::string("setsockopt(") + o.v4Name + ")").c_str(), what);
   }
   return env.Undefined();
 }
 
-// getIpTtl(fd): the TTL / hop limit the socket sends with (for tests and logs).
-Napi::Value GetIpTtl(const Napi::CallbackInfo& info) {
+Napi::Value GetTtlOption(const Napi::CallbackInfo& info, const TtlOption& o) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "getIpTtl(fd: number)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "expected (fd: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int fd = info[0].As<Napi::Number>().Int32Value();
   int ttl = 0;
   socklen_t len = sizeof(ttl);
   bool v6 = SocketFamily(fd) == AF_INET6;
-  if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &ttl, &len) != 0) {
+  if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? o.v6 : o.v4, &ttl, &len) != 0) {
     ThrowErrno(env, errno, "getsockopt", "fd " + std::to_string(fd));
     return env.Undefined();
   }
   return Napi::Number::New(env, ttl);
 }
 
-// setMinTtl(fd, ttl): drop received packets with a smaller TTL / hop limit
-// (GTSM: 255 for a directly connected peer; 0 turns it off).
-Napi::Value SetMinTtl(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "setMinTtl(fd: number, ttl: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  int ttl = info[1].As<Napi::Number>().Int32Value();
-  const std::string what = "fd " + std::to_string(fd);
-  if (ttl < 0 || ttl > 255) {
-    Napi::RangeError::New(env, "min ttl must be 0..255").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int family = SocketFamily(fd);
-  if (family < 0) {
-    ThrowErrno(env, errno, "getsockname", what);
-    return env.Undefined();
-  }
-  if (family == AF_INET6) {
-    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, &ttl, sizeof(ttl)) != 0) {
-      ThrowErrno(env, errno, "setsockopt(IPV6_MINHOPCOUNT)", what);
-      return env.Undefined();
-    }
-    (void)setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl));
-  } else if (setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl)) != 0) {
-    ThrowErrno(env, errno, "setsockopt(IP_MINTTL)", what);
-  }
-  return env.Undefined();
-}
-
-// getMinTtl(fd): the IP_MINTTL / IPV6_MINHOPCOUNT in force (tests).
-Napi::Value GetMinTtl(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "getMinTtl(fd: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  int ttl = 0;
-  socklen_t len = sizeof(ttl);
-  bool v6 = SocketFamily(fd) == AF_INET6;
-  if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MINHOPCOUNT : IP_MINTTL, &ttl, &len) != 0) {
-    ThrowErrno(env, errno, "getsockopt", "fd " + std::to_string(fd));
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, ttl);
-}
+// setIpTtl(fd, ttl) / getIpTtl(fd): Node's net module has no API for it on TCP sockets.
+Napi::Value SetIpTtl(const Napi::CallbackInfo& info) { return SetTtlOption(info, kTtl); }
+Napi::Value GetIpTtl(const Napi::CallbackInfo& info) { return GetTtlOption(info, kTtl); }
+// setMinTtl(fd, ttl) / getMinTtl(fd): GTSM (RFC 5082).
+Napi::Value SetMinTtl(const Napi::CallbackInfo& info) { return SetTtlOption(info, kMinTtl); }
+Napi::Value GetMinTtl(const Napi::CallbackInfo& info) { return GetTtlOption(info, kMinTtl); }
 
 // setTcpMd5(fd, peer, key): the TCP-MD5 key (RFC 2385) for segments to and
 // from `peer` (an IPv4 or IPv6 address) on this socket; an empty key removes

@@ -5,8 +5,9 @@
  */
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { setSocketTtl, socketTtl } from '../../../agent/src/netlink';
+import { preparedTcpSocket, rawSocketOptions, setSocketMinTtl, setSocketTtl, setTcpMd5, socketMinTtl, socketTtl } from '../../../agent/src/netlink';
 import { wrapSocket } from '../../../agent/src/bgp/conn';
+import { waitFor } from '../../support/wait';
 
 describe('netlink: socket TTL (native addon)', () => {
   let server: net.Server;
@@ -54,4 +55,45 @@ describe('netlink: socket TTL (native addon)', () => {
     const unconnected = new net.Socket();
     expect(() => setSocketTtl(unconnected, 1)).to.throw(/no file descriptor/);
   });
+
+  for (const host of ['127.0.0.1', '::1']) {
+    it(`GTSM: sets and reads back the minimum TTL (${host}); loopback traffic at TTL 64 is then dropped, at 255 it flows`, async () => {
+      const s = await connected(host);
+      expect(socketMinTtl(s)).to.equal(0);
+      setSocketMinTtl(s, 255);
+      expect(socketMinTtl(s)).to.equal(255);
+      const peer = sockets.find((x) => x !== s && x.remotePort === s.localPort)!;
+      const got: string[] = [];
+      s.on('data', (d) => got.push(String(d)));
+      setSocketTtl(peer, 64);
+      peer.write('dropped');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(got).to.deep.equal([]);
+      setSocketTtl(peer, 255);
+      // TCP retransmits the dropped segment at the new TTL.
+      await waitFor('the segment retransmitted at TTL 255', () => got.join('') === 'dropped', 5000);
+    });
+  }
+
+  it('TCP-MD5: a keyed listener and a socket keyed before its SYN connect; a wrong key never does', async () => {
+    const keyed = net.createServer((c) => { sockets.push(c); c.end('signed'); });
+    await new Promise<void>((resolve) => keyed.listen(0, '127.0.0.1', resolve));
+    try {
+      setTcpMd5(keyed, '127.0.0.1', 'k-one');
+      const port = (keyed.address() as net.AddressInfo).port;
+      const attempt = (key: string): Promise<string> => new Promise((resolve) => {
+        const c = preparedTcpSocket(4, (fd) => rawSocketOptions.md5(fd, '127.0.0.1', key));
+        sockets.push(c);
+        const t = setTimeout(() => { c.destroy(); resolve('no connection'); }, 1500);
+        c.on('data', (d) => { clearTimeout(t); resolve(String(d)); });
+        c.on('error', () => undefined);
+        c.connect(port, '127.0.0.1');
+      });
+      expect(await attempt('k-one')).to.equal('signed');
+      expect(await attempt('k-two')).to.equal('no connection');
+    } finally {
+      await new Promise<void>((resolve) => keyed.close(() => resolve()));
+    }
+  });
 });
+
