@@ -15,39 +15,29 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, realClock, SerialRunner, Timer } from '../base';
 import type { Logger } from '../log/logger';
-import type { Handle } from '../netlink';
 import {
   DEFAULT_NETWORK, listNetworks, networkBridgeName, networkPrefix, setAttached,
-  type EtcdClient, type NamedNetwork, type NetworkConfig,
+  type NamedNetwork, type NetworkConfig,
 } from '../store';
 import { Ipam } from '../ipam';
 import { ensureBridge } from '../dataplane/bridge';
-import type { Underlay } from '../dataplane/underlay';
-import type { ReconcileRunReport } from '../dataplane/reconcile';
 import type { AttachableNetwork, NodeNetwork } from '../cni/handlers';
 import type { EndpointStore } from '../cni/endpoints';
-import { startNetworkInstance, type NetworkInstance } from './network-instance';
-import type { retrier } from './retry';
+import { startNetworkInstance, type NetworkInstance, type NetworkInstanceOptions } from './network-instance';
 import { StartupUndo } from './startup-undo';
 
 /** Backends a named network may use (one device per network, or none). */
 const NAMED_BACKENDS = ['vxlan', 'host-gw'];
 
-export interface NamedNetworksOptions {
-  client: EtcdClient;
-  prefix: string;
-  stateDir: string;
-  nodeName: string;
-  ttlSeconds: number;
-  reconcileIntervalSeconds: number;
-  nl: Handle;
-  logger: Logger;
-  underlay: Underlay;
-  retry: ReturnType<typeof retrier>;
+/** The instance options every named network shares (the rest is per network). */
+type SharedInstanceOptions = Pick<NetworkInstanceOptions,
+  'client' | 'prefix' | 'stateDir' | 'nodeName' | 'ttlSeconds' | 'reconcileIntervalSeconds' | 'nl' | 'logger' | 'underlay' | 'retry' | 'onReconcileRun'>;
+
+export interface NamedNetworksOptions extends SharedInstanceOptions {
+  /** `prefix`: the cluster's key prefix; `stateDir`: knitd's (each network gets `networks/<name>/` under it) */
   endpoints: EndpointStore;
   /** the MTU knitd's own config forces, if any */
   mtuOverride?: number;
-  onReconcileRun?: (backend: string, run: ReconcileRunReport) => void;
   /** Called after a network started or stopped on this node (nft, Docker). */
   onChange?: () => void;
 }
