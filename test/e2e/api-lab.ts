@@ -8,11 +8,18 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import { loadKnitProto } from '../../agent/src/api/proto';
 import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
 import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import type { Lab, LabNode } from '../lab/lab';
 import { parsePrometheusText, type Family } from '../support/metrics-text-parser';
+
+/** A gRPC client of knitd's API on its unix socket. */
+export function apiClient(socket: string): KnitClient {
+  const pkg = loadKnitProto(grpc);
+  return new pkg.Knit(`unix:${socket}`, grpc.credentials.createInsecure());
+}
 
 export const KNITCTL = path.resolve(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
 export const PREFIX = '/knit/v1';

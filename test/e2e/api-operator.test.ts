@@ -22,11 +22,10 @@ import type { ListSubnetsResponse__Output } from '../../agent/src/api/gen/knit/v
 import type { ListPeersResponse__Output } from '../../agent/src/api/gen/knit/v1/ListPeersResponse';
 import type { ListEndpointsResponse__Output } from '../../agent/src/api/gen/knit/v1/ListEndpointsResponse';
 import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
-import { loadKnitProto } from '../../agent/src/api/proto';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import {
-  EtcdWatch, WatchRecorder, call, etcdSubnets, etcdctl, kernelView, keyToCidr, knitctl, scrape, sumOf, PREFIX, type EtcdLease,
+  EtcdWatch, WatchRecorder, apiClient, call, etcdSubnets, etcdctl, kernelView, keyToCidr, knitctl, scrape, sumOf, PREFIX, type EtcdLease,
 } from './api-lab';
 import { logRecords } from './cluster-lab';
 
@@ -34,11 +33,6 @@ const METRICS = '127.0.0.1:9464';
 const NETWORK = { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'vxlan' } };
 /** Watch latency bound of issue 6. */
 const WATCH_BOUND_MS = 100;
-
-function client(socket: string): KnitClient {
-  const pkg = loadKnitProto(grpc);
-  return new pkg.Knit(`unix:${socket}`, grpc.credentials.createInsecure());
-}
 
 describe('operator surface against real knitds (vxlan, real etcd, real plugin)', function () {
   this.timeout(120_000);
@@ -73,7 +67,7 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     etcdWatch = new EtcdWatch(lab);
     await etcdWatch.ready(lab);
     knitds.push(await start(0), await start(1));
-    api = client(knitds[0]!.apiSocket);
+    api = apiClient(knitds[0]!.apiSocket);
     watch = new WatchRecorder(api);
     await watch.waitFor((e) => e.event === 'snapshot', 10_000, 0, 'snapshot');
   });

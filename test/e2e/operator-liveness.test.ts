@@ -13,15 +13,13 @@
  *    last renewal time moves (a keep-alive every 10 s).
  */
 import { expect } from 'chai';
-import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
 import type { Node__Output } from '../../agent/src/api/gen/knit/v1/Node';
 import type { ListPeersResponse__Output } from '../../agent/src/api/gen/knit/v1/ListPeersResponse';
-import { loadKnitProto } from '../../agent/src/api/proto';
 import { createLab, type Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
-import { WatchRecorder, etcdctl, knitctl, scrape, sumOf, PREFIX } from './api-lab';
+import { WatchRecorder, apiClient, etcdctl, knitctl, scrape, sumOf, PREFIX } from './api-lab';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
 
 const LIVENESS_TTL_S = 4;
@@ -54,8 +52,7 @@ describe('operator truth: peer liveness and moving lease fields (3 real knitds)'
   before(async () => {
     lab = await createLab({ nodes: 3, etcd: true });
     for (let i = 0; i < 3; i++) knitds.push(await start(i));
-    const pkg = loadKnitProto(grpc);
-    api = new pkg.Knit(`unix:${knitds[0]!.apiSocket}`, grpc.credentials.createInsecure());
+    api = apiClient(knitds[0]!.apiSocket);
     watch = new WatchRecorder(api);
     await watch.waitFor((e) => e.event === 'snapshot', 10_000, 0, 'snapshot');
   });
