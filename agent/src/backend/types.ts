@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger';
 import type { Handle, Link } from '../netlink';
 import type { DataplaneSource } from '../dataplane/reconcile/types';
 import type { Lease, LeaseBackendData, BackendType, NetworkConfig } from '../store';
-import type { RejectReason } from '../bgp';
+import type { SessionInfo } from '../bgp';
 
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from '../dataplane/reconcile/types';
 
@@ -44,23 +44,12 @@ export interface BackendDescription {
   port?: number;
 }
 
-/** A BGP session as the operator surface shows it (the API's BgpSessionInfo). */
-export interface BgpSessionView {
-  peerAddress: string;
-  peerAsn: number;
-  localAsn: number;
-  state: string;
-  uptimeSeconds: number;
-  prefixesSent: number;
-  prefixesReceived: number;
-  /** Received paths that passed the import policy. */
-  prefixesAccepted: number;
-  /** Received paths refused, by reason (docs/bgp.md lists the reasons). */
-  prefixesRejected: Partial<Record<RejectReason, number>>;
-  /** Times the session was ended for exceeding max-prefix. */
-  maxPrefixHits: number;
-  lastError?: string;
-}
+/**
+ * A BGP session as the operator surface shows it (the API's BgpSessionInfo):
+ * the speaker's own view without its internal `origin` tag, so the record is
+ * defined once, in bgp/.
+ */
+export type BgpSessionView = Omit<SessionInfo, 'origin'>;
 
 /** A learned route as the operator surface shows it (the API's BgpRouteInfo). */
 export interface BgpRouteView {
