@@ -106,13 +106,13 @@ describe('knitctl (the real binary) against an API server with a fake source', f
 
   it('bgp sessions/routes print tables once BGP is on', async () => {
     h.source.bgp = {
-      sessions: () => [{ peerAddress: '192.168.50.254', peerAsn: 65000, localAsn: 65001, state: 'Established', uptimeSeconds: 61, prefixesSent: 1, prefixesReceived: 4 }],
+      sessions: () => [{ peerAddress: '192.168.50.254', peerAsn: 65000, localAsn: 65001, state: 'Established', uptimeSeconds: 61, prefixesSent: 1, prefixesReceived: 4, prefixesAccepted: 2, prefixesRejected: { 'next-hop': 1, special: 1 }, maxPrefixHits: 0 }],
       routes: () => [{ prefix: '10.244.7.0/24', nextHop: '192.168.50.7', peerAddress: '192.168.50.254', asPath: [65000], installed: true }],
     };
     try {
       const s = await knitctl(['bgp', ...sock]);
       expect(s.code, s.stderr).to.equal(0);
-      expect(s.stdout.split('\n')[1]).to.match(/^192\.168\.50\.254 +65000 +65001 +Established +1m1s +1 +4 +-$/);
+      expect(s.stdout.split('\n')[1]).to.match(/^192\.168\.50\.254 +65000 +65001 +Established +1m1s +1 +4 +2 +2 \(next-hop 1, special 1\) +0 +-$/);
       const r = await knitctl(['bgp', 'routes', '-o', 'json', ...sock]);
       expect(JSON.parse(r.stdout).routes[0].prefix).to.equal('10.244.7.0/24');
     } finally {

@@ -157,7 +157,7 @@ async function releaseLease(manager: LeaseManager, log: Logger): Promise<void> {
   const subnet = manager.lease?.subnet;
   try {
     await manager.release();
-    log.info('released the subnet lease', { subnet });
+    log.info('released the subnet lease on shutdown', { subnet });
   } catch (err) {
     log.warn('could not release the subnet lease; it expires by its TTL', { subnet, error: (err as Error).message });
   }
