@@ -140,12 +140,24 @@ for (const backend of ['vxlan', 'host-gw', 'bgp'] as const) {
     });
 
     it('every container pings every other over IPv4 and IPv6', async () => {
+      // Converged first: every node routes every peer's subnets of both
+      // families (how fast is measured elsewhere; this test is about the path).
+      const held = knitds.map((k) => logRecords(k).find((r) => r.message === 'subnet lease held')!);
+      await waitFor('every node routes both subnets of every peer', async () => lab.nodes.every((n, i) => held.every((h, j) => i === j || (
+        routesIn(n.ns, 4).some((r) => r.dst === String(h.subnet)) && routesIn(n.ns, 6).some((r) => r.dst === String(h.ipv6Subnet))))) || undefined,
+      10_000, async () => lab.nodes.map((n) => `${n.name}: ${JSON.stringify(routesIn(n.ns, 6).map((r) => r.dst))}`).join('\n'));
       const failures: string[] = [];
       await Promise.all(pods.flatMap((from) => pods.filter((to) => to !== from).flatMap((to) => [to.ip4, to.ip6].map(async (ip) => {
         const p = await lab.ping(from.c, ip, 2);
         if (p.received === 0) failures.push(`${from.knitd.node.name}/${from.ip6} -> ${to.knitd.node.name}/${ip}`);
       }))));
-      expect(failures.sort()).to.deep.equal([]);
+      // On failure, say what each node's kernel and knitd held at that moment.
+      const why = failures.length === 0 ? '' : (await Promise.all(knitds.map(async (k) => {
+        const routes = await lab.exec(k.node.ns, 'ip', ['-6', 'route', 'show']) + await lab.exec(k.node.ns, 'ip', ['-6', 'neigh', 'show']);
+        const warnings = logRecords(k).filter((r) => r.level !== 'info' && r.level !== 'debug').map((r) => JSON.stringify(r));
+        return `${k.node.name} IPv6 routes and neighbours:\n${routes}${k.node.name} knitd warnings:\n${warnings.join('\n')}`;
+      }))).join('\n');
+      expect(failures.sort(), why).to.deep.equal([]);
     });
 
     it('TCP over IPv6 across nodes keeps the source address', async () => {
