@@ -6,6 +6,12 @@
  * containers. Start-up never steals a live socket from another knitd, but
  * does clear the file a crashed one left behind. A handler failure becomes
  * an error reply; nothing a client sends can crash the server.
+ *
+ * Stopping (SIGTERM) drains: no new connection is accepted, a client still
+ * sending its request is cut off (it made nothing yet), and every request
+ * already read runs to its end and gets its answer. Tearing down under a
+ * running ADD would leave it half-made (an address and a veth the runtime
+ * was told failed) or tell the runtime "failed" about an ADD that succeeded.
  */
 import * as net from 'node:net';
 import type { Logger } from '../log/logger';
@@ -21,6 +27,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1 << 20;
 export const DEFAULT_READ_TIMEOUT_MS = 10_000;
 /** Connections served at once; beyond it a client gets code 11 at once. */
 export const DEFAULT_MAX_CONNECTIONS = 512;
+/** How long close() waits for requests in flight before cutting them off. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 export interface CniServerOptions {
   /** the unix socket path, e.g. /run/knit/cni.sock */
@@ -37,6 +45,8 @@ export interface CniServerOptions {
   onRequest?: (summary: DispatchSummary, durationMs: number) => void;
   /** called for every connection refused because of maxConnections; must not throw */
   onRefused?: () => void;
+  /** how long close() waits for requests already read to be answered */
+  drainTimeoutMs?: number;
 }
 
 /** Serves CNI requests on a unix socket until `close()`. */
@@ -46,6 +56,10 @@ export class CniServer {
   private refusedInEpisode = 0;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** connections whose request is not read completely yet (cut off on close) */
+  private readonly reading = new Set<net.Socket>();
+  /** requests read and being handled (awaited on close) */
+  private readonly inFlight = new Set<Promise<void>>();
   /** inode of the socket file we published (never unlink someone else's) */
   private socketInode: number | undefined;
 
@@ -54,6 +68,7 @@ export class CniServer {
       maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
       readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
       maxConnections: DEFAULT_MAX_CONNECTIONS,
+      drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
       now: () => performance.now(),
       ...opts,
     };
@@ -94,13 +109,33 @@ export class CniServer {
     this.opts.logger.info('CNI socket listening', { socket: socketPath });
   }
 
-  /** Stops accepting, ends open connections and removes the socket file. */
+  /**
+   * Stops accepting, cuts off clients still sending, waits (up to
+   * drainTimeoutMs) until every request already read is answered, then
+   * removes the socket file.
+   */
   async close(): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.reading) s.destroy();
+    if (this.inFlight.size > 0) {
+      const pending = this.inFlight.size;
+      this.opts.logger.info('CNI socket draining: finishing the requests in flight', { requests: pending });
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        Promise.allSettled([...this.inFlight]).then(() => true),
+        new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), this.opts.drainTimeoutMs); }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        this.opts.logger.warn('CNI requests still running after the drain timeout; cutting them off',
+          { requests: this.inFlight.size, drainTimeoutMs: this.opts.drainTimeoutMs });
+      }
+    }
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closed;
     if (this.socketInode !== undefined) unlinkOwnSocket(this.opts.socketPath, this.socketInode, 'CNI');
     this.opts.logger.info('CNI socket closed', { socket: this.opts.socketPath });
   }
@@ -115,7 +150,11 @@ export class CniServer {
       this.refusedInEpisode = 0;
     }
     this.sockets.add(sock);
-    sock.on('close', () => this.sockets.delete(sock));
+    this.reading.add(sock);
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      this.reading.delete(sock);
+    });
     sock.on('error', () => sock.destroy());
     sock.setTimeout(this.opts.readTimeoutMs, () => sock.destroy());
     const chunks: Buffer[] = [];
@@ -123,9 +162,12 @@ export class CniServer {
     let done = false;
     const take = (line: string): void => {
       done = true;
+      this.reading.delete(sock);
       sock.setTimeout(0);
       sock.removeAllListeners('data');
-      void this.answer(sock, line);
+      const answered = this.answer(sock, line);
+      this.inFlight.add(answered);
+      void answered.finally(() => this.inFlight.delete(answered));
     };
     sock.on('data', (chunk: Buffer) => {
       if (done) return;
@@ -134,6 +176,7 @@ export class CniServer {
       size += part.length;
       if (size > this.opts.maxRequestBytes) {
         done = true;
+        this.reading.delete(sock);
         const err = new CniError(CniErrorCode.DecodeFailure, `plugin request longer than ${this.opts.maxRequestBytes} bytes`);
         this.opts.logger.warn('CNI request rejected', { command: 'unknown', code: err.code, error: err.message });
         sock.end(JSON.stringify({ ok: false, error: err.toErrorBody(NEWEST_VERSION) }) + '\n');
@@ -169,7 +212,14 @@ export class CniServer {
     const fields = { ...summary, durationMs, ...(reply.ok ? {} : { error: reply.error.msg }) };
     if (reply.ok) this.opts.logger.info('CNI request', fields);
     else this.opts.logger.warn('CNI request failed', fields);
-    if (!sock.destroyed) sock.end(JSON.stringify(reply) + '\n');
+    // Resolve once the answer is handed to the kernel (or the client is
+    // gone): a draining close() must not destroy an answer still queued.
+    if (!sock.destroyed) {
+      await new Promise<void>((resolve) => {
+        sock.once('close', () => resolve());
+        sock.end(JSON.stringify(reply) + '\n', () => resolve());
+      });
+    }
     this.opts.onRequest?.(summary, durationMs);
   }
 }
