@@ -16,13 +16,13 @@ const ROWS = [
   ['api', 'cni', 'backend', 'docker'],
   ['bgp', 'metrics'],
   ['subnet', 'ipam', 'dataplane', 'config'],
-  ['store', 'netlink'],
+  ['store', 'netlink', 'policy'],
   ['persist', 'net', 'log'],
   ['base'],
 ];
 
 /** Modules that are entered only through their index.ts from other modules. */
-const INDEXED = ['api', 'backend', 'base', 'bgp', 'config', 'ipam', 'metrics', 'netlink', 'store', 'subnet'];
+const INDEXED = ['api', 'backend', 'base', 'bgp', 'config', 'ipam', 'metrics', 'netlink', 'policy', 'store', 'subnet'];
 
 const KNOWN = ROWS.flat();
 const SRC = '^agent/src/';

@@ -1,0 +1,6 @@
+export type { Direction, Peer, Policy, PolicyEndpoint, PolicyProtocol, PortSpec, Rule, Selector } from './types';
+export { PolicyError, POLICY_NAME, parseLabels, parsePolicy, parsePolicyFile } from './parse';
+export type { AddressRange, AllowEntry, CompiledPolicy, IsolatedAddress } from './compile';
+export { compileNetwork, selectorMatches, subtractRanges } from './compile';
+export type { DirectionVerdict, TraceQuery, TraceResult } from './trace';
+export { TraceError, trace } from './trace';
