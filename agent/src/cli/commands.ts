@@ -127,6 +127,30 @@ export const COMMANDS: CommandSpec[] = [
     name: 'network rm', summary: 'Remove a named network; every knitd tears it down.', args: 'NAME', minArgs: 1, maxArgs: 1, flags: ETCD_FLAGS,
     details: 'Refused (exit status 1, naming the nodes) while any node has endpoints on it.',
   },
+  {
+    name: 'policy apply', summary: 'Create or replace the network policies of a YAML or JSON file (docs/policy.md).', minArgs: 0, maxArgs: 0,
+    flags: [{ name: 'file', short: 'f', value: 'FILE', help: 'The policy file ("-" reads stdin); required.' }, ...ETCD_FLAGS],
+    details: 'The whole file is validated first and written in one etcd transaction: all of it applies, or none. Exit status 0 when applied.',
+  },
+  { name: 'policy ls', summary: 'List the network policies of every network.', minArgs: 0, maxArgs: 0, flags: ETCD_FLAGS },
+  {
+    name: 'policy inspect', summary: 'One policy, in its file form.', args: 'NAME', minArgs: 1, maxArgs: 1, flags: ETCD_FLAGS,
+    details: 'NAME is NAME (network "default") or NETWORK/NAME. Exit status 1 when there is no such policy.',
+  },
+  {
+    name: 'policy rm', summary: 'Remove a network policy.', args: 'NAME', minArgs: 1, maxArgs: 1, flags: ETCD_FLAGS,
+    details: 'NAME is NAME (network "default") or NETWORK/NAME. Exit status 1 when there is no such policy.',
+  },
+  {
+    name: 'policy trace', summary: 'Would a connection be allowed? Names the deciding policy and rule, or the default deny.', minArgs: 0, maxArgs: 0,
+    flags: [
+      { name: 'from', value: 'ENDPOINT|IP', help: 'Source endpoint id or address (required).' },
+      { name: 'to', value: 'ENDPOINT|IP', help: 'Destination endpoint id or address (required).' },
+      { name: 'port', value: 'PROTO/N', help: 'tcp/8080, udp/53, sctp/N or icmp (required).' },
+      ...ETCD_FLAGS,
+    ],
+    details: 'Compiles the stored policies and endpoint records with the compiler knitd programs nft from. Exit status 0 allow, 3 deny.',
+  },
 ];
 
 /** Looks up "network show" from ["network", "show", …] or "status" from ["status", …]. */

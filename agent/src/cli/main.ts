@@ -14,6 +14,7 @@ import { CallError, ConnectError } from './errors';
 import { commandHelp, mainHelp } from './help';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
 import type { NetworkConfigStore } from './network';
+import type { PolicyStore } from './policy';
 import type { EtcdNetworkStoreOptions } from './etcd-network-store';
 import type { Node__Output } from '../api/gen/knit/v1/Node';
 import type { ListSubnetsResponse__Output } from '../api/gen/knit/v1/ListSubnetsResponse';
@@ -42,6 +43,8 @@ export interface KnitctlIo {
   now?: () => Date;
   /** Builds the etcd-backed store (default: etcd-network-store.ts). */
   networkStore?: (o: EtcdNetworkStoreOptions) => NetworkConfigStore;
+  /** Builds the etcd-backed policy store (default: etcd-policy-store.ts). */
+  policyStore?: (o: EtcdNetworkStoreOptions) => PolicyStore;
   /** Resolves when the user interrupts `watch` (default: SIGINT/SIGTERM). */
   interrupted?: Promise<void>;
 }
@@ -80,7 +83,7 @@ export async function runKnitctl(argv: string[], io: KnitctlIo): Promise<number>
     return args.help ? EXIT_OK : EXIT_USAGE;
   }
   try {
-    if (args.command.name.startsWith('network ')) return await runNetwork(args, io);
+    if (args.command.name.startsWith('network ') || args.command.name.startsWith('policy ')) return await runNetwork(args, io);
     return await runApi(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -305,7 +308,7 @@ async function top(conn: import('./client').Connection, f: Flags, json: boolean,
 async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
   const f = args.flags;
   const endpoints = (str(f, 'etcd-endpoints') ?? io.env.KNIT_ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (endpoints.length === 0) throw new UsageError('network commands need --etcd-endpoints (or $KNIT_ETCD_ENDPOINTS), e.g. http://127.0.0.1:2379');
+  if (endpoints.length === 0) throw new UsageError('network and policy commands need --etcd-endpoints (or $KNIT_ETCD_ENDPOINTS), e.g. http://127.0.0.1:2379');
   const readFile = io.readFile ?? ((p: string) => fs.readFileSync(p));
   const readFlag = (flag: string): Buffer | undefined => {
     const p = str(f, flag);
@@ -339,6 +342,7 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
     }
     if (source === '-') source = 'stdin';
   }
+  if (args.command?.name.startsWith('policy ')) return await runPolicy(args, io, opts, nio, readFile);
   const make = io.networkStore ?? (await import('./etcd-network-store')).etcdNetworkStore;
   const store = make(opts);
   const net = await import('./network');
@@ -361,6 +365,57 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
     const { EtcdUnavailableError } = await import('../store');
     if (e instanceof EtcdUnavailableError) {
       io.stderr.write(`knitctl: cannot reach etcd at ${endpoints.join(',')}: ${e.message}\n`);
+      return EXIT_UNREACHABLE;
+    }
+    throw e;
+  } finally {
+    await store.close?.();
+  }
+}
+
+async function runPolicy(
+  args: ParsedArgs, io: KnitctlIo, opts: EtcdNetworkStoreOptions,
+  pio: { out(s: string): void; err(s: string): void; json: boolean }, readFile: (p: string) => Buffer,
+): Promise<number> {
+  const f = args.flags;
+  const pol = await import('./policy');
+  let text = '';
+  let source = '';
+  if (args.command?.name === 'policy apply') {
+    source = str(f, 'file') ?? '';
+    if (source === '') throw new UsageError('policy apply needs -f FILE');
+    try {
+      text = source === '-' ? await (io.readStdin ?? readAllStdin)() : readFile(source).toString('utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (source === '-') source = 'stdin';
+    // Validate before connecting: a bad file never reaches etcd.
+    pol.validatePolicyText(text, source);
+  }
+  let trace: { from: string; to: string; port: string } | undefined;
+  if (args.command?.name === 'policy trace') {
+    const from = str(f, 'from');
+    const to = str(f, 'to');
+    const port = str(f, 'port');
+    if (from === undefined || to === undefined || port === undefined) throw new UsageError('policy trace needs --from, --to and --port');
+    pol.parsePortArg(port);
+    trace = { from, to, port };
+  }
+  const store = (io.policyStore ?? (await import('./etcd-policy-store')).etcdPolicyStore)(opts);
+  const name = args.positionals[0] ?? '';
+  try {
+    switch (args.command?.name) {
+      case 'policy apply': return await pol.policyApply(store, text, source, pio);
+      case 'policy inspect': return await pol.policyInspect(store, name, pio);
+      case 'policy rm': return await pol.policyRemove(store, name, pio);
+      case 'policy trace': return await pol.policyTrace(store, trace!, pio);
+      default: return await pol.policyList(store, pio);
+    }
+  } catch (e) {
+    const { EtcdUnavailableError } = await import('../store');
+    if (e instanceof EtcdUnavailableError) {
+      io.stderr.write(`knitctl: cannot reach etcd at ${opts.endpoints.join(',')}: ${e.message}\n`);
       return EXIT_UNREACHABLE;
     }
     throw e;

@@ -1,0 +1,169 @@
+/**
+ * `knitctl policy apply|ls|inspect|rm|trace`: policies live in etcd
+ * (`<prefix>/policies/<network>/<name>`), so these talk to etcd through
+ * `PolicyStore` (the real one is etcd-policy-store.ts; tests pass a fake).
+ * A file is validated whole before anything is written, and written in one
+ * etcd transaction. `trace` compiles the stored policies and endpoint records
+ * with the same compiler knitd's nft renderer uses.
+ */
+import {
+  compileNetwork, parseLabels, parsePolicy, parsePolicyFile, trace, TraceError,
+  type Policy, type PolicyEndpoint, type PolicyProtocol, type TraceResult,
+} from '../policy';
+import { renderTable, type Cell } from './table';
+import { UsageError } from './args';
+
+export interface PolicyStore {
+  /** Writes every policy in one transaction (creating or replacing). */
+  put(policies: readonly Policy[]): Promise<void>;
+  /** Every stored policy as raw JSON text, keyed "<network>/<name>". */
+  list(): Promise<Array<{ key: string; value: string }>>;
+  /** Removes one; false when absent. */
+  remove(network: string, name: string): Promise<boolean>;
+  /** Endpoint records (`<prefix>/policy-endpoints/<network>/<id>`) as raw JSON text. */
+  endpoints(): Promise<Array<{ key: string; value: string }>>;
+  close?(): Promise<void> | void;
+}
+
+export interface PolicyIo {
+  out(text: string): void;
+  err(text: string): void;
+  json: boolean;
+}
+
+/** The file form of a validated policy (what `inspect -o json` prints and etcd holds). */
+export function policyDocument(p: Policy): Record<string, unknown> {
+  const rules = (rs: Policy['ingress'], key: 'from' | 'to') => rs?.map((r) => ({
+    ...(r.peers.length > 0 ? { [key]: r.peers.map((x) => ('selector' in x ? { selector: x.selector } : { cidr: x.cidr, ...(x.except.length > 0 ? { except: x.except } : {}) })) } : {}),
+    ...(r.ports.length > 0 ? { ports: r.ports } : {}),
+  }));
+  return {
+    name: p.name, network: p.network, selector: p.selector,
+    ...(p.ingress !== undefined ? { ingress: rules(p.ingress, 'from') } : {}),
+    ...(p.egress !== undefined ? { egress: rules(p.egress, 'to') } : {}),
+  };
+}
+
+/** Stored policies, validated again (etcd is outside input); bad records are reported, not used. */
+async function loadPolicies(store: PolicyStore, io: PolicyIo): Promise<Policy[]> {
+  const out: Policy[] = [];
+  for (const { key, value } of await store.list()) {
+    try {
+      out.push(parsePolicy(JSON.parse(value) as unknown, `etcd ${key}`));
+    } catch (e) {
+      io.err(`knitctl: skipping invalid policy record ${key}: ${(e as Error).message}\n`);
+    }
+  }
+  return out.sort((a, b) => `${a.network}/${a.name}`.localeCompare(`${b.network}/${b.name}`));
+}
+
+/** Endpoint records: {"labels": {...}, "addresses": [...]}; network and id from the key. */
+export function parseEndpointRecord(key: string, value: string): PolicyEndpoint {
+  const parts = key.split('/');
+  const [network, id] = [parts[parts.length - 2] ?? '', parts[parts.length - 1] ?? ''];
+  const v = JSON.parse(value) as { labels?: unknown; addresses?: unknown };
+  if (!Array.isArray(v.addresses) || !v.addresses.every((a) => typeof a === 'string')) throw new Error(`${key}: addresses must be a list of strings`);
+  return { id, network, labels: parseLabels(v.labels, `${key}.labels`), addresses: v.addresses as string[] };
+}
+
+/** Throws PolicyError when the file is not valid (called before any etcd connection). */
+export function validatePolicyText(text: string, source: string): void {
+  parsePolicyFile(text, source);
+}
+
+export async function policyApply(store: PolicyStore, text: string, source: string, io: PolicyIo): Promise<number> {
+  const policies = parsePolicyFile(text, source);
+  await store.put(policies);
+  if (io.json) io.out(JSON.stringify(policies.map((p) => `${p.network}/${p.name}`)) + '\n');
+  else for (const p of policies) io.out(`policy ${p.network}/${p.name} applied\n`);
+  return 0;
+}
+
+export async function policyList(store: PolicyStore, io: PolicyIo): Promise<number> {
+  const ps = await loadPolicies(store, io);
+  if (io.json) {
+    io.out(JSON.stringify(ps.map(policyDocument), null, 2) + '\n');
+    return 0;
+  }
+  const rows: Cell[][] = ps.map((p) => [p.network, p.name, JSON.stringify(p.selector), p.ingress === undefined ? '-' : String(p.ingress.length), p.egress === undefined ? '-' : String(p.egress.length)]);
+  io.out(renderTable(['NETWORK', 'NAME', 'SELECTOR', 'INGRESS', 'EGRESS'], rows));
+  return 0;
+}
+
+/** NAME or NETWORK/NAME (NAME alone means network "default"). */
+function splitName(ref: string): { network: string; name: string } {
+  const slash = ref.indexOf('/');
+  return slash < 0 ? { network: 'default', name: ref } : { network: ref.slice(0, slash), name: ref.slice(slash + 1) };
+}
+
+export async function policyInspect(store: PolicyStore, ref: string, io: PolicyIo): Promise<number> {
+  const { network, name } = splitName(ref);
+  const p = (await loadPolicies(store, io)).find((x) => x.network === network && x.name === name);
+  if (p === undefined) {
+    io.err(`knitctl: no policy ${network}/${name}\n`);
+    return 1;
+  }
+  io.out(JSON.stringify(policyDocument(p), null, 2) + '\n');
+  return 0;
+}
+
+export async function policyRemove(store: PolicyStore, ref: string, io: PolicyIo): Promise<number> {
+  const { network, name } = splitName(ref);
+  if (!(await store.remove(network, name))) {
+    io.err(`knitctl: no policy ${network}/${name}\n`);
+    return 1;
+  }
+  io.out(io.json ? JSON.stringify({ removed: `${network}/${name}` }) + '\n' : `policy ${network}/${name} removed\n`);
+  return 0;
+}
+
+/** "tcp/8080", "udp/53", "sctp/9", "icmp". */
+export function parsePortArg(text: string): { protocol: PolicyProtocol | 'ICMP'; port?: number } {
+  if (text.toLowerCase() === 'icmp') return { protocol: 'ICMP' };
+  const m = /^(tcp|udp|sctp)\/([0-9]{1,5})$/i.exec(text);
+  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--port ${JSON.stringify(text)}: expected tcp/N, udp/N, sctp/N (N 1..65535) or icmp`);
+  return { protocol: m[1]!.toUpperCase() as PolicyProtocol, port: Number(m[2]) };
+}
+
+export async function policyTrace(store: PolicyStore, q: { from: string; to: string; port: string }, io: PolicyIo): Promise<number> {
+  const port = parsePortArg(q.port);
+  const policies = await loadPolicies(store, io);
+  const endpoints: PolicyEndpoint[] = [];
+  for (const { key, value } of await store.endpoints()) {
+    try {
+      endpoints.push(parseEndpointRecord(key, value));
+    } catch (e) {
+      io.err(`knitctl: skipping invalid endpoint record ${key}: ${(e as Error).message}\n`);
+    }
+  }
+  const resolve = (ref: string, flag: string): { address: string; endpoint?: PolicyEndpoint } => {
+    const byId = endpoints.find((e) => e.id === ref);
+    if (byId !== undefined) {
+      if (byId.addresses.length === 0) throw new UsageError(`--${flag} ${ref}: endpoint has no address`);
+      return { address: byId.addresses[0]!, endpoint: byId };
+    }
+    return { address: ref, ...(endpoints.find((e) => e.addresses.includes(ref)) !== undefined ? { endpoint: endpoints.find((e) => e.addresses.includes(ref))! } : {}) };
+  };
+  const from = resolve(q.from, 'from');
+  const to = resolve(q.to, 'to');
+  // Egress is decided in the source's network, ingress in the destination's.
+  const stateOf = (ep?: PolicyEndpoint) => compileNetwork(ep?.network ?? '', policies, endpoints);
+  let result: TraceResult;
+  try {
+    const query = { from: from.address, to: to.address, ...port };
+    const egress = trace(stateOf(from.endpoint), query).egress;
+    const ingress = trace(stateOf(to.endpoint), query).ingress;
+    result = { allowed: egress.allowed && ingress.allowed, egress, ingress };
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (io.json) {
+    io.out(JSON.stringify({ from: from.address, to: to.address, port: q.port, ...result }, null, 2) + '\n');
+  } else {
+    io.out(`${result.allowed ? 'ALLOW' : 'DENY'} ${from.address} -> ${to.address} ${q.port}\n`);
+    io.out(`  egress:  ${result.egress.allowed ? 'allow' : 'deny'}: ${result.egress.reason}\n`);
+    io.out(`  ingress: ${result.ingress.allowed ? 'allow' : 'deny'}: ${result.ingress.reason}\n`);
+  }
+  return result.allowed ? 0 : 3;
+}
