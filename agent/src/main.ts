@@ -29,6 +29,7 @@ import { ForwardGuard } from './dataplane/forward-policy';
 import { EndpointStore } from './cni/endpoints';
 import { DEFAULT_NETWORK_NAME, KnitCniHandlers, type AttachableNetwork, type NetworkDirectory, type NodeNetwork } from './cni/handlers';
 import { NamedNetworks } from './wiring/named-networks';
+import { PolicyEnforcer } from './wiring/policy-enforcer';
 import { DockerDriver, DockerNetworkSync, NetworkIdMap, PluginServer } from './docker';
 import { retrier } from './wiring/retry';
 import { CniServer } from './cni/server';
@@ -263,6 +264,12 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     const started = named;
     undo.add('named networks (watch and renewals)', () => started.close());
   }
+  // Network policy (docs/policy.md): programmed before containers get traffic; the table outlives knitd.
+  const policy = cluster ? new PolicyEnforcer({ client: cluster.client, prefix: cfg.etcd.prefix, logger: log }) : undefined;
+  if (policy) {
+    await policy.start();
+    undo.add('network policy watch', () => policy.stop());
+  }
   // Every pool of every network, now that the named ones are open.
   const pools = (): Ipam[] => networks.list().flatMap((n) => (n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]));
   // Before anything can allocate: IPAM adopts every address another source shows in use.
@@ -364,6 +371,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   await dockerPlugin?.close();
   forward.stop();
   await named?.close();
+  await policy?.stop();
   await reaper.stop();
   await cluster?.stop();
   await linkDeleter.close();

@@ -6,7 +6,7 @@
  */
 import { createEtcdClient } from '../store';
 import type { PolicyStore } from './policy';
-import { policyDocument } from './policy';
+import { policyDocument } from '../policy';
 import type { EtcdNetworkStoreOptions } from './etcd-network-store';
 
 export function etcdPolicyStore(o: EtcdNetworkStoreOptions): PolicyStore {

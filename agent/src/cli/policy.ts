@@ -7,7 +7,7 @@
  * with the same compiler knitd's nft renderer uses.
  */
 import {
-  compileNetwork, parseLabels, parsePolicy, parsePolicyFile, trace, TraceError,
+  compileNetwork, parseEndpointRecord, parsePolicy, parsePolicyFile, policyDocument, trace, TraceError,
   type Policy, type PolicyEndpoint, type PolicyProtocol, type TraceResult,
 } from '../policy';
 import { renderTable, type Cell } from './table';
@@ -31,19 +31,6 @@ export interface PolicyIo {
   json: boolean;
 }
 
-/** The file form of a validated policy (what `inspect -o json` prints and etcd holds). */
-export function policyDocument(p: Policy): Record<string, unknown> {
-  const rules = (rs: Policy['ingress'], key: 'from' | 'to') => rs?.map((r) => ({
-    ...(r.peers.length > 0 ? { [key]: r.peers.map((x) => ('selector' in x ? { selector: x.selector } : { cidr: x.cidr, ...(x.except.length > 0 ? { except: x.except } : {}) })) } : {}),
-    ...(r.ports.length > 0 ? { ports: r.ports } : {}),
-  }));
-  return {
-    name: p.name, network: p.network, selector: p.selector,
-    ...(p.ingress !== undefined ? { ingress: rules(p.ingress, 'from') } : {}),
-    ...(p.egress !== undefined ? { egress: rules(p.egress, 'to') } : {}),
-  };
-}
-
 /** Stored policies, validated again (etcd is outside input); bad records are reported, not used. */
 async function loadPolicies(store: PolicyStore, io: PolicyIo): Promise<Policy[]> {
   const out: Policy[] = [];
@@ -55,15 +42,6 @@ async function loadPolicies(store: PolicyStore, io: PolicyIo): Promise<Policy[]>
     }
   }
   return out.sort((a, b) => `${a.network}/${a.name}`.localeCompare(`${b.network}/${b.name}`));
-}
-
-/** Endpoint records: {"labels": {...}, "addresses": [...]}; network and id from the key. */
-export function parseEndpointRecord(key: string, value: string): PolicyEndpoint {
-  const parts = key.split('/');
-  const [network, id] = [parts[parts.length - 2] ?? '', parts[parts.length - 1] ?? ''];
-  const v = JSON.parse(value) as { labels?: unknown; addresses?: unknown };
-  if (!Array.isArray(v.addresses) || !v.addresses.every((a) => typeof a === 'string')) throw new Error(`${key}: addresses must be a list of strings`);
-  return { id, network, labels: parseLabels(v.labels, `${key}.labels`), addresses: v.addresses as string[] };
 }
 
 /** Throws PolicyError when the file is not valid (called before any etcd connection). */

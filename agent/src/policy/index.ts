@@ -4,3 +4,4 @@ export type { AddressRange, AllowEntry, CompiledPolicy, IsolatedAddress } from '
 export { compileNetwork, selectorMatches, subtractRanges } from './compile';
 export type { DirectionVerdict, TraceQuery, TraceResult } from './trace';
 export { TraceError, trace } from './trace';
+export { parseEndpointRecord, parsePolicyRecord, policyDocument } from './records';

@@ -1,0 +1,41 @@
+/**
+ * The etcd forms of policies and endpoint records (docs/policy.md):
+ * `<prefix>/policies/<network>/<name>` holds the file form of a policy,
+ * `<prefix>/policy-endpoints/<network>/<id>` holds {labels, addresses}.
+ * Readers validate both again: etcd is outside input.
+ */
+import { parseLabels, parsePolicy } from './parse';
+import type { Policy, PolicyEndpoint } from './types';
+
+/** The file form of a validated policy (what `inspect -o json` prints and etcd holds). */
+export function policyDocument(p: Policy): Record<string, unknown> {
+  const rules = (rs: Policy['ingress'], key: 'from' | 'to') => rs?.map((r) => ({
+    ...(r.peers.length > 0 ? { [key]: r.peers.map((x) => ('selector' in x ? { selector: x.selector } : { cidr: x.cidr, ...(x.except.length > 0 ? { except: x.except } : {}) })) } : {}),
+    ...(r.ports.length > 0 ? { ports: r.ports } : {}),
+  }));
+  return {
+    name: p.name, network: p.network, selector: p.selector,
+    ...(p.ingress !== undefined ? { ingress: rules(p.ingress, 'from') } : {}),
+    ...(p.egress !== undefined ? { egress: rules(p.egress, 'to') } : {}),
+  };
+}
+
+/** Endpoint records: {"labels": {...}, "addresses": [...]}; network and id from the key. */
+export function parseEndpointRecord(key: string, value: string): PolicyEndpoint {
+  const parts = key.split('/');
+  const [network, id] = [parts[parts.length - 2] ?? '', parts[parts.length - 1] ?? ''];
+  const v = JSON.parse(value) as { labels?: unknown; addresses?: unknown };
+  if (!Array.isArray(v.addresses) || !v.addresses.every((a) => typeof a === 'string')) throw new Error(`${key}: addresses must be a list of strings`);
+  return { id, network, labels: parseLabels(v.labels, `${key}.labels`), addresses: v.addresses as string[] };
+}
+
+/** A stored policy record, validated; `key` names it in errors. */
+export function parsePolicyRecord(key: string, value: string): Policy {
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch {
+    throw new Error(`${key}: not JSON`);
+  }
+  return parsePolicy(v, key);
+}

@@ -1,0 +1,108 @@
+/**
+ * knitd's network-policy loop: watches `<prefix>/policies/` and
+ * `<prefix>/policy-endpoints/` in etcd, compiles every network's policies
+ * against the endpoint records, and programs `inet knit_policy` in one nft
+ * transaction (docs/policy.md). Level-triggered: each run reads the whole
+ * desired state, so a burst of etcd events costs one run.
+ *
+ * The table is never deleted on stop: a restarting knitd leaves the last
+ * programmed policy in the kernel and its first run swaps in the current one
+ * atomically, so a restart opens no window of unpoliced access.
+ */
+import type { Etcd3, Watcher } from 'etcd3';
+import { describeError, SerialRunner } from '../base';
+import { renderPolicyRemove, renderPolicyTable, spawnCommand, type CommandRunner } from '../dataplane/nft';
+import type { Logger } from '../log/logger';
+import { compileNetwork, parseEndpointRecord, parsePolicyRecord, type Policy, type PolicyEndpoint } from '../policy';
+
+export interface PolicyEnforcerOptions {
+  client: Etcd3;
+  /** etcd key prefix, e.g. /knit/v1 */
+  prefix: string;
+  logger: Logger;
+  /** nft argv (default ["nft"]); tests run it inside a namespace */
+  nftCommand?: string[];
+  run?: CommandRunner;
+  /** Hears each programmed table (for metrics and tests). */
+  onApplied?: (info: { policies: number; endpoints: number; changed: boolean }) => void;
+}
+
+export class PolicyEnforcer {
+  private readonly policies = new Map<string, string>();
+  private readonly endpoints = new Map<string, string>();
+  private readonly watchers: Watcher[] = [];
+  private readonly runner: SerialRunner;
+  private lastText: string | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: PolicyEnforcerOptions) {
+    this.log = o.logger.child({ module: 'policy' });
+    this.runner = new SerialRunner(() => this.program(), {
+      deferStart: true,
+      onError: (err) => this.log.error('programming network policy failed', { error: describeError(err) }),
+    });
+  }
+
+  /** Lists, watches, programs once; resolves after the first table is in the kernel. */
+  async start(): Promise<void> {
+    for (const [dir, map] of [['policies', this.policies], ['policy-endpoints', this.endpoints]] as const) {
+      const p = `${this.o.prefix}/${dir}/`;
+      const w = await this.o.client.watch().prefix(p).create();
+      w.on('put', (kv) => { map.set(kv.key.toString('utf8').slice(p.length), kv.value.toString('utf8')); this.runner.request(); });
+      w.on('delete', (kv) => { map.delete(kv.key.toString('utf8').slice(p.length)); this.runner.request(); });
+      w.on('connected', () => void this.relist(p, map));
+      w.on('error', (err) => this.log.warn('policy watch error', { prefix: p, error: describeError(err) }));
+      this.watchers.push(w);
+      await this.relist(p, map);
+    }
+    this.runner.request();
+    await this.runner.idle();
+  }
+
+  private async relist(p: string, map: Map<string, string>): Promise<void> {
+    try {
+      const all = await this.o.client.getAll().prefix(p).strings();
+      map.clear();
+      for (const [k, v] of Object.entries(all)) map.set(k.slice(p.length), v);
+      this.runner.request();
+    } catch (err) {
+      this.log.warn('policy re-list failed; the watch keeps going', { prefix: p, error: describeError(err) });
+    }
+  }
+
+  private async program(): Promise<void> {
+    const policies: Policy[] = [];
+    for (const [key, value] of this.policies) {
+      try {
+        policies.push(parsePolicyRecord(key, value));
+      } catch (err) {
+        this.log.warn('skipping invalid policy record', { key, error: describeError(err) });
+      }
+    }
+    const endpoints: PolicyEndpoint[] = [];
+    for (const [key, value] of this.endpoints) {
+      try {
+        endpoints.push(parseEndpointRecord(key, value));
+      } catch (err) {
+        this.log.warn('skipping invalid endpoint record', { key, error: describeError(err) });
+      }
+    }
+    const networks = [...new Set(policies.map((p) => p.network))].sort();
+    // No policy: no table at all, so forwarding pays for no extra hook.
+    const text = networks.length === 0 ? renderPolicyRemove() : renderPolicyTable(networks.map((n) => compileNetwork(n, policies, endpoints)));
+    const changed = text !== this.lastText;
+    if (changed) {
+      const res = await (this.o.run ?? spawnCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], text);
+      if (res.code !== 0) throw new Error(`apply nft table inet knit_policy: exit ${res.code}: ${res.stderr.trim()}`);
+      this.lastText = text;
+      this.log.info('network policy programmed', { policies: policies.length, endpoints: endpoints.length });
+    }
+    this.o.onApplied?.({ policies: policies.length, endpoints: endpoints.length, changed });
+  }
+
+  /** Stops watching; the programmed table stays (see the module comment). */
+  async stop(): Promise<void> {
+    await this.runner.stop();
+    await Promise.all(this.watchers.splice(0).map((w) => w.cancel().catch(() => undefined)));
+  }
+}
