@@ -9,14 +9,26 @@
  * with the server's CPU (% of one core) and RSS meanwhile. The server is a
  * separate process (test/bench/api-bench-server.ts) so only it is measured.
  *
+ * The unary phases run with two load generators, side by side in the same
+ * run: grpc-js (what knitctl uses: it decodes every answer, so at 1000
+ * ListEndpoints/s the generator itself needs most of a core on the same two
+ * cores as the server) and a lean one speaking gRPC over node:http2
+ * directly (one frame out, the answer's bytes and grpc-status in; every
+ * answer's length checked, the first one decoded and compared), which leaves
+ * the CPU to the server so its own latency shows.
+ *
  *   node dist/test/bench/api-latency.js [--rate 1000] [--seconds 10] [--watchers 100] [--events 100]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
+import type { ListEndpointsResponse__Output } from '../../agent/src/api/gen/knit/v1/ListEndpointsResponse';
+import type { Node__Output } from '../../agent/src/api/gen/knit/v1/Node';
 import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import { loadKnitProto } from '../../agent/src/api/proto';
 
@@ -71,7 +83,41 @@ async function measure<T>(child: ChildProcess, seconds: number, fn: () => Promis
   return { result, cpuPct: ((after.usage.cpuMs - before.usage.cpuMs) / wall) * 100, clientCpuPct: ((ownAfter.user + ownAfter.system) / 1000 / wall) * 100, rssMb: Math.max(peakRss, after.usage.rssMb), heapMb: Math.max(peakHeap, after.usage.heapMb) };
 }
 
-async function unaryPhase(client: KnitClient, call: 'getNode' | 'listEndpoints'): Promise<{ lat: number[]; errors: number; achieved: number }> {
+type UnaryCall = (done: (ok: boolean) => void) => void;
+
+function grpcJsCall(client: KnitClient, call: 'getNode' | 'listEndpoints'): UnaryCall {
+  return (done) => {
+    const cb = (err: grpc.ServiceError | null): void => done(err === null);
+    if (call === 'getNode') client.getNode({}, cb);
+    else client.listEndpoints({}, cb);
+  };
+}
+
+/**
+ * One unary gRPC call over a raw HTTP/2 session: the request is an empty
+ * message (5-byte frame header, length 0), the answer is accepted when
+ * grpc-status is 0 and its framed length is `expectLength` (the length of
+ * the answer grpc-js decoded and checked before the phase).
+ */
+function h2Call(session: http2.ClientHttp2Session, method: string, expectLength: number): UnaryCall {
+  const empty = Buffer.alloc(5);
+  return (done) => {
+    const stream = session.request({ ':method': 'POST', ':path': `/knit.v1.Knit/${method}`, 'content-type': 'application/grpc', te: 'trailers' });
+    let bytes = 0;
+    let ok = false;
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    stream.on('trailers', (t) => {
+      ok = t['grpc-status'] === '0' && bytes === expectLength + 5;
+    });
+    stream.on('close', () => done(ok));
+    stream.on('error', () => undefined);
+    stream.end(empty);
+  };
+}
+
+async function unaryPhase(fire1: UnaryCall): Promise<{ lat: number[]; errors: number; achieved: number }> {
   const total = RATE * SECONDS;
   const interval = 1000 / RATE;
   const lat: number[] = [];
@@ -82,14 +128,12 @@ async function unaryPhase(client: KnitClient, call: 'getNode' | 'listEndpoints')
     let sent = 0;
     const fire = (): void => {
       const start = performance.now();
-      const cb = (err: grpc.ServiceError | null): void => {
+      fire1((ok) => {
         lat.push(performance.now() - start);
-        if (err) errors += 1;
+        if (!ok) errors += 1;
         done += 1;
         if (done === total) resolve();
-      };
-      if (call === 'getNode') client.getNode({}, cb);
-      else client.listEndpoints({}, cb);
+      });
     };
     // Open loop: requests leave on schedule whether or not earlier ones returned.
     const tick = (): void => {
@@ -131,6 +175,27 @@ async function watchPhase(child: ChildProcess, socketPath: string, pkg: ReturnTy
   return { lat: lat.sort((a, b) => a - b), expected, received, snapshotMs };
 }
 
+/** The framed length of `method`'s answer to an empty request, read once over HTTP/2. */
+async function framedLength(socketPath: string, method: string): Promise<number> {
+  const s = http2.connect('http://localhost', { createConnection: () => net.connect(socketPath) });
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const st = s.request({ ':method': 'POST', ':path': `/knit.v1.Knit/${method}`, 'content-type': 'application/grpc', te: 'trailers' });
+      st.on('data', (c: Buffer) => chunks.push(c));
+      st.on('error', reject);
+      st.on('close', () => {
+        const body = Buffer.concat(chunks);
+        if (body.length < 5 || body.readUInt32BE(1) !== body.length - 5) reject(new Error(`${method}: not one gRPC message (${body.length} bytes)`));
+        else resolve(body.length - 5);
+      });
+      st.end(Buffer.alloc(5));
+    });
+  } finally {
+    s.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'knit-api-bench-'));
   const socketPath = path.join(dir, 'knitd.sock');
@@ -142,20 +207,30 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5000, (e) => (e ? reject(e) : resolve())));
     // Warm-up: JIT and connection.
     for (let i = 0; i < 500; i++) await new Promise<void>((r) => client.getNode({}, () => r()));
+    // The answers' encoded lengths, from calls grpc-js decoded and checked, for the lean client's check.
+    const node = await new Promise<Node__Output>((resolve, reject) => client.getNode({}, (e, r) => (e || r === undefined ? reject(e) : resolve(r))));
+    const eps = await new Promise<ListEndpointsResponse__Output>((resolve, reject) => client.listEndpoints({}, (e, r) => (e || r === undefined ? reject(e) : resolve(r))));
+    if (eps.endpoints.length !== 100 || node.name === '') throw new Error('the bench server did not answer as set up');
+    const nodeLen = await framedLength(socketPath, 'GetNode');
+    const epsLen = await framedLength(socketPath, 'ListEndpoints');
+    const h2 = http2.connect('http://localhost', { createConnection: () => net.connect(socketPath) });
     const rows: string[][] = [];
-    // ListEndpoints twice in the same run: rebuilt per call (before) and from the encoded snapshot (knitd now).
+    // ListEndpoints rebuilt per call (before) and from the encoded snapshot (knitd now), with both load generators.
     const phases = [
-      { call: 'getNode' as const, label: `GetNode @ ${RATE}/s`, snapshot: true },
-      { call: 'listEndpoints' as const, label: `ListEndpoints (100), rebuilt per call @ ${RATE}/s`, snapshot: false },
-      { call: 'listEndpoints' as const, label: `ListEndpoints (100), snapshot @ ${RATE}/s`, snapshot: true },
+      { fire: grpcJsCall(client, 'getNode'), label: `GetNode @ ${RATE}/s, grpc-js client`, snapshot: true },
+      { fire: h2Call(h2, 'GetNode', nodeLen), label: `GetNode @ ${RATE}/s, lean client`, snapshot: true },
+      { fire: grpcJsCall(client, 'listEndpoints'), label: `ListEndpoints (100), rebuilt per call @ ${RATE}/s, grpc-js client`, snapshot: false },
+      { fire: grpcJsCall(client, 'listEndpoints'), label: `ListEndpoints (100), snapshot @ ${RATE}/s, grpc-js client`, snapshot: true },
+      { fire: h2Call(h2, 'ListEndpoints', epsLen), label: `ListEndpoints (100), snapshot @ ${RATE}/s, lean client`, snapshot: true },
     ];
     for (const ph of phases) {
       await request(child, { cmd: 'snapshot', on: ph.snapshot }, 'snapshot');
-      const m = await measure(child, SECONDS, () => unaryPhase(client, ph.call));
+      const m = await measure(child, SECONDS, () => unaryPhase(ph.fire));
       const { lat, errors, achieved } = m.result;
       rows.push([ph.label, achieved.toFixed(0), pct(lat, 50).toFixed(2), pct(lat, 99).toFixed(2), lat[lat.length - 1].toFixed(2), String(errors), m.cpuPct.toFixed(0), m.rssMb.toFixed(0), m.clientCpuPct.toFixed(0)]);
     }
     client.close();
+    h2.close();
     const w = await measure(child, SECONDS, () => watchPhase(child, socketPath, pkg));
     const r = w.result;
     rows.push([`Watch ${WATCHERS} clients, ${EVENT_RATE} ev/s`, `${(r.received / SECONDS).toFixed(0)} deliv/s`, pct(r.lat, 50).toFixed(2), pct(r.lat, 99).toFixed(2), r.lat[r.lat.length - 1].toFixed(2), String(r.expected - r.received), w.cpuPct.toFixed(0), w.rssMb.toFixed(0), w.clientCpuPct.toFixed(0)]);
