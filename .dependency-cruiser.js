@@ -17,12 +17,12 @@ const ROWS = [
   ['bgp', 'metrics'],
   ['subnet', 'ipam', 'dataplane', 'config'],
   ['store', 'netlink', 'policy'],
-  ['persist', 'net', 'log'],
+  ['persist', 'net', 'log', 'records'],
   ['base'],
 ];
 
 /** Modules that are entered only through their index.ts from other modules. */
-const INDEXED = ['api', 'backend', 'base', 'bgp', 'config', 'ipam', 'metrics', 'netlink', 'policy', 'store', 'subnet'];
+const INDEXED = ['api', 'backend', 'base', 'bgp', 'config', 'ipam', 'metrics', 'netlink', 'policy', 'records', 'store', 'subnet'];
 
 const KNOWN = ROWS.flat();
 const SRC = '^agent/src/';

@@ -68,11 +68,11 @@ export function sampleEndpoints(): EndpointInfo[] {
   return [
     {
       containerId: 'c0ffee01', ifname: 'eth0', netns: '/var/run/netns/c1', address: '10.244.1.2/24', mac: '0a:58:0a:f4:01:02',
-      hostVeth: 'veth1a2b3c4d', portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], createdAt: T0,
+      hostVeth: 'veth1a2b3c4d', portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], createdAt: T0.toISOString(),
     },
     {
       containerId: 'c0ffee02', ifname: 'eth0', netns: '/var/run/netns/c2', address: '10.244.1.3/24', mac: '0a:58:0a:f4:01:03',
-      hostVeth: 'veth5e6f7a8b', portMappings: [], createdAt: T0,
+      hostVeth: 'veth5e6f7a8b', portMappings: [], createdAt: T0.toISOString(),
     },
   ];
 }

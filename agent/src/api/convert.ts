@@ -153,7 +153,8 @@ export function endpointToWire(e: EndpointInfo): Endpoint {
     portMappings: e.portMappings.map((m) => ({
       hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, hostIp: m.hostIp ?? '',
     })),
-    createdAt: time(e.createdAt),
+    // The record's text, normalised (an unreadable time reads as unknown).
+    createdAt: time(new Date(e.createdAt)),
     ipv6Address: e.ipv6Address ?? '',
   };
 }

@@ -8,6 +8,7 @@
  * modules stay free to change. Times are `Date`s here; the server turns them
  * into RFC 3339 strings on the wire.
  */
+import type { Endpoint } from '../records';
 
 /** A verdict with the reasons it is not OK (empty when OK). */
 export interface ConditionInfo {
@@ -142,27 +143,8 @@ export interface PeerInfo {
   publicIpv6?: string;
 }
 
-export interface PortMappingInfo {
-  hostPort: number;
-  containerPort: number;
-  protocol: 'tcp' | 'udp' | 'sctp';
-  hostIp?: string;
-}
-
-/** One container attachment (the endpoint store's record). */
-export interface EndpointInfo {
-  containerId: string;
-  ifname: string;
-  netns: string;
-  /** "10.244.1.5/24" */
-  address: string;
-  mac: string;
-  hostVeth: string;
-  portMappings: PortMappingInfo[];
-  createdAt: Date;
-  /** Dual-stack: "fd00:10:244:1::5/64" */
-  ipv6Address?: string;
-}
+/** One container attachment: the endpoint store's record itself (records/endpoint.ts). */
+export type EndpointInfo = Endpoint;
 
 export interface BgpSessionInfo {
   peerAddress: string;

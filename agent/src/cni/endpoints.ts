@@ -11,29 +11,9 @@ import { CoalescingWriter } from '../persist/coalescing-writer';
 import { nodeStateFs, readIfExists, removeLeftoverTempFiles, writeFileAtomic } from '../persist/atomic-file';
 import type { StateFs } from '../persist/atomic-file';
 import type { Logger } from '../log/logger';
+import type { Endpoint } from '../records';
 
-export interface EndpointPortMapping {
-  hostPort: number;
-  containerPort: number;
-  protocol: 'tcp' | 'udp' | 'sctp';
-  hostIp?: string;
-}
-
-export interface Endpoint {
-  containerId: string;
-  ifname: string;
-  netns: string;
-  /** "10.244.1.5/24" */
-  address: string;
-  /** Dual-stack: "fd00:10:244:1::5/64" */
-  ipv6Address?: string;
-  mac: string;
-  hostVeth: string;
-  portMappings: EndpointPortMapping[];
-  createdAt: string;
-  /** the knit network it is attached to; absent = the default network */
-  network?: string;
-}
+export type { Endpoint } from '../records';
 
 const FILE_VERSION = 1;
 

@@ -21,7 +21,8 @@ import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { NftValidationError } from '../dataplane/nft/validate';
 import { recoveredContainerId, recoveredVethName } from './ipam-recovery';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
-import type { EndpointStore, Endpoint, EndpointPortMapping } from './endpoints';
+import type { EndpointStore, Endpoint } from './endpoints';
+import type { PortMapping } from '../records';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
 import type { InternalResult } from './result';
 import { CniError, CniErrorCode } from './errors';
@@ -37,7 +38,7 @@ export const KnitCniCode = {
 /** Where the node's port mappings go (knitd renders them into nftables with its NAT rules). */
 export interface PortMapSink {
   /** Replaces the node's whole set of port mappings; resolves once programmed. */
-  setPortMappings(mappings: Array<EndpointPortMapping & { containerIp: string; id: string }>): Promise<void>;
+  setPortMappings(mappings: Array<PortMapping & { containerIp: string; id: string }>): Promise<void>;
 }
 
 export interface NodeNetwork {
@@ -149,7 +150,7 @@ export class KnitCniHandlers implements CniHandlers {
     }
     const mappings = (req.conf.runtimeConfig?.portMappings ?? [])
       .filter((m) => m.hostIP === undefined || !m.hostIP.includes(':')) // IPv4 node: skip v6 host IPs
-      .map((m): EndpointPortMapping => ({
+      .map((m): PortMapping => ({
         hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol,
         ...(m.hostIP && m.hostIP !== '0.0.0.0' ? { hostIp: m.hostIP } : {}),
       }));
@@ -392,7 +393,7 @@ export class KnitCniHandlers implements CniHandlers {
 }
 
 /** The endpoint whose port mapping takes the same host port and protocol on an overlapping host IP, if any. */
-function portHolder(endpoints: Endpoint[], m: EndpointPortMapping): Endpoint | undefined {
+function portHolder(endpoints: Endpoint[], m: PortMapping): Endpoint | undefined {
   return endpoints.find((e) => e.portMappings.some((p) =>
     p.hostPort === m.hostPort && p.protocol === m.protocol
     && (p.hostIp === undefined || m.hostIp === undefined || p.hostIp === m.hostIp)));

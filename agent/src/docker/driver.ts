@@ -21,6 +21,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
+import type { Endpoint } from '../records';
 import type { Ipam } from '../ipam';
 import { PoolExhaustedError } from '../ipam';
 import { hostVethName } from '../dataplane/veth-name';
@@ -44,18 +45,6 @@ export interface DockerNetworkView {
   node(): { bridge: string; gateway: string; prefixLength: number; mtu: number; cidr: string };
 }
 
-/** A knit endpoint record (the shape of cni/endpoints' Endpoint, which main passes in). */
-export interface DockerEndpointRecord {
-  containerId: string;
-  ifname: string;
-  netns: string;
-  address: string;
-  mac: string;
-  hostVeth: string;
-  portMappings: Array<{ hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' | 'sctp'; hostIp?: string }>;
-  createdAt: string;
-  network?: string;
-}
 
 export interface DockerDriverDeps {
   nl: Handle;
@@ -66,8 +55,8 @@ export interface DockerDriverDeps {
     endpointsChanged?(name: string): void;
   };
   endpoints: {
-    get(containerId: string, ifname: string): DockerEndpointRecord | undefined;
-    put(e: DockerEndpointRecord): Promise<void>;
+    get(containerId: string, ifname: string): Endpoint | undefined;
+    put(e: Endpoint): Promise<void>;
     remove(containerId: string, ifname: string): Promise<unknown>;
   };
   /** Opens a netlink handle inside a namespace (the sandbox); the caller closes it. */
@@ -295,7 +284,7 @@ export class DockerDriver {
    * knitd restart between the two, read from inside the sandbox (dockerd has
    * configured it by the time it publishes ports).
    */
-  private async containerIp(rec: DockerEndpointRecord, networkId: string): Promise<string> {
+  private async containerIp(rec: Endpoint, networkId: string): Promise<string> {
     if (rec.address !== '') return rec.address;
     const net = this.networkOfId(networkId);
     const inside = this.deps.openNetns(rec.netns);

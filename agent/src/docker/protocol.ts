@@ -7,6 +7,7 @@
  * JSON with content type application/vnd.docker.plugins.v1+json; a failure is
  * `{"Err": "…"}` (dockerd shows the text to the user).
  */
+import type { PortMapping } from '../records';
 
 /** The content type dockerd expects on every plugin answer. */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
@@ -148,15 +149,8 @@ export function parseJoin(o: Obj): { networkId: string; endpointId: string; sand
   return { ...parseEndpointRef(o, what), sandboxKey: reqString(o, 'SandboxKey', what) };
 }
 
-/** One published port (`docker run -p`), as in the com.docker.network.portmap option. */
-export interface DockerPortMapping {
-  protocol: 'tcp' | 'udp' | 'sctp';
-  containerPort: number;
-  hostPort: number;
-  hostIp?: string;
-}
 
-const PROTOCOLS: Record<number, DockerPortMapping['protocol']> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+const PROTOCOLS: Record<number, PortMapping['protocol']> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 
 function port(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new PluginRequestError(`${what}: ${JSON.stringify(v)} is not a port`);
@@ -169,12 +163,12 @@ function port(v: unknown, what: string): number {
  * bridge does when it allocates one; HostPort 0 ("any free port") is refused,
  * because knit does not pick host ports.
  */
-export function parseExternalConnectivity(o: Obj): { networkId: string; endpointId: string; ports: DockerPortMapping[] } {
+export function parseExternalConnectivity(o: Obj): { networkId: string; endpointId: string; ports: PortMapping[] } {
   const what = 'NetworkDriver.ProgramExternalConnectivity';
   const ref = parseEndpointRef(o, what);
   const options = asObject(o.Options, `${what} Options`);
   const list = options['com.docker.network.portmap'];
-  const ports: DockerPortMapping[] = [];
+  const ports: PortMapping[] = [];
   if (Array.isArray(list)) {
     for (const [i, raw] of list.entries()) {
       const m = asObject(raw, `${what} portmap[${i}]`);

@@ -58,10 +58,6 @@ function differs<T>(o: AuditedObject<T>, show: (x: T) => string): string | undef
   return o.state === 'differs' && o.have ? `kernel has ${show(o.have)}` : undefined;
 }
 
-export function toEndpointInfo(e: Endpoint): EndpointInfo {
-  return { ...e, createdAt: new Date(e.createdAt) };
-}
-
 function leaseInfo(l: Lease, ownName: string): SubnetLeaseInfo {
   return {
     subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, backendType: l.backend.type,
@@ -174,7 +170,7 @@ export class KnitdStateSource implements KnitStateSource {
   }
 
   listEndpoints(): EndpointInfo[] {
-    return this.deps.endpoints.list().map(toEndpointInfo);
+    return this.deps.endpoints.list();
   }
 
   subscribe(listener: (change: StateChange) => void): () => void {
@@ -185,8 +181,8 @@ export class KnitdStateSource implements KnitStateSource {
   /** main calls this after a CNI request changed an attachment. */
   endpointChanged(containerId: string, ifname: string, change: 'added' | 'removed'): void {
     const e = this.deps.endpoints.get(containerId, ifname);
-    const endpoint: EndpointInfo = e ? toEndpointInfo(e)
-      : { containerId, ifname, netns: '', address: '', mac: '', hostVeth: '', portMappings: [], createdAt: new Date(0) };
+    const endpoint: EndpointInfo = e
+      ?? { containerId, ifname, netns: '', address: '', mac: '', hostVeth: '', portMappings: [], createdAt: '' };
     this.emit({ kind: 'endpoint', change, endpoint });
   }
 

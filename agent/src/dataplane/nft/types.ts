@@ -5,26 +5,21 @@
  * renderer turns it into one atomic nft transaction.
  */
 
-/** Transport protocols a port mapping may use (those with ports nft's `th dport` reads). */
-export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+import type { PortMapping as PublishedPort, PortProtocol } from '../../records';
 
-/** One hostPort → container mapping, as the CNI `portMappings` capability gives it. */
-export interface PortMapping {
+export type { PortProtocol };
+
+/**
+ * One published port as the NAT table renders it: the record's mapping plus
+ * who owns it and where it is DNATed to. `hostIp` absent, "" or "0.0.0.0"
+ * means any local address of the node (including 127.0.0.1 when `bridge`
+ * is given, see NftDesiredState.bridge).
+ */
+export interface PortMapping extends PublishedPort {
   /** Who owns the mapping, e.g. "<containerId>/<ifname>": shown in element comments and error messages. */
   id: string;
   /** The container's IPv4 address (DNAT target). */
   containerIp: string;
-  /** Port on the node, 1..65535. */
-  hostPort: number;
-  /** Port inside the container, 1..65535. */
-  containerPort: number;
-  protocol: PortProtocol;
-  /**
-   * Restrict the mapping to packets sent to this node address. Absent, "" or
-   * "0.0.0.0" mean any local address of the node (including 127.0.0.1 when
-   * `bridge` is given, see NftDesiredState.bridge).
-   */
-  hostIp?: string;
 }
 
 /** Everything knit wants in its table. An empty object renders an empty (but present) table. */
