@@ -18,7 +18,8 @@ import type { Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
 import { routesIn, startBird, type Bird } from './bgp-lab';
 import { etcdctl, knitctl } from './api-lab';
-import { pairedIpv6Subnet, parseNetworkConfig } from '../../agent/src/store/network-config';
+import { pairedIpv6Subnet } from '../../agent/src/store/network-config';
+import { parseNetwork } from '../../agent/src/backend';
 
 const execFileP = promisify(execFile);
 
@@ -134,7 +135,7 @@ for (const backend of ['vxlan', 'host-gw', 'bgp'] as const) {
       for (const [i, k] of knitds.entries()) {
         const held = logRecords(k).find((r) => r.message === 'subnet lease held')!;
         const v4 = String(held.subnet);
-        expect(held.ipv6Subnet).to.equal(pairedIpv6Subnet(parseNetworkConfig(NETWORK(backend)), v4));
+        expect(held.ipv6Subnet).to.equal(pairedIpv6Subnet(parseNetwork(NETWORK(backend)), v4));
         expect(held.publicIpv6).to.equal(lab.nodes[i]!.underlayIp6);
       }
     });

@@ -76,6 +76,25 @@ describe('cluster start-up refuses a hostile network config and leaves nothing b
     });
   }
 
+  // The backend section is checked by its backend (backend/<type>/config.ts), still before anything is made.
+  const backendCases: Array<{ name: string; backend: Record<string, unknown>; match: RegExp }> = [
+    { name: 'an unknown backend', backend: { type: 'udp' }, match: /network config: field "backend\.type": unknown backend "udp" \(known: vxlan, host-gw, ipip, bgp\)/ },
+    { name: 'VNI 0', backend: { type: 'vxlan', vni: 0 }, match: /network config: field "backend\.vni": must be an integer 1\.\.16777215, got 0/ },
+    { name: 'a mistyped vxlan field', backend: { type: 'vxlan', VNI: 2 }, match: /network config: field "backend\.VNI": unknown field/ },
+    { name: 'a bgp peer without an AS', backend: { type: 'bgp', asn: 65001, peers: [{ address: '192.168.77.1' }] }, match: /network config: field "backend\.peers\.0\.asn": is required/ },
+  ];
+  for (const tc of backendCases) {
+    it(`refuses a backend section with ${tc.name} before any side effect`, async () => {
+      await etcdctl(lab, ['put', NETWORK_KEY, JSON.stringify({ clusterCidr: '10.244.0.0/16', backend: tc.backend })]);
+      const { k, code } = await startToExit();
+      expect(code, k.proc.logTail()).to.equal(1);
+      const failed = logRecords(k).filter((r) => r.message === 'knitd failed to start');
+      expect(failed, k.proc.logTail()).to.have.length(1);
+      expect(String(failed[0]!.error)).to.match(tc.match);
+      expect(await leftovers(k)).to.deep.equal([]);
+    });
+  }
+
   it('a start that fails part-way (bridge name taken by a veth) removes its lease, state file and VXLAN device', async () => {
     const node = lab.nodes[0]!;
     await etcdctl(lab, ['put', NETWORK_KEY, JSON.stringify(VXLAN_NETWORK)]);

@@ -7,11 +7,10 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { createBackend } from '../../agent/src/backend';
+import { createBackend, parseNetwork } from '../../agent/src/backend';
 import { detectUnderlay } from '../../agent/src/dataplane/underlay';
 import { silentLogger } from '../../agent/src/log/logger';
 import { openHandle } from '../../agent/src/netlink';
-import { parseNetworkConfig } from '../../agent/src/store/network-config';
 import { createLab } from '../lab/lab';
 import { addNetns, delNetns, nsIpJson, nsRun } from '../lab/netns';
 import { createOverlayLab, type OverlayLab } from './backend-overlay-lab';
@@ -75,7 +74,7 @@ describe('backend ipip: a kernel without the ipip kind', function () {
     const nl = openHandle(lab.nodes[0]!.netnsPath);
     try {
       const underlay = await detectUnderlay(nl);
-      const network = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type: 'ipip' } });
+      const network = parseNetwork({ clusterCidr: '10.244.0.0/16', backend: { type: 'ipip' } });
       const backend = createBackend({ nl, logger: silentLogger(), network, node: { name: 'node1', publicIp: underlay.ip, underlay: underlay.link, subnet: '10.244.1.0/24' } });
       let err: Error | undefined;
       try { await backend.setup(); } catch (e) { err = e as Error; }

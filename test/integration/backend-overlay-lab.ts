@@ -6,13 +6,13 @@
  * a veth with `ip` (gateway 10.244.<n>.1 on the node, container .2), so a
  * ping between containers crosses the backend's dataplane for real.
  */
-import { createBackend, backendLeaseData, type Backend } from '../../agent/src/backend';
+import { createBackend, backendLeaseData, type Backend, parseNetwork } from '../../agent/src/backend';
 import { Reconciler } from '../../agent/src/dataplane/reconcile';
 import { detectUnderlay } from '../../agent/src/dataplane/underlay';
 import { silentLogger } from '../../agent/src/log/logger';
 import { openHandle, type Handle } from '../../agent/src/netlink';
 import type { Lease } from '../../agent/src/store/lease-codec';
-import { parseNetworkConfig, type NetworkConfig } from '../../agent/src/store/network-config';
+import { type NetworkConfig } from '../../agent/src/store/network-config';
 import { createLab, type Lab, type LabContainer, type LabNode } from '../lab/lab';
 import { nsRun } from '../lab/netns';
 
@@ -68,7 +68,7 @@ function attachContainer(lab: Lab, node: LabNode, n: number, mtu: number): LabCo
 
 /** Build the lab, set every backend up (no peers yet), attach containers, start the reconcilers. */
 export async function createOverlayLab(opts: { nodes: number; backend: Record<string, unknown>; resyncIntervalMs?: number }): Promise<OverlayLab> {
-  const network = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: opts.backend });
+  const network = parseNetwork({ clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: opts.backend });
   const lab = await createLab({ nodes: opts.nodes });
   const nodes: OverlayNode[] = [];
   const teardown = async (): Promise<void> => {

@@ -5,11 +5,10 @@
  * exactly the writes needed, then none.
  */
 import { expect } from 'chai';
-import { createBackend, vtepMac, type Backend } from '../../agent/src/backend';
+import { createBackend, vtepMac, type Backend, parseNetwork } from '../../agent/src/backend';
 import { detectUnderlay } from '../../agent/src/dataplane/underlay';
 import { silentLogger } from '../../agent/src/log/logger';
 import { openHandle, type Handle } from '../../agent/src/netlink';
-import { parseNetworkConfig } from '../../agent/src/store/network-config';
 import { createLab, type Lab, type LabNode } from '../lab/lab';
 import { nsIpJson, nsRun } from '../lab/netns';
 
@@ -28,7 +27,7 @@ describe('backend vxlan: device convergence', function () {
     node = lab.nodes[0]!;
     nl = openHandle(node.netnsPath);
     const u = await detectUnderlay(nl);
-    const network = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type: 'vxlan' } });
+    const network = parseNetwork({ clusterCidr: '10.244.0.0/16', backend: { type: 'vxlan' } });
     backend = createBackend({ nl, logger: silentLogger(), network, node: { name: node.name, publicIp: u.ip, underlay: u.link, subnet: '10.244.1.0/24' } });
   });
   after(async () => {

@@ -6,13 +6,12 @@
  * and 1000 peers are programmed, then resynced with zero writes.
  */
 import { expect } from 'chai';
-import { createBackend, vtepMac, type Backend } from '../../agent/src/backend';
+import { createBackend, vtepMac, type Backend, parseNetwork } from '../../agent/src/backend';
 import { Reconciler } from '../../agent/src/dataplane/reconcile';
 import { detectUnderlay } from '../../agent/src/dataplane/underlay';
 import { silentLogger } from '../../agent/src/log/logger';
 import { openHandle, type Handle } from '../../agent/src/netlink';
 import type { Lease } from '../../agent/src/store/lease-codec';
-import { parseNetworkConfig } from '../../agent/src/store/network-config';
 import { createLab, type Lab, type LabNode } from '../lab/lab';
 import { nsRun } from '../lab/netns';
 
@@ -39,7 +38,7 @@ describe('reconcile: real kernel, one node', function () {
   let nl: Handle;
   let backend: Backend;
   let rec: Reconciler;
-  const network = parseNetworkConfig({ clusterCidr: '10.0.0.0/8', subnetLength: 24, backend: { type: 'vxlan' } });
+  const network = parseNetwork({ clusterCidr: '10.0.0.0/8', subnetLength: 24, backend: { type: 'vxlan' } });
 
   before(async () => {
     lab = await createLab({ nodes: 1 });

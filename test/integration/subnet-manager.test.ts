@@ -7,7 +7,8 @@ import { RUN_PREFIX } from '../lab/netns';
 import { cidrCoversAny, mustParseCidrAny } from '../../agent/src/net/ip';
 import { createEtcdClient, type EtcdClient } from '../../agent/src/store/etcd-client';
 import type { Lease } from '../../agent/src/store/lease-codec';
-import { parseNetworkConfig, type NetworkConfig } from '../../agent/src/store/network-config';
+import { type NetworkConfig } from '../../agent/src/store/network-config';
+import { parseNetwork } from '../../agent/src/backend';
 import { EtcdRegistry } from '../../agent/src/store/registry';
 import { SubnetExhaustedError } from '../../agent/src/subnet/errors';
 import { LeaseManager, type LeaseState } from '../../agent/src/subnet/lease-manager';
@@ -27,7 +28,7 @@ describe('subnet: LeaseManager and PeerTracker against a real etcd', function ()
   let managers: LeaseManager[];
   let trackers: PeerTracker[];
 
-  const net = (cidr: string): NetworkConfig => parseNetworkConfig({ clusterCidr: cidr, backend: { type: 'vxlan' } });
+  const net = (cidr: string): NetworkConfig => parseNetwork({ clusterCidr: cidr, backend: { type: 'vxlan' } });
   const registry = (n: NetworkConfig, prefix: string): EtcdRegistry =>
     new EtcdRegistry(client, { prefix, scope: n, callTimeoutMs: 1000 });
   const stateDir = (): string => {
@@ -77,7 +78,7 @@ describe('subnet: LeaseManager and PeerTracker against a real etcd', function ()
   });
 
   it('dual-stack: 20 concurrent joiners get 20 distinct IPv4 and 20 distinct IPv6 subnets; IPv6-only keys by IPv6 subnet', async () => {
-    const n = parseNetworkConfig({ clusterCidr: '10.51.0.0/19', ipv6ClusterCidr: 'fd00:51::/59', backend: { type: 'vxlan' } });
+    const n = parseNetwork({ clusterCidr: '10.51.0.0/19', ipv6ClusterCidr: 'fd00:51::/59', backend: { type: 'vxlan' } });
     const reg = registry(n, prefix());
     const leases = await Promise.all(Array.from({ length: 20 }, (_, i) => manager(reg, n, stateDir()).acquire({ ...node(i + 1), publicIpv6: `fd50::${i + 1}` })));
     expect(new Set(leases.map((l) => l.subnet)).size).to.equal(20);
@@ -87,7 +88,7 @@ describe('subnet: LeaseManager and PeerTracker against a real etcd', function ()
     const c6 = mustParseCidrAny('fd00:51::/59');
     expect(list.leases.filter((r) => r.lease.ipv6Subnet !== undefined && cidrCoversAny(c6, mustParseCidrAny(r.lease.ipv6Subnet)))).to.have.length(20);
 
-    const n6 = parseNetworkConfig({ clusterCidr: 'fd00:52::/60', backend: { type: 'host-gw' } });
+    const n6 = parseNetwork({ clusterCidr: 'fd00:52::/60', backend: { type: 'host-gw' } });
     const p6 = prefix();
     const reg6 = registry(n6, p6);
     const v6 = await Promise.all(Array.from({ length: 5 }, (_, i) => manager(reg6, n6, stateDir()).acquire({ ...node(i + 1), publicIp: `fd50::${i + 1}` })));

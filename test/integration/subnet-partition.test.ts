@@ -11,7 +11,7 @@ import { startEtcd, type EtcdProcess } from '../lab/etcd';
 import { RUN_PREFIX } from '../lab/netns';
 import { createEtcdClient, type EtcdClient } from '../../agent/src/store/etcd-client';
 import type { LeaseEvent, LeaseList } from '../../agent/src/store/lease-record';
-import { parseNetworkConfig } from '../../agent/src/store/network-config';
+import { parseNetwork } from '../../agent/src/backend';
 import { EtcdRegistry } from '../../agent/src/store/registry';
 import { SubnetConflictError } from '../../agent/src/subnet/errors';
 import { LeaseManager } from '../../agent/src/subnet/lease-manager';
@@ -70,7 +70,7 @@ describe('subnet: partitions between a node and etcd (TCP proxy)', function () {
   let dirs: string[] = [];
   let managers: LeaseManager[] = [];
   let seq = 0;
-  const net = parseNetworkConfig({ clusterCidr: '10.110.0.0/16', backend: { type: 'vxlan' } });
+  const net = parseNetwork({ clusterCidr: '10.110.0.0/16', backend: { type: 'vxlan' } });
   const prefix = (): string => `/knit-test/${RUN_PREFIX}-part${++seq}`;
   const dir = (): string => {
     const d = mkdtempSync(path.join(tmpdir(), 'knit-part-'));

@@ -6,9 +6,8 @@ import { expect } from 'chai';
 import { planHostGw, planIpip, planVxlan, vtepMac, type DesiredDataplane, type VxlanPlanEnv } from '../../agent/src/backend';
 import { mustParseCidr } from '../../agent/src/net/ipv4';
 import type { Lease, LeaseBackendData } from '../../agent/src/store/lease-codec';
-import type { BackendType } from '../../agent/src/store/network-config';
 
-function lease(subnet: string, nodeName: string, publicIp: string, type: BackendType, data: LeaseBackendData = {}): Lease {
+function lease(subnet: string, nodeName: string, publicIp: string, type: string, data: LeaseBackendData = {}): Lease {
   return { subnet, nodeName, publicIp, backend: { type, data }, renewedAt: '2026-01-01T00:00:00.000Z' };
 }
 

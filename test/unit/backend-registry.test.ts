@@ -5,13 +5,12 @@
  */
 import { expect } from 'chai';
 import {
-  backendLeaseData, createBackend, registerBackend, registeredBackendTypes, vtepMac, type BackendContext, type BackendFactory,
+  backendLeaseData, createBackend, registerBackend, registeredBackendTypes, vtepMac, type BackendContext, type BackendFactory, parseNetwork,
 } from '../../agent/src/backend';
 import { silentLogger } from '../../agent/src/log/logger';
 import type { Handle, Link } from '../../agent/src/netlink/types';
-import { parseNetworkConfig } from '../../agent/src/store/network-config';
 
-const net = (backend: Record<string, unknown>) => parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend });
+const net = (backend: Record<string, unknown>) => parseNetwork({ clusterCidr: '10.244.0.0/16', backend });
 const underlay: Link = { index: 2, name: 'eth0', kind: 'veth', mtu: 1500, up: true };
 /** A handle whose every call fails: proves a code path never reaches the kernel. */
 const noKernel = new Proxy({}, { get: () => () => { throw new Error('kernel touched'); } }) as Handle;
@@ -38,12 +37,12 @@ describe('backend: registry', () => {
 
   it('an unregistered type is a clear error', () => {
     // Every known type is registered now; a config that bypassed validation stands in for a missing one.
-    const bogus = { ...net({ type: 'ipip' }), backend: { type: 'nope' } } as unknown as ReturnType<typeof net>;
+    const bogus = { ...net({ type: 'ipip' }), backend: { type: 'nope' } };
     expect(() => createBackend(ctx(bogus))).to.throw(/^no backend registered for type nope \(registered: vxlan, host-gw, ipip, bgp/);
   });
 
   it('another factory for a taken type is refused', () => {
-    const other: BackendFactory = { type: 'vxlan', leaseData: () => ({}), create: () => { throw new Error('unused'); } };
+    const other: BackendFactory = { type: 'vxlan', parseConfig: (s) => s, leaseData: () => ({}), create: () => { throw new Error('unused'); } };
     expect(() => registerBackend(other)).to.throw('backend vxlan is already registered');
   });
 

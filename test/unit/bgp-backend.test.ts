@@ -7,16 +7,16 @@
 import { expect } from 'chai';
 import { BgpBackend } from '../../agent/src/backend/bgp/bgp-backend';
 import { peerSpecs, resolveBgpOptions } from '../../agent/src/backend/bgp/options';
-import { backendLeaseData } from '../../agent/src/backend';
+import { backendLeaseData, parseNetwork } from '../../agent/src/backend';
 import type { UpdateMessage } from '../../agent/src/bgp/codec';
 import { parsePrefix } from '../../agent/src/bgp/path';
 import { silentLogger } from '../../agent/src/log/logger';
 import { RTPROT_KNIT_BGP, type Addr, type Handle, type Link, type Route } from '../../agent/src/netlink/types';
 import type { Lease } from '../../agent/src/store/lease-codec';
-import { formatNetworkConfig, parseNetworkConfig, parseNetworkConfigText, NetworkConfigError } from '../../agent/src/store/network-config';
+import { formatNetworkConfig, parseNetworkConfigText, NetworkConfigError } from '../../agent/src/store/network-config';
 import { FakeClock, FakeConn, FakeDialer, flush, peerOpen } from './bgp-fakes';
 
-const net = (backend: Record<string, unknown>) => parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type: 'bgp', ...backend } });
+const net = (backend: Record<string, unknown>) => parseNetwork({ clusterCidr: '10.244.0.0/16', backend: { type: 'bgp', ...backend } });
 
 function lease(node: string, subnet: string, ip: string, data: Record<string, number> = {}, type: 'bgp' | 'vxlan' = 'bgp'): Lease {
   return { nodeName: node, subnet, publicIp: ip, backend: { type, data }, renewedAt: '2026-01-01T00:00:00Z' };

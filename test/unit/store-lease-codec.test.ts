@@ -68,7 +68,7 @@ describe('store: lease codec', () => {
     { name: 'publicIp class E', key: '10.244.3.0-24', value: v({ publicIp: '250.1.2.3' }), match: /reserved \(class E\)/ },
     { name: 'publicIp inside the cluster CIDR', key: '10.244.3.0-24', value: v({ publicIp: '10.244.7.9' }), match: /publicIp 10\.244\.7\.9 is inside the cluster CIDR 10\.244\.0\.0\/16/ },
     { name: 'missing publicIp', key: '10.244.3.0-24', value: v({ publicIp: undefined }), match: /publicIp is missing/ },
-    { name: 'unknown backend type', key: '10.244.3.0-24', value: v({ backend: { type: 'udp', data: {} } }), match: /backend\.type/ },
+    { name: 'a backend type that is no backend name (a peer on another backend is refused by backend/peer-checks)', key: '10.244.3.0-24', value: v({ backend: { type: 'UDP tunnel', data: {} } }), match: /backend\.type/ },
     { name: 'backend.data an array', key: '10.244.3.0-24', value: v({ backend: { type: 'vxlan', data: [] } }), match: /backend\.data is not an object/ },
     { name: 'backend.data nested object', key: '10.244.3.0-24', value: v({ backend: { type: 'vxlan', data: { x: {} } } }), match: /backend\.data\.x/ },
     { name: 'bad vtepMac', key: '10.244.3.0-24', value: v({ backend: { type: 'vxlan', data: { vtepMac: 'zz' } } }), match: /vtepMac/ },

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { NetworkConfigError, parseNetworkConfig, parseNetworkConfigText, formatNetworkConfig } from '../../agent/src/store/network-config';
+import { parseNetwork } from '../../agent/src/backend';
 
 const vx = { type: 'vxlan' };
 
-describe('store: parseNetworkConfig', () => {
+describe('parseNetwork: the store\'s fields, then the backend\'s own section', () => {
   it('fills the defaults (VNI 1, port 8472, masquerade, /24, full range)', () => {
-    const cfg = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: vx });
+    const cfg = parseNetwork({ clusterCidr: '10.244.0.0/16', backend: vx });
     expect(cfg).to.deep.equal({
       clusterCidr: '10.244.0.0/16',
       subnetLength: 24,
@@ -17,7 +18,7 @@ describe('store: parseNetworkConfig', () => {
   });
 
   it('keeps explicit values and accepts min/max with or without /len', () => {
-    const cfg = parseNetworkConfig({
+    const cfg = parseNetwork({
       clusterCidr: '10.0.0.0/8',
       subnetLength: 26,
       subnetMin: '10.1.0.0',
@@ -35,12 +36,12 @@ describe('store: parseNetworkConfig', () => {
 
   for (const type of ['host-gw', 'ipip', 'bgp'] as const) {
     it(`accepts backend ${type}`, () => {
-      expect(parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type } }).backend).to.deep.equal({ type });
+      expect(parseNetwork({ clusterCidr: '10.244.0.0/16', backend: { type } }).backend).to.deep.equal({ type });
     });
   }
 
   it('round-trips through its stored text', () => {
-    const cfg = parseNetworkConfig({ clusterCidr: '172.16.0.0/12', subnetLength: 20, backend: { type: 'ipip' }, mtu: 1480 });
+    const cfg = parseNetwork({ clusterCidr: '172.16.0.0/12', subnetLength: 20, backend: { type: 'ipip' }, mtu: 1480 });
     expect(parseNetworkConfigText(formatNetworkConfig(cfg))).to.deep.equal(cfg);
   });
 
@@ -110,7 +111,7 @@ describe('store: parseNetworkConfig', () => {
     it(`refuses: ${tc.name}`, () => {
       let caught: unknown;
       try {
-        parseNetworkConfig(tc.input);
+        parseNetwork(tc.input);
       } catch (err) {
         caught = err;
       }
@@ -125,4 +126,23 @@ describe('store: parseNetworkConfig', () => {
   it('refuses text that is not JSON', () => {
     expect(() => parseNetworkConfigText('{oops')).to.throw(NetworkConfigError, /not valid JSON/);
   });
+});
+
+describe('store: parseNetworkConfig leaves the backend section to its backend', () => {
+  it('checks the section\'s shape and keeps its fields as written (a copy)', () => {
+    const section = { type: 'vxlan', vni: 7, VNI: 'kept for the backend to refuse' };
+    const cfg = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: section });
+    expect(cfg.backend).to.deep.equal(section);
+    expect(cfg.backend).to.not.equal(section);
+  });
+  for (const [name, backend, match] of [
+    ['missing', undefined, /"backend": is required/],
+    ['not an object', 'vxlan', /"backend": must be an object/],
+    ['no type', {}, /"backend.type": must name a backend/],
+    ['a type that is no backend name', { type: '../../etc' }, /"backend.type": must name a backend/],
+  ] as const) {
+    it(`refuses a backend section that is ${name}`, () => {
+      expect(() => parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend })).to.throw(NetworkConfigError, match);
+    });
+  }
 });

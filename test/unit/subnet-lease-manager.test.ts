@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { ConflictError, EtcdUnavailableError, LeaseExpiredError } from '../../agent/src/store/errors';
 import { encodeLeaseValue, InvalidLeaseError, parseLease, subnetKeyName, type LeaseValue } from '../../agent/src/store/lease-codec';
 import type { LeaseList, LeaseRecord } from '../../agent/src/store/lease-record';
-import { parseNetworkConfig, type NetworkConfig } from '../../agent/src/store/network-config';
+import { type NetworkConfig } from '../../agent/src/store/network-config';
+import { parseNetwork } from '../../agent/src/backend';
 import { SubnetConflictError, SubnetExhaustedError, SubnetOutOfNetworkError } from '../../agent/src/subnet/errors';
 import { LeaseManager, type LeaseState } from '../../agent/src/subnet/lease-manager';
 import type { LeaseStore } from '../../agent/src/subnet/ports';
@@ -101,7 +102,7 @@ class FakeStore implements LeaseStore {
 }
 
 
-const NET = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', backend: { type: 'vxlan' } });
+const NET = parseNetwork({ clusterCidr: '10.244.0.0/16', backend: { type: 'vxlan' } });
 const TTL = 100;
 const other = (nodeName: string, publicIp: string): LeaseValue => ({
   nodeName,
@@ -229,7 +230,7 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
   });
 
   it('counts garbage keys as taken and honours subnetMin/subnetMax', async () => {
-    const net = parseNetworkConfig({ clusterCidr: '10.0.0.0/24', subnetLength: 28, subnetMin: '10.0.0.32', subnetMax: '10.0.0.64', backend: { type: 'host-gw' } });
+    const net = parseNetwork({ clusterCidr: '10.0.0.0/24', subnetLength: 28, subnetMin: '10.0.0.32', subnetMax: '10.0.0.64', backend: { type: 'host-gw' } });
     store = new FakeStore(net);
     store.putRaw('10.0.0.32/28', 'garbage');
     store.putRaw('10.0.0.48/28', other('b', '192.168.0.2'));
@@ -245,7 +246,7 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
   });
 
   it('dual-stack: publishes the IPv6 subnet paired with its IPv4 subnet and its IPv6 underlay address', async () => {
-    const net = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } });
+    const net = parseNetwork({ clusterCidr: '10.244.0.0/16', ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } });
     store = new FakeStore(net);
     await writeSubnetState(dir, { subnet: '10.244.42.0/24', nodeName: 'node-a', writtenAt: '' });
     const lease = await make(net).acquire({ ...req, publicIpv6: 'fd30::1' });
@@ -255,7 +256,7 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
 
   it('upgrade to dual-stack: the lease written by an IPv4-only run keeps its IPv4 subnet and gains the paired IPv6 one', async () => {
     store.putRaw('10.244.7.0/24', other('node-a', '192.168.0.1'));
-    const net = parseNetworkConfig({ clusterCidr: '10.244.0.0/16', ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } });
+    const net = parseNetwork({ clusterCidr: '10.244.0.0/16', ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } });
     const lease = await make(net).acquire({ ...req, previousSubnet: '10.244.9.0/24' });
     expect(lease.subnet).to.equal('10.244.7.0/24');
     expect(lease.ipv6Subnet).to.equal('fd00:10:244:7::/64');
@@ -263,7 +264,7 @@ describe('subnet: LeaseManager rules (fake store, fake clock)', () => {
   });
 
   it('IPv6-only: leases an IPv6 subnet keyed by itself, inside subnetMin..subnetMax', async () => {
-    const net = parseNetworkConfig({ clusterCidr: 'fd00:10:244::/56', subnetMin: 'fd00:10:244:10::', subnetMax: 'fd00:10:244:11::', backend: { type: 'host-gw' } });
+    const net = parseNetwork({ clusterCidr: 'fd00:10:244::/56', subnetMin: 'fd00:10:244:10::', subnetMax: 'fd00:10:244:11::', backend: { type: 'host-gw' } });
     store = new FakeStore(net);
     store.putRaw('fd00:10:244:10::/64', { ...other('node-b', 'fd30::2'), backend: { type: 'host-gw', data: {} } });
     const lease = await make(net).acquire({ ...req, publicIp: 'fd30::1' });

@@ -13,7 +13,12 @@ registerBackend(hostGwFactory);
 registerBackend(ipipFactory);
 registerBackend(bgpFactory);
 
-export { registerBackend, registeredBackendTypes, backendLeaseData, createBackend } from './registry';
+export { registerBackend, registeredBackendTypes, backendLeaseData, createBackend, checkNetworkBackend, parseNetwork } from './registry';
+export type { VxlanBackendConfig } from './vxlan/config';
+export type { HostGwBackendConfig } from './hostgw/config';
+export type { IpipBackendConfig } from './ipip/config';
+export type { BgpBackendConfig, BgpPeerConfig } from './bgp/config';
+export type { BgpPeerProtection, BgpPrefixRuleConfig } from './bgp/peer-options';
 export type { Backend, BackendBgpView, BackendContext, BackendDescription, BackendFactory, DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
 export { VxlanBackend, vxlanDeviceName, vtepMac, planVxlan, VXLAN_OVERHEAD, type VxlanPlanEnv } from './vxlan';
 export { HostGwBackend, planHostGw, type HostGwPlanEnv } from './hostgw';

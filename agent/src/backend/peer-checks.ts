@@ -5,7 +5,7 @@
  */
 import { cidrContains, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, parseCidr, type Ipv4Cidr } from '../net/ipv4';
 import { cidrContainsAddress, formatIp, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
-import type { Lease, BackendType } from '../store';
+import type { Lease } from '../store';
 
 /** The subnet's network address ("10.244.2.0/24" → "10.244.2.0"): the peer's VTEP/tunnel address, as in flannel. */
 export function subnetZero(subnet: string): string {
@@ -54,7 +54,7 @@ export function describePrefixes(prefixes: readonly Ipv4Cidr[]): string {
 }
 
 /** Reason to refuse a lease of another backend type, or whose subnet does not parse; undefined when fine. */
-export function refuseForType(lease: Lease, type: BackendType): string | undefined {
+export function refuseForType(lease: Lease, type: string): string | undefined {
   if (lease.backend.type !== type) {
     return `peer lease uses backend ${lease.backend.type} but this network uses ${type}`;
   }

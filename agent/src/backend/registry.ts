@@ -4,10 +4,11 @@
  * adding a backend is adding a folder and one line there. No import-time
  * magic inside the folders themselves.
  */
-import type { LeaseBackendData, BackendType, NetworkConfig } from '../store';
+import { NetworkConfigError, parseNetworkConfig, type LeaseBackendData, type NetworkConfig } from '../store';
 import type { Backend, BackendContext, BackendFactory } from './types';
 
-const factories = new Map<BackendType, BackendFactory>();
+/** The one list of backend names: the factories registered by name. */
+const factories = new Map<string, BackendFactory>();
 
 /** Register a backend factory; registering another factory for a taken type throws. */
 export function registerBackend(factory: BackendFactory): void {
@@ -17,14 +18,32 @@ export function registerBackend(factory: BackendFactory): void {
 }
 
 /** Types with a registered backend. */
-export function registeredBackendTypes(): BackendType[] {
+export function registeredBackendTypes(): string[] {
   return [...factories.keys()];
 }
 
-function factoryFor(type: BackendType): BackendFactory {
+function factoryFor(type: string): BackendFactory {
   const f = factories.get(type);
   if (!f) throw new Error(`no backend registered for type ${type} (registered: ${registeredBackendTypes().join(', ') || 'none'})`);
   return f;
+}
+
+/**
+ * The network config with its backend section checked by that backend and
+ * its defaults filled in. Pure; knitd calls it before anything uses the
+ * network, knitctl before it stores one.
+ */
+export function checkNetworkBackend(network: NetworkConfig): NetworkConfig {
+  const f = factories.get(network.backend.type);
+  if (!f) {
+    throw new NetworkConfigError('backend.type', `unknown backend ${JSON.stringify(network.backend.type)} (known: ${registeredBackendTypes().join(', ')})`);
+  }
+  return { ...network, backend: f.parseConfig(network.backend, network) };
+}
+
+/** A network config document validated whole: the store's fields, then the backend's section. */
+export function parseNetwork(json: unknown): NetworkConfig {
+  return checkNetworkBackend(parseNetworkConfig(json));
 }
 
 /** What this node must publish in its lease for the network's backend (pure; call before acquiring the lease). */

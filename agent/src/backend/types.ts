@@ -10,7 +10,7 @@
 import type { Logger } from '../log/logger';
 import type { Handle, Link } from '../netlink';
 import type { DataplaneSource } from '../dataplane/reconcile/types';
-import type { Lease, LeaseBackendData, BackendType, NetworkConfig } from '../store';
+import type { BackendSection, Lease, LeaseBackendData, NetworkConfig } from '../store';
 import type { SessionInfo } from '../bgp';
 
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from '../dataplane/reconcile/types';
@@ -69,7 +69,7 @@ export interface BackendBgpView {
 
 /** A backend: the reconciler's source of desired state, plus its type. */
 export interface Backend extends DataplaneSource {
-  readonly type: BackendType;
+  readonly type: string;
   /** Describes itself for the API, so the wiring never rebuilds device names from the config. */
   describe(): BackendDescription;
   /** Present when the backend speaks BGP: its sessions and learned routes for the API. */
@@ -93,7 +93,15 @@ export interface Backend extends DataplaneSource {
 
 /** What a backend folder registers. */
 export interface BackendFactory {
-  readonly type: BackendType;
+  /** The name `backend.type` selects it by (store's BACKEND_NAME syntax). */
+  readonly type: string;
+  /**
+   * Pure: validates this backend's section of the network config and fills
+   * its defaults; throws NetworkConfigError naming the field ("backend.vni").
+   * `network` is the rest of the config, already checked (some backends
+   * refuse an address family).
+   */
+  parseConfig(section: BackendSection, network: NetworkConfig): BackendSection;
   /**
    * Pure: what this node publishes in its lease, known BEFORE the lease is
    * acquired (the lease must carry it, and setup needs the leased subnet).

@@ -5,7 +5,8 @@
  * validated with the store's own parser before writing, so a bad config
  * never reaches etcd.
  */
-import { NetworkConfigError, parseNetworkConfig, type NetworkConfig } from '../store';
+import { NetworkConfigError, type NetworkConfig } from '../store';
+import { parseNetwork } from '../backend';
 import { renderFields, renderTable, type Cell } from './table';
 
 /** The two etcd operations knitctl needs. */
@@ -81,7 +82,7 @@ export async function networkInit(store: NetworkConfigStore, text: string, sourc
   }
   let cfg;
   try {
-    cfg = parseNetworkConfig(doc);
+    cfg = parseNetwork(doc);
   } catch (e) {
     if (e instanceof NetworkConfigError) {
       io.err(`knitctl: invalid network config in ${source}: ${e.message}\n`);
@@ -117,7 +118,7 @@ function intFlag(v: string | undefined, flag: string): number | undefined {
   return Number(v);
 }
 
-/** The config document `network create` writes (validated by parseNetworkConfig). */
+/** The config document `network create` writes (validated by parseNetwork). */
 export function createDocument(f: CreateFlags, freeVni: number): Record<string, unknown> {
   if (f.cidr === undefined) throw new NetworkConfigError('--cidr', 'is required, e.g. --cidr 10.50.0.0/16');
   const type = f.backend ?? 'vxlan';
@@ -137,7 +138,7 @@ export function createDocument(f: CreateFlags, freeVni: number): Record<string, 
 export async function networkCreate(store: NetworkConfigStore, name: string, f: CreateFlags, io: NetworkIo): Promise<number> {
   let cfg: NetworkConfig;
   try {
-    cfg = parseNetworkConfig(createDocument(f, f.backend === undefined || f.backend === 'vxlan' ? await store.freeVni() : 0));
+    cfg = parseNetwork(createDocument(f, f.backend === undefined || f.backend === 'vxlan' ? await store.freeVni() : 0));
   } catch (e) {
     if (e instanceof NetworkConfigError) {
       io.err(`knitctl: network ${name}: ${e.message}\n`);

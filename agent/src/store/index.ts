@@ -5,7 +5,6 @@
 export { createEtcdClient, type EtcdClient, type EtcdClientOptions } from './etcd-client';
 export { StoreError, EtcdUnavailableError, ConflictError, LeaseExpiredError, isUnavailable } from './errors';
 export * from './network-config';
-export type { BgpPeerProtection, BgpPrefixRuleConfig } from './bgp-peer-options';
 export { networkKey, readNetworkConfig, seedNetworkConfig, watchNetworkConfig, type NetworkConfigWatch } from './network-store';
 export * from './lease-codec';
 export type { LeaseRecord, InvalidLeaseEntry, LeaseList, LeaseEvent, LeaseWatch, LeaseWatchHandlers } from './lease-record';

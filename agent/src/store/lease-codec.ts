@@ -11,7 +11,7 @@
  * The caller logs, counts and skips; it never programs anything from them.
  */
 import { isObject } from '../base';
-import { BACKEND_TYPES, pairedIpv6Subnet, type BackendType, type NetworkConfig } from './network-config';
+import { BACKEND_NAME, pairedIpv6Subnet, type NetworkConfig } from './network-config';
 import { cidrContainsAddress, cidrCoversAny, formatCidrAny, formatIp, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
 import { notUnicastReason } from '../net/special-ranges';
 
@@ -29,7 +29,8 @@ export interface LeaseValue {
   /** Dual-stack: the node's IPv6 pod subnet (the one paired with the key's IPv4 subnet). */
   ipv6Subnet?: string;
   backend: {
-    type: BackendType;
+    /** The backend's name (BACKEND_NAME); a peer on another backend than ours is refused by backend/peer-checks. */
+    type: string;
     /** E.g. `{ vtepMac: "0a:58:..." }` for VXLAN; empty for host-gw. */
     data: LeaseBackendData;
   };
@@ -207,14 +208,14 @@ export function parseLease(keyName: string, value: string | Buffer, scope: Lease
     ipv6Subnet = paired;
   }
   if (!isObject(backend)) throw new InvalidLeaseError(keyName, 'backend is not an object');
-  if (typeof backend.type !== 'string' || !(BACKEND_TYPES as readonly string[]).includes(backend.type)) {
-    throw new InvalidLeaseError(keyName, `backend.type ${JSON.stringify(backend.type)} is unknown`);
+  if (typeof backend.type !== 'string' || !BACKEND_NAME.test(backend.type)) {
+    throw new InvalidLeaseError(keyName, `backend.type ${JSON.stringify(backend.type)} is not a backend name`);
   }
   const data = parseBackendData(keyName, backend.data);
   if (typeof renewedAt !== 'string' || Number.isNaN(Date.parse(renewedAt))) {
     throw new InvalidLeaseError(keyName, `renewedAt ${JSON.stringify(renewedAt)} is not a timestamp`);
   }
-  const lease: Lease = { subnet, nodeName, publicIp, backend: { type: backend.type as BackendType, data }, renewedAt };
+  const lease: Lease = { subnet, nodeName, publicIp, backend: { type: backend.type, data }, renewedAt };
   if (publicIpv6 !== undefined) lease.publicIpv6 = publicIpv6;
   if (ipv6Subnet !== undefined) lease.ipv6Subnet = ipv6Subnet;
   return lease;

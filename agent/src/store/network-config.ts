@@ -7,91 +7,26 @@
  * so a typo such as `"VNI"` does not silently fall back to the default.
  */
 import { isObject } from '../base';
-import { BGP_PEER_PROTECTION_FIELDS, parsePeerProtection, PeerFieldError, type BgpPeerProtection } from './bgp-peer-options';
-import { formatIpv4, mustParseIpv4 } from '../net/ipv4';
 import { containerCidrProblem } from '../net/special-ranges';
 import {
   cidrCoversAny, formatCidrAny, mustParseCidrAny, nthSubnet, parseIp, subnetCount, subnetIndex, type Cidr,
 } from '../net/ip';
 
-/** Backend kinds knit knows. */
-export const BACKEND_TYPES = ['vxlan', 'host-gw', 'ipip', 'bgp'] as const;
-export type BackendType = (typeof BACKEND_TYPES)[number];
-
-/** VXLAN options (defaults: VNI 1, UDP port 8472, no direct routing, offload untouched). */
-export interface VxlanBackendConfig {
-  type: 'vxlan';
-  /** VXLAN network identifier, 1 … 16777215. The device is named `knit.<vni>`. */
-  vni: number;
-  /** UDP destination port, 1 … 65535 (8472: the Linux kernel's historical default, as flannel). */
-  port: number;
-  /** Use plain routes (no encapsulation) for peers on the same L2 segment. */
-  directRouting: boolean;
-  /**
-   * Turn tx checksum offload off on the VXLAN device: the workaround for an
-   * old kernel bug. Off by default because on fixed kernels it costs ~5× throughput.
-   */
-  disableTxChecksumOffload: boolean;
-}
-/** host-gw: routes via the peer's public IP; peers must share the L2 segment. */
-export interface HostGwBackendConfig {
-  type: 'host-gw';
-}
-/** IPIP tunnel, routes onlink via the peer's public IP. */
-export interface IpipBackendConfig {
-  type: 'ipip';
-}
-/** A BGP neighbour (a top-of-rack router, an external peer or a route reflector); protection fields in bgp-peer-options.ts. */
-export interface BgpPeerConfig extends BgpPeerProtection {
-  /** IPv4 address of the peer (sessions run over IPv4; IPv6 routes travel in MP_REACH_NLRI). */
-  address: string;
-  /** The peer's AS; for route reflectors it defaults to the node's own AS (iBGP). */
-  asn?: number;
-  /** TCP port, default 179. */
-  port?: number;
-  /** Wait for the peer to connect instead of dialing. */
-  passive?: boolean;
-  /** The peer is not directly connected (eBGP multihop). */
-  multihop?: boolean;
-  /** Hold time proposed to this peer, seconds: 0 (no keepalives) or 3..65535. */
-  holdTime?: number;
-}
+/** A backend's name as `backend.type` and leases carry it: lowercase letters, digits and dashes. */
+export const BACKEND_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 /**
- * BGP: every field is optional here and keeps exactly what was written, so
- * the stored document stays what the operator wrote; the backend fills the
- * defaults (agent/src/backend/bgp/options.ts) and documents them (docs/bgp.md).
+ * The backend section as the store keeps it: which backend, plus that
+ * backend's own fields. Only the backend knows those (as flannel's backends
+ * decode their own config): backend/<type>/config.ts validates them and fills
+ * their defaults, and backend/'s `parseNetwork` / `checkNetworkBackend` are
+ * what knitd and knitctl accept. The store checks the shape and carries the
+ * fields verbatim.
  */
-export interface BgpBackendConfig {
-  type: 'bgp';
-  /** Cluster-wide AS number, 1 … 4294967295 (iBGP full mesh: every node uses it). */
-  asn?: number;
-  /** Per-node AS numbers by node name; a node not listed uses `asn`. */
-  nodeAsns?: Record<string, number>;
-  /** External peers every node sessions with (e.g. top-of-rack routers). */
-  peers?: BgpPeerConfig[];
-  /** iBGP full mesh among knitd nodes, discovered from the subnet leases (default: true when no peers and no reflectors). */
-  nodeMesh?: boolean;
-  /** Route reflectors this node is a client of (iBGP unless `asn` says otherwise). */
-  routeReflectors?: BgpPeerConfig[];
-  /** Address to accept BGP connections on (default 0.0.0.0). */
-  listenAddress?: string;
-  /** Port to listen on and to dial mesh peers at (default 179). */
-  listenPort?: number;
-  /** Hold time proposed by default, seconds: 0 or 3..65535 (default 90). */
-  holdTime?: number;
-  /** Advertise the graceful restart capability and restart without a Cease (default false). */
-  gracefulRestart?: boolean;
-  /** Restart time announced with graceful restart, seconds 1..4095 (default 120). */
-  restartTime?: number;
-  /** Also advertise the cluster CIDR as one aggregate (default false). */
-  advertiseClusterCidr?: boolean;
-  /** Extra prefixes to originate (IPv4 or IPv6 CIDRs), e.g. a node's IPv6 pod range. */
-  advertise?: string[];
-  /** Global IPv6 next hop for IPv6 routes (default: discovered on the underlay link). */
-  ipv6NextHop?: string;
+export interface BackendSection {
+  readonly type: string;
+  readonly [field: string]: unknown;
 }
-export type BackendConfig = VxlanBackendConfig | HostGwBackendConfig | IpipBackendConfig | BgpBackendConfig;
 
 /**
  * A validated network config with every default filled in.
@@ -118,7 +53,8 @@ export interface NetworkConfig {
   ipv6ClusterCidr?: string;
   /** Dual-stack: prefix length of each node's IPv6 subnet (default 64). */
   ipv6SubnetLength?: number;
-  backend: BackendConfig;
+  /** Checked by its backend (see BackendSection). */
+  backend: BackendSection;
   /** Container MTU override; absent = derived from the underlay MTU by the backend. */
   mtu?: number;
   /** Masquerade IPv4 traffic leaving the cluster CIDR (default true). */
@@ -184,6 +120,7 @@ export class NetworkConfigError extends Error {
 
 type Obj = Record<string, unknown>;
 
+/** Refuses fields not in `allowed` (a typo must not fall back to a default silently). */
 function refuseUnknown(o: Obj, allowed: readonly string[], path: string): void {
   for (const k of Object.keys(o)) {
     if (!allowed.includes(k)) {
@@ -192,6 +129,7 @@ function refuseUnknown(o: Obj, allowed: readonly string[], path: string): void {
   }
 }
 
+/** An optional integer field within [min, max], or `dflt`. */
 function intIn(o: Obj, key: string, path: string, min: number, max: number, dflt?: number): number | undefined {
   const v = o[key];
   if (v === undefined) return dflt;
@@ -201,6 +139,7 @@ function intIn(o: Obj, key: string, path: string, min: number, max: number, dflt
   return v;
 }
 
+/** An optional boolean field, or `dflt`. */
 function bool(o: Obj, key: string, path: string, dflt: boolean): boolean {
   const v = o[key];
   if (v === undefined) return dflt;
@@ -208,125 +147,21 @@ function bool(o: Obj, key: string, path: string, dflt: boolean): boolean {
   return v;
 }
 
-function parseBackend(v: unknown): BackendConfig {
+/**
+ * The field checks above, for the backends' own sections
+ * (backend/<type>/config.ts): the same messages and dotted paths everywhere.
+ */
+export const configFields = { refuseUnknown, intIn, bool } as const;
+
+/** The backend section's shape: an object naming a backend; its fields stay as written for the backend to check. */
+function parseBackendShape(v: unknown): BackendSection {
   if (v === undefined) throw new NetworkConfigError('backend', 'is required (e.g. {"type": "vxlan"})');
   if (!isObject(v)) throw new NetworkConfigError('backend', `must be an object, got ${JSON.stringify(v)}`);
-  const type = v.type;
-  if (typeof type !== 'string' || !(BACKEND_TYPES as readonly string[]).includes(type)) {
-    throw new NetworkConfigError('backend.type', `unknown backend ${JSON.stringify(type)} (known: ${BACKEND_TYPES.join(', ')})`);
+  if (typeof v.type !== 'string' || !BACKEND_NAME.test(v.type)) {
+    throw new NetworkConfigError('backend.type', `must name a backend such as "vxlan", got ${JSON.stringify(v.type)}`);
   }
-  switch (type as BackendType) {
-    case 'vxlan':
-      refuseUnknown(v, ['type', 'vni', 'port', 'directRouting', 'disableTxChecksumOffload'], 'backend');
-      return {
-        type: 'vxlan',
-        vni: intIn(v, 'vni', 'backend.vni', 1, 16777215, 1) as number,
-        port: intIn(v, 'port', 'backend.port', 1, 65535, 8472) as number,
-        directRouting: bool(v, 'directRouting', 'backend.directRouting', false),
-        disableTxChecksumOffload: bool(v, 'disableTxChecksumOffload', 'backend.disableTxChecksumOffload', false),
-      };
-    case 'host-gw':
-      refuseUnknown(v, ['type'], 'backend');
-      return { type: 'host-gw' };
-    case 'ipip':
-      refuseUnknown(v, ['type'], 'backend');
-      return { type: 'ipip' };
-    case 'bgp':
-      return parseBgp(v);
-  }
-}
-
-const BGP_FIELDS = [
-  'type', 'asn', 'nodeAsns', 'peers', 'nodeMesh', 'routeReflectors', 'listenAddress', 'listenPort', 'holdTime',
-  'gracefulRestart', 'restartTime', 'advertiseClusterCidr', 'advertise', 'ipv6NextHop',
-] as const;
-const ASN_MAX = 4294967295;
-
-function ipv4Field(v: unknown, path: string): string {
-  if (typeof v !== 'string') throw new NetworkConfigError(path, `must be an IPv4 address string, got ${JSON.stringify(v)}`);
-  try {
-    return formatIpv4(mustParseIpv4(v));
-  } catch (err) {
-    throw new NetworkConfigError(path, (err as Error).message, { cause: err });
-  }
-}
-
-/** Hold time: 0 (no keepalives) or 3..65535; RFC 4271 forbids 1 and 2. */
-function holdTimeField(o: Obj, path: string): number | undefined {
-  const h = intIn(o, 'holdTime', path, 0, 65535);
-  if (h === 1 || h === 2) throw new NetworkConfigError(path, `must be 0 or 3..65535 (RFC 4271 forbids 1 and 2), got ${h}`);
-  return h;
-}
-
-function parseBgpPeers(v: unknown, path: string, asnRequired: boolean): BgpPeerConfig[] | undefined {
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v)) throw new NetworkConfigError(path, `must be a list of peers, got ${JSON.stringify(v)}`);
-  const seen = new Set<string>();
-  return v.map((p: unknown, i) => {
-    const at = `${path}.${i}`;
-    if (!isObject(p)) throw new NetworkConfigError(at, `must be an object like {"address": "192.168.1.1", "asn": 65000}, got ${JSON.stringify(p)}`);
-    refuseUnknown(p, ['address', 'asn', 'port', 'passive', 'multihop', 'holdTime', ...BGP_PEER_PROTECTION_FIELDS], at);
-    const out: BgpPeerConfig = { address: ipv4Field(p.address, `${at}.address`) };
-    if (seen.has(out.address)) throw new NetworkConfigError(`${at}.address`, `${out.address} is listed twice`);
-    seen.add(out.address);
-    const asn = intIn(p, 'asn', `${at}.asn`, 1, ASN_MAX);
-    if (asn === undefined && asnRequired) throw new NetworkConfigError(`${at}.asn`, 'is required');
-    if (asn !== undefined) out.asn = asn;
-    const port = intIn(p, 'port', `${at}.port`, 1, 65535);
-    if (port !== undefined) out.port = port;
-    if (p.passive !== undefined) out.passive = bool(p, 'passive', `${at}.passive`, false);
-    if (p.multihop !== undefined) out.multihop = bool(p, 'multihop', `${at}.multihop`, false);
-    const hold = holdTimeField(p, `${at}.holdTime`);
-    if (hold !== undefined) out.holdTime = hold;
-    try {
-      parsePeerProtection(p, at, out);
-    } catch (err) {
-      if (err instanceof PeerFieldError) throw new NetworkConfigError(err.field, err.message, { cause: err });
-      throw err;
-    }
-    if (out.ttlSecurity && out.multihop) throw new NetworkConfigError(`${at}.ttlSecurity`, 'GTSM (TTL 255) is for directly connected peers; not with multihop');
-    return out;
-  });
-}
-
-function parseBgp(v: Obj): BgpBackendConfig {
-  refuseUnknown(v, BGP_FIELDS, 'backend');
-  const out: BgpBackendConfig = { type: 'bgp' };
-  const asn = intIn(v, 'asn', 'backend.asn', 1, ASN_MAX);
-  if (asn !== undefined) out.asn = asn;
-  if (v.nodeAsns !== undefined) {
-    if (!isObject(v.nodeAsns)) throw new NetworkConfigError('backend.nodeAsns', `must be an object of node name → AS number, got ${JSON.stringify(v.nodeAsns)}`);
-    const nodeAsns: Record<string, number> = {};
-    for (const name of Object.keys(v.nodeAsns)) nodeAsns[name] = intIn(v.nodeAsns, name, `backend.nodeAsns.${name}`, 1, ASN_MAX) as number;
-    out.nodeAsns = nodeAsns;
-  }
-  const peers = parseBgpPeers(v.peers, 'backend.peers', true);
-  if (peers) out.peers = peers;
-  const rrs = parseBgpPeers(v.routeReflectors, 'backend.routeReflectors', false);
-  if (rrs) out.routeReflectors = rrs;
-  if (v.nodeMesh !== undefined) out.nodeMesh = bool(v, 'nodeMesh', 'backend.nodeMesh', false);
-  if (v.listenAddress !== undefined) out.listenAddress = ipv4Field(v.listenAddress, 'backend.listenAddress');
-  const port = intIn(v, 'listenPort', 'backend.listenPort', 1, 65535);
-  if (port !== undefined) out.listenPort = port;
-  const hold = holdTimeField(v, 'backend.holdTime');
-  if (hold !== undefined) out.holdTime = hold;
-  if (v.gracefulRestart !== undefined) out.gracefulRestart = bool(v, 'gracefulRestart', 'backend.gracefulRestart', false);
-  const restart = intIn(v, 'restartTime', 'backend.restartTime', 1, 4095);
-  if (restart !== undefined) out.restartTime = restart;
-  if (v.advertiseClusterCidr !== undefined) out.advertiseClusterCidr = bool(v, 'advertiseClusterCidr', 'backend.advertiseClusterCidr', false);
-  if (v.advertise !== undefined) {
-    if (!Array.isArray(v.advertise) || v.advertise.some((p) => typeof p !== 'string' || !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(p))) {
-      throw new NetworkConfigError('backend.advertise', `must be a list of CIDR strings, got ${JSON.stringify(v.advertise)}`);
-    }
-    out.advertise = [...(v.advertise as string[])];
-  }
-  if (v.ipv6NextHop !== undefined) {
-    if (typeof v.ipv6NextHop !== 'string' || !v.ipv6NextHop.includes(':')) {
-      throw new NetworkConfigError('backend.ipv6NextHop', `must be an IPv6 address string, got ${JSON.stringify(v.ipv6NextHop)}`);
-    }
-    out.ipv6NextHop = v.ipv6NextHop;
-  }
-  return out;
+  // A deep copy: the caller's document is not shared with the config.
+  return JSON.parse(JSON.stringify(v)) as BackendSection;
 }
 
 /** Parses subnetMin/subnetMax given as "addr" or "addr/len" (the cluster's family) and checks alignment and range. */
@@ -411,7 +246,9 @@ const TOP_FIELDS = [
 
 /**
  * Validates a network config document (already JSON-parsed) and fills the
- * defaults. Throws NetworkConfigError naming the first bad field.
+ * defaults, except inside the backend section, which only has its shape
+ * checked here (BackendSection). Throws NetworkConfigError naming the first
+ * bad field.
  */
 export function parseNetworkConfig(json: unknown): NetworkConfig {
   if (!isObject(json)) throw new NetworkConfigError('', `must be a JSON object, got ${JSON.stringify(json)}`);
@@ -459,7 +296,7 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
     throw new NetworkConfigError('ipv6SubnetLength', 'needs ipv6ClusterCidr');
   }
 
-  const backend = parseBackend(json.backend);
+  const backend = parseBackendShape(json.backend);
   const mtu = intIn(json, 'mtu', 'mtu', 68, 65535);
   const internal = bool(json, 'internal', 'internal', false);
   const masquerade = bool(json, 'masquerade', 'masquerade', !internal);
@@ -467,9 +304,6 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   const ipv6On = cluster.family === 6 || ipv6 !== undefined;
   if (!ipv6On && json.ipv6Masquerade !== undefined) throw new NetworkConfigError('ipv6Masquerade', 'needs IPv6 (ipv6ClusterCidr, or an IPv6 clusterCidr)');
   const ipv6Masquerade = bool(json, 'ipv6Masquerade', 'ipv6Masquerade', false);
-  if (backend.type === 'ipip' && ipv6On) {
-    throw new NetworkConfigError('backend.type', 'ipip carries IPv4 only (an IPv4-in-IPv4 tunnel); use vxlan, host-gw or bgp for IPv6 or dual-stack');
-  }
 
   const cfg: NetworkConfig = {
     clusterCidr: formatCidrAny(cluster),

@@ -12,13 +12,18 @@ import { formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from 
 /**
  * Undefined when `stored` (the key's text, undefined when deleted) is the
  * config in use; otherwise what is wrong, e.g. "was deleted" or "was
- * replaced (clusterCidr 10.244.0.0/16 -> 10.99.0.0/16)".
+ * replaced (clusterCidr 10.244.0.0/16 -> 10.99.0.0/16)". `checkBackend` is
+ * the backend's check of its own section (backend/'s checkNetworkBackend):
+ * it fills that section's defaults, so a document that leaves them out is
+ * the same config, and refuses a section that does not validate.
  */
-export function networkConfigDrift(inUse: NetworkConfig, stored: string | undefined): string | undefined {
+export function networkConfigDrift(
+  inUse: NetworkConfig, stored: string | undefined, checkBackend: (c: NetworkConfig) => NetworkConfig,
+): string | undefined {
   if (stored === undefined) return 'was deleted';
   let now: NetworkConfig;
   try {
-    now = parseNetworkConfigText(stored);
+    now = checkBackend(parseNetworkConfigText(stored));
   } catch (err) {
     return `was replaced by one that does not validate (${(err as Error).message})`;
   }

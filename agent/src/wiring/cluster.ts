@@ -13,13 +13,13 @@ import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import {
   createEtcdClient, DEFAULT_NETWORK, EtcdLivenessRegistry, EtcdRegistry, networkFamilies, NetworkConfigError, networkConfigDrift, networkKey,
-  parseNetworkConfig, readNetworkConfig, seedNetworkConfig, watchNetworkConfig,
+  readNetworkConfig, seedNetworkConfig, watchNetworkConfig,
   type EtcdClient, type Lease, type NetworkConfig, type RegistryObserver,
 } from '../store';
 import { PeerLiveness, type CounterLike, type LeaseHealth, type LeaseManager, type PeerTracker } from '../subnet';
 import { nodeOverlap, readNodePrefixes } from '../dataplane/node-overlap';
 import type { StartupUndo } from './startup-undo';
-import type { Backend } from '../backend';
+import { checkNetworkBackend, parseNetwork, type Backend } from '../backend';
 import type { Reconciler, ReconcileRunReport } from '../dataplane/reconcile';
 import { detectUnderlay, underlayIpv6, type Underlay } from '../dataplane/underlay';
 import { startNetworkInstance } from './network-instance';
@@ -82,13 +82,13 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
   const { cfg, nl, undo } = opts;
   const log = opts.logger.child({ module: 'cluster' });
   // The seed is validated before etcd is even asked: a bad one is a config error, not something to wait for.
-  const seed = cfg.network ? parseNetworkConfig(cfg.network) : undefined;
+  const seed = cfg.network ? parseNetwork(cfg.network) : undefined;
   const client = createEtcdClient({ endpoints: cfg.etcd.endpoints, ...etcdTls(cfg) });
   undo.add('etcd client', () => client.close());
   const retry = retrier(log, opts.startTimeoutMs, opts.onStep);
   opts.onStep?.(`waiting for etcd: connecting to ${cfg.etcd.endpoints.join(', ')}`);
   {
-    const network = await retry('read the network config', async () => {
+    const stored = await retry('read the network config', async () => {
       const found = await readNetworkConfig(client, cfg.etcd.prefix);
       if (found) return found;
       if (!seed) {
@@ -98,6 +98,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       if (seeded.created) log.info('seeded the network config', { key: `${cfg.etcd.prefix}/network` });
       return seeded.config;
     });
+    // The backend checks its own section (and fills its defaults) before anything uses the network.
+    const network = checkNetworkBackend(stored);
     // Before any side effect: a cluster CIDR over the node's own underlay or routes would cut the node off.
     const nodePrefixes = await readNodePrefixes(nl, cfg.bridge);
     for (const field of ['clusterCidr', 'ipv6ClusterCidr'] as const) {
@@ -138,7 +140,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
     const key = networkKey(cfg.etcd.prefix);
     let drift: string | undefined;
     const networkWatch = await retry('watch the network config', () => watchNetworkConfig(client, cfg.etcd.prefix, (text) => {
-      const now = networkConfigDrift(network, text);
+      const now = networkConfigDrift(network, text, checkNetworkBackend);
       if (now === drift) return;
       drift = now;
       if (now !== undefined) log.error('the network config in etcd no longer matches the one in use; serving on with the one in use', { key, problem: now });

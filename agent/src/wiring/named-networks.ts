@@ -24,6 +24,7 @@ import { ensureBridge } from '../dataplane/bridge';
 import type { AttachableNetwork, NodeNetwork } from '../cni/handlers';
 import type { EndpointStore } from '../cni/endpoints';
 import { startNetworkInstance, type NetworkInstance, type NetworkInstanceOptions } from './network-instance';
+import { checkNetworkBackend } from '../backend';
 import { StartupUndo } from './startup-undo';
 
 /** Backends a named network may use (one device per network, or none). */
@@ -173,8 +174,10 @@ export class NamedNetworks {
     if (this.failed.size > 0) this.retry.armIfIdle(5000);
   }
 
-  private async startOne(n: NamedNetwork): Promise<RunningNetwork> {
+  private async startOne(stored: NamedNetwork): Promise<RunningNetwork> {
     const started = performance.now();
+    // The backend checks its own section (and fills its defaults) before anything is made.
+    const n: NamedNetwork = { ...stored, config: checkNetworkBackend(stored.config) };
     const { name, config } = n;
     if (!NAMED_BACKENDS.includes(config.backend.type)) {
       throw new Error(`backend ${config.backend.type} is not supported for named networks yet (use ${NAMED_BACKENDS.join(' or ')})`);
@@ -184,7 +187,8 @@ export class NamedNetworks {
     // A start that fails part-way removes what it made (lease, state file, watches), as knitd's own start does.
     const undo = new StartupUndo(this.log);
     try {
-      return await this.startWith(n, stateDir, undo, started);
+      // The config kept as stored: sync() compares it with the stored documents.
+      return { ...(await this.startWith(n, stateDir, undo, started)), config: stored.config };
     } catch (err) {
       await undo.run();
       throw err;

@@ -30,6 +30,7 @@ import type { Backend, BackendBgpView, BackendContext, BackendDescription, Backe
 export type { BgpRouteView, BgpSessionView };
 import { readUnderlay } from '../device-ensure';
 import { LEASE_ASN_KEY, peerSpecs, resolveBgpOptions, type BgpOptions } from './options';
+import { parseBgpConfig } from './config';
 
 const IPV6_DEFAULT_METRIC = 1024;
 
@@ -296,6 +297,7 @@ function plan(route: Route, nodeName: string, publicIp: string): PeerPlan {
 /** Registry entry for bgp. */
 export const bgpFactory: BackendFactory = {
   type: 'bgp',
+  parseConfig: (section) => parseBgpConfig(section),
   leaseData: (network, nodeName) => ({ [LEASE_ASN_KEY]: resolveBgpOptions(network, nodeName).localAsn }),
   create: (ctx) => new BgpBackend(ctx),
 };

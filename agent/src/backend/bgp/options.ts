@@ -4,7 +4,9 @@
  * the subnet leases). Pure, so the rules are unit-tested without sockets.
  */
 import { parsePrefix, type PeerSpec, type PrefixRule } from '../../bgp';
-import type { BgpBackendConfig, BgpPeerConfig, BgpPrefixRuleConfig, Lease, NetworkConfig } from '../../store';
+import type { Lease, NetworkConfig } from '../../store';
+import { parseBgpConfig, type BgpBackendConfig, type BgpPeerConfig } from './config';
+import type { BgpPrefixRuleConfig } from './peer-options';
 
 /** Resolved bgp backend settings for one node. */
 export interface BgpOptions {
@@ -31,7 +33,7 @@ export const LEASE_ASN_KEY = 'bgpAsn';
 export function resolveBgpOptions(network: NetworkConfig, nodeName: string): BgpOptions {
   const b = network.backend;
   if (b.type !== 'bgp') throw new Error(`bgp backend built for a ${b.type} network`);
-  const cfg: BgpBackendConfig = b;
+  const cfg: BgpBackendConfig = parseBgpConfig(b);
   const localAsn = cfg.nodeAsns?.[nodeName] ?? cfg.asn;
   if (localAsn === undefined) {
     throw new Error(`bgp backend: no AS number for node ${nodeName} (set backend.asn, or backend.nodeAsns.${nodeName})`);

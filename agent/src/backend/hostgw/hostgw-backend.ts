@@ -21,6 +21,7 @@ import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
 import { describePrefixes, onSegment, onSegment6, refuseForType } from '../peer-checks';
+import { parseHostGwConfig } from './config';
 
 /** What host-gw planning needs to know about this node. */
 export interface HostGwPlanEnv {
@@ -114,6 +115,7 @@ export class HostGwBackend implements Backend {
 /** Registry entry for host-gw. */
 export const hostGwFactory: BackendFactory = {
   type: 'host-gw',
+  parseConfig: (section) => parseHostGwConfig(section),
   leaseData: () => ({}),
   create: (ctx) => new HostGwBackend(ctx),
 };

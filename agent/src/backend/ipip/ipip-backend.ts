@@ -15,6 +15,7 @@ import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { refuseForType, subnetZeroHostCidr } from '../peer-checks';
+import { parseIpipConfig } from './config';
 
 export const IPIP_DEVICE = 'knit.ipip';
 /** Bytes IPIP adds: the outer IPv4 header. */
@@ -97,6 +98,7 @@ export class IpipBackend implements Backend {
 /** Registry entry for IPIP. */
 export const ipipFactory: BackendFactory = {
   type: 'ipip',
+  parseConfig: (section, network) => parseIpipConfig(section, network),
   leaseData: () => ({}),
   create: (ctx) => new IpipBackend(ctx),
 };

@@ -14,7 +14,8 @@ import type { Logger } from '../../log/logger';
 import type { Handle, Link } from '../../netlink';
 import type { Ipv4Cidr } from '../../net/ipv4';
 import type { Cidr } from '../../net/ip';
-import type { Lease, NetworkConfig, VxlanBackendConfig } from '../../store';
+import type { Lease } from '../../store';
+import { parseVxlanConfig, vxlanConfig, type VxlanBackendConfig } from './config';
 import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { subnetZeroHostCidr } from '../peer-checks';
@@ -27,11 +28,6 @@ export const VXLAN_OVERHEAD = 50;
 /** The device name for a VNI. */
 export function vxlanDeviceName(vni: number): string {
   return `knit.${vni}`;
-}
-
-function vxlanConfig(network: NetworkConfig): VxlanBackendConfig {
-  if (network.backend.type !== 'vxlan') throw new Error(`vxlan backend built for a ${network.backend.type} network`);
-  return network.backend;
 }
 
 export class VxlanBackend implements Backend {
@@ -133,6 +129,7 @@ export class VxlanBackend implements Backend {
 /** Registry entry for the VXLAN backend. */
 export const vxlanFactory: BackendFactory = {
   type: 'vxlan',
+  parseConfig: (section) => parseVxlanConfig(section),
   leaseData: (network, nodeName) => ({ vtepMac: vtepMac(nodeName, vxlanConfig(network).vni) }),
   create: (ctx) => new VxlanBackend(ctx),
 };

@@ -1,7 +1,7 @@
 /**
  * The protection fields of a BGP peer in the network config (import filter,
  * default route, first-AS, max-prefix, TCP-MD5, GTSM), parsed and checked
- * apart from the rest of network-config.ts. The rules they drive are in
+ * apart from the rest of the bgp section (config.ts). The rules they drive are in
  * agent/src/bgp/import-policy.ts and docs/bgp.md.
  */
 import { isIP } from 'node:net';
