@@ -4,9 +4,9 @@
  * dumps, with an optional delay per dump so a test can request runs while one
  * is in progress. Not a kernel model beyond what the reconciler relies on.
  */
-import type { FdbEntry, Handle, Neighbour, NetlinkEvent, Route, Subscription } from '../../agent/src/netlink/types';
+import type { FdbEntry, Neighbour, NetlinkEvent, Route, Subscription } from '../../agent/src/netlink/types';
 import { NetlinkError } from '../../agent/src/netlink/errors';
-import { fdbKey, neighbourKey, routeKey } from '../../agent/src/dataplane/reconcile';
+import { fdbKey, neighbourKey, routeKey, type ReconcilerNetlink } from '../../agent/src/dataplane/reconcile';
 
 export class FakeNetlink {
   readonly routes = new Map<string, Route>();
@@ -35,10 +35,10 @@ export class FakeNetlink {
     if (this.dumpDelayMs > 0) await new Promise((r) => setTimeout(r, this.dumpDelayMs));
   }
 
-  asHandle(): Handle {
+  /** The verbs the reconciler uses, typed as exactly those (no cast to a whole Handle). */
+  asHandle(): ReconcilerNetlink {
     const self = this;
-    const partial: Partial<Handle> = {
-      netns: null,
+    return {
       async routeList() { await self.dumpDelay(); return [...self.routes.values()].map((r) => ({ ...r })); },
       async neighList() { await self.dumpDelay(); return [...self.neighbours.values()].map((n) => ({ ...n })); },
       async fdbList() { await self.dumpDelay(); return [...self.fdb.values()].map((e) => ({ ...e })); },
@@ -70,6 +70,5 @@ export class FakeNetlink {
         return { close: () => { self.listener = undefined; } };
       },
     };
-    return partial as Handle;
   }
 }

@@ -17,7 +17,7 @@ export interface UnderlayNow {
 }
 
 /** Re-read the underlay by index (its MTU may have changed since detection) and its connected prefixes. */
-export async function readUnderlay(nl: Handle, underlay: Link): Promise<UnderlayNow> {
+export async function readUnderlay(nl: Pick<Handle, 'linkByIndex' | 'addrList'>, underlay: Link): Promise<UnderlayNow> {
   const link = await nl.linkByIndex(underlay.index);
   if (!link) throw new Error(`underlay ${underlay.name} (#${underlay.index}) no longer exists`);
   const addrs = await nl.addrList({ index: link.index });

@@ -23,4 +23,4 @@ export type { Backend, BackendBgpView, BackendContext, BackendDescription, Backe
 export { VxlanBackend, vxlanDeviceName, vtepMac, planVxlan, VXLAN_OVERHEAD, type VxlanPlanEnv } from './vxlan';
 export { HostGwBackend, planHostGw, type HostGwPlanEnv } from './hostgw';
 export { IpipBackend, planIpip, IPIP_DEVICE, IPIP_OVERHEAD } from './ipip';
-export { BgpBackend, type BgpRouteView, type BgpSessionView } from './bgp';
+export { BgpBackend, type BgpBackendNetlink, type BgpRouteView, type BgpSessionView } from './bgp';

@@ -40,6 +40,12 @@ export interface BgpBackendDeps {
   dial?: Dialer;
 }
 
+/**
+ * The netlink verbs the bgp backend uses itself: it reads the underlay and
+ * its own routes, and writes nothing (the reconciler writes its routes).
+ */
+export type BgpBackendNetlink = Pick<Handle, 'linkByIndex' | 'addrList' | 'routeList'>;
+
 /** The bgp backend (see the module comment); `sessions()` and `routes()` feed the operator surface. */
 export class BgpBackend implements Backend {
   readonly type = 'bgp' as const;
@@ -51,7 +57,7 @@ export class BgpBackend implements Backend {
     return {};
   }
   readonly routeProtocol = RTPROT_KNIT_BGP;
-  private readonly nl: Handle;
+  private readonly nl: BgpBackendNetlink;
   private readonly opts: BgpOptions;
   private readonly clock: Clock;
   private speaker: Speaker | undefined;
@@ -70,7 +76,7 @@ export class BgpBackend implements Backend {
   private leaseOwners: ReadonlyMap<string, string> = new Map();
   private ownSubnet6: string | undefined;
 
-  constructor(private readonly ctx: BackendContext, private readonly deps: BgpBackendDeps = {}) {
+  constructor(private readonly ctx: Omit<BackendContext, 'nl'> & { nl: BgpBackendNetlink }, private readonly deps: BgpBackendDeps = {}) {
     this.nl = ctx.nl;
     this.opts = resolveBgpOptions(ctx.network, ctx.node.name);
     this.clock = deps.clock ?? realClock;

@@ -1,2 +1,2 @@
-export { BgpBackend, bgpFactory, type BgpBackendDeps, type BgpRouteView, type BgpSessionView } from './bgp-backend';
+export { BgpBackend, bgpFactory, type BgpBackendDeps, type BgpBackendNetlink, type BgpRouteView, type BgpSessionView } from './bgp-backend';
 export { peerSpecs, resolveBgpOptions, LEASE_ASN_KEY, type BgpOptions } from './options';

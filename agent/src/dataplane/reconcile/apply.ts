@@ -4,7 +4,8 @@
  * neighbour), each phase concurrent within a bound. Pure of reconciler
  * state: the caller hears every op's outcome.
  */
-import { isNetlinkError, type Handle } from '../../netlink';
+import { isNetlinkError } from '../../netlink';
+import type { ReconcilerNetlink } from './types';
 import type { DiffOp } from './diff';
 
 /**
@@ -34,7 +35,7 @@ export interface OpOutcome {
 }
 
 /** Applies one op. Deletes of already-gone objects succeed. */
-export async function applyOp(nl: Handle, op: DiffOp): Promise<OpOutcome> {
+export async function applyOp(nl: ReconcilerNetlink, op: DiffOp): Promise<OpOutcome> {
   const o = op.object;
   try {
     if (op.action === 'delete') {
@@ -62,7 +63,7 @@ export async function applyOp(nl: Handle, op: DiffOp): Promise<OpOutcome> {
  * Applies `ops` phase by phase (see the module comment), at most
  * WRITE_CONCURRENCY at a time; `onDone` hears each op's outcome as it lands.
  */
-export async function applyOps(nl: Handle, ops: readonly DiffOp[], onDone: (op: DiffOp, outcome: OpOutcome) => void): Promise<void> {
+export async function applyOps(nl: ReconcilerNetlink, ops: readonly DiffOp[], onDone: (op: DiffOp, outcome: OpOutcome) => void): Promise<void> {
   const phases: DiffOp[][] = [[], [], []];
   for (const op of ops) {
     phases[op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1]!.push(op);

@@ -1,7 +1,7 @@
 /** The reconciler's public surface: the class, its source contract, the pure diff and status types. */
 export { Reconciler, type ReconcilerOptions } from './reconciler';
 export type { ReconcileStats, ReconcilerStats, ReconcileRunReport } from './stats';
-export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
+export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, ReconcilerNetlink, RefusedPeer, SetupResult } from './types';
 export {
   diffDataplane, routeKey, neighbourKey, fdbKey, objectKey,
   type CurrentObjects, type DataplaneDiff, type DesiredObjects, type DiffOp, type DiffOptions, type KernelObject, type RouteConflict,

@@ -20,7 +20,7 @@
 import { realClock, type Clock } from '../../base';
 import type { Logger } from '../../log/logger';
 import { LogRateLimiter } from '../../log/rate-limiter';
-import { RTPROT_KNIT, type Handle, type NetlinkEvent, type Subscription } from '../../netlink';
+import { RTPROT_KNIT, type NetlinkEvent, type Subscription } from '../../netlink';
 import type { Lease } from '../../store';
 import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
@@ -30,13 +30,13 @@ import { LogOnChange } from './log-dedupe';
 import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
 import { describeObject, peerStatuses, type ObjectOutcome, type ReconcilerStatus } from './status';
-import type { DataplaneSource, DesiredDataplane, SetupResult } from './types';
+import type { DataplaneSource, DesiredDataplane, ReconcilerNetlink, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
 
 export interface ReconcilerOptions {
-  /** Handle bound to the node's namespace. */
-  nl: Handle;
+  /** Netlink bound to the node's namespace (a Handle; a test's in-memory kernel). */
+  nl: ReconcilerNetlink;
   logger: Logger;
   backend: DataplaneSource;
   /** Periodic resync interval (config reconcileIntervalSeconds × 1000); default 10 000. */
@@ -64,7 +64,7 @@ interface Waiter {
 }
 
 export class Reconciler {
-  private readonly nl: Handle;
+  private readonly nl: ReconcilerNetlink;
   private readonly log: Logger;
   private readonly limiter: LogRateLimiter;
   private readonly backend: DataplaneSource;

@@ -4,7 +4,7 @@
  * implement `DataplaneSource`; the reconciler knows nothing of VXLAN or routes
  * via public IPs, only of routes, neighbours and FDB entries it owns.
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink';
+import type { FdbEntry, Handle, Neighbour, Route } from '../../netlink';
 import type { Lease, LeaseBackendData } from '../../store';
 
 /** How a peer is reached. */
@@ -44,6 +44,14 @@ export interface SetupResult {
   /** Netlink writes setup made (0 when everything was already in place). */
   writes: number;
 }
+
+/**
+ * The netlink verbs a reconciler uses: dump, write and delete routes,
+ * neighbours and FDB entries, and follow the kernel's events. Narrow on
+ * purpose, so a test's in-memory kernel implements exactly this.
+ */
+export type ReconcilerNetlink = Pick<Handle,
+  'routeList' | 'neighList' | 'fdbList' | 'routeReplace' | 'routeDel' | 'neighSet' | 'neighDel' | 'fdbSet' | 'fdbDel' | 'subscribe'>;
 
 /** The part of a backend the reconciler drives. */
 export interface DataplaneSource {
