@@ -29,6 +29,11 @@ export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** The string errno-style code of a thrown Error (ENOENT, EEXIST …), or undefined. */
+export function errorCode(err: unknown): string | undefined {
+  return hasErrorCode(err) ? err.code : undefined;
+}
+
 /** An error carrying a string errno-style code (Node's system errors, NetlinkError, the netns addon). */
 export interface CodedError extends Error {
   code: string;

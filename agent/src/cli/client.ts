@@ -14,6 +14,7 @@ import { loadKnitProto } from '../api/proto';
 import type { KnitClient } from '../api/gen/knit/v1/Knit';
 import { UsageError } from './args';
 import { CallError, ConnectError } from './errors';
+import { errorMessage, errorCode } from '../base';
 
 export { CallError, ConnectError };
 
@@ -163,7 +164,7 @@ function credentials(o: ConnectOptions): grpc.ChannelCredentials {
     try {
       return o.readFile(p);
     } catch (e) {
-      throw new UsageError(`cannot read ${flag} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read ${flag} ${p}: ${errorCode(e) ?? errorMessage(e)}`);
     }
   };
   return grpc.credentials.createSsl(read('--tls-ca', o.tlsCa as string), read('--tls-key', o.tlsKey as string), read('--tls-cert', o.tlsCert as string));
@@ -182,8 +183,8 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
     try {
       await probeTcp(o.address, effectiveTimeout(o.timeoutMs));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-      throw new ConnectError(`cannot reach knitd at ${o.address}: ${TCP_HINTS[code] ?? (e as Error).message} (${code})`, { cause: e });
+      const code = errorCode(e) ?? 'EIO';
+      throw new ConnectError(`cannot reach knitd at ${o.address}: ${TCP_HINTS[code] ?? errorMessage(e)} (${code})`, { cause: e });
     }
   } else {
     where = o.socket;
@@ -192,8 +193,8 @@ export async function connect(o: ConnectOptions): Promise<Connection> {
       if (!st.isSocket()) throw Object.assign(new Error('not a socket'), { code: 'ENOTSOCK' });
       await probeUnix(o.socket, effectiveTimeout(o.timeoutMs));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-      throw new ConnectError(`cannot reach knitd at ${o.socket}: ${HINTS[code] ?? (e as Error).message} (${code})`, { cause: e });
+      const code = errorCode(e) ?? 'EIO';
+      throw new ConnectError(`cannot reach knitd at ${o.socket}: ${HINTS[code] ?? errorMessage(e)} (${code})`, { cause: e });
     }
     target = `unix:${o.socket}`;
     creds = grpc.credentials.createInsecure();

@@ -8,7 +8,7 @@
  * that call knitd, etcd3 only by `network`.
  */
 import * as fs from 'node:fs';
-import { API_VERSION, causeMessages, DEFAULT_API_SOCKET, errorMessage, KNIT_VERSION } from '../base';
+import { API_VERSION, causeMessages, DEFAULT_API_SOCKET, errorMessage, KNIT_VERSION, errorCode } from '../base';
 import { UsageError, parseArgs, timeoutMs, type ParsedArgs } from './args';
 import { CallError, ConnectError } from './errors';
 import { commandHelp, mainHelp } from './help';
@@ -316,7 +316,7 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
     try {
       return readFile(p);
     } catch (e) {
-      throw new UsageError(`cannot read --${flag} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read --${flag} ${p}: ${errorCode(e) ?? errorMessage(e)}`);
     }
   };
   const ca = readFlag('etcd-ca');
@@ -338,7 +338,7 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
     try {
       text = source === '-' ? await (io.readStdin ?? readAllStdin)() : readFile(source).toString('utf8');
     } catch (e) {
-      throw new UsageError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read ${source}: ${errorCode(e) ?? errorMessage(e)}`);
     }
     if (source === '-') source = 'stdin';
   }
@@ -387,7 +387,7 @@ async function runPolicy(
     try {
       text = source === '-' ? await (io.readStdin ?? readAllStdin)() : readFile(source).toString('utf8');
     } catch (e) {
-      throw new UsageError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read ${source}: ${errorCode(e) ?? errorMessage(e)}`);
     }
     if (source === '-') source = 'stdin';
     // Validate before connecting: a bad file never reaches etcd.

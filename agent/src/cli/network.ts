@@ -5,9 +5,10 @@
  * validated with the store's own parser before writing, so a bad config
  * never reaches etcd.
  */
-import { NetworkConfigError, type NetworkConfig } from '../store';
+import { ConflictError, NetworkConfigError, type NetworkConfig } from '../store';
 import { parseNetwork } from '../backend';
 import { renderFields, renderTable, type Cell } from './table';
+import { errorMessage } from '../base';
 
 /** The two etcd operations knitctl needs. */
 export interface NetworkConfigStore {
@@ -77,7 +78,7 @@ export async function networkInit(store: NetworkConfigStore, text: string, sourc
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    io.err(`knitctl: ${source} is not JSON: ${(e as Error).message}\n`);
+    io.err(`knitctl: ${source} is not JSON: ${errorMessage(e)}\n`);
     return 1;
   }
   let cfg;
@@ -149,8 +150,8 @@ export async function networkCreate(store: NetworkConfigStore, name: string, f: 
   try {
     await store.create(name, cfg);
   } catch (e) {
-    if ((e as Error).name === 'ConflictError' || e instanceof NetworkConfigError) {
-      io.err(`knitctl: ${(e as Error).message}\n`);
+    if (e instanceof ConflictError || e instanceof NetworkConfigError) {
+      io.err(`knitctl: ${errorMessage(e)}\n`);
       return 1;
     }
     throw e;
@@ -213,8 +214,8 @@ export async function networkRemove(store: NetworkConfigStore, name: string, io:
   try {
     removed = await store.remove(name);
   } catch (e) {
-    if ((e as Error).name === 'ConflictError' || e instanceof NetworkConfigError) {
-      io.err(`knitctl: ${(e as Error).message}\n`);
+    if (e instanceof ConflictError || e instanceof NetworkConfigError) {
+      io.err(`knitctl: ${errorMessage(e)}\n`);
       return 1;
     }
     throw e;

@@ -12,6 +12,7 @@ import {
 } from '../policy';
 import { renderTable, type Cell } from './table';
 import { UsageError } from './args';
+import { errorMessage } from '../base';
 
 export interface PolicyStore {
   /** Writes every policy in one transaction (creating or replacing). */
@@ -38,7 +39,7 @@ async function loadPolicies(store: PolicyStore, io: PolicyIo): Promise<Policy[]>
     try {
       out.push(parsePolicy(JSON.parse(value) as unknown, `etcd ${key}`));
     } catch (e) {
-      io.err(`knitctl: skipping invalid policy record ${key}: ${(e as Error).message}\n`);
+      io.err(`knitctl: skipping invalid policy record ${key}: ${errorMessage(e)}\n`);
     }
   }
   return out.sort((a, b) => `${a.network}/${a.name}`.localeCompare(`${b.network}/${b.name}`));
@@ -111,7 +112,7 @@ export async function policyTrace(store: PolicyStore, q: { from: string; to: str
     try {
       endpoints.push(parseEndpointRecord(key, value));
     } catch (e) {
-      io.err(`knitctl: skipping invalid endpoint record ${key}: ${(e as Error).message}\n`);
+      io.err(`knitctl: skipping invalid endpoint record ${key}: ${errorMessage(e)}\n`);
     }
   }
   const resolve = (ref: string, flag: string): { address: string; endpoint?: PolicyEndpoint } => {

@@ -12,6 +12,7 @@ import type { NetConf } from './netconf';
 import { formatResult } from './result';
 import type { CniHandlers } from './types';
 import { CNI_COMMANDS, NEWEST_VERSION, SUPPORTED_VERSIONS, attachmentEnvProblem, compareVersions, errorVersion, minimumVersionFor } from './version';
+import { errorMessage } from '../base';
 
 /** What the server logs about a request once it is answered. */
 export interface DispatchSummary {
@@ -39,7 +40,7 @@ export function decodeRequest(line: string): PluginRequest {
   try {
     v = JSON.parse(line);
   } catch (e) {
-    throw new CniError(CniErrorCode.DecodeFailure, `decoding the plugin request: ${(e as Error).message}`);
+    throw new CniError(CniErrorCode.DecodeFailure, `decoding the plugin request: ${errorMessage(e)}`);
   }
   if (!isObject(v)) throw new CniError(CniErrorCode.DecodeFailure, 'decoding the plugin request: not a JSON object');
   if (typeof v.command !== 'string' || !(CNI_COMMANDS as readonly string[]).includes(v.command)) {
@@ -70,7 +71,7 @@ export async function dispatchLine(line: string, handlers: CniHandlers): Promise
   try {
     raw = JSON.parse(req.config);
   } catch (e) {
-    return fail(summary, NEWEST_VERSION, new CniError(CniErrorCode.DecodeFailure, `decoding the network configuration: ${(e as Error).message}`));
+    return fail(summary, NEWEST_VERSION, new CniError(CniErrorCode.DecodeFailure, `decoding the network configuration: ${errorMessage(e)}`));
   }
   if (!isObject(raw)) return fail(summary, NEWEST_VERSION, new CniError(CniErrorCode.DecodeFailure, 'decoding the network configuration: not a JSON object'));
   let version = errorVersion(raw.cniVersion);

@@ -26,6 +26,7 @@ import type { PortMapping } from '../records';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
 import type { InternalResult } from './result';
 import { CniError, CniErrorCode } from './errors';
+import { hasErrorCode } from '../base';
 
 /** knit's own error codes (the spec leaves 100+ to plugins). */
 export const KnitCniCode = {
@@ -340,7 +341,7 @@ export class KnitCniHandlers implements CniHandlers {
       ].map((a) => recoveredVethName(a.containerId) ?? hostVethName(a.containerId, a.ifname)));
       if (keptNames.has(link.name)) continue;
       await this.deps.nl.linkDel(link.index).catch((err: unknown) => {
-        if ((err as { code?: string }).code !== 'ENODEV') throw err;
+        if (!hasErrorCode(err, 'ENODEV')) throw err;
       });
       removedVeths++;
     }

@@ -19,6 +19,7 @@ import { at, expectArray, expectObject, invalid, isObject, optInt, optIp, optStr
 import type { JsonObject } from './fields';
 import { parseDns, parseResult } from './result';
 import type { InternalResult, ResultDns } from './result';
+import { errorMessage } from '../base';
 
 /** A static route the configuration asks for inside the container. */
 export interface RouteConf {
@@ -78,7 +79,7 @@ export function parseNetConf(text: string): NetConf {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new CniError(CniErrorCode.DecodeFailure, `decoding the network configuration: ${(e as Error).message}`);
+    throw new CniError(CniErrorCode.DecodeFailure, `decoding the network configuration: ${errorMessage(e)}`);
   }
   if (!isObject(v)) throw new CniError(CniErrorCode.DecodeFailure, 'decoding the network configuration: not a JSON object');
   return parseNetConfObject(v);

@@ -10,6 +10,7 @@ import { ConfigValue, FIELDS, FieldSpec } from './schema';
 import { RawValue, readConfigFile, readEnv, readFlags } from './sources';
 import type { ConfigSource, KnitdConfig } from './types';
 import type { LogLevel } from '../log/logger';
+import { errorMessage, isObject } from '../base';
 
 export interface LoadConfigInput {
   /** Arguments after the program name (process.argv.slice(2)). */
@@ -45,7 +46,7 @@ export function loadConfig(input: LoadConfigInput): KnitdConfig {
     } catch (cause) {
       throw new ConfigError({
         field: 'config', source: fromFlag ? 'flag' : 'env', value: configFile, origin: fromFlag ? '--config' : 'KNIT_CONFIG',
-        problem: `cannot read the config file: ${(cause as Error).message}`, cause,
+        problem: `cannot read the config file: ${errorMessage(cause)}`, cause,
       });
     }
     file = readConfigFile(configFile, text);
@@ -150,7 +151,11 @@ function validate(spec: FieldSpec, value: ConfigValue, source: ConfigSource, ori
 
 /** Rules between fields. */
 function crossCheck(resolved: Map<string, Resolved>): void {
-  const at = (key: string) => resolved.get(key) as Resolved;
+  const at = (key: string): Resolved => {
+    const r = resolved.get(key);
+    if (r === undefined) throw new Error(`config field ${key} was not resolved (a bug in the config schema)`);
+    return r;
+  };
   const isSet = (key: string) => at(key).value !== undefined;
   const fail = (key: string, problem: string) => {
     const r = at(key);
@@ -162,7 +167,8 @@ function crossCheck(resolved: Map<string, Resolved>): void {
     throw fail(present, 'etcd.certFile and etcd.keyFile must be set together (client TLS) or not at all');
   }
 
-  const singleNode = (at('etcd.endpoints').value as string[]).length === 0;
+  const endpoints = at('etcd.endpoints').value;
+  const singleNode = !Array.isArray(endpoints) || endpoints.length === 0;
   if (singleNode && !isSet('subnet')) {
     throw fail('subnet', 'single-node mode (no etcd.endpoints) needs this node\'s subnet, e.g. --subnet 10.244.1.0/24; or set etcd.endpoints');
   }
@@ -181,10 +187,25 @@ function crossCheck(resolved: Map<string, Resolved>): void {
   }
 }
 
+/** Narrowing checks for resolved values (the schema validated them; a mismatch is a bug in the schema). */
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+const isLogLevel = (v: unknown): v is LogLevel => v === 'error' || v === 'warn' || v === 'info' || v === 'debug';
+const isLogFormat = (v: unknown): v is 'json' | 'text' => v === 'json' || v === 'text';
+
 function build(resolved: Map<string, Resolved>, configFile: string | undefined): KnitdConfig {
   const value = (key: string) => resolved.get(key)?.value;
-  const str = (key: string) => value(key) as string;
-  const optStr = (key: string) => value(key) as string | undefined;
+  const typed = <T>(key: string, ok: (v: unknown) => v is T, what: string): T => {
+    const v = value(key);
+    if (!ok(v)) throw new Error(`config field ${key} resolved to ${JSON.stringify(v)}, not ${what} (a bug in the config schema)`);
+    return v;
+  };
+  const str = (key: string) => typed(key, isString, 'a string');
+  const num = (key: string) => typed(key, isNumber, 'a number');
+  const bool = (key: string) => typed(key, isBoolean, 'true or false');
+  const optStr = (key: string) => (value(key) === undefined ? undefined : str(key));
   const config: KnitdConfig = {
     nodeName: str('nodeName'),
     stateDir: str('stateDir'),
@@ -193,23 +214,23 @@ function build(resolved: Map<string, Resolved>, configFile: string | undefined):
     cniConfDir: str('cniConfDir'),
     cniConfFile: str('cniConfFile'),
     cniNetworkName: str('cniNetworkName'),
-    cniMaxConnections: value('cniMaxConnections') as number,
-    cniIdleTimeoutSeconds: value('cniIdleTimeoutSeconds') as number,
-    cniReapIntervalSeconds: value('cniReapIntervalSeconds') as number,
+    cniMaxConnections: num('cniMaxConnections'),
+    cniIdleTimeoutSeconds: num('cniIdleTimeoutSeconds'),
+    cniReapIntervalSeconds: num('cniReapIntervalSeconds'),
     bridge: str('bridge'),
     etcd: {
-      endpoints: value('etcd.endpoints') as string[],
+      endpoints: typed('etcd.endpoints', isStrings, 'a list of strings'),
       prefix: str('etcd.prefix'),
-      leaseTtlSeconds: value('etcd.leaseTtlSeconds') as number,
-      livenessTtlSeconds: value('etcd.livenessTtlSeconds') as number,
-      releaseOnShutdown: value('etcd.releaseOnShutdown') as boolean,
+      leaseTtlSeconds: num('etcd.leaseTtlSeconds'),
+      livenessTtlSeconds: num('etcd.livenessTtlSeconds'),
+      releaseOnShutdown: bool('etcd.releaseOnShutdown'),
     },
-    grpc: { socket: str('grpc.socket'), insecure: value('grpc.insecure') as boolean },
+    grpc: { socket: str('grpc.socket'), insecure: bool('grpc.insecure') },
     metrics: { address: str('metrics.address') },
-    docker: { enabled: value('docker.enabled') as boolean, pluginSocket: str('docker.pluginSocket'), apiSocket: str('docker.apiSocket') },
-    log: { level: str('log.level') as LogLevel, format: str('log.format') as 'json' | 'text' },
-    masquerade: value('masquerade') as boolean,
-    reconcileIntervalSeconds: value('reconcileIntervalSeconds') as number,
+    docker: { enabled: bool('docker.enabled'), pluginSocket: str('docker.pluginSocket'), apiSocket: str('docker.apiSocket') },
+    log: { level: typed('log.level', isLogLevel, 'a log level'), format: typed('log.format', isLogFormat, 'json or text') },
+    masquerade: bool('masquerade'),
+    reconcileIntervalSeconds: num('reconcileIntervalSeconds'),
   };
   // Optional fields are left out rather than set to undefined, so deep equality in tests and logs stay clean.
   const optional: Array<[string, (v: string) => void]> = [
@@ -229,10 +250,8 @@ function build(resolved: Map<string, Resolved>, configFile: string | undefined):
     const v = optStr(key);
     if (v !== undefined) set(v);
   }
-  const mtu = value('mtu');
-  if (mtu !== undefined) config.mtu = mtu as number;
-  const network = value('network');
-  if (network !== undefined) config.network = network as Record<string, unknown>;
+  if (value('mtu') !== undefined) config.mtu = num('mtu');
+  if (value('network') !== undefined) config.network = typed('network', isObject, 'an object');
   if (configFile !== undefined) config.configFile = configFile;
   return config;
 }

@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { ConfigError, didYouMean } from './errors';
 import { CONFIG_FILE, FIELD_BY_KEY, FIELDS, FieldSpec, GROUPS } from './schema';
 import type { ConfigSource } from './types';
+import { errorMessage } from '../base';
 
 /** A value as a source gave it: strings from flags and env (string[] for repeated list flags), anything from a file. */
 export interface RawValue {
@@ -142,7 +143,7 @@ export function readConfigFile(file: string, text: string): Map<string, RawValue
     else throw fileError('the config file name must end in .yaml, .yml or .json');
   } catch (cause) {
     if (cause instanceof ConfigError) throw cause;
-    throw fileError(`cannot parse ${ext === '.json' ? 'JSON' : 'YAML'}: ${(cause as Error).message}`, cause);
+    throw fileError(`cannot parse ${ext === '.json' ? 'JSON' : 'YAML'}: ${errorMessage(cause)}`, cause);
   }
   // An empty YAML file (or one with only comments) means "nothing set".
   if (doc === null || doc === undefined) return new Map();

@@ -113,7 +113,7 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       hostVeth = await nl.vethAdd({ name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu });
     } catch (err) {
       // EEXIST: nothing was created; say which end exists, touch neither.
-      if ((err as { code?: string }).code === 'EEXIST' && await nl.linkByName(hostName)) throw new HostVethExistsError(hostName);
+      if (hasErrorCode(err, 'EEXIST') && await nl.linkByName(hostName)) throw new HostVethExistsError(hostName);
       throw err;
     }
     try {

@@ -8,6 +8,7 @@
  * `{"Err": "…"}` (dockerd shows the text to the user).
  */
 import type { PortMapping } from '../records';
+import { errorMessage } from '../base';
 
 /** The content type dockerd expects on every plugin answer. */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
@@ -46,7 +47,7 @@ export function parseBody(text: string, what: string): Obj {
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new PluginRequestError(`${what}: body is not JSON: ${(err as Error).message}`);
+    throw new PluginRequestError(`${what}: body is not JSON: ${errorMessage(err)}`);
   }
   return asObject(v, what);
 }

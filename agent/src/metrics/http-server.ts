@@ -10,6 +10,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger';
+import { errorMessage } from '../base';
 
 /** A verdict with the reasons it is not OK. */
 export interface Verdict {
@@ -103,8 +104,8 @@ export class MetricsServer {
           send(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /healthz or /readyz\n');
       }
     } catch (e) {
-      this.opts.logger.error('metrics request failed', { path: url, error: (e as Error).message });
-      send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}\n`);
+      this.opts.logger.error('metrics request failed', { path: url, error: errorMessage(e) });
+      send(res, 500, 'text/plain; charset=utf-8', `internal error: ${errorMessage(e)}\n`);
     }
   }
 }

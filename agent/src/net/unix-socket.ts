@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { hasErrorCode } from '../base';
 
 /** Linux sun_path holds 107 bytes plus the NUL. */
 const MAX_SUN_PATH = 107;
@@ -25,7 +26,7 @@ export async function removeStaleSocket(socketPath: string, what = 'API'): Promi
   try {
     st = fs.lstatSync(socketPath);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (hasErrorCode(e, 'ENOENT')) return;
     throw new Error(`inspect ${what} socket path ${socketPath}`, { cause: e });
   }
   if (!st.isSocket()) throw new Error(`${what} socket path ${socketPath} exists and is not a socket; not removing it`);
@@ -89,6 +90,6 @@ export function unlinkOwnSocket(socketPath: string, inode: number, what = 'API')
   try {
     if (fs.lstatSync(socketPath).ino === inode) fs.unlinkSync(socketPath);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`remove ${what} socket ${socketPath}`, { cause: e });
+    if (!hasErrorCode(e, 'ENOENT')) throw new Error(`remove ${what} socket ${socketPath}`, { cause: e });
   }
 }

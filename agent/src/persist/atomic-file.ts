@@ -9,6 +9,7 @@
  */
 import { promises as fsp } from 'fs';
 import path from 'path';
+import { hasErrorCode } from '../base';
 
 /** The part of an open file handle that the atomic write uses. */
 export interface StateFileHandle {
@@ -69,7 +70,7 @@ export async function readIfExists(fs: StateFs, file: string): Promise<string | 
   try {
     return await fs.readFile(file, 'utf8');
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (hasErrorCode(cause, 'ENOENT')) return undefined;
     throw new Error(`read state file ${file}`, { cause });
   }
 }

@@ -7,6 +7,7 @@
 import { parseAllDocuments } from 'yaml';
 import { mustParseCidrAny, cidrCoversAny } from '../net/ip';
 import type { PortSpec, Peer, Policy, PolicyProtocol, Rule, Selector } from './types';
+import { errorMessage } from '../base';
 
 export class PolicyError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -90,7 +91,7 @@ function parsePeer(v: unknown, path: string): Peer {
   try {
     outer = mustParseCidrAny(v.cidr);
   } catch (err) {
-    fail(`${path}.cidr`, (err as Error).message);
+    fail(`${path}.cidr`, errorMessage(err));
   }
   const except = v.except === undefined ? [] : list(v.except, `${path}.except`);
   const ex: string[] = [];
@@ -101,7 +102,7 @@ function parsePeer(v: unknown, path: string): Peer {
     try {
       inner = mustParseCidrAny(e);
     } catch (err) {
-      fail(p, (err as Error).message);
+      fail(p, errorMessage(err));
     }
     if (!cidrCoversAny(outer, inner)) fail(p, `${e} is not inside ${v.cidr}`);
     ex.push(e);
@@ -160,7 +161,7 @@ export function parsePolicyFile(text: string, source = 'policy file'): Policy[] 
     }
   } catch (err) {
     if (err instanceof PolicyError) throw err;
-    throw new PolicyError(`${source}: not YAML or JSON: ${(err as Error).message}`, { cause: err });
+    throw new PolicyError(`${source}: not YAML or JSON: ${errorMessage(err)}`, { cause: err });
   }
   if (docs.length === 0) throw new PolicyError(`${source}: holds no policy`);
   const seen = new Set<string>();

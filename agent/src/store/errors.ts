@@ -5,6 +5,7 @@
  * expected". The conversion happens once, here, at the boundary.
  */
 import { isRecoverableError } from 'etcd3';
+import { errorMessage } from '../base';
 
 /** Base class of every error the store throws. */
 export class StoreError extends Error {
@@ -61,6 +62,6 @@ export function isUnavailable(err: unknown): boolean {
 /** Wraps any error thrown by etcd3 with the operation's context, typed. */
 export function wrapEtcdError(context: string, err: unknown): StoreError {
   if (err instanceof StoreError) return err;
-  if (isUnavailable(err)) return new EtcdUnavailableError(`${context}: etcd unavailable: ${(err as Error).message}`, { cause: err });
+  if (isUnavailable(err)) return new EtcdUnavailableError(`${context}: etcd unavailable: ${errorMessage(err)}`, { cause: err });
   return new StoreError(`${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

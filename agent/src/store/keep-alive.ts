@@ -11,6 +11,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log/logger';
 import { EtcdUnavailableError, isUnavailable } from './errors';
+import { errorMessage } from '../base';
 
 /** gRPC status UNAVAILABLE: the endpoint cannot be reached. */
 const GRPC_UNAVAILABLE = 14;
@@ -25,7 +26,7 @@ export async function keepAliveOnce(client: Etcd3, id: string, callTimeoutMs: nu
       return await keepAliveAttempt(client, id, deadline, callTimeoutMs);
     } catch (err) {
       if (!isUnavailable(err) || Date.now() >= deadline || attempt >= KEEPALIVE_ATTEMPTS) throw err;
-      log.debug('keep-alive stream failed; trying again (another endpoint, if any)', { leaseId: id, attempt, error: (err as Error).message });
+      log.debug('keep-alive stream failed; trying again (another endpoint, if any)', { leaseId: id, attempt, error: errorMessage(err) });
     }
   }
 }
@@ -62,7 +63,7 @@ async function keepAliveAttempt(client: Etcd3, id: string, deadline: number, cal
       clearTimeout(timer);
       // Stream errors come raw from grpc (etcd3 does not type them as it does unary errors).
       reject((err as { code?: unknown }).code === GRPC_UNAVAILABLE
-        ? new EtcdUnavailableError(`keep-alive of etcd lease ${id}: ${(err as Error).message}`, { cause: err })
+        ? new EtcdUnavailableError(`keep-alive of etcd lease ${id}: ${errorMessage(err)}`, { cause: err })
         : err);
     });
     stream.write({ ID: id });

@@ -10,7 +10,7 @@
  * name a subnet, and subnets outside the cluster CIDR or of the wrong length.
  * The caller logs, counts and skips; it never programs anything from them.
  */
-import { isObject } from '../base';
+import { isObject, errorMessage } from '../base';
 import { BACKEND_NAME, pairedIpv6Subnet, type NetworkConfig } from './network-config';
 import { cidrContainsAddress, cidrCoversAny, formatCidrAny, formatIp, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
 import { notUnicastReason } from '../net/special-ranges';
@@ -90,7 +90,7 @@ export function parseSubnetKeyName(name: string): Cidr {
   try {
     c = mustParseCidrAny(`${m[1]}/${m[2]}`);
   } catch (err) {
-    throw new InvalidLeaseError(name, `key: ${(err as Error).message}`);
+    throw new InvalidLeaseError(name, `key: ${errorMessage(err)}`);
   }
   // One spelling per subnet, so one subnet has one key.
   if (formatCidrAny(c).replace('/', '-') !== name) throw new InvalidLeaseError(name, `key is not in canonical form (${formatCidrAny(c)})`);

@@ -9,7 +9,7 @@
  * on compaction: relisting -> connecting; closed is final.
  */
 import type { Etcd3, IKeyValue, IWatchResponse } from 'etcd3';
-import { Backoff, realClock, Timer, type Clock } from '../base';
+import { Backoff, realClock, Timer, type Clock, errorMessage } from '../base';
 import type { Logger } from '../log/logger';
 import type { LeaseEvent, LeaseList, LeaseWatch, LeaseWatchHandlers, ParsedKv } from './lease-record';
 
@@ -144,7 +144,7 @@ class PrefixWatch implements LeaseWatch {
     try {
       this.p.handlers.onEvents(batch);
     } catch (err) {
-      this.p.log.error('lease watch handler threw', { error: (err as Error).message });
+      this.p.log.error('lease watch handler threw', { error: errorMessage(err) });
     }
   }
 
@@ -197,7 +197,7 @@ class PrefixWatch implements LeaseWatch {
         try {
           this.p.handlers.onReset(list);
         } catch (err) {
-          this.p.log.error('lease watch reset handler threw', { error: (err as Error).message });
+          this.p.log.error('lease watch reset handler threw', { error: errorMessage(err) });
         }
         this.connect();
       })

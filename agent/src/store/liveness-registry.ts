@@ -19,6 +19,7 @@ import { isIpv4 } from '../net/ipv4';
 import { wrapEtcdError } from './errors';
 import { keepAliveOnce } from './keep-alive';
 import { prefixEnd } from './registry';
+import { errorMessage } from '../base';
 
 /** What a node publishes under its liveness key. */
 export interface AliveValue {
@@ -147,7 +148,7 @@ export class EtcdLivenessRegistry {
     try {
       await this.client.leaseClient.leaseRevoke({ ID: id }, { deadline: new Date(Date.now() + Math.min(this.callTimeoutMs, 1000)) });
     } catch (err) {
-      this.log.debug('revoke liveness lease failed (it expires by its TTL)', { leaseId: id, error: (err as Error).message });
+      this.log.debug('revoke liveness lease failed (it expires by its TTL)', { leaseId: id, error: errorMessage(err) });
     }
   }
 
@@ -201,7 +202,7 @@ export class EtcdLivenessRegistry {
       if (!this.skipped.has(tag)) {
         if (this.skipped.size >= 1024) this.skipped.clear(); // bounded: a flood of garbage is logged again, never held forever
         this.skipped.add(tag);
-        this.log.warn('skipping an invalid liveness key', { key: this.alivePrefix + name, reason: (err as Error).message });
+        this.log.warn('skipping an invalid liveness key', { key: this.alivePrefix + name, reason: errorMessage(err) });
       }
       return undefined;
     }

@@ -25,6 +25,7 @@ import { ConflictError, wrapEtcdError } from './errors';
 import { NetworkConfigError, formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from './network-config';
 import { networkKey, readNetworkConfig } from './network-store';
 import { prefixEnd } from './registry';
+import { errorMessage } from '../base';
 
 /** The name of the network stored at `<prefix>/network`. */
 export const DEFAULT_NETWORK = 'default';
@@ -107,7 +108,7 @@ export async function listNetworks(client: Etcd3, prefix = '/knit/v1'): Promise<
     try {
       networks.push({ name, config: parseNetworkConfigText(kv.value.toString('utf8')) });
     } catch (err) {
-      invalid.push({ name, error: (err as Error).message });
+      invalid.push({ name, error: errorMessage(err) });
     }
   }
   networks.sort((a, b) => (a.name === DEFAULT_NETWORK ? -1 : b.name === DEFAULT_NETWORK ? 1 : a.name.localeCompare(b.name)));

@@ -6,7 +6,7 @@
  * lease is taken or any kernel object is made. Unknown fields are refused too,
  * so a typo such as `"VNI"` does not silently fall back to the default.
  */
-import { isObject } from '../base';
+import { isObject, errorMessage } from '../base';
 import { containerCidrProblem } from '../net/special-ranges';
 import {
   cidrCoversAny, formatCidrAny, mustParseCidrAny, nthSubnet, parseIp, subnetCount, subnetIndex, type Cidr,
@@ -182,7 +182,7 @@ function parseBound(v: unknown, field: string, cluster: Cidr, subnetLength: numb
       addr = a.value;
     }
   } catch (err) {
-    throw new NetworkConfigError(field, `${(err as Error).message}`, { cause: err });
+    throw new NetworkConfigError(field, `${errorMessage(err)}`, { cause: err });
   }
   const sub: Cidr = { family: cluster.family, network: addr, prefixLength: subnetLength };
   if (mustParseCidrAny(formatCidrAny(sub), false).network !== addr) {
@@ -203,7 +203,7 @@ function clusterCidrField(v: unknown, field: string, example: string): Cidr {
   try {
     c = mustParseCidrAny(v);
   } catch (err) {
-    throw new NetworkConfigError(field, (err as Error).message, { cause: err });
+    throw new NetworkConfigError(field, errorMessage(err), { cause: err });
   }
   // 0.0.0.0/0 would lease public subnets and masquerade nothing; 127/8, 224/4,
   // 169.254/16, fe80::/10, ff00::/8 … would put containers on addresses the kernel treats specially.
@@ -331,7 +331,7 @@ export function parseNetworkConfigText(text: string): NetworkConfig {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new NetworkConfigError('', `not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new NetworkConfigError('', `not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
   return parseNetworkConfig(json);
 }

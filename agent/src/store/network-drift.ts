@@ -8,6 +8,7 @@
  * matches again. Pure: text in, description out.
  */
 import { formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from './network-config';
+import { errorMessage } from '../base';
 
 /**
  * Undefined when `stored` (the key's text, undefined when deleted) is the
@@ -25,7 +26,7 @@ export function networkConfigDrift(
   try {
     now = checkBackend(parseNetworkConfigText(stored));
   } catch (err) {
-    return `was replaced by one that does not validate (${(err as Error).message})`;
+    return `was replaced by one that does not validate (${errorMessage(err)})`;
   }
   if (formatNetworkConfig(now) === formatNetworkConfig(inUse)) return undefined;
   const a = inUse as unknown as Record<string, unknown>;

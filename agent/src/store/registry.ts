@@ -20,6 +20,7 @@ import { encodeLeaseValue, InvalidLeaseError, parseLease, parseSubnetKeyName, su
 import type { LeaseList, LeaseRecord, LeaseWatch, LeaseWatchHandlers, ParsedKv } from './lease-record';
 import { cidrCoversAny, formatCidrAny, mustParseCidrAny } from '../net/ip';
 import { watchLeasePrefix } from './lease-watch';
+import { errorMessage } from '../base';
 
 
 /** Options of an EtcdRegistry. */
@@ -104,7 +105,7 @@ export class EtcdRegistry {
     try {
       await this.client.leaseClient.leaseRevoke({ ID: id }, this.callOpts());
     } catch (err) {
-      this.log.debug('revoke etcd lease failed (it will expire by itself)', { leaseId: id, error: (err as Error).message });
+      this.log.debug('revoke etcd lease failed (it will expire by itself)', { leaseId: id, error: errorMessage(err) });
     }
   }
 

@@ -21,7 +21,7 @@
  * routes and containers (knitd must not renumber them) and reports unhealthy.
  */
 import { EventEmitter } from 'node:events';
-import { Backoff, DEFAULT_LEASE_TTL_SECONDS, describeError, jittered, realClock, SerialRunner, Timer, type Clock } from '../base';
+import { Backoff, DEFAULT_LEASE_TTL_SECONDS, describeError, jittered, realClock, SerialRunner, Timer, type Clock, errorMessage, asError } from '../base';
 import { silentLogger, type Logger } from '../log/logger';
 import { ConflictError, LeaseExpiredError, pairedIpv6Subnet, type Lease, type LeaseBackendData, type LeaseValue, type LeaseRecord, type NetworkConfig } from '../store';
 import { cidrCoversAny, formatCidrAny, mustParseCidrAny } from '../net/ip';
@@ -235,7 +235,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
         this.to('conflict', err.message);
         this.emit('conflict', err);
       } else {
-        this.to('idle', `acquire failed: ${(err as Error).message}`);
+        this.to('idle', `acquire failed: ${errorMessage(err)}`);
       }
       throw err;
     }
@@ -363,7 +363,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
       } else if (err instanceof ConflictError) {
         await this.onTaken(held, err);
       } else {
-        this.failed(err as Error);
+        this.failed(asError(err));
       }
     }
   }
@@ -376,7 +376,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
       this.succeeded('re-created after expiry', this.ttl);
     } catch (err) {
       if (err instanceof ConflictError) await this.onTaken(held, err);
-      else this.failed(err as Error);
+      else this.failed(asError(err));
     }
   }
 
@@ -395,7 +395,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
         }
       } catch (e) {
         if (!(e instanceof ConflictError)) {
-          this.failed(e as Error);
+          this.failed(asError(e));
           return;
         }
       }
@@ -435,7 +435,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
       this.succeeded('recovered from conflict: the conflicting lease is gone; re-acquired the same subnet', this.ttl);
     } catch (err) {
       if (this.state !== 'conflict') return;
-      if (!(err instanceof ConflictError)) this.log.warn('subnet lease conflict: could not look whether the subnet is free again', { subnet, error: (err as Error).message });
+      if (!(err instanceof ConflictError)) this.log.warn('subnet lease conflict: could not look whether the subnet is free again', { subnet, error: errorMessage(err) });
       this.scheduleConflictCheck();
     }
   }

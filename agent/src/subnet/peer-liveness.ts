@@ -14,7 +14,7 @@
  * still run, and its routes stay until its subnet lease goes.
  */
 import { silentLogger, type Logger } from '../log/logger';
-import { Backoff, realClock, Timer, type Clock } from '../base';
+import { Backoff, realClock, Timer, type Clock, errorMessage, asError } from '../base';
 import type { AliveList, AliveRecord, AliveValue, AliveWatch, AliveWatchHandlers } from '../store';
 
 /** The etcd side (store/EtcdLivenessRegistry; faked in unit tests). */
@@ -137,7 +137,7 @@ export class PeerLiveness {
       if (this.publishFailing) this.log.info('liveness key kept alive again');
       this.publishFailing = false;
     } catch (err) {
-      if (!this.publishFailing) this.log.warn('cannot keep the liveness key alive; retrying', { error: (err as Error).message });
+      if (!this.publishFailing) this.log.warn('cannot keep the liveness key alive; retrying', { error: errorMessage(err) });
       this.publishFailing = true;
     }
     if (!this.stopped) this.keepTimer.arm(this.intervalMs);
@@ -165,7 +165,7 @@ export class PeerLiveness {
       this.watch = w;
       this.relistBackoff.reset();
     } catch (err) {
-      this.onFailed(err as Error);
+      this.onFailed(asError(err));
     }
   }
 
@@ -223,7 +223,7 @@ export class PeerLiveness {
       try {
         fn(name, l);
       } catch (err) {
-        this.log.debug('liveness listener threw', { error: (err as Error).message });
+        this.log.debug('liveness listener threw', { error: errorMessage(err) });
       }
     }
   }

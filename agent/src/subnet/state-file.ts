@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { nodeStateFs, writeFileAtomic } from '../persist/atomic-file';
+import { hasErrorCode } from '../base';
 
 /** What the state file holds. */
 export interface SubnetState {
@@ -35,7 +36,7 @@ export async function readSubnetState(stateDir: string): Promise<SubnetState | u
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (hasErrorCode(err, 'ENOENT')) return undefined;
     throw new Error(`read subnet state ${file}`, { cause: err });
   }
   let json: unknown;

@@ -13,7 +13,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError, realClock, SerialRunner, Timer } from '../base';
+import { describeError, realClock, SerialRunner, Timer, errorMessage, hasErrorCode } from '../base';
 import type { Logger } from '../log/logger';
 import {
   DEFAULT_NETWORK, listNetworks, networkBridgeName, networkPrefix, setAttached,
@@ -122,7 +122,7 @@ export class NamedNetworks {
     setAttached(this.o.client, name, this.o.nodeName, count, this.running.get(name)?.instance.manager.etcdLeaseId, this.o.prefix)
       .catch((err: unknown) => {
         this.markers.delete(name);
-        this.log.warn('could not record endpoint count in etcd', { network: name, count, error: (err as Error).message });
+        this.log.warn('could not record endpoint count in etcd', { network: name, count, error: errorMessage(err) });
       });
   }
 
@@ -224,7 +224,7 @@ export class NamedNetworks {
     // An empty peer set makes the reconciler delete this network's routes, neighbours and FDB.
     instance.reconciler.setPeers([]);
     await instance.reconciler.reconcileNow().catch((err: unknown) =>
-      this.log.warn('could not remove the network\'s routes', { network: name, error: (err as Error).message }));
+      this.log.warn('could not remove the network\'s routes', { network: name, error: errorMessage(err) }));
     await instance.stop(true);
     for (const index of devices) await this.delLink(index, name);
     const bridge = await this.o.nl.linkByName(run.bridge);
@@ -236,8 +236,7 @@ export class NamedNetworks {
 
   private async delLink(index: number, network: string): Promise<void> {
     await this.o.nl.linkDel(index).catch((err: unknown) => {
-      const code = (err as { code?: string }).code;
-      if (code !== 'ENODEV' && code !== 'ENOENT') this.log.warn('could not delete a device of a removed network', { network, index, error: (err as Error).message });
+      if (!hasErrorCode(err, 'ENODEV', 'ENOENT')) this.log.warn('could not delete a device of a removed network', { network, index, error: errorMessage(err) });
     });
   }
 }

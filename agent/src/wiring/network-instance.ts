@@ -18,6 +18,7 @@ import type { retrier } from './retry';
 import type { StartupUndo } from './startup-undo';
 import { existsSync } from 'node:fs';
 import { removeSubnetState, subnetStatePath } from '../subnet';
+import { errorMessage } from '../base';
 
 /** How often the lease is kept alive and checked, whatever its TTL: the bound on noticing an etcd outage. */
 const LEASE_CHECK_INTERVAL_MS = 10_000;
@@ -159,6 +160,6 @@ async function releaseLease(manager: LeaseManager, log: Logger): Promise<void> {
     await manager.release();
     log.info('released the subnet lease on shutdown', { subnet });
   } catch (err) {
-    log.warn('could not release the subnet lease; it expires by its TTL', { subnet, error: (err as Error).message });
+    log.warn('could not release the subnet lease; it expires by its TTL', { subnet, error: errorMessage(err) });
   }
 }

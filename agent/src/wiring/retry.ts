@@ -3,7 +3,7 @@
  * cannot do without — etcd, the network config — and fail at once on
  * anything else.
  */
-import { Backoff } from '../base';
+import { Backoff, errorMessage } from '../base';
 import type { Logger } from '../log/logger';
 import { isUnavailable } from '../store';
 
@@ -22,8 +22,8 @@ export function retrier(log: Logger, timeoutMs?: number, onStep?: (step: string)
         if (!(err instanceof Waiting) && !isUnavailable(err)) throw err;
         const delay = backoff.next();
         if (Date.now() + delay > deadline) throw new Error(`gave up trying to ${what}`, { cause: err });
-        log.warn(`waiting to ${what}`, { reason: (err as Error).message, retryInMs: delay });
-        onStep?.(err instanceof Waiting ? `waiting: ${(err as Error).message}` : `waiting for etcd: ${(err as Error).message}`);
+        log.warn(`waiting to ${what}`, { reason: errorMessage(err), retryInMs: delay });
+        onStep?.(err instanceof Waiting ? `waiting: ${errorMessage(err)}` : `waiting for etcd: ${errorMessage(err)}`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }

@@ -10,6 +10,7 @@
  * Once knitd is ready, `commit()` forgets the steps.
  */
 import type { Logger } from '../log/logger';
+import { errorMessage } from '../base';
 
 interface Step {
   what: string;
@@ -40,7 +41,7 @@ export class StartupUndo {
         await s.undo();
         this.log.info('start-up failed: undone', { what: s.what });
       } catch (err) {
-        this.log.error('start-up failed: could not undo', { what: s.what, error: (err as Error).message });
+        this.log.error('start-up failed: could not undo', { what: s.what, error: errorMessage(err) });
       }
     }
   }

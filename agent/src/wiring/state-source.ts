@@ -16,6 +16,7 @@ import { describeNeighbour } from '../dataplane/reconcile/status';
 import type { Handle } from '../netlink';
 import type { Lease } from '../store';
 import type { ClusterNode } from './cluster';
+import { errorMessage } from '../base';
 
 export interface NodeFacts {
   name: string;
@@ -127,7 +128,7 @@ export class KnitdStateSource implements KnitStateSource {
       });
       return { leases, invalidSkipped: list.invalid.length };
     } catch (cause) {
-      throw new StateUnavailableError(`cannot read the subnet leases from etcd: ${(cause as Error).message}`, { cause });
+      throw new StateUnavailableError(`cannot read the subnet leases from etcd: ${errorMessage(cause)}`, { cause });
     }
   }
 
@@ -138,7 +139,7 @@ export class KnitdStateSource implements KnitStateSource {
     try {
       audit = await c.reconciler.audit();
     } catch (cause) {
-      throw new StateUnavailableError(`cannot read the kernel's routes, neighbours and FDB: ${(cause as Error).message}`, { cause });
+      throw new StateUnavailableError(`cannot read the kernel's routes, neighbours and FDB: ${errorMessage(cause)}`, { cause });
     }
     const names = new Map((await this.deps.nl.linkList()).map((l) => [l.index, l.name]));
     const dev = (index?: number) => (index === undefined ? undefined : names.get(index) ?? `#${index}`);

@@ -6,7 +6,7 @@
  * in peer-options.ts.
  */
 import { configFields, NetworkConfigError, type BackendSection } from '../../store';
-import { isObject } from '../../base';
+import { isObject, errorMessage } from '../../base';
 import { formatIpv4, mustParseIpv4 } from '../../net/ipv4';
 import { BGP_PEER_PROTECTION_FIELDS, parsePeerProtection, PeerFieldError, type BgpPeerProtection } from './peer-options';
 
@@ -74,7 +74,7 @@ function ipv4Field(v: unknown, path: string): string {
   try {
     return formatIpv4(mustParseIpv4(v));
   } catch (err) {
-    throw new NetworkConfigError(path, (err as Error).message, { cause: err });
+    throw new NetworkConfigError(path, errorMessage(err), { cause: err });
   }
 }
 

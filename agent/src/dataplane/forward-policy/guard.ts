@@ -22,7 +22,7 @@
  * is found within one interval); knit's rules are left in place on stop.
  */
 import type { Logger } from '../../log/logger';
-import { Ticker, realClock, type Clock } from '../../base';
+import { Ticker, realClock, type Clock, errorMessage } from '../../base';
 import { spawnCommand, type CommandRunner } from '../nft';
 import { blockingForwardChains, chainName, type BlockingChain } from './scan';
 
@@ -84,7 +84,7 @@ export class ForwardGuard {
     try {
       found = blockingForwardChains(JSON.parse(res.stdout), this.opts.cidrs);
     } catch (err) {
-      this.warnOnce('nft-json', 'cannot read the nft ruleset to check the forward policy', { error: (err as Error).message });
+      this.warnOnce('nft-json', 'cannot read the nft ruleset to check the forward policy', { error: errorMessage(err) });
       return;
     }
     const key = (c: BlockingChain) => `${chainName(c)}|${c.cidrs.join(',')}`;

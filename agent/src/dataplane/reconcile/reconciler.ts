@@ -17,7 +17,7 @@
  *   - a periodic resync (10 s by default), which also re-checks the devices;
  *   - a retry after failed writes (1 s, doubling up to the resync interval).
  */
-import { realClock, type Clock } from '../../base';
+import { realClock, type Clock, errorMessage } from '../../base';
 import type { Logger } from '../../log/logger';
 import { LogRateLimiter } from '../../log/rate-limiter';
 import { RTPROT_KNIT, type NetlinkEvent, type Subscription } from '../../netlink';
@@ -246,7 +246,7 @@ export class Reconciler {
       try {
         hook(run);
       } catch (err) {
-        this.log.debug('reconcile run listener threw', { error: (err as Error).message });
+        this.log.debug('reconcile run listener threw', { error: errorMessage(err) });
       }
     }
   }
