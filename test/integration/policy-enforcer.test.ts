@@ -12,6 +12,7 @@ import { silentLogger } from '../../agent/src/log/logger';
 import { PolicyEnforcer } from '../../agent/src/wiring/policy-enforcer';
 import { startEtcd, type EtcdProcess } from '../lab/etcd';
 import { addNetns, delNetns, nsRun, uniqueName } from '../lab/netns';
+import { waitFor } from '../support/wait';
 
 const SERVER = `require('net').createServer((s) => s.pipe(s)).listen(5432, '0.0.0.0', () => console.log('ready'));`;
 const CONNECT = `
@@ -114,8 +115,7 @@ describe('PolicyEnforcer: etcd to nft (root)', function () {
     // eslint-disable-next-line no-console
     console.log(`      etcd write → nft programmed (ms): p50 ${samples[14]!.toFixed(1)} max ${samples[29]!.toFixed(1)}`);
     await client.delete().prefix('/knit/v1/policies/').exec();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(tableExists(), 'last policy removed: table removed').to.equal(false);
+    await waitFor('the table to go with the last policy', () => !tableExists(), 5000);
     expect(connect(ns[0]!)).to.equal(true);
     await e2.stop();
   });

@@ -8,7 +8,7 @@ import type { LeaseEvent, LeaseList } from '../../agent/src/store/lease-record';
 import { NetworkConfigError, parseNetworkConfig } from '../../agent/src/store/network-config';
 import { readNetworkConfig, seedNetworkConfig } from '../../agent/src/store/network-store';
 import { EtcdRegistry } from '../../agent/src/store/registry';
-import { sleep, waitFor } from '../support/wait';
+import { waitFor } from '../support/wait';
 
 const scope = { clusterCidr: '10.244.0.0/16', subnetLength: 24 };
 const val = (nodeName: string, publicIp = '192.168.0.1'): LeaseValue => ({
@@ -95,8 +95,8 @@ describe('store: EtcdRegistry against a real etcd', function () {
   it('renew reports an expired etcd lease, and a key rewritten by someone else', async () => {
     const reg = new EtcdRegistry(client, { prefix: uniquePrefix(), scope });
     const short = await reg.createLease('10.244.2.0/24', val('a'), 2);
-    await sleep(3500);
-    expect((await reg.listLeases()).leases).to.deep.equal([]); // etcd deleted the key with its lease
+    // etcd deletes the key with its 2 s lease (its expiry check runs every ~0.5 s).
+    await waitFor('etcd to expire the 2 s lease and its key', async () => (await reg.listLeases()).leases.length === 0, 8000, undefined, { intervalMs: 100 });
     try {
       await reg.renewLease(short);
       expect.fail('renewed an expired lease');
