@@ -28,6 +28,7 @@ import {
   EtcdWatch, WatchRecorder, apiClient, call, etcdSubnets, etcdctl, kernelView, keyToCidr, knitctl, scrape, sumOf, PREFIX, type EtcdLease,
 } from './api-lab';
 import { logRecords } from './cluster-lab';
+import { waitFor } from '../support/wait';
 
 const METRICS = '127.0.0.1:9464';
 const NETWORK = { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'vxlan' } };
@@ -430,11 +431,7 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
   });
 });
 
+/** Polls `cond` every 50 ms (test/support/wait's waitFor) until it holds or `timeoutMs` passes. */
 async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(what, cond, timeoutMs, undefined, { intervalMs: 50 });
 }
