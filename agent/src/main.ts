@@ -226,6 +226,17 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       // (hostPort flows stay tracked). The node's own addresses in it: the
       // bridge gateway and the tunnel devices' <subnet .0>.
       notrack: { clusterCidr: natCidr, nodeAddresses: [ipam.gateway, subnet.split('/')[0]!] },
+      // knit's own VXLAN packets between node addresses skip conntrack too: the UDP
+      // ports of every network's backend (vxlan describes its port), to or from this node's underlay address.
+      ...(cluster && !cluster.underlay.ip.includes(':') ? {
+        tunnelNotrack: {
+          localAddress: cluster.underlay.ip,
+          udpPorts: [cluster.backend, ...others.map((n) => n.instance.backend)].flatMap((b) => {
+            const port = b.describe().port;
+            return port === undefined ? [] : [port];
+          }),
+        },
+      } : {}),
       nodeSubnet: subnet,
       bridge: cfg.bridge,
       networks: [

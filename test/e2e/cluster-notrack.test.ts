@@ -5,7 +5,8 @@
  * published host port. For each flow the test checks that it works AND
  * whether the nodes tracked it (`conntrack -L` in the node namespace; knit's
  * nat chains turn conntrack on there, so a tracked flow leaves an entry):
- *   - pod → pod across nodes: works, keeps its source, no conntrack entry;
+ *   - pod → pod across nodes: works, keeps its source, no conntrack entry,
+ *     and neither do its outer VXLAN packets (UDP 8472 between the nodes);
  *   - pod → outside: masqueraded to the node address (tracked);
  *   - outside → node:hostPort → pod (DNAT, tracked);
  *   - pod → another node's hostPort → pod, and pod → its own node's hostPort →
@@ -25,9 +26,9 @@ const execFileP = promisify(execFile);
 
 interface Attached { c: LabContainer; ip: string }
 
-/** conntrack entries in `ns` for TCP to `dport` from `src` (any source when undefined), as text lines. */
-async function tracked(ns: string, dport: number, src?: string): Promise<string[]> {
-  const args = ['netns', 'exec', ns, 'conntrack', '-L', '-p', 'tcp', '--dport', String(dport), ...(src ? ['-s', src] : [])];
+/** conntrack entries in `ns` for `proto` (TCP by default) to `dport` from `src` (any source when undefined), as text lines. */
+async function tracked(ns: string, dport: number, src?: string, proto: 'tcp' | 'udp' = 'tcp'): Promise<string[]> {
+  const args = ['netns', 'exec', ns, 'conntrack', '-L', '-p', proto, '--dport', String(dport), ...(src ? ['-s', src] : [])];
   const { stdout } = await execFileP('ip', args, { encoding: 'utf8' });
   return stdout.split('\n').filter((l) => l.trim() !== '');
 }
@@ -81,6 +82,17 @@ describe('cluster: pod-to-pod traffic without conntrack, NAT flows still tracked
     expect(await tcpGet(client.c.ns, server.ip, UNPUBLISHED)).to.deep.equal({ data: client.ip });
     for (const k of knitds) expect(await tracked(k.node.ns, UNPUBLISHED, client.ip), `conntrack on ${k.node.name}`).to.deep.equal([]);
     expect((await lab.ping(client.c, server.ip, 2)).received).to.be.greaterThan(0);
+  });
+
+  it('the outer VXLAN packets (UDP 8472 between the node addresses) are not tracked either, on the sending or the receiving node', async () => {
+    // Traffic both ways: the client's request leaves node 1 (raw output) and arrives at node 2 (raw prerouting), the answer the other way.
+    for (let i = 0; i < 3; i++) expect(await tcpGet(client.c.ns, server.ip, UNPUBLISHED)).to.deep.equal({ data: client.ip });
+    expect((await lab.ping(client.c, server.ip, 3)).received).to.be.greaterThan(0);
+    for (const k of knitds) {
+      expect(await tracked(k.node.ns, 8472, undefined, 'udp'), `VXLAN conntrack entries on ${k.node.name}`).to.deep.equal([]);
+      const rules = (await execFileP('ip', ['netns', 'exec', k.node.ns, 'nft', 'list', 'chain', 'ip', 'knit', 'raw_output'], { encoding: 'utf8' })).stdout;
+      expect(rules, `raw_output on ${k.node.name}`).to.contain(`ip saddr ${k.node.underlayIp} udp dport 8472 notrack`);
+    }
   });
 
   it('pod → outside the cluster: masqueraded to the node address (tracked)', async () => {

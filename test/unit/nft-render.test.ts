@@ -188,6 +188,41 @@ describe('nft renderer: notrack for cluster-internal traffic', () => {
   });
 });
 
+describe('nft renderer: notrack for knit\'s own VXLAN packets on the underlay', () => {
+  it('raw prerouting for packets to the node\'s underlay address, raw output for packets from it, the ports deduplicated and sorted', () => {
+    const out = renderRuleset({
+      notrack: { clusterCidr: '10.244.0.0/16', nodeAddresses: ['10.244.1.1'] },
+      tunnelNotrack: { localAddress: '192.168.77.11', udpPorts: [8472, 4789, 8472] },
+      portMappings: [],
+    });
+    expect(out).to.contain(text([
+      '  chain raw_prerouting {',
+      '    type filter hook prerouting priority raw; policy accept;',
+      '    ip saddr 10.244.0.0/16 ip daddr 10.244.0.0/16 ip daddr != 10.244.1.1 notrack',
+      '    ip daddr 192.168.77.11 udp dport { 4789, 8472 } notrack',
+      '  }',
+      '  chain raw_output {',
+      '    type filter hook output priority raw; policy accept;',
+      '    ip saddr 192.168.77.11 udp dport { 4789, 8472 } notrack',
+      '  }',
+    ]));
+  });
+
+  it('works without the pod-to-pod rule; no ports means no rule', () => {
+    const one = renderRuleset({ tunnelNotrack: { localAddress: '192.168.77.11', udpPorts: [8472] }, portMappings: [] });
+    expect(one).to.contain('    ip daddr 192.168.77.11 udp dport 8472 notrack\n');
+    expect(one).to.contain('    ip saddr 192.168.77.11 udp dport 8472 notrack\n');
+    expect(one).to.not.contain('set published');
+    const none = renderRuleset({ tunnelNotrack: { localAddress: '192.168.77.11', udpPorts: [] }, portMappings: [] });
+    expect(none).to.not.contain('raw_');
+  });
+
+  it('rejects an address that is not IPv4 and a port that is not one', () => {
+    expect(() => renderRuleset({ tunnelNotrack: { localAddress: 'fd00::1', udpPorts: [8472] }, portMappings: [] })).to.throw(NftValidationError, /tunnelNotrack\.localAddress: "fd00::1"/);
+    expect(() => renderRuleset({ tunnelNotrack: { localAddress: '192.168.77.11', udpPorts: [8472, 0] }, portMappings: [] })).to.throw(NftValidationError, /tunnelNotrack\.udpPorts\[1\]: 0 is not a port/);
+  });
+});
+
 describe('nft renderer: validation', () => {
   const cases: Array<{ name: string; desired: NftDesiredState; error: RegExp }> = [
     { name: 'port 0', desired: { portMappings: [{ ...web, hostPort: 0 }] }, error: /portMappings\[0\] \(c1\/eth0\)\.hostPort: 0 is not a port in 1\.\.65535/ },

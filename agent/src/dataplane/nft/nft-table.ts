@@ -170,6 +170,7 @@ export class NftTable {
       mappings: state.portMappings.length,
       masquerade: state.masqueradeCidr ?? null,
       notrack: state.notrackCidr ?? null,
+      tunnelNotrack: state.tunnelNotrack === undefined ? null : `${state.tunnelNotrack.localAddress} udp ${state.tunnelNotrack.udpPorts.join(',')}`,
       hairpin: state.nodeSubnet ?? null,
     });
 

@@ -26,7 +26,12 @@
  * mappings' targets (container addr . proto . port): a hostPort flow after
  * DNAT, and its replies, look pod-to-pod by address but must stay tracked so
  * the reply is un-DNATed. Packets the node sends or receives itself stay
- * tracked too (a host firewall may accept only established replies).
+ * tracked too (a host firewall may accept only established replies), with
+ * one exception: knit's own VXLAN packets (state.tunnelNotrack), UDP to the
+ * VXLAN port(s) to or from the node's underlay address, in raw prerouting
+ * and raw output. They are never NATed, and a host firewall must accept
+ * that port as new traffic anyway: each packet's source port is a hash of
+ * the inner flow, so conntrack never sees one as another's reply.
  */
 import type { NftDesiredState, NormalizedMapping, NormalizedState } from './types';
 import { isolationRules } from './render-isolation';
@@ -73,22 +78,35 @@ function setBlock(name: string, keyType: string, elements: string[]): string[] {
  */
 function notrackBlock(state: NormalizedState): string[] {
   const c = state.notrackCidr;
-  if (c === undefined) return [];
-  const targets = publishedTargets(state);
-  const matches = [
-    `ip saddr ${c} ip daddr ${c}`,
-    // Not for this node (bridge or tunnel address): replies to the node's own connections.
-    ...(state.notrackNodeAddresses ?? []).map((a) => `ip daddr != ${a}`),
-    // Not a hostPort flow after DNAT, nor its replies: conntrack must undo the DNAT.
-    ...(targets.length > 0 ? ['ip saddr . meta l4proto . th sport != @published', 'ip daddr . meta l4proto . th dport != @published'] : []),
-  ];
-  return [
-    ...setBlock('published', 'ipv4_addr . inet_proto . inet_service', targets),
-    '  chain raw_prerouting {',
-    '    type filter hook prerouting priority raw; policy accept;',
-    `    ${matches.join(' ')} notrack`,
-    '  }',
-  ];
+  const tunnel = state.tunnelNotrack;
+  if (c === undefined && tunnel === undefined) return [];
+  const out: string[] = [];
+  const prerouting: string[] = [];
+  if (c !== undefined) {
+    const targets = publishedTargets(state);
+    const matches = [
+      `ip saddr ${c} ip daddr ${c}`,
+      // Not for this node (bridge or tunnel address): replies to the node's own connections.
+      ...(state.notrackNodeAddresses ?? []).map((a) => `ip daddr != ${a}`),
+      // Not a hostPort flow after DNAT, nor its replies: conntrack must undo the DNAT.
+      ...(targets.length > 0 ? ['ip saddr . meta l4proto . th sport != @published', 'ip daddr . meta l4proto . th dport != @published'] : []),
+    ];
+    out.push(...setBlock('published', 'ipv4_addr . inet_proto . inet_service', targets));
+    prerouting.push(`    ${matches.join(' ')} notrack`);
+  }
+  const ports = tunnel === undefined ? '' : tunnel.udpPorts.length === 1 ? String(tunnel.udpPorts[0]) : `{ ${tunnel.udpPorts.join(', ')} }`;
+  // knit's own VXLAN packets: arriving for this node's underlay address, and leaving from it.
+  if (tunnel !== undefined) prerouting.push(`    ip daddr ${tunnel.localAddress} udp dport ${ports} notrack`);
+  out.push('  chain raw_prerouting {', '    type filter hook prerouting priority raw; policy accept;', ...prerouting, '  }');
+  if (tunnel !== undefined) {
+    out.push(
+      '  chain raw_output {',
+      '    type filter hook output priority raw; policy accept;',
+      `    ip saddr ${tunnel.localAddress} udp dport ${ports} notrack`,
+      '  }',
+    );
+  }
+  return out;
 }
 
 function mapBlock(name: string, keyType: string, elements: string[]): string[] {

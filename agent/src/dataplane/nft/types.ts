@@ -48,6 +48,16 @@ export interface NftDesiredState {
     nodeAddresses: string[];
   };
   /**
+   * knit's own encapsulated packets on the underlay skip conntrack too: UDP
+   * to one of `udpPorts` (the VXLAN ports of this node's networks) arriving
+   * for, or leaving from, this node's underlay address. Once any nat chain
+   * exists in the namespace every packet is looked up in conntrack, and the
+   * outer VXLAN packet of every pod-to-pod packet paid that lookup on both
+   * nodes. Those packets are never NATed; their port is the kernel's VXLAN
+   * socket, so everything that matches is knit's. Absent or no ports = tracked.
+   */
+  tunnelNotrack?: { localAddress: string; udpPorts: number[] };
+  /**
    * This node's container subnet (e.g. "10.244.1.0/24"). Needed for hairpin:
    * a container reaching a mapping on its own node is masqueraded so the reply
    * returns through the host. Kept apart from `masquerade` because hairpin is
@@ -111,6 +121,8 @@ export interface NormalizedState {
   notrackCidr?: string;
   /** notrack's node addresses, deduplicated and sorted numerically. */
   notrackNodeAddresses?: string[];
+  /** tunnelNotrack, the ports deduplicated and sorted. */
+  tunnelNotrack?: { localAddress: string; udpPorts: number[] };
   nodeSubnet?: string;
   bridge?: string;
   networks: NftNetwork[];

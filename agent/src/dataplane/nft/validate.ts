@@ -115,6 +115,17 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
     });
     out.notrackNodeAddresses = [...addrs.entries()].sort(([a], [b]) => a - b).map(([, t]) => t);
   }
+  if (desired.tunnelNotrack !== undefined) {
+    const t = desired.tunnelNotrack;
+    const local = typeof t.localAddress === 'string' ? parseIpv4(t.localAddress) : undefined;
+    if (local === undefined) throw new NftValidationError(`tunnelNotrack.localAddress: ${JSON.stringify(t.localAddress)} is not an IPv4 address`);
+    if (!Array.isArray(t.udpPorts)) throw new NftValidationError('tunnelNotrack.udpPorts: must be an array');
+    t.udpPorts.forEach((p, i) => {
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new NftValidationError(`tunnelNotrack.udpPorts[${i}]: ${JSON.stringify(p)} is not a port (1..65535)`);
+    });
+    const ports = [...new Set(t.udpPorts)].sort((a, b) => a - b);
+    if (ports.length > 0) out.tunnelNotrack = { localAddress: formatIpv4(local), udpPorts: ports };
+  }
   if (desired.nodeSubnet !== undefined) out.nodeSubnet = normalizeCidr(desired.nodeSubnet, 'nodeSubnet');
   if (desired.bridge !== undefined) {
     if (!IFNAME.test(desired.bridge) || desired.bridge === '.' || desired.bridge === '..') {
