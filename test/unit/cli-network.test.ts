@@ -25,10 +25,12 @@ class FakeStore implements NetworkConfigStore {
   async freeVni(): Promise<number> {
     return freeVni(this.all());
   }
-  async create(name: string, cfg: NetworkConfig): Promise<void> {
-    const c = networkConflict(name, cfg, this.all());
+  async create(name: string, cfg: NetworkConfig, opts: { pickVni?: boolean } = {}): Promise<NetworkConfig> {
+    const want = opts.pickVni && cfg.backend.type === 'vxlan' ? { ...cfg, backend: { ...cfg.backend, vni: freeVni(this.all()) } } : cfg;
+    const c = networkConflict(name, want, this.all());
     if (c) throw new ConflictError(`create network ${name}: ${c}`);
-    this.named.set(name, cfg);
+    this.named.set(name, want);
+    return want;
   }
   async remove(name: string): Promise<boolean> {
     const a = this.attached.get(name) ?? [];

@@ -25,7 +25,7 @@ export function etcdNetworkStore(o: EtcdNetworkStoreOptions): NetworkConfigStore
     init: async (cfg) => ((await seedNetworkConfig(client, cfg as NetworkConfig, o.prefix)).created ? 'created' : 'exists'),
     list: () => listNetworks(client, o.prefix),
     freeVni: async () => freeVni((await listNetworks(client, o.prefix)).networks),
-    create: (name, cfg) => createNamedNetwork(client, name, cfg, o.prefix),
+    create: (name, cfg, opts) => createNamedNetwork(client, name, cfg, o.prefix, opts),
     remove: (name) => removeNamedNetwork(client, name, o.prefix),
     inspect: async (name) => {
       const config = await readNamedNetwork(client, name, o.prefix);

@@ -22,8 +22,13 @@ export interface NetworkConfigStore {
   inspect(name: string): Promise<NetworkDetail | undefined>;
   /** The VNI a new VXLAN network gets when none is given. */
   freeVni(): Promise<number>;
-  /** Creates a named network; rejects with a message naming the conflict. */
-  create(name: string, cfg: NetworkConfig): Promise<void>;
+  /**
+   * Creates a named network, checked against every other network in one
+   * atomic step; rejects with a message naming the conflict. With `pickVni`
+   * the store chooses a free VXLAN VNI in that step. Resolves with the
+   * config as stored.
+   */
+  create(name: string, cfg: NetworkConfig, opts?: { pickVni?: boolean }): Promise<NetworkConfig>;
   /** Removes a named network; rejects while endpoints exist; false when absent. */
   remove(name: string): Promise<boolean>;
   close?(): Promise<void> | void;
@@ -148,7 +153,8 @@ export async function networkCreate(store: NetworkConfigStore, name: string, f: 
     throw e;
   }
   try {
-    await store.create(name, cfg);
+    // A VNI left to knit is picked again in the store's atomic step: a concurrent create may have taken this one.
+    cfg = await store.create(name, cfg, { pickVni: f.vni === undefined });
   } catch (e) {
     if (e instanceof ConflictError || e instanceof NetworkConfigError) {
       io.err(`knitctl: ${errorMessage(e)}\n`);

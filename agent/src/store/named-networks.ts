@@ -25,7 +25,7 @@ import { ConflictError, wrapEtcdError } from './errors';
 import { NetworkConfigError, formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from './network-config';
 import { networkKey, readNetworkConfig } from './network-store';
 import { prefixEnd } from './registry';
-import { errorMessage } from '../base';
+import { backoffDelay, errorMessage } from '../base';
 
 /** The name of the network stored at `<prefix>/network`. */
 export const DEFAULT_NETWORK = 'default';
@@ -152,31 +152,87 @@ export function freeVni(existing: readonly NamedNetwork[]): number {
 }
 
 /**
- * Creates a named network if absent and if it conflicts with no other
- * network. Throws ConflictError naming the conflict.
+ * The key every create bumps, in the same transaction as the new network's
+ * config: a create commits only if this key is unchanged since the network
+ * list it checked for conflicts was read. Two creates of different names
+ * with overlapping CIDRs (or the same VNI) cannot both pass their check on
+ * the same list any more; the loser reads the list again and sees the
+ * winner.
  */
-export async function createNamedNetwork(client: Etcd3, name: string, config: NetworkConfig, prefix = '/knit/v1'): Promise<void> {
+export function networksEpochKey(prefix: string): string {
+  return `${prefix.replace(/\/+$/, '')}/networks-epoch`;
+}
+
+/**
+ * Tries before a create that keeps losing its race to other creates gives
+ * up. Every lost try means another create committed, so N racers all finish
+ * within N tries; the jittered pause spreads retries that lost together.
+ */
+const CREATE_ATTEMPTS = 32;
+
+async function modRevision(client: Etcd3, key: Buffer): Promise<string> {
+  const res = await client.kv.range({ key, keys_only: true }, callOpts());
+  return res.kvs[0]?.mod_revision ?? '0';
+}
+
+/**
+ * Creates a named network if absent and if it conflicts with no other
+ * network, as one decision: the conflict check and the write commit
+ * together or not at all (networksEpochKey). With `pickVni`, a VXLAN
+ * network's VNI is chosen inside that decision (the lowest free one), so
+ * concurrent creates that left the VNI to knit get different ones. Returns
+ * the config as stored. Throws ConflictError naming the conflict.
+ */
+export async function createNamedNetwork(
+  client: Etcd3, name: string, config: NetworkConfig, prefix = '/knit/v1', opts: { pickVni?: boolean } = {},
+): Promise<NetworkConfig> {
   const problem = networkNameProblem(name);
   if (problem) throw new NetworkConfigError('name', problem);
   if (name === DEFAULT_NETWORK) throw new ConflictError(`network ${DEFAULT_NETWORK} is the one at ${networkKey(prefix)}; create it with "knitctl network init"`);
   if (config.clusterCidr.includes(':') || config.ipv6ClusterCidr !== undefined) {
     throw new NetworkConfigError('clusterCidr', 'named networks are IPv4-only so far (knitd programs IPv4 only)');
   }
-  const { networks } = await listNetworks(client, prefix);
-  const conflict = networkConflict(name, config, networks);
-  if (conflict) throw new ConflictError(`create network ${name}: ${conflict}`);
   const key = Buffer.from(networkKey(networkPrefix(prefix, name)));
-  let res;
-  try {
-    res = await client.kv.txn({
-      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key, value: Buffer.from(formatNetworkConfig(config)) } }],
-      failure: [],
-    }, callOpts());
-  } catch (err) {
-    throw wrapEtcdError(`create network ${name}`, err);
+  const epoch = Buffer.from(networksEpochKey(prefix));
+  const dflt = Buffer.from(networkKey(prefix));
+  for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+    let seen: { epoch: string; dflt: string };
+    try {
+      // Read before the list: anything committed after these reads fails the compare below.
+      seen = { epoch: await modRevision(client, epoch), dflt: await modRevision(client, dflt) };
+    } catch (err) {
+      throw wrapEtcdError(`create network ${name}`, err);
+    }
+    const { networks } = await listNetworks(client, prefix);
+    const want: NetworkConfig = opts.pickVni && config.backend.type === 'vxlan'
+      ? { ...config, backend: { ...config.backend, vni: freeVni(networks) } }
+      : config;
+    const conflict = networkConflict(name, want, networks);
+    if (conflict) throw new ConflictError(`create network ${name}: ${conflict}`);
+    let res;
+    try {
+      res = await client.kv.txn({
+        compare: [
+          { key, target: 'Create', result: 'Equal', create_revision: 0 },
+          { key: epoch, target: 'Mod', result: 'Equal', mod_revision: seen.epoch },
+          { key: dflt, target: 'Mod', result: 'Equal', mod_revision: seen.dflt },
+        ],
+        success: [
+          { request_put: { key, value: Buffer.from(formatNetworkConfig(want)) } },
+          { request_put: { key: epoch, value: Buffer.from(name) } },
+        ],
+        failure: [{ request_range: { key, keys_only: true } }],
+      }, callOpts());
+    } catch (err) {
+      throw wrapEtcdError(`create network ${name}`, err);
+    }
+    if (res.succeeded) return want;
+    const existing = res.responses[0]?.response_range?.kvs ?? [];
+    if (existing.length > 0) throw new ConflictError(`create network ${name}: network ${name} already exists`);
+    // Another create (or the default network) changed in between: check again against the new list.
+    await new Promise((r) => setTimeout(r, backoffDelay(Math.min(attempt, 5), 5, 200, 0.5, Math.random())));
   }
-  if (!res.succeeded) throw new ConflictError(`create network ${name}: network ${name} already exists`);
+  throw new ConflictError(`create network ${name}: other networks kept being created meanwhile (${CREATE_ATTEMPTS} tries); try again`);
 }
 
 /** Key of the marker saying `node` has endpoints on network `name`. */
