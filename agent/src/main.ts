@@ -30,6 +30,7 @@ import { EndpointStore } from './cni/endpoints';
 import { DEFAULT_NETWORK_NAME, KnitCniHandlers, type AttachableNetwork, type NetworkDirectory, type NodeNetwork } from './cni/handlers';
 import { NamedNetworks } from './wiring/named-networks';
 import { PolicyEnforcer } from './wiring/policy-enforcer';
+import { PolicyEndpointPublisher } from './wiring/policy-endpoints';
 import { DockerDriver, DockerNetworkSync, NetworkIdMap, PluginServer } from './docker';
 import { retrier } from './wiring/retry';
 import { CniServer } from './cni/server';
@@ -249,11 +250,16 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       })),
     };
   };
+  // Set once the publisher starts (below); attachment changes before that are in its first sync.
+  let policyEndpoints: PolicyEndpointPublisher | undefined;
   const networks: NetworkDirectory = {
     get: (name) => (name === DEFAULT_NETWORK_NAME ? defaultNetwork : named?.get(name)),
     list: () => [defaultNetwork, ...(named?.list() ?? [])],
     willAttach: (name) => named?.willAttach(name) ?? Promise.resolve(),
-    endpointsChanged: (name) => named?.endpointsChanged(name),
+    endpointsChanged: (name) => {
+      named?.endpointsChanged(name);
+      policyEndpoints?.changed();
+    },
   };
   // Veth teardown waits in the kernel; a worker thread takes that wait off the event loop.
   const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
@@ -291,8 +297,20 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   const reaper = await startVanishedReaper({
     nl, pools, endpoints, netns: procNetnsInspector, locks: cniHandlers.locks, log: log.child({ module: 'cni' }),
     publishPortMappings: () => cniHandlers.publishPortMappings(),
-  }, cfg.cniReapIntervalSeconds * 1000, (n) => metrics.cniAttachmentsReaped.inc(n));
+  }, cfg.cniReapIntervalSeconds * 1000, (n) => {
+    metrics.cniAttachmentsReaped.inc(n);
+    policyEndpoints?.changed();
+  });
   undo.add('vanished-attachment reaper', () => reaper.stop());
+  // This node's endpoints, labels and addresses, for every node's policy selectors (after the reaper's first pass).
+  if (cluster) {
+    const publisher = new PolicyEndpointPublisher({
+      client: cluster.client, prefix: cfg.etcd.prefix, nodeName: cfg.nodeName, endpoints: () => endpoints.list(), logger: log,
+    });
+    await publisher.start();
+    policyEndpoints = publisher;
+    undo.add('policy endpoint records', () => publisher.stop());
+  }
   // One atomic replace of knit's nft table from the recorded mappings.
   await handlers.publishPortMappings();
   let dockerPlugin: PluginServer | undefined;
@@ -383,6 +401,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   forward.stop();
   await named?.close();
   await policy?.stop();
+  await policyEndpoints?.stop();
   await reaper.stop();
   await cluster?.stop();
   await linkDeleter.close();

@@ -168,7 +168,9 @@ describe('subnet: LeaseManager and PeerTracker against a real etcd', function ()
     await client.put(`${reg.subnetsPrefix}10.90.77.0-24`).value('garbage');
     await client.put(`${reg.subnetsPrefix}10.1.0.0-24`).value(lease('outsider', '192.168.50.66'));
     await client.put(`${reg.subnetsPrefix}10.90.78.0-24`).value(lease('copycat', '192.168.50.2'));
-    await until('the three bad writes to be seen', () => invalid === 2 && dups === 1);
+    // On a timeout, say what was seen (a CI run once timed out here; not reproduced in 6 runs since).
+    await waitFor('the three bad writes to be seen', () => invalid === 2 && dups === 1, 15_000,
+      () => `invalid=${invalid} duplicates=${dups} peers=${JSON.stringify(t.peers().map((x) => [x.subnet, x.nodeName, x.publicIp]))}`);
     expect(t.peers().map((x) => x.nodeName)).to.deep.equal(['node-2']);
     // A new manager does not take the subnet under the garbage either.
     const taken = await manager(reg, n, stateDir()).acquire({ ...node(3), previousSubnet: '10.90.77.0/24' }).catch((e: Error) => e);

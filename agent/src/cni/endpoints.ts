@@ -28,7 +28,9 @@ function isEndpoint(v: unknown): v is Endpoint {
     && typeof e.address === 'string' && typeof e.mac === 'string' && typeof e.hostVeth === 'string'
     && Array.isArray(e.portMappings) && typeof e.createdAt === 'string'
     && (e.ipv6Address === undefined || typeof e.ipv6Address === 'string')
-    && (e.network === undefined || typeof e.network === 'string');
+    && (e.network === undefined || typeof e.network === 'string')
+    && (e.labels === undefined || (typeof e.labels === 'object' && e.labels !== null && !Array.isArray(e.labels)
+      && Object.values(e.labels).every((x) => typeof x === 'string')));
 }
 
 export class EndpointStore {

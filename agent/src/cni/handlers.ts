@@ -26,6 +26,7 @@ import type { PortMapping } from '../records';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
 import type { InternalResult } from './result';
 import { CniError, CniErrorCode } from './errors';
+import { endpointLabels } from './labels';
 import { hasErrorCode } from '../base';
 
 /** knit's own error codes (the spec leaves 100+ to plugins). */
@@ -144,6 +145,8 @@ export class KnitCniHandlers implements CniHandlers {
     const net = this.networkOf(req.conf.network);
     const node = net.node();
     const ipam = net.ipam;
+    // Checked before anything is made: a bad label fails the ADD with nothing to undo.
+    const labels = endpointLabels(req.conf, req.args);
     const held = ipam.get(containerId, ifname) ?? net.ipam6?.get(containerId, ifname);
     if (held) {
       throw new CniError(KnitCniCode.AlreadyAttached,
@@ -217,6 +220,7 @@ export class KnitCniHandlers implements CniHandlers {
         hostVeth: att.hostVeth.name, portMappings: mappings, createdAt: this.now().toISOString(),
         ...(ipv6 ? { ipv6Address: ipv6.addressCidr } : {}),
         ...(net.name !== DEFAULT_NETWORK_NAME ? { network: net.name } : {}),
+        ...(Object.keys(labels).length > 0 ? { labels } : {}),
       };
       await this.deps.endpoints.put(endpoint);
       undo.push(() => this.deps.endpoints.remove(containerId, ifname));

@@ -29,4 +29,6 @@ export interface Endpoint {
   createdAt: string;
   /** The knit network it is attached to; absent = the default network. */
   network?: string;
+  /** Labels for network policy selectors (cni/labels.ts); absent = none. */
+  labels?: Record<string, string>;
 }
