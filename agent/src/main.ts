@@ -218,6 +218,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     });
   }
   const nft = new NftTable({ logger: log });
+  // Endpoints network policy isolates (the policy enforcer says which): their traffic stays tracked.
+  let policyTracked: string[] = [];
   const defaultInternal = cluster?.network.internal === true;
   const natBase = (): Omit<NftDesiredState, 'portMappings'> => {
     const others = named?.list() ?? [];
@@ -226,7 +228,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       // Forwarded pod-to-pod traffic of the default network skips conntrack
       // (hostPort flows stay tracked). The node's own addresses in it: the
       // bridge gateway and the tunnel devices' <subnet .0>.
-      notrack: { clusterCidr: natCidr, nodeAddresses: [ipam.gateway, subnet.split('/')[0]!] },
+      notrack: { clusterCidr: natCidr, nodeAddresses: [ipam.gateway, subnet.split('/')[0]!], trackedAddresses: policyTracked },
       // knit's own VXLAN packets between node addresses skip conntrack too: the UDP
       // ports of every network's backend (vxlan describes its port), to or from this node's underlay address.
       ...(cluster && !cluster.underlay.ip.includes(':') ? {
@@ -282,7 +284,13 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     undo.add('named networks (watch and renewals)', () => started.close());
   }
   // Network policy (docs/policy.md): programmed before containers get traffic; the table outlives knitd.
-  const policy = cluster ? new PolicyEnforcer({ client: cluster.client, prefix: cfg.etcd.prefix, logger: log }) : undefined;
+  const policy = cluster ? new PolicyEnforcer({
+    client: cluster.client, prefix: cfg.etcd.prefix, logger: log,
+    onIsolated: async (addresses) => {
+      policyTracked = addresses;
+      await handlers?.publishPortMappings();
+    },
+  }) : undefined;
   if (policy) {
     await policy.start();
     undo.add('network policy watch', () => policy.stop());
@@ -426,6 +434,8 @@ async function recordStartupFootprint(nl: Handle, cfg: KnitdConfig, undo: Startu
     if (!existsSync(file)) undo.add(`state file ${file}`, () => rmSync(file, { force: true }));
   }
   const nft = new NftTable({ logger: log });
+  // Endpoints network policy isolates (the policy enforcer says which): their traffic stays tracked.
+  let policyTracked: string[] = [];
   if ((await nft.list()) === null) undo.add('nft table ip knit', () => nft.remove());
 }
 

@@ -102,6 +102,27 @@ describe('network policy with real knitds: labels from the runtime, records in e
     await waitFor('the other client to get in again', () => reaches(other), 10_000);
   });
 
+  it('replies to an isolated endpoint pass by conntrack: its traffic is spared from pod-to-pod notrack', async () => {
+    const dir = makeTempDir('policy');
+    writeFileSync(join(dir, 'db.yaml'), ['name: db-in', 'selector: {app: db}', 'ingress:', '  - from: [{selector: {app: web}}]', ''].join('\n'));
+    // web accepts nothing: the db's answers to web's connection are replies, allowed only by ct state established.
+    writeFileSync(join(dir, 'web.yaml'), ['name: web-lockdown', 'selector: {app: web}', 'ingress: []', ''].join('\n'));
+    await knitctl(['policy', 'apply', '-f', join(dir, 'db.yaml')]);
+    await knitctl(['policy', 'apply', '-f', join(dir, 'web.yaml')]);
+    await waitFor('the other client to be refused', async () => !(await reaches(other)), 10_000);
+    for (const k of knitds) {
+      await waitFor(`${k.node.name}: web and db kept tracked`, async () => {
+        const set = await lab.exec(k.node.ns, 'nft', ['list', 'set', 'ip', 'knit', 'policy_tracked']).catch(() => '');
+        return set.includes(web.ip) && set.includes(db.ip);
+      }, 10_000);
+    }
+    for (let i = 0; i < 3; i++) expect(await reaches(web), `web -> db with web isolated (try ${i + 1})`).to.equal(true);
+    await knitctl(['policy', 'rm', 'web-lockdown']);
+    await knitctl(['policy', 'rm', 'db-in']);
+    await waitFor('the other client to get in again', () => reaches(other), 10_000);
+    await waitFor('no tracked set once no policy is left', async () => !(await lab.exec(knitds[0]!.node.ns, 'nft', ['list', 'table', 'ip', 'knit'])).includes('policy_tracked'), 10_000);
+  });
+
   it('a bad label fails the ADD with code 7 before anything is made', async () => {
     const before = (await hostVeths(lab.nodes[0]!.ns)).length;
     const c = lab.addContainer(0, 'bad');

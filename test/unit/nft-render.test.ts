@@ -182,6 +182,21 @@ describe('nft renderer: notrack for cluster-internal traffic', () => {
     ]));
   });
 
+  it('spares the addresses network policy isolates (their replies pass by ct state), in a set', () => {
+    const out = renderRuleset({ notrack: { clusterCidr: cidr, nodeAddresses: ['10.244.1.1'], trackedAddresses: ['10.244.2.7', '10.244.1.3', '10.244.2.7'] }, portMappings: [] });
+    expect(out).to.contain(text([
+      '  set policy_tracked {',
+      '    type ipv4_addr',
+      '    elements = { 10.244.1.3, 10.244.2.7 }',
+      '  }',
+      ...head,
+      `    ip saddr ${cidr} ip daddr ${cidr} ip daddr != 10.244.1.1 ip saddr != @policy_tracked ip daddr != @policy_tracked notrack`,
+      '  }',
+    ]));
+    expect(renderRuleset({ notrack: { clusterCidr: cidr, nodeAddresses: [], trackedAddresses: [] }, portMappings: [] })).to.not.contain('policy_tracked');
+    expect(() => renderRuleset({ notrack: { clusterCidr: cidr, nodeAddresses: [], trackedAddresses: ['fd00::1'] }, portMappings: [] })).to.throw(NftValidationError, /notrack\.trackedAddresses\[0\]/);
+  });
+
   it('rejects a cluster CIDR or a node address that is not one', () => {
     expect(() => renderRuleset({ notrack: { clusterCidr: '10.244.0.0/33', nodeAddresses: [] }, portMappings: [] })).to.throw(NftValidationError, /notrack\.clusterCidr/);
     expect(() => renderRuleset({ notrack: { clusterCidr: cidr, nodeAddresses: ['10.244.1.1', 'fe80::1'] }, portMappings: [] })).to.throw(NftValidationError, /notrack\.nodeAddresses\[1\]: "fe80::1"/);

@@ -10,7 +10,7 @@
  * atomically, so a restart opens no window of unpoliced access.
  */
 import type { Etcd3, Watcher } from 'etcd3';
-import { describeError, SerialRunner } from '../base';
+import { Backoff, describeError, realClock, SerialRunner, Timer } from '../base';
 import { renderPolicyRemove, renderPolicyTable, spawnCommand, type CommandRunner } from '../dataplane/nft';
 import type { Logger } from '../log/logger';
 import { compileNetwork, parseEndpointRecord, parsePolicyRecord, type Policy, type PolicyEndpoint } from '../policy';
@@ -25,6 +25,14 @@ export interface PolicyEnforcerOptions {
   run?: CommandRunner;
   /** Hears each programmed table (for metrics and tests). */
   onApplied?: (info: { policies: number; endpoints: number; changed: boolean }) => void;
+  /**
+   * The IPv4 addresses policy isolates, in either direction, whenever that
+   * set changes: knit's pod-to-pod notrack must spare them (their replies
+   * pass by `ct state established`). Called with the union of the old and
+   * new sets before a table is swapped in and with the new set after it, so
+   * no isolated endpoint's packet is ever untracked.
+   */
+  onIsolated?: (addresses: string[]) => Promise<void>;
 }
 
 export class PolicyEnforcer {
@@ -33,13 +41,22 @@ export class PolicyEnforcer {
   private readonly watchers: Watcher[] = [];
   private readonly runner: SerialRunner;
   private lastText: string | undefined;
+  private isolated: string[] = [];
   private readonly log: Logger;
+  private readonly backoff = new Backoff({ minMs: 200, maxMs: 10_000, jitter: 0.2 });
+  private readonly retry: Timer;
 
   constructor(private readonly o: PolicyEnforcerOptions) {
     this.log = o.logger.child({ module: 'policy' });
+    this.retry = new Timer(realClock, () => this.runner.request());
     this.runner = new SerialRunner(() => this.program(), {
       deferStart: true,
-      onError: (err) => this.log.error('programming network policy failed', { error: describeError(err) }),
+      onError: (err) => {
+        // Retried with back-off, not only at the next etcd event.
+        const ms = this.backoff.next();
+        this.log.error('programming network policy failed; retrying', { error: describeError(err), retryInMs: ms });
+        this.retry.arm(ms);
+      },
     });
   }
 
@@ -88,8 +105,14 @@ export class PolicyEnforcer {
       }
     }
     const networks = [...new Set(policies.map((p) => p.network))].sort();
+    const compiled = networks.map((n) => compileNetwork(n, policies, endpoints));
     // No policy: no table at all, so forwarding pays for no extra hook.
-    const text = networks.length === 0 ? renderPolicyRemove() : renderPolicyTable(networks.map((n) => compileNetwork(n, policies, endpoints)));
+    const text = networks.length === 0 ? renderPolicyRemove() : renderPolicyTable(compiled);
+    const isolated = [...new Set(compiled.flatMap((c) => [...c.isolated.ingress, ...c.isolated.egress].map((i) => i.address)))]
+      .filter((a) => !a.includes(':')).sort();
+    const isolatedChanged = isolated.join() !== this.isolated.join();
+    // Grow the tracked set before the table that isolates more.
+    if (isolatedChanged) await this.o.onIsolated?.([...new Set([...this.isolated, ...isolated])].sort());
     const changed = text !== this.lastText;
     if (changed) {
       const res = await (this.o.run ?? spawnCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], text);
@@ -97,11 +120,18 @@ export class PolicyEnforcer {
       this.lastText = text;
       this.log.info('network policy programmed', { policies: policies.length, endpoints: endpoints.length });
     }
+    // Shrink it once the table that isolates less is in.
+    if (isolatedChanged) {
+      await this.o.onIsolated?.(isolated);
+      this.isolated = isolated;
+    }
+    this.backoff.reset();
     this.o.onApplied?.({ policies: policies.length, endpoints: endpoints.length, changed });
   }
 
   /** Stops watching; the programmed table stays (see the module comment). */
   async stop(): Promise<void> {
+    this.retry.cancel();
     await this.runner.stop();
     await Promise.all(this.watchers.splice(0).map((w) => w.cancel().catch(() => undefined)));
   }

@@ -90,8 +90,11 @@ function notrackBlock(state: NormalizedState): string[] {
       ...(state.notrackNodeAddresses ?? []).map((a) => `ip daddr != ${a}`),
       // Not a hostPort flow after DNAT, nor its replies: conntrack must undo the DNAT.
       ...(targets.length > 0 ? ['ip saddr . meta l4proto . th sport != @published', 'ip daddr . meta l4proto . th dport != @published'] : []),
+      // Not to or from an endpoint network policy isolates: its replies pass by ct state.
+      ...(state.notrackTracked !== undefined ? ['ip saddr != @policy_tracked', 'ip daddr != @policy_tracked'] : []),
     ];
     out.push(...setBlock('published', 'ipv4_addr . inet_proto . inet_service', targets));
+    if (state.notrackTracked !== undefined) out.push(...setBlock('policy_tracked', 'ipv4_addr', state.notrackTracked));
     prerouting.push(`    ${matches.join(' ')} notrack`);
   }
   const ports = tunnel === undefined ? '' : tunnel.udpPorts.length === 1 ? String(tunnel.udpPorts[0]) : `{ ${tunnel.udpPorts.join(', ')} }`;

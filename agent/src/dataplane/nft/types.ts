@@ -46,6 +46,12 @@ export interface NftDesiredState {
      * pod-to-pod packet more than two compares.
      */
     nodeAddresses: string[];
+    /**
+     * Addresses whose traffic stays tracked: endpoints that network policy
+     * isolates (docs/policy.md). Their policy lets replies through by
+     * `ct state established`, which an untracked packet never is.
+     */
+    trackedAddresses?: string[];
   };
   /**
    * knit's own encapsulated packets on the underlay skip conntrack too: UDP
@@ -121,6 +127,8 @@ export interface NormalizedState {
   notrackCidr?: string;
   /** notrack's node addresses, deduplicated and sorted numerically. */
   notrackNodeAddresses?: string[];
+  /** notrack's tracked (policy-isolated) addresses, deduplicated and sorted numerically. */
+  notrackTracked?: string[];
   /** tunnelNotrack, the ports deduplicated and sorted. */
   tunnelNotrack?: { localAddress: string; udpPorts: number[] };
   nodeSubnet?: string;

@@ -114,6 +114,15 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
       addrs.set(v, formatIpv4(v));
     });
     out.notrackNodeAddresses = [...addrs.entries()].sort(([a], [b]) => a - b).map(([, t]) => t);
+    const tracked = desired.notrack.trackedAddresses ?? [];
+    if (!Array.isArray(tracked)) throw new NftValidationError('notrack.trackedAddresses: must be an array');
+    const kept = new Map<number, string>();
+    tracked.forEach((a, i) => {
+      const v = typeof a === 'string' ? parseIpv4(a) : undefined;
+      if (v === undefined) throw new NftValidationError(`notrack.trackedAddresses[${i}]: ${JSON.stringify(a)} is not an IPv4 address`);
+      kept.set(v, formatIpv4(v));
+    });
+    if (kept.size > 0) out.notrackTracked = [...kept.entries()].sort(([a], [b]) => a - b).map(([, t]) => t);
   }
   if (desired.tunnelNotrack !== undefined) {
     const t = desired.tunnelNotrack;
