@@ -14,6 +14,7 @@ import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { ipJson, type Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
 import { KNITCTL } from './api-lab';
+import { networkBridgeName } from '../../agent/src/store/named-networks';
 
 interface Member { c: LabContainer; ip: string; gateway: string; node: number; network: string }
 
@@ -155,6 +156,38 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
     for (const q of [q0, q1]) {
       await knitds[q.node]!.cni('DEL', { CNI_CONTAINERID: q.c.containerId, CNI_NETNS: q.c.netnsPath, CNI_IFNAME: 'eth0' }, knitds[q.node]!.conf('1.0.0', { network: 'quiet' }));
     }
+  });
+
+  it('a changed config never re-creates the network: MTU and masquerade apply in place, a new CIDR is refused; containers keep their addresses and traffic', async () => {
+    const blue = members.filter((m) => m.network === 'blue');
+    const [a, b] = [blue.find((m) => m.node === 0)!, blue.find((m) => m.node === 1)!];
+    const key = '/knit/v1/networks/blue/network';
+    const stored = JSON.parse(await lab.exec(lab.underlay.ns, 'etcdctl', [`--endpoints=${lab.etcdEndpoints.join(',')}`, 'get', '--print-value-only', key])) as Record<string, unknown>;
+    const put = (doc: Record<string, unknown>) => lab.exec(lab.underlay.ns, 'etcdctl', [`--endpoints=${lab.etcdEndpoints.join(',')}`, 'put', key, JSON.stringify(doc)]);
+    const ping = lab.ping(a.c, b.ip, 120); // 6 s, across the three changes
+    await put({ ...stored, mtu: 1300, masquerade: false });
+    await waitFor('every node applied the change in place', () => knitds.every((k) => logRecords(k).some((r) => r.message === 'network config changed; applied in place' && r.network === 'blue')), 10_000);
+    for (let i = 0; i < 3; i++) {
+      const [br] = await ipJson<Array<{ mtu: number }>>(lab.nodes[i]!.ns, ['link', 'show', networkBridgeName('blue')]);
+      expect(br!.mtu, `node ${i + 1}: blue's bridge MTU`).to.equal(1300);
+    }
+    // A valid config with another CIDR: refused, logged with the field.
+    const { subnetMin: _min, subnetMax: _max, ...rest } = stored;
+    void _min; void _max;
+    await put({ ...rest, mtu: 1300, masquerade: false, clusterCidr: '10.51.0.0/16' });
+    await waitFor('every node refused the CIDR change', () => knitds.every((k) => logRecords(k).some((r) => String(r.message).startsWith('network config change not applied') && r.network === 'blue' && JSON.stringify(r.fields).includes('clusterCidr'))), 10_000);
+    // Garbage: skipped and logged, the network keeps serving.
+    await lab.exec(lab.underlay.ns, 'etcdctl', [`--endpoints=${lab.etcdEndpoints.join(',')}`, 'put', key, '{"clusterCidr": "oops"']);
+    await waitFor('every node skipped the garbage', () => knitds.every((k) => logRecords(k).some((r) => r.message === 'skipping a network config that does not validate' && r.name === 'blue')), 10_000);
+    const res = await ping;
+    expect(res.received, `pings across the changes: ${JSON.stringify(res)}`).to.equal(120);
+    expect(knitds.flatMap((k) => logRecords(k)).some((r) => r.message === 'network removed from this node' && r.network === 'blue')).to.equal(false);
+    // Addresses unchanged, both containers still on blue's old CIDR.
+    for (const m of [a, b]) {
+      const [addr] = await ipJson<Array<{ addr_info: Array<{ family: string; local: string }> }>>(m.c.ns, ['addr', 'show', 'dev', 'eth0']);
+      expect(addr!.addr_info.filter((x) => x.family === 'inet').map((x) => x.local)).to.deep.equal([m.ip]);
+    }
+    await put(stored);
   });
 
   it('network rm refuses while endpoints exist and names the nodes; after the DELs every node tears it down', async () => {

@@ -51,6 +51,17 @@ describe('CNI dual-stack: IPv4 + IPv6 per container, real plugin, real knitd', f
       });
       after(() => lab.removeContainer(c));
 
+      if (v === VERSIONS[0]) {
+        it('the first container brings the bridge carrier, and its link-local address is usable at once (no DAD on knit\'s bridge)', async () => {
+          // Checked right after the first ADD: with DAD the link-local stays tentative for 1-2 s, and the
+          // node cannot resolve its containers' IPv6 neighbours meanwhile.
+          const [br] = await ipJson<IpAddr[]>(lab.nodes[0]!.ns, ['addr', 'show', 'dev', knitd.bridge]);
+          const ll = br!.addr_info.filter((a) => a.family === 'inet6' && a.local.startsWith('fe80:'));
+          expect(ll, JSON.stringify(br)).to.have.length(1);
+          expect(ll[0]!.tentative ?? false, JSON.stringify(ll)).to.equal(false);
+        });
+      }
+
       it('ips: one per family, both on the container end (interface 1), as the kernel holds them', async () => {
         const ips = result.ips as Array<Record<string, unknown>>;
         expect(ips.map((ip) => ip.interface)).to.deep.equal([1, 1]);

@@ -6,6 +6,8 @@
  */
 import type { Handle, Link } from '../netlink';
 import type { Logger } from '../log/logger';
+import { describeError } from '../base';
+import { writeFileSync } from 'node:fs';
 
 export interface BridgeSpec {
   name: string;
@@ -22,6 +24,27 @@ export interface EnsuredBridge {
   writes: number;
 }
 
+/**
+ * No duplicate address detection on knit's bridge: its link-local address
+ * would otherwise stay tentative for a second or two after the first
+ * container's veth brings carrier, and with no usable link-local the node
+ * cannot resolve its containers' IPv6 neighbours, so the first IPv6 packets
+ * from other nodes to them are lost (CI saw a node's fresh containers
+ * unreachable over IPv6 this way). Its global addresses are added with
+ * nodad already; the bridge is knit's own, nothing on it can hold a
+ * duplicate. Set before the link comes up, for knitd's own namespace only
+ * (/proc/sys is the namespace knitd runs in); a kernel without IPv6 has no
+ * such file, which is fine.
+ */
+function noDadOnBridge(name: string, log: Logger): void {
+  try {
+    // The path, not a dotted sysctl key: an interface name may contain dots (never a slash).
+    writeFileSync(`/proc/sys/net/ipv6/conf/${name}/accept_dad`, '0');
+  } catch (err) {
+    log.debug('could not turn DAD off on the bridge (no IPv6?)', { bridge: name, error: describeError(err) });
+  }
+}
+
 export async function ensureBridge(nl: Handle, spec: BridgeSpec, log: Logger): Promise<EnsuredBridge> {
   let writes = 0;
   let link = await nl.linkByName(spec.name);
@@ -33,6 +56,7 @@ export async function ensureBridge(nl: Handle, spec: BridgeSpec, log: Logger): P
       link = await nl.bridgeAdd({ name: spec.name, mtu: spec.mtu });
       writes++;
       log.info('created bridge', { bridge: spec.name, mtu: spec.mtu });
+      if (nl.netns === null) noDadOnBridge(spec.name, log);
     } catch (err) {
       // Lost a race with another creator: take what is there.
       link = await nl.linkByName(spec.name);

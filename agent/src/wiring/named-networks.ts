@@ -52,6 +52,9 @@ export interface RunningNetwork extends AttachableNetwork {
   subnet: string;
 }
 
+/** Config fields a running network takes without re-creating anything (see applyInPlace). */
+const IN_PLACE_FIELDS = new Set(['mtu', 'masquerade', 'internal']);
+
 export class NamedNetworks {
   private readonly running = new Map<string, RunningNetwork>();
   private readonly failed = new Map<string, string>();
@@ -60,6 +63,8 @@ export class NamedNetworks {
   private readonly runner: SerialRunner;
   private readonly retry: Timer;
   private closed = false;
+  /** Networks whose stored config changes a field that cannot change in place: the text last refused. */
+  private readonly refusedChange = new Map<string, string>();
   /** Networks whose marker is known written, with the count written. */
   private readonly markers = new Map<string, number>();
 
@@ -148,11 +153,36 @@ export class NamedNetworks {
     const { networks, invalid } = await listNetworks(this.o.client, this.o.prefix);
     for (const bad of invalid) this.log.warn('skipping a network config that does not validate', bad);
     const wanted = new Map(networks.filter((n) => n.name !== DEFAULT_NETWORK).map((n) => [n.name, n]));
+    // A running network whose stored config stopped validating keeps serving with the one in use: garbage
+    // in etcd must not tear down its containers' network. (Only a deleted key removes a network.)
+    for (const bad of invalid) {
+      const run = this.running.get(bad.name);
+      if (run !== undefined) wanted.set(bad.name, { name: bad.name, config: run.config });
+    }
     let changed = false;
     for (const [name, run] of this.running) {
       const want = wanted.get(name);
-      if (want && JSON.stringify(want.config) === JSON.stringify(run.config)) continue;
-      if (want) this.log.warn('network config changed; re-creating it on this node', { network: name });
+      if (want && JSON.stringify(want.config) === JSON.stringify(run.config)) {
+        this.refusedChange.delete(name);
+        continue;
+      }
+      if (want) {
+        // Never re-create a running network: that would renumber and cut off its containers.
+        const fixed = Object.keys({ ...run.config, ...want.config })
+          .filter((k) => !IN_PLACE_FIELDS.has(k) && JSON.stringify(run.config[k as keyof NetworkConfig]) !== JSON.stringify(want.config[k as keyof NetworkConfig]));
+        if (fixed.length > 0) {
+          const text = JSON.stringify(want.config);
+          if (this.refusedChange.get(name) !== text) {
+            this.log.error('network config change not applied: these fields cannot change on a running network; serving with the config in use (remove and create the network to change them)', { network: name, fields: fixed });
+            this.refusedChange.set(name, text);
+          }
+          continue;
+        }
+        this.refusedChange.delete(name);
+        await this.applyInPlace(run, want.config);
+        changed = true;
+        continue;
+      }
       await this.teardown(run);
       changed = true;
     }
@@ -214,6 +244,31 @@ export class NamedNetworks {
       durationMs: Math.round(performance.now() - started),
     });
     return { name, ipam, node: () => node, config, instance, bridge, subnet: instance.lease.subnet };
+  }
+
+  /**
+   * Applies a config change that leaves addresses alone: masquerade and
+   * internal (the NAT and isolation rules, re-rendered by onChange) and the
+   * MTU (the bridge's, and the veths of containers attached from now on;
+   * running containers keep theirs, as with Docker).
+   */
+  private async applyInPlace(run: RunningNetwork, config: NetworkConfig): Promise<void> {
+    const fields = Object.keys({ ...run.config, ...config })
+      .filter((k) => JSON.stringify(run.config[k as keyof NetworkConfig]) !== JSON.stringify(config[k as keyof NetworkConfig]));
+    run.config = config;
+    const node = run.node();
+    const mtu = this.o.mtuOverride ?? config.mtu ?? run.instance.mtu;
+    if (node.mtu !== mtu) {
+      const next: NodeNetwork = { ...node, mtu };
+      try {
+        await ensureBridge(this.o.nl, { name: run.bridge, gatewayCidr: `${next.gateway}/${next.prefixLength}`, mtu }, this.log);
+        run.node = () => next;
+      } catch (err) {
+        // E.g. a bridge MTU above a running container's veth: the rest of the change still applies.
+        this.log.error('network config change: could not set the bridge MTU; keeping the old one', { network: run.name, mtu, error: describeError(err) });
+      }
+    }
+    this.log.info('network config changed; applied in place', { network: run.name, fields });
   }
 
   /** Removes everything the network had on this node. */
