@@ -6,10 +6,10 @@
  * or the same VNI all succeeded.
  */
 import { expect } from 'chai';
-import { startEtcd, type EtcdProcess } from '../lab/etcd';
+import { withEtcdClient } from '../lab/etcd';
 import { RUN_PREFIX } from '../lab/netns';
 import { parseNetwork } from '../../agent/src/backend';
-import { createEtcdClient, type EtcdClient } from '../../agent/src/store/etcd-client';
+import type { EtcdClient } from '../../agent/src/store/etcd-client';
 import { ConflictError } from '../../agent/src/store/errors';
 import { createNamedNetwork, listNetworks } from '../../agent/src/store/named-networks';
 import type { NetworkConfig } from '../../agent/src/store/network-config';
@@ -35,17 +35,8 @@ async function race(client: EtcdClient, prefix: string, creates: Array<{ name: s
 
 describe('store: concurrent named-network creates (real etcd)', function () {
   this.timeout(60_000);
-  let etcd: EtcdProcess;
   let client: EtcdClient;
-
-  before(async () => {
-    etcd = await startEtcd();
-    client = createEtcdClient({ endpoints: etcd.endpoints });
-  });
-  after(async () => {
-    client?.close();
-    await etcd?.destroy();
-  });
+  withEtcdClient((c) => { client = c; });
 
   it('12 different names, one overlapping CIDR: exactly one wins, the others name the winner', async () => {
     const prefix = uniquePrefix();

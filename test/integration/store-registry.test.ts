@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { startEtcd, type EtcdProcess } from '../lab/etcd';
+import { withEtcdClient } from '../lab/etcd';
 import { RUN_PREFIX } from '../lab/netns';
-import { createEtcdClient, type EtcdClient } from '../../agent/src/store/etcd-client';
+import type { EtcdClient } from '../../agent/src/store/etcd-client';
 import { ConflictError, LeaseExpiredError } from '../../agent/src/store/errors';
 import type { LeaseValue } from '../../agent/src/store/lease-codec';
 import type { LeaseEvent, LeaseList } from '../../agent/src/store/lease-record';
@@ -25,17 +25,8 @@ const until = async (what: string, cond: () => boolean, timeoutMs = 10000): Prom
 
 describe('store: EtcdRegistry against a real etcd', function () {
   this.timeout(30000);
-  let etcd: EtcdProcess;
   let client: EtcdClient;
-
-  before(async () => {
-    etcd = await startEtcd();
-    client = createEtcdClient({ endpoints: etcd.endpoints });
-  });
-  after(async () => {
-    client?.close();
-    await etcd?.destroy();
-  });
+  withEtcdClient((c) => { client = c; });
 
   it('seeds the network config only when absent, and reads it back validated', async () => {
     const prefix = uniquePrefix();

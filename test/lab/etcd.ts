@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { RUN_PREFIX } from './netns';
 import { type LabProcess, spawnTracked } from './procs';
 import { makeTempDir, removeTempDir } from './run-dir';
+import { createEtcdClient, type EtcdClient } from '../../agent/src/store/etcd-client';
 
 const execFileP = promisify(execFile);
 
@@ -338,4 +339,22 @@ export async function startEtcdCluster(size: number, opts: EtcdClusterOptions = 
     throw new Error(`start etcd cluster of ${size} (${initialCluster})`, { cause: err });
   }
   return cluster;
+}
+
+/**
+ * Mocha fixture: one etcd and one knit etcd client for the enclosing
+ * describe, started in `before` and stopped in `after`; `use` receives them.
+ */
+export function withEtcdClient(use: (client: EtcdClient, etcd: EtcdProcess) => void): void {
+  let etcd: EtcdProcess | undefined;
+  let client: EtcdClient | undefined;
+  before(async () => {
+    etcd = await startEtcd();
+    client = createEtcdClient({ endpoints: etcd.endpoints });
+    use(client, etcd);
+  });
+  after(async () => {
+    client?.close();
+    await etcd?.destroy();
+  });
 }

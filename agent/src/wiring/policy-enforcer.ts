@@ -88,22 +88,8 @@ export class PolicyEnforcer {
   }
 
   private async program(): Promise<void> {
-    const policies: Policy[] = [];
-    for (const [key, value] of this.policies) {
-      try {
-        policies.push(parsePolicyRecord(key, value));
-      } catch (err) {
-        this.log.warn('skipping invalid policy record', { key, error: describeError(err) });
-      }
-    }
-    const endpoints: PolicyEndpoint[] = [];
-    for (const [key, value] of this.endpoints) {
-      try {
-        endpoints.push(parseEndpointRecord(key, value));
-      } catch (err) {
-        this.log.warn('skipping invalid endpoint record', { key, error: describeError(err) });
-      }
-    }
+    const policies: Policy[] = this.valid(this.policies, parsePolicyRecord, 'policy');
+    const endpoints: PolicyEndpoint[] = this.valid(this.endpoints, parseEndpointRecord, 'endpoint');
     const networks = [...new Set(policies.map((p) => p.network))].sort();
     const compiled = networks.map((n) => compileNetwork(n, policies, endpoints));
     // No policy: no table at all, so forwarding pays for no extra hook.
@@ -127,6 +113,19 @@ export class PolicyEnforcer {
     }
     this.backoff.reset();
     this.o.onApplied?.({ policies: policies.length, endpoints: endpoints.length, changed });
+  }
+
+  /** The records of `map` that parse; the others are skipped with a warning (etcd is outside input). */
+  private valid<T>(map: ReadonlyMap<string, string>, parse: (key: string, value: string) => T, what: string): T[] {
+    const out: T[] = [];
+    for (const [key, value] of map) {
+      try {
+        out.push(parse(key, value));
+      } catch (err) {
+        this.log.warn(`skipping invalid ${what} record`, { key, error: describeError(err) });
+      }
+    }
+    return out;
   }
 
   /** Stops watching; the programmed table stays (see the module comment). */
