@@ -225,6 +225,9 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     const others = named?.list() ?? [];
     return {
       ...(masquerade && !defaultInternal ? { masquerade: { clusterCidr: natCidr } } : {}),
+      // IPv6 masquerade only when the network asks for it (ipv6Masquerade, off by default as in flannel).
+      ...(cluster?.network.ipv6Masquerade === true && cluster.network.ipv6ClusterCidr !== undefined && !defaultInternal
+        ? { masquerade6: { clusterCidr: cluster.network.ipv6ClusterCidr } } : {}),
       // Forwarded pod-to-pod traffic of the default network skips conntrack
       // (hostPort flows stay tracked). The node's own addresses in it: the
       // bridge gateway and the tunnel devices' <subnet .0>.

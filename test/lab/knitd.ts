@@ -462,13 +462,13 @@ export async function nftTableText(ns: string): Promise<string> {
 export const PEER_ADDRESS = '@peer-address';
 
 /**
- * Start a tiny TCP server in `ns` on 0.0.0.0:`port` that answers every
+ * Start a tiny TCP server in `ns` on `host`:`port` (default 0.0.0.0) that answers every
  * connection with `reply` (or the client's address, for PEER_ADDRESS) and
  * closes; resolves once it accepts connections.
  */
-export async function startTcpReplier(lab: Lab, ns: string, port: number, reply: string): Promise<LabProcess> {
+export async function startTcpReplier(lab: Lab, ns: string, port: number, reply: string, host = '0.0.0.0'): Promise<LabProcess> {
   // PEER_ADDRESS: answer with the source address the server sees (masquerade checks).
-  const script = `require('node:net').createServer((s) => s.end(process.argv[1] === '${PEER_ADDRESS}' ? s.remoteAddress : process.argv[1])).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
+  const script = `require('node:net').createServer((s) => s.end(process.argv[1] === '${PEER_ADDRESS}' ? s.remoteAddress : process.argv[1])).listen(${port}, '${host}', () => console.log('listening'))`;
   const p = lab.spawn(ns, process.execPath, ['-e', script, reply], { tag: 'tcp-replier' });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {

@@ -238,6 +238,30 @@ describe('nft renderer: notrack for knit\'s own VXLAN packets on the underlay', 
   });
 });
 
+describe('nft renderer: IPv6 masquerade (ipv6Masquerade)', () => {
+  it('a table ip6 knit with one masquerade rule, in the same transaction as the IPv4 table', () => {
+    const out = renderRuleset({ masquerade6: { clusterCidr: 'FD00:10:244::/56' }, portMappings: [] });
+    expect(out).to.contain(text([
+      'add table ip6 knit',
+      'delete table ip6 knit',
+      'table ip6 knit {',
+      '  comment "owned by knitd: replaced as a whole on every change, edits are lost"',
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      '    ip6 saddr fd00:10:244::/56 ip6 daddr != fd00:10:244::/56 ip6 daddr != ff00::/8 masquerade fully-random',
+      '  }',
+      '}',
+    ]));
+    expect(out.indexOf('table ip knit {')).to.be.lessThan(out.indexOf('table ip6 knit {'));
+    expect(renderRuleset({ masquerade: { clusterCidr: '10.244.0.0/16' }, portMappings: [] })).to.not.contain('ip6');
+  });
+
+  it('refuses a CIDR that is not IPv6', () => {
+    expect(() => renderRuleset({ masquerade6: { clusterCidr: '10.244.0.0/16' }, portMappings: [] })).to.throw(NftValidationError, /masquerade6\.clusterCidr: "10\.244\.0\.0\/16" is not an IPv6 CIDR/);
+    expect(() => renderRuleset({ masquerade6: { clusterCidr: 'fd00::1/56' }, portMappings: [] })).to.throw(NftValidationError, /masquerade6\.clusterCidr/);
+  });
+});
+
 describe('nft renderer: validation', () => {
   const cases: Array<{ name: string; desired: NftDesiredState; error: RegExp }> = [
     { name: 'port 0', desired: { portMappings: [{ ...web, hostPort: 0 }] }, error: /portMappings\[0\] \(c1\/eth0\)\.hostPort: 0 is not a port in 1\.\.65535/ },

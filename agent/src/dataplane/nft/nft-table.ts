@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../../log/logger';
 import { changedUdpMappings, flushUdpConntrack } from './conntrack';
-import { DEFAULT_TABLE, renderNormalized, renderRemove, type TableId } from './render';
+import { DEFAULT_TABLE, renderNormalized, renderRemove, renderRemoveIp6, type TableId } from './render';
 import { procRouteLocalnet, type RouteLocalnetAccess } from './route-localnet';
 import { spawnCommand, type CommandRunner } from './run-command';
 import type { NftDesiredState, NormalizedMapping, NormalizedState } from './types';
@@ -54,6 +54,8 @@ interface Pending {
 
 export class NftTable {
   private readonly table: TableId;
+  /** The last apply put the IPv6 NAT table in (ipv6Masquerade). */
+  private ip6Applied = false;
   private readonly nft: string[];
   private readonly conntrack: string[] | null;
   private readonly localnet: RouteLocalnetAccess;
@@ -159,10 +161,13 @@ export class NftTable {
     const wantLocalnet = needsRouteLocalnet(state) ? state.bridge : undefined;
     if (wantLocalnet !== undefined) await this.enableLocalnet(wantLocalnet);
 
-    const res = await this.run([...this.nft, '-f', '-'], text);
+    // The IPv6 NAT table goes away in the same transaction when ipv6Masquerade was on and no longer is.
+    const dropIp6 = this.ip6Applied && state.masquerade6Cidr === undefined;
+    const res = await this.run([...this.nft, '-f', '-'], dropIp6 ? text + renderRemoveIp6(this.table) : text);
     if (res.code !== 0) {
       throw new Error(`apply nft table ${this.table.family} ${this.table.name}: ${this.describe(res.code, res.stderr)}`);
     }
+    this.ip6Applied = state.masquerade6Cidr !== undefined;
     const before = this.lastMappings;
     this.lastText = text;
     this.lastMappings = state.portMappings;
@@ -179,10 +184,11 @@ export class NftTable {
   }
 
   private async removeNow(): Promise<void> {
-    const res = await this.run([...this.nft, '-f', '-'], renderRemove(this.table));
+    const res = await this.run([...this.nft, '-f', '-'], renderRemove(this.table) + (this.ip6Applied ? renderRemoveIp6(this.table) : ''));
     if (res.code !== 0) {
       throw new Error(`remove nft table ${this.table.family} ${this.table.name}: ${this.describe(res.code, res.stderr)}`);
     }
+    this.ip6Applied = false;
     const before = this.lastMappings;
     this.lastText = undefined;
     this.lastMappings = [];

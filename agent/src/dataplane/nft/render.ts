@@ -192,7 +192,32 @@ export function renderNormalized(state: NormalizedState, table: TableId = DEFAUL
     lines.push(...isolation.input, '  }');
   }
   lines.push('}');
+  if (state.masquerade6Cidr !== undefined) lines.push(...ip6Table(table.name, state.masquerade6Cidr));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * IPv6 outbound NAT (ipv6Masquerade), in its own `table ip6 <name>`,
+ * replaced in the same transaction as the IPv4 table. IPv6 pods usually
+ * have routable addresses, so it is off unless the network asks for it.
+ */
+function ip6Table(name: string, c: string): string[] {
+  return [
+    `add table ip6 ${name}`,
+    `delete table ip6 ${name}`,
+    `table ip6 ${name} {`,
+    '  comment "owned by knitd: replaced as a whole on every change, edits are lost"',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    ip6 saddr ${c} ip6 daddr != ${c} ip6 daddr != ff00::/8 masquerade fully-random`,
+    '  }',
+    '}',
+  ];
+}
+
+/** Removes the IPv6 NAT table of knit's table name (when a change turns ipv6Masquerade off, or at removal). */
+export function renderRemoveIp6(table: TableId = DEFAULT_TABLE): string {
+  return `add table ip6 ${table.name}\ndelete table ip6 ${table.name}\n`;
 }
 
 /**

@@ -37,6 +37,13 @@ export interface NftDesiredState {
    * Such traffic needs no NAT, and conntrack costs it latency and throughput.
    * Absent = everything is tracked.
    */
+  /**
+   * IPv6 outbound NAT (the network's `ipv6Masquerade`, off by default as in
+   * flannel): masquerade traffic from the IPv6 cluster CIDR to destinations
+   * outside it, in a `table ip6 <name>` next to the IPv4 table, applied in the
+   * same transaction.
+   */
+  masquerade6?: { clusterCidr: string };
   notrack?: {
     clusterCidr: string;
     /**
@@ -124,6 +131,8 @@ export interface NormalizedMapping {
 /** The desired state after validation and normalization; what the renderer reads. */
 export interface NormalizedState {
   masqueradeCidr?: string;
+  /** masquerade6's CIDR, canonical IPv6. */
+  masquerade6Cidr?: string;
   notrackCidr?: string;
   /** notrack's node addresses, deduplicated and sorted numerically. */
   notrackNodeAddresses?: string[];

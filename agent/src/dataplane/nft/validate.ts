@@ -4,6 +4,7 @@
  * values verbatim: ports are integers in range, addresses are canonical
  * dotted quads, CIDRs are network addresses, names are safe tokens.
  */
+import { formatCidrAny, parseCidrAny } from '../../net/ip';
 import type { NftDesiredState, NftExtraNat, NftNetwork, NormalizedMapping, NormalizedState, PortMapping, PortProtocol } from './types';
 
 /** Raised for a desired state that cannot be rendered; the message names the field. */
@@ -103,6 +104,13 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
   const out: NormalizedState = { portMappings: [], networks: [], extraNat: [] };
   if (desired.masquerade !== undefined) {
     out.masqueradeCidr = normalizeCidr(desired.masquerade.clusterCidr, 'masquerade.clusterCidr');
+  }
+  if (desired.masquerade6 !== undefined) {
+    const c = typeof desired.masquerade6.clusterCidr === 'string' ? parseCidrAny(desired.masquerade6.clusterCidr) : undefined;
+    if (c === undefined || c.family !== 6 || c.prefixLength === 0) {
+      throw new NftValidationError(`masquerade6.clusterCidr: ${JSON.stringify(desired.masquerade6.clusterCidr)} is not an IPv6 CIDR like fd00:10:244::/56`);
+    }
+    out.masquerade6Cidr = formatCidrAny(c);
   }
   if (desired.notrack !== undefined) {
     out.notrackCidr = normalizeCidr(desired.notrack.clusterCidr, 'notrack.clusterCidr');
