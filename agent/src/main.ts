@@ -274,7 +274,11 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     deleteLink: (index) => linkDeleter.del(index),
     networks,
     endpoints,
-    portMaps: { setPortMappings: (m: PortMapping[]) => nft.apply({ ...natBase(), portMappings: m }) },
+    portMaps: {
+      setPortMappings: (m: PortMapping[], m6: PortMapping[]) => nft.apply({
+        ...natBase(), portMappings: m, portMappings6: m6, ...(subnet6 !== undefined ? { nodeSubnet6: subnet6 } : {}),
+      }),
+    },
     notReadyReason: () => {
       const h = cluster?.health();
       return h && !h.healthy ? `subnet lease ${h.state}${h.reason ? `: ${h.reason}` : ''}` : null;

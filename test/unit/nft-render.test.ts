@@ -256,6 +256,34 @@ describe('nft renderer: IPv6 masquerade (ipv6Masquerade)', () => {
     expect(renderRuleset({ masquerade: { clusterCidr: '10.244.0.0/16' }, portMappings: [] })).to.not.contain('ip6');
   });
 
+  it('IPv6 port mappings: the same maps and chains in table ip6, ::1 never DNATed, hairpin for the IPv6 node subnet', () => {
+    const out = renderRuleset({
+      portMappings: [],
+      nodeSubnet6: 'fd00:10:244:1::/64',
+      portMappings6: [
+        { id: 'c1/eth0', containerIp: 'FD00:10:244:1::2', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+        { id: 'c1/eth0', containerIp: 'fd00:10:244:1::2', hostPort: 8086, containerPort: 80, protocol: 'tcp', hostIp: 'fd77::b' },
+        { id: 'c2/eth0', containerIp: 'fd00:10:244:1::3', hostPort: 53, containerPort: 53, protocol: 'udp', hostIp: '::' },
+      ],
+    });
+    const ip6 = out.slice(out.indexOf('table ip6 knit {'));
+    expect(ip6).to.contain('    type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service');
+    expect(ip6).to.contain('      fd77::b . tcp . 8086 comment "c1/eth0" : fd00:10:244:1::2 . 80');
+    expect(ip6).to.contain('tcp . 8080 comment "c1/eth0" : fd00:10:244:1::2 . 80');
+    expect(ip6).to.contain('udp . 53 comment "c2/eth0" : fd00:10:244:1::3 . 53');
+    expect(ip6).to.contain('    dnat ip6 to ip6 daddr . meta l4proto . th dport map @hostip_ports');
+    expect(ip6).to.contain('    ip6 daddr ::1 return');
+    expect(ip6).to.contain('    ct status dnat ip6 saddr fd00:10:244:1::/64 ip6 daddr fd00:10:244:1::/64 masquerade');
+    expect(ip6).to.not.contain('masquerade fully-random');
+  });
+
+  it('refuses ::1 as an IPv6 host address, an IPv4 target, and a port claimed twice', () => {
+    const m = { id: 'c1/eth0', containerIp: 'fd00::2', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const };
+    expect(() => renderRuleset({ portMappings: [], portMappings6: [{ ...m, hostIp: '::1' }] })).to.throw(NftValidationError, /portMappings6\[0\] \(c1\/eth0\)\.hostIp: ::1 cannot be DNATed/);
+    expect(() => renderRuleset({ portMappings: [], portMappings6: [{ ...m, containerIp: '10.244.1.2' }] })).to.throw(NftValidationError, /portMappings6\[0\].*containerIp: "10\.244\.1\.2" is not an IPv6 address/);
+    expect(() => renderRuleset({ portMappings: [], portMappings6: [m, { ...m, id: 'c2/eth0' }] })).to.throw(NftValidationError, /claimed by both c1\/eth0 and c2\/eth0/);
+  });
+
   it('refuses a CIDR that is not IPv6', () => {
     expect(() => renderRuleset({ masquerade6: { clusterCidr: '10.244.0.0/16' }, portMappings: [] })).to.throw(NftValidationError, /masquerade6\.clusterCidr: "10\.244\.0\.0\/16" is not an IPv6 CIDR/);
     expect(() => renderRuleset({ masquerade6: { clusterCidr: 'fd00::1/56' }, portMappings: [] })).to.throw(NftValidationError, /masquerade6\.clusterCidr/);

@@ -28,6 +28,7 @@ import type { InternalResult } from './result';
 import { CniError, CniErrorCode } from './errors';
 import { endpointLabels } from './labels';
 import { hasErrorCode } from '../base';
+import { parseIp } from '../net/ip';
 
 /** knit's own error codes (the spec leaves 100+ to plugins). */
 export const KnitCniCode = {
@@ -40,7 +41,8 @@ export const KnitCniCode = {
 /** Where the node's port mappings go (knitd renders them into nftables with its NAT rules). */
 export interface PortMapSink {
   /** Replaces the node's whole set of port mappings; resolves once programmed. */
-  setPortMappings(mappings: Array<PortMapping & { containerIp: string; id: string }>): Promise<void>;
+  /** Every IPv4 mapping (to containers' IPv4 addresses) and every IPv6 one (to their IPv6 addresses). */
+  setPortMappings(mappings: Array<PortMapping & { containerIp: string; id: string }>, mappings6: Array<PortMapping & { containerIp: string; id: string }>): Promise<void>;
 }
 
 export interface NodeNetwork {
@@ -152,8 +154,15 @@ export class KnitCniHandlers implements CniHandlers {
       throw new CniError(KnitCniCode.AlreadyAttached,
         `container ${containerId} interface ${ifname} still holds ${held.ip} from an ADD that did not finish; DEL it first`);
     }
+    const dualStack = net.ipam6 !== undefined && node.ipv6 !== undefined;
+    for (const m of req.conf.runtimeConfig?.portMappings ?? []) {
+      const host = m.hostIP === undefined ? undefined : parseIp(m.hostIP);
+      if (host?.family === 6 && host.value === 1n) {
+        throw new CniError(CniErrorCode.InvalidNetworkConfig, `invalid network config: portMappings hostIP ${m.hostIP}: IPv6 loopback cannot be forwarded to a container (the kernel has no route_localnet for IPv6); publish on [::] or a node address`);
+      }
+    }
     const mappings = (req.conf.runtimeConfig?.portMappings ?? [])
-      .filter((m) => m.hostIP === undefined || !m.hostIP.includes(':')) // IPv4 node: skip v6 host IPs
+      .filter((m) => m.hostIP === undefined || !m.hostIP.includes(':') || dualStack) // no IPv6 address to map to: skip v6 host IPs
       .map((m): PortMapping => ({
         hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol,
         ...(m.hostIP && m.hostIP !== '0.0.0.0' ? { hostIp: m.hostIP } : {}),
@@ -356,10 +365,19 @@ export class KnitCniHandlers implements CniHandlers {
 
   /** Re-publishes every endpoint's port mappings (also used at start-up). */
   async publishPortMappings(): Promise<void> {
-    const all = this.deps.endpoints.list().flatMap((e) => e.portMappings.map((m) => ({
-      ...m, containerIp: e.address.split('/')[0]!, id: `${e.containerId}/${e.ifname}`,
-    })));
-    await this.deps.portMaps.setPortMappings(all);
+    type Target = PortMapping & { containerIp: string; id: string };
+    const v4: Target[] = [];
+    const v6: Target[] = [];
+    for (const e of this.deps.endpoints.list()) {
+      for (const m of e.portMappings) {
+        const id = `${e.containerId}/${e.ifname}`;
+        const six = m.hostIp?.includes(':') === true;
+        // No host IP: both families, as the CNI portmap plugin does for a dual-stack container.
+        if (!six) v4.push({ ...m, containerIp: e.address.split('/')[0]!, id });
+        if ((six || m.hostIp === undefined) && e.ipv6Address !== undefined) v6.push({ ...m, containerIp: e.ipv6Address.split('/')[0]!, id });
+      }
+    }
+    await this.deps.portMaps.setPortMappings(v4, v6);
   }
 
   /** The network a request names (absent = default); an unknown name is a config error naming the known ones. */

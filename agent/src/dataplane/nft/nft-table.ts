@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../../log/logger';
 import { changedUdpMappings, flushUdpConntrack } from './conntrack';
-import { DEFAULT_TABLE, renderNormalized, renderRemove, renderRemoveIp6, type TableId } from './render';
+import { DEFAULT_TABLE, hasIp6Table, renderNormalized, renderRemove, renderRemoveIp6, type TableId } from './render';
 import { procRouteLocalnet, type RouteLocalnetAccess } from './route-localnet';
 import { spawnCommand, type CommandRunner } from './run-command';
 import type { NftDesiredState, NormalizedMapping, NormalizedState } from './types';
@@ -79,7 +79,7 @@ export class NftTable {
     this.log = opts.logger.child({ module: 'nft', table: `${this.table.family} ${this.table.name}` });
     // Fail at construction, not at the first apply, for a bad table name.
     renderRemove(this.table);
-    renderNormalized({ portMappings: [], networks: [], extraNat: [] }, this.table);
+    renderNormalized({ portMappings: [], portMappings6: [], networks: [], extraNat: [] }, this.table);
   }
 
   /**
@@ -161,13 +161,13 @@ export class NftTable {
     const wantLocalnet = needsRouteLocalnet(state) ? state.bridge : undefined;
     if (wantLocalnet !== undefined) await this.enableLocalnet(wantLocalnet);
 
-    // The IPv6 NAT table goes away in the same transaction when ipv6Masquerade was on and no longer is.
-    const dropIp6 = this.ip6Applied && state.masquerade6Cidr === undefined;
+    // The IPv6 NAT table goes away in the same transaction when it held something and no longer does.
+    const dropIp6 = this.ip6Applied && !hasIp6Table(state);
     const res = await this.run([...this.nft, '-f', '-'], dropIp6 ? text + renderRemoveIp6(this.table) : text);
     if (res.code !== 0) {
       throw new Error(`apply nft table ${this.table.family} ${this.table.name}: ${this.describe(res.code, res.stderr)}`);
     }
-    this.ip6Applied = state.masquerade6Cidr !== undefined;
+    this.ip6Applied = hasIp6Table(state);
     const before = this.lastMappings;
     this.lastText = text;
     this.lastMappings = state.portMappings;

@@ -192,27 +192,67 @@ export function renderNormalized(state: NormalizedState, table: TableId = DEFAUL
     lines.push(...isolation.input, '  }');
   }
   lines.push('}');
-  if (state.masquerade6Cidr !== undefined) lines.push(...ip6Table(table.name, state.masquerade6Cidr));
+  if (hasIp6Table(state)) lines.push(...ip6Table(table.name, state));
   return `${lines.join('\n')}\n`;
 }
 
+/** Whether knit's IPv6 NAT table has anything to hold (ipv6Masquerade or IPv6 port mappings). */
+export function hasIp6Table(state: NormalizedState): boolean {
+  return state.masquerade6Cidr !== undefined || state.portMappings6.length > 0;
+}
+
+function mapBlock6(name: string, keyType: string, elements: string[]): string[] {
+  const lines = [`  map ${name} {`, `    type ${keyType} : ipv6_addr . inet_service`];
+  if (elements.length > 0) lines.push('    elements = {', elements.map((e) => `      ${e}`).join(',\n'), '    }');
+  lines.push('  }');
+  return lines;
+}
+
 /**
- * IPv6 outbound NAT (ipv6Masquerade), in its own `table ip6 <name>`,
- * replaced in the same transaction as the IPv4 table. IPv6 pods usually
- * have routable addresses, so it is off unless the network asks for it.
+ * The IPv6 NAT table, `table ip6 <name>`, replaced in the same transaction
+ * as the IPv4 one: IPv6 port mappings (the same maps and chains as IPv4,
+ * except that ::1 is never DNATed: IPv6 has no route_localnet) with their
+ * hairpin, and IPv6 outbound NAT (ipv6Masquerade; IPv6 pods usually have
+ * routable addresses, so it is off unless the network asks for it).
  */
-function ip6Table(name: string, c: string): string[] {
-  return [
+function ip6Table(name: string, state: NormalizedState): string[] {
+  const specific = state.portMappings6.filter((m) => m.hostIp !== undefined).map((m) => element(m, true));
+  const any = state.portMappings6.filter((m) => m.hostIp === undefined).map((m) => element(m, false));
+  const lines = [
     `add table ip6 ${name}`,
     `delete table ip6 ${name}`,
     `table ip6 ${name} {`,
     '  comment "owned by knitd: replaced as a whole on every change, edits are lost"',
-    '  chain postrouting {',
-    '    type nat hook postrouting priority srcnat; policy accept;',
-    `    ip6 saddr ${c} ip6 daddr != ${c} ip6 daddr != ff00::/8 masquerade fully-random`,
-    '  }',
-    '}',
   ];
+  if (state.portMappings6.length > 0) {
+    lines.push(
+      ...mapBlock6('hostip_ports', 'ipv6_addr . inet_proto . inet_service', specific),
+      ...mapBlock6('any_ports', 'inet_proto . inet_service', any),
+      '  chain portmaps {',
+      '    dnat ip6 to ip6 daddr . meta l4proto . th dport map @hostip_ports',
+      '    fib daddr type local dnat ip6 to meta l4proto . th dport map @any_ports',
+      '  }',
+      '  chain prerouting {',
+      '    type nat hook prerouting priority dstnat; policy accept;',
+      '    jump portmaps',
+      '  }',
+      '  chain output {',
+      '    type nat hook output priority -100; policy accept;',
+      '    ip6 daddr ::1 return',
+      '    jump portmaps',
+      '  }',
+    );
+  }
+  lines.push('  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;');
+  if (state.portMappings6.length > 0 && state.nodeSubnet6 !== undefined) {
+    lines.push(`    ct status dnat ip6 saddr ${state.nodeSubnet6} ip6 daddr ${state.nodeSubnet6} masquerade`);
+  }
+  if (state.masquerade6Cidr !== undefined) {
+    const c = state.masquerade6Cidr;
+    lines.push(`    ip6 saddr ${c} ip6 daddr != ${c} ip6 daddr != ff00::/8 masquerade fully-random`);
+  }
+  lines.push('  }', '}');
+  return lines;
 }
 
 /** Removes the IPv6 NAT table of knit's table name (when a change turns ipv6Masquerade off, or at removal). */

@@ -44,6 +44,15 @@ export interface NftDesiredState {
    * same transaction.
    */
   masquerade6?: { clusterCidr: string };
+  /**
+   * IPv6 port mappings (dual-stack containers), rendered in `table ip6`:
+   * `containerIp` is the container's IPv6 address and `hostIp`, when given,
+   * an IPv6 address of the node ("::" or absent = any). IPv6 has no
+   * route_localnet, so ::1 cannot be a host address.
+   */
+  portMappings6?: PortMapping[];
+  /** Dual-stack: this node's IPv6 container subnet, for hairpin (as `nodeSubnet`). */
+  nodeSubnet6?: string;
   notrack?: {
     clusterCidr: string;
     /**
@@ -133,6 +142,9 @@ export interface NormalizedState {
   masqueradeCidr?: string;
   /** masquerade6's CIDR, canonical IPv6. */
   masquerade6Cidr?: string;
+  /** portMappings6, normalized and sorted like portMappings. */
+  portMappings6: NormalizedMapping[];
+  nodeSubnet6?: string;
   notrackCidr?: string;
   /** notrack's node addresses, deduplicated and sorted numerically. */
   notrackNodeAddresses?: string[];

@@ -4,7 +4,7 @@
  * values verbatim: ports are integers in range, addresses are canonical
  * dotted quads, CIDRs are network addresses, names are safe tokens.
  */
-import { formatCidrAny, parseCidrAny } from '../../net/ip';
+import { formatCidrAny, formatIp, parseCidrAny, parseIp } from '../../net/ip';
 import type { NftDesiredState, NftExtraNat, NftNetwork, NormalizedMapping, NormalizedState, PortMapping, PortProtocol } from './types';
 
 /** Raised for a desired state that cannot be rendered; the message names the field. */
@@ -67,8 +67,16 @@ function checkIpv4(value: unknown, field: string): string {
   return value;
 }
 
-function normalizeMapping(pm: PortMapping, index: number): NormalizedMapping {
-  const where = `portMappings[${index}]${typeof pm?.id === 'string' && pm.id !== '' ? ` (${pm.id})` : ''}`;
+/** A canonical IPv6 address, or throws naming the field. */
+function checkIpv6(value: unknown, field: string): string {
+  const a = typeof value === 'string' ? parseIp(value) : undefined;
+  if (a === undefined || a.family !== 6) throw new NftValidationError(`${field}: ${JSON.stringify(value)} is not an IPv6 address`);
+  return formatIp(a);
+}
+
+function normalizeMapping(pm: PortMapping, index: number, family: 4 | 6 = 4): NormalizedMapping {
+  const list = family === 4 ? 'portMappings' : 'portMappings6';
+  const where = `${list}[${index}]${typeof pm?.id === 'string' && pm.id !== '' ? ` (${pm.id})` : ''}`;
   if (typeof pm !== 'object' || pm === null) throw new NftValidationError(`${where}: not an object`);
   if (typeof pm.id !== 'string' || pm.id.length === 0) throw new NftValidationError(`${where}.id: must be a non-empty string`);
   if (!PROTOCOLS.includes(pm.protocol)) {
@@ -79,8 +87,16 @@ function normalizeMapping(pm: PortMapping, index: number): NormalizedMapping {
     protocol: pm.protocol,
     hostPort: checkPort(pm.hostPort, `${where}.hostPort`),
     containerPort: checkPort(pm.containerPort, `${where}.containerPort`),
-    containerIp: checkIpv4(pm.containerIp, `${where}.containerIp`),
+    containerIp: family === 4 ? checkIpv4(pm.containerIp, `${where}.containerIp`) : checkIpv6(pm.containerIp, `${where}.containerIp`),
   };
+  if (family === 6) {
+    if (pm.hostIp !== undefined && pm.hostIp !== '' && pm.hostIp !== '::') {
+      const h = checkIpv6(pm.hostIp, `${where}.hostIp`);
+      if (h === '::1') throw new NftValidationError(`${where}.hostIp: ::1 cannot be DNATed to a container (IPv6 has no route_localnet)`);
+      out.hostIp = h;
+    }
+    return out;
+  }
   // "" and 0.0.0.0 are how runtimes say "any address" (the reference portmap plugin reads them so too).
   if (pm.hostIp !== undefined && pm.hostIp !== '' && pm.hostIp !== '0.0.0.0') {
     out.hostIp = checkIpv4(pm.hostIp, `${where}.hostIp`);
@@ -101,7 +117,7 @@ function mappingKey(m: NormalizedMapping): string {
 export function normalizeDesired(desired: NftDesiredState): NormalizedState {
   if (typeof desired !== 'object' || desired === null) throw new NftValidationError('desired state: not an object');
   if (!Array.isArray(desired.portMappings)) throw new NftValidationError('portMappings: must be an array');
-  const out: NormalizedState = { portMappings: [], networks: [], extraNat: [] };
+  const out: NormalizedState = { portMappings: [], portMappings6: [], networks: [], extraNat: [] };
   if (desired.masquerade !== undefined) {
     out.masqueradeCidr = normalizeCidr(desired.masquerade.clusterCidr, 'masquerade.clusterCidr');
   }
@@ -171,6 +187,20 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
     claimed.set(key, m);
   });
   out.portMappings = [...claimed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+  if (desired.portMappings6 !== undefined && !Array.isArray(desired.portMappings6)) throw new NftValidationError('portMappings6: must be an array');
+  const claimed6 = new Map<string, NormalizedMapping>();
+  (desired.portMappings6 ?? []).forEach((pm, i) => {
+    const m = normalizeMapping(pm, i, 6);
+    const other = claimed6.get(mappingKey(m));
+    if (other) throw new NftValidationError(`port ${m.protocol}/[${m.hostIp ?? '::'}]:${m.hostPort} is claimed by both ${other.id} and ${m.id}`);
+    claimed6.set(mappingKey(m), m);
+  });
+  out.portMappings6 = [...claimed6.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+  if (desired.nodeSubnet6 !== undefined) {
+    const c = typeof desired.nodeSubnet6 === 'string' ? parseCidrAny(desired.nodeSubnet6) : undefined;
+    if (c === undefined || c.family !== 6) throw new NftValidationError(`nodeSubnet6: ${JSON.stringify(desired.nodeSubnet6)} is not an IPv6 CIDR`);
+    out.nodeSubnet6 = formatCidrAny(c);
+  }
   return out;
 }
 
