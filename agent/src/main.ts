@@ -288,7 +288,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   if (named) {
     await named.start();
     const started = named;
-    undo.add('named networks (watch and renewals)', () => started.close());
+    // A failed start also undoes what it made for named networks (their new leases, devices, bridges, state).
+    undo.add('named networks started now', () => started.undoStartup());
   }
   // Network policy (docs/policy.md): programmed before containers get traffic; the table outlives knitd.
   const policy = cluster ? new PolicyEnforcer({
@@ -394,6 +395,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   }))) log.info('wrote CNI network config', { file: conflist });
 
   undo.commit();
+  named?.commitStartup();
   log.info('knitd ready', {
     mode: cluster ? `cluster (${cluster.network.backend.type})` : 'single-node', node: cfg.nodeName, subnet, ...(subnet6 ? { ipv6Subnet: subnet6 } : {}),
     bridge: bridge.link.name, mtu,
@@ -441,8 +443,6 @@ async function recordStartupFootprint(nl: Handle, cfg: KnitdConfig, undo: Startu
     if (!existsSync(file)) undo.add(`state file ${file}`, () => rmSync(file, { force: true }));
   }
   const nft = new NftTable({ logger: log });
-  // Endpoints network policy isolates (the policy enforcer says which): their traffic stays tracked.
-  let policyTracked: string[] = [];
   if ((await nft.list()) === null) undo.add('nft table ip knit', () => nft.remove());
 }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createLab, type Lab } from '../lab/lab';
 import { ipJson, nftTableText, startKnitd, type Knitd } from '../lab/knitd';
 import { etcdctl, logRecords, VXLAN_NETWORK } from './cluster-lab';
+import { networkBridgeName } from '../../agent/src/store/named-networks';
 
 const NETWORK_KEY = '/knit/v1/network';
 const SUBNETS = '/knit/v1/subnets/';
@@ -118,9 +119,11 @@ describe('cluster start-up refuses a hostile network config and leaves nothing b
     }
   });
 
-  it('a start that fails at its last step (the conflist) takes back the gateway address it put on a bridge it found, and everything else', async () => {
+  it('a start that fails at its last step (the conflist) takes back the gateway address it put on a bridge it found, and everything else, named networks included', async () => {
     const node = lab.nodes[0]!;
     await lab.exec(node.ns, 'ip', ['link', 'add', 'knit0', 'type', 'bridge']);
+    // A named network in etcd: this start leases a subnet of it and makes its bridge and VXLAN device too.
+    await etcdctl(lab, ['put', '/knit/v1/networks/blue/network', JSON.stringify({ clusterCidr: '10.50.0.0/16', backend: { type: 'vxlan', vni: 50 } })]);
     try {
       // /dev/null is no directory: writing the conflist is the one step left after the CNI socket and the API.
       const { k, code } = await startToExit(['--cni-conf-dir', '/dev/null']);
@@ -129,10 +132,18 @@ describe('cluster start-up refuses a hostile network config and leaves nothing b
       expect(logs.some((r) => r.message === 'bridge gateway address added'), k.proc.logTail()).to.equal(true);
       const undone = logs.filter((r) => r.message === 'start-up failed: undone').map((r) => String(r.what)).join('\n');
       expect(undone).to.match(/addresses added to bridge knit0/).and.to.match(/CNI socket/).and.to.match(/nft table ip knit/).and.to.match(/subnet lease/);
+      expect(logs.some((r) => r.message === 'network up on this node' && r.network === 'blue'), 'blue came up before the failure').to.equal(true);
+      expect(undone).to.contain(`bridge ${networkBridgeName('blue')}`);
+      expect(undone).to.match(/subnet lease 10\.50\./).and.to.match(/state directory of network blue/);
       expect((await leftovers(k)).filter((l) => l !== 'link knit0')).to.deep.equal([]);
+      const links = (await ipJson<Array<{ ifname: string }>>(node.ns, ['link', 'show'])).map((l) => l.ifname);
+      expect(links.filter((n) => n === networkBridgeName('blue') || n === 'knit.50'), 'named network devices').to.deep.equal([]);
+      expect((await etcdctl(lab, ['get', '--prefix', '--keys-only', '/knit/v1/networks/blue/subnets/'])).trim()).to.equal('');
+      expect(existsSync(join(k.stateDir, 'networks', 'blue')), 'blue state directory').to.equal(false);
       expect(existsSync(k.socket), 'CNI socket removed').to.equal(false);
     } finally {
       await lab.exec(node.ns, 'ip', ['link', 'del', 'knit0']);
+      await etcdctl(lab, ['del', '--prefix', '/knit/v1/networks/']);
     }
   });
 

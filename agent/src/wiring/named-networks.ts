@@ -11,6 +11,7 @@
  * (`<network>/attached/<node>`) so `knitctl network rm` can refuse and say
  * where.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, realClock, SerialRunner, Timer, errorMessage, hasErrorCode } from '../base';
@@ -63,6 +64,9 @@ export class NamedNetworks {
   private readonly runner: SerialRunner;
   private readonly retry: Timer;
   private closed = false;
+  private stopping: Promise<void> | undefined;
+  /** Until knitd is ready: the start-up undo of each network started meanwhile (see commitStartup). */
+  private startup: Array<{ name: string; undo: StartupUndo }> | undefined = [];
   /** Networks whose stored config changes a field that cannot change in place: the text last refused. */
   private readonly refusedChange = new Map<string, string>();
   /** Networks whose marker is known written, with the count written. */
@@ -132,13 +136,42 @@ export class NamedNetworks {
   }
 
   /** Stops watching and every network's renewals; kernel objects and leases stay (a restart keeps them). */
+  /** knitd is ready: the networks it started keep everything they made. */
+  commitStartup(): void {
+    for (const s of this.startup ?? []) s.undo.commit();
+    this.startup = undefined;
+  }
+
+  /**
+   * knitd's start failed: stop syncing, undo what each network started by
+   * this start made (leases taken now, devices, bridges, state files; never
+   * what an earlier knitd left, which running containers use), then close.
+   */
+  async undoStartup(): Promise<void> {
+    await this.stopSyncing();
+    for (const s of (this.startup ?? []).reverse()) {
+      this.running.delete(s.name);
+      await s.undo.run();
+    }
+    this.startup = undefined;
+    await this.close();
+  }
+
   async close(): Promise<void> {
-    this.closed = true;
-    this.retry.cancel();
-    await this.watcher?.cancel();
-    await this.runner.stop();
+    await this.stopSyncing();
     for (const n of this.running.values()) await n.instance.stop(false);
     this.running.clear();
+  }
+
+  /** Stops the watch and the sync loop, once (close() after undoStartup() must not wait on them again). */
+  private stopSyncing(): Promise<void> {
+    this.closed = true;
+    this.retry.cancel();
+    this.stopping ??= (async () => {
+      await this.watcher?.cancel();
+      await this.runner.stop();
+    })();
+    return this.stopping;
   }
 
   private countEndpoints(name: string): number {
@@ -213,9 +246,10 @@ export class NamedNetworks {
       throw new Error(`backend ${config.backend.type} is not supported for named networks yet (use ${NAMED_BACKENDS.join(' or ')})`);
     }
     const stateDir = join(this.o.stateDir, 'networks', name);
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    // A start that fails part-way removes what it made (lease, state file, watches), as knitd's own start does.
+    // A start that fails part-way removes what it made (lease, state files, bridge, watches), as knitd's own start does.
     const undo = new StartupUndo(this.log);
+    if (!existsSync(stateDir)) undo.add(`state directory of network ${name}`, () => rm(stateDir, { recursive: true, force: true }));
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
     try {
       // The config kept as stored: sync() compares it with the stored documents.
       return { ...(await this.startWith(n, stateDir, undo, started)), config: stored.config };
@@ -237,8 +271,16 @@ export class NamedNetworks {
     const bridge = networkBridgeName(name);
     const mtu = this.o.mtuOverride ?? config.mtu ?? instance.mtu;
     const node: NodeNetwork = { bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu, cidr: config.clusterCidr };
+    if ((await this.o.nl.linkByName(bridge)) === undefined) {
+      undo.add(`bridge ${bridge}`, async () => {
+        const l = await this.o.nl.linkByName(bridge);
+        if (l) await this.o.nl.linkDel(l.index);
+      });
+    }
     await ensureBridge(this.o.nl, { name: bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu }, this.log);
-    undo.commit();
+    // While knitd itself is starting, a network's undo waits for knitd's verdict (commitStartup / undoStartup).
+    if (this.startup) this.startup.push({ name, undo });
+    else undo.commit();
     this.log.info('network up on this node', {
       network: name, subnet: instance.lease.subnet, bridge, backend: config.backend.type, mtu,
       durationMs: Math.round(performance.now() - started),
