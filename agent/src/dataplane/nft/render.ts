@@ -112,8 +112,8 @@ function notrackBlock(state: NormalizedState): string[] {
   return out;
 }
 
-function mapBlock(name: string, keyType: string, elements: string[]): string[] {
-  const lines = [`  map ${name} {`, `    type ${keyType} : ipv4_addr . inet_service`];
+function mapBlock(name: string, keyType: string, elements: string[], addr: 'ipv4_addr' | 'ipv6_addr' = 'ipv4_addr'): string[] {
+  const lines = [`  map ${name} {`, `    type ${keyType} : ${addr} . inet_service`];
   if (elements.length > 0) {
     lines.push('    elements = {');
     lines.push(elements.map((e) => `      ${e}`).join(',\n'));
@@ -121,6 +121,31 @@ function mapBlock(name: string, keyType: string, elements: string[]): string[] {
   }
   lines.push('  }');
   return lines;
+}
+
+/**
+ * The port-mapping chains of one family, reading the maps hostip_ports
+ * (specific host address) and any_ports (any local address): prerouting for
+ * traffic from elsewhere, output for the node's own; `skipLoopback` is kept
+ * out of the output DNAT.
+ */
+function portmapChains(family: 'ip' | 'ip6', skipLoopback: string | undefined): string[] {
+  return [
+    '  chain portmaps {',
+    `    dnat ${family} to ${family} daddr . meta l4proto . th dport map @hostip_ports`,
+    `    fib daddr type local dnat ${family} to meta l4proto . th dport map @any_ports`,
+    '  }',
+    '  chain prerouting {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    '    jump portmaps',
+    '  }',
+    '  chain output {',
+    // nft 1.0.6 refuses the "dstnat" keyword on the output hook; -100 is its value.
+    '    type nat hook output priority -100; policy accept;',
+    ...(skipLoopback !== undefined ? [`    ${family} daddr ${skipLoopback} return`] : []),
+    '    jump portmaps',
+    '  }',
+  ];
 }
 
 /** Render an already normalized state (see normalizeDesired). */
@@ -141,21 +166,9 @@ export function renderNormalized(state: NormalizedState, table: TableId = DEFAUL
     ...mapBlock('hostip_ports', 'ipv4_addr . inet_proto . inet_service', specific),
     ...mapBlock('any_ports', 'inet_proto . inet_service', any),
     ...notrackBlock(state),
-    '  chain portmaps {',
-    '    dnat ip to ip daddr . meta l4proto . th dport map @hostip_ports',
-    '    fib daddr type local dnat ip to meta l4proto . th dport map @any_ports',
-    '  }',
-    '  chain prerouting {',
-    '    type nat hook prerouting priority dstnat; policy accept;',
-    '    jump portmaps',
-    '  }',
-    '  chain output {',
-    // nft 1.0.6 refuses the "dstnat" keyword on the output hook; -100 is its value.
-    '    type nat hook output priority -100; policy accept;',
+    // Without route_localnet a DNATed 127.0.0.1 packet cannot leave lo: keep loopback out of DNAT.
+    ...portmapChains('ip', loopback ? undefined : '127.0.0.0/8'),
   ];
-  // Without route_localnet a DNATed 127.0.0.1 packet cannot leave lo: keep loopback out of DNAT.
-  if (!loopback) lines.push('    ip daddr 127.0.0.0/8 return');
-  lines.push('    jump portmaps', '  }');
 
   lines.push('  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;');
   if (state.nodeSubnet !== undefined) {
@@ -201,13 +214,6 @@ export function hasIp6Table(state: NormalizedState): boolean {
   return state.masquerade6Cidr !== undefined || state.portMappings6.length > 0;
 }
 
-function mapBlock6(name: string, keyType: string, elements: string[]): string[] {
-  const lines = [`  map ${name} {`, `    type ${keyType} : ipv6_addr . inet_service`];
-  if (elements.length > 0) lines.push('    elements = {', elements.map((e) => `      ${e}`).join(',\n'), '    }');
-  lines.push('  }');
-  return lines;
-}
-
 /**
  * The IPv6 NAT table, `table ip6 <name>`, replaced in the same transaction
  * as the IPv4 one: IPv6 port mappings (the same maps and chains as IPv4,
@@ -226,21 +232,10 @@ function ip6Table(name: string, state: NormalizedState): string[] {
   ];
   if (state.portMappings6.length > 0) {
     lines.push(
-      ...mapBlock6('hostip_ports', 'ipv6_addr . inet_proto . inet_service', specific),
-      ...mapBlock6('any_ports', 'inet_proto . inet_service', any),
-      '  chain portmaps {',
-      '    dnat ip6 to ip6 daddr . meta l4proto . th dport map @hostip_ports',
-      '    fib daddr type local dnat ip6 to meta l4proto . th dport map @any_ports',
-      '  }',
-      '  chain prerouting {',
-      '    type nat hook prerouting priority dstnat; policy accept;',
-      '    jump portmaps',
-      '  }',
-      '  chain output {',
-      '    type nat hook output priority -100; policy accept;',
-      '    ip6 daddr ::1 return',
-      '    jump portmaps',
-      '  }',
+      ...mapBlock('hostip_ports', 'ipv6_addr . inet_proto . inet_service', specific, 'ipv6_addr'),
+      ...mapBlock('any_ports', 'inet_proto . inet_service', any, 'ipv6_addr'),
+      // IPv6 has no route_localnet: ::1 is never DNATed.
+      ...portmapChains('ip6', '::1'),
     );
   }
   lines.push('  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;');
