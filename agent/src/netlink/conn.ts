@@ -15,6 +15,7 @@
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
 import { toNetlinkError } from './errors';
 import { withNetns } from './netns';
+import { WriteBatcher, type BatchedWrite } from './write-batch';
 
 /**
  * Outstanding targeted requests per handle; beyond this, callers queue.
@@ -68,16 +69,18 @@ type PendingTable = Map<number, (err: Error | null) => void>;
  * aborts the process; with this one every outstanding request fails with
  * the error instead of hanging, and the socket stays usable.
  */
-function failPendingOnError(s: RtNetlinkSocket): void {
+function failPendingOnError(s: RtNetlinkSocket, batcher?: WriteBatcher): void {
   s.socket.on('error', (err) => {
     const pending = (s.socket as unknown as { requests: PendingTable }).requests;
     for (const cb of [...pending.values()]) cb(err);
+    batcher?.failAll(err);
   });
 }
 
 export class RtConn {
   private readonly req: RtNetlinkSocket;
   private readonly dumpSock: RtNetlinkSocket;
+  private readonly batcher: WriteBatcher;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
   private dumpChain: Promise<unknown> = Promise.resolve();
@@ -91,8 +94,26 @@ export class RtConn {
       this.req.socket.close();
       throw err;
     }
-    failPendingOnError(this.req);
+    this.batcher = new WriteBatcher(this.req);
+    failPendingOnError(this.req, this.batcher);
     failPendingOnError(this.dumpSock);
+  }
+
+  /**
+   * Run one write whose only answer is an ack (route, neighbour, FDB
+   * add/replace/del) through the batcher: writes issued in the same turn of
+   * the event loop share one datagram and one ack (write-batch.ts).
+   */
+  async write(op: string, object: string, w: BatchedWrite): Promise<void> {
+    if (this.closed) throw toNetlinkError(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }), op, object);
+    try {
+      await this.batcher.write(w);
+      this.observe(op);
+    } catch (err) {
+      const e = toNetlinkError(err, op, object);
+      this.observe(op, e);
+      throw e;
+    }
   }
 
   /** Run one targeted request on the pipelined socket; errors become NetlinkError(op, object). */
@@ -146,6 +167,7 @@ export class RtConn {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.batcher.close(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }));
     this.req.socket.close();
     this.dumpSock.socket.close();
   }

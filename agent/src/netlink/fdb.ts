@@ -7,7 +7,7 @@ import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
 import type { FdbEntry } from './types';
 import { AF_BRIDGE, bufToIp, bufToMac, checkIndex, macToBuf, parseIp } from './validate';
-import { NUD_PERMANENT } from './neighbours';
+import { NUD_PERMANENT, neighWrite } from './neighbours';
 
 function fdbMessage(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>, permanent: boolean): { data: rt.Neighbor; attrs: rt.NeighborAttrs } {
   checkIndex('index', e.index);
@@ -26,21 +26,19 @@ function describe(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): string {
 /** bridge fdb replace MAC dev X [dst IP] self permanent */
 export async function fdbSet(c: RtConn, e: FdbEntry): Promise<void> {
   const m = fdbMessage(e, e.permanent !== false);
-  await c.request('fdb replace', describe(e), (s) =>
-    s.newNeighbor(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
+  await c.write('fdb replace', describe(e), neighWrite(rt.MessageType.NEWNEIGH, m.data, m.attrs, FlagsNew.CREATE | FlagsNew.REPLACE));
 }
 
 /** bridge fdb append MAC dev X dst IP self permanent (adds one more remote for MAC) */
 export async function fdbAppend(c: RtConn, e: FdbEntry): Promise<void> {
   const m = fdbMessage(e, e.permanent !== false);
-  await c.request('fdb append', describe(e), (s) =>
-    s.newNeighbor(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.APPEND }));
+  await c.write('fdb append', describe(e), neighWrite(rt.MessageType.NEWNEIGH, m.data, m.attrs, FlagsNew.CREATE | FlagsNew.APPEND));
 }
 
 /** bridge fdb del MAC dev X [dst IP] self (ENOENT when absent) */
 export async function fdbDel(c: RtConn, e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): Promise<void> {
   const m = fdbMessage(e, false);
-  await c.request('fdb del', describe(e), (s) => s.delNeighbor(m.data, m.attrs));
+  await c.write('fdb del', describe(e), neighWrite(rt.MessageType.DELNEIGH, m.data, m.attrs, 0));
 }
 
 /** Decode one AF_BRIDGE neighbour message. */

@@ -4,6 +4,7 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
+import type { BatchedWrite } from './write-batch';
 import { NetlinkInputError } from './errors';
 import type { Neighbour } from './types';
 import { AF_INET, AF_INET6, bufToIp, bufToMac, checkFamily, checkIndex, familyNumber, macToBuf, parseIp } from './validate';
@@ -12,26 +13,31 @@ import { AF_INET, AF_INET6, bufToIp, bufToMac, checkFamily, checkIndex, familyNu
 export const NUD_PERMANENT = 0x80;
 const NUD_NOARP = 0x40;
 
+/** One neighbour (or FDB) request for the write batcher (conn.ts), as the package's newNeighbor/delNeighbor would send it. */
+export function neighWrite(type: number, data: rt.Neighbor, attrs: rt.NeighborAttrs, flags: number): BatchedWrite {
+  return { type, flags, body: (st) => rt.formatNeighborMessage({ kind: 'neighbor', data, attrs }, st) };
+}
+
 /** ip neigh replace IP lladdr MAC dev X nud permanent */
 export async function neighSet(c: RtConn, n: Neighbour): Promise<void> {
   checkIndex('index', n.index);
   const ip = parseIp('ip', n.ip);
   const mac = macToBuf('mac', n.mac);
   if (n.permanent === false) throw new NetlinkInputError('permanent', n.permanent, 'knit writes only permanent neighbours');
-  await c.request('neigh replace', `neighbour ${n.ip} on link #${n.index}`, (s) =>
-    s.newNeighbor(
-      { family: familyNumber(ip.family), ifindex: n.index, state: { permanent: true } },
-      { dst: ip.bytes, lladdr: mac },
-      { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
-    ));
+  await c.write('neigh replace', `neighbour ${n.ip} on link #${n.index}`, neighWrite(
+    rt.MessageType.NEWNEIGH,
+    { family: familyNumber(ip.family), ifindex: n.index, state: { permanent: true } },
+    { dst: ip.bytes, lladdr: mac },
+    FlagsNew.CREATE | FlagsNew.REPLACE,
+  ));
 }
 
 /** ip neigh del IP dev X (ENOENT when absent) */
 export async function neighDel(c: RtConn, n: Pick<Neighbour, 'index' | 'ip'>): Promise<void> {
   checkIndex('index', n.index);
   const ip = parseIp('ip', n.ip);
-  await c.request('neigh del', `neighbour ${n.ip} on link #${n.index}`, (s) =>
-    s.delNeighbor({ family: familyNumber(ip.family), ifindex: n.index }, { dst: ip.bytes }));
+  await c.write('neigh del', `neighbour ${n.ip} on link #${n.index}`, neighWrite(
+    rt.MessageType.DELNEIGH, { family: familyNumber(ip.family), ifindex: n.index }, { dst: ip.bytes }, 0));
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
+import type { BatchedWrite } from './write-batch';
 import { NetlinkInputError } from './errors';
 import type { Route, RouteFilter, RouteScope } from './types';
 import {
@@ -66,6 +67,11 @@ export function routeMessage(r: Route, op: Op): { data: rt.Route; attrs: rt.Rout
   return { data, attrs };
 }
 
+/** One route request for the write batcher (conn.ts): the body as the package's newRoute/delRoute would send it. */
+function routeWrite(type: number, m: { data: rt.Route; attrs: rt.RouteAttrs }, flags: number): BatchedWrite {
+  return { type, flags, body: (st) => rt.formatRouteMessage({ kind: 'route', data: m.data, attrs: m.attrs }, st) };
+}
+
 function describe(r: Route): string {
   const via = r.gateway ? ` via ${r.gateway}` : '';
   const dev = r.index !== undefined ? ` dev #${r.index}` : '';
@@ -75,20 +81,17 @@ function describe(r: Route): string {
 
 /** ip route add DST [via GW] [dev X] [onlink] [proto P] [table T] [scope S] [src IP] [metric M] (EEXIST when present) */
 export async function routeAdd(c: RtConn, r: Route): Promise<void> {
-  const m = routeMessage(r, 'add');
-  await c.request('route add', describe(r), (s) => s.newRoute(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.EXCL }));
+  await c.write('route add', describe(r), routeWrite(rt.MessageType.NEWROUTE, routeMessage(r, 'add'), FlagsNew.CREATE | FlagsNew.EXCL));
 }
 
 /** ip route replace DST ... (creates or overwrites the route with the same dst/table/metric) */
 export async function routeReplace(c: RtConn, r: Route): Promise<void> {
-  const m = routeMessage(r, 'replace');
-  await c.request('route replace', describe(r), (s) => s.newRoute(m.data, m.attrs, { flags: FlagsNew.CREATE | FlagsNew.REPLACE }));
+  await c.write('route replace', describe(r), routeWrite(rt.MessageType.NEWROUTE, routeMessage(r, 'replace'), FlagsNew.CREATE | FlagsNew.REPLACE));
 }
 
 /** ip route del DST [via GW] [dev X] [proto P] [table T] ... (ESRCH when absent) */
 export async function routeDel(c: RtConn, r: Route): Promise<void> {
-  const m = routeMessage(r, 'del');
-  await c.request('route del', describe(r), (s) => s.delRoute(m.data, m.attrs));
+  await c.write('route del', describe(r), routeWrite(rt.MessageType.DELROUTE, routeMessage(r, 'del'), 0));
 }
 
 const SCOPE_NAMES = new Map<number, RouteScope>([[0, 'universe'], [253, 'link'], [254, 'host']]);
