@@ -24,6 +24,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <dirent.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -263,6 +268,101 @@ Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// The `netlink` package gives no access to its sockets' descriptors, and it
+// aborts the process when a socket reports POLLERR (its poll error path
+// builds an error from a NULL string). The kernel raises POLLERR on a
+// multicast socket whose receive queue overflowed (sk_err = ENOBUFS), which a
+// burst of route events can cause. So knit finds the event socket's
+// descriptor (netlink family, NETLINK_ROUTE, its port id, and the calling
+// thread's namespace, since port ids are per namespace), turns the overflow
+// error off (NETLINK_NO_ENOBUFS: a lost event is counted in sk_drops
+// instead) and enlarges the queue; the drops are read with SO_MEMINFO.
+
+// Inode of the netns a socket belongs to (SIOCGSKNS), -1 on error.
+long SocketNetnsInode(int fd) {
+  int nsfd = ioctl(fd, SIOCGSKNS);
+  if (nsfd < 0) return -1;
+  struct stat st;
+  long ino = fstat(nsfd, &st) == 0 ? static_cast<long>(st.st_ino) : -1;
+  close(nsfd);
+  return ino;
+}
+
+// netlinkTune(port: number, rcvbuf: number): fd. Must run inside the socket's
+// namespace (withNetns), right after the socket was made there.
+Napi::Value NetlinkTune(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "netlinkTune(port: number, rcvbuf: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t port = info[0].As<Napi::Number>().Uint32Value();
+  int rcvbuf = info[1].As<Napi::Number>().Int32Value();
+  const std::string what = "netlink port " + std::to_string(port);
+  struct stat own;
+  if (stat("/proc/thread-self/ns/net", &own) != 0) {
+    ThrowErrno(env, errno, "stat", "/proc/thread-self/ns/net");
+    return env.Undefined();
+  }
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) {
+    ThrowErrno(env, errno, "opendir", "/proc/self/fd");
+    return env.Undefined();
+  }
+  int found = -1;
+  int matches = 0;
+  const int dirFd = dirfd(dir);
+  for (struct dirent* e = readdir(dir); e != nullptr; e = readdir(dir)) {
+    char* end = nullptr;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || fd == dirFd) continue;
+    sockaddr_nl addr{};
+    socklen_t len = sizeof(addr);
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+    if (addr.nl_family != AF_NETLINK || addr.nl_pid != port) continue;
+    int proto = -1;
+    socklen_t plen = sizeof(proto);
+    if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_PROTOCOL, &proto, &plen) != 0 || proto != NETLINK_ROUTE) continue;
+    if (SocketNetnsInode(static_cast<int>(fd)) != static_cast<long>(own.st_ino)) continue;
+    found = static_cast<int>(fd);
+    matches++;
+  }
+  closedir(dir);
+  if (matches != 1) {
+    ThrowErrno(env, matches == 0 ? ENOENT : EEXIST, "find socket", what);
+    return env.Undefined();
+  }
+  int one = 1;
+  if (setsockopt(found, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(NETLINK_NO_ENOBUFS)", what);
+    return env.Undefined();
+  }
+  // SO_RCVBUFFORCE passes net.core.rmem_max (root only); fall back to the capped one.
+  if (setsockopt(found, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0 &&
+      setsockopt(found, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(SO_RCVBUF)", what);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, found);
+}
+
+// netlinkDrops(fd): messages the kernel dropped for this socket (sk_drops).
+Napi::Value NetlinkDrops(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "netlinkDrops(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  uint32_t mem[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof(mem);
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0) {
+    ThrowErrno(env, errno, "getsockopt(SO_MEMINFO)", "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, mem[SK_MEMINFO_DROPS]);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (g_origFd < 0) {
     g_origFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -280,6 +380,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getMinTtl", Napi::Function::New(env, GetMinTtl, "getMinTtl"));
   exports.Set("setTcpMd5", Napi::Function::New(env, SetTcpMd5, "setTcpMd5"));
   exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket, "tcpSocket"));
+  exports.Set("netlinkTune", Napi::Function::New(env, NetlinkTune, "netlinkTune"));
+  exports.Set("netlinkDrops", Napi::Function::New(env, NetlinkDrops, "netlinkDrops"));
   return exports;
 }
 

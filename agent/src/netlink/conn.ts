@@ -28,11 +28,23 @@ const WINDOW = 64;
 /** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max and doubles it). */
 const RCVBUF = 1 << 20;
 
-/** Create an rtnetlink socket bound to `netns` (null: the caller's own namespace). */
-export function createSocketIn(netns: string | null): RtNetlinkSocket {
+/**
+ * Create an rtnetlink socket bound to `netns` (null: the caller's own
+ * namespace). `inside` runs right after, still in that namespace.
+ */
+export function createSocketIn(netns: string | null, inside?: (s: RtNetlinkSocket) => void): RtNetlinkSocket {
   // createRtNetlink() calls socket(2) and bind(2) synchronously in its
   // constructor, so the socket is bound to whatever namespace is current.
-  const make = (): RtNetlinkSocket => createRtNetlink({ recvBufferSize: RCVBUF, sendBufferSize: RCVBUF });
+  const make = (): RtNetlinkSocket => {
+    const s = createRtNetlink({ recvBufferSize: RCVBUF, sendBufferSize: RCVBUF });
+    try {
+      inside?.(s);
+    } catch (err) {
+      s.socket.close();
+      throw err;
+    }
+    return s;
+  };
   return pinLocalPort(netns === null ? make() : withNetns(netns, make));
 }
 

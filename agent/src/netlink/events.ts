@@ -6,6 +6,7 @@
  */
 import { rt } from 'netlink';
 import { createSocketIn } from './conn';
+import { netlinkDrops, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
 import { fdbFromMessage } from './fdb';
 import { neighFromMessage } from './neighbours';
@@ -13,6 +14,15 @@ import { routeFromMessage } from './routes';
 import type { NetlinkEvent, Subscription } from './types';
 
 const { MessageType, MulticastGroups } = rt;
+
+/**
+ * Receive queue of an event socket. A burst (knitd's own batched writes for
+ * thousands of peers, a routing daemon installing a full table) announces
+ * one message per object; the memory is used only while events wait.
+ */
+const EVENTS_RCVBUF = 32 << 20;
+/** How often the socket's drop counter is read: the longest a lost event goes unnoticed. */
+const DROP_CHECK_MS = 100;
 
 /** Decode one raw rtnetlink message into an event; undefined for what knit does not report. */
 export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | undefined {
@@ -58,7 +68,8 @@ export function subscribe(
   listener: (ev: NetlinkEvent) => void,
   onError: (err: Error) => void = () => undefined,
 ): Subscription {
-  const sock = createSocketIn(netns);
+  let fd = -1;
+  const sock = createSocketIn(netns, (s) => { fd = netlinkTune(s.socket.address().port, EVENTS_RCVBUF); });
   for (const g of [MulticastGroups.LINK, MulticastGroups.NEIGH, MulticastGroups.IPV4_ROUTE, MulticastGroups.IPV6_ROUTE]) {
     sock.addMembership(g);
   }
@@ -73,11 +84,29 @@ export function subscribe(
     }
   });
   sock.socket.on('error', (err) => onError(err));
+  // With NETLINK_NO_ENOBUFS an overflow is silent but counted: report it as
+  // the ENOBUFS it would have been, so callers re-list.
+  let drops = netlinkDrops(fd);
+  const dropCheck = setInterval(() => {
+    let now: number;
+    try {
+      now = netlinkDrops(fd);
+    } catch (err) {
+      onError(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (now === drops) return;
+    const lost = now - drops;
+    drops = now;
+    onError(Object.assign(new Error(`ENOBUFS: ${lost} netlink event(s) lost (receive queue full)`), { code: 'ENOBUFS' }));
+  }, DROP_CHECK_MS);
+  dropCheck.unref();
   let closed = false;
   return {
     close(): void {
       if (closed) return;
       closed = true;
+      clearInterval(dropCheck); // before the descriptor can be reused
       sock.socket.close();
     },
   };

@@ -33,6 +33,10 @@ interface NetnsAddon {
   setTcpMd5(fd: number, peer: string, key: Buffer): void;
   /** a new unconnected non-blocking TCP socket fd */
   tcpSocket(family: 4 | 6): number;
+  /** find this namespace's NETLINK_ROUTE socket with port id `port`; set NETLINK_NO_ENOBUFS and the receive buffer; its fd */
+  netlinkTune(port: number, rcvbuf: number): number;
+  /** sk_drops of a socket (SO_MEMINFO) */
+  netlinkDrops(fd: number): number;
 }
 
 /** An error from the addon: errno, code (e.g. 'ENOENT') and the path in the message. */
@@ -90,6 +94,21 @@ export function withNetns<T>(nsPath: string, fn: () => NotPromise<T>): NotPromis
     throw new TypeError(`withNetns(${nsPath}): fn must be synchronous; it returned a promise`);
   }
   return result;
+}
+
+/**
+ * For a netlink socket just made in the calling thread's namespace with port
+ * id `port`: turn the overflow error off (NETLINK_NO_ENOBUFS, so an overflow
+ * never reaches the `netlink` package as POLLERR, which aborts the process)
+ * and set its receive buffer; returns its descriptor, for netlinkDrops().
+ */
+export function netlinkTune(port: number, rcvbuf: number): number {
+  return loadAddon().netlinkTune(port, rcvbuf);
+}
+
+/** How many messages the kernel dropped for the socket `fd` (its receive queue was full). */
+export function netlinkDrops(fd: number): number {
+  return loadAddon().netlinkDrops(fd);
 }
 
 /** Inode of the calling thread's current network namespace (tests and diagnostics). */

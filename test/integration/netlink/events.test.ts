@@ -1,7 +1,11 @@
 /**
  * subscribe(): link, route and neighbour events from the handle's namespace
- * only, typed.
+ * only, typed; an overflowing event queue is reported, never fatal.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { openHandle } from '../../../agent/src/netlink';
 import type { Handle, NetlinkEvent } from '../../../agent/src/netlink';
@@ -84,6 +88,46 @@ describe('netlink: subscribe', () => {
       nsRun(ns, 'ip', ['link', 'del', 'thr0']);
       await waitFor(events, (e) => e.type === 'link-deleted' && e.link.name === 'thr0');
       expect(errors.map((e) => e.message)).to.deep.equal(['listener bug']);
+    } finally {
+      sub.close();
+    }
+  });
+});
+
+describe('netlink: subscribe under an event flood', () => {
+  let ns: string;
+  let h: Handle;
+  let dir: string;
+
+  before(() => {
+    ns = addNetns('ef');
+    h = openHandle(netnsPath(ns));
+    dir = mkdtempSync(join(tmpdir(), 'knit-flood-'));
+  });
+  after(() => {
+    h?.close();
+    delNetns(ns);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a queue overflow (events arriving while the loop is blocked) is reported as ENOBUFS, the process survives and the stream goes on', async function () {
+    this.timeout(60_000);
+    nsRun(ns, 'ip', ['link', 'add', 'ef0', 'type', 'veth', 'peer', 'name', 'ef0p']);
+    nsRun(ns, 'ip', ['link', 'set', 'ef0', 'up']);
+    const routes = 120_000; // ~1 KiB of queue each: well past the 32 MiB receive queue
+    const file = join(dir, 'add.batch');
+    writeFileSync(file, Array.from({ length: routes }, (_, i) => `route add 10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32 dev ef0\n`).join(''));
+    const events: NetlinkEvent[] = [];
+    const errors: Error[] = [];
+    const sub = h.subscribe((e) => events.push(e), (err) => errors.push(err));
+    try {
+      // execFileSync blocks this thread: every announcement queues in the kernel meanwhile
+      execFileSync('ip', ['-n', ns, '-batch', file], { stdio: 'pipe' });
+      await poll('an ENOBUFS report', () => errors.find((e) => /ENOBUFS/.test(e.message)), 5000, () => `errors ${errors.map((e) => e.message).join('; ')}, events ${events.length}`);
+      expect(events.length).to.be.above(0).and.below(routes);
+      // the stream still delivers after the overflow
+      nsRun(ns, 'ip', ['link', 'add', 'ef1', 'type', 'veth', 'peer', 'name', 'ef1p']);
+      await waitFor(events, (e) => e.type === 'link-added' && e.link.name === 'ef1', 5000);
     } finally {
       sub.close();
     }
