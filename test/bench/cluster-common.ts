@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { encodeLeaseValue, subnetKeyName, type LeaseValue } from '../../agent/src/store/lease-codec';
 import type { Lab } from '../lab/lab';
-import type { WriterReply, WriterRequest } from './cluster-etcd-writer';
+import type { WatchReport, WriterReply, WriterRequest } from './cluster-etcd-writer';
 
 /** `--name value` as a number, or `dflt`. */
 export function numArg(name: string, dflt: number): number {
@@ -103,15 +103,23 @@ export class EtcdWriter {
   private seq = 0;
   private readonly pending = new Map<number, (r: WriterReply) => void>();
 
+  /** Hears the watch probe's events (start with `watchPrefix`). */
+  onWatch: (w: WatchReport['watch']) => void = () => undefined;
+
   private constructor(private readonly proc: { write(s: string): void; close(): Promise<void> }, private readonly lines: AsyncIterableIterator<string>) {}
 
-  /** Start the writer in `lab`'s underlay namespace against its first etcd endpoint; resolves once connected. */
-  static async start(lab: Lab): Promise<EtcdWriter> {
+  /**
+   * Start the writer in `lab`'s underlay namespace against its first etcd
+   * endpoint; resolves once connected. With `watchPrefix` it also runs the
+   * etcd floor probe (a watch on its own connection, see cluster-etcd-writer.ts).
+   */
+  static async start(lab: Lab, opts: { watchPrefix?: string } = {}): Promise<EtcdWriter> {
     const endpoint = lab.etcdEndpoints[0];
     if (!endpoint) throw new Error(`lab ${lab.prefix} has no etcd`);
     const script = join(__dirname, 'cluster-etcd-writer.js');
     // Not lab.spawn: we need its stdin/stdout. Killed in close() and by the lab's namespace teardown.
-    const child = spawn('ip', ['netns', 'exec', lab.underlay.ns, process.execPath, script, endpoint], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const args = [script, endpoint, ...(opts.watchPrefix ? [opts.watchPrefix] : [])];
+    const child = spawn('ip', ['netns', 'exec', lab.underlay.ns, process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     const rl = createInterface({ input: child.stdout! });
     const it = rl[Symbol.asyncIterator]();
     let timer: NodeJS.Timeout | undefined;
@@ -136,7 +144,12 @@ export class EtcdWriter {
     for (;;) {
       const n = await this.lines.next();
       if (n.done) break;
-      const r = JSON.parse(n.value) as WriterReply;
+      const parsed = JSON.parse(n.value) as WriterReply | WatchReport;
+      if ('watch' in parsed) {
+        this.onWatch(parsed.watch);
+        continue;
+      }
+      const r = parsed;
       this.pending.get(r.id)?.(r);
       this.pending.delete(r.id);
     }

@@ -4,11 +4,15 @@
  * place the lab's etcd is reachable from), started by `EtcdWriter` in
  * cluster-common.ts; the bench process itself stays in the root namespace.
  *
- *   node dist/test/bench/cluster-etcd-writer.js http://192.168.77.1:2379
+ *   node dist/test/bench/cluster-etcd-writer.js http://192.168.77.1:2379 [WATCH_PREFIX]
  *
  * Protocol, one JSON object per line:
  *   stdin  {"id":1,"puts":[{"key":"/knit/v1/subnets/…","value":"…"}],"deletes":["…"]}
  *   stdout {"id":1,"t0":<ms>,"t1":<ms>}  or  {"id":1,"error":"…"}
+ * With WATCH_PREFIX, a second client (its own connection, as a knitd has)
+ * watches that prefix and reports every event as it is delivered:
+ *   stdout {"watch":{"key":"…","type":"put"|"delete","t":<ms>}}
+ * which is etcd's own floor for convergence: put sent → watch event delivered.
  * All puts and deletes of one request go in one etcd transaction. t0/t1 are
  * read from the monotonic clock (process.hrtime, CLOCK_MONOTONIC), which every
  * process of the machine shares whatever its namespace, so the bench compares
@@ -33,6 +37,11 @@ export interface WriterReply {
   error?: string;
 }
 
+/** One watch line: the etcd floor probe. */
+export interface WatchReport {
+  watch: { key: string; type: 'put' | 'delete'; t: number };
+}
+
 /** Monotonic milliseconds (CLOCK_MONOTONIC: the same clock in every process of the machine). */
 export function monoMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
@@ -44,6 +53,18 @@ async function main(): Promise<void> {
   const client = new Etcd3({ hosts: [endpoint] });
   // Warm the connection so the first timed request does not pay for the handshake.
   await client.get('/knit-bench-warmup').string();
+  const watchPrefix = process.argv[3];
+  let probe: Etcd3 | undefined;
+  if (watchPrefix) {
+    probe = new Etcd3({ hosts: [endpoint] });
+    const watcher = await probe.watch().prefix(watchPrefix).create();
+    const report = (type: 'put' | 'delete') => (kv: { key: Buffer }): void => {
+      const line: WatchReport = { watch: { key: kv.key.toString(), type, t: monoMs() } };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    };
+    watcher.on('put', report('put'));
+    watcher.on('delete', report('delete'));
+  }
   process.stdout.write('{"ready":true}\n');
   const rl = createInterface({ input: process.stdin });
   for await (const line of rl) {
@@ -64,6 +85,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(reply)}\n`);
   }
   client.close();
+  probe?.close();
 }
 
 if (require.main === module) {

@@ -8,6 +8,7 @@ import type { LeaseEvent, LeaseList } from '../../agent/src/store/lease-record';
 import { NetworkConfigError, parseNetworkConfig } from '../../agent/src/store/network-config';
 import { readNetworkConfig, seedNetworkConfig } from '../../agent/src/store/network-store';
 import { EtcdRegistry } from '../../agent/src/store/registry';
+import { sleep } from '../support/wait';
 import { waitFor } from '../support/wait';
 
 const scope = { clusterCidr: '10.244.0.0/16', subnetLength: 24 };
@@ -137,6 +138,30 @@ describe('store: EtcdRegistry against a real etcd', function () {
       expect(events.filter((e) => e.type === 'put')).to.have.length(n);
       expect(events[events.length - 1]).to.deep.include({ type: 'delete', subnet: '10.244.1.0/24' });
       expect(batches.length).to.be.lessThan(n / 2); // bursts arrive as few batches, not one call per event
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('watch: a lone event is delivered at once (leading edge); what follows within the window waits for one trailing batch', async () => {
+    // A long window makes the two behaviours unmistakable: delivery long
+    // before it ends (the leading edge), then nothing until it has passed.
+    const windowMs = 2000;
+    const reg = new EtcdRegistry(client, { prefix: uniquePrefix(), scope, batchWindowMs: windowMs });
+    const list = await reg.listLeases();
+    const batches: Array<{ at: number; events: LeaseEvent[] }> = [];
+    const t0 = Date.now();
+    const w = reg.watchLeases(list.revision + 1, { onEvents: (b) => batches.push({ at: Date.now() - t0, events: b }), onReset: () => expect.fail('unexpected reset') });
+    try {
+      await reg.createLease('10.244.1.0/24', val('a'), 60);
+      await until('the first event', () => batches.length === 1);
+      expect(batches[0]!.at).to.be.below(windowMs / 2);
+      await Promise.all([2, 3, 4].map((i) => reg.createLease(`10.244.${i}.0/24`, val(`n${i}`, `192.168.1.${i}`), 60)));
+      await sleep(windowMs / 4);
+      expect(batches).to.have.length(1); // the burst inside the window is held back...
+      await until('the trailing batch', () => batches.length === 2, windowMs * 2);
+      expect(batches[1]!.events.map((e) => e.type)).to.deep.equal(['put', 'put', 'put']); // ...and arrives as one batch
+      expect(batches[1]!.at - batches[0]!.at).to.be.at.least(windowMs - 50);
     } finally {
       await w.close();
     }

@@ -51,6 +51,9 @@ class PrefixWatch implements LeaseWatch {
   /** delivers a burst of events as one batch */
   private readonly batchTimer: Timer;
   private retryFn: () => void = () => undefined;
+  private readonly clock: Clock;
+  /** when the last batch was delivered (clock.now()) */
+  private lastFlushAt = -Infinity;
   private pending: LeaseEvent[] = [];
   private readonly backoff: Backoff;
   /** Bumped on every (re)connect so callbacks of an abandoned stream are ignored. */
@@ -59,6 +62,7 @@ class PrefixWatch implements LeaseWatch {
   constructor(private readonly p: WatchLeaseParams) {
     this.next = p.fromRevision;
     const clock = p.clock ?? realClock;
+    this.clock = clock;
     this.backoff = new Backoff({ minMs: p.minBackoffMs ?? 100, maxMs: p.maxBackoffMs ?? 5000, jitter: 0.2, random: () => clock.random() });
     this.timer = new Timer(clock, () => this.retryFn());
     this.batchTimer = new Timer(clock, () => this.flush());
@@ -134,13 +138,21 @@ class PrefixWatch implements LeaseWatch {
     if ((res.events ?? []).length === 0 && res.header?.revision) {
       this.next = Math.max(this.next, Number(res.header.revision) + 1);
     }
-    if (this.pending.length > 0) this.batchTimer.armIfIdle(this.p.batchWindowMs);
+    if (this.pending.length === 0 || this.batchTimer.armed) return;
+    // Leading edge: a lone change (nothing delivered within the window) goes
+    // out at once, so a join costs etcd's delay and not the window too; what
+    // follows within the window is coalesced into one trailing delivery, so a
+    // burst of thousands of leases still arrives as a few batches.
+    const since = this.clock.now() - this.lastFlushAt;
+    if (since >= this.p.batchWindowMs) this.flush();
+    else this.batchTimer.arm(this.p.batchWindowMs - since);
   }
 
   private flush(): void {
     if (this.state === 'closed' || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    this.lastFlushAt = this.clock.now();
     try {
       this.p.handlers.onEvents(batch);
     } catch (err) {

@@ -31,7 +31,10 @@ export interface RegistryOptions {
   scope: LeaseScope;
   /** Deadline of each unary etcd call, default 5000 ms. */
   callTimeoutMs?: number;
-  /** Watch: how long to collect a burst of events before delivering it, default 5 ms. */
+  /**
+   * Watch: a lone event is delivered at once; events that follow within this
+   * window are collected and delivered together when it ends (default 5 ms).
+   */
   batchWindowMs?: number;
   logger?: Logger;
   /** Sees failed etcd calls and watch re-opens (metrics); must not throw. */
