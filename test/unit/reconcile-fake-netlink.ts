@@ -13,6 +13,8 @@ export class FakeNetlink {
   readonly neighbours = new Map<string, Neighbour>();
   readonly fdb = new Map<string, FdbEntry>();
   writes = 0;
+  /** every write in the order it was issued: 'route replace 10.244.2.0/24', 'neigh del 10.244.3.0', … */
+  readonly writeOrder: string[] = [];
   dumps = 0;
   dumpDelayMs = 0;
   listener: ((ev: NetlinkEvent) => void) | undefined;
@@ -42,9 +44,10 @@ export class FakeNetlink {
       async routeList() { await self.dumpDelay(); return [...self.routes.values()].map((r) => ({ ...r })); },
       async neighList() { await self.dumpDelay(); return [...self.neighbours.values()].map((n) => ({ ...n })); },
       async fdbList() { await self.dumpDelay(); return [...self.fdb.values()].map((e) => ({ ...e })); },
-      async routeReplace(r: Route) { self.writes++; self.seedRoute(r); },
+      async routeReplace(r: Route) { self.writes++; self.writeOrder.push(`route replace ${r.dst}`); self.seedRoute(r); },
       async routeDel(r: Route) {
         self.writes++;
+        self.writeOrder.push(`route del ${r.dst}`);
         const key = routeKey({ table: 254, metric: 0, ...r });
         const had = self.routes.get(key);
         if (!had || !self.routes.delete(key)) {
@@ -52,16 +55,18 @@ export class FakeNetlink {
         }
         if (self.announceDeletes) self.emit({ type: 'route-deleted', route: had });
       },
-      async neighSet(n: Neighbour) { self.writes++; self.neighbours.set(neighbourKey(n), { ...n }); },
+      async neighSet(n: Neighbour) { self.writes++; self.writeOrder.push(`neigh set ${n.ip}`); self.neighbours.set(neighbourKey(n), { ...n }); },
       async neighDel(n: Pick<Neighbour, 'index' | 'ip'>) {
         self.writes++;
+        self.writeOrder.push(`neigh del ${n.ip}`);
         const had = self.neighbours.get(neighbourKey(n));
         if (!had || !self.neighbours.delete(neighbourKey(n))) throw new NetlinkError({ errno: 2, code: 'ENOENT', op: 'neigh del', object: n.ip });
         if (self.announceDeletes) self.emit({ type: 'neigh-deleted', neighbour: had });
       },
-      async fdbSet(e: FdbEntry) { self.writes++; self.fdb.set(fdbKey(e), { ...e }); },
+      async fdbSet(e: FdbEntry) { self.writes++; self.writeOrder.push(`fdb set ${e.mac}`); self.fdb.set(fdbKey(e), { ...e }); },
       async fdbDel(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>) {
         self.writes++;
+        self.writeOrder.push(`fdb del ${e.mac}`);
         if (!self.fdb.delete(fdbKey(e))) throw new NetlinkError({ errno: 2, code: 'ENOENT', op: 'fdb del', object: e.mac });
       },
       subscribe(listener: (ev: NetlinkEvent) => void): Subscription {

@@ -71,6 +71,18 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     expect(rec.stats).to.include({ runs: 2, writes: 4, lastWrites: 0, peers: 2 });
   });
 
+  it('writes are issued deletes first, then neighbours, then routes (one socket applies them in that order)', async () => {
+    rec.setPeers([peer(2), peer(3)]);
+    await rec.reconcileNow();
+    nl.writeOrder.length = 0;
+    rec.setPeers([peer(3), peer(4), peer(5)]);
+    const s = await rec.reconcileNow();
+    expect(s).to.include({ deleted: 2, added: 4, failed: 0 });
+    const kinds = nl.writeOrder.map((w) => (w.includes(' del ') ? 'delete' : w.startsWith('route') ? 'route' : 'neighbour'));
+    expect(kinds).to.deep.equal(['delete', 'delete', 'neighbour', 'neighbour', 'route', 'route']);
+    expect(nl.writeOrder.filter((w) => w.startsWith('route replace'))).to.deep.equal(['route replace 10.244.4.0/24', 'route replace 10.244.5.0/24']);
+  });
+
   it('no run (so no delete of existing knit objects) before the first setPeers; then one run', async () => {
     nl.seedRoute({ dst: '10.244.9.0/24', gateway: '10.244.9.0', index: DEV, onlink: true, protocol: 89 });
     rec.start();

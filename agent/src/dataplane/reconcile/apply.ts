@@ -1,8 +1,15 @@
 /**
  * Applying a diff to the kernel: the ops in three phases (deletes, then
  * neighbours/FDB, then routes, so a route never points at a missing
- * neighbour), each phase concurrent within a bound. Pure of reconciler
- * state: the caller hears every op's outcome.
+ * neighbour), issued in that order with a bound on writes in flight. Pure
+ * of reconciler state: the caller hears every op's outcome.
+ *
+ * The phases are an order, not a wait: the kernel applies the requests of one
+ * netlink socket one after another in the order they were sent, so a route
+ * sent after its neighbour is applied after it, even in the same datagram
+ * (the layer batches writes issued together, netlink/write-batch.ts). Waiting
+ * for each phase's acks before sending the next cost a round trip per phase
+ * (a vxlan join: neighbour + FDB, then the route).
  */
 import { isNetlinkError } from '../../netlink';
 import type { ReconcilerNetlink } from './types';
@@ -60,17 +67,16 @@ export async function applyOp(nl: ReconcilerNetlink, op: DiffOp): Promise<OpOutc
 }
 
 /**
- * Applies `ops` phase by phase (see the module comment), at most
- * WRITE_CONCURRENCY at a time; `onDone` hears each op's outcome as it lands.
+ * Applies `ops` in phase order (see the module comment), at most
+ * WRITE_CONCURRENCY in flight; `onDone` hears each op's outcome as it lands.
  */
 export async function applyOps(nl: ReconcilerNetlink, ops: readonly DiffOp[], onDone: (op: DiffOp, outcome: OpOutcome) => void): Promise<void> {
   const phases: DiffOp[][] = [[], [], []];
   for (const op of ops) {
     phases[op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1]!.push(op);
   }
-  for (const phase of phases) {
-    await forEachBounded(phase, WRITE_CONCURRENCY, async (op) => {
-      onDone(op, await applyOp(nl, op));
-    });
-  }
+  // forEachBounded starts the ops in array order, one socket sends them in that order
+  await forEachBounded(phases.flat(), WRITE_CONCURRENCY, async (op) => {
+    onDone(op, await applyOp(nl, op));
+  });
 }
