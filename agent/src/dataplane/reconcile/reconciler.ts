@@ -9,6 +9,14 @@
  * already right, and stale objects of peers that vanished meanwhile are
  * deleted on the first run (flannel #2554).
  *
+ * A run triggered by a peer change or a repair diffs against the kernel view
+ * (kernel-view.ts: the last dump kept current by netlink events and our own
+ * acks) when it is trusted, instead of dumping again; the first run, the
+ * periodic resync, retries, explicit runs (reconcileNow) and any run after
+ * lost events or a device change dump. Both diff the same desired set
+ * against the same objects, so they write the same (integration test
+ * reconcile-delta).
+ *
  * Triggers, all coalesced into runs (one run at a time; a request during a
  * run causes exactly one more run after it):
  *   - setPeers (a burst in one tick → one run);
@@ -26,6 +34,7 @@ import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
 import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type CurrentObjects } from './diff';
 import { eventNeedsRun, type WantedObjects } from './event-filter';
+import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
 import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
@@ -92,10 +101,14 @@ export class Reconciler {
   private readonly conflictsLog = new LogOnChange<true>();
   private lastSetupResult: SetupResult | undefined;
   private readonly runListeners = new Set<(run: ReconcileRunReport) => void>();
+  /** the kernel as the last dump, events and our acks left it (kernel-view.ts) */
+  private readonly view: KernelView;
+  /** the next run must dump (resync, retry, explicit run, lost events) */
+  private dumpNext = true;
 
   /** Totals since construction. */
   readonly stats: ReconcilerStats = {
-    runs: 0, writes: 0, failedWrites: 0, setups: 0, lastDurationMs: 0, lastWrites: 0, peers: 0, refusedPeers: 0, conflicts: 0,
+    runs: 0, viewRuns: 0, writes: 0, failedWrites: 0, setups: 0, lastDurationMs: 0, lastWrites: 0, peers: 0, refusedPeers: 0, conflicts: 0,
   };
 
   constructor(opts: ReconcilerOptions) {
@@ -112,9 +125,10 @@ export class Reconciler {
       retryMs: opts.retryDelayMs ?? 1000,
       run: () => this.runAndSettle(),
       ready: () => this.peersKnown,
-      onResync: () => { this.needSetup = true; }, // also re-check the devices (MTU, address, up)
+      onResync: () => { this.needSetup = true; this.dumpNext = true; }, // also re-check the devices (MTU, address, up)
     });
     this.routeScope = opts.routeScope ?? (() => true);
+    this.view = new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst));
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -144,6 +158,8 @@ export class Reconciler {
       (err) => {
         // ENOBUFS means events were lost: a full run covers whatever they said.
         this.log.warn('netlink event stream error; reconciling', { error: err.message });
+        this.view.invalidate();
+        this.dumpNext = true;
         this.request();
       },
     );
@@ -170,6 +186,7 @@ export class Reconciler {
     if (this.stopped) return Promise.reject(new Error('reconciler stopped'));
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
+      this.dumpNext = true; // an explicit run looks at the kernel itself
       this.request();
     });
   }
@@ -227,6 +244,7 @@ export class Reconciler {
       this.report({ result: 'error', durationMs: this.clock.now() - t0 });
       this.stats.lastError = e.message;
       this.log.error('reconcile failed', { error: e.message, cause: (e.cause as Error | undefined)?.message });
+      this.dumpNext = true;
       this.scheduler.retry();
       for (const w of waiters) w.reject(e);
     }
@@ -252,6 +270,7 @@ export class Reconciler {
   }
 
   private onEvent(ev: NetlinkEvent): void {
+    this.view.onEvent(ev);
     const verdict = eventNeedsRun(ev, this.wanted);
     if (verdict === undefined) return;
     if (verdict.setup) {
@@ -267,7 +286,7 @@ export class Reconciler {
   private async runOnce(): Promise<ReconcileStats> {
     const t0 = this.clock.now();
     const run: ReconcileStats = {
-      writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, durationMs: 0,
+      writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, fromView: false, durationMs: 0,
     };
     if (this.needSetup) {
       this.needSetup = false;
@@ -285,7 +304,24 @@ export class Reconciler {
     const desired = this.backend.desired(this.peers);
     this.noteRefused(desired);
     const owned = this.backend.ownedDevices();
-    const current = await this.dumpCurrent(owned);
+    // The view stands in for a dump only for a peer change or a repair, with no setup in this run.
+    const fromView = !this.dumpNext && !run.setupRan ? this.view.snapshot() : undefined;
+    this.dumpNext = false;
+    let current: CurrentObjects;
+    if (fromView) {
+      current = fromView;
+      run.fromView = true;
+      this.stats.viewRuns++;
+    } else {
+      this.view.beginDump();
+      try {
+        current = await this.dumpCurrent(owned);
+      } catch (err) {
+        this.view.abortDump();
+        throw err;
+      }
+      this.view.reset(current, owned);
+    }
     const flat = {
       routes: desired.peers.flatMap((p) => p.routes),
       neighbours: desired.peers.flatMap((p) => p.neighbours),
@@ -321,12 +357,14 @@ export class Reconciler {
       if (deviceGone) this.needSetup = true;
       const key = objectKey(op.object);
       if (error === undefined) {
+        this.view.applied(op);
         if (op.action === 'add') run.added++;
         else if (op.action === 'replace') run.replaced++;
         else run.deleted++;
         if (op.action !== 'delete') outcomes.set(key, { state: 'programmed' });
       } else {
         run.failed++;
+        this.dumpNext = true; // the retry looks at the kernel itself
         if (op.action !== 'delete') outcomes.set(key, { state: 'failed', error });
         this.log.warn('reconcile write failed', { action: op.action, object: describeObject(op.object), error });
       }

@@ -27,12 +27,16 @@ export interface ReconcileStats {
   conflicts: number;
   /** setup() ran in this run */
   setupRan: boolean;
+  /** diffed against the kernel view (kernel-view.ts) instead of a fresh dump */
+  fromView: boolean;
   durationMs: number;
 }
 
 /** Totals since construction, for metrics. */
 export interface ReconcilerStats {
   runs: number;
+  /** runs that diffed against the kernel view instead of dumping */
+  viewRuns: number;
   writes: number;
   failedWrites: number;
   setups: number;

@@ -1,0 +1,75 @@
+/**
+ * KernelView (pure): when the reconciler may trust it instead of a dump,
+ * and what events and its own acks do to it.
+ */
+import { expect } from 'chai';
+import { KernelView } from '../../agent/src/dataplane/reconcile/kernel-view';
+import type { FdbEntry, Neighbour, Route } from '../../agent/src/netlink';
+
+const DEV = 7;
+const route = (dst: string, protocol = 89): Route => ({ dst, gateway: dst.replace('/24', ''), index: DEV, onlink: true, protocol, table: 254, metric: 0 });
+const neigh = (ip: string): Neighbour => ({ index: DEV, ip, mac: '0a:00:00:00:00:01', permanent: true });
+const fdb = (mac: string, dst: string): FdbEntry => ({ index: DEV, mac, dst, permanent: true });
+const empty = { routes: [], neighbours: [], fdb: [] };
+
+describe('reconcile: KernelView', () => {
+  it('is not trusted before a dump, and is after one', () => {
+    const v = new KernelView(() => true);
+    expect(v.snapshot()).to.equal(undefined);
+    v.beginDump();
+    v.reset({ routes: [route('10.1.0.0/24')], neighbours: [neigh('10.1.0.0')], fdb: [fdb('0a:00:00:00:00:01', '172.16.0.1')] }, [DEV]);
+    expect(v.snapshot()).to.deep.equal({ routes: [route('10.1.0.0/24')], neighbours: [neigh('10.1.0.0')], fdb: [fdb('0a:00:00:00:00:01', '172.16.0.1')] });
+  });
+
+  it('a relevant event while the dump was in flight leaves it untrusted; an irrelevant one does not', () => {
+    const v = new KernelView(() => true);
+    v.beginDump();
+    v.onEvent({ type: 'neigh-added', neighbour: { ...neigh('192.168.0.9'), index: 99 } }); // not an owned device
+    v.onEvent({ type: 'route-added', route: { ...route('10.9.0.0/24'), table: 100 } }); // not the main table
+    v.reset(empty, [DEV]);
+    expect(v.snapshot()).to.deep.equal(empty);
+    v.beginDump();
+    v.onEvent({ type: 'route-deleted', route: route('10.1.0.0/24') });
+    v.reset(empty, [DEV]);
+    expect(v.snapshot()).to.equal(undefined);
+  });
+
+  it('follows events and its own acks; invalidate() and a device change untrust it', () => {
+    const v = new KernelView(() => true);
+    v.beginDump();
+    v.reset(empty, [DEV]);
+    v.onEvent({ type: 'route-added', route: route('10.1.0.0/24', 4) }); // a foreign route: kept, the diff needs it for conflicts
+    v.applied({ action: 'add', object: { kind: 'route', value: route('10.2.0.0/24') } });
+    v.applied({ action: 'add', object: { kind: 'neighbour', value: neigh('10.2.0.0') } });
+    v.onEvent({ type: 'route-added', route: route('10.2.0.0/24') }); // the event of our own add, after its ack
+    expect(v.snapshot()!.routes.map((r) => r.dst).sort()).to.deep.equal(['10.1.0.0/24', '10.2.0.0/24']);
+    v.onEvent({ type: 'neigh-deleted', neighbour: neigh('10.2.0.0') });
+    expect(v.snapshot()!.neighbours).to.deep.equal([]);
+    v.invalidate();
+    expect(v.snapshot()).to.equal(undefined);
+    v.beginDump();
+    v.reset(empty, [DEV]);
+    v.onEvent({ type: 'link-changed', link: { index: DEV, name: 'knit.1', up: false } as never });
+    expect(v.snapshot()).to.equal(undefined);
+  });
+
+  it('keeps out-of-scope routes of its own protocol out, as the dump filter does', () => {
+    const v = new KernelView((r) => r.protocol !== 89 || r.dst.startsWith('10.'));
+    v.beginDump();
+    v.reset(empty, [DEV]);
+    v.onEvent({ type: 'route-added', route: route('192.168.5.0/24') });
+    v.onEvent({ type: 'route-added', route: route('10.5.0.0/24') });
+    expect(v.snapshot()!.routes.map((r) => r.dst)).to.deep.equal(['10.5.0.0/24']);
+  });
+
+  it('FDB: our replace moves the MAC to its new remote; a second remote from outside untrusts it', () => {
+    const v = new KernelView(() => true);
+    v.beginDump();
+    v.reset({ ...empty, fdb: [fdb('0a:00:00:00:00:01', '172.16.0.1')] }, [DEV]);
+    v.applied({ action: 'replace', object: { kind: 'fdb', value: fdb('0a:00:00:00:00:01', '172.17.0.1') } });
+    v.onEvent({ type: 'fdb-added', entry: fdb('0a:00:00:00:00:01', '172.17.0.1') });
+    expect(v.snapshot()!.fdb).to.deep.equal([fdb('0a:00:00:00:00:01', '172.17.0.1')]);
+    v.onEvent({ type: 'fdb-added', entry: fdb('0a:00:00:00:00:01', '172.18.0.1') });
+    expect(v.snapshot()).to.equal(undefined);
+  });
+});
