@@ -107,7 +107,8 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
     resyncIntervalMs: o.reconcileIntervalSeconds * 1000,
     // Several networks share the route protocol: each owns the routes inside its CIDRs (both families).
     // BGP's routes (protocol 90, also learned prefixes outside the cluster) all belong to the bgp backend.
-    ...(backend.routeProtocol === RTPROT_KNIT_BGP ? {} : {
+    // BGP's runs come through reconcileNow (a dump each): no kernel view, which would copy a full table.
+    ...(backend.routeProtocol === RTPROT_KNIT_BGP ? { kernelView: false } : {
       routeScope: (dst: string) => {
         const c = parseCidrAny(dst);
         return c !== undefined && cidrs.some((k) => cidrCoversAny(k, c));

@@ -65,6 +65,13 @@ export interface ReconcilerOptions {
   routeScope?: (dst: string) => boolean;
   /** Called after every run, good or failed (metrics); must not throw. */
   onRun?: (run: ReconcileRunReport) => void;
+  /**
+   * Keep the kernel view (kernel-view.ts) so that peer changes and repairs
+   * need no dump; default true. Off for a source whose changes come through
+   * reconcileNow (always a dump) and whose table may be huge: BGP's learned
+   * routes, where a copy of 100 000 routes would only cost memory.
+   */
+  kernelView?: boolean;
 }
 
 interface Waiter {
@@ -103,6 +110,7 @@ export class Reconciler {
   private readonly runListeners = new Set<(run: ReconcileRunReport) => void>();
   /** the kernel as the last dump, events and our acks left it (kernel-view.ts) */
   private readonly view: KernelView;
+  private readonly useView: boolean;
   /** the next run must dump (resync, retry, explicit run, lost events) */
   private dumpNext = true;
 
@@ -129,6 +137,7 @@ export class Reconciler {
     });
     this.routeScope = opts.routeScope ?? (() => true);
     this.view = new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst));
+    this.useView = opts.kernelView ?? true;
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -270,7 +279,7 @@ export class Reconciler {
   }
 
   private onEvent(ev: NetlinkEvent): void {
-    this.view.onEvent(ev);
+    if (this.useView) this.view.onEvent(ev);
     const verdict = eventNeedsRun(ev, this.wanted);
     if (verdict === undefined) return;
     if (verdict.setup) {
@@ -305,7 +314,7 @@ export class Reconciler {
     this.noteRefused(desired);
     const owned = this.backend.ownedDevices();
     // The view stands in for a dump only for a peer change or a repair, with no setup in this run.
-    const fromView = !this.dumpNext && !run.setupRan ? this.view.snapshot() : undefined;
+    const fromView = this.useView && !this.dumpNext && !run.setupRan ? this.view.snapshot() : undefined;
     this.dumpNext = false;
     let current: CurrentObjects;
     if (fromView) {
@@ -320,7 +329,7 @@ export class Reconciler {
         this.view.abortDump();
         throw err;
       }
-      this.view.reset(current, owned);
+      if (this.useView) this.view.reset(current, owned);
     }
     const flat = {
       routes: desired.peers.flatMap((p) => p.routes),
@@ -357,7 +366,7 @@ export class Reconciler {
       if (deviceGone) this.needSetup = true;
       const key = objectKey(op.object);
       if (error === undefined) {
-        this.view.applied(op);
+        if (this.useView) this.view.applied(op);
         if (op.action === 'add') run.added++;
         else if (op.action === 'replace') run.replaced++;
         else run.deleted++;
