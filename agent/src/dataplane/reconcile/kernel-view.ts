@@ -20,19 +20,17 @@
  */
 import type { FdbEntry, Neighbour, NetlinkEvent, Route } from '../../netlink';
 import type { CurrentObjects, DiffOp } from './diff';
-import { neighbourKey, routeKey } from './diff';
+import { fdbKey, neighbourKey, routeKey } from './diff';
 
 const RT_TABLE_MAIN = 254;
 
-/** An FDB entry's identity in the view: one MAC may have several remotes. */
-function remoteKey(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): string {
-  return `${e.index}|${e.mac}|${e.dst ?? ''}`;
-}
+const sameRemote = (a: Pick<FdbEntry, 'dst'>, b: Pick<FdbEntry, 'dst'>): boolean => (a.dst ?? '') === (b.dst ?? '');
 
 export class KernelView {
   private readonly routes = new Map<string, Route>();
   private readonly neighbours = new Map<string, Neighbour>();
-  private readonly fdb = new Map<string, FdbEntry>();
+  /** per device and MAC (fdbKey), its remotes: one MAC may have several */
+  private readonly fdb = new Map<string, FdbEntry[]>();
   private owned = new Set<number>();
   private trusted = false;
   private dumping = false;
@@ -66,7 +64,7 @@ export class KernelView {
     this.fdb.clear();
     for (const r of current.routes) this.routes.set(routeKey(r), r);
     for (const n of current.neighbours) if (this.owned.has(n.index)) this.neighbours.set(neighbourKey(n), n);
-    for (const e of current.fdb) if (this.owned.has(e.index)) this.fdb.set(remoteKey(e), e);
+    for (const e of current.fdb) if (this.owned.has(e.index)) this.addRemote(e);
     this.trusted = !this.changedWhileDumping;
   }
 
@@ -79,7 +77,7 @@ export class KernelView {
   /** The view as the diff takes a dump; undefined when it is not trusted. */
   snapshot(): CurrentObjects | undefined {
     if (!this.trusted) return undefined;
-    return { routes: [...this.routes.values()], neighbours: [...this.neighbours.values()], fdb: [...this.fdb.values()] };
+    return { routes: [...this.routes.values()], neighbours: [...this.neighbours.values()], fdb: [...this.fdb.values()].flat() };
   }
 
   /** One netlink event from the node's namespace. */
@@ -109,14 +107,15 @@ export class KernelView {
         if (!this.owned.has(e.index)) return;
         this.touched();
         if (ev.type === 'fdb-deleted') {
-          this.fdb.delete(remoteKey(e));
+          this.deleteRemote(e);
           return;
         }
         // An entry for a MAC that has another remote here: an append, or a
         // replace of that remote from outside? The event cannot say, so
         // the next run dumps. (Our own replaces were applied at their ack.)
-        if (!this.fdb.has(remoteKey(e)) && [...this.fdb.values()].some((o) => o.index === e.index && o.mac === e.mac)) this.trusted = false;
-        this.fdb.set(remoteKey(e), e);
+        const remotes = this.fdb.get(fdbKey(e));
+        if (remotes && !remotes.some((o) => sameRemote(o, e))) this.trusted = false;
+        this.addRemote(e);
         return;
       }
       case 'link-deleted':
@@ -139,12 +138,30 @@ export class KernelView {
       if (op.action === 'delete') this.neighbours.delete(neighbourKey(o.value));
       else this.neighbours.set(neighbourKey(o.value), o.value);
     } else if (op.action === 'delete') {
-      this.fdb.delete(remoteKey(o.value));
+      this.deleteRemote(o.value);
     } else {
-      // fdbSet replaces the MAC's remote in place
-      for (const [k, e] of this.fdb) if (e.index === o.value.index && e.mac === o.value.mac) this.fdb.delete(k);
-      this.fdb.set(remoteKey(o.value), o.value);
+      this.fdb.set(fdbKey(o.value), [o.value]); // fdbSet replaces the MAC's remote in place
     }
+  }
+
+  /** Add or update one remote of a MAC. */
+  private addRemote(e: FdbEntry): void {
+    const k = fdbKey(e);
+    const remotes = this.fdb.get(k);
+    if (!remotes) {
+      this.fdb.set(k, [e]);
+      return;
+    }
+    const i = remotes.findIndex((o) => sameRemote(o, e));
+    if (i >= 0) remotes[i] = e;
+    else remotes.push(e);
+  }
+
+  private deleteRemote(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): void {
+    const k = fdbKey(e);
+    const rest = (this.fdb.get(k) ?? []).filter((o) => !sameRemote(o, e));
+    if (rest.length > 0) this.fdb.set(k, rest);
+    else this.fdb.delete(k);
   }
 
   private touched(untrust = false): void {
