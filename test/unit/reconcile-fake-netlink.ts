@@ -13,6 +13,8 @@ export class FakeNetlink {
   readonly neighbours = new Map<string, Neighbour>();
   readonly fdb = new Map<string, FdbEntry>();
   writes = 0;
+  /** a route replace for this destination fails with EINVAL */
+  failRouteDst: string | undefined;
   /** every write in the order it was issued: 'route replace 10.244.2.0/24', 'neigh del 10.244.3.0', … */
   readonly writeOrder: string[] = [];
   dumps = 0;
@@ -44,7 +46,12 @@ export class FakeNetlink {
       async routeList() { await self.dumpDelay(); return [...self.routes.values()].map((r) => ({ ...r })); },
       async neighList() { await self.dumpDelay(); return [...self.neighbours.values()].map((n) => ({ ...n })); },
       async fdbList() { await self.dumpDelay(); return [...self.fdb.values()].map((e) => ({ ...e })); },
-      async routeReplace(r: Route) { self.writes++; self.writeOrder.push(`route replace ${r.dst}`); self.seedRoute(r); },
+      async routeReplace(r: Route) {
+        self.writes++;
+        self.writeOrder.push(`route replace ${r.dst}`);
+        if (r.dst === self.failRouteDst) throw new NetlinkError({ errno: 22, code: 'EINVAL', op: 'route replace', object: r.dst });
+        self.seedRoute(r);
+      },
       async routeDel(r: Route) {
         self.writes++;
         self.writeOrder.push(`route del ${r.dst}`);

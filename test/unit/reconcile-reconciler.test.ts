@@ -230,6 +230,14 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     expect(st.pending).to.equal(false);
   });
 
+  it('inSync() is status()\'s verdict per subnet, including a failed write and a refused peer', async () => {
+    nl.failRouteDst = peer(4).subnet;
+    rec.setPeers([peer(2), peer(3, 'bad3'), peer(4)]);
+    expect(await rec.reconcileNow()).to.include({ failed: 1 });
+    expect(Object.fromEntries(rec.inSync())).to.deep.equal({ '10.244.2.0/24': true, '10.244.3.0/24': false, '10.244.4.0/24': false });
+    expect([...rec.inSync()].sort()).to.deep.equal(rec.status().peers.map((p) => [p.subnet, p.inSync]).sort());
+  });
+
   it('stop: no more runs, reconcileNow rejects', async () => {
     rec.start();
     rec.setPeers([]);

@@ -287,8 +287,7 @@ export class KnitdStateSource implements KnitStateSource {
 
   /** Per peer subnet: programmed and matching at the reconciler's last run (no netlink call). */
   private programmed(): Map<string, boolean> {
-    const status = this.deps.cluster?.reconciler.status();
-    return new Map((status?.peers ?? []).map((p) => [p.subnet, p.inSync]));
+    return this.deps.cluster?.reconciler.inSync() ?? new Map<string, boolean>();
   }
 
   private onReconciled(): void {

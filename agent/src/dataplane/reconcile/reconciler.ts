@@ -38,7 +38,7 @@ import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
 import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
-import { describeObject, peerStatuses, type ObjectOutcome, type ReconcilerStatus } from './status';
+import { describeObject, peerStatuses, peersInSync, type ObjectOutcome, type ReconcilerStatus } from './status';
 import type { DataplaneSource, DesiredDataplane, ReconcilerNetlink, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
@@ -224,6 +224,11 @@ export class Reconciler {
     } catch (err) {
       throw new Error('dump routes, neighbours and FDB', { cause: err });
     }
+  }
+
+  /** Per peer subnet, whether all its objects matched at the last run (status() without the per-object detail). */
+  inSync(): Map<string, boolean> {
+    return peersInSync(this.lastDesired, this.outcomes);
   }
 
   /** Per-peer objects and whether they matched at the last run (no netlink call). */
