@@ -22,7 +22,7 @@ import { NftTable } from './dataplane/nft';
 import type { NftDesiredState, PortMapping } from './dataplane/nft';
 import { ensureBridge } from './dataplane/bridge';
 import { ThreadedLinkDeleter } from './dataplane/link-delete-thread';
-import { ensureSysctl, procSysctl } from './dataplane/sysctl';
+import { bridgedTrafficFiltered, ensureSysctl, procSysctl } from './dataplane/sysctl';
 import { detectUnderlay } from './dataplane/underlay';
 import { nodeOverlap, readNodePrefixes } from './dataplane/node-overlap';
 import { ForwardGuard } from './dataplane/forward-policy';
@@ -298,6 +298,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       policyTracked = addresses;
       await handlers?.publishPortMappings();
     },
+    ensureBridgedTraffic: () => bridgedTrafficFiltered(procSysctl, networks.list().some((n) => n.ipam6 !== undefined)),
   }) : undefined;
   if (policy) {
     await policy.start();

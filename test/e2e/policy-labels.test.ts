@@ -102,6 +102,30 @@ describe('network policy with real knitds: labels from the runtime, records in e
     await waitFor('the other client to get in again', () => reaches(other), 10_000);
   });
 
+  it('on one node too: containers on the same bridge are held to the policy (knitd makes bridged traffic go through the forward hook)', async () => {
+    // A second database on node 1, the node of both clients: their packets to it never leave the bridge.
+    // With bridge-nf-call-iptables off (a host without kube-proxy or Docker), bridged packets skip the ip hooks.
+    const sysctl = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+    await lab.exec(knitds[0]!.node.ns, 'sh', ['-c', `echo 0 > ${sysctl}`]);
+    const local = await attach(0, 'db1', [{ key: 'app', value: 'db' }]);
+    await startTcpReplier(lab, local.c.ns, DB_PORT, PEER_ADDRESS);
+    const reachesLocal = async (from: Attached): Promise<boolean> => (await tcpGet(from.c.ns, local.ip, DB_PORT, 1000)).data === from.ip;
+    expect(await reachesLocal(other), 'other -> local db before the policy').to.equal(true);
+    const file = join(makeTempDir('policy'), 'db.yaml');
+    writeFileSync(file, ['name: db-in', 'selector: {app: db}', 'ingress:', '  - from: [{selector: {app: web}}]', ''].join('\n'));
+    await knitctl(['policy', 'apply', '-f', file]);
+    try {
+      await waitFor('the other client to be refused by the local db', async () => !(await reachesLocal(other)), 10_000);
+      expect(await reachesLocal(web), 'web -> local db with the policy').to.equal(true);
+      expect(await lab.exec(knitds[0]!.node.ns, 'cat', [sysctl]), 'knitd turned bridged IPv4 through the ip hooks').to.match(/^1/);
+    } finally {
+      await knitctl(['policy', 'rm', 'db-in']);
+    }
+    await waitFor('the other client to get in again', () => reachesLocal(other), 10_000);
+    const r = await knitds[0]!.cni('DEL', { CNI_CONTAINERID: local.c.containerId, CNI_NETNS: local.c.netnsPath, CNI_IFNAME: 'eth0' }, knitds[0]!.conf('1.1.0'));
+    expect(r.code, r.stdout).to.equal(0);
+  });
+
   it('replies to an isolated endpoint pass by conntrack: its traffic is spared from pod-to-pod notrack', async () => {
     const dir = makeTempDir('policy');
     writeFileSync(join(dir, 'db.yaml'), ['name: db-in', 'selector: {app: db}', 'ingress:', '  - from: [{selector: {app: web}}]', ''].join('\n'));

@@ -14,6 +14,27 @@ export const procSysctl: SysctlAccess = {
   write: (key, value) => writeFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, value),
 };
 
+/**
+ * Bridged traffic through the ip/ip6 hooks (br_netfilter's
+ * net.bridge.bridge-nf-call-iptables / -ip6tables = 1), so that network
+ * policy's forward chain also sees two containers on one bridge, as
+ * Kubernetes CNIs on a bridge rely on. Returns why not, or undefined.
+ */
+export function bridgedTrafficFiltered(sys: SysctlAccess, ipv6: boolean): string | undefined {
+  const keys = ['net.bridge.bridge-nf-call-iptables', ...(ipv6 ? ['net.bridge.bridge-nf-call-ip6tables'] : [])];
+  for (const key of keys) {
+    try {
+      ensureSysctl(sys, key, '1');
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      return cause?.code === 'ENOENT'
+        ? `${key} does not exist: the br_netfilter module is not loaded (load it: modprobe br_netfilter), so traffic between containers on one bridge bypasses policy`
+        : `${(err as Error).message}: traffic between containers on one bridge may bypass policy`;
+    }
+  }
+  return undefined;
+}
+
 /** Sets `key` to `value` unless it already is; returns true when it wrote. */
 export function ensureSysctl(sys: SysctlAccess, key: string, value: string): boolean {
   let current: string;

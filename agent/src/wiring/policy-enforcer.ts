@@ -33,6 +33,14 @@ export interface PolicyEnforcerOptions {
    * no isolated endpoint's packet is ever untracked.
    */
   onIsolated?: (addresses: string[]) => Promise<void>;
+  /**
+   * Called before a policy table is swapped in: makes bridged traffic (two
+   * containers on one node's bridge) go through the forward hook, where the
+   * table's chain sees it (net.bridge.bridge-nf-call-ip{,6}tables). Returns
+   * why it cannot (br_netfilter not loaded), or undefined; the table is
+   * programmed either way, since it still holds traffic between nodes.
+   */
+  ensureBridgedTraffic?: () => string | undefined;
 }
 
 export class PolicyEnforcer {
@@ -42,6 +50,8 @@ export class PolicyEnforcer {
   private readonly runner: SerialRunner;
   private lastText: string | undefined;
   private isolated: string[] = [];
+  /** what ensureBridgedTraffic said last ('' = fine), logged on change */
+  private bridged: string | undefined;
   private readonly log: Logger;
   private readonly backoff = new Backoff({ minMs: 200, maxMs: 10_000, jitter: 0.2 });
   private readonly retry: Timer;
@@ -99,6 +109,14 @@ export class PolicyEnforcer {
     const isolatedChanged = isolated.join() !== this.isolated.join();
     // Grow the tracked set before the table that isolates more.
     if (isolatedChanged) await this.o.onIsolated?.([...new Set([...this.isolated, ...isolated])].sort());
+    if (networks.length > 0 && this.o.ensureBridgedTraffic) {
+      const problem = this.o.ensureBridgedTraffic() ?? '';
+      if (problem !== this.bridged) {
+        if (problem) this.log.error('network policy does not hold between containers on one node', { reason: problem });
+        else if (this.bridged !== undefined) this.log.info('network policy holds between containers on one node again');
+        this.bridged = problem;
+      }
+    }
     const changed = text !== this.lastText;
     if (changed) {
       const res = await (this.o.run ?? spawnCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], text);
