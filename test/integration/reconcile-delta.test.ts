@@ -9,14 +9,13 @@
  * write and this fails.
  */
 import { expect } from 'chai';
-import { createBackend, vtepMac, type Backend, parseNetwork } from '../../agent/src/backend';
+import { vtepMac, parseNetwork } from '../../agent/src/backend';
 import { Reconciler, type ReconcileRunReport } from '../../agent/src/dataplane/reconcile';
-import { detectUnderlay } from '../../agent/src/dataplane/underlay';
 import { silentLogger } from '../../agent/src/log/logger';
-import { openHandle, type Handle } from '../../agent/src/netlink';
 import type { Lease } from '../../agent/src/store/lease-codec';
-import { createLab, type Lab, type LabNode } from '../lab/lab';
 import { nsRun } from '../lab/netns';
+import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
+import { prng } from '../support/prng';
 
 function peer(i: number, ipVersion = 0): Lease {
   const name = `peer${i}`;
@@ -29,30 +28,15 @@ function peer(i: number, ipVersion = 0): Lease {
   };
 }
 
-/** A small deterministic PRNG (mulberry32): the same sequence every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('reconcile: view runs write what a full run would (real kernel)', function () {
   this.timeout(180_000);
-  let lab: Lab;
-  let node: LabNode;
-  let nl: Handle;
-  let backend: Backend;
+  let v: VxlanNode;
   let rec: Reconciler;
   const network = parseNetwork({ clusterCidr: '10.0.0.0/8', subnetLength: 24, backend: { type: 'vxlan' } });
 
   /** The knit state of the kernel, as sorted lines. */
   const kernelState = (): string[] => {
-    const ns = node.ns;
+    const ns = v.node.ns;
     const routes = nsRun(ns, 'ip', ['route', 'show', 'proto', '89']).split('\n');
     const neigh = nsRun(ns, 'ip', ['neigh', 'show', 'dev', 'knit.1']).split('\n');
     const fdb = nsRun(ns, 'bridge', ['fdb', 'show', 'dev', 'knit.1']).split('\n').filter((l) => l.includes(' dst '));
@@ -67,19 +51,13 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
   });
 
   before(async () => {
-    lab = await createLab({ nodes: 1 });
-    node = lab.nodes[0]!;
-    nl = openHandle(node.netnsPath);
-    const underlay = await detectUnderlay(nl);
-    backend = createBackend({ nl, logger: silentLogger(), network, node: { name: node.name, publicIp: underlay.ip, underlay: underlay.link, subnet: '10.0.0.0/24' } });
-    await backend.setup();
-    rec = new Reconciler({ nl, logger: silentLogger(), backend, resyncIntervalMs: 3600_000 });
+    v = await openVxlanNode(network);
+    rec = new Reconciler({ nl: v.nl, logger: silentLogger(), backend: v.backend, resyncIntervalMs: 3600_000 });
     rec.start();
   });
   after(async () => {
     await rec?.stop();
-    nl?.close();
-    await lab?.teardown();
+    await closeVxlanNode(v);
   });
 
   it('60 seeded steps (joins, leaves, public-IP changes, hand deletions): every 5, a full run writes nothing and sees the same kernel', async () => {
@@ -110,14 +88,14 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
         live.set(i, live.get(i)! + 1); // FDB replace: the VTEP moved to another public IP
         rec.setPeers(peers());
       } else if (kind === 3) {
-        nsRun(node.ns, 'ip', ['route', 'del', peer(pick()).subnet, 'proto', '89']);
+        nsRun(v.node.ns, 'ip', ['route', 'del', peer(pick()).subnet, 'proto', '89']);
       } else if (kind === 4) {
         const p = peer(pick());
-        nsRun(node.ns, 'ip', ['neigh', 'del', p.subnet.replace('/24', ''), 'dev', 'knit.1']);
+        nsRun(v.node.ns, 'ip', ['neigh', 'del', p.subnet.replace('/24', ''), 'dev', 'knit.1']);
       } else {
         const i = pick();
         const p = peer(i, live.get(i)!);
-        nsRun(node.ns, 'bridge', ['fdb', 'del', vtepMac(p.nodeName, 1), 'dev', 'knit.1', 'dst', p.publicIp]);
+        nsRun(v.node.ns, 'bridge', ['fdb', 'del', vtepMac(p.nodeName, 1), 'dev', 'knit.1', 'dst', p.publicIp]);
       }
       const r = await run.catch((err: Error) => { throw new Error(`step ${step} (kind ${kind}): ${err.message}`); });
       expect(r.result, `step ${step} (kind ${kind})`).to.equal('ok');

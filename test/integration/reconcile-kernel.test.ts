@@ -6,14 +6,14 @@
  * and 1000 peers are programmed, then resynced with zero writes.
  */
 import { expect } from 'chai';
-import { createBackend, vtepMac, type Backend, parseNetwork } from '../../agent/src/backend';
+import { vtepMac, type Backend, parseNetwork } from '../../agent/src/backend';
 import { Reconciler } from '../../agent/src/dataplane/reconcile';
-import { detectUnderlay } from '../../agent/src/dataplane/underlay';
 import { silentLogger } from '../../agent/src/log/logger';
-import { openHandle, type Handle } from '../../agent/src/netlink';
+import type { Handle } from '../../agent/src/netlink';
 import type { Lease } from '../../agent/src/store/lease-codec';
-import { createLab, type Lab, type LabNode } from '../lab/lab';
+import type { LabNode } from '../lab/lab';
 import { nsRun } from '../lab/netns';
+import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
 
 interface IpRoute { dst: string; gateway?: string; dev: string; protocol?: string }
 const allRoutes = (ns: string): IpRoute[] => JSON.parse(nsRun(ns, 'ip', ['-j', 'route', 'show']) || '[]') as IpRoute[];
@@ -33,7 +33,7 @@ function peer(i: number): Lease {
 
 describe('reconcile: real kernel, one node', function () {
   this.timeout(120000);
-  let lab: Lab;
+  let v: VxlanNode;
   let node: LabNode;
   let nl: Handle;
   let backend: Backend;
@@ -41,18 +41,13 @@ describe('reconcile: real kernel, one node', function () {
   const network = parseNetwork({ clusterCidr: '10.0.0.0/8', subnetLength: 24, backend: { type: 'vxlan' } });
 
   before(async () => {
-    lab = await createLab({ nodes: 1 });
-    node = lab.nodes[0]!;
-    nl = openHandle(node.netnsPath);
-    const underlay = await detectUnderlay(nl);
-    backend = createBackend({ nl, logger: silentLogger(), network, node: { name: node.name, publicIp: underlay.ip, underlay: underlay.link, subnet: '10.0.0.0/24' } });
-    await backend.setup();
+    v = await openVxlanNode(network);
+    ({ node, nl, backend } = v);
     rec = new Reconciler({ nl, logger: silentLogger(), backend, resyncIntervalMs: 3600_000 });
   });
   after(async () => {
     await rec?.stop();
-    nl?.close();
-    await lab?.teardown();
+    await closeVxlanNode(v);
   });
 
   it('first run: stale knit objects of a vanished peer removed, foreign routes and neighbours untouched, a foreign route in a desired slot not clobbered', async () => {
