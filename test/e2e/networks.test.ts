@@ -222,7 +222,7 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
     expect((await lab.ping(d0.c, d2.ip, 2)).received).to.be.greaterThan(0);
   });
 
-  it('network create -> up on every node: time from the etcd commit to each knitd\'s "network up" log line (10 creates)', async () => {
+  it('network create -> up on every node, and rm -> torn down on every node: time from the etcd commit to each knitd\'s log line (10 of each)', async () => {
     const ms: number[] = [];
     for (let i = 0; i < 10; i++) {
       const name = `p${i}`;
@@ -237,6 +237,19 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
     expect(ms).to.have.length(10);
     const sorted = [...ms].sort((a, b) => a - b);
     console.log(`      (create -> "network up" on all 3 nodes, ms: p50 ${sorted[4]}, max ${sorted[9]} (= p99 of 10); all: ${ms.join(', ')})`);
-    for (let i = 0; i < 10; i++) expect((await knitctl(['network', 'rm', `p${i}`])).code).to.equal(0);
+    // And back: from knitctl's return (its delete committed) to each knitd's "network removed from this node".
+    const rm: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const name = `p${i}`;
+      expect((await knitctl(['network', 'rm', name])).code).to.equal(0);
+      const committed = Date.now();
+      const { value } = await waitFor(`${name} removed on all nodes`, async () => {
+        const at = knitds.map((k) => logRecords(k).find((r) => r.message === 'network removed from this node' && r.network === name)?.timestamp);
+        return at.every((t) => typeof t === 'string') ? Math.max(...at.map((t) => Date.parse(t as string))) : false;
+      }, 20_000);
+      rm.push(value - committed);
+    }
+    const rmSorted = [...rm].sort((a, b) => a - b);
+    console.log(`      (rm -> "network removed" on all 3 nodes, ms: p50 ${rmSorted[4]}, max ${rmSorted[9]} (= p99 of 10); all: ${rm.join(', ')})`);
   });
 });
