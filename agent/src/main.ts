@@ -41,6 +41,7 @@ import { startVanishedReaper } from './cni/vanished';
 import { procNetnsInspector } from './netlink';
 import { startCluster, type ClusterNode } from './wiring/cluster';
 import { KnitdStateSource } from './wiring/state-source';
+import { etcdNetworkSource } from './wiring/network-api';
 import { startOperatorSurface } from './wiring/operator';
 import { StartingStateSource } from './wiring/starting-source';
 import { StartupUndo } from './wiring/startup-undo';
@@ -198,6 +199,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
 
   // Named networks (cluster mode): each with its own lease, device, bridge and IPAM.
   let named: NamedNetworks | undefined;
+  // The API's view of knitd (made further down); named networks tell it what etcd holds.
+  let source: KnitdStateSource | undefined;
   let handlers: KnitCniHandlers | undefined;
   let dockerSync: DockerNetworkSync | undefined;
   if (cluster) {
@@ -215,6 +218,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
         handlers?.publishPortMappings().catch((err: unknown) => log.error('nft update after a network change failed', { error: describeError(err) }));
         dockerSync?.request();
       },
+      onNetworks: (list) => source?.networksChanged(list),
     });
   }
   const nft = new NftTable({ logger: log });
@@ -360,8 +364,9 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   await forward.start();
   undo.add('forward policy checks', () => forward.stop());
 
-  const source = new KnitdStateSource({
+  source = new KnitdStateSource({
     nl, cluster, endpoints,
+    ...(cluster ? { networks: etcdNetworkSource(cluster.client, cfg.etcd.prefix) } : {}),
     notReadyReason: () => [cluster?.networkDrift(), ...forward.problems()].filter((r) => r !== undefined).join('; ') || null,
     node: {
       name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt, masquerade, metricsAddress: cfg.metrics.address,
@@ -375,6 +380,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       return { ipam: { used, total: used + free }, netlinkErrors: Object.fromEntries(netlinkErrorCounts) };
     },
   });
+  // What the start-up sync read is the baseline: Watch reports changes from here on.
+  source.networksChanged(named?.seen ?? []);
   const server = new CniServer({
     socketPath: cfg.cniSocket, handlers, logger: log.child({ module: 'cni-server' }),
     maxConnections: cfg.cniMaxConnections, readTimeoutMs: cfg.cniIdleTimeoutSeconds * 1000,

@@ -13,7 +13,11 @@ import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { ipJson, type Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
-import { KNITCTL } from './api-lab';
+import { apiClient, KNITCTL } from './api-lab';
+import * as grpc from '@grpc/grpc-js';
+import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
+import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
+import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
 
 interface Member { c: LabContainer; ip: string; gateway: string; node: number; network: string }
@@ -220,6 +224,65 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
     const d0 = members.find((m) => m.network === 'default' && m.node === 0)!;
     const d2 = members.find((m) => m.network === 'default' && m.node === 2)!;
     expect((await lab.ping(d0.c, d2.ip, 2)).received).to.be.greaterThan(0);
+  });
+
+  it('the gRPC API: CreateNetwork on one knitd brings the network up everywhere; List/Get on another see it; Watch streams create and remove; bad requests are refused with the field named', async () => {
+    const a = apiClient(knitds[0]!.apiSocket);
+    const b = apiClient(knitds[2]!.apiSocket);
+    const call = <Req, Res>(c: KnitClient, m: string, req: Req): Promise<Res> => new Promise((resolve, reject) => {
+      (c as unknown as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[m]!.call(c, req, (e, r) => (e ? reject(e) : resolve(r)));
+    });
+    const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+    const events: WatchEvent__Output[] = [];
+    const watch = b.Watch({});
+    watch.on('data', (ev: WatchEvent__Output) => events.push(ev));
+    watch.on('error', () => undefined);
+    try {
+      await waitFor('the Watch snapshot', async () => events.length > 0, 10_000);
+      expect(events[0]!.snapshot!.networks.map((n) => n.name)).to.include('default');
+
+      expect(await code(call(a, 'CreateNetwork', { name: 'Bad Name', cidr: '10.66.0.0/16' }))).to.match(/^INVALID_ARGUMENT: name: /);
+      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '' }))).to.match(/^INVALID_ARGUMENT: cidr: is required/);
+      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '10.66.0.0/16', backend: 'host-gw', vni: 7 }))).to.match(/^INVALID_ARGUMENT: .*vni.*only applies to the vxlan backend/);
+      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '0.0.0.0/0' }))).to.match(/^INVALID_ARGUMENT: /);
+      expect(await code(call(a, 'CreateNetwork', { name: 'default', cidr: '10.66.0.0/16' }))).to.match(/^INVALID_ARGUMENT: .*default/);
+
+      const made = await call<object, Network__Output>(a, 'CreateNetwork', { name: 'green', cidr: '10.66.0.0/16', subnetLength: 24 });
+      expect(made.name).to.equal('green');
+      expect(JSON.parse(made.configJson)).to.deep.include({ clusterCidr: '10.66.0.0/16', subnetLength: 24 });
+      expect(made.bridge).to.equal(networkBridgeName('green'));
+      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '10.67.0.0/16' }))).to.match(/^FAILED_PRECONDITION: .*green/);
+      expect(await code(call(a, 'CreateNetwork', { name: 'teal', cidr: '10.66.128.0/17' }))).to.match(/^FAILED_PRECONDITION: .*overlap/);
+
+      // knitd 3 answers for the cluster: the network, and every node's lease of it
+      const listed = await call<object, { networks: Network__Output[] }>(b, 'ListNetworks', {});
+      expect(listed.networks.map((n) => n.name)).to.include('green');
+      const { value: got } = await waitFor('three green leases (GetNetwork on knitd 3)', async () => {
+        const g = await call<object, Network__Output>(b, 'GetNetwork', { name: 'green' });
+        return g.subnets.length === 3 ? g : false;
+      }, 10_000);
+      expect(got.subnets.map((x) => x.nodeName)).to.deep.equal(['node1', 'node2', 'node3']);
+      await waitFor('green added on Watch', async () => events.some((e) => e.network?.change === 'CHANGE_TYPE_ADDED' && e.network.network?.name === 'green'), 10_000);
+
+      // an endpoint on green blocks DeleteNetwork, naming the node
+      const m = await add(1, 'grn', 'green');
+      await waitFor('the endpoint marker', async () => (await call<object, Network__Output>(b, 'GetNetwork', { name: 'green' })).attached.length === 1, 10_000);
+      expect(await code(call(a, 'DeleteNetwork', { name: 'green' }))).to.match(/^FAILED_PRECONDITION: network green still has endpoints on node2 \(1\)/);
+      const del = await knitds[1]!.cni('DEL', { CNI_CONTAINERID: m.c.containerId, CNI_NETNS: m.c.netnsPath, CNI_IFNAME: 'eth0' }, knitds[1]!.conf('1.0.0', { network: 'green' }));
+      expect(del.code, del.stderr).to.equal(0);
+      await waitFor('DeleteNetwork accepted', async () => (await code(call(a, 'DeleteNetwork', { name: 'green' }))) === 'OK', 10_000);
+      expect(await code(call(b, 'GetNetwork', { name: 'green' }))).to.match(/^NOT_FOUND: no network named green/);
+      expect(await code(call(a, 'DeleteNetwork', { name: 'green' }))).to.match(/^NOT_FOUND/);
+      await waitFor('green removed on Watch', async () => events.some((e) => e.network?.change === 'CHANGE_TYPE_REMOVED' && e.network.network?.name === 'green'), 10_000);
+      await waitFor('green gone from every node', async () => {
+        for (let n = 0; n < 3; n++) if ((await bridgesOf(n)).includes(networkBridgeName('green'))) return false;
+        return true;
+      }, 20_000);
+    } finally {
+      watch.cancel();
+      a.close();
+      b.close();
+    }
   });
 
   it('network create -> up on every node, and rm -> torn down on every node: time from the etcd commit to each knitd\'s log line (10 of each)', async () => {

@@ -7,6 +7,7 @@ import type { BgpRoute } from './gen/knit/v1/BgpRoute';
 import type { BgpSession } from './gen/knit/v1/BgpSession';
 import type { ChangeType } from './gen/knit/v1/ChangeType';
 import type { Endpoint } from './gen/knit/v1/Endpoint';
+import type { Network } from './gen/knit/v1/Network';
 import type { Node } from './gen/knit/v1/Node';
 import type { Peer } from './gen/knit/v1/Peer';
 import type { SubnetLease } from './gen/knit/v1/SubnetLease';
@@ -14,7 +15,7 @@ import type { SyncState } from './gen/knit/v1/SyncState';
 import type { WatchEvent } from './gen/knit/v1/WatchEvent';
 import type { AgentState } from './gen/knit/v1/AgentState';
 import type {
-  AgentInfo, BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo,
+  AgentInfo, BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NetworkInfo, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo,
   SyncState as DomainSyncState,
 } from './state-source';
 import { API_VERSION } from '../base';
@@ -194,5 +195,17 @@ export function changeToWire(c: StateChange, grpcJsVersion: string): WatchEvent 
       return { node: { node: nodeToWire(c.node, grpcJsVersion) } };
     case 'peerLiveness':
       return { peerLiveness: { nodeName: c.nodeName, subnet: c.subnet ?? '', agent: AGENT[c.agent.state], since: time(c.agent.since) } };
+    case 'network':
+      return { network: { change: CHANGE[c.change], network: networkToWire(c.network) } };
   }
+}
+
+export function networkToWire(n: NetworkInfo): Network {
+  return {
+    name: n.name,
+    configJson: n.config === undefined ? '' : JSON.stringify(n.config),
+    bridge: n.bridge ?? '',
+    subnets: n.subnets.map((s) => ({ subnet: s.subnet, nodeName: s.node, publicIp: s.publicIp })),
+    attached: n.attached.map((a) => ({ nodeName: a.node, endpoints: a.endpoints })),
+  };
 }

@@ -15,7 +15,7 @@ import { DEFAULT_API_SOCKET } from '../base';
 import type { Logger } from '../log/logger';
 import type { KnitMetrics } from '../metrics';
 import {
-  bgpRouteToWire, bgpSessionToWire, changeToWire, endpointToWire, leaseToWire, nodeToWire, peerToWire,
+  bgpRouteToWire, bgpSessionToWire, changeToWire, endpointToWire, leaseToWire, networkToWire, nodeToWire, peerToWire,
 } from './convert';
 import type { KnitHandlers } from './gen/knit/v1/Knit';
 import type { WatchEvent } from './gen/knit/v1/WatchEvent';
@@ -24,9 +24,11 @@ import type { ListEndpointsResponse } from './gen/knit/v1/ListEndpointsResponse'
 import { PreEncoded, withPreEncoded } from './pre-encoded';
 import { loadKnitProto } from './proto';
 import { stageSocket, unlinkOwnSocket } from '../net/unix-socket';
-import { StateUnavailableError, type KnitStateSource } from './state-source';
+import { NetworkRequestError, StateUnavailableError, type KnitStateSource, type NetworkSource } from './state-source';
 import { checkTcp, tcpCredentials, type TcpListenOptions } from './transport';
-import { ApiStatusError, checkContainerId, checkIfname, checkNodeName, checkSubnet } from './validate';
+import {
+  ApiStatusError, checkContainerId, checkIfname, checkNetworkName, checkNodeName, checkOptionalUint, checkShortText, checkSubnet,
+} from './validate';
 import { WatchHub } from './watch-hub';
 
 /** Requests are tiny (a container ID at most): 64 KiB is generous. */
@@ -202,8 +204,42 @@ export class ApiServer {
       }),
       ListBgpSessions: this.unary('ListBgpSessions', async () => ({ sessions: (await this.bgp().sessions()).map(bgpSessionToWire) })),
       ListBgpRoutes: this.unary('ListBgpRoutes', async () => ({ routes: (await this.bgp().routes()).map(bgpRouteToWire) })),
+      ListNetworks: this.unary('ListNetworks', async () => {
+        const { networks, invalid } = await this.networks().list();
+        return { networks: networks.map(networkToWire), invalid: invalid.map((n) => `${n.name}: ${n.error}`) };
+      }),
+      GetNetwork: this.unary('GetNetwork', async (req) => {
+        checkNetworkName('name', req.name);
+        const n = await this.networks().get(req.name);
+        if (n === undefined) throw new ApiStatusError(grpc.status.NOT_FOUND, `no network named ${req.name}`);
+        return networkToWire(n);
+      }),
+      CreateNetwork: this.unary('CreateNetwork', async (req) => {
+        checkNetworkName('name', req.name);
+        const cidr = checkShortText('cidr', req.cidr, true)!;
+        const backend = checkShortText('backend', req.backend, false);
+        const subnetLength = checkOptionalUint('subnet_length', req.subnetLength, 128);
+        const vni = checkOptionalUint('vni', req.vni, 0xffffff);
+        const mtu = checkOptionalUint('mtu', req.mtu, 65535);
+        return networkToWire(await this.networks().create(req.name, {
+          cidr, internal: req.internal, noMasquerade: req.noMasquerade,
+          ...(backend !== undefined ? { backend } : {}), ...(subnetLength !== undefined ? { subnetLength } : {}),
+          ...(vni !== undefined ? { vni } : {}), ...(mtu !== undefined ? { mtu } : {}),
+        }));
+      }),
+      DeleteNetwork: this.unary('DeleteNetwork', async (req) => {
+        checkNetworkName('name', req.name);
+        if (!(await this.networks().remove(req.name))) throw new ApiStatusError(grpc.status.NOT_FOUND, `no network named ${req.name}`);
+        return {};
+      }),
       Watch: (call) => this.watch(call),
     };
+  }
+
+  private networks(): NetworkSource {
+    const n = this.opts.source.networks;
+    if (n === undefined) throw new ApiStatusError(grpc.status.FAILED_PRECONDITION, 'named networks need cluster mode (etcd); this knitd runs single-node');
+    return n;
   }
 
   private bgp(): NonNullable<KnitStateSource['bgp']> {
@@ -254,8 +290,9 @@ export class ApiServer {
 
   private async snapshot(): Promise<WatchEvent> {
     const src = this.opts.source;
-    const [node, subnets, peers, endpoints, sessions] = await this.bounded('Watch', Promise.all([
+    const [node, subnets, peers, endpoints, sessions, networks] = await this.bounded('Watch', Promise.all([
       src.getNode(), src.listSubnets(), src.listPeers(), src.listEndpoints(), src.bgp?.sessions() ?? [],
+      src.networks?.list() ?? { networks: [], invalid: [] },
     ]));
     return {
       snapshot: {
@@ -264,6 +301,7 @@ export class ApiServer {
         peers: peers.map(peerToWire),
         endpoints: endpoints.map(endpointToWire),
         bgpSessions: sessions.map(bgpSessionToWire),
+        networks: networks.networks.map(networkToWire),
       },
     };
   }
@@ -280,6 +318,10 @@ export class ApiServer {
   private toStatus(method: string, err: unknown): { code: grpc.status; details: string } {
     if (err instanceof ApiStatusError) return { code: err.code, details: err.message };
     if (err instanceof StateUnavailableError) return { code: grpc.status.UNAVAILABLE, details: err.message };
+    if (err instanceof NetworkRequestError) {
+      const code = err.reason === 'invalid' ? grpc.status.INVALID_ARGUMENT : err.reason === 'not-found' ? grpc.status.NOT_FOUND : grpc.status.FAILED_PRECONDITION;
+      return { code, details: err.message };
+    }
     const msg = err instanceof Error ? err.message : String(err);
     this.opts.logger.error('gRPC API call failed', { method, error: msg });
     return { code: grpc.status.INTERNAL, details: `${method} failed inside knitd: ${msg}` };

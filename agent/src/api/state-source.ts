@@ -9,6 +9,7 @@
  * into RFC 3339 strings on the wire.
  */
 import type { Endpoint } from '../records';
+import type { NetworkDetail, NetworkSpec } from '../store';
 
 /** A verdict with the reasons it is not OK (empty when OK). */
 export interface ConditionInfo {
@@ -190,7 +191,37 @@ export type StateChange =
   | { kind: 'endpoint'; change: ChangeKind; endpoint: EndpointInfo }
   | { kind: 'bgpSession'; change: ChangeKind; session: BgpSessionInfo }
   | { kind: 'node'; node: NodeInfo }
-  | { kind: 'peerLiveness'; nodeName: string; subnet?: string; agent: AgentInfo };
+  | { kind: 'peerLiveness'; nodeName: string; subnet?: string; agent: AgentInfo }
+  | { kind: 'network'; change: ChangeKind; network: NetworkInfo };
+
+/** A network of the cluster as the API shows it: the store's detail, the config as a document (undefined once removed). */
+export interface NetworkInfo extends Omit<NetworkDetail, 'config'> {
+  config: unknown;
+}
+
+/** What CreateNetwork asks for (unset: knit's default); a CIDR is required. */
+export type NetworkRequest = NetworkSpec & { cidr: string; internal: boolean; noMasquerade: boolean };
+
+/**
+ * Why a network call was refused: `invalid` (a bad option), `conflict` (with
+ * another network, or endpoints still attached), `not-found`.
+ */
+export class NetworkRequestError extends Error {
+  constructor(readonly reason: 'invalid' | 'conflict' | 'not-found', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NetworkRequestError';
+  }
+}
+
+/** The cluster's named networks (they live in etcd, so any knitd answers for all). */
+export interface NetworkSource {
+  list(): Promise<{ networks: NetworkInfo[]; invalid: Array<{ name: string; error: string }> }>;
+  /** undefined when absent */
+  get(name: string): Promise<NetworkInfo | undefined>;
+  create(name: string, req: NetworkRequest): Promise<NetworkInfo>;
+  /** false when absent */
+  remove(name: string): Promise<boolean>;
+}
 
 /** The read-only view of knitd that main.ts gives the API server. */
 export interface KnitStateSource {
@@ -209,6 +240,8 @@ export interface KnitStateSource {
   endpointsVersion?(): number | undefined;
   /** Absent when BGP is not enabled: the BGP calls answer FAILED_PRECONDITION. */
   bgp?: BgpStateSource;
+  /** Absent in single-node mode: the network calls answer FAILED_PRECONDITION. */
+  networks?: NetworkSource;
   /**
    * Calls `listener` for every change, synchronously or soon after it
    * happens, until the returned function is called. The listener never

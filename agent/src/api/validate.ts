@@ -4,6 +4,7 @@
  * field, so a typo never looks like "not found".
  */
 import { status } from '@grpc/grpc-js';
+import { networkNameProblem } from '../store';
 
 /** An error that becomes a gRPC status with this code and message. */
 export class ApiStatusError extends Error {
@@ -20,6 +21,29 @@ const MAX_CONTAINER_ID = 1024;
 const IFNAME = /^[^/:\s]{1,15}$/;
 /** DNS-1123 subdomain, like node names in knitd's config. */
 const NODE_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+/** A network name, by the store's own rule. */
+export function checkNetworkName(field: string, v: string): void {
+  if (v === '') throw invalid(field, 'is required');
+  const problem = networkNameProblem(v);
+  if (problem) throw invalid(field, problem);
+}
+
+/** An optional small unsigned option (0 = unset): at most `max`. */
+export function checkOptionalUint(field: string, v: number, max: number): number | undefined {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw invalid(field, `must be an integer 0..${max}, got ${v}`);
+  return v === 0 ? undefined : v;
+}
+
+/** A short free-text option (a CIDR, a backend type): at most 64 printable characters. */
+export function checkShortText(field: string, v: string, required: boolean): string | undefined {
+  if (v === '') {
+    if (required) throw invalid(field, 'is required');
+    return undefined;
+  }
+  if (v.length > 64 || !/^[\x21-\x7e]+$/.test(v)) throw invalid(field, `${show(v)} is not a valid value`);
+  return v;
+}
 
 function invalid(field: string, detail: string): ApiStatusError {
   return new ApiStatusError(status.INVALID_ARGUMENT, `${field}: ${detail}`);

@@ -4,8 +4,7 @@
  * only place knitctl builds an etcd client.
  */
 import {
-  attachedNodes, createEtcdClient, createNamedNetwork, DEFAULT_NETWORK, EtcdRegistry, freeVni, listNetworks,
-  networkBridgeName, networkPrefix, readNamedNetwork, readNetworkConfig, removeNamedNetwork, seedNetworkConfig,
+  createEtcdClient, createNamedNetwork, freeVni, inspectNetwork, listNetworks, readNetworkConfig, removeNamedNetwork, seedNetworkConfig,
   type NetworkConfig,
 } from '../store';
 import type { NetworkConfigStore } from './network';
@@ -27,22 +26,7 @@ export function etcdNetworkStore(o: EtcdNetworkStoreOptions): NetworkConfigStore
     freeVni: async () => freeVni((await listNetworks(client, o.prefix)).networks),
     create: (name, cfg, opts) => createNamedNetwork(client, name, cfg, o.prefix, opts),
     remove: (name) => removeNamedNetwork(client, name, o.prefix),
-    inspect: async (name) => {
-      const config = await readNamedNetwork(client, name, o.prefix);
-      if (config === undefined) return undefined;
-      const registry = new EtcdRegistry(client, {
-        prefix: networkPrefix(o.prefix, name),
-        scope: { clusterCidr: config.clusterCidr, subnetLength: config.subnetLength },
-      });
-      const { leases } = await registry.listLeases();
-      return {
-        name, config,
-        ...(name !== DEFAULT_NETWORK ? { bridge: networkBridgeName(name) } : {}),
-        subnets: leases.map((r) => ({ subnet: r.lease.subnet, node: r.lease.nodeName, publicIp: r.lease.publicIp }))
-          .sort((a, b) => a.node.localeCompare(b.node)),
-        attached: name === DEFAULT_NETWORK ? [] : await attachedNodes(client, name, o.prefix),
-      };
-    },
+    inspect: (name) => inspectNetwork(client, name, o.prefix),
     close: () => client.close(),
   };
 }

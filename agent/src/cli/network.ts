@@ -5,7 +5,7 @@
  * validated with the store's own parser before writing, so a bad config
  * never reaches etcd.
  */
-import { ConflictError, NetworkConfigError, type NetworkConfig } from '../store';
+import { ConflictError, networkDocument, NetworkConfigError, type NetworkConfig, type NetworkDetail } from '../store';
 import { parseNetwork } from '../backend';
 import { renderFields, renderTable, type Cell } from './table';
 import { errorMessage } from '../base';
@@ -40,13 +40,7 @@ export interface NetworkSummary {
   config: NetworkConfig;
 }
 
-/** A network with where it lives. */
-export interface NetworkDetail extends NetworkSummary {
-  /** derived bridge name on every node (the default network's is each knitd's --bridge) */
-  bridge?: string;
-  subnets: Array<{ subnet: string; node: string; publicIp: string }>;
-  attached: Array<{ node: string; endpoints: number }>;
-}
+export type { NetworkDetail };
 
 export interface NetworkIo {
   out(text: string): void;
@@ -126,19 +120,14 @@ function intFlag(v: string | undefined, flag: string): number | undefined {
 
 /** The config document `network create` writes (validated by parseNetwork). */
 export function createDocument(f: CreateFlags, freeVni: number): Record<string, unknown> {
-  if (f.cidr === undefined) throw new NetworkConfigError('--cidr', 'is required, e.g. --cidr 10.50.0.0/16');
-  const type = f.backend ?? 'vxlan';
-  const backend: Record<string, unknown> = { type };
-  if (type === 'vxlan') backend.vni = intFlag(f.vni, '--vni') ?? freeVni;
-  else if (f.vni !== undefined) throw new NetworkConfigError('--vni', `only applies to the vxlan backend, not ${type}`);
-  const doc: Record<string, unknown> = { clusterCidr: f.cidr, backend };
-  const len = intFlag(f.subnetLength, '--subnet-length');
-  if (len !== undefined) doc.subnetLength = len;
+  const vni = intFlag(f.vni, '--vni');
+  const subnetLength = intFlag(f.subnetLength, '--subnet-length');
   const mtu = intFlag(f.mtu, '--mtu');
-  if (mtu !== undefined) doc.mtu = mtu;
-  if (f.internal) doc.internal = true;
-  if (f.noMasquerade || f.internal) doc.masquerade = false;
-  return doc;
+  return networkDocument({
+    ...(f.cidr !== undefined ? { cidr: f.cidr } : {}), ...(f.backend !== undefined ? { backend: f.backend } : {}),
+    ...(vni !== undefined ? { vni } : {}), ...(subnetLength !== undefined ? { subnetLength } : {}), ...(mtu !== undefined ? { mtu } : {}),
+    internal: f.internal, noMasquerade: f.noMasquerade,
+  }, freeVni);
 }
 
 export async function networkCreate(store: NetworkConfigStore, name: string, f: CreateFlags, io: NetworkIo): Promise<number> {

@@ -24,7 +24,7 @@ import { cidrCovers, mustParseCidr, type Ipv4Cidr } from '../net/ipv4';
 import { ConflictError, wrapEtcdError } from './errors';
 import { NetworkConfigError, formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from './network-config';
 import { networkKey, readNetworkConfig } from './network-store';
-import { prefixEnd } from './registry';
+import { EtcdRegistry, prefixEnd } from './registry';
 import { backoffDelay, errorMessage } from '../base';
 
 /** The name of the network stored at `<prefix>/network`. */
@@ -233,6 +233,62 @@ export async function createNamedNetwork(
     await new Promise((r) => setTimeout(r, backoffDelay(Math.min(attempt, 5), 5, 200, 0.5, Math.random())));
   }
   throw new ConflictError(`create network ${name}: other networks kept being created meanwhile (${CREATE_ATTEMPTS} tries); try again`);
+}
+
+/** What a new named network is asked for (knitctl's flags, the API's CreateNetwork); unset = knit's default. */
+export interface NetworkSpec {
+  cidr?: string;
+  subnetLength?: number;
+  /** 'vxlan' (default), 'host-gw', … */
+  backend?: string;
+  /** vxlan only; unset = a free one */
+  vni?: number;
+  mtu?: number;
+  internal?: boolean;
+  noMasquerade?: boolean;
+}
+
+/** The config document of a new named network (to validate with the backend's parseNetwork). */
+export function networkDocument(spec: NetworkSpec, freeVniValue: number): Record<string, unknown> {
+  if (spec.cidr === undefined) throw new NetworkConfigError('--cidr', 'is required, e.g. --cidr 10.50.0.0/16');
+  const type = spec.backend ?? 'vxlan';
+  const backend: Record<string, unknown> = { type };
+  if (type === 'vxlan') backend.vni = spec.vni ?? freeVniValue;
+  else if (spec.vni !== undefined) throw new NetworkConfigError('--vni', `only applies to the vxlan backend, not ${type}`);
+  const doc: Record<string, unknown> = { clusterCidr: spec.cidr, backend };
+  if (spec.subnetLength !== undefined) doc.subnetLength = spec.subnetLength;
+  if (spec.mtu !== undefined) doc.mtu = spec.mtu;
+  if (spec.internal) doc.internal = true;
+  if (spec.noMasquerade || spec.internal) doc.masquerade = false;
+  return doc;
+}
+
+/** A network with where it lives. */
+export interface NetworkDetail {
+  name: string;
+  config: NetworkConfig;
+  /** derived bridge name on every node (the default network's is each knitd's --bridge) */
+  bridge?: string;
+  subnets: Array<{ subnet: string; node: string; publicIp: string }>;
+  attached: Array<{ node: string; endpoints: number }>;
+}
+
+/** One network (default or named) with its leases and attached nodes; undefined when absent. */
+export async function inspectNetwork(client: Etcd3, name: string, prefix = '/knit/v1'): Promise<NetworkDetail | undefined> {
+  const config = await readNamedNetwork(client, name, prefix);
+  if (config === undefined) return undefined;
+  const registry = new EtcdRegistry(client, {
+    prefix: networkPrefix(prefix, name),
+    scope: { clusterCidr: config.clusterCidr, subnetLength: config.subnetLength },
+  });
+  const { leases } = await registry.listLeases();
+  return {
+    name, config,
+    ...(name !== DEFAULT_NETWORK ? { bridge: networkBridgeName(name) } : {}),
+    subnets: leases.map((r) => ({ subnet: r.lease.subnet, node: r.lease.nodeName, publicIp: r.lease.publicIp }))
+      .sort((a, b) => a.node.localeCompare(b.node)),
+    attached: name === DEFAULT_NETWORK ? [] : await attachedNodes(client, name, prefix),
+  };
 }
 
 /** Key of the marker saying `node` has endpoints on network `name`. */

@@ -42,6 +42,8 @@ export interface NamedNetworksOptions extends SharedInstanceOptions {
   mtuOverride?: number;
   /** Called after a network started or stopped on this node (nft, Docker). */
   onChange?: () => void;
+  /** Called after every sync with the networks read from etcd (the API's Watch). */
+  onNetworks?: (networks: readonly NamedNetwork[]) => void;
 }
 
 /** A named network running on this node. */
@@ -58,6 +60,8 @@ const IN_PLACE_FIELDS = new Set(['mtu', 'masquerade', 'internal']);
 
 export class NamedNetworks {
   private readonly running = new Map<string, RunningNetwork>();
+  /** the networks the last sync read from etcd */
+  seen: readonly NamedNetwork[] = [];
   private readonly failed = new Map<string, string>();
   private readonly log: Logger;
   private watcher: { cancel(): Promise<void> } | undefined;
@@ -184,6 +188,8 @@ export class NamedNetworks {
 
   private async sync(): Promise<void> {
     const { networks, invalid } = await listNetworks(this.o.client, this.o.prefix);
+    this.seen = networks;
+    this.o.onNetworks?.(networks);
     for (const bad of invalid) this.log.warn('skipping a network config that does not validate', bad);
     const wanted = new Map(networks.filter((n) => n.name !== DEFAULT_NETWORK).map((n) => [n.name, n]));
     // A running network whose stored config stopped validating keeps serving with the one in use: garbage

@@ -12,7 +12,7 @@
  * every call is the full source's.
  */
 import { EventEmitter } from 'node:events';
-import type { BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NodeInfo, PeerInfo, StateChange, SubnetList } from '../api';
+import type { BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, NodeInfo, PeerInfo, StateChange, SubnetList } from '../api';
 import { StateUnavailableError } from '../api';
 import type { KnitdStateSource } from './state-source';
 
@@ -48,6 +48,10 @@ export class StartingStateSource implements KnitStateSource {
     this.full = full;
     full.subscribe((change) => this.events.emit('change', change));
     this.events.emit('change', { kind: 'node', node: full.getNode() } satisfies StateChange);
+  }
+
+  get networks(): NetworkSource | undefined {
+    return this.full?.networks;
   }
 
   get bgp(): BgpStateSource | undefined {

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type {
-  AgentInfo, BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
+  AgentInfo, BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
 } from '../api';
 import { StateUnavailableError } from '../api';
 import type { Endpoint, EndpointStore } from '../cni/endpoints';
@@ -51,6 +51,8 @@ export interface StateSourceDeps {
   stats: () => NodeRuntimeStats;
   /** epoch ms; injectable for tests */
   now?: () => number;
+  /** the cluster's named networks (cluster mode) */
+  networks?: NetworkSource;
 }
 
 const SYNC: Record<AuditState, SyncState> = { 'in-sync': 'in-sync', missing: 'missing', differs: 'differs', stale: 'stale' };
@@ -94,6 +96,10 @@ export class KnitdStateSource implements KnitStateSource {
   private readonly now: () => number;
   /** present when the backend is a BGP speaker (Backend.bgp) */
   readonly bgp?: BgpStateSource;
+  /** present in cluster mode: the cluster's named networks */
+  readonly networks?: NetworkSource;
+  /** network name → its config as last seen (JSON), for Watch's network events */
+  private networksSeen: Map<string, string> | undefined;
 
   constructor(private readonly deps: StateSourceDeps) {
     this.events.setMaxListeners(0);
@@ -101,6 +107,7 @@ export class KnitdStateSource implements KnitStateSource {
     const c = deps.cluster;
     const bgp = c?.backend.bgp;
     if (bgp !== undefined) this.bgp = { sessions: () => bgp.sessions(), routes: () => bgp.routes() };
+    if (deps.networks !== undefined) this.networks = deps.networks;
     if (c) {
       for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
       c.tracker.on('peers-changed', (peers) => this.onPeers(peers));
@@ -297,6 +304,26 @@ export class KnitdStateSource implements KnitStateSource {
       if (this.announcedSync.get(subnet) === inSync) continue;
       this.lastChange.set(subnet, new Date(this.now()));
       this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
+    }
+  }
+
+  /**
+   * The cluster's networks as a knitd read them from etcd (after each sync of
+   * its named networks): Watch hears what was created, changed or removed
+   * since the last call. The first call only records.
+   */
+  networksChanged(networks: ReadonlyArray<{ name: string; config: unknown }>): void {
+    const next = new Map(networks.map((n) => [n.name, JSON.stringify(n.config)]));
+    const before = this.networksSeen;
+    this.networksSeen = next;
+    if (before === undefined) return;
+    for (const [name, text] of next) {
+      const old = before.get(name);
+      if (old === text) continue;
+      this.emit({ kind: 'network', change: old === undefined ? 'added' : 'updated', network: { name, config: JSON.parse(text) as unknown, subnets: [], attached: [] } });
+    }
+    for (const name of before.keys()) {
+      if (!next.has(name)) this.emit({ kind: 'network', change: 'removed', network: { name, config: undefined, subnets: [], attached: [] } });
     }
   }
 

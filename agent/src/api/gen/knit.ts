@@ -6,10 +6,14 @@ import type { BgpRoute as _knit_v1_BgpRoute, BgpRoute__Output as _knit_v1_BgpRou
 import type { BgpSession as _knit_v1_BgpSession, BgpSession__Output as _knit_v1_BgpSession__Output } from './knit/v1/BgpSession';
 import type { BgpSessionEvent as _knit_v1_BgpSessionEvent, BgpSessionEvent__Output as _knit_v1_BgpSessionEvent__Output } from './knit/v1/BgpSessionEvent';
 import type { Condition as _knit_v1_Condition, Condition__Output as _knit_v1_Condition__Output } from './knit/v1/Condition';
+import type { CreateNetworkRequest as _knit_v1_CreateNetworkRequest, CreateNetworkRequest__Output as _knit_v1_CreateNetworkRequest__Output } from './knit/v1/CreateNetworkRequest';
+import type { DeleteNetworkRequest as _knit_v1_DeleteNetworkRequest, DeleteNetworkRequest__Output as _knit_v1_DeleteNetworkRequest__Output } from './knit/v1/DeleteNetworkRequest';
+import type { DeleteNetworkResponse as _knit_v1_DeleteNetworkResponse, DeleteNetworkResponse__Output as _knit_v1_DeleteNetworkResponse__Output } from './knit/v1/DeleteNetworkResponse';
 import type { Endpoint as _knit_v1_Endpoint, Endpoint__Output as _knit_v1_Endpoint__Output } from './knit/v1/Endpoint';
 import type { EndpointEvent as _knit_v1_EndpointEvent, EndpointEvent__Output as _knit_v1_EndpointEvent__Output } from './knit/v1/EndpointEvent';
 import type { FdbObject as _knit_v1_FdbObject, FdbObject__Output as _knit_v1_FdbObject__Output } from './knit/v1/FdbObject';
 import type { GetEndpointRequest as _knit_v1_GetEndpointRequest, GetEndpointRequest__Output as _knit_v1_GetEndpointRequest__Output } from './knit/v1/GetEndpointRequest';
+import type { GetNetworkRequest as _knit_v1_GetNetworkRequest, GetNetworkRequest__Output as _knit_v1_GetNetworkRequest__Output } from './knit/v1/GetNetworkRequest';
 import type { GetNodeRequest as _knit_v1_GetNodeRequest, GetNodeRequest__Output as _knit_v1_GetNodeRequest__Output } from './knit/v1/GetNodeRequest';
 import type { KnitClient as _knit_v1_KnitClient, KnitDefinition as _knit_v1_KnitDefinition } from './knit/v1/Knit';
 import type { ListBgpRoutesRequest as _knit_v1_ListBgpRoutesRequest, ListBgpRoutesRequest__Output as _knit_v1_ListBgpRoutesRequest__Output } from './knit/v1/ListBgpRoutesRequest';
@@ -18,11 +22,17 @@ import type { ListBgpSessionsRequest as _knit_v1_ListBgpSessionsRequest, ListBgp
 import type { ListBgpSessionsResponse as _knit_v1_ListBgpSessionsResponse, ListBgpSessionsResponse__Output as _knit_v1_ListBgpSessionsResponse__Output } from './knit/v1/ListBgpSessionsResponse';
 import type { ListEndpointsRequest as _knit_v1_ListEndpointsRequest, ListEndpointsRequest__Output as _knit_v1_ListEndpointsRequest__Output } from './knit/v1/ListEndpointsRequest';
 import type { ListEndpointsResponse as _knit_v1_ListEndpointsResponse, ListEndpointsResponse__Output as _knit_v1_ListEndpointsResponse__Output } from './knit/v1/ListEndpointsResponse';
+import type { ListNetworksRequest as _knit_v1_ListNetworksRequest, ListNetworksRequest__Output as _knit_v1_ListNetworksRequest__Output } from './knit/v1/ListNetworksRequest';
+import type { ListNetworksResponse as _knit_v1_ListNetworksResponse, ListNetworksResponse__Output as _knit_v1_ListNetworksResponse__Output } from './knit/v1/ListNetworksResponse';
 import type { ListPeersRequest as _knit_v1_ListPeersRequest, ListPeersRequest__Output as _knit_v1_ListPeersRequest__Output } from './knit/v1/ListPeersRequest';
 import type { ListPeersResponse as _knit_v1_ListPeersResponse, ListPeersResponse__Output as _knit_v1_ListPeersResponse__Output } from './knit/v1/ListPeersResponse';
 import type { ListSubnetsRequest as _knit_v1_ListSubnetsRequest, ListSubnetsRequest__Output as _knit_v1_ListSubnetsRequest__Output } from './knit/v1/ListSubnetsRequest';
 import type { ListSubnetsResponse as _knit_v1_ListSubnetsResponse, ListSubnetsResponse__Output as _knit_v1_ListSubnetsResponse__Output } from './knit/v1/ListSubnetsResponse';
 import type { NeighbourObject as _knit_v1_NeighbourObject, NeighbourObject__Output as _knit_v1_NeighbourObject__Output } from './knit/v1/NeighbourObject';
+import type { Network as _knit_v1_Network, Network__Output as _knit_v1_Network__Output } from './knit/v1/Network';
+import type { NetworkAttachment as _knit_v1_NetworkAttachment, NetworkAttachment__Output as _knit_v1_NetworkAttachment__Output } from './knit/v1/NetworkAttachment';
+import type { NetworkEvent as _knit_v1_NetworkEvent, NetworkEvent__Output as _knit_v1_NetworkEvent__Output } from './knit/v1/NetworkEvent';
+import type { NetworkSubnet as _knit_v1_NetworkSubnet, NetworkSubnet__Output as _knit_v1_NetworkSubnet__Output } from './knit/v1/NetworkSubnet';
 import type { Node as _knit_v1_Node, Node__Output as _knit_v1_Node__Output } from './knit/v1/Node';
 import type { NodeEvent as _knit_v1_NodeEvent, NodeEvent__Output as _knit_v1_NodeEvent__Output } from './knit/v1/NodeEvent';
 import type { Peer as _knit_v1_Peer, Peer__Output as _knit_v1_Peer__Output } from './knit/v1/Peer';
@@ -51,10 +61,14 @@ export interface ProtoGrpcType {
       BgpSessionEvent: MessageTypeDefinition<_knit_v1_BgpSessionEvent, _knit_v1_BgpSessionEvent__Output>
       ChangeType: EnumTypeDefinition
       Condition: MessageTypeDefinition<_knit_v1_Condition, _knit_v1_Condition__Output>
+      CreateNetworkRequest: MessageTypeDefinition<_knit_v1_CreateNetworkRequest, _knit_v1_CreateNetworkRequest__Output>
+      DeleteNetworkRequest: MessageTypeDefinition<_knit_v1_DeleteNetworkRequest, _knit_v1_DeleteNetworkRequest__Output>
+      DeleteNetworkResponse: MessageTypeDefinition<_knit_v1_DeleteNetworkResponse, _knit_v1_DeleteNetworkResponse__Output>
       Endpoint: MessageTypeDefinition<_knit_v1_Endpoint, _knit_v1_Endpoint__Output>
       EndpointEvent: MessageTypeDefinition<_knit_v1_EndpointEvent, _knit_v1_EndpointEvent__Output>
       FdbObject: MessageTypeDefinition<_knit_v1_FdbObject, _knit_v1_FdbObject__Output>
       GetEndpointRequest: MessageTypeDefinition<_knit_v1_GetEndpointRequest, _knit_v1_GetEndpointRequest__Output>
+      GetNetworkRequest: MessageTypeDefinition<_knit_v1_GetNetworkRequest, _knit_v1_GetNetworkRequest__Output>
       GetNodeRequest: MessageTypeDefinition<_knit_v1_GetNodeRequest, _knit_v1_GetNodeRequest__Output>
       /**
        * The operator service of one knitd.
@@ -66,11 +80,17 @@ export interface ProtoGrpcType {
       ListBgpSessionsResponse: MessageTypeDefinition<_knit_v1_ListBgpSessionsResponse, _knit_v1_ListBgpSessionsResponse__Output>
       ListEndpointsRequest: MessageTypeDefinition<_knit_v1_ListEndpointsRequest, _knit_v1_ListEndpointsRequest__Output>
       ListEndpointsResponse: MessageTypeDefinition<_knit_v1_ListEndpointsResponse, _knit_v1_ListEndpointsResponse__Output>
+      ListNetworksRequest: MessageTypeDefinition<_knit_v1_ListNetworksRequest, _knit_v1_ListNetworksRequest__Output>
+      ListNetworksResponse: MessageTypeDefinition<_knit_v1_ListNetworksResponse, _knit_v1_ListNetworksResponse__Output>
       ListPeersRequest: MessageTypeDefinition<_knit_v1_ListPeersRequest, _knit_v1_ListPeersRequest__Output>
       ListPeersResponse: MessageTypeDefinition<_knit_v1_ListPeersResponse, _knit_v1_ListPeersResponse__Output>
       ListSubnetsRequest: MessageTypeDefinition<_knit_v1_ListSubnetsRequest, _knit_v1_ListSubnetsRequest__Output>
       ListSubnetsResponse: MessageTypeDefinition<_knit_v1_ListSubnetsResponse, _knit_v1_ListSubnetsResponse__Output>
       NeighbourObject: MessageTypeDefinition<_knit_v1_NeighbourObject, _knit_v1_NeighbourObject__Output>
+      Network: MessageTypeDefinition<_knit_v1_Network, _knit_v1_Network__Output>
+      NetworkAttachment: MessageTypeDefinition<_knit_v1_NetworkAttachment, _knit_v1_NetworkAttachment__Output>
+      NetworkEvent: MessageTypeDefinition<_knit_v1_NetworkEvent, _knit_v1_NetworkEvent__Output>
+      NetworkSubnet: MessageTypeDefinition<_knit_v1_NetworkSubnet, _knit_v1_NetworkSubnet__Output>
       Node: MessageTypeDefinition<_knit_v1_Node, _knit_v1_Node__Output>
       NodeEvent: MessageTypeDefinition<_knit_v1_NodeEvent, _knit_v1_NodeEvent__Output>
       Peer: MessageTypeDefinition<_knit_v1_Peer, _knit_v1_Peer__Output>

@@ -2,8 +2,12 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CreateNetworkRequest as _knit_v1_CreateNetworkRequest, CreateNetworkRequest__Output as _knit_v1_CreateNetworkRequest__Output } from '../../knit/v1/CreateNetworkRequest';
+import type { DeleteNetworkRequest as _knit_v1_DeleteNetworkRequest, DeleteNetworkRequest__Output as _knit_v1_DeleteNetworkRequest__Output } from '../../knit/v1/DeleteNetworkRequest';
+import type { DeleteNetworkResponse as _knit_v1_DeleteNetworkResponse, DeleteNetworkResponse__Output as _knit_v1_DeleteNetworkResponse__Output } from '../../knit/v1/DeleteNetworkResponse';
 import type { Endpoint as _knit_v1_Endpoint, Endpoint__Output as _knit_v1_Endpoint__Output } from '../../knit/v1/Endpoint';
 import type { GetEndpointRequest as _knit_v1_GetEndpointRequest, GetEndpointRequest__Output as _knit_v1_GetEndpointRequest__Output } from '../../knit/v1/GetEndpointRequest';
+import type { GetNetworkRequest as _knit_v1_GetNetworkRequest, GetNetworkRequest__Output as _knit_v1_GetNetworkRequest__Output } from '../../knit/v1/GetNetworkRequest';
 import type { GetNodeRequest as _knit_v1_GetNodeRequest, GetNodeRequest__Output as _knit_v1_GetNodeRequest__Output } from '../../knit/v1/GetNodeRequest';
 import type { ListBgpRoutesRequest as _knit_v1_ListBgpRoutesRequest, ListBgpRoutesRequest__Output as _knit_v1_ListBgpRoutesRequest__Output } from '../../knit/v1/ListBgpRoutesRequest';
 import type { ListBgpRoutesResponse as _knit_v1_ListBgpRoutesResponse, ListBgpRoutesResponse__Output as _knit_v1_ListBgpRoutesResponse__Output } from '../../knit/v1/ListBgpRoutesResponse';
@@ -11,10 +15,13 @@ import type { ListBgpSessionsRequest as _knit_v1_ListBgpSessionsRequest, ListBgp
 import type { ListBgpSessionsResponse as _knit_v1_ListBgpSessionsResponse, ListBgpSessionsResponse__Output as _knit_v1_ListBgpSessionsResponse__Output } from '../../knit/v1/ListBgpSessionsResponse';
 import type { ListEndpointsRequest as _knit_v1_ListEndpointsRequest, ListEndpointsRequest__Output as _knit_v1_ListEndpointsRequest__Output } from '../../knit/v1/ListEndpointsRequest';
 import type { ListEndpointsResponse as _knit_v1_ListEndpointsResponse, ListEndpointsResponse__Output as _knit_v1_ListEndpointsResponse__Output } from '../../knit/v1/ListEndpointsResponse';
+import type { ListNetworksRequest as _knit_v1_ListNetworksRequest, ListNetworksRequest__Output as _knit_v1_ListNetworksRequest__Output } from '../../knit/v1/ListNetworksRequest';
+import type { ListNetworksResponse as _knit_v1_ListNetworksResponse, ListNetworksResponse__Output as _knit_v1_ListNetworksResponse__Output } from '../../knit/v1/ListNetworksResponse';
 import type { ListPeersRequest as _knit_v1_ListPeersRequest, ListPeersRequest__Output as _knit_v1_ListPeersRequest__Output } from '../../knit/v1/ListPeersRequest';
 import type { ListPeersResponse as _knit_v1_ListPeersResponse, ListPeersResponse__Output as _knit_v1_ListPeersResponse__Output } from '../../knit/v1/ListPeersResponse';
 import type { ListSubnetsRequest as _knit_v1_ListSubnetsRequest, ListSubnetsRequest__Output as _knit_v1_ListSubnetsRequest__Output } from '../../knit/v1/ListSubnetsRequest';
 import type { ListSubnetsResponse as _knit_v1_ListSubnetsResponse, ListSubnetsResponse__Output as _knit_v1_ListSubnetsResponse__Output } from '../../knit/v1/ListSubnetsResponse';
+import type { Network as _knit_v1_Network, Network__Output as _knit_v1_Network__Output } from '../../knit/v1/Network';
 import type { Node as _knit_v1_Node, Node__Output as _knit_v1_Node__Output } from '../../knit/v1/Node';
 import type { WatchEvent as _knit_v1_WatchEvent, WatchEvent__Output as _knit_v1_WatchEvent__Output } from '../../knit/v1/WatchEvent';
 import type { WatchRequest as _knit_v1_WatchRequest, WatchRequest__Output as _knit_v1_WatchRequest__Output } from '../../knit/v1/WatchRequest';
@@ -23,6 +30,42 @@ import type { WatchRequest as _knit_v1_WatchRequest, WatchRequest__Output as _kn
  * The operator service of one knitd.
  */
 export interface KnitClient extends grpc.Client {
+  /**
+   * Creates a named network (what `knitctl network create` does); INVALID_ARGUMENT
+   * for a bad name or option, FAILED_PRECONDITION when it conflicts with another
+   * network (name, CIDR, VNI, device names). Every node brings it up.
+   */
+  CreateNetwork(argument: _knit_v1_CreateNetworkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  CreateNetwork(argument: _knit_v1_CreateNetworkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  CreateNetwork(argument: _knit_v1_CreateNetworkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  CreateNetwork(argument: _knit_v1_CreateNetworkRequest, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  /**
+   * Creates a named network (what `knitctl network create` does); INVALID_ARGUMENT
+   * for a bad name or option, FAILED_PRECONDITION when it conflicts with another
+   * network (name, CIDR, VNI, device names). Every node brings it up.
+   */
+  createNetwork(argument: _knit_v1_CreateNetworkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  createNetwork(argument: _knit_v1_CreateNetworkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  createNetwork(argument: _knit_v1_CreateNetworkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  createNetwork(argument: _knit_v1_CreateNetworkRequest, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Removes a named network; FAILED_PRECONDITION while any node has endpoints on
+   * it (the message names the nodes), NOT_FOUND when absent.
+   */
+  DeleteNetwork(argument: _knit_v1_DeleteNetworkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  DeleteNetwork(argument: _knit_v1_DeleteNetworkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  DeleteNetwork(argument: _knit_v1_DeleteNetworkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  DeleteNetwork(argument: _knit_v1_DeleteNetworkRequest, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Removes a named network; FAILED_PRECONDITION while any node has endpoints on
+   * it (the message names the nodes), NOT_FOUND when absent.
+   */
+  deleteNetwork(argument: _knit_v1_DeleteNetworkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  deleteNetwork(argument: _knit_v1_DeleteNetworkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  deleteNetwork(argument: _knit_v1_DeleteNetworkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  deleteNetwork(argument: _knit_v1_DeleteNetworkRequest, callback: grpc.requestCallback<_knit_v1_DeleteNetworkResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * One container attachment; NOT_FOUND when the container has none.
    */
@@ -37,6 +80,21 @@ export interface KnitClient extends grpc.Client {
   getEndpoint(argument: _knit_v1_GetEndpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_Endpoint__Output>): grpc.ClientUnaryCall;
   getEndpoint(argument: _knit_v1_GetEndpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Endpoint__Output>): grpc.ClientUnaryCall;
   getEndpoint(argument: _knit_v1_GetEndpointRequest, callback: grpc.requestCallback<_knit_v1_Endpoint__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * One network with its subnets and the nodes that have endpoints on it; NOT_FOUND when absent.
+   */
+  GetNetwork(argument: _knit_v1_GetNetworkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  GetNetwork(argument: _knit_v1_GetNetworkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  GetNetwork(argument: _knit_v1_GetNetworkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  GetNetwork(argument: _knit_v1_GetNetworkRequest, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  /**
+   * One network with its subnets and the nodes that have endpoints on it; NOT_FOUND when absent.
+   */
+  getNetwork(argument: _knit_v1_GetNetworkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  getNetwork(argument: _knit_v1_GetNetworkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  getNetwork(argument: _knit_v1_GetNetworkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
+  getNetwork(argument: _knit_v1_GetNetworkRequest, callback: grpc.requestCallback<_knit_v1_Network__Output>): grpc.ClientUnaryCall;
   
   /**
    * This node: lease, backend device, MTU, health, readiness, versions.
@@ -99,6 +157,23 @@ export interface KnitClient extends grpc.Client {
   listEndpoints(argument: _knit_v1_ListEndpointsRequest, callback: grpc.requestCallback<_knit_v1_ListEndpointsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Every network of the cluster (the default one first, then the named ones);
+   * FAILED_PRECONDITION in single-node mode.
+   */
+  ListNetworks(argument: _knit_v1_ListNetworksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  ListNetworks(argument: _knit_v1_ListNetworksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  ListNetworks(argument: _knit_v1_ListNetworksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  ListNetworks(argument: _knit_v1_ListNetworksRequest, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Every network of the cluster (the default one first, then the named ones);
+   * FAILED_PRECONDITION in single-node mode.
+   */
+  listNetworks(argument: _knit_v1_ListNetworksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  listNetworks(argument: _knit_v1_ListNetworksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  listNetworks(argument: _knit_v1_ListNetworksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  listNetworks(argument: _knit_v1_ListNetworksRequest, callback: grpc.requestCallback<_knit_v1_ListNetworksResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Per peer, the kernel objects knit programmed and whether each matches.
    */
   ListPeers(argument: _knit_v1_ListPeersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_knit_v1_ListPeersResponse__Output>): grpc.ClientUnaryCall;
@@ -148,9 +223,27 @@ export interface KnitClient extends grpc.Client {
  */
 export interface KnitHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Creates a named network (what `knitctl network create` does); INVALID_ARGUMENT
+   * for a bad name or option, FAILED_PRECONDITION when it conflicts with another
+   * network (name, CIDR, VNI, device names). Every node brings it up.
+   */
+  CreateNetwork: grpc.handleUnaryCall<_knit_v1_CreateNetworkRequest__Output, _knit_v1_Network>;
+  
+  /**
+   * Removes a named network; FAILED_PRECONDITION while any node has endpoints on
+   * it (the message names the nodes), NOT_FOUND when absent.
+   */
+  DeleteNetwork: grpc.handleUnaryCall<_knit_v1_DeleteNetworkRequest__Output, _knit_v1_DeleteNetworkResponse>;
+  
+  /**
    * One container attachment; NOT_FOUND when the container has none.
    */
   GetEndpoint: grpc.handleUnaryCall<_knit_v1_GetEndpointRequest__Output, _knit_v1_Endpoint>;
+  
+  /**
+   * One network with its subnets and the nodes that have endpoints on it; NOT_FOUND when absent.
+   */
+  GetNetwork: grpc.handleUnaryCall<_knit_v1_GetNetworkRequest__Output, _knit_v1_Network>;
   
   /**
    * This node: lease, backend device, MTU, health, readiness, versions.
@@ -173,6 +266,12 @@ export interface KnitHandlers extends grpc.UntypedServiceImplementation {
   ListEndpoints: grpc.handleUnaryCall<_knit_v1_ListEndpointsRequest__Output, _knit_v1_ListEndpointsResponse>;
   
   /**
+   * Every network of the cluster (the default one first, then the named ones);
+   * FAILED_PRECONDITION in single-node mode.
+   */
+  ListNetworks: grpc.handleUnaryCall<_knit_v1_ListNetworksRequest__Output, _knit_v1_ListNetworksResponse>;
+  
+  /**
    * Per peer, the kernel objects knit programmed and whether each matches.
    */
   ListPeers: grpc.handleUnaryCall<_knit_v1_ListPeersRequest__Output, _knit_v1_ListPeersResponse>;
@@ -191,11 +290,15 @@ export interface KnitHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface KnitDefinition extends grpc.ServiceDefinition {
+  CreateNetwork: MethodDefinition<_knit_v1_CreateNetworkRequest, _knit_v1_Network, _knit_v1_CreateNetworkRequest__Output, _knit_v1_Network__Output>
+  DeleteNetwork: MethodDefinition<_knit_v1_DeleteNetworkRequest, _knit_v1_DeleteNetworkResponse, _knit_v1_DeleteNetworkRequest__Output, _knit_v1_DeleteNetworkResponse__Output>
   GetEndpoint: MethodDefinition<_knit_v1_GetEndpointRequest, _knit_v1_Endpoint, _knit_v1_GetEndpointRequest__Output, _knit_v1_Endpoint__Output>
+  GetNetwork: MethodDefinition<_knit_v1_GetNetworkRequest, _knit_v1_Network, _knit_v1_GetNetworkRequest__Output, _knit_v1_Network__Output>
   GetNode: MethodDefinition<_knit_v1_GetNodeRequest, _knit_v1_Node, _knit_v1_GetNodeRequest__Output, _knit_v1_Node__Output>
   ListBgpRoutes: MethodDefinition<_knit_v1_ListBgpRoutesRequest, _knit_v1_ListBgpRoutesResponse, _knit_v1_ListBgpRoutesRequest__Output, _knit_v1_ListBgpRoutesResponse__Output>
   ListBgpSessions: MethodDefinition<_knit_v1_ListBgpSessionsRequest, _knit_v1_ListBgpSessionsResponse, _knit_v1_ListBgpSessionsRequest__Output, _knit_v1_ListBgpSessionsResponse__Output>
   ListEndpoints: MethodDefinition<_knit_v1_ListEndpointsRequest, _knit_v1_ListEndpointsResponse, _knit_v1_ListEndpointsRequest__Output, _knit_v1_ListEndpointsResponse__Output>
+  ListNetworks: MethodDefinition<_knit_v1_ListNetworksRequest, _knit_v1_ListNetworksResponse, _knit_v1_ListNetworksRequest__Output, _knit_v1_ListNetworksResponse__Output>
   ListPeers: MethodDefinition<_knit_v1_ListPeersRequest, _knit_v1_ListPeersResponse, _knit_v1_ListPeersRequest__Output, _knit_v1_ListPeersResponse__Output>
   ListSubnets: MethodDefinition<_knit_v1_ListSubnetsRequest, _knit_v1_ListSubnetsResponse, _knit_v1_ListSubnetsRequest__Output, _knit_v1_ListSubnetsResponse__Output>
   Watch: MethodDefinition<_knit_v1_WatchRequest, _knit_v1_WatchEvent, _knit_v1_WatchRequest__Output, _knit_v1_WatchEvent__Output>

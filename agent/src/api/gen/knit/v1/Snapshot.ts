@@ -5,6 +5,7 @@ import type { SubnetLease as _knit_v1_SubnetLease, SubnetLease__Output as _knit_
 import type { Peer as _knit_v1_Peer, Peer__Output as _knit_v1_Peer__Output } from '../../knit/v1/Peer';
 import type { Endpoint as _knit_v1_Endpoint, Endpoint__Output as _knit_v1_Endpoint__Output } from '../../knit/v1/Endpoint';
 import type { BgpSession as _knit_v1_BgpSession, BgpSession__Output as _knit_v1_BgpSession__Output } from '../../knit/v1/BgpSession';
+import type { Network as _knit_v1_Network, Network__Output as _knit_v1_Network__Output } from '../../knit/v1/Network';
 
 /**
  * The whole state at the start of a Watch.
@@ -15,6 +16,10 @@ export interface Snapshot {
   'peers'?: (_knit_v1_Peer)[];
   'endpoints'?: (_knit_v1_Endpoint)[];
   'bgpSessions'?: (_knit_v1_BgpSession)[];
+  /**
+   * The cluster's networks (config only), when named networks are served.
+   */
+  'networks'?: (_knit_v1_Network)[];
 }
 
 /**
@@ -26,4 +31,8 @@ export interface Snapshot__Output {
   'peers': (_knit_v1_Peer__Output)[];
   'endpoints': (_knit_v1_Endpoint__Output)[];
   'bgpSessions': (_knit_v1_BgpSession__Output)[];
+  /**
+   * The cluster's networks (config only), when named networks are served.
+   */
+  'networks': (_knit_v1_Network__Output)[];
 }

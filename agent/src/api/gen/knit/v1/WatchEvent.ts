@@ -7,6 +7,7 @@ import type { EndpointEvent as _knit_v1_EndpointEvent, EndpointEvent__Output as 
 import type { BgpSessionEvent as _knit_v1_BgpSessionEvent, BgpSessionEvent__Output as _knit_v1_BgpSessionEvent__Output } from '../../knit/v1/BgpSessionEvent';
 import type { NodeEvent as _knit_v1_NodeEvent, NodeEvent__Output as _knit_v1_NodeEvent__Output } from '../../knit/v1/NodeEvent';
 import type { PeerLivenessEvent as _knit_v1_PeerLivenessEvent, PeerLivenessEvent__Output as _knit_v1_PeerLivenessEvent__Output } from '../../knit/v1/PeerLivenessEvent';
+import type { NetworkEvent as _knit_v1_NetworkEvent, NetworkEvent__Output as _knit_v1_NetworkEvent__Output } from '../../knit/v1/NetworkEvent';
 import type { Long } from '@grpc/proto-loader';
 
 export interface WatchEvent {
@@ -22,7 +23,8 @@ export interface WatchEvent {
   'bgpSession'?: (_knit_v1_BgpSessionEvent | null);
   'node'?: (_knit_v1_NodeEvent | null);
   'peerLiveness'?: (_knit_v1_PeerLivenessEvent | null);
-  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness";
+  'network'?: (_knit_v1_NetworkEvent | null);
+  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness"|"network";
 }
 
 export interface WatchEvent__Output {
@@ -38,5 +40,6 @@ export interface WatchEvent__Output {
   'bgpSession'?: (_knit_v1_BgpSessionEvent__Output | null);
   'node'?: (_knit_v1_NodeEvent__Output | null);
   'peerLiveness'?: (_knit_v1_PeerLivenessEvent__Output | null);
-  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness";
+  'network'?: (_knit_v1_NetworkEvent__Output | null);
+  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness"|"network";
 }

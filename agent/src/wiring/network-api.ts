@@ -1,0 +1,45 @@
+/**
+ * The API's network calls (ListNetworks, GetNetwork, CreateNetwork,
+ * DeleteNetwork) over the store's etcd functions: the same steps as
+ * `knitctl network …` (cli/network.ts), so both paths validate and create
+ * alike. Networks live in etcd, so any knitd answers for the whole cluster;
+ * every knitd brings a created network up through its NamedNetworks watch.
+ */
+import type { Etcd3 } from 'etcd3';
+import { NetworkRequestError, StateUnavailableError, type NetworkInfo, type NetworkRequest, type NetworkSource } from '../api';
+import { parseNetwork } from '../backend';
+import {
+  ConflictError, createNamedNetwork, DEFAULT_NETWORK, EtcdUnavailableError, freeVni, inspectNetwork, listNetworks,
+  NetworkConfigError, networkDocument, removeNamedNetwork,
+} from '../store';
+
+/** Store errors as the API reports them. */
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof NetworkConfigError) throw new NetworkRequestError('invalid', err.message, { cause: err });
+    if (err instanceof ConflictError) throw new NetworkRequestError('conflict', err.message, { cause: err });
+    if (err instanceof EtcdUnavailableError) throw new StateUnavailableError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+export function etcdNetworkSource(client: Etcd3, prefix: string): NetworkSource {
+  return {
+    list: () => mapped(async () => {
+      const { networks, invalid } = await listNetworks(client, prefix);
+      return { networks: networks.map((n): NetworkInfo => ({ name: n.name, config: n.config, subnets: [], attached: [] })), invalid };
+    }),
+    get: (name) => mapped(() => inspectNetwork(client, name, prefix)),
+    create: (name, req: NetworkRequest) => mapped(async () => {
+      if (name === DEFAULT_NETWORK) throw new NetworkConfigError('name', `${DEFAULT_NETWORK} is the cluster's own network (knitctl network init)`);
+      const vxlan = req.backend === undefined || req.backend === 'vxlan';
+      const cfg = parseNetwork(networkDocument(req, vxlan ? freeVni((await listNetworks(client, prefix)).networks) : 0));
+      // A VNI left to knit is picked again in the store's atomic step, as knitctl does.
+      const stored = await createNamedNetwork(client, name, cfg, prefix, { pickVni: req.vni === undefined });
+      return (await inspectNetwork(client, name, prefix)) ?? { name, config: stored, subnets: [], attached: [] };
+    }),
+    remove: (name) => mapped(() => removeNamedNetwork(client, name, prefix)),
+  };
+}
