@@ -106,6 +106,8 @@ protocol bgp p${c.last} { local ${ip(c.last)} as 65000; neighbor ${node} as 6500
       if (c.up) expect(k.get(ip(c.last)), `knitd ${ip(c.last)} (${c.name})`).to.equal('Established');
       else expect(k.get(ip(c.last)), `knitd ${ip(c.last)} (${c.name})`).to.not.equal('Established');
     }
+    // GTSM for an incoming connection is decided by its SYN's TTL, before any byte of it is read.
+    expect(knitd.proc.logTail(1 << 22)).to.include(`peer ${ip(28)}: connection refused (GTSM: its SYN arrived with TTL 1, not 255)`);
     // The key never appears in knitd's log.
     expect(knitd.proc.logTail(1 << 22)).to.not.include(KEY);
   });

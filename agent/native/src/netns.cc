@@ -363,6 +363,49 @@ Napi::Value NetlinkDrops(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, mem[SK_MEMINFO_DROPS]);
 }
 
+// GTSM on accepted connections: IP_MINTTL can only be set on a socket after
+// accept(), when the peer's first segments (its OPEN) may already be queued
+// unchecked. The listener keeps each connection's SYN (TCP_SAVE_SYN), so the
+// TTL / hop limit the peer's SYN arrived with can be checked before a single
+// byte is read: an off-path sender cannot inject into that connection, so the
+// SYN's TTL stands for what was queued with it.
+Napi::Value SetSaveSyn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setSaveSyn(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int one = 1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_SAVE_SYN, &one, sizeof(one)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(TCP_SAVE_SYN)", "fd " + std::to_string(fd));
+  }
+  return env.Undefined();
+}
+
+// savedSynTtl(fd): the TTL (IPv4) or hop limit (IPv6) of the SYN that opened
+// this accepted connection; -1 when the listener saved none.
+Napi::Value SavedSynTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "savedSynTtl(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  unsigned char buf[512];
+  socklen_t len = sizeof(buf);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, buf, &len) != 0) {
+    if (errno == ENOENT) return Napi::Number::New(env, -1);
+    ThrowErrno(env, errno, "getsockopt(TCP_SAVED_SYN)", "fd " + std::to_string(fd));
+    return env.Undefined();
+  }
+  if (len < 1) return Napi::Number::New(env, -1);
+  const int version = buf[0] >> 4;
+  if (version == 4 && len >= 20) return Napi::Number::New(env, buf[8]);
+  if (version == 6 && len >= 40) return Napi::Number::New(env, buf[7]);
+  return Napi::Number::New(env, -1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (g_origFd < 0) {
     g_origFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -381,6 +424,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setTcpMd5", Napi::Function::New(env, SetTcpMd5, "setTcpMd5"));
   exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket, "tcpSocket"));
   exports.Set("netlinkTune", Napi::Function::New(env, NetlinkTune, "netlinkTune"));
+  exports.Set("setSaveSyn", Napi::Function::New(env, SetSaveSyn, "setSaveSyn"));
+  exports.Set("savedSynTtl", Napi::Function::New(env, SavedSynTtl, "savedSynTtl"));
   exports.Set("netlinkDrops", Napi::Function::New(env, NetlinkDrops, "netlinkDrops"));
   return exports;
 }

@@ -12,13 +12,16 @@
  * passes; a peer that comes back without the capability, or without the
  * forwarding-state bit for a family, loses its stale paths at once.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log/logger';
 import { LogRateLimiter } from '../log/rate-limiter';
 import { Afi, CeaseSubcode, ceaseNotification, encodeMessage, type AfiSafi, type NotificationMessage } from './codec';
 import { realClock, Timer, type Clock } from '../base';
 import { tcpDialer, unmapAddress, wrapSocket, type Dialer } from './conn';
-import { setTcpMd5 } from '../netlink';
+import { acceptedSynTtl, keepListenerSyns, setTcpMd5 } from '../netlink';
+
+/** GTSM (RFC 5082): a directly connected peer's packets arrive with TTL 255. */
+const GTSM_TTL = 255;
 import type { Candidate, RouteSource } from './decision';
 import { exportPaths } from './export-policy';
 import type { SessionState } from './fsm';
@@ -220,6 +223,15 @@ export class Speaker {
     });
   }
 
+  /** The TTL of an accepted connection's SYN; -1 when unknown (the listener keeps no SYNs). */
+  private synTtl(sock: Socket): number {
+    try {
+      return acceptedSynTtl(sock);
+    } catch {
+      return -1;
+    }
+  }
+
   /** Opens the listener (when configured). */
   async start(): Promise<void> {
     const l = this.opts.listen;
@@ -235,6 +247,17 @@ export class Speaker {
         setTimeout(() => sock.destroy(), 1000).unref();
         return;
       }
+      if (entry.spec.ttlSecurity) {
+        // GTSM for an incoming connection: its minimum TTL can only be set
+        // after accept(), when the peer's OPEN may already be queued; the SYN's
+        // TTL, kept by the listener, says whether the peer is one hop away.
+        const ttl = this.synTtl(sock);
+        if (ttl !== GTSM_TTL) {
+          this.event(remote, 'refused', 'warn', `peer ${remote}: connection refused (GTSM: its SYN arrived with TTL ${ttl < 0 ? 'unknown' : ttl}, not ${GTSM_TTL})`);
+          sock.destroy();
+          return;
+        }
+      }
       if (entry.spec.password !== undefined && this.md5Keys.get(remote) !== entry.spec.password) {
         // The listener could not be keyed for this peer: an unsigned connection must not become a session.
         this.event(remote, 'refused', 'warn', `peer ${remote}: connection refused (TCP-MD5 key not installed on the listener)`);
@@ -248,6 +271,12 @@ export class Speaker {
       server.listen(l.port, l.address, () => resolve());
     });
     server.on('error', (err) => this.log.error('BGP listener error', { error: err.message }));
+    try {
+      keepListenerSyns(server);
+    } catch (err) {
+      // Without the SYN, an incoming GTSM connection cannot be checked: such peers are refused (synTtl -1).
+      this.log.warn('BGP listener cannot keep SYNs (TCP_SAVE_SYN); incoming connections of GTSM peers are refused', { error: err instanceof Error ? err.message : String(err) });
+    }
     this.server = server;
     this.capConnections();
     this.keyListener();

@@ -6,5 +6,8 @@ export * from './types';
 export { openHandle } from './handle';
 export type { NetlinkObserver } from './conn';
 export { NetlinkError, NetlinkInputError, isNetlinkError, type NetlinkErrorCode } from './errors';
-export { withNetns, currentNetnsInode, setSocketTtl, socketTtl, setSocketMinTtl, socketMinTtl, setTcpMd5, preparedTcpSocket, rawSocketOptions } from './netns';
+export {
+  withNetns, currentNetnsInode, setSocketTtl, socketTtl, setSocketMinTtl, socketMinTtl, setTcpMd5, preparedTcpSocket, rawSocketOptions,
+  keepListenerSyns, acceptedSynTtl,
+} from './netns';
 export { procNetnsInspector, sameNetns, type NetnsIdentity, type NetnsInspector, type NetnsLookup } from './netns-identity';

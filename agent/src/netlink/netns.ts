@@ -37,6 +37,10 @@ interface NetnsAddon {
   netlinkTune(port: number, rcvbuf: number): number;
   /** sk_drops of a socket (SO_MEMINFO) */
   netlinkDrops(fd: number): number;
+  /** setsockopt TCP_SAVE_SYN on a listening socket */
+  setSaveSyn(fd: number): void;
+  /** TTL / hop limit of the saved SYN of an accepted socket; -1 when none */
+  savedSynTtl(fd: number): number;
 }
 
 /** An error from the addon: errno, code (e.g. 'ENOENT') and the path in the message. */
@@ -109,6 +113,20 @@ export function netlinkTune(port: number, rcvbuf: number): number {
 /** How many messages the kernel dropped for the socket `fd` (its receive queue was full). */
 export function netlinkDrops(fd: number): number {
   return loadAddon().netlinkDrops(fd);
+}
+
+/** The listener keeps each incoming connection's SYN (for acceptedSynTtl). */
+export function keepListenerSyns(server: Server): void {
+  loadAddon().setSaveSyn(socketFd(server));
+}
+
+/**
+ * The TTL (IPv6: hop limit) the SYN of an accepted connection arrived with,
+ * when its listener keeps SYNs (keepListenerSyns); -1 otherwise. GTSM checks
+ * it, since IP_MINTTL set after accept() does not cover what was queued.
+ */
+export function acceptedSynTtl(sock: Socket): number {
+  return loadAddon().savedSynTtl(socketFd(sock));
 }
 
 /** Inode of the calling thread's current network namespace (tests and diagnostics). */

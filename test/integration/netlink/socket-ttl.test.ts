@@ -4,8 +4,11 @@
  * the BGP connection wrapper applying it.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { preparedTcpSocket, rawSocketOptions, setSocketMinTtl, setSocketTtl, setTcpMd5, socketMinTtl, socketTtl } from '../../../agent/src/netlink';
+import {
+  acceptedSynTtl, keepListenerSyns, preparedTcpSocket, rawSocketOptions, setSocketMinTtl, setSocketTtl, setTcpMd5, socketMinTtl, socketTtl,
+} from '../../../agent/src/netlink';
 import { wrapSocket } from '../../../agent/src/bgp/conn';
 import { waitFor } from '../../support/wait';
 
@@ -95,5 +98,30 @@ describe('netlink: socket TTL (native addon)', () => {
       await new Promise<void>((resolve) => keyed.close(() => resolve()));
     }
   });
-});
 
+  it('GTSM on accept: a listener that keeps SYNs tells each accepted connection the TTL its SYN arrived with (the default TTL, or 255 when the dialer sets it before connecting)', async () => {
+    const ttls: number[] = [];
+    const server = net.createServer((sock) => {
+      ttls.push(acceptedSynTtl(sock));
+      sock.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    keepListenerSyns(server);
+    const port = (server.address() as net.AddressInfo).port;
+    const dial = (c: net.Socket): Promise<void> => new Promise((resolve) => {
+      c.on('close', () => resolve());
+      c.on('error', () => undefined);
+      c.resume();
+      c.connect(port, '127.0.0.1');
+    });
+    try {
+      await dial(new net.Socket());
+      await dial(preparedTcpSocket(4, (fd) => rawSocketOptions.ttl(fd, 255)));
+      await waitFor('two accepted connections', () => ttls.length === 2, 5000);
+      const defaultTtl = Number(readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8'));
+      expect(ttls).to.deep.equal([defaultTtl, 255]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
