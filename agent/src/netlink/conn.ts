@@ -89,6 +89,11 @@ function failPendingOnError(s: RtNetlinkSocket, batcher?: WriteBatcher): void {
   });
 }
 
+/** What a request on a closed handle fails with (EBADF). */
+function closedError(): Error {
+  return Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 });
+}
+
 export class RtConn {
   private readonly req: RtNetlinkSocket;
   private readonly dumpSock: RtNetlinkSocket;
@@ -117,7 +122,7 @@ export class RtConn {
    * the event loop share one datagram and one ack (write-batch.ts).
    */
   async write(op: string, object: string, w: BatchedWrite): Promise<void> {
-    if (this.closed) throw toNetlinkError(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }), op, object);
+    if (this.closed) throw toNetlinkError(closedError(), op, object);
     try {
       await this.batcher.write(w);
       this.observe(op);
@@ -130,7 +135,7 @@ export class RtConn {
 
   /** Run one targeted request on the pipelined socket; errors become NetlinkError(op, object). */
   async request<T>(op: string, object: string, fn: (s: RtNetlinkSocket) => Promise<T>): Promise<T> {
-    if (this.closed) throw toNetlinkError(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }), op, object);
+    if (this.closed) throw toNetlinkError(closedError(), op, object);
     if (this.inFlight < WINDOW) this.inFlight++;
     else await new Promise<void>((resolve) => this.waiting.push(resolve)); // slot handed over by release
     try {
@@ -163,7 +168,7 @@ export class RtConn {
 
   /** Run one dump on the dump socket, after any dump already queued. */
   dump<T>(op: string, object: string, fn: (s: RtNetlinkSocket) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(toNetlinkError(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }), op, object));
+    if (this.closed) return Promise.reject(toNetlinkError(closedError(), op, object));
     const run = this.dumpChain.then(() => fn(this.dumpSock)).then((out) => {
       this.observe(op);
       return out;
@@ -179,7 +184,7 @@ export class RtConn {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.batcher.close(Object.assign(new Error('handle closed'), { code: 'EBADF', errno: 9 }));
+    this.batcher.close(closedError());
     this.req.socket.close();
     this.dumpSock.socket.close();
   }

@@ -40,6 +40,8 @@ export interface BatchedWrite {
 
 interface Entry {
   seq: number;
+  /** the batch it went out in (set when sent) */
+  batch?: SentBatch;
   w: BatchedWrite;
   /** the formatted body */
   body: Uint8Array[];
@@ -58,8 +60,6 @@ export class WriteBatcher {
   private flushScheduled = false;
   /** seq → entry, for every message sent and not yet answered */
   private readonly outstanding = new Map<number, Entry>();
-  /** ackSeq → its batch */
-  private readonly sent = new Map<number, SentBatch>();
   private closedWith: Error | null = null;
   private referenced = false;
   private readonly port: number;
@@ -90,7 +90,6 @@ export class WriteBatcher {
     for (const q of queued) q.reject(err);
     const out = [...this.outstanding.values()];
     this.outstanding.clear();
-    this.sent.clear();
     for (const e of out) e.reject(err);
     this.updateRef();
   }
@@ -141,8 +140,10 @@ export class WriteBatcher {
     // and beyond IOV_MAX the send fails inside native code.
     const datagram = Buffer.concat(parts);
     const batch: SentBatch = { entries, ackSeq };
-    for (const e of entries) this.outstanding.set(e.seq, e);
-    this.sent.set(ackSeq, batch);
+    for (const e of entries) {
+      e.batch = batch;
+      this.outstanding.set(e.seq, e);
+    }
     this.updateRef();
     this.s.socket.socket.send(datagram, {}, (err) => {
       if (!err) return;
@@ -160,18 +161,11 @@ export class WriteBatcher {
       } catch (x) {
         err = x instanceof Error ? x : new Error(String(x));
       }
-      const batch = this.sent.get(m.seq);
-      if (batch) {
-        // the ack of the batch's last message: the rest of the batch that had no error reply succeeded
-        this.outstanding.delete(m.seq);
-        if (err) e.reject(err);
-        else e.resolve();
-        this.settleBatch(batch);
-      } else {
-        this.outstanding.delete(m.seq);
-        if (err) e.reject(err);
-        else e.resolve(); // an unexpected positive reply still means done
-      }
+      this.outstanding.delete(m.seq);
+      if (err) e.reject(err);
+      else e.resolve();
+      // the ack of the batch's last message: the rest of the batch that had no error reply succeeded
+      if (e.batch && e.seq === e.batch.ackSeq) this.settleBatch(e.batch);
     }
     this.updateRef();
     if (this.queue.length > 0 && !this.flushScheduled) this.flush();
@@ -179,7 +173,6 @@ export class WriteBatcher {
 
   /** Settle every still-outstanding entry of `batch`: success, or `err` for all. */
   private settleBatch(batch: SentBatch, err?: Error): void {
-    this.sent.delete(batch.ackSeq);
     for (const e of batch.entries) {
       if (!this.outstanding.delete(e.seq)) continue;
       if (err) e.reject(err);

@@ -10,7 +10,7 @@ import { NetworkRequestError, StateUnavailableError, type NetworkInfo, type Netw
 import { parseNetwork } from '../backend';
 import {
   ConflictError, createNamedNetwork, DEFAULT_NETWORK, EtcdUnavailableError, freeVni, inspectNetwork, listNetworks,
-  NetworkConfigError, networkDocument, removeNamedNetwork,
+  networkBridgeName, NetworkConfigError, networkDocument, removeNamedNetwork,
 } from '../store';
 
 /** Store errors as the API reports them. */
@@ -34,11 +34,11 @@ export function etcdNetworkSource(client: Etcd3, prefix: string): NetworkSource 
     get: (name) => mapped(() => inspectNetwork(client, name, prefix)),
     create: (name, req: NetworkRequest) => mapped(async () => {
       if (name === DEFAULT_NETWORK) throw new NetworkConfigError('name', `${DEFAULT_NETWORK} is the cluster's own network (knitctl network init)`);
-      const vxlan = req.backend === undefined || req.backend === 'vxlan';
-      const cfg = parseNetwork(networkDocument(req, vxlan ? freeVni((await listNetworks(client, prefix)).networks) : 0));
-      // A VNI left to knit is picked again in the store's atomic step, as knitctl does.
+      // A VNI left to knit is chosen in the store's atomic step (pickVni); until then any valid one fills the document.
+      const cfg = parseNetwork(networkDocument(req, freeVni([])));
       const stored = await createNamedNetwork(client, name, cfg, prefix, { pickVni: req.vni === undefined });
-      return (await inspectNetwork(client, name, prefix)) ?? { name, config: stored, subnets: [], attached: [] };
+      // Just created: no node holds a lease of it or has endpoints on it yet.
+      return { name, config: stored, bridge: networkBridgeName(name), subnets: [], attached: [] };
     }),
     remove: (name) => mapped(() => removeNamedNetwork(client, name, prefix)),
   };

@@ -317,10 +317,10 @@ export class KnitdStateSource implements KnitStateSource {
     const before = this.networksSeen;
     this.networksSeen = next;
     if (before === undefined) return;
-    for (const [name, text] of next) {
-      const old = before.get(name);
-      if (old === text) continue;
-      this.emit({ kind: 'network', change: old === undefined ? 'added' : 'updated', network: { name, config: JSON.parse(text) as unknown, subnets: [], attached: [] } });
+    for (const n of networks) {
+      const old = before.get(n.name);
+      if (old === next.get(n.name)) continue;
+      this.emit({ kind: 'network', change: old === undefined ? 'added' : 'updated', network: { name: n.name, config: n.config, subnets: [], attached: [] } });
     }
     for (const name of before.keys()) {
       if (!next.has(name)) this.emit({ kind: 'network', change: 'removed', network: { name, config: undefined, subnets: [], attached: [] } });

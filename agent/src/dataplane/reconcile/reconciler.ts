@@ -108,9 +108,8 @@ export class Reconciler {
   private readonly conflictsLog = new LogOnChange<true>();
   private lastSetupResult: SetupResult | undefined;
   private readonly runListeners = new Set<(run: ReconcileRunReport) => void>();
-  /** the kernel as the last dump, events and our acks left it (kernel-view.ts) */
-  private readonly view: KernelView;
-  private readonly useView: boolean;
+  /** the kernel as the last dump, events and our acks left it (kernel-view.ts); none when off */
+  private readonly view: KernelView | undefined;
   /** the next run must dump (resync, retry, explicit run, lost events) */
   private dumpNext = true;
 
@@ -136,8 +135,7 @@ export class Reconciler {
       onResync: () => { this.needSetup = true; this.dumpNext = true; }, // also re-check the devices (MTU, address, up)
     });
     this.routeScope = opts.routeScope ?? (() => true);
-    this.view = new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst));
-    this.useView = opts.kernelView ?? true;
+    this.view = opts.kernelView === false ? undefined : new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst));
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -167,8 +165,7 @@ export class Reconciler {
       (err) => {
         // ENOBUFS means events were lost: a full run covers whatever they said.
         this.log.warn('netlink event stream error; reconciling', { error: err.message });
-        this.view.invalidate();
-        this.dumpNext = true;
+        this.view?.invalidate();
         this.request();
       },
     );
@@ -284,7 +281,7 @@ export class Reconciler {
   }
 
   private onEvent(ev: NetlinkEvent): void {
-    if (this.useView) this.view.onEvent(ev);
+    this.view?.onEvent(ev);
     const verdict = eventNeedsRun(ev, this.wanted);
     if (verdict === undefined) return;
     if (verdict.setup) {
@@ -319,7 +316,7 @@ export class Reconciler {
     this.noteRefused(desired);
     const owned = this.backend.ownedDevices();
     // The view stands in for a dump only for a peer change or a repair, with no setup in this run.
-    const fromView = this.useView && !this.dumpNext && !run.setupRan ? this.view.snapshot() : undefined;
+    const fromView = !this.dumpNext && !run.setupRan ? this.view?.snapshot() : undefined;
     this.dumpNext = false;
     let current: CurrentObjects;
     if (fromView) {
@@ -327,14 +324,14 @@ export class Reconciler {
       run.fromView = true;
       this.stats.viewRuns++;
     } else {
-      this.view.beginDump();
+      this.view?.beginDump();
       try {
         current = await this.dumpCurrent(owned);
       } catch (err) {
-        this.view.abortDump();
+        this.view?.abortDump();
         throw err;
       }
-      if (this.useView) this.view.reset(current, owned);
+      this.view?.reset(current, owned);
     }
     const flat = {
       routes: desired.peers.flatMap((p) => p.routes),
@@ -371,7 +368,7 @@ export class Reconciler {
       if (deviceGone) this.needSetup = true;
       const key = objectKey(op.object);
       if (error === undefined) {
-        if (this.useView) this.view.applied(op);
+        this.view?.applied(op);
         if (op.action === 'add') run.added++;
         else if (op.action === 'replace') run.replaced++;
         else run.deleted++;
