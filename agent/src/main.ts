@@ -33,6 +33,7 @@ import { PolicyEnforcer } from './wiring/policy-enforcer';
 import { PolicyEndpointPublisher } from './wiring/policy-endpoints';
 import { DockerDriver, DockerNetworkSync, NetworkIdMap, PluginServer } from './docker';
 import { retrier } from './wiring/retry';
+import { networkFamilies } from './store';
 import { CniServer } from './cni/server';
 import { renderConflist, writeFileAtomicIfChanged } from './cni/conflist';
 import { auditAttachments } from './cni/audit';
@@ -174,6 +175,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     natCidr = subnet;
   }
   starting.setStep('starting: IPAM, bridge, nft table, CNI socket');
+  // IPv6-only cluster: the one pool, the bridge gateway and every container address are IPv6 (ipam.json holds that pool).
+  const ipv6Only = subnet.includes(':');
   ipam = await Ipam.open({ subnet, stateFile: join(cfg.stateDir, 'ipam.json'), logger: log.child({ module: 'ipam' }) });
   const endpoints = await EndpointStore.open(join(cfg.stateDir, 'endpoints.json'), log);
   // One pool per family: ipam.json stays the IPv4 file it always was; IPv6 gets its own.
@@ -189,7 +192,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   ensureSysctl(procSysctl, 'net.ipv4.ip_forward', '1');
   // IPv6 forwarding for pod traffic. It also turns off accepting router
   // advertisements on interfaces with accept_ra=1 (docs/operations.md).
-  if (ipam6) ensureSysctl(procSysctl, 'net.ipv6.conf.all.forwarding', '1');
+  if (ipam6 || ipv6Only) ensureSysctl(procSysctl, 'net.ipv6.conf.all.forwarding', '1');
   await undoNewBridgeAddresses(nl, cfg.bridge, undo);
   const bridge = await ensureBridge(nl, {
     name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu,
@@ -225,17 +228,20 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   // Endpoints network policy isolates (the policy enforcer says which): their traffic stays tracked.
   let policyTracked: string[] = [];
   const defaultInternal = cluster?.network.internal === true;
+  const ipv6Cidr = cluster === undefined ? undefined : networkFamilies(cluster.network).ipv6?.clusterCidr;
+  const ipv6NodeSubnet = ipv6Only ? subnet : subnet6;
   const natBase = (): Omit<NftDesiredState, 'portMappings'> => {
     const others = named?.list() ?? [];
     return {
-      ...(masquerade && !defaultInternal ? { masquerade: { clusterCidr: natCidr } } : {}),
+      ...(masquerade && !defaultInternal && !ipv6Only ? { masquerade: { clusterCidr: natCidr } } : {}),
       // IPv6 masquerade only when the network asks for it (ipv6Masquerade, off by default as in flannel).
-      ...(cluster?.network.ipv6Masquerade === true && cluster.network.ipv6ClusterCidr !== undefined && !defaultInternal
-        ? { masquerade6: { clusterCidr: cluster.network.ipv6ClusterCidr } } : {}),
+      ...(cluster?.network.ipv6Masquerade === true && ipv6Cidr !== undefined && !defaultInternal
+        ? { masquerade6: { clusterCidr: ipv6Cidr } } : {}),
       // Forwarded pod-to-pod traffic of the default network skips conntrack
       // (hostPort flows stay tracked). The node's own addresses in it: the
       // bridge gateway and the tunnel devices' <subnet .0>.
-      notrack: { clusterCidr: natCidr, nodeAddresses: [ipam.gateway, subnet.split('/')[0]!], trackedAddresses: policyTracked },
+      // (IPv4 only: an IPv6-only network's pod traffic stays tracked.)
+      ...(ipv6Only ? {} : { notrack: { clusterCidr: natCidr, nodeAddresses: [ipam.gateway, subnet.split('/')[0]!], trackedAddresses: policyTracked } }),
       // knit's own VXLAN packets between node addresses skip conntrack too: the UDP
       // ports of every network's backend (vxlan describes its port), to or from this node's underlay address.
       ...(cluster && !cluster.underlay.ip.includes(':') ? {
@@ -247,10 +253,11 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
           }),
         },
       } : {}),
-      nodeSubnet: subnet,
+      ...(ipv6Only ? {} : { nodeSubnet: subnet }),
       bridge: cfg.bridge,
+      // Isolation between IPv4 networks: an IPv6-only default network shares no family with the (IPv4) named ones.
       networks: [
-        { name: DEFAULT_NETWORK_NAME, cidr: natCidr, bridge: cfg.bridge, internal: defaultInternal },
+        ...(ipv6Only ? [] : [{ name: DEFAULT_NETWORK_NAME, cidr: natCidr, bridge: cfg.bridge, internal: defaultInternal }]),
         ...others.map((n) => ({ name: n.name, cidr: n.config.clusterCidr, bridge: n.bridge, internal: n.config.internal === true })),
       ],
       extraNat: others.map((n) => ({
@@ -280,7 +287,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     endpoints,
     portMaps: {
       setPortMappings: (m: PortMapping[], m6: PortMapping[]) => nft.apply({
-        ...natBase(), portMappings: m, portMappings6: m6, ...(subnet6 !== undefined ? { nodeSubnet6: subnet6 } : {}),
+        ...natBase(), portMappings: m, portMappings6: m6, ...(ipv6NodeSubnet !== undefined ? { nodeSubnet6: ipv6NodeSubnet } : {}),
       }),
     },
     notReadyReason: () => {

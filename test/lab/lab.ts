@@ -38,8 +38,8 @@ export interface LabOptions {
   underlayCidr?: string;
   /**
    * Dual-stack underlay: also IPv6 on the underlay, fd77::1/64 on the router
-   * and fd77::<10+i>/64 on node i (added with nodad: usable at once), IPv6
-   * forwarding on the router.
+   * and fd77::<10+i>/64 on node i (added with nodad: usable at once) with an
+   * IPv6 default route via the router, IPv6 forwarding on the router.
    */
   ipv6?: boolean;
 }
@@ -182,7 +182,7 @@ class LabImpl implements Lab {
       const ip6 = ipv6 ? `fd77::${(10 + i + 1).toString(16)}` : undefined;
       ipBatch(nodeNs, [
         `addr add ${plan.nodeIps[i]}/${len} dev ${dev}`, `link set ${dev} up`, `route add default via ${plan.routerIp}`,
-        ...(ip6 ? [`addr add ${ip6}/64 dev ${dev} nodad`] : []),
+        ...(ip6 ? [`addr add ${ip6}/64 dev ${dev} nodad`, 'route add ::/0 via fd77::1'] : []),
       ]);
       this.nodes.push({ name: `node${i + 1}`, ns: nodeNs, netnsPath: netnsPath(nodeNs), underlayIp: plan.nodeIps[i], dev, ...(ip6 ? { underlayIp6: ip6 } : {}) });
     }

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { planHostGw, planIpip, planVxlan, vtepMac, type DesiredDataplane, type VxlanPlanEnv } from '../../agent/src/backend';
 import { mustParseCidr } from '../../agent/src/net/ipv4';
+import { mustParseCidrAny } from '../../agent/src/net/ip';
 import type { Lease, LeaseBackendData } from '../../agent/src/store/lease-codec';
 
 function lease(subnet: string, nodeName: string, publicIp: string, type: string, data: LeaseBackendData = {}): Lease {
@@ -139,7 +140,7 @@ describe('backend: vxlan VTEP MAC', () => {
 });
 
 describe('backend: host-gw plan', () => {
-  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment };
+  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false };
   it('one route via the peer public IP on the underlay per peer on the segment', () => {
     const d = flat(planHostGw([
       lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'),
@@ -163,6 +164,48 @@ describe('backend: host-gw plan', () => {
       '10.244.3.0/24: peer public IP 10.9.0.3 is not on the L2 segment of underlay eth0 (192.168.77.0/24); '
         + 'host-gw needs every node on one segment (use vxlan with directRouting instead)',
       '10.244.5.0/24: peer lease uses backend vxlan but this network uses host-gw',
+    ]);
+  });
+});
+
+describe('backend: IPv6-only and dual-stack plans', () => {
+  const segment6 = [mustParseCidrAny('fd00:77::/64')];
+  it('vxlan, IPv6-only: neighbour <subnet ::>, FDB to the IPv6 public IP, onlink route; directRouting on the IPv6 segment', () => {
+    const env: VxlanPlanEnv = { ...vxEnv(true), underlayPrefixes6: segment6 };
+    const d = flat(planVxlan([
+      lease('fd00:10:244:2::/64', 'b', 'fd00:99::12', 'vxlan', { vtepMac: MAC_B }),
+      lease('fd00:10:244:3::/64', 'c', 'fd00:77::13', 'vxlan', { vtepMac: MAC_C }),
+    ], env));
+    expect(d.modes).to.deep.equal(['fd00:10:244:2::/64 vxlan', 'fd00:10:244:3::/64 direct']);
+    expect(d.neighbours).to.deep.equal([{ index: DEV, ip: 'fd00:10:244:2::', mac: MAC_B, permanent: true }]);
+    expect(d.fdb).to.deep.equal([{ index: DEV, mac: MAC_B, dst: 'fd00:99::12', permanent: true }]);
+    expect(d.routes).to.deep.equal([
+      { dst: 'fd00:10:244:2::/64', gateway: 'fd00:10:244:2::', index: DEV, onlink: true, protocol: 89 },
+      { dst: 'fd00:10:244:3::/64', gateway: 'fd00:77::13', index: UL, protocol: 89 },
+    ]);
+  });
+  it('host-gw, IPv6-only: a route via the peer IPv6 address on the segment; a peer off it is refused naming both families\' prefixes', () => {
+    const d = flat(planHostGw([
+      lease('fd00:10:244:2::/64', 'b', 'fd00:77::12', 'host-gw'),
+      lease('fd00:10:244:3::/64', 'c', 'fd00:99::13', 'host-gw'),
+    ], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: false }));
+    expect(d.routes).to.deep.equal([{ dst: 'fd00:10:244:2::/64', gateway: 'fd00:77::12', index: UL, protocol: 89 }]);
+    expect(d.refused).to.deep.equal([
+      'fd00:10:244:3::/64: peer public IP fd00:99::13 is not on the L2 segment of underlay eth0 (192.168.77.0/24, fd00:77::/64); '
+        + 'host-gw needs every node on one segment (use vxlan with directRouting instead)',
+    ]);
+  });
+  it('host-gw, dual-stack: the IPv6 subnet via publicIpv6; a peer without one keeps its IPv4 route and has its IPv6 subnet refused', () => {
+    const withV6 = { ...lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'), ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd00:77::12' };
+    const noV6 = { ...lease('10.244.3.0/24', 'c', '192.168.77.13', 'host-gw'), ipv6Subnet: 'fd00:10:244:3::/64' };
+    const d = flat(planHostGw([withV6, noV6], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true }));
+    expect(d.routes).to.deep.equal([
+      { dst: '10.244.2.0/24', gateway: '192.168.77.12', index: UL, protocol: 89 },
+      { dst: 'fd00:10:244:2::/64', gateway: 'fd00:77::12', index: UL, protocol: 89 },
+      { dst: '10.244.3.0/24', gateway: '192.168.77.13', index: UL, protocol: 89 },
+    ]);
+    expect(d.refused).to.deep.equal([
+      'fd00:10:244:3::/64: peer lease has no IPv6 underlay address (publicIpv6): its IPv6 subnet cannot be routed by host-gw',
     ]);
   });
 });

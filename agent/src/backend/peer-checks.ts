@@ -3,18 +3,23 @@
  * for it. A refused peer is reported (and logged once by the reconciler),
  * never half-programmed.
  */
-import { cidrContains, formatCidr, formatIpv4, mustParseCidr, mustParseIpv4, parseCidr, type Ipv4Cidr } from '../net/ipv4';
-import { cidrContainsAddress, formatIp, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
+import { cidrContains, formatCidr, mustParseCidr, mustParseIpv4, type Ipv4Cidr } from '../net/ipv4';
+import { cidrContainsAddress, formatCidrAny, formatIp, mustParseCidrAny, parseCidrAny, parseIp, type Cidr } from '../net/ip';
 import type { Lease } from '../store';
 
-/** The subnet's network address ("10.244.2.0/24" → "10.244.2.0"): the peer's VTEP/tunnel address, as in flannel. */
+/**
+ * The subnet's network address ("10.244.2.0/24" → "10.244.2.0",
+ * "fd00:10:244:2::/64" → "fd00:10:244:2::"): the peer's VTEP/tunnel address
+ * (its IPv6 next hop on the overlay), as in flannel.
+ */
 export function subnetZero(subnet: string): string {
-  return formatIpv4(mustParseCidr(subnet).network);
+  const c = mustParseCidrAny(subnet);
+  return formatIp({ family: c.family, value: c.network });
 }
 
-/** `${subnet .0}/32`: the address a tunnel device of this node carries. */
+/** `${subnet .0}/32` (or `/128`): the address a tunnel device of this node carries. */
 export function subnetZeroHostCidr(subnet: string): string {
-  return `${subnetZero(subnet)}/32`;
+  return `${subnetZero(subnet)}/${subnet.includes(':') ? 128 : 32}`;
 }
 
 /** The connected prefixes of an address list ("192.168.77.11/24" → 192.168.77.0/24); bad entries are skipped. */
@@ -43,14 +48,15 @@ export function onSegment6(ip: string | undefined, prefixes6: readonly Cidr[]): 
   return a !== undefined && prefixes6.some((p) => cidrContainsAddress(p, a));
 }
 
-/** The IPv6 subnet's network address ("fd00:10:244:2::/64" → "fd00:10:244:2::"): the peer's IPv6 next hop on the overlay. */
-export function subnetZero6(subnet6: string): string {
-  return formatIp({ family: 6, value: mustParseCidrAny(subnet6).network });
+/** On the underlay's segment, in the address's own family (an IPv6-only cluster's peers have IPv6 public IPs). */
+export function onSegmentAny(ip: string, prefixes: readonly Ipv4Cidr[], prefixes6: readonly Cidr[]): boolean {
+  return ip.includes(':') ? onSegment6(ip, prefixes6) : onSegment(ip, prefixes);
 }
 
 /** Describes prefixes for messages: "192.168.77.0/24, 10.0.0.0/8" or "none". */
-export function describePrefixes(prefixes: readonly Ipv4Cidr[]): string {
-  return prefixes.length === 0 ? 'none' : prefixes.map(formatCidr).join(', ');
+export function describePrefixes(prefixes: readonly Ipv4Cidr[], prefixes6: readonly Cidr[] = []): string {
+  const all = [...prefixes.map(formatCidr), ...prefixes6.map(formatCidrAny)];
+  return all.length === 0 ? 'none' : all.join(', ');
 }
 
 /** Reason to refuse a lease of another backend type, or whose subnet does not parse; undefined when fine. */
@@ -58,6 +64,6 @@ export function refuseForType(lease: Lease, type: string): string | undefined {
   if (lease.backend.type !== type) {
     return `peer lease uses backend ${lease.backend.type} but this network uses ${type}`;
   }
-  if (!parseCidr(lease.subnet)) return `peer subnet ${JSON.stringify(lease.subnet)} is not a CIDR`;
+  if (!parseCidrAny(lease.subnet)) return `peer subnet ${JSON.stringify(lease.subnet)} is not a CIDR`;
   return undefined;
 }

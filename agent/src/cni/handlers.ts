@@ -16,7 +16,6 @@ import { ensureBridge } from '../dataplane/bridge';
 import {
   AlreadyOnNetworkError, HostVethExistsError, IfnameTakenError, attachContainer, checkContainer, detachContainer, type ContainerIpv6, type OpenNetns,
 } from '../dataplane/container-link';
-import { mustParseCidr } from '../net/ipv4';
 import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { NftValidationError } from '../dataplane/nft/validate';
 import { recoveredContainerId, recoveredVethName } from './ipam-recovery';
@@ -28,7 +27,7 @@ import type { InternalResult } from './result';
 import { CniError, CniErrorCode } from './errors';
 import { endpointLabels } from './labels';
 import { hasErrorCode } from '../base';
-import { parseIp } from '../net/ip';
+import { mustParseCidrAny, parseIp } from '../net/ip';
 
 /** knit's own error codes (the spec leaves 100+ to plugins). */
 export const KnitCniCode = {
@@ -154,7 +153,9 @@ export class KnitCniHandlers implements CniHandlers {
       throw new CniError(KnitCniCode.AlreadyAttached,
         `container ${containerId} interface ${ifname} still holds ${held.ip} from an ADD that did not finish; DEL it first`);
     }
-    const dualStack = net.ipam6 !== undefined && node.ipv6 !== undefined;
+    // The container's families: the pool's (IPv6 in an IPv6-only cluster), plus IPv6 when dual-stack.
+    const hasV6 = ipam.subnet.includes(':') || (net.ipam6 !== undefined && node.ipv6 !== undefined);
+    const hasV4 = !ipam.subnet.includes(':');
     for (const m of req.conf.runtimeConfig?.portMappings ?? []) {
       const host = m.hostIP === undefined ? undefined : parseIp(m.hostIP);
       if (host?.family === 6 && host.value === 1n) {
@@ -162,7 +163,8 @@ export class KnitCniHandlers implements CniHandlers {
       }
     }
     const mappings = (req.conf.runtimeConfig?.portMappings ?? [])
-      .filter((m) => m.hostIP === undefined || !m.hostIP.includes(':') || dualStack) // no IPv6 address to map to: skip v6 host IPs
+      // A host IP of a family the container has no address in has nothing to map to: skipped (no host IP: every family it has).
+      .filter((m) => m.hostIP === undefined || (m.hostIP.includes(':') ? hasV6 : hasV4))
       .map((m): PortMapping => ({
         hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol,
         ...(m.hostIP && m.hostIP !== '0.0.0.0' ? { hostIp: m.hostIP } : {}),
@@ -216,7 +218,7 @@ export class KnitCniHandlers implements CniHandlers {
       try {
         att = await attachContainer(this.deps.nl, this.deps.openNetns, {
           containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr,
-          gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidr(ipam.subnet),
+          gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidrAny(ipam.subnet),
           networkCidr: node.cidr, ...(ipv6 ? { ipv6 } : {}),
         }, this.log);
       } catch (err) {
@@ -372,9 +374,10 @@ export class KnitCniHandlers implements CniHandlers {
       for (const m of e.portMappings) {
         const id = `${e.containerId}/${e.ifname}`;
         const six = m.hostIp?.includes(':') === true;
-        // No host IP: both families, as the CNI portmap plugin does for a dual-stack container.
-        if (!six) v4.push({ ...m, containerIp: e.address.split('/')[0]!, id });
-        if ((six || m.hostIp === undefined) && e.ipv6Address !== undefined) v6.push({ ...m, containerIp: e.ipv6Address.split('/')[0]!, id });
+        // No host IP: every family the container has, as the CNI portmap plugin does for a dual-stack container.
+        const { ipv4, ipv6 } = endpointIps(e);
+        if (!six && ipv4 !== undefined) v4.push({ ...m, containerIp: ipv4, id });
+        if ((six || m.hostIp === undefined) && ipv6 !== undefined) v6.push({ ...m, containerIp: ipv6, id });
       }
     }
     await this.deps.portMaps.setPortMappings(v4, v6);
@@ -413,6 +416,13 @@ export class KnitCniHandlers implements CniHandlers {
       dns: req.conf.dns ?? prev?.dns ?? {},
     };
   }
+}
+
+/** The endpoint's addresses by family: `address` is IPv6 in an IPv6-only cluster, `ipv6Address` dual-stack's second one. */
+function endpointIps(e: Endpoint): { ipv4?: string; ipv6?: string } {
+  const first = e.address.split('/')[0]!;
+  if (first.includes(':')) return { ipv6: first };
+  return { ipv4: first, ...(e.ipv6Address !== undefined ? { ipv6: e.ipv6Address.split('/')[0]! } : {}) };
 }
 
 /** The endpoint whose port mapping takes the same host port and protocol on an overlapping host IP, if any. */

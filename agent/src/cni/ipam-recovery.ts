@@ -82,7 +82,8 @@ export async function recoverAllocations(d: RecoveryDeps): Promise<RecoveryRepor
     const subnet = mustParseCidrAny(pool.subnet);
     const found: Array<{ containerId: string; ifname: string; ip: string; createdAt?: string }> = [];
     for (const e of d.endpoints.list()) {
-      const recordedText = (subnet.family === 4 ? e.address : e.ipv6Address)?.split('/')[0];
+      // The endpoint's address of this pool's family (`address` is IPv6 in an IPv6-only cluster).
+      const recordedText = [e.address, e.ipv6Address].find((x) => x !== undefined && x.includes(':') === (subnet.family === 6))?.split('/')[0];
       const parsed = recordedText === undefined ? undefined : parseIp(recordedText);
       // Another network's address belongs to another pool.
       const recorded = parsed !== undefined && cidrContainsAddress(subnet, parsed) ? recordedText : undefined;

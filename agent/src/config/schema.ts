@@ -91,8 +91,8 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'Name of this node in etcd keys and subnet leases; must stay stable across restarts.',
   }),
   str('publicIp', {
-    typeLabel: 'IPv4', check: check.unicastIpv4, docDefault: 'auto-detected',
-    description: 'Underlay address other nodes reach this node at (VXLAN/IPIP tunnel endpoint, host-gw next hop, BGP next hop).',
+    typeLabel: 'IP address', check: check.unicastIp, docDefault: 'auto-detected',
+    description: 'Underlay address other nodes reach this node at (VXLAN/IPIP tunnel endpoint, host-gw next hop, BGP next hop); IPv6 when the cluster is IPv6-only.',
   }),
   str('publicInterface', {
     typeLabel: 'interface name', check: check.interfaceName, docDefault: 'interface of the default route',

@@ -5,7 +5,7 @@
  */
 import { parseCidr, parseIpv4 } from '../net/ipv4';
 import { containerCidrProblem, notUnicastReason } from '../net/special-ranges';
-import { parseCidrAny } from '../net/ip';
+import { formatIp, parseCidrAny, parseIp as parseIpAddress } from '../net/ip';
 
 export type Check<T> = (value: T) => string | undefined;
 
@@ -27,6 +27,16 @@ export const unicastIpv4: Check<string> = (value) => {
   if (parseIpv4(value) === undefined) return 'must be an IPv4 address (a.b.c.d)';
   const why = notUnicastReason(value);
   return why === undefined ? undefined : `must be a unicast address: ${why}`;
+};
+
+/** A unicast IPv4 or IPv6 address (an IPv6-only cluster's nodes have IPv6 underlay addresses); link-local is no underlay. */
+export const unicastIp: Check<string> = (value) => {
+  const a = parseIpAddress(value);
+  if (a === undefined) return 'must be an IPv4 address (a.b.c.d) or an IPv6 address';
+  if (a.family === 4) return unicastIpv4(value);
+  if (value !== formatIp(a)) return `must be written in canonical form (${formatIp(a)})`;
+  const why = notUnicastReason(value) ?? containerCidrProblem(`${value}/128`);
+  return why === undefined ? undefined : `must be a global unicast address: ${why}`;
 };
 
 /** A Linux interface name, as the kernel's dev_valid_name accepts it. */

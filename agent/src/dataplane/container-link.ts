@@ -12,8 +12,7 @@ import { hasErrorCode } from '../base';
 import type { Handle, Link, Route } from '../netlink';
 import type { Logger } from '../log/logger';
 import { hostVethName } from './veth-name';
-import { cidrContains, formatCidr, parseIpv4, type Ipv4Cidr } from '../net/ipv4';
-import { cidrContainsAddress, formatCidrAny, mustParseCidrAny, parseIp } from '../net/ip';
+import { cidrContainsAddress, formatCidrAny, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
 
 export interface AttachSpec {
   containerId: string;
@@ -21,7 +20,7 @@ export interface AttachSpec {
   /** path of the container's network namespace */
   netns: string;
   bridgeIndex: number;
-  /** container address with prefix length, e.g. "10.244.1.5/24" */
+  /** container address with prefix length, e.g. "10.244.1.5/24" (IPv6 in an IPv6-only cluster, added with nodad) */
   addressCidr: string;
   gateway: string;
   mtu: number;
@@ -89,7 +88,7 @@ export class HostVethExistsError extends Error {
  * (AlreadyOnNetworkError) or a link named `ifname` (IfnameTakenError); an
  * existing host veth of the same name is never touched (HostVethExistsError).
  */
-export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: AttachSpec & { subnet: Ipv4Cidr }, log: Logger): Promise<Attachment> {
+export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: AttachSpec & { subnet: Cidr }, log: Logger): Promise<Attachment> {
   const hostName = hostVethName(spec.containerId, spec.ifname);
   const inside = openNetns(spec.netns);
   try {
@@ -97,14 +96,10 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
     // The IPv6 subnet is the address's prefix with the host bits cleared.
     const net6 = spec.ipv6 === undefined ? undefined : mustParseCidrAny(spec.ipv6.addressCidr, false);
     for (const a of await inside.addrList()) {
-      const text = a.cidr.split('/')[0] ?? '';
-      const ip = parseIpv4(text);
-      const onV4 = ip !== undefined && cidrContains(spec.subnet, ip);
-      const ip6 = a.family === 6 ? parseIp(text) : undefined;
-      const onV6 = net6 !== undefined && ip6 !== undefined && cidrContainsAddress(net6, ip6);
-      if (onV4 || onV6) {
-        throw new AlreadyOnNetworkError(spec.netns, links.find((l) => l.index === a.index)?.name ?? `#${a.index}`, a.cidr,
-          onV4 ? formatCidr(spec.subnet) : formatCidrAny(net6!));
+      const ip = parseIp(a.cidr.split('/')[0] ?? '');
+      const on = ip === undefined ? undefined : [spec.subnet, net6].find((n) => n !== undefined && cidrContainsAddress(n, ip));
+      if (on !== undefined) {
+        throw new AlreadyOnNetworkError(spec.netns, links.find((l) => l.index === a.index)?.name ?? `#${a.index}`, a.cidr, formatCidrAny(on));
       }
     }
     if (links.some((l) => l.name === spec.ifname)) throw new IfnameTakenError(spec.netns, spec.ifname);
@@ -122,19 +117,23 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       await nl.linkSetUp(hostVeth.index);
       const container = await inside.linkByName(spec.ifname);
       if (!container) throw new Error(`container end ${spec.ifname} not found in ${spec.netns} after creating it`);
-      await inside.addrAdd(container.index, spec.addressCidr);
       // nodad: usable the moment ADD returns, not tentative for a second (knit's IPAM made it unique).
+      const primaryV6 = spec.subnet.family === 6;
+      await inside.addrAdd(container.index, spec.addressCidr, primaryV6 ? { noDad: true } : undefined);
       if (spec.ipv6) await inside.addrAdd(container.index, spec.ipv6.addressCidr, { noDad: true });
       await inside.linkSetUp(container.index);
-      const hasDefault = (await inside.routeList({ family: 4 })).some((r) => r.dst === '0.0.0.0/0');
-      const first = hasDefault && spec.networkCidr !== undefined ? spec.networkCidr : '0.0.0.0/0';
+      const any = primaryV6 ? '::/0' : '0.0.0.0/0';
+      const hasDefault = (await inside.routeList({ family: primaryV6 ? 6 : 4 })).some((r) => r.dst === any);
+      const first = hasDefault && spec.networkCidr !== undefined ? spec.networkCidr : any;
       const routes: Route[] = [{ dst: first, gateway: spec.gateway, index: container.index }];
       if (spec.ipv6) routes.push({ dst: '::/0', gateway: spec.ipv6.gateway, index: container.index });
+      // The gateway of each family: the primary one's, or dual-stack's IPv6 one.
+      const gatewayOf = (v6: boolean): string | undefined => (v6 === primaryV6 ? spec.gateway : v6 ? spec.ipv6?.gateway : undefined);
       for (const r of spec.routes) {
         if (r.dst === '0.0.0.0/0' || r.dst === '::/0') continue; // the default routes are always ours
-        const v6 = r.dst.includes(':');
-        if (v6 && !spec.ipv6) continue; // no IPv6 on this network: nothing to route it through
-        routes.push({ dst: r.dst, gateway: r.gw ?? (v6 ? spec.ipv6!.gateway : spec.gateway), index: container.index });
+        const familyGateway = gatewayOf(r.dst.includes(':'));
+        if (familyGateway === undefined) continue; // no address of that family on this network: nothing to route it through
+        routes.push({ dst: r.dst, gateway: r.gw ?? familyGateway, index: container.index });
       }
       for (const r of routes) await inside.routeAdd(r);
       return { hostVeth: { ...hostVeth, masterIndex: spec.bridgeIndex, up: true }, container: { ...container, up: true }, routes };
@@ -211,8 +210,9 @@ export async function checkContainer(nl: Handle, openNetns: OpenNetns, want: Exp
     if (!addrs.some((a) => a.cidr === want.addressCidr)) {
       problems.push(`interface ${want.ifname} lacks address ${want.addressCidr} (has ${addrs.map((a) => a.cidr).join(', ') || 'none'})`);
     }
-    const routes = await inside.routeList({ family: 4, index: link.index });
-    if (!routes.some((r) => (r.dst === '0.0.0.0/0' || r.dst === want.networkCidr) && r.gateway === want.gateway)) {
+    const primaryV6 = want.gateway.includes(':');
+    const routes = await inside.routeList({ family: primaryV6 ? 6 : 4, index: link.index });
+    if (!routes.some((r) => (r.dst === (primaryV6 ? '::/0' : '0.0.0.0/0') || r.dst === want.networkCidr) && r.gateway === want.gateway)) {
       problems.push(`default route via ${want.gateway} on ${want.ifname} is missing`);
     }
     if (want.ipv6) {

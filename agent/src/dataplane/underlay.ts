@@ -1,13 +1,13 @@
 /**
  * The node's underlay: the interface other nodes reach it through, its IPv4
- * address and its MTU. Auto-detected from the interface of the default route
+ * address (IPv6 when the cluster is IPv6-only) and its MTU. Auto-detected from the interface of the default route
  * (what flannel does with no --iface), or pinned by name / address.
  */
 import type { Handle, Link } from '../netlink';
 
 export interface Underlay {
   link: Link;
-  /** the node's public IPv4 address on that link */
+  /** the node's public address on that link: IPv4, or IPv6 when the cluster is IPv6-only */
   ip: string;
   /** the node's first global (not link-local) IPv6 address on that link, when it has one: its IPv6 underlay address */
   ipv6?: string;
@@ -24,12 +24,23 @@ export interface UnderlayHints {
   publicIp?: string;
 }
 
-export async function detectUnderlay(nl: Handle, hints: UnderlayHints = {}): Promise<Underlay> {
+/**
+ * Finds the underlay. `family` is the address family of the node's public
+ * address: 4, or 6 for an IPv6-only cluster (whose leases and VXLAN/host-gw
+ * next hops are IPv6 underlay addresses). A pinned publicIp of the other
+ * family is refused: the cluster could not reach the node through it.
+ */
+export async function detectUnderlay(nl: Handle, hints: UnderlayHints = {}, family: 4 | 6 = 4): Promise<Underlay> {
   const links = await nl.linkList();
-  const addrs = await nl.addrList({ family: 4 });
+  // IPv6: global addresses only (a link-local address is no next hop for another segment's view, nor a VXLAN source).
+  const addrs = (await nl.addrList({ family })).filter((a) => family === 4 || !a.cidr.startsWith('fe80:'));
   const ipsOf = (index: number) => addrs.filter((a) => a.index === index).map((a) => a.cidr.split('/')[0]!);
+  const v = family === 4 ? 'IPv4' : 'IPv6';
 
   if (hints.publicIp) {
+    if (hints.publicIp.includes(':') !== (family === 6)) {
+      throw new Error(`public IP ${hints.publicIp} is not ${v}; this network's leases need an ${v} underlay address (${family === 6 ? 'the cluster is IPv6-only' : 'the cluster is IPv4 or dual-stack'})`);
+    }
     const holder = addrs.find((a) => a.cidr.split('/')[0] === hints.publicIp);
     if (!holder) throw new Error(`public IP ${hints.publicIp} is not assigned to any interface of this node`);
     const link = links.find((l) => l.index === holder.index)!;
@@ -43,14 +54,15 @@ export async function detectUnderlay(nl: Handle, hints: UnderlayHints = {}): Pro
     link = links.find((l) => l.name === hints.interfaceName);
     if (!link) throw new Error(`public interface ${hints.interfaceName} does not exist`);
   } else {
-    const defaults = (await nl.routeList({ family: 4, table: 254 })).filter((r) => r.dst === '0.0.0.0/0' && r.index !== undefined);
+    const any = family === 4 ? '0.0.0.0/0' : '::/0';
+    const defaults = (await nl.routeList({ family, table: 254 })).filter((r) => r.dst === any && r.index !== undefined);
     defaults.sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
     const via = defaults[0];
-    if (!via) throw new Error('no IPv4 default route to find the public interface from; set publicInterface or publicIp');
+    if (!via) throw new Error(`no ${v} default route to find the public interface from; set publicInterface or publicIp`);
     link = links.find((l) => l.index === via.index);
     if (!link) throw new Error(`default route points at ifindex ${via.index}, which does not exist`);
   }
   const ip = ipsOf(link.index)[0];
-  if (!ip) throw new Error(`public interface ${link.name} has no IPv4 address`);
+  if (!ip) throw new Error(`public interface ${link.name} has no ${family === 6 ? 'global IPv6' : 'IPv4'} address`);
   return { link, ip };
 }

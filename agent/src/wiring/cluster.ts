@@ -110,15 +110,11 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       }
     }
     const stack = networkFamilies(network).stack;
-    if (stack === 'ipv6') {
-      // The lease layer knows IPv6-only networks (docs/subnet-leases.md); IPAM,
-      // CNI and the backends program IPv4-only and dual-stack ones so far.
-      throw new Error(`the network config at ${cfg.etcd.prefix}/network is IPv6-only; this knitd programs IPv4-only and dual-stack networks so far`);
-    }
+    // IPv6-only: the lease's publicIp, the VXLAN source and host-gw's next hops are IPv6 underlay addresses.
     const detected = await detectUnderlay(nl, {
       ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
       ...(cfg.publicIp ? { publicIp: cfg.publicIp } : {}),
-    });
+    }, stack === 'ipv6' ? 6 : 4);
     // Dual-stack: the IPv6 underlay address peers route our IPv6 subnet to (host-gw) is published in the lease.
     const ipv6 = stack === 'dual-stack' ? await underlayIpv6(nl, detected.link.index) : undefined;
     const underlay: Underlay = ipv6 === undefined ? detected : { ...detected, ipv6 };

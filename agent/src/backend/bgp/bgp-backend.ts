@@ -20,7 +20,7 @@
  * End-of-RIB or the restart time passed, so forwarding never stops.
  */
 import { RTPROT_KNIT_BGP, type Handle, type Link, type Route } from '../../netlink';
-import type { Lease } from '../../store';
+import { NetworkConfigError, networkFamilies, type Lease } from '../../store';
 import {
   connectedPrefix, parsePrefix, prefixKey, realClock, Speaker, Timer,
   type Candidate, type Clock, type Dialer, type ImportContext, type NextHop6, type Path, type Prefix, type RejectReason,
@@ -303,7 +303,13 @@ function plan(route: Route, nodeName: string, publicIp: string): PeerPlan {
 /** Registry entry for bgp. */
 export const bgpFactory: BackendFactory = {
   type: 'bgp',
-  parseConfig: (section) => parseBgpConfig(section),
+  parseConfig: (section, network) => {
+    // Sessions, router IDs and next hops come from the node's IPv4 underlay address; IPv6 rides MP-BGP beside IPv4.
+    if (networkFamilies(network).stack === 'ipv6') {
+      throw new NetworkConfigError('backend.type', 'bgp needs an IPv4 underlay (sessions and router IDs are IPv4; IPv6 routes travel over them): use dual-stack with bgp, or vxlan / host-gw for an IPv6-only cluster');
+    }
+    return parseBgpConfig(section);
+  },
   leaseData: (network, nodeName) => ({ [LEASE_ASN_KEY]: resolveBgpOptions(network, nodeName).localAsn }),
   create: (ctx) => new BgpBackend(ctx),
 };

@@ -13,6 +13,9 @@
  *   route <peer IPv6 subnet> via <peer publicIpv6> dev <underlay> proto 89
  * A peer whose IPv6 side cannot be routed keeps its IPv4 route; its IPv6
  * subnet is refused with the reason.
+ *
+ * IPv6-only: the lease's subnet and publicIp are IPv6; the one route per peer
+ * is an IPv6 route via that address, which must be on the IPv6 segment.
  */
 import type { Ipv4Cidr } from '../../net/ipv4';
 import type { Cidr } from '../../net/ip';
@@ -20,7 +23,7 @@ import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
 import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
-import { describePrefixes, onSegment, onSegment6, refuseForType } from '../peer-checks';
+import { describePrefixes, onSegment6, onSegmentAny, refuseForType } from '../peer-checks';
 import { parseHostGwConfig } from './config';
 
 /** What host-gw planning needs to know about this node. */
@@ -28,8 +31,10 @@ export interface HostGwPlanEnv {
   underlayIndex: number;
   underlayName: string;
   underlayPrefixes: readonly Ipv4Cidr[];
-  /** Dual-stack: route peers' IPv6 subnets, via their publicIpv6 on these connected IPv6 prefixes. */
-  ipv6?: { underlayPrefixes6: readonly Cidr[] };
+  /** connected IPv6 prefixes of the underlay: an IPv6-only lease's publicIp, or dual-stack's publicIpv6, must be on one */
+  underlayPrefixes6: readonly Cidr[];
+  /** Dual-stack: route peers' IPv6 subnets too, via their publicIpv6. */
+  ipv6: boolean;
 }
 
 /** Pure: peer leases → one route each; peers off the segment are refused. */
@@ -42,18 +47,18 @@ export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv): Desired
       out.refused.push({ ...base, reason: typeReason });
       continue;
     }
-    if (!onSegment(lease.publicIp, env.underlayPrefixes)) {
+    if (!onSegmentAny(lease.publicIp, env.underlayPrefixes, env.underlayPrefixes6)) {
       out.refused.push({
         ...base,
         reason: `peer public IP ${lease.publicIp} is not on the L2 segment of underlay ${env.underlayName} `
-          + `(${describePrefixes(env.underlayPrefixes)}); host-gw needs every node on one segment (use vxlan with directRouting instead)`,
+          + `(${describePrefixes(env.underlayPrefixes, env.underlayPrefixes6)}); host-gw needs every node on one segment (use vxlan with directRouting instead)`,
       });
       continue;
     }
     const routes = [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }];
     const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
-    if (v6 !== undefined && env.ipv6) {
-      if (onSegment6(lease.publicIpv6, env.ipv6.underlayPrefixes6)) {
+    if (v6 !== undefined) {
+      if (onSegment6(lease.publicIpv6, env.underlayPrefixes6)) {
         routes.push({ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT });
       } else {
         out.refused.push({
@@ -61,7 +66,7 @@ export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv): Desired
           reason: lease.publicIpv6 === undefined
             ? 'peer lease has no IPv6 underlay address (publicIpv6): its IPv6 subnet cannot be routed by host-gw'
             : `peer IPv6 address ${lease.publicIpv6} is not on the IPv6 segment of underlay ${env.underlayName} `
-              + `(${env.ipv6.underlayPrefixes6.length === 0 ? 'none' : 'another prefix'}); host-gw needs every node on one segment`,
+              + `(${env.underlayPrefixes6.length === 0 ? 'none' : 'another prefix'}); host-gw needs every node on one segment`,
         });
       }
     }
@@ -93,8 +98,9 @@ export class HostGwBackend implements Backend {
     this.underlay = under.link;
     this.prefixes = under.prefixes;
     this.prefixes6 = under.prefixes6;
-    if (this.prefixes.length === 0) {
-      this.ctx.logger.warn('underlay has no IPv4 prefix: every host-gw peer will be refused', { underlay: under.link.name });
+    const ipv6Only = this.ctx.node.publicIp.includes(':');
+    if ((ipv6Only ? this.prefixes6 : this.prefixes).length === 0) {
+      this.ctx.logger.warn(`underlay has no ${ipv6Only ? 'global IPv6' : 'IPv4'} prefix: every host-gw peer will be refused`, { underlay: under.link.name });
     }
     return { leaseData: {}, mtu: this.ctx.network.mtu ?? under.link.mtu, writes: 0 };
   }
@@ -103,7 +109,7 @@ export class HostGwBackend implements Backend {
     if (!this.underlay) throw new Error('host-gw backend: desired() before setup()');
     return planHostGw(peers, {
       underlayIndex: this.underlay.index, underlayName: this.underlay.name, underlayPrefixes: this.prefixes,
-      ...(this.ctx.node.subnet6 !== undefined ? { ipv6: { underlayPrefixes6: this.prefixes6 } } : {}),
+      underlayPrefixes6: this.prefixes6, ipv6: this.ctx.node.subnet6 !== undefined,
     });
   }
 

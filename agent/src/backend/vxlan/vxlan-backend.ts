@@ -1,7 +1,8 @@
 /**
  * The VXLAN backend: one device `knit.<VNI>` per node (nolearning, local =
  * public IP, dev = underlay, a derived stable VTEP MAC, address <subnet .0>/32
- * so the node can source overlay traffic from it, MTU = underlay − 50), and
+ * so the node can source overlay traffic from it, MTU = underlay − 50, or −70
+ * over the IPv6 underlay of an IPv6-only cluster), and
  * per peer a permanent neighbour, an FDB entry and an onlink route (see
  * vxlan-plan.ts).
  *
@@ -24,6 +25,8 @@ import { vtepMac } from './vtep-mac';
 
 /** Bytes VXLAN adds on an IPv4 underlay: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
+/** On an IPv6 underlay (IPv6-only cluster) the outer header is 40 bytes: 70. */
+export const VXLAN_OVERHEAD_IPV6 = 70;
 
 /** The device name for a VNI. */
 export function vxlanDeviceName(vni: number): string {
@@ -64,7 +67,7 @@ export class VxlanBackend implements Backend {
     this.underlayIndex = under.link.index;
     this.prefixes = under.prefixes;
     this.prefixes6 = under.prefixes6;
-    const devMtu = under.link.mtu - VXLAN_OVERHEAD;
+    const devMtu = under.link.mtu - (this.ctx.node.publicIp.includes(':') ? VXLAN_OVERHEAD_IPV6 : VXLAN_OVERHEAD);
     let writes = 0;
     let link = await this.nl.linkByName(name);
     if (link && link.kind !== 'vxlan') {
@@ -92,7 +95,10 @@ export class VxlanBackend implements Backend {
       await this.nl.linkSetMac(link.index, this.mac);
       writes++;
     }
-    writes += await ensureOnlyAddress(this.nl, link.index, subnetZeroHostCidr(this.ctx.node.subnet));
+    // IPv4: <subnet .0>/32 sources the node's own overlay traffic. IPv6-only (as
+    // dual-stack's IPv6): no address; the bridge's global address sources it,
+    // and <subnet ::> stays the subnet-router anycast the kernel keeps for it.
+    if (!this.ctx.node.subnet.includes(':')) writes += await ensureOnlyAddress(this.nl, link.index, subnetZeroHostCidr(this.ctx.node.subnet));
     writes += await ensureMtuUp(this.nl, link, devMtu);
     this.device = link;
     const mtu = this.ctx.network.mtu ?? devMtu;

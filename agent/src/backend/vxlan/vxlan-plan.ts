@@ -20,13 +20,18 @@
  * A directRouting peer routes IPv6 directly too (via its publicIpv6), and
  * goes through the overlay for both families when its IPv6 address is not on
  * the underlay's IPv6 segment.
+ *
+ * IPv6-only (docs/dual-stack.md): the lease's subnet and publicIp are IPv6,
+ * so the same three objects are IPv6 ones (neighbour <subnet ::>, FDB dst
+ * <peer IPv6 address>, route via <subnet ::> onlink) over a VXLAN device whose
+ * local address is the node's IPv6 underlay address.
  */
 import type { Ipv4Cidr } from '../../net/ipv4';
 import type { Cidr } from '../../net/ip';
 import { RTPROT_KNIT } from '../../netlink';
 import type { Lease } from '../../store';
 import type { DesiredDataplane } from '../../dataplane/reconcile/types';
-import { onSegment, onSegment6, refuseForType, subnetZero, subnetZero6 } from '../peer-checks';
+import { onSegment6, onSegmentAny, refuseForType, subnetZero } from '../peer-checks';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -36,14 +41,14 @@ export interface VxlanPlanEnv {
   deviceIndex: number;
   /** ifindex of the underlay */
   underlayIndex: number;
-  /** connected IPv4 prefixes of the underlay (for directRouting) */
+  /** connected IPv4 prefixes of the underlay (directRouting of an IPv4 lease) */
   underlayPrefixes: readonly Ipv4Cidr[];
   directRouting: boolean;
   /** this node's own VTEP MAC: a peer claiming it is refused */
   ownVtepMac: string;
   /** this node has an IPv6 subnet (dual-stack): program peers' IPv6 subnets too */
   ipv6: boolean;
-  /** connected IPv6 prefixes of the underlay (directRouting of IPv6) */
+  /** connected IPv6 prefixes of the underlay (directRouting of IPv6: dual-stack's second family, or an IPv6-only lease) */
   underlayPrefixes6: readonly Cidr[];
 }
 
@@ -59,7 +64,7 @@ export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv): DesiredDa
     if (typeReason) { refuse(typeReason); continue; }
     const base = { subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp };
     const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
-    if (env.directRouting && onSegment(lease.publicIp, env.underlayPrefixes) && (v6 === undefined || onSegment6(lease.publicIpv6, env.underlayPrefixes6))) {
+    if (env.directRouting && onSegmentAny(lease.publicIp, env.underlayPrefixes, env.underlayPrefixes6) && (v6 === undefined || onSegment6(lease.publicIpv6, env.underlayPrefixes6))) {
       out.peers.push({
         ...base, mode: 'direct', neighbours: [], fdb: [],
         routes: [
@@ -81,7 +86,7 @@ export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv): DesiredDa
     }
     macOwner.set(mac, `node ${lease.nodeName} (${lease.subnet})`);
     const gw = subnetZero(lease.subnet);
-    const gw6 = v6 === undefined ? undefined : subnetZero6(v6);
+    const gw6 = v6 === undefined ? undefined : subnetZero(v6);
     out.peers.push({
       ...base, mode: 'vxlan',
       neighbours: [
