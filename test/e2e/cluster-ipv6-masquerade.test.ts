@@ -56,3 +56,31 @@ for (const on of [true, false]) {
     });
   });
 }
+
+describe('cluster: ipv6Masquerade on an IPv6-only network (no IPv4 anywhere in the pod)', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let knitd: Knitd;
+
+  before(async () => {
+    lab = await createLab({ nodes: 1, etcd: true, ipv6: true });
+    const network = { clusterCidr: 'fd00:10:244::/56', subnetLength: 64, backend: { type: 'host-gw' }, ipv6Masquerade: true };
+    knitd = await startKnitd(lab, lab.nodes[0]!, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } });
+    await startTcpReplier(lab, lab.underlay.ns, PORT, PEER_ADDRESS, '::');
+  });
+  after(async () => {
+    await knitd?.destroy();
+    await lab?.teardown();
+  });
+
+  it('an IPv6 connection to the outside arrives from the node\'s IPv6 address; the ip table has no masquerade', async () => {
+    const c = lab.addContainer(0, 'v6o');
+    const r = await knitd.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' }, knitd.conf('1.1.0'));
+    expect(r.code, r.stdout).to.equal(0);
+    expect((r.json as { ips: Array<{ address: string }> }).ips.map((x) => x.address.includes(':'))).to.deep.equal([true]);
+    expect(await tcpGet(c.ns, ROUTER6, PORT)).to.deep.equal({ data: lab.nodes[0]!.underlayIp6 });
+    const v4 = await lab.exec(lab.nodes[0]!.ns, 'nft', ['list', 'table', 'ip', 'knit']);
+    expect(v4).to.not.include('masquerade fully-random');
+    expect(await lab.exec(lab.nodes[0]!.ns, 'nft', ['list', 'table', 'ip6', 'knit'])).to.include('ip6 saddr fd00:10:244::/56');
+  });
+});

@@ -18,7 +18,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import type { Knitd } from '../lab/knitd';
+import { startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
 import { routesIn } from './bgp-lab';
 import { cidrContainsAddress, mustParseCidrAny, parseIp } from '../../agent/src/net/ip';
@@ -161,6 +161,24 @@ for (const backend of ['vxlan', 'host-gw'] as const) {
         expect((await lab.ping(pods[0]!.c, pods[2]!.ip6, 2)).received).to.be.greaterThan(0);
       });
     }
+
+    it('a port mapping without hostIP is published on the node\'s IPv6 address only (the container has no IPv4)', async () => {
+      const k = knitds[1]!;
+      const srv = lab.addContainer(k.node, 'pm');
+      const r = await k.cni('ADD', { CNI_CONTAINERID: srv.containerId, CNI_NETNS: srv.netnsPath, CNI_IFNAME: 'eth0' }, k.conf('1.1.0', {
+        capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
+      }));
+      expect(r.code, r.stdout).to.equal(0);
+      await startTcpReplier(lab, srv.ns, 80, 'hello over v6', '::');
+      expect(await tcpGet(lab.underlay.ns, k.node.underlayIp6!, 8080)).to.deep.equal({ data: 'hello over v6' });
+      expect(await tcpGet(pods[0]!.c.ns, k.node.underlayIp6!, 8080), 'from a pod on another node').to.deep.equal({ data: 'hello over v6' });
+      const v4 = await tcpGet(lab.underlay.ns, k.node.underlayIp, 8080, 1000);
+      expect(v4.error, 'not on IPv4').to.be.a('string');
+      expect(await lab.exec(k.node.ns, 'nft', ['list', 'table', 'ip6', 'knit'])).to.match(/tcp \. 8080 comment "[^"]+" : fd00:10:244:[0-9a-f:]+ \. 80/);
+      expect(logRecords(k).filter((x) => x.level === 'error'), 'no nft error').to.deep.equal([]);
+      const d = await k.cni('DEL', { CNI_CONTAINERID: srv.containerId, CNI_NETNS: srv.netnsPath, CNI_IFNAME: 'eth0' }, k.conf('1.1.0'));
+      expect(d.code, d.stdout).to.equal(0);
+    });
 
     it('a knitd restart over the programmed node makes 0 netlink writes', async () => {
       const k = knitds[0]!;

@@ -156,6 +156,10 @@ describe('config: parsing each source', () => {
     expect(load({ env: { KNIT_NETWORK: '{"clusterCidr":"10.244.0.0/16"}' } }).network).to.deep.equal({ clusterCidr: '10.244.0.0/16' });
   });
 
+  it('an IPv6 publicIp (the underlay of an IPv6-only cluster)', () => {
+    expect(load({ argv: ['--public-ip', 'fd77::b'] }).publicIp).to.equal('fd77::b');
+  });
+
   it('empty env vars count as unset, except metrics.address', () => {
     const config = load({ env: { KNIT_PUBLIC_IP: '', KNIT_BRIDGE: '', KNIT_METRICS_ADDRESS: '' } });
     expect(config.publicIp).to.equal(undefined);

@@ -46,6 +46,9 @@ const cases: Case[] = [
   // addresses and names
   { name: 'public IP not IPv4', input: { env: { KNIT_PUBLIC_IP: '10.0.0.300' } }, field: 'publicIp', source: 'env', value: '10.0.0.300', fragment: 'IPv4' },
   { name: 'public IP loopback', input: { argv: ['--public-ip', '127.0.0.1'] }, field: 'publicIp', source: 'flag', fragment: 'unicast' },
+  { name: 'public IP IPv6 loopback', input: { argv: ['--public-ip', '::1'] }, field: 'publicIp', source: 'flag', fragment: 'loopback' },
+  { name: 'public IP IPv6 link-local', input: { argv: ['--public-ip', 'fe80::1'] }, field: 'publicIp', source: 'flag', fragment: 'link-local' },
+  { name: 'public IP IPv6 not canonical', input: { argv: ['--public-ip', 'FD77:0::b'] }, field: 'publicIp', source: 'flag', fragment: 'canonical form (fd77::b)' },
   { name: 'public interface too long', input: yaml('publicInterface: averyveryverylongname\n'), field: 'publicInterface', source: 'file', fragment: '1..15' },
   { name: 'bridge name with slash', input: { argv: ['--bridge=a/b'] }, field: 'bridge', source: 'flag', fragment: '"/"' },
   { name: 'bridge name 16 characters', input: { env: { KNIT_BRIDGE: 'abcdefghijklmnop' } }, field: 'bridge', source: 'env', fragment: '1..15' },

@@ -106,6 +106,8 @@ describe('parseNetwork: the store\'s fields, then the backend\'s own section', (
     { name: 'IPv4 subnetMin in an IPv6-only cluster', input: { clusterCidr: 'fd00::/56', subnetMin: '10.0.0.0', backend: vx }, field: 'subnetMin', match: /is IPv4, clusterCidr is IPv6/ },
     { name: 'an IPv6 node subnet shorter than /64', input: { ...dual, ipv6ClusterCidr: 'fd00::/40', ipv6SubnetLength: 48 }, field: 'ipv6SubnetLength', match: /must be 64\.\.126 for IPv6/ },
     { name: 'ipip with IPv6', input: { ...dual, backend: { type: 'ipip' } }, field: 'backend.type', match: /ipip carries IPv4 only/ },
+    { name: 'ipip IPv6-only', input: { clusterCidr: 'fd00::/56', backend: { type: 'ipip' } }, field: 'backend.type', match: /ipip carries IPv4 only/ },
+    { name: 'bgp IPv6-only', input: { clusterCidr: 'fd00::/56', backend: { type: 'bgp' } }, field: 'backend.type', match: /bgp needs an IPv4 underlay.*vxlan \/ host-gw for an IPv6-only cluster/ },
   ];
   for (const tc of cases) {
     it(`refuses: ${tc.name}`, () => {
