@@ -189,3 +189,42 @@ for (const backend of ['vxlan', 'host-gw'] as const) {
     });
   });
 }
+
+describe('dual-stack vxlan over an IPv6 underlay (publicIp IPv6)', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  const knitds: Knitd[] = [];
+  const pods: Array<{ c: LabContainer; ips: string[] }> = [];
+  const network = { clusterCidr: '10.244.0.0/16', subnetLength: 24, ipv6ClusterCidr: 'fd00:10:244::/56', backend: { type: 'vxlan' } };
+
+  before(async () => {
+    lab = await createLab({ nodes: 2, etcd: true, ipv6: true });
+    for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node, network, { args: ['--public-ip', node.underlayIp6!] }));
+    for (const k of knitds) {
+      const c = lab.addContainer(k.node, 'ds');
+      const r = await k.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' }, k.conf('1.1.0'));
+      expect(r.code, r.stdout).to.equal(0);
+      pods.push({ c, ips: (r.json as { ips: Array<{ address: string }> }).ips.map((x) => x.address.split('/')[0]!) });
+    }
+  });
+  after(async () => {
+    for (const k of knitds) await k.destroy();
+    await lab?.teardown();
+  });
+
+  it('the VTEP and FDB use IPv6 underlay addresses, and containers reach each other over both families', async () => {
+    const [dev] = await ipj<{ mtu: number; linkinfo: { info_data: { local6?: string; local?: string } } }>(lab.nodes[0]!.ns, ['-d', 'link', 'show', 'knit.1']);
+    expect(dev!.linkinfo.info_data.local6 ?? dev!.linkinfo.info_data.local).to.equal(lab.nodes[0]!.underlayIp6);
+    expect(dev!.mtu).to.equal(1430);
+    expect(held(knitds[0]!).publicIp).to.equal(lab.nodes[0]!.underlayIp6);
+    await waitFor('FDB entry to node2 over IPv6', async () => {
+      const { stdout } = await execFileP('bridge', ['-n', lab.nodes[0]!.ns, '-j', 'fdb', 'show', 'dev', 'knit.1'], { encoding: 'utf8' });
+      return (JSON.parse(stdout.trim() || '[]') as Array<{ dst?: string }>).some((e) => e.dst === lab.nodes[1]!.underlayIp6) || undefined;
+    }, 10_000);
+    expect(pods[1]!.ips).to.have.length(2);
+    for (const ip of pods[1]!.ips) {
+      const p = await lab.ping(pods[0]!.c, ip, 2);
+      expect(p.received, `${pods[0]!.ips[0]} -> ${ip}: ${p.output}`).to.be.greaterThan(0);
+    }
+  });
+});

@@ -195,6 +195,12 @@ describe('backend: IPv6-only and dual-stack plans', () => {
         + 'host-gw needs every node on one segment (use vxlan with directRouting instead)',
     ]);
   });
+  it('host-gw refuses a peer whose public IP is not of its subnet\'s family (a dual-stack node on an IPv6 underlay)', () => {
+    const d = flat(planHostGw([lease('10.244.2.0/24', 'b', 'fd00:77::12', 'host-gw')],
+      { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true }));
+    expect(d.routes).to.deep.equal([]);
+    expect(d.refused).to.deep.equal(['10.244.2.0/24: peer public IP fd00:77::12 is not of its subnet\'s family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)']);
+  });
   it('host-gw, dual-stack: the IPv6 subnet via publicIpv6; a peer without one keeps its IPv4 route and has its IPv6 subnet refused', () => {
     const withV6 = { ...lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'), ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd00:77::12' };
     const noV6 = { ...lease('10.244.3.0/24', 'c', '192.168.77.13', 'host-gw'), ipv6Subnet: 'fd00:10:244:3::/64' };

@@ -39,7 +39,7 @@ export async function detectUnderlay(nl: Handle, hints: UnderlayHints = {}, fami
 
   if (hints.publicIp) {
     if (hints.publicIp.includes(':') !== (family === 6)) {
-      throw new Error(`public IP ${hints.publicIp} is not ${v}; this network's leases need an ${v} underlay address (${family === 6 ? 'the cluster is IPv6-only' : 'the cluster is IPv4 or dual-stack'})`);
+      throw new Error(`public IP ${hints.publicIp} is not ${v}; this network's leases need an ${v} underlay address (${family === 6 ? 'the cluster is IPv6-only' : 'the cluster is IPv4-only; an IPv6 publicIp needs an IPv6 or dual-stack network'})`);
     }
     const holder = addrs.find((a) => a.cidr.split('/')[0] === hints.publicIp);
     if (!holder) throw new Error(`public IP ${hints.publicIp} is not assigned to any interface of this node`);

@@ -110,13 +110,16 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       }
     }
     const stack = networkFamilies(network).stack;
-    // IPv6-only: the lease's publicIp, the VXLAN source and host-gw's next hops are IPv6 underlay addresses.
+    // IPv6-only: the lease's publicIp, the VXLAN source and host-gw's next hops
+    // are IPv6 underlay addresses. Dual-stack: IPv4, unless publicIp pins an
+    // IPv6 one (VXLAN over an IPv6 underlay carrying both families).
+    const underlayFamily = stack === 'ipv6' || (stack === 'dual-stack' && cfg.publicIp?.includes(':') === true) ? 6 : 4;
     const detected = await detectUnderlay(nl, {
       ...(cfg.publicInterface ? { interfaceName: cfg.publicInterface } : {}),
       ...(cfg.publicIp ? { publicIp: cfg.publicIp } : {}),
-    }, stack === 'ipv6' ? 6 : 4);
-    // Dual-stack: the IPv6 underlay address peers route our IPv6 subnet to (host-gw) is published in the lease.
-    const ipv6 = stack === 'dual-stack' ? await underlayIpv6(nl, detected.link.index) : undefined;
+    }, underlayFamily);
+    // Dual-stack on IPv4: the IPv6 underlay address peers route our IPv6 subnet to (host-gw) is published in the lease.
+    const ipv6 = stack === 'dual-stack' && underlayFamily === 4 ? await underlayIpv6(nl, detected.link.index) : undefined;
     const underlay: Underlay = ipv6 === undefined ? detected : { ...detected, ipv6 };
     const inst = await startNetworkInstance({
       name: DEFAULT_NETWORK, network, client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir,

@@ -85,6 +85,9 @@ export class BgpBackend implements Backend {
 
   /** Reads the underlay (MTU, IPv6 next hop); the first call also starts the speaker. Never writes. */
   async setup(): Promise<SetupResult> {
+    if (this.ctx.node.publicIp.includes(':')) {
+      throw new Error(`bgp needs an IPv4 publicIp (its router ID and session address), got ${this.ctx.node.publicIp}; IPv6 routes travel over the IPv4 sessions`);
+    }
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlay = under.link;
     this.nextHop6 = await this.discoverNextHop6(under.link.index);

@@ -47,6 +47,11 @@ export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv): Desired
       out.refused.push({ ...base, reason: typeReason });
       continue;
     }
+    if (lease.publicIp.includes(':') !== lease.subnet.includes(':')) {
+      // A dual-stack node with an IPv6 underlay address: an IPv4 subnet has no IPv4 next hop there.
+      out.refused.push({ ...base, reason: `peer public IP ${lease.publicIp} is not of its subnet's family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)` });
+      continue;
+    }
     if (!onSegmentAny(lease.publicIp, env.underlayPrefixes, env.underlayPrefixes6)) {
       out.refused.push({
         ...base,
@@ -94,6 +99,9 @@ export class HostGwBackend implements Backend {
 
   /** Reads the underlay (MTU, connected prefixes); host-gw makes no device, so never writes. */
   async setup(): Promise<SetupResult> {
+    if (this.ctx.node.publicIp.includes(':') !== this.ctx.node.subnet.includes(':')) {
+      throw new Error(`host-gw routes this node's subnet ${this.ctx.node.subnet} via its publicIp, which must be of the same family (got ${this.ctx.node.publicIp}); use vxlan for a dual-stack cluster on an IPv6 underlay`);
+    }
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlay = under.link;
     this.prefixes = under.prefixes;
