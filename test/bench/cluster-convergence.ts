@@ -5,7 +5,11 @@
  * run: the time from sending the write to a watch on its own connection
  * receiving it (issue 17: knit's p50/p99 ≤ 2× the floor's).
  *
- *   node dist/test/bench/cluster-convergence.js [--joins 100] [--nodes 3] [--backend vxlan|host-gw] [--gap-ms 50]
+ *   node dist/test/bench/cluster-convergence.js [--joins 100] [--nodes 3] [--backend vxlan|host-gw] [--gap-ms 50] [--family 4|6]
+ *
+ * --family 6: an IPv6-only cluster (fd00:10:244::/56, /64 per node) on the
+ * lab's IPv6 underlay; fake peers have IPv6 subnets and public IPs (issue 13:
+ * convergence p99 < 100 ms for IPv6).
  *
  * A lab with etcd and `--nodes` knitd (cluster mode). The bench writes one
  * fake peer lease at a time (a valid value for the backend: vxlan with a
@@ -26,6 +30,7 @@ const JOINS = numArg('joins', 100);
 const NODES = numArg('nodes', 3);
 const GAP_MS = numArg('gap-ms', 50);
 const BACKEND = strArg('backend', 'vxlan') as 'vxlan' | 'host-gw';
+const FAMILY = numArg('family', 4);
 const PREFIX = '/knit/v1';
 const TIMEOUT_MS = 10_000;
 
@@ -38,8 +43,11 @@ let writer: EtcdWriter | undefined;
 async function body(): Promise<void> {
   if (BACKEND !== 'vxlan' && BACKEND !== 'host-gw') throw new Error(`--backend must be vxlan or host-gw, got ${BACKEND}`);
   if (JOINS > 100) throw new Error('--joins at most 100 (fake public IPs are 192.168.77.100-199)');
-  lab = await createLab({ nodes: NODES, etcd: true });
-  const network = { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: BACKEND } };
+  if (FAMILY !== 4 && FAMILY !== 6) throw new Error(`--family must be 4 or 6, got ${FAMILY}`);
+  const v6 = FAMILY === 6;
+  lab = await createLab({ nodes: NODES, etcd: true, ipv6: v6 });
+  const network = v6 ? { clusterCidr: 'fd00:10:244::/56', subnetLength: 64, backend: { type: BACKEND } }
+    : { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: BACKEND } };
   for (const node of lab.nodes) knitds.push(await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } }));
   writer = await EtcdWriter.start(lab, { watchPrefix: `${PREFIX}/subnets/` });
   // the etcd floor: when the probe's watch delivered each key's put / delete
@@ -90,9 +98,10 @@ async function body(): Promise<void> {
   const used = new Set(knitds.map((k) => k.subnet));
   let third = 100;
   for (let i = 0; i < JOINS; i++) {
-    while (used.has(`10.244.${third}.0/24`)) third++;
-    const subnet = `10.244.${third++}.0/24`;
-    const peer = fakePeer(PREFIX, subnet, `192.168.77.${100 + i}`, BACKEND, i);
+    const subnetOf = (n: number): string => (v6 ? `fd00:10:244:${n.toString(16)}::/64` : `10.244.${n}.0/24`);
+    while (used.has(subnetOf(third))) third++;
+    const subnet = subnetOf(third++);
+    const peer = fakePeer(PREFIX, subnet, v6 ? `fd77::${(0x100 + i).toString(16)}` : `192.168.77.${100 + i}`, BACKEND, i);
     leases.push({ subnet, key: peer.key });
     joins.push(await measure(subnet, peer.key, () => writer!.txn([{ key: peer.key, value: peer.value }]), `join ${i}`));
     await sleep(GAP_MS);
@@ -104,7 +113,7 @@ async function body(): Promise<void> {
     await sleep(GAP_MS);
   }
 
-  console.log(`\ncluster convergence: ${JOINS} joins then ${JOINS} leaves, ${NODES} knitd, backend ${BACKEND}, ${GAP_MS} ms between them`);
+  console.log(`\ncluster convergence: ${JOINS} joins then ${JOINS} leaves, ${NODES} knitd, backend ${BACKEND}, ${v6 ? 'IPv6-only' : 'IPv4'}, ${GAP_MS} ms between them`);
   console.log('(ms; "all nodes" = the last node\'s route event; the etcd floor = put or delete sent -> a watch on its own connection delivers it)\n');
   const row = (name: string, v: number[]): Array<string | number> => [name, fmt(percentile(v, 50), 1), fmt(percentile(v, 90), 1), fmt(percentile(v, 99), 1), fmt(Math.max(...v), 1)];
   const rows: Array<Array<string | number>> = [];
