@@ -43,6 +43,7 @@ import { procNetnsInspector } from './netlink';
 import { startCluster, type ClusterNode } from './wiring/cluster';
 import { KnitdStateSource } from './wiring/state-source';
 import { etcdNetworkSource } from './wiring/network-api';
+import { etcdPolicySource, policyInfo } from './wiring/policy-api';
 import { startOperatorSurface } from './wiring/operator';
 import { StartingStateSource } from './wiring/starting-source';
 import { StartupUndo } from './wiring/startup-undo';
@@ -310,6 +311,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       await handlers?.publishPortMappings();
     },
     ensureBridgedTraffic: () => bridgedTrafficFiltered(procSysctl, networks.list().some((n) => n.ipam6 !== undefined)),
+    onPolicies: (ps) => source?.policiesChanged(ps.map(policyInfo)),
   }) : undefined;
   if (policy) {
     await policy.start();
@@ -373,7 +375,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
 
   source = new KnitdStateSource({
     nl, cluster, endpoints,
-    ...(cluster ? { networks: etcdNetworkSource(cluster.client, cfg.etcd.prefix) } : {}),
+    ...(cluster ? { networks: etcdNetworkSource(cluster.client, cfg.etcd.prefix), policies: etcdPolicySource(cluster.client, cfg.etcd.prefix) } : {}),
     notReadyReason: () => [cluster?.networkDrift(), ...forward.problems()].filter((r) => r !== undefined).join('; ') || null,
     node: {
       name: cfg.nodeName, bridge: cfg.bridge, subnet, mtu, startedAt, masquerade, metricsAddress: cfg.metrics.address,
@@ -389,6 +391,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   });
   // What the start-up sync read is the baseline: Watch reports changes from here on.
   source.networksChanged(named?.seen ?? []);
+  source.policiesChanged((policy?.enforcedPolicies() ?? []).map(policyInfo));
   const server = new CniServer({
     socketPath: cfg.cniSocket, handlers, logger: log.child({ module: 'cni-server' }),
     maxConnections: cfg.cniMaxConnections, readTimeoutMs: cfg.cniIdleTimeoutSeconds * 1000,

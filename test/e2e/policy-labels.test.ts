@@ -20,6 +20,12 @@ import { hostVeths, PEER_ADDRESS, startKnitd, startTcpReplier, tcpGet, type Knit
 import { makeTempDir } from '../lab/run-dir';
 import { waitFor } from '../support/wait';
 import { etcdctl } from './cluster-lab';
+import { apiClient } from './api-lab';
+import * as grpc from '@grpc/grpc-js';
+import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
+import type { Policy__Output } from '../../agent/src/api/gen/knit/v1/Policy';
+import type { TracePolicyResponse__Output } from '../../agent/src/api/gen/knit/v1/TracePolicyResponse';
+import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 
 const KNITCTL = join(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
 const RECORDS = '/knit/v1/policy-endpoints/default/';
@@ -100,6 +106,65 @@ describe('network policy with real knitds: labels from the runtime, records in e
     expect(await knitctl(['policy', 'trace', '--from', web.ip, '--to', db.ip, '--port', `tcp/${DB_PORT}`])).to.match(/^ALLOW[\s\S]*db-in ingress\[0\]/);
     await knitctl(['policy', 'rm', 'db-in']);
     await waitFor('the other client to get in again', () => reaches(other), 10_000);
+  });
+
+  it('the gRPC API: ApplyPolicies on knitd 1 is enforced everywhere; knitd 2 lists, gets, traces and streams it; bad requests are refused; DeletePolicy lifts it', async () => {
+    const a = apiClient(knitds[0]!.apiSocket);
+    const b = apiClient(knitds[1]!.apiSocket);
+    const call = <Req, Res>(c: KnitClient, m: string, req: Req): Promise<Res> => new Promise((resolve, reject) => {
+      (c as unknown as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[m]!.call(c, req, (e, r) => (e ? reject(e) : resolve(r)));
+    });
+    const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+    const events: WatchEvent__Output[] = [];
+    const watch = b.Watch({});
+    watch.on('data', (ev: WatchEvent__Output) => events.push(ev));
+    watch.on('error', () => undefined);
+    try {
+      await waitFor('the Watch snapshot', async () => events.length > 0, 10_000);
+      expect(events[0]!.snapshot!.policies).to.deep.equal([]);
+      // Refused, nothing written: a document that does not validate, a bad reference, an unknown policy.
+      expect(await code(call(a, 'ApplyPolicies', { document: '' }))).to.match(/^INVALID_ARGUMENT: document: is required/);
+      expect(await code(call(a, 'ApplyPolicies', { document: 'name: db-in\nselector: {app: db}\ningress: [{ports: [{protocol: TCP, port: 70000}]}]\n' })))
+        .to.match(/^INVALID_ARGUMENT: .*port/);
+      expect(await code(call(a, 'ApplyPolicies', { document: 'name: Bad_Name\nselector: {}\n' }))).to.match(/^INVALID_ARGUMENT: .*name/);
+      expect(await code(call(b, 'GetPolicy', { name: 'Nope!' }))).to.match(/^INVALID_ARGUMENT: name: /);
+      expect(await code(call(b, 'GetPolicy', { name: 'db-in' }))).to.match(/^NOT_FOUND: no policy default\/db-in/);
+      expect(await code(call(b, 'TracePolicy', { from: other.ip, to: db.ip, port: 'tcp/99999' }))).to.match(/^INVALID_ARGUMENT: port /);
+      expect((await call<object, { policies: Policy__Output[] }>(b, 'ListPolicies', {})).policies).to.deep.equal([]);
+
+      const doc = ['name: db-in', 'selector: {app: db}', 'ingress:', '  - from: [{selector: {app: web}}]', `    ports: [{protocol: TCP, port: ${DB_PORT}}]`, ''].join('\n');
+      const applied = await call<object, { policies: Policy__Output[] }>(a, 'ApplyPolicies', { document: doc });
+      expect(applied.policies.map((p) => `${p.network}/${p.name}`)).to.deep.equal(['default/db-in']);
+      await waitFor('the other client to be refused', async () => !(await reaches(other)), 10_000);
+      expect(await reaches(web), 'web with the policy').to.equal(true);
+      await waitFor('db-in added on knitd 2\'s Watch', async () => events.some((e) => e.policy?.change === 'CHANGE_TYPE_ADDED' && e.policy.policy?.name === 'db-in'), 10_000);
+
+      const got = await call<object, Policy__Output>(b, 'GetPolicy', { network: 'default', name: 'db-in' });
+      expect(got.selector).to.deep.equal({ app: 'db' });
+      expect(JSON.parse(got.documentJson)).to.deep.equal({
+        name: 'db-in', network: 'default', selector: { app: 'db' },
+        ingress: [{ from: [{ selector: { app: 'web' } }], ports: [{ protocol: 'TCP', port: DB_PORT }] }],
+      });
+      expect((await call<object, { policies: Policy__Output[] }>(b, 'ListPolicies', { network: 'default' })).policies.map((p) => p.name)).to.deep.equal(['db-in']);
+      expect((await call<object, { policies: Policy__Output[] }>(b, 'ListPolicies', { network: 'other' })).policies).to.deep.equal([]);
+
+      // The trace names the deciding rule, and agrees with what the kernel just did.
+      const denied = await call<object, TracePolicyResponse__Output>(b, 'TracePolicy', { from: other.ip, to: db.ip, port: `tcp/${DB_PORT}` });
+      expect(denied.allowed).to.equal(false);
+      expect(denied.ingress!.reason).to.match(/^default deny: ingress of .* is isolated by db-in/);
+      const allowed = await call<object, TracePolicyResponse__Output>(b, 'TracePolicy', { from: web.ip, to: db.ip, port: `tcp/${DB_PORT}` });
+      expect(allowed).to.deep.include({ allowed: true, from: web.ip, to: db.ip });
+      expect(allowed.ingress).to.deep.include({ allowed: true, policy: 'db-in', rule: 0 });
+
+      expect(await code(call(b, 'DeletePolicy', { name: 'db-in' }))).to.equal('OK');
+      expect(await code(call(a, 'DeletePolicy', { name: 'db-in' }))).to.match(/^NOT_FOUND/);
+      await waitFor('the other client to get in again', () => reaches(other), 10_000);
+      await waitFor('db-in removed on Watch', async () => events.some((e) => e.policy?.change === 'CHANGE_TYPE_REMOVED' && e.policy.policy?.name === 'db-in'), 10_000);
+    } finally {
+      watch.cancel();
+      a.close();
+      b.close();
+    }
   });
 
   it('on one node too: containers on the same bridge are held to the policy (knitd makes bridged traffic go through the forward hook)', async () => {

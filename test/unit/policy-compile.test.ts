@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compileNetwork, parsePolicyFile, PolicyError, subtractRanges, trace } from '../../agent/src/policy';
+import { compileNetwork, parsePolicyFile, parsePortRef, PolicyError, subtractRanges, trace, TraceError, traceConnection } from '../../agent/src/policy';
 import type { Policy, PolicyEndpoint } from '../../agent/src/policy';
 
 const eps: PolicyEndpoint[] = [
@@ -114,6 +114,24 @@ egress:
     const later = [...eps, { id: 'web3', network: 'default', labels: { app: 'web' }, addresses: ['10.244.3.7'] }];
     expect(trace(compileNetwork('default', p, eps), { from: '10.244.3.7', to: '10.244.1.3', protocol: 'TCP', port: 5432 }).allowed).to.equal(false);
     expect(trace(compileNetwork('default', p, later), { from: '10.244.3.7', to: '10.244.1.3', protocol: 'TCP', port: 5432 }).allowed).to.equal(true);
+  });
+
+  it('traceConnection: endpoint ids or addresses, egress in the source\'s network and ingress in the destination\'s, clear refusals', () => {
+    const p = policies(dbOnlyFromWeb);
+    const byId = traceConnection(p, eps, { from: 'web1', to: 'db', port: 'tcp/5432' });
+    expect(byId).to.deep.include({ allowed: true, from: '10.244.1.2', to: '10.244.1.3' });
+    expect(byId.ingress).to.deep.include({ allowed: true, policy: 'db-from-web', rule: 0 });
+    expect(byId.toEndpoint?.id).to.equal('db');
+    const byAddress = traceConnection(p, eps, { from: '10.244.2.9', to: '10.244.1.3', port: 'TCP/5432' });
+    expect(byAddress.allowed).to.equal(false);
+    expect(byAddress.ingress.reason).to.match(/^default deny: ingress of 10.244.1.3 is isolated by db-from-web/);
+    // the blue web endpoint is in another network: db's policy does not let it in
+    expect(traceConnection(p, eps, { from: 'blue-web', to: 'db', port: 'tcp/5432' }).allowed).to.equal(false);
+    expect(traceConnection(p, eps, { from: 'web1', to: 'db', port: 'icmp' }).allowed).to.equal(false);
+    expect(() => traceConnection(p, eps, { from: 'web1', to: 'db', port: 'tcp/0' })).to.throw(TraceError, /^port "tcp\/0": expected tcp\/N/);
+    expect(() => traceConnection(p, eps, { from: 'nobody', to: 'db', port: 'tcp/1' })).to.throw(TraceError, /^from "nobody" is not an IP address/);
+    expect(() => traceConnection(p, eps, { from: '10.244.1.2', to: 'fd00:10:244:1::3', port: 'tcp/1' })).to.throw(TraceError, /different address families/);
+    expect(parsePortRef('udp/53')).to.deep.equal({ protocol: 'UDP', port: 53 });
   });
 
   it('subtractRanges', () => {

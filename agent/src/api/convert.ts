@@ -8,6 +8,9 @@ import type { BgpSession } from './gen/knit/v1/BgpSession';
 import type { ChangeType } from './gen/knit/v1/ChangeType';
 import type { Endpoint } from './gen/knit/v1/Endpoint';
 import type { Network } from './gen/knit/v1/Network';
+import type { Policy } from './gen/knit/v1/Policy';
+import type { PolicyVerdict } from './gen/knit/v1/PolicyVerdict';
+import type { TracePolicyResponse } from './gen/knit/v1/TracePolicyResponse';
 import type { Node } from './gen/knit/v1/Node';
 import type { Peer } from './gen/knit/v1/Peer';
 import type { SubnetLease } from './gen/knit/v1/SubnetLease';
@@ -15,8 +18,8 @@ import type { SyncState } from './gen/knit/v1/SyncState';
 import type { WatchEvent } from './gen/knit/v1/WatchEvent';
 import type { AgentState } from './gen/knit/v1/AgentState';
 import type {
-  AgentInfo, BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NetworkInfo, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo,
-  SyncState as DomainSyncState,
+  AgentInfo, BgpRouteInfo, BgpSessionInfo, ChangeKind, EndpointInfo, NetworkInfo, NodeInfo, PeerInfo, PolicyInfo, PolicyTraceInfo,
+  PolicyVerdictInfo, StateChange, SubnetLeaseInfo, SyncState as DomainSyncState,
 } from './state-source';
 import { API_VERSION } from '../base';
 
@@ -197,7 +200,21 @@ export function changeToWire(c: StateChange, grpcJsVersion: string): WatchEvent 
       return { peerLiveness: { nodeName: c.nodeName, subnet: c.subnet ?? '', agent: AGENT[c.agent.state], since: time(c.agent.since) } };
     case 'network':
       return { network: { change: CHANGE[c.change], network: networkToWire(c.network) } };
+    case 'policy':
+      return { policy: { change: CHANGE[c.change], policy: policyToWire(c.policy) } };
   }
+}
+
+export function policyToWire(p: PolicyInfo): Policy {
+  return { network: p.network, name: p.name, documentJson: Object.keys(p.document).length === 0 ? '' : JSON.stringify(p.document), selector: { ...p.selector } };
+}
+
+function verdictToWire(v: PolicyVerdictInfo): PolicyVerdict {
+  return { allowed: v.allowed, reason: v.reason, policy: v.policy ?? '', rule: v.rule ?? 0 };
+}
+
+export function policyTraceToWire(t: PolicyTraceInfo): TracePolicyResponse {
+  return { allowed: t.allowed, from: t.from, to: t.to, egress: verdictToWire(t.egress), ingress: verdictToWire(t.ingress) };
 }
 
 export function networkToWire(n: NetworkInfo): Network {

@@ -3,5 +3,5 @@ export { ApiServer, DEFAULT_MAX_RECEIVE_BYTES, DEFAULT_WATCH_QUEUE_LIMIT } from 
 export type { ApiServerOptions } from './server';
 export { ApiConfigError } from './transport';
 export type { TcpListenOptions, TlsMaterial } from './transport';
-export { NetworkRequestError, StateUnavailableError } from './state-source';
+export { RequestError, StateUnavailableError } from './state-source';
 export type * from './state-source';

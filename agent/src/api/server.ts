@@ -15,7 +15,7 @@ import { DEFAULT_API_SOCKET } from '../base';
 import type { Logger } from '../log/logger';
 import type { KnitMetrics } from '../metrics';
 import {
-  bgpRouteToWire, bgpSessionToWire, changeToWire, endpointToWire, leaseToWire, networkToWire, nodeToWire, peerToWire,
+  bgpRouteToWire, bgpSessionToWire, changeToWire, endpointToWire, leaseToWire, networkToWire, nodeToWire, peerToWire, policyToWire, policyTraceToWire,
 } from './convert';
 import type { KnitHandlers } from './gen/knit/v1/Knit';
 import type { WatchEvent } from './gen/knit/v1/WatchEvent';
@@ -24,10 +24,10 @@ import type { ListEndpointsResponse } from './gen/knit/v1/ListEndpointsResponse'
 import { PreEncoded, withPreEncoded } from './pre-encoded';
 import { loadKnitProto } from './proto';
 import { stageSocket, unlinkOwnSocket } from '../net/unix-socket';
-import { NetworkRequestError, StateUnavailableError, type KnitStateSource, type NetworkSource } from './state-source';
+import { RequestError, StateUnavailableError, type KnitStateSource, type NetworkSource, type PolicySource } from './state-source';
 import { checkTcp, tcpCredentials, type TcpListenOptions } from './transport';
 import {
-  ApiStatusError, checkContainerId, checkIfname, checkNetworkName, checkNodeName, checkOptionalUint, checkShortText, checkSubnet,
+  ApiStatusError, checkContainerId, checkIfname, checkNetworkName, checkNodeName, checkOptionalUint, checkPolicyRef, checkShortText, checkSubnet, checkTraceRef,
 } from './validate';
 import { WatchHub } from './watch-hub';
 
@@ -232,8 +232,40 @@ export class ApiServer {
         if (!(await this.networks().remove(req.name))) throw new ApiStatusError(grpc.status.NOT_FOUND, `no network named ${req.name}`);
         return {};
       }),
+      ListPolicies: this.unary('ListPolicies', async (req) => {
+        if (req.network !== '') checkNetworkName('network', req.network);
+        const { policies, invalid } = await this.policies().list(req.network === '' ? undefined : req.network);
+        return { policies: policies.map(policyToWire), invalid };
+      }),
+      GetPolicy: this.unary('GetPolicy', async (req) => {
+        const { network, name } = checkPolicyRef(req);
+        const p = await this.policies().get(network, name);
+        if (p === undefined) throw new ApiStatusError(grpc.status.NOT_FOUND, `no policy ${network}/${name}`);
+        return policyToWire(p);
+      }),
+      ApplyPolicies: this.unary('ApplyPolicies', async (req) => {
+        if (req.document.trim() === '') throw new ApiStatusError(grpc.status.INVALID_ARGUMENT, 'document: is required (a policy file, YAML or JSON)');
+        return { policies: (await this.policies().apply(req.document)).map(policyToWire) };
+      }),
+      DeletePolicy: this.unary('DeletePolicy', async (req) => {
+        const { network, name } = checkPolicyRef(req);
+        if (!(await this.policies().remove(network, name))) throw new ApiStatusError(grpc.status.NOT_FOUND, `no policy ${network}/${name}`);
+        return {};
+      }),
+      TracePolicy: this.unary('TracePolicy', async (req) => {
+        const from = checkTraceRef('from', req.from);
+        const to = checkTraceRef('to', req.to);
+        const port = checkShortText('port', req.port, true)!;
+        return policyTraceToWire(await this.policies().trace({ from, to, port }));
+      }),
       Watch: (call) => this.watch(call),
     };
+  }
+
+  private policies(): PolicySource {
+    const p = this.opts.source.policies;
+    if (p === undefined) throw new ApiStatusError(grpc.status.FAILED_PRECONDITION, 'network policy needs cluster mode (etcd); this knitd runs single-node');
+    return p;
   }
 
   private networks(): NetworkSource {
@@ -290,9 +322,10 @@ export class ApiServer {
 
   private async snapshot(): Promise<WatchEvent> {
     const src = this.opts.source;
-    const [node, subnets, peers, endpoints, sessions, networks] = await this.bounded('Watch', Promise.all([
+    const [node, subnets, peers, endpoints, sessions, networks, policies] = await this.bounded('Watch', Promise.all([
       src.getNode(), src.listSubnets(), src.listPeers(), src.listEndpoints(), src.bgp?.sessions() ?? [],
       src.networks?.list() ?? { networks: [], invalid: [] },
+      src.policies?.list() ?? { policies: [], invalid: [] },
     ]));
     return {
       snapshot: {
@@ -302,6 +335,7 @@ export class ApiServer {
         endpoints: endpoints.map(endpointToWire),
         bgpSessions: sessions.map(bgpSessionToWire),
         networks: networks.networks.map(networkToWire),
+        policies: policies.policies.map(policyToWire),
       },
     };
   }
@@ -318,7 +352,7 @@ export class ApiServer {
   private toStatus(method: string, err: unknown): { code: grpc.status; details: string } {
     if (err instanceof ApiStatusError) return { code: err.code, details: err.message };
     if (err instanceof StateUnavailableError) return { code: grpc.status.UNAVAILABLE, details: err.message };
-    if (err instanceof NetworkRequestError) {
+    if (err instanceof RequestError) {
       const code = err.reason === 'invalid' ? grpc.status.INVALID_ARGUMENT : err.reason === 'not-found' ? grpc.status.NOT_FOUND : grpc.status.FAILED_PRECONDITION;
       return { code, details: err.message };
     }

@@ -192,7 +192,8 @@ export type StateChange =
   | { kind: 'bgpSession'; change: ChangeKind; session: BgpSessionInfo }
   | { kind: 'node'; node: NodeInfo }
   | { kind: 'peerLiveness'; nodeName: string; subnet?: string; agent: AgentInfo }
-  | { kind: 'network'; change: ChangeKind; network: NetworkInfo };
+  | { kind: 'network'; change: ChangeKind; network: NetworkInfo }
+  | { kind: 'policy'; change: ChangeKind; policy: PolicyInfo };
 
 /** A network of the cluster as the API shows it: the store's detail, the config as a document (undefined once removed). */
 export interface NetworkInfo extends Omit<NetworkDetail, 'config'> {
@@ -203,14 +204,54 @@ export interface NetworkInfo extends Omit<NetworkDetail, 'config'> {
 export type NetworkRequest = NetworkSpec & { cidr: string; internal: boolean; noMasquerade: boolean };
 
 /**
- * Why a network call was refused: `invalid` (a bad option), `conflict` (with
- * another network, or endpoints still attached), `not-found`.
+ * Why a network or policy call was refused: `invalid` (a bad option or
+ * document), `conflict` (with another network, or endpoints still attached),
+ * `not-found`.
  */
-export class NetworkRequestError extends Error {
+export class RequestError extends Error {
   constructor(readonly reason: 'invalid' | 'conflict' | 'not-found', message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'NetworkRequestError';
+    this.name = 'RequestError';
   }
+}
+
+/** A network policy as the API shows it: its file form (docs/policy.md) and what it selects. */
+export interface PolicyInfo {
+  network: string;
+  name: string;
+  /** The file form, as `knitctl policy inspect -o json` prints it. */
+  document: Record<string, unknown>;
+  selector: Record<string, string>;
+}
+
+/** One direction of a trace: allowed or not, and the policy (its name) and rule that decided, if a rule did. */
+export interface PolicyVerdictInfo {
+  allowed: boolean;
+  reason: string;
+  policy?: string;
+  rule?: number;
+}
+
+export interface PolicyTraceInfo {
+  allowed: boolean;
+  from: string;
+  to: string;
+  egress: PolicyVerdictInfo;
+  ingress: PolicyVerdictInfo;
+}
+
+/** The cluster's network policies (they live in etcd, so any knitd answers for all). */
+export interface PolicySource {
+  /** Of one network, or of all when `network` is undefined; `invalid` lists stored records that do not validate. */
+  list(network?: string): Promise<{ policies: PolicyInfo[]; invalid: string[] }>;
+  /** undefined when absent */
+  get(network: string, name: string): Promise<PolicyInfo | undefined>;
+  /** A policy file (YAML or JSON): all of it in one transaction; RequestError 'invalid' names what is wrong. */
+  apply(document: string): Promise<PolicyInfo[]>;
+  /** false when absent */
+  remove(network: string, name: string): Promise<boolean>;
+  /** from/to: an endpoint id or an address; port "tcp/8080" … "icmp". RequestError 'invalid' for a query it cannot answer. */
+  trace(q: { from: string; to: string; port: string }): Promise<PolicyTraceInfo>;
 }
 
 /** The cluster's named networks (they live in etcd, so any knitd answers for all). */
@@ -242,6 +283,8 @@ export interface KnitStateSource {
   bgp?: BgpStateSource;
   /** Absent in single-node mode: the network calls answer FAILED_PRECONDITION. */
   networks?: NetworkSource;
+  /** Absent in single-node mode: the policy calls answer FAILED_PRECONDITION. */
+  policies?: PolicySource;
   /**
    * Calls `listener` for every change, synchronously or soon after it
    * happens, until the returned function is called. The listener never

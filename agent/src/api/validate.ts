@@ -5,6 +5,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import { networkNameProblem } from '../store';
+import { POLICY_NAME } from '../policy';
 
 /** An error that becomes a gRPC status with this code and message. */
 export class ApiStatusError extends Error {
@@ -42,6 +43,22 @@ export function checkShortText(field: string, v: string, required: boolean): str
     return undefined;
   }
   if (v.length > 64 || !/^[\x21-\x7e]+$/.test(v)) throw invalid(field, `${show(v)} is not a valid value`);
+  return v;
+}
+
+/** A policy's network (empty: "default") and name, as policy files name them. */
+export function checkPolicyRef(req: { network: string; name: string }): { network: string; name: string } {
+  const network = req.network === '' ? 'default' : req.network;
+  if (!POLICY_NAME.test(network)) throw invalid('network', `${show(network)} is not a network name a policy can name (lowercase letters, digits and -, 1..63)`);
+  if (req.name === '') throw invalid('name', 'is required');
+  if (!POLICY_NAME.test(req.name)) throw invalid('name', `${show(req.name)} is not a policy name (lowercase letters, digits and -, 1..63, starting and ending alphanumeric)`);
+  return { network, name: req.name };
+}
+
+/** One end of a trace: an endpoint id ("<containerId>/<ifname>") or an address; printable, at most 300 characters. */
+export function checkTraceRef(field: string, v: string): string {
+  if (v === '') throw invalid(field, 'is required');
+  if (v.length > 300 || !/^[\x21-\x7e]+$/.test(v)) throw invalid(field, `${show(v)} is neither an endpoint id nor an address`);
   return v;
 }
 

@@ -399,7 +399,7 @@ async function runPolicy(
     const to = str(f, 'to');
     const port = str(f, 'port');
     if (from === undefined || to === undefined || port === undefined) throw new UsageError('policy trace needs --from, --to and --port');
-    pol.parsePortArg(port);
+    pol.checkPortArg(port);
     trace = { from, to, port };
   }
   const store = (io.policyStore ?? (await import('./etcd-policy-store')).etcdPolicyStore)(opts);

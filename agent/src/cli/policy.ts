@@ -7,8 +7,8 @@
  * with the same compiler knitd's nft renderer uses.
  */
 import {
-  compileNetwork, parseEndpointRecord, parsePolicy, parsePolicyFile, policyDocument, trace, TraceError,
-  type Policy, type PolicyEndpoint, type PolicyProtocol, type TraceResult,
+  parseEndpointRecord, parsePolicy, parsePolicyFile, parsePortRef, policyDocument, TraceError, traceConnection,
+  type ConnectionTrace, type Policy, type PolicyEndpoint,
 } from '../policy';
 import { renderTable, type Cell } from './table';
 import { UsageError } from './args';
@@ -96,16 +96,7 @@ export async function policyRemove(store: PolicyStore, ref: string, io: PolicyIo
   return 0;
 }
 
-/** "tcp/8080", "udp/53", "sctp/9", "icmp". */
-export function parsePortArg(text: string): { protocol: PolicyProtocol | 'ICMP'; port?: number } {
-  if (text.toLowerCase() === 'icmp') return { protocol: 'ICMP' };
-  const m = /^(tcp|udp|sctp)\/([0-9]{1,5})$/i.exec(text);
-  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--port ${JSON.stringify(text)}: expected tcp/N, udp/N, sctp/N (N 1..65535) or icmp`);
-  return { protocol: m[1]!.toUpperCase() as PolicyProtocol, port: Number(m[2]) };
-}
-
 export async function policyTrace(store: PolicyStore, q: { from: string; to: string; port: string }, io: PolicyIo): Promise<number> {
-  const port = parsePortArg(q.port);
   const policies = await loadPolicies(store, io);
   const endpoints: PolicyEndpoint[] = [];
   for (const { key, value } of await store.endpoints()) {
@@ -115,34 +106,32 @@ export async function policyTrace(store: PolicyStore, q: { from: string; to: str
       io.err(`knitctl: skipping invalid endpoint record ${key}: ${errorMessage(e)}\n`);
     }
   }
-  const resolve = (ref: string, flag: string): { address: string; endpoint?: PolicyEndpoint } => {
-    const byId = endpoints.find((e) => e.id === ref);
-    if (byId !== undefined) {
-      if (byId.addresses.length === 0) throw new UsageError(`--${flag} ${ref}: endpoint has no address`);
-      return { address: byId.addresses[0]!, endpoint: byId };
-    }
-    return { address: ref, ...(endpoints.find((e) => e.addresses.includes(ref)) !== undefined ? { endpoint: endpoints.find((e) => e.addresses.includes(ref))! } : {}) };
-  };
-  const from = resolve(q.from, 'from');
-  const to = resolve(q.to, 'to');
-  // Egress is decided in the source's network, ingress in the destination's.
-  const stateOf = (ep?: PolicyEndpoint) => compileNetwork(ep?.network ?? '', policies, endpoints);
-  let result: TraceResult;
+  let result: ConnectionTrace;
   try {
-    const query = { from: from.address, to: to.address, ...port };
-    const egress = trace(stateOf(from.endpoint), query).egress;
-    const ingress = trace(stateOf(to.endpoint), query).ingress;
-    result = { allowed: egress.allowed && ingress.allowed, egress, ingress };
+    result = traceConnection(policies, endpoints, q);
   } catch (e) {
-    if (e instanceof TraceError) throw new UsageError(e.message);
+    // The trace names its arguments as the API does ("from", "port"); here they are flags.
+    if (e instanceof TraceError) throw new UsageError(e.message.replace(/\b(from|to|port) /g, '--$1 '));
     throw e;
   }
+  const from = { address: result.from };
+  const to = { address: result.to };
   if (io.json) {
-    io.out(JSON.stringify({ from: from.address, to: to.address, port: q.port, ...result }, null, 2) + '\n');
+    io.out(JSON.stringify({ from: from.address, to: to.address, port: q.port, allowed: result.allowed, egress: result.egress, ingress: result.ingress }, null, 2) + '\n');
   } else {
     io.out(`${result.allowed ? 'ALLOW' : 'DENY'} ${from.address} -> ${to.address} ${q.port}\n`);
     io.out(`  egress:  ${result.egress.allowed ? 'allow' : 'deny'}: ${result.egress.reason}\n`);
     io.out(`  ingress: ${result.ingress.allowed ? 'allow' : 'deny'}: ${result.ingress.reason}\n`);
   }
   return result.allowed ? 0 : 3;
+}
+
+/** Checks a --port value before any etcd connection (UsageError when bad). */
+export function checkPortArg(text: string): void {
+  try {
+    parsePortRef(text);
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(`--${e.message}`);
+    throw e;
+  }
 }

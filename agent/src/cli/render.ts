@@ -196,7 +196,7 @@ export function renderWatchEvent(ev: WatchEvent__Output): string {
   if (ev.snapshot) {
     const s = ev.snapshot;
     body = `snapshot   node ${s.node?.name ?? '?'} subnet ${s.node?.subnet || '<none>'}: ${s.leases.length} leases, ${s.peers.length} peers, ` +
-      `${s.endpoints.length} endpoints, ${s.bgpSessions.length} BGP sessions`;
+      `${s.endpoints.length} endpoints, ${s.bgpSessions.length} BGP sessions${s.networks.length > 0 ? `, ${s.networks.length} networks` : ''}${s.policies.length > 0 ? `, ${s.policies.length} policies` : ''}`;
   } else if (ev.subnet) {
     const l = ev.subnet.lease;
     body = `subnet     ${CHANGE_TEXT[ev.subnet.change]} ${both(l?.subnet ?? '', l?.ipv6Subnet)}${l?.nodeName ? ` node ${l.nodeName}` : ''}${l?.publicIp ? ` ${l.publicIp}` : ''}`;
@@ -213,6 +213,11 @@ export function renderWatchEvent(ev: WatchEvent__Output): string {
     const l = ev.peerLiveness;
     const word = l.agent === 'AGENT_STATE_ALIVE' ? 'peer-alive' : l.agent === 'AGENT_STATE_DOWN' ? 'peer-down' : 'peer-agent';
     body = `${word.padEnd(10)} ${l.nodeName} ${l.subnet}`;
+  } else if (ev.network) {
+    body = `network    ${CHANGE_TEXT[ev.network.change]} ${ev.network.network?.name ?? ''}`;
+  } else if (ev.policy) {
+    const p = ev.policy.policy;
+    body = `policy     ${CHANGE_TEXT[ev.policy.change]} ${p?.network ?? ''}/${p?.name ?? ''}`;
   } else if (ev.node) {
     const n = ev.node.node;
     body = `node       ${n?.name ?? ''} ${condition(n?.health, 'healthy', 'UNHEALTHY')}, ${condition(n?.readiness, 'ready', 'NOT READY')}`;

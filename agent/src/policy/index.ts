@@ -2,6 +2,6 @@ export type { Direction, Peer, Policy, PolicyEndpoint, PolicyProtocol, PortSpec,
 export { PolicyError, POLICY_NAME, parseLabels, parsePolicy, parsePolicyFile } from './parse';
 export type { AddressRange, AllowEntry, CompiledPolicy, IsolatedAddress } from './compile';
 export { compileNetwork, selectorMatches, subtractRanges } from './compile';
-export type { DirectionVerdict, TraceQuery, TraceResult } from './trace';
-export { TraceError, trace } from './trace';
+export type { ConnectionTrace, DirectionVerdict, TraceQuery, TraceResult } from './trace';
+export { parsePortRef, TraceError, trace, traceConnection } from './trace';
 export { parseEndpointRecord, parsePolicyRecord, policyDocument } from './records';

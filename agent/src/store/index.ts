@@ -12,3 +12,4 @@ export { EtcdRegistry, type RegistryOptions, type RegistryObserver } from './reg
 export { EtcdLivenessRegistry, parseAliveValue, type AliveList, type AliveRecord, type AliveValue, type AliveWatch, type AliveWatchHandlers } from './liveness-registry';
 export { networkConfigDrift } from './network-drift';
 export * from './named-networks';
+export { listPolicyDocuments, listPolicyEndpointRecords, policyKey, putPolicyDocuments, removePolicyDocument, type PolicyRecordText } from './policy-records';

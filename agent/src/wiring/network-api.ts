@@ -6,7 +6,7 @@
  * every knitd brings a created network up through its NamedNetworks watch.
  */
 import type { Etcd3 } from 'etcd3';
-import { NetworkRequestError, StateUnavailableError, type NetworkInfo, type NetworkRequest, type NetworkSource } from '../api';
+import { RequestError, StateUnavailableError, type NetworkInfo, type NetworkRequest, type NetworkSource } from '../api';
 import { parseNetwork } from '../backend';
 import {
   ConflictError, createNamedNetwork, DEFAULT_NETWORK, EtcdUnavailableError, freeVni, inspectNetwork, listNetworks,
@@ -18,8 +18,8 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof NetworkConfigError) throw new NetworkRequestError('invalid', err.message, { cause: err });
-    if (err instanceof ConflictError) throw new NetworkRequestError('conflict', err.message, { cause: err });
+    if (err instanceof NetworkConfigError) throw new RequestError('invalid', err.message, { cause: err });
+    if (err instanceof ConflictError) throw new RequestError('conflict', err.message, { cause: err });
     if (err instanceof EtcdUnavailableError) throw new StateUnavailableError(err.message, { cause: err });
     throw err;
   }

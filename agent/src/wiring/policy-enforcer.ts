@@ -41,6 +41,8 @@ export interface PolicyEnforcerOptions {
    * programmed either way, since it still holds traffic between nodes.
    */
   ensureBridgedTraffic?: () => string | undefined;
+  /** Hears the valid policies after each run that programmed (or kept) the table: the API's Watch events. */
+  onPolicies?: (policies: readonly Policy[]) => void;
 }
 
 export class PolicyEnforcer {
@@ -50,6 +52,7 @@ export class PolicyEnforcer {
   private readonly runner: SerialRunner;
   private lastText: string | undefined;
   private isolated: string[] = [];
+  private enforced: readonly Policy[] = [];
   /** what ensureBridgedTraffic said last ('' = fine), logged on change */
   private bridged: string | undefined;
   private readonly log: Logger;
@@ -130,7 +133,14 @@ export class PolicyEnforcer {
       this.isolated = isolated;
     }
     this.backoff.reset();
+    this.enforced = policies;
     this.o.onApplied?.({ policies: policies.length, endpoints: endpoints.length, changed });
+    this.o.onPolicies?.(policies);
+  }
+
+  /** The valid policies of the last successful run (what the table enforces). */
+  enforcedPolicies(): readonly Policy[] {
+    return this.enforced;
   }
 
   /** The records of `map` that parse; the others are skipped with a warning (etcd is outside input). */

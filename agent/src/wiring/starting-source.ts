@@ -12,7 +12,7 @@
  * every call is the full source's.
  */
 import { EventEmitter } from 'node:events';
-import type { BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, NodeInfo, PeerInfo, StateChange, SubnetList } from '../api';
+import type { BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, PolicySource, NodeInfo, PeerInfo, StateChange, SubnetList } from '../api';
 import { StateUnavailableError } from '../api';
 import type { KnitdStateSource } from './state-source';
 
@@ -52,6 +52,10 @@ export class StartingStateSource implements KnitStateSource {
 
   get networks(): NetworkSource | undefined {
     return this.full?.networks;
+  }
+
+  get policies(): PolicySource | undefined {
+    return this.full?.policies;
   }
 
   get bgp(): BgpStateSource | undefined {

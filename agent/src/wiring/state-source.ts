@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type {
-  AgentInfo, BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, NodeInfo, PeerInfo, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
+  AgentInfo, BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, NodeInfo, PeerInfo, PolicyInfo, PolicySource, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
 } from '../api';
 import { StateUnavailableError } from '../api';
 import type { Endpoint, EndpointStore } from '../cni/endpoints';
@@ -53,6 +53,8 @@ export interface StateSourceDeps {
   now?: () => number;
   /** the cluster's named networks (cluster mode) */
   networks?: NetworkSource;
+  /** the cluster's network policies (cluster mode) */
+  policies?: PolicySource;
 }
 
 const SYNC: Record<AuditState, SyncState> = { 'in-sync': 'in-sync', missing: 'missing', differs: 'differs', stale: 'stale' };
@@ -98,6 +100,10 @@ export class KnitdStateSource implements KnitStateSource {
   readonly bgp?: BgpStateSource;
   /** present in cluster mode: the cluster's named networks */
   readonly networks?: NetworkSource;
+  /** present in cluster mode: the cluster's network policies */
+  readonly policies?: PolicySource;
+  /** "network/name" → the policy's document as last enforced (JSON), for Watch's policy events */
+  private policiesSeen: Map<string, string> | undefined;
   /** network name → its config as last seen (JSON), for Watch's network events */
   private networksSeen: Map<string, string> | undefined;
 
@@ -108,6 +114,7 @@ export class KnitdStateSource implements KnitStateSource {
     const bgp = c?.backend.bgp;
     if (bgp !== undefined) this.bgp = { sessions: () => bgp.sessions(), routes: () => bgp.routes() };
     if (deps.networks !== undefined) this.networks = deps.networks;
+    if (deps.policies !== undefined) this.policies = deps.policies;
     if (c) {
       for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
       c.tracker.on('peers-changed', (peers) => this.onPeers(peers));
@@ -324,6 +331,29 @@ export class KnitdStateSource implements KnitStateSource {
     }
     for (const name of before.keys()) {
       if (!next.has(name)) this.emit({ kind: 'network', change: 'removed', network: { name, config: undefined, subnets: [], attached: [] } });
+    }
+  }
+
+  /**
+   * The policies this knitd enforces after each policy run: Watch hears what
+   * was applied (added or changed) or removed since the last call. The first
+   * call only records.
+   */
+  policiesChanged(policies: readonly PolicyInfo[]): void {
+    const key = (p: { network: string; name: string }): string => `${p.network}/${p.name}`;
+    const next = new Map(policies.map((p) => [key(p), JSON.stringify(p.document)]));
+    const before = this.policiesSeen;
+    this.policiesSeen = next;
+    if (before === undefined) return;
+    for (const p of policies) {
+      const old = before.get(key(p));
+      if (old === next.get(key(p))) continue;
+      this.emit({ kind: 'policy', change: old === undefined ? 'added' : 'updated', policy: p });
+    }
+    for (const k of before.keys()) {
+      if (next.has(k)) continue;
+      const slash = k.indexOf('/');
+      this.emit({ kind: 'policy', change: 'removed', policy: { network: k.slice(0, slash), name: k.slice(slash + 1), document: {}, selector: {} } });
     }
   }
 

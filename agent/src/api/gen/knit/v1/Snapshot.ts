@@ -6,6 +6,7 @@ import type { Peer as _knit_v1_Peer, Peer__Output as _knit_v1_Peer__Output } fro
 import type { Endpoint as _knit_v1_Endpoint, Endpoint__Output as _knit_v1_Endpoint__Output } from '../../knit/v1/Endpoint';
 import type { BgpSession as _knit_v1_BgpSession, BgpSession__Output as _knit_v1_BgpSession__Output } from '../../knit/v1/BgpSession';
 import type { Network as _knit_v1_Network, Network__Output as _knit_v1_Network__Output } from '../../knit/v1/Network';
+import type { Policy as _knit_v1_Policy, Policy__Output as _knit_v1_Policy__Output } from '../../knit/v1/Policy';
 
 /**
  * The whole state at the start of a Watch.
@@ -20,6 +21,10 @@ export interface Snapshot {
    * The cluster's networks (config only), when named networks are served.
    */
   'networks'?: (_knit_v1_Network)[];
+  /**
+   * The cluster's network policies (cluster mode).
+   */
+  'policies'?: (_knit_v1_Policy)[];
 }
 
 /**
@@ -35,4 +40,8 @@ export interface Snapshot__Output {
    * The cluster's networks (config only), when named networks are served.
    */
   'networks': (_knit_v1_Network__Output)[];
+  /**
+   * The cluster's network policies (cluster mode).
+   */
+  'policies': (_knit_v1_Policy__Output)[];
 }

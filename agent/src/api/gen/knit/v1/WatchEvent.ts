@@ -8,6 +8,7 @@ import type { BgpSessionEvent as _knit_v1_BgpSessionEvent, BgpSessionEvent__Outp
 import type { NodeEvent as _knit_v1_NodeEvent, NodeEvent__Output as _knit_v1_NodeEvent__Output } from '../../knit/v1/NodeEvent';
 import type { PeerLivenessEvent as _knit_v1_PeerLivenessEvent, PeerLivenessEvent__Output as _knit_v1_PeerLivenessEvent__Output } from '../../knit/v1/PeerLivenessEvent';
 import type { NetworkEvent as _knit_v1_NetworkEvent, NetworkEvent__Output as _knit_v1_NetworkEvent__Output } from '../../knit/v1/NetworkEvent';
+import type { PolicyEvent as _knit_v1_PolicyEvent, PolicyEvent__Output as _knit_v1_PolicyEvent__Output } from '../../knit/v1/PolicyEvent';
 import type { Long } from '@grpc/proto-loader';
 
 export interface WatchEvent {
@@ -24,7 +25,8 @@ export interface WatchEvent {
   'node'?: (_knit_v1_NodeEvent | null);
   'peerLiveness'?: (_knit_v1_PeerLivenessEvent | null);
   'network'?: (_knit_v1_NetworkEvent | null);
-  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness"|"network";
+  'policy'?: (_knit_v1_PolicyEvent | null);
+  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness"|"network"|"policy";
 }
 
 export interface WatchEvent__Output {
@@ -41,5 +43,6 @@ export interface WatchEvent__Output {
   'node'?: (_knit_v1_NodeEvent__Output | null);
   'peerLiveness'?: (_knit_v1_PeerLivenessEvent__Output | null);
   'network'?: (_knit_v1_NetworkEvent__Output | null);
-  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness"|"network";
+  'policy'?: (_knit_v1_PolicyEvent__Output | null);
+  'event'?: "snapshot"|"subnet"|"peer"|"endpoint"|"bgpSession"|"node"|"peerLiveness"|"network"|"policy";
 }
