@@ -1,14 +1,7 @@
-/** A winston logger whose JSON records land in `lines`: for tests that assert what was (not) logged. */
-import { Writable } from 'node:stream';
-import winston from 'winston';
+/** A logger whose JSON records land in `lines`: for tests that assert what was (not) logged. */
+import { createLogger, type Logger, type LogLevel } from '../../agent/src/log/logger';
 
-export function recordingLogger(level = 'info'): { logger: winston.Logger; lines: Array<Record<string, unknown>> } {
+export function recordingLogger(level: LogLevel = 'info'): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: winston.createLogger({ level, format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
+  return { logger: createLogger(level, 'json', (line) => { lines.push(JSON.parse(line) as Record<string, unknown>); }), lines };
 }

@@ -190,7 +190,7 @@ export class NamedNetworks {
     const { networks, invalid } = await listNetworks(this.o.client, this.o.prefix);
     this.seen = networks;
     this.o.onNetworks?.(networks);
-    for (const bad of invalid) this.log.warn('skipping a network config that does not validate', bad);
+    for (const bad of invalid) this.log.warn('skipping a network config that does not validate', { ...bad });
     const wanted = new Map(networks.filter((n) => n.name !== DEFAULT_NETWORK).map((n) => [n.name, n]));
     // A running network whose stored config stopped validating keeps serving with the one in use: garbage
     // in etcd must not tear down its containers' network. (Only a deleted key removes a network.)
