@@ -201,6 +201,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   }, log);
   await auditAttachments(nl, ipam, endpoints, log);
 
+  // Veth teardown waits in the kernel; a worker thread takes that wait off the event loop.
+  const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
   // Named networks (cluster mode): each with its own lease, device, bridge and IPAM.
   let named: NamedNetworks | undefined;
   // The API's view of knitd (made further down); named networks tell it what etcd holds.
@@ -211,7 +213,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     named = new NamedNetworks({
       client: cluster.client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir, nodeName: cfg.nodeName,
       ttlSeconds: cfg.etcd.leaseTtlSeconds, reconcileIntervalSeconds: cfg.reconcileIntervalSeconds,
-      nl, logger: log, underlay: cluster.underlay, retry: retrier(log), endpoints,
+      nl, logger: log, underlay: cluster.underlay, retry: retrier(log), endpoints, deleteLink: (index) => linkDeleter.del(index),
       ...(cfg.mtu !== undefined ? { mtuOverride: cfg.mtu } : {}),
       onReconcileRun: (backend, run) => {
         metrics.reconcileRuns.inc({ backend, result: run.result });
@@ -278,8 +280,6 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       policyEndpoints?.changed();
     },
   };
-  // Veth teardown waits in the kernel; a worker thread takes that wait off the event loop.
-  const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
   handlers = new KnitCniHandlers({
     nl,
     openNetns,
