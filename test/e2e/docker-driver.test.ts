@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createLab, type Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { BUSYBOX_IMAGE, importBusybox, startDockerd, type LabDockerd } from '../lab/dockerd';
-import { startClusterKnitd, waitFor } from './cluster-lab';
+import { etcdctl, startClusterKnitd, waitFor } from './cluster-lab';
 import { KNITCTL } from './api-lab';
 
 interface Ctr { name: string; host: number; network: string; ip: string }
@@ -47,7 +47,9 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
       const d = await startDockerd(node, `n${i}`, pluginSocket);
       dockerds.push(d);
       knitds.push(await startClusterKnitd(lab, node, undefined, {
-        args: ['--docker-enabled', '--docker-plugin-socket', pluginSocket, '--docker-api-socket', d.socket]
+        args: ['--docker-enabled', '--docker-plugin-socket', pluginSocket, '--docker-api-socket', d.socket],
+        // node 1's knitd logs what dockerd sends in CreateEndpoint (the endpoint labels case reads it)
+        ...(i === 0 ? { logLevel: 'debug' as const } : {}),
       }));
     }
     await Promise.all(dockerds.map((d) => importBusybox(d)));
@@ -141,6 +143,33 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
     expect(routes.split('\n').filter((l) => l.startsWith('default')).length, routes).to.equal(1);
     await dockerds[0]!.docker(['network', 'disconnect', 'green', 'r0']);
     expect(await ping({ name: 'r0', host: 0, network: 'red', ip: '' }, g2.ip, 1), 'r0 after disconnect -> g2').to.equal(false);
+  });
+
+  it('endpoint labels: --driver-opt knit.label.KEY=VALUE on docker network connect become the endpoint\'s policy labels; a bad one is refused', async () => {
+    await dockerds[0]!.docker(['network', 'connect', '--driver-opt', 'knit.label.app=web', '--driver-opt', 'knit.label.tier=front', 'green', 'r0']);
+    const ip = (await dockerds[0]!.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "green").IPAddress}}', 'r0'])).trim();
+    const records = async (): Promise<Array<{ key: string; labels: Record<string, string>; addresses: string[] }>> => {
+      const lines = (await etcdctl(lab, ['get', '--prefix', '/knit/v1/policy-endpoints/green/'])).split('\n').filter((l) => l !== '');
+      const out = [];
+      for (let i = 0; i + 1 < lines.length; i += 2) out.push({ key: lines[i]!, ...(JSON.parse(lines[i + 1]!) as { labels: Record<string, string>; addresses: string[] }) });
+      return out;
+    };
+    const { value: rec } = await waitFor('r0\'s record on green with its labels', async () => (await records()).find((r) => r.addresses.includes(ip)), 10_000);
+    expect(rec.labels).to.deep.equal({ app: 'web', tier: 'front' });
+    // What dockerd 20.10 passes in CreateEndpoint's Options (knitd logs the keys at debug): the driver options, as top-level keys.
+    const created = readFileSync(knitds[0]!.logPath, 'utf8').split('\n').filter((l) => l.includes('Docker endpoint created')).map((l) => JSON.parse(l) as { options: string[]; labels: Record<string, string> });
+    const mine = created.find((c) => c.labels.app === 'web');
+    expect(mine?.options, JSON.stringify(created)).to.include.members(['knit.label.app', 'knit.label.tier']);
+    console.log(`      (CreateEndpoint Options keys from dockerd: ${mine!.options.join(', ')})`);
+    await dockerds[0]!.docker(['network', 'disconnect', 'green', 'r0']);
+    await waitFor('r0\'s record on green gone', async () => !(await records()).some((r) => r.addresses.includes(ip)), 10_000);
+    const recordsBefore = (await records()).map((r) => r.key).sort();
+    const bad = await dockerds[0]!.dockerRun(['network', 'connect', '--driver-opt', 'knit.label.app=a/b', 'green', 'r0']);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.match(/knit\.label.*app.*label value/);
+    // Nothing of the refused attachment: no interface on green in the container, no record.
+    expect(await dockerds[0]!.docker(['exec', 'r0', 'ip', '-o', '-4', 'addr'])).to.not.match(/inet 10\.80\./);
+    expect((await records()).map((r) => r.key).sort()).to.deep.equal(recordsBefore);
   });
 
   it('a container restart keeps working', async () => {

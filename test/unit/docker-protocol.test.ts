@@ -34,9 +34,19 @@ describe('Docker plugin protocol: requests from dockerd are validated', () => {
     })).to.deep.equal({ networkId: NET, pool: '10.70.3.0/24', gateway: '10.70.3.1/24', driverOptions: { 'knit.x': 'y' } });
   });
 
+  it('CreateEndpoint: driver options knit.label.<key> are the endpoint\'s policy labels, validated like every label', () => {
+    const options = { 'com.docker.network.endpoint.exposedports': [], 'knit.label.app': 'web', 'knit.label.example.com/tier': 'front', 'knit.other': 'x' };
+    const r = parseCreateEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: '10.70.3.5/24' }, Options: options });
+    expect(r.labels).to.deep.equal({ app: 'web', 'example.com/tier': 'front' });
+    expect(r.optionKeys).to.deep.equal(Object.keys(options));
+    expect(() => parseCreateEndpoint({ NetworkID: NET, EndpointID: EP, Options: { 'knit.label.app': 'a/b' } })).to.throw(PluginRequestError, /knit\.label.*app.*label value/);
+    expect(() => parseCreateEndpoint({ NetworkID: NET, EndpointID: EP, Options: { 'knit.label.app': 7 } })).to.throw(PluginRequestError, /knit\.label\.app must be a string/);
+    expect(() => parseCreateEndpoint({ NetworkID: NET, EndpointID: EP, Options: { 'knit.label.': 'x' } })).to.throw(PluginRequestError);
+  });
+
   it('CreateEndpoint and Join need their IDs; Join needs the sandbox', () => {
     expect(parseCreateEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: '10.70.3.5/24' } }))
-      .to.deep.equal({ networkId: NET, endpointId: EP, address: '10.70.3.5/24' });
+      .to.deep.equal({ networkId: NET, endpointId: EP, address: '10.70.3.5/24', labels: {}, optionKeys: [] });
     expect(() => parseCreateEndpoint({ NetworkID: NET })).to.throw(PluginRequestError, /EndpointID/);
     expect(() => parseJoin({ NetworkID: NET, EndpointID: EP })).to.throw(PluginRequestError, /SandboxKey/);
     expect(() => parseJoin({ NetworkID: NET, EndpointID: 'x'.repeat(300), SandboxKey: '/s' })).to.throw(PluginRequestError);

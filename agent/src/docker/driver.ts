@@ -84,8 +84,8 @@ export function containerVethName(endpointId: string): string {
 export class DockerDriver {
   private readonly log: Logger;
   private readonly now: () => Date;
-  /** CreateEndpoint's address until Join records the endpoint (Join does not carry it). */
-  private readonly pending = new Map<string, string>();
+  /** CreateEndpoint's address and labels until Join records the endpoint (Join does not carry them). */
+  private readonly pending = new Map<string, { address: string; labels: Record<string, string> }>();
   /** The protocol's methods by URL path ("NetworkDriver.Join"). */
   readonly handlers: Record<string, Handler>;
 
@@ -197,7 +197,8 @@ export class DockerDriver {
     if (req.address === undefined) throw new DriverError('dockerd gave the endpoint no IPv4 address; the network must use --ipam-driver knit');
     // Recorded in etcd before anything is attached, so a concurrent `knitctl network rm` refuses.
     await this.deps.networks.willAttach?.(net.name);
-    this.pending.set(req.endpointId, req.address);
+    this.pending.set(req.endpointId, { address: req.address, labels: req.labels });
+    this.log.debug('Docker endpoint created', { endpoint: req.endpointId.slice(0, 12), network: net.name, options: req.optionKeys, labels: req.labels });
     return {};
   }
 
@@ -205,7 +206,10 @@ export class DockerDriver {
     const req = parseJoin(b);
     const net = this.networkOfId(req.networkId);
     const node = net.node();
-    const address = this.pending.get(req.endpointId) ?? this.deps.endpoints.get(req.endpointId, DOCKER_IFNAME)?.address ?? '';
+    const before = this.deps.endpoints.get(req.endpointId, DOCKER_IFNAME);
+    const pending = this.pending.get(req.endpointId);
+    const address = pending?.address ?? before?.address ?? '';
+    const labels = pending?.labels ?? before?.labels ?? {};
     const hostName = hostVethName(req.endpointId, DOCKER_IFNAME);
     const peerName = containerVethName(req.endpointId);
     // A re-join after a failed Leave: start from nothing.
@@ -223,8 +227,8 @@ export class DockerDriver {
       const peer = await this.deps.nl.linkByName(peerName);
       await this.deps.endpoints.put({
         containerId: req.endpointId, ifname: DOCKER_IFNAME, netns: req.sandboxKey,
-        address, mac: peer?.mac ?? '', hostVeth: hostName, portMappings: this.deps.endpoints.get(req.endpointId, DOCKER_IFNAME)?.portMappings ?? [],
-        createdAt: this.now().toISOString(), network: net.name,
+        address, mac: peer?.mac ?? '', hostVeth: hostName, portMappings: before?.portMappings ?? [],
+        createdAt: this.now().toISOString(), network: net.name, ...(Object.keys(labels).length > 0 ? { labels } : {}),
       });
       this.pending.delete(req.endpointId);
       this.deps.networks.endpointsChanged?.(net.name);

@@ -9,6 +9,7 @@
  */
 import type { PortMapping } from '../records';
 import { errorMessage } from '../base';
+import { parseLabels } from '../policy';
 
 /** The content type dockerd expects on every plugin answer. */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
@@ -126,16 +127,42 @@ export interface CreateEndpoint {
   /** "10.50.3.7/24" as IPAM gave it */
   address?: string;
   mac?: string;
+  /** The endpoint's policy labels: its driver options `knit.label.<key>=<value>` (docs/policy.md). */
+  labels: Record<string, string>;
+  /** The names of every option dockerd sent (logged, so what Docker passes can be seen). */
+  optionKeys: string[];
 }
+
+/**
+ * The prefix of an endpoint driver option that is a policy label: dockerd
+ * passes an endpoint's driver options (`docker network connect --driver-opt`,
+ * the Engine API's EndpointsConfig.DriverOpts) as top-level keys of
+ * CreateEndpoint's Options, next to its own (com.docker.network.*).
+ */
+export const LABEL_OPTION_PREFIX = 'knit.label.';
 
 export function parseCreateEndpoint(o: Obj): CreateEndpoint {
   const what = 'NetworkDriver.CreateEndpoint';
   const iface = asObject(o.Interface, `${what} Interface`);
   const address = optString(iface, 'Address', what);
   const mac = optString(iface, 'MacAddress', what);
+  const options = asObject(o.Options, `${what} Options`);
+  const labels: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) {
+    if (!k.startsWith(LABEL_OPTION_PREFIX)) continue;
+    if (typeof v !== 'string') throw new PluginRequestError(`${what}: driver option ${k} must be a string, got ${JSON.stringify(v)}`);
+    labels[k.slice(LABEL_OPTION_PREFIX.length)] = v;
+  }
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseLabels(labels, 'driver options knit.label');
+  } catch (err) {
+    throw new PluginRequestError(`${what}: ${errorMessage(err)}`);
+  }
   return {
     networkId: reqString(o, 'NetworkID', what), endpointId: reqString(o, 'EndpointID', what),
     ...(address !== undefined ? { address } : {}), ...(mac !== undefined ? { mac } : {}),
+    labels: parsed, optionKeys: Object.keys(options).slice(0, 64),
   };
 }
 
