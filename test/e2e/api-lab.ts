@@ -21,6 +21,18 @@ export function apiClient(socket: string): KnitClient {
   return new pkg.Knit(`unix:${socket}`, grpc.credentials.createInsecure());
 }
 
+/** One unary call by method name, as a promise. */
+export function apiCall<Req, Res>(c: KnitClient, method: string, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (c as unknown as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[method]!.call(c, req, (e, r) => (e ? reject(e) : resolve(r)));
+  });
+}
+
+/** "OK", or "STATUS_NAME: details" of a failed call: what a refusal test compares. */
+export function callStatus(p: Promise<unknown>): Promise<string> {
+  return p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+}
+
 export const KNITCTL = path.resolve(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
 export const PREFIX = '/knit/v1';
 

@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
-import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
+import { CONNECT, ECHO_PEER, ipj, logRecords, repairMs, startClusterKnitd, waitFor } from './cluster-lab';
 import { routesIn, startBird, type Bird } from './bgp-lab';
 import { etcdctl, knitctl } from './api-lab';
 import { pairedIpv6Subnet } from '../../agent/src/store/network-config';
@@ -67,24 +67,6 @@ async function attach(lab: Lab, knitd: Knitd, tag: string): Promise<Pod> {
   return { c, knitd, ip4: ips[0]!, ip6: ips[1]! };
 }
 
-/** ip -j in `ns`; [] when nothing matches. */
-async function ipj<T>(ns: string, args: string[]): Promise<T[]> {
-  const { stdout } = await execFileP('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' });
-  return JSON.parse(stdout.trim() || '[]') as T[];
-}
-
-/** Polls `present` every few ms after `damage` ran; resolves with the ms until it held again. */
-async function repairMs(damage: () => Promise<unknown>, present: () => Promise<boolean>): Promise<number> {
-  expect(await present(), 'present before the damage').to.equal(true);
-  await damage();
-  const t0 = Date.now();
-  await waitFor('repaired', async () => (await present()) || undefined, 5000);
-  return Date.now() - t0;
-}
-
-/** A TCP server in `ns` on [::]:port that answers each connection with the peer address it saw. */
-const ECHO_PEER = `require('net').createServer((s) => { s.end(s.remoteAddress + '\\n'); }).listen(+process.argv[1], '::', () => console.log('listening'));`;
-const CONNECT = `const s = require('net').connect({ host: process.argv[1], port: +process.argv[2] }); let d = ''; s.on('data', (b) => { d += b; }); s.on('end', () => { process.stdout.write(d); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 
 for (const backend of ['vxlan', 'host-gw', 'bgp'] as const) {
   describe(`dual-stack cluster (${backend}) on a dual-stack underlay`, function () {

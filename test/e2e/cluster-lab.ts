@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createLab, type Lab, type LabContainer, type LabNode } from '../lab/lab';
 import { startKnitd, type Knitd, type KnitdOptions } from '../lab/knitd';
+import { waitFor } from '../support/wait';
 
 const execFileP = promisify(execFile);
 
@@ -183,3 +184,23 @@ export function pingSummary(output: string): { transmitted: number; received: nu
   if (!m) throw new Error(`no ping summary in: ${output.slice(-500)}`);
   return { transmitted: Number(m[1]), received: Number(m[2]) };
 }
+
+/** ip -j in `ns`; [] when nothing matches. */
+export async function ipj<T>(ns: string, args: string[]): Promise<T[]> {
+  const { stdout } = await execFileP('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' });
+  return JSON.parse(stdout.trim() || '[]') as T[];
+}
+
+/** Polls `present` every few ms after `damage` ran; resolves with the ms until it held again. */
+export async function repairMs(damage: () => Promise<unknown>, present: () => Promise<boolean>): Promise<number> {
+  expect(await present(), 'present before the damage').to.equal(true);
+  await damage();
+  const t0 = Date.now();
+  await waitFor('repaired', async () => (await present()) || undefined, 5000);
+  return Date.now() - t0;
+}
+
+/** Node code for a TCP server on [::]:argv[1] that answers each connection with the peer address it saw. */
+export const ECHO_PEER = `require('net').createServer((s) => { s.end(s.remoteAddress + '\\n'); }).listen(+process.argv[1], '::', () => console.log('listening'));`;
+/** Node code that connects to argv[1]:argv[2] and prints what it is sent. */
+export const CONNECT = `const s = require('net').connect({ host: process.argv[1], port: +process.argv[2] }); let d = ''; s.on('data', (b) => { d += b; }); s.on('end', () => { process.stdout.write(d); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;

@@ -13,11 +13,8 @@ import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { ipJson, type Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
-import { apiClient, KNITCTL } from './api-lab';
-import * as grpc from '@grpc/grpc-js';
-import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
+import { apiCall, apiClient, callStatus, KNITCTL, WatchRecorder } from './api-lab';
 import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
-import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
 
 interface Member { c: LabContainer; ip: string; gateway: string; node: number; network: string }
@@ -229,17 +226,12 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
   it('the gRPC API: CreateNetwork on one knitd brings the network up everywhere; List/Get on another see it; Watch streams create and remove; bad requests are refused with the field named', async () => {
     const a = apiClient(knitds[0]!.apiSocket);
     const b = apiClient(knitds[2]!.apiSocket);
-    const call = <Req, Res>(c: KnitClient, m: string, req: Req): Promise<Res> => new Promise((resolve, reject) => {
-      (c as unknown as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[m]!.call(c, req, (e, r) => (e ? reject(e) : resolve(r)));
-    });
-    const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
-    const events: WatchEvent__Output[] = [];
-    const watch = b.Watch({});
-    watch.on('data', (ev: WatchEvent__Output) => events.push(ev));
-    watch.on('error', () => undefined);
+    const call = apiCall;
+    const code = callStatus;
+    const watch = new WatchRecorder(b);
     try {
-      await waitFor('the Watch snapshot', async () => events.length > 0, 10_000);
-      expect(events[0]!.snapshot!.networks.map((n) => n.name)).to.include('default');
+      const { item: first } = await watch.waitFor(() => true, 10_000, 0, 'the Watch snapshot');
+      expect(first.snapshot!.networks.map((n) => n.name)).to.include('default');
 
       expect(await code(call(a, 'CreateNetwork', { name: 'Bad Name', cidr: '10.66.0.0/16' }))).to.match(/^INVALID_ARGUMENT: name: /);
       expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '' }))).to.match(/^INVALID_ARGUMENT: cidr: is required/);
@@ -262,7 +254,7 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
         return g.subnets.length === 3 ? g : false;
       }, 10_000);
       expect(got.subnets.map((x) => x.nodeName)).to.deep.equal(['node1', 'node2', 'node3']);
-      await waitFor('green added on Watch', async () => events.some((e) => e.network?.change === 'CHANGE_TYPE_ADDED' && e.network.network?.name === 'green'), 10_000);
+      await watch.waitFor((e) => e.network?.change === 'CHANGE_TYPE_ADDED' && e.network.network?.name === 'green', 10_000, 0, 'green added on Watch');
 
       // an endpoint on green blocks DeleteNetwork, naming the node
       const m = await add(1, 'grn', 'green');
@@ -273,13 +265,13 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
       await waitFor('DeleteNetwork accepted', async () => (await code(call(a, 'DeleteNetwork', { name: 'green' }))) === 'OK', 10_000);
       expect(await code(call(b, 'GetNetwork', { name: 'green' }))).to.match(/^NOT_FOUND: no network named green/);
       expect(await code(call(a, 'DeleteNetwork', { name: 'green' }))).to.match(/^NOT_FOUND/);
-      await waitFor('green removed on Watch', async () => events.some((e) => e.network?.change === 'CHANGE_TYPE_REMOVED' && e.network.network?.name === 'green'), 10_000);
+      await watch.waitFor((e) => e.network?.change === 'CHANGE_TYPE_REMOVED' && e.network.network?.name === 'green', 10_000, 0, 'green removed on Watch');
       await waitFor('green gone from every node', async () => {
         for (let n = 0; n < 3; n++) if ((await bridgesOf(n)).includes(networkBridgeName('green'))) return false;
         return true;
       }, 20_000);
     } finally {
-      watch.cancel();
+      watch.close();
       a.close();
       b.close();
     }

@@ -20,12 +20,9 @@ import { hostVeths, PEER_ADDRESS, startKnitd, startTcpReplier, tcpGet, type Knit
 import { makeTempDir } from '../lab/run-dir';
 import { waitFor } from '../support/wait';
 import { etcdctl } from './cluster-lab';
-import { apiClient } from './api-lab';
-import * as grpc from '@grpc/grpc-js';
-import type { KnitClient } from '../../agent/src/api/gen/knit/v1/Knit';
+import { apiCall, apiClient, callStatus, WatchRecorder } from './api-lab';
 import type { Policy__Output } from '../../agent/src/api/gen/knit/v1/Policy';
 import type { TracePolicyResponse__Output } from '../../agent/src/api/gen/knit/v1/TracePolicyResponse';
-import type { WatchEvent__Output } from '../../agent/src/api/gen/knit/v1/WatchEvent';
 
 const KNITCTL = join(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
 const RECORDS = '/knit/v1/policy-endpoints/default/';
@@ -111,17 +108,12 @@ describe('network policy with real knitds: labels from the runtime, records in e
   it('the gRPC API: ApplyPolicies on knitd 1 is enforced everywhere; knitd 2 lists, gets, traces and streams it; bad requests are refused; DeletePolicy lifts it', async () => {
     const a = apiClient(knitds[0]!.apiSocket);
     const b = apiClient(knitds[1]!.apiSocket);
-    const call = <Req, Res>(c: KnitClient, m: string, req: Req): Promise<Res> => new Promise((resolve, reject) => {
-      (c as unknown as Record<string, (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[m]!.call(c, req, (e, r) => (e ? reject(e) : resolve(r)));
-    });
-    const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
-    const events: WatchEvent__Output[] = [];
-    const watch = b.Watch({});
-    watch.on('data', (ev: WatchEvent__Output) => events.push(ev));
-    watch.on('error', () => undefined);
+    const call = apiCall;
+    const code = callStatus;
+    const watch = new WatchRecorder(b);
     try {
-      await waitFor('the Watch snapshot', async () => events.length > 0, 10_000);
-      expect(events[0]!.snapshot!.policies).to.deep.equal([]);
+      const { item: first } = await watch.waitFor(() => true, 10_000, 0, 'the Watch snapshot');
+      expect(first.snapshot!.policies).to.deep.equal([]);
       // Refused, nothing written: a document that does not validate, a bad reference, an unknown policy.
       expect(await code(call(a, 'ApplyPolicies', { document: '' }))).to.match(/^INVALID_ARGUMENT: document: is required/);
       expect(await code(call(a, 'ApplyPolicies', { document: 'name: db-in\nselector: {app: db}\ningress: [{ports: [{protocol: TCP, port: 70000}]}]\n' })))
@@ -137,7 +129,7 @@ describe('network policy with real knitds: labels from the runtime, records in e
       expect(applied.policies.map((p) => `${p.network}/${p.name}`)).to.deep.equal(['default/db-in']);
       await waitFor('the other client to be refused', async () => !(await reaches(other)), 10_000);
       expect(await reaches(web), 'web with the policy').to.equal(true);
-      await waitFor('db-in added on knitd 2\'s Watch', async () => events.some((e) => e.policy?.change === 'CHANGE_TYPE_ADDED' && e.policy.policy?.name === 'db-in'), 10_000);
+      await watch.waitFor((e) => e.policy?.change === 'CHANGE_TYPE_ADDED' && e.policy.policy?.name === 'db-in', 10_000, 0, 'db-in added on knitd 2\'s Watch');
 
       const got = await call<object, Policy__Output>(b, 'GetPolicy', { network: 'default', name: 'db-in' });
       expect(got.selector).to.deep.equal({ app: 'db' });
@@ -159,9 +151,9 @@ describe('network policy with real knitds: labels from the runtime, records in e
       expect(await code(call(b, 'DeletePolicy', { name: 'db-in' }))).to.equal('OK');
       expect(await code(call(a, 'DeletePolicy', { name: 'db-in' }))).to.match(/^NOT_FOUND/);
       await waitFor('the other client to get in again', () => reaches(other), 10_000);
-      await waitFor('db-in removed on Watch', async () => events.some((e) => e.policy?.change === 'CHANGE_TYPE_REMOVED' && e.policy.policy?.name === 'db-in'), 10_000);
+      await watch.waitFor((e) => e.policy?.change === 'CHANGE_TYPE_REMOVED' && e.policy.policy?.name === 'db-in', 10_000, 0, 'db-in removed on Watch');
     } finally {
-      watch.cancel();
+      watch.close();
       a.close();
       b.close();
     }

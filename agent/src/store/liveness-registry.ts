@@ -15,7 +15,7 @@
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
-import { isIpv4 } from '../net/ipv4';
+import { canonicalIp } from '../net/ip';
 import { wrapEtcdError } from './errors';
 import { keepAliveOnce } from './keep-alive';
 import { prefixEnd } from './registry';
@@ -85,7 +85,8 @@ export function parseAliveValue(keyName: string, raw: Buffer | string): AliveVal
   const o = v as Record<string, unknown>;
   if (typeof o.nodeName !== 'string' || !NAME.test(o.nodeName)) throw new Error('nodeName is not a DNS-1123 name');
   if (o.nodeName !== keyName) throw new Error(`nodeName ${o.nodeName} disagrees with its key ${keyName}`);
-  if (typeof o.publicIp !== 'string' || (o.publicIp !== "" && !isIpv4(o.publicIp))) throw new Error('publicIp is not an IPv4 address');
+  // IPv6 in an IPv6-only cluster (the node's underlay address is its lease's publicIp); canonical, as knitd writes it.
+  if (typeof o.publicIp !== 'string' || (o.publicIp !== '' && canonicalIp(o.publicIp) !== o.publicIp)) throw new Error('publicIp is not an IP address in canonical form');
   if (typeof o.startedAt !== 'string' || Number.isNaN(Date.parse(o.startedAt))) throw new Error('startedAt is not a time');
   if (typeof o.version !== 'string' || o.version.length > MAX_VERSION) throw new Error('version is not a short string');
   return { nodeName: o.nodeName, publicIp: o.publicIp, startedAt: new Date(o.startedAt).toISOString(), version: o.version };
