@@ -5,7 +5,7 @@
  * run: the time from sending the write to a watch on its own connection
  * receiving it (issue 17: knit's p50/p99 ≤ 2× the floor's).
  *
- *   node dist/test/bench/cluster-convergence.js [--joins 100] [--nodes 3] [--backend vxlan|host-gw] [--gap-ms 50] [--family 4|6]
+ *   node dist/test/bench/cluster-convergence.js [--joins 100] [--nodes 3] [--backend vxlan|host-gw] [--gap-ms 50] [--family 4|6] [--prof DIR]
  *
  * --family 6: an IPv6-only cluster (fd00:10:244::/56, /64 per node) on the
  * lab's IPv6 underlay; fake peers have IPv6 subnets and public IPs (issue 13:
@@ -49,7 +49,11 @@ async function body(): Promise<void> {
   lab = await createLab({ nodes: NODES, etcd: true, ipv6: v6 });
   const network = v6 ? { clusterCidr: 'fd00:10:244::/56', subnetLength: 64, backend: { type: BACKEND } }
     : { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: BACKEND } };
-  for (const node of lab.nodes) knitds.push(await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } }));
+  // --prof DIR: node 1's knitd writes a CPU profile there when it stops.
+  const prof = strArg('prof', '');
+  for (const [i, node] of lab.nodes.entries()) {
+    knitds.push(await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints, network }, ...(prof && i === 0 ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } : {}) }));
+  }
   writer = await EtcdWriter.start(lab, { watchPrefix: `${PREFIX}/subnets/` });
   // the etcd floor: when the probe's watch delivered each key's put / delete
   const watched = new Map<string, number>();

@@ -39,20 +39,41 @@ export function familyBits(family: IpFamily): number {
 
 const V6_CHARS = /^[0-9a-fA-F:.]+$/;
 
+/**
+ * ip-num parses and formats IPv6 through regular expressions and binary
+ * strings: about 10 µs an address, which made every IPv6 peer change cost
+ * milliseconds (each run plans every peer; the CPU profile of an IPv6-only
+ * join showed ip-num first). Both are pure, and knitd meets the same few
+ * thousand addresses again and again, so the answers are remembered; a
+ * cache that fills up starts over rather than growing.
+ */
+const MEMO_LIMIT = 8192;
+const parsed6 = new Map<string, bigint | undefined>();
+const formatted6 = new Map<bigint, string>();
+
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 /** Parses an IPv6 address; undefined when `text` is not exactly one (no zone id, no blanks). */
 export function parseIpv6(text: string): bigint | undefined {
   if (!text.includes(':') || !V6_CHARS.test(text) || text.length > 45) return undefined;
+  if (parsed6.has(text)) return parsed6.get(text);
+  let value: bigint | undefined;
   try {
-    return IPv6.fromString(text).value;
+    value = IPv6.fromString(text).value;
   } catch {
-    return undefined;
+    value = undefined;
   }
+  return remember(parsed6, text, value);
 }
 
 /** Formats a 128-bit value in RFC 5952 form ("fd00:10:244::1"). */
 export function formatIpv6(value: bigint): string {
   if (value < 0n || value >= 1n << 128n) throw new RangeError(`not an IPv6 address value: ${value}`);
-  return collapseIPv6Number(IPv6.fromBigInt(value).toString());
+  return formatted6.get(value) ?? remember(formatted6, value, collapseIPv6Number(IPv6.fromBigInt(value).toString()));
 }
 
 /** True when `text` is exactly one IPv6 address. */
