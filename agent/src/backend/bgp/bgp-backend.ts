@@ -75,6 +75,9 @@ export class BgpBackend implements Backend {
   private interfaces: ImportContext['interfaces'] = [];
   private leaseOwners: ReadonlyMap<string, string> = new Map();
   private ownSubnet6: string | undefined;
+  /** desired()'s route and plan per learned path, valid for one underlay and IPv6 next hop (`plansContext`). */
+  private plans = new WeakMap<Path, { route: Route | undefined; plan?: PeerPlan }>();
+  private plansContext = '';
 
   constructor(private readonly ctx: Omit<BackendContext, 'nl'> & { nl: BgpBackendNetlink }, private readonly deps: BgpBackendDeps = {}) {
     this.nl = ctx.nl;
@@ -133,12 +136,27 @@ export class BgpBackend implements Backend {
     }
     const out: DesiredDataplane = { peers: [], refused: [] };
     const covered = new Set<string>();
+    // A path's route and plan are made once and reused while the path stands
+    // (paths are immutable; a change is a new path): with 100 000 learned
+    // prefixes, rebuilding them on every run was most of each run's garbage.
+    const context = `${underlay.index}|${this.nextHop6?.global ?? ''}|${this.nextHop6?.linkLocal ?? ''}`;
+    if (context !== this.plansContext) {
+      this.plans = new WeakMap();
+      this.plansContext = context;
+    }
     for (const c of speaker.bestLearned()) {
-      const route = this.routeFor(c, underlay.index);
+      const source = `bgp ${c.source.kind === 'peer' ? c.source.peerAddress : 'local'}`;
+      let made = this.plans.get(c.path);
+      if (made === undefined) {
+        made = { route: this.routeFor(c, underlay.index) };
+        this.plans.set(c.path, made);
+      }
+      const route = made.route;
       if (!route) continue;
       covered.add(route.dst);
-      const lease = byPrefix.get(route.dst);
-      out.peers.push(plan(route, lease?.nodeName ?? `bgp ${c.source.kind === 'peer' ? c.source.peerAddress : 'local'}`, c.path.nextHop));
+      const nodeName = byPrefix.get(route.dst)?.nodeName ?? source;
+      if (made.plan === undefined || made.plan.nodeName !== nodeName) made.plan = plan(route, nodeName, c.path.nextHop);
+      out.peers.push(made.plan);
     }
     for (const r of this.preserved) {
       if (covered.has(r.dst)) continue;
