@@ -3,7 +3,7 @@
  * entries, and refused peers with their reasons (tables per backend).
  */
 import { expect } from 'chai';
-import { planHostGw, planIpip, planVxlan, vtepMac, type DesiredDataplane, type VxlanPlanEnv } from '../../agent/src/backend';
+import { planHostGw, planIpip, planVxlan, VxlanPlanCache, vtepMac, type DesiredDataplane, type VxlanPlanEnv } from '../../agent/src/backend';
 import { mustParseCidr } from '../../agent/src/net/ipv4';
 import { mustParseCidrAny } from '../../agent/src/net/ip';
 import type { Lease, LeaseBackendData } from '../../agent/src/store/lease-codec';
@@ -116,6 +116,26 @@ describe('backend: vxlan plan', () => {
       expect(d.routes).to.have.length(tc.programmed.length);
     });
   }
+});
+
+describe('backend: vxlan plan cache', () => {
+  it('plans an unchanged lease object once per environment, and still refuses a MAC two peers claim', () => {
+    const cache = new VxlanPlanCache();
+    const b = lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: MAC_B });
+    const c = lease('10.244.3.0/24', 'c', '10.9.0.3', 'vxlan', { vtepMac: MAC_C });
+    const first = planVxlan([b, c], vxEnv(false), cache);
+    const again = planVxlan([b, c], vxEnv(false), cache);
+    expect(again.peers[0]).to.equal(first.peers[0]); // the same object: not planned again
+    expect(again).to.deep.equal(planVxlan([b, c], vxEnv(false)));
+    // a new peer claiming b's MAC: refused although b's plan came from the cache
+    const thief = lease('10.244.4.0/24', 'd', '192.168.77.14', 'vxlan', { vtepMac: MAC_B });
+    const d = flat(planVxlan([b, c, thief], vxEnv(false), cache));
+    expect(d.refused).to.deep.equal([`10.244.4.0/24: peer VTEP MAC ${MAC_B} is already used by node b (10.244.2.0/24)`]);
+    // another environment (directRouting on) plans again
+    const direct = planVxlan([b, c], vxEnv(true), cache);
+    expect(direct.peers.map((p) => p.mode)).to.deep.equal(['direct', 'vxlan']);
+    expect(direct.peers[1]).to.not.equal(first.peers[1]);
+  });
 });
 
 describe('backend: vxlan VTEP MAC', () => {

@@ -1,4 +1,4 @@
 /** The VXLAN backend folder's surface. */
 export { VxlanBackend, vxlanFactory, vxlanDeviceName, VXLAN_OVERHEAD } from './vxlan-backend';
-export { planVxlan, type VxlanPlanEnv } from './vxlan-plan';
+export { planVxlan, VxlanPlanCache, type VxlanPlanEnv } from './vxlan-plan';
 export { vtepMac } from './vtep-mac';

@@ -20,7 +20,7 @@ import { parseVxlanConfig, vxlanConfig, type VxlanBackendConfig } from './config
 import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { subnetZeroHostCidr } from '../peer-checks';
-import { planVxlan } from './vxlan-plan';
+import { planVxlan, VxlanPlanCache } from './vxlan-plan';
 import { vtepMac } from './vtep-mac';
 
 /** Bytes VXLAN adds on an IPv4 underlay: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
@@ -44,6 +44,8 @@ export class VxlanBackend implements Backend {
   private underlayIndex: number;
   private prefixes: Ipv4Cidr[] = [];
   private prefixes6: Cidr[] = [];
+  /** Plans of unchanged leases, kept between runs (vxlan-plan.ts). */
+  private readonly plans = new VxlanPlanCache();
 
   constructor(private readonly ctx: BackendContext) {
     this.cfg = vxlanConfig(ctx.network);
@@ -118,7 +120,7 @@ export class VxlanBackend implements Backend {
       ownVtepMac: this.mac,
       ipv6: this.ctx.node.subnet6 !== undefined,
       underlayPrefixes6: this.prefixes6,
-    });
+    }, this.plans);
   }
 
   ownedDevices(): number[] {
