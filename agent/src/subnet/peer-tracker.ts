@@ -162,7 +162,7 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
       out.push(l);
     }
     // Decorate-sort-undecorate on a numeric key: see subnetSortKey.
-    const keyed = out.map((l) => ({ l, k: subnetSortKey(l.subnet) }));
+    const keyed = out.map((l) => ({ l, k: sortKeyOf(l) }));
     keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
     for (let i = 0; i < keyed.length; i++) out[i] = keyed[i]!.l;
     // The first set is always emitted, even empty: it tells the reconciler the peers are known.
@@ -210,6 +210,18 @@ function subnetSortKey(subnet: string): number | bigint {
   if (v4 !== undefined) return v4.network * 64 + v4.prefixLength;
   const c = parseCidrAny(subnet);
   return c === undefined ? Number.MAX_SAFE_INTEGER : c.network * 256n + BigInt(c.prefixLength);
+}
+
+/** subnetSortKey per Lease object: every change re-sorts the whole set, but only new leases are parsed. */
+const sortKeys = new WeakMap<Lease, number | bigint>();
+
+function sortKeyOf(l: Lease): number | bigint {
+  let k = sortKeys.get(l);
+  if (k === undefined) {
+    k = subnetSortKey(l.subnet);
+    sortKeys.set(l, k);
+  }
+  return k;
 }
 
 /**
