@@ -226,31 +226,29 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
   it('the gRPC API: CreateNetwork on one knitd brings the network up everywhere; List/Get on another see it; Watch streams create and remove; bad requests are refused with the field named', async () => {
     const a = apiClient(knitds[0]!.apiSocket);
     const b = apiClient(knitds[2]!.apiSocket);
-    const call = apiCall;
-    const code = callStatus;
     const watch = new WatchRecorder(b);
     try {
       const { item: first } = await watch.waitFor(() => true, 10_000, 0, 'the Watch snapshot');
       expect(first.snapshot!.networks.map((n) => n.name)).to.include('default');
 
-      expect(await code(call(a, 'CreateNetwork', { name: 'Bad Name', cidr: '10.66.0.0/16' }))).to.match(/^INVALID_ARGUMENT: name: /);
-      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '' }))).to.match(/^INVALID_ARGUMENT: cidr: is required/);
-      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '10.66.0.0/16', backend: 'host-gw', vni: 7 }))).to.match(/^INVALID_ARGUMENT: .*vni.*only applies to the vxlan backend/);
-      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '0.0.0.0/0' }))).to.match(/^INVALID_ARGUMENT: /);
-      expect(await code(call(a, 'CreateNetwork', { name: 'default', cidr: '10.66.0.0/16' }))).to.match(/^INVALID_ARGUMENT: .*default/);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'Bad Name', cidr: '10.66.0.0/16' }))).to.match(/^INVALID_ARGUMENT: name: /);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'green', cidr: '' }))).to.match(/^INVALID_ARGUMENT: cidr: is required/);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'green', cidr: '10.66.0.0/16', backend: 'host-gw', vni: 7 }))).to.match(/^INVALID_ARGUMENT: .*vni.*only applies to the vxlan backend/);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'green', cidr: '0.0.0.0/0' }))).to.match(/^INVALID_ARGUMENT: /);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'default', cidr: '10.66.0.0/16' }))).to.match(/^INVALID_ARGUMENT: .*default/);
 
-      const made = await call<object, Network__Output>(a, 'CreateNetwork', { name: 'green', cidr: '10.66.0.0/16', subnetLength: 24 });
+      const made = await apiCall<object, Network__Output>(a, 'CreateNetwork', { name: 'green', cidr: '10.66.0.0/16', subnetLength: 24 });
       expect(made.name).to.equal('green');
       expect(JSON.parse(made.configJson)).to.deep.include({ clusterCidr: '10.66.0.0/16', subnetLength: 24 });
       expect(made.bridge).to.equal(networkBridgeName('green'));
-      expect(await code(call(a, 'CreateNetwork', { name: 'green', cidr: '10.67.0.0/16' }))).to.match(/^FAILED_PRECONDITION: .*green/);
-      expect(await code(call(a, 'CreateNetwork', { name: 'teal', cidr: '10.66.128.0/17' }))).to.match(/^FAILED_PRECONDITION: .*overlap/);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'green', cidr: '10.67.0.0/16' }))).to.match(/^FAILED_PRECONDITION: .*green/);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'teal', cidr: '10.66.128.0/17' }))).to.match(/^FAILED_PRECONDITION: .*overlap/);
 
       // knitd 3 answers for the cluster: the network, and every node's lease of it
-      const listed = await call<object, { networks: Network__Output[] }>(b, 'ListNetworks', {});
+      const listed = await apiCall<object, { networks: Network__Output[] }>(b, 'ListNetworks', {});
       expect(listed.networks.map((n) => n.name)).to.include('green');
       const { value: got } = await waitFor('three green leases (GetNetwork on knitd 3)', async () => {
-        const g = await call<object, Network__Output>(b, 'GetNetwork', { name: 'green' });
+        const g = await apiCall<object, Network__Output>(b, 'GetNetwork', { name: 'green' });
         return g.subnets.length === 3 ? g : false;
       }, 10_000);
       expect(got.subnets.map((x) => x.nodeName)).to.deep.equal(['node1', 'node2', 'node3']);
@@ -258,13 +256,13 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
 
       // an endpoint on green blocks DeleteNetwork, naming the node
       const m = await add(1, 'grn', 'green');
-      await waitFor('the endpoint marker', async () => (await call<object, Network__Output>(b, 'GetNetwork', { name: 'green' })).attached.length === 1, 10_000);
-      expect(await code(call(a, 'DeleteNetwork', { name: 'green' }))).to.match(/^FAILED_PRECONDITION: network green still has endpoints on node2 \(1\)/);
+      await waitFor('the endpoint marker', async () => (await apiCall<object, Network__Output>(b, 'GetNetwork', { name: 'green' })).attached.length === 1, 10_000);
+      expect(await callStatus(apiCall(a, 'DeleteNetwork', { name: 'green' }))).to.match(/^FAILED_PRECONDITION: network green still has endpoints on node2 \(1\)/);
       const del = await knitds[1]!.cni('DEL', { CNI_CONTAINERID: m.c.containerId, CNI_NETNS: m.c.netnsPath, CNI_IFNAME: 'eth0' }, knitds[1]!.conf('1.0.0', { network: 'green' }));
       expect(del.code, del.stderr).to.equal(0);
-      await waitFor('DeleteNetwork accepted', async () => (await code(call(a, 'DeleteNetwork', { name: 'green' }))) === 'OK', 10_000);
-      expect(await code(call(b, 'GetNetwork', { name: 'green' }))).to.match(/^NOT_FOUND: no network named green/);
-      expect(await code(call(a, 'DeleteNetwork', { name: 'green' }))).to.match(/^NOT_FOUND/);
+      await waitFor('DeleteNetwork accepted', async () => (await callStatus(apiCall(a, 'DeleteNetwork', { name: 'green' }))) === 'OK', 10_000);
+      expect(await callStatus(apiCall(b, 'GetNetwork', { name: 'green' }))).to.match(/^NOT_FOUND: no network named green/);
+      expect(await callStatus(apiCall(a, 'DeleteNetwork', { name: 'green' }))).to.match(/^NOT_FOUND/);
       await watch.waitFor((e) => e.network?.change === 'CHANGE_TYPE_REMOVED' && e.network.network?.name === 'green', 10_000, 0, 'green removed on Watch');
       await waitFor('green gone from every node', async () => {
         for (let n = 0; n < 3; n++) if ((await bridgesOf(n)).includes(networkBridgeName('green'))) return false;

@@ -108,48 +108,46 @@ describe('network policy with real knitds: labels from the runtime, records in e
   it('the gRPC API: ApplyPolicies on knitd 1 is enforced everywhere; knitd 2 lists, gets, traces and streams it; bad requests are refused; DeletePolicy lifts it', async () => {
     const a = apiClient(knitds[0]!.apiSocket);
     const b = apiClient(knitds[1]!.apiSocket);
-    const call = apiCall;
-    const code = callStatus;
     const watch = new WatchRecorder(b);
     try {
       const { item: first } = await watch.waitFor(() => true, 10_000, 0, 'the Watch snapshot');
       expect(first.snapshot!.policies).to.deep.equal([]);
       // Refused, nothing written: a document that does not validate, a bad reference, an unknown policy.
-      expect(await code(call(a, 'ApplyPolicies', { document: '' }))).to.match(/^INVALID_ARGUMENT: document: is required/);
-      expect(await code(call(a, 'ApplyPolicies', { document: 'name: db-in\nselector: {app: db}\ningress: [{ports: [{protocol: TCP, port: 70000}]}]\n' })))
+      expect(await callStatus(apiCall(a, 'ApplyPolicies', { document: '' }))).to.match(/^INVALID_ARGUMENT: document: is required/);
+      expect(await callStatus(apiCall(a, 'ApplyPolicies', { document: 'name: db-in\nselector: {app: db}\ningress: [{ports: [{protocol: TCP, port: 70000}]}]\n' })))
         .to.match(/^INVALID_ARGUMENT: .*port/);
-      expect(await code(call(a, 'ApplyPolicies', { document: 'name: Bad_Name\nselector: {}\n' }))).to.match(/^INVALID_ARGUMENT: .*name/);
-      expect(await code(call(b, 'GetPolicy', { name: 'Nope!' }))).to.match(/^INVALID_ARGUMENT: name: /);
-      expect(await code(call(b, 'GetPolicy', { name: 'db-in' }))).to.match(/^NOT_FOUND: no policy default\/db-in/);
-      expect(await code(call(b, 'TracePolicy', { from: other.ip, to: db.ip, port: 'tcp/99999' }))).to.match(/^INVALID_ARGUMENT: port /);
-      expect((await call<object, { policies: Policy__Output[] }>(b, 'ListPolicies', {})).policies).to.deep.equal([]);
+      expect(await callStatus(apiCall(a, 'ApplyPolicies', { document: 'name: Bad_Name\nselector: {}\n' }))).to.match(/^INVALID_ARGUMENT: .*name/);
+      expect(await callStatus(apiCall(b, 'GetPolicy', { name: 'Nope!' }))).to.match(/^INVALID_ARGUMENT: name: /);
+      expect(await callStatus(apiCall(b, 'GetPolicy', { name: 'db-in' }))).to.match(/^NOT_FOUND: no policy default\/db-in/);
+      expect(await callStatus(apiCall(b, 'TracePolicy', { from: other.ip, to: db.ip, port: 'tcp/99999' }))).to.match(/^INVALID_ARGUMENT: port /);
+      expect((await apiCall<object, { policies: Policy__Output[] }>(b, 'ListPolicies', {})).policies).to.deep.equal([]);
 
       const doc = ['name: db-in', 'selector: {app: db}', 'ingress:', '  - from: [{selector: {app: web}}]', `    ports: [{protocol: TCP, port: ${DB_PORT}}]`, ''].join('\n');
-      const applied = await call<object, { policies: Policy__Output[] }>(a, 'ApplyPolicies', { document: doc });
+      const applied = await apiCall<object, { policies: Policy__Output[] }>(a, 'ApplyPolicies', { document: doc });
       expect(applied.policies.map((p) => `${p.network}/${p.name}`)).to.deep.equal(['default/db-in']);
       await waitFor('the other client to be refused', async () => !(await reaches(other)), 10_000);
       expect(await reaches(web), 'web with the policy').to.equal(true);
       await watch.waitFor((e) => e.policy?.change === 'CHANGE_TYPE_ADDED' && e.policy.policy?.name === 'db-in', 10_000, 0, 'db-in added on knitd 2\'s Watch');
 
-      const got = await call<object, Policy__Output>(b, 'GetPolicy', { network: 'default', name: 'db-in' });
+      const got = await apiCall<object, Policy__Output>(b, 'GetPolicy', { network: 'default', name: 'db-in' });
       expect(got.selector).to.deep.equal({ app: 'db' });
       expect(JSON.parse(got.documentJson)).to.deep.equal({
         name: 'db-in', network: 'default', selector: { app: 'db' },
         ingress: [{ from: [{ selector: { app: 'web' } }], ports: [{ protocol: 'TCP', port: DB_PORT }] }],
       });
-      expect((await call<object, { policies: Policy__Output[] }>(b, 'ListPolicies', { network: 'default' })).policies.map((p) => p.name)).to.deep.equal(['db-in']);
-      expect((await call<object, { policies: Policy__Output[] }>(b, 'ListPolicies', { network: 'other' })).policies).to.deep.equal([]);
+      expect((await apiCall<object, { policies: Policy__Output[] }>(b, 'ListPolicies', { network: 'default' })).policies.map((p) => p.name)).to.deep.equal(['db-in']);
+      expect((await apiCall<object, { policies: Policy__Output[] }>(b, 'ListPolicies', { network: 'other' })).policies).to.deep.equal([]);
 
       // The trace names the deciding rule, and agrees with what the kernel just did.
-      const denied = await call<object, TracePolicyResponse__Output>(b, 'TracePolicy', { from: other.ip, to: db.ip, port: `tcp/${DB_PORT}` });
+      const denied = await apiCall<object, TracePolicyResponse__Output>(b, 'TracePolicy', { from: other.ip, to: db.ip, port: `tcp/${DB_PORT}` });
       expect(denied.allowed).to.equal(false);
       expect(denied.ingress!.reason).to.match(/^default deny: ingress of .* is isolated by db-in/);
-      const allowed = await call<object, TracePolicyResponse__Output>(b, 'TracePolicy', { from: web.ip, to: db.ip, port: `tcp/${DB_PORT}` });
+      const allowed = await apiCall<object, TracePolicyResponse__Output>(b, 'TracePolicy', { from: web.ip, to: db.ip, port: `tcp/${DB_PORT}` });
       expect(allowed).to.deep.include({ allowed: true, from: web.ip, to: db.ip });
       expect(allowed.ingress).to.deep.include({ allowed: true, policy: 'db-in', rule: 0 });
 
-      expect(await code(call(b, 'DeletePolicy', { name: 'db-in' }))).to.equal('OK');
-      expect(await code(call(a, 'DeletePolicy', { name: 'db-in' }))).to.match(/^NOT_FOUND/);
+      expect(await callStatus(apiCall(b, 'DeletePolicy', { name: 'db-in' }))).to.equal('OK');
+      expect(await callStatus(apiCall(a, 'DeletePolicy', { name: 'db-in' }))).to.match(/^NOT_FOUND/);
       await waitFor('the other client to get in again', () => reaches(other), 10_000);
       await watch.waitFor((e) => e.policy?.change === 'CHANGE_TYPE_REMOVED' && e.policy.policy?.name === 'db-in', 10_000, 0, 'db-in removed on Watch');
     } finally {
