@@ -5,7 +5,7 @@
 # + M containers per node in network namespaces and shows that every
 # container reaches every other.
 #
-#   sudo bash demo/run.sh [--backend vxlan|host-gw|ipip] [--nodes N] [--containers M] [--keep]
+#   sudo bash demo/run.sh [--backend vxlan|host-gw|ipip] [--nodes N] [--containers M] [--dual-stack | --ipv6-only] [--keep]
 #   sudo bash demo/run.sh --down      # remove a cluster left running by --keep
 set -euo pipefail
 cd "$(dirname "$0")/.."

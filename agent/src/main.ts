@@ -162,7 +162,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     subnet6 = cluster.lease.ipv6Subnet;
     mtu = cfg.mtu ?? cluster.mtu;
     natCidr = cluster.network.clusterCidr;
-    masquerade = masquerade && cluster.network.masquerade;
+    // IPv6-only: the network's outbound NAT is ipv6Masquerade (off by default); its IPv4 masquerade has nothing to act on.
+    masquerade = cluster.lease.subnet.includes(':') ? cluster.network.ipv6Masquerade === true : masquerade && cluster.network.masquerade;
   } else {
     subnet = cfg.subnet!;
     if (!ipv4.parseCidr(subnet)) throw new Error(`subnet ${subnet} is not a canonical IPv4 CIDR`);
@@ -386,7 +387,8 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     },
     stats: () => {
       const { used, free } = ipam.stats();
-      return { ipam: { used, total: used + free }, netlinkErrors: Object.fromEntries(netlinkErrorCounts) };
+      // The API's counters are 32-bit: an IPv6 /64 pool (IPv6-only) shows as 4294967295 addresses.
+      return { ipam: { used, total: Math.min(used + free, 0xffffffff) }, netlinkErrors: Object.fromEntries(netlinkErrorCounts) };
     },
   });
   // What the start-up sync read is the baseline: Watch reports changes from here on.

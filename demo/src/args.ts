@@ -19,6 +19,8 @@ export interface DemoArgs {
   keep: boolean;
   /** Dual-stack: IPv6 on the underlay and a dual-stack network; the ping matrix covers both families. */
   dualStack: boolean;
+  /** IPv6-only: an IPv6 network over the IPv6 underlay; containers get IPv6 only. */
+  ipv6Only: boolean;
 }
 
 /** Where the demo keeps its files and how it names kernel objects. */
@@ -36,7 +38,7 @@ export const MAX_CONTAINERS = 20;
 /** Usage text; `cmd` is how the user invoked the demo. */
 export function usage(cmd: string): string {
   return [
-    `Usage: ${cmd} [--backend vxlan|host-gw|ipip] [--nodes N] [--containers M] [--dual-stack] [--keep]`,
+    `Usage: ${cmd} [--backend vxlan|host-gw|ipip] [--nodes N] [--containers M] [--dual-stack | --ipv6-only] [--keep]`,
     `       ${cmd} --down`,
     '',
     'Brings up a local knit cluster in network namespaces: a real etcd, N nodes each',
@@ -48,6 +50,7 @@ export function usage(cmd: string): string {
     `  --nodes N        nodes, 1..${MAX_NODES} (default 3)`,
     `  --containers M   containers per node, 1..${MAX_CONTAINERS} (default 2)`,
     '  --dual-stack     IPv4 and IPv6: every container gets both, the ping matrix covers both (vxlan, host-gw)',
+    '  --ipv6-only      IPv6 only: the nodes reach each other over IPv6, containers get IPv6 only (vxlan, host-gw)',
     '  --keep           leave the cluster running and print how to explore it',
     '  --down           remove a cluster left running by --keep',
     '  -h, --help       this text',
@@ -64,7 +67,7 @@ function intOption(name: string, value: string | undefined, max: number): number
 
 /** Parses the demo's arguments; throws an Error with a one-line message on bad input. */
 export function parseDemoArgs(argv: string[]): DemoArgs {
-  const args: DemoArgs = { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false, dualStack: false };
+  const args: DemoArgs = { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false, dualStack: false, ipv6Only: false };
   let down = false;
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
@@ -90,6 +93,9 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
       case '--dual-stack':
         args.dualStack = true;
         break;
+      case '--ipv6-only':
+        args.ipv6Only = true;
+        break;
       case '--keep':
         args.keep = true;
         break;
@@ -104,7 +110,9 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
     if (argv.length !== 1) throw new Error('--down takes no other options');
     return { ...args, action: 'down' };
   }
+  if (args.dualStack && args.ipv6Only) throw new Error('--dual-stack and --ipv6-only: pick one');
   if (args.dualStack && args.backend === 'ipip') throw new Error('--dual-stack needs --backend vxlan or host-gw (ipip carries IPv4 only)');
+  if (args.ipv6Only && args.backend === 'ipip') throw new Error('--ipv6-only needs --backend vxlan or host-gw (ipip carries IPv4 only)');
   return args;
 }
 

@@ -39,6 +39,8 @@ export interface DemoNode {
   name: string;
   ns: string;
   ip: string;
+  /** Its IPv6 underlay address (--dual-stack, --ipv6-only). */
+  ip6?: string;
   dir: string;
   /** knitd's gRPC API socket (for knitctl --socket). */
   apiSocket: string;
@@ -104,9 +106,10 @@ export function buildUnderlay(state: DemoState, count: number, dualStack = false
     const ip = `${UNDERLAY.prefix}.${10 + i}`;
     sh('ip', ['-n', ul, '-batch', '-'], [`link add ${p}u${i} type veth peer name eth0 netns ${ns}`, `link set ${p}u${i} master ${br}`, `link set ${p}u${i} up`].join('\n') + '\n');
     sh('ip', ['-n', ns, '-batch', '-'], [`addr add ${ip}/${UNDERLAY.len} dev eth0`, 'link set eth0 up', `route add default via ${UNDERLAY.router}`].join('\n') + '\n');
-    if (dualStack) sh('ip', ['-n', ns, 'addr', 'add', `${UNDERLAY6.prefix}${10 + i}/${UNDERLAY6.len}`, 'dev', 'eth0', 'nodad']);
+    const ip6 = `${UNDERLAY6.prefix}${10 + i}`;
+    if (dualStack) sh('ip', ['-n', ns, 'addr', 'add', `${ip6}/${UNDERLAY6.len}`, 'dev', 'eth0', 'nodad']);
     const dir = join(state.dir, `node${i}`);
-    nodes.push({ name: `node${i}`, ns, ip, dir, apiSocket: join(dir, 'run', 'knitd.sock') });
+    nodes.push({ name: `node${i}`, ns, ip, ...(dualStack ? { ip6 } : {}), dir, apiSocket: join(dir, 'run', 'knitd.sock') });
   }
   return { ul, nodes };
 }
@@ -174,11 +177,14 @@ export async function startEtcd(state: DemoState, ul: string): Promise<string> {
 }
 
 /** knitd on `node` in cluster mode; resolves once it logs "knitd ready" (subnet leased, dataplane programmed). */
-export async function startKnitd(state: DemoState, node: DemoNode, etcd: string, backend: string, dualStack = false): Promise<void> {
+export async function startKnitd(state: DemoState, node: DemoNode, etcd: string, backend: string, family: 'ipv4' | 'dual-stack' | 'ipv6' = 'ipv4'): Promise<void> {
   mkdirSync(node.dir, { recursive: true });
   const config = join(node.dir, 'knitd.json');
-  const network = { clusterCidr: CLUSTER_CIDR, subnetLength: 24, ...(dualStack ? { ipv6ClusterCidr: IPV6_CLUSTER_CIDR } : {}), backend: { type: backend } };
-  writeFileSync(config, JSON.stringify({ network }, null, 2) + '\n');
+  const network = family === 'ipv6'
+    ? { clusterCidr: IPV6_CLUSTER_CIDR, subnetLength: 64, backend: { type: backend } }
+    : { clusterCidr: CLUSTER_CIDR, subnetLength: 24, ...(family === 'dual-stack' ? { ipv6ClusterCidr: IPV6_CLUSTER_CIDR } : {}), backend: { type: backend } };
+  // IPv6-only: the node's public address is its IPv6 underlay address (the demo's nodes have no IPv6 default route).
+  writeFileSync(config, JSON.stringify({ network, ...(family === 'ipv6' ? { publicIp: node.ip6 } : {}) }, null, 2) + '\n');
   // Executed directly so its shebang's node flags apply, as when deployed.
   const p = startProcess(state, `knitd-${node.name}`, node.ns, KNITD_BIN, [
     '--config', config, '--etcd-endpoints', etcd, '--node-name', node.name,

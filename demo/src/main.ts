@@ -142,8 +142,10 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
   const check = (): void => { if (interrupted) throw new Error('interrupted'); };
   let ok = false;
   try {
-    out(`knit demo: ${args.nodes} nodes x ${args.containers} containers, backend ${args.backend}`);
-    const { ul, nodes } = await step(`underlay network and ${args.nodes} node namespaces`, () => buildUnderlay(state, args.nodes, args.dualStack));
+    out(`knit demo: ${args.nodes} nodes x ${args.containers} containers, backend ${args.backend}${args.ipv6Only ? ', IPv6-only' : args.dualStack ? ', dual-stack' : ''}`);
+    const v6Underlay = args.dualStack || args.ipv6Only;
+    const family = args.ipv6Only ? 'ipv6' as const : args.dualStack ? 'dual-stack' as const : 'ipv4' as const;
+    const { ul, nodes } = await step(`underlay network and ${args.nodes} node namespaces`, () => buildUnderlay(state, args.nodes, v6Underlay));
     if (args.backend === 'ipip' && !kernelHas(ul, 'ipip', `${place.prefix}probe`)) {
       throw new Error('this kernel cannot make ipip links (no ipip module: try `modprobe ipip`); use --backend vxlan or host-gw');
     }
@@ -151,7 +153,7 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
     const etcd = await step(`etcd on ${ul}`, () => startEtcd(state, ul));
     for (const node of nodes) {
       check();
-      await step(`knitd on ${node.name} (${node.ns})`, () => startKnitd(state, node, etcd, args.backend, args.dualStack));
+      await step(`knitd on ${node.name} (${node.ns})`, () => startKnitd(state, node, etcd, args.backend, family));
     }
     const containers: DemoContainer[] = [];
     for (const node of nodes) {
@@ -161,15 +163,16 @@ async function up(args: DemoArgs, place: DemoPlace): Promise<number> {
       }
     }
     check();
-    const matrix = await step(`ping every container from every other (${containers.length * (containers.length - 1)} pairs)`, () => pingMatrix(containers, place.prefix));
+    const matrix = await step(`ping every container from every other${args.ipv6Only ? ' over IPv6' : ''} (${containers.length * (containers.length - 1)} pairs)`,
+      () => pingMatrix(containers, place.prefix, args.ipv6Only ? 6 : 4));
     const matrix6 = args.dualStack
       ? await step(`ping every container from every other over IPv6 (${containers.length * (containers.length - 1)} pairs)`, () => pingMatrix(containers, place.prefix, 6))
       : undefined;
 
     out('');
-    out(renderNodes(nodes.map((n) => ({ name: n.name, ns: n.ns, ip: n.ip, subnet: n.subnet ?? '?', backend: args.backend, mtu: String(n.mtu ?? '?') }))));
+    out(renderNodes(nodes.map((n) => ({ name: n.name, ns: n.ns, ip: args.ipv6Only ? n.ip6 ?? '?' : n.ip, subnet: n.subnet ?? '?', backend: args.backend, mtu: String(n.mtu ?? '?') }))));
     out('');
-    out(renderContainers(containers.map((c) => ({ name: c.ns, node: c.node.name, ip: c.ip6 !== undefined ? `${c.ip ?? '?'} ${c.ip6}` : c.ip ?? '?' }))));
+    out(renderContainers(containers.map((c) => ({ name: c.ns, node: c.node.name, ip: c.ip6 !== undefined && c.ip6 !== c.ip ? `${c.ip ?? '?'} ${c.ip6}` : c.ip ?? '?' }))));
     out('');
     if (matrix6) out('IPv4:');
     out(renderMatrix(matrix));

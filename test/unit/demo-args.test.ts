@@ -5,8 +5,9 @@ import { cellText, matrixSummary, renderMatrix } from '../../demo/src/report';
 
 describe('demo arguments', () => {
   const ok: Array<{ argv: string[]; want: Partial<ReturnType<typeof parseDemoArgs>> }> = [
-    { argv: [], want: { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false, dualStack: false } },
+    { argv: [], want: { action: 'up', backend: 'vxlan', nodes: 3, containers: 2, keep: false, dualStack: false, ipv6Only: false } },
     { argv: ['--dual-stack', '--backend', 'host-gw'], want: { backend: 'host-gw', dualStack: true } },
+    { argv: ['--ipv6-only'], want: { backend: 'vxlan', ipv6Only: true, dualStack: false } },
     { argv: ['--backend', 'host-gw', '--nodes', '2'], want: { backend: 'host-gw', nodes: 2 } },
     { argv: ['--backend=ipip', '--containers=5', '--keep'], want: { backend: 'ipip', containers: 5, keep: true } },
     { argv: ['--down'], want: { action: 'down' } },
@@ -23,6 +24,8 @@ describe('demo arguments', () => {
     [['--down', '--keep'], /--down takes no other options/],
     [['--bogus'], /unknown argument --bogus/],
     [['--dual-stack', '--backend', 'ipip'], /--dual-stack needs --backend vxlan or host-gw/],
+    [['--ipv6-only', '--backend', 'ipip'], /--ipv6-only needs --backend vxlan or host-gw/],
+    [['--ipv6-only', '--dual-stack'], /pick one/],
   ];
   for (const [argv, re] of bad) it(`refuses ${argv.join(' ')}`, () => expect(() => parseDemoArgs(argv)).to.throw(re));
 
