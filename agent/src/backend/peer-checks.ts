@@ -17,9 +17,9 @@ export function subnetZero(subnet: string): string {
   return formatIp({ family: c.family, value: c.network });
 }
 
-/** `${subnet .0}/32` (or `/128`): the address a tunnel device of this node carries. */
+/** `${subnet .0}/32`: the address a tunnel device of this node carries (IPv4 subnets only: an IPv6 one gets none). */
 export function subnetZeroHostCidr(subnet: string): string {
-  return `${subnetZero(subnet)}/${subnet.includes(':') ? 128 : 32}`;
+  return `${subnetZero(subnet)}/32`;
 }
 
 /** The connected prefixes of an address list ("192.168.77.11/24" → 192.168.77.0/24); bad entries are skipped. */

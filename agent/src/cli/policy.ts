@@ -7,12 +7,11 @@
  * with the same compiler knitd's nft renderer uses.
  */
 import {
-  parseEndpointRecord, parsePolicy, parsePolicyFile, parsePortRef, policyDocument, TraceError, traceConnection,
-  type ConnectionTrace, type Policy, type PolicyEndpoint,
+  parseEndpointRecord, parsePolicyFile, parsePolicyRecord, parsePortRef, parseRecords, policyDocument, sortPolicies, TraceError, traceConnection,
+  type ConnectionTrace, type Policy,
 } from '../policy';
 import { renderTable, type Cell } from './table';
 import { UsageError } from './args';
-import { errorMessage } from '../base';
 
 export interface PolicyStore {
   /** Writes every policy in one transaction (creating or replacing). */
@@ -34,15 +33,9 @@ export interface PolicyIo {
 
 /** Stored policies, validated again (etcd is outside input); bad records are reported, not used. */
 async function loadPolicies(store: PolicyStore, io: PolicyIo): Promise<Policy[]> {
-  const out: Policy[] = [];
-  for (const { key, value } of await store.list()) {
-    try {
-      out.push(parsePolicy(JSON.parse(value) as unknown, `etcd ${key}`));
-    } catch (e) {
-      io.err(`knitctl: skipping invalid policy record ${key}: ${errorMessage(e)}\n`);
-    }
-  }
-  return out.sort((a, b) => `${a.network}/${a.name}`.localeCompare(`${b.network}/${b.name}`));
+  const { valid, invalid } = parseRecords(await store.list(), parsePolicyRecord);
+  for (const bad of invalid) io.err(`knitctl: skipping invalid policy record ${bad.key}: ${bad.error}\n`);
+  return sortPolicies(valid);
 }
 
 /** Throws PolicyError when the file is not valid (called before any etcd connection). */
@@ -98,14 +91,8 @@ export async function policyRemove(store: PolicyStore, ref: string, io: PolicyIo
 
 export async function policyTrace(store: PolicyStore, q: { from: string; to: string; port: string }, io: PolicyIo): Promise<number> {
   const policies = await loadPolicies(store, io);
-  const endpoints: PolicyEndpoint[] = [];
-  for (const { key, value } of await store.endpoints()) {
-    try {
-      endpoints.push(parseEndpointRecord(key, value));
-    } catch (e) {
-      io.err(`knitctl: skipping invalid endpoint record ${key}: ${errorMessage(e)}\n`);
-    }
-  }
+  const { valid: endpoints, invalid } = parseRecords(await store.endpoints(), parseEndpointRecord);
+  for (const bad of invalid) io.err(`knitctl: skipping invalid endpoint record ${bad.key}: ${bad.error}\n`);
   let result: ConnectionTrace;
   try {
     result = traceConnection(policies, endpoints, q);
@@ -114,12 +101,10 @@ export async function policyTrace(store: PolicyStore, q: { from: string; to: str
     if (e instanceof TraceError) throw new UsageError(e.message.replace(/\b(from|to|port) /g, '--$1 '));
     throw e;
   }
-  const from = { address: result.from };
-  const to = { address: result.to };
   if (io.json) {
-    io.out(JSON.stringify({ from: from.address, to: to.address, port: q.port, allowed: result.allowed, egress: result.egress, ingress: result.ingress }, null, 2) + '\n');
+    io.out(JSON.stringify({ from: result.from, to: result.to, port: q.port, allowed: result.allowed, egress: result.egress, ingress: result.ingress }, null, 2) + '\n');
   } else {
-    io.out(`${result.allowed ? 'ALLOW' : 'DENY'} ${from.address} -> ${to.address} ${q.port}\n`);
+    io.out(`${result.allowed ? 'ALLOW' : 'DENY'} ${result.from} -> ${result.to} ${q.port}\n`);
     io.out(`  egress:  ${result.egress.allowed ? 'allow' : 'deny'}: ${result.egress.reason}\n`);
     io.out(`  ingress: ${result.ingress.allowed ? 'allow' : 'deny'}: ${result.ingress.reason}\n`);
   }

@@ -33,6 +33,13 @@ function isEndpoint(v: unknown): v is Endpoint {
       && Object.values(e.labels).every((x) => typeof x === 'string')));
 }
 
+/** The endpoint's addresses by family: `address` is IPv6 in an IPv6-only cluster, `ipv6Address` dual-stack's second one. */
+export function endpointIps(e: Endpoint): { ipv4?: string; ipv6?: string } {
+  const first = e.address.split('/')[0]!;
+  if (first.includes(':')) return { ipv6: first };
+  return { ipv4: first, ...(e.ipv6Address !== undefined ? { ipv6: e.ipv6Address.split('/')[0]! } : {}) };
+}
+
 export class EndpointStore {
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly writer: CoalescingWriter;

@@ -20,7 +20,7 @@ import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { NftValidationError } from '../dataplane/nft/validate';
 import { recoveredContainerId, recoveredVethName } from './ipam-recovery';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
-import type { EndpointStore, Endpoint } from './endpoints';
+import { endpointIps, type EndpointStore, type Endpoint } from './endpoints';
 import type { PortMapping } from '../records';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
 import type { InternalResult } from './result';
@@ -416,13 +416,6 @@ export class KnitCniHandlers implements CniHandlers {
       dns: req.conf.dns ?? prev?.dns ?? {},
     };
   }
-}
-
-/** The endpoint's addresses by family: `address` is IPv6 in an IPv6-only cluster, `ipv6Address` dual-stack's second one. */
-function endpointIps(e: Endpoint): { ipv4?: string; ipv6?: string } {
-  const first = e.address.split('/')[0]!;
-  if (first.includes(':')) return { ipv6: first };
-  return { ipv4: first, ...(e.ipv6Address !== undefined ? { ipv6: e.ipv6Address.split('/')[0]! } : {}) };
 }
 
 /** The endpoint whose port mapping takes the same host port and protocol on an overlapping host IP, if any. */

@@ -30,7 +30,7 @@ import type { Ipam } from '../ipam';
 import { cidrContainsAddress, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
 import type { OpenNetns } from '../dataplane/container-link';
-import type { EndpointStore } from './endpoints';
+import { endpointIps, type EndpointStore } from './endpoints';
 
 const RECOVERED_PREFIX = 'recovered:';
 
@@ -82,8 +82,8 @@ export async function recoverAllocations(d: RecoveryDeps): Promise<RecoveryRepor
     const subnet = mustParseCidrAny(pool.subnet);
     const found: Array<{ containerId: string; ifname: string; ip: string; createdAt?: string }> = [];
     for (const e of d.endpoints.list()) {
-      // The endpoint's address of this pool's family (`address` is IPv6 in an IPv6-only cluster).
-      const recordedText = [e.address, e.ipv6Address].find((x) => x !== undefined && x.includes(':') === (subnet.family === 6))?.split('/')[0];
+      const ips = endpointIps(e);
+      const recordedText = subnet.family === 4 ? ips.ipv4 : ips.ipv6;
       const parsed = recordedText === undefined ? undefined : parseIp(recordedText);
       // Another network's address belongs to another pool.
       const recorded = parsed !== undefined && cidrContainsAddress(subnet, parsed) ? recordedText : undefined;

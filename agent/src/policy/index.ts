@@ -4,4 +4,4 @@ export type { AddressRange, AllowEntry, CompiledPolicy, IsolatedAddress } from '
 export { compileNetwork, selectorMatches, subtractRanges } from './compile';
 export type { ConnectionTrace, DirectionVerdict, TraceQuery, TraceResult } from './trace';
 export { parsePortRef, TraceError, trace, traceConnection } from './trace';
-export { parseEndpointRecord, parsePolicyRecord, policyDocument } from './records';
+export { parseEndpointRecord, parsePolicyRecord, parseRecords, policyDocument, sortPolicies } from './records';

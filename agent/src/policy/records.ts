@@ -4,6 +4,7 @@
  * `<prefix>/policy-endpoints/<network>/<id>` holds {labels, addresses}.
  * Readers validate both again: etcd is outside input.
  */
+import { errorMessage } from '../base';
 import { parseLabels, parsePolicy } from './parse';
 import type { Policy, PolicyEndpoint } from './types';
 
@@ -38,4 +39,25 @@ export function parsePolicyRecord(key: string, value: string): Policy {
     throw new Error(`${key}: not JSON`);
   }
   return parsePolicy(v, key);
+}
+
+/** Records read from etcd, each parsed with `parse`: the ones that do not validate come back with the reason, never used. */
+export function parseRecords<T>(records: Iterable<{ key: string; value: string }>, parse: (key: string, value: string) => T): {
+  valid: T[]; invalid: Array<{ key: string; error: string }>;
+} {
+  const valid: T[] = [];
+  const invalid: Array<{ key: string; error: string }> = [];
+  for (const { key, value } of records) {
+    try {
+      valid.push(parse(key, value));
+    } catch (err) {
+      invalid.push({ key, error: errorMessage(err) });
+    }
+  }
+  return { valid, invalid };
+}
+
+/** Policies in the order every reader lists them: by network, then name. */
+export function sortPolicies(policies: Policy[]): Policy[] {
+  return policies.sort((a, b) => `${a.network}/${a.name}`.localeCompare(`${b.network}/${b.name}`));
 }

@@ -7,11 +7,10 @@
  * PolicyEnforcer programs a change from its watch.
  */
 import type { Etcd3 } from 'etcd3';
-import { RequestError, StateUnavailableError, type PolicyInfo, type PolicySource, type PolicyVerdictInfo } from '../api';
-import { errorMessage } from '../base';
+import { RequestError, StateUnavailableError, type PolicyInfo, type PolicySource } from '../api';
 import {
-  parseEndpointRecord, parsePolicyFile, parsePolicyRecord, policyDocument, PolicyError, TraceError, traceConnection,
-  type DirectionVerdict, type Policy, type PolicyEndpoint,
+  parseEndpointRecord, parsePolicyFile, parsePolicyRecord, parseRecords, policyDocument, PolicyError, sortPolicies, TraceError, traceConnection,
+  type Policy,
 } from '../policy';
 import { EtcdUnavailableError, listPolicyDocuments, listPolicyEndpointRecords, putPolicyDocuments, removePolicyDocument } from '../store';
 
@@ -30,24 +29,11 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function verdict(v: DirectionVerdict): PolicyVerdictInfo {
-  return { allowed: v.allowed, reason: v.reason, ...(v.policy !== undefined ? { policy: v.policy } : {}), ...(v.rule !== undefined ? { rule: v.rule } : {}) };
-}
-
 export function etcdPolicySource(client: Etcd3, prefix: string): PolicySource {
   /** Stored policies, validated again (etcd is outside input); bad records are named, not used. */
   const load = async (): Promise<{ policies: Policy[]; invalid: string[] }> => {
-    const policies: Policy[] = [];
-    const invalid: string[] = [];
-    for (const { key, value } of await listPolicyDocuments(client, prefix)) {
-      try {
-        policies.push(parsePolicyRecord(key, value));
-      } catch (err) {
-        invalid.push(`${key}: ${errorMessage(err)}`);
-      }
-    }
-    policies.sort((a, b) => `${a.network}/${a.name}`.localeCompare(`${b.network}/${b.name}`));
-    return { policies, invalid };
+    const { valid, invalid } = parseRecords(await listPolicyDocuments(client, prefix), parsePolicyRecord);
+    return { policies: sortPolicies(valid), invalid: invalid.map((b) => `${b.key}: ${b.error}`) };
   };
   return {
     list: (network) => mapped(async () => {
@@ -66,16 +52,10 @@ export function etcdPolicySource(client: Etcd3, prefix: string): PolicySource {
     remove: (network, name) => mapped(() => removePolicyDocument(client, prefix, network, name)),
     trace: (q) => mapped(async () => {
       const { policies } = await load();
-      const endpoints: PolicyEndpoint[] = [];
-      for (const { key, value } of await listPolicyEndpointRecords(client, prefix)) {
-        try {
-          endpoints.push(parseEndpointRecord(key, value));
-        } catch {
-          // an invalid endpoint record is skipped, as the enforcer skips it
-        }
-      }
+      // An invalid endpoint record is skipped, as the enforcer skips it.
+      const endpoints = parseRecords(await listPolicyEndpointRecords(client, prefix), parseEndpointRecord).valid;
       const t = traceConnection(policies, endpoints, q);
-      return { allowed: t.allowed, from: t.from, to: t.to, egress: verdict(t.egress), ingress: verdict(t.ingress) };
+      return { allowed: t.allowed, from: t.from, to: t.to, egress: t.egress, ingress: t.ingress };
     }),
   };
 }

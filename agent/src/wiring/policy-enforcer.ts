@@ -13,7 +13,7 @@ import type { Etcd3, Watcher } from 'etcd3';
 import { Backoff, describeError, realClock, SerialRunner, Timer } from '../base';
 import { renderPolicyRemove, renderPolicyTable, spawnCommand, type CommandRunner } from '../dataplane/nft';
 import type { Logger } from '../log/logger';
-import { compileNetwork, parseEndpointRecord, parsePolicyRecord, type Policy, type PolicyEndpoint } from '../policy';
+import { compileNetwork, parseEndpointRecord, parsePolicyRecord, parseRecords, type Policy, type PolicyEndpoint } from '../policy';
 
 export interface PolicyEnforcerOptions {
   client: Etcd3;
@@ -145,15 +145,9 @@ export class PolicyEnforcer {
 
   /** The records of `map` that parse; the others are skipped with a warning (etcd is outside input). */
   private valid<T>(map: ReadonlyMap<string, string>, parse: (key: string, value: string) => T, what: string): T[] {
-    const out: T[] = [];
-    for (const [key, value] of map) {
-      try {
-        out.push(parse(key, value));
-      } catch (err) {
-        this.log.warn(`skipping invalid ${what} record`, { key, error: describeError(err) });
-      }
-    }
-    return out;
+    const { valid, invalid } = parseRecords([...map].map(([key, value]) => ({ key, value })), parse);
+    for (const bad of invalid) this.log.warn(`skipping invalid ${what} record`, { key: bad.key, error: bad.error });
+    return valid;
   }
 
   /** Stops watching; the programmed table stays (see the module comment). */

@@ -7,10 +7,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type {
-  AgentInfo, BackendInfo, BgpStateSource, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, NodeInfo, PeerInfo, PolicyInfo, PolicySource, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
+  AgentInfo, BackendInfo, BgpStateSource, ChangeKind, ConditionInfo, EndpointInfo, KnitStateSource, NetworkSource, NodeInfo, PeerInfo, PolicyInfo, PolicySource, StateChange, SubnetLeaseInfo, SubnetList, SyncState,
 } from '../api';
 import { StateUnavailableError } from '../api';
-import type { Endpoint, EndpointStore } from '../cni/endpoints';
+import type { EndpointStore } from '../cni/endpoints';
 import type { AuditState, AuditedObject } from '../dataplane/reconcile';
 import { describeNeighbour } from '../dataplane/reconcile/status';
 import type { Handle } from '../netlink';
@@ -321,17 +321,12 @@ export class KnitdStateSource implements KnitStateSource {
    * since the last call. The first call only records.
    */
   networksChanged(networks: ReadonlyArray<{ name: string; config: unknown }>): void {
-    const next = new Map(networks.map((n) => [n.name, JSON.stringify(n.config)]));
-    const before = this.networksSeen;
-    this.networksSeen = next;
-    if (before === undefined) return;
-    for (const n of networks) {
-      const old = before.get(n.name);
-      if (old === next.get(n.name)) continue;
-      this.emit({ kind: 'network', change: old === undefined ? 'added' : 'updated', network: { name: n.name, config: n.config, subnets: [], attached: [] } });
-    }
-    for (const name of before.keys()) {
-      if (!next.has(name)) this.emit({ kind: 'network', change: 'removed', network: { name, config: undefined, subnets: [], attached: [] } });
+    const byName = new Map(networks.map((n) => [n.name, n]));
+    const { seen, changes } = changesSince(this.networksSeen, networks.map((n) => [n.name, JSON.stringify(n.config)]));
+    this.networksSeen = seen;
+    for (const [name, change] of changes) {
+      const config = change === 'removed' ? undefined : byName.get(name)!.config;
+      this.emit({ kind: 'network', change, network: { name, config, subnets: [], attached: [] } });
     }
   }
 
@@ -341,24 +336,36 @@ export class KnitdStateSource implements KnitStateSource {
    * call only records.
    */
   policiesChanged(policies: readonly PolicyInfo[]): void {
-    const key = (p: { network: string; name: string }): string => `${p.network}/${p.name}`;
-    const next = new Map(policies.map((p) => [key(p), JSON.stringify(p.document)]));
-    const before = this.policiesSeen;
-    this.policiesSeen = next;
-    if (before === undefined) return;
-    for (const p of policies) {
-      const old = before.get(key(p));
-      if (old === next.get(key(p))) continue;
-      this.emit({ kind: 'policy', change: old === undefined ? 'added' : 'updated', policy: p });
-    }
-    for (const k of before.keys()) {
-      if (next.has(k)) continue;
-      const slash = k.indexOf('/');
-      this.emit({ kind: 'policy', change: 'removed', policy: { network: k.slice(0, slash), name: k.slice(slash + 1), document: {}, selector: {} } });
+    const byKey = new Map(policies.map((p) => [`${p.network}/${p.name}`, p]));
+    const { seen, changes } = changesSince(this.policiesSeen, [...byKey].map(([k, p]) => [k, JSON.stringify(p.document)]));
+    this.policiesSeen = seen;
+    for (const [key, change] of changes) {
+      const slash = key.indexOf('/');
+      const policy = byKey.get(key) ?? { network: key.slice(0, slash), name: key.slice(slash + 1), document: {}, selector: {} };
+      this.emit({ kind: 'policy', change, policy });
     }
   }
 
   private emit(change: StateChange): void {
     this.events.emit('change', change);
   }
+}
+
+/**
+ * What changed between two snapshots of keyed values (a value is compared as
+ * text): the new snapshot, and per key added / updated / removed. Without an
+ * earlier snapshot nothing counts as changed (the first one is the baseline).
+ */
+function changesSince(before: ReadonlyMap<string, string> | undefined, entries: ReadonlyArray<readonly [string, string]>): {
+  seen: Map<string, string>; changes: Array<[string, ChangeKind]>;
+} {
+  const seen = new Map(entries);
+  const changes: Array<[string, ChangeKind]> = [];
+  if (before === undefined) return { seen, changes };
+  for (const [key, value] of seen) {
+    const old = before.get(key);
+    if (old !== value) changes.push([key, old === undefined ? 'added' : 'updated']);
+  }
+  for (const key of before.keys()) if (!seen.has(key)) changes.push([key, 'removed']);
+  return { seen, changes };
 }

@@ -76,7 +76,7 @@ export class BgpBackend implements Backend {
   private leaseOwners: ReadonlyMap<string, string> = new Map();
   private ownSubnet6: string | undefined;
   /** desired()'s route and plan per learned path, valid for one underlay and IPv6 next hop (`plansContext`). */
-  private plans = new WeakMap<Path, { route: Route | undefined; plan?: PeerPlan }>();
+  private plans = new WeakMap<Path, { route: Route | undefined; source: string; plan?: PeerPlan }>();
   private plansContext = '';
 
   constructor(private readonly ctx: Omit<BackendContext, 'nl'> & { nl: BgpBackendNetlink }, private readonly deps: BgpBackendDeps = {}) {
@@ -145,16 +145,15 @@ export class BgpBackend implements Backend {
       this.plansContext = context;
     }
     for (const c of speaker.bestLearned()) {
-      const source = `bgp ${c.source.kind === 'peer' ? c.source.peerAddress : 'local'}`;
       let made = this.plans.get(c.path);
       if (made === undefined) {
-        made = { route: this.routeFor(c, underlay.index) };
+        made = { route: this.routeFor(c, underlay.index), source: `bgp ${c.source.kind === 'peer' ? c.source.peerAddress : 'local'}` };
         this.plans.set(c.path, made);
       }
       const route = made.route;
       if (!route) continue;
       covered.add(route.dst);
-      const nodeName = byPrefix.get(route.dst)?.nodeName ?? source;
+      const nodeName = byPrefix.get(route.dst)?.nodeName ?? made.source;
       if (made.plan === undefined || made.plan.nodeName !== nodeName) made.plan = plan(route, nodeName, c.path.nextHop);
       out.peers.push(made.plan);
     }
