@@ -61,6 +61,34 @@ export function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
+/** The ports the dataplane benches' iperf3 and sockperf servers listen on. */
+export const IPERF_PORT = 5201;
+export const SOCKPERF_PORT = 11111;
+
+/** One `iperf3 -c` run from `ns` to `ip` (1 TCP stream, `seconds`): received Gbit/s and the sender's retransmits. Retries while the server starts. */
+export async function iperf3(lab: Lab, ns: string, ip: string, seconds: number): Promise<{ gbps: number; retrans: number }> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const out = await lab.exec(ns, 'iperf3', ['-c', ip, '-p', String(IPERF_PORT), '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000 });
+      const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
+      return { gbps: j.end.sum_received.bits_per_second / 1e9, retrans: j.end.sum_sent.retransmits ?? 0 };
+    } catch (err) {
+      lastErr = err; // the server may still be starting, or busy with the previous client
+      await sleep(500);
+    }
+  }
+  throw new Error(`iperf3 from ${ns} to ${ip}`, { cause: lastErr });
+}
+
+/** TCP request/response latency like netperf's TCP_RR: sockperf ping-pong's p50 (one-way, µs) over `seconds` on one connection. */
+export async function sockperfP50(lab: Lab, ns: string, ip: string, seconds: number): Promise<number> {
+  const out = await lab.exec(ns, 'sockperf', ['ping-pong', '--tcp', '-i', ip, '-p', String(SOCKPERF_PORT), '-t', String(seconds)], { timeoutMs: (seconds + 20) * 1000 });
+  const m = /percentile 50\.000 =\s*([\d.]+)/.exec(out);
+  if (!m) throw new Error(`sockperf from ${ns} to ${ip}: no p50 in:\n${out}`);
+  return Number(m[1]);
+}
+
 /** Monotonic milliseconds, the same clock as the writer's t0/t1. */
 export function monoMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;

@@ -45,7 +45,7 @@
 import { execFile } from 'node:child_process';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
-import { fmt, mean, median, numArg, percentile, printTable, runBench, sleep, strArg } from './cluster-common';
+import { fmt, IPERF_PORT, iperf3, mean, median, numArg, percentile, printTable, runBench, sleep, SOCKPERF_PORT, sockperfP50, strArg } from './cluster-common';
 
 const ROUNDS = numArg('rounds', 5);
 const SECONDS = numArg('seconds', 5);
@@ -55,8 +55,6 @@ const VERBOSE = process.argv.includes('--verbose');
 const WITH_NFT = !process.argv.includes('--no-nft-variant');
 const RR_SECONDS = numArg('rr-seconds', 3);
 const WITH_FLOOR = process.argv.includes('--floor-variant');
-const IPERF_PORT = 5201;
-const SOCKPERF_PORT = 11111;
 const V6 = numArg('family', 4) === 6;
 const NETWORK_CIDR = V6 ? 'fd00:10:244::/56' : '10.244.0.0/16';
 const SUBNET_LENGTH = V6 ? 64 : 24;
@@ -240,20 +238,9 @@ function newPath(name: string, group: string, kind: Path['kind'], lab: Lab, clie
 }
 
 async function iperf(p: Path): Promise<void> {
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const out = await p.lab.exec(p.clientNs, 'iperf3', ['-c', p.serverIp, '-p', String(IPERF_PORT), '-t', String(SECONDS), '-J'], { timeoutMs: (SECONDS + 20) * 1000 });
-      const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number } } };
-      p.gbps.push(j.end.sum_received.bits_per_second / 1e9);
-      p.retrans.push(j.end.sum_sent.retransmits ?? 0);
-      return;
-    } catch (err) {
-      lastErr = err; // the server may still be starting, or busy with the previous client
-      await sleep(500);
-    }
-  }
-  throw new Error(`iperf3 ${p.name} -> ${p.serverIp}`, { cause: lastErr });
+  const r = await iperf3(p.lab, p.clientNs, p.serverIp, SECONDS);
+  p.gbps.push(r.gbps);
+  p.retrans.push(r.retrans);
 }
 
 async function ping(p: Path): Promise<void> {
@@ -267,10 +254,7 @@ async function ping(p: Path): Promise<void> {
 
 /** TCP request/response latency: sockperf's p50 over RR_SECONDS of ping-pong on one connection. */
 async function tcpRr(p: Path): Promise<void> {
-  const out = await p.lab.exec(p.clientNs, 'sockperf', ['ping-pong', '--tcp', '-i', p.serverIp, '-p', String(SOCKPERF_PORT), '-t', String(RR_SECONDS)], { timeoutMs: (RR_SECONDS + 20) * 1000 });
-  const m = /percentile 50\.000 =\s*([\d.]+)/.exec(out);
-  if (!m) throw new Error(`sockperf ${p.name}: no p50 in:\n${out}`);
-  p.rrP50.push(Number(m[1]));
+  p.rrP50.push(await sockperfP50(p.lab, p.clientNs, p.serverIp, RR_SECONDS));
 }
 
 /** "median (min–max)" spread of a series as ± % of its median. */

@@ -5,11 +5,12 @@
  * every case the kernel's verdict must equal trace()'s verdict from the same
  * compiled state. Also: a change that keeps an established connection
  * allowed does not cut it; a removed allowance stops new connections; the
- * whole table is swapped in one nft transaction.
+ * first table goes in whole and every later change as its difference, as
+ * knitd does, and a difference leaves exactly the table a whole one would.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renderPolicyTable, renderPolicyRemove } from '../../agent/src/dataplane/nft';
+import { policyRuleset, renderPolicyRemove, renderPolicyRuleset, renderPolicyUpdate, type PolicyRuleset } from '../../agent/src/dataplane/nft';
 import { compileNetwork, parsePolicyFile, trace } from '../../agent/src/policy';
 import type { PolicyEndpoint } from '../../agent/src/policy';
 import { addNetns, delNetns, nsRun, uniqueName } from '../lab/netns';
@@ -48,9 +49,14 @@ describe('nft network policy in the kernel (root)', function () {
     { id: 'c', network: 'default', labels: { app: 'batch' }, addresses: ['10.97.3.2'] },
   ];
   const nft = (script: string) => nsRun(router, 'nft', ['-f', '-'], script);
+  /** What the router's table holds, as knitd keeps it: the next change is written as the difference. */
+  let programmed: PolicyRuleset | undefined;
   const apply = (yaml: string, eps = endpoints) => {
     const state = compileNetwork('default', parsePolicyFile(yaml), eps);
-    nft(renderPolicyTable([state]));
+    const next = policyRuleset([state]);
+    const script = programmed === undefined ? renderPolicyRuleset(next) : renderPolicyUpdate(programmed, next);
+    if (script !== '') nft(script);
+    programmed = next;
     return state;
   };
   const connect = (from: string, host: string, port: number): boolean => {
@@ -174,7 +180,65 @@ egress:
     apply(policy);
     expect(connect(c.a, '10.97.2.2', 9000)).to.equal(false);
     nft(renderPolicyRemove());
+    programmed = undefined;
     expect(connect(c.a, '10.97.2.2', 9000)).to.equal(true);
     nft(renderPolicyRemove());
+  });
+
+  it('a difference leaves exactly the table a whole one would (40 seeded random changes of policies and endpoints)', () => {
+    const inc = addNetns('pi');
+    const whole = addNetns('pw');
+    try {
+      let seed = 18;
+      const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+      const apps = ['web', 'db', 'batch', 'cache'];
+      const rule = (): string => {
+        const b = rnd(3);
+        const peers = [`{selector: {app: ${apps[rnd(4)]!}}}`, `{cidr: 10.${b}.0.0/16, except: [10.${b}.${rnd(4)}.0/24]}`, '{cidr: fd00::/8}'];
+        const from = rnd(4) === 0 ? '' : `[${peers.filter(() => rnd(2) === 0).join(', ') || peers[0]!}]`;
+        const ports = [`{protocol: TCP, port: ${80 + rnd(3)}}`, `{protocol: UDP, port: 53}`, `{protocol: TCP, port: 8000, endPort: ${8000 + rnd(200)}}`];
+        const p = rnd(3) === 0 ? '' : `[${ports.filter(() => rnd(2) === 0).join(', ') || ports[0]!}]`;
+        return `{${[from ? `from: ${from}` : '', p ? `ports: ${p}` : ''].filter(Boolean).join(', ')}}`;
+      };
+      const randomPolicies = (): string => Array.from({ length: 1 + rnd(5) }, (_, i) => {
+        const dir = ['ingress', 'egress'][rnd(2)]!;
+        return `name: p${i}\nselector: {${rnd(5) === 0 ? '' : `app: ${apps[rnd(4)]!}`}}\n${dir}: [${rule().replace(/^\{from/, dir === 'egress' ? '{to' : '{from')}${rnd(2) === 0 ? `, ${rule().replace(/^\{from/, dir === 'egress' ? '{to' : '{from')}` : ''}]`;
+      }).join('\n---\n');
+      let eps: PolicyEndpoint[] = [];
+      let yaml = randomPolicies();
+      let prev: PolicyRuleset | undefined;
+      const list = (ns: string): string => {
+        const j = JSON.parse(nsRun(ns, 'nft', ['-j', 'list', 'table', 'inet', 'knit_policy'])) as { nftables: Array<Record<string, Record<string, unknown>>> };
+        return j.nftables.map((o) => {
+          const [kind, body] = Object.entries(o)[0]!;
+          if (kind === 'metainfo') return '';
+          const { handle, ...rest } = body;
+          void handle;
+          if (Array.isArray(rest.elem)) rest.elem = (rest.elem as unknown[]).map((e) => JSON.stringify(e)).sort();
+          return `${kind} ${JSON.stringify(rest)}`;
+        }).filter(Boolean).sort().join('\n');
+      };
+      let incrementalSteps = 0;
+      for (let step = 0; step < 40; step++) {
+        const what = rnd(4);
+        if (what === 0) yaml = randomPolicies();
+        else if (what === 1 || eps.length === 0) {
+          const n = eps.length + 1 + step;
+          eps = [...eps, { id: `e${n}`, network: 'default', labels: { app: apps[rnd(4)]! }, addresses: [`10.${rnd(3)}.${rnd(4)}.${n % 250 + 2}`, ...(rnd(2) === 0 ? [`fd00::${n.toString(16)}`] : [])] }];
+        } else if (what === 2) eps = eps.filter((_, i) => i !== rnd(eps.length));
+        else eps = eps.map((e, i) => (i === rnd(eps.length) ? { ...e, labels: { app: apps[rnd(4)]! } } : e));
+        const next = policyRuleset([compileNetwork('default', parsePolicyFile(yaml), eps)]);
+        const script = prev === undefined ? renderPolicyRuleset(next) : renderPolicyUpdate(prev, next);
+        if (prev !== undefined && script !== '') incrementalSteps++;
+        if (script !== '') nsRun(inc, 'nft', ['-f', '-'], script);
+        nsRun(whole, 'nft', ['-f', '-'], renderPolicyRuleset(next));
+        prev = next;
+        expect(list(inc), `step ${step}: ${script}`).to.equal(list(whole));
+      }
+      expect(incrementalSteps, 'steps written as a difference').to.be.greaterThan(25);
+    } finally {
+      delNetns(inc);
+      delNetns(whole);
+    }
   });
 });

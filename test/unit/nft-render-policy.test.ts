@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { disjointRects, mergeRanges, policyElements } from '../../agent/src/dataplane/nft/render-policy';
-import { renderPolicyTable } from '../../agent/src/dataplane/nft';
+import { classElements, disjointRects, mergeRanges } from '../../agent/src/dataplane/nft/render-policy';
+import { policyRuleset, renderPolicyTable, renderPolicyUpdate } from '../../agent/src/dataplane/nft';
 import { compileNetwork, parsePolicyFile } from '../../agent/src/policy';
 
 describe('nft policy renderer', () => {
@@ -44,19 +44,60 @@ ingress: [{from: [{selector: {app: web}}]}]
       { id: 'web', network: 'default', labels: { app: 'web' }, addresses: ['10.1.0.2', 'fd00::2'] },
     ];
     const state = compileNetwork('default', policies, eps);
-    expect(policyElements(state.allow, 'ingress', 4)).to.deep.equal({
-      any: ['10.1.0.3 . 10.1.0.2-10.1.0.2'],
+    // db is isolated by a and b: one class, whose peers do not repeat per local address.
+    expect(state.classes.ingress.map((c) => [c.policies, c.addresses])).to.deep.equal([[['a', 'b'], ['10.1.0.3', 'fd00::3']]]);
+    const cls = state.classes.ingress[0]!;
+    expect(classElements(cls, 4)).to.deep.equal({
+      any: ['10.1.0.2-10.1.0.2'],
       ports: [
-        '10.1.0.3 . 0.0.0.0-9.255.255.255 . tcp . 85-85',
-        '10.1.0.3 . 10.0.0.0-10.255.255.255 . tcp . 80-90',
-        '10.1.0.3 . 11.0.0.0-255.255.255.255 . tcp . 85-85',
+        '0.0.0.0-9.255.255.255 . tcp . 85-85',
+        '10.0.0.0-10.255.255.255 . tcp . 80-90',
+        '11.0.0.0-255.255.255.255 . tcp . 85-85',
       ],
     });
-    expect(policyElements(state.allow, 'ingress', 6).ports).to.deep.equal(['fd00::3 . ::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff . tcp . 85-85']);
+    expect(classElements(cls, 6)).to.deep.equal({ any: ['fd00::2-fd00::2'], ports: ['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff . tcp . 85-85'] });
     const text = renderPolicyTable([state]);
     expect(text.startsWith('add table inet knit_policy\ndelete table inet knit_policy\ntable inet knit_policy {')).to.equal(true);
-    expect(text).to.contain('ip daddr @ingress_isolated4 jump ingress4');
-    expect(text).to.contain('ip6 daddr @ingress_isolated6 jump ingress6');
+    const chain4 = /10\.1\.0\.3 : jump (ingress4_[0-9a-f]{12})/.exec(text)?.[1];
+    expect(chain4, text).to.be.a('string');
+    expect(text).to.match(/fd00::3 : jump ingress6_[0-9a-f]{12}/);
+    expect(text).to.contain(`chain ${chain4!} {\n    comment "a, b"\n    ip saddr @${chain4!}_any accept\n`);
+    expect(text).to.contain('ip daddr vmap @ingress_class4');
+    expect(text).to.contain('ip6 daddr vmap @ingress_class6');
+    // No egress section anywhere: the egress maps are empty.
+    expect(text).to.contain('map egress_class4 {\n    type ipv4_addr : verdict;\n  }');
     expect(text).to.contain('ct state established,related accept');
+  });
+
+  it('a change is only its difference: a class keeps its chain name, elements come and go, gone classes go last', () => {
+    const eps = [
+      { id: 'db', network: 'default', labels: { app: 'db' }, addresses: ['10.1.0.3'] },
+      { id: 'web', network: 'default', labels: { app: 'web' }, addresses: ['10.1.0.2'] },
+      { id: 'batch', network: 'default', labels: { app: 'batch' }, addresses: ['10.1.0.4'] },
+    ];
+    const doc = (port: number, extra = '') => `
+name: db-in
+selector: {app: db}
+ingress: [{from: [{selector: {app: web}}], ports: [{port: ${port}}]}]
+${extra}`;
+    const v1 = policyRuleset([compileNetwork('default', parsePolicyFile(doc(80)), eps)]);
+    expect(renderPolicyUpdate(v1, policyRuleset([compileNetwork('default', parsePolicyFile(doc(80)), eps)]))).to.equal('');
+    const v2 = policyRuleset([compileNetwork('default', parsePolicyFile(doc(81)), eps)]);
+    const chain = [...v1.chains.keys()][0]!;
+    expect([...v2.chains.keys()]).to.deep.equal([chain]);
+    expect(renderPolicyUpdate(v1, v2)).to.equal(
+      `delete element inet knit_policy ${chain}_ports { 10.1.0.2-10.1.0.2 . tcp . 80-80 }\n`
+      + `add element inet knit_policy ${chain}_ports { 10.1.0.2-10.1.0.2 . tcp . 81-81 }\n`);
+    // A second policy selecting db moves it to a new class (new chain first, the map element re-pointed, the old chain gone after).
+    const v3 = policyRuleset([compileNetwork('default', parsePolicyFile(doc(81, '---\nname: db-batch\nselector: {app: db}\ningress: [{from: [{selector: {app: batch}}]}]')), eps)]);
+    const chain3 = [...v3.chains.keys()][0]!;
+    expect(chain3).not.to.equal(chain);
+    const update = renderPolicyUpdate(v2, v3).split('\n');
+    const at = (re: RegExp) => update.findIndex((l) => re.test(l));
+    expect(at(new RegExp(`^  chain ${chain3} \\{`))).to.be.greaterThan(-1);
+    expect(at(/^delete element inet knit_policy ingress_class4 \{ 10\.1\.0\.3 \}/)).to.be.greaterThan(at(new RegExp(`^  chain ${chain3}`)));
+    expect(at(new RegExp(`^add element inet knit_policy ingress_class4 \\{ 10\\.1\\.0\\.3 : jump ${chain3} \\}`))).to.be.greaterThan(at(/^delete element inet knit_policy ingress_class4/));
+    expect(at(new RegExp(`^delete chain inet knit_policy ${chain}$`))).to.be.greaterThan(at(/^add element inet knit_policy ingress_class4/));
+    expect(at(new RegExp(`^delete set inet knit_policy ${chain}_ports$`))).to.be.greaterThan(at(new RegExp(`^delete chain inet knit_policy ${chain}$`)));
   });
 });

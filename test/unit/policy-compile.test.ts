@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compileNetwork, parsePolicyFile, parsePortRef, PolicyError, subtractRanges, trace, TraceError, traceConnection } from '../../agent/src/policy';
+import { CompileMemo, compileNetwork, parsePolicyFile, parsePortRef, PolicyError, RecordCache, subtractRanges, trace, TraceError, traceConnection } from '../../agent/src/policy';
 import type { Policy, PolicyEndpoint } from '../../agent/src/policy';
 
 const eps: PolicyEndpoint[] = [
@@ -200,5 +200,63 @@ describe('policy file parsing', () => {
     }
     expect(rejected).to.be.greaterThan(100);
     expect(parsed + rejected).to.equal(2000);
+  });
+
+  it('a memo across compiles gives what a fresh compile gives, and hands back an unchanged class as the same object', () => {
+    let seed = 5;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+    const apps = ['web', 'db', 'batch'];
+    const doc = (i: number, port: number) => `name: p${i}\nselector: {app: ${apps[i % 3]!}}\ningress: [{from: [{selector: {app: ${apps[(i + 1) % 3]!}}}], ports: [{port: ${port}}]}]\negress: [{to: [{cidr: 10.${i}.0.0/16}]}]`;
+    const memo = new CompileMemo();
+    let docs = [doc(0, 80), doc(1, 81), doc(2, 82)];
+    let parsed = docs.map((d) => parsePolicyFile(d)[0]!);
+    let endpoints: PolicyEndpoint[] = eps.slice(0, 4);
+    let reused = 0;
+    for (let step = 0; step < 60; step++) {
+      const what = rnd(3);
+      if (what === 0) {
+        // one policy changes: only it is parsed again (as knitd's RecordCache does)
+        const i = rnd(3);
+        docs = docs.map((d, j) => (j === i ? doc(i, 80 + rnd(5)) : d));
+        parsed = parsed.map((p, j) => (j === i ? parsePolicyFile(docs[i]!)[0]! : p));
+      } else if (what === 1) {
+        endpoints = [...endpoints, { id: `e${step}`, network: 'default', labels: { app: apps[rnd(3)]! }, addresses: [`10.244.9.${step + 2}`] }];
+      } else if (endpoints.length > 1) {
+        endpoints = endpoints.filter((_, j) => j !== rnd(endpoints.length));
+      }
+      const before = compileNetwork('default', parsed, endpoints, memo);
+      const fresh = compileNetwork('default', parsed, endpoints);
+      expect(before, `step ${step}`).to.deep.equal(fresh);
+      const again = compileNetwork('default', parsed, endpoints, memo);
+      for (const d of ['ingress', 'egress'] as const) {
+        again.classes[d].forEach((c, k) => { expect(c, `step ${step} ${d} class ${k}`).to.equal(before.classes[d][k]); reused++; });
+      }
+    }
+    expect(reused).to.be.greaterThan(60);
+  });
+
+  it('RecordCache parses a record once per value and reports a bad value once', () => {
+    let parses = 0;
+    const bad: string[] = [];
+    const cache = new RecordCache((key, value) => {
+      parses++;
+      const n = Number(value);
+      if (!Number.isInteger(n)) throw new Error(`${key}: not a number`);
+      return { key, n };
+    }, (key, error) => bad.push(`${key} ${error}`));
+    const records = new Map([['a', '1'], ['b', 'x'], ['c', '3']]);
+    const first = cache.valid(records);
+    expect(first.map((r) => r.n)).to.deep.equal([1, 3]);
+    const second = cache.valid(new Map(records));
+    expect(second[0]).to.equal(first[0]);
+    expect(parses).to.equal(3);
+    expect(bad).to.deep.equal(['b b: not a number']);
+    records.set('a', '2');
+    records.delete('c');
+    expect(cache.valid(records).map((r) => r.n)).to.deep.equal([2]);
+    expect(parses).to.equal(4);
+    records.set('c', '3');
+    cache.valid(records);
+    expect(parses, 'a record deleted and written again is parsed again').to.equal(5);
   });
 });

@@ -1,9 +1,14 @@
 /**
  * Pure: policies + endpoints → the compiled allow state every node programs
- * and `knitctl policy trace` reads. One entry per (local endpoint address,
- * peer address range, protocol, port range) so the nft renderer can load
- * them into interval sets keyed by address and port; the per-packet cost is
- * then a set lookup whatever the number of rules.
+ * and `knitctl policy trace` reads.
+ *
+ * The state is kept in classes, not as a cross product: the addresses that
+ * the same set of policies isolate in one direction allow exactly the same
+ * peers (a policy's rules do not depend on which endpoint it selected), so
+ * they share one list of compiled rules. The nft renderer maps each local
+ * address to its class's chain (a verdict map) and loads the class's peers
+ * and ports into interval sets, so both the ruleset's size and the
+ * per-packet cost are independent of (selected endpoints × allowed peers).
  *
  * Semantics (Kubernetes NetworkPolicy): an endpoint selected by a policy with
  * an ingress (egress) section is isolated for that direction; what any such
@@ -20,18 +25,35 @@ export interface AddressRange {
   readonly last: bigint;
 }
 
-/** One allowance as programmed. `protocol` 'any' (no ports in the rule) also covers ICMP. */
-export interface AllowEntry {
-  readonly direction: Direction;
-  /** the selected endpoint's address: destination for ingress, source for egress */
-  readonly local: string;
-  readonly peer: AddressRange;
+/** Ports of a rule; `protocol` 'any' (no ports in the rule) also covers ICMP. */
+export interface PortRange {
   readonly protocol: PolicyProtocol | 'any';
   readonly portFirst: number;
   readonly portLast: number;
+}
+
+/** One rule of one policy, compiled: the peers it allows (both families) on which ports. */
+export interface CompiledRule {
   readonly policy: string;
   /** index of the rule in the policy's ingress/egress list */
   readonly rule: number;
+  readonly peers: readonly AddressRange[];
+  readonly ports: readonly PortRange[];
+}
+
+/**
+ * The local addresses one set of policies isolates in one direction: the
+ * destination for ingress, the source for egress. They all allow what the
+ * union of `rules` allows.
+ */
+export interface PolicyClass {
+  readonly direction: Direction;
+  /** the selecting policies (the class's identity), sorted */
+  readonly policies: readonly string[];
+  /** their rules of this direction, by policy name, then rule index: the first match decides a trace */
+  readonly rules: readonly CompiledRule[];
+  /** sorted */
+  readonly addresses: readonly string[];
 }
 
 export interface IsolatedAddress {
@@ -44,8 +66,8 @@ export interface IsolatedAddress {
 export interface CompiledPolicy {
   readonly network: string;
   readonly isolated: Readonly<Record<Direction, readonly IsolatedAddress[]>>;
-  /** sorted by policy name, then direction, rule index, local address */
-  readonly allow: readonly AllowEntry[];
+  /** sorted by their policies' names */
+  readonly classes: Readonly<Record<Direction, readonly PolicyClass[]>>;
 }
 
 export function selectorMatches(selector: Selector, labels: Readonly<Record<string, string>>): boolean {
@@ -80,61 +102,162 @@ function everything(): AddressRange[] {
   return ([4, 6] as const).map((family) => ({ family, first: 0n, last: (1n << BigInt(familyBits(family))) - 1n }));
 }
 
-function hostRange(address: string): AddressRange | undefined {
-  const a = parseIp(address);
-  return a === undefined ? undefined : { family: a.family, first: a.value, last: a.value };
+/** A network's endpoints, each address parsed once, found by label. */
+class Members {
+  private readonly byLabel = new Map<string, PolicyEndpoint[]>();
+  private readonly parsed = new Map<PolicyEndpoint, { canonical: string[]; hosts: AddressRange[] }>();
+
+  constructor(readonly all: readonly PolicyEndpoint[]) {
+    for (const e of all) {
+      for (const [k, v] of Object.entries(e.labels)) {
+        const key = `${k}\n${v}`;
+        const list = this.byLabel.get(key);
+        if (list === undefined) this.byLabel.set(key, [e]);
+        else list.push(e);
+      }
+      const canonical: string[] = [];
+      const hosts: AddressRange[] = [];
+      for (const raw of e.addresses) {
+        const a = parseIp(raw);
+        if (a === undefined) continue;
+        canonical.push(canonicalIp(raw)!);
+        hosts.push({ family: a.family, first: a.value, last: a.value });
+      }
+      this.parsed.set(e, { canonical, hosts });
+    }
+  }
+
+  /** The endpoints `selector` selects, in record order: the shortest list of one of its labels, filtered by the rest. */
+  select(selector: Selector): readonly PolicyEndpoint[] {
+    let shortest: readonly PolicyEndpoint[] | undefined;
+    for (const [k, v] of Object.entries(selector)) {
+      const list = this.byLabel.get(`${k}\n${v}`) ?? [];
+      if (shortest === undefined || list.length < shortest.length) shortest = list;
+    }
+    if (shortest === undefined) return this.all;
+    return shortest.filter((e) => selectorMatches(selector, e.labels));
+  }
+
+  /** The endpoint's valid addresses, canonical. */
+  addresses(e: PolicyEndpoint): readonly string[] {
+    return this.parsed.get(e)!.canonical;
+  }
+
+  /** The endpoint's valid addresses as one-address ranges. */
+  hosts(e: PolicyEndpoint): readonly AddressRange[] {
+    return this.parsed.get(e)!.hosts;
+  }
 }
 
-function peerRanges(peer: Peer, members: readonly PolicyEndpoint[]): AddressRange[] {
-  if ('selector' in peer) {
-    const out: AddressRange[] = [];
-    for (const ep of members) {
-      if (!selectorMatches(peer.selector, ep.labels)) continue;
-      for (const a of ep.addresses) {
-        const r = hostRange(a);
-        if (r !== undefined) out.push(r);
-      }
-    }
-    return out;
-  }
+function peerRanges(peer: Peer, members: Members): AddressRange[] {
+  if ('selector' in peer) return members.select(peer.selector).flatMap((e) => members.hosts(e));
   return subtractRanges(cidrRange(peer.cidr), peer.except.map(cidrRange));
 }
 
-/** Compiles the policies of one network against that network's endpoints. */
-export function compileNetwork(network: string, policies: readonly Policy[], endpoints: readonly PolicyEndpoint[]): CompiledPolicy {
-  const members = endpoints.filter((e) => e.network === network);
-  const mine = policies.filter((p) => p.network === network).slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const isolated: Record<Direction, Map<string, IsolatedAddress & { policies: string[] }>> = { ingress: new Map(), egress: new Map() };
-  const allow: AllowEntry[] = [];
-  for (const policy of mine) {
-    const selected = members.filter((e) => selectorMatches(policy.selector, e.labels));
-    for (const direction of ['egress', 'ingress'] as const) {
-      const rules = policy[direction];
-      if (rules === undefined) continue;
-      const locals = selected.flatMap((e) => e.addresses.flatMap((raw) => {
-        const a = canonicalIp(raw);
-        return a === undefined ? [] : [{ a, e }];
-      }));
-      for (const { a, e } of locals) {
-        const cur = isolated[direction].get(a) ?? { address: a, endpoint: e.id, policies: [] };
-        cur.policies.push(policy.name);
-        isolated[direction].set(a, cur);
-      }
-      rules.forEach((rule, index) => {
-        const peers = rule.peers.length === 0 ? everything() : rule.peers.flatMap((p) => peerRanges(p, members));
-        const ports = rule.ports.length === 0
-          ? [{ protocol: 'any' as const, portFirst: 0, portLast: 65535 }]
-          : rule.ports.map((p) => ({ protocol: p.protocol, portFirst: p.port ?? 0, portLast: p.endPort ?? p.port ?? 65535 }));
-        for (const { a } of locals) {
-          const family = parseIp(a)!.family;
-          for (const peer of peers) {
-            if (peer.family !== family) continue;
-            for (const port of ports) allow.push({ direction, local: a, peer, ...port, policy: policy.name, rule: index });
-          }
-        }
-      });
-    }
+function compileRules(policy: Policy, direction: Direction, members: Members): CompiledRule[] {
+  return (policy[direction] ?? []).map((rule, index) => ({
+    policy: policy.name,
+    rule: index,
+    peers: rule.peers.length === 0 ? everything() : rule.peers.flatMap((p) => peerRanges(p, members)),
+    ports: rule.ports.length === 0
+      ? [{ protocol: 'any' as const, portFirst: 0, portLast: 65535 }]
+      : rule.ports.map((p) => ({ protocol: p.protocol, portFirst: p.port ?? 0, portLast: p.endPort ?? p.port ?? 65535 })),
+  }));
+}
+
+/**
+ * What one compile can hand to the next: the member index while a network's
+ * endpoints are the same objects, each policy's compiled rules while its
+ * object and the members are the same, and each class while its rules and
+ * addresses are. knitd's policy loop keeps one across runs (its parsed
+ * records keep their identity while their etcd values do), so a change to
+ * one policy among 100 recompiles that policy, and the nft renderer, which
+ * keeps its work per class object, renders only the classes that changed.
+ * The result is the same as without it.
+ */
+export class CompileMemo {
+  /** per network: its endpoints as last seen and their index */
+  readonly members = new Map<string, { endpoints: readonly PolicyEndpoint[]; index: Members }>();
+  /** per member index: each policy's rules by direction */
+  readonly rules = new WeakMap<Members, WeakMap<Policy, Partial<Record<Direction, CompiledRule[]>>>>();
+  /** per network, direction and selecting policies: the class made last time */
+  readonly classes = new Map<string, PolicyClass>();
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function membersOf(network: string, endpoints: readonly PolicyEndpoint[], memo?: CompileMemo): Members {
+  const mine = endpoints.filter((e) => e.network === network);
+  const last = memo?.members.get(network);
+  if (last !== undefined && sameItems(last.endpoints, mine)) return last.index;
+  const index = new Members(mine);
+  memo?.members.set(network, { endpoints: mine, index });
+  return index;
+}
+
+/** Compiles the policies of one network against that network's endpoints (`memo`: see CompileMemo). */
+export function compileNetwork(network: string, policies: readonly Policy[], endpoints: readonly PolicyEndpoint[], memo?: CompileMemo): CompiledPolicy {
+  const members = membersOf(network, endpoints, memo);
+  let rulesByPolicy = memo?.rules.get(members);
+  if (rulesByPolicy === undefined) {
+    rulesByPolicy = new WeakMap();
+    memo?.rules.set(members, rulesByPolicy);
   }
-  const sortIso = (m: Map<string, IsolatedAddress>): IsolatedAddress[] => [...m.values()].sort((x, y) => (x.address < y.address ? -1 : 1));
-  return { network, isolated: { ingress: sortIso(isolated.ingress), egress: sortIso(isolated.egress) }, allow };
+  const mine = policies.filter((p) => p.network === network).slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const isolated: Record<Direction, IsolatedAddress[]> = { ingress: [], egress: [] };
+  const classes: Record<Direction, PolicyClass[]> = { ingress: [], egress: [] };
+  const seenClasses = new Set<string>();
+  for (const direction of ['egress', 'ingress'] as const) {
+    const byAddress = new Map<string, { endpoint: string; policies: Policy[] }>();
+    for (const policy of mine) {
+      if (policy[direction] === undefined) continue;
+      for (const e of members.select(policy.selector)) {
+        for (const a of members.addresses(e)) {
+          const cur = byAddress.get(a);
+          if (cur === undefined) byAddress.set(a, { endpoint: e.id, policies: [policy] });
+          // An address listed twice by one endpoint (or claimed by two) is isolated once per policy.
+          else if (cur.policies[cur.policies.length - 1] !== policy) cur.policies.push(policy);
+        }
+      }
+    }
+    const rulesOf = (p: Policy): CompiledRule[] => {
+      let byDirection = rulesByPolicy.get(p);
+      if (byDirection === undefined) rulesByPolicy.set(p, (byDirection = {}));
+      return (byDirection[direction] ??= compileRules(p, direction, members));
+    };
+    const bySignature = new Map<string, { policies: Policy[]; addresses: string[] }>();
+    for (const [address, { endpoint, policies: selecting }] of byAddress) {
+      isolated[direction].push({ address, endpoint, policies: selecting.map((p) => p.name) });
+      const signature = selecting.map((p) => p.name).join('\n');
+      const cls = bySignature.get(signature);
+      if (cls === undefined) bySignature.set(signature, { policies: selecting, addresses: [address] });
+      else cls.addresses.push(address);
+    }
+    for (const [signature, { policies: selecting, addresses }] of [...bySignature].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
+      const rules = selecting.flatMap(rulesOf);
+      addresses.sort();
+      const key = `${network}\n${direction}\n${signature}`;
+      seenClasses.add(key);
+      const last = memo?.classes.get(key);
+      if (last !== undefined && sameItems(last.rules, rules) && sameItems(last.addresses, addresses)) {
+        classes[direction].push(last);
+        continue;
+      }
+      const cls: PolicyClass = { direction, policies: selecting.map((p) => p.name), rules, addresses };
+      memo?.classes.set(key, cls);
+      classes[direction].push(cls);
+    }
+    isolated[direction].sort((x, y) => (x.address < y.address ? -1 : 1));
+  }
+  if (memo !== undefined) {
+    for (const key of memo.classes.keys()) if (key.startsWith(`${network}\n`) && !seenClasses.has(key)) memo.classes.delete(key);
+  }
+  return { network, isolated, classes };
+}
+
+/** The class of an isolated local address, or undefined when `address` is not isolated in `direction`. */
+export function classOf(state: CompiledPolicy, direction: Direction, address: string): PolicyClass | undefined {
+  return state.classes[direction].find((c) => c.addresses.includes(address));
 }

@@ -57,6 +57,37 @@ export function parseRecords<T>(records: Iterable<{ key: string; value: string }
   return { valid, invalid };
 }
 
+/**
+ * A watched prefix's records, each parsed once per value: a record whose
+ * value did not change keeps its parsed object (CompileMemo keys on it) and
+ * a bad value is reported once, not at every run.
+ */
+export class RecordCache<T> {
+  private readonly parsed = new Map<string, { raw: string; value?: T }>();
+
+  constructor(private readonly parse: (key: string, value: string) => T, private readonly onInvalid: (key: string, error: string) => void) {}
+
+  /** The valid records of `records` (key → raw value), in its order. */
+  valid(records: ReadonlyMap<string, string>): T[] {
+    const out: T[] = [];
+    for (const [key, raw] of records) {
+      let entry = this.parsed.get(key);
+      if (entry === undefined || entry.raw !== raw) {
+        try {
+          entry = { raw, value: this.parse(key, raw) };
+        } catch (err) {
+          entry = { raw };
+          this.onInvalid(key, errorMessage(err));
+        }
+        this.parsed.set(key, entry);
+      }
+      if (entry.value !== undefined) out.push(entry.value);
+    }
+    for (const key of this.parsed.keys()) if (!records.has(key)) this.parsed.delete(key);
+    return out;
+  }
+}
+
 /** Policies in the order every reader lists them: by network, then name. */
 export function sortPolicies(policies: Policy[]): Policy[] {
   return policies.sort((a, b) => `${a.network}/${a.name}`.localeCompare(`${b.network}/${b.name}`));

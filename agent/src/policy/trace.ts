@@ -3,7 +3,7 @@
  * state the nft renderer programs, with the policy and rule that decide it.
  */
 import { formatIp, parseIp } from '../net/ip';
-import { compileNetwork, type AllowEntry, type CompiledPolicy } from './compile';
+import { classOf, compileNetwork, type CompiledPolicy, type CompiledRule } from './compile';
 import type { Direction, Policy, PolicyEndpoint, PolicyProtocol } from './types';
 
 export interface TraceQuery {
@@ -30,21 +30,23 @@ export interface TraceResult {
 
 export class TraceError extends Error {}
 
-function matches(e: AllowEntry, peer: { family: 4 | 6; value: bigint }, q: TraceQuery): boolean {
-  if (e.peer.family !== peer.family || peer.value < e.peer.first || peer.value > e.peer.last) return false;
-  if (e.protocol === 'any') return true;
-  if (q.protocol === 'ICMP' || e.protocol !== q.protocol || q.port === undefined) return false;
-  return q.port >= e.portFirst && q.port <= e.portLast;
+function matches(r: CompiledRule, peer: { family: 4 | 6; value: bigint }, q: TraceQuery): boolean {
+  if (!r.peers.some((p) => p.family === peer.family && peer.value >= p.first && peer.value <= p.last)) return false;
+  return r.ports.some((p) => {
+    if (p.protocol === 'any') return true;
+    if (q.protocol === 'ICMP' || p.protocol !== q.protocol || q.port === undefined) return false;
+    return q.port >= p.portFirst && q.port <= p.portLast;
+  });
 }
 
 function decide(state: CompiledPolicy, direction: Direction, local: string, peer: { family: 4 | 6; value: bigint }, q: TraceQuery): DirectionVerdict {
-  const iso = state.isolated[direction].find((i) => i.address === local);
-  if (iso === undefined) return { direction, allowed: true, reason: `${direction} of ${local} is not isolated (no policy with ${direction} selects it)` };
-  const hit = state.allow.find((e) => e.direction === direction && e.local === local && matches(e, peer, q));
+  const cls = classOf(state, direction, local);
+  if (cls === undefined) return { direction, allowed: true, reason: `${direction} of ${local} is not isolated (no policy with ${direction} selects it)` };
+  const hit = cls.rules.find((r) => matches(r, peer, q));
   if (hit !== undefined) {
     return { direction, allowed: true, reason: `allowed by policy ${hit.policy} ${direction}[${hit.rule}]`, policy: hit.policy, rule: hit.rule };
   }
-  return { direction, allowed: false, reason: `default deny: ${direction} of ${local} is isolated by ${iso.policies.join(', ')} and no rule allows it` };
+  return { direction, allowed: false, reason: `default deny: ${direction} of ${local} is isolated by ${cls.policies.join(', ')} and no rule allows it` };
 }
 
 /**

@@ -11,9 +11,9 @@
  */
 import type { Etcd3, Watcher } from 'etcd3';
 import { Backoff, describeError, realClock, SerialRunner, Timer } from '../base';
-import { renderPolicyRemove, renderPolicyTable, spawnCommand, type CommandRunner } from '../dataplane/nft';
+import { policyRuleset, renderPolicyRemove, renderPolicyRuleset, renderPolicyUpdate, spawnCommand, type CommandRunner, type PolicyRuleset } from '../dataplane/nft';
 import type { Logger } from '../log/logger';
-import { compileNetwork, parseEndpointRecord, parsePolicyRecord, parseRecords, type Policy, type PolicyEndpoint } from '../policy';
+import { CompileMemo, compileNetwork, parseEndpointRecord, parsePolicyRecord, RecordCache, type Policy, type PolicyEndpoint } from '../policy';
 
 export interface PolicyEnforcerOptions {
   client: Etcd3;
@@ -50,7 +50,8 @@ export class PolicyEnforcer {
   private readonly endpoints = new Map<string, string>();
   private readonly watchers: Watcher[] = [];
   private readonly runner: SerialRunner;
-  private lastText: string | undefined;
+  /** What the kernel holds as far as knit knows: a table, 'none', or undefined (not known: at start, after a failed apply). */
+  private programmed: PolicyRuleset | 'none' | undefined;
   private isolated: string[] = [];
   private enforced: readonly Policy[] = [];
   /** what ensureBridgedTraffic said last ('' = fine), logged on change */
@@ -58,10 +59,16 @@ export class PolicyEnforcer {
   private readonly log: Logger;
   private readonly backoff = new Backoff({ minMs: 200, maxMs: 10_000, jitter: 0.2 });
   private readonly retry: Timer;
+  private readonly parsedPolicies: RecordCache<Policy>;
+  private readonly parsedEndpoints: RecordCache<PolicyEndpoint>;
+  private readonly memo = new CompileMemo();
 
   constructor(private readonly o: PolicyEnforcerOptions) {
     this.log = o.logger.child({ module: 'policy' });
     this.retry = new Timer(realClock, () => this.runner.request());
+    const skip = (what: string) => (key: string, error: string) => this.log.warn(`skipping invalid ${what} record`, { key, error });
+    this.parsedPolicies = new RecordCache(parsePolicyRecord, skip('policy'));
+    this.parsedEndpoints = new RecordCache(parseEndpointRecord, skip('endpoint'));
     this.runner = new SerialRunner(() => this.program(), {
       deferStart: true,
       onError: (err) => {
@@ -101,12 +108,13 @@ export class PolicyEnforcer {
   }
 
   private async program(): Promise<void> {
-    const policies: Policy[] = this.valid(this.policies, parsePolicyRecord, 'policy');
-    const endpoints: PolicyEndpoint[] = this.valid(this.endpoints, parseEndpointRecord, 'endpoint');
+    const started = performance.now();
+    const policies: Policy[] = this.parsedPolicies.valid(this.policies);
+    const endpoints: PolicyEndpoint[] = this.parsedEndpoints.valid(this.endpoints);
     const networks = [...new Set(policies.map((p) => p.network))].sort();
-    const compiled = networks.map((n) => compileNetwork(n, policies, endpoints));
+    const compiled = networks.map((n) => compileNetwork(n, policies, endpoints, this.memo));
     // No policy: no table at all, so forwarding pays for no extra hook.
-    const text = networks.length === 0 ? renderPolicyRemove() : renderPolicyTable(compiled);
+    const ruleset = networks.length === 0 ? undefined : policyRuleset(compiled);
     const isolated = [...new Set(compiled.flatMap((c) => [...c.isolated.ingress, ...c.isolated.egress].map((i) => i.address)))]
       .filter((a) => !a.includes(':')).sort();
     const isolatedChanged = isolated.join() !== this.isolated.join();
@@ -120,12 +128,14 @@ export class PolicyEnforcer {
         this.bridged = problem;
       }
     }
-    const changed = text !== this.lastText;
-    if (changed) {
-      const res = await (this.o.run ?? spawnCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], text);
-      if (res.code !== 0) throw new Error(`apply nft table inet knit_policy: exit ${res.code}: ${res.stderr.trim()}`);
-      this.lastText = text;
-      this.log.info('network policy programmed', { policies: policies.length, endpoints: endpoints.length });
+    const compiledMs = performance.now() - started;
+    const written = await this.apply(ruleset);
+    const changed = written !== undefined;
+    if (written !== undefined) {
+      this.log.info('network policy programmed', {
+        policies: policies.length, endpoints: endpoints.length, write: written,
+        compileMs: Math.round(compiledMs * 10) / 10, writeMs: Math.round((performance.now() - started - compiledMs) * 10) / 10,
+      });
     }
     // Shrink it once the table that isolates less is in.
     if (isolatedChanged) {
@@ -138,16 +148,37 @@ export class PolicyEnforcer {
     this.o.onPolicies?.(policies);
   }
 
+  /**
+   * Brings the kernel's table to `ruleset` (undefined: no table): the whole
+   * table when its state is not known, else only the difference. A refused
+   * difference (someone changed the table by hand) is followed at once by
+   * the whole table, which is atomic too. Returns what it wrote: 'table',
+   * 'difference' or 'removal', or undefined when nothing changed.
+   */
+  private async apply(ruleset: PolicyRuleset | undefined): Promise<'table' | 'difference' | 'removal' | undefined> {
+    const prev = this.programmed;
+    let text: string;
+    if (ruleset === undefined) text = prev === 'none' ? '' : renderPolicyRemove();
+    else if (prev === undefined || prev === 'none') text = renderPolicyRuleset(ruleset);
+    else text = renderPolicyUpdate(prev, ruleset);
+    if (text === '') return undefined;
+    let written: 'table' | 'difference' | 'removal' = ruleset === undefined ? 'removal' : prev === undefined || prev === 'none' ? 'table' : 'difference';
+    const nft = (script: string) => (this.o.run ?? spawnCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], script);
+    this.programmed = undefined;
+    let res = await nft(text);
+    if (res.code !== 0 && ruleset !== undefined && prev !== undefined && prev !== 'none') {
+      this.log.warn('nft refused the policy table update; replacing the whole table', { error: res.stderr.trim() });
+      res = await nft(renderPolicyRuleset(ruleset));
+      written = 'table';
+    }
+    if (res.code !== 0) throw new Error(`apply nft table inet knit_policy: exit ${res.code}: ${res.stderr.trim()}`);
+    this.programmed = ruleset ?? 'none';
+    return written;
+  }
+
   /** The valid policies of the last successful run (what the table enforces). */
   enforcedPolicies(): readonly Policy[] {
     return this.enforced;
-  }
-
-  /** The records of `map` that parse; the others are skipped with a warning (etcd is outside input). */
-  private valid<T>(map: ReadonlyMap<string, string>, parse: (key: string, value: string) => T, what: string): T[] {
-    const { valid, invalid } = parseRecords([...map].map(([key, value]) => ({ key, value })), parse);
-    for (const bad of invalid) this.log.warn(`skipping invalid ${what} record`, { key: bad.key, error: bad.error });
-    return valid;
   }
 
   /** Stops watching; the programmed table stays (see the module comment). */

@@ -1,0 +1,192 @@
+/**
+ * Benchmark: what network policy costs pod-to-pod traffic at scale (issue
+ * 18: with 100 policies and 1000 endpoints, throughput ≥ 0.97 and TCP_RR
+ * latency ≤ 1.05 of the same path without policies; knitd memory reported).
+ *
+ *   node dist/test/bench/policy-dataplane.js [--rounds 5] [--seconds 5] [--rr-seconds 3] [--backends vxlan,host-gw] [--policies 100] [--endpoints 1000]
+ *
+ * Per backend, a knit lab: etcd and 2 knitds (cluster mode), a client
+ * container on node 1 labelled app=g1 and a server on node 2 labelled
+ * app=g0, both attached with the real plugin (labels through the CNI
+ * `args.cni.labels`). The bench adds endpoint records up to `--endpoints`
+ * (labelled g0 … g(N-1) round robin, addresses outside the pods' subnets)
+ * and, for the "with policies" half of each round, `--policies` policies in
+ * one etcd transaction: pK selects gK, lets in g(K+1) on TCP 5201 (iperf3),
+ * 11111 (sockperf) and 8000-8100, and lets out to g(K-1) and to
+ * 192.0.2.0/24 except 192.0.2.128/25. So the server's ingress and the
+ * client's egress are both isolated and allowed: every packet of the
+ * measured path goes through the policy classes, among 200 of them. The
+ * "without" half deletes the policies (knitd then removes its table).
+ *
+ * Each half waits until both nodes programmed (knitd's log), then proves
+ * the table is in force or gone (a connection to a port no rule allows is
+ * refused by policy, or answered), then runs iperf3 (1 stream, `--seconds`,
+ * received Gbit/s) and sockperf ping-pong --tcp (`--rr-seconds`, p50 of the
+ * one-way latency). The halves alternate which goes first, round by round,
+ * so drift hits both alike; the ratios are medians over rounds. knitd's
+ * RSS is read on both nodes in each state.
+ */
+import { readFileSync } from 'node:fs';
+import { createLab, type Lab } from '../lab/lab';
+import { startKnitd, type Knitd } from '../lab/knitd';
+import { EtcdWriter, fmt, IPERF_PORT, iperf3, median, numArg, printTable, runBench, sleep, SOCKPERF_PORT, sockperfP50, strArg } from './cluster-common';
+
+const ROUNDS = numArg('rounds', 5);
+const SECONDS = numArg('seconds', 5);
+const RR_SECONDS = numArg('rr-seconds', 3);
+const BACKENDS = strArg('backends', 'vxlan,host-gw').split(',');
+const POLICIES = numArg('policies', 100);
+const ENDPOINTS = numArg('endpoints', 1000);
+const PREFIX = '/knit/v1';
+const TIMEOUT_MS = 15_000;
+/** A port no policy allows: the probe that the table is in force. */
+const CLOSED_PORT = 7777;
+
+const labs: Lab[] = [];
+const knitds: Knitd[] = [];
+const writers: EtcdWriter[] = [];
+
+const group = (i: number): string => `g${(i + POLICIES) % POLICIES}`;
+
+function policy(k: number): string {
+  return JSON.stringify({
+    name: `p${k}`, network: 'default', selector: { app: group(k) },
+    ingress: [{
+      from: [{ selector: { app: group(k + 1) } }],
+      ports: [{ protocol: 'TCP', port: IPERF_PORT }, { protocol: 'TCP', port: SOCKPERF_PORT }, { protocol: 'TCP', port: 8000, endPort: 8100 }],
+    }],
+    egress: [{ to: [{ selector: { app: group(k - 1) } }, { cidr: '192.0.2.0/24', except: ['192.0.2.128/25'] }] }],
+  });
+}
+
+/** VmRSS of a process, MiB. */
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN) / 1024;
+}
+
+/** How many times knitd logged a policy write of this kind. */
+function writes(k: Knitd, kind: 'table' | 'difference' | 'removal'): number {
+  return readFileSync(k.logPath, 'utf8').split('\n').filter((l) => l.includes('"message":"network policy programmed"') && l.includes(`"write":"${kind}"`)).length;
+}
+
+/** A TCP connect from `ns` to ip:port: 'open' (accepted), 'refused' (RST: reachable, nothing listens) or 'dropped' (timeout). */
+async function probe(lab: Lab, ns: string, ip: string, port: number): Promise<string> {
+  const script = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});`
+    + `const t=setTimeout(()=>{console.log('dropped');process.exit(0)},700);`
+    + `s.on('connect',()=>{console.log('open');process.exit(0)});`
+    + `s.on('error',(e)=>{clearTimeout(t);console.log(e.code==='ECONNREFUSED'?'refused':'dropped');process.exit(0)});`;
+  return (await lab.exec(ns, process.execPath, ['-e', script, ip, String(port)])).trim();
+}
+
+interface Case {
+  backend: string;
+  lab: Lab;
+  nodes: [Knitd, Knitd];
+  writer: EtcdWriter;
+  clientNs: string;
+  serverIp: string;
+  gbps: { with: number[]; without: number[] };
+  rr: { with: number[]; without: number[] };
+  rss: { with: number[]; without: number[] };
+}
+
+async function setUp(backend: string): Promise<Case> {
+  const lab = await createLab({ nodes: 2, etcd: true });
+  labs.push(lab);
+  const network = { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: backend } };
+  const nodes: Knitd[] = [];
+  for (const node of lab.nodes) {
+    const k = await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } });
+    knitds.push(k);
+    nodes.push(k);
+  }
+  const ips: string[] = [];
+  const containers = [];
+  for (const [n, app] of [[0, 'g1'], [1, 'g0']] as const) {
+    const c = lab.addContainer(n, 'pol');
+    const conf = nodes[n]!.conf('1.0.0', { args: { cni: { labels: [{ key: 'app', value: app }] } } });
+    const r = await nodes[n]!.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' }, conf);
+    if (r.code !== 0) throw new Error(`knit ADD on node ${n + 1} (${backend}): ${r.stdout} ${r.stderr}`);
+    ips.push((r.json as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!);
+    containers.push(c);
+  }
+  const writer = await EtcdWriter.start(lab);
+  writers.push(writer);
+  // The other endpoints: records as knitds publish them, outside every pod subnet.
+  const records = Array.from({ length: ENDPOINTS - 2 }, (_, i) => ({
+    key: `${PREFIX}/policy-endpoints/default/bench:e${i}:eth0`,
+    value: JSON.stringify({ labels: { app: group(i) }, addresses: [`10.250.${Math.floor(i / 250)}.${(i % 250) + 2}`] }),
+  }));
+  for (let i = 0; i < records.length; i += 100) await writer.txn(records.slice(i, i + 100));
+  lab.spawn(containers[1]!.ns, 'iperf3', ['-s', '-p', String(IPERF_PORT)], { tag: 'iperf3-server' });
+  lab.spawn(containers[1]!.ns, 'sockperf', ['server', '--tcp', '-i', ips[1]!, '-p', String(SOCKPERF_PORT)], { tag: 'sockperf-server' });
+  const ping = await lab.ping(containers[0]!.ns, ips[1]!, 3);
+  if (ping.received === 0) throw new Error(`${backend}: the server ${ips[1]} does not answer pings:\n${ping.output}`);
+  return {
+    backend, lab, nodes: [nodes[0]!, nodes[1]!], writer, clientNs: containers[0]!.ns, serverIp: ips[1]!,
+    gbps: { with: [], without: [] }, rr: { with: [], without: [] }, rss: { with: [], without: [] },
+  };
+}
+
+/** Writes or deletes the policies, waits until both knitds programmed it, and proves the table is (not) in force. */
+async function setPolicies(c: Case, on: boolean): Promise<void> {
+  const kind = on ? 'table' : 'removal';
+  const before = c.nodes.map((k) => writes(k, kind));
+  const keys = Array.from({ length: POLICIES }, (_, k) => `${PREFIX}/policies/default/p${k}`);
+  if (on) await c.writer.txn(keys.map((key, k) => ({ key, value: policy(k) })));
+  else await c.writer.txn([], keys);
+  for (const deadline = Date.now() + TIMEOUT_MS; !c.nodes.every((k, n) => writes(k, kind) > before[n]!);) {
+    if (Date.now() > deadline) throw new Error(`${c.backend}: policies ${on ? 'written' : 'deleted'}, but not programmed on both nodes after ${TIMEOUT_MS} ms`);
+    await sleep(50);
+  }
+  const closed = await probe(c.lab, c.clientNs, c.serverIp, CLOSED_PORT);
+  const want = on ? 'dropped' : 'refused';
+  if (closed !== want) throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, a connection to port ${CLOSED_PORT} was ${closed}, expected ${want}`);
+  const allowed = await probe(c.lab, c.clientNs, c.serverIp, SOCKPERF_PORT);
+  if (allowed !== 'open') throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, the allowed sockperf port was ${allowed}`);
+  await sleep(300);
+}
+
+async function measure(c: Case, on: boolean): Promise<void> {
+  await setPolicies(c, on);
+  const half = on ? 'with' : 'without';
+  c.rss[half].push(...c.nodes.map((k) => rssMiB(k.pid)));
+  c.gbps[half].push((await iperf3(c.lab, c.clientNs, c.serverIp, SECONDS)).gbps);
+  c.rr[half].push(await sockperfP50(c.lab, c.clientNs, c.serverIp, RR_SECONDS));
+}
+
+async function body(): Promise<void> {
+  if (POLICIES < 2 || ENDPOINTS < POLICIES || ENDPOINTS > 5000) throw new Error('--policies must be >= 2 and --endpoints between it and 5000');
+  const cases: Case[] = [];
+  for (const backend of BACKENDS) cases.push(await setUp(backend));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      const order = r % 2 === 0 ? [true, false] : [false, true];
+      for (const on of order) await measure(c, on);
+      console.log(`round ${r + 1}/${ROUNDS} ${c.backend}: with ${fmt(c.gbps.with[r]!, 2)} Gbit/s, TCP-RR p50 ${fmt(c.rr.with[r]!, 1)} µs; `
+        + `without ${fmt(c.gbps.without[r]!, 2)} Gbit/s, TCP-RR p50 ${fmt(c.rr.without[r]!, 1)} µs`);
+    }
+  }
+  console.log(`\n${POLICIES} policies over ${ENDPOINTS} endpoints (2 of them the measured pods, both isolated and allowed), median of ${ROUNDS} rounds, each half alternating first\n`);
+  printTable(['backend', 'Gbit/s without', 'Gbit/s with', 'with / without', 'TCP-RR p50 µs without', 'TCP-RR p50 µs with', 'with / without', 'knitd RSS MiB without', 'knitd RSS MiB with'],
+    cases.map((c) => [
+      c.backend, fmt(median(c.gbps.without), 2), fmt(median(c.gbps.with), 2), fmt(median(c.gbps.with) / median(c.gbps.without), 3),
+      fmt(median(c.rr.without), 2), fmt(median(c.rr.with), 2), fmt(median(c.rr.with) / median(c.rr.without), 3),
+      fmt(median(c.rss.without), 1), fmt(median(c.rss.with), 1),
+    ]));
+  const verdicts = cases.map((c) => {
+    const tp = median(c.gbps.with) / median(c.gbps.without);
+    const rr = median(c.rr.with) / median(c.rr.without);
+    return `${c.backend}: throughput ${fmt(tp, 3)} ${tp >= 0.97 ? 'met' : 'MISSED'} (>= 0.97), TCP_RR p50 ${fmt(rr, 3)} ${rr <= 1.05 ? 'met' : 'MISSED'} (<= 1.05)`;
+  });
+  console.log(`\ntargets: ${verdicts.join('; ')}`);
+}
+
+async function cleanup(): Promise<void> {
+  for (const w of writers) await w.close();
+  for (const k of knitds) await k.destroy();
+  for (const lab of labs) await lab.teardown();
+}
+
+runBench('policy-dataplane', body, cleanup);
