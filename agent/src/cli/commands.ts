@@ -110,8 +110,11 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'network create', summary: 'Create a named network in etcd; every knitd serves it within moments.', args: 'NAME', minArgs: 1, maxArgs: 1,
     flags: [
-      { name: 'cidr', value: 'CIDR', help: 'The network\'s IPv4 CIDR (required), e.g. 10.50.0.0/16; must not overlap another network.' },
-      { name: 'subnet-length', value: 'N', help: 'Prefix length of each node\'s subnet (default 24).' },
+      { name: 'cidr', value: 'CIDR', help: 'The network\'s CIDR (required), e.g. 10.50.0.0/16; an IPv6 one (fd00:50::/56) makes an IPv6-only network. Must not overlap another network.' },
+      { name: 'subnet-length', value: 'N', help: 'Prefix length of each node\'s subnet (default 24, or 64 for an IPv6 --cidr).' },
+      { name: 'ipv6-cidr', value: 'CIDR', help: 'Dual-stack: the network\'s IPv6 CIDR next to an IPv4 --cidr, e.g. fd00:50::/56 (config key ipv6ClusterCidr).' },
+      { name: 'ipv6-subnet-length', value: 'N', help: 'Dual-stack: prefix length of each node\'s IPv6 subnet (64..126, default 64).' },
+      { name: 'ipv6-masquerade', help: 'Masquerade IPv6 traffic leaving the network (default off: IPv6 addresses are usually routable).' },
       { name: 'backend', value: 'TYPE', help: 'vxlan (default) or host-gw.' },
       { name: 'vni', value: 'N', help: 'VXLAN VNI (default: the lowest one no network uses).' },
       { name: 'mtu', value: 'N', help: 'Container MTU (default: derived from the underlay).' },
@@ -119,7 +122,8 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'no-masquerade', help: 'Do not masquerade traffic leaving the network.' },
       ...ETCD_FLAGS,
     ],
-    details: 'Exit status 0 when created, 1 when the name is taken or the network conflicts with another (overlapping CIDR, VNI in use).',
+    details: 'IPv4-only: --cidr 10.50.0.0/16. Dual-stack: --cidr 10.50.0.0/16 --ipv6-cidr fd00:50::/56 (every node gets one subnet of each). ' +
+      'IPv6-only: --cidr fd00:50::/56. Exit status 0 when created, 1 when the name is taken or the network conflicts with another (overlapping CIDR of either family, VNI in use).',
   },
   { name: 'network ls', summary: 'List the networks (the default one and the named ones).', minArgs: 0, maxArgs: 0, flags: ETCD_FLAGS },
   { name: 'network inspect', summary: 'One network: config, per-node subnets and where it has endpoints.', args: 'NAME', minArgs: 1, maxArgs: 1, flags: ETCD_FLAGS },
