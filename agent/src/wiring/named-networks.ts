@@ -18,11 +18,12 @@ import { describeError, realClock, SerialRunner, Timer, errorMessage, hasErrorCo
 import type { Logger } from '../log/logger';
 import type { Handle, Subscription } from '../netlink';
 import {
-  DEFAULT_NETWORK, listNetworks, networkBridgeName, networkPrefix, setAttached,
+  DEFAULT_NETWORK, listNetworks, networkBridgeName, networkFamilies, networkPrefix, setAttached,
   type NamedNetwork, type NetworkConfig,
 } from '../store';
 import { Ipam } from '../ipam';
 import { ensureBridge, type BridgeSpec } from '../dataplane/bridge';
+import { underlayForFamilies, type Underlay } from '../dataplane/underlay';
 import type { AttachableNetwork, NodeNetwork } from '../cni/handlers';
 import type { EndpointStore } from '../cni/endpoints';
 import { startNetworkInstance, type NetworkInstance, type NetworkInstanceOptions } from './network-instance';
@@ -286,7 +287,7 @@ export class NamedNetworks {
     const instance = await startNetworkInstance({
       name, network: config, client: this.o.client, prefix: networkPrefix(this.o.prefix, name), stateDir,
       nodeName: this.o.nodeName, ttlSeconds: this.o.ttlSeconds, reconcileIntervalSeconds: this.o.reconcileIntervalSeconds,
-      nl: this.o.nl, logger: this.o.logger, underlay: this.o.underlay, retry: this.o.retry, undo,
+      nl: this.o.nl, logger: this.o.logger, underlay: await this.underlayOf(config), retry: this.o.retry, undo,
       ...(this.o.onReconcileRun ? { onReconcileRun: this.o.onReconcileRun } : {}),
     });
     // The default network's layout per family: ipam.json holds the lease's subnet (IPv6 in an IPv6-only
@@ -321,6 +322,22 @@ export class NamedNetworks {
       name, ipam, ...(ipam6 ? { ipam6 } : {}), node: () => node, config, instance, bridge, subnet,
       ...(ipv6Subnet !== undefined ? { subnet6: ipv6Subnet } : {}),
     };
+  }
+
+  /**
+   * The node's underlay as this network uses it: the default network's link,
+   * with the address of each family the network has (an IPv6-only network
+   * on a node whose default network is IPv4 leases with the link's IPv6
+   * address; see underlayForFamilies).
+   */
+  private async underlayOf(config: NetworkConfig): Promise<Underlay> {
+    const f = networkFamilies(config);
+    const base = this.o.underlay;
+    const other = base.ip.includes(':') ? 4 : 6;
+    const found = (f.ipv4 && other === 4) || (f.ipv6 && other === 6 && base.ipv6 === undefined)
+      ? (await this.o.nl.addrList({ index: base.link.index, family: other })).map((a) => a.cidr.split('/')[0]!).find((ip) => !ip.startsWith('fe80:'))
+      : undefined;
+    return underlayForFamilies(base, { ipv4: f.ipv4 !== undefined, ipv6: f.ipv6 !== undefined }, other === 4 ? { ipv4: found } : { ipv6: found });
   }
 
   /**
