@@ -377,7 +377,15 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     const knitNetworks = named;
     dockerSync = new DockerNetworkSync({
       apiSocket: cfg.docker.apiSocket, logger: log,
-      wanted: () => knitNetworks.list().map((n) => ({ name: n.name, internal: n.config.internal === true, subnet: n.subnet, gateway: n.node().gateway })),
+      wanted: () => knitNetworks.list().map((n) => {
+        const node = n.node();
+        return {
+          name: n.name, internal: n.config.internal === true, subnet: n.subnet, gateway: node.gateway,
+          ...(n.subnet6 !== undefined && node.ipv6 ? { ipv6: { subnet: n.subnet6, gateway: node.ipv6.gateway } } : {}),
+          // Docker 20.10 asks every network's IPAM for an IPv4 pool first (docs/docker.md).
+          ...(n.subnet.includes(':') ? { unsupported: 'the knit network is IPv6-only, and a Docker 20.10 network always has an IPv4 pool' } : {}),
+        };
+      }),
     });
     // Not awaited: dockerd may start after knitd; the sync retries until it answers.
     dockerSync.request();
