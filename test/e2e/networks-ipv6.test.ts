@@ -19,7 +19,8 @@ import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { ipJson, type Knitd } from '../lab/knitd';
 import { startClusterKnitd, waitFor } from './cluster-lab';
-import { KNITCTL } from './api-lab';
+import { apiCall, apiClient, callStatus, KNITCTL } from './api-lab';
+import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
 
 interface Member { c: LabContainer; ip4?: string; ip6?: string; gw4?: string; gw6?: string; node: number; network: string }
@@ -218,6 +219,29 @@ describe('named networks with IPv6: dual-stack, IPv6-only (vxlan) and dual-stack
     expect((await lab.ping(q0.c, UNDERLAY_ROUTER6, 1)).received, 'quiet6 -> the underlay router').to.equal(0);
     await del(q0);
     await del(q1);
+  });
+
+  it('the gRPC API: CreateNetwork with ipv6_cidr on one knitd; GetNetwork on another lists every node\'s IPv6 subnet; an overlapping IPv6 CIDR is refused', async () => {
+    const a = apiClient(knitds[0]!.apiSocket);
+    const b = apiClient(knitds[2]!.apiSocket);
+    try {
+      const made = await apiCall<object, Network__Output>(a, 'CreateNetwork', { name: 'api6', cidr: '10.83.0.0/16', ipv6Cidr: 'fd00:83::/56', ipv6SubnetLength: 72, backend: 'host-gw' });
+      expect(JSON.parse(made.configJson)).to.deep.include({ clusterCidr: '10.83.0.0/16', ipv6ClusterCidr: 'fd00:83::/56', ipv6SubnetLength: 72 });
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'api7', cidr: 'fd00:83:0:80::/57' }))).to.match(/^FAILED_PRECONDITION: .*overlaps network api6 \(fd00:83::\/56\)/);
+      expect(await callStatus(apiCall(a, 'CreateNetwork', { name: 'api7', cidr: '10.84.0.0/16', ipv6Cidr: 'nope' }))).to.match(/^INVALID_ARGUMENT: .*ipv6ClusterCidr/);
+      const { value: got } = await waitFor('three api6 leases with IPv6 subnets (GetNetwork on knitd 3)', async () => {
+        const g = await apiCall<object, Network__Output>(b, 'GetNetwork', { name: 'api6' });
+        return g.subnets.length === 3 ? g : false;
+      }, 10_000);
+      for (const s of got.subnets) {
+        expect(s.ipv6Subnet).to.match(/^fd00:83::?[0-9a-f:]*\/72$/);
+        expect(s.publicIpv6).to.match(/^fd77::/);
+      }
+      await waitFor('DeleteNetwork api6 accepted', async () => (await callStatus(apiCall(a, 'DeleteNetwork', { name: 'api6' }))) === 'OK', 10_000);
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 
   it('rm of six and quiet6: every node drops their IPv6 routes, devices and bridges; dual and the default network keep working', async () => {

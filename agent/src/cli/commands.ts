@@ -119,7 +119,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'vni', value: 'N', help: 'VXLAN VNI (default: the lowest one no network uses).' },
       { name: 'mtu', value: 'N', help: 'Container MTU (default: derived from the underlay).' },
       { name: 'internal', help: 'No traffic in or out of the network, no masquerade (Docker\'s --internal).' },
-      { name: 'no-masquerade', help: 'Do not masquerade traffic leaving the network.' },
+      { name: 'no-masquerade', help: 'Do not masquerade IPv4 traffic leaving the network (IPv6: see --ipv6-masquerade).' },
       ...ETCD_FLAGS,
     ],
     details: 'IPv4-only: --cidr 10.50.0.0/16. Dual-stack: --cidr 10.50.0.0/16 --ipv6-cidr fd00:50::/56 (every node gets one subnet of each). ' +

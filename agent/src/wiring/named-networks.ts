@@ -73,7 +73,7 @@ export interface RunningNetwork extends AttachableNetwork {
 }
 
 /** Config fields a running network takes without re-creating anything (see applyInPlace). */
-const IN_PLACE_FIELDS = new Set(['mtu', 'masquerade', 'internal']);
+const IN_PLACE_FIELDS = new Set(['mtu', 'masquerade', 'ipv6Masquerade', 'internal']);
 
 export class NamedNetworks {
   private readonly running = new Map<string, RunningNetwork>();
@@ -341,8 +341,8 @@ export class NamedNetworks {
   }
 
   /**
-   * Applies a config change that leaves addresses alone: masquerade and
-   * internal (the NAT and isolation rules, re-rendered by onChange) and the
+   * Applies a config change that leaves addresses alone: masquerade,
+   * ipv6Masquerade and internal (the NAT and isolation rules, re-rendered by onChange) and the
    * MTU (the bridge's, and the veths of containers attached from now on;
    * running containers keep theirs, as with Docker).
    */
