@@ -186,7 +186,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     : await Ipam.open({ subnet: subnet6, stateFile: join(cfg.stateDir, 'ipam6.json'), logger: log.child({ module: 'ipam6' }) });
   const node: NodeNetwork = {
     bridge: cfg.bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu, cidr: natCidr,
-    ...(ipam6 ? { ipv6: { gateway: ipam6.gateway, prefixLength: ipam6.prefixLength } } : {}),
+    ...(ipam6 ? { ipv6: { gateway: ipam6.gateway, prefixLength: ipam6.prefixLength, cidr: cluster?.network.ipv6ClusterCidr ?? ipam6.subnet } } : {}),
   };
   const defaultNetwork: AttachableNetwork = { name: DEFAULT_NETWORK_NAME, ipam, ...(ipam6 ? { ipam6 } : {}), node: () => node };
 
@@ -215,6 +215,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       client: cluster.client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir, nodeName: cfg.nodeName,
       ttlSeconds: cfg.etcd.leaseTtlSeconds, reconcileIntervalSeconds: cfg.reconcileIntervalSeconds,
       nl, logger: log, underlay: cluster.underlay, retry: retrier(log), endpoints, deleteLink: (index) => linkDeleter.del(index),
+      enableIpv6: () => ensureSysctl(procSysctl, 'net.ipv6.conf.all.forwarding', '1'),
       ...(cfg.mtu !== undefined ? { mtuOverride: cfg.mtu } : {}),
       onReconcileRun: (backend, run) => {
         metrics.reconcileRuns.inc({ backend, result: run.result });
@@ -259,15 +260,31 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       } : {}),
       ...(ipv6Only ? {} : { nodeSubnet: subnet }),
       bridge: cfg.bridge,
-      // Isolation between IPv4 networks: an IPv6-only default network shares no family with the (IPv4) named ones.
+      // Isolation per family: each network takes part with the CIDR of every family it has.
       networks: [
-        ...(ipv6Only ? [] : [{ name: DEFAULT_NETWORK_NAME, cidr: natCidr, bridge: cfg.bridge, internal: defaultInternal }]),
-        ...others.map((n) => ({ name: n.name, cidr: n.config.clusterCidr, bridge: n.bridge, internal: n.config.internal === true })),
+        {
+          name: DEFAULT_NETWORK_NAME, bridge: cfg.bridge, internal: defaultInternal,
+          ...(ipv6Only ? {} : { cidr: natCidr }), ...(ipv6Cidr !== undefined ? { cidr6: ipv6Cidr } : {}),
+        },
+        ...others.map((n) => {
+          const f = networkFamilies(n.config);
+          return {
+            name: n.name, bridge: n.bridge, internal: n.config.internal === true,
+            ...(f.ipv4 ? { cidr: f.ipv4.clusterCidr } : {}), ...(f.ipv6 ? { cidr6: f.ipv6.clusterCidr } : {}),
+          };
+        }),
       ],
-      extraNat: others.map((n) => ({
-        nodeSubnet: n.subnet,
-        ...(n.config.masquerade && n.config.internal !== true ? { masqueradeCidr: n.config.clusterCidr } : {}),
-      })),
+      // Per family as the default network's: IPv4 masquerade follows `masquerade`, IPv6 `ipv6Masquerade`.
+      extraNat: others.map((n) => {
+        const f = networkFamilies(n.config);
+        const outside = n.config.internal !== true;
+        return {
+          ...(f.ipv4 ? { nodeSubnet: n.subnet } : {}),
+          ...(f.ipv4 && n.config.masquerade && outside ? { masqueradeCidr: f.ipv4.clusterCidr } : {}),
+          ...(f.ipv6 ? { nodeSubnet6: n.subnet6 ?? n.subnet } : {}),
+          ...(f.ipv6 && n.config.ipv6Masquerade === true && outside ? { masquerade6Cidr: f.ipv6.clusterCidr } : {}),
+        };
+      }),
     };
   };
   // Set once the publisher starts (below); attachment changes before that are in its first sync.
@@ -311,7 +328,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
       policyTracked = addresses;
       await handlers?.publishPortMappings();
     },
-    ensureBridgedTraffic: () => bridgedTrafficFiltered(procSysctl, networks.list().some((n) => n.ipam6 !== undefined)),
+    ensureBridgedTraffic: () => bridgedTrafficFiltered(procSysctl, networks.list().some((n) => n.ipam6 !== undefined || n.ipam.subnet.includes(':'))),
     onPolicies: (ps) => source?.policiesChanged(ps.map(policyInfo)),
   }) : undefined;
   if (policy) {
@@ -360,7 +377,15 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
     const knitNetworks = named;
     dockerSync = new DockerNetworkSync({
       apiSocket: cfg.docker.apiSocket, logger: log,
-      wanted: () => knitNetworks.list().map((n) => ({ name: n.name, internal: n.config.internal === true, subnet: n.subnet, gateway: n.node().gateway })),
+      wanted: () => knitNetworks.list().map((n) => {
+        const node = n.node();
+        return {
+          name: n.name, internal: n.config.internal === true, subnet: n.subnet, gateway: node.gateway,
+          ...(n.subnet6 !== undefined && node.ipv6 ? { ipv6: { subnet: n.subnet6, gateway: node.ipv6.gateway } } : {}),
+          // Docker 20.10 asks every network's IPAM for an IPv4 pool first (docs/docker.md).
+          ...(n.subnet.includes(':') ? { unsupported: 'the knit network is IPv6-only, and a Docker 20.10 network always has an IPv4 pool' } : {}),
+        };
+      }),
     });
     // Not awaited: dockerd may start after knitd; the sync retries until it answers.
     dockerSync.request();

@@ -7,7 +7,7 @@
  * networks, a published port reached from another host and from the node,
  * docker network connect/disconnect, inspect shows knit's subnet and gateway,
  * embedded DNS by name on one host, container restart, dockerd restart with
- * live-restore, network rm.
+ * live-restore, a dual-stack knit network as an IPv6 Docker network, network rm.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -186,6 +186,42 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
     const r0 = ctrs.find((c) => c.name === 'r0')!;
     expect(await ping(r0, r1.ip, 3), 'r0 -> r1 after host 2\'s dockerd restarted').to.equal(true);
     expect(await ping(r1, r0.ip, 3), 'r1 -> r0 after its dockerd restarted').to.equal(true);
+  });
+
+  it('a dual-stack knit network is an IPv6 Docker network: containers on two hosts get an IPv6 address of their host\'s lease and reach each other over IPv6', async () => {
+    await knitctl(['network', 'create', 'blue6', '--cidr', '10.90.0.0/16', '--ipv6-cidr', 'fd00:90::/56']);
+    await waitFor('blue6 on dockerds 1 and 3', async () => {
+      for (const d of [dockerds[0]!, dockerds[2]!]) {
+        if (!(await d.docker(['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes('blue6')) return false;
+      }
+      return true;
+    }, 30_000);
+    const [net] = JSON.parse(await dockerds[0]!.docker(['network', 'inspect', 'blue6'])) as Array<{ EnableIPv6: boolean; IPAM: { Config: Array<{ Subnet: string; Gateway: string }> } }>;
+    const detail = JSON.parse(await knitctl(['network', 'inspect', 'blue6', '-o', 'json'])) as { subnets: Array<{ subnet: string; ipv6Subnet?: string; node: string }> };
+    const mine = detail.subnets.find((x) => x.node === 'node1')!;
+    expect(net!.EnableIPv6).to.equal(true);
+    expect(net!.IPAM.Config.map((c) => c.Subnet)).to.deep.equal([mine.subnet, mine.ipv6Subnet]);
+    expect(net!.IPAM.Config[1]!.Gateway).to.equal(mine.ipv6Subnet!.replace(/::\/64$/, '::1'));
+    const addr6 = async (host: number, name: string): Promise<string> =>
+      (await dockerds[host]!.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "blue6").GlobalIPv6Address}}', name])).trim();
+    await dockerds[0]!.docker(['run', '-d', '--name', 'b0', '--net', 'blue6', BUSYBOX_IMAGE, 'sleep', '3600']);
+    await dockerds[2]!.docker(['run', '-d', '--name', 'b2', '--net', 'blue6', BUSYBOX_IMAGE, 'sleep', '3600']);
+    const [ip0, ip2] = [await addr6(0, 'b0'), await addr6(2, 'b2')];
+    expect(ip0).to.match(/^fd00:90:/);
+    expect(ip2).to.match(/^fd00:90:/);
+    const routes6 = await dockerds[0]!.docker(['exec', 'b0', 'ip', '-6', 'route']);
+    expect(routes6, routes6).to.match(new RegExp(`default via ${net!.IPAM.Config[1]!.Gateway} `));
+    expect(await ping({ name: 'b0', host: 0, network: 'blue6', ip: '' }, ip2, 3), `b0 -> b2 ${ip2} over IPv6`).to.equal(true);
+    expect(await ping({ name: 'b2', host: 2, network: 'blue6', ip: '' }, ip0, 3), `b2 -> b0 ${ip0} over IPv6`).to.equal(true);
+    // What dockerd 20.10 asked knit's IPAM for (node 1's knitd logs it at debug).
+    const asked = readFileSync(knitds[0]!.logPath, 'utf8').split('\n').filter((l) => l.includes('IPAM pool requested') && l.includes('blue6')).map((l) => JSON.parse(l) as { pool?: string; v6: boolean });
+    console.log(`      (RequestPool calls from dockerd for blue6: ${asked.map((a) => `${a.pool ?? '(none)'} V6=${String(a.v6)}`).join('; ')})`);
+    expect(asked.some((a) => a.v6 && a.pool === mine.ipv6Subnet)).to.equal(true);
+    const addrs = readFileSync(knitds[0]!.logPath, 'utf8').split('\n').filter((l) => l.includes('IPAM address requested') && l.includes('"blue6')).map((l) => JSON.parse(l) as { poolId: string; address?: string; gateway: boolean });
+    console.log(`      (RequestAddress calls from dockerd for blue6: ${addrs.map((a) => `${a.poolId}${a.gateway ? ' gateway' : ''}${a.address ? ` ${a.address}` : ''}`).join('; ')})`);
+    expect(addrs.filter((a) => a.poolId === 'blue6/ipv6' && !a.gateway)).to.have.length(1);
+    for (const [h, n] of [[0, 'b0'], [2, 'b2']] as const) await dockerds[h]!.docker(['rm', '-f', n]);
+    await waitFor('rm blue6 accepted', async () => knitctl(['network', 'rm', 'blue6']).then(() => true, () => false), 15_000);
   });
 
   it('knitctl network rm refuses while containers are attached; after they go, every host\'s Docker network goes too', async () => {

@@ -186,4 +186,49 @@ describe('knitctl network create/ls/inspect/rm (fake etcd store)', () => {
     expect((await run(['network', 'rm', 'blue'], store)).err).to.include('no network named blue');
     expect((await run(['network', 'inspect', 'blue'], store)).code).to.equal(1);
   });
+
+  it('IPv6: --ipv6-cidr makes a dual-stack network, an IPv6 --cidr an IPv6-only one; overlaps are refused per family; ls and inspect show both families', async () => {
+    const store = new FakeStore();
+    store.stored = dflt;
+    const dual = await run(['network', 'create', 'dual', '--cidr', '10.80.0.0/16', '--ipv6-cidr', 'fd00:80::/56', '--ipv6-subnet-length', '80'], store);
+    expect(dual.code, dual.err).to.equal(0);
+    expect(dual.out).to.equal('network dual created: 10.80.0.0/16, /24 per node, IPv6 fd00:80::/56, /80 per node, backend vxlan (VNI 2)\n');
+    expect(store.named.get('dual')).to.deep.include({ clusterCidr: '10.80.0.0/16', ipv6ClusterCidr: 'fd00:80::/56', ipv6SubnetLength: 80, ipv6Masquerade: false });
+    const six = await run(['network', 'create', 'six', '--cidr', 'fd00:90::/56', '--ipv6-masquerade', '--backend', 'host-gw'], store);
+    expect(six.code, six.err).to.equal(0);
+    expect(six.out).to.equal('network six created: fd00:90::/56, /64 per node, backend host-gw\n');
+    expect(store.named.get('six')).to.deep.include({ clusterCidr: 'fd00:90::/56', subnetLength: 64, ipv6Masquerade: true });
+    const cases: Array<{ argv: string[]; err: string }> = [
+      { argv: ['--cidr', '10.81.0.0/16', '--ipv6-cidr', 'fd00:90::/48'], err: 'CIDR fd00:90::/48 overlaps network six (fd00:90::/56)' },
+      { argv: ['--cidr', 'fd00:80:0:40::/58'], err: 'CIDR fd00:80:0:40::/58 overlaps network dual (fd00:80::/56)' },
+      { argv: ['--cidr', '10.80.0.0/17', '--ipv6-cidr', 'fd00:82::/56'], err: 'CIDR 10.80.0.0/17 overlaps network dual (10.80.0.0/16)' },
+      { argv: ['--cidr', 'fd00:83::/56', '--ipv6-cidr', 'fd00:84::/56'], err: 'ipv6ClusterCidr' },
+      { argv: ['--cidr', '10.85.0.0/16', '--ipv6-cidr', '10.86.0.0/16'], err: 'must be an IPv6 CIDR' },
+      { argv: ['--cidr', '10.85.0.0/16', '--ipv6-subnet-length', '64'], err: 'needs ipv6ClusterCidr' },
+      { argv: ['--cidr', '10.85.0.0/16', '--ipv6-cidr', 'fd00:85::/56', '--ipv6-subnet-length', 'x'], err: '--ipv6-subnet-length' },
+      { argv: ['--cidr', 'fd00:85::/56', '--internal', '--ipv6-masquerade'], err: 'ipv6Masquerade' },
+      { argv: ['--cidr', '10.85.0.0/16', '--ipv6-masquerade'], err: 'needs IPv6' },
+    ];
+    for (const tc of cases) {
+      const r = await run(['network', 'create', 'bad', ...tc.argv], store);
+      expect(r.code, tc.argv.join(' ')).to.equal(1);
+      expect(r.err, tc.argv.join(' ')).to.include(tc.err);
+    }
+    expect(store.named.has('bad')).to.equal(false);
+    // An IPv4-only and an IPv6-only network never overlap.
+    expect((await run(['network', 'create', 'four', '--cidr', '10.90.0.0/16'], store)).code).to.equal(0);
+    const table = await run(['network', 'ls'], store);
+    expect(table.out).to.match(/dual\s+10\.80\.0\.0\/16,fd00:80::\/56\s+\/24,\/80\s+vxlan \(VNI 2\)\s+IPv4 yes, IPv6 no\s+no/);
+    expect(table.out).to.match(/six\s+fd00:90::\/56\s+\/64\s+host-gw\s+IPv6 yes\s+no/);
+    expect(table.out).to.match(/four\s+10\.90\.0\.0\/16\s+\/24\s+vxlan \(VNI 3\)\s+yes\s+no/);
+    const insp = await run(['network', 'inspect', 'dual'], store);
+    expect(insp.out).to.include('CIDR:        10.80.0.0/16 (/24 per node), fd00:80::/56 (/80 per node)');
+    expect(insp.out).to.include('Masquerade:  IPv4 yes, IPv6 no');
+  });
+
+  it('--help of network create documents the IPv6 flags', async () => {
+    const r = await run(['network', 'create', '--help'], new FakeStore());
+    for (const flag of ['--ipv6-cidr', '--ipv6-subnet-length', '--ipv6-masquerade']) expect(r.out).to.include(flag);
+    expect(r.out).to.include('IPv6-only: --cidr fd00:50::/56');
+  });
 });

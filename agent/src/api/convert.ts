@@ -222,7 +222,7 @@ export function networkToWire(n: NetworkInfo): Network {
     name: n.name,
     configJson: n.config === undefined ? '' : JSON.stringify(n.config),
     bridge: n.bridge ?? '',
-    subnets: n.subnets.map((s) => ({ subnet: s.subnet, nodeName: s.node, publicIp: s.publicIp })),
+    subnets: n.subnets.map((s) => ({ subnet: s.subnet, nodeName: s.node, publicIp: s.publicIp, ipv6Subnet: s.ipv6Subnet ?? '', publicIpv6: s.publicIpv6 ?? '' })),
     attached: n.attached.map((a) => ({ nodeName: a.node, endpoints: a.endpoints })),
   };
 }

@@ -221,8 +221,12 @@ export class ApiServer {
         const subnetLength = checkOptionalUint('subnet_length', req.subnetLength, 128);
         const vni = checkOptionalUint('vni', req.vni, 0xffffff);
         const mtu = checkOptionalUint('mtu', req.mtu, 65535);
+        const ipv6Cidr = checkShortText('ipv6_cidr', req.ipv6Cidr, false);
+        const ipv6SubnetLength = checkOptionalUint('ipv6_subnet_length', req.ipv6SubnetLength, 128);
         return networkToWire(await this.networks().create(req.name, {
           cidr, internal: req.internal, noMasquerade: req.noMasquerade,
+          ...(ipv6Cidr !== undefined ? { ipv6Cidr } : {}), ...(ipv6SubnetLength !== undefined ? { ipv6SubnetLength } : {}),
+          ...(req.ipv6Masquerade ? { ipv6Masquerade: true } : {}),
           ...(backend !== undefined ? { backend } : {}), ...(subnetLength !== undefined ? { subnetLength } : {}),
           ...(vni !== undefined ? { vni } : {}), ...(mtu !== undefined ? { mtu } : {}),
         }));

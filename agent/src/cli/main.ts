@@ -352,6 +352,8 @@ async function runNetwork(args: ParsedArgs, io: KnitctlIo): Promise<number> {
       case 'network init': return await net.networkInit(store, text ?? '', source, nio);
       case 'network create': return await net.networkCreate(store, name, {
         ...optional('cidr', str(f, 'cidr')), ...optional('subnetLength', str(f, 'subnet-length')),
+        ...optional('ipv6Cidr', str(f, 'ipv6-cidr')), ...optional('ipv6SubnetLength', str(f, 'ipv6-subnet-length')),
+        ipv6Masquerade: f.get('ipv6-masquerade') === true,
         ...optional('backend', str(f, 'backend')), ...optional('vni', str(f, 'vni')), ...optional('mtu', str(f, 'mtu')),
         internal: f.get('internal') === true, noMasquerade: f.get('no-masquerade') === true,
       }, nio);

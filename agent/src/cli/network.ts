@@ -105,6 +105,9 @@ export async function networkInit(store: NetworkConfigStore, text: string, sourc
 export interface CreateFlags {
   cidr?: string;
   subnetLength?: string;
+  ipv6Cidr?: string;
+  ipv6SubnetLength?: string;
+  ipv6Masquerade?: boolean;
   backend?: string;
   vni?: string;
   mtu?: string;
@@ -123,8 +126,11 @@ export function createDocument(f: CreateFlags, freeVni: number): Record<string, 
   const vni = intFlag(f.vni, '--vni');
   const subnetLength = intFlag(f.subnetLength, '--subnet-length');
   const mtu = intFlag(f.mtu, '--mtu');
+  const ipv6SubnetLength = intFlag(f.ipv6SubnetLength, '--ipv6-subnet-length');
   return networkDocument({
     ...(f.cidr !== undefined ? { cidr: f.cidr } : {}), ...(f.backend !== undefined ? { backend: f.backend } : {}),
+    ...(f.ipv6Cidr !== undefined ? { ipv6Cidr: f.ipv6Cidr } : {}), ...(ipv6SubnetLength !== undefined ? { ipv6SubnetLength } : {}),
+    ...(f.ipv6Masquerade ? { ipv6Masquerade: true } : {}),
     ...(vni !== undefined ? { vni } : {}), ...(subnetLength !== undefined ? { subnetLength } : {}), ...(mtu !== undefined ? { mtu } : {}),
     internal: f.internal, noMasquerade: f.noMasquerade,
   }, freeVni);
@@ -152,8 +158,32 @@ export async function networkCreate(store: NetworkConfigStore, name: string, f: 
     throw e;
   }
   if (io.json) io.out(JSON.stringify({ result: 'created', name, config: cfg }, null, 2) + '\n');
-  else io.out(`network ${name} created: ${cfg.clusterCidr}, /${cfg.subnetLength} per node, backend ${describeBackend(cfg)}${cfg.internal ? ', internal' : ''}\n`);
+  else io.out(`network ${name} created: ${cfg.clusterCidr}, /${cfg.subnetLength} per node${cfg.ipv6ClusterCidr !== undefined ? `, IPv6 ${cfg.ipv6ClusterCidr}, /${cfg.ipv6SubnetLength ?? 64} per node` : ''}, backend ${describeBackend(cfg)}${cfg.internal ? ', internal' : ''}\n`);
   return 0;
+}
+
+/** "10.50.0.0/16 (/24 per node), fd00:50::/56 (/64 per node)": every family's CIDR with its node subnet length. */
+function describeCidrs(cfg: NetworkConfig): string {
+  return [
+    `${cfg.clusterCidr} (/${cfg.subnetLength} per node)`,
+    ...(cfg.ipv6ClusterCidr !== undefined ? [`${cfg.ipv6ClusterCidr} (/${cfg.ipv6SubnetLength ?? 64} per node)`] : []),
+  ].join(', ');
+}
+
+/** One cell for both families, as knitctl shows dual-stack values elsewhere ("10.50.0.0/16,fd00:50::/56"). */
+function bothFamilies(v4: string, v6: string | undefined): string {
+  return v6 === undefined ? v4 : `${v4},${v6}`;
+}
+
+/**
+ * "yes", "no", or per family when the network has IPv6: IPv4 follows
+ * `masquerade`, IPv6 `ipv6Masquerade` ("IPv4 yes, IPv6 no"; IPv6-only: "IPv6 no").
+ */
+function describeMasquerade(cfg: NetworkConfig): string {
+  const yn = (b: boolean | undefined): string => (b === true ? 'yes' : 'no');
+  if (cfg.clusterCidr.includes(':')) return `IPv6 ${yn(cfg.ipv6Masquerade)}`;
+  if (cfg.ipv6ClusterCidr !== undefined) return `IPv4 ${yn(cfg.masquerade)}, IPv6 ${yn(cfg.ipv6Masquerade)}`;
+  return yn(cfg.masquerade);
 }
 
 function describeBackend(cfg: NetworkConfig): string {
@@ -171,8 +201,9 @@ export async function networkList(store: NetworkConfigStore, io: NetworkIo): Pro
   }
   io.out(renderTable(['NAME', 'CIDR', 'SUBNET', 'BACKEND', 'MASQUERADE', 'INTERNAL'], [
     ...networks.map((n) => [
-      n.name, n.config.clusterCidr, `/${n.config.subnetLength}`, describeBackend(n.config),
-      n.config.masquerade ? 'yes' : 'no', n.config.internal ? 'yes' : 'no',
+      n.name, bothFamilies(n.config.clusterCidr, n.config.ipv6ClusterCidr),
+      bothFamilies(`/${n.config.subnetLength}`, n.config.ipv6ClusterCidr !== undefined ? `/${n.config.ipv6SubnetLength ?? 64}` : undefined),
+      describeBackend(n.config), describeMasquerade(n.config), n.config.internal ? 'yes' : 'no',
     ]),
     ...invalid.map((n) => [n.name, `invalid: ${n.error}`, '', '', '', '']),
   ]));
@@ -191,16 +222,16 @@ export async function networkInspect(store: NetworkConfigStore, name: string, io
   }
   io.out([
     `Name:        ${d.name}`,
-    `CIDR:        ${d.config.clusterCidr} (/${d.config.subnetLength} per node)`,
+    `CIDR:        ${describeCidrs(d.config)}`,
     `Backend:     ${describeBackend(d.config)}`,
-    `Masquerade:  ${d.config.masquerade ? 'yes' : 'no'}`,
+    `Masquerade:  ${describeMasquerade(d.config)}`,
     `Internal:    ${d.config.internal ? 'yes' : 'no'}`,
     ...(d.config.mtu !== undefined ? [`MTU:         ${d.config.mtu}`] : []),
     ...(d.bridge !== undefined ? [`Bridge:      ${d.bridge}`] : []),
     `Endpoints:   ${d.attached.length === 0 ? 'none' : d.attached.map((a) => `${a.node} (${a.endpoints})`).join(', ')}`,
     '',
   ].join('\n'));
-  io.out(renderTable(['SUBNET', 'NODE', 'PUBLIC IP'], d.subnets.map((s) => [s.subnet, s.node, s.publicIp])));
+  io.out(renderTable(['SUBNET', 'NODE', 'PUBLIC IP'], d.subnets.map((s) => [bothFamilies(s.subnet, s.ipv6Subnet), s.node, bothFamilies(s.publicIp, s.publicIpv6)])));
   return 0;
 }
 

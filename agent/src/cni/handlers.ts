@@ -50,8 +50,12 @@ export interface NodeNetwork {
   gateway: string;
   prefixLength: number;
   mtu: number;
-  /** Dual-stack: the bridge's IPv6 gateway ("fd00:10:244:1::1") and the IPv6 subnet's prefix length. */
-  ipv6?: { gateway: string; prefixLength: number };
+  /**
+   * Dual-stack: the bridge's IPv6 gateway ("fd00:10:244:1::1"), the IPv6
+   * subnet's prefix length, and the network's IPv6 CIDR across the cluster
+   * (the route a second interface gets when ::/0 is taken, as `cidr`).
+   */
+  ipv6?: { gateway: string; prefixLength: number; cidr?: string };
   /**
    * The network's IPv4 CIDR across the cluster: a container whose default
    * route goes out through another interface (it is on two networks) reaches
@@ -206,7 +210,10 @@ export class KnitCniHandlers implements CniHandlers {
           throw err;
         }
         undo.push(() => pool6.release(containerId, ifname, alloc6.ip));
-        ipv6 = { addressCidr: `${alloc6.ip}/${node.ipv6.prefixLength}`, gateway: node.ipv6.gateway };
+        ipv6 = {
+          addressCidr: `${alloc6.ip}/${node.ipv6.prefixLength}`, gateway: node.ipv6.gateway,
+          ...(node.ipv6.cidr !== undefined ? { networkCidr: node.ipv6.cidr } : {}),
+        };
       }
 
       const bridge = await ensureBridge(this.deps.nl, {
@@ -307,7 +314,9 @@ export class KnitCniHandlers implements CniHandlers {
       problems.push(...await checkContainer(this.deps.nl, this.deps.openNetns, {
         containerId, ifname, netns, bridgeIndex: bridge?.index ?? -1, addressCidr: prevIp.address,
         gateway: node.gateway, networkCidr: node.cidr, mtu: req.conf.mtu ?? node.mtu, ...(prevIf?.mac ? { mac: prevIf.mac } : {}),
-        ...(prevIp6 && node.ipv6 ? { ipv6: { addressCidr: prevIp6.address, gateway: node.ipv6.gateway } } : {}),
+        ...(prevIp6 && node.ipv6 ? {
+          ipv6: { addressCidr: prevIp6.address, gateway: node.ipv6.gateway, ...(node.ipv6.cidr !== undefined ? { networkCidr: node.ipv6.cidr } : {}) },
+        } : {}),
       }));
     }
     if (problems.length > 0) {
@@ -411,7 +420,7 @@ export class KnitCniHandlers implements CniHandlers {
       ],
       routes: [
         ...(prev?.routes ?? []),
-        ...installed.map((r) => ({ dst: r.dst, gw: r.gateway ?? node.gateway })),
+        ...installed.map((r) => ({ dst: r.dst, gw: r.gateway ?? (r.dst.includes(':') && node.ipv6 ? node.ipv6.gateway : node.gateway) })),
       ],
       dns: req.conf.dns ?? prev?.dns ?? {},
     };

@@ -42,6 +42,11 @@ export interface ContainerIpv6 {
   addressCidr: string;
   /** e.g. "fd00:10:244:1::1" */
   gateway: string;
+  /**
+   * The network's IPv6 CIDR across the cluster: as `networkCidr` for IPv4, a
+   * further interface finds ::/0 taken and gets a route to this CIDR instead.
+   */
+  networkCidr?: string;
 }
 
 export interface Attachment {
@@ -126,7 +131,12 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       const hasDefault = (await inside.routeList({ family: primaryV6 ? 6 : 4 })).some((r) => r.dst === any);
       const first = hasDefault && spec.networkCidr !== undefined ? spec.networkCidr : any;
       const routes: Route[] = [{ dst: first, gateway: spec.gateway, index: container.index }];
-      if (spec.ipv6) routes.push({ dst: '::/0', gateway: spec.ipv6.gateway, index: container.index });
+      if (spec.ipv6) {
+        // The same rule per family: one default route each, held by the first interface that has the family.
+        const hasDefault6 = (await inside.routeList({ family: 6 })).some((r) => r.dst === '::/0');
+        const dst6 = hasDefault6 && spec.ipv6.networkCidr !== undefined ? spec.ipv6.networkCidr : '::/0';
+        routes.push({ dst: dst6, gateway: spec.ipv6.gateway, index: container.index });
+      }
       // The gateway of each family: the primary one's, or dual-stack's IPv6 one.
       const gatewayOf = (v6: boolean): string | undefined => (v6 === primaryV6 ? spec.gateway : v6 ? spec.ipv6?.gateway : undefined);
       for (const r of spec.routes) {
@@ -220,7 +230,7 @@ export async function checkContainer(nl: Handle, openNetns: OpenNetns, want: Exp
         problems.push(`interface ${want.ifname} lacks address ${want.ipv6.addressCidr}`);
       }
       const routes6 = await inside.routeList({ family: 6, index: link.index });
-      if (!routes6.some((r) => r.dst === '::/0' && r.gateway === want.ipv6!.gateway)) {
+      if (!routes6.some((r) => (r.dst === '::/0' || r.dst === want.ipv6!.networkCidr) && r.gateway === want.ipv6!.gateway)) {
         problems.push(`default route ::/0 via ${want.ipv6.gateway} on ${want.ifname} is missing`);
       }
     }

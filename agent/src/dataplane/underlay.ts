@@ -66,3 +66,25 @@ export async function detectUnderlay(nl: Handle, hints: UnderlayHints = {}, fami
   if (!ip) throw new Error(`public interface ${link.name} has no ${family === 6 ? 'global IPv6' : 'IPv4'} address`);
   return { link, ip };
 }
+
+/**
+ * The underlay of one more network on the node's underlay link (named
+ * networks), by the default network's rules for the families it has:
+ * an IPv6-only network's public address is the link's IPv6 address (its
+ * VXLAN source and host-gw next hop, as in an IPv6-only cluster); a
+ * network with IPv4 uses the link's IPv4 one, with the IPv6 one next to it
+ * when the network is dual-stack (host-gw's IPv6 next hop). `found` is what
+ * the link carries besides `node.ip`. Pure; throws naming what is missing.
+ */
+export function underlayForFamilies(
+  node: Underlay, families: { ipv4: boolean; ipv6: boolean }, found: { ipv4?: string; ipv6?: string },
+): Underlay {
+  const v4 = node.ip.includes(':') ? found.ipv4 : node.ip;
+  const v6 = node.ip.includes(':') ? node.ip : node.ipv6 ?? found.ipv6;
+  if (!families.ipv4) {
+    if (v6 === undefined) throw new Error(`underlay ${node.link.name} has no global IPv6 address: an IPv6-only network needs one (its VXLAN source and host-gw next hop)`);
+    return { link: node.link, ip: v6 };
+  }
+  if (v4 === undefined) throw new Error(`underlay ${node.link.name} has no IPv4 address: a network with an IPv4 CIDR needs one`);
+  return { link: node.link, ip: v4, ...(families.ipv6 && v6 !== undefined ? { ipv6: v6 } : {}) };
+}

@@ -4,7 +4,8 @@
  * network on this node:
  *
  *   IpamDriver.RequestPool     the knit network named by --ipam-opt network=NAME
- *                              (or whose CIDR is --subnet) → this node's subnet of it
+ *                              (or whose CIDR is --subnet) → this node's subnet of it;
+ *                              with --ipv6 also its IPv6 subnet (dual-stack networks)
  *   IpamDriver.RequestAddress  an address from knit's IPAM of that network; the
  *                              gateway is the network's bridge address
  *   NetworkDriver.CreateNetwork remembers NetworkID → knit network (state file,
@@ -42,7 +43,25 @@ const ADDRESS_SPACE = 'knit';
 export interface DockerNetworkView {
   name: string;
   ipam: Ipam;
-  node(): { bridge: string; gateway: string; prefixLength: number; mtu: number; cidr: string };
+  /** dual-stack: the pool of this node's IPv6 subnet (a Docker network with --ipv6 takes addresses from it) */
+  ipam6?: Ipam;
+  node(): {
+    bridge: string; gateway: string; prefixLength: number; mtu: number; cidr: string;
+    ipv6?: { gateway: string; prefixLength: number; cidr?: string };
+  };
+}
+
+/**
+ * The PoolID of a knit network's IPv6 pool: its name and a suffix no name
+ * can contain ("/"), so RequestAddress and ReleaseAddress, which carry only
+ * the PoolID, know the family. The IPv4 pool's ID stays the bare name (as
+ * Docker networks made before IPv6 support have it).
+ */
+const IPV6_POOL_SUFFIX = '/ipv6';
+
+/** Which network and family a PoolID names. */
+function parsePoolId(poolId: string): { name: string; v6: boolean } {
+  return poolId.endsWith(IPV6_POOL_SUFFIX) ? { name: poolId.slice(0, -IPV6_POOL_SUFFIX.length), v6: true } : { name: poolId, v6: false };
 }
 
 
@@ -85,7 +104,7 @@ export class DockerDriver {
   private readonly log: Logger;
   private readonly now: () => Date;
   /** CreateEndpoint's address and labels until Join records the endpoint (Join does not carry them). */
-  private readonly pending = new Map<string, { address: string; labels: Record<string, string> }>();
+  private readonly pending = new Map<string, { address: string; address6?: string; labels: Record<string, string> }>();
   /** The protocol's methods by URL path ("NetworkDriver.Join"). */
   readonly handlers: Record<string, Handler>;
 
@@ -133,14 +152,25 @@ export class DockerDriver {
     return this.network(name);
   }
 
-  /** PoolID = the knit network's name; the pool is this node's subnet of it. */
+  /**
+   * PoolID = the knit network's name; the pool is this node's subnet of it.
+   * dockerd asks for the IPv4 pool of every network, then (--ipv6) for an
+   * IPv6 one: that is this node's IPv6 subnet of a dual-stack knit network.
+   */
   private async requestPool(b: Obj): Promise<Obj> {
     const req = parseRequestPool(b);
-    if (req.v6) throw new DriverError('knit networks are IPv4-only for Docker so far; drop --ipv6');
+    // What dockerd asks for (with --ipv6 a second call, V6 true), at debug level.
+    this.log.debug('IPAM pool requested', { pool: req.pool, v6: req.v6, options: req.options });
+    const named = req.options.network !== undefined ? this.deps.networks.get(req.options.network) : undefined;
+    // Docker 20.10 gives every network an IPv4 pool first; an IPv6-only knit network has none to give.
+    if (named !== undefined && named.ipam.subnet.includes(':')) {
+      throw new DriverError(`knit network ${named.name} is IPv6-only, and Docker 20.10 networks always have an IPv4 pool; use a dual-stack knit network (knitctl network create NAME --cidr IPV4 --ipv6-cidr IPV6) for Docker`);
+    }
+    if (req.v6) return this.requestPool6(req.pool, named);
     // Without an explicit pool dockerd checks the answer against the host's
     // routes and asks again while it overlaps one; this node's subnet always
     // has its bridge route, so an answer would only make it ask forever.
-    const net = req.pool === undefined ? undefined : this.deps.networks.list().find((n) => n.ipam.subnet === req.pool);
+    const net = req.pool === undefined ? undefined : this.deps.networks.list().find((n) => n.ipam.subnet === req.pool && !req.pool.includes(':'));
     if (!net || (req.options.network !== undefined && req.options.network !== net.name)) {
       const hint = req.options.network !== undefined ? this.deps.networks.get(req.options.network) : undefined;
       throw new DriverError(
@@ -151,18 +181,41 @@ export class DockerDriver {
     return { PoolID: net.name, Pool: `${net.ipam.subnet}`, Data: { 'knit.network': net.name, 'knit.cidr': node.cidr } };
   }
 
+  /** The IPv6 pool (--ipv6): this node's IPv6 subnet of a dual-stack knit network, given explicitly as for IPv4. */
+  private requestPool6(pool: string | undefined, named: DockerNetworkView | undefined): Obj {
+    const net = pool === undefined ? undefined : this.deps.networks.list().find((n) => n.ipam6?.subnet === pool);
+    if (!net || (named !== undefined && named.name !== net.name)) {
+      const hint = named === undefined ? '--subnet <its IPv6 subnet, see knitctl network inspect>'
+        : named.ipam6 !== undefined ? `--subnet ${named.ipam6.subnet}` : `none: knit network ${named.name} has no IPv6 CIDR (create a dual-stack one with --ipv6-cidr)`;
+      throw new DriverError(
+        `the IPv6 pool of a knit Docker network (--ipv6) is this node's IPv6 subnet of a dual-stack knit network (${hint}); ` +
+        'knitd creates the Docker network of every knit network on this host by itself, with --ipv6 when the knit network is dual-stack ("docker network ls")');
+    }
+    return { PoolID: `${net.name}${IPV6_POOL_SUFFIX}`, Pool: net.ipam6!.subnet, Data: {} };
+  }
+
+  /** The pool a PoolID names, with the bridge's gateway and prefix length of that family. */
+  private poolOf(poolId: string): { net: DockerNetworkView; ipam: Ipam; gateway: string; prefixLength: number } {
+    const { name, v6 } = parsePoolId(poolId);
+    const net = this.network(name);
+    const node = net.node();
+    if (!v6) return { net, ipam: net.ipam, gateway: node.gateway, prefixLength: node.prefixLength };
+    if (net.ipam6 === undefined || node.ipv6 === undefined) throw new DriverError(`knit network ${name} has no IPv6 pool on this node (pool ${poolId})`);
+    return { net, ipam: net.ipam6, gateway: node.ipv6.gateway, prefixLength: node.ipv6.prefixLength };
+  }
+
   private async requestAddress(b: Obj): Promise<Obj> {
     const req = parseRequestAddress(b);
-    const net = this.network(req.poolId);
-    const node = net.node();
-    if (req.gateway || (req.address !== undefined && req.address === node.gateway)) {
-      return { Address: `${node.gateway}/${node.prefixLength}`, Data: {} };
+    this.log.debug('IPAM address requested', { poolId: req.poolId, address: req.address, gateway: req.gateway });
+    const { ipam, gateway, prefixLength } = this.poolOf(req.poolId);
+    if (req.gateway || (req.address !== undefined && req.address === gateway)) {
+      return { Address: `${gateway}/${prefixLength}`, Data: {} };
     }
-    if (req.address !== undefined) throw new DriverError(`knit hands out container addresses itself; drop --ip ${req.address}`);
+    if (req.address !== undefined) throw new DriverError(`knit hands out container addresses itself; drop --ip/--ip6 ${req.address}`);
     const key = `docker-${randomBytes(8).toString('hex')}`;
     try {
-      const alloc = await net.ipam.allocate(key, DOCKER_IFNAME);
-      return { Address: `${alloc.ip}/${node.prefixLength}`, Data: {} };
+      const alloc = await ipam.allocate(key, DOCKER_IFNAME);
+      return { Address: `${alloc.ip}/${prefixLength}`, Data: {} };
     } catch (err) {
       if (err instanceof PoolExhaustedError) throw new DriverError(`no free address left in ${err.subnet} on this node`);
       throw err;
@@ -171,11 +224,13 @@ export class DockerDriver {
 
   private async releaseAddress(b: Obj): Promise<Obj> {
     const req = parseReleaseAddress(b);
-    const net = this.deps.networks.get(req.poolId);
-    if (!net) return {}; // the network is gone, and its addresses with it
+    const { name, v6 } = parsePoolId(req.poolId);
+    const net = this.deps.networks.get(name);
+    const ipam = v6 ? net?.ipam6 : net?.ipam;
+    if (!ipam) return {}; // the network (or its IPv6 side) is gone, and its addresses with it
     const ip = req.address.split('/')[0];
-    const alloc = net.ipam.list().find((a) => a.ip === ip && a.ifname === DOCKER_IFNAME);
-    if (alloc) await net.ipam.release(alloc.containerId, DOCKER_IFNAME, alloc.ip);
+    const alloc = ipam.list().find((a) => a.ip === ip && a.ifname === DOCKER_IFNAME);
+    if (alloc) await ipam.release(alloc.containerId, DOCKER_IFNAME, alloc.ip);
     return {};
   }
 
@@ -197,7 +252,7 @@ export class DockerDriver {
     if (req.address === undefined) throw new DriverError('dockerd gave the endpoint no IPv4 address; the network must use --ipam-driver knit');
     // Recorded in etcd before anything is attached, so a concurrent `knitctl network rm` refuses.
     await this.deps.networks.willAttach?.(net.name);
-    this.pending.set(req.endpointId, { address: req.address, labels: req.labels });
+    this.pending.set(req.endpointId, { address: req.address, ...(req.address6 !== undefined ? { address6: req.address6 } : {}), labels: req.labels });
     this.log.debug('Docker endpoint created', { endpoint: req.endpointId.slice(0, 12), network: net.name, options: req.optionKeys, labels: req.labels });
     return {};
   }
@@ -209,6 +264,7 @@ export class DockerDriver {
     const before = this.deps.endpoints.get(req.endpointId, DOCKER_IFNAME);
     const pending = this.pending.get(req.endpointId);
     const address = pending?.address ?? before?.address ?? '';
+    const address6 = pending?.address6 ?? before?.ipv6Address;
     const labels = pending?.labels ?? before?.labels ?? {};
     const hostName = hostVethName(req.endpointId, DOCKER_IFNAME);
     const peerName = containerVethName(req.endpointId);
@@ -227,7 +283,7 @@ export class DockerDriver {
       const peer = await this.deps.nl.linkByName(peerName);
       await this.deps.endpoints.put({
         containerId: req.endpointId, ifname: DOCKER_IFNAME, netns: req.sandboxKey,
-        address, mac: peer?.mac ?? '', hostVeth: hostName, portMappings: before?.portMappings ?? [],
+        address, ...(address6 !== undefined ? { ipv6Address: address6 } : {}), mac: peer?.mac ?? '', hostVeth: hostName, portMappings: before?.portMappings ?? [],
         createdAt: this.now().toISOString(), network: net.name, ...(Object.keys(labels).length > 0 ? { labels } : {}),
       });
       this.pending.delete(req.endpointId);
@@ -237,11 +293,17 @@ export class DockerDriver {
       throw err;
     }
     this.log.debug('Docker endpoint joined', { endpoint: req.endpointId.slice(0, 12), network: net.name, hostVeth: hostName });
+    // --ipv6: dockerd adds the IPv6 address CreateEndpoint carried; the gateway and the route are knit's, per family.
+    const v6 = address6 !== undefined ? node.ipv6 : undefined;
     return {
       InterfaceName: { SrcName: peerName, DstPrefix: 'eth' },
       Gateway: node.gateway,
-      // Reaches the network's other nodes also when another network holds the default route.
-      StaticRoutes: [{ Destination: node.cidr, RouteType: 0, NextHop: node.gateway }],
+      ...(v6 ? { GatewayIPv6: v6.gateway } : {}),
+      // Reaches the network's other nodes also when another network holds the default route (of either family).
+      StaticRoutes: [
+        { Destination: node.cidr, RouteType: 0, NextHop: node.gateway },
+        ...(v6?.cidr !== undefined ? [{ Destination: v6.cidr, RouteType: 0, NextHop: v6.gateway }] : []),
+      ],
     };
   }
 

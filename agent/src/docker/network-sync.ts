@@ -26,6 +26,10 @@ export interface WantedDockerNetwork {
   /** this node's subnet of the knit network and its gateway (the bridge) */
   subnet: string;
   gateway: string;
+  /** dual-stack: this node's IPv6 subnet and the bridge's IPv6 gateway (the Docker network gets --ipv6) */
+  ipv6?: { subnet: string; gateway: string };
+  /** why this knit network gets no Docker network (e.g. IPv6-only: Docker 20.10 needs an IPv4 pool); logged once */
+  unsupported?: string;
 }
 
 interface DockerNetwork {
@@ -73,6 +77,8 @@ export class DockerNetworkSync {
   private readonly runner: SerialRunner;
   private readonly retry: Timer;
   private readonly log: Logger;
+  /** knit networks whose `unsupported` reason was logged (once each) */
+  private readonly unsupportedLogged = new Set<string>();
 
   constructor(private readonly o: { apiSocket: string; wanted: () => WantedDockerNetwork[]; logger: Logger }) {
     this.log = o.logger.child({ module: 'docker-sync' });
@@ -106,6 +112,11 @@ export class DockerNetworkSync {
     const have = listed.body as DockerNetwork[];
     const wanted = this.o.wanted();
     for (const w of wanted) {
+      if (w.unsupported !== undefined) {
+        if (!this.unsupportedLogged.has(w.name)) this.log.warn('no Docker network for this knit network', { network: w.name, reason: w.unsupported });
+        this.unsupportedLogged.add(w.name);
+        continue;
+      }
       const same = have.find((n) => n.Name === w.name);
       if (same) {
         if (same.Driver !== 'knit') this.log.warn('a Docker network with the name of a knit network uses another driver; leaving it alone', { network: w.name, driver: same.Driver });
@@ -113,8 +124,13 @@ export class DockerNetworkSync {
       }
       const r = await dockerApi(this.o.apiSocket, 'POST', '/networks/create', {
         Name: w.name, Driver: 'knit', CheckDuplicate: true, Internal: w.internal,
-        // An explicit subnet: this node's lease (dockerd then skips its host-route overlap check).
-        IPAM: { Driver: 'knit', Options: { network: w.name }, Config: [{ Subnet: w.subnet, Gateway: w.gateway }] },
+        // A dual-stack knit network is an IPv6 Docker network: dockerd then asks knit's IPAM for both pools and addresses.
+        EnableIPv6: w.ipv6 !== undefined,
+        // Explicit subnets: this node's lease (dockerd then skips its host-route overlap check).
+        IPAM: {
+          Driver: 'knit', Options: { network: w.name },
+          Config: [{ Subnet: w.subnet, Gateway: w.gateway }, ...(w.ipv6 ? [{ Subnet: w.ipv6.subnet, Gateway: w.ipv6.gateway }] : [])],
+        },
         Labels: { [MANAGED_LABEL]: w.name },
       });
       // 409: created meanwhile (by a user, or a run racing a dockerd restart).

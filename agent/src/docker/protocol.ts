@@ -126,6 +126,8 @@ export interface CreateEndpoint {
   endpointId: string;
   /** "10.50.3.7/24" as IPAM gave it */
   address?: string;
+  /** --ipv6 networks: "fd00:50:0:3::7/64" as IPAM gave it */
+  address6?: string;
   mac?: string;
   /** The endpoint's policy labels: its driver options `knit.label.<key>=<value>` (docs/policy.md). */
   labels: Record<string, string>;
@@ -145,6 +147,8 @@ export function parseCreateEndpoint(o: Obj): CreateEndpoint {
   const what = 'NetworkDriver.CreateEndpoint';
   const iface = asObject(o.Interface, `${what} Interface`);
   const address = optString(iface, 'Address', what);
+  // dockerd sends "" when the network has no IPv6 (optString: absent).
+  const address6 = optString(iface, 'AddressIPv6', what);
   const mac = optString(iface, 'MacAddress', what);
   const options = asObject(o.Options, `${what} Options`);
   const labels: Record<string, unknown> = {};
@@ -161,7 +165,7 @@ export function parseCreateEndpoint(o: Obj): CreateEndpoint {
   }
   return {
     networkId: reqString(o, 'NetworkID', what), endpointId: reqString(o, 'EndpointID', what),
-    ...(address !== undefined ? { address } : {}), ...(mac !== undefined ? { mac } : {}),
+    ...(address !== undefined ? { address } : {}), ...(address6 !== undefined ? { address6 } : {}), ...(mac !== undefined ? { mac } : {}),
     labels: parsed, optionKeys: Object.keys(options).slice(0, 64),
   };
 }

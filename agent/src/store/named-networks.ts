@@ -20,9 +20,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { cidrCovers, mustParseCidr, type Ipv4Cidr } from '../net/ipv4';
+import { cidrsOverlap, mustParseCidrAny } from '../net/ip';
 import { ConflictError, wrapEtcdError } from './errors';
-import { NetworkConfigError, formatNetworkConfig, parseNetworkConfigText, type NetworkConfig } from './network-config';
+import { NetworkConfigError, formatNetworkConfig, networkFamilies, parseNetworkConfigText, type NetworkConfig } from './network-config';
 import { networkKey, readNetworkConfig } from './network-store';
 import { EtcdRegistry, prefixEnd } from './registry';
 import { backoffDelay, errorMessage } from '../base';
@@ -120,18 +120,25 @@ export async function readNamedNetwork(client: Etcd3, name: string, prefix = '/k
   return readNetworkConfig(client, networkPrefix(prefix, name));
 }
 
-/** Two aligned CIDRs overlap exactly when one covers the other. */
-function overlaps(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
-  return cidrCovers(a, b) || cidrCovers(b, a);
+/** A network's CIDRs, one per family it has (IPv4-only, dual-stack or IPv6-only). */
+function familyCidrs(config: NetworkConfig): string[] {
+  const f = networkFamilies(config);
+  return [f.ipv4?.clusterCidr, f.ipv6?.clusterCidr].filter((c): c is string => c !== undefined);
 }
 
-/** Why `config` cannot join `existing` (overlapping CIDR, taken VNI, colliding device), or undefined. */
+/**
+ * Why `config` cannot join `existing` (a CIDR of either family overlapping
+ * another network's, taken VNI, colliding device), or undefined. CIDRs of
+ * different families never overlap, so an IPv4-only and an IPv6-only network
+ * can always coexist.
+ */
 export function networkConflict(name: string, config: NetworkConfig, existing: readonly NamedNetwork[]): string | undefined {
-  const mine = mustParseCidr(config.clusterCidr);
+  const mine = familyCidrs(config);
   for (const other of existing) {
     if (other.name === name) return `network ${name} already exists`;
-    if (!other.config.clusterCidr.includes(':') && overlaps(mine, mustParseCidr(other.config.clusterCidr))) {
-      return `CIDR ${config.clusterCidr} overlaps network ${other.name} (${other.config.clusterCidr})`;
+    for (const theirs of familyCidrs(other.config)) {
+      const clash = mine.find((c) => cidrsOverlap(mustParseCidrAny(c), mustParseCidrAny(theirs)));
+      if (clash !== undefined) return `CIDR ${clash} overlaps network ${other.name} (${theirs})`;
     }
     if (config.backend.type === 'vxlan' && other.config.backend.type === 'vxlan' && config.backend.vni === other.config.backend.vni) {
       return `VXLAN VNI ${config.backend.vni} is used by network ${other.name}`;
@@ -189,9 +196,6 @@ export async function createNamedNetwork(
   const problem = networkNameProblem(name);
   if (problem) throw new NetworkConfigError('name', problem);
   if (name === DEFAULT_NETWORK) throw new ConflictError(`network ${DEFAULT_NETWORK} is the one at ${networkKey(prefix)}; create it with "knitctl network init"`);
-  if (config.clusterCidr.includes(':') || config.ipv6ClusterCidr !== undefined) {
-    throw new NetworkConfigError('clusterCidr', 'named networks are IPv4-only so far (knitd programs IPv4 only)');
-  }
   const key = Buffer.from(networkKey(networkPrefix(prefix, name)));
   const epoch = Buffer.from(networksEpochKey(prefix));
   const dflt = Buffer.from(networkKey(prefix));
@@ -237,8 +241,15 @@ export async function createNamedNetwork(
 
 /** What a new named network is asked for (knitctl's flags, the API's CreateNetwork); unset = knit's default. */
 export interface NetworkSpec {
+  /** the network's CIDR: IPv4 (IPv4-only, or dual-stack with ipv6Cidr) or IPv6 (IPv6-only) */
   cidr?: string;
   subnetLength?: number;
+  /** dual-stack: the IPv6 CIDR next to an IPv4 `cidr` (config key ipv6ClusterCidr) */
+  ipv6Cidr?: string;
+  /** dual-stack: each node's IPv6 subnet length (config key ipv6SubnetLength, default 64) */
+  ipv6SubnetLength?: number;
+  /** masquerade IPv6 traffic leaving the network (config key ipv6Masquerade, default off) */
+  ipv6Masquerade?: boolean;
   /** 'vxlan' (default), 'host-gw', … */
   backend?: string;
   /** vxlan only; unset = a free one */
@@ -257,6 +268,9 @@ export function networkDocument(spec: NetworkSpec, freeVniValue: number): Record
   else if (spec.vni !== undefined) throw new NetworkConfigError('--vni', `only applies to the vxlan backend, not ${type}`);
   const doc: Record<string, unknown> = { clusterCidr: spec.cidr, backend };
   if (spec.subnetLength !== undefined) doc.subnetLength = spec.subnetLength;
+  if (spec.ipv6Cidr !== undefined) doc.ipv6ClusterCidr = spec.ipv6Cidr;
+  if (spec.ipv6SubnetLength !== undefined) doc.ipv6SubnetLength = spec.ipv6SubnetLength;
+  if (spec.ipv6Masquerade) doc.ipv6Masquerade = true;
   if (spec.mtu !== undefined) doc.mtu = spec.mtu;
   if (spec.internal) doc.internal = true;
   if (spec.noMasquerade || spec.internal) doc.masquerade = false;
@@ -269,7 +283,8 @@ export interface NetworkDetail {
   config: NetworkConfig;
   /** derived bridge name on every node (the default network's is each knitd's --bridge) */
   bridge?: string;
-  subnets: Array<{ subnet: string; node: string; publicIp: string }>;
+  /** per node: its subnet (IPv6 in an IPv6-only network) and, dual-stack, its paired IPv6 subnet */
+  subnets: Array<{ subnet: string; ipv6Subnet?: string; node: string; publicIp: string; publicIpv6?: string }>;
   attached: Array<{ node: string; endpoints: number }>;
 }
 
@@ -279,13 +294,16 @@ export async function inspectNetwork(client: Etcd3, name: string, prefix = '/kni
   if (config === undefined) return undefined;
   const registry = new EtcdRegistry(client, {
     prefix: networkPrefix(prefix, name),
-    scope: { clusterCidr: config.clusterCidr, subnetLength: config.subnetLength },
+    scope: config,
   });
   const { leases } = await registry.listLeases();
   return {
     name, config,
     ...(name !== DEFAULT_NETWORK ? { bridge: networkBridgeName(name) } : {}),
-    subnets: leases.map((r) => ({ subnet: r.lease.subnet, node: r.lease.nodeName, publicIp: r.lease.publicIp }))
+    subnets: leases.map((r) => ({
+      subnet: r.lease.subnet, ...(r.lease.ipv6Subnet !== undefined ? { ipv6Subnet: r.lease.ipv6Subnet } : {}),
+      node: r.lease.nodeName, publicIp: r.lease.publicIp, ...(r.lease.publicIpv6 !== undefined ? { publicIpv6: r.lease.publicIpv6 } : {}),
+    }))
       .sort((a, b) => a.node.localeCompare(b.node)),
     attached: name === DEFAULT_NETWORK ? [] : await attachedNodes(client, name, prefix),
   };

@@ -304,6 +304,7 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   const ipv6On = cluster.family === 6 || ipv6 !== undefined;
   if (!ipv6On && json.ipv6Masquerade !== undefined) throw new NetworkConfigError('ipv6Masquerade', 'needs IPv6 (ipv6ClusterCidr, or an IPv6 clusterCidr)');
   const ipv6Masquerade = bool(json, 'ipv6Masquerade', 'ipv6Masquerade', false);
+  if (internal && ipv6Masquerade) throw new NetworkConfigError('ipv6Masquerade', 'an internal network has no outside access to masquerade to; drop "ipv6Masquerade" or "internal"');
 
   const cfg: NetworkConfig = {
     clusterCidr: formatCidrAny(cluster),

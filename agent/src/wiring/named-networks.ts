@@ -18,11 +18,12 @@ import { describeError, realClock, SerialRunner, Timer, errorMessage, hasErrorCo
 import type { Logger } from '../log/logger';
 import type { Handle, Subscription } from '../netlink';
 import {
-  DEFAULT_NETWORK, listNetworks, networkBridgeName, networkPrefix, setAttached,
+  DEFAULT_NETWORK, listNetworks, networkBridgeName, networkFamilies, networkPrefix, setAttached,
   type NamedNetwork, type NetworkConfig,
 } from '../store';
 import { Ipam } from '../ipam';
-import { ensureBridge } from '../dataplane/bridge';
+import { ensureBridge, type BridgeSpec } from '../dataplane/bridge';
+import { underlayForFamilies, type Underlay } from '../dataplane/underlay';
 import type { AttachableNetwork, NodeNetwork } from '../cni/handlers';
 import type { EndpointStore } from '../cni/endpoints';
 import { startNetworkInstance, type NetworkInstance, type NetworkInstanceOptions } from './network-instance';
@@ -41,6 +42,12 @@ export interface NamedNetworksOptions extends SharedInstanceOptions {
   endpoints: EndpointStore;
   /** the MTU knitd's own config forces, if any */
   mtuOverride?: number;
+  /**
+   * Called before a network with IPv6 (dual-stack or IPv6-only) is brought
+   * up: knitd turns on IPv6 forwarding, which it leaves off on a node whose
+   * networks are all IPv4 (forwarding=1 stops accept_ra on SLAAC underlays).
+   */
+  enableIpv6?: () => void;
   /** Called after a network started or stopped on this node (nft, Docker). */
   onChange?: () => void;
   /** Called after every sync with the networks read from etcd (the API's Watch). */
@@ -59,12 +66,14 @@ export interface RunningNetwork extends AttachableNetwork {
   config: NetworkConfig;
   instance: NetworkInstance;
   bridge: string;
-  /** this node's subnet of it */
+  /** this node's subnet of it (IPv6 in an IPv6-only network) */
   subnet: string;
+  /** dual-stack: this node's IPv6 subnet of it */
+  subnet6?: string;
 }
 
 /** Config fields a running network takes without re-creating anything (see applyInPlace). */
-const IN_PLACE_FIELDS = new Set(['mtu', 'masquerade', 'internal']);
+const IN_PLACE_FIELDS = new Set(['mtu', 'masquerade', 'ipv6Masquerade', 'internal']);
 
 export class NamedNetworks {
   private readonly running = new Map<string, RunningNetwork>();
@@ -278,33 +287,62 @@ export class NamedNetworks {
     const instance = await startNetworkInstance({
       name, network: config, client: this.o.client, prefix: networkPrefix(this.o.prefix, name), stateDir,
       nodeName: this.o.nodeName, ttlSeconds: this.o.ttlSeconds, reconcileIntervalSeconds: this.o.reconcileIntervalSeconds,
-      nl: this.o.nl, logger: this.o.logger, underlay: this.o.underlay, retry: this.o.retry, undo,
+      nl: this.o.nl, logger: this.o.logger, underlay: await this.underlayOf(config), retry: this.o.retry, undo,
       ...(this.o.onReconcileRun ? { onReconcileRun: this.o.onReconcileRun } : {}),
     });
-    const ipam = await Ipam.open({ subnet: instance.lease.subnet, stateFile: join(stateDir, 'ipam.json'), logger: this.o.logger.child({ module: 'ipam', network: name }) });
+    // The default network's layout per family: ipam.json holds the lease's subnet (IPv6 in an IPv6-only
+    // network), ipam6.json the paired IPv6 subnet of a dual-stack one.
+    const { subnet, ipv6Subnet } = instance.lease;
+    if (subnet.includes(':') || ipv6Subnet !== undefined) this.o.enableIpv6?.();
+    const ipam = await Ipam.open({ subnet, stateFile: join(stateDir, 'ipam.json'), logger: this.o.logger.child({ module: 'ipam', network: name }) });
+    const ipam6 = ipv6Subnet === undefined ? undefined
+      : await Ipam.open({ subnet: ipv6Subnet, stateFile: join(stateDir, 'ipam6.json'), logger: this.o.logger.child({ module: 'ipam6', network: name }) });
     const bridge = networkBridgeName(name);
     const mtu = this.o.mtuOverride ?? config.mtu ?? instance.mtu;
-    const node: NodeNetwork = { bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu, cidr: config.clusterCidr };
+    const node: NodeNetwork = {
+      bridge, gateway: ipam.gateway, prefixLength: ipam.prefixLength, mtu, cidr: config.clusterCidr,
+      ...(ipam6 && config.ipv6ClusterCidr !== undefined
+        ? { ipv6: { gateway: ipam6.gateway, prefixLength: ipam6.prefixLength, cidr: config.ipv6ClusterCidr } } : {}),
+    };
     if ((await this.o.nl.linkByName(bridge)) === undefined) {
       undo.add(`bridge ${bridge}`, async () => {
         const l = await this.o.nl.linkByName(bridge);
         if (l) await this.o.nl.linkDel(l.index);
       });
     }
-    await ensureBridge(this.o.nl, { name: bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu }, this.log);
+    await ensureBridge(this.o.nl, bridgeSpec(node), this.log);
     // While knitd itself is starting, a network's undo waits for knitd's verdict (commitStartup / undoStartup).
     if (this.startup) this.startup.push({ name, undo });
     else undo.commit();
     this.log.info('network up on this node', {
-      network: name, subnet: instance.lease.subnet, bridge, backend: config.backend.type, mtu,
+      network: name, subnet, ...(ipv6Subnet !== undefined ? { ipv6Subnet } : {}), bridge, backend: config.backend.type, mtu,
       durationMs: Math.round(performance.now() - started),
     });
-    return { name, ipam, node: () => node, config, instance, bridge, subnet: instance.lease.subnet };
+    return {
+      name, ipam, ...(ipam6 ? { ipam6 } : {}), node: () => node, config, instance, bridge, subnet,
+      ...(ipv6Subnet !== undefined ? { subnet6: ipv6Subnet } : {}),
+    };
   }
 
   /**
-   * Applies a config change that leaves addresses alone: masquerade and
-   * internal (the NAT and isolation rules, re-rendered by onChange) and the
+   * The node's underlay as this network uses it: the default network's link,
+   * with the address of each family the network has (an IPv6-only network
+   * on a node whose default network is IPv4 leases with the link's IPv6
+   * address; see underlayForFamilies).
+   */
+  private async underlayOf(config: NetworkConfig): Promise<Underlay> {
+    const f = networkFamilies(config);
+    const base = this.o.underlay;
+    const other = base.ip.includes(':') ? 4 : 6;
+    const found = (f.ipv4 && other === 4) || (f.ipv6 && other === 6 && base.ipv6 === undefined)
+      ? (await this.o.nl.addrList({ index: base.link.index, family: other })).map((a) => a.cidr.split('/')[0]!).find((ip) => !ip.startsWith('fe80:'))
+      : undefined;
+    return underlayForFamilies(base, { ipv4: f.ipv4 !== undefined, ipv6: f.ipv6 !== undefined }, other === 4 ? { ipv4: found } : { ipv6: found });
+  }
+
+  /**
+   * Applies a config change that leaves addresses alone: masquerade,
+   * ipv6Masquerade and internal (the NAT and isolation rules, re-rendered by onChange) and the
    * MTU (the bridge's, and the veths of containers attached from now on;
    * running containers keep theirs, as with Docker).
    */
@@ -317,7 +355,7 @@ export class NamedNetworks {
     if (node.mtu !== mtu) {
       const next: NodeNetwork = { ...node, mtu };
       try {
-        await ensureBridge(this.o.nl, { name: run.bridge, gatewayCidr: `${next.gateway}/${next.prefixLength}`, mtu }, this.log);
+        await ensureBridge(this.o.nl, bridgeSpec(next), this.log);
         run.node = () => next;
       } catch (err) {
         // E.g. a bridge MTU above a running container's veth: the rest of the change still applies.
@@ -371,6 +409,14 @@ export class NamedNetworks {
       if (!hasErrorCode(err, 'ENODEV', 'ENOENT')) this.log.warn('could not delete a device of a removed network', { network, index, error: errorMessage(err) });
     });
   }
+}
+
+/** The bridge of a network on this node: its gateway of each family (as the default network's knit0). */
+function bridgeSpec(node: NodeNetwork): BridgeSpec {
+  return {
+    name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu: node.mtu,
+    ...(node.ipv6 ? { gatewayCidr6: `${node.ipv6.gateway}/${node.ipv6.prefixLength}` } : {}),
+  };
 }
 
 /**

@@ -187,14 +187,14 @@ export function renderNormalized(state: NormalizedState, table: TableId = DEFAUL
     lines.push(`    ip saddr ${c} ip daddr != ${c} ip daddr != 224.0.0.0/4 masquerade fully-random`);
   }
   for (const n of state.extraNat) {
-    lines.push(`    ct status dnat ip saddr ${n.nodeSubnet} ip daddr ${n.nodeSubnet} masquerade`);
+    if (n.nodeSubnet !== undefined) lines.push(`    ct status dnat ip saddr ${n.nodeSubnet} ip daddr ${n.nodeSubnet} masquerade`);
     if (n.masqueradeCidr !== undefined) {
       const c = n.masqueradeCidr;
       lines.push(`    ip saddr ${c} ip daddr != ${c} ip daddr != 224.0.0.0/4 masquerade fully-random`);
     }
   }
   lines.push('  }');
-  const isolation = isolationRules(state.networks);
+  const isolation = isolationRules(state.networks, 'ip');
   lines.push(...isolation.declarations, ...isolation.forward);
 
   if (loopback || isolation.input.length > 0) {
@@ -209,17 +209,20 @@ export function renderNormalized(state: NormalizedState, table: TableId = DEFAUL
   return `${lines.join('\n')}\n`;
 }
 
-/** Whether knit's IPv6 NAT table has anything to hold (ipv6Masquerade or IPv6 port mappings). */
+/** Whether knit's IPv6 table has anything to hold (ipv6Masquerade, IPv6 port mappings, IPv6 isolation). */
 export function hasIp6Table(state: NormalizedState): boolean {
-  return state.masquerade6Cidr !== undefined || state.portMappings6.length > 0;
+  return state.masquerade6Cidr !== undefined || state.portMappings6.length > 0
+    || state.extraNat.some((n) => n.masquerade6Cidr !== undefined)
+    || isolationRules(state.networks, 'ip6').forward.length > 0;
 }
 
 /**
- * The IPv6 NAT table, `table ip6 <name>`, replaced in the same transaction
+ * The IPv6 table, `table ip6 <name>`, replaced in the same transaction
  * as the IPv4 one: IPv6 port mappings (the same maps and chains as IPv4,
  * except that ::1 is never DNATed: IPv6 has no route_localnet) with their
- * hairpin, and IPv6 outbound NAT (ipv6Masquerade; IPv6 pods usually have
- * routable addresses, so it is off unless the network asks for it).
+ * hairpin, IPv6 outbound NAT (ipv6Masquerade; IPv6 pods usually have
+ * routable addresses, so it is off unless the network asks for it), and
+ * the isolation between networks' IPv6 CIDRs (render-isolation.ts).
  */
 function ip6Table(name: string, state: NormalizedState): string[] {
   const specific = state.portMappings6.filter((m) => m.hostIp !== undefined).map((m) => element(m, true));
@@ -246,7 +249,21 @@ function ip6Table(name: string, state: NormalizedState): string[] {
     const c = state.masquerade6Cidr;
     lines.push(`    ip6 saddr ${c} ip6 daddr != ${c} ip6 daddr != ff00::/8 masquerade fully-random`);
   }
-  lines.push('  }', '}');
+  // The named networks' IPv6 hairpin and outbound NAT, as their IPv4 ones in `ip knit`.
+  for (const n of state.extraNat) {
+    if (state.portMappings6.length > 0 && n.nodeSubnet6 !== undefined) {
+      lines.push(`    ct status dnat ip6 saddr ${n.nodeSubnet6} ip6 daddr ${n.nodeSubnet6} masquerade`);
+    }
+    if (n.masquerade6Cidr !== undefined) {
+      const c = n.masquerade6Cidr;
+      lines.push(`    ip6 saddr ${c} ip6 daddr != ${c} ip6 daddr != ff00::/8 masquerade fully-random`);
+    }
+  }
+  lines.push('  }');
+  const isolation = isolationRules(state.networks, 'ip6');
+  lines.push(...isolation.declarations, ...isolation.forward);
+  if (isolation.input.length > 0) lines.push('  chain input {', '    type filter hook input priority filter; policy accept;', ...isolation.input, '  }');
+  lines.push('}');
   return lines;
 }
 

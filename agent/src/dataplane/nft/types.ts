@@ -107,24 +107,30 @@ export interface NftDesiredState {
   extraNat?: NftExtraNat[];
 }
 
-/** One network as the isolation rules see it. */
+/** One network as the isolation rules see it (each family in its own table: `ip knit`, `ip6 knit`). */
 export interface NftNetwork {
   /** the network's name (rule comments) */
   name: string;
-  /** the network's CIDR across the cluster */
-  cidr: string;
+  /** the network's IPv4 CIDR across the cluster; absent for an IPv6-only network */
+  cidr?: string;
+  /** the network's IPv6 CIDR across the cluster (dual-stack or IPv6-only); absent for an IPv4-only network */
+  cidr6?: string;
   /** the network's bridge on this node */
   bridge: string;
   /** no traffic to or from outside its CIDR */
   internal: boolean;
 }
 
-/** NAT of one named network on this node. */
+/** NAT of one named network on this node, per family (IPv4 in `ip knit`, IPv6 in `ip6 knit`). */
 export interface NftExtraNat {
-  /** this node's subnet of the network (hairpin) */
-  nodeSubnet: string;
-  /** the network's CIDR, when its outbound traffic is masqueraded */
+  /** this node's IPv4 subnet of the network (hairpin); absent for an IPv6-only network */
+  nodeSubnet?: string;
+  /** the network's IPv4 CIDR, when its outbound traffic is masqueraded */
   masqueradeCidr?: string;
+  /** this node's IPv6 subnet of the network (hairpin of IPv6 port mappings) */
+  nodeSubnet6?: string;
+  /** the network's IPv6 CIDR, when its outbound IPv6 traffic is masqueraded (its ipv6Masquerade) */
+  masquerade6Cidr?: string;
 }
 
 /** A mapping after validation: hostIp normalized (absent = any local address). */

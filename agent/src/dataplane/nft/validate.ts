@@ -168,8 +168,10 @@ export function normalizeDesired(desired: NftDesiredState): NormalizedState {
   }
   out.networks = (desired.networks ?? []).map((n, i) => normalizeNetwork(n, i)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   out.extraNat = (desired.extraNat ?? []).map((n, i): NftExtraNat => ({
-    nodeSubnet: normalizeCidr(n.nodeSubnet, `extraNat[${i}].nodeSubnet`),
+    ...(n.nodeSubnet !== undefined ? { nodeSubnet: normalizeCidr(n.nodeSubnet, `extraNat[${i}].nodeSubnet`) } : {}),
     ...(n.masqueradeCidr !== undefined ? { masqueradeCidr: normalizeCidr(n.masqueradeCidr, `extraNat[${i}].masqueradeCidr`) } : {}),
+    ...(n.nodeSubnet6 !== undefined ? { nodeSubnet6: normalizeCidr6(n.nodeSubnet6, `extraNat[${i}].nodeSubnet6`) } : {}),
+    ...(n.masquerade6Cidr !== undefined ? { masquerade6Cidr: normalizeCidr6(n.masquerade6Cidr, `extraNat[${i}].masquerade6Cidr`) } : {}),
   }));
   const claimed = new Map<string, NormalizedMapping>();
   desired.portMappings.forEach((pm, i) => {
@@ -209,7 +211,19 @@ const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 function normalizeNetwork(n: NftNetwork, i: number): NftNetwork {
   if (typeof n.name !== 'string' || !NETWORK_NAME.test(n.name)) throw new NftValidationError(`networks[${i}].name: ${JSON.stringify(n.name)} is not a network name`);
   if (typeof n.bridge !== 'string' || !IFNAME.test(n.bridge)) throw new NftValidationError(`networks[${i}].bridge: ${JSON.stringify(n.bridge)} is not an interface name`);
-  return { name: n.name, cidr: normalizeCidr(n.cidr, `networks[${i}].cidr`), bridge: n.bridge, internal: n.internal === true };
+  if (n.cidr === undefined && n.cidr6 === undefined) throw new NftValidationError(`networks[${i}] (${n.name}): has neither cidr nor cidr6`);
+  return {
+    name: n.name, bridge: n.bridge, internal: n.internal === true,
+    ...(n.cidr !== undefined ? { cidr: normalizeCidr(n.cidr, `networks[${i}].cidr`) } : {}),
+    ...(n.cidr6 !== undefined ? { cidr6: normalizeCidr6(n.cidr6, `networks[${i}].cidr6`) } : {}),
+  };
+}
+
+/** A canonical IPv6 CIDR (network address, compressed), or NftValidationError naming `field`. */
+function normalizeCidr6(text: string, field: string): string {
+  const c = typeof text === 'string' ? parseCidrAny(text) : undefined;
+  if (c === undefined || c.family !== 6 || c.prefixLength === 0) throw new NftValidationError(`${field}: ${JSON.stringify(text)} is not an IPv6 CIDR like fd00:10:244::/56`);
+  return formatCidrAny(c);
 }
 
 /**
