@@ -37,6 +37,11 @@ export interface Rejection {
 
 const LOCAL = '';
 
+/** The source key a candidate is filed under: LOCAL for ours, else the peer's address. */
+function sourceKey(c: Candidate): string {
+  return c.source.kind === 'peer' ? c.source.peerAddress : LOCAL;
+}
+
 /** Result of applying an UPDATE. */
 export interface ApplyResult {
   /** Prefixes whose best path may have changed. */
@@ -49,8 +54,12 @@ export interface ApplyResult {
 
 /** Adj-RIBs-In, local paths and the Loc-RIB; every mutator returns the prefix keys whose best path may have changed. */
 export class Rib {
-  /** prefix key → source key (LOCAL for ours, else the peer address) → candidate */
-  private readonly byPrefix = new Map<string, Map<string, Candidate>>();
+  /**
+   * prefix key → its candidates, at most one per source (sourceKey). An
+   * array, not a Map: nearly every prefix has one or two, and with 100 000
+   * learned prefixes a Map each was ~35 MB of the heap.
+   */
+  private readonly byPrefix = new Map<string, Candidate[]>();
   /** peer address → prefix keys it announced */
   private readonly byPeer = new Map<string, Set<string>>();
   private readonly best = new Map<string, Candidate>();
@@ -90,7 +99,7 @@ export class Rib {
       const c: Candidate = { path: p, source };
       if (reason) {
         c.rejected = reason;
-        if (this.byPrefix.get(key)?.get(peer)?.rejected !== reason) rejected.push({ prefix: key, reason, nextHop: p.nextHop });
+        if (this.candidate(key, peer)?.rejected !== reason) rejected.push({ prefix: key, reason, nextHop: p.nextHop });
       }
       changed.push(...this.put(peer, key, c));
     }
@@ -104,9 +113,10 @@ export class Rib {
    */
   reimport(): string[] {
     const changed: string[] = [];
-    for (const [key, m] of this.byPrefix) {
+    for (const [key, list] of this.byPrefix) {
       let touched = false;
-      for (const [src, c] of m) {
+      for (const c of list) {
+        const src = sourceKey(c);
         if (src === LOCAL || c.source.kind !== 'peer') continue;
         const reason = this.verdict(c.source, c.path);
         if (reason === c.rejected) continue;
@@ -156,7 +166,7 @@ export class Rib {
   markStale(peer: string, afis: ReadonlySet<4 | 6>): number {
     let n = 0;
     for (const key of this.byPeer.get(peer) ?? []) {
-      const c = this.byPrefix.get(key)?.get(peer);
+      const c = this.candidate(key, peer);
       if (c && afis.has(c.path.prefix.afi)) {
         c.stale = true;
         n++;
@@ -169,7 +179,7 @@ export class Rib {
   dropFresh(peer: string): string[] {
     const changed: string[] = [];
     for (const key of [...(this.byPeer.get(peer) ?? [])]) {
-      if (!this.byPrefix.get(key)?.get(peer)?.stale) changed.push(...this.remove(peer, key));
+      if (!this.candidate(key, peer)?.stale) changed.push(...this.remove(peer, key));
     }
     return changed;
   }
@@ -178,7 +188,7 @@ export class Rib {
   sweepStale(peer: string, afi?: 4 | 6): string[] {
     const changed: string[] = [];
     for (const key of [...(this.byPeer.get(peer) ?? [])]) {
-      const c = this.byPrefix.get(key)?.get(peer);
+      const c = this.candidate(key, peer);
       if (c?.stale && (afi === undefined || c.path.prefix.afi === afi)) changed.push(...this.remove(peer, key));
     }
     return changed;
@@ -215,21 +225,30 @@ export class Rib {
 
   /** Every path in the Adj-RIBs-In (not the local ones), with whether it is the best. */
   *learned(): IterableIterator<{ candidate: Candidate; best: boolean }> {
-    for (const [key, m] of this.byPrefix) {
+    for (const [key, list] of this.byPrefix) {
       const best = this.best.get(key);
-      for (const [src, c] of m) if (src !== LOCAL) yield { candidate: c, best: c === best };
+      for (const c of list) if (sourceKey(c) !== LOCAL) yield { candidate: c, best: c === best };
     }
   }
 
+  private candidate(key: string, src: string): Candidate | undefined {
+    const list = this.byPrefix.get(key);
+    if (list === undefined) return undefined;
+    for (const c of list) if (sourceKey(c) === src) return c;
+    return undefined;
+  }
+
   private put(src: string, key: string, c: Candidate): string[] {
-    let m = this.byPrefix.get(key);
-    if (!m) {
-      m = new Map();
-      this.byPrefix.set(key, m);
+    const list = this.byPrefix.get(key);
+    const at = list === undefined ? -1 : list.findIndex((x) => sourceKey(x) === src);
+    // A new list is made at its exact size: [] then push() would reserve room for 17.
+    if (list === undefined) this.byPrefix.set(key, [c]);
+    else if (at >= 0) {
+      this.count(src, list[at]!, -1);
+      list[at] = c;
+    } else {
+      list.push(c);
     }
-    const old = m.get(src);
-    if (old) this.count(src, old, -1);
-    m.set(src, c);
     this.count(src, c, 1);
     let keys = this.byPeer.get(src);
     if (!keys) {
@@ -241,19 +260,20 @@ export class Rib {
   }
 
   private remove(src: string, key: string): string[] {
-    const m = this.byPrefix.get(key);
-    const old = m?.get(src);
-    if (!m || !old) return [];
-    m.delete(src);
+    const list = this.byPrefix.get(key);
+    const at = list === undefined ? -1 : list.findIndex((x) => sourceKey(x) === src);
+    if (list === undefined || at < 0) return [];
+    const old = list[at]!;
+    list.splice(at, 1);
     this.count(src, old, -1);
     this.byPeer.get(src)?.delete(key);
-    if (m.size === 0) this.byPrefix.delete(key);
+    if (list.length === 0) this.byPrefix.delete(key);
     return this.decide(key);
   }
 
   private decide(key: string, force = false): string[] {
-    const m = this.byPrefix.get(key);
-    const next = m ? selectBest(m.values()) : undefined;
+    const list = this.byPrefix.get(key);
+    const next = list ? selectBest(list) : undefined;
     const prev = this.best.get(key);
     if (next) this.best.set(key, next);
     else this.best.delete(key);

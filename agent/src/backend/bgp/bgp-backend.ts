@@ -78,6 +78,8 @@ export class BgpBackend implements Backend {
   /** desired()'s route and plan per learned path, valid for one underlay and IPv6 next hop (`plansContext`). */
   private plans = new WeakMap<Path, { route: Route | undefined; source: string; plan?: PeerPlan }>();
   private plansContext = '';
+  /** "bgp <peer>" per peer, one string shared by all its paths' plans (100 000 copies were ~16 MB). */
+  private readonly sourceNames = new Map<string, string>();
 
   constructor(private readonly ctx: Omit<BackendContext, 'nl'> & { nl: BgpBackendNetlink }, private readonly deps: BgpBackendDeps = {}) {
     this.nl = ctx.nl;
@@ -147,7 +149,8 @@ export class BgpBackend implements Backend {
     for (const c of speaker.bestLearned()) {
       let made = this.plans.get(c.path);
       if (made === undefined) {
-        made = { route: this.routeFor(c, underlay.index), source: `bgp ${c.source.kind === 'peer' ? c.source.peerAddress : 'local'}` };
+        // (plan in the literal: added later it would cost every entry an out-of-object property store)
+        made = { route: this.routeFor(c, underlay.index), source: this.sourceName(c.source.kind === 'peer' ? c.source.peerAddress : 'local'), plan: undefined };
         this.plans.set(c.path, made);
       }
       const route = made.route;
@@ -162,6 +165,12 @@ export class BgpBackend implements Backend {
       out.peers.push(plan(r, 'bgp (preserved across restart)', r.gateway ?? ''));
     }
     return out;
+  }
+
+  private sourceName(peer: string): string {
+    let name = this.sourceNames.get(peer);
+    if (name === undefined) this.sourceNames.set(peer, (name = `bgp ${peer}`));
+    return name;
   }
 
   ownedDevices(): number[] {
@@ -206,10 +215,11 @@ export class BgpBackend implements Backend {
     // Our own address as next hop (a reflector echoing us) or none: nothing to install.
     if (!gateway || gateway === this.ctx.node.publicIp || gateway === '0.0.0.0' || gateway === '::') return undefined;
     if (gateway === this.nextHop6?.global || gateway === this.nextHop6?.linkLocal) return undefined;
-    const route: Route = { dst: prefixKey(p.prefix), gateway, index, protocol: RTPROT_KNIT_BGP };
     // The kernel gives IPv6 routes metric 1024 when none is set; say so, or the diff never matches.
-    if (p.prefix.afi === 6) route.metric = IPV6_DEFAULT_METRIC;
-    return route;
+    // (In the literal: a property added later costs every route an out-of-object property store.)
+    return p.prefix.afi === 6
+      ? { dst: prefixKey(p.prefix), gateway, index, protocol: RTPROT_KNIT_BGP, metric: IPV6_DEFAULT_METRIC }
+      : { dst: prefixKey(p.prefix), gateway, index, protocol: RTPROT_KNIT_BGP };
   }
 
   /** What the import policy checks learned routes against (see agent/src/bgp/import-policy.ts). */
@@ -316,8 +326,12 @@ export class BgpBackend implements Backend {
   }
 }
 
+/** A BGP route has no neighbours or FDB entries: one shared (frozen) empty list, not two per learned route. */
+const NO_NEIGHBOURS = Object.freeze([]) as unknown as PeerPlan['neighbours'];
+const NO_FDB = Object.freeze([]) as unknown as PeerPlan['fdb'];
+
 function plan(route: Route, nodeName: string, publicIp: string): PeerPlan {
-  return { subnet: route.dst, nodeName, publicIp, mode: 'bgp', routes: [route], neighbours: [], fdb: [] };
+  return { subnet: route.dst, nodeName, publicIp, mode: 'bgp', routes: [route], neighbours: NO_NEIGHBOURS, fdb: NO_FDB };
 }
 
 /** Registry entry for bgp. */

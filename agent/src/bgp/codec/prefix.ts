@@ -52,5 +52,7 @@ export function encodePrefixes(prefixes: readonly Prefix[]): Buffer {
 
 /** "10.0.0.0/8" style text of a prefix, for logs and maps. */
 export function prefixToString(p: Prefix): string {
-  return `${p.addr}/${p.len}`;
+  // join() makes one flat string; a template makes a rope of three (~150 bytes instead of ~35),
+  // and with 100 000 learned prefixes these are the RIB's keys and the kernel routes' dst.
+  return [p.addr, p.len].join('/');
 }
