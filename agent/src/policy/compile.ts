@@ -103,11 +103,18 @@ function everything(): AddressRange[] {
 }
 
 /** A network's endpoints, each address parsed once, found by label. */
+interface ParsedEndpoint {
+  readonly canonical: string[];
+  readonly hosts: AddressRange[];
+}
+
 class Members {
   private readonly byLabel = new Map<string, PolicyEndpoint[]>();
-  private readonly parsed = new Map<PolicyEndpoint, { canonical: string[]; hosts: AddressRange[] }>();
+  private readonly parsed: WeakMap<PolicyEndpoint, ParsedEndpoint>;
 
-  constructor(readonly all: readonly PolicyEndpoint[]) {
+  /** `parsed`: endpoints' parsed addresses kept from earlier indexes (an endpoint object is immutable). */
+  constructor(readonly all: readonly PolicyEndpoint[], parsed = new WeakMap<PolicyEndpoint, ParsedEndpoint>()) {
+    this.parsed = parsed;
     for (const e of all) {
       for (const [k, v] of Object.entries(e.labels)) {
         const key = `${k}\n${v}`;
@@ -115,6 +122,7 @@ class Members {
         if (list === undefined) this.byLabel.set(key, [e]);
         else list.push(e);
       }
+      if (parsed.has(e)) continue;
       const canonical: string[] = [];
       const hosts: AddressRange[] = [];
       for (const raw of e.addresses) {
@@ -149,37 +157,60 @@ class Members {
   }
 }
 
-function peerRanges(peer: Peer, members: Members): AddressRange[] {
-  if ('selector' in peer) return members.select(peer.selector).flatMap((e) => members.hosts(e));
-  return subtractRanges(cidrRange(peer.cidr), peer.except.map(cidrRange));
+/** A policy's rules of one direction as compiled, with the endpoints their selectors selected then. */
+interface CompiledRules {
+  readonly rules: CompiledRule[];
+  /** per rule, per selector peer: the endpoints it selected */
+  readonly selected: ReadonlyArray<ReadonlyArray<readonly PolicyEndpoint[]>>;
 }
 
-function compileRules(policy: Policy, direction: Direction, members: Members): CompiledRule[] {
-  return (policy[direction] ?? []).map((rule, index) => ({
-    policy: policy.name,
-    rule: index,
-    peers: rule.peers.length === 0 ? everything() : rule.peers.flatMap((p) => peerRanges(p, members)),
-    ports: rule.ports.length === 0
-      ? [{ protocol: 'any' as const, portFirst: 0, portLast: 65535 }]
-      : rule.ports.map((p) => ({ protocol: p.protocol, portFirst: p.port ?? 0, portLast: p.endPort ?? p.port ?? 65535 })),
-  }));
+function selections(policy: Policy, direction: Direction, members: Members): Array<Array<readonly PolicyEndpoint[]>> {
+  return (policy[direction] ?? []).map((rule) => rule.peers.flatMap((p) => ('selector' in p ? [members.select(p.selector)] : [])));
+}
+
+function compileRules(policy: Policy, direction: Direction, members: Members, selected = selections(policy, direction, members)): CompiledRules {
+  const rules = (policy[direction] ?? []).map((rule, index) => {
+    let s = 0;
+    const peers = rule.peers.length === 0
+      ? everything()
+      : rule.peers.flatMap((p) => ('selector' in p ? selected[index]![s++]!.flatMap((e) => members.hosts(e)) : subtractRanges(cidrRange(p.cidr), p.except.map(cidrRange))));
+    return {
+      policy: policy.name,
+      rule: index,
+      peers,
+      ports: rule.ports.length === 0
+        ? [{ protocol: 'any' as const, portFirst: 0, portLast: 65535 }]
+        : rule.ports.map((p) => ({ protocol: p.protocol, portFirst: p.port ?? 0, portLast: p.endPort ?? p.port ?? 65535 })),
+    };
+  });
+  return { rules, selected };
+}
+
+/** The rules compiled last time when their selectors still select the same endpoints, else compiled anew. */
+function rulesFor(policy: Policy, direction: Direction, members: Members, last: CompiledRules | undefined): CompiledRules {
+  if (last === undefined) return compileRules(policy, direction, members);
+  const now = selections(policy, direction, members);
+  const same = now.every((perRule, i) => perRule.every((list, j) => sameItems(list, last.selected[i]![j]!)));
+  return same ? last : compileRules(policy, direction, members, now);
 }
 
 /**
  * What one compile can hand to the next: the member index while a network's
- * endpoints are the same objects, each policy's compiled rules while its
- * object and the members are the same, and each class while its rules and
+ * endpoints are the same objects (and endpoints' parsed addresses while they
+ * live), each policy's compiled rules while its object is the same and its
+ * selectors select the same endpoints, and each class while its rules and
  * addresses are. knitd's policy loop keeps one across runs (its parsed
  * records keep their identity while their etcd values do), so a change to
- * one policy among 100 recompiles that policy, and the nft renderer, which
- * keeps its work per class object, renders only the classes that changed.
- * The result is the same as without it.
+ * one policy among 100, or a new endpoint, recompiles only the rules it
+ * touches, and the nft renderer, which keeps its work per class object,
+ * renders only the classes that changed. The result is the same as without.
  */
 export class CompileMemo {
   /** per network: its endpoints as last seen and their index */
   readonly members = new Map<string, { endpoints: readonly PolicyEndpoint[]; index: Members }>();
-  /** per member index: each policy's rules by direction */
-  readonly rules = new WeakMap<Members, WeakMap<Policy, Partial<Record<Direction, CompiledRule[]>>>>();
+  readonly parsed = new WeakMap<PolicyEndpoint, ParsedEndpoint>();
+  /** each policy's rules by direction, with what their selectors selected */
+  readonly rules = new WeakMap<Policy, Partial<Record<Direction, CompiledRules>>>();
   /** per network, direction and selecting policies: the class made last time */
   readonly classes = new Map<string, PolicyClass>();
 }
@@ -192,7 +223,7 @@ function membersOf(network: string, endpoints: readonly PolicyEndpoint[], memo?:
   const mine = endpoints.filter((e) => e.network === network);
   const last = memo?.members.get(network);
   if (last !== undefined && sameItems(last.endpoints, mine)) return last.index;
-  const index = new Members(mine);
+  const index = new Members(mine, memo?.parsed);
   memo?.members.set(network, { endpoints: mine, index });
   return index;
 }
@@ -200,11 +231,7 @@ function membersOf(network: string, endpoints: readonly PolicyEndpoint[], memo?:
 /** Compiles the policies of one network against that network's endpoints (`memo`: see CompileMemo). */
 export function compileNetwork(network: string, policies: readonly Policy[], endpoints: readonly PolicyEndpoint[], memo?: CompileMemo): CompiledPolicy {
   const members = membersOf(network, endpoints, memo);
-  let rulesByPolicy = memo?.rules.get(members);
-  if (rulesByPolicy === undefined) {
-    rulesByPolicy = new WeakMap();
-    memo?.rules.set(members, rulesByPolicy);
-  }
+  const rulesByPolicy = memo?.rules ?? new WeakMap<Policy, Partial<Record<Direction, CompiledRules>>>();
   const mine = policies.filter((p) => p.network === network).slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const isolated: Record<Direction, IsolatedAddress[]> = { ingress: [], egress: [] };
   const classes: Record<Direction, PolicyClass[]> = { ingress: [], egress: [] };
@@ -222,10 +249,17 @@ export function compileNetwork(network: string, policies: readonly Policy[], end
         }
       }
     }
+    const done = new Map<Policy, CompiledRule[]>();
     const rulesOf = (p: Policy): CompiledRule[] => {
-      let byDirection = rulesByPolicy.get(p);
-      if (byDirection === undefined) rulesByPolicy.set(p, (byDirection = {}));
-      return (byDirection[direction] ??= compileRules(p, direction, members));
+      let rules = done.get(p);
+      if (rules === undefined) {
+        let byDirection = rulesByPolicy.get(p);
+        if (byDirection === undefined) rulesByPolicy.set(p, (byDirection = {}));
+        const compiled = rulesFor(p, direction, members, byDirection[direction]);
+        byDirection[direction] = compiled;
+        done.set(p, (rules = compiled.rules));
+      }
+      return rules;
     };
     const bySignature = new Map<string, { policies: Policy[]; addresses: string[] }>();
     for (const [address, { endpoint, policies: selecting }] of byAddress) {
