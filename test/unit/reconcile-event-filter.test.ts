@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { eventNeedsRun, type WantedObjects } from '../../agent/src/dataplane/reconcile/event-filter';
-import { fdbKey, neighbourKey, routeKey } from '../../agent/src/dataplane/reconcile';
+import { diffDataplane } from '../../agent/src/dataplane/reconcile';
 import { LogOnChange } from '../../agent/src/dataplane/reconcile/log-dedupe';
 import type { FdbEntry, Link, NetlinkEvent, Neighbour, Route } from '../../agent/src/netlink/types';
 
@@ -9,9 +9,10 @@ const neigh: Neighbour = { index: 7, ip: '10.244.2.0', mac: '02:00:00:00:00:02',
 const fdb: FdbEntry = { index: 7, mac: '02:00:00:00:00:02', dst: '192.168.1.2', permanent: true };
 const link = (up: boolean, index = 7): Link => ({ index, name: 'knit.1', kind: 'vxlan', mtu: 1450, up });
 
+// what a run wanting these objects leaves the reconciler with (the diff's wanted index)
 const wanted: WantedObjects = {
   protocol: 89, owned: [7],
-  routes: new Set([routeKey(route)]), neighbours: new Set([neighbourKey(neigh)]), fdb: new Set([fdbKey(fdb)]),
+  ...diffDataplane({ routes: [route], neighbours: [neigh], fdb: [fdb] }, { routes: [], neighbours: [], fdb: [] }, { protocol: 89, ownedDevices: [7] }).wanted,
 };
 
 describe('reconcile: which netlink events need a run', () => {
@@ -21,6 +22,8 @@ describe('reconcile: which netlink events need a run', () => {
     { name: 'a knit route that is not wanted (our own delete)', ev: { type: 'route-deleted', route: { ...route, dst: '10.244.9.0/24' } }, run: false },
     { name: 'a wanted neighbour deleted', ev: { type: 'neigh-deleted', neighbour: neigh }, run: true, setup: false },
     { name: 'a neighbour on a foreign device', ev: { type: 'neigh-deleted', neighbour: { ...neigh, index: 3 } }, run: false },
+    { name: 'a neighbour on our device that is not wanted (our own delete)', ev: { type: 'neigh-deleted', neighbour: { ...neigh, ip: '10.244.9.0' } }, run: false },
+    { name: 'an FDB entry on our device that is not wanted', ev: { type: 'fdb-deleted', entry: { ...fdb, mac: '02:00:00:00:00:09' } }, run: false },
     { name: 'a wanted FDB entry deleted', ev: { type: 'fdb-deleted', entry: fdb }, run: true, setup: false },
     { name: 'a backend device deleted', ev: { type: 'link-deleted', link: link(true) }, run: true, setup: true },
     { name: 'a backend device set down', ev: { type: 'link-changed', link: link(false) }, run: true, setup: true },

@@ -65,7 +65,7 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     rec.setPeers([peer(2), peer(3)]);
     const first = await rec.reconcileNow();
     expect(first).to.include({ added: 4, writes: 4, deleted: 0, failed: 0, setupRan: true });
-    expect([...nl.routes.keys()].sort()).to.deep.equal(['254|10.244.2.0/24|0', '254|10.244.3.0/24|0']);
+    expect([...nl.routes.keys()].sort()).to.deep.equal(['10.244.2.0/24', '10.244.3.0/24']);
     const second = await rec.reconcileNow();
     expect(second).to.include({ writes: 0, unchanged: 4, setupRan: false });
     expect(rec.stats).to.include({ runs: 2, writes: 4, lastWrites: 0, peers: 2 });
@@ -140,12 +140,12 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     nl.emit({ type: 'route-deleted', route: { dst: '10.244.2.0/24', protocol: 4, table: 254, metric: 0 } });
     await tick(20);
     expect(rec.stats.runs).to.equal(runs);
-    const r = nl.routes.get('254|10.244.2.0/24|0')!;
-    nl.routes.delete('254|10.244.2.0/24|0');
+    const r = nl.routes.get('10.244.2.0/24')!;
+    nl.routes.delete('10.244.2.0/24');
     nl.emit({ type: 'route-deleted', route: r });
     await tick(20);
     expect(rec.stats.runs).to.equal(runs + 1);
-    expect(nl.routes.has('254|10.244.2.0/24|0')).to.equal(true);
+    expect(nl.routes.has('10.244.2.0/24')).to.equal(true);
   });
 
   it('its own deletes (a peer left) are not logged as "deleted from outside" and cause no repair run', async () => {
@@ -165,7 +165,7 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     const msgs = lines.map((l) => String(l.message));
     expect(msgs.filter((m) => m.includes('from outside')), msgs.join(' | ')).to.deep.equal([]);
     // an outside delete of a still-wanted route is still reported
-    nl.routes.delete('254|10.244.2.0/24|0');
+    nl.routes.delete('10.244.2.0/24');
     nl.emit({ type: 'route-deleted', route: { dst: '10.244.2.0/24', protocol: 89, table: 254, metric: 0 } });
     await tick(20);
     expect(lines.map((l) => String(l.message))).to.include('knit route deleted from outside; repairing');

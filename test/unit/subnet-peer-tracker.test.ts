@@ -104,6 +104,16 @@ describe('subnet: PeerTracker', () => {
     expect(dups).to.equal(2); // warned once per lease, not per recompute
   });
 
+  it('the older lease by modRevision keeps a public IP: a re-put (newer revision) of the holder hands it to the other, as a sort by revision would', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me' });
+    const a = rec('10.244.5.0/24', 'a', '192.168.0.7');
+    const b = rec('10.244.3.0/24', 'b', '192.168.0.7');
+    t.applyReset({ leases: [b, a], invalid: [], revision: 9 }); // listed out of revision order
+    expect(t.peers().map((p) => p.nodeName)).to.deep.equal(['a']);
+    t.applyEvents([{ type: 'put', record: { ...a, modRevision: ++rev } }]);
+    expect(t.peers().map((p) => p.nodeName)).to.deep.equal(['b']);
+  });
+
   it('dual-stack: an IPv6 underlay address is unique too, and a peer turning IPv6 on is a change', () => {
     const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', publicIp: '192.168.0.1', publicIpv6: 'fd30::1' });
     const seen: string[][] = [];

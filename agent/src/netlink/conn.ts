@@ -9,12 +9,16 @@
  *   several reads; on a shared socket another request's ack would land
  *   between them and the package would cut the dump short, so dumps get
  *   their own socket and a queue.
+ * - the raw dumper (raw-dump.ts, opened at its first use): the route,
+ *   neighbour and FDB dumps, decoded message by message as they arrive
+ *   (decode.ts) instead of through the package's generic parser.
  *
  * Every failure leaves here as a NetlinkError naming the operation and object.
  */
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
 import { toNetlinkError } from './errors';
 import { withNetns } from './netns';
+import { RawDumper, type DumpVisitor } from './raw-dump';
 import { WriteBatcher, type BatchedWrite } from './write-batch';
 
 /**
@@ -101,6 +105,7 @@ export class RtConn {
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
   private dumpChain: Promise<unknown> = Promise.resolve();
+  private readonly raw: RawDumper;
   private closed = false;
 
   constructor(readonly netns: string | null, private readonly observer: NetlinkObserver = {}) {
@@ -111,6 +116,7 @@ export class RtConn {
       this.req.socket.close();
       throw err;
     }
+    this.raw = new RawDumper(netns);
     this.batcher = new WriteBatcher(this.req);
     failPendingOnError(this.req, this.batcher);
     failPendingOnError(this.dumpSock);
@@ -181,9 +187,28 @@ export class RtConn {
     return run;
   }
 
+  /**
+   * Run one dump of `type` (RTM_GETROUTE, RTM_GETNEIGH) with `body` as its
+   * family header on the raw dumper; `visit` decodes each message as it
+   * arrives. Errors (the kernel's, a malformed message, the decoder's) become
+   * NetlinkError(op, object).
+   */
+  async rawDump(op: string, object: string, type: number, body: Buffer, visit: DumpVisitor): Promise<void> {
+    if (this.closed) throw toNetlinkError(closedError(), op, object);
+    try {
+      await this.raw.dump(type, body, visit);
+      this.observe(op);
+    } catch (err) {
+      const e = toNetlinkError(err, op, object);
+      this.observe(op, e);
+      throw e;
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.raw.close();
     this.batcher.close(closedError());
     this.req.socket.close();
     this.dumpSock.socket.close();

@@ -2,15 +2,16 @@
  * Change events: a dedicated rtnetlink socket in the handle's namespace,
  * joined to the link, neighbour and IPv4/IPv6 route multicast groups, whose
  * messages are decoded into typed NetlinkEvents (AF_BRIDGE neighbour messages
- * are bridge FDB entries, reported as fdb-* events).
+ * are bridge FDB entries, reported as fdb-* events). Route, neighbour and
+ * FDB messages go through the compact decoder (decode.ts); a message it
+ * cannot decode reaches `onError` as a NetlinkDecodeError.
  */
 import { rt } from 'netlink';
 import { createSocketIn } from './conn';
 import { netlinkDrops, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
-import { fdbFromMessage } from './fdb';
-import { neighFromMessage } from './neighbours';
-import { routeFromMessage } from './routes';
+import { decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily } from './decode';
+import { AF_BRIDGE } from './validate';
 import type { NetlinkEvent, Subscription } from './types';
 
 const { MessageType, MulticastGroups } = rt;
@@ -38,17 +39,18 @@ export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | und
     }
     case MessageType.NEWROUTE:
     case MessageType.DELROUTE: {
-      const route = routeFromMessage(rt.parseRouteMessage(data));
+      const route = decodeRoute(data, 0, data.length);
       if (!route) return undefined;
       return { type: type === MessageType.NEWROUTE ? 'route-added' : 'route-deleted', route };
     }
     case MessageType.NEWNEIGH:
     case MessageType.DELNEIGH: {
-      const m = rt.parseNeighborMessage(data);
       const added = type === MessageType.NEWNEIGH;
-      const entry = fdbFromMessage(m);
-      if (entry) return { type: added ? 'fdb-added' : 'fdb-deleted', entry };
-      const neighbour = neighFromMessage(m, !added);
+      if (neighbourFamily(data, 0, data.length) === AF_BRIDGE) {
+        const entry = decodeFdb(data, 0, data.length);
+        return entry ? { type: added ? 'fdb-added' : 'fdb-deleted', entry } : undefined;
+      }
+      const neighbour = decodeNeighbour(data, 0, data.length, !added);
       if (!neighbour) return undefined;
       return { type: added ? 'neigh-added' : 'neigh-deleted', neighbour };
     }

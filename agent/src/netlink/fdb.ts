@@ -7,7 +7,8 @@ import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
 import type { FdbEntry } from './types';
 import { AF_BRIDGE, bufToIp, bufToMac, checkIndex, macToBuf, parseIp } from './validate';
-import { NUD_PERMANENT, neighWrite } from './neighbours';
+import { NUD_PERMANENT, neighDumpRequest, neighWrite } from './neighbours';
+import { decodeFdb } from './decode';
 
 function fdbMessage(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>, permanent: boolean): { data: rt.Neighbor; attrs: rt.NeighborAttrs } {
   checkIndex('index', e.index);
@@ -56,13 +57,13 @@ export function fdbFromMessage(m: rt.NeighborMessage): FdbEntry | undefined {
 /** bridge fdb show [dev X] */
 export async function fdbList(c: RtConn, filter: { index?: number } = {}): Promise<FdbEntry[]> {
   if (filter.index !== undefined) checkIndex('index', filter.index);
-  const msgs = await c.dump('fdb list', 'bridge fdb', (s) => s.getNeighbors({ family: AF_BRIDGE }));
   const out: FdbEntry[] = [];
-  for (const m of msgs) {
-    const e = fdbFromMessage(m);
-    if (!e) continue;
-    if (filter.index !== undefined && e.index !== filter.index) continue;
+  await c.rawDump('fdb list', 'bridge fdb', rt.MessageType.GETNEIGH, neighDumpRequest(AF_BRIDGE), (type, buf, start, end) => {
+    if (type !== rt.MessageType.NEWNEIGH) return;
+    const e = decodeFdb(buf, start, end);
+    if (!e) return;
+    if (filter.index !== undefined && e.index !== filter.index) return;
     out.push(e);
-  }
+  });
   return out;
 }

@@ -4,10 +4,18 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
+import { decodeNeighbour, neighbourState } from './decode';
 import type { BatchedWrite } from './write-batch';
 import { NetlinkInputError } from './errors';
 import type { Neighbour } from './types';
 import { AF_INET, AF_INET6, bufToIp, bufToMac, checkFamily, checkIndex, familyNumber, macToBuf, parseIp } from './validate';
+
+/** An RTM_GETNEIGH dump request body: ndmsg with only the family set (0: IPv4 and IPv6). */
+export function neighDumpRequest(family: number): Buffer {
+  const req = Buffer.alloc(12);
+  req[0] = family;
+  return req;
+}
 
 /** NUD_PERMANENT */
 export const NUD_PERMANENT = 0x80;
@@ -61,16 +69,14 @@ export function neighFromMessage(m: rt.NeighborMessage, allowNoMac = false): Nei
 export async function neighList(c: RtConn, filter: { index?: number; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
   const family = checkFamily('family', filter.family);
   if (filter.index !== undefined) checkIndex('index', filter.index);
-  const msgs = await c.dump('neigh list', 'neighbours', (s) =>
-    s.getNeighbors({ family: family ? familyNumber(family) : 0 }));
   const out: Neighbour[] = [];
-  for (const m of msgs) {
-    const n = neighFromMessage(m);
-    if (!n) continue;
-    const state = m.data.state ? rt.formatNeighborState(m.data.state) : 0;
-    if ((state & ~NUD_NOARP) === 0) continue;
-    if (filter.index !== undefined && n.index !== filter.index) continue;
+  await c.rawDump('neigh list', 'neighbours', rt.MessageType.GETNEIGH, neighDumpRequest(family ? familyNumber(family) : 0), (type, buf, start, end) => {
+    if (type !== rt.MessageType.NEWNEIGH) return;
+    const n = decodeNeighbour(buf, start, end);
+    if (!n) return;
+    if ((neighbourState(buf, start, end) & ~NUD_NOARP) === 0) return;
+    if (filter.index !== undefined && n.index !== filter.index) return;
     out.push(n);
-  }
+  });
   return out;
 }

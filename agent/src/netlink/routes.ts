@@ -9,6 +9,7 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
+import { decodeRoute } from './decode';
 import type { BatchedWrite } from './write-batch';
 import { NetlinkInputError } from './errors';
 import type { Route, RouteFilter, RouteScope } from './types';
@@ -127,16 +128,18 @@ export async function routeList(c: RtConn, filter: RouteFilter = {}): Promise<Ro
   const table = filter.table === undefined ? RT_TABLE_MAIN : checkInt('table', filter.table, 0, 0xffffffff);
   if (filter.protocol !== undefined) checkInt('protocol', filter.protocol, 0, 255);
   if (filter.index !== undefined) checkIndex('index', filter.index);
-  const msgs = await c.dump('route list', `routes${table ? ` table ${table}` : ''}`, (s) =>
-    s.getRoutes({ family: family ? familyNumber(family) : 0 }));
+  // rtmsg with only the family set: every route of that family (0: both)
+  const req = Buffer.alloc(12);
+  req[0] = family ? familyNumber(family) : 0;
   const out: Route[] = [];
-  for (const m of msgs) {
-    const r = routeFromMessage(m);
-    if (!r) continue;
-    if (table ? r.table !== table : r.table === RT_TABLE_LOCAL) continue;
-    if (filter.protocol !== undefined && r.protocol !== filter.protocol) continue;
-    if (filter.index !== undefined && r.index !== filter.index) continue;
+  await c.rawDump('route list', `routes${table ? ` table ${table}` : ''}`, rt.MessageType.GETROUTE, req, (type, buf, start, end) => {
+    if (type !== rt.MessageType.NEWROUTE) return;
+    const r = decodeRoute(buf, start, end);
+    if (!r) return;
+    if (table ? r.table !== table : r.table === RT_TABLE_LOCAL) return;
+    if (filter.protocol !== undefined && r.protocol !== filter.protocol) return;
+    if (filter.index !== undefined && r.index !== filter.index) return;
     out.push(r);
-  }
+  });
   return out;
 }

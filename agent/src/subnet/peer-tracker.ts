@@ -52,7 +52,11 @@ export interface PeerTrackerEvents {
 
 /** Events: see PeerTrackerEvents. */
 export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
-  /** Every valid lease in etcd, by subnet. */
+  /**
+   * Every valid lease in etcd, by subnet, in modRevision order: a put moves
+   * its subnet to the end (watch events come in revision order), so the
+   * "older lease wins" pass needs no sort of the whole set per batch.
+   */
   private readonly all = new Map<string, LeaseRecord>();
   private readonly seenInvalid = new Set<string>();
   private readonly warnedDup = new Set<string>();
@@ -108,7 +112,7 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
   applyReset(list: LeaseList): void {
     this.stats.resets++;
     this.all.clear();
-    for (const r of list.leases) this.all.set(r.lease.subnet, r);
+    for (const r of [...list.leases].sort((a, b) => a.modRevision - b.modRevision)) this.all.set(r.lease.subnet, r);
     for (const e of list.invalid) this.noteInvalid(e);
     this.recompute();
   }
@@ -117,8 +121,12 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
   applyEvents(batch: readonly LeaseEvent[]): void {
     this.stats.batches++;
     for (const ev of batch) {
-      if (ev.type === 'put') this.all.set(ev.record.lease.subnet, ev.record);
-      else if (ev.type === 'delete') this.all.delete(ev.subnet);
+      if (ev.type === 'put') {
+        // a newer revision (the newest so far: watch events come in revision order) goes to the end
+        const had = this.all.get(ev.record.lease.subnet);
+        if (had && had.modRevision < ev.record.modRevision) this.all.delete(ev.record.lease.subnet);
+        this.all.set(ev.record.lease.subnet, ev.record);
+      } else if (ev.type === 'delete') this.all.delete(ev.subnet);
       else {
         // A bad value replacing a good one: the old one is no longer true either.
         if (ev.entry.subnet !== undefined) this.all.delete(ev.entry.subnet);
@@ -134,10 +142,9 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
     if (this.ownClaimed && !claimed) this.emit('own-subnet-free', own);
     this.ownClaimed = claimed;
     const byIp = new Map<string, LeaseRecord>();
-    // Older first, so the lease that claimed a public IP first keeps it.
-    const records = [...this.all.values()].sort((a, b) => a.modRevision - b.modRevision);
     const out: Lease[] = [];
-    for (const r of records) {
+    // Older first (the map's order), so the lease that claimed a public IP first keeps it.
+    for (const r of this.all.values()) {
       const l = r.lease;
       if (l.nodeName === this.opts.nodeName) {
         if (own !== undefined && l.subnet !== own) this.conflict({ kind: 'own-name-other-subnet', lease: l });
@@ -148,17 +155,25 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
         continue;
       }
       // Both underlay addresses (IPv4 and IPv6) must be unique: a packet to either reaches one node.
-      const addrs = l.publicIpv6 === undefined ? [l.publicIp] : [l.publicIp, l.publicIpv6];
-      if (addrs.some((a) => a === this.opts.publicIp || a === this.opts.publicIpv6)) {
+      // (Written out for one or two addresses: this loop runs over every lease on every batch.)
+      const v4 = l.publicIp;
+      const v6 = l.publicIpv6;
+      const mine = (a: string | undefined): boolean => a !== undefined && (a === this.opts.publicIp || a === this.opts.publicIpv6);
+      if (mine(v4) || mine(v6)) {
         this.duplicate(l, this.opts.nodeName);
         continue;
       }
-      const first = addrs.map((a) => byIp.get(a)).find((f) => f !== undefined && f.lease.nodeName !== l.nodeName);
+      const other = (a: string | undefined): LeaseRecord | undefined => {
+        const f = a === undefined ? undefined : byIp.get(a);
+        return f !== undefined && f.lease.nodeName !== l.nodeName ? f : undefined;
+      };
+      const first = other(v4) ?? other(v6);
       if (first) {
         this.duplicate(l, first.lease.nodeName);
         continue;
       }
-      for (const a of addrs) if (!byIp.has(a)) byIp.set(a, r);
+      if (!byIp.has(v4)) byIp.set(v4, r);
+      if (v6 !== undefined && !byIp.has(v6)) byIp.set(v6, r);
       out.push(l);
     }
     // Decorate-sort-undecorate on a numeric key: see subnetSortKey.

@@ -268,9 +268,7 @@ export class KnitdStateSource implements KnitStateSource {
   }
 
   private onPeers(next: Lease[]): void {
-    const seen = new Set<string>();
     for (const l of next) {
-      seen.add(l.subnet);
       const before = this.peers.get(l.subnet);
       // The tracker hands out the same object for an unchanged lease: most of a 10 000-peer set is that.
       if (before === l || (before && sameLease(before, l))) continue;
@@ -281,6 +279,9 @@ export class KnitdStateSource implements KnitStateSource {
       // not programmed until the reconcile run this change triggers says so (onReconciled)
       this.emit({ kind: 'peer', change, peer: this.peerStub(l, false) });
     }
+    // Every subnet of `next` is in the map now: the same size means nobody left (no set of every subnet per change).
+    if (this.peers.size === next.length) return;
+    const seen = new Set(next.map((l) => l.subnet));
     for (const [subnet, l] of this.peers) {
       if (seen.has(subnet)) continue;
       this.peers.delete(subnet);

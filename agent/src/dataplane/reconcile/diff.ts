@@ -63,14 +63,26 @@ export interface DataplaneDiff {
   conflicts: RouteConflict[];
   /** Desired objects already present and equal. */
   unchanged: number;
+  /** The desired objects' keys (the first of duplicates counts) */
+  wanted: WantedIndex;
 }
 
 /** The kernel gives an IPv6 route metric 1024 when none is set (IPv4: 0). */
 const IPV6_DEFAULT_METRIC = 1024;
 
-/** Identity of a route in the kernel (ignoring TOS, which knit never sets); an IPv6 route without a metric is the kernel's 1024. */
+/**
+ * Identity of a route in the kernel: table, dst and metric (ignoring TOS,
+ * which knit never sets); an IPv6 route without a metric is the kernel's
+ * 1024. A main-table route with its family's default metric (every route
+ * knit writes) is keyed by its dst string itself, so keying 10 000 routes
+ * allocates nothing; any other slot gets "table|dst|metric", which a dst
+ * (no '|') never equals.
+ */
 export function routeKey(r: Route): string {
-  return `${r.table ?? RT_TABLE_MAIN}|${r.dst}|${r.metric ?? (r.dst.includes(':') ? IPV6_DEFAULT_METRIC : 0)}`;
+  const table = r.table ?? RT_TABLE_MAIN;
+  const def = r.dst.includes(':') ? IPV6_DEFAULT_METRIC : 0;
+  const metric = r.metric ?? def;
+  return table === RT_TABLE_MAIN && metric === def ? r.dst : `${table}|${r.dst}|${metric}`;
 }
 
 export function neighbourKey(n: Pick<Neighbour, 'index' | 'ip'>): string {
@@ -107,96 +119,176 @@ export function fdbMatches(want: FdbEntry, have: FdbEntry): boolean {
   return (want.dst ?? '') === (have.dst ?? '') && want.permanent === have.permanent;
 }
 
+/** Per owned device (ifindex), objects by their address on it (neighbour IP, FDB MAC): no key string per object. */
+export type PerDevice<T> = Map<number, Map<string, T>>;
+
+/**
+ * The kernel's objects indexed the way the diff looks them up: routes by
+ * routeKey split into knit's (its protocol) and foreign ones; neighbours and
+ * FDB entries (all remotes of a MAC) on owned devices only. Built from a
+ * dump (indexCurrent) or kept current between dumps (kernel-view.ts).
+ */
+export interface IndexedCurrent {
+  ours: ReadonlyMap<string, Route>;
+  foreign: ReadonlyMap<string, Route>;
+  neighbours: ReadonlyMap<number, ReadonlyMap<string, Neighbour>>;
+  fdb: ReadonlyMap<number, ReadonlyMap<string, readonly FdbEntry[]>>;
+}
+
+/** An IndexedCurrent whose maps the owner changes in place (the kernel view). */
+export interface MutableIndex extends IndexedCurrent {
+  ours: Map<string, Route>;
+  foreign: Map<string, Route>;
+  neighbours: PerDevice<Neighbour>;
+  fdb: PerDevice<FdbEntry[]>;
+}
+
+/** What a diff wanted, by the same keys: the reconciler judges netlink events against it (event-filter.ts). */
+export interface WantedIndex {
+  routes: ReadonlySet<string>;
+  neighbours: ReadonlyMap<number, ReadonlySet<string>>;
+  fdb: ReadonlyMap<number, ReadonlySet<string>>;
+}
+
+export function perDeviceGet<T>(m: ReadonlyMap<number, ReadonlyMap<string, T>>, index: number, k: string): T | undefined {
+  return m.get(index)?.get(k);
+}
+
+export function perDeviceSet<T>(m: PerDevice<T>, index: number, k: string, v: T): void {
+  let d = m.get(index);
+  if (!d) {
+    d = new Map();
+    m.set(index, d);
+  }
+  d.set(k, v);
+}
+
+function addWanted(m: Map<number, Set<string>>, index: number, k: string): boolean {
+  let d = m.get(index);
+  if (!d) {
+    d = new Set();
+    m.set(index, d);
+  }
+  if (d.has(k)) return false;
+  d.add(k);
+  return true;
+}
+
+/**
+ * Index a dump for the diff: routes by routeKey (the first of ours and the
+ * first foreign one per slot: two of ours in one slot cannot happen in the
+ * kernel), neighbours and every FDB remote on the owned devices.
+ */
+export function indexCurrent(current: CurrentObjects, opts: DiffOptions): MutableIndex {
+  const owned = new Set(opts.ownedDevices);
+  const ours = new Map<string, Route>();
+  const foreign = new Map<string, Route>();
+  for (const r of current.routes) {
+    const k = routeKey(r);
+    const m = r.protocol === opts.protocol ? ours : foreign;
+    if (!m.has(k)) m.set(k, r);
+  }
+  const neighbours: PerDevice<Neighbour> = new Map();
+  for (const n of current.neighbours) if (owned.has(n.index)) perDeviceSet(neighbours, n.index, n.ip, n);
+  const fdb: PerDevice<FdbEntry[]> = new Map();
+  for (const e of current.fdb) {
+    if (!owned.has(e.index)) continue;
+    const list = perDeviceGet(fdb, e.index, e.mac);
+    if (list) list.push(e);
+    else perDeviceSet(fdb, e.index, e.mac, [e]);
+  }
+  return { ours, foreign, neighbours, fdb };
+}
+
 /**
  * Compare desired with current. Pure: no I/O, deterministic op order
  * (deletes first so an FDB replace never races a delete of the same MAC,
  * then neighbours and FDB so routes resolve at once, then routes).
  */
 export function diffDataplane(desired: DesiredObjects, current: CurrentObjects, opts: DiffOptions): DataplaneDiff {
-  const owned = new Set(opts.ownedDevices);
+  return diffIndexed([desired], indexCurrent(current, opts), opts);
+}
+
+/**
+ * diffDataplane over an indexed kernel and the desired objects in parts (the
+ * reconciler passes its peer plans as they are: no flat copy per run). The
+ * ops are those diffDataplane makes for the parts concatenated. Owned
+ * devices are the index's (an IndexedCurrent holds nothing else).
+ */
+export function diffIndexed(desired: readonly DesiredObjects[], current: IndexedCurrent, opts: DiffOptions): DataplaneDiff {
   const deletes: DiffOp[] = [];
   const l2: DiffOp[] = [];
   const routes: DiffOp[] = [];
   const conflicts: RouteConflict[] = [];
   let unchanged = 0;
 
-  // Routes.
-  const ours = new Map<string, Route>();
-  const foreign = new Map<string, Route>();
-  for (const r of current.routes) {
-    const k = routeKey(r);
-    if (r.protocol === opts.protocol) {
-      // two of ours in one slot cannot happen in the kernel; keep the first
-      if (!ours.has(k)) ours.set(k, r);
-    } else if (!foreign.has(k)) {
-      foreign.set(k, r);
-    }
-  }
+  // Routes, neighbours and FDB in one pass over the parts; the op lists keep the per-kind order.
   const wantedRoutes = new Set<string>();
-  for (const want of desired.routes) {
-    const k = routeKey(want);
-    if (wantedRoutes.has(k)) continue;
-    wantedRoutes.add(k);
-    const have = ours.get(k);
-    if (have) {
-      if (routeMatches(want, have)) unchanged++;
-      else routes.push({ action: 'replace', object: { kind: 'route', value: want } });
-      continue;
+  const wantedNeigh = new Map<number, Set<string>>();
+  const wantedFdb = new Map<number, Set<string>>();
+  const neighOps: DiffOp[] = [];
+  const fdbOps: DiffOp[] = [];
+  const fdbDeletes: DiffOp[] = [];
+  for (const part of desired) {
+    for (const want of part.routes) {
+      const k = routeKey(want);
+      if (wantedRoutes.has(k)) continue;
+      wantedRoutes.add(k);
+      const have = current.ours.get(k);
+      if (have) {
+        if (routeMatches(want, have)) unchanged++;
+        else routes.push({ action: 'replace', object: { kind: 'route', value: want } });
+        continue;
+      }
+      const other = current.foreign.get(k);
+      if (other) {
+        conflicts.push({ want, foreign: other });
+        continue;
+      }
+      routes.push({ action: 'add', object: { kind: 'route', value: want } });
     }
-    const other = foreign.get(k);
-    if (other) {
-      conflicts.push({ want, foreign: other });
-      continue;
+    for (const want of part.neighbours) {
+      if (!addWanted(wantedNeigh, want.index, want.ip)) continue;
+      const have = perDeviceGet(current.neighbours, want.index, want.ip);
+      if (!have) neighOps.push({ action: 'add', object: { kind: 'neighbour', value: want } });
+      else if (neighbourMatches(want, have)) unchanged++;
+      else neighOps.push({ action: 'replace', object: { kind: 'neighbour', value: want } });
     }
-    routes.push({ action: 'add', object: { kind: 'route', value: want } });
+    // FDB entries on owned devices: one remote per MAC; extra remotes of a wanted MAC are deleted.
+    for (const want of part.fdb) {
+      if (!addWanted(wantedFdb, want.index, want.mac)) continue;
+      const have = perDeviceGet(current.fdb, want.index, want.mac) ?? [];
+      // keep the matching remote, else the first one (a replace rewrites it in place)
+      const keep = have.find((e) => fdbMatches(want, e)) ?? have[0];
+      for (const e of have) if (e !== keep) fdbDeletes.push({ action: 'delete', object: { kind: 'fdb', value: e } });
+      if (!keep) fdbOps.push({ action: 'add', object: { kind: 'fdb', value: want } });
+      else if (fdbMatches(want, keep)) unchanged++;
+      else fdbOps.push({ action: 'replace', object: { kind: 'fdb', value: want } });
+    }
   }
-  for (const [k, have] of ours) {
+  for (const [k, have] of current.ours) {
     if (!wantedRoutes.has(k)) deletes.push({ action: 'delete', object: { kind: 'route', value: have } });
   }
-
-  // Neighbours on owned devices.
-  const haveNeigh = new Map<string, Neighbour>();
-  for (const n of current.neighbours) if (owned.has(n.index)) haveNeigh.set(neighbourKey(n), n);
-  const wantedNeigh = new Set<string>();
-  for (const want of desired.neighbours) {
-    const k = neighbourKey(want);
-    if (wantedNeigh.has(k)) continue;
-    wantedNeigh.add(k);
-    const have = haveNeigh.get(k);
-    if (!have) l2.push({ action: 'add', object: { kind: 'neighbour', value: want } });
-    else if (neighbourMatches(want, have)) unchanged++;
-    else l2.push({ action: 'replace', object: { kind: 'neighbour', value: want } });
+  // Neighbours on owned devices: a permanent one nobody wants is ours and stale (ARP's are the kernel's).
+  for (const [index, byIp] of current.neighbours) {
+    const wanted = wantedNeigh.get(index);
+    for (const [ip, have] of byIp) {
+      if (have.permanent && !wanted?.has(ip)) deletes.push({ action: 'delete', object: { kind: 'neighbour', value: have } });
+    }
   }
-  for (const [k, have] of haveNeigh) {
-    if (!wantedNeigh.has(k) && have.permanent) deletes.push({ action: 'delete', object: { kind: 'neighbour', value: have } });
+  deletes.push(...fdbDeletes);
+  for (const [index, byMac] of current.fdb) {
+    const wanted = wantedFdb.get(index);
+    for (const [mac, have] of byMac) {
+      if (wanted?.has(mac)) continue;
+      for (const e of have) deletes.push({ action: 'delete', object: { kind: 'fdb', value: e } });
+    }
   }
-
-  // FDB entries on owned devices: one remote per MAC; extra remotes of a wanted MAC are deleted.
-  const haveFdb = new Map<string, FdbEntry[]>();
-  for (const e of current.fdb) {
-    if (!owned.has(e.index)) continue;
-    const k = fdbKey(e);
-    const list = haveFdb.get(k);
-    if (list) list.push(e);
-    else haveFdb.set(k, [e]);
-  }
-  const wantedFdb = new Set<string>();
-  for (const want of desired.fdb) {
-    const k = fdbKey(want);
-    if (wantedFdb.has(k)) continue;
-    wantedFdb.add(k);
-    const have = haveFdb.get(k) ?? [];
-    // keep the matching remote, else the first one (a replace rewrites it in place)
-    const keep = have.find((e) => fdbMatches(want, e)) ?? have[0];
-    for (const e of have) if (e !== keep) deletes.push({ action: 'delete', object: { kind: 'fdb', value: e } });
-    if (!keep) l2.push({ action: 'add', object: { kind: 'fdb', value: want } });
-    else if (fdbMatches(want, keep)) unchanged++;
-    else l2.push({ action: 'replace', object: { kind: 'fdb', value: want } });
-  }
-  for (const [k, have] of haveFdb) {
-    if (wantedFdb.has(k)) continue;
-    for (const e of have) deletes.push({ action: 'delete', object: { kind: 'fdb', value: e } });
-  }
-
-  return { ops: [...deletes, ...l2, ...routes], conflicts, unchanged };
+  l2.push(...neighOps, ...fdbOps);
+  return {
+    ops: [...deletes, ...l2, ...routes],
+    conflicts,
+    unchanged,
+    wanted: { routes: wantedRoutes, neighbours: wantedNeigh, fdb: wantedFdb },
+  };
 }

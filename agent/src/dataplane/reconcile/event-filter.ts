@@ -6,15 +6,12 @@
  * somebody else's business. Pure: the reconciler passes its wanted sets.
  */
 import type { NetlinkEvent } from '../../netlink';
-import { fdbKey, neighbourKey, routeKey } from './diff';
+import { routeKey, type WantedIndex } from './diff';
 
-/** What the last run wanted (keys as diff.ts makes them) and the devices it owns. */
-export interface WantedObjects {
+/** What the last run wanted (the diff's WantedIndex: routes by routeKey, neighbours and FDB per device) and the devices it owns. */
+export interface WantedObjects extends WantedIndex {
   protocol: number;
   owned: readonly number[];
-  routes: ReadonlySet<string>;
-  neighbours: ReadonlySet<string>;
-  fdb: ReadonlySet<string>;
 }
 
 /** A run is needed: why (for the log line) and whether the devices must be set up again. */
@@ -34,12 +31,12 @@ export function eventNeedsRun(ev: NetlinkEvent, w: WantedObjects): RepairVerdict
       }
       return undefined;
     case 'neigh-deleted':
-      if (w.owned.includes(ev.neighbour.index) && w.neighbours.has(neighbourKey(ev.neighbour))) {
+      if (w.owned.includes(ev.neighbour.index) && w.neighbours.get(ev.neighbour.index)?.has(ev.neighbour.ip) === true) {
         return { level: 'info', message: 'knit neighbour deleted from outside; repairing', fields: { ip: ev.neighbour.ip }, setup: false };
       }
       return undefined;
     case 'fdb-deleted':
-      if (w.owned.includes(ev.entry.index) && w.fdb.has(fdbKey(ev.entry))) {
+      if (w.owned.includes(ev.entry.index) && w.fdb.get(ev.entry.index)?.has(ev.entry.mac) === true) {
         return { level: 'info', message: 'knit FDB entry deleted from outside; repairing', fields: { mac: ev.entry.mac }, setup: false };
       }
       return undefined;

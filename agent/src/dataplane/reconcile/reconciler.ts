@@ -32,16 +32,18 @@ import { RTPROT_KNIT, type NetlinkEvent, type Subscription } from '../../netlink
 import type { Lease } from '../../store';
 import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
-import { diffDataplane, fdbKey, neighbourKey, objectKey, routeKey, type CurrentObjects } from './diff';
+import { diffIndexed, indexCurrent, type CurrentObjects, type IndexedCurrent } from './diff';
 import { eventNeedsRun, type WantedObjects } from './event-filter';
 import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
 import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
-import { describeObject, peerStatuses, peersInSync, type ObjectOutcome, type ReconcilerStatus } from './status';
+import { describeObject, peerStatuses, peersInSync, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
+import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import type { DataplaneSource, DesiredDataplane, ReconcilerNetlink, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
+const PROGRAMMED: ObjectOutcome = Object.freeze({ state: 'programmed' as const });
 
 export interface ReconcilerOptions {
   /** Netlink bound to the node's namespace (a Handle; a test's in-memory kernel). */
@@ -101,7 +103,9 @@ export class Reconciler {
   private sub: Subscription | undefined;
 
   private lastDesired: DesiredDataplane = { peers: [], refused: [] };
-  private outcomes = new Map<string, ObjectOutcome>();
+  /** the last run's outcomes other than 'ok' (status.ts), and how many of them are failures or conflicts */
+  private outcomes: Outcomes = new Map();
+  private badOutcomes = 0;
   /** what the last run wanted: netlink events are judged against it */
   private wanted: WantedObjects;
   private readonly refusedLog = new LogOnChange<string>();
@@ -125,7 +129,7 @@ export class Reconciler {
     this.protocol = opts.protocol ?? RTPROT_KNIT;
     this.clock = opts.clock ?? realClock;
     this.limiter = new LogRateLimiter(opts.logger, { clock: this.clock });
-    this.wanted = { protocol: this.protocol, owned: [], routes: new Set(), neighbours: new Set(), fdb: new Set() };
+    this.wanted = { protocol: this.protocol, owned: [], routes: new Set(), neighbours: new Map(), fdb: new Map() };
     this.scheduler = new RunScheduler({
       clock: this.clock,
       resyncMs: opts.resyncIntervalMs ?? 10_000,
@@ -135,7 +139,7 @@ export class Reconciler {
       onResync: () => { this.needSetup = true; this.dumpNext = true; }, // also re-check the devices (MTU, address, up)
     });
     this.routeScope = opts.routeScope ?? (() => true);
-    this.view = opts.kernelView === false ? undefined : new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst));
+    this.view = opts.kernelView === false ? undefined : new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst), this.protocol);
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -225,7 +229,7 @@ export class Reconciler {
 
   /** Per peer subnet, whether all its objects matched at the last run (status() without the per-object detail). */
   inSync(): Map<string, boolean> {
-    return peersInSync(this.lastDesired, this.outcomes);
+    return peersInSync(this.lastDesired, this.outcomes, this.badOutcomes > 0);
   }
 
   /** Per-peer objects and whether they matched at the last run (no netlink call). */
@@ -316,48 +320,41 @@ export class Reconciler {
     this.noteRefused(desired);
     const owned = this.backend.ownedDevices();
     // The view stands in for a dump only for a peer change or a repair, with no setup in this run.
-    const fromView = !this.dumpNext && !run.setupRan ? this.view?.snapshot() : undefined;
+    const fromView = !this.dumpNext && !run.setupRan ? this.view?.current() : undefined;
     this.dumpNext = false;
-    let current: CurrentObjects;
+    let current: IndexedCurrent;
     if (fromView) {
       current = fromView;
       run.fromView = true;
       this.stats.viewRuns++;
     } else {
       this.view?.beginDump();
+      let dumped: CurrentObjects;
       try {
-        current = await this.dumpCurrent(owned);
+        dumped = await this.dumpCurrent(owned);
       } catch (err) {
         this.view?.abortDump();
         throw err;
       }
-      this.view?.reset(current, owned);
+      // indexed once: the diff reads it and the view keeps it
+      const index = indexCurrent(dumped, { protocol: this.protocol, ownedDevices: owned });
+      this.view?.reset(index, owned);
+      current = index;
     }
-    const flat = {
-      routes: desired.peers.flatMap((p) => p.routes),
-      neighbours: desired.peers.flatMap((p) => p.neighbours),
-      fdb: desired.peers.flatMap((p) => p.fdb),
-    };
-    const diff = diffDataplane(flat, current, { protocol: this.protocol, ownedDevices: owned });
+    // The peer plans go to the diff as they are (no flat copy of 30 000 objects per run).
+    const diff = diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
     // The new wanted sets take effect BEFORE this run's writes: the netlink
     // events of our own deletes (a peer that left) arrive while or after we
     // write, and must not read as "deleted from outside" (they are not wanted
     // any more). A wanted object deleted by someone else meanwhile still is.
-    this.wanted = {
-      protocol: this.protocol,
-      owned,
-      routes: new Set(flat.routes.map(routeKey)),
-      neighbours: new Set(flat.neighbours.map(neighbourKey)),
-      fdb: new Set(flat.fdb.map(fdbKey)),
-    };
+    this.wanted = { protocol: this.protocol, owned, ...diff.wanted };
 
-    // Outcomes start as 'ok' for every desired object; ops and conflicts overwrite.
-    const outcomes = new Map<string, ObjectOutcome>();
-    for (const r of flat.routes) outcomes.set(objectKey({ kind: 'route', value: r }), { state: 'ok' });
-    for (const n of flat.neighbours) outcomes.set(objectKey({ kind: 'neighbour', value: n }), { state: 'ok' });
-    for (const e of flat.fdb) outcomes.set(objectKey({ kind: 'fdb', value: e }), { state: 'ok' });
+    // Outcomes other than 'ok', by desired object: ops and conflicts record them.
+    const outcomes = new Map<Route | Neighbour | FdbEntry, ObjectOutcome>();
+    let bad = 0;
     for (const c of diff.conflicts) {
-      outcomes.set(objectKey({ kind: 'route', value: c.want }), { state: 'conflict', error: `foreign route proto ${c.foreign.protocol ?? 0} holds ${c.want.dst}` });
+      outcomes.set(c.want, { state: 'conflict', error: `foreign route proto ${c.foreign.protocol ?? 0} holds ${c.want.dst}` });
+      bad++;
     }
     this.noteConflicts(diff.conflicts.map((c) => ({ dst: c.want.dst, foreignProtocol: c.foreign.protocol ?? 0 })));
 
@@ -366,17 +363,19 @@ export class Reconciler {
       run.writes++;
       // the device went away under us: recreate it before the retry
       if (deviceGone) this.needSetup = true;
-      const key = objectKey(op.object);
       if (error === undefined) {
         this.view?.applied(op);
         if (op.action === 'add') run.added++;
         else if (op.action === 'replace') run.replaced++;
         else run.deleted++;
-        if (op.action !== 'delete') outcomes.set(key, { state: 'programmed' });
+        if (op.action !== 'delete') outcomes.set(op.object.value, PROGRAMMED);
       } else {
         run.failed++;
         this.dumpNext = true; // the retry looks at the kernel itself
-        if (op.action !== 'delete') outcomes.set(key, { state: 'failed', error });
+        if (op.action !== 'delete') {
+          outcomes.set(op.object.value, { state: 'failed', error });
+          bad++;
+        }
         this.log.warn('reconcile write failed', { action: op.action, object: describeObject(op.object), error });
       }
     });
@@ -386,6 +385,7 @@ export class Reconciler {
 
     this.lastDesired = desired;
     this.outcomes = outcomes;
+    this.badOutcomes = bad;
 
     const s = this.stats;
     s.runs++;
