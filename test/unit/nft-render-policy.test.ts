@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { classElements, disjointRects, mergeRanges } from '../../agent/src/dataplane/nft/render-policy';
+import { mergeRanges, peerSegments, renderClassPeers } from '../../agent/src/dataplane/nft/render-policy';
 import { policyRuleset, renderPolicyTable, renderPolicyUpdate } from '../../agent/src/dataplane/nft';
 import { compileNetwork, parsePolicyFile } from '../../agent/src/policy';
 
@@ -9,22 +9,24 @@ describe('nft policy renderer', () => {
     expect(mergeRanges([[5n, 9n], [11n, 12n]])).to.deep.equal([[5n, 9n], [11n, 12n]]);
   });
 
-  it('disjointRects covers exactly the same points with no overlap (random property check)', () => {
+  it('peerSegments gives each address exactly the rules whose peers hold it, in disjoint ranges (random property check)', () => {
     let seed = 7;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
     for (let round = 0; round < 150; round++) {
-      const rects = Array.from({ length: 1 + rnd(6) }, () => {
-        const f = BigInt(rnd(20));
-        const p = rnd(20);
-        return { first: f, last: f + BigInt(rnd(8)), pFirst: p, pLast: p + rnd(8) };
-      });
-      const out = disjointRects(rects);
+      const rules = Array.from({ length: 1 + rnd(4) }, (_, k) => ({
+        policy: 'p', rule: k, ports: [{ protocol: 'TCP' as const, portFirst: 80, portLast: 80 }],
+        peers: Array.from({ length: 1 + rnd(3) }, () => {
+          const f = BigInt(rnd(20));
+          return { family: 4 as const, first: f, last: f + BigInt(rnd(8)) };
+        }),
+      }));
+      const segs = peerSegments({ direction: 'ingress', policies: ['p'], rules, addresses: ['10.0.0.1'] }, 4);
+      for (let i = 1; i < segs.length; i++) expect(segs[i]!.first > segs[i - 1]!.last, `round ${round}: sorted and disjoint`).to.equal(true);
       for (let a = 0n; a < 30n; a++) {
-        for (let p = 0; p < 30; p++) {
-          const inIn = rects.some((r) => a >= r.first && a <= r.last && p >= r.pFirst && p <= r.pLast);
-          const hits = out.filter((r) => a >= r.first && a <= r.last && p >= r.pFirst && p <= r.pLast).length;
-          expect(hits, `round ${round} point ${a},${p} of ${JSON.stringify(rects, (k, v) => (typeof v === 'bigint' ? Number(v) : v))}`).to.equal(inIn ? 1 : 0);
-        }
+        const want = rules.filter((r) => r.peers.some((p) => a >= p.first && a <= p.last)).map((r) => r.rule);
+        const hits = segs.filter((s) => a >= s.first && a <= s.last);
+        expect(hits.length, `round ${round} address ${a}`).to.equal(want.length > 0 ? 1 : 0);
+        if (hits.length === 1) expect(hits[0]!.rules.map((r) => r.rule), `round ${round} address ${a}`).to.deep.equal(want);
       }
     }
   });
@@ -47,21 +49,31 @@ ingress: [{from: [{selector: {app: web}}]}]
     // db is isolated by a and b: one class, whose peers do not repeat per local address.
     expect(state.classes.ingress.map((c) => [c.policies, c.addresses])).to.deep.equal([[['a', 'b'], ['10.1.0.3', 'fd00::3']]]);
     const cls = state.classes.ingress[0]!;
-    expect(classElements(cls, 4)).to.deep.equal({
-      any: ['10.1.0.2-10.1.0.2'],
-      ports: [
-        '0.0.0.0-9.255.255.255 . tcp . 85-85',
-        '10.0.0.0-10.255.255.255 . tcp . 80-90',
-        '11.0.0.0-255.255.255.255 . tcp . 85-85',
-      ],
-    });
-    expect(classElements(cls, 6)).to.deep.equal({ any: ['fd00::2-fd00::2'], ports: ['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff . tcp . 85-85'] });
+    // 10.1.0.2 (web) is allowed on any port by b; the rest of 10/8 only by a's ports, everything else only by a's second rule.
+    const v4 = renderClassPeers('ingress', 4, 'default', cls);
+    expect(v4.peers.map((p) => p.replace(/ingress_rules_[0-9a-f]{12}/, 'G'))).to.deep.equal([
+      '0.0.0.0-9.255.255.255 : goto G',
+      '10.0.0.0-10.1.0.1 : goto G',
+      '10.1.0.2-10.1.0.2 : accept',
+      '10.1.0.3-10.255.255.255 : goto G',
+      '11.0.0.0-255.255.255.255 : goto G',
+    ]);
+    // Two groups: a's second rule alone (85), and both of a's rules (80-90 and 85 merged).
+    const group = (peer: string) => v4.groups.find((g) => v4.peers.find((p) => p.startsWith(peer))!.endsWith(g.name))!;
+    expect(group('0.0.0.0').ports).to.deep.equal(['tcp . 85-85']);
+    expect(group('10.0.0.0').ports).to.deep.equal(['tcp . 80-90']);
+    expect(group('10.1.0.3')).to.equal(group('10.0.0.0'));
+    expect(group('11.0.0.0')).to.equal(group('0.0.0.0'));
+    const v6 = renderClassPeers('ingress', 6, 'default', cls);
+    expect(v6.peers.map((p) => p.replace(/ingress_rules_[0-9a-f]{12}/, 'G'))).to.deep.equal([
+      '::-fd00::1 : goto G', 'fd00::2-fd00::2 : accept', 'fd00::3-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff : goto G',
+    ]);
     const text = renderPolicyTable([state]);
     expect(text.startsWith('add table inet knit_policy\ndelete table inet knit_policy\ntable inet knit_policy {')).to.equal(true);
     const chain4 = /10\.1\.0\.3 : jump (ingress4_[0-9a-f]{12})/.exec(text)?.[1];
     expect(chain4, text).to.be.a('string');
     expect(text).to.match(/fd00::3 : jump ingress6_[0-9a-f]{12}/);
-    expect(text).to.contain(`chain ${chain4!} {\n    comment "a, b"\n    ip saddr @${chain4!}_any accept\n`);
+    expect(text).to.contain(`chain ${chain4!} {\n    comment "a, b"\n    ip saddr vmap @${chain4!}_peers\n    counter drop comment "default deny ingress"\n  }`);
     expect(text).to.contain('ip daddr vmap @ingress_class4');
     expect(text).to.contain('ip6 daddr vmap @ingress_class6');
     // No egress section anywhere: the egress maps are empty.
@@ -85,9 +97,12 @@ ${extra}`;
     const v2 = policyRuleset([compileNetwork('default', parsePolicyFile(doc(81)), eps)]);
     const chain = [...v1.chains.keys()][0]!;
     expect([...v2.chains.keys()]).to.deep.equal([chain]);
+    // The port lives in the rule group, apart from the peers: one element out, one in.
+    const group = [...v1.groups.keys()][0]!;
+    expect([...v2.groups.keys()]).to.deep.equal([group]);
     expect(renderPolicyUpdate(v1, v2)).to.equal(
-      `delete element inet knit_policy ${chain}_ports { 10.1.0.2-10.1.0.2 . tcp . 80-80 }\n`
-      + `add element inet knit_policy ${chain}_ports { 10.1.0.2-10.1.0.2 . tcp . 81-81 }\n`);
+      `delete element inet knit_policy ${group}_ports { tcp . 80-80 }\n`
+      + `add element inet knit_policy ${group}_ports { tcp . 81-81 }\n`);
     // A second policy selecting db moves it to a new class (new chain first, the map element re-pointed, the old chain gone after).
     const v3 = policyRuleset([compileNetwork('default', parsePolicyFile(doc(81, '---\nname: db-batch\nselector: {app: db}\ningress: [{from: [{selector: {app: batch}}]}]')), eps)]);
     const chain3 = [...v3.chains.keys()][0]!;
@@ -98,6 +113,8 @@ ${extra}`;
     expect(at(/^delete element inet knit_policy ingress_class4 \{ 10\.1\.0\.3 \}/)).to.be.greaterThan(at(new RegExp(`^  chain ${chain3}`)));
     expect(at(new RegExp(`^add element inet knit_policy ingress_class4 \\{ 10\\.1\\.0\\.3 : jump ${chain3} \\}`))).to.be.greaterThan(at(/^delete element inet knit_policy ingress_class4/));
     expect(at(new RegExp(`^delete chain inet knit_policy ${chain}$`))).to.be.greaterThan(at(/^add element inet knit_policy ingress_class4/));
-    expect(at(new RegExp(`^delete set inet knit_policy ${chain}_ports$`))).to.be.greaterThan(at(new RegExp(`^delete chain inet knit_policy ${chain}$`)));
+    expect(at(new RegExp(`^delete map inet knit_policy ${chain}_peers$`))).to.be.greaterThan(at(new RegExp(`^delete chain inet knit_policy ${chain}$`)));
+    // web's rule group is the same rules in the new class: kept, not rewritten.
+    expect(update.filter((l) => /^(delete (chain|set) inet knit_policy |  (chain|set) )\S*_rules_/.test(l))).to.deep.equal([]);
   });
 });

@@ -9,20 +9,28 @@
  *                                      same policies isolate; H is a hash of
  *                                      the network and those policies, so a
  *                                      class keeps its name while others come
- *                                      and go): allowed when the peer is in set
- *                                      …_H_any, or peer . protocol . port is in
- *                                      set …_H_ports; else counted and dropped
+ *                                      and go): peer address → verdict through
+ *                                      its map …_H_peers, else counted and
+ *                                      dropped
+ *   map …_H_peers    peer range → accept|return (a rule allows it on any port)
+ *                    or goto the group of the rules that name it
+ *   chain {egress,ingress}_rules_G     one per group of rules (G: hash of the
+ *                                      network and the rules' ids): protocol .
+ *                                      port in set …_G_ports → accept|return
+ *                                      (goto: return goes back to the forward
+ *                                      chain); else counted and dropped
  *   chain forward   ct established/related accept; the source's egress
  *                   class (return when allowed), then the destination's
  *                   ingress class (accept when allowed)
  *
- * The per-packet cost is one map lookup and at most two set lookups per
- * direction, whatever the number of policies, rules and endpoints; the
- * number of elements grows with endpoints plus peers per class, never with
- * their product (issue 18: 100 × 100 endpoints was 10 000 elements as a
- * cross product, now about 200). The kernel rejects overlapping elements in
- * a concatenated interval set, so a class's (peer × port) rectangles are first
- * cut into disjoint ones per protocol.
+ * The per-packet cost is at most three lookups per direction (local map,
+ * peer map, ports set), whatever the number of policies, rules and
+ * endpoints. The number of elements grows with isolated addresses plus peers
+ * per class, never with their product (issue 18: 100 × 100 endpoints was
+ * 10 000 elements as a cross product, now about 200), and ports are kept
+ * apart from peers: a port change in a rule that names 500 peers rewrites
+ * the rule group's port elements, not 500 peer elements. A class's peers are
+ * first cut into disjoint ranges, each with the rules that allow it.
  *
  * The first table goes in whole; after that a change is the difference
  * (renderPolicyUpdate): new sets and chains, element deletes and adds, gone
@@ -36,11 +44,9 @@
  */
 import { createHash } from 'node:crypto';
 import { formatIp } from '../../net/ip';
-import type { AddressRange, CompiledPolicy, PolicyClass } from '../../policy';
+import type { AddressRange, CompiledPolicy, CompiledRule, PolicyClass } from '../../policy';
 
 export const POLICY_TABLE = 'knit_policy';
-
-interface Rect { first: bigint; last: bigint; pFirst: number; pLast: number }
 
 function cmp(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -62,52 +68,6 @@ export function mergeRanges<T extends number | bigint>(ranges: ReadonlyArray<rea
   return out;
 }
 
-/**
- * Cuts possibly overlapping (address × port) rectangles into disjoint ones
- * covering the same points, joining address-adjacent pieces with the same
- * ports. A sweep over the address cuts: each piece looks only at the
- * rectangles active over it, so a class with thousands of peers costs
- * O(n log n), not O(n²).
- */
-export function disjointRects(rects: readonly Rect[]): Rect[] {
-  const cuts = new Set<bigint>();
-  for (const r of rects) {
-    cuts.add(r.first);
-    cuts.add(r.last + 1n);
-  }
-  const points = [...cuts].sort(cmp);
-  const byFirst = [...rects].sort((a, b) => cmp(a.first, b.first));
-  const out: Rect[] = [];
-  let active: Rect[] = [];
-  let nextRect = 0;
-  let prev: { first: bigint; last: bigint; ports: Array<[number, number]>; key: string } | undefined;
-  const flush = () => {
-    if (prev === undefined) return;
-    for (const [pFirst, pLast] of prev.ports) out.push({ first: prev.first, last: prev.last, pFirst, pLast });
-    prev = undefined;
-  };
-  for (let i = 0; i + 1 < points.length; i++) {
-    const first = points[i]!;
-    const last = points[i + 1]! - 1n;
-    if (active.some((r) => r.last < first)) active = active.filter((r) => r.last >= first);
-    while (nextRect < byFirst.length && byFirst[nextRect]!.first === first) active.push(byFirst[nextRect++]!);
-    if (active.length === 0) {
-      flush();
-      continue;
-    }
-    const ports = mergeRanges(active.map((r) => [r.pFirst, r.pLast] as const));
-    const key = ports.join(';');
-    if (prev !== undefined && prev.last + 1n === first && prev.key === key) {
-      prev.last = last;
-    } else {
-      flush();
-      prev = { first, last, ports, key };
-    }
-  }
-  flush();
-  return out;
-}
-
 function addr(family: 4 | 6, v: bigint): string {
   return formatIp({ family, value: v });
 }
@@ -116,36 +76,118 @@ function range(family: 4 | 6, first: bigint, last: bigint): string {
   return `${addr(family, first)}-${addr(family, last)}`;
 }
 
-/** Elements of one class's `any` and `ports` sets for one family (peers as ranges). */
-export function classElements(cls: PolicyClass, family: 4 | 6): { any: string[]; ports: string[] } {
-  const any: Array<[bigint, bigint]> = [];
-  const byProtocol = new Map<string, Rect[]>();
-  for (const rule of cls.rules) {
-    const peers = rule.peers.filter((p) => p.family === family);
-    for (const port of rule.ports) {
-      if (port.protocol === 'any') {
-        for (const p of peers) any.push([p.first, p.last]);
-        continue;
-      }
-      let rects = byProtocol.get(port.protocol);
-      if (rects === undefined) byProtocol.set(port.protocol, (rects = []));
-      for (const p of peers) rects.push({ first: p.first, last: p.last, pFirst: port.portFirst, pLast: port.portLast });
+/** Disjoint address ranges of one class and family, each with the rules that allow it (adjacent ones with the same rules joined). */
+export interface PeerSegment {
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly rules: readonly CompiledRule[];
+}
+
+/** A sweep over the rules' peer ranges: each piece looks only at the ranges active over it. */
+export function peerSegments(cls: PolicyClass, family: 4 | 6): PeerSegment[] {
+  const tagged: Array<{ first: bigint; last: bigint; rule: CompiledRule }> = [];
+  for (const rule of cls.rules) for (const p of rule.peers) if (p.family === family) tagged.push({ first: p.first, last: p.last, rule });
+  const cuts = new Set<bigint>();
+  for (const t of tagged) {
+    cuts.add(t.first);
+    cuts.add(t.last + 1n);
+  }
+  const points = [...cuts].sort(cmp);
+  tagged.sort((a, b) => cmp(a.first, b.first));
+  const out: PeerSegment[] = [];
+  let active: typeof tagged = [];
+  let next = 0;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const first = points[i]!;
+    const last = points[i + 1]! - 1n;
+    if (active.some((t) => t.last < first)) active = active.filter((t) => t.last >= first);
+    while (next < tagged.length && tagged[next]!.first === first) active.push(tagged[next++]!);
+    if (active.length === 0) continue;
+    // In the class's rule order, once each.
+    const rules = cls.rules.filter((r) => active.some((t) => t.rule === r));
+    const prev = out[out.length - 1];
+    if (prev !== undefined && prev.last + 1n === first && prev.rules.length === rules.length && prev.rules.every((r, k) => r === rules[k])) {
+      out[out.length - 1] = { first: prev.first, last, rules: prev.rules };
+    } else {
+      out.push({ first, last, rules });
+    }
+  }
+  return out;
+}
+
+/** A group of rules as programmed: the ports its peers may reach (rules of one network and direction). */
+interface RuleGroup {
+  readonly name: string;
+  readonly comment: string;
+  /** "tcp . 80-80", merged per protocol */
+  readonly ports: string[];
+}
+
+function ruleGroup(direction: 'egress' | 'ingress', network: string, rules: readonly CompiledRule[]): RuleGroup {
+  const ids = rules.map((r) => `${r.policy} ${direction}[${r.rule}]`);
+  const h = createHash('sha256').update(`${network}\n${ids.join('\n')}`).digest('hex').slice(0, 12);
+  const byProtocol = new Map<string, Array<[number, number]>>();
+  for (const r of rules) {
+    for (const p of r.ports) {
+      let list = byProtocol.get(p.protocol);
+      if (list === undefined) byProtocol.set(p.protocol, (list = []));
+      list.push([p.portFirst, p.portLast]);
     }
   }
   const ports: string[] = [];
   for (const protocol of [...byProtocol.keys()].sort()) {
-    for (const r of disjointRects(byProtocol.get(protocol)!)) {
-      ports.push(`${range(family, r.first, r.last)} . ${protocol.toLowerCase()} . ${r.pFirst}-${r.pLast}`);
+    for (const [f, l] of mergeRanges(byProtocol.get(protocol)!)) ports.push(`${protocol.toLowerCase()} . ${f}-${l}`);
+  }
+  return { name: `${direction}_rules_${h}`, comment: truncateComment(ids.join(', ')), ports };
+}
+
+/** One class rendered for one family: its peer map's elements and the rule groups they jump to. */
+interface RenderedClass {
+  readonly name: string;
+  readonly peers: string[];
+  readonly groups: readonly RuleGroup[];
+}
+
+/**
+ * A peer allowed on any port by one of its rules gets the verdict itself;
+ * any other jumps to the group of the rules that name it, which checks the
+ * port. Groups are named by their rules, not their ports, so a port change
+ * rewrites a group's few port elements and none of the peers'.
+ */
+export function renderClassPeers(direction: 'egress' | 'ingress', family: 4 | 6, network: string, cls: PolicyClass): { peers: string[]; groups: ReadonlyArray<{ name: string; ports: string[] }> } {
+  const ok = direction === 'egress' ? 'return' : 'accept';
+  const peers: string[] = [];
+  const groups = new Map<string, RuleGroup>();
+  let last: { first: bigint; last: bigint; verdict: string } | undefined;
+  const flush = () => {
+    if (last !== undefined) peers.push(`${range(family, last.first, last.last)} : ${last.verdict}`);
+  };
+  for (const seg of peerSegments(cls, family)) {
+    let verdict = ok;
+    if (!seg.rules.some((r) => r.ports.some((p) => p.protocol === 'any'))) {
+      const g = ruleGroup(direction, network, seg.rules);
+      groups.set(g.name, g);
+      // goto, not jump: the group's `return` (egress allowed) must return to the forward chain, past the class chain's drop.
+      verdict = `goto ${g.name}`;
+    }
+    if (last !== undefined && last.last + 1n === seg.first && last.verdict === verdict) {
+      last.last = seg.last;
+    } else {
+      flush();
+      last = { first: seg.first, last: seg.last, verdict };
     }
   }
-  return { any: mergeRanges(any).map(([f, l]) => range(family, f, l)), ports };
+  flush();
+  return { peers, groups: [...groups.values()] };
+}
+
+function truncateComment(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 100).replace(/, [^,]*$/, '')} and more` : text;
 }
 
 /** The chain's comment: which policies the class is (nft comments are at most 128 bytes). */
 function classComment(cls: PolicyClass): string {
-  let text = cls.policies.join(', ');
-  if (text.length > 120) text = `${text.slice(0, 100).replace(/, [^,]*$/, '')} and more`;
-  return text;
+  return truncateComment(cls.policies.join(', '));
 }
 
 /** A set or verdict map of the policy table: its type line and elements. */
@@ -160,9 +202,12 @@ export interface PolicySet {
 
 /** The whole policy table as data: what renderPolicyRuleset writes, and what renderPolicyUpdate diffs. */
 export interface PolicyRuleset {
+  /** sets and verdict maps; a map's elements may jump to `groups` */
   readonly sets: ReadonlyMap<string, PolicySet>;
-  /** class chains: name → body lines (comment, rules) */
+  /** class chains: name → body lines (comment, rules); they look up their own peer map */
   readonly chains: ReadonlyMap<string, readonly string[]>;
+  /** rule-group chains: jumped to from peer maps; they look up their own ports set */
+  readonly groups: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The forward chain: the same rules whatever the policies (the maps may be empty). */
@@ -181,18 +226,21 @@ function className(direction: string, family: 4 | 6, network: string, cls: Polic
 }
 
 /**
- * A class's chain name and elements per family, kept while the class object
- * lives: the compiler hands back the same object for a class that did not
- * change (CompileMemo), so a run renders only the classes that did.
+ * A class's chain name, peer elements and groups per family, kept while the
+ * class object lives: the compiler hands back the same object for a class
+ * that did not change (CompileMemo), so a run renders only the classes that did.
  */
-const rendered = new WeakMap<PolicyClass, Map<string, { name: string; any: string[]; ports: string[] }>>();
+const rendered = new WeakMap<PolicyClass, Map<string, RenderedClass>>();
 
-function renderClass(direction: 'egress' | 'ingress', family: 4 | 6, network: string, cls: PolicyClass): { name: string; any: string[]; ports: string[] } {
+function renderClass(direction: 'egress' | 'ingress', family: 4 | 6, network: string, cls: PolicyClass): RenderedClass {
   let byFamily = rendered.get(cls);
   if (byFamily === undefined) rendered.set(cls, (byFamily = new Map()));
   const key = `${network}\n${family}`;
   let r = byFamily.get(key);
-  if (r === undefined) byFamily.set(key, (r = { name: className(direction, family, network, cls), ...classElements(cls, family) }));
+  if (r === undefined) {
+    const { peers, groups } = renderClassPeers(direction, family, network, cls);
+    byFamily.set(key, (r = { name: className(direction, family, network, cls), peers, groups: groups as RuleGroup[] }));
+  }
   return r;
 }
 
@@ -200,6 +248,7 @@ function renderClass(direction: 'egress' | 'ingress', family: 4 | 6, network: st
 export function policyRuleset(states: readonly CompiledPolicy[]): PolicyRuleset {
   const sets = new Map<string, PolicySet>();
   const chains = new Map<string, readonly string[]>();
+  const groups = new Map<string, readonly string[]>();
   for (const direction of ['egress', 'ingress'] as const) {
     const peer = direction === 'egress' ? 'daddr' : 'saddr';
     const ok = direction === 'egress' ? 'return' : 'accept';
@@ -211,23 +260,27 @@ export function policyRuleset(states: readonly CompiledPolicy[]): PolicyRuleset 
         for (const cls of state.classes[direction]) {
           const addresses = cls.addresses.filter((a) => a.includes(':') === (family === 6));
           if (addresses.length === 0) continue;
-          const { name, any, ports } = renderClass(direction, family, state.network, cls);
-          if (chains.has(name)) throw new Error(`policy class name ${name} collides (network ${state.network}, policies ${cls.policies.join(', ')})`);
-          sets.set(`${name}_any`, { kind: 'set', type: t, interval: true, elements: any });
-          sets.set(`${name}_ports`, { kind: 'set', type: `${t} . inet_proto . inet_service`, interval: true, elements: ports });
-          chains.set(name, [
+          const r = renderClass(direction, family, state.network, cls);
+          if (chains.has(r.name)) throw new Error(`policy class name ${r.name} collides (network ${state.network}, policies ${cls.policies.join(', ')})`);
+          for (const g of r.groups) {
+            // (a group of the same rules is the same whichever class or family reaches it)
+            if (groups.has(g.name)) continue;
+            sets.set(`${g.name}_ports`, { kind: 'set', type: 'inet_proto . inet_service', interval: true, elements: g.ports });
+            groups.set(g.name, [`comment "${g.comment}"`, `meta l4proto . th dport @${g.name}_ports ${ok}`, `counter drop comment "default deny ${direction}"`]);
+          }
+          sets.set(`${r.name}_peers`, { kind: 'map', type: `${t} : verdict`, interval: true, elements: r.peers });
+          chains.set(r.name, [
             `comment "${classComment(cls)}"`,
-            `${ip} ${peer} @${name}_any ${ok}`,
-            `${ip} ${peer} . meta l4proto . th dport @${name}_ports ${ok}`,
+            `${ip} ${peer} vmap @${r.name}_peers`,
             `counter drop comment "default deny ${direction}"`,
           ]);
-          for (const a of addresses) jumps.push(`${a} : jump ${name}`);
+          for (const a of addresses) jumps.push(`${a} : jump ${r.name}`);
         }
       }
       sets.set(`${direction}_class${family}`, { kind: 'map', type: `${t} : verdict`, interval: false, elements: jumps.sort() });
     }
   }
-  return { sets, chains };
+  return { sets, chains, groups };
 }
 
 function setLines(name: string, set: PolicySet, elements: readonly string[]): string[] {
@@ -245,6 +298,7 @@ function chainLines(name: string, body: readonly string[]): string[] {
 export function renderPolicyRuleset(ruleset: PolicyRuleset, table = POLICY_TABLE): string {
   const lines = [`add table inet ${table}`, `delete table inet ${table}`, `table inet ${table} {`];
   for (const [name, set] of ruleset.sets) lines.push(...setLines(name, set, set.elements));
+  for (const [name, body] of ruleset.groups) lines.push(...chainLines(name, body));
   for (const [name, body] of ruleset.chains) lines.push(...chainLines(name, body));
   lines.push('  chain forward {', '    type filter hook forward priority filter; policy accept;', ...FORWARD.map((l) => `    ${l}`), '  }', '}');
   return `${lines.join('\n')}\n`;
@@ -266,16 +320,17 @@ function elementKey(set: PolicySet, element: string): string {
 
 /**
  * The transaction that turns the table `prev` (as knit last programmed it)
- * into `next`, or '' when they are the same. Order inside it: new sets and
- * chains (so new map elements can jump to them), removed elements, added
- * elements, then gone chains and their sets (no map element refers to them
- * any more). The kernel applies it all or nothing.
+ * into `next`, or '' when they are the same. Order inside it: new sets,
+ * maps, group and class chains (so new map elements can jump to them),
+ * removed elements, added elements, then what is gone in the order nothing
+ * still refers to it: class chains (they look up their maps), maps (their
+ * elements jump to groups), group chains (they look up their sets), sets.
+ * The kernel applies it all or nothing.
  */
 export function renderPolicyUpdate(prev: PolicyRuleset, next: PolicyRuleset, table = POLICY_TABLE): string {
   const created: string[] = [];
   const removed: string[] = [];
   const added: string[] = [];
-  const dropped: string[] = [];
   for (const [name, set] of next.sets) {
     const old = prev.sets.get(name);
     if (old === undefined) {
@@ -289,15 +344,17 @@ export function renderPolicyUpdate(prev: PolicyRuleset, next: PolicyRuleset, tab
     removed.push(...elementBlock('delete', table, name, old.elements.filter((e) => !after.has(e)).map((e) => elementKey(old, e))));
     added.push(...elementBlock('add', table, name, set.elements.filter((e) => !before.has(e))));
   }
-  for (const [name, body] of next.chains) {
-    if (!prev.chains.has(name)) created.push(...chainLines(name, body));
-  }
-  for (const name of prev.chains.keys()) {
-    if (!next.chains.has(name)) dropped.push(`delete chain inet ${table} ${name}`);
-  }
-  for (const name of prev.sets.keys()) {
-    if (!next.sets.has(name)) dropped.push(`delete ${prev.sets.get(name)!.kind} inet ${table} ${name}`);
-  }
+  for (const [name, body] of next.groups) if (!prev.groups.has(name)) created.push(...chainLines(name, body));
+  for (const [name, body] of next.chains) if (!prev.chains.has(name)) created.push(...chainLines(name, body));
+  const gone = (kind: string, names: Iterable<string>, still: ReadonlyMap<string, unknown>): string[] =>
+    [...names].filter((n) => !still.has(n)).map((n) => `delete ${kind} inet ${table} ${n}`);
+  const goneSets = [...prev.sets].filter(([n]) => !next.sets.has(n));
+  const dropped = [
+    ...gone('chain', prev.chains.keys(), next.chains),
+    ...goneSets.filter(([, s]) => s.kind === 'map').map(([n]) => `delete map inet ${table} ${n}`),
+    ...gone('chain', prev.groups.keys(), next.groups),
+    ...goneSets.filter(([, s]) => s.kind === 'set').map(([n]) => `delete set inet ${table} ${n}`),
+  ];
   if (created.length + removed.length + added.length + dropped.length === 0) return '';
   const lines = [...(created.length > 0 ? [`table inet ${table} {`, ...created, '}'] : []), ...removed, ...added, ...dropped];
   return `${lines.join('\n')}\n`;
