@@ -3,7 +3,7 @@
  * 18: with 100 policies and 1000 endpoints, throughput ≥ 0.97 and TCP_RR
  * latency ≤ 1.05 of the same path without policies; knitd memory reported).
  *
- *   node dist/test/bench/policy-dataplane.js [--rounds 5] [--seconds 5] [--rr-seconds 3] [--backends vxlan,host-gw] [--policies 100] [--endpoints 1000]
+ *   node dist/test/bench/policy-dataplane.js [--rounds 5] [--seconds 5] [--rr-seconds 3] [--backends vxlan,host-gw] [--policies 100] [--endpoints 1000] [--unselected]
  *
  * Per backend, a knit lab: etcd and 2 knitds (cluster mode), a client
  * container on node 1 labelled app=g1 and a server on node 2 labelled
@@ -25,6 +25,10 @@
  * one-way latency). The halves alternate which goes first, round by round,
  * so drift hits both alike; the ratios are medians over rounds. knitd's
  * RSS is read on both nodes in each state.
+ *
+ * --unselected: the two pods carry labels no policy selects, so the same
+ * table is in the kernel but their path is not isolated (it stays
+ * untracked): what the table costs traffic it does not police.
  */
 import { readFileSync } from 'node:fs';
 import { createLab, type Lab } from '../lab/lab';
@@ -41,6 +45,7 @@ const PREFIX = '/knit/v1';
 const TIMEOUT_MS = 15_000;
 /** A port no policy allows: the probe that the table is in force. */
 const CLOSED_PORT = 7777;
+const UNSELECTED = process.argv.includes('--unselected');
 
 const labs: Lab[] = [];
 const knitds: Knitd[] = [];
@@ -63,6 +68,13 @@ function policy(k: number): string {
 function rssMiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? NaN) / 1024;
+}
+
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /** How many times knitd logged a policy write of this kind. */
@@ -89,6 +101,10 @@ interface Case {
   gbps: { with: number[]; without: number[] };
   rr: { with: number[]; without: number[] };
   rss: { with: number[]; without: number[] };
+  /** knitd CPU seconds per node while iperf3 and sockperf ran */
+  cpu: { with: number[]; without: number[] };
+  /** whether the policies are in etcd now */
+  on: boolean;
 }
 
 async function setUp(backend: string): Promise<Case> {
@@ -103,7 +119,7 @@ async function setUp(backend: string): Promise<Case> {
   }
   const ips: string[] = [];
   const containers = [];
-  for (const [n, app] of [[0, 'g1'], [1, 'g0']] as const) {
+  for (const [n, app] of (UNSELECTED ? [[0, 'none1'], [1, 'none0']] : [[0, 'g1'], [1, 'g0']]) as ReadonlyArray<readonly [number, string]>) {
     const c = lab.addContainer(n, 'pol');
     const conf = nodes[n]!.conf('1.0.0', { args: { cni: { labels: [{ key: 'app', value: app }] } } });
     const r = await nodes[n]!.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' }, conf);
@@ -125,12 +141,13 @@ async function setUp(backend: string): Promise<Case> {
   if (ping.received === 0) throw new Error(`${backend}: the server ${ips[1]} does not answer pings:\n${ping.output}`);
   return {
     backend, lab, nodes: [nodes[0]!, nodes[1]!], writer, clientNs: containers[0]!.ns, serverIp: ips[1]!,
-    gbps: { with: [], without: [] }, rr: { with: [], without: [] }, rss: { with: [], without: [] },
+    gbps: { with: [], without: [] }, rr: { with: [], without: [] }, rss: { with: [], without: [] }, cpu: { with: [], without: [] }, on: false,
   };
 }
 
 /** Writes or deletes the policies, waits until both knitds programmed it, and proves the table is (not) in force. */
 async function setPolicies(c: Case, on: boolean): Promise<void> {
+  if (c.on === on) return; // (the next round starts in the state the last one ended in)
   const kind = on ? 'table' : 'removal';
   const before = c.nodes.map((k) => writes(k, kind));
   const keys = Array.from({ length: POLICIES }, (_, k) => `${PREFIX}/policies/default/p${k}`);
@@ -140,8 +157,9 @@ async function setPolicies(c: Case, on: boolean): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${c.backend}: policies ${on ? 'written' : 'deleted'}, but not programmed on both nodes after ${TIMEOUT_MS} ms`);
     await sleep(50);
   }
+  c.on = on;
   const closed = await probe(c.lab, c.clientNs, c.serverIp, CLOSED_PORT);
-  const want = on ? 'dropped' : 'refused';
+  const want = on && !UNSELECTED ? 'dropped' : 'refused';
   if (closed !== want) throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, a connection to port ${CLOSED_PORT} was ${closed}, expected ${want}`);
   const allowed = await probe(c.lab, c.clientNs, c.serverIp, SOCKPERF_PORT);
   if (allowed !== 'open') throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, the allowed sockperf port was ${allowed}`);
@@ -152,8 +170,10 @@ async function measure(c: Case, on: boolean): Promise<void> {
   await setPolicies(c, on);
   const half = on ? 'with' : 'without';
   c.rss[half].push(...c.nodes.map((k) => rssMiB(k.pid)));
+  const cpu0 = c.nodes.map((k) => cpuSeconds(k.pid));
   c.gbps[half].push((await iperf3(c.lab, c.clientNs, c.serverIp, SECONDS)).gbps);
   c.rr[half].push(await sockperfP50(c.lab, c.clientNs, c.serverIp, RR_SECONDS));
+  c.cpu[half].push(...c.nodes.map((k, n) => cpuSeconds(k.pid) - cpu0[n]!));
 }
 
 async function body(): Promise<void> {
@@ -168,12 +188,12 @@ async function body(): Promise<void> {
         + `without ${fmt(c.gbps.without[r]!, 2)} Gbit/s, TCP-RR p50 ${fmt(c.rr.without[r]!, 1)} µs`);
     }
   }
-  console.log(`\n${POLICIES} policies over ${ENDPOINTS} endpoints (2 of them the measured pods, both isolated and allowed), median of ${ROUNDS} rounds, each half alternating first\n`);
-  printTable(['backend', 'Gbit/s without', 'Gbit/s with', 'with / without', 'TCP-RR p50 µs without', 'TCP-RR p50 µs with', 'with / without', 'knitd RSS MiB without', 'knitd RSS MiB with'],
+  console.log(`\n${POLICIES} policies over ${ENDPOINTS} endpoints (2 of them the measured pods, ${UNSELECTED ? 'selected by no policy' : 'both isolated and allowed'}), median of ${ROUNDS} rounds, each half alternating first\n`);
+  printTable(['backend', 'Gbit/s without', 'Gbit/s with', 'with / without', 'TCP-RR p50 µs without', 'TCP-RR p50 µs with', 'with / without', 'knitd RSS MiB without', 'knitd RSS MiB with', 'knitd CPU s per half without', 'with'],
     cases.map((c) => [
       c.backend, fmt(median(c.gbps.without), 2), fmt(median(c.gbps.with), 2), fmt(median(c.gbps.with) / median(c.gbps.without), 3),
       fmt(median(c.rr.without), 2), fmt(median(c.rr.with), 2), fmt(median(c.rr.with) / median(c.rr.without), 3),
-      fmt(median(c.rss.without), 1), fmt(median(c.rss.with), 1),
+      fmt(median(c.rss.without), 1), fmt(median(c.rss.with), 1), fmt(median(c.cpu.without), 2), fmt(median(c.cpu.with), 2),
     ]));
   const verdicts = cases.map((c) => {
     const tp = median(c.gbps.with) / median(c.gbps.without);
