@@ -36,6 +36,12 @@ export function callStatus(p: Promise<unknown>): Promise<string> {
 export const KNITCTL = path.resolve(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
 export const PREFIX = '/knit/v1';
 
+/** The real knitctl against the lab's etcd, from the underlay namespace; a failure comes back as code 1 with its message. */
+export function knitctlResult(lab: Lab, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return lab.exec(lab.underlay.ns, KNITCTL, [...args, '--etcd-endpoints', lab.etcdEndpoints.join(',')])
+    .then((out) => ({ code: 0, out, err: '' }), (e: Error) => ({ code: 1, out: '', err: e.message }));
+}
+
 /** etcdctl (API v3) against the lab's etcd, run in the underlay namespace. */
 export function etcdctl(lab: Lab, args: string[]): Promise<string> {
   return lab.exec(lab.underlay.ns, 'etcdctl', ['--endpoints', lab.etcdEndpoints.join(','), ...args], {

@@ -13,7 +13,7 @@ import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { ipJson, type Knitd } from '../lab/knitd';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
-import { apiCall, apiClient, callStatus, KNITCTL, WatchRecorder } from './api-lab';
+import { apiCall, apiClient, callStatus, knitctlResult, WatchRecorder } from './api-lab';
 import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
 
@@ -25,9 +25,7 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
   const knitds: Knitd[] = [];
   const members: Member[] = [];
 
-  const knitctl = (args: string[]): Promise<{ code: number; out: string; err: string }> =>
-    lab.exec(lab.underlay.ns, KNITCTL, [...args, '--etcd-endpoints', lab.etcdEndpoints.join(',')])
-      .then((out) => ({ code: 0, out, err: '' }), (e: Error) => ({ code: 1, out: '', err: e.message }));
+  const knitctl = (args: string[]) => knitctlResult(lab, args);
 
   async function add(node: number, tag: string, network?: string, ifname = 'eth0', c = lab.addContainer(node, tag)): Promise<Member> {
     const conf = knitds[node]!.conf('1.0.0', network ? { network } : {});

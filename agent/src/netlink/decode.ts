@@ -17,7 +17,7 @@
  */
 import { endianness } from 'node:os';
 import type { FdbEntry, Neighbour, Route, RouteScope } from './types';
-import { AF_BRIDGE, AF_INET, AF_INET6 } from './validate';
+import { AF_BRIDGE, AF_INET, AF_INET6, ipv6BytesToText } from './validate';
 
 /** A message (or datagram) that does not decode: which, where, and why. */
 export class NetlinkDecodeError extends Error {
@@ -104,25 +104,8 @@ function forEachAttr(buf: Buffer, start: number, end: number, what: string, visi
 function addrText(buf: Buffer, start: number, end: number, what: string): string {
   const n = end - start;
   if (n === 4) return `${buf[start]}.${buf[start + 1]}.${buf[start + 2]}.${buf[start + 3]}`;
-  if (n === 16) return ipv6Text(buf, start);
+  if (n === 16) return ipv6BytesToText(buf, start);
   throw new NetlinkDecodeError(what, start, `address of ${n} bytes`);
-}
-
-function ipv6Text(b: Buffer, start: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[start + i]! << 8) | b[start + i + 1]!);
-  // the longest run (>= 2) of zero groups becomes "::" (RFC 5952, first on a tie)
-  let best = -1; let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

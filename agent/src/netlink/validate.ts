@@ -95,9 +95,14 @@ function ipv6ToBytes(ip: string): Buffer {
 export function bufToIp(b: Buffer): string {
   if (b.length === 4) return [...b].join('.');
   if (b.length !== 16) throw new Error(`address of ${b.length} bytes`);
+  return ipv6BytesToText(b, 0);
+}
+
+/** The 16 bytes of an IPv6 address at `start` of `b` → RFC 5952 text (read in place: dumps decode thousands). */
+export function ipv6BytesToText(b: Buffer, start: number): string {
   const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
-  // longest run (≥ 2) of zero groups becomes "::"
+  for (let i = 0; i < 16; i += 2) g.push((b[start + i]! << 8) | b[start + i + 1]!);
+  // longest run (≥ 2) of zero groups becomes "::" (the first on a tie)
   let best = -1; let bestLen = 0;
   for (let i = 0; i < 8;) {
     if (g[i] !== 0) { i++; continue; }
