@@ -3,12 +3,14 @@
  * kernel: an etcd write is enforced in a router namespace's nft; an endpoint
  * record added after the policy is picked up; a stopped-and-restarted
  * enforcer leaves the table in place throughout (no open window); the time
- * from etcd write to programmed table is measured.
+ * from etcd write to programmed table is measured; a table edited by hand,
+ * which makes the next difference fail, is written whole again.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../agent/src/log/logger';
+import { recordingLogger } from '../support/recording-logger';
 import { PolicyEnforcer } from '../../agent/src/wiring/policy-enforcer';
 import { startEtcd, type EtcdProcess } from '../lab/etcd';
 import { addNetns, delNetns, nsRun, uniqueName } from '../lab/netns';
@@ -31,8 +33,8 @@ describe('PolicyEnforcer: etcd to nft (root)', function () {
   const ns: string[] = [];
   const procs: ChildProcess[] = [];
   let applied: Array<{ at: number; changed: boolean }> = [];
-  const make = () => new PolicyEnforcer({
-    client, prefix: '/knit/v1', logger: silentLogger(), nftCommand: ['ip', 'netns', 'exec', router, 'nft'],
+  const make = (logger = silentLogger()) => new PolicyEnforcer({
+    client, prefix: '/knit/v1', logger, nftCommand: ['ip', 'netns', 'exec', router, 'nft'],
     onApplied: (i) => applied.push({ at: performance.now(), changed: i.changed }),
   });
   const connect = (from: string) => nsRun(from, 'node', ['-e', CONNECT, '10.96.2.2']).trim() === 'OK';
@@ -118,5 +120,40 @@ describe('PolicyEnforcer: etcd to nft (root)', function () {
     await waitFor('the table to go with the last policy', () => !tableExists(), 5000);
     expect(connect(ns[0]!)).to.equal(true);
     await e2.stop();
+  });
+
+  it('a table changed by hand: the next difference is refused, and the whole table is written at once', async () => {
+    const rec = recordingLogger();
+    const e = make(rec.logger);
+    await e.start();
+    await client.put('/knit/v1/policy-endpoints/default/web').value(JSON.stringify({ labels: { app: 'web' }, addresses: ['10.96.1.2'] }));
+    let since = performance.now();
+    await client.put('/knit/v1/policies/default/db-in').value(JSON.stringify({
+      name: 'db-in', network: 'default', selector: { app: 'db' }, ingress: [{ from: [{ selector: { app: 'web' } }], ports: [{ protocol: 'TCP', port: 5431 }] }],
+    }));
+    await waitApplied(since);
+    expect(connect(ns[0]!), 'port 5432 not allowed yet').to.equal(false);
+    // Someone deletes the rule group that holds the port: the difference of the next change names it.
+    const groups = nsRun(router, 'nft', ['list', 'table', 'inet', 'knit_policy']).match(/chain (ingress_rules_[0-9a-f]+)/g) ?? [];
+    expect(groups, 'one rule group').to.have.length(1);
+    const group = groups[0]!.replace('chain ', '');
+    nsRun(router, 'nft', ['-f', '-'], `flush chain inet knit_policy ${group}\ndelete set inet knit_policy ${group}_ports\n`);
+    expect(nsRun(router, 'nft', ['list', 'chain', 'inet', 'knit_policy', group])).not.to.include('dport');
+    since = performance.now();
+    await client.put('/knit/v1/policies/default/db-in').value(JSON.stringify({
+      name: 'db-in', network: 'default', selector: { app: 'db' }, ingress: [{ from: [{ selector: { app: 'web' } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
+    }));
+    await waitApplied(since);
+    expect(connect(ns[0]!), 'allowed by the new port after the whole table was written').to.equal(true);
+    expect(nsRun(router, 'nft', ['list', 'set', 'inet', 'knit_policy', `${group}_ports`])).to.include('tcp . 5432');
+    // In the same run: the refusal is a warning, not a failed run retried later.
+    expect(rec.lines.filter((l) => l.message === 'nft refused the policy table update; replacing the whole table')).to.have.length(1);
+    expect(rec.lines.filter((l) => l.level === 'error')).to.deep.equal([]);
+    // (the start with no policy removes any table; the first policy is a whole table; the repair another)
+    expect(rec.lines.filter((l) => l.message === 'network policy programmed').map((l) => l.write)).to.deep.equal(['removal', 'table', 'table']);
+    await client.delete().prefix('/knit/v1/policies/').exec();
+    await client.delete().key('/knit/v1/policy-endpoints/default/web').exec();
+    await waitFor('the table to go with the last policy', () => !tableExists(), 5000);
+    await e.stop();
   });
 });
