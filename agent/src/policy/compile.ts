@@ -102,12 +102,13 @@ function everything(): AddressRange[] {
   return ([4, 6] as const).map((family) => ({ family, first: 0n, last: (1n << BigInt(familyBits(family))) - 1n }));
 }
 
-/** A network's endpoints, each address parsed once, found by label. */
+/** An endpoint's valid addresses, canonical and as one-address ranges. */
 interface ParsedEndpoint {
   readonly canonical: string[];
   readonly hosts: AddressRange[];
 }
 
+/** A network's endpoints, each address parsed once, found by label. */
 class Members {
   private readonly byLabel = new Map<string, PolicyEndpoint[]>();
   private readonly parsed: WeakMap<PolicyEndpoint, ParsedEndpoint>;

@@ -157,16 +157,23 @@ export class PolicyEnforcer {
    */
   private async apply(ruleset: PolicyRuleset | undefined): Promise<'table' | 'difference' | 'removal' | undefined> {
     const prev = this.programmed;
+    let written: 'table' | 'difference' | 'removal';
     let text: string;
-    if (ruleset === undefined) text = prev === 'none' ? '' : renderPolicyRemove();
-    else if (prev === undefined || prev === 'none') text = renderPolicyRuleset(ruleset);
-    else text = renderPolicyUpdate(prev, ruleset);
+    if (ruleset === undefined) {
+      written = 'removal';
+      text = prev === 'none' ? '' : renderPolicyRemove();
+    } else if (prev === undefined || prev === 'none') {
+      written = 'table';
+      text = renderPolicyRuleset(ruleset);
+    } else {
+      written = 'difference';
+      text = renderPolicyUpdate(prev, ruleset);
+    }
     if (text === '') return undefined;
-    let written: 'table' | 'difference' | 'removal' = ruleset === undefined ? 'removal' : prev === undefined || prev === 'none' ? 'table' : 'difference';
     const nft = (script: string) => (this.o.run ?? spawnCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], script);
     this.programmed = undefined;
     let res = await nft(text);
-    if (res.code !== 0 && ruleset !== undefined && prev !== undefined && prev !== 'none') {
+    if (res.code !== 0 && written === 'difference' && ruleset !== undefined) {
       this.log.warn('nft refused the policy table update; replacing the whole table', { error: res.stderr.trim() });
       res = await nft(renderPolicyRuleset(ruleset));
       written = 'table';

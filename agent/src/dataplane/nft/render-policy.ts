@@ -37,14 +37,14 @@
  * chains and sets, in one transaction, so a port change in one of 100
  * policies over 1000 endpoints rewrites a few elements, not 5000. Chains and
  * the forward chain never change their rules once made, so the difference is
- * only ever in elements and in whole classes.
+ * only ever in elements and in whole classes or rule groups.
  *
  * Node-originated packets leave through the output hook, never forward, so
  * they are not policed (docs/policy.md: traffic from the node is allowed).
  */
 import { createHash } from 'node:crypto';
 import { formatIp } from '../../net/ip';
-import type { AddressRange, CompiledPolicy, CompiledRule, PolicyClass } from '../../policy';
+import type { CompiledPolicy, CompiledRule, PolicyClass } from '../../policy';
 
 export const POLICY_TABLE = 'knit_policy';
 
@@ -116,7 +116,7 @@ export function peerSegments(cls: PolicyClass, family: 4 | 6): PeerSegment[] {
 }
 
 /** A group of rules as programmed: the ports its peers may reach (rules of one network and direction). */
-interface RuleGroup {
+export interface RuleGroup {
   readonly name: string;
   readonly comment: string;
   /** "tcp . 80-80", merged per protocol */
@@ -154,7 +154,7 @@ interface RenderedClass {
  * port. Groups are named by their rules, not their ports, so a port change
  * rewrites a group's few port elements and none of the peers'.
  */
-export function renderClassPeers(direction: 'egress' | 'ingress', family: 4 | 6, network: string, cls: PolicyClass): { peers: string[]; groups: ReadonlyArray<{ name: string; ports: string[] }> } {
+export function renderClassPeers(direction: 'egress' | 'ingress', family: 4 | 6, network: string, cls: PolicyClass): { peers: string[]; groups: RuleGroup[] } {
   const ok = direction === 'egress' ? 'return' : 'accept';
   const peers: string[] = [];
   const groups = new Map<string, RuleGroup>();
@@ -239,7 +239,7 @@ function renderClass(direction: 'egress' | 'ingress', family: 4 | 6, network: st
   let r = byFamily.get(key);
   if (r === undefined) {
     const { peers, groups } = renderClassPeers(direction, family, network, cls);
-    byFamily.set(key, (r = { name: className(direction, family, network, cls), peers, groups: groups as RuleGroup[] }));
+    byFamily.set(key, (r = { name: className(direction, family, network, cls), peers, groups }));
   }
   return r;
 }
@@ -365,4 +365,3 @@ export function renderPolicyRemove(table = POLICY_TABLE): string {
   return `add table inet ${table}\ndelete table inet ${table}\n`;
 }
 
-export type { AddressRange };
