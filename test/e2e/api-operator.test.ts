@@ -287,16 +287,25 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     expect(d('knit_netlink_operations_total', { op: 'route_list' }), 'dumps are counted too').to.be.at.least(1);
   });
 
+  /** A subnet key no node holds: a node's lease is random, and garbage over it would take that node away. */
+  const freeSubnetKey = async (from: number): Promise<string> => {
+    const held = await etcdSubnets(lab);
+    let third = from;
+    while (held.has(`10.244.${third}.0-24`)) third = (third + 1) % 256;
+    return `10.244.${third}.0-24`;
+  };
+
   it('a garbage lease in etcd is skipped and counted (knit_invalid_leases_skipped_total, ListSubnets invalid_skipped)', async () => {
     const before = await metrics();
-    const key = `${PREFIX}/subnets/10.244.250.0-24`;
+    const name = await freeSubnetKey(250);
+    const key = `${PREFIX}/subnets/${name}`;
     await etcdctl(lab, ['put', key, 'this is not a lease']);
     try {
       await waitUntil(async () => sumOf(await metrics(), 'knit_invalid_leases_skipped_total') > sumOf(before, 'knit_invalid_leases_skipped_total'), 5000, 'invalid lease counted');
       expect(sumOf(await metrics(), 'knit_invalid_leases_skipped_total') - sumOf(before, 'knit_invalid_leases_skipped_total')).to.equal(1);
       const r = await call<ListSubnetsResponse__Output>((o, cb) => api.listSubnets({}, o, cb));
       expect(r.ok && r.res.invalidSkipped).to.equal(1);
-      expect(r.ok && r.res.leases.map((l) => l.subnet)).to.not.include('10.244.250.0/24');
+      expect(r.ok && r.res.leases.map((l) => l.subnet)).to.not.include(keyToCidr(name));
     } finally {
       await etcdctl(lab, ['del', key]);
     }
@@ -336,7 +345,7 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     await waitUntil(async () => sumOf(await metrics(), 'knit_etcd_watch_restarts_total') > sumOf(before, 'knit_etcd_watch_restarts_total'), 30_000, 'a watch restart counted');
     expect(sumOf(await metrics(), 'knit_etcd_errors_total', { op: 'watch' })).to.be.above(sumOf(before, 'knit_etcd_errors_total', { op: 'watch' }));
     // The re-opened watch delivers again: a garbage write is seen (and counted) by node1.
-    const key = `${PREFIX}/subnets/10.244.251.0-24`;
+    const key = `${PREFIX}/subnets/${await freeSubnetKey(251)}`;
     const skipped = sumOf(await metrics(), 'knit_invalid_leases_skipped_total');
     await waitUntil(async () => {
       try {
