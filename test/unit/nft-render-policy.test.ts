@@ -31,6 +31,40 @@ describe('nft policy renderer', () => {
     }
   });
 
+  it('renderClassPeers: a host lookup, then a range lookup, gives each address the verdict of exactly the rules that hold it (random property check)', () => {
+    let seed = 11;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+    const parse = (a: string) => BigInt(a.split('.').reduce((v, o) => v * 256 + Number(o), 0));
+    for (let round = 0; round < 150; round++) {
+      const rules = Array.from({ length: 1 + rnd(4) }, (_, k) => ({
+        policy: 'p', rule: k,
+        ports: rnd(3) === 0 ? [{ protocol: 'any' as const, portFirst: 0, portLast: 65535 }] : [{ protocol: 'TCP' as const, portFirst: 80 + 2 * k, portLast: 80 + 2 * k }],
+        // single addresses (endpoints) and ranges (CIDRs), overlapping at random
+        peers: Array.from({ length: 1 + rnd(4) }, () => {
+          const f = BigInt(rnd(20));
+          return { family: 4 as const, first: f, last: rnd(2) === 0 ? f : f + BigInt(rnd(8)) };
+        }),
+      }));
+      const cls = { direction: 'ingress' as const, policies: ['p'], rules, addresses: ['10.0.0.1'] };
+      const { hosts, nets, groups } = renderClassPeers('ingress', 4, 'default', cls);
+      const hostMap = new Map(hosts.map((e) => { const [a, v] = e.split(' : '); return [parse(a!), v!] as const; }));
+      const netList = nets.map((e) => { const [r, v] = e.split(' : '); const [f, l] = r!.split('-'); return { first: parse(f!), last: parse(l!), verdict: v! }; });
+      for (let a = 0n; a < 30n; a++) {
+        const holding = rules.filter((r) => r.peers.some((p) => a >= p.first && a <= p.last));
+        const verdict = hostMap.get(a) ?? netList.find((n) => a >= n.first && a <= n.last)?.verdict;
+        if (holding.length === 0) {
+          expect(verdict, `round ${round} address ${a}`).to.equal(undefined);
+        } else if (holding.some((r) => r.ports[0]!.protocol === 'any')) {
+          expect(verdict, `round ${round} address ${a}`).to.equal('accept');
+        } else {
+          const group = groups.find((gr) => verdict === `goto ${gr.name}`);
+          expect(group, `round ${round} address ${a}: ${verdict}`).not.to.equal(undefined);
+          expect(group!.ports, `round ${round} address ${a}`).to.deep.equal(holding.map((r) => `tcp . ${80 + 2 * r.rule}-${80 + 2 * r.rule}`));
+        }
+      }
+    }
+  });
+
   it('renders overlapping policies into disjoint elements, both families, one transaction', () => {
     const policies = parsePolicyFile(`
 name: a
@@ -49,31 +83,33 @@ ingress: [{from: [{selector: {app: web}}]}]
     // db is isolated by a and b: one class, whose peers do not repeat per local address.
     expect(state.classes.ingress.map((c) => [c.policies, c.addresses])).to.deep.equal([[['a', 'b'], ['10.1.0.3', 'fd00::3']]]);
     const cls = state.classes.ingress[0]!;
-    // 10.1.0.2 (web) is allowed on any port by b; the rest of 10/8 only by a's ports, everything else only by a's second rule.
+    // 10.1.0.2 (web) is allowed on any port by b, looked up exactly; 10/8 only by a's ports, everything else only by a's second rule.
     const v4 = renderClassPeers('ingress', 4, 'default', cls);
-    expect(v4.peers.map((p) => p.replace(/ingress_rules_[0-9a-f]{12}/, 'G'))).to.deep.equal([
+    const g = (p: string) => p.replace(/ingress_rules_[0-9a-f]{12}/, 'G');
+    expect(v4.hosts.map(g)).to.deep.equal(['10.1.0.2 : accept']);
+    expect(v4.nets.map(g)).to.deep.equal([
       '0.0.0.0-9.255.255.255 : goto G',
-      '10.0.0.0-10.1.0.1 : goto G',
-      '10.1.0.2-10.1.0.2 : accept',
-      '10.1.0.3-10.255.255.255 : goto G',
+      '10.0.0.0-10.255.255.255 : goto G',
       '11.0.0.0-255.255.255.255 : goto G',
     ]);
     // Two groups: a's second rule alone (85), and both of a's rules (80-90 and 85 merged).
-    const group = (peer: string) => v4.groups.find((g) => v4.peers.find((p) => p.startsWith(peer))!.endsWith(g.name))!;
+    const group = (peer: string) => v4.groups.find((gr) => v4.nets.find((p) => p.startsWith(peer))!.endsWith(gr.name))!;
     expect(group('0.0.0.0').ports).to.deep.equal(['tcp . 85-85']);
     expect(group('10.0.0.0').ports).to.deep.equal(['tcp . 80-90']);
-    expect(group('10.1.0.3')).to.equal(group('10.0.0.0'));
     expect(group('11.0.0.0')).to.equal(group('0.0.0.0'));
+    expect(v4.groups.length).to.equal(2);
     const v6 = renderClassPeers('ingress', 6, 'default', cls);
-    expect(v6.peers.map((p) => p.replace(/ingress_rules_[0-9a-f]{12}/, 'G'))).to.deep.equal([
-      '::-fd00::1 : goto G', 'fd00::2-fd00::2 : accept', 'fd00::3-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff : goto G',
-    ]);
+    expect(v6.hosts.map(g)).to.deep.equal(['fd00::2 : accept']);
+    expect(v6.nets.map(g)).to.deep.equal(['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff : goto G']);
     const text = renderPolicyTable([state]);
     expect(text.startsWith('add table inet knit_policy\ndelete table inet knit_policy\ntable inet knit_policy {')).to.equal(true);
     const chain4 = /10\.1\.0\.3 : jump (ingress4_[0-9a-f]{12})/.exec(text)?.[1];
     expect(chain4, text).to.be.a('string');
     expect(text).to.match(/fd00::3 : jump ingress6_[0-9a-f]{12}/);
-    expect(text).to.contain(`chain ${chain4!} {\n    comment "a, b"\n    ip saddr vmap @${chain4!}_peers\n    counter drop comment "default deny ingress"\n  }`);
+    expect(text).to.contain(`chain ${chain4!} {\n    comment "a, b"\n    ip saddr vmap @${chain4!}_hosts\n    ip saddr vmap @${chain4!}_nets\n    counter drop comment "default deny ingress"\n  }`);
+    // Single addresses in a hash map, ranges in an interval map (nft rereads interval maps' elements on every write).
+    expect(text).to.contain(`map ${chain4!}_hosts {\n    type ipv4_addr : verdict;\n    elements = { 10.1.0.2 : accept }`);
+    expect(text).to.contain(`map ${chain4!}_nets {\n    type ipv4_addr : verdict; flags interval;`);
     expect(text).to.contain('ip daddr vmap @ingress_class4');
     expect(text).to.contain('ip6 daddr vmap @ingress_class6');
     // No egress section anywhere: the egress maps are empty.
@@ -113,7 +149,7 @@ ${extra}`;
     expect(at(/^delete element inet knit_policy ingress_class4 \{ 10\.1\.0\.3 \}/)).to.be.greaterThan(at(new RegExp(`^  chain ${chain3}`)));
     expect(at(new RegExp(`^add element inet knit_policy ingress_class4 \\{ 10\\.1\\.0\\.3 : jump ${chain3} \\}`))).to.be.greaterThan(at(/^delete element inet knit_policy ingress_class4/));
     expect(at(new RegExp(`^delete chain inet knit_policy ${chain}$`))).to.be.greaterThan(at(/^add element inet knit_policy ingress_class4/));
-    expect(at(new RegExp(`^delete map inet knit_policy ${chain}_peers$`))).to.be.greaterThan(at(new RegExp(`^delete chain inet knit_policy ${chain}$`)));
+    for (const map of ['hosts', 'nets']) expect(at(new RegExp(`^delete map inet knit_policy ${chain}_${map}$`))).to.be.greaterThan(at(new RegExp(`^delete chain inet knit_policy ${chain}$`)));
     // web's rule group is the same rules in the new class: kept, not rewritten.
     expect(update.filter((l) => /^(delete (chain|set) inet knit_policy |  (chain|set) )\S*_rules_/.test(l))).to.deep.equal([]);
   });

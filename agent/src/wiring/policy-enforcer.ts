@@ -11,7 +11,7 @@
  */
 import type { Etcd3, Watcher } from 'etcd3';
 import { Backoff, describeError, realClock, SerialRunner, Timer } from '../base';
-import { policyRuleset, renderPolicyRemove, renderPolicyRuleset, renderPolicyUpdate, spawnCommand, type CommandRunner, type PolicyRuleset } from '../dataplane/nft';
+import { policyRuleset, renderPolicyRemove, renderPolicyRuleset, renderPolicyUpdate, runCommand, type CommandRunner, type PolicyRuleset } from '../dataplane/nft';
 import type { Logger } from '../log/logger';
 import { CompileMemo, compileNetwork, parseEndpointRecord, parsePolicyRecord, RecordCache, type Policy, type PolicyEndpoint } from '../policy';
 
@@ -170,7 +170,7 @@ export class PolicyEnforcer {
       text = renderPolicyUpdate(prev, ruleset);
     }
     if (text === '') return undefined;
-    const nft = (script: string) => (this.o.run ?? spawnCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], script);
+    const nft = (script: string) => (this.o.run ?? runCommand)([...(this.o.nftCommand ?? ['nft']), '-f', '-'], script);
     this.programmed = undefined;
     let res = await nft(text);
     if (res.code !== 0 && written === 'difference' && ruleset !== undefined) {

@@ -23,7 +23,7 @@
  */
 import type { Logger } from '../../log/logger';
 import { Ticker, realClock, type Clock, errorMessage } from '../../base';
-import { spawnCommand, type CommandRunner } from '../nft';
+import { runCommand, type CommandRunner } from '../nft';
 import { blockingForwardChains, chainName, type BlockingChain } from './scan';
 
 /** Comment on knit's iptables rules: how knit (and an operator) recognises them. */
@@ -47,7 +47,7 @@ export class ForwardGuard {
   private checking: Promise<void> | undefined;
 
   constructor(private readonly opts: ForwardGuardOptions) {
-    this.run = opts.run ?? spawnCommand;
+    this.run = opts.run ?? runCommand;
     this.ticker = new Ticker(opts.clock ?? realClock, opts.intervalMs, () => void this.check());
   }
 

@@ -13,7 +13,8 @@ import type { Logger } from '../../log/logger';
 import { changedUdpMappings, flushUdpConntrack } from './conntrack';
 import { DEFAULT_TABLE, hasIp6Table, renderNormalized, renderRemove, renderRemoveIp6, type TableId } from './render';
 import { procRouteLocalnet, type RouteLocalnetAccess } from './route-localnet';
-import { spawnCommand, type CommandRunner } from './run-command';
+import { type CommandRunner } from './run-command';
+import { runCommand } from './libnftables';
 import type { NftDesiredState, NormalizedMapping, NormalizedState } from './types';
 import { needsRouteLocalnet, normalizeDesired } from './validate';
 
@@ -75,7 +76,7 @@ export class NftTable {
     this.nft = opts.nftCommand ?? ['nft'];
     this.conntrack = opts.conntrackCommand === undefined ? ['conntrack'] : opts.conntrackCommand;
     this.localnet = opts.routeLocalnet ?? procRouteLocalnet();
-    this.run = opts.run ?? spawnCommand;
+    this.run = opts.run ?? runCommand;
     this.log = opts.logger.child({ module: 'nft', table: `${this.table.family} ${this.table.name}` });
     // Fail at construction, not at the first apply, for a bad table name.
     renderRemove(this.table);
