@@ -47,6 +47,7 @@ describe('deploy/docker/Dockerfile', () => {
       'dist/agent': 'tsc (build:ts)',
       'dist/cni-plugin': 'tsc + build:plugin',
       'agent/native/build/Release/knit_netns.node': 'build:native',
+      'agent/native/build/Release/knit_nft.node': 'build:native',
       node_modules: 'npm ci',
     };
     const copies = runtime.filter((l) => l.startsWith('COPY --from=build '));
@@ -56,12 +57,14 @@ describe('deploy/docker/Dockerfile', () => {
       expect(produced[src] !== undefined || existsSync(join(REPO, src)), `${src} exists or is built`).to.equal(true);
     }
     // The launcher requires <root>/dist/agent/src/main.js and the addon loader
-    // <root>/agent/native/build/Release/knit_netns.node; proto/ is read at run time.
+    // <root>/agent/native/build/Release/knit_netns.node (and knit_nft.node, libnftables); proto/ is read at run time.
     for (const needed of ['/src/dist/agent ./dist/agent', '/src/agent/bin ./agent/bin', '/src/proto ./proto',
-      '/src/agent/native/build/Release/knit_netns.node ./agent/native/build/Release/knit_netns.node']) {
+      '/src/agent/native/build/Release/knit_netns.node ./agent/native/build/Release/knit_netns.node',
+      '/src/agent/native/build/Release/knit_nft.node ./agent/native/build/Release/knit_nft.node']) {
       expect(copies.some((c) => c.endsWith(needed)), needed).to.equal(true);
     }
     expect(readFileSync(join(REPO, 'agent', 'src', 'netlink', 'netns.ts'), 'utf8')).to.include("'../../../../agent/native/build/Release/knit_netns.node'");
+    expect(readFileSync(join(REPO, 'agent', 'src', 'dataplane', 'nft', 'libnftables.ts'), 'utf8')).to.include("'../../../../../agent/native/build/Release/knit_nft.node'");
   });
 
   it('the build context (.dockerignore at the repository root) leaves out node_modules, dist, the native build and .git, and nothing the build copies', () => {

@@ -50,6 +50,19 @@ describe('forward policy: chains that drop cluster traffic (nft -j list ruleset)
   });
 });
 
+/** What nft prints for `-j list chains` (the chains) and `-j list chain F T N` (that chain and its rules), out of a whole ruleset. */
+function nftAnswer(argv: string[], whole: unknown): unknown {
+  const items = (whole as { nftables: Array<Record<string, { family?: string; table?: string; name?: string; chain?: string }>> }).nftables;
+  const words = argv.slice(2).join(' ');
+  if (words === 'list chains') return { nftables: items.filter((it) => 'metainfo' in it || 'chain' in it) };
+  const m = /^list chain (\S+) (\S+) (\S+)$/.exec(words);
+  if (m === null) throw new Error(`unexpected nft command: ${argv.join(' ')}`);
+  const [, family, table, name] = m;
+  return { nftables: items.filter((it) => 'metainfo' in it
+    || (it.chain !== undefined && it.chain.family === family && it.chain.table === table && it.chain.name === name)
+    || (it.rule !== undefined && it.rule.family === family && it.rule.table === table && it.rule.chain === name)) };
+}
+
 describe('ForwardGuard (fake command runner)', () => {
   function fake(forward: string, nftJson: unknown) {
     const calls: string[] = [];
@@ -57,7 +70,7 @@ describe('ForwardGuard (fake command runner)', () => {
     const run = (argv: string[]): Promise<CommandResult> => {
       calls.push(argv.join(' '));
       const ok = (stdout = ''): Promise<CommandResult> => Promise.resolve({ code: 0, stdout, stderr: '' });
-      if (argv[0] === 'nft') return ok(JSON.stringify(nftJson));
+      if (argv[0] === 'nft') return ok(JSON.stringify(nftAnswer(argv, nftJson)));
       const op = argv[3];
       const spec = argv.slice(4).join(' ');
       if (op === '-S') return ok(forward);
@@ -92,7 +105,7 @@ describe('ForwardGuard (fake command runner)', () => {
     let rs: unknown = ruleset(chain('inet', 'filter', 'forward', 'drop'));
     const rec = recordingLogger();
     const run = (argv: string[]): Promise<CommandResult> =>
-      Promise.resolve(argv[0] === 'nft' ? { code: 0, stdout: JSON.stringify(rs), stderr: '' } : { code: 0, stdout: '-P FORWARD ACCEPT\n', stderr: '' });
+      Promise.resolve(argv[0] === 'nft' ? { code: 0, stdout: JSON.stringify(nftAnswer(argv, rs)), stderr: '' } : { code: 0, stdout: '-P FORWARD ACCEPT\n', stderr: '' });
     const g = new ForwardGuard({ cidrs: ['10.244.0.0/16'], logger: rec.logger, intervalMs: 60_000, run });
     await g.check();
     await g.check();

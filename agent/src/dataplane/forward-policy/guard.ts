@@ -24,7 +24,7 @@
 import type { Logger } from '../../log/logger';
 import { Ticker, realClock, type Clock, errorMessage } from '../../base';
 import { runCommand, type CommandRunner } from '../nft';
-import { blockingForwardChains, chainName, type BlockingChain } from './scan';
+import { blockingForwardChains, chainName, forwardDropChains, type BlockingChain } from './scan';
 
 /** Comment on knit's iptables rules: how knit (and an operator) recognises them. */
 export const FORWARD_RULE_COMMENT = 'knit: cluster traffic';
@@ -75,18 +75,16 @@ export class ForwardGuard {
 
   private async checkOnce(): Promise<void> {
     for (const cidr of this.opts.cidrs) await this.ensureIptables(cidr);
-    const res = await this.run(['nft', '-j', 'list', 'ruleset']);
-    if (res.code !== 0) {
-      this.warnOnce('nft', 'cannot list the nft ruleset to check the forward policy', { error: res.stderr.trim() });
-      return;
+    // The chains, then the rules of the few that drop: never the whole ruleset with every set element in it.
+    const chains = await this.listJson(['list', 'chains']);
+    if (chains === undefined) return;
+    const items = [...chains];
+    for (const c of forwardDropChains({ nftables: chains })) {
+      const rules = await this.listJson(['list', 'chain', c.family, c.table, c.name]);
+      if (rules === undefined) return;
+      items.push(...rules.filter((it) => typeof it === 'object' && it !== null && 'rule' in it));
     }
-    let found: BlockingChain[];
-    try {
-      found = blockingForwardChains(JSON.parse(res.stdout), this.opts.cidrs);
-    } catch (err) {
-      this.warnOnce('nft-json', 'cannot read the nft ruleset to check the forward policy', { error: errorMessage(err) });
-      return;
-    }
+    const found = blockingForwardChains({ nftables: items }, this.opts.cidrs);
     const key = (c: BlockingChain) => `${chainName(c)}|${c.cidrs.join(',')}`;
     const before = new Set(this.blocking.map(key));
     const now = new Set(found.map(key));
@@ -100,6 +98,24 @@ export class ForwardGuard {
       if (!now.has(key(c))) this.opts.logger.info('forward chain no longer drops cluster traffic', { table: `${c.family} ${c.table}`, chain: c.chain });
     }
     this.blocking = found;
+  }
+
+  /** `nft -j <words>` parsed to its items; undefined (and a warning, once) when nft fails or prints no JSON. */
+  private async listJson(words: string[]): Promise<unknown[] | undefined> {
+    const res = await this.run(['nft', '-j', ...words]);
+    if (res.code !== 0) {
+      this.warnOnce('nft', 'cannot list nft chains to check the forward policy', { command: `nft -j ${words.join(' ')}`, error: res.stderr.trim() });
+      return undefined;
+    }
+    try {
+      const parsed: unknown = JSON.parse(res.stdout);
+      const items = typeof parsed === 'object' && parsed !== null && 'nftables' in parsed ? (parsed as { nftables: unknown }).nftables : undefined;
+      if (!Array.isArray(items)) throw new Error('no "nftables" list');
+      return items as unknown[];
+    } catch (err) {
+      this.warnOnce('nft-json', 'cannot read nft\'s JSON to check the forward policy', { command: `nft -j ${words.join(' ')}`, error: errorMessage(err) });
+      return undefined;
+    }
   }
 
   /** iptables (or ip6tables) FORWARD policy DROP → append knit's two ACCEPT rules unless present. */

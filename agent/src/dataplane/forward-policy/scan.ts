@@ -1,6 +1,10 @@
 /**
  * Pure: which netfilter base chains on the forward hook would drop cluster
- * traffic. Input is `nft -j list ruleset` (iptables-nft's tables included:
+ * traffic. Input is nft's JSON of the chains and of those chains' rules:
+ * `nft -j list chains`, then `nft -j list chain` of each forward-hook chain
+ * with policy drop (see forwardDropChains), not the whole ruleset, whose
+ * set elements (knit's policy table holds thousands) the check never reads
+ * (iptables-nft's tables included:
  * Docker's `ip filter FORWARD` with policy DROP shows up as a base chain
  * there). A chain blocks a family when its policy is drop and it holds no
  * rule that accepts the cluster CIDR of that family as source and one as
@@ -63,7 +67,21 @@ function acceptedField(expr: unknown[], cidr: string): 'saddr' | 'daddr' | undef
   return accept ? field : undefined;
 }
 
-/** Forward-hook base chains with policy drop that would drop traffic of `clusterCidrs` (parsed `nft -j list ruleset`). */
+/** The forward-hook base chains with policy drop in parsed `nft -j list chains`: the ones whose rules the check needs. */
+export function forwardDropChains(listed: unknown): Array<{ family: string; table: string; name: string }> {
+  const items = isObj(listed) && Array.isArray(listed.nftables) ? listed.nftables : [];
+  const out: Array<{ family: string; table: string; name: string }> = [];
+  for (const it of items) {
+    if (!isObj(it) || !isObj(it.chain)) continue;
+    const c = it.chain as unknown as NftChain;
+    if (c.hook === 'forward' && c.policy === 'drop' && typeof c.family === 'string' && typeof c.table === 'string' && typeof c.name === 'string') {
+      out.push({ family: c.family, table: c.table, name: c.name });
+    }
+  }
+  return out;
+}
+
+/** Forward-hook base chains with policy drop that would drop traffic of `clusterCidrs` (parsed nft JSON holding the chains and their rules). */
 export function blockingForwardChains(ruleset: unknown, clusterCidrs: readonly string[]): BlockingChain[] {
   const items = isObj(ruleset) && Array.isArray(ruleset.nftables) ? ruleset.nftables : [];
   const chains: NftChain[] = [];

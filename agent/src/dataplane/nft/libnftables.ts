@@ -76,13 +76,13 @@ function loadAddon(): NftAddon | null {
   return addon;
 }
 
-/** Why nft commands are spawned instead of run in-process, or undefined when they run in-process. */
+/**
+ * Why nft commands are spawned instead of run in-process, or undefined when
+ * they run in-process. Throws on a KNIT_NFT value that is neither mode
+ * (knitd checks it at start, so it refuses to start rather than fail each write).
+ */
 export function nftLibraryUnavailable(): string | undefined {
-  try {
-    loadAddon();
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
+  loadAddon();
   return unavailable;
 }
 

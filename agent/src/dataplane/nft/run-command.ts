@@ -1,8 +1,8 @@
 /**
- * Spawning the nft and conntrack binaries. nftables has no netlink binding in
- * our dependencies, and `nft -f -` is the one interface that commits a whole
- * script as a single kernel transaction, so knit drives the binary. This is
- * not a hot path: it runs on a port-mapping change, not per packet.
+ * Spawning binaries: conntrack, iptables, and nft where libnftables cannot
+ * take the command (libnftables.ts runs nft's `-f -` and `list` forms inside
+ * knitd). `nft -f -` is the interface that commits a whole script as one
+ * kernel transaction; the library takes the same script.
  */
 import { spawn } from 'node:child_process';
 
