@@ -280,8 +280,9 @@ const FORWARD = [
   'ip6 daddr vmap @ingress_class6',
 ];
 
-function className(direction: string, family: 4 | 6, network: string, cls: PolicyClass): string {
-  const h = createHash('sha256').update(`${network}\n${cls.policies.join('\n')}`).digest('hex').slice(0, 12);
+/** The chain's rules depend on whether it has ranges to look up, so its name does too (a change makes a new chain, never edits one). */
+function className(direction: string, family: 4 | 6, network: string, cls: PolicyClass, ranges: boolean): string {
+  const h = createHash('sha256').update(`${network}\n${cls.policies.join('\n')}${ranges ? '\nranges' : ''}`).digest('hex').slice(0, 12);
   return `${direction}${family}_${h}`;
 }
 
@@ -298,7 +299,8 @@ function renderClass(direction: 'egress' | 'ingress', family: 4 | 6, network: st
   const key = `${network}\n${family}`;
   let r = byFamily.get(key);
   if (r === undefined) {
-    byFamily.set(key, (r = { name: className(direction, family, network, cls), ...renderClassPeers(direction, family, network, cls) }));
+    const peers = renderClassPeers(direction, family, network, cls);
+    byFamily.set(key, (r = { name: className(direction, family, network, cls, peers.nets.length > 0), ...peers }));
   }
   return r;
 }
@@ -328,11 +330,12 @@ export function policyRuleset(states: readonly CompiledPolicy[]): PolicyRuleset 
             groups.set(g.name, [`comment "${g.comment}"`, `meta l4proto . th dport @${g.name}_ports ${ok}`, `counter drop comment "default deny ${direction}"`]);
           }
           sets.set(`${r.name}_hosts`, { kind: 'map', type: `${t} : verdict`, interval: false, elements: r.hosts });
-          sets.set(`${r.name}_nets`, { kind: 'map', type: `${t} : verdict`, interval: true, elements: r.nets });
+          // Only a class with ranges has an interval map: each one costs every later write a read-back (see renderClassPeers).
+          if (r.nets.length > 0) sets.set(`${r.name}_nets`, { kind: 'map', type: `${t} : verdict`, interval: true, elements: r.nets });
           chains.set(r.name, [
             `comment "${classComment(cls)}"`,
             `${ip} ${peer} vmap @${r.name}_hosts`,
-            `${ip} ${peer} vmap @${r.name}_nets`,
+            ...(r.nets.length > 0 ? [`${ip} ${peer} vmap @${r.name}_nets`] : []),
             `counter drop comment "default deny ${direction}"`,
           ]);
           for (const a of addresses) jumps.push(`${a} : jump ${r.name}`);
