@@ -13,7 +13,7 @@
  */
 import { expect } from 'chai';
 import { BgpBackend } from '../../agent/src/backend/bgp/bgp-backend';
-import { resolveBgpOptions, resolveRouterId } from '../../agent/src/backend/bgp/options';
+import { peerSpecs, resolveBgpOptions, resolveRouterId } from '../../agent/src/backend/bgp/options';
 import { parseNetwork, type BgpBackendNetlink } from '../../agent/src/backend';
 import { MessageSplitter, type NotificationMessage, type OpenMessage, type UpdateMessage } from '../../agent/src/bgp/codec';
 import { parsePrefix } from '../../agent/src/bgp/path';
@@ -143,6 +143,12 @@ describe('bgp backend in an IPv6-only cluster', () => {
     await flush();
     return conn.written[0]!;
   }
+
+  it('the mesh peers with the other bgp leases at their IPv6 publicIp', () => {
+    const o = resolveBgpOptions(V6NET({ asn: 64512 }), 'node1');
+    const specs = peerSpecs(o, [lease('node1', 'fd00:10:244:1::/64', 'fd77::11'), lease('node2', 'fd00:10:244:2::/64', 'fd77::12')], { publicIp: 'fd77::11' });
+    expect(specs).to.deep.equal([{ address: 'fd77::12', asn: 65002, port: 179, origin: 'mesh node2', requireLease: true }]);
+  });
 
   it('defaults: sessions over IPv6, listening on ::', () => {
     const o = resolveBgpOptions(V6NET({ asn: 65001 }), 'node1');
