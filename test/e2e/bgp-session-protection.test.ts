@@ -4,7 +4,9 @@
  * combination of keys and TTL security on either side. With the right key
  * (knitd dialing, and BIRD dialing knitd's keyed listener) and with GTSM on
  * both sides the sessions come up; with a wrong key, a key on one side only,
- * or GTSM on one side only they never do.
+ * or GTSM on one side only they never do. Run twice: IPv4 sessions, and
+ * IPv6 sessions of an IPv6-only cluster (IPV6_MINHOPCOUNT, the SYN's hop
+ * limit, TCP-MD5 keyed for IPv6 peer addresses).
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -41,7 +43,7 @@ const CASES: Case[] = [
   { last: 28, name: 'GTSM on knitd only (BIRD sends TTL 1)', knit: { ttlSecurity: true, passive: true }, bird: '', up: false },
 ];
 
-describe('bgp: TCP-MD5 and GTSM against BIRD', function () {
+for (const family of [4, 6] as const) describe(`bgp: TCP-MD5 and GTSM against BIRD (${family === 4 ? 'IPv4 sessions' : 'IPv6 sessions, IPv6-only cluster'})`, function () {
   this.timeout(120_000);
   let lab: Lab;
   const birds = new Map<number, Bird>();
@@ -65,21 +67,23 @@ describe('bgp: TCP-MD5 and GTSM against BIRD', function () {
   };
 
   before(async () => {
-    lab = await createLab({ nodes: 1, etcd: true });
+    lab = await createLab({ nodes: 1, etcd: true, ...(family === 6 ? { ipv6: true } : {}) });
     const plan = lab.underlay.plan;
     const base = plan.routerIp.split('.').slice(0, 3).join('.');
-    ip = (last) => `${base}.${last}`;
-    for (const c of CASES) nsRun(lab.underlay.ns, 'ip', ['addr', 'add', `${ip(c.last)}/${plan.prefixLen}`, 'dev', lab.underlay.bridge]);
-    const node = lab.nodes[0]!.underlayIp;
+    ip = (last) => (family === 4 ? `${base}.${last}` : `fd77::${last}`);
     for (const c of CASES) {
-      birds.set(c.last, await startBird(lab.underlay.ns, `router id ${ip(c.last)};
+      nsRun(lab.underlay.ns, 'ip', ['addr', 'add', `${ip(c.last)}/${family === 4 ? plan.prefixLen : 64}`, 'dev', lab.underlay.bridge, ...(family === 6 ? ['nodad'] : [])]);
+    }
+    const node = family === 4 ? lab.nodes[0]!.underlayIp : lab.nodes[0]!.underlayIp6!;
+    for (const c of CASES) {
+      birds.set(c.last, await startBird(lab.underlay.ns, `router id 10.0.0.${c.last};
 log stderr { warning, error, fatal };
 protocol device { scan time 1; }
-protocol bgp p${c.last} { local ${ip(c.last)} as 65000; neighbor ${node} as 65001; strict bind yes; hold time 6; connect retry time 1; error wait time 1, 2; ${c.bird} ipv4 { import none; export none; }; }
+protocol bgp p${c.last} { local ${ip(c.last)} as 65000; neighbor ${node} as 65001; strict bind yes; hold time 6; connect retry time 1; error wait time 1, 2; ${c.bird} ipv${family} { import none; export none; }; }
 `, `bird-p${c.last}`));
     }
     const network = {
-      clusterCidr: '10.244.0.0/16', subnetLength: 24,
+      ...(family === 4 ? { clusterCidr: '10.244.0.0/16', subnetLength: 24 } : { clusterCidr: 'fd00:10:244::/56', subnetLength: 64 }),
       backend: { type: 'bgp', asn: 65001, peers: CASES.map((c) => ({ address: ip(c.last), asn: 65000, ...c.knit })) },
     };
     knitd = await startKnitd(lab, lab.nodes[0]!, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } });

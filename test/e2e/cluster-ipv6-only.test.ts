@@ -11,6 +11,15 @@
  *   - a hand-deleted route (vxlan: neighbour and FDB entry too) comes back
  *     from the netlink event;
  *   - a knitd restart over the programmed node makes 0 netlink writes.
+ * and for bgp with BIRD as the top-of-rack router (eBGP, one AS per node):
+ *   - BIRD peers with every node over IPv6, IPv6 unicast only, and sees each
+ *     node's 32-bit router ID (one set with --bgp-router-id, the others
+ *     derived from the node name);
+ *   - BIRD learns each node's IPv6 pod subnet with the node's IPv6 underlay
+ *     address as next hop, and every other node installs it (proto 90);
+ *   - no IPv4 anywhere in the pod network (routes, pod addresses, BIRD's
+ *     IPv4 table);
+ *   - every container pings every other over IPv6.
  * (The lab's node links keep their IPv4 addresses, as an IPv6-only cluster's
  * hosts often do: knit must use none of them.)
  */
@@ -20,8 +29,9 @@ import { promisify } from 'node:util';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
 import { CONNECT, ECHO_PEER, ipj, logRecords, repairMs, startClusterKnitd, waitFor } from './cluster-lab';
-import { routesIn } from './bgp-lab';
+import { routesIn, startBird, type Bird } from './bgp-lab';
 import { cidrContainsAddress, mustParseCidrAny, parseIp } from '../../agent/src/net/ip';
+import { deriveRouterId } from '../../agent/src/net/router-id';
 
 const execFileP = promisify(execFile);
 
@@ -212,5 +222,108 @@ describe('dual-stack vxlan over an IPv6 underlay (publicIp IPv6)', function () {
       const p = await lab.ping(pods[0]!.c, ip, 2);
       expect(p.received, `${pods[0]!.ips[0]} -> ${ip}: ${p.output}`).to.be.greaterThan(0);
     }
+  });
+});
+
+const ASNS = [65001, 65002, 65003];
+const ROUTER6 = 'fd77::1';
+/** node1's router ID, set with --bgp-router-id; node2 and node3 derive theirs from their names. */
+const NODE1_ROUTER_ID = '10.77.0.11';
+const BGP_NETWORK = {
+  clusterCidr: 'fd00:10:244::/56', subnetLength: 64,
+  backend: { type: 'bgp', nodeAsns: { node1: ASNS[0], node2: ASNS[1], node3: ASNS[2] }, peers: [{ address: ROUTER6, asn: 65000 }] },
+};
+
+/** BIRD as ToR over IPv6: an IPv6 channel only, next hops kept (the nodes share its segment). */
+function birdConfig6(nodeIps: string[]): string {
+  return `router id 10.77.0.1;
+log stderr all;
+protocol device { scan time 1; }
+template bgp knit {
+  local ${ROUTER6} as 65000;
+  hold time 3;
+  connect retry time 1;
+  error wait time 1, 2;
+  ipv6 { import all; export all; next hop keep; };
+}
+${nodeIps.map((ip, i) => `protocol bgp n${i + 1} from knit { neighbor ${ip} as ${ASNS[i]}; }`).join('\n')}
+`;
+}
+
+describe('IPv6-only cluster (bgp, BIRD as top-of-rack) on an IPv6 underlay', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let bird: Bird | undefined;
+  const knitds: Knitd[] = [];
+  const pods: Pod[] = [];
+  const subnets = (): string[] => knitds.map((k) => String(held(k).subnet));
+  const routerIds = (): string[] => lab.nodes.map((n, i) => (i === 0 ? NODE1_ROUTER_ID : deriveRouterId(n.name)));
+  const state = (): string => `${bird?.birdc('show', 'protocols', 'all') ?? ''}\n${bird?.birdc('show', 'route', 'all') ?? ''}\n`
+    + lab.nodes.map((n) => `${n.name}: ${JSON.stringify(routesIn(n.ns, 6, 90))}`).join('\n');
+
+  before(async () => {
+    lab = await createLab({ nodes: 3, etcd: true, ipv6: true });
+    bird = await startBird(lab.underlay.ns, birdConfig6(lab.nodes.map((n) => n.underlayIp6!)));
+    for (const [i, node] of lab.nodes.entries()) {
+      knitds.push(await startClusterKnitd(lab, node, BGP_NETWORK, { args: i === 0 ? ['--bgp-router-id', NODE1_ROUTER_ID] : [] }));
+    }
+    for (const k of knitds) pods.push(await attach(lab, k, 'a'), await attach(lab, k, 'b'));
+    await waitFor('every node has the other nodes\' IPv6 pod subnets over BGP', async () => lab.nodes.every((n, i) =>
+      subnets().every((s, j) => i === j || routesIn(n.ns, 6, 90).some((r) => r.dst === s))) || undefined, 30_000, async () => state());
+  });
+  after(async () => {
+    for (const k of knitds) await k.destroy();
+    await bird?.destroy();
+    await lab?.teardown();
+  });
+
+  it('BIRD peers with every node over IPv6, IPv6 unicast only, under the node\'s 32-bit router ID', async () => {
+    for (const [i, n] of lab.nodes.entries()) {
+      const out = bird!.birdc('show', 'protocols', 'all', `n${i + 1}`);
+      expect(out, out).to.match(/BGP state:\s+Established/);
+      expect(out).to.match(new RegExp(`Neighbor address:\\s+${n.underlayIp6!.replace(/\./g, '\\.')}\\b`));
+      expect(out).to.match(new RegExp(`Neighbor ID:\\s+${routerIds()[i]!.replace(/\./g, '\\.')}\\b`));
+      expect(out).to.match(/Channel ipv6/);
+      expect(out).to.not.match(/Channel ipv4/);
+      const started = logRecords(knitds[i]!).find((r) => r.message === 'BGP speaker started')!;
+      expect(started).to.deep.include({ routerId: routerIds()[i], routerIdFrom: i === 0 ? 'config' : 'derived', sessionFamily: 'IPv6' });
+    }
+    // Nothing of the IPv6-only bgp path trips a check written for IPv4.
+    for (const k of knitds) expect(logRecords(k).filter((r) => r.level === 'warn' || r.level === 'error'), k.node.name).to.deep.equal([]);
+  });
+
+  it('BIRD learns each node\'s IPv6 pod subnet via that node; every other node installs it (proto 90, not via the router)', async () => {
+    for (const [i, k] of knitds.entries()) {
+      const own = String(held(k).subnet);
+      const r = bird!.birdc('show', 'route', own, 'all');
+      expect(r, r).to.include(`BGP.as_path: ${ASNS[i]}`);
+      expect(r).to.include(`BGP.next_hop: ${lab.nodes[i]!.underlayIp6}`);
+      for (const [j, other] of lab.nodes.entries()) {
+        if (j === i) continue;
+        const route = routesIn(other.ns, 6, 90).find((x) => x.dst === own);
+        expect(route, `${other.name} has a route to ${own}`).to.not.equal(undefined);
+        expect(route!.dev).to.equal('eth0');
+        expect(route!.gateway).to.not.equal(ROUTER6);
+      }
+    }
+  });
+
+  it('no IPv4 anywhere in the pod network: no IPv4 BGP route, no IPv4 pod address or route, nothing in BIRD\'s IPv4 table', async () => {
+    for (const n of lab.nodes) expect(routesIn(n.ns, 4, 90), n.name).to.deep.equal([]);
+    for (const p of pods) {
+      const v4 = await ipj<{ addr_info: unknown[] }>(p.c.ns, ['-4', 'addr', 'show', 'dev', 'eth0']);
+      expect(v4.flatMap((l) => l.addr_info), 'no IPv4 address in an IPv6-only pod').to.deep.equal([]);
+      expect(await ipj<unknown>(p.c.ns, ['-4', 'route', 'show']), 'no IPv4 route in the pod').to.deep.equal([]);
+    }
+    expect(bird!.birdc('show', 'route', 'table', 'master4')).to.not.match(/\d+\.\d+\.\d+\.\d+\/\d+/);
+  });
+
+  it('every container pings every other over IPv6', async () => {
+    const failures: string[] = [];
+    await Promise.all(pods.flatMap((from) => pods.filter((to) => to !== from).map(async (to) => {
+      const p = await lab.ping(from.c, to.ip6, 2);
+      if (p.received === 0) failures.push(`${from.knitd.node.name}/${from.ip6} -> ${to.knitd.node.name}/${to.ip6}`);
+    })));
+    expect(failures.sort(), failures.length === 0 ? '' : state()).to.deep.equal([]);
   });
 });

@@ -40,6 +40,12 @@ describe('parseNetwork: the store\'s fields, then the backend\'s own section', (
     });
   }
 
+  it('accepts bgp in an IPv6-only cluster (sessions over IPv6; ipip alone refuses IPv6)', () => {
+    const n = parseNetwork({ clusterCidr: 'fd00::/56', backend: { type: 'bgp', asn: 65001, peers: [{ address: 'FD77:0::1', asn: 65000 }], listenAddress: '::', advertise: ['fd00:1::/48'] } });
+    expect(n.backend).to.deep.include({ type: 'bgp', asn: 65001, listenAddress: '::', advertise: ['fd00:1::/48'] });
+    expect((n.backend as { peers?: Array<{ address: string }> }).peers?.[0]?.address, 'kept in canonical form (what a socket reports)').to.equal('fd77::1');
+  });
+
   it('round-trips through its stored text', () => {
     const cfg = parseNetwork({ clusterCidr: '172.16.0.0/12', subnetLength: 20, backend: { type: 'ipip' }, mtu: 1480 });
     expect(parseNetworkConfigText(formatNetworkConfig(cfg))).to.deep.equal(cfg);
@@ -107,7 +113,12 @@ describe('parseNetwork: the store\'s fields, then the backend\'s own section', (
     { name: 'an IPv6 node subnet shorter than /64', input: { ...dual, ipv6ClusterCidr: 'fd00::/40', ipv6SubnetLength: 48 }, field: 'ipv6SubnetLength', match: /must be 64\.\.126 for IPv6/ },
     { name: 'ipip with IPv6', input: { ...dual, backend: { type: 'ipip' } }, field: 'backend.type', match: /ipip carries IPv4 only/ },
     { name: 'ipip IPv6-only', input: { clusterCidr: 'fd00::/56', backend: { type: 'ipip' } }, field: 'backend.type', match: /ipip carries IPv4 only/ },
-    { name: 'bgp IPv6-only', input: { clusterCidr: 'fd00::/56', backend: { type: 'bgp' } }, field: 'backend.type', match: /bgp needs an IPv4 underlay.*vxlan \/ host-gw for an IPv6-only cluster/ },
+    // IPv6-only bgp runs its sessions over IPv6 (docs/dual-stack.md): addresses of the other family are refused, both ways.
+    { name: 'bgp IPv6-only with an IPv4 peer', input: { clusterCidr: 'fd00::/56', backend: { type: 'bgp', asn: 65001, peers: [{ address: '192.168.77.1', asn: 65000 }] } }, field: 'backend.peers.0.address', match: /must be an IPv6 address string \(BGP sessions run over IPv6 in an IPv6-only cluster\)/ },
+    { name: 'bgp IPv6-only with an IPv4 listenAddress', input: { clusterCidr: 'fd00::/56', backend: { type: 'bgp', asn: 65001, listenAddress: '0.0.0.0' } }, field: 'backend.listenAddress', match: /IPv6 address/ },
+    { name: 'bgp IPv6-only with a link-local reflector', input: { clusterCidr: 'fd00::/56', backend: { type: 'bgp', asn: 65001, routeReflectors: [{ address: 'fe80::1' }] } }, field: 'backend.routeReflectors.0.address', match: /link-local/ },
+    { name: 'bgp IPv6-only advertising IPv4', input: { clusterCidr: 'fd00::/56', backend: { type: 'bgp', asn: 65001, advertise: ['10.0.0.0/8'] } }, field: 'backend.advertise', match: /no IPv4 address family/ },
+    { name: 'bgp dual-stack with an IPv6 peer', input: { ...dual, backend: { type: 'bgp', asn: 65001, peers: [{ address: 'fd77::1', asn: 65000 }] } }, field: 'backend.peers.0.address', match: /must be an IPv4 address: BGP sessions run over IPv4 unless the cluster is IPv6-only/ },
   ];
   for (const tc of cases) {
     it(`refuses: ${tc.name}`, () => {

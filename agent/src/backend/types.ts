@@ -23,7 +23,7 @@ export interface BackendContext {
   network: NetworkConfig;
   node: {
     name: string;
-    /** The node's underlay IPv4 address (its lease's publicIp). */
+    /** The node's underlay address (its lease's publicIp): IPv4, or IPv6 in an IPv6-only cluster. */
     publicIp: string;
     /** The underlay link (from detectUnderlay); re-read by index in setup(). */
     underlay: Link;
@@ -33,6 +33,8 @@ export interface BackendContext {
     subnet6?: string;
     /** The node's global IPv6 address on the underlay, when it has one (host-gw's IPv6 next hop for peers). */
     publicIpv6?: string;
+    /** The BGP Identifier the operator set for this node (knitd's bgp.routerId); only a BGP speaker has one. */
+    routerId?: string;
   };
 }
 

@@ -71,8 +71,13 @@ export interface NextHop6 {
 /** What a Speaker is built with (the outside world passed in: clock, dialer, logger). */
 export interface SpeakerOptions {
   localAsn: number;
-  /** BGP identifier (dotted quad), usually the node's IPv4 address. */
+  /** BGP identifier (dotted quad): the node's IPv4 address, or a configured or derived one (RFC 6286) on an IPv6-only node. */
   routerId: string;
+  /**
+   * Address families offered in every OPEN (unicast); default both. An
+   * IPv6-only node offers only IPv6: it has no IPv4 next hop to give.
+   */
+  afis?: readonly (4 | 6)[];
   /** Default hold time proposed, seconds (0 or ≥ 3); default 90. */
   holdTime?: number;
   /** Listen for peers; omit to never accept connections. */
@@ -83,7 +88,7 @@ export interface SpeakerOptions {
    * forwarding state).
    */
   gracefulRestart?: { restartTime: number; restarting?: boolean };
-  /** IPv6 next hop for a session (our IPv4 address on it, the peer); undefined = no IPv6 next hop known. */
+  /** IPv6 next hop for a session (our address on it, the peer); undefined = no IPv6 next hop known. */
   nextHop6?: (localAddress: string, peer: PeerSpec) => NextHop6 | undefined;
   /** Called (batched) when best paths changed; `changed` holds prefix keys. */
   onRoutesChanged?: (changed: ReadonlySet<string>) => void;
@@ -434,7 +439,7 @@ export class Speaker {
         peerAddress: addr, peerPort: spec.port ?? 179, peerAsn: spec.asn, passive: spec.passive === true,
         local: {
           asn: this.opts.localAsn, routerId: this.opts.routerId, holdTime: spec.holdTime ?? this.opts.holdTime ?? 90,
-          families: [IPV4_UNICAST, IPV6_UNICAST],
+          families: (this.opts.afis ?? [4, 6]).map((a) => (a === 4 ? IPV4_UNICAST : IPV6_UNICAST)),
           ...(this.opts.gracefulRestart ? { gracefulRestart: { restartTime: this.opts.gracefulRestart.restartTime, restarting: this.opts.gracefulRestart.restarting === true } } : {}),
         },
         // GTSM sends with 255 and accepts only 255; otherwise a directly connected eBGP session sends with TTL 1.

@@ -156,6 +156,10 @@ export const FIELDS: readonly FieldSpec[] = [
     typeLabel: 'object',
     description: 'Network config written to `<etcd.prefix>/network` when that key is absent: clusterCidr, subnetLength, backend {type: vxlan, host-gw, ipip or bgp, …}; its content is validated when it is stored. JSON in the environment and flags.',
   }),
+  str('bgp.routerId', {
+    typeLabel: 'dotted quad', check: check.routerId, docDefault: 'publicIp when IPv4; IPv6-only: derived from nodeName',
+    description: 'BGP Identifier of this node (backend bgp), a 32-bit number written a.b.c.d, not 0.0.0.0, multicast or 255.255.255.255; unique per node. Without it a node with an IPv4 publicIp uses that address, and an IPv6-only node a stable value hashed from its name (two nodes can collide: set it when that matters).',
+  }),
   str('grpc.socket', {
     typeLabel: 'path', default: under('runDir', API_SOCKET_NAME), docDefault: `\`<runDir>/${API_SOCKET_NAME}\``, check: check.socketPath,
     description: 'Unix socket of the gRPC operator API (knitctl).',

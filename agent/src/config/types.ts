@@ -69,6 +69,8 @@ export interface KnitdConfig {
   etcd: EtcdConfig;
   /** Network config to seed /knit/v1/network with when absent; validated by the store. */
   network?: Record<string, unknown>;
+  /** BGP settings of this node (the bgp backend's cluster-wide ones are in the network config). */
+  bgp: { routerId?: string };
   grpc: GrpcConfig;
   /** Prometheus /metrics and /healthz listen address; "" disables. */
   metrics: { address: string };

@@ -6,6 +6,7 @@
 import { parseCidr, parseIpv4 } from '../net/ipv4';
 import { containerCidrProblem, notUnicastReason } from '../net/special-ranges';
 import { formatIp, parseCidrAny, parseIp as parseIpAddress } from '../net/ip';
+import { routerIdProblem } from '../net/router-id';
 
 export type Check<T> = (value: T) => string | undefined;
 
@@ -38,6 +39,9 @@ export const unicastIp: Check<string> = (value) => {
   const why = notUnicastReason(value) ?? containerCidrProblem(`${value}/128`);
   return why === undefined ? undefined : `must be a global unicast address: ${why}`;
 };
+
+/** A BGP Identifier: a dotted quad, not 0.0.0.0, multicast or broadcast (net/router-id.ts). */
+export const routerId: Check<string> = (value) => routerIdProblem(value);
 
 /** A Linux interface name, as the kernel's dev_valid_name accepts it. */
 export const interfaceName: Check<string> = (value) => {

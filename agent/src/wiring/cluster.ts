@@ -125,6 +125,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterNode> {
       name: DEFAULT_NETWORK, network, client, prefix: cfg.etcd.prefix, stateDir: cfg.stateDir,
       nodeName: cfg.nodeName, ttlSeconds: cfg.etcd.leaseTtlSeconds, reconcileIntervalSeconds: cfg.reconcileIntervalSeconds,
       nl, logger: opts.logger, underlay, retry, undo,
+      ...(cfg.bgp.routerId !== undefined ? { routerId: cfg.bgp.routerId } : {}),
       ...(opts.invalidLeaseCounter ? { invalidLeaseCounter: opts.invalidLeaseCounter } : {}),
       ...(opts.onReconcileRun ? { onReconcileRun: opts.onReconcileRun } : {}),
       ...(opts.registryObserver ? { registryObserver: opts.registryObserver } : {}),

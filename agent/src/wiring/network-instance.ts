@@ -32,6 +32,8 @@ export interface NetworkInstanceOptions {
   /** this network's state directory (subnet.json lives there) */
   stateDir: string;
   nodeName: string;
+  /** The operator's BGP Identifier for this node (knitd's bgp.routerId), for a bgp backend. */
+  routerId?: string;
   ttlSeconds: number;
   reconcileIntervalSeconds: number;
   nl: Handle;
@@ -97,6 +99,7 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
       name: o.nodeName, publicIp: underlay.ip, underlay: underlay.link, subnet: lease.subnet,
       ...(lease.ipv6Subnet !== undefined ? { subnet6: lease.ipv6Subnet } : {}),
       ...(underlay.ipv6 !== undefined ? { publicIpv6: underlay.ipv6 } : {}),
+      ...(o.routerId !== undefined ? { routerId: o.routerId } : {}),
     },
   });
   if (backend.close) undo.add(`${network.backend.type} backend`, () => backend.close!());

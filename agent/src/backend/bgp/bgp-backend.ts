@@ -8,6 +8,12 @@
  * diffs, writes, repairs and audits both families. A dual-stack node also
  * originates its own IPv6 pod subnet.
  *
+ * IPv6-only cluster: there is no IPv4 on the node to run sessions on, so
+ * they run over IPv6 (peers, mesh and listener are IPv6 addresses), OPENs
+ * offer IPv6 unicast only, the next hop is the node's IPv6 underlay address
+ * (its lease's publicIp), and the BGP Identifier, still 32 bits (RFC 6286),
+ * is the operator's `bgp.routerId` or one derived from the node name.
+ *
  * `desired()` is pure. Peers, level-triggered from `peersChanged(leases)`
  * (called by the wiring on every peer-set change): the configured external
  * peers (a top-of-rack router), the route reflectors this node is a client
@@ -20,7 +26,7 @@
  * End-of-RIB or the restart time passed, so forwarding never stops.
  */
 import { RTPROT_KNIT_BGP, type Handle, type Link, type Route } from '../../netlink';
-import { NetworkConfigError, networkFamilies, type Lease } from '../../store';
+import { networkFamilies, type Lease } from '../../store';
 import {
   connectedPrefix, parsePrefix, prefixKey, realClock, Speaker, Timer,
   type Candidate, type Clock, type Dialer, type ImportContext, type NextHop6, type Path, type Prefix, type RejectReason,
@@ -29,7 +35,7 @@ import type { Backend, BackendBgpView, BackendContext, BackendDescription, Backe
 
 export type { BgpRouteView, BgpSessionView };
 import { readUnderlay } from '../device-ensure';
-import { LEASE_ASN_KEY, peerSpecs, resolveBgpOptions, type BgpOptions } from './options';
+import { LEASE_ASN_KEY, peerSpecs, resolveBgpOptions, resolveRouterId, type BgpOptions, type ResolvedRouterId } from './options';
 import { parseBgpConfig } from './config';
 
 const IPV6_DEFAULT_METRIC = 1024;
@@ -59,6 +65,7 @@ export class BgpBackend implements Backend {
   readonly routeProtocol = RTPROT_KNIT_BGP;
   private readonly nl: BgpBackendNetlink;
   private readonly opts: BgpOptions;
+  private readonly routerId: ResolvedRouterId;
   private readonly clock: Clock;
   private speaker: Speaker | undefined;
   private underlay: Link | undefined;
@@ -84,14 +91,18 @@ export class BgpBackend implements Backend {
   constructor(private readonly ctx: Omit<BackendContext, 'nl'> & { nl: BgpBackendNetlink }, private readonly deps: BgpBackendDeps = {}) {
     this.nl = ctx.nl;
     this.opts = resolveBgpOptions(ctx.network, ctx.node.name);
+    this.routerId = resolveRouterId(ctx.node);
     this.clock = deps.clock ?? realClock;
     this.ownSubnet6 = ctx.node.subnet6;
   }
 
   /** Reads the underlay (MTU, IPv6 next hop); the first call also starts the speaker. Never writes. */
   async setup(): Promise<SetupResult> {
-    if (this.ctx.node.publicIp.includes(':')) {
-      throw new Error(`bgp needs an IPv4 publicIp (its router ID and session address), got ${this.ctx.node.publicIp}; IPv6 routes travel over the IPv4 sessions`);
+    if ((this.opts.sessionFamily === 6) !== this.ctx.node.publicIp.includes(':')) {
+      // Dual-stack sessions are IPv4 (IPv4 next hops need an IPv4 session address); IPv6-only has no IPv4 to use.
+      throw new Error(this.opts.sessionFamily === 6
+        ? `bgp in an IPv6-only cluster needs an IPv6 publicIp (its session address and next hop), got ${this.ctx.node.publicIp}`
+        : `bgp needs an IPv4 publicIp in an IPv4 or dual-stack cluster (its session address and IPv4 next hop), got ${this.ctx.node.publicIp}; IPv6 routes travel over the IPv4 sessions`);
     }
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlay = under.link;
@@ -249,7 +260,9 @@ export class BgpBackend implements Backend {
     const addrs = await this.nl.addrList({ index, family: 6 });
     const ips = addrs.map((a) => a.cidr.split('/')[0]);
     const linkLocal = ips.find((ip) => ip.toLowerCase().startsWith('fe80:'));
-    const global = this.opts.ipv6NextHop ?? ips.find((ip) => !ip.toLowerCase().startsWith('fe80:'));
+    // IPv6-only: the node's underlay address (its lease's publicIp, which peers and the lease rule of import-policy.ts know it by).
+    const fromLink = this.opts.sessionFamily === 6 ? this.ctx.node.publicIp : ips.find((ip) => !ip.toLowerCase().startsWith('fe80:'));
+    const global = this.opts.ipv6NextHop ?? fromLink;
     if (!global) return undefined;
     return linkLocal ? { global, linkLocal } : { global };
   }
@@ -286,7 +299,9 @@ export class BgpBackend implements Backend {
     }
     const speaker = new Speaker({
       localAsn: this.opts.localAsn,
-      routerId: this.ctx.node.publicIp,
+      routerId: this.routerId.routerId,
+      // No IPv4 AFI in an IPv6-only cluster: nothing of it to announce, and no IPv4 next hop to give.
+      afis: this.opts.sessionFamily === 6 ? [6] : [4, 6],
       holdTime: this.opts.holdTime,
       listen: { address: this.opts.listenAddress, port: this.opts.listenPort },
       ...(this.opts.gracefulRestart ? { gracefulRestart: { restartTime: this.opts.restartTime, restarting: this.preserved.length > 0 } } : {}),
@@ -312,7 +327,7 @@ export class BgpBackend implements Backend {
     // Peers that arrived before the speaker ran.
     if (this.leases !== undefined) this.peersChanged(this.leases);
     log.info('BGP speaker started', {
-      asn: this.opts.localAsn, routerId: this.ctx.node.publicIp, peers: this.opts.peers.length,
+      asn: this.opts.localAsn, routerId: this.routerId.routerId, routerIdFrom: this.routerId.source, sessionFamily: `IPv${this.opts.sessionFamily}`, peers: this.opts.peers.length,
       routeReflectors: this.opts.routeReflectors.length, nodeMesh: this.opts.nodeMesh, gracefulRestart: this.opts.gracefulRestart,
     });
   }
@@ -337,13 +352,8 @@ function plan(route: Route, nodeName: string, publicIp: string): PeerPlan {
 /** Registry entry for bgp. */
 export const bgpFactory: BackendFactory = {
   type: 'bgp',
-  parseConfig: (section, network) => {
-    // Sessions, router IDs and next hops come from the node's IPv4 underlay address; IPv6 rides MP-BGP beside IPv4.
-    if (networkFamilies(network).stack === 'ipv6') {
-      throw new NetworkConfigError('backend.type', 'bgp needs an IPv4 underlay (sessions and router IDs are IPv4; IPv6 routes travel over them): use dual-stack with bgp, or vxlan / host-gw for an IPv6-only cluster');
-    }
-    return parseBgpConfig(section);
-  },
+  // IPv4-only and dual-stack: sessions over IPv4 (IPv6 rides MP-BGP beside IPv4); IPv6-only: sessions over IPv6.
+  parseConfig: (section, network) => parseBgpConfig(section, networkFamilies(network).stack === 'ipv6' ? 6 : 4),
   leaseData: (network, nodeName) => ({ [LEASE_ASN_KEY]: resolveBgpOptions(network, nodeName).localAsn }),
   create: (ctx) => new BgpBackend(ctx),
 };

@@ -4,10 +4,18 @@
  * operator wrote; options.ts fills the defaults, docs/bgp.md documents them.
  * The peers' protection fields (import filter, max-prefix, MD5, GTSM) are
  * in peer-options.ts.
+ *
+ * The session family follows the cluster: IPv4 sessions (IPv6 routes ride
+ * MP-BGP over them) in IPv4-only and dual-stack clusters, IPv6 sessions in an
+ * IPv6-only one, where there is no IPv4 address to run them on. So peer and
+ * listen addresses must be of that family, and an IPv6-only cluster may not
+ * advertise IPv4 prefixes (it has no IPv4 AFI).
  */
 import { configFields, NetworkConfigError, type BackendSection } from '../../store';
 import { isObject, errorMessage } from '../../base';
 import { formatIpv4, mustParseIpv4 } from '../../net/ipv4';
+import { formatIp, parseIp } from '../../net/ip';
+import { notUnicastReason } from '../../net/special-ranges';
 import { BGP_PEER_PROTECTION_FIELDS, parsePeerProtection, PeerFieldError, type BgpPeerProtection } from './peer-options';
 
 type Obj = Record<string, unknown>;
@@ -15,7 +23,7 @@ const { refuseUnknown, intIn, bool } = configFields;
 
 /** A BGP neighbour (a top-of-rack router, an external peer or a route reflector); protection fields in peer-options.ts. */
 export type BgpPeerConfig = BgpPeerProtection & {
-  /** IPv4 address of the peer (sessions run over IPv4; IPv6 routes travel in MP_REACH_NLRI). */
+  /** Address of the peer: IPv4 (IPv6 routes travel in MP_REACH_NLRI over the session), IPv6 in an IPv6-only cluster. */
   address: string;
   /** The peer's AS; for route reflectors it defaults to the node's own AS (iBGP). */
   asn?: number;
@@ -46,7 +54,7 @@ export type BgpBackendConfig = {
   nodeMesh?: boolean;
   /** Route reflectors this node is a client of (iBGP unless `asn` says otherwise). */
   routeReflectors?: BgpPeerConfig[];
-  /** Address to accept BGP connections on (default 0.0.0.0). */
+  /** Address to accept BGP connections on (default 0.0.0.0; :: in an IPv6-only cluster). */
   listenAddress?: string;
   /** Port to listen on and to dial mesh peers at (default 179). */
   listenPort?: number;
@@ -69,6 +77,9 @@ const BGP_FIELDS = [
 ] as const;
 const ASN_MAX = 4294967295;
 
+/** The address family BGP sessions run over: 6 only in an IPv6-only cluster. */
+export type SessionFamily = 4 | 6;
+
 function ipv4Field(v: unknown, path: string): string {
   if (typeof v !== 'string') throw new NetworkConfigError(path, `must be an IPv4 address string, got ${JSON.stringify(v)}`);
   try {
@@ -78,6 +89,32 @@ function ipv4Field(v: unknown, path: string): string {
   }
 }
 
+/**
+ * An IPv6 address (canonical form kept, so it matches the address a socket
+ * reports). A peer's must be global unicast; a listen address is one of the
+ * node's own (:: for all, ::1 in tests), as 0.0.0.0 and 127.0.0.1 are for IPv4.
+ */
+function ipv6Field(v: unknown, path: string, listen: boolean): string {
+  const a = typeof v === 'string' ? parseIp(v) : undefined;
+  if (typeof v !== 'string' || a?.family !== 6) {
+    throw new NetworkConfigError(path, `must be an IPv6 address string (BGP sessions run over IPv6 in an IPv6-only cluster), got ${JSON.stringify(v)}`);
+  }
+  const text = formatIp(a);
+  if (listen && !text.startsWith('ff')) return text;
+  const why = notUnicastReason(text) ?? (text.startsWith('fe80:') ? 'a link-local address (sessions need a global one)' : undefined);
+  if (why !== undefined) throw new NetworkConfigError(path, `must be a unicast IPv6 address: ${why}`);
+  return text;
+}
+
+/** A peer or listen address of the session family. */
+function addressField(v: unknown, path: string, family: SessionFamily, listen = false): string {
+  if (family === 6) return ipv6Field(v, path, listen);
+  if (typeof v === 'string' && v.includes(':')) {
+    throw new NetworkConfigError(path, `must be an IPv4 address: BGP sessions run over IPv4 unless the cluster is IPv6-only (IPv6 routes travel over them), got ${JSON.stringify(v)}`);
+  }
+  return ipv4Field(v, path);
+}
+
 /** Hold time: 0 (no keepalives) or 3..65535; RFC 4271 forbids 1 and 2. */
 function holdTimeField(o: Obj, path: string): number | undefined {
   const h = intIn(o, 'holdTime', path, 0, 65535);
@@ -85,7 +122,7 @@ function holdTimeField(o: Obj, path: string): number | undefined {
   return h;
 }
 
-function parseBgpPeers(v: unknown, path: string, asnRequired: boolean): BgpPeerConfig[] | undefined {
+function parseBgpPeers(v: unknown, path: string, asnRequired: boolean, family: SessionFamily): BgpPeerConfig[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v)) throw new NetworkConfigError(path, `must be a list of peers, got ${JSON.stringify(v)}`);
   const seen = new Set<string>();
@@ -93,7 +130,7 @@ function parseBgpPeers(v: unknown, path: string, asnRequired: boolean): BgpPeerC
     const at = `${path}.${i}`;
     if (!isObject(p)) throw new NetworkConfigError(at, `must be an object like {"address": "192.168.1.1", "asn": 65000}, got ${JSON.stringify(p)}`);
     refuseUnknown(p, ['address', 'asn', 'port', 'passive', 'multihop', 'holdTime', ...BGP_PEER_PROTECTION_FIELDS], at);
-    const out: BgpPeerConfig = { address: ipv4Field(p.address, `${at}.address`) };
+    const out: BgpPeerConfig = { address: addressField(p.address, `${at}.address`, family) };
     if (seen.has(out.address)) throw new NetworkConfigError(`${at}.address`, `${out.address} is listed twice`);
     seen.add(out.address);
     const asn = intIn(p, 'asn', `${at}.asn`, 1, ASN_MAX);
@@ -116,8 +153,11 @@ function parseBgpPeers(v: unknown, path: string, asnRequired: boolean): BgpPeerC
   });
 }
 
-/** Validates a bgp section (every field optional; the backend's defaults are in options.ts). */
-export function parseBgpConfig(v: BackendSection): BgpBackendConfig {
+/**
+ * Validates a bgp section (every field optional; the backend's defaults are
+ * in options.ts). `family` is the session family: 6 in an IPv6-only cluster.
+ */
+export function parseBgpConfig(v: BackendSection, family: SessionFamily = 4): BgpBackendConfig {
   refuseUnknown(v, BGP_FIELDS, 'backend');
   const out: BgpBackendConfig = { type: 'bgp' };
   const asn = intIn(v, 'asn', 'backend.asn', 1, ASN_MAX);
@@ -128,12 +168,12 @@ export function parseBgpConfig(v: BackendSection): BgpBackendConfig {
     for (const name of Object.keys(v.nodeAsns)) nodeAsns[name] = intIn(v.nodeAsns, name, `backend.nodeAsns.${name}`, 1, ASN_MAX) as number;
     out.nodeAsns = nodeAsns;
   }
-  const peers = parseBgpPeers(v.peers, 'backend.peers', true);
+  const peers = parseBgpPeers(v.peers, 'backend.peers', true, family);
   if (peers) out.peers = peers;
-  const rrs = parseBgpPeers(v.routeReflectors, 'backend.routeReflectors', false);
+  const rrs = parseBgpPeers(v.routeReflectors, 'backend.routeReflectors', false, family);
   if (rrs) out.routeReflectors = rrs;
   if (v.nodeMesh !== undefined) out.nodeMesh = bool(v, 'nodeMesh', 'backend.nodeMesh', false);
-  if (v.listenAddress !== undefined) out.listenAddress = ipv4Field(v.listenAddress, 'backend.listenAddress');
+  if (v.listenAddress !== undefined) out.listenAddress = addressField(v.listenAddress, 'backend.listenAddress', family, true);
   const port = intIn(v, 'listenPort', 'backend.listenPort', 1, 65535);
   if (port !== undefined) out.listenPort = port;
   const hold = holdTimeField(v, 'backend.holdTime');
@@ -146,7 +186,10 @@ export function parseBgpConfig(v: BackendSection): BgpBackendConfig {
     if (!Array.isArray(v.advertise) || v.advertise.some((p) => typeof p !== 'string' || !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(p))) {
       throw new NetworkConfigError('backend.advertise', `must be a list of CIDR strings, got ${JSON.stringify(v.advertise)}`);
     }
-    out.advertise = [...(v.advertise as string[])];
+    const advertise = v.advertise as string[];
+    const v4 = family === 6 ? advertise.find((p) => !p.includes(':')) : undefined;
+    if (v4 !== undefined) throw new NetworkConfigError('backend.advertise', `${v4} is IPv4: an IPv6-only cluster speaks only IPv6 unicast (no IPv4 address family)`);
+    out.advertise = [...advertise];
   }
   if (v.ipv6NextHop !== undefined) {
     if (typeof v.ipv6NextHop !== 'string' || !v.ipv6NextHop.includes(':')) {

@@ -4,12 +4,16 @@
  * the subnet leases). Pure, so the rules are unit-tested without sockets.
  */
 import { parsePrefix, type PeerSpec, type PrefixRule } from '../../bgp';
-import type { Lease, NetworkConfig } from '../../store';
-import { parseBgpConfig, type BgpBackendConfig, type BgpPeerConfig } from './config';
+import { networkFamilies, type Lease, type NetworkConfig } from '../../store';
+import { isIpv4 } from '../../net/ipv4';
+import { deriveRouterId } from '../../net/router-id';
+import { parseBgpConfig, type BgpBackendConfig, type BgpPeerConfig, type SessionFamily } from './config';
 import type { BgpPrefixRuleConfig } from './peer-options';
 
 /** Resolved bgp backend settings for one node. */
 export interface BgpOptions {
+  /** What the sessions run over and the only unicast family offered when 6: IPv6-only cluster. */
+  sessionFamily: SessionFamily;
   localAsn: number;
   /** Cluster AS (for mesh peers that publish none). */
   clusterAsn: number;
@@ -33,7 +37,9 @@ export const LEASE_ASN_KEY = 'bgpAsn';
 export function resolveBgpOptions(network: NetworkConfig, nodeName: string): BgpOptions {
   const b = network.backend;
   if (b.type !== 'bgp') throw new Error(`bgp backend built for a ${b.type} network`);
-  const cfg: BgpBackendConfig = parseBgpConfig(b);
+  // An IPv6-only cluster has no IPv4 address to run sessions on: they run over IPv6 (RFC 4760 carries the routes).
+  const sessionFamily: SessionFamily = networkFamilies(network).stack === 'ipv6' ? 6 : 4;
+  const cfg: BgpBackendConfig = parseBgpConfig(b, sessionFamily);
   const localAsn = cfg.nodeAsns?.[nodeName] ?? cfg.asn;
   if (localAsn === undefined) {
     throw new Error(`bgp backend: no AS number for node ${nodeName} (set backend.asn, or backend.nodeAsns.${nodeName})`);
@@ -41,12 +47,13 @@ export function resolveBgpOptions(network: NetworkConfig, nodeName: string): Bgp
   const peers = cfg.peers ?? [];
   const routeReflectors = cfg.routeReflectors ?? [];
   const out: BgpOptions = {
+    sessionFamily,
     localAsn,
     clusterAsn: cfg.asn ?? localAsn,
     peers,
     routeReflectors,
     nodeMesh: cfg.nodeMesh ?? (peers.length === 0 && routeReflectors.length === 0),
-    listenAddress: cfg.listenAddress ?? '0.0.0.0',
+    listenAddress: cfg.listenAddress ?? (sessionFamily === 6 ? '::' : '0.0.0.0'),
     listenPort: cfg.listenPort ?? 179,
     holdTime: cfg.holdTime ?? 90,
     gracefulRestart: cfg.gracefulRestart ?? false,
@@ -56,6 +63,24 @@ export function resolveBgpOptions(network: NetworkConfig, nodeName: string): Bgp
   };
   if (cfg.ipv6NextHop !== undefined) out.ipv6NextHop = cfg.ipv6NextHop;
   return out;
+}
+
+/** A node's BGP Identifier and where it came from (logged at start). */
+export interface ResolvedRouterId {
+  routerId: string;
+  source: 'config' | 'publicIp' | 'derived';
+}
+
+/**
+ * The BGP Identifier: the operator's (knitd's bgp.routerId, already
+ * validated), else the node's IPv4 publicIp (as before IPv6-only existed),
+ * else, on an IPv6-only node, one derived from the node name
+ * (net/router-id.ts: stable, but two nodes may collide).
+ */
+export function resolveRouterId(node: { name: string; publicIp: string; routerId?: string }): ResolvedRouterId {
+  if (node.routerId !== undefined) return { routerId: node.routerId, source: 'config' };
+  if (isIpv4(node.publicIp)) return { routerId: node.publicIp, source: 'publicIp' };
+  return { routerId: deriveRouterId(node.name), source: 'derived' };
 }
 
 function spec(p: BgpPeerConfig, asn: number, origin: string): PeerSpec {
