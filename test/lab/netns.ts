@@ -10,10 +10,23 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-/** Prefix of every lab object of this run: "t-" + 4 hex chars (netns and link names stay ≤ 15 chars). */
-export const RUN_PREFIX = `t-${(process.pid & 0xffff).toString(16).padStart(4, '0')}`;
-/** The prefix every lab object of every run carries, for the sweep of crashed runs. */
-export const LAB_PREFIX = 't-';
+/**
+ * The tag that starts every lab name: "t", or KNIT_LAB_PREFIX (1-3 lowercase
+ * letters and digits, starting with a letter) when sessions sharing a
+ * machine want to tell their labs apart by name. Longer tags would not leave
+ * room for the lab's suffixes within the 15 characters of a netns or link name.
+ */
+export function labTag(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env.KNIT_LAB_PREFIX;
+  if (v === undefined || v === '') return 't';
+  if (!/^[a-z][a-z0-9]{0,2}$/.test(v)) throw new Error(`KNIT_LAB_PREFIX=${JSON.stringify(v)}: must be 1-3 lowercase letters or digits, starting with a letter`);
+  return v;
+}
+
+/** Prefix of every lab object of this run: the tag, "-", 4 hex chars of the pid (netns and link names stay ≤ 15 chars). */
+export const RUN_PREFIX = `${labTag()}-${(process.pid & 0xffff).toString(16).padStart(4, '0')}`;
+/** The prefix every lab object of every run with this tag carries, for the sweep of crashed runs. */
+export const LAB_PREFIX = `${labTag()}-`;
 
 const made = new Set<string>();
 let counter = 0;

@@ -3,7 +3,7 @@
  * which names belong to dead runs, and /proc/<pid>/stat parsing.
  */
 import { expect } from 'chai';
-import { RUN_PREFIX, uniqueName } from '../lab/netns';
+import { RUN_PREFIX, labTag, uniqueName } from '../lab/netns';
 import { parseStatStartTime } from '../lab/run-dir';
 import { labNamePidKey, strayNames } from '../lab/sweep';
 import { intToIpv4, ipv4ToInt, planUnderlay } from '../lab/underlay-plan';
@@ -18,6 +18,12 @@ describe('lab naming', () => {
 
   it('refuses a tag that would make a name longer than 15 chars', () => {
     expect(() => uniqueName('much-too-long')).to.throw(/longer than 15/);
+  });
+
+  it('takes the tag from KNIT_LAB_PREFIX (default "t"), refusing one that would not fit', () => {
+    expect(labTag({})).to.equal('t');
+    expect(labTag({ KNIT_LAB_PREFIX: 'kd6' })).to.equal('kd6');
+    for (const bad of ['kd66', 'KD6', '6kd', 'k-6', 'k/']) expect(() => labTag({ KNIT_LAB_PREFIX: bad }), bad).to.throw(/KNIT_LAB_PREFIX/);
   });
 
   it('encodes this process pid in the run prefix', () => {
