@@ -327,6 +327,9 @@ export class DockerDriver {
 
   private async programPorts(b: Obj): Promise<Obj> {
     const req = parseExternalConnectivity(b);
+    // What dockerd passes for `-p` (e.g. whether it sends one binding per family), at debug level.
+    const raw = (b.Options as Obj | undefined)?.['com.docker.network.portmap'];
+    this.log.debug('Docker ports published', { endpoint: req.endpointId.slice(0, 12), ports: JSON.stringify(raw ?? null).slice(0, 2000) });
     const rec = this.deps.endpoints.get(req.endpointId, DOCKER_IFNAME);
     if (!rec) throw new DriverError(`endpoint ${req.endpointId.slice(0, 12)} has not joined a container on this node`);
     if (req.ports.length === 0) return {};
