@@ -21,7 +21,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createLab, type Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
-import { BUSYBOX_IMAGE, importBusybox, startDockerd, type LabDockerd } from '../lab/dockerd';
+import { BUSYBOX_IMAGE, importBusybox, labDockerPath, startDockerd, type LabDockerd } from '../lab/dockerd';
 import { startClusterKnitd } from '../e2e/cluster-lab';
 import { KNITCTL } from '../e2e/api-lab';
 import { fmt, median, numArg, percentile, printTable, runBench } from './cluster-common';
@@ -48,7 +48,7 @@ async function links(ns: string): Promise<string[]> {
 runBench('docker-networks', async () => {
   lab = await createLab({ nodes: 3, etcd: true });
   for (const [i, node] of lab.nodes.entries()) {
-    const pluginSocket = `/tmp/kd-${process.pid}-n${i}-knit.sock`;
+    const pluginSocket = labDockerPath(`n${i}-knit.sock`);
     const d = await startDockerd(node, `n${i}`, pluginSocket);
     dockerds.push(d);
     knitds.push(await startClusterKnitd(lab, node, undefined, { args: ['--docker-enabled', '--docker-plugin-socket', pluginSocket, '--docker-api-socket', d.socket] }));

@@ -11,13 +11,14 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createLab, type Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
-import { BUSYBOX_IMAGE, importBusybox, startDockerd, type LabDockerd } from '../lab/dockerd';
+import { BUSYBOX_IMAGE, importBusybox, labDockerPath, startDockerd, type LabDockerd } from '../lab/dockerd';
 import { etcdctl, startClusterKnitd, waitFor } from './cluster-lab';
 import { KNITCTL } from './api-lab';
 
-interface Ctr { name: string; host: number; network: string; ip: string }
+interface Ctr { name: string; host: number; network: string; ip: string; ip6?: string }
 
 describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function () {
   this.timeout(600_000);
@@ -25,6 +26,8 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
   const knitds: Knitd[] = [];
   const dockerds: LabDockerd[] = [];
   const ctrs: Ctr[] = [];
+  /** b0 (host 1) and b2 (host 3) on the dual-stack network blue6 */
+  const blue: Ctr[] = [];
 
   const knitctl = (args: string[]) => lab.exec(lab.underlay.ns, KNITCTL, [...args, '--etcd-endpoints', lab.etcdEndpoints.join(',')]);
 
@@ -40,10 +43,24 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
     return r.code === 0;
   }
 
+  const addr4 = async (host: number, name: string, network: string): Promise<string> =>
+    (await dockerds[host]!.docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name])).trim();
+  const addr6 = async (host: number, name: string, network: string): Promise<string> =>
+    (await dockerds[host]!.docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").GlobalIPv6Address}}`, name])).trim();
+  /** HTTP GET of http://HOST:PORT/ with curl from a lab namespace (busybox-static's wget crashes on the host); "" when it fails. */
+  const nodeGet = (ns: string, host: string, port: number): Promise<string> =>
+    lab.exec(ns, 'curl', ['-sg', '-m', '3', `http://${host.includes(':') ? `[${host}]` : host}:${port}/`]).catch(() => '');
+  /** The same from inside a container, with busybox nc (its wget crashes too); "" when it fails. */
+  const ctrGet = async (c: Ctr, host: string, port: number): Promise<string> => {
+    const r = await dockerds[c.host]!.dockerRun(['exec', c.name, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port}`], 20_000);
+    return r.code === 0 ? r.stdout : '';
+  };
+
   before(async function () {
-    lab = await createLab({ nodes: 3, etcd: true });
+    // IPv6 on the underlay too: the dual-stack cases publish ports on the nodes' IPv6 addresses.
+    lab = await createLab({ nodes: 3, etcd: true, ipv6: true });
     for (const [i, node] of lab.nodes.entries()) {
-      const pluginSocket = `/tmp/kd-${process.pid}-n${i}-knit.sock`;
+      const pluginSocket = labDockerPath(`n${i}-knit.sock`);
       const d = await startDockerd(node, `n${i}`, pluginSocket);
       dockerds.push(d);
       knitds.push(await startClusterKnitd(lab, node, undefined, {
@@ -202,11 +219,9 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
     expect(net!.EnableIPv6).to.equal(true);
     expect(net!.IPAM.Config.map((c) => c.Subnet)).to.deep.equal([mine.subnet, mine.ipv6Subnet]);
     expect(net!.IPAM.Config[1]!.Gateway).to.equal(mine.ipv6Subnet!.replace(/::\/64$/, '::1'));
-    const addr6 = async (host: number, name: string): Promise<string> =>
-      (await dockerds[host]!.docker(['inspect', '-f', '{{(index .NetworkSettings.Networks "blue6").GlobalIPv6Address}}', name])).trim();
     await dockerds[0]!.docker(['run', '-d', '--name', 'b0', '--net', 'blue6', BUSYBOX_IMAGE, 'sleep', '3600']);
     await dockerds[2]!.docker(['run', '-d', '--name', 'b2', '--net', 'blue6', BUSYBOX_IMAGE, 'sleep', '3600']);
-    const [ip0, ip2] = [await addr6(0, 'b0'), await addr6(2, 'b2')];
+    const [ip0, ip2] = [await addr6(0, 'b0', 'blue6'), await addr6(2, 'b2', 'blue6')];
     expect(ip0).to.match(/^fd00:90:/);
     expect(ip2).to.match(/^fd00:90:/);
     const routes6 = await dockerds[0]!.docker(['exec', 'b0', 'ip', '-6', 'route']);
@@ -220,7 +235,81 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
     const addrs = readFileSync(knitds[0]!.logPath, 'utf8').split('\n').filter((l) => l.includes('IPAM address requested') && l.includes('"blue6')).map((l) => JSON.parse(l) as { poolId: string; address?: string; gateway: boolean });
     console.log(`      (RequestAddress calls from dockerd for blue6: ${addrs.map((a) => `${a.poolId}${a.gateway ? ' gateway' : ''}${a.address ? ` ${a.address}` : ''}`).join('; ')})`);
     expect(addrs.filter((a) => a.poolId === 'blue6/ipv6' && !a.gateway)).to.have.length(1);
-    for (const [h, n] of [[0, 'b0'], [2, 'b2']] as const) await dockerds[h]!.docker(['rm', '-f', n]);
+    blue.push({ name: 'b0', host: 0, network: 'blue6', ip: await addr4(0, 'b0', 'blue6'), ip6: ip0 }, { name: 'b2', host: 2, network: 'blue6', ip: await addr4(2, 'b2', 'blue6'), ip6: ip2 });
+  });
+
+  it('published ports on a dual-stack network: -p 8081:80 over IPv6 and IPv4 from another host, the node itself, a container on the same host (hairpin) and on another host; -p 0.0.0.0:8082:80 IPv4 only, -p [::]:8083:80 IPv6 only', async () => {
+    await dockerds[0]!.docker(['run', '-d', '--name', 'web6', '--net', 'blue6', '-p', '8081:80', '-p', '0.0.0.0:8082:80', '-p', '[::]:8083:80', BUSYBOX_IMAGE, 'httpd', '-f', '-p', '80', '-h', '/www']);
+    // What dockerd 20.10 sends for these -p (node 1's knitd logs it at debug).
+    const sent = readFileSync(knitds[0]!.logPath, 'utf8').split('\n').filter((l) => l.includes('Docker ports published')).map((l) => JSON.parse(l) as { ports: string });
+    console.log(`      (ProgramExternalConnectivity port bindings from dockerd: ${sent.at(-1)?.ports ?? '(none logged)'})`);
+    const [n1, n3] = [lab.nodes[0]!, lab.nodes[2]!];
+    const addrs = { v6: n1.underlayIp6!, v4: n1.underlayIp };
+    await waitFor('port 8081 from node3', async () => (await nodeGet(n3.ns, addrs.v4, 8081)).includes('knit'), 15_000);
+    const fails: string[] = [];
+    for (const [family, host] of Object.entries(addrs)) {
+      if (!(await nodeGet(n3.ns, host, 8081)).includes('knit')) fails.push(`node3 -> ${host}:8081`);
+      if (!(await nodeGet(n1.ns, host, 8081)).includes('knit')) fails.push(`node1 itself -> ${host}:8081`);
+      for (const c of blue) if (!(await ctrGet(c, host, 8081)).includes('knit')) fails.push(`${c.name} on host ${c.host + 1} -> ${host}:8081 (${family})`);
+    }
+    expect(fails, 'published port not reached').to.deep.equal([]);
+    // A host address of one family publishes on that family only, as dockerd's own bridge driver does.
+    const reached = async (host: string, port: number): Promise<boolean> => (await nodeGet(n3.ns, host, port)).includes('knit');
+    expect({
+      '8082 v4': await reached(addrs.v4, 8082), '8082 v6': await reached(addrs.v6, 8082),
+      '8083 v4': await reached(addrs.v4, 8083), '8083 v6': await reached(addrs.v6, 8083),
+    }).to.deep.equal({ '8082 v4': true, '8082 v6': false, '8083 v4': false, '8083 v6': true });
+    // ::1 cannot be DNATed (IPv6 has no route_localnet): refused with the reason, the other ports stay.
+    const bad = await dockerds[0]!.dockerRun(['run', '-d', '--name', 'web6lo', '--net', 'blue6', '-p', '[::1]:8084:80', BUSYBOX_IMAGE, 'httpd', '-f', '-p', '80']);
+    await dockerds[0]!.dockerRun(['rm', '-f', 'web6lo']);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.match(/::1 cannot be DNATed/);
+    expect(await reached(addrs.v6, 8081), 'port 8081 over IPv6 after the refused ::1').to.equal(true);
+  });
+
+  it('dockerd restart (live-restore) keeps containers on a dual-stack network connected over IPv6 and IPv4, and their published port', async () => {
+    await dockerds[0]!.restart();
+    const [b0, b2] = [blue[0]!, blue[1]!];
+    const fails: string[] = [];
+    for (const [from, to] of [[b0, b2], [b2, b0]] as const) {
+      for (const ip of [to.ip6!, to.ip]) if (!(await ping(from, ip, 3))) fails.push(`${from.name} -> ${to.name} ${ip}`);
+    }
+    for (const host of [lab.nodes[0]!.underlayIp6!, lab.nodes[0]!.underlayIp]) {
+      if (!(await nodeGet(lab.nodes[2]!.ns, host, 8081)).includes('knit')) fails.push(`node3 -> ${host}:8081`);
+    }
+    expect(fails, 'after host 1\'s dockerd restarted').to.deep.equal([]);
+  });
+
+  it('docker network connect/disconnect of a running container to a dual-stack network gives it both addresses, then takes both away', async () => {
+    const b2 = blue[1]!;
+    await dockerds[0]!.docker(['network', 'connect', 'blue6', 'r0']);
+    const [ip, ip6] = [await addr4(0, 'r0', 'blue6'), await addr6(0, 'r0', 'blue6')];
+    expect(ip, 'IPv4 address on blue6').to.match(/^10\.90\./);
+    expect(ip6, 'IPv6 address on blue6').to.match(/^fd00:90:/);
+    const inside = await dockerds[0]!.docker(['exec', 'r0', 'ip', '-o', 'addr']);
+    expect(inside).to.include(`inet ${ip}/`).and.to.include(`inet6 ${ip6}/`);
+    const r0 = { name: 'r0', host: 0, network: 'blue6', ip };
+    expect(await ping(r0, b2.ip6!, 2), `r0 -> b2 ${b2.ip6!} over IPv6`).to.equal(true);
+    expect(await ping(r0, b2.ip, 2), `r0 -> b2 ${b2.ip}`).to.equal(true);
+    expect(await ping(b2, ip6, 2), `b2 -> r0 ${ip6} over IPv6`).to.equal(true);
+    // knit holds both: one endpoint record with both addresses, each in node 1's IPAM of its family.
+    const k = knitds[0]!;
+    const held = (a: string): boolean => (JSON.parse(readFileSync(join(k.stateDir, 'networks', 'blue6', a.includes(':') ? 'ipam6.json' : 'ipam.json'), 'utf8')) as { allocations: Array<{ ip: string }> })
+      .allocations.some((x) => x.ip === a);
+    const recorded = (): Array<{ address: string; ipv6Address?: string }> => k.endpoints().filter((e) => e.network === 'blue6' && e.address.startsWith(`${ip}/`));
+    await waitFor('r0\'s blue6 addresses held by knit', async () => held(ip) && held(ip6) && recorded().length === 1, 10_000);
+    expect(recorded()[0]!.ipv6Address).to.equal(`${ip6}/64`);
+    await dockerds[0]!.docker(['network', 'disconnect', 'blue6', 'r0']);
+    const after = await dockerds[0]!.docker(['exec', 'r0', 'ip', '-o', 'addr']);
+    expect(after).to.not.include(`inet ${ip}/`).and.to.not.include(`inet6 ${ip6}/`);
+    expect(await ping(b2, ip6, 1), `b2 -> r0's old ${ip6}`).to.equal(false);
+    await waitFor('r0\'s blue6 addresses released', async () => !held(ip) && !held(ip6) && recorded().length === 0, 10_000);
+  });
+
+  it('the dual-stack network goes with its containers', async () => {
+    // (r0 is off blue6 already unless the case before failed half-way)
+    await dockerds[0]!.dockerRun(['network', 'disconnect', '-f', 'blue6', 'r0']);
+    for (const [h, n] of [[0, 'b0'], [2, 'b2'], [0, 'web6']] as const) await dockerds[h]!.docker(['rm', '-f', n]);
     await waitFor('rm blue6 accepted', async () => knitctl(['network', 'rm', 'blue6']).then(() => true, () => false), 15_000);
   });
 

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LabNode } from './lab';
+import { RUN_PREFIX } from './netns';
 
 const execFileP = promisify(execFile);
 
@@ -49,6 +50,16 @@ export interface LabDockerd {
 
 const started: LabDockerd[] = [];
 
+/**
+ * A short per-run path under /tmp for a dockerd's directory or a plugin
+ * socket: the lab's run prefix (KNIT_LAB_PREFIX shows there too) and the
+ * whole pid, so parallel runs never share one. Short because dockerd's
+ * sockets live below it (a unix socket path has at most 107 bytes).
+ */
+export function labDockerPath(tag: string): string {
+  return `/tmp/${RUN_PREFIX}-${process.pid}-${tag}`;
+}
+
 /** Every dockerd started by this process (for teardown after a failed test). */
 export function startedDockerds(): readonly LabDockerd[] {
   return started;
@@ -64,7 +75,7 @@ function dockerdArgs(dir: string, socket: string): string[] {
 
 /** Starts dockerd for `node`; `pluginSocket` is where that node's knitd serves the knit plugin. */
 export async function startDockerd(node: LabNode, tag: string, pluginSocket: string): Promise<LabDockerd> {
-  const dir = `/tmp/kd-${process.pid}-${tag}`;
+  const dir = labDockerPath(tag);
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['etc/plugins', 'plugins', 'data', 'x']) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'etc', 'plugins', 'knit.spec'), `unix://${pluginSocket}\n`);

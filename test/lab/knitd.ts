@@ -120,6 +120,9 @@ export interface EndpointRecord {
   ifname: string;
   netns: string;
   address: string;
+  ipv6Address?: string;
+  /** absent = the default network */
+  network?: string;
 }
 
 /** A running knitd. */

@@ -11,26 +11,22 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /**
- * Prefix of every lab object of this run: "t-" + 4 hex chars (netns and link
- * names stay ≤ 15 chars), or KNIT_LAB_PREFIX (1..6 lower-case letters and
- * digits) when a shared machine asks each session to mark its objects with
- * its own prefix. Such a run must not have another run with the same
- * prefix at the same time, and the crash sweep neither removes its
- * leftovers nor runs at all (root-hooks.ts): it only knows "t-" names.
+ * The tag that starts every lab name: "t", or KNIT_LAB_PREFIX (1-3 lowercase
+ * letters and digits, starting with a letter) when sessions sharing a
+ * machine want to tell their labs apart by name. Longer tags would not leave
+ * room for the lab's suffixes within the 15 characters of a netns or link name.
  */
-export const RUN_PREFIX = labRunPrefix(process.env.KNIT_LAB_PREFIX, process.pid);
-
-/** The run prefix for an optional KNIT_LAB_PREFIX value and a pid (exported for its unit test). */
-export function labRunPrefix(custom: string | undefined, pid: number): string {
-  if (custom === undefined || custom === '') return `t-${(pid & 0xffff).toString(16).padStart(4, '0')}`;
-  if (!/^[a-z0-9]{1,6}$/.test(custom)) throw new Error(`KNIT_LAB_PREFIX=${JSON.stringify(custom)}: must be 1..6 lower-case letters and digits`);
-  return custom;
+export function labTag(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env.KNIT_LAB_PREFIX;
+  if (v === undefined || v === '') return 't';
+  if (!/^[a-z][a-z0-9]{0,2}$/.test(v)) throw new Error(`KNIT_LAB_PREFIX=${JSON.stringify(v)}: must be 1-3 lowercase letters or digits, starting with a letter`);
+  return v;
 }
 
-/** True when this run names its objects with KNIT_LAB_PREFIX instead of the "t-<pid>" scheme the sweep knows. */
-export const CUSTOM_RUN_PREFIX = !RUN_PREFIX.startsWith('t-');
-/** The prefix every lab object of every run carries, for the sweep of crashed runs. */
-export const LAB_PREFIX = 't-';
+/** Prefix of every lab object of this run: the tag, "-", 4 hex chars of the pid (netns and link names stay ≤ 15 chars). */
+export const RUN_PREFIX = `${labTag()}-${(process.pid & 0xffff).toString(16).padStart(4, '0')}`;
+/** The prefix every lab object of every run with this tag carries, for the sweep of crashed runs. */
+export const LAB_PREFIX = `${labTag()}-`;
 
 const made = new Set<string>();
 let counter = 0;

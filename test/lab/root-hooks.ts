@@ -10,7 +10,7 @@
  * namespaces, then temp dirs and the run directory.
  */
 import { teardownAllLabs } from './lab';
-import { CUSTOM_RUN_PREFIX, removeAllNetns } from './netns';
+import { removeAllNetns } from './netns';
 import { killAllProcessesSync, stopAllProcesses } from './procs';
 import { removeAllTempDirs, removeRunDir } from './run-dir';
 import { sweepStrays } from './sweep';
@@ -40,8 +40,6 @@ function installExitHandlers(): void {
 export const mochaHooks = {
   beforeAll(): void {
     installExitHandlers();
-    // A run with its own KNIT_LAB_PREFIX leaves other runs' leftovers (and their processes) alone.
-    if (CUSTOM_RUN_PREFIX) return;
     const swept = sweepStrays();
     const n = swept.namespaces.length + swept.links.length + swept.processes.length + swept.runDirs.length;
     if (n > 0) process.stderr.write(`lab: removed leftovers of crashed runs: ${JSON.stringify(swept)}\n`);

@@ -6,7 +6,8 @@
  * Other test processes run on this machine at the same time, so the sweep
  * only touches what it can prove belongs to a dead run:
  *
- * - namespaces and root-namespace links named "t-<hhhh>-…", where hhhh is
+ * - namespaces and root-namespace links named "t-<hhhh>-…" (or with the
+ *   KNIT_LAB_PREFIX tag instead of "t"), where hhhh is
  *   the creating process's pid & 0xffff, only when NO live process has that
  *   pid key (a recycled PID makes us skip a stray, never delete a live one);
  * - processes only through the pidfiles a run wrote under
@@ -16,7 +17,7 @@
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './netns';
+import { labTag, run } from './netns';
 import { LAB_ROOT, type PidRecord, procStartTime, recordAlive } from './run-dir';
 
 /** What `sweepStrays` removed. */
@@ -27,7 +28,8 @@ export interface SweepReport {
   runDirs: string[];
 }
 
-const LAB_NAME = /^t-([0-9a-f]{4})-/;
+/** "t-<hhhh>-…" and, with KNIT_LAB_PREFIX set, "<tag>-<hhhh>-…" (netns.ts). */
+const LAB_NAME = new RegExp(`^(?:t|${labTag()})-([0-9a-f]{4})-`);
 
 /** The pid key (pid & 0xffff) encoded in a lab name, or undefined for names that are not the lab's. */
 export function labNamePidKey(name: string): number | undefined {

@@ -7,6 +7,7 @@ import { Ipam } from '../../agent/src/ipam';
 import { DockerDriver, type DockerNetworkView } from '../../agent/src/docker/driver';
 import { NetworkIdMap } from '../../agent/src/docker/network-map';
 import type { Handle } from '../../agent/src/netlink';
+import type { Endpoint } from '../../agent/src/records';
 
 /**
  * The IPAM side of the Docker driver with IPv6 (--ipv6 on a dual-stack knit
@@ -78,5 +79,33 @@ describe('Docker driver: IPv6 pools of dual-stack knit networks', () => {
     expect(dual.ipam.list().map((x) => x.ip)).to.include(a4.split('/')[0]);
     // A released network's pools answer empty, as before.
     expect(await call('IpamDriver.ReleaseAddress', { PoolID: 'gone/ipv6', Address: 'fd00::5/64' })).to.deep.equal({});
+  });
+
+  it('ProgramExternalConnectivity after a knitd restart between CreateEndpoint and Join: both addresses are read from the sandbox, so the ports go to IPv6 too', async () => {
+    const a4 = (await call('IpamDriver.RequestAddress', { PoolID: 'dual', Options: {} })).Address as string;
+    const a6 = (await call('IpamDriver.RequestAddress', { PoolID: 'dual/ipv6', Options: {} })).Address as string;
+    // Join without CreateEndpoint's answer (lost with the old knitd): no address recorded.
+    let rec: Endpoint = { containerId: 'ep1', ifname: '@docker', netns: '/run/docker/netns/x', address: '', mac: '', hostVeth: 'knv1', portMappings: [], createdAt: '2026-01-01T00:00:00Z', network: 'dual' };
+    let closed = 0;
+    const sandbox = {
+      addrList: async () => [{ index: 1, cidr: '127.0.0.1/8', family: 4 }, { index: 9, cidr: a4, family: 4 }, { index: 9, cidr: 'fe80::1/64', family: 6 }, { index: 9, cidr: a6, family: 6 }],
+      close: () => { closed++; },
+    } as unknown as Handle;
+    let published = 0;
+    const ids = await NetworkIdMap.open(path.join(dir, 'ids2.json'));
+    await ids.set('net1', 'dual');
+    const d = new DockerDriver({
+      nl: {} as Handle, openNetns: () => sandbox, publishPortMappings: async () => { published++; }, logger: silentLogger(),
+      networks: { get: (n) => (n === 'dual' ? dual : undefined), list: () => [dual] },
+      endpoints: { get: () => rec, put: async (e) => { rec = e; }, remove: async () => undefined },
+      networkIds: ids,
+    });
+    await d.handlers['NetworkDriver.ProgramExternalConnectivity']!({
+      NetworkID: 'net1', EndpointID: 'ep1', Options: { 'com.docker.network.portmap': [{ Proto: 6, Port: 80, HostIP: '', HostPort: 8080 }] },
+    });
+    expect(rec).to.deep.include({ address: a4, ipv6Address: a6 });
+    expect(rec.portMappings).to.deep.equal([{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }]);
+    expect(published).to.equal(1);
+    expect(closed).to.equal(1);
   });
 });

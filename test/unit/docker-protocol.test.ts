@@ -68,6 +68,20 @@ describe('Docker plugin protocol: requests from dockerd are validated', () => {
       .to.throw(PluginRequestError, /protocol/);
   });
 
+  it('port maps: host IP "" is every family, 0.0.0.0 every IPv4 and :: every IPv6 address only (as dockerd\'s bridge), others canonical; junk refused', () => {
+    const bind = (HostIP: unknown) => parseExternalConnectivity({ NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': [{ Proto: 6, Port: 80, HostIP, HostPort: 8080 }] } }).ports[0]!.hostIp;
+    expect(bind('')).to.equal(undefined);
+    expect(bind(undefined)).to.equal(undefined);
+    expect(bind(null)).to.equal(undefined);
+    expect(bind('0.0.0.0')).to.equal('0.0.0.0');
+    expect(bind('::')).to.equal('::');
+    expect(bind('FD77:0::B')).to.equal('fd77::b');
+    expect(bind('192.0.2.1')).to.equal('192.0.2.1');
+    for (const bad of ['fd77::b; flush ruleset', '192.0.2.1/24', 'fe80::1%eth0', 'localhost', '1.2.3.04', 7, ['::'], { a: 1 }, '::ffff:192.0.2.1', 'a'.repeat(100)]) {
+      expect(() => bind(bad), JSON.stringify(bad)).to.throw(PluginRequestError, /HostIP/);
+    }
+  });
+
   it('container-side veth names fit the 15-character limit and differ per endpoint', () => {
     const a = containerVethName(EP);
     expect(a).to.have.length(14);

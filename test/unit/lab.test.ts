@@ -3,7 +3,7 @@
  * which names belong to dead runs, and /proc/<pid>/stat parsing.
  */
 import { expect } from 'chai';
-import { CUSTOM_RUN_PREFIX, RUN_PREFIX, labRunPrefix, uniqueName } from '../lab/netns';
+import { RUN_PREFIX, labTag, uniqueName } from '../lab/netns';
 import { parseStatStartTime } from '../lab/run-dir';
 import { labNamePidKey, strayNames } from '../lab/sweep';
 import { intToIpv4, ipv4ToInt, planUnderlay } from '../lab/underlay-plan';
@@ -20,16 +20,14 @@ describe('lab naming', () => {
     expect(() => uniqueName('much-too-long')).to.throw(/longer than 15/);
   });
 
-  it('encodes this process pid in the run prefix (unless KNIT_LAB_PREFIX chose one)', () => {
-    if (CUSTOM_RUN_PREFIX) expect(labNamePidKey(`${RUN_PREFIX}-n1`), 'the sweep never claims a custom-prefix name').to.equal(undefined);
-    else expect(labNamePidKey(`${RUN_PREFIX}-n1`)).to.equal(process.pid & 0xffff);
+  it('takes the tag from KNIT_LAB_PREFIX (default "t"), refusing one that would not fit', () => {
+    expect(labTag({})).to.equal('t');
+    expect(labTag({ KNIT_LAB_PREFIX: 'kd6' })).to.equal('kd6');
+    for (const bad of ['kd66', 'KD6', '6kd', 'k-6', 'k/']) expect(() => labTag({ KNIT_LAB_PREFIX: bad }), bad).to.throw(/KNIT_LAB_PREFIX/);
   });
 
-  it('KNIT_LAB_PREFIX: used as given when short and plain, refused otherwise', () => {
-    expect(labRunPrefix(undefined, 0x1a2b)).to.equal('t-1a2b');
-    expect(labRunPrefix('', 0x1a2b)).to.equal('t-1a2b');
-    expect(labRunPrefix('kb6', 0x1a2b)).to.equal('kb6');
-    for (const bad of ['KB6', 'kb6-x', 'toolong7', 'a b']) expect(() => labRunPrefix(bad, 1), bad).to.throw(/KNIT_LAB_PREFIX/);
+  it('encodes this process pid in the run prefix', () => {
+    expect(labNamePidKey(`${RUN_PREFIX}-n1`)).to.equal(process.pid & 0xffff);
   });
 });
 

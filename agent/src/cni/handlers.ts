@@ -20,7 +20,8 @@ import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { NftValidationError } from '../dataplane/nft/validate';
 import { recoveredContainerId, recoveredVethName } from './ipam-recovery';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
-import { endpointIps, type EndpointStore, type Endpoint } from './endpoints';
+import type { EndpointStore, Endpoint } from './endpoints';
+import { portTargets, type PortTarget } from './port-targets';
 import type { PortMapping } from '../records';
 import type { AddRequest, CheckRequest, CniHandlers, DelRequest, GcRequest, StatusRequest } from './types';
 import type { InternalResult } from './result';
@@ -41,7 +42,7 @@ export const KnitCniCode = {
 export interface PortMapSink {
   /** Replaces the node's whole set of port mappings; resolves once programmed. */
   /** Every IPv4 mapping (to containers' IPv4 addresses) and every IPv6 one (to their IPv6 addresses). */
-  setPortMappings(mappings: Array<PortMapping & { containerIp: string; id: string }>, mappings6: Array<PortMapping & { containerIp: string; id: string }>): Promise<void>;
+  setPortMappings(mappings: PortTarget[], mappings6: PortTarget[]): Promise<void>;
 }
 
 export interface NodeNetwork {
@@ -376,19 +377,7 @@ export class KnitCniHandlers implements CniHandlers {
 
   /** Re-publishes every endpoint's port mappings (also used at start-up). */
   async publishPortMappings(): Promise<void> {
-    type Target = PortMapping & { containerIp: string; id: string };
-    const v4: Target[] = [];
-    const v6: Target[] = [];
-    for (const e of this.deps.endpoints.list()) {
-      for (const m of e.portMappings) {
-        const id = `${e.containerId}/${e.ifname}`;
-        const six = m.hostIp?.includes(':') === true;
-        // No host IP: every family the container has, as the CNI portmap plugin does for a dual-stack container.
-        const { ipv4, ipv6 } = endpointIps(e);
-        if (!six && ipv4 !== undefined) v4.push({ ...m, containerIp: ipv4, id });
-        if ((six || m.hostIp === undefined) && ipv6 !== undefined) v6.push({ ...m, containerIp: ipv6, id });
-      }
-    }
+    const { v4, v6 } = portTargets(this.deps.endpoints.list());
     await this.deps.portMaps.setPortMappings(v4, v6);
   }
 

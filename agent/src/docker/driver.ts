@@ -327,12 +327,15 @@ export class DockerDriver {
 
   private async programPorts(b: Obj): Promise<Obj> {
     const req = parseExternalConnectivity(b);
+    // What dockerd passes for `-p` (e.g. whether it sends one binding per family), at debug level.
+    const raw = (b.Options as Obj | undefined)?.['com.docker.network.portmap'];
+    this.log.debug('Docker ports published', { endpoint: req.endpointId.slice(0, 12), ports: JSON.stringify(raw ?? null).slice(0, 2000) });
     const rec = this.deps.endpoints.get(req.endpointId, DOCKER_IFNAME);
     if (!rec) throw new DriverError(`endpoint ${req.endpointId.slice(0, 12)} has not joined a container on this node`);
     if (req.ports.length === 0) return {};
-    const ip = await this.containerIp(rec, req.networkId);
+    const found = await this.containerAddresses(rec, req.networkId);
     await this.deps.endpoints.put({
-      ...rec, address: ip,
+      ...rec, ...found,
       portMappings: req.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp ? { hostIp: p.hostIp } : {}) })),
     });
     try {
@@ -346,23 +349,31 @@ export class DockerDriver {
   }
 
   /**
-   * The container's address: recorded at Join from CreateEndpoint; after a
-   * knitd restart between the two, read from inside the sandbox (dockerd has
-   * configured it by the time it publishes ports).
+   * The container's addresses: recorded at Join from CreateEndpoint; after a
+   * knitd restart between the two (CreateEndpoint's answer lived only in
+   * memory), read from inside the sandbox, both families (dockerd has
+   * configured them by the time it publishes ports), so the ports of a
+   * dual-stack container are published on IPv6 too.
    */
-  private async containerIp(rec: Endpoint, networkId: string): Promise<string> {
-    if (rec.address !== '') return rec.address;
+  private async containerAddresses(rec: Endpoint, networkId: string): Promise<{ address: string; ipv6Address?: string }> {
+    if (rec.address !== '') return { address: rec.address, ...(rec.ipv6Address !== undefined ? { ipv6Address: rec.ipv6Address } : {}) };
     const net = this.networkOfId(networkId);
+    const ours = (pool: Ipam | undefined): Set<string> => new Set(pool?.list().filter((x) => x.ifname === DOCKER_IFNAME).map((x) => x.ip) ?? []);
+    const [ours4, ours6] = [ours(net.ipam), ours(net.ipam6)];
+    let address: string | undefined;
+    let ipv6Address: string | undefined;
     const inside = this.deps.openNetns(rec.netns);
     try {
-      const ours = new Set(net.ipam.list().filter((x) => x.ifname === DOCKER_IFNAME).map((x) => x.ip));
-      for (const a of await inside.addrList({ family: 4 })) {
-        if (ours.has(a.cidr.split('/')[0] ?? '')) return a.cidr;
+      for (const a of await inside.addrList()) {
+        const ip = a.cidr.split('/')[0] ?? '';
+        if (a.family === 4 && address === undefined && ours4.has(ip)) address = a.cidr;
+        if (a.family === 6 && ipv6Address === undefined && ours6.has(ip)) ipv6Address = a.cidr;
       }
     } finally {
       inside.close();
     }
-    throw new DriverError(`cannot find the address of endpoint ${rec.containerId.slice(0, 12)} in ${rec.netns}`);
+    if (address === undefined) throw new DriverError(`cannot find the address of endpoint ${rec.containerId.slice(0, 12)} in ${rec.netns}`);
+    return { address, ...(ipv6Address !== undefined ? { ipv6Address } : {}) };
   }
 
   private async revokePorts(b: Obj): Promise<Obj> {

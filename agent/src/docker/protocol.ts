@@ -10,6 +10,7 @@
 import type { PortMapping } from '../records';
 import { errorMessage } from '../base';
 import { parseLabels } from '../policy';
+import { formatIp, parseIp } from '../net/ip';
 
 /** The content type dockerd expects on every plugin answer. */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
@@ -190,6 +191,26 @@ function port(v: unknown, what: string): number {
 }
 
 /**
+ * A binding's host address, as Docker means it: "" (or absent) is every
+ * address of every family the container has (`-p 8080:80`; dockerd 20.10
+ * sends one binding with HostIP "" also on an IPv6 network), while
+ * "0.0.0.0" is every IPv4 address only (`-p 0.0.0.0:8080:80`) and "::"
+ * every IPv6 address only (`-p [::]:8080:80`), as dockerd's own bridge
+ * driver publishes them. So "0.0.0.0" and "::" are kept (the port-mapping
+ * records read them as "any address of this family"), and any other value
+ * must be one address, returned in canonical form (it ends up in nft).
+ */
+function hostIpOf(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const a = typeof v === 'string' && v.length <= 64 ? parseIp(v) : undefined;
+  if (a === undefined) throw new PluginRequestError(`${what}: ${JSON.stringify(v)} is not an IP address`);
+  const text = formatIp(a);
+  // An IPv4-mapped IPv6 address (dockerd writes IPv4 as a.b.c.d) would go into the IPv6 table and match nothing.
+  if (a.family === 6 && a.value >> 32n === 0xffffn) throw new PluginRequestError(`${what}: ${JSON.stringify(v)} is an IPv4-mapped IPv6 address; give the IPv4 address`);
+  return text;
+}
+
+/**
  * NetworkDriver.ProgramExternalConnectivity: the published ports. A range
  * (HostPort..HostPortEnd) is taken at its first port, as dockerd's own
  * bridge does when it allocates one; HostPort 0 ("any free port") is refused,
@@ -208,8 +229,8 @@ export function parseExternalConnectivity(o: Obj): { networkId: string; endpoint
       if (protocol === undefined) throw new PluginRequestError(`${what}: portmap[${i}] protocol ${JSON.stringify(m.Proto)} is not tcp (6), udp (17) or sctp (132)`);
       const hostPort = port(m.HostPort, `${what} portmap[${i}].HostPort`);
       if (hostPort === 0) throw new PluginRequestError(`${what}: portmap[${i}] has no host port; knit publishes fixed host ports only (-p HOSTPORT:PORT)`);
-      const hostIp = typeof m.HostIP === 'string' && m.HostIP !== '' && m.HostIP !== '0.0.0.0' ? m.HostIP : undefined;
-      ports.push({ protocol, containerPort: port(m.Port, `${what} portmap[${i}].Port`), hostPort, ...(hostIp ? { hostIp } : {}) });
+      const hostIp = hostIpOf(m.HostIP, `${what}: portmap[${i}].HostIP`);
+      ports.push({ protocol, containerPort: port(m.Port, `${what} portmap[${i}].Port`), hostPort, ...(hostIp !== undefined ? { hostIp } : {}) });
     }
   }
   return { ...ref, ports };

@@ -9,7 +9,7 @@ export interface PortMapping {
   hostPort: number;
   containerPort: number;
   protocol: PortProtocol;
-  /** Only packets to this node address; absent means any. */
+  /** Only packets to this node address; absent means any address of any family, 0.0.0.0 any IPv4 and :: any IPv6 address only (cni/port-targets.ts). */
   hostIp?: string;
 }
 
