@@ -4,6 +4,7 @@ import os from 'os';
 import path from 'path';
 import { silentLogger } from '../../agent/src/log/logger';
 import { Ipam, IpamStateError, nodeStateFs, StateFs } from '../../agent/src/ipam';
+import { DurableWrites } from '../../agent/src/persist/durable-writes';
 
 /** The real file system, counting renames and fsyncs; `gate` can hold renames back. */
 class SpyFs implements StateFs {
@@ -161,5 +162,48 @@ describe('ipam persistence', () => {
     expect(readdirSync(dir)).to.deep.equal(['ipam.json']);
     const again = await ipam.allocate('c1', 'eth0');
     expect(JSON.parse(readFileSync(file, 'utf8')).allocations).to.deep.equal([again]);
+  });
+
+  it('reserve takes the address at once (no second caller gets it) and says when it is durable', async () => {
+    const fs = new SpyFs();
+    const ipam = await open('10.244.1.0/24', fs);
+    let release!: () => void;
+    fs.gate = new Promise<void>((resolve) => { release = resolve; });
+    const a = ipam.reserve('a', 'eth0');
+    const b = ipam.reserve('b', 'eth0');
+    expect(a.allocation.ip).not.to.equal(b.allocation.ip);
+    let durable = false;
+    const done = Promise.all([a.durable, b.durable]).then(() => { durable = true; });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(durable, 'not durable while the write waits at rename').to.equal(false);
+    release();
+    fs.gate = undefined;
+    await done;
+    expect(JSON.parse(readFileSync(file, 'utf8')).allocations.map((x: { ip: string }) => x.ip).sort()).to.deep.equal([a.allocation.ip, b.allocation.ip].sort());
+    // The same key again: the same address, durable at once.
+    const again = ipam.reserve('a', 'eth0');
+    expect(again.allocation.ip).to.equal(a.allocation.ip);
+    await again.durable;
+  });
+});
+
+describe('DurableWrites', () => {
+  it('all() waits for every write and throws the first failure only after all settled; settled() never throws', async () => {
+    let finish!: () => void;
+    const slow = new Promise<void>((resolve) => { finish = resolve; });
+    const w = new DurableWrites();
+    w.add(Promise.reject(new Error('disk full')));
+    w.add(slow);
+    let outcome: unknown;
+    const all = w.all().then(() => { outcome = 'ok'; }, (e: unknown) => { outcome = e; });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outcome, 'still waiting for the slow write').to.equal(undefined);
+    finish();
+    await all;
+    expect((outcome as Error).message).to.equal('disk full');
+    await w.settled();
+    const ok = new DurableWrites();
+    ok.add(Promise.resolve());
+    await ok.all();
   });
 });

@@ -28,6 +28,7 @@ import type { InternalResult } from './result';
 import { CniError, CniErrorCode } from './errors';
 import { endpointLabels } from './labels';
 import { hasErrorCode } from '../base';
+import { DurableWrites } from '../persist/durable-writes';
 import { mustParseCidrAny, parseIp } from '../net/ip';
 
 /** knit's own error codes (the spec leaves 100+ to plugins). */
@@ -185,11 +186,17 @@ export class KnitCniHandlers implements CniHandlers {
 
     // Each step pushes the undo of exactly what it made, nothing made before this request.
     const undo: Array<() => Promise<unknown>> = [];
+    // The state files' writes (address, endpoint) go on while the veth is made, and the ADD succeeds only once
+    // every one is durable. A crash in between is safe: an address in a container but in no file is adopted
+    // from the kernel at the next start (ipam-recovery.ts, step 3), so it is never handed out twice.
+    const durable = new DurableWrites();
     try {
       await this.deps.networks.willAttach?.(net.name);
       let alloc: Allocation;
       try {
-        alloc = await ipam.allocate(containerId, ifname);
+        const reserved = ipam.reserve(containerId, ifname);
+        alloc = reserved.allocation;
+        durable.add(reserved.durable);
       } catch (err) {
         if (err instanceof PoolExhaustedError) {
           throw new CniError(KnitCniCode.PoolExhausted, `no free address left in ${err.subnet} for container ${containerId}`);
@@ -203,7 +210,9 @@ export class KnitCniHandlers implements CniHandlers {
         const pool6 = net.ipam6;
         let alloc6: Allocation;
         try {
-          alloc6 = await pool6.allocate(containerId, ifname);
+          const reserved = pool6.reserve(containerId, ifname);
+          alloc6 = reserved.allocation;
+          durable.add(reserved.durable);
         } catch (err) {
           if (err instanceof PoolExhaustedError) {
             throw new CniError(KnitCniCode.PoolExhausted, `no free address left in ${err.subnet} for container ${containerId}`);
@@ -241,14 +250,16 @@ export class KnitCniHandlers implements CniHandlers {
         ...(net.name !== DEFAULT_NETWORK_NAME ? { network: net.name } : {}),
         ...(Object.keys(labels).length > 0 ? { labels } : {}),
       };
-      await this.deps.endpoints.put(endpoint);
+      durable.add(this.deps.endpoints.put(endpoint));
       undo.push(() => this.deps.endpoints.remove(containerId, ifname));
+      await durable.all();
       if (mappings.length > 0) await this.publishPortMappings();
 
       this.log.debug('container attached', { containerId, ifname, network: net.name, address: addressCidr, hostVeth: att.hostVeth.name });
       this.deps.networks.endpointsChanged?.(net.name);
       return this.resultFor(endpoint, node, att.routes, att.hostVeth.mac, mtu, req);
     } catch (err) {
+      await durable.settled();
       for (const step of undo.reverse()) {
         await step().catch((undoErr: unknown) =>
           this.log.error('undo after failed ADD', { containerId, ifname, error: String(undoErr) }));

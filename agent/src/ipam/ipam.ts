@@ -125,12 +125,25 @@ export class Ipam {
    * durable. Rejects with PoolExhaustedError when no address is free.
    */
   async allocate(containerId: string, ifname: string): Promise<Allocation> {
+    const { allocation, durable } = this.reserve(containerId, ifname);
+    await durable;
+    return allocation;
+  }
+
+  /**
+   * allocate() in two halves: the address is taken in memory at once (no
+   * other call can get it from then on), and `durable` settles when the
+   * state file holds it. A caller may do other work before awaiting
+   * `durable`, as the CNI ADD does with the veth (see handlers.ts), but must
+   * not report the address as allocated before it resolves. Throws
+   * PoolExhaustedError at once when nothing is free.
+   */
+  reserve(containerId: string, ifname: string): { allocation: Allocation; durable: Promise<void> } {
     checkKey(containerId, ifname);
     const existing = this.byKey.get(allocationKey(containerId, ifname));
     if (existing !== undefined) {
       // It may have been made a moment ago by a call whose write is still in flight.
-      await this.writer.whenDurable();
-      return { ...existing };
+      return { allocation: { ...existing }, durable: this.writer.whenDurable() };
     }
     const address = this.nextFree();
     if (address === undefined) {
@@ -140,8 +153,7 @@ export class Ipam {
     this.insert(allocation);
     this.lastAllocated = address;
     this.opts.logger.debug('allocated IP', { ...allocation });
-    await this.writer.changed();
-    return { ...allocation };
+    return { allocation: { ...allocation }, durable: this.writer.changed() };
   }
 
   /**
