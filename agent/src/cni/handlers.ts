@@ -277,18 +277,30 @@ export class KnitCniHandlers implements CniHandlers {
     const { containerId, ifname } = req;
     await this.locks.run([attachmentLockKey(containerId, ifname)], async () => {
       const endpoint = this.deps.endpoints.get(containerId, ifname);
-      // The host end is found by name, so DEL works without any record.
-      await detachContainer(this.deps.nl, containerId, ifname, this.deps.deleteLink);
+      // The record's removal is written while the veth goes: a veth left by a crash in between has its address
+      // adopted from the kernel at the next start (ipam-recovery.ts), so the record is not what keeps it safe.
+      const durable = new DurableWrites();
+      if (endpoint) durable.add(this.deps.endpoints.remove(containerId, ifname));
+      try {
+        // The host end is found by name, so DEL works without any record.
+        await detachContainer(this.deps.nl, containerId, ifname, this.deps.deleteLink);
+      } catch (err) {
+        // The veth stays: so does its record, as before this DEL (a retried DEL finds it again).
+        await durable.settled();
+        if (endpoint) await this.deps.endpoints.put(endpoint);
+        throw err;
+      }
       // The record says where it was attached; a network removed since has nothing left to release.
       const name = endpoint ? endpoint.network ?? DEFAULT_NETWORK_NAME : req.conf.network ?? DEFAULT_NETWORK_NAME;
       const net = this.deps.networks.get(name);
-      await net?.ipam.release(containerId, ifname);
-      await net?.ipam6?.release(containerId, ifname);
+      // Addresses only once the veth is gone (never two holders), each pool's write alongside the others'.
+      durable.add(net?.ipam.release(containerId, ifname) ?? Promise.resolve());
+      durable.add(net?.ipam6?.release(containerId, ifname) ?? Promise.resolve());
       // An address start-up recovered from this attachment's veth (no record named it), whichever pool holds it.
       const recovered = recoveredContainerId(hostVethName(containerId, ifname));
-      for (const n of this.deps.networks.list()) for (const pool of n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]) await pool.release(recovered, ifname);
+      for (const n of this.deps.networks.list()) for (const pool of n.ipam6 ? [n.ipam, n.ipam6] : [n.ipam]) durable.add(pool.release(recovered, ifname));
+      await durable.all();
       if (endpoint) {
-        await this.deps.endpoints.remove(containerId, ifname);
         if (endpoint.portMappings.length > 0) await this.publishPortMappings();
         this.deps.networks.endpointsChanged?.(name);
       }
