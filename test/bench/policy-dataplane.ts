@@ -3,7 +3,7 @@
  * 18: with 100 policies and 1000 endpoints, throughput ≥ 0.97 and TCP_RR
  * latency ≤ 1.05 of the same path without policies; knitd memory reported).
  *
- *   node dist/test/bench/policy-dataplane.js [--rounds 5] [--seconds 5] [--rr-seconds 3] [--backends vxlan,host-gw] [--policies 100] [--endpoints 1000] [--unselected]
+ *   node dist/test/bench/policy-dataplane.js [--rounds 5] [--seconds 5] [--rr-seconds 3] [--backends vxlan,host-gw] [--policies 100] [--endpoints 1000] [--unselected] [--allow-all]
  *
  * Per backend, a knit lab: etcd and 2 knitds (cluster mode), a client
  * container on node 1 labelled app=g1 and a server on node 2 labelled
@@ -29,6 +29,12 @@
  * --unselected: the two pods carry labels no policy selects, so the same
  * table is in the kernel but their path is not isolated (it stays
  * untracked): what the table costs traffic it does not police.
+ *
+ * --allow-all: the "with" half is one policy instead of `--policies`: it
+ * selects every endpoint and allows all ingress and egress. The pods are
+ * isolated, so their traffic is tracked by conntrack (replies must pass),
+ * and every packet's class lookup allows it at once: what isolation costs
+ * by itself, conntrack included, apart from the cost of many policies.
  */
 import { readFileSync } from 'node:fs';
 import { createLab, type Lab } from '../lab/lab';
@@ -46,6 +52,8 @@ const TIMEOUT_MS = 15_000;
 /** A port no policy allows: the probe that the table is in force. */
 const CLOSED_PORT = 7777;
 const UNSELECTED = process.argv.includes('--unselected');
+const ALLOW_ALL = process.argv.includes('--allow-all');
+const ALLOW_ALL_POLICY = JSON.stringify({ name: 'allow-all', network: 'default', selector: {}, ingress: [{}], egress: [{}] });
 
 const labs: Lab[] = [];
 const knitds: Knitd[] = [];
@@ -150,8 +158,8 @@ async function setPolicies(c: Case, on: boolean): Promise<void> {
   if (c.on === on) return; // (the next round starts in the state the last one ended in)
   const kind = on ? 'table' : 'removal';
   const before = c.nodes.map((k) => writes(k, kind));
-  const keys = Array.from({ length: POLICIES }, (_, k) => `${PREFIX}/policies/default/p${k}`);
-  if (on) await c.writer.txn(keys.map((key, k) => ({ key, value: policy(k) })));
+  const keys = ALLOW_ALL ? [`${PREFIX}/policies/default/allow-all`] : Array.from({ length: POLICIES }, (_, k) => `${PREFIX}/policies/default/p${k}`);
+  if (on) await c.writer.txn(keys.map((key, k) => ({ key, value: ALLOW_ALL ? ALLOW_ALL_POLICY : policy(k) })));
   else await c.writer.txn([], keys);
   for (const deadline = Date.now() + TIMEOUT_MS; !c.nodes.every((k, n) => writes(k, kind) > before[n]!);) {
     if (Date.now() > deadline) throw new Error(`${c.backend}: policies ${on ? 'written' : 'deleted'}, but not programmed on both nodes after ${TIMEOUT_MS} ms`);
@@ -159,7 +167,7 @@ async function setPolicies(c: Case, on: boolean): Promise<void> {
   }
   c.on = on;
   const closed = await probe(c.lab, c.clientNs, c.serverIp, CLOSED_PORT);
-  const want = on && !UNSELECTED ? 'dropped' : 'refused';
+  const want = on && !UNSELECTED && !ALLOW_ALL ? 'dropped' : 'refused';
   if (closed !== want) throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, a connection to port ${CLOSED_PORT} was ${closed}, expected ${want}`);
   const allowed = await probe(c.lab, c.clientNs, c.serverIp, SOCKPERF_PORT);
   if (allowed !== 'open') throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, the allowed sockperf port was ${allowed}`);
@@ -188,7 +196,9 @@ async function body(): Promise<void> {
         + `without ${fmt(c.gbps.without[r]!, 2)} Gbit/s, TCP-RR p50 ${fmt(c.rr.without[r]!, 1)} µs`);
     }
   }
-  console.log(`\n${POLICIES} policies over ${ENDPOINTS} endpoints (2 of them the measured pods, ${UNSELECTED ? 'selected by no policy' : 'both isolated and allowed'}), median of ${ROUNDS} rounds, each half alternating first\n`);
+  const what = ALLOW_ALL ? `one allow-all policy over ${ENDPOINTS} endpoints (the 2 measured pods isolated, tracked, and allowed at the first lookup)`
+    : `${POLICIES} policies over ${ENDPOINTS} endpoints (2 of them the measured pods, ${UNSELECTED ? 'selected by no policy' : 'both isolated and allowed'})`;
+  console.log(`\n${what}, median of ${ROUNDS} rounds, each half alternating first\n`);
   printTable(['backend', 'Gbit/s without', 'Gbit/s with', 'with / without', 'TCP-RR p50 µs without', 'TCP-RR p50 µs with', 'with / without', 'knitd RSS MiB without', 'knitd RSS MiB with', 'knitd CPU s per half without', 'with'],
     cases.map((c) => [
       c.backend, fmt(median(c.gbps.without), 2), fmt(median(c.gbps.with), 2), fmt(median(c.gbps.with) / median(c.gbps.without), 3),
