@@ -48,7 +48,9 @@ describe('nft policy renderer', () => {
       const cls = { direction: 'ingress' as const, policies: ['p'], rules, addresses: ['10.0.0.1'] };
       const { hosts, nets, groups } = renderClassPeers('ingress', 4, 'default', cls);
       const hostMap = new Map(hosts.map((e) => { const [a, v] = e.split(' : '); return [parse(a!), v!] as const; }));
-      const netList = nets.map((e) => { const [r, v] = e.split(' : '); const [f, l] = r!.split('-'); return { first: parse(f!), last: parse(l!), verdict: v! }; });
+      // Ranges are keyed by address . protocol, every protocol in each element.
+      for (const e of nets) expect(e, `round ${round}`).to.match(/^\S+-\S+ \. 0-255 : /);
+      const netList = nets.map((e) => { const [r, v] = e.split(' : '); const [f, l] = r!.replace(/ \. 0-255$/, '').split('-'); return { first: parse(f!), last: parse(l!), verdict: v! }; });
       for (let a = 0n; a < 30n; a++) {
         const holding = rules.filter((r) => r.peers.some((p) => a >= p.first && a <= p.last));
         const verdict = hostMap.get(a) ?? netList.find((n) => a >= n.first && a <= n.last)?.verdict;
@@ -88,9 +90,9 @@ ingress: [{from: [{selector: {app: web}}]}]
     const g = (p: string) => p.replace(/ingress_rules_[0-9a-f]{12}/, 'G');
     expect(v4.hosts.map(g)).to.deep.equal(['10.1.0.2 : accept']);
     expect(v4.nets.map(g)).to.deep.equal([
-      '0.0.0.0-9.255.255.255 : goto G',
-      '10.0.0.0-10.255.255.255 : goto G',
-      '11.0.0.0-255.255.255.255 : goto G',
+      '0.0.0.0-9.255.255.255 . 0-255 : goto G',
+      '10.0.0.0-10.255.255.255 . 0-255 : goto G',
+      '11.0.0.0-255.255.255.255 . 0-255 : goto G',
     ]);
     // Two groups: a's second rule alone (85), and both of a's rules (80-90 and 85 merged).
     const group = (peer: string) => v4.groups.find((gr) => v4.nets.find((p) => p.startsWith(peer))!.endsWith(gr.name))!;
@@ -100,16 +102,16 @@ ingress: [{from: [{selector: {app: web}}]}]
     expect(v4.groups.length).to.equal(2);
     const v6 = renderClassPeers('ingress', 6, 'default', cls);
     expect(v6.hosts.map(g)).to.deep.equal(['fd00::2 : accept']);
-    expect(v6.nets.map(g)).to.deep.equal(['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff : goto G']);
+    expect(v6.nets.map(g)).to.deep.equal(['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff . 0-255 : goto G']);
     const text = renderPolicyTable([state]);
     expect(text.startsWith('add table inet knit_policy\ndelete table inet knit_policy\ntable inet knit_policy {')).to.equal(true);
     const chain4 = /10\.1\.0\.3 : jump (ingress4_[0-9a-f]{12})/.exec(text)?.[1];
     expect(chain4, text).to.be.a('string');
     expect(text).to.match(/fd00::3 : jump ingress6_[0-9a-f]{12}/);
-    expect(text).to.contain(`chain ${chain4!} {\n    comment "a, b"\n    ip saddr vmap @${chain4!}_hosts\n    ip saddr vmap @${chain4!}_nets\n    counter drop comment "default deny ingress"\n  }`);
+    expect(text).to.contain(`chain ${chain4!} {\n    comment "a, b"\n    ip saddr vmap @${chain4!}_hosts\n    ip saddr . meta l4proto vmap @${chain4!}_nets\n    counter drop comment "default deny ingress"\n  }`);
     // Single addresses in a hash map, ranges in an interval map (nft rereads interval maps' elements on every write).
     expect(text).to.contain(`map ${chain4!}_hosts {\n    type ipv4_addr : verdict;\n    elements = { 10.1.0.2 : accept }`);
-    expect(text).to.contain(`map ${chain4!}_nets {\n    type ipv4_addr : verdict; flags interval;`);
+    expect(text).to.contain(`map ${chain4!}_nets {\n    type ipv4_addr . inet_proto : verdict; flags interval;`);
     expect(text).to.contain('ip daddr vmap @ingress_class4');
     expect(text).to.contain('ip6 daddr vmap @ingress_class6');
     // No egress section anywhere: the egress maps are empty.
