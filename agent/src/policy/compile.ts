@@ -112,6 +112,8 @@ interface ParsedEndpoint {
 class Members {
   private readonly byLabel = new Map<string, PolicyEndpoint[]>();
   private readonly parsed: WeakMap<PolicyEndpoint, ParsedEndpoint>;
+  /** select()'s answers: the index lives while the endpoints do not change, and so do they (the same list each time) */
+  private readonly selected = new Map<string, readonly PolicyEndpoint[]>();
 
   /** `parsed`: endpoints' parsed addresses kept from earlier indexes (an endpoint object is immutable). */
   constructor(readonly all: readonly PolicyEndpoint[], parsed = new WeakMap<PolicyEndpoint, ParsedEndpoint>()) {
@@ -138,13 +140,20 @@ class Members {
 
   /** The endpoints `selector` selects, in record order: the shortest list of one of its labels, filtered by the rest. */
   select(selector: Selector): readonly PolicyEndpoint[] {
-    let shortest: readonly PolicyEndpoint[] | undefined;
-    for (const [k, v] of Object.entries(selector)) {
-      const list = this.byLabel.get(`${k}\n${v}`) ?? [];
-      if (shortest === undefined || list.length < shortest.length) shortest = list;
+    const entries = Object.entries(selector);
+    if (entries.length === 0) return this.all;
+    const key = entries.map(([k, v]) => `${k}\n${v}`).sort().join('\n\n');
+    let found = this.selected.get(key);
+    if (found === undefined) {
+      let shortest: readonly PolicyEndpoint[] | undefined;
+      for (const [k, v] of entries) {
+        const list = this.byLabel.get(`${k}\n${v}`) ?? [];
+        if (shortest === undefined || list.length < shortest.length) shortest = list;
+      }
+      found = shortest!.filter((e) => selectorMatches(selector, e.labels));
+      this.selected.set(key, found);
     }
-    if (shortest === undefined) return this.all;
-    return shortest.filter((e) => selectorMatches(selector, e.labels));
+    return found;
   }
 
   /** The endpoint's valid addresses, canonical. */
