@@ -97,10 +97,19 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
   const hostName = hostVethName(spec.containerId, spec.ifname);
   const inside = openNetns(spec.netns);
   try {
-    const links = await inside.linkList();
+    const primaryV6 = spec.subnet.family === 6;
+    // Everything read inside the namespace is read up front, at once: the new veth changes none of it
+    // (an address gives its interface a connected route, never a default one).
+    const [links, addrs, defaults] = await Promise.all([
+      inside.linkList(),
+      inside.addrList(),
+      Promise.all([primaryV6 ? 6 : 4, ...(spec.ipv6 ? [6] : [])].map((family) => inside.routeList({ family: family as 4 | 6 }))),
+    ]);
+    const hasDefault = defaults[0]!.some((r) => r.dst === (primaryV6 ? '::/0' : '0.0.0.0/0'));
+    const hasDefault6 = spec.ipv6 !== undefined && defaults[defaults.length - 1]!.some((r) => r.dst === '::/0');
     // The IPv6 subnet is the address's prefix with the host bits cleared.
     const net6 = spec.ipv6 === undefined ? undefined : mustParseCidrAny(spec.ipv6.addressCidr, false);
-    for (const a of await inside.addrList()) {
+    for (const a of addrs) {
       const ip = parseIp(a.cidr.split('/')[0] ?? '');
       const on = ip === undefined ? undefined : [spec.subnet, net6].find((n) => n !== undefined && cidrContainsAddress(n, ip));
       if (on !== undefined) {
@@ -117,23 +126,30 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       throw err;
     }
     try {
-      await nl.linkSetMaster(hostVeth.index, spec.bridgeIndex);
-      await nl.linkSetHairpin(hostVeth.index, true);
-      await nl.linkSetUp(hostVeth.index);
-      const container = await inside.linkByName(spec.ifname);
-      if (!container) throw new Error(`container end ${spec.ifname} not found in ${spec.netns} after creating it`);
-      // nodad: usable the moment ADD returns, not tentative for a second (knit's IPAM made it unique).
-      const primaryV6 = spec.subnet.family === 6;
-      await inside.addrAdd(container.index, spec.addressCidr, primaryV6 ? { noDad: true } : undefined);
-      if (spec.ipv6) await inside.addrAdd(container.index, spec.ipv6.addressCidr, { noDad: true });
-      await inside.linkSetUp(container.index);
+      // The host end and the container end are set up side by side (two sockets, two namespaces).
+      const hostEnd = (async () => {
+        await nl.linkSetMaster(hostVeth.index, spec.bridgeIndex);
+        await nl.linkSetHairpin(hostVeth.index, true);
+        await nl.linkSetUp(hostVeth.index);
+      })();
+      const containerEnd = (async () => {
+        const container = await inside.linkByName(spec.ifname);
+        if (!container) throw new Error(`container end ${spec.ifname} not found in ${spec.netns} after creating it`);
+        // nodad: usable the moment ADD returns, not tentative for a second (knit's IPAM made it unique).
+        await inside.addrAdd(container.index, spec.addressCidr, primaryV6 ? { noDad: true } : undefined);
+        if (spec.ipv6) await inside.addrAdd(container.index, spec.ipv6.addressCidr, { noDad: true });
+        await inside.linkSetUp(container.index);
+        return container;
+      })();
+      const [hostDone, containerDone] = await Promise.allSettled([hostEnd, containerEnd]);
+      if (hostDone.status === 'rejected') throw hostDone.reason;
+      if (containerDone.status === 'rejected') throw containerDone.reason;
+      const container = containerDone.value;
       const any = primaryV6 ? '::/0' : '0.0.0.0/0';
-      const hasDefault = (await inside.routeList({ family: primaryV6 ? 6 : 4 })).some((r) => r.dst === any);
       const first = hasDefault && spec.networkCidr !== undefined ? spec.networkCidr : any;
       const routes: Route[] = [{ dst: first, gateway: spec.gateway, index: container.index }];
       if (spec.ipv6) {
         // The same rule per family: one default route each, held by the first interface that has the family.
-        const hasDefault6 = (await inside.routeList({ family: 6 })).some((r) => r.dst === '::/0');
         const dst6 = hasDefault6 && spec.ipv6.networkCidr !== undefined ? spec.ipv6.networkCidr : '::/0';
         routes.push({ dst: dst6, gateway: spec.ipv6.gateway, index: container.index });
       }
@@ -145,7 +161,9 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
         if (familyGateway === undefined) continue; // no address of that family on this network: nothing to route it through
         routes.push({ dst: r.dst, gateway: r.gw ?? familyGateway, index: container.index });
       }
-      for (const r of routes) await inside.routeAdd(r);
+      // Independent of each other (each via its family's gateway on the connected subnet); the undo below removes them all with the veth.
+      const added = await Promise.allSettled(routes.map((r) => inside.routeAdd(r)));
+      for (const a of added) if (a.status === 'rejected') throw a.reason;
       return { hostVeth: { ...hostVeth, masterIndex: spec.bridgeIndex, up: true }, container: { ...container, up: true }, routes };
     } catch (err) {
       // Deleting the host end removes the container end with it.
