@@ -206,15 +206,22 @@ describe('policy file parsing', () => {
     let seed = 5;
     const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
     const apps = ['web', 'db', 'batch'];
-    const doc = (i: number, port: number) => `name: p${i}\nselector: {app: ${apps[i % 3]!}}\ningress: [{from: [{selector: {app: ${apps[(i + 1) % 3]!}}}], ports: [{port: ${port}}]}]\negress: [{to: [{cidr: 10.${i}.0.0/16}]}]`;
+    // sel: the app the policy selects (changed now and then); an odd port drops the egress section.
+    const doc = (i: number, port: number, sel = apps[i % 3]!) => `name: p${i}\nselector: {app: ${sel}}\ningress: [{from: [{selector: {app: ${apps[(i + 1) % 3]!}}}], ports: [{port: ${port}}]}]`
+      + (port % 2 === 0 ? `\negress: [{to: [{cidr: 10.${i}.0.0/16}]}]` : '');
     const memo = new CompileMemo();
     let docs = [doc(0, 80), doc(1, 81), doc(2, 82)];
     let parsed = docs.map((d) => parsePolicyFile(d)[0]!);
     let endpoints: PolicyEndpoint[] = eps.slice(0, 4);
     let reused = 0;
     for (let step = 0; step < 60; step++) {
-      const what = rnd(3);
-      if (what === 0) {
+      const what = rnd(4);
+      if (what === 3) {
+        // one policy selects other endpoints: the grouping of isolated addresses changes
+        const i = rnd(3);
+        docs = docs.map((d, j) => (j === i ? doc(i, 80 + rnd(5), apps[rnd(3)]) : d));
+        parsed = parsed.map((p, j) => (j === i ? parsePolicyFile(docs[i]!)[0]! : p));
+      } else if (what === 0) {
         // one policy changes: only it is parsed again (as knitd's RecordCache does)
         const i = rnd(3);
         docs = docs.map((d, j) => (j === i ? doc(i, 80 + rnd(5)) : d));

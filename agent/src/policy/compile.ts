@@ -223,6 +223,50 @@ export class CompileMemo {
   readonly rules = new WeakMap<Policy, Partial<Record<Direction, CompiledRules>>>();
   /** per network, direction and selecting policies: the class made last time */
   readonly classes = new Map<string, PolicyClass>();
+  /** per network and direction: who isolates which address, while the same policies select the same endpoints */
+  readonly groupings = new Map<string, Grouping>();
+}
+
+/**
+ * Which policies isolate which addresses in one direction, by policy name,
+ * and what it was computed from: each selecting policy's name and the list
+ * its selector selected (select() hands back the same list while the
+ * endpoints are the same). A change of ports or peers in a policy keeps it.
+ */
+interface Grouping {
+  readonly from: ReadonlyArray<readonly [string, readonly PolicyEndpoint[]]>;
+  readonly isolated: IsolatedAddress[];
+  /** sorted by signature (the policies' names) */
+  readonly classes: ReadonlyArray<{ readonly policies: readonly string[]; readonly addresses: readonly string[] }>;
+}
+
+/** The policies of `mine` (sorted by name) that isolate in `direction`, grouped by the addresses they select. */
+function groupIsolated(mine: readonly Policy[], direction: Direction, members: Members, last: Grouping | undefined): Grouping {
+  const from = mine.filter((p) => p[direction] !== undefined).map((p) => [p.name, members.select(p.selector)] as const);
+  if (last !== undefined && last.from.length === from.length && last.from.every(([n, s], i) => n === from[i]![0] && s === from[i]![1])) return last;
+  const byAddress = new Map<string, { endpoint: string; policies: string[] }>();
+  for (const [name, selected] of from) {
+    for (const e of selected) {
+      for (const a of members.addresses(e)) {
+        const cur = byAddress.get(a);
+        if (cur === undefined) byAddress.set(a, { endpoint: e.id, policies: [name] });
+        // An address listed twice by one endpoint (or claimed by two) is isolated once per policy.
+        else if (cur.policies[cur.policies.length - 1] !== name) cur.policies.push(name);
+      }
+    }
+  }
+  const isolated: IsolatedAddress[] = [];
+  const bySignature = new Map<string, { policies: string[]; addresses: string[] }>();
+  for (const [address, { endpoint, policies }] of byAddress) {
+    isolated.push({ address, endpoint, policies });
+    const signature = policies.join('\n');
+    const cls = bySignature.get(signature);
+    if (cls === undefined) bySignature.set(signature, { policies, addresses: [address] });
+    else cls.addresses.push(address);
+  }
+  isolated.sort((x, y) => (x.address < y.address ? -1 : 1));
+  const classes = [...bySignature].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, c]) => ({ policies: c.policies, addresses: c.addresses.sort() }));
+  return { from, isolated, classes };
 }
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
@@ -246,19 +290,11 @@ export function compileNetwork(network: string, policies: readonly Policy[], end
   const isolated: Record<Direction, IsolatedAddress[]> = { ingress: [], egress: [] };
   const classes: Record<Direction, PolicyClass[]> = { ingress: [], egress: [] };
   const seenClasses = new Set<string>();
+  const byName = new Map(mine.map((p) => [p.name, p]));
   for (const direction of ['egress', 'ingress'] as const) {
-    const byAddress = new Map<string, { endpoint: string; policies: Policy[] }>();
-    for (const policy of mine) {
-      if (policy[direction] === undefined) continue;
-      for (const e of members.select(policy.selector)) {
-        for (const a of members.addresses(e)) {
-          const cur = byAddress.get(a);
-          if (cur === undefined) byAddress.set(a, { endpoint: e.id, policies: [policy] });
-          // An address listed twice by one endpoint (or claimed by two) is isolated once per policy.
-          else if (cur.policies[cur.policies.length - 1] !== policy) cur.policies.push(policy);
-        }
-      }
-    }
+    const groupingKey = `${network}\n${direction}`;
+    const grouping = groupIsolated(mine, direction, members, memo?.groupings.get(groupingKey));
+    memo?.groupings.set(groupingKey, grouping);
     const done = new Map<Policy, CompiledRule[]>();
     const rulesOf = (p: Policy): CompiledRule[] => {
       let rules = done.get(p);
@@ -271,32 +307,24 @@ export function compileNetwork(network: string, policies: readonly Policy[], end
       }
       return rules;
     };
-    const bySignature = new Map<string, { policies: Policy[]; addresses: string[] }>();
-    for (const [address, { endpoint, policies: selecting }] of byAddress) {
-      isolated[direction].push({ address, endpoint, policies: selecting.map((p) => p.name) });
-      const signature = selecting.map((p) => p.name).join('\n');
-      const cls = bySignature.get(signature);
-      if (cls === undefined) bySignature.set(signature, { policies: selecting, addresses: [address] });
-      else cls.addresses.push(address);
-    }
-    for (const [signature, { policies: selecting, addresses }] of [...bySignature].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
-      const rules = selecting.flatMap(rulesOf);
-      addresses.sort();
-      const key = `${network}\n${direction}\n${signature}`;
+    isolated[direction] = grouping.isolated;
+    for (const { policies: names, addresses } of grouping.classes) {
+      const rules = names.flatMap((n) => rulesOf(byName.get(n)!));
+      const key = `${network}\n${direction}\n${names.join('\n')}`;
       seenClasses.add(key);
       const last = memo?.classes.get(key);
       if (last !== undefined && sameItems(last.rules, rules) && sameItems(last.addresses, addresses)) {
         classes[direction].push(last);
         continue;
       }
-      const cls: PolicyClass = { direction, policies: selecting.map((p) => p.name), rules, addresses };
+      const cls: PolicyClass = { direction, policies: names, rules, addresses: [...addresses] };
       memo?.classes.set(key, cls);
       classes[direction].push(cls);
     }
-    isolated[direction].sort((x, y) => (x.address < y.address ? -1 : 1));
   }
   if (memo !== undefined) {
     for (const key of memo.classes.keys()) if (key.startsWith(`${network}\n`) && !seenClasses.has(key)) memo.classes.delete(key);
+    // (its groupings are replaced on every compile of the network)
   }
   return { network, isolated, classes };
 }
