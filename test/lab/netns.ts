@@ -10,8 +10,20 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-/** Prefix of every lab object of this run: "t-" + 4 hex chars (netns and link names stay ≤ 15 chars). */
-export const RUN_PREFIX = `t-${(process.pid & 0xffff).toString(16).padStart(4, '0')}`;
+/**
+ * Prefix of every lab object of this run: "t-" + 4 hex chars (netns and link
+ * names stay ≤ 15 chars). KNIT_LAB_RUN_PREFIX replaces it (1–6 chars of
+ * a-z, 0-9 and "-", e.g. "k16-a1") when several sessions share a machine and
+ * each must recognise its own objects; such names are not "t-<hhhh>-", so
+ * the sweep of crashed runs never touches them: their run removes them.
+ */
+export const RUN_PREFIX = runPrefix(process.env.KNIT_LAB_RUN_PREFIX);
+
+function runPrefix(chosen: string | undefined): string {
+  if (chosen === undefined || chosen === '') return `t-${(process.pid & 0xffff).toString(16).padStart(4, '0')}`;
+  if (!/^[a-z0-9-]{1,6}$/.test(chosen)) throw new Error(`KNIT_LAB_RUN_PREFIX=${chosen}: want 1-6 chars of a-z, 0-9, "-"`);
+  return chosen;
+}
 /** The prefix every lab object of every run carries, for the sweep of crashed runs. */
 export const LAB_PREFIX = 't-';
 
