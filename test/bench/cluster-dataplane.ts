@@ -42,9 +42,8 @@
  * shared 2-core VM hits every path alike; the tables show medians over rounds
  * and the spread. Everything is torn down even on failure.
  */
-import { execFile } from 'node:child_process';
-import { createLab, type Lab, type LabContainer } from '../lab/lab';
-import { startKnitd, type Knitd } from '../lab/knitd';
+import type { Lab } from '../lab/lab';
+import { destroyLabs, handLab, knitLab, type LabSet } from './cluster-dataplane-labs';
 import { fmt, IPERF_PORT, iperf3, mean, median, numArg, percentile, printTable, runBench, sleep, SOCKPERF_PORT, sockperfP50, strArg } from './cluster-common';
 
 const ROUNDS = numArg('rounds', 5);
@@ -56,8 +55,6 @@ const WITH_NFT = !process.argv.includes('--no-nft-variant');
 const RR_SECONDS = numArg('rr-seconds', 3);
 const WITH_FLOOR = process.argv.includes('--floor-variant');
 const V6 = numArg('family', 4) === 6;
-const NETWORK_CIDR = V6 ? 'fd00:10:244::/56' : '10.244.0.0/16';
-const SUBNET_LENGTH = V6 ? 64 : 24;
 
 /** One measured path: a client namespace and the server address it targets. */
 interface Path {
@@ -78,160 +75,7 @@ interface Path {
   rrP50: number[];
 }
 
-const labs: Lab[] = [];
-const knitds: Knitd[] = [];
-
-/** What the hand build copies from knit's lab. */
-interface Mirror {
-  subnets: [string, string];
-  containerMtu: number;
-  bridgeMtu: number;
-  vxlanMtu?: number;
-  /** `nft list table ip knit` of each knit node (the hand+nft variant loads it) */
-  nftTables: [string, string];
-}
-
-async function ipJson<T>(lab: Lab, ns: string, args: string[]): Promise<T> {
-  return JSON.parse(await lab.exec(ns, 'ip', ['-j', ...args]) || '[]') as T;
-}
-
-async function mtuOf(lab: Lab, ns: string, dev: string): Promise<number> {
-  const [l] = await ipJson<Array<{ mtu: number }>>(lab, ns, ['link', 'show', 'dev', dev]);
-  if (!l) throw new Error(`no link ${dev} in ${ns}`);
-  return l.mtu;
-}
-
-async function knitLab(backend: 'vxlan' | 'host-gw'): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[]; mirror: Mirror }> {
-  const lab = await createLab({ nodes: 2, etcd: true, ipv6: V6 });
-  labs.push(lab);
-  const network = { clusterCidr: NETWORK_CIDR, subnetLength: SUBNET_LENGTH, backend: { type: backend } };
-  const ks: Knitd[] = [];
-  for (const node of lab.nodes) {
-    const k = await startKnitd(lab, node, { cluster: { etcdEndpoints: lab.etcdEndpoints, network } });
-    knitds.push(k);
-    ks.push(k);
-  }
-  const containers: LabContainer[] = [];
-  const ips: string[] = [];
-  for (let n = 0; n < 2; n++) {
-    const c = lab.addContainer(n, 'bench');
-    const r = await ks[n]!.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' }, ks[n]!.conf('1.0.0'));
-    if (r.code !== 0) throw new Error(`knit ADD on node ${n + 1} (${backend}): ${r.stdout} ${r.stderr}`);
-    const ip = (r.json as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
-    containers.push(c);
-    ips.push(ip);
-  }
-  const mirror: Mirror = {
-    subnets: [ks[0]!.subnet, ks[1]!.subnet],
-    containerMtu: await mtuOf(lab, containers[0]!.ns, 'eth0'),
-    bridgeMtu: await mtuOf(lab, lab.nodes[0]!.ns, ks[0]!.bridge),
-    ...(backend === 'vxlan' ? { vxlanMtu: await mtuOf(lab, lab.nodes[0]!.ns, 'knit.1') } : {}),
-    nftTables: V6 ? ['', ''] : [
-      await lab.exec(lab.nodes[0]!.ns, 'nft', ['list', 'table', 'ip', 'knit']),
-      await lab.exec(lab.nodes[1]!.ns, 'nft', ['list', 'table', 'ip', 'knit']),
-    ],
-  };
-  if (VERBOSE) {
-    console.log(`knit ${backend} lab, node 1:`);
-    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['-d', 'link', 'show']));
-    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['route', 'show']));
-  }
-  return { lab, containers, ips, mirror };
-}
-
-/** The i-th address of a /24 subnet "a.b.c.0/24", or of an IPv6 /64 "p::/64" (i < 65536). */
-function host(subnet: string, i: number): string {
-  const net = subnet.split('/')[0]!;
-  if (V6) return i === 0 ? net : `${net}${i.toString(16)}`;
-  return `${net.split('.').slice(0, 3).join('.')}.${i}`;
-}
-
-/** The same topology by hand; returns the two container namespaces and IPs. */
-async function handLab(backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean, floor = false): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
-  const lab = await createLab({ nodes: 2, ipv6: V6 });
-  labs.push(lab);
-  const nodeIp = (n: number): string => (V6 ? lab.nodes[n]!.underlayIp6! : lab.nodes[n]!.underlayIp);
-  const nodad = V6 ? ' nodad' : '';
-  const br = `${lab.prefix}br`;
-  const vx = `${lab.prefix}vx`;
-  const macs = ['0e:aa:00:00:00:01', '0e:aa:00:00:00:02'];
-  const containers: LabContainer[] = [];
-  const ips: string[] = [];
-  for (let n = 0; n < 2; n++) {
-    const node = lab.nodes[n]!;
-    const sub = m.subnets[n]!;
-    const c = lab.addContainer(n, 'hand');
-    const veth = `${lab.prefix}h${n}`;
-    const lines = [
-      `link add ${br} type bridge`,
-      `link set ${br} mtu ${m.bridgeMtu} up`,
-      `addr add ${host(sub, 1)}/${SUBNET_LENGTH} dev ${br}${nodad}`,
-      `link add ${veth} mtu ${m.containerMtu} type veth peer name eth0 netns ${c.ns}`,
-      `link set ${veth} master ${br} up`,
-    ];
-    if (backend === 'vxlan') {
-      lines.push(
-        `link add ${vx} type vxlan id 1 dstport 8472 local ${nodeIp(n)} dev ${node.dev} nolearning`,
-        `link set ${vx} address ${macs[n]} mtu ${m.vxlanMtu ?? 1450} up`,
-        // (knit puts no address on an IPv6-only VXLAN device)
-        ...(V6 ? [] : [`addr add ${host(sub, 0)}/32 dev ${vx}`]),
-      );
-    }
-    await execBatch(node.ns, lines);
-    await lab.exec(node.ns, 'sysctl', ['-qw', V6 ? 'net.ipv6.conf.all.forwarding=1' : 'net.ipv4.ip_forward=1']);
-    if (withNft) await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], m.nftTables[n]!);
-    if (floor) {
-      await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
-        'table ip bench_floor {',
-        '  chain raw { type filter hook prerouting priority raw; policy accept;',
-        `    ip saddr ${NETWORK_CIDR} ip daddr ${NETWORK_CIDR} notrack`,
-        '  }',
-        '  chain post { type nat hook postrouting priority srcnat; policy accept; }',
-        '}', ''].join('\n'));
-    }
-    await execBatch(c.ns, [
-      'link set lo up', `link set eth0 mtu ${m.containerMtu} up`, `addr add ${host(sub, 2)}/${SUBNET_LENGTH} dev eth0${nodad}`,
-      `route add ${V6 ? '::/0' : 'default'} via ${host(sub, 1)}`,
-    ]);
-    containers.push(c);
-    ips.push(host(sub, 2));
-  }
-  for (let n = 0; n < 2; n++) {
-    const node = lab.nodes[n]!;
-    const peer = 1 - n;
-    const psub = m.subnets[peer]!;
-    if (backend === 'vxlan') {
-      await execBatch(node.ns, [
-        `neigh replace ${host(psub, 0)} lladdr ${macs[peer]} dev ${vx} nud permanent`,
-        `route replace ${psub} via ${host(psub, 0)} dev ${vx} onlink`,
-      ]);
-      await lab.exec(node.ns, 'bridge', ['fdb', 'append', macs[peer]!, 'dst', nodeIp(peer), 'dev', vx, 'self', 'permanent']);
-    } else {
-      await execBatch(node.ns, [`route replace ${psub} via ${nodeIp(peer)} dev ${node.dev}`]);
-    }
-  }
-  if (VERBOSE) {
-    console.log(`hand-built ${backend} lab, node 1:`);
-    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['-d', 'link', 'show']));
-    console.log(await lab.exec(lab.nodes[0]!.ns, 'ip', ['route', 'show']));
-  }
-  return { lab, containers, ips };
-}
-
-/** `ip -n NS -batch -` with `lines` on stdin. */
-async function execBatch(ns: string, lines: string[]): Promise<void> {
-  await runStdin('ip', ['-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
-}
-
-async function runStdin(cmd: string, args: string[], input: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(cmd, args, (err, _out, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr}\n${input}`, { cause: err }));
-      else resolve();
-    });
-    child.stdin?.end(input);
-  });
-}
+const labSet: LabSet = { v6: V6, verbose: VERBOSE, labs: [], knitds: [] };
 
 function newPath(name: string, group: string, kind: Path['kind'], lab: Lab, clientNs: string, serverNs: string, serverIp: string): Path {
   return { name, group, kind, lab, clientNs, serverNs, serverIp, gbps: [], retrans: [], pingAvg: [], pingP50: [], pingP99: [], rrP50: [] };
@@ -267,10 +111,10 @@ async function body(): Promise<void> {
   const paths: Path[] = [];
   for (const backend of BACKENDS) {
     if (backend !== 'vxlan' && backend !== 'host-gw') throw new Error(`unknown backend ${String(backend)}`);
-    const k = await knitLab(backend);
-    const h = await handLab(backend, k.mirror, false);
-    const hn = WITH_NFT && !V6 ? await handLab(backend, k.mirror, true) : undefined;
-    const hf = WITH_FLOOR && !V6 ? await handLab(backend, k.mirror, false, true) : undefined;
+    const k = await knitLab(labSet, backend);
+    const h = await handLab(labSet, backend, k.mirror, false);
+    const hn = WITH_NFT && !V6 ? await handLab(labSet, backend, k.mirror, true) : undefined;
+    const hf = WITH_FLOOR && !V6 ? await handLab(labSet, backend, k.mirror, false, true) : undefined;
     if (paths.length === 0) {
       paths.push(newPath('underlay node -> node', 'underlay', 'underlay', h.lab, h.lab.nodes[0]!.ns, h.lab.nodes[1]!.ns, V6 ? h.lab.nodes[1]!.underlayIp6! : h.lab.nodes[1]!.underlayIp));
     }
@@ -333,8 +177,7 @@ async function body(): Promise<void> {
 }
 
 async function cleanup(): Promise<void> {
-  for (const k of knitds) await k.destroy();
-  for (const lab of labs) await lab.teardown();
+  await destroyLabs(labSet);
 }
 
 runBench('cluster-dataplane', body, cleanup);
