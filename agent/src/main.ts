@@ -18,7 +18,7 @@ import { openHandle } from './netlink';
 import type { Handle, NetlinkObserver } from './netlink';
 import { Ipam } from './ipam';
 import * as ipv4 from './net/ipv4';
-import { NftTable, nftLibraryUnavailable } from './dataplane/nft';
+import { NftTable, nftLibraryUnavailable, setNftMode } from './dataplane/nft';
 import type { NftDesiredState, PortMapping } from './dataplane/nft';
 import { ensureBridge } from './dataplane/bridge';
 import { ThreadedLinkDeleter } from './dataplane/link-delete-thread';
@@ -84,7 +84,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<void> {
-  const nftSpawned = nftLibraryUnavailable(); // throws on a bad KNIT_NFT, before anything is touched
+  setNftMode(cfg.nft);
+  const nftSpawned = nftLibraryUnavailable();
   log.info('nft commands', nftSpawned === undefined ? { via: 'libnftables' } : { via: 'nft binary', reason: nftSpawned });
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   mkdirSync(cfg.runDir, { recursive: true, mode: 0o755 });

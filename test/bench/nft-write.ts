@@ -2,9 +2,8 @@
  * Benchmark: one policy change's nft write, through libnftables inside the
  * process (what knitd does) against the nft binary (what it did), on the
  * policy table of `--policies` policies over `--endpoints` endpoints (the
- * policy-convergence bench's set: pK selects gK, lets in g(K+1) on TCP one
- * port and 8000-8100, lets out to g(K-1) and 192.0.2.0/24 except
- * 192.0.2.128/25). Each change rewrites p0's port: a two-line difference.
+ * policy-convergence bench's set, policy-groups.ts). Each change rewrites
+ * p0's port: a two-line difference.
  * Rounds interleave the two ways. Also timed: compiling and rendering the
  * change (knitd's own CPU before the write), and nft's `list ruleset` as
  * JSON on that table (what knitd's forward-policy check read every
@@ -19,20 +18,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { compileNetwork, CompileMemo, parsePolicyFile, type Policy, type PolicyEndpoint } from '../../agent/src/policy';
 import { nftLibraryUnavailable, policyRuleset, renderPolicyRuleset, renderPolicyUpdate, runCommand, spawnCommand, type CommandRunner } from '../../agent/src/dataplane/nft';
 import { fmt, numArg, percentile, printTable } from './cluster-common';
+import { endpointAddress, groupOf, groupPolicy } from './policy-groups';
 
 const POLICIES = numArg('policies', 100);
 const ENDPOINTS = numArg('endpoints', 1000);
 const CHANGES = numArg('changes', 40);
 const INSIDE = process.env.KNIT_BENCH_NFT_INSIDE === '1';
 
-const group = (i: number): string => `g${(i + POLICIES) % POLICIES}`;
-function policy(k: number, port = 80): Policy {
-  return parsePolicyFile(JSON.stringify({
-    name: `p${k}`, network: 'default', selector: { app: group(k) },
-    ingress: [{ from: [{ selector: { app: group(k + 1) } }], ports: [{ protocol: 'TCP', port }, { protocol: 'TCP', port: 8000, endPort: 8100 }] }],
-    egress: [{ to: [{ selector: { app: group(k - 1) } }, { cidr: '192.0.2.0/24', except: ['192.0.2.128/25'] }] }],
-  }))[0]!;
-}
+const policy = (k: number, port = 80): Policy => parsePolicyFile(groupPolicy(k, POLICIES, port))[0]!;
 
 async function timed(run: CommandRunner, argv: string[], input?: string): Promise<number> {
   const t = process.hrtime.bigint();
@@ -45,7 +38,7 @@ async function inside(): Promise<void> {
   const why = nftLibraryUnavailable();
   if (why !== undefined) throw new Error(`libnftables not usable here: ${why}`);
   const endpoints: PolicyEndpoint[] = Array.from({ length: ENDPOINTS }, (_, i) => ({
-    id: `e${i}`, network: 'default', labels: { app: group(i % POLICIES) }, addresses: [`10.244.${200 + Math.floor(i / 250)}.${(i % 250) + 2}`],
+    id: `e${i}`, network: 'default', labels: { app: groupOf(i, POLICIES) }, addresses: [endpointAddress(i)],
   }));
   const policies = Array.from({ length: POLICIES }, (_, k) => policy(k));
   const memo = new CompileMemo();

@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { createLab, type Lab } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { EtcdWriter, fmt, monoMs, numArg, percentile, printTable, runBench, sleep } from './cluster-common';
+import { endpointAddress, groupOf, groupPolicy } from './policy-groups';
 
 const CHANGES = numArg('changes', 50);
 const NODES = numArg('nodes', 3);
@@ -40,19 +41,10 @@ const knitds: Knitd[] = [];
 let writer: EtcdWriter | undefined;
 
 function policy(port: number): string {
-  if (POLICIES > 1) return groupPolicy(0, port);
+  if (POLICIES > 1) return groupPolicy(0, POLICIES, port);
   return JSON.stringify({
     name: 'db-in', network: 'default', selector: { app: 'db' },
     ingress: [{ from: [{ selector: { app: 'web' } }], ports: [{ protocol: 'TCP', port }] }],
-  });
-}
-
-function groupPolicy(k: number, port = 80): string {
-  const g = (i: number): string => `g${(i + POLICIES) % POLICIES}`;
-  return JSON.stringify({
-    name: `p${k}`, network: 'default', selector: { app: g(k) },
-    ingress: [{ from: [{ selector: { app: g(k + 1) } }], ports: [{ protocol: 'TCP', port }, { protocol: 'TCP', port: 8000, endPort: 8100 }] }],
-    egress: [{ to: [{ selector: { app: g(k - 1) } }, { cidr: '192.0.2.0/24', except: ['192.0.2.128/25'] }] }],
   });
 }
 
@@ -71,13 +63,13 @@ async function body(): Promise<void> {
   writer = await EtcdWriter.start(lab);
   const records = Array.from({ length: ENDPOINTS }, (_, i) => ({
     key: `${PREFIX}/policy-endpoints/default/bench:e${i}:eth0`,
-    value: JSON.stringify({ labels: { app: POLICIES > 1 ? `g${i % POLICIES}` : i % 2 === 0 ? 'db' : 'web' }, addresses: [`10.244.${200 + Math.floor(i / 250)}.${(i % 250) + 2}`] }),
+    value: JSON.stringify({ labels: { app: POLICIES > 1 ? groupOf(i, POLICIES) : i % 2 === 0 ? 'db' : 'web' }, addresses: [endpointAddress(i)] }),
   }));
   // etcd takes at most 128 operations per transaction.
   for (let i = 0; i < records.length; i += 100) await writer.txn(records.slice(i, i + 100));
   const before = knitds.map((k) => memory(k.pid));
   if (POLICIES > 1) {
-    const standing = Array.from({ length: POLICIES - 1 }, (_, i) => ({ key: `${PREFIX}/policies/default/p${i + 1}`, value: groupPolicy(i + 1) }));
+    const standing = Array.from({ length: POLICIES - 1 }, (_, i) => ({ key: `${PREFIX}/policies/default/p${i + 1}`, value: groupPolicy(i + 1, POLICIES) }));
     for (let i = 0; i < standing.length; i += 100) await writer.txn(standing.slice(i, i + 100));
   }
 

@@ -72,6 +72,14 @@ export async function attach(lab: Lab, knitd: Knitd, tag: string): Promise<Attac
 }
 
 /** Pings every ordered pair (from, to) once or twice; returns the pairs with no reply. */
+/** CNI ADD of container `c` through the real plugin, on `network` (absent: the default one); fails the test unless it succeeded; the result's IPs. */
+export async function addToNetwork(knitd: Knitd, c: LabContainer, what: string, opts: { network?: string; ifname?: string; cniVersion?: string } = {}): Promise<Array<{ address: string; gateway: string }>> {
+  const conf = knitd.conf(opts.cniVersion ?? '1.0.0', opts.network ? { network: opts.network } : {});
+  const r = await knitd.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: opts.ifname ?? 'eth0' }, conf);
+  expect(r.code, `ADD ${what}: ${r.stdout} ${r.stderr}`).to.equal(0);
+  return (r.json as { ips: Array<{ address: string; gateway: string }> }).ips;
+}
+
 export async function unreachablePairs(lab: Lab, pairs: Array<[Attached, Attached]>): Promise<string[]> {
   const failures: string[] = [];
   await Promise.all(pairs.map(async ([from, to]) => {

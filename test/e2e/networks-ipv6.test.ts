@@ -18,7 +18,7 @@
 import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { ipJson, type Knitd } from '../lab/knitd';
-import { startClusterKnitd, waitFor } from './cluster-lab';
+import { addToNetwork, startClusterKnitd, waitFor } from './cluster-lab';
 import { apiCall, apiClient, callStatus, knitctlResult } from './api-lab';
 import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
@@ -36,10 +36,7 @@ describe('named networks with IPv6: dual-stack, IPv6-only (vxlan) and dual-stack
   const knitctl = (args: string[]) => knitctlResult(lab, args);
 
   async function add(node: number, tag: string, network?: string, ifname = 'eth0', c = lab.addContainer(node, tag)): Promise<Member> {
-    const conf = knitds[node]!.conf('1.1.0', network ? { network } : {});
-    const r = await knitds[node]!.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: ifname }, conf);
-    expect(r.code, `ADD ${tag} on node ${node}: ${r.stdout} ${r.stderr}`).to.equal(0);
-    const ips = (r.json as { ips: Array<{ address: string; gateway: string }> }).ips;
+    const ips = await addToNetwork(knitds[node]!, c, `${tag} on node ${node}`, { ...(network ? { network } : {}), ifname, cniVersion: '1.1.0' });
     const v4 = ips.find((i) => !i.address.includes(':'));
     const v6 = ips.find((i) => i.address.includes(':'));
     return {

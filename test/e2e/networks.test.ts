@@ -12,7 +12,7 @@
 import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { ipJson, type Knitd } from '../lab/knitd';
-import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
+import { addToNetwork, logRecords, startClusterKnitd, waitFor } from './cluster-lab';
 import { apiCall, apiClient, callStatus, knitctlResult, WatchRecorder } from './api-lab';
 import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
@@ -28,10 +28,7 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
   const knitctl = (args: string[]) => knitctlResult(lab, args);
 
   async function add(node: number, tag: string, network?: string, ifname = 'eth0', c = lab.addContainer(node, tag)): Promise<Member> {
-    const conf = knitds[node]!.conf('1.0.0', network ? { network } : {});
-    const r = await knitds[node]!.cni('ADD', { CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: ifname }, conf);
-    expect(r.code, `ADD ${tag} on node ${node}: ${r.stdout} ${r.stderr}`).to.equal(0);
-    const ip = (r.json as { ips: Array<{ address: string; gateway: string }> }).ips[0]!;
+    const ip = (await addToNetwork(knitds[node]!, c, `${tag} on node ${node}`, { ...(network ? { network } : {}), ifname }))[0]!;
     return { c, ip: ip.address.split('/')[0]!, gateway: ip.gateway, node, network: network ?? 'default' };
   }
 

@@ -36,6 +36,7 @@ describe('config: defaults', () => {
       metrics: { address: '127.0.0.1:9654' },
       docker: { enabled: false, pluginSocket: '/run/docker/plugins/knit.sock', apiSocket: '/run/docker.sock' },
       log: { level: 'info', format: 'json' },
+      nft: 'library',
       masquerade: true,
       reconcileIntervalSeconds: 10,
     });
@@ -181,7 +182,7 @@ describe('config: parsing each source', () => {
       network: '{"a":1}', 'bgp.routerId': '198.51.100.7', 'grpc.socket': '/g.sock', 'grpc.address': '127.0.0.1:1', 'grpc.tlsCertFile': '/tc', 'grpc.tlsKeyFile': '/tk',
       'grpc.tlsClientCaFile': '/tca', 'grpc.insecure': 'false', 'metrics.address': ':1',
       'docker.enabled': 'true', 'docker.pluginSocket': '/d/knit.sock', 'docker.apiSocket': '/d/docker.sock', 'log.level': 'warn', 'log.format': 'text',
-      masquerade: 'false', reconcileIntervalSeconds: '5',
+      nft: 'exec', masquerade: 'false', reconcileIntervalSeconds: '5',
     };
     for (const spec of FIELDS) {
       expect(sample, `sample value for ${spec.key}`).to.have.property(spec.key);

@@ -93,6 +93,7 @@ const cases: Case[] = [
   { name: 'metrics address bad', input: { argv: ['--metrics-address', 'localhost'] }, field: 'metrics.address', source: 'flag', fragment: 'host:port' },
   { name: 'log level unknown', input: { env: { KNIT_LOG_LEVEL: 'verbose' } }, field: 'log.level', source: 'env', value: 'verbose', fragment: 'error, warn, info, debug' },
   { name: 'log format unknown', input: yaml('log:\n  format: xml\n'), field: 'log.format', source: 'file', fragment: 'json, text' },
+  { name: 'nft mode unknown', input: { env: { KNIT_NFT: 'fast' } }, field: 'nft', source: 'env', value: 'fast', fragment: 'library, exec' },
   { name: 'string given a number in YAML', input: yaml('cniNetworkName: 1234\n'), field: 'cniNetworkName', source: 'file', fragment: 'quote it' },
   { name: 'empty flag value', input: { argv: ['--bridge='] }, field: 'bridge', source: 'flag', fragment: 'must not be empty' },
   { name: 'reconcile interval zero', input: { argv: ['--reconcile-interval-seconds', '0'] }, field: 'reconcileIntervalSeconds', source: 'flag', fragment: 'between 1 and 3600' },

@@ -194,6 +194,7 @@ const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 const isLogLevel = (v: unknown): v is LogLevel => v === 'error' || v === 'warn' || v === 'info' || v === 'debug';
 const isLogFormat = (v: unknown): v is 'json' | 'text' => v === 'json' || v === 'text';
+const isNftMode = (v: unknown): v is 'library' | 'exec' => v === 'library' || v === 'exec';
 
 function build(resolved: Map<string, Resolved>, configFile: string | undefined): KnitdConfig {
   const value = (key: string) => resolved.get(key)?.value;
@@ -230,6 +231,7 @@ function build(resolved: Map<string, Resolved>, configFile: string | undefined):
     metrics: { address: str('metrics.address') },
     docker: { enabled: bool('docker.enabled'), pluginSocket: str('docker.pluginSocket'), apiSocket: str('docker.apiSocket') },
     log: { level: typed('log.level', isLogLevel, 'a log level'), format: typed('log.format', isLogFormat, 'json or text') },
+    nft: typed('nft', isNftMode, 'library or exec'),
     masquerade: bool('masquerade'),
     reconcileIntervalSeconds: num('reconcileIntervalSeconds'),
   };

@@ -187,6 +187,10 @@ export const FIELDS: readonly FieldSpec[] = [
   }),
   str('log.level', { typeLabel: 'error, warn, info, debug', default: 'info', check: check.oneOf(['error', 'warn', 'info', 'debug']), description: 'Least severe log level written.' }),
   str('log.format', { typeLabel: 'json, text', default: 'json', check: check.oneOf(['json', 'text']), description: 'Log line format on stderr.' }),
+  str('nft', {
+    typeLabel: 'library, exec', default: 'library', check: check.oneOf(['library', 'exec']),
+    description: 'How knitd runs its nftables commands: library = through libnftables inside knitd (no process per command; the nft binary when the library or knitd\'s addon cannot load), exec = an nft process per command.',
+  }),
   bool('masquerade', { typeLabel: 'boolean', default: true, description: 'Masquerade (SNAT) container traffic leaving the cluster CIDR, like flannel\'s --ip-masq.' }),
   int('reconcileIntervalSeconds', {
     typeLabel: 'integer', default: 10, check: check.intRange(1, 3600),

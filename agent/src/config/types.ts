@@ -77,6 +77,8 @@ export interface KnitdConfig {
   /** The Docker (CNM) network + IPAM plugin (docs/docker.md). */
   docker: { enabled: boolean; pluginSocket: string; apiSocket: string };
   log: { level: LogLevel; format: 'json' | 'text' };
+  /** library: nft commands through libnftables in knitd; exec: an nft process each (docs/operations.md). */
+  nft: 'library' | 'exec';
   /** Masquerade container traffic that leaves the cluster CIDR. */
   masquerade: boolean;
   /** How often backends re-check the kernel against the desired state. */

@@ -7,7 +7,7 @@
  * peers (a policy's rules do not depend on which endpoint it selected), so
  * they share one list of compiled rules. The nft renderer maps each local
  * address to its class's chain (a verdict map) and loads the class's peers
- * and ports into interval sets, so both the ruleset's size and the
+ * and ports into sets, so both the ruleset's size and the
  * per-packet cost are independent of (selected endpoints × allowed peers).
  *
  * Semantics (Kubernetes NetworkPolicy): an endpoint selected by a policy with

@@ -8,5 +8,5 @@ export { renderRuleset, renderRemove, DEFAULT_TABLE, type TableId } from './rend
 export { NftTable, type NftTableOptions, type ApplyOptions, type NftJsonObject } from './nft-table';
 export { procRouteLocalnet, type RouteLocalnetAccess } from './route-localnet';
 export { spawnCommand, type CommandRunner, type CommandResult } from './run-command';
-export { runCommand, nftLibraryUnavailable } from './libnftables';
+export { runCommand, nftLibraryUnavailable, setNftMode } from './libnftables';
 export { POLICY_TABLE, policyRuleset, renderPolicyRemove, renderPolicyRuleset, renderPolicyTable, renderPolicyUpdate, type PolicyRuleset, type PolicySet } from './render-policy';

@@ -13,8 +13,9 @@
  * Only the forms knit uses are taken in-process: `nft -f -` with the script
  * on stdin, and `nft [-j] list ...`. Anything else, an nft command that is
  * not the plain `nft` (tests run `ip netns exec NS nft`), or a library that
- * does not load, goes to a spawned process as before. `KNIT_NFT=exec` forces
- * the process (for comparison and as an escape hatch).
+ * does not load, goes to a spawned process as before. knitd's `nft: exec`
+ * (KNIT_NFT=exec) forces the process, for comparison and as an escape hatch:
+ * the wiring says so with setNftMode before the first command.
  */
 import * as path from 'node:path';
 import { spawnCommand, type CommandResult, type CommandRunner } from './run-command';
@@ -48,18 +49,19 @@ export function libraryCommand(argv: readonly string[], input?: string): NftLibr
 
 let addon: NftAddon | null | undefined;
 let unavailable: string | undefined;
+let mode: 'library' | 'exec' = 'library';
+
+/** library (the default): nft's forms above in-process when the addon loads; exec: always a process. */
+export function setNftMode(m: 'library' | 'exec'): void {
+  mode = m;
+}
 
 function loadAddon(): NftAddon | null {
-  if (addon !== undefined) return addon;
-  const mode = process.env.KNIT_NFT;
   if (mode === 'exec') {
-    unavailable = 'KNIT_NFT=exec';
-    addon = null;
-    return addon;
+    unavailable = 'nft: exec';
+    return null;
   }
-  if (mode !== undefined && mode !== '' && mode !== 'library') {
-    throw new Error(`KNIT_NFT must be "library" (the default) or "exec", not ${JSON.stringify(mode)}`);
-  }
+  if (addon !== undefined) return addon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const loaded = require(ADDON_PATH) as NftAddon;
@@ -76,14 +78,9 @@ function loadAddon(): NftAddon | null {
   return addon;
 }
 
-/**
- * Why nft commands are spawned instead of run in-process, or undefined when
- * they run in-process. Throws on a KNIT_NFT value that is neither mode
- * (knitd checks it at start, so it refuses to start rather than fail each write).
- */
+/** Why nft commands are spawned instead of run in-process, or undefined when they run in-process. */
 export function nftLibraryUnavailable(): string | undefined {
-  loadAddon();
-  return unavailable;
+  return loadAddon() === null ? unavailable : undefined;
 }
 
 // One command at a time: libnftables contexts are not shared, but its parser and caches are not documented as thread-safe.
@@ -95,16 +92,9 @@ let queue: Promise<unknown> = Promise.resolve();
  */
 export const runCommand: CommandRunner = (argv, input) => {
   const cmd = libraryCommand(argv, input);
-  if (cmd === undefined) return spawnCommand(argv, input);
-  let lib: NftAddon | null;
-  try {
-    lib = loadAddon();
-  } catch (err) {
-    return Promise.resolve({ code: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) });
-  }
-  if (lib === null) return spawnCommand(argv, input);
-  const ready = lib;
-  const run = queue.then(() => ready.run(cmd.script, cmd.json));
+  const lib = cmd === undefined ? null : loadAddon();
+  if (cmd === undefined || lib === null) return spawnCommand(argv, input);
+  const run = queue.then(() => lib.run(cmd.script, cmd.json));
   queue = run.catch(() => undefined);
   return run.catch((err: unknown) => ({ code: -1, stdout: '', stderr: `libnftables: ${err instanceof Error ? err.message : String(err)}` }));
 };

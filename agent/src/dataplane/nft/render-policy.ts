@@ -10,10 +10,12 @@
  *                                      the network and those policies, so a
  *                                      class keeps its name while others come
  *                                      and go): peer address → verdict through
- *                                      its map …_H_peers, else counted and
- *                                      dropped
- *   map …_H_peers    peer range → accept|return (a rule allows it on any port)
- *                    or goto the group of the rules that name it
+ *                                      its map …_H_hosts, then (a class with
+ *                                      ranges) peer address . protocol through
+ *                                      …_H_nets, else counted and dropped
+ *   map …_H_hosts    single peer address → accept|return (a rule allows it
+ *                    on any port) or goto the group of the rules that name it
+ *   map …_H_nets     peer range . 0-255 → the same (see ClassPeers for why)
  *   chain {egress,ingress}_rules_G     one per group of rules (G: hash of the
  *                                      network and the rules' ids): protocol .
  *                                      port in set …_G_ports → accept|return
@@ -23,8 +25,8 @@
  *                   class (return when allowed), then the destination's
  *                   ingress class (accept when allowed)
  *
- * The per-packet cost is at most three lookups per direction (local map,
- * peer map, ports set), whatever the number of policies, rules and
+ * The per-packet cost is at most four lookups per direction (local map,
+ * hosts map, nets map, ports set), whatever the number of policies, rules and
  * endpoints. The number of elements grows with isolated addresses plus peers
  * per class, never with their product (issue 18: 100 × 100 endpoints was
  * 10 000 elements as a cross product, now about 200), and ports are kept
