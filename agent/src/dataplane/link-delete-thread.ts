@@ -17,11 +17,16 @@
  * This file is both the main-thread proxy and (when loaded as a worker) the
  * worker's entry point; the worker builds its own netlink handle because a
  * socket cannot be handed across threads.
+ *
+ * A deletion counts as done when the link has left the namespace (its
+ * RTM_DELLINK, seen on the main thread) or the worker reports the ack,
+ * whichever is first: see unlisted-links.ts.
  */
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import type { Handle } from '../netlink';
 import type { Logger } from '../log/logger';
 import { LinkDeleter } from './link-deleter';
+import { UnlistedLinks } from './unlisted-links';
 
 interface DeleteRequest { id: number; index: number }
 interface DeleteReply { id: number; error?: { message: string; code?: string } }
@@ -32,10 +37,13 @@ export class ThreadedLinkDeleter {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
   private readonly fallback: LinkDeleter;
+  /** the deletions' ends (stats: at the event or at the ack) */
+  readonly unlisted: UnlistedLinks;
 
-  /** `nl` is used only if the worker is gone. */
-  constructor(nl: Pick<Handle, 'linkDel' | 'linkSetGroup' | 'linkDelGroup'>, private readonly log: Logger) {
+  /** `nl` (knitd's own namespace) hears the links leave; it deletes only if the worker is gone. */
+  constructor(nl: Pick<Handle, 'linkDel' | 'linkSetGroup' | 'linkDelGroup' | 'subscribe'>, private readonly log: Logger) {
     this.fallback = new LinkDeleter(nl);
+    this.unlisted = new UnlistedLinks(nl, log);
     const worker = new Worker(__filename);
     worker.unref();
     worker.on('message', (m: DeleteReply) => this.settle(m));
@@ -44,8 +52,15 @@ export class ThreadedLinkDeleter {
     this.worker = worker;
   }
 
-  /** Deletes link `index` (ip link del); ENODEV-coded rejection when it is already gone. */
+  /**
+   * Deletes link `index` (ip link del) and resolves once it has left the
+   * namespace; ENODEV-coded rejection when it is already gone.
+   */
   del(index: number): Promise<void> {
+    return this.unlisted.delete(index, () => this.acked(index));
+  }
+
+  private acked(index: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return this.fallback.del(index);
     const id = this.nextId++;
@@ -57,6 +72,7 @@ export class ThreadedLinkDeleter {
 
   /** Stops the worker; later deletions use the main-thread handle. */
   async close(): Promise<void> {
+    this.unlisted.close();
     const worker = this.worker;
     this.worker = undefined;
     if (worker) await worker.terminate();

@@ -12,7 +12,7 @@ import { netlinkDrops, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
 import { decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily } from './decode';
 import { AF_BRIDGE } from './validate';
-import type { NetlinkEvent, Subscription } from './types';
+import type { EventGroup, NetlinkEvent, Subscription } from './types';
 
 const { MessageType, MulticastGroups } = rt;
 
@@ -24,6 +24,13 @@ const { MessageType, MulticastGroups } = rt;
 const EVENTS_RCVBUF = 32 << 20;
 /** How often the socket's drop counter is read: the longest a lost event goes unnoticed. */
 const DROP_CHECK_MS = 100;
+
+const GROUPS: Record<EventGroup, readonly number[]> = {
+  link: [MulticastGroups.LINK],
+  neigh: [MulticastGroups.NEIGH],
+  route: [MulticastGroups.IPV4_ROUTE, MulticastGroups.IPV6_ROUTE],
+};
+const ALL_GROUPS: readonly EventGroup[] = ['link', 'neigh', 'route'];
 
 /** Decode one raw rtnetlink message into an event; undefined for what knit does not report. */
 export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | undefined {
@@ -69,12 +76,11 @@ export function subscribe(
   netns: string | null,
   listener: (ev: NetlinkEvent) => void,
   onError: (err: Error) => void = () => undefined,
+  groups: readonly EventGroup[] = ALL_GROUPS,
 ): Subscription {
   let fd = -1;
   const sock = createSocketIn(netns, (s) => { fd = netlinkTune(s.socket.address().port, EVENTS_RCVBUF); });
-  for (const g of [MulticastGroups.LINK, MulticastGroups.NEIGH, MulticastGroups.IPV4_ROUTE, MulticastGroups.IPV6_ROUTE]) {
-    sock.addMembership(g);
-  }
+  for (const g of new Set(groups.flatMap((name) => GROUPS[name]))) sock.addMembership(g);
   sock.socket.on('message', (msgs) => {
     for (const m of msgs) {
       try {

@@ -12,7 +12,7 @@ import * as fdb from './fdb';
 import * as links from './links';
 import * as neighbours from './neighbours';
 import * as routes from './routes';
-import type { Handle, NetlinkEvent, Subscription } from './types';
+import type { EventGroup, Handle, NetlinkEvent, Subscription } from './types';
 
 class NetlinkHandle implements Handle {
   private readonly c: RtConn;
@@ -68,10 +68,10 @@ class NetlinkHandle implements Handle {
   fdbAppend: Handle['fdbAppend'] = (e) => fdb.fdbAppend(this.c, e);
   fdbDel: Handle['fdbDel'] = (e) => fdb.fdbDel(this.c, e);
 
-  subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void): Subscription {
+  subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void, groups?: readonly EventGroup[]): Subscription {
     let sub: Subscription;
     try {
-      sub = subscribe(this.netns, listener, onError);
+      sub = subscribe(this.netns, listener, onError, groups);
     } catch (err) {
       throw toNetlinkError(err, 'subscribe', `netns ${this.netns ?? '(own)'}`);
     }

@@ -153,6 +153,9 @@ export interface Subscription {
   close(): void;
 }
 
+/** The multicast groups an event subscription joins (all of them by default). */
+export type EventGroup = 'link' | 'neigh' | 'route';
+
 /**
  * A netlink handle bound to one network namespace. All verbs are idempotent
  * only where stated; otherwise the kernel's EEXIST/ENOENT surface as
@@ -224,6 +227,8 @@ export interface Handle {
    * link, route and neighbour change events in this namespace. The socket
    * does not keep the process alive. `onError` hears socket errors (ENOBUFS:
    * events were lost, re-list) and listener exceptions; default: ignored.
+   * `groups` narrows what the socket hears (a link-only listener is not
+   * woken by every route of a full table); default: all three.
    */
-  subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void): Subscription;
+  subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void, groups?: readonly EventGroup[]): Subscription;
 }

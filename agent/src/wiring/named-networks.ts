@@ -5,8 +5,9 @@
  * network: eager leases, see docs/networks.md); a network that disappears is
  * torn down (routes, neighbours, FDB, device, bridge, lease, IPAM state).
  *
- * Level-triggered: every etcd event or (re)connect schedules one sync that
- * compares the whole listed set with what runs; syncs never overlap.
+ * Level-triggered: every change of a network's config key or (re)connect
+ * schedules one sync that compares the whole listed set with what runs;
+ * syncs never overlap.
  * While this node has endpoints on a network it keeps a marker key in etcd
  * (`<network>/attached/<node>`) so `knitctl network rm` can refuse and say
  * where.
@@ -16,9 +17,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, realClock, SerialRunner, Timer, errorMessage, hasErrorCode } from '../base';
 import type { Logger } from '../log/logger';
-import type { Handle, Subscription } from '../netlink';
 import {
-  DEFAULT_NETWORK, listNetworks, networkBridgeName, networkFamilies, networkPrefix, setAttached,
+  DEFAULT_NETWORK, listNetworks, networkBridgeName, networkFamilies, networkNameOfKey, networkPrefix, setAttached,
   type NamedNetwork, type NetworkConfig,
 } from '../store';
 import { Ipam } from '../ipam';
@@ -54,9 +54,10 @@ export interface NamedNetworksOptions extends SharedInstanceOptions {
   onNetworks?: (networks: readonly NamedNetwork[]) => void;
   /**
    * Deletes a link (default: on `nl`). knitd passes its worker-thread
-   * deleter: the kernel's unregister wait then stalls no other work, and the
+   * deleter: the kernel's unregister wait then stalls no other work, the
    * devices of a removed network, deleted at once, go as one group delete
-   * with one wait.
+   * with one wait, and each counts as gone when it leaves the namespace
+   * (dataplane/unlisted-links.ts).
    */
   deleteLink?: (index: number) => Promise<void>;
 }
@@ -108,8 +109,11 @@ export class NamedNetworks {
   async start(): Promise<void> {
     const head = `${this.o.prefix.replace(/\/+$/, '')}/networks/`;
     const w = await this.o.client.watch().prefix(head).create();
-    w.on('put', () => this.schedule());
-    w.on('delete', () => this.schedule());
+    // Only a network's config key changes what runs; the leases and endpoint markers under the same
+    // prefix (each node's, at every create and remove) would only make every node list again.
+    const isConfig = (kv: { key: Buffer }): boolean => networkNameOfKey(this.o.prefix, kv.key.toString('utf8')) !== undefined;
+    w.on('put', (kv) => { if (isConfig(kv)) this.schedule(); });
+    w.on('delete', (kv) => { if (isConfig(kv)) this.schedule(); });
     // A reconnect may have missed events: converge on a fresh list.
     w.on('connected', () => this.schedule());
     w.on('error', (err: Error) => this.log.warn('network watch error; etcd3 re-opens it', { error: err.message }));
@@ -370,37 +374,31 @@ export class NamedNetworks {
     const { name, instance } = run;
     this.running.delete(name);
     const devices = instance.backend.ownedDevices();
-    // An empty peer set makes the reconciler delete this network's routes, neighbours and FDB.
     const t0 = performance.now();
-    instance.reconciler.setPeers([]);
-    await instance.reconciler.reconcileNow().catch((err: unknown) =>
+    await instance.clearDataplane().catch((err: unknown) =>
       this.log.warn('could not remove the network\'s routes', { network: name, error: errorMessage(err) }));
-    // Stopped before its device goes, so it cannot set the device up again.
-    await instance.reconciler.stop();
     const t1 = performance.now();
     const bridge = await this.o.nl.linkByName(run.bridge);
     const links = [...devices, ...(bridge ? [bridge.index] : [])];
-    // The lease is released while the devices go (both wait: etcd, and the
-    // kernel's 30-50 ms unregistering of a bridge). The devices go at once:
-    // one group delete (see deleteLink). The kernel takes them out of the
-    // namespace (RTM_DELLINK) before it finishes its wait for their last
-    // references and acks: they are gone from this node at the event, and
-    // the ack is awaited in the background.
-    const unlisted = linksUnlisted(this.o.nl, links);
-    const deleted = Promise.all(links.map((index) => this.delLink(index, name)));
-    let leaseDone = 0;
+    // The lease is released, the state removed and the devices deleted side
+    // by side (each waits: etcd, the disk, the kernel's 30-50 ms unregistering
+    // of a bridge). The devices go at once: one group delete, each counted
+    // gone when it leaves the namespace (see deleteLink). Not before the
+    // routes: the lab's nodes share one kernel, whose netlink lock a bridge's
+    // deletion holds for its whole wait, and every other netlink request of
+    // every node queues behind it (measured: the routes took 30-50 ms then).
+    const at = { lease: t1, devices: t1, state: t1 };
+    const mark = (step: keyof typeof at) => (): void => { at[step] = performance.now(); };
     await Promise.all([
-      instance.stop(true).then(() => { leaseDone = performance.now(); }),
-      Promise.race([deleted, unlisted.done]),
+      instance.stop(true).then(mark('lease')),
+      Promise.all(links.map((index) => this.delLink(index, name))).then(mark('devices')),
+      rm(join(this.o.stateDir, 'networks', name), { recursive: true, force: true }).then(mark('state')),
     ]);
-    unlisted.close();
-    const t2 = leaseDone;
-    const t3 = performance.now();
-    await rm(join(this.o.stateDir, 'networks', name), { recursive: true, force: true });
     this.markers.delete(name);
     const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
     this.log.info('network removed from this node', {
-      network: name, bridge: run.bridge, routesMs: ms(t0, t1), leaseMs: ms(t1, t2), devicesAndLeaseMs: ms(t1, t3), stateMs: ms(t3, performance.now()), totalMs: ms(t0, performance.now()),
+      network: name, bridge: run.bridge, routesMs: ms(t0, t1),
+      leaseMs: ms(t1, at.lease), devicesMs: ms(t1, at.devices), stateMs: ms(t1, at.state), totalMs: ms(t0, performance.now()),
     });
   }
 
@@ -417,29 +415,4 @@ function bridgeSpec(node: NodeNetwork): BridgeSpec {
     name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu: node.mtu,
     ...(node.ipv6 ? { gatewayCidr6: `${node.ipv6.gateway}/${node.ipv6.prefixLength}` } : {}),
   };
-}
-
-/**
- * Resolves once every link of `indexes` has left the namespace (its
- * RTM_DELLINK event), before the kernel acks the delete. Subscribe first,
- * then delete: an event cannot be missed. Without events (subscribing
- * failed) it never resolves, and the caller's ack decides.
- */
-function linksUnlisted(nl: Handle, indexes: readonly number[]): { done: Promise<void>; close(): void } {
-  const left = new Set(indexes);
-  let sub: Subscription | undefined;
-  const done = new Promise<void>((resolve) => {
-    if (left.size === 0) {
-      resolve();
-      return;
-    }
-    try {
-      sub = nl.subscribe((ev) => {
-        if (ev.type === 'link-deleted' && left.delete(ev.link.index) && left.size === 0) resolve();
-      }, () => undefined);
-    } catch {
-      // no event stream: the ack decides
-    }
-  });
-  return { done, close: () => sub?.close() };
 }

@@ -60,6 +60,13 @@ export interface NetworkInstance {
   reconciler: Reconciler;
   /** netlink writes of start-up (device + first reconcile) */
   startupWrites: number;
+  /**
+   * The network is being removed: its routes, neighbours and FDB entries
+   * go (an empty peer set, the last one: a lease event after this cannot
+   * bring a route back), then the reconciler stops, before the devices are
+   * deleted (a running reconciler would re-create a deleted device).
+   */
+  clearDataplane(): Promise<void>;
   /** Stops watching and renewing; kernel objects stay. `release` deletes the lease too. */
   stop(release: boolean): Promise<void>;
 }
@@ -128,7 +135,9 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
     ownSubnet: () => manager.health().subnet, logger: logger.child({ module: 'peers' }),
     ...(o.invalidLeaseCounter ? { invalidCounter: o.invalidLeaseCounter } : {}),
   });
+  let cleared = false;
   tracker.on('peers-changed', (peers) => {
+    if (cleared) return;
     // Side effects of a new peer set (BGP sessions) first, then the reconcile that reads desired().
     backend.peersChanged?.(peers);
     reconciler.setPeers(peers);
@@ -147,6 +156,15 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
   return {
     name: o.name, network, lease, backend, mtu: setup.mtu, manager, tracker, registry, reconciler,
     startupWrites: setup.writes + first.writes,
+    clearDataplane: async () => {
+      cleared = true;
+      reconciler.setPeers([]);
+      try {
+        await reconciler.reconcileNow();
+      } finally {
+        await reconciler.stop();
+      }
+    },
     stop: async (release) => {
       await backend.close?.();
       await tracker.stop();
