@@ -11,13 +11,15 @@
  * the same artifact a second time in test/run.sh (KNIT_TEST_PLUGIN).
  */
 import { expect } from 'chai';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLab, type Lab } from '../lab/lab';
 import { REPO_ROOT, hostVeths, ipJson, runPlugin, startKnitd, type Knitd } from '../lab/knitd';
 import { makeTempDir } from '../lab/run-dir';
+import type { PluginRequest } from '../../cni-wire/protocol';
 
 const execFileP = promisify(execFile);
 const ARTIFACT = join(REPO_ROOT, 'dist', 'cni-plugin', 'knit');
@@ -147,5 +149,106 @@ describe('knit plugin artifact (dist/cni-plugin/knit) without Node.js', function
     expect(del.code, `${del.stdout} ${del.stderr}`).to.equal(0);
     expect(await hostVeths(knitd.node.ns)).to.deep.equal([]);
     expect(knitd.ipam().allocations).to.deep.equal([]);
+  });
+});
+
+/**
+ * The artifact talks to knitd through Bun's own socket client (forward.ts),
+ * not the `node:net` the script uses: the same outcomes, tested here against
+ * small servers that misbehave on purpose.
+ */
+describe('knit plugin artifact: the socket exchange with knitd (Bun\'s client)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  const servers: Server[] = [];
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent', ...extra,
+  });
+  const confFor = (socket: string, extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'knit', agentSocket: socket, ...extra });
+  /** A unix-socket server at a fresh path; `onLine` gets each request line. */
+  const serve = async (name: string, onConn: (c: Socket) => void): Promise<string> => {
+    const path = join(dir, name);
+    const srv = createServer(onConn);
+    servers.push(srv);
+    await new Promise<void>((res) => srv.listen(path, res));
+    return path;
+  };
+  const errorOf = (r: { code: number | null; stdout: string }): { code: number; msg: string } => {
+    expect(r.code, r.stdout).to.equal(1);
+    return JSON.parse(r.stdout) as { code: number; msg: string };
+  };
+
+  before(() => {
+    expect(existsSync(ARTIFACT), `${ARTIFACT} (npm run build:plugin)`).to.equal(true);
+    dir = makeTempDir('artifact-sock');
+  });
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  it('no socket file: ADD → 11 and STATUS → 50, the errno named as the script names it', async () => {
+    const missing = join(dir, 'missing.sock');
+    const add = errorOf(await runPlugin(ARTIFACT, env(), confFor(missing)));
+    expect(add.code).to.equal(11);
+    expect(add.msg).to.equal(`knitd unreachable at ${missing}: connect ENOENT ${missing}`);
+    const status = errorOf(await runPlugin(ARTIFACT, env({ CNI_COMMAND: 'STATUS' }), confFor(missing).replace('1.0.0', '1.1.0')));
+    expect(status.code).to.equal(50);
+  });
+
+  it('a socket file nobody listens on → 11 (ECONNREFUSED)', async () => {
+    // A leftover socket file: bound by a child that is then SIGKILLed (a clean close would unlink it).
+    const path = join(dir, 'dead.sock');
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    const e = errorOf(await runPlugin(ARTIFACT, env(), confFor(path)));
+    expect(e.code).to.equal(11);
+    expect(e.msg).to.include('ECONNREFUSED');
+  });
+
+  it('knitd hangs up without an answer → 11, "connection closed without a reply"', async () => {
+    const path = await serve('hangup.sock', (c) => c.once('data', () => c.end()));
+    const e = errorOf(await runPlugin(ARTIFACT, env(), confFor(path)));
+    expect(e.code).to.equal(11);
+    expect(e.msg).to.include('connection closed without a reply');
+  });
+
+  it('no answer in KNIT_PLUGIN_TIMEOUT_MS → 11, "no reply within"', async () => {
+    const path = await serve('silent.sock', () => undefined);
+    const e = errorOf(await runPlugin(ARTIFACT, env({ KNIT_PLUGIN_TIMEOUT_MS: '300' }), confFor(path)));
+    expect(e.code).to.equal(11);
+    expect(e.msg).to.include('no reply within 300 ms');
+  });
+
+  it('a garbled answer → 6 (failed to decode content)', async () => {
+    const path = await serve('garbled.sock', (c) => c.once('data', () => c.end('not json\n')));
+    const e = errorOf(await runPlugin(ARTIFACT, env(), confFor(path)));
+    expect(e.code).to.equal(6);
+    expect(e.msg).to.include('reply is not JSON');
+  });
+
+  it('a request far larger than one socket write arrives whole, and the answer split across writes is read whole', async () => {
+    // ~2 MB of config: Bun's write takes part of it, the rest goes out on drain.
+    const big = 'x'.repeat(2 << 20);
+    const path = await serve('big.sock', (c) => {
+      let got = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => {
+        got += d;
+        const nl = got.indexOf('\n');
+        if (nl < 0) return;
+        const req = JSON.parse(got.slice(0, nl)) as PluginRequest;
+        const pad = (JSON.parse(req.config) as { pad?: string }).pad;
+        const reply = JSON.stringify({ ok: true, result: { cniVersion: '1.0.0', padLength: pad?.length ?? -1 } }) + '\n';
+        c.write(reply.slice(0, 10));
+        setTimeout(() => c.end(reply.slice(10)), 20);
+      });
+    });
+    const r = await runPlugin(ARTIFACT, env({ KNIT_PLUGIN_TIMEOUT_MS: '10000' }), confFor(path, { pad: big }));
+    expect(r.code, r.stdout).to.equal(0);
+    expect(r.json).to.deep.equal({ cniVersion: '1.0.0', padLength: big.length });
   });
 });
