@@ -11,6 +11,7 @@
 import { execFile } from 'node:child_process';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
+import { IPERF_PORT, SOCKPERF_PORT } from './cluster-common';
 
 /** What a set of labs shares: the address family, and every lab and knitd made (for teardown). */
 export interface LabSet {
@@ -99,8 +100,20 @@ export function host(ctx: Pick<LabSet, 'v6'>, subnet: string, i: number): string
   return `${net.split('.').slice(0, 3).join('.')}.${i}`;
 }
 
+/**
+ * A hand-built table on top of the hand-built lab:
+ *   - 'floor': the least any NAT-capable table with notrack costs: one empty
+ *     nat chain (conntrack and its hooks on, as with any masquerade) and one
+ *     raw rule `ip saddr CIDR ip daddr CIDR notrack`;
+ *   - 'stateful': the least any stateful filter costs (network policy's
+ *     floor): the same nat chain, no notrack, and a forward chain that lets
+ *     pod-to-pod traffic through by conntrack state (established, or new to
+ *     the bench's ports or ICMP) and drops the rest of it.
+ */
+export type HandTable = 'none' | 'floor' | 'stateful';
+
 /** The same topology by hand; returns the two container namespaces and IPs. */
-export async function handLab(ctx: LabSet, backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean, floor = false): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
+export async function handLab(ctx: LabSet, backend: 'vxlan' | 'host-gw', m: Mirror, withNft: boolean, table: HandTable = 'none'): Promise<{ lab: Lab; containers: LabContainer[]; ips: string[] }> {
   const lab = await createLab({ nodes: 2, ipv6: ctx.v6 });
   ctx.labs.push(lab);
   const nodeIp = (n: number): string => (ctx.v6 ? lab.nodes[n]!.underlayIp6! : lab.nodes[n]!.underlayIp);
@@ -133,13 +146,26 @@ export async function handLab(ctx: LabSet, backend: 'vxlan' | 'host-gw', m: Mirr
     await execBatch(node.ns, lines);
     await lab.exec(node.ns, 'sysctl', ['-qw', ctx.v6 ? 'net.ipv6.conf.all.forwarding=1' : 'net.ipv4.ip_forward=1']);
     if (withNft) await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], m.nftTables[n]!);
-    if (floor) {
+    if (table === 'floor') {
       await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
         'table ip bench_floor {',
         '  chain raw { type filter hook prerouting priority raw; policy accept;',
         `    ip saddr ${networkCidr(ctx)} ip daddr ${networkCidr(ctx)} notrack`,
         '  }',
         '  chain post { type nat hook postrouting priority srcnat; policy accept; }',
+        '}', ''].join('\n'));
+    }
+    if (table === 'stateful') {
+      const pods = `ip saddr ${networkCidr(ctx)} ip daddr ${networkCidr(ctx)}`;
+      await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
+        'table ip bench_stateful {',
+        '  chain post { type nat hook postrouting priority srcnat; policy accept; }',
+        '  chain pods { type filter hook forward priority filter; policy accept;',
+        `    ${pods} ct state established,related accept`,
+        `    ${pods} ct state new tcp dport { ${IPERF_PORT}, ${SOCKPERF_PORT} } accept`,
+        `    ${pods} ct state new meta l4proto icmp accept`,
+        `    ${pods} drop`,
+        '  }',
         '}', ''].join('\n'));
     }
     await execBatch(c.ns, [

@@ -3,7 +3,7 @@
  * nodes, knit against the same topology built by hand with `ip` commands and
  * against the underlay itself, all in one run.
  *
- *   node dist/test/bench/cluster-dataplane.js [--rounds 5] [--seconds 5] [--pings 200] [--rr-seconds 3] [--backends vxlan,host-gw] [--no-nft-variant] [--floor-variant] [--family 4|6] [--verbose]
+ *   node dist/test/bench/cluster-dataplane.js [--rounds 5] [--seconds 5] [--pings 200] [--rr-seconds 3] [--backends vxlan,host-gw] [--no-nft-variant] [--floor-variant] [--stateful-variant] [--family 4|6] [--verbose]
  *
  * --family 6 (issue 13): every lab is IPv6-only on an IPv6 underlay: knit
  * with clusterCidr fd00:10:244::/56 (/64 per node), the hand build with the
@@ -30,7 +30,12 @@
  *   - with --floor-variant, the hand-built lab plus the least any NAT-capable
  *     table with notrack costs: one empty nat chain (which turns conntrack
  *     and its hooks on in the namespace, as any masquerade does) and one
- *     raw rule `ip saddr CIDR ip daddr CIDR notrack`.
+ *     raw rule `ip saddr CIDR ip daddr CIDR notrack`;
+ *   - with --stateful-variant, the hand-built lab plus the least any
+ *     stateful filter costs (what enforcing network policy costs at least,
+ *     issue 18): the same nat chain, no notrack, and a forward chain that
+ *     passes pod-to-pod traffic by conntrack state. Its ratio to the floor
+ *     variant is the cost of tracking the pods' traffic by itself.
  * Paths: underlay (node 1 namespace → node 2's underlay IP, in the hand-built
  * vxlan lab), and container → container across the nodes for each lab.
  *
@@ -53,7 +58,8 @@ const BACKENDS = strArg('backends', 'vxlan,host-gw').split(',') as Array<'vxlan'
 const VERBOSE = process.argv.includes('--verbose');
 const WITH_NFT = !process.argv.includes('--no-nft-variant');
 const RR_SECONDS = numArg('rr-seconds', 3);
-const WITH_FLOOR = process.argv.includes('--floor-variant');
+const WITH_STATEFUL = process.argv.includes('--stateful-variant');
+const WITH_FLOOR = WITH_STATEFUL || process.argv.includes('--floor-variant');
 const V6 = numArg('family', 4) === 6;
 
 /** One measured path: a client namespace and the server address it targets. */
@@ -61,7 +67,7 @@ interface Path {
   name: string;
   /** 'underlay' or the backend the path belongs to */
   group: string;
-  kind: 'underlay' | 'hand' | 'hand-nft' | 'hand-floor' | 'knit';
+  kind: 'underlay' | 'hand' | 'hand-nft' | 'hand-floor' | 'hand-stateful' | 'knit';
   lab: Lab;
   clientNs: string;
   serverNs: string;
@@ -114,13 +120,15 @@ async function body(): Promise<void> {
     const k = await knitLab(labSet, backend);
     const h = await handLab(labSet, backend, k.mirror, false);
     const hn = WITH_NFT && !V6 ? await handLab(labSet, backend, k.mirror, true) : undefined;
-    const hf = WITH_FLOOR && !V6 ? await handLab(labSet, backend, k.mirror, false, true) : undefined;
+    const hf = WITH_FLOOR && !V6 ? await handLab(labSet, backend, k.mirror, false, 'floor') : undefined;
+    const hs = WITH_STATEFUL && !V6 ? await handLab(labSet, backend, k.mirror, false, 'stateful') : undefined;
     if (paths.length === 0) {
       paths.push(newPath('underlay node -> node', 'underlay', 'underlay', h.lab, h.lab.nodes[0]!.ns, h.lab.nodes[1]!.ns, V6 ? h.lab.nodes[1]!.underlayIp6! : h.lab.nodes[1]!.underlayIp));
     }
     paths.push(newPath(`${backend} hand-built`, backend, 'hand', h.lab, h.containers[0]!.ns, h.containers[1]!.ns, h.ips[1]!));
     if (hn) paths.push(newPath(`${backend} hand-built + knit nft`, backend, 'hand-nft', hn.lab, hn.containers[0]!.ns, hn.containers[1]!.ns, hn.ips[1]!));
     if (hf) paths.push(newPath(`${backend} hand-built + nat chain + notrack rule`, backend, 'hand-floor', hf.lab, hf.containers[0]!.ns, hf.containers[1]!.ns, hf.ips[1]!));
+    if (hs) paths.push(newPath(`${backend} hand-built + nat chain + stateful filter`, backend, 'hand-stateful', hs.lab, hs.containers[0]!.ns, hs.containers[1]!.ns, hs.ips[1]!));
     paths.push(newPath(`${backend} knit`, backend, 'knit', k.lab, k.containers[0]!.ns, k.containers[1]!.ns, k.ips[1]!));
     console.log(`${backend}: knit subnets ${k.mirror.subnets.join(', ')}; container MTU ${k.mirror.containerMtu}, bridge MTU ${k.mirror.bridgeMtu}${k.mirror.vxlanMtu ? `, vxlan MTU ${k.mirror.vxlanMtu}` : ''}`);
   }
@@ -174,6 +182,13 @@ async function body(): Promise<void> {
     return `${p.group}${V6 ? ' (IPv6)' : ''}: throughput ratio ${fmt(tp, 3)} ${tp >= 0.97 ? 'met' : 'MISSED'} (>= 0.97), ${V6 ? 'ping' : 'TCP_RR'} p50 ratio ${fmt(lat, 3)} ${lat <= 1.03 ? 'met' : 'MISSED'} (<= 1.03)`;
   });
   console.log(`\ntargets: ${verdicts.join('; ')}`);
+  // Tracking the pods' traffic by itself: the stateful filter against the notrack floor, same hand build.
+  const floorOf = (p: Path): Path | undefined => paths.find((q) => q.group === p.group && q.kind === 'hand-floor');
+  const stateful = paths.filter((p) => p.kind === 'hand-stateful').map((p) => {
+    const f = floorOf(p)!;
+    return `${p.group}: throughput ${fmt(median(p.gbps) / median(f.gbps), 3)}, TCP_RR p50 ${fmt(median(p.rrP50) / median(f.rrP50), 3)}, ping p50 ${fmt(median(p.pingP50) / median(f.pingP50), 3)}`;
+  });
+  if (stateful.length > 0) console.log(`stateful filter / notrack floor (what conntrack on the pods' path costs by itself): ${stateful.join('; ')}`);
 }
 
 async function cleanup(): Promise<void> {
