@@ -317,7 +317,6 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
         const v = steps.map((r) => Number(r[key])).sort((a, b) => a - b);
         return v[Math.floor(v.length / 2)]!;
       };
-      if (process.env.DEBUG_RM) for (const r of steps) console.log(r.network, r.timestamp, Date.parse(String(r.timestamp)) - rmCommitted.get(String(r.network))!, r.routesMs, r.leaseMs, r.devicesMs, r.stateMs, r.totalMs);
       // Before the teardown starts: etcd's event, the sync's list of the networks, a wait for a CPU.
       const starts = steps.map((r) => Date.parse(String(r.timestamp)) - Number(r.totalMs) - rmCommitted.get(String(r.network))!).sort((a, b) => a - b);
       console.log(`      (teardown on one node, median of ${steps.length}: starts ${starts[Math.floor(starts.length / 2)]} ms after the commit (max ${starts[starts.length - 1]}); routes ${median('routesMs')} ms, then side by side: lease release ${median('leaseMs')} ms, devices ${median('devicesMs')} ms, state dir ${median('stateMs')} ms; total ${median('totalMs')} ms)`);
