@@ -5,6 +5,7 @@
  * namespaces), field by field against each version's result format.
  */
 import { expect } from 'chai';
+import { containerMac } from '../../agent/src/dataplane/container-mac';
 import type { Lab, LabContainer } from '../lab/lab';
 import { cniEnv, hostVeths, ipJson, type Knitd, type PluginRun, withOneNodeKnitd } from '../lab/knitd';
 
@@ -76,6 +77,9 @@ describe('CNI round trip: real plugin, real knitd, every cniVersion', function (
         expect(cont.sandbox).to.equal(c.netnsPath);
         const [cl] = await ipJson<IpLink[]>(c.ns, ['link', 'show', 'dev', 'eth0']);
         expect(cont.mac).to.equal(cl!.address);
+        // Derived from the address (0a:58 + its bytes), not the kernel's random one.
+        const ip = (result.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
+        expect(cont.mac).to.equal(containerMac(ip));
         expect(cl!.mtu).to.equal(1400);
         expect(hl!.mtu).to.equal(1400);
         if (want11) {

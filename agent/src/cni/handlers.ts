@@ -20,6 +20,7 @@ import { KeyedLocks, attachmentLockKey } from './attachment-locks';
 import { NftValidationError } from '../dataplane/nft/validate';
 import { recoveredContainerId, recoveredVethName } from './ipam-recovery';
 import { hostVethName, isHostVethName } from '../dataplane/veth-name';
+import { containerMac } from '../dataplane/container-mac';
 import type { EndpointStore, Endpoint } from './endpoints';
 import { portTargets, type PortTarget } from './port-targets';
 import type { PortMapping } from '../records';
@@ -226,6 +227,18 @@ export class KnitCniHandlers implements CniHandlers {
         };
       }
 
+      // Everything the record holds is known before the veth exists (its names, and a MAC derived from
+      // the address): it is written while the veth is made, as the address is.
+      const endpoint: Endpoint = {
+        containerId, ifname, netns, address: addressCidr, mac: containerMac(alloc.ip),
+        hostVeth: hostVethName(containerId, ifname), portMappings: mappings, createdAt: this.now().toISOString(),
+        ...(ipv6 ? { ipv6Address: ipv6.addressCidr } : {}),
+        ...(net.name !== DEFAULT_NETWORK_NAME ? { network: net.name } : {}),
+        ...(Object.keys(labels).length > 0 ? { labels } : {}),
+      };
+      durable.add(this.deps.endpoints.put(endpoint));
+      undo.push(() => this.deps.endpoints.remove(containerId, ifname));
+
       const bridge = await ensureBridge(this.deps.nl, {
         name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu: node.mtu,
         ...(node.ipv6 ? { gatewayCidr6: `${node.ipv6.gateway}/${node.ipv6.prefixLength}` } : {}),
@@ -234,7 +247,7 @@ export class KnitCniHandlers implements CniHandlers {
       let att;
       try {
         att = await attachContainer(this.deps.nl, this.deps.openNetns, {
-          containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr,
+          containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr, mac: endpoint.mac,
           gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidrAny(ipam.subnet),
           networkCidr: node.cidr, ...(ipv6 ? { ipv6 } : {}),
         }, this.log);
@@ -242,16 +255,6 @@ export class KnitCniHandlers implements CniHandlers {
         throw attachError(err, containerId, ifname, req.conf.name);
       }
       undo.push(() => detachContainer(this.deps.nl, containerId, ifname));
-
-      const endpoint: Endpoint = {
-        containerId, ifname, netns, address: addressCidr, mac: att.container.mac ?? '',
-        hostVeth: att.hostVeth.name, portMappings: mappings, createdAt: this.now().toISOString(),
-        ...(ipv6 ? { ipv6Address: ipv6.addressCidr } : {}),
-        ...(net.name !== DEFAULT_NETWORK_NAME ? { network: net.name } : {}),
-        ...(Object.keys(labels).length > 0 ? { labels } : {}),
-      };
-      durable.add(this.deps.endpoints.put(endpoint));
-      undo.push(() => this.deps.endpoints.remove(containerId, ifname));
       await durable.all();
       if (mappings.length > 0) await this.publishPortMappings();
 

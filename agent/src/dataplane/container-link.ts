@@ -22,6 +22,8 @@ export interface AttachSpec {
   bridgeIndex: number;
   /** container address with prefix length, e.g. "10.244.1.5/24" (IPv6 in an IPv6-only cluster, added with nodad) */
   addressCidr: string;
+  /** the container end's MAC (default: the kernel's random one) */
+  mac?: string;
   gateway: string;
   mtu: number;
   /** extra routes from the network config, installed via the gateway unless they name one */
@@ -119,7 +121,7 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
     if (links.some((l) => l.name === spec.ifname)) throw new IfnameTakenError(spec.netns, spec.ifname);
     let hostVeth: Link;
     try {
-      hostVeth = await nl.vethAdd({ name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu });
+      hostVeth = await nl.vethAdd({ name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu, ...(spec.mac !== undefined ? { peerMac: spec.mac } : {}) });
     } catch (err) {
       // EEXIST: nothing was created; say which end exists, touch neither.
       if (hasErrorCode(err, 'EEXIST') && await nl.linkByName(hostName)) throw new HostVethExistsError(hostName);
