@@ -38,7 +38,7 @@ import { createLab, type Lab } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { pairedIpv6Subnet } from '../../agent/src/store/network-config';
 import { parseNetwork } from '../../agent/src/backend';
-import { EtcdWriter, fakePeer, fmt, monoMs, numArg, printTable, runBench, sleep, strArg, type FakePeer } from './cluster-common';
+import { cpuSeconds, EtcdWriter, fakePeer, fmt, monoMs, numArg, printTable, runBench, sleep, strArg, type FakePeer } from './cluster-common';
 
 const PEERS = numArg('peers', 5000);
 const BATCH = numArg('batch', 128);
@@ -51,7 +51,6 @@ const NODE_ARGS = strArg('node-args', '').split(' ').filter(Boolean);
 const DUAL = process.argv.includes('--dual-stack');
 const PREFIX = '/knit/v1';
 const DEADLINE_MS = 120_000;
-const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux
 
 let lab: Lab | undefined;
 let knitd: Knitd | undefined;
@@ -63,14 +62,6 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(m[1]) / 1024;
-}
-
-/** utime + stime of `pid` in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime and stime are fields 14 and 15
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 interface RunRecord { message: string; writes: number; durationMs: number; setupRan: boolean; peers: number }
