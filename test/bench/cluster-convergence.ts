@@ -104,8 +104,9 @@ async function body(): Promise<void> {
 
   // knitd's own CPU per change (less noisy than wall times on a busy machine):
   // each knitd's thread CPU over each phase, minus its idle rate (timers,
-  // renewals) measured over IDLE_MS before the joins.
+  // renewals) measured over IDLE_MS before the joins (after a second to settle).
   const cpuNow = (): number[] => knitds.map((k) => threadCpuMs(k.pid));
+  await sleep(1000); // the last knitd's start-up (and the others' reaction to its lease) settles first
   const idle0 = cpuNow();
   const i0 = monoMs();
   await sleep(IDLE_MS);
