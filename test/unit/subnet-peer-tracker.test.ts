@@ -3,6 +3,7 @@ import type { Lease, LeaseValue } from '../../agent/src/store/lease-codec';
 import type { LeaseEvent, LeaseList, LeaseRecord, LeaseWatchHandlers } from '../../agent/src/store/lease-record';
 import { PeerTracker, type OwnLeaseConflict } from '../../agent/src/subnet/peer-tracker';
 import type { LeaseFeed } from '../../agent/src/subnet/ports';
+import { prng } from '../support/prng';
 
 let rev = 10;
 function rec(subnet: string, nodeName: string, publicIp: string, extra: Partial<LeaseValue> = {}): LeaseRecord {
@@ -163,17 +164,6 @@ describe('subnet: PeerTracker', () => {
 });
 
 describe('subnet: PeerTracker in place vs full recompute', () => {
-  /** A tiny deterministic PRNG (mulberry32): the same batches on every run. */
-  function rng(seed: number): () => number {
-    let a = seed;
-    return () => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   interface Emission { peers: Lease[]; upserted: string[]; removed: string[] }
   function watch(t: PeerTracker): { emissions: Emission[]; events: string[] } {
     const emissions: Emission[] = [];
@@ -191,7 +181,7 @@ describe('subnet: PeerTracker in place vs full recompute', () => {
   // Lease objects in the same order, the same deltas) and report the same.
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     it(`emits the same sets, deltas and reports (seed ${seed})`, () => {
-      const r = rng(seed);
+      const r = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
       const own = '10.244.1.0/24';
       const opts = { feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', publicIp: '192.168.0.1', ownSubnet: () => own };
@@ -200,14 +190,20 @@ describe('subnet: PeerTracker in place vs full recompute', () => {
       const a = watch(inPlace);
       const b = watch(full);
       const subnetPool = Array.from({ length: 40 }, (_, i) => `10.244.${i}.0/24`);
-      // few IPs for many subnets: duplicates happen now and then
-      const ips = Array.from({ length: 60 }, (_, i) => `192.168.0.${i}`);
+      // a subnet's own IP mostly; now and then ours or one another lease has (a duplicate)
+      let ipSeq = 0;
+      const ipFor = (subnet: string): string => {
+        const x = r();
+        if (x < 0.005) return '192.168.0.1';
+        if (x < 0.02 && live.size > 0) return pick([...live.values()]).lease.publicIp;
+        return `172.16.${subnetPool.indexOf(subnet)}.${++ipSeq % 250}`;
+      };
       const nodes = ['me', ...Array.from({ length: 45 }, (_, i) => `n${i}`)];
       let revision = 100;
       const live = new Map<string, LeaseRecord>();
       const mk = (subnet: string): LeaseRecord => ({
         lease: {
-          subnet, nodeName: r() < 0.05 ? 'me' : pick(nodes.slice(1)), publicIp: r() < 0.03 ? '192.168.0.1' : pick(ips),
+          subnet, nodeName: r() < 0.03 ? 'me' : pick(nodes.slice(1)), publicIp: ipFor(subnet),
           backend: { type: 'vxlan', data: { vtepMac: `0a:00:00:00:00:${Math.floor(r() * 4).toString(16).padStart(2, '0')}` } },
           renewedAt: `2026-01-01T00:00:0${Math.floor(r() * 10)}.000Z`,
         },
@@ -259,7 +255,7 @@ describe('subnet: PeerTracker in place vs full recompute', () => {
       expect(a.events).to.deep.equal(b.events);
       expect(inPlace.stats.duplicatePublicIp).to.equal(full.stats.duplicatePublicIp);
       // the point of it: most batches took the in-place path
-      expect(inPlace.stats.fullRecomputes).to.be.lessThan(full.stats.fullRecomputes);
+      expect(inPlace.stats.fullRecomputes).to.be.lessThan(full.stats.fullRecomputes / 2);
     });
   }
 

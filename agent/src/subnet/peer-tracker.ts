@@ -168,11 +168,8 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
   /** Applies a batch of watch events. */
   applyEvents(batch: readonly LeaseEvent[]): void {
     this.stats.batches++;
-    const own = this.opts.ownSubnet?.();
-    // In place while that is exactly what a full recompute gives (see the module note).
-    let inPlace = this.emitted && this.opts.incremental !== false && this.duplicates === 0 && own === this.candidateOwn;
-    // reported after the own-subnet check, in the order a full recompute reports them
-    const conflicts: OwnLeaseConflict[] = [];
+    // each subnet the batch names, in the order of its last event (the order the full recompute meets them)
+    const named = new Set<string>();
     for (const ev of batch) {
       let subnet: string | undefined;
       if (ev.type === 'put') {
@@ -190,7 +187,20 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
         if (subnet !== undefined) this.all.delete(subnet);
         this.noteInvalid(ev.entry);
       }
-      if (inPlace && subnet !== undefined) inPlace = this.updateInPlace(subnet, own, conflicts);
+      if (subnet !== undefined) {
+        named.delete(subnet);
+        named.add(subnet);
+      }
+    }
+    const own = this.opts.ownSubnet?.();
+    // In place while that is exactly what a full recompute gives (see the module note);
+    // only each subnet's final state counts, as in the full recompute.
+    let inPlace = this.emitted && this.opts.incremental !== false && this.duplicates === 0 && own === this.candidateOwn;
+    // reported after the own-subnet check, in the order a full recompute reports them
+    const conflicts: OwnLeaseConflict[] = [];
+    for (const subnet of named) {
+      if (!inPlace) break;
+      inPlace = this.updateInPlace(subnet, own, conflicts);
     }
     if (!inPlace) {
       this.recompute();

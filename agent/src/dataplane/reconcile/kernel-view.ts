@@ -44,6 +44,7 @@ export class KernelView {
   private trusted = false;
   private dumping = false;
   private changedWhileDumping = false;
+  private altered = 0;
 
   /**
    * `visible`: whether a main-table route is one the reconciler's dump keeps (its scope);
@@ -54,6 +55,16 @@ export class KernelView {
   /** The view can stand in for a dump. */
   get fresh(): boolean {
     return this.trusted;
+  }
+
+  /**
+   * How many events so far changed what the view holds (an event that only
+   * confirms an object already there, like the echo of our own write after
+   * its ack, does not count). Equal before and after a span: nothing from
+   * outside moved the kernel in it (the reconciler's scoped runs rely on it).
+   */
+  get alterations(): number {
+    return this.altered;
   }
 
   /** Stop trusting the view until the next full run (events were lost). */
@@ -112,16 +123,19 @@ export class KernelView {
         this.touched();
         const k = routeKey(r);
         if (ev.type === 'route-deleted') {
-          this.index.ours.delete(k);
-          this.index.foreign.delete(k);
+          // (both deletes run: a slot holds one route, whichever map it is in)
+          if (Number(this.index.ours.delete(k)) + Number(this.index.foreign.delete(k)) > 0) this.altered++;
           return;
         }
         // one route per slot, as the events tell it: the new one replaces whichever was there
         const ours = r.protocol === this.protocol;
-        (ours ? this.index.foreign : this.index.ours).delete(k);
+        if ((ours ? this.index.foreign : this.index.ours).delete(k)) this.altered++;
         const m = ours ? this.index.ours : this.index.foreign;
         const had = m.get(k);
-        if (!had || had.protocol !== r.protocol || !routeMatches(had, r)) m.set(k, r);
+        if (!had || had.protocol !== r.protocol || !routeMatches(had, r)) {
+          m.set(k, r);
+          this.altered++;
+        }
         return;
       }
       case 'neigh-added':
@@ -130,11 +144,14 @@ export class KernelView {
         if (!this.owned.has(n.index)) return;
         this.touched();
         if (ev.type === 'neigh-deleted') {
-          this.index.neighbours.get(n.index)?.delete(n.ip);
+          if (this.index.neighbours.get(n.index)?.delete(n.ip) === true) this.altered++;
           return;
         }
         const had = perDeviceGet(this.index.neighbours, n.index, n.ip);
-        if (!had || !neighbourMatches(had, n)) perDeviceSet(this.index.neighbours, n.index, n.ip, n);
+        if (!had || !neighbourMatches(had, n)) {
+          perDeviceSet(this.index.neighbours, n.index, n.ip, n);
+          this.altered++;
+        }
         return;
       }
       case 'fdb-added':
@@ -143,7 +160,7 @@ export class KernelView {
         if (!this.owned.has(e.index)) return;
         this.touched();
         if (ev.type === 'fdb-deleted') {
-          this.deleteRemote(e);
+          if (this.deleteRemote(e)) this.altered++;
           return;
         }
         // An entry for a MAC that has another remote here: an append, or a
@@ -151,13 +168,16 @@ export class KernelView {
         // the next run dumps. (Our own replaces were applied at their ack.)
         const remotes = perDeviceGet(this.index.fdb, e.index, e.mac);
         if (remotes && !remotes.some((o) => sameRemote(o, e))) this.trusted = false;
-        this.addRemote(e);
+        if (this.addRemote(e)) this.altered++;
         return;
       }
       case 'link-deleted':
       case 'link-changed':
         // a device of ours changed under us: the reconciler sets it up again with a full run
-        if (this.owned.has(ev.link.index)) this.touched(true);
+        if (this.owned.has(ev.link.index)) {
+          this.touched(true);
+          this.altered++;
+        }
         return;
       default:
         return;
@@ -186,23 +206,28 @@ export class KernelView {
     }
   }
 
-  /** Add or update one remote of a MAC (an equal one already there stays). */
-  private addRemote(e: FdbEntry): void {
+  /** Add or update one remote of a MAC (an equal one already there stays); whether that changed the view. */
+  private addRemote(e: FdbEntry): boolean {
     const remotes = perDeviceGet(this.index.fdb, e.index, e.mac);
     if (!remotes) {
       perDeviceSet(this.index.fdb, e.index, e.mac, [e]);
-      return;
+      return true;
     }
     const i = remotes.findIndex((o) => sameRemote(o, e));
     if (i < 0) remotes.push(e);
     else if (!fdbMatches(remotes[i]!, e)) remotes[i] = e;
+    else return false;
+    return true;
   }
 
-  private deleteRemote(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): void {
+  /** Remove one remote of a MAC; whether it was there. */
+  private deleteRemote(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): boolean {
     const byMac = this.index.fdb.get(e.index);
-    const rest = (byMac?.get(e.mac) ?? []).filter((o) => !sameRemote(o, e));
+    const had = byMac?.get(e.mac) ?? [];
+    const rest = had.filter((o) => !sameRemote(o, e));
     if (rest.length > 0) byMac!.set(e.mac, rest);
     else byMac?.delete(e.mac);
+    return rest.length !== had.length;
   }
 
   private touched(untrust = false): void {

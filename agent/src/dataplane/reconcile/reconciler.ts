@@ -17,6 +17,15 @@
  * against the same objects, so they write the same (integration test
  * reconcile-delta).
  *
+ * A view run may also be scoped (diff-changed.ts): when the last run left
+ * the kernel exactly as desired (no failed write, no conflict, no duplicate
+ * key) and no event from outside changed the view since, only the peers
+ * whose plan changed are diffed, so a join costs that peer's objects, not
+ * every peer's (the desired set is still computed whole: the backend sees
+ * the full peer set, and the plans are compared by identity, which the
+ * backends' plan caches keep, or by content). The periodic resync dumps and
+ * diffs everything, as before (unit test: scoped diffs equal full ones).
+ *
  * Triggers, all coalesced into runs (one run at a time; a request during a
  * run causes exactly one more run after it):
  *   - setPeers (a burst in one tick → one run);
@@ -32,7 +41,8 @@ import { RTPROT_KNIT, type NetlinkEvent, type Subscription } from '../../netlink
 import type { Lease } from '../../store';
 import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
-import { diffIndexed, indexCurrent, type CurrentObjects, type IndexedCurrent } from './diff';
+import { diffIndexed, indexCurrent, type CurrentObjects, type DataplaneDiff, type IndexedCurrent, type MutableWanted } from './diff';
+import { diffChanged, planChange } from './diff-changed';
 import { eventNeedsRun, type WantedObjects } from './event-filter';
 import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
@@ -40,7 +50,7 @@ import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
 import { describeObject, peerStatuses, peersInSync, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
 import type { FdbEntry, Neighbour, Route } from '../../netlink';
-import type { DataplaneSource, DesiredDataplane, ReconcilerNetlink, SetupResult } from './types';
+import type { DataplaneSource, DesiredDataplane, PeerPlan, ReconcilerNetlink, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
 const PROGRAMMED: ObjectOutcome = Object.freeze({ state: 'programmed' as const });
@@ -116,10 +126,18 @@ export class Reconciler {
   private readonly view: KernelView | undefined;
   /** the next run must dump (resync, retry, explicit run, lost events) */
   private dumpNext = true;
+  /** the last run's plans by subnet, and its wanted keys (a scoped diff starts from both) */
+  private lastPlans = new Map<string, PeerPlan>();
+  private wantedSets: MutableWanted = { routes: new Set(), neighbours: new Map(), fdb: new Map() };
+  /** the last run left the kernel exactly as desired, so the next view run may be scoped */
+  private scopedOk = false;
+  /** the view's alteration count and the owned devices when the last run ended */
+  private lastAlterations = -1;
+  private lastOwned: readonly number[] = [];
 
   /** Totals since construction. */
   readonly stats: ReconcilerStats = {
-    runs: 0, viewRuns: 0, writes: 0, failedWrites: 0, setups: 0, lastDurationMs: 0, lastWrites: 0, peers: 0, refusedPeers: 0, conflicts: 0,
+    runs: 0, viewRuns: 0, scopedRuns: 0, writes: 0, failedWrites: 0, setups: 0, lastDurationMs: 0, lastWrites: 0, peers: 0, refusedPeers: 0, conflicts: 0,
   };
 
   constructor(opts: ReconcilerOptions) {
@@ -301,8 +319,11 @@ export class Reconciler {
   private async runOnce(): Promise<ReconcileStats> {
     const t0 = this.clock.now();
     const run: ReconcileStats = {
-      writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, fromView: false, durationMs: 0,
+      writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, fromView: false, scoped: false, durationMs: 0,
     };
+    // whatever happens in this run, the next one is scoped only if this one ends with the kernel as desired
+    const mayScope = this.scopedOk;
+    this.scopedOk = false;
     if (this.needSetup) {
       this.needSetup = false;
       try {
@@ -341,8 +362,20 @@ export class Reconciler {
       this.view?.reset(index, owned);
       current = index;
     }
+    const plans = new Map<string, PeerPlan>();
+    for (const p of desired.peers) plans.set(p.subnet, p);
+    let diff: DataplaneDiff | undefined;
+    if (fromView && mayScope && plans.size === desired.peers.length && this.view!.alterations === this.lastAlterations && sameDevices(owned, this.lastOwned)) {
+      diff = diffChanged(planChange(this.lastPlans, plans), current, this.wantedSets);
+      if (diff) {
+        run.scoped = true;
+        this.stats.scopedRuns++;
+      }
+    }
     // The peer plans go to the diff as they are (no flat copy of 30 000 objects per run).
-    const diff = diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
+    diff ??= diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
+    this.lastPlans = plans;
+    this.wantedSets = diff.wanted;
     // The new wanted sets take effect BEFORE this run's writes: the netlink
     // events of our own deletes (a peer that left) arrive while or after we
     // write, and must not read as "deleted from outside" (they are not wanted
@@ -386,6 +419,15 @@ export class Reconciler {
     this.lastDesired = desired;
     this.outcomes = outcomes;
     this.badOutcomes = bad;
+    // After this run the kernel holds exactly the desired objects when every
+    // write went through, nothing was in conflict and no two plans shared a
+    // key (plans sharing a subnet count as that too): then the next view run
+    // may diff only what changes. The view's count now includes the events
+    // of our own writes that came before their acks.
+    this.scopedOk = run.failed === 0 && diff.conflicts.length === 0 && diff.duplicates === 0 && plans.size === desired.peers.length
+      && this.view?.fresh === true;
+    this.lastAlterations = this.view?.alterations ?? -1;
+    this.lastOwned = owned;
 
     const s = this.stats;
     s.runs++;
@@ -421,4 +463,9 @@ export class Reconciler {
       this.log.warn('route not programmed: a route knit does not own uses the same destination', c);
     });
   }
+}
+
+/** The same ifindexes in the same order (backends list their devices in a fixed order). */
+function sameDevices(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
