@@ -94,6 +94,8 @@ export class KnitdStateSource implements KnitStateSource {
   private peers = new Map<string, Lease>();
   /** per peer subnet, the programmed verdict last announced on Watch */
   private announcedSync = new Map<string, boolean>();
+  /** peers announced by onPeers since the last run's report: their verdict is looked at again then */
+  private unsettled = new Set<string>();
   /** per peer subnet, the last change seen (lease, programming, liveness) */
   private lastChange = new Map<string, Date>();
   private readonly now: () => number;
@@ -279,6 +281,7 @@ export class KnitdStateSource implements KnitStateSource {
       this.emit({ kind: 'subnet', change, lease: leaseInfo(l, this.deps.node.name) });
       // not programmed until the reconcile run this change triggers says so (onReconciled)
       this.emit({ kind: 'peer', change, peer: this.peerStub(l, false) });
+      this.unsettled.add(l.subnet);
     }
     for (const gone of delta.removed) {
       const l = this.peers.get(gone.subnet);
@@ -305,14 +308,33 @@ export class KnitdStateSource implements KnitStateSource {
     return this.deps.cluster?.reconciler.inSync() ?? new Map<string, boolean>();
   }
 
+  /**
+   * After a run: announce the peers whose programmed verdict changed. After a
+   * scoped run (only some peers' plans changed, all others were and stay in
+   * sync) only those and the peers announced since (onPeers) can have
+   * changed: O(changes); after any other run, every peer is looked at.
+   */
   private onReconciled(): void {
-    const now = this.programmed();
-    for (const [subnet, l] of this.peers) {
-      const inSync = now.get(subnet) ?? false;
-      if (this.announcedSync.get(subnet) === inSync) continue;
-      this.lastChange.set(subnet, new Date(this.now()));
-      this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
+    const rec = this.deps.cluster?.reconciler;
+    const scope = rec?.lastRunScope();
+    const unsettled = this.unsettled;
+    this.unsettled = new Set();
+    if (rec === undefined || scope === undefined) {
+      const now = this.programmed();
+      for (const [subnet, l] of this.peers) this.announce(subnet, l, now.get(subnet) ?? false);
+      return;
     }
+    for (const subnet of scope) unsettled.add(subnet);
+    for (const subnet of unsettled) {
+      const l = this.peers.get(subnet);
+      if (l) this.announce(subnet, l, rec.inSyncOf(subnet));
+    }
+  }
+
+  private announce(subnet: string, l: Lease, inSync: boolean): void {
+    if (this.announcedSync.get(subnet) === inSync) return;
+    this.lastChange.set(subnet, new Date(this.now()));
+    this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
   }
 
   /**

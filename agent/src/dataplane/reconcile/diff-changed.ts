@@ -174,7 +174,7 @@ export function diffChanged(change: PlanChange, current: IndexedCurrent, wanted:
  * its plan object where the backend caches plans (vxlan); otherwise equal
  * objects (in what the diff compares) count as unchanged.
  */
-export function planChange(last: ReadonlyMap<string, PeerPlan>, now: ReadonlyMap<string, PeerPlan>): PlanChange {
+export function planChange(last: ReadonlyMap<string, PeerPlan>, now: ReadonlyMap<string, PeerPlan>): { before: PeerPlan[]; after: PeerPlan[] } {
   const before: PeerPlan[] = [];
   const after: PeerPlan[] = [];
   for (const [subnet, p] of now) {

@@ -48,7 +48,7 @@ import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
 import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
-import { describeObject, peerStatuses, peersInSync, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
+import { describeObject, peerObjectsGood, peerStatuses, peersInSync, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
 import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import type { DataplaneSource, DesiredDataplane, PeerPlan, ReconcilerNetlink, SetupResult } from './types';
 
@@ -128,6 +128,9 @@ export class Reconciler {
   private dumpNext = true;
   /** the last run's plans by subnet, and its wanted keys (a scoped diff starts from both) */
   private lastPlans = new Map<string, PeerPlan>();
+  private lastRefused = new Set<string>();
+  /** the subnets a scoped last run changed (lastRunScope) */
+  private scope: readonly string[] | undefined;
   private wantedSets: MutableWanted = { routes: new Set(), neighbours: new Map(), fdb: new Map() };
   /** the last run left the kernel exactly as desired, so the next view run may be scoped */
   private scopedOk = false;
@@ -250,6 +253,23 @@ export class Reconciler {
     return peersInSync(this.lastDesired, this.outcomes, this.badOutcomes > 0);
   }
 
+  /** inSync() of one subnet (false when the last run had no plan for it); O(its objects). */
+  inSyncOf(subnet: string): boolean {
+    const p = this.lastPlans.get(subnet);
+    if (p === undefined || this.lastRefused.has(subnet)) return false;
+    return this.badOutcomes === 0 || peerObjectsGood(p, this.outcomes);
+  }
+
+  /**
+   * The subnets whose inSync() verdict the last run may have changed, or
+   * undefined for "any": a scoped run (only these peers' plans changed, and
+   * the run before left every peer in sync) names them; any other run,
+   * finished or failed, does not. Lets Watch follow a join in O(1).
+   */
+  lastRunScope(): readonly string[] | undefined {
+    return this.scope;
+  }
+
   /** Per-peer objects and whether they matched at the last run (no netlink call). */
   status(): ReconcilerStatus {
     return {
@@ -324,6 +344,7 @@ export class Reconciler {
     // whatever happens in this run, the next one is scoped only if this one ends with the kernel as desired
     const mayScope = this.scopedOk;
     this.scopedOk = false;
+    this.scope = undefined;
     if (this.needSetup) {
       this.needSetup = false;
       try {
@@ -365,16 +386,18 @@ export class Reconciler {
     const plans = new Map<string, PeerPlan>();
     for (const p of desired.peers) plans.set(p.subnet, p);
     let diff: DataplaneDiff | undefined;
+    let scope: string[] | undefined;
     if (fromView && mayScope && plans.size === desired.peers.length && this.view!.alterations === this.lastAlterations && sameDevices(owned, this.lastOwned)) {
-      diff = diffChanged(planChange(this.lastPlans, plans), current, this.wantedSets);
+      const change = planChange(this.lastPlans, plans);
+      diff = diffChanged(change, current, this.wantedSets);
       if (diff) {
         run.scoped = true;
         this.stats.scopedRuns++;
+        scope = [...change.before, ...change.after].map((p) => p.subnet);
       }
     }
     // The peer plans go to the diff as they are (no flat copy of 30 000 objects per run).
     diff ??= diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
-    this.lastPlans = plans;
     this.wantedSets = diff.wanted;
     // The new wanted sets take effect BEFORE this run's writes: the netlink
     // events of our own deletes (a peer that left) arrive while or after we
@@ -417,8 +440,11 @@ export class Reconciler {
     run.durationMs = this.clock.now() - t0;
 
     this.lastDesired = desired;
+    this.lastPlans = plans;
+    this.lastRefused = new Set(desired.refused.map((r) => r.subnet));
     this.outcomes = outcomes;
     this.badOutcomes = bad;
+    this.scope = scope;
     // After this run the kernel holds exactly the desired objects when every
     // write went through, nothing was in conflict and no two plans shared a
     // key (plans sharing a subnet count as that too): then the next view run
