@@ -19,7 +19,9 @@
  * latency is the time from etcd acknowledging the put to the LAST node's
  * route-added event for that subnet with protocol 89 (the time from sending
  * the put is printed too). Joins are sequential with `--gap-ms` between them.
- * The lab is torn down even on failure.
+ * It also prints each knitd's own CPU per join and per leave (its threads'
+ * CPU over the phase minus its idle rate), which a shared machine disturbs
+ * far less than the latencies. The lab is torn down even on failure.
  */
 import { readFileSync } from 'node:fs';
 import { openHandle, RTPROT_KNIT, type Handle, type Subscription } from '../../agent/src/netlink';
