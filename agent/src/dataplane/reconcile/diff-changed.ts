@@ -6,7 +6,8 @@
  *
  *   - the kernel (view) held exactly the last run's desired objects, no more
  *     (that run wrote without failures and had no conflicts), and nothing
- *     changed it from outside since (the view counts such changes);
+ *     changed it from outside since that run's diff read it (the view
+ *     counts such changes: KernelView.unexplainedChanges);
  *   - no two plans of the last run shared a key (its diff had no duplicates).
  *
  * Then every object of an unchanged plan is unchanged, and nothing of ours

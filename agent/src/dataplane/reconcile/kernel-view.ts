@@ -44,7 +44,11 @@ export class KernelView {
   private trusted = false;
   private dumping = false;
   private changedWhileDumping = false;
-  private altered = 0;
+  /**
+   * Objects (by kind and key) that events changed since the last settle()
+   * and no ack of ours explained: changes from outside the reconciler.
+   */
+  private readonly unexplained = new Set<string>();
 
   /**
    * `visible`: whether a main-table route is one the reconciler's dump keeps (its scope);
@@ -58,13 +62,20 @@ export class KernelView {
   }
 
   /**
-   * How many events so far changed what the view holds (an event that only
-   * confirms an object already there, like the echo of our own write after
-   * its ack, does not count). Equal before and after a span: nothing from
-   * outside moved the kernel in it (the reconciler's scoped runs rely on it).
+   * How many objects events changed since the last settle() that no ack of
+   * ours explained. An event that only confirms what the view holds (the
+   * echo of our own write after its ack) changes nothing; an echo that comes
+   * before its ack is explained by the ack (applied). 0: nothing from outside
+   * moved the kernel since the last diff read the view (the reconciler's
+   * scoped runs rely on it).
    */
-  get alterations(): number {
-    return this.altered;
+  get unexplainedChanges(): number {
+    return this.unexplained.size;
+  }
+
+  /** A diff has just read the view: what events changed up to now is in it. */
+  settle(): void {
+    this.unexplained.clear();
   }
 
   /** Stop trusting the view until the next full run (events were lost). */
@@ -124,17 +135,17 @@ export class KernelView {
         const k = routeKey(r);
         if (ev.type === 'route-deleted') {
           // (both deletes run: a slot holds one route, whichever map it is in)
-          if (Number(this.index.ours.delete(k)) + Number(this.index.foreign.delete(k)) > 0) this.altered++;
+          if (Number(this.index.ours.delete(k)) + Number(this.index.foreign.delete(k)) > 0) this.unexplained.add(`route|${k}`);
           return;
         }
         // one route per slot, as the events tell it: the new one replaces whichever was there
         const ours = r.protocol === this.protocol;
-        if ((ours ? this.index.foreign : this.index.ours).delete(k)) this.altered++;
+        if ((ours ? this.index.foreign : this.index.ours).delete(k)) this.unexplained.add(`route|${k}`);
         const m = ours ? this.index.ours : this.index.foreign;
         const had = m.get(k);
         if (!had || had.protocol !== r.protocol || !routeMatches(had, r)) {
           m.set(k, r);
-          this.altered++;
+          this.unexplained.add(`route|${k}`);
         }
         return;
       }
@@ -144,13 +155,13 @@ export class KernelView {
         if (!this.owned.has(n.index)) return;
         this.touched();
         if (ev.type === 'neigh-deleted') {
-          if (this.index.neighbours.get(n.index)?.delete(n.ip) === true) this.altered++;
+          if (this.index.neighbours.get(n.index)?.delete(n.ip) === true) this.unexplained.add(`neighbour|${n.index}|${n.ip}`);
           return;
         }
         const had = perDeviceGet(this.index.neighbours, n.index, n.ip);
         if (!had || !neighbourMatches(had, n)) {
           perDeviceSet(this.index.neighbours, n.index, n.ip, n);
-          this.altered++;
+          this.unexplained.add(`neighbour|${n.index}|${n.ip}`);
         }
         return;
       }
@@ -160,7 +171,7 @@ export class KernelView {
         if (!this.owned.has(e.index)) return;
         this.touched();
         if (ev.type === 'fdb-deleted') {
-          if (this.deleteRemote(e)) this.altered++;
+          if (this.deleteRemote(e)) this.unexplained.add(`fdb|${e.index}|${e.mac}`);
           return;
         }
         // An entry for a MAC that has another remote here: an append, or a
@@ -168,16 +179,13 @@ export class KernelView {
         // the next run dumps. (Our own replaces were applied at their ack.)
         const remotes = perDeviceGet(this.index.fdb, e.index, e.mac);
         if (remotes && !remotes.some((o) => sameRemote(o, e))) this.trusted = false;
-        if (this.addRemote(e)) this.altered++;
+        if (this.addRemote(e)) this.unexplained.add(`fdb|${e.index}|${e.mac}`);
         return;
       }
       case 'link-deleted':
       case 'link-changed':
         // a device of ours changed under us: the reconciler sets it up again with a full run
-        if (this.owned.has(ev.link.index)) {
-          this.touched(true);
-          this.altered++;
-        }
+        if (this.owned.has(ev.link.index)) this.touched(true);
         return;
       default:
         return;
@@ -187,6 +195,10 @@ export class KernelView {
   /** One of the reconciler's own writes succeeded (its ack came): apply it now, the event may come later. */
   applied(op: DiffOp): void {
     const o = op.object;
+    // our write decided what the kernel holds in this slot: an event of it that came before this ack is explained
+    if (this.unexplained.size > 0) {
+      this.unexplained.delete(o.kind === 'route' ? `route|${routeKey(o.value)}` : o.kind === 'neighbour' ? `neighbour|${o.value.index}|${o.value.ip}` : `fdb|${o.value.index}|${o.value.mac}`);
+    }
     if (o.kind === 'route') {
       const k = routeKey(o.value);
       if (op.action === 'delete') {

@@ -19,7 +19,8 @@
  *
  * A view run may also be scoped (diff-changed.ts): when the last run left
  * the kernel exactly as desired (no failed write, no conflict, no duplicate
- * key) and no event from outside changed the view since, only the peers
+ * key) and no event from outside changed the view since that run's diff
+ * read it (an echo of our own write is explained by its ack), only the peers
  * whose plan changed are diffed, so a join costs that peer's objects, not
  * every peer's (the desired set is still computed whole: the backend sees
  * the full peer set, and the plans are compared by identity, which the
@@ -134,8 +135,7 @@ export class Reconciler {
   private wantedSets: MutableWanted = { routes: new Set(), neighbours: new Map(), fdb: new Map() };
   /** the last run left the kernel exactly as desired, so the next view run may be scoped */
   private scopedOk = false;
-  /** the view's alteration count and the owned devices when the last run ended */
-  private lastAlterations = -1;
+  /** the owned devices at the last run */
   private lastOwned: readonly number[] = [];
 
   /** Totals since construction. */
@@ -387,7 +387,7 @@ export class Reconciler {
     for (const p of desired.peers) plans.set(p.subnet, p);
     let diff: DataplaneDiff | undefined;
     let scope: string[] | undefined;
-    if (fromView && mayScope && plans.size === desired.peers.length && this.view!.alterations === this.lastAlterations && sameDevices(owned, this.lastOwned)) {
+    if (fromView && mayScope && plans.size === desired.peers.length && this.view!.unexplainedChanges === 0 && sameDevices(owned, this.lastOwned)) {
       const change = planChange(this.lastPlans, plans);
       diff = diffChanged(change, current, this.wantedSets);
       if (diff) {
@@ -399,6 +399,9 @@ export class Reconciler {
     // The peer plans go to the diff as they are (no flat copy of 30 000 objects per run).
     diff ??= diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
     this.wantedSets = diff.wanted;
+    // The diff has read the kernel as the view holds it now (no await since):
+    // changes from outside from here on make the next run a full one.
+    this.view?.settle();
     // The new wanted sets take effect BEFORE this run's writes: the netlink
     // events of our own deletes (a peer that left) arrive while or after we
     // write, and must not read as "deleted from outside" (they are not wanted
@@ -448,11 +451,10 @@ export class Reconciler {
     // After this run the kernel holds exactly the desired objects when every
     // write went through, nothing was in conflict and no two plans shared a
     // key (plans sharing a subnet count as that too): then the next view run
-    // may diff only what changes. The view's count now includes the events
-    // of our own writes that came before their acks.
+    // may diff only what changes, unless something from outside changed the
+    // kernel meanwhile (the view counts that: unexplainedChanges).
     this.scopedOk = run.failed === 0 && diff.conflicts.length === 0 && diff.duplicates === 0 && plans.size === desired.peers.length
       && this.view?.fresh === true;
-    this.lastAlterations = this.view?.alterations ?? -1;
     this.lastOwned = owned;
 
     const s = this.stats;
