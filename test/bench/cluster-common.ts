@@ -5,6 +5,7 @@
  * leaves a lab behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { encodeLeaseValue, subnetKeyName, type LeaseValue } from '../../agent/src/store/lease-codec';
@@ -92,6 +93,35 @@ export async function sockperfP50(lab: Lab, ns: string, ip: string, seconds: num
 /** Monotonic milliseconds, the same clock as the writer's t0/t1. */
 export function monoMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** sysconf(_SC_CLK_TCK) on Linux: the unit of utime and stime in /proc/PID/stat. */
+const CLK_TCK = 100;
+
+/** utime + stime of process `pid` so far, in seconds (/proc/PID/stat fields 14 and 15). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // after "(comm) ": fields[0] is field 3 (state), so utime and stime are fields[11] and fields[12]
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/**
+ * CPU time of process `pid`'s live threads so far, in ms, from each thread's
+ * /proc/PID/task/TID/schedstat (nanoseconds: a join's ~1 ms of work shows,
+ * where /proc/PID/stat counts in 10 ms ticks). Threads that exited are not
+ * counted: take differences over a span in which the process keeps its threads.
+ */
+export function threadCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread exited between the listing and the read
+    }
+  }
+  return ns / 1e6;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -6,7 +6,9 @@
  * hand deletions runs through view runs; every few steps a full run
  * (reconcileNow) must find nothing to write and leave the kernel exactly as
  * the view runs did. If the view ever missed a change, the full run would
- * write and this fails.
+ * write and this fails. Peer changes after a clean run take the scoped diff
+ * (diff-changed.ts: only the changed peers' plans); a repair after a hand
+ * deletion takes the full diff against the view.
  */
 import { expect } from 'chai';
 import { vtepMac, parseNetwork } from '../../agent/src/backend';
@@ -70,6 +72,7 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
     rec.setPeers(peers());
     expect((await first).stats).to.include({ fromView: false, failed: 0 });
     let viewRuns = 0;
+    let scopedRuns = 0;
     let nextIndex = 20;
 
     for (let step = 1; step <= 60; step++) {
@@ -101,6 +104,9 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
       expect(r.result, `step ${step} (kind ${kind})`).to.equal('ok');
       expect(r.stats!.failed, `step ${step}`).to.equal(0);
       if (r.stats!.fromView) viewRuns++;
+      if (r.stats!.scoped) scopedRuns++;
+      // a repair is never scoped: the hand deletion changed the view from outside
+      if (kind >= 3) expect(r.stats!.scoped, `step ${step} (kind ${kind}): a repair run`).to.equal(false);
       if (step % 5 === 0) {
         const afterViewRuns = kernelState();
         const full = await rec.reconcileNow();
@@ -113,5 +119,8 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
     // the test is about view runs: most runs between the full ones must have used the view
     expect(viewRuns).to.be.at.least(40);
     expect(rec.stats.viewRuns).to.equal(viewRuns);
+    // and most peer changes (half of the steps) were scoped
+    expect(scopedRuns).to.be.at.least(15);
+    expect(rec.stats.scopedRuns).to.equal(scopedRuns);
   });
 });

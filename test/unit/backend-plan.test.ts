@@ -3,7 +3,7 @@
  * entries, and refused peers with their reasons (tables per backend).
  */
 import { expect } from 'chai';
-import { planHostGw, planIpip, planVxlan, VxlanPlanCache, vtepMac, type DesiredDataplane, type VxlanPlanEnv } from '../../agent/src/backend';
+import { HostGwPlanCache, planHostGw, planIpip, planVxlan, VxlanPlanCache, vtepMac, type DesiredDataplane, type VxlanPlanEnv } from '../../agent/src/backend';
 import { mustParseCidr } from '../../agent/src/net/ipv4';
 import { mustParseCidrAny } from '../../agent/src/net/ip';
 import type { Lease, LeaseBackendData } from '../../agent/src/store/lease-codec';
@@ -185,6 +185,28 @@ describe('backend: host-gw plan', () => {
         + 'host-gw needs every node on one segment (use vxlan with directRouting instead)',
       '10.244.5.0/24: peer lease uses backend vxlan but this network uses host-gw',
     ]);
+  });
+});
+
+describe('backend: host-gw plan cache', () => {
+  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false };
+  it('plans an unchanged lease object once per environment, with the result of planning without it', () => {
+    const cache = new HostGwPlanCache();
+    const peers = [
+      lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'),
+      lease('10.244.3.0/24', 'c', '10.9.0.3', 'host-gw'),
+      lease('10.244.5.0/24', 'e', '192.168.77.15', 'vxlan', { vtepMac: MAC_B }),
+    ];
+    const first = planHostGw(peers, env, cache);
+    const again = planHostGw(peers, env, cache);
+    expect(again.peers[0]).to.equal(first.peers[0]); // the same object: not planned again
+    expect(again).to.deep.equal(planHostGw(peers, env));
+    // another environment (the underlay's prefixes changed) plans again: c is on the segment now
+    const wider = { ...env, underlayPrefixes: [...segment, mustParseCidr('10.9.0.0/16')] };
+    const moved = planHostGw(peers, wider, cache);
+    expect(moved).to.deep.equal(planHostGw(peers, wider));
+    expect(moved.peers.map((p) => p.subnet)).to.deep.equal(['10.244.2.0/24', '10.244.3.0/24']);
+    expect(moved.peers[0]).to.not.equal(first.peers[0]);
   });
 });
 

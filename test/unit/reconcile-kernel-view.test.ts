@@ -97,5 +97,32 @@ describe('reconcile: KernelView', () => {
     v.onEvent({ type: 'neigh-added', neighbour: { ...n, mac: '0a:00:00:00:00:09' } });
     expect(v.snapshot()!.neighbours[0]!.mac).to.equal('0a:00:00:00:00:09');
   });
-});
 
+  it('counts changes from outside since the last settle(); the echo of our own write, before or after its ack, is not one', () => {
+    const v = new KernelView(() => true);
+    v.beginDump();
+    v.reset(dump({ routes: [route('10.1.0.0/24')], neighbours: [neigh('10.1.0.0')], fdb: [] }), [DEV]);
+    v.settle();
+    // our route add: its event after the ack only confirms; before the ack, the ack explains it
+    v.applied({ action: 'add', object: { kind: 'route', value: route('10.2.0.0/24') } });
+    v.onEvent({ type: 'route-added', route: route('10.2.0.0/24') });
+    v.onEvent({ type: 'route-added', route: route('10.3.0.0/24') });
+    expect(v.unexplainedChanges).to.equal(1);
+    v.applied({ action: 'add', object: { kind: 'route', value: route('10.3.0.0/24') } });
+    expect(v.unexplainedChanges).to.equal(0);
+    // an echo of our delete before its ack, then the ack
+    v.onEvent({ type: 'neigh-deleted', neighbour: neigh('10.1.0.0') });
+    v.applied({ action: 'delete', object: { kind: 'neighbour', value: neigh('10.1.0.0') } });
+    expect(v.unexplainedChanges).to.equal(0);
+    // from outside: a route of ours deleted by hand, a foreign route added, an FDB entry added
+    v.onEvent({ type: 'route-deleted', route: route('10.1.0.0/24') });
+    v.onEvent({ type: 'route-added', route: route('10.8.0.0/24', 4) });
+    v.onEvent({ type: 'fdb-added', entry: fdb('0a:00:00:00:00:02', '172.16.0.2') });
+    expect(v.unexplainedChanges).to.equal(3);
+    // an event that changes nothing (a deletion of what is not there) is none
+    v.onEvent({ type: 'route-deleted', route: route('10.9.0.0/24') });
+    expect(v.unexplainedChanges).to.equal(3);
+    v.settle();
+    expect(v.unexplainedChanges).to.equal(0);
+  });
+});

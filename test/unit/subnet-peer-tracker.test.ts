@@ -3,6 +3,7 @@ import type { Lease, LeaseValue } from '../../agent/src/store/lease-codec';
 import type { LeaseEvent, LeaseList, LeaseRecord, LeaseWatchHandlers } from '../../agent/src/store/lease-record';
 import { PeerTracker, type OwnLeaseConflict } from '../../agent/src/subnet/peer-tracker';
 import type { LeaseFeed } from '../../agent/src/subnet/ports';
+import { prng } from '../support/prng';
 
 let rev = 10;
 function rec(subnet: string, nodeName: string, publicIp: string, extra: Partial<LeaseValue> = {}): LeaseRecord {
@@ -159,5 +160,118 @@ describe('subnet: PeerTracker', () => {
     t.applyEvents([{ type: 'put', record: rec('10.244.1.0/24', 'me', '192.168.0.1') }]);
     t.applyEvents([{ type: 'delete', subnet: '10.244.1.0/24', modRevision: 9 }]);
     expect(free).to.deep.equal(['10.244.1.0/24', '10.244.1.0/24']);
+  });
+});
+
+describe('subnet: PeerTracker in place vs full recompute', () => {
+  interface Emission { peers: Lease[]; upserted: string[]; removed: string[] }
+  function watch(t: PeerTracker): { emissions: Emission[]; events: string[] } {
+    const emissions: Emission[] = [];
+    const events: string[] = [];
+    // a delta's order is unspecified: compared as sets
+    t.on('peers-changed', (peers, delta) => emissions.push({ peers, upserted: subnets(delta.upserted).sort(), removed: subnets(delta.removed).sort() }));
+    t.on('conflict', (c) => events.push(`conflict ${c.kind} ${c.lease.subnet}`));
+    t.on('own-subnet-free', (s) => events.push(`free ${s}`));
+    return { emissions, events };
+  }
+
+  // Random joins, leaves, renewals, moves, invalid values, duplicate public IPs,
+  // leases under our name and on our subnet, and a few resets: the in-place
+  // tracker must emit exactly what the full-recompute tracker emits (the same
+  // Lease objects in the same order, the same deltas) and report the same.
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`emits the same sets, deltas and reports (seed ${seed})`, () => {
+      const r = prng(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+      const own = '10.244.1.0/24';
+      const opts = { feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me', publicIp: '192.168.0.1', ownSubnet: () => own };
+      const inPlace = new PeerTracker(opts);
+      const full = new PeerTracker({ ...opts, incremental: false });
+      const a = watch(inPlace);
+      const b = watch(full);
+      const subnetPool = Array.from({ length: 40 }, (_, i) => `10.244.${i}.0/24`);
+      // a subnet's own IP mostly; now and then ours or one another lease has (a duplicate)
+      let ipSeq = 0;
+      const ipFor = (subnet: string): string => {
+        const x = r();
+        if (x < 0.005) return '192.168.0.1';
+        if (x < 0.02 && live.size > 0) return pick([...live.values()]).lease.publicIp;
+        return `172.16.${subnetPool.indexOf(subnet)}.${++ipSeq % 250}`;
+      };
+      const nodes = ['me', ...Array.from({ length: 45 }, (_, i) => `n${i}`)];
+      let revision = 100;
+      const live = new Map<string, LeaseRecord>();
+      const mk = (subnet: string): LeaseRecord => ({
+        lease: {
+          subnet, nodeName: r() < 0.03 ? 'me' : pick(nodes.slice(1)), publicIp: ipFor(subnet),
+          backend: { type: 'vxlan', data: { vtepMac: `0a:00:00:00:00:${Math.floor(r() * 4).toString(16).padStart(2, '0')}` } },
+          renewedAt: `2026-01-01T00:00:0${Math.floor(r() * 10)}.000Z`,
+        },
+        modRevision: ++revision, etcdLeaseId: '7',
+      });
+      const both = (f: (t: PeerTracker) => void): void => { f(inPlace); f(full); };
+      both((t) => t.applyReset({ leases: [], invalid: [], revision: 1 }));
+      for (let step = 0; step < 400; step++) {
+        if (r() < 0.01) {
+          const list: LeaseList = { leases: [...live.values()], invalid: [], revision };
+          both((t) => t.applyReset(list));
+          continue;
+        }
+        const batch: LeaseEvent[] = [];
+        const n = 1 + Math.floor(r() * (r() < 0.2 ? 6 : 2));
+        for (let i = 0; i < n; i++) {
+          const subnet = pick(subnetPool);
+          const x = r();
+          const had = live.get(subnet);
+          if (x < 0.45 || !had) {
+            const rec2 = mk(subnet);
+            live.set(subnet, rec2);
+            batch.push({ type: 'put', record: rec2 });
+          } else if (x < 0.65) {
+            // a renewal: the same lease, a new renewedAt and revision
+            const rec2 = { ...had, lease: { ...had.lease, renewedAt: `2026-01-02T00:00:0${step % 10}.000Z` }, modRevision: ++revision };
+            live.set(subnet, rec2);
+            batch.push({ type: 'put', record: rec2 });
+          } else if (x < 0.95) {
+            live.delete(subnet);
+            batch.push({ type: 'delete', subnet, modRevision: ++revision });
+          } else {
+            live.delete(subnet);
+            batch.push({ type: 'invalid', entry: { keyName: subnet.replace('/', '-'), subnet, reason: 'bad', modRevision: ++revision } });
+          }
+        }
+        both((t) => t.applyEvents(batch));
+      }
+      expect(a.emissions.length).to.be.greaterThan(50);
+      expect(a.emissions.length).to.equal(b.emissions.length);
+      for (const [i, e] of a.emissions.entries()) {
+        const f = b.emissions[i]!;
+        expect(subnets(e.peers), `emission ${i}`).to.deep.equal(subnets(f.peers));
+        // the same objects, not only equal ones: downstream caches are keyed by the Lease object
+        expect(e.peers.every((l, j) => l === f.peers[j]), `emission ${i}: the same Lease objects`).to.equal(true);
+        expect(e.upserted, `emission ${i} upserted`).to.deep.equal(f.upserted);
+        expect(e.removed, `emission ${i} removed`).to.deep.equal(f.removed);
+      }
+      expect(a.events).to.deep.equal(b.events);
+      expect(inPlace.stats.duplicatePublicIp).to.equal(full.stats.duplicatePublicIp);
+      // the point of it: most batches took the in-place path
+      expect(inPlace.stats.fullRecomputes).to.be.lessThan(full.stats.fullRecomputes / 2);
+    });
+  }
+
+  it('a delta lists exactly the subnets whose Lease object changed, a renewal among them once something else changed too', () => {
+    const t = new PeerTracker({ feed: new FakeFeed({ leases: [], invalid: [], revision: 1 }), nodeName: 'me' });
+    const { emissions } = watch(t);
+    const b = rec('10.244.2.0/24', 'b', '192.168.0.2');
+    t.applyReset({ leases: [b], invalid: [], revision: 5 });
+    t.applyEvents([{ type: 'put', record: { ...b, lease: { ...b.lease, renewedAt: '2026-01-02T00:00:00.000Z' }, modRevision: b.modRevision + 10 } }]);
+    t.applyEvents([{ type: 'put', record: rec('10.244.3.0/24', 'c', '192.168.0.3') }]);
+    t.applyEvents([{ type: 'delete', subnet: '10.244.3.0/24', modRevision: 999 }]);
+    expect(emissions.map((e) => [e.upserted, e.removed])).to.deep.equal([
+      [['10.244.2.0/24'], []],
+      [['10.244.2.0/24', '10.244.3.0/24'], []],
+      [[], ['10.244.3.0/24']],
+    ]);
+    expect(t.stats.fullRecomputes).to.equal(1);
   });
 });

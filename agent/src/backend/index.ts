@@ -21,6 +21,6 @@ export type { BgpBackendConfig, BgpPeerConfig } from './bgp/config';
 export type { BgpPeerProtection, BgpPrefixRuleConfig } from './bgp/peer-options';
 export type { Backend, BackendBgpView, BackendContext, BackendDescription, BackendFactory, DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, RefusedPeer, SetupResult } from './types';
 export { VxlanBackend, vxlanDeviceName, vtepMac, planVxlan, VxlanPlanCache, VXLAN_OVERHEAD, type VxlanPlanEnv } from './vxlan';
-export { HostGwBackend, planHostGw, type HostGwPlanEnv } from './hostgw';
+export { HostGwBackend, HostGwPlanCache, planHostGw, type HostGwPlanEnv } from './hostgw';
 export { IpipBackend, planIpip, IPIP_DEVICE, IPIP_OVERHEAD } from './ipip';
 export { BgpBackend, type BgpBackendNetlink, type BgpRouteView, type BgpSessionView } from './bgp';

@@ -15,7 +15,7 @@
  *
  * Every failure leaves here as a NetlinkError naming the operation and object.
  */
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { createNetlink, createRtNetlink, Protocol, type NetlinkSocket, type RtNetlinkSocket } from 'netlink';
 import { toNetlinkError } from './errors';
 import { withNetns } from './netns';
 import { RawDumper, type DumpVisitor } from './raw-dump';
@@ -33,23 +33,43 @@ const WINDOW = 64;
 const RCVBUF = 1 << 20;
 
 /**
+ * `open` then `inside` (which must run in the same namespace, right after);
+ * when `inside` throws, `close` undoes the socket.
+ */
+function opener<S>(open: () => S, close: (s: S) => void, inside?: (s: S) => void): () => S {
+  return () => {
+    const s = open();
+    try {
+      inside?.(s);
+    } catch (err) {
+      close(s);
+      throw err;
+    }
+    return s;
+  };
+}
+
+/**
  * Create an rtnetlink socket bound to `netns` (null: the caller's own
  * namespace). `inside` runs right after, still in that namespace.
  */
 export function createSocketIn(netns: string | null, inside?: (s: RtNetlinkSocket) => void): RtNetlinkSocket {
   // createRtNetlink() calls socket(2) and bind(2) synchronously in its
   // constructor, so the socket is bound to whatever namespace is current.
-  const make = (): RtNetlinkSocket => {
-    const s = createRtNetlink({ recvBufferSize: RCVBUF, sendBufferSize: RCVBUF });
-    try {
-      inside?.(s);
-    } catch (err) {
-      s.socket.close();
-      throw err;
-    }
-    return s;
-  };
+  const make = opener((): RtNetlinkSocket => createRtNetlink({ recvBufferSize: RCVBUF, sendBufferSize: RCVBUF }), (s) => s.socket.close(), inside);
   return pinLocalPort(netns === null ? make() : withNetns(netns, make));
+}
+
+/**
+ * A bare rtnetlink socket in `netns`, without the package's RtNetlinkSocket
+ * wrapper: that wrapper decodes every received message with the package's
+ * generic parser before anyone asks, which for an event socket (knitd's own
+ * 30 000 writes echoed back at 10 000 peers) is garbage on top of the compact
+ * decoder that events.ts uses anyway. `inside` runs in the namespace.
+ */
+export function createRawSocketIn(netns: string | null, inside?: (s: NetlinkSocket) => void): NetlinkSocket {
+  const make = opener((): NetlinkSocket => createNetlink(Protocol.ROUTE, { recvBufferSize: RCVBUF, sendBufferSize: RCVBUF }), (s) => s.close(), inside);
+  return netns === null ? make() : withNetns(netns, make);
 }
 
 /**

@@ -7,7 +7,7 @@
  * cannot decode reaches `onError` as a NetlinkDecodeError.
  */
 import { rt } from 'netlink';
-import { createSocketIn } from './conn';
+import { createRawSocketIn } from './conn';
 import { netlinkDrops, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
 import { decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily } from './decode';
@@ -79,9 +79,10 @@ export function subscribe(
   groups: readonly EventGroup[] = ALL_GROUPS,
 ): Subscription {
   let fd = -1;
-  const sock = createSocketIn(netns, (s) => { fd = netlinkTune(s.socket.address().port, EVENTS_RCVBUF); });
+  // the bare socket: messages reach us undecoded, and only the compact decoder reads them
+  const sock = createRawSocketIn(netns, (s) => { fd = netlinkTune(s.address().port, EVENTS_RCVBUF); });
   for (const g of new Set(groups.flatMap((name) => GROUPS[name]))) sock.addMembership(g);
-  sock.socket.on('message', (msgs) => {
+  sock.on('message', (msgs) => {
     for (const m of msgs) {
       try {
         const ev = eventFromMessage(m.type, m.data);
@@ -91,7 +92,7 @@ export function subscribe(
       }
     }
   });
-  sock.socket.on('error', (err) => onError(err));
+  sock.on('error', (err) => onError(err));
   // With NETLINK_NO_ENOBUFS an overflow is silent but counted: report it as
   // the ENOBUFS it would have been, so callers re-list.
   let drops = netlinkDrops(fd);
@@ -115,7 +116,7 @@ export function subscribe(
       if (closed) return;
       closed = true;
       clearInterval(dropCheck); // before the descriptor can be reused
-      sock.socket.close();
+      sock.close();
     },
   };
 }

@@ -15,6 +15,7 @@ import type { AuditState, AuditedObject } from '../dataplane/reconcile';
 import { describeNeighbour } from '../dataplane/reconcile/status';
 import type { Handle } from '../netlink';
 import type { Lease } from '../store';
+import type { PeerSetDelta } from '../subnet';
 import type { ClusterNode } from './cluster';
 import { errorMessage } from '../base';
 
@@ -93,6 +94,8 @@ export class KnitdStateSource implements KnitStateSource {
   private peers = new Map<string, Lease>();
   /** per peer subnet, the programmed verdict last announced on Watch */
   private announcedSync = new Map<string, boolean>();
+  /** peers announced by onPeers since the last run's report: their verdict is looked at again then */
+  private unsettled = new Set<string>();
   /** per peer subnet, the last change seen (lease, programming, liveness) */
   private lastChange = new Map<string, Date>();
   private readonly now: () => number;
@@ -117,7 +120,7 @@ export class KnitdStateSource implements KnitStateSource {
     if (deps.policies !== undefined) this.policies = deps.policies;
     if (c) {
       for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
-      c.tracker.on('peers-changed', (peers) => this.onPeers(peers));
+      c.tracker.on('peers-changed', (_peers, delta) => this.onPeers(delta));
       // A new peer is announced "NOT in sync"; once a reconcile run has programmed it, an update says so.
       c.reconciler.subscribeRuns(() => this.onReconciled());
       c.liveness.subscribe((nodeName, agent) => this.onLiveness(nodeName, agent));
@@ -267,10 +270,10 @@ export class KnitdStateSource implements KnitStateSource {
     return info;
   }
 
-  private onPeers(next: Lease[]): void {
-    for (const l of next) {
+  /** Only what the tracker says changed: a join costs O(1) here, not a pass over every peer. */
+  private onPeers(delta: PeerSetDelta): void {
+    for (const l of delta.upserted) {
       const before = this.peers.get(l.subnet);
-      // The tracker hands out the same object for an unchanged lease: most of a 10 000-peer set is that.
       if (before === l || (before && sameLease(before, l))) continue;
       this.peers.set(l.subnet, l);
       this.lastChange.set(l.subnet, new Date(this.now()));
@@ -278,17 +281,16 @@ export class KnitdStateSource implements KnitStateSource {
       this.emit({ kind: 'subnet', change, lease: leaseInfo(l, this.deps.node.name) });
       // not programmed until the reconcile run this change triggers says so (onReconciled)
       this.emit({ kind: 'peer', change, peer: this.peerStub(l, false) });
+      this.unsettled.add(l.subnet);
     }
-    // Every subnet of `next` is in the map now: the same size means nobody left (no set of every subnet per change).
-    if (this.peers.size === next.length) return;
-    const seen = new Set(next.map((l) => l.subnet));
-    for (const [subnet, l] of this.peers) {
-      if (seen.has(subnet)) continue;
-      this.peers.delete(subnet);
+    for (const gone of delta.removed) {
+      const l = this.peers.get(gone.subnet);
+      if (!l) continue;
+      this.peers.delete(gone.subnet);
       this.emit({ kind: 'subnet', change: 'removed', lease: leaseInfo(l, this.deps.node.name) });
       this.emit({ kind: 'peer', change: 'removed', peer: this.peerStub(l, false) });
-      this.announcedSync.delete(subnet);
-      this.lastChange.delete(subnet);
+      this.announcedSync.delete(gone.subnet);
+      this.lastChange.delete(gone.subnet);
     }
   }
 
@@ -306,14 +308,33 @@ export class KnitdStateSource implements KnitStateSource {
     return this.deps.cluster?.reconciler.inSync() ?? new Map<string, boolean>();
   }
 
+  /**
+   * After a run: announce the peers whose programmed verdict changed. After a
+   * scoped run (only some peers' plans changed, all others were and stay in
+   * sync) only those and the peers announced since (onPeers) can have
+   * changed: O(changes); after any other run, every peer is looked at.
+   */
   private onReconciled(): void {
-    const now = this.programmed();
-    for (const [subnet, l] of this.peers) {
-      const inSync = now.get(subnet) ?? false;
-      if (this.announcedSync.get(subnet) === inSync) continue;
-      this.lastChange.set(subnet, new Date(this.now()));
-      this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
+    const rec = this.deps.cluster?.reconciler;
+    const scope = rec?.lastRunScope();
+    const unsettled = this.unsettled;
+    this.unsettled = new Set();
+    if (rec === undefined || scope === undefined) {
+      const now = this.programmed();
+      for (const [subnet, l] of this.peers) this.announce(subnet, l, now.get(subnet) ?? false);
+      return;
     }
+    for (const subnet of scope) unsettled.add(subnet);
+    for (const subnet of unsettled) {
+      const l = this.peers.get(subnet);
+      if (l) this.announce(subnet, l, rec.inSyncOf(subnet));
+    }
+  }
+
+  private announce(subnet: string, l: Lease, inSync: boolean): void {
+    if (this.announcedSync.get(subnet) === inSync) return;
+    this.lastChange.set(subnet, new Date(this.now()));
+    this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
   }
 
   /**

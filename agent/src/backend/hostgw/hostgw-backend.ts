@@ -21,8 +21,9 @@ import type { Ipv4Cidr } from '../../net/ipv4';
 import type { Cidr } from '../../net/ip';
 import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
 import type { Lease } from '../../store';
-import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
+import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, PeerPlan, RefusedPeer, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
+import { PlanCache, prefixesKey } from '../plan-cache';
 import { describePrefixes, onSegment6, onSegmentAny, refuseForType } from '../peer-checks';
 import { parseHostGwConfig } from './config';
 
@@ -37,45 +38,74 @@ export interface HostGwPlanEnv {
   ipv6: boolean;
 }
 
-/** Pure: peer leases → one route each; peers off the segment are refused. */
-export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv): DesiredDataplane {
-  const out: DesiredDataplane = { peers: [], refused: [] };
-  for (const lease of peers) {
-    const base = { subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp };
-    const typeReason = refuseForType(lease, 'host-gw');
-    if (typeReason) {
-      out.refused.push({ ...base, reason: typeReason });
-      continue;
-    }
-    if (lease.publicIp.includes(':') !== lease.subnet.includes(':')) {
-      // A dual-stack node with an IPv6 underlay address: an IPv4 subnet has no IPv4 next hop there.
-      out.refused.push({ ...base, reason: `peer public IP ${lease.publicIp} is not of its subnet's family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)` });
-      continue;
-    }
-    if (!onSegmentAny(lease.publicIp, env.underlayPrefixes, env.underlayPrefixes6)) {
-      out.refused.push({
+/** One lease's planning outcome: its plan (if any) and what of it is refused. */
+interface HostGwOutcome {
+  plan?: PeerPlan;
+  refused: RefusedPeer[];
+}
+
+/** Plans of unchanged leases, kept between runs (backend/plan-cache.ts). */
+export class HostGwPlanCache extends PlanCache<HostGwOutcome> {}
+
+/** Everything planning reads from the environment, as a cache key. */
+function envKey(env: HostGwPlanEnv): string {
+  return [env.underlayIndex, env.underlayName, env.ipv6, prefixesKey(env.underlayPrefixes, env.underlayPrefixes6)].join('|');
+}
+
+/** One lease on its own (host-gw has no check across peers). */
+function planPeer(lease: Lease, env: HostGwPlanEnv): HostGwOutcome {
+  const base = { subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp };
+  const typeReason = refuseForType(lease, 'host-gw');
+  if (typeReason) return { refused: [{ ...base, reason: typeReason }] };
+  if (lease.publicIp.includes(':') !== lease.subnet.includes(':')) {
+    // A dual-stack node with an IPv6 underlay address: an IPv4 subnet has no IPv4 next hop there.
+    return { refused: [{ ...base, reason: `peer public IP ${lease.publicIp} is not of its subnet's family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)` }] };
+  }
+  if (!onSegmentAny(lease.publicIp, env.underlayPrefixes, env.underlayPrefixes6)) {
+    return {
+      refused: [{
         ...base,
         reason: `peer public IP ${lease.publicIp} is not on the L2 segment of underlay ${env.underlayName} `
           + `(${describePrefixes(env.underlayPrefixes, env.underlayPrefixes6)}); host-gw needs every node on one segment (use vxlan with directRouting instead)`,
+      }],
+    };
+  }
+  const refused: RefusedPeer[] = [];
+  const routes = [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }];
+  const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
+  if (v6 !== undefined) {
+    if (onSegment6(lease.publicIpv6, env.underlayPrefixes6)) {
+      routes.push({ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT });
+    } else {
+      refused.push({
+        subnet: v6, nodeName: lease.nodeName, publicIp: lease.publicIpv6 ?? lease.publicIp,
+        reason: lease.publicIpv6 === undefined
+          ? 'peer lease has no IPv6 underlay address (publicIpv6): its IPv6 subnet cannot be routed by host-gw'
+          : `peer IPv6 address ${lease.publicIpv6} is not on the IPv6 segment of underlay ${env.underlayName} `
+            + `(${env.underlayPrefixes6.length === 0 ? 'none' : 'another prefix'}); host-gw needs every node on one segment`,
       });
-      continue;
     }
-    const routes = [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }];
-    const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
-    if (v6 !== undefined) {
-      if (onSegment6(lease.publicIpv6, env.underlayPrefixes6)) {
-        routes.push({ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT });
-      } else {
-        out.refused.push({
-          subnet: v6, nodeName: lease.nodeName, publicIp: lease.publicIpv6 ?? lease.publicIp,
-          reason: lease.publicIpv6 === undefined
-            ? 'peer lease has no IPv6 underlay address (publicIpv6): its IPv6 subnet cannot be routed by host-gw'
-            : `peer IPv6 address ${lease.publicIpv6} is not on the IPv6 segment of underlay ${env.underlayName} `
-              + `(${env.underlayPrefixes6.length === 0 ? 'none' : 'another prefix'}); host-gw needs every node on one segment`,
-        });
-      }
+  }
+  return { plan: { ...base, mode: 'host-gw', neighbours: [], fdb: [], routes }, refused };
+}
+
+/**
+ * Pure: peer leases → one route each; peers off the segment are refused.
+ * With `cache`, a lease object planned before in the same environment is not
+ * planned again (and keeps its plan object).
+ */
+export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv, cache?: HostGwPlanCache): DesiredDataplane {
+  const out: DesiredDataplane = { peers: [], refused: [] };
+  const outcomes = cache?.forEnv(envKey(env));
+  for (const lease of peers) {
+    let o = outcomes?.get(lease);
+    if (o === undefined) {
+      o = planPeer(lease, env);
+      outcomes?.set(lease, o);
     }
-    out.peers.push({ ...base, mode: 'host-gw', neighbours: [], fdb: [], routes });
+    // the refused IPv6 side of a routed peer comes first, as it always did
+    for (const r of o.refused) out.refused.push(r);
+    if (o.plan) out.peers.push(o.plan);
   }
   return out;
 }
@@ -91,6 +121,8 @@ export class HostGwBackend implements Backend {
   private underlay: Link | undefined;
   private prefixes: Ipv4Cidr[] = [];
   private prefixes6: Cidr[] = [];
+  /** Plans of unchanged leases, kept between runs. */
+  private readonly plans = new HostGwPlanCache();
 
   constructor(private readonly ctx: BackendContext) {
     if (ctx.network.backend.type !== 'host-gw') throw new Error(`host-gw backend built for a ${ctx.network.backend.type} network`);
@@ -118,7 +150,7 @@ export class HostGwBackend implements Backend {
     return planHostGw(peers, {
       underlayIndex: this.underlay.index, underlayName: this.underlay.name, underlayPrefixes: this.prefixes,
       underlayPrefixes6: this.prefixes6, ipv6: this.ctx.node.subnet6 !== undefined,
-    });
+    }, this.plans);
   }
 
   ownedDevices(): number[] {

@@ -1,2 +1,2 @@
 /** The host-gw backend folder's surface. */
-export { HostGwBackend, hostGwFactory, planHostGw, type HostGwPlanEnv } from './hostgw-backend';
+export { HostGwBackend, hostGwFactory, HostGwPlanCache, planHostGw, type HostGwPlanEnv } from './hostgw-backend';

@@ -63,8 +63,10 @@ export interface DataplaneDiff {
   conflicts: RouteConflict[];
   /** Desired objects already present and equal. */
   unchanged: number;
-  /** The desired objects' keys (the first of duplicates counts) */
-  wanted: WantedIndex;
+  /** Desired objects skipped because an earlier one had their key (the reconciler runs no scoped diff after such a run). */
+  duplicates: number;
+  /** The desired objects' keys (the first of duplicates counts); the reconciler's next scoped diff changes them in place */
+  wanted: MutableWanted;
 }
 
 /** The kernel gives an IPv6 route metric 1024 when none is set (IPv4: 0). */
@@ -150,6 +152,13 @@ export interface WantedIndex {
   fdb: ReadonlyMap<number, ReadonlySet<string>>;
 }
 
+/** A WantedIndex its owner changes in place (diff-changed.ts). */
+export interface MutableWanted extends WantedIndex {
+  routes: Set<string>;
+  neighbours: Map<number, Set<string>>;
+  fdb: Map<number, Set<string>>;
+}
+
 export function perDeviceGet<T>(m: ReadonlyMap<number, ReadonlyMap<string, T>>, index: number, k: string): T | undefined {
   return m.get(index)?.get(k);
 }
@@ -221,6 +230,7 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
   const routes: DiffOp[] = [];
   const conflicts: RouteConflict[] = [];
   let unchanged = 0;
+  let duplicates = 0;
 
   // Routes, neighbours and FDB in one pass over the parts; the op lists keep the per-kind order.
   const wantedRoutes = new Set<string>();
@@ -232,7 +242,10 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
   for (const part of desired) {
     for (const want of part.routes) {
       const k = routeKey(want);
-      if (wantedRoutes.has(k)) continue;
+      if (wantedRoutes.has(k)) {
+        duplicates++;
+        continue;
+      }
       wantedRoutes.add(k);
       const have = current.ours.get(k);
       if (have) {
@@ -248,7 +261,10 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
       routes.push({ action: 'add', object: { kind: 'route', value: want } });
     }
     for (const want of part.neighbours) {
-      if (!addWanted(wantedNeigh, want.index, want.ip)) continue;
+      if (!addWanted(wantedNeigh, want.index, want.ip)) {
+        duplicates++;
+        continue;
+      }
       const have = perDeviceGet(current.neighbours, want.index, want.ip);
       if (!have) neighOps.push({ action: 'add', object: { kind: 'neighbour', value: want } });
       else if (neighbourMatches(want, have)) unchanged++;
@@ -256,7 +272,10 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
     }
     // FDB entries on owned devices: one remote per MAC; extra remotes of a wanted MAC are deleted.
     for (const want of part.fdb) {
-      if (!addWanted(wantedFdb, want.index, want.mac)) continue;
+      if (!addWanted(wantedFdb, want.index, want.mac)) {
+        duplicates++;
+        continue;
+      }
       const have = perDeviceGet(current.fdb, want.index, want.mac) ?? [];
       // keep the matching remote, else the first one (a replace rewrites it in place)
       const keep = have.find((e) => fdbMatches(want, e)) ?? have[0];
@@ -289,6 +308,7 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
     ops: [...deletes, ...l2, ...routes],
     conflicts,
     unchanged,
+    duplicates,
     wanted: { routes: wantedRoutes, neighbours: wantedNeigh, fdb: wantedFdb },
   };
 }

@@ -44,6 +44,11 @@ export class KernelView {
   private trusted = false;
   private dumping = false;
   private changedWhileDumping = false;
+  /**
+   * Objects (by kind and key) that events changed since the last settle()
+   * and no ack of ours explained: changes from outside the reconciler.
+   */
+  private readonly unexplained = new Set<string>();
 
   /**
    * `visible`: whether a main-table route is one the reconciler's dump keeps (its scope);
@@ -54,6 +59,23 @@ export class KernelView {
   /** The view can stand in for a dump. */
   get fresh(): boolean {
     return this.trusted;
+  }
+
+  /**
+   * How many objects events changed since the last settle() that no ack of
+   * ours explained. An event that only confirms what the view holds (the
+   * echo of our own write after its ack) changes nothing; an echo that comes
+   * before its ack is explained by the ack (applied). 0: nothing from outside
+   * moved the kernel since the last diff read the view (the reconciler's
+   * scoped runs rely on it).
+   */
+  get unexplainedChanges(): number {
+    return this.unexplained.size;
+  }
+
+  /** A diff has just read the view: what events changed up to now is in it. */
+  settle(): void {
+    this.unexplained.clear();
   }
 
   /** Stop trusting the view until the next full run (events were lost). */
@@ -112,16 +134,19 @@ export class KernelView {
         this.touched();
         const k = routeKey(r);
         if (ev.type === 'route-deleted') {
-          this.index.ours.delete(k);
-          this.index.foreign.delete(k);
+          // (both deletes run: a slot holds one route, whichever map it is in)
+          if (Number(this.index.ours.delete(k)) + Number(this.index.foreign.delete(k)) > 0) this.unexplained.add(`route|${k}`);
           return;
         }
         // one route per slot, as the events tell it: the new one replaces whichever was there
         const ours = r.protocol === this.protocol;
-        (ours ? this.index.foreign : this.index.ours).delete(k);
+        if ((ours ? this.index.foreign : this.index.ours).delete(k)) this.unexplained.add(`route|${k}`);
         const m = ours ? this.index.ours : this.index.foreign;
         const had = m.get(k);
-        if (!had || had.protocol !== r.protocol || !routeMatches(had, r)) m.set(k, r);
+        if (!had || had.protocol !== r.protocol || !routeMatches(had, r)) {
+          m.set(k, r);
+          this.unexplained.add(`route|${k}`);
+        }
         return;
       }
       case 'neigh-added':
@@ -130,11 +155,14 @@ export class KernelView {
         if (!this.owned.has(n.index)) return;
         this.touched();
         if (ev.type === 'neigh-deleted') {
-          this.index.neighbours.get(n.index)?.delete(n.ip);
+          if (this.index.neighbours.get(n.index)?.delete(n.ip) === true) this.unexplained.add(`neighbour|${n.index}|${n.ip}`);
           return;
         }
         const had = perDeviceGet(this.index.neighbours, n.index, n.ip);
-        if (!had || !neighbourMatches(had, n)) perDeviceSet(this.index.neighbours, n.index, n.ip, n);
+        if (!had || !neighbourMatches(had, n)) {
+          perDeviceSet(this.index.neighbours, n.index, n.ip, n);
+          this.unexplained.add(`neighbour|${n.index}|${n.ip}`);
+        }
         return;
       }
       case 'fdb-added':
@@ -143,7 +171,7 @@ export class KernelView {
         if (!this.owned.has(e.index)) return;
         this.touched();
         if (ev.type === 'fdb-deleted') {
-          this.deleteRemote(e);
+          if (this.deleteRemote(e)) this.unexplained.add(`fdb|${e.index}|${e.mac}`);
           return;
         }
         // An entry for a MAC that has another remote here: an append, or a
@@ -151,7 +179,7 @@ export class KernelView {
         // the next run dumps. (Our own replaces were applied at their ack.)
         const remotes = perDeviceGet(this.index.fdb, e.index, e.mac);
         if (remotes && !remotes.some((o) => sameRemote(o, e))) this.trusted = false;
-        this.addRemote(e);
+        if (this.addRemote(e)) this.unexplained.add(`fdb|${e.index}|${e.mac}`);
         return;
       }
       case 'link-deleted':
@@ -167,6 +195,10 @@ export class KernelView {
   /** One of the reconciler's own writes succeeded (its ack came): apply it now, the event may come later. */
   applied(op: DiffOp): void {
     const o = op.object;
+    // our write decided what the kernel holds in this slot: an event of it that came before this ack is explained
+    if (this.unexplained.size > 0) {
+      this.unexplained.delete(o.kind === 'route' ? `route|${routeKey(o.value)}` : o.kind === 'neighbour' ? `neighbour|${o.value.index}|${o.value.ip}` : `fdb|${o.value.index}|${o.value.mac}`);
+    }
     if (o.kind === 'route') {
       const k = routeKey(o.value);
       if (op.action === 'delete') {
@@ -186,23 +218,28 @@ export class KernelView {
     }
   }
 
-  /** Add or update one remote of a MAC (an equal one already there stays). */
-  private addRemote(e: FdbEntry): void {
+  /** Add or update one remote of a MAC (an equal one already there stays); whether that changed the view. */
+  private addRemote(e: FdbEntry): boolean {
     const remotes = perDeviceGet(this.index.fdb, e.index, e.mac);
     if (!remotes) {
       perDeviceSet(this.index.fdb, e.index, e.mac, [e]);
-      return;
+      return true;
     }
     const i = remotes.findIndex((o) => sameRemote(o, e));
     if (i < 0) remotes.push(e);
     else if (!fdbMatches(remotes[i]!, e)) remotes[i] = e;
+    else return false;
+    return true;
   }
 
-  private deleteRemote(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): void {
+  /** Remove one remote of a MAC; whether it was there. */
+  private deleteRemote(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): boolean {
     const byMac = this.index.fdb.get(e.index);
-    const rest = (byMac?.get(e.mac) ?? []).filter((o) => !sameRemote(o, e));
+    const had = byMac?.get(e.mac) ?? [];
+    const rest = had.filter((o) => !sameRemote(o, e));
     if (rest.length > 0) byMac!.set(e.mac, rest);
     else byMac?.delete(e.mac);
+    return rest.length !== had.length;
   }
 
   private touched(untrust = false): void {

@@ -17,6 +17,16 @@
  * against the same objects, so they write the same (integration test
  * reconcile-delta).
  *
+ * A view run may also be scoped (diff-changed.ts): when the last run left
+ * the kernel exactly as desired (no failed write, no conflict, no duplicate
+ * key) and no event from outside changed the view since that run's diff
+ * read it (an echo of our own write is explained by its ack), only the peers
+ * whose plan changed are diffed, so a join costs that peer's objects, not
+ * every peer's (the desired set is still computed whole: the backend sees
+ * the full peer set, and the plans are compared by identity, which the
+ * backends' plan caches keep, or by content). The periodic resync dumps and
+ * diffs everything, as before (unit test: scoped diffs equal full ones).
+ *
  * Triggers, all coalesced into runs (one run at a time; a request during a
  * run causes exactly one more run after it):
  *   - setPeers (a burst in one tick → one run);
@@ -32,15 +42,16 @@ import { RTPROT_KNIT, type NetlinkEvent, type Subscription } from '../../netlink
 import type { Lease } from '../../store';
 import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
-import { diffIndexed, indexCurrent, type CurrentObjects, type IndexedCurrent } from './diff';
+import { diffIndexed, indexCurrent, type CurrentObjects, type DataplaneDiff, type IndexedCurrent, type MutableWanted } from './diff';
+import { diffChanged, planChange } from './diff-changed';
 import { eventNeedsRun, type WantedObjects } from './event-filter';
 import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
 import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
-import { describeObject, peerStatuses, peersInSync, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
+import { describeObject, peerObjectsGood, peerStatuses, peersInSync, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
 import type { FdbEntry, Neighbour, Route } from '../../netlink';
-import type { DataplaneSource, DesiredDataplane, ReconcilerNetlink, SetupResult } from './types';
+import type { DataplaneSource, DesiredDataplane, PeerPlan, ReconcilerNetlink, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
 const PROGRAMMED: ObjectOutcome = Object.freeze({ state: 'programmed' as const });
@@ -116,10 +127,20 @@ export class Reconciler {
   private readonly view: KernelView | undefined;
   /** the next run must dump (resync, retry, explicit run, lost events) */
   private dumpNext = true;
+  /** the last run's plans by subnet, and its wanted keys (a scoped diff starts from both) */
+  private lastPlans = new Map<string, PeerPlan>();
+  private lastRefused = new Set<string>();
+  /** the subnets a scoped last run changed (lastRunScope) */
+  private scope: readonly string[] | undefined;
+  private wantedSets: MutableWanted = { routes: new Set(), neighbours: new Map(), fdb: new Map() };
+  /** the last run left the kernel exactly as desired, so the next view run may be scoped */
+  private scopedOk = false;
+  /** the owned devices at the last run */
+  private lastOwned: readonly number[] = [];
 
   /** Totals since construction. */
   readonly stats: ReconcilerStats = {
-    runs: 0, viewRuns: 0, writes: 0, failedWrites: 0, setups: 0, lastDurationMs: 0, lastWrites: 0, peers: 0, refusedPeers: 0, conflicts: 0,
+    runs: 0, viewRuns: 0, scopedRuns: 0, writes: 0, failedWrites: 0, setups: 0, lastDurationMs: 0, lastWrites: 0, peers: 0, refusedPeers: 0, conflicts: 0,
   };
 
   constructor(opts: ReconcilerOptions) {
@@ -232,6 +253,23 @@ export class Reconciler {
     return peersInSync(this.lastDesired, this.outcomes, this.badOutcomes > 0);
   }
 
+  /** inSync() of one subnet (false when the last run had no plan for it); O(its objects). */
+  inSyncOf(subnet: string): boolean {
+    const p = this.lastPlans.get(subnet);
+    if (p === undefined || this.lastRefused.has(subnet)) return false;
+    return this.badOutcomes === 0 || peerObjectsGood(p, this.outcomes);
+  }
+
+  /**
+   * The subnets whose inSync() verdict the last run may have changed, or
+   * undefined for "any": a scoped run (only these peers' plans changed, and
+   * the run before left every peer in sync) names them; any other run,
+   * finished or failed, does not. Lets Watch follow a join in O(1).
+   */
+  lastRunScope(): readonly string[] | undefined {
+    return this.scope;
+  }
+
   /** Per-peer objects and whether they matched at the last run (no netlink call). */
   status(): ReconcilerStatus {
     return {
@@ -301,8 +339,12 @@ export class Reconciler {
   private async runOnce(): Promise<ReconcileStats> {
     const t0 = this.clock.now();
     const run: ReconcileStats = {
-      writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, fromView: false, durationMs: 0,
+      writes: 0, added: 0, replaced: 0, deleted: 0, failed: 0, unchanged: 0, conflicts: 0, setupRan: false, fromView: false, scoped: false, durationMs: 0,
     };
+    // whatever happens in this run, the next one is scoped only if this one ends with the kernel as desired
+    const mayScope = this.scopedOk;
+    this.scopedOk = false;
+    this.scope = undefined;
     if (this.needSetup) {
       this.needSetup = false;
       try {
@@ -341,8 +383,25 @@ export class Reconciler {
       this.view?.reset(index, owned);
       current = index;
     }
+    const plans = new Map<string, PeerPlan>();
+    for (const p of desired.peers) plans.set(p.subnet, p);
+    let diff: DataplaneDiff | undefined;
+    let scope: string[] | undefined;
+    if (fromView && mayScope && plans.size === desired.peers.length && this.view!.unexplainedChanges === 0 && sameDevices(owned, this.lastOwned)) {
+      const change = planChange(this.lastPlans, plans);
+      diff = diffChanged(change, current, this.wantedSets);
+      if (diff) {
+        run.scoped = true;
+        this.stats.scopedRuns++;
+        scope = [...change.before, ...change.after].map((p) => p.subnet);
+      }
+    }
     // The peer plans go to the diff as they are (no flat copy of 30 000 objects per run).
-    const diff = diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
+    diff ??= diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
+    this.wantedSets = diff.wanted;
+    // The diff has read the kernel as the view holds it now (no await since):
+    // changes from outside from here on make the next run a full one.
+    this.view?.settle();
     // The new wanted sets take effect BEFORE this run's writes: the netlink
     // events of our own deletes (a peer that left) arrive while or after we
     // write, and must not read as "deleted from outside" (they are not wanted
@@ -384,8 +443,19 @@ export class Reconciler {
     run.durationMs = this.clock.now() - t0;
 
     this.lastDesired = desired;
+    this.lastPlans = plans;
+    this.lastRefused = new Set(desired.refused.map((r) => r.subnet));
     this.outcomes = outcomes;
     this.badOutcomes = bad;
+    this.scope = scope;
+    // After this run the kernel holds exactly the desired objects when every
+    // write went through, nothing was in conflict and no two plans shared a
+    // key (plans sharing a subnet count as that too): then the next view run
+    // may diff only what changes, unless something from outside changed the
+    // kernel meanwhile (the view counts that: unexplainedChanges).
+    this.scopedOk = run.failed === 0 && diff.conflicts.length === 0 && diff.duplicates === 0 && plans.size === desired.peers.length
+      && this.view?.fresh === true;
+    this.lastOwned = owned;
 
     const s = this.stats;
     s.runs++;
@@ -421,4 +491,9 @@ export class Reconciler {
       this.log.warn('route not programmed: a route knit does not own uses the same destination', c);
     });
   }
+}
+
+/** The same ifindexes in the same order (backends list their devices in a fixed order). */
+function sameDevices(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -29,6 +29,8 @@ export interface ReconcileStats {
   setupRan: boolean;
   /** diffed against the kernel view (kernel-view.ts) instead of a fresh dump */
   fromView: boolean;
+  /** a view run that diffed only the peers whose plans changed (diff-changed.ts) */
+  scoped: boolean;
   durationMs: number;
 }
 
@@ -37,6 +39,8 @@ export interface ReconcilerStats {
   runs: number;
   /** runs that diffed against the kernel view instead of dumping */
   viewRuns: number;
+  /** of those, runs that diffed only the changed peers' plans */
+  scopedRuns: number;
   writes: number;
   failedWrites: number;
   setups: number;

@@ -6,7 +6,7 @@
  */
 import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import type { KernelObject, ObjectKind } from './diff';
-import type { DesiredDataplane, PeerMode } from './types';
+import type { DesiredDataplane, PeerMode, PeerPlan } from './types';
 
 /** Outcome of one desired object at the last run. */
 export type ObjectState =
@@ -91,6 +91,11 @@ export function describeObject(o: KernelObject): string {
   }
 }
 
+/** Every object of the plan is 'ok' or 'programmed' at the last run. */
+export function peerObjectsGood(p: PeerPlan, outcomes: Outcomes): boolean {
+  return p.neighbours.every((n) => good(outcomes, n)) && p.fdb.every((e) => good(outcomes, e)) && p.routes.every((r) => good(outcomes, r));
+}
+
 /**
  * Only the verdict of peerStatuses, per peer subnet: what Watch needs after
  * every run, without describing every object (at 10 000 peers, 30 000
@@ -100,9 +105,7 @@ export function peersInSync(desired: DesiredDataplane, outcomes: Outcomes, anyBa
   const out = new Map<string, boolean>();
   for (const p of desired.peers) {
     // without a failed or conflicting object (the caller counted them) every peer is in sync
-    out.set(p.subnet, !anyBad || (p.neighbours.every((n) => good(outcomes, n))
-      && p.fdb.every((e) => good(outcomes, e))
-      && p.routes.every((r) => good(outcomes, r))));
+    out.set(p.subnet, !anyBad || peerObjectsGood(p, outcomes));
   }
   for (const r of desired.refused) out.set(r.subnet, false);
   return out;
