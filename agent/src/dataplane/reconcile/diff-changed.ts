@@ -23,7 +23,7 @@
  */
 import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import type { PeerPlan } from './types';
-import { fdbMatches, neighbourMatches, perDeviceGet, routeKey, routeMatches } from './diff';
+import { addWanted as add, fdbMatches, neighbourMatches, perDeviceGet, routeKey, routeMatches } from './diff';
 import type { DataplaneDiff, DesiredObjects, DiffOp, IndexedCurrent, MutableWanted, RouteConflict } from './diff';
 
 /** The plans that changed since the last run, by subnet: as the last run had them, and as they are now. */
@@ -42,18 +42,6 @@ interface Keys {
 }
 
 const has = (m: ReadonlyMap<number, ReadonlySet<string>>, index: number, k: string): boolean => m.get(index)?.has(k) === true;
-
-/** Adds k; false when it was there already. */
-function add(m: Map<number, Set<string>>, index: number, k: string): boolean {
-  let d = m.get(index);
-  if (!d) {
-    d = new Set();
-    m.set(index, d);
-  }
-  if (d.has(k)) return false;
-  d.add(k);
-  return true;
-}
 
 /** The plans' keys; undefined when two of their objects share one. */
 function keysOf(plans: readonly DesiredObjects[]): Keys | undefined {

@@ -172,7 +172,8 @@ export function perDeviceSet<T>(m: PerDevice<T>, index: number, k: string, v: T)
   d.set(k, v);
 }
 
-function addWanted(m: Map<number, Set<string>>, index: number, k: string): boolean {
+/** Adds key `k` under device `index`; false when it was there already (a duplicate). */
+export function addWanted(m: Map<number, Set<string>>, index: number, k: string): boolean {
   let d = m.get(index);
   if (!d) {
     d = new Set();
