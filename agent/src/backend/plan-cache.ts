@@ -27,6 +27,16 @@ export class PlanCache<T> {
   }
 }
 
+/** The outcome of `lease` from `outcomes` (a PlanCache's), planned and kept there when missing. */
+export function cachedPlan<T>(outcomes: WeakMap<Lease, T> | undefined, lease: Lease, plan: (lease: Lease) => T): T {
+  let o = outcomes?.get(lease);
+  if (o === undefined) {
+    o = plan(lease);
+    outcomes?.set(lease, o);
+  }
+  return o;
+}
+
 /** Connected prefixes as part of an environment key. */
 export function prefixesKey(v4: readonly Ipv4Cidr[], v6: readonly Cidr[]): string {
   return [...v4.map((p) => `${p.network}/${p.prefixLength}`), ...v6.map((p) => `${p.network}/${p.prefixLength}`)].join(',');

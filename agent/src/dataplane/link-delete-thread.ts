@@ -37,8 +37,7 @@ export class ThreadedLinkDeleter {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
   private readonly fallback: LinkDeleter;
-  /** the deletions' ends (stats: at the event or at the ack) */
-  readonly unlisted: UnlistedLinks;
+  private readonly unlisted: UnlistedLinks;
 
   /** `nl` (knitd's own namespace) hears the links leave; it deletes only if the worker is gone. */
   constructor(nl: Pick<Handle, 'linkDel' | 'linkSetGroup' | 'linkDelGroup' | 'subscribe'>, private readonly log: Logger) {

@@ -248,16 +248,10 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
   /** Adds `l` to the candidate at its place by subnet; false (nothing changed) if its sort key ties another's. */
   private accept(l: Lease): boolean {
     const k = sortKeyOf(l);
-    let lo = 0;
-    let hi = this.candidate.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const m = sortKeyOf(this.candidate[mid]!);
-      if (m === k) return false; // the full sort keeps revision order among ties: let it
-      if (m < k) lo = mid + 1;
-      else hi = mid;
-    }
-    this.candidate.splice(lo, 0, l);
+    const at = this.firstAtOrAfter(k);
+    // the full sort keeps revision order among ties: let it
+    if (at < this.candidate.length && sortKeyOf(this.candidate[at]!) === k) return false;
+    this.candidate.splice(at, 0, l);
     this.accepted.set(l.subnet, l);
     this.useIp(l.publicIp, l.nodeName);
     if (l.publicIpv6 !== undefined) this.useIp(l.publicIpv6, l.nodeName);
@@ -265,7 +259,17 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
   }
 
   private unaccept(l: Lease): void {
-    const k = sortKeyOf(l);
+    // the accepted lease is in the candidate; the scan only guards against a tie of keys
+    let i = this.firstAtOrAfter(sortKeyOf(l));
+    while (i < this.candidate.length && this.candidate[i] !== l) i++;
+    if (i < this.candidate.length) this.candidate.splice(i, 1);
+    this.accepted.delete(l.subnet);
+    this.releaseIp(l.publicIp);
+    if (l.publicIpv6 !== undefined) this.releaseIp(l.publicIpv6);
+  }
+
+  /** Binary search: the index of the first candidate whose sort key is not below `k`. */
+  private firstAtOrAfter(k: number | bigint): number {
     let lo = 0;
     let hi = this.candidate.length;
     while (lo < hi) {
@@ -273,13 +277,7 @@ export class PeerTracker extends EventEmitter<PeerTrackerEvents> {
       if (sortKeyOf(this.candidate[mid]!) < k) lo = mid + 1;
       else hi = mid;
     }
-    // the accepted lease is in the candidate; the scan only guards against a tie of keys
-    let i = lo;
-    while (i < this.candidate.length && this.candidate[i] !== l) i++;
-    if (i < this.candidate.length) this.candidate.splice(i, 1);
-    this.accepted.delete(l.subnet);
-    this.releaseIp(l.publicIp);
-    if (l.publicIpv6 !== undefined) this.releaseIp(l.publicIpv6);
+    return lo;
   }
 
   private useIp(a: string, nodeName: string): void {

@@ -23,7 +23,7 @@ import { RTPROT_KNIT, type Handle, type Link } from '../../netlink';
 import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, PeerPlan, RefusedPeer, SetupResult } from '../types';
 import { readUnderlay } from '../device-ensure';
-import { PlanCache, prefixesKey } from '../plan-cache';
+import { cachedPlan, PlanCache, prefixesKey } from '../plan-cache';
 import { describePrefixes, onSegment6, onSegmentAny, refuseForType } from '../peer-checks';
 import { parseHostGwConfig } from './config';
 
@@ -98,11 +98,7 @@ export function planHostGw(peers: readonly Lease[], env: HostGwPlanEnv, cache?: 
   const out: DesiredDataplane = { peers: [], refused: [] };
   const outcomes = cache?.forEnv(envKey(env));
   for (const lease of peers) {
-    let o = outcomes?.get(lease);
-    if (o === undefined) {
-      o = planPeer(lease, env);
-      outcomes?.set(lease, o);
-    }
+    const o = cachedPlan(outcomes, lease, (l) => planPeer(l, env));
     // the refused IPv6 side of a routed peer comes first, as it always did
     for (const r of o.refused) out.refused.push(r);
     if (o.plan) out.peers.push(o.plan);

@@ -32,7 +32,7 @@ import { RTPROT_KNIT } from '../../netlink';
 import type { Lease } from '../../store';
 import type { DesiredDataplane, PeerPlan } from '../../dataplane/reconcile/types';
 import { onSegment6, onSegmentAny, refuseForType, subnetZero } from '../peer-checks';
-import { PlanCache, prefixesKey } from '../plan-cache';
+import { cachedPlan, PlanCache, prefixesKey } from '../plan-cache';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -114,11 +114,7 @@ export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv, cache?: Vx
   const macOwner = new Map<string, string>([[env.ownVtepMac, 'this node']]);
   const outcomes = cache?.forEnv(envKey(env));
   for (const lease of peers) {
-    let outcome = outcomes?.get(lease);
-    if (outcome === undefined) {
-      outcome = planPeer(lease, env);
-      outcomes?.set(lease, outcome);
-    }
+    const outcome = cachedPlan(outcomes, lease, (l) => planPeer(l, env));
     if ('refused' in outcome) {
       out.refused.push({ subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp, reason: outcome.refused });
       continue;
