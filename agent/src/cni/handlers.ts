@@ -239,15 +239,16 @@ export class KnitCniHandlers implements CniHandlers {
       durable.add(this.deps.endpoints.put(endpoint));
       undo.push(() => this.deps.endpoints.remove(containerId, ifname));
 
-      const bridge = await ensureBridge(this.deps.nl, {
+      // The bridge is checked while attachContainer reads the container's namespace; the veth waits for it.
+      const bridgeIndex = ensureBridge(this.deps.nl, {
         name: node.bridge, gatewayCidr: `${node.gateway}/${node.prefixLength}`, mtu: node.mtu,
         ...(node.ipv6 ? { gatewayCidr6: `${node.ipv6.gateway}/${node.ipv6.prefixLength}` } : {}),
-      }, this.log);
+      }, this.log).then((b) => b.link.index);
       const mtu = req.conf.mtu ?? node.mtu;
       let att;
       try {
         att = await attachContainer(this.deps.nl, this.deps.openNetns, {
-          containerId, ifname, netns, bridgeIndex: bridge.link.index, addressCidr, mac: endpoint.mac,
+          containerId, ifname, netns, bridgeIndex, addressCidr, mac: endpoint.mac,
           gateway: node.gateway, mtu, routes: req.conf.routes ?? [], subnet: mustParseCidrAny(ipam.subnet),
           networkCidr: node.cidr, ...(ipv6 ? { ipv6 } : {}),
         }, this.log);

@@ -12,14 +12,18 @@ import { hasErrorCode } from '../base';
 import type { Handle, Link, Route } from '../netlink';
 import type { Logger } from '../log/logger';
 import { hostVethName } from './veth-name';
-import { cidrContainsAddress, formatCidrAny, mustParseCidrAny, parseIp, type Cidr } from '../net/ip';
+import { cidrContainsAddress, formatCidrAny, mustParseCidrAny, parseIp, type Cidr, type IpAddress } from '../net/ip';
 
 export interface AttachSpec {
   containerId: string;
   ifname: string;
   /** path of the container's network namespace */
   netns: string;
-  bridgeIndex: number;
+  /**
+   * The bridge's index, or the check of the bridge still under way: the
+   * namespace's reads go on meanwhile, and the veth waits for it.
+   */
+  bridgeIndex: number | Promise<number>;
   /** container address with prefix length, e.g. "10.244.1.5/24" (IPv6 in an IPv6-only cluster, added with nodad) */
   addressCidr: string;
   /** the container end's MAC (default: the kernel's random one) */
@@ -89,64 +93,83 @@ export class HostVethExistsError extends Error {
   }
 }
 
+/** 127.0.0.0/8 and ::1: what a fresh namespace's loopback may hold. */
+function isLoopback(ip: IpAddress): boolean {
+  return ip.family === 4 ? ip.value >> 24n === 127n : ip.value === 1n;
+}
+
 /**
- * Creates the attachment. Looks into the namespace first and refuses, before
- * creating anything, when it already has an address inside `subnet`
- * (AlreadyOnNetworkError) or a link named `ifname` (IfnameTakenError); an
- * existing host veth of the same name is never touched (HostVethExistsError).
+ * Creates the attachment. Refuses, creating nothing, when the namespace
+ * already has an address inside `subnet` (AlreadyOnNetworkError, read before
+ * the veth) or a link named `ifname` (IfnameTakenError, the kernel's refusal
+ * of the veth); an existing host veth of the same name is never touched
+ * (HostVethExistsError).
  */
 export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: AttachSpec & { subnet: Cidr }, log: Logger): Promise<Attachment> {
   const hostName = hostVethName(spec.containerId, spec.ifname);
+  const bridgeIndex = Promise.resolve(spec.bridgeIndex);
+  // Its failure is reported where it is awaited; a refusal found first in the namespace must not leave it unhandled.
+  bridgeIndex.catch(() => undefined);
   const inside = openNetns(spec.netns);
   try {
     const primaryV6 = spec.subnet.family === 6;
-    // Everything read inside the namespace is read up front, at once: the new veth changes none of it
-    // (an address gives its interface a connected route, never a default one).
-    const [links, addrs, defaults] = await Promise.all([
-      inside.linkList(),
-      inside.addrList(),
-      Promise.all([primaryV6 ? 6 : 4, ...(spec.ipv6 ? [6] : [])].map((family) => inside.routeList({ family: family as 4 | 6 }))),
-    ]);
-    const hasDefault = defaults[0]!.some((r) => r.dst === (primaryV6 ? '::/0' : '0.0.0.0/0'));
-    const hasDefault6 = spec.ipv6 !== undefined && defaults[defaults.length - 1]!.some((r) => r.dst === '::/0');
+    // Everything read inside the namespace is read before the veth exists: the veth changes none of it (an
+    // address gives its interface a connected route, never a default one). A taken CNI_IFNAME needs no read:
+    // the kernel refuses the veth for it, creating neither end.
+    const addrs = await inside.addrList();
     // The IPv6 subnet is the address's prefix with the host bits cleared.
     const net6 = spec.ipv6 === undefined ? undefined : mustParseCidrAny(spec.ipv6.addressCidr, false);
+    let addressed = false;
     for (const a of addrs) {
       const ip = parseIp(a.cidr.split('/')[0] ?? '');
       const on = ip === undefined ? undefined : [spec.subnet, net6].find((n) => n !== undefined && cidrContainsAddress(n, ip));
       if (on !== undefined) {
-        throw new AlreadyOnNetworkError(spec.netns, links.find((l) => l.index === a.index)?.name ?? `#${a.index}`, a.cidr, formatCidrAny(on));
+        throw new AlreadyOnNetworkError(spec.netns, (await inside.linkByIndex(a.index))?.name ?? `#${a.index}`, a.cidr, formatCidrAny(on));
       }
+      addressed ||= ip === undefined || !isLoopback(ip);
     }
-    if (links.some((l) => l.name === spec.ifname)) throw new IfnameTakenError(spec.netns, spec.ifname);
+    // Routes only where an interface has an address: a fresh container's namespace (loopback at most) has no
+    // route a default could leave through. (A device-only default route on an interface with no address at
+    // all, IPv6 off, is not looked for: the container's own default route then fails to add or sits beside it.)
+    const defaults = addressed
+      ? await Promise.all([primaryV6 ? 6 : 4, ...(spec.ipv6 ? [6] : [])].map((family) => inside.routeList({ family: family as 4 | 6 })))
+      : [];
+    const hasDefault = defaults[0]?.some((r) => r.dst === (primaryV6 ? '::/0' : '0.0.0.0/0')) === true;
+    const hasDefault6 = spec.ipv6 !== undefined && defaults[defaults.length - 1]?.some((r) => r.dst === '::/0') === true;
+    const masterIndex = await bridgeIndex;
     let hostVeth: Link;
     try {
-      hostVeth = await nl.vethAdd({ name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu, ...(spec.mac !== undefined ? { peerMac: spec.mac } : {}) });
+      // The host end comes up on the bridge in the same request (the kernel does both before it answers).
+      hostVeth = await nl.vethAdd({
+        name: hostName, peerName: spec.ifname, peerNetns: spec.netns, mtu: spec.mtu, masterIndex, up: true,
+        ...(spec.mac !== undefined ? { peerMac: spec.mac } : {}),
+      });
     } catch (err) {
       // EEXIST: nothing was created; say which end exists, touch neither.
-      if (hasErrorCode(err, 'EEXIST') && await nl.linkByName(hostName)) throw new HostVethExistsError(hostName);
+      if (hasErrorCode(err, 'EEXIST')) {
+        if (await nl.linkByName(hostName)) throw new HostVethExistsError(hostName);
+        throw new IfnameTakenError(spec.netns, spec.ifname);
+      }
       throw err;
     }
     try {
-      // The host end and the container end are set up side by side (two sockets, two namespaces).
-      const hostEnd = (async () => {
-        await nl.linkSetMaster(hostVeth.index, spec.bridgeIndex);
-        await nl.linkSetHairpin(hostVeth.index, true);
-        await nl.linkSetUp(hostVeth.index);
-      })();
-      const containerEnd = (async () => {
-        const container = await inside.linkByName(spec.ifname);
-        if (!container) throw new Error(`container end ${spec.ifname} not found in ${spec.netns} after creating it`);
-        // nodad: usable the moment ADD returns, not tentative for a second (knit's IPAM made it unique).
-        await inside.addrAdd(container.index, spec.addressCidr, primaryV6 ? { noDad: true } : undefined);
-        if (spec.ipv6) await inside.addrAdd(container.index, spec.ipv6.addressCidr, { noDad: true });
-        await inside.linkSetUp(container.index);
-        return container;
-      })();
-      const [hostDone, containerDone] = await Promise.allSettled([hostEnd, containerEnd]);
-      if (hostDone.status === 'rejected') throw hostDone.reason;
-      if (containerDone.status === 'rejected') throw containerDone.reason;
-      const container = containerDone.value;
+      // The read-back names the peer's index in the container's namespace: no lookup there.
+      const peerIndex = hostVeth.peerIndex;
+      if (peerIndex === undefined) throw new Error(`veth ${hostName}: the kernel did not report its peer's index`);
+      const container: Link = {
+        index: peerIndex, name: spec.ifname, kind: 'veth', mtu: spec.mtu, up: true, ...(spec.mac !== undefined ? { mac: spec.mac.toLowerCase() } : {}),
+      };
+      // The host end's hairpin and the container end's addresses and up-state are set side by side (two sockets,
+      // two namespaces). Addresses and up go in either order: an address on an up link, or a link coming up
+      // with its address, gets its subnet's route either way.
+      // nodad: usable the moment ADD returns, not tentative for a second (knit's IPAM made it unique).
+      const settled = await Promise.allSettled([
+        nl.linkSetHairpin(hostVeth.index, true),
+        inside.addrAdd(peerIndex, spec.addressCidr, primaryV6 ? { noDad: true } : undefined),
+        ...(spec.ipv6 ? [inside.addrAdd(peerIndex, spec.ipv6.addressCidr, { noDad: true })] : []),
+        inside.linkSetUp(peerIndex),
+      ]);
+      for (const done of settled) if (done.status === 'rejected') throw done.reason;
       const any = primaryV6 ? '::/0' : '0.0.0.0/0';
       const first = hasDefault && spec.networkCidr !== undefined ? spec.networkCidr : any;
       const routes: Route[] = [{ dst: first, gateway: spec.gateway, index: container.index }];
@@ -166,7 +189,7 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
       // Independent of each other (each via its family's gateway on the connected subnet); the undo below removes them all with the veth.
       const added = await Promise.allSettled(routes.map((r) => inside.routeAdd(r)));
       for (const a of added) if (a.status === 'rejected') throw a.reason;
-      return { hostVeth: { ...hostVeth, masterIndex: spec.bridgeIndex, up: true }, container: { ...container, up: true }, routes };
+      return { hostVeth: { ...hostVeth, hairpin: true }, container, routes };
     } catch (err) {
       // Deleting the host end removes the container end with it.
       await nl.linkDel(hostVeth.index).catch((delErr: unknown) =>

@@ -93,7 +93,9 @@ export function vethInfo(peer: VethPeerSpec): Buffer {
   if (peer.netnsFd !== undefined) peerAttrs.push([IFLA_NET_NS_FD, u32(peer.netnsFd)]);
   if (peer.mac) peerAttrs.push([IFLA_ADDRESS, peer.mac]);
   if (peer.mtu !== undefined) peerAttrs.push([IFLA_MTU, u32(peer.mtu)]);
-  const ifinfomsg = Buffer.alloc(16); // family, type, index, flags, change: all zero
+  // family, type, index, flags, change: all zero. Not IFF_UP: the kernel configures the peer before the
+  // pair is linked, and opening a veth without its peer fails (ENOTCONN).
+  const ifinfomsg = Buffer.alloc(16);
   return kindInfo('veth', [[VETH_INFO_PEER, Buffer.concat([ifinfomsg, encodeAttrs(peerAttrs)])]]);
 }
 

@@ -129,6 +129,10 @@ export interface CreateVeth {
   mtu?: number;
   mac?: string;
   peerMac?: string;
+  /** `master BR` at creation: the local end is enslaved by the same request (no separate `link set master`) */
+  masterIndex?: number;
+  /** the local end is created up (the peer cannot be: see vethInfo) */
+  up?: boolean;
 }
 
 export interface CreateVxlan extends VxlanAttrs {

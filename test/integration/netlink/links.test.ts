@@ -100,6 +100,26 @@ describe('netlink: links', () => {
     expect(await h.linkByName('pb0')).to.equal(undefined);
   });
 
+  it('veth with masterIndex and up: the local end is on the bridge and up in the one request, the peer stays down', async () => {
+    const br = await h.bridgeAdd({ name: 'br2' });
+    const v = await h.vethAdd({ name: 'h2', peerName: 'eth2', peerNetns: netnsPath(peerNs), masterIndex: br.index, up: true });
+    expect(v).to.include({ masterIndex: br.index, up: true });
+    expect(ipLink('h2').master).to.equal('br2');
+    expect(ipLink('h2').flags).to.include('UP');
+    // The kernel configures the peer before the pair is linked, so it cannot be created up.
+    expect(ipLink('eth2', peerNs).flags).to.not.include('UP');
+    expect(ipLink('eth2', peerNs).ifindex).to.equal(v.peerIndex);
+    await h.linkDel(v.index);
+    await h.linkDel(br.index);
+  });
+
+  it('veth with a masterIndex that is no link: refused, neither end is left', async () => {
+    const err = await h.vethAdd({ name: 'h3', peerName: 'eth3', peerNetns: netnsPath(peerNs), masterIndex: 999_999, up: true }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.an('error');
+    expect(ipNames(ns)).to.not.include('h3');
+    expect(ipNames(peerNs)).to.not.include('eth3');
+  });
+
   it('bridge port: master, hairpin on/off, nomaster', async () => {
     const br = await h.bridgeAdd({ name: 'br1' });
     const v = await h.vethAdd({ name: 'port0', peerName: 'port0p' });
