@@ -21,10 +21,13 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string>
+#include <vector>
+#include <cstddef>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <dirent.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
@@ -363,6 +366,54 @@ Napi::Value NetlinkDrops(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, mem[SK_MEMINFO_DROPS]);
 }
 
+// netlinkKeepTypes(fd, types): a socket filter (classic BPF) that lets the
+// socket receive only netlink messages of the given nlmsg_type values. An
+// event socket that waits for one kind of notification (RTM_DELLINK) is then
+// not woken, and nothing is read or decoded, for every other event of its
+// multicast group (each container's veth brings about ten link events). Every
+// notification travels in an skb of its own, so testing the first header
+// tests the message. BPF_LD|BPF_H|BPF_ABS loads in network byte order, while
+// the header is in host order: the constants are compared byte-swapped.
+Napi::Value NetlinkKeepTypes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsArray()) {
+    Napi::TypeError::New(env, "netlinkKeepTypes(fd: number, types: number[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Array types = info[1].As<Napi::Array>();
+  const uint32_t n = types.Length();
+  if (n == 0 || n > 32) {
+    Napi::RangeError::New(env, "netlinkKeepTypes: 1..32 message types").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<sock_filter> code;
+  code.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)));
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value v = types.Get(i);
+    if (!v.IsNumber()) {
+      Napi::TypeError::New(env, "netlinkKeepTypes: types must be numbers").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t t = v.As<Napi::Number>().Uint32Value();
+    if (t > 0xffff) {
+      Napi::RangeError::New(env, "netlinkKeepTypes: a message type is 16 bits").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    // equal: jump to the accept at the end (n - 1 - i compares and the reject lie between)
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(static_cast<uint16_t>(t)), static_cast<uint8_t>(n - i), 0));
+  }
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffff));
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(code.size());
+  prog.filter = code.data();
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(SO_ATTACH_FILTER)", "fd " + std::to_string(fd));
+  }
+  return env.Undefined();
+}
+
 // GTSM on accepted connections: IP_MINTTL can only be set on a socket after
 // accept(), when the peer's first segments (its OPEN) may already be queued
 // unchecked. The listener keeps each connection's SYN (TCP_SAVE_SYN), so the
@@ -427,6 +478,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setSaveSyn", Napi::Function::New(env, SetSaveSyn, "setSaveSyn"));
   exports.Set("savedSynTtl", Napi::Function::New(env, SavedSynTtl, "savedSynTtl"));
   exports.Set("netlinkDrops", Napi::Function::New(env, NetlinkDrops, "netlinkDrops"));
+  exports.Set("netlinkKeepTypes", Napi::Function::New(env, NetlinkKeepTypes, "netlinkKeepTypes"));
   return exports;
 }
 

@@ -12,8 +12,10 @@
  * knitd counts a link gone at its event: a CNI DEL answers, and a removed
  * network is removed, without the kernel's wait.
  *
- * One link-only event socket serves every deletion (subscribed once, before
- * any delete is sent, so no event can be missed). Without events (the
+ * One event socket serves every deletion (subscribed once, before any
+ * delete is sent, so no event can be missed). It receives link deletions
+ * only: the kernel drops every other link message before it is queued, so
+ * a container's ADD (about ten link events) does not wake it. Without events (the
  * subscription failed, or events were lost), the ack decides, as before.
  */
 import type { Handle, Subscription } from '../netlink';
@@ -35,7 +37,7 @@ export class UnlistedLinks {
         if (waiters === undefined) return;
         this.waiting.delete(ev.link.index);
         for (const w of waiters) w();
-      }, () => undefined, ['link']);
+      }, () => undefined, ['link-deleted']);
     } catch (err) {
       log.warn('no link events: deletions wait for the kernel\'s ack', { error: errorMessage(err) });
     }

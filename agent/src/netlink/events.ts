@@ -8,7 +8,7 @@
  */
 import { rt } from 'netlink';
 import { createRawSocketIn } from './conn';
-import { netlinkDrops, netlinkTune } from './netns';
+import { netlinkDrops, netlinkKeepTypes, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
 import { decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily } from './decode';
 import { AF_BRIDGE } from './validate';
@@ -27,10 +27,26 @@ const DROP_CHECK_MS = 100;
 
 const GROUPS: Record<EventGroup, readonly number[]> = {
   link: [MulticastGroups.LINK],
+  'link-deleted': [MulticastGroups.LINK],
   neigh: [MulticastGroups.NEIGH],
   route: [MulticastGroups.IPV4_ROUTE, MulticastGroups.IPV6_ROUTE],
 };
+/** The message types a group delivers when it does not deliver all of its group's. */
+const KEEP: Partial<Record<EventGroup, readonly number[]>> = {
+  'link-deleted': [MessageType.DELLINK],
+};
 const ALL_GROUPS: readonly EventGroup[] = ['link', 'neigh', 'route'];
+
+/** The message types to keep when every group asked for keeps only some; undefined: all. */
+function keptTypes(groups: readonly EventGroup[]): Set<number> | undefined {
+  const kept = new Set<number>();
+  for (const g of groups) {
+    const types = KEEP[g];
+    if (types === undefined) return undefined;
+    for (const t of types) kept.add(t);
+  }
+  return kept;
+}
 
 /** Decode one raw rtnetlink message into an event; undefined for what knit does not report. */
 export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | undefined {
@@ -81,9 +97,19 @@ export function subscribe(
   let fd = -1;
   // the bare socket: messages reach us undecoded, and only the compact decoder reads them
   const sock = createRawSocketIn(netns, (s) => { fd = netlinkTune(s.address().port, EVENTS_RCVBUF); });
+  const kept = keptTypes(groups);
+  // In the kernel when it can; the check below drops the rest when it cannot (and costs nothing when it did).
+  if (kept !== undefined) {
+    try {
+      netlinkKeepTypes(fd, [...kept]);
+    } catch (err) {
+      onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
   for (const g of new Set(groups.flatMap((name) => GROUPS[name]))) sock.addMembership(g);
   sock.on('message', (msgs) => {
     for (const m of msgs) {
+      if (kept !== undefined && !kept.has(m.type)) continue;
       try {
         const ev = eventFromMessage(m.type, m.data);
         if (ev) listener(ev);

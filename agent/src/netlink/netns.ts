@@ -37,6 +37,8 @@ interface NetnsAddon {
   netlinkTune(port: number, rcvbuf: number): number;
   /** sk_drops of a socket (SO_MEMINFO) */
   netlinkDrops(fd: number): number;
+  /** attach a socket filter that keeps only netlink messages of these nlmsg_types */
+  netlinkKeepTypes(fd: number, types: number[]): void;
   /** setsockopt TCP_SAVE_SYN on a listening socket */
   setSaveSyn(fd: number): void;
   /** TTL / hop limit of the saved SYN of an accepted socket; -1 when none */
@@ -113,6 +115,14 @@ export function netlinkTune(port: number, rcvbuf: number): number {
 /** How many messages the kernel dropped for the socket `fd` (its receive queue was full). */
 export function netlinkDrops(fd: number): number {
   return loadAddon().netlinkDrops(fd);
+}
+
+/**
+ * Only netlink messages of these types reach the socket `fd` (a classic BPF
+ * socket filter): an event socket is not woken for the others.
+ */
+export function netlinkKeepTypes(fd: number, types: number[]): void {
+  loadAddon().netlinkKeepTypes(fd, types);
 }
 
 /** The listener keeps each incoming connection's SYN (for acceptedSynTtl). */

@@ -157,8 +157,13 @@ export interface Subscription {
   close(): void;
 }
 
-/** The multicast groups an event subscription joins (all of them by default). */
-export type EventGroup = 'link' | 'neigh' | 'route';
+/**
+ * The multicast groups an event subscription joins (all of them by default).
+ * 'link-deleted' joins the link group for its deletions only: a socket filter
+ * drops every other link message in the kernel, so the subscriber is not
+ * woken for them.
+ */
+export type EventGroup = 'link' | 'link-deleted' | 'neigh' | 'route';
 
 /**
  * A netlink handle bound to one network namespace. All verbs are idempotent

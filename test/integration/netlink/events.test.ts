@@ -7,7 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { rt } from 'netlink';
 import { openHandle } from '../../../agent/src/netlink';
+import { createRawSocketIn } from '../../../agent/src/netlink/conn';
+import { netlinkKeepTypes, netlinkTune } from '../../../agent/src/netlink/netns';
 import type { Handle, NetlinkEvent } from '../../../agent/src/netlink';
 import { addNetns, delNetns, netnsPath, nsRun } from '../../lab/netns';
 import { waitFor as poll } from '../../support/wait';
@@ -17,6 +20,8 @@ async function waitFor(events: NetlinkEvent[], pred: (e: NetlinkEvent) => boolea
   const hit = await poll('a matching event', () => events.find(pred), ms, () => `saw ${JSON.stringify(events.map((e) => e.type))}`, { intervalMs: 10 });
   return hit.value;
 }
+
+const RTM_DELLINK = rt.MessageType.DELLINK;
 
 describe('netlink: subscribe', () => {
   let ns: string;
@@ -72,6 +77,44 @@ describe('netlink: subscribe', () => {
     nsRun(ns, 'ip', ['link', 'add', 'ev1', 'type', 'veth', 'peer', 'name', 'ev1p']);
     await new Promise((r) => setTimeout(r, 100));
     expect(events.length).to.equal(count);
+  });
+
+  it("'link-deleted' delivers link deletions only", async () => {
+    const events: NetlinkEvent[] = [];
+    const errors: Error[] = [];
+    const sub = h.subscribe((e) => events.push(e), (err) => errors.push(err), ['link-deleted']);
+    try {
+      nsRun(ns, 'ip', ['link', 'add', 'del0', 'type', 'veth', 'peer', 'name', 'del0p']);
+      nsRun(ns, 'ip', ['link', 'set', 'del0', 'up']);
+      nsRun(ns, 'ip', ['link', 'del', 'del0']);
+      await waitFor(events, (e) => e.type === 'link-deleted' && e.link.name === 'del0p');
+      expect(events.map((e) => e.type)).to.deep.equal(['link-deleted', 'link-deleted']);
+      expect(events.map((e) => ('link' in e ? e.link.name : '')).sort()).to.deep.equal(['del0', 'del0p']);
+      expect(errors).to.deep.equal([]); // the socket filter was attached
+    } finally {
+      sub.close();
+    }
+  });
+
+  it('a type filter works in the kernel: the socket receives nothing but the kept type', async () => {
+    const types: number[] = [];
+    let fd = -1;
+    const sock = createRawSocketIn(netnsPath(ns), (s) => { fd = netlinkTune(s.address().port, 1 << 20); });
+    try {
+      netlinkKeepTypes(fd, [RTM_DELLINK]);
+      sock.addMembership(rt.MulticastGroups.LINK);
+      sock.on('message', (msgs) => { for (const m of msgs) types.push(m.type); });
+      nsRun(ns, 'ip', ['link', 'add', 'bpf0', 'type', 'veth', 'peer', 'name', 'bpf0p']);
+      nsRun(ns, 'ip', ['link', 'set', 'bpf0', 'up']);
+      nsRun(ns, 'ip', ['link', 'del', 'bpf0']);
+      await poll('two deletions', () => (types.length >= 2 ? types : undefined), 3000, () => JSON.stringify(types), { intervalMs: 10 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(types).to.deep.equal([RTM_DELLINK, RTM_DELLINK]);
+    } finally {
+      sock.close();
+    }
+    expect(() => netlinkKeepTypes(0, [])).to.throw(/1\.\.32/);
+    expect(() => netlinkKeepTypes(0, [0x10000])).to.throw(/16 bits/);
   });
 
   it('a listener that throws does not stop the stream; onError hears it', async () => {
