@@ -29,10 +29,10 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const quiet = silentLogger();
 
 describe('UnlistedLinks: a deleted link counts as gone at its RTM_DELLINK or its ack, whichever is first', () => {
-  it('subscribes to link events only', () => {
+  it('subscribes to link deletions only (the kernel filters out every other link message)', () => {
     const ev = new FakeEvents();
     new UnlistedLinks(ev, quiet);
-    expect(ev.groups).to.deep.equal(['link']);
+    expect(ev.groups).to.deep.equal(['link-deleted']);
   });
 
   it('resolves at the event while the ack is still outstanding', async () => {
