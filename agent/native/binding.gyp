@@ -3,7 +3,8 @@
     {
       "target_name": "knit_netns",
       "sources": [
-        "src/netns.cc"
+        "src/netns.cc",
+        "src/durable.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -36,6 +36,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void InitDurable(Napi::Env env, Napi::Object exports);  // durable.cc
+
 namespace {
 
 // thread_local: each JS thread (main or worker) that loads the addon keeps its own.
@@ -56,6 +58,13 @@ const char* ErrnoCode(int err) {
     case ENOTSOCK: return "ENOTSOCK";
     case ENOPROTOOPT: return "ENOPROTOOPT";
     case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EEXIST: return "EEXIST";
+    case EISDIR: return "EISDIR";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case EIO: return "EIO";
+    case EDQUOT: return "EDQUOT";
+    case EXDEV: return "EXDEV";
     default: return "EUNKNOWN";
   }
 }
@@ -466,6 +475,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
   }
   exports.Set("enter", Napi::Function::New(env, Enter, "enter"));
+  InitDurable(env, exports);
   exports.Set("restore", Napi::Function::New(env, Restore, "restore"));
   exports.Set("currentInode", Napi::Function::New(env, CurrentInode, "currentInode"));
   exports.Set("setIpTtl", Napi::Function::New(env, SetIpTtl, "setIpTtl"));
@@ -483,5 +493,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace
+
+// For the addon's other source files (durable.cc).
+const char* KnitErrnoCode(int err) { return ErrnoCode(err); }
 
 NODE_API_MODULE(knit_netns, Init)

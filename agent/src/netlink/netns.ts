@@ -7,12 +7,12 @@
  * thread is in then. What the body creates (a netlink socket) stays bound to
  * the namespace it was created in after we return.
  *
- * The native addon (agent/native, target knit_netns) is loaded lazily from
- * agent/native/build/Release, relative to this compiled file.
+ * The native addon (agent/native, target knit_netns) is loaded lazily
+ * (base/native-addon.ts).
  */
 import { closeSync } from 'node:fs';
 import { Socket, type Server } from 'node:net';
-import * as path from 'node:path';
+import { loadNativeAddon } from '../base';
 
 /** The functions knit_netns.node exports (see agent/native/src/netns.cc). */
 interface NetnsAddon {
@@ -53,22 +53,10 @@ export interface NetnsSysError extends Error {
   path: string;
 }
 
-// dist/agent/src/netlink/netns.js → <repo>/agent/native/build/Release/knit_netns.node
-const ADDON_PATH = path.resolve(__dirname, '../../../../agent/native/build/Release/knit_netns.node');
-
 let addon: NetnsAddon | undefined;
 
 function loadAddon(): NetnsAddon {
-  if (addon) return addon;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    addon = require(ADDON_PATH) as NetnsAddon;
-  } catch (cause) {
-    throw new Error(
-      `netns addon not loadable from ${ADDON_PATH}; build it with \`npm run build:native\``,
-      { cause },
-    );
-  }
+  addon ??= loadNativeAddon<NetnsAddon>('knit_netns');
   return addon;
 }
 

@@ -5,11 +5,14 @@
  * and a resolved write survives a power cut.
  *
  * The file system is passed in (`StateFs`) so tests can count renames or make
- * a step fail; `nodeStateFs` is the real one.
+ * a step fail; `nodeStateFs` is the real one. It does all the steps as one
+ * job on libuv's thread pool (knit_netns durableReplace): through
+ * fs/promises they are eight thread-pool round trips, each resumed on the
+ * main thread, and a CNI ADD or DEL writes two such files.
  */
 import { promises as fsp } from 'fs';
 import path from 'path';
-import { hasErrorCode } from '../base';
+import { hasErrorCode, loadNativeAddon } from '../base';
 
 /** The part of an open file handle that the atomic write uses. */
 export interface StateFileHandle {
@@ -24,6 +27,31 @@ export interface StateFs {
   open(file: string, flags: string, mode?: number): Promise<StateFileHandle>;
   rename(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
+  /**
+   * All of writeFileAtomic's steps at once (write `temp` with `mode`, fsync,
+   * rename over `file`, fsync `dir`), removing `temp` on failure; a failure
+   * of the directory's fsync has `path` === `dir`. Without it,
+   * writeFileAtomic takes the steps one by one through the calls above.
+   */
+  replace?(temp: string, file: string, dir: string, data: string, mode: number): Promise<void>;
+}
+
+interface DurableAddon {
+  durableReplace(temp: string, file: string, dir: string, data: string, mode: number): Promise<void>;
+}
+
+/** The addon, or null when it cannot be loaded (the steps are then taken one by one). */
+let durable: DurableAddon | null | undefined;
+
+function durableAddon(): DurableAddon | null {
+  if (durable === undefined) {
+    try {
+      durable = loadNativeAddon<DurableAddon>('knit_netns');
+    } catch {
+      durable = null;
+    }
+  }
+  return durable;
 }
 
 /** The real file system. */
@@ -32,7 +60,14 @@ export const nodeStateFs: StateFs = {
   open: (file, flags, mode) => fsp.open(file, flags, mode),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (file) => fsp.unlink(file),
+  replace: (temp, file, dir, data, mode) => {
+    const addon = durableAddon();
+    return addon === null ? replaceInSteps(nodeStepsFs, temp, file, dir, data, mode) : addon.durableReplace(temp, file, dir, data, mode);
+  },
 };
+
+/** nodeStateFs without `replace`: the step-by-step fallback. */
+const nodeStepsFs: StateFs = { ...nodeStateFs, replace: undefined };
 
 let tempCounter = 0;
 
@@ -84,6 +119,16 @@ export async function writeFileAtomic(fs: StateFs, file: string, data: string, m
   const dir = path.dirname(file);
   const temp = path.join(dir, `${tempPrefix(file)}${process.pid}-${++tempCounter}`);
   try {
+    await (fs.replace ? fs.replace(temp, file, dir, data, mode) : replaceInSteps(fs, temp, file, dir, data, mode));
+  } catch (cause) {
+    const atDir = typeof cause === 'object' && cause !== null && (cause as { path?: unknown }).path === dir;
+    throw new Error(atDir ? `fsync directory ${dir} of state file ${file}` : `write state file ${file}`, { cause });
+  }
+}
+
+/** writeFileAtomic's steps one by one through `fs` (StateFs.replace's contract). */
+async function replaceInSteps(fs: StateFs, temp: string, file: string, dir: string, data: string, mode: number): Promise<void> {
+  try {
     const handle = await fs.open(temp, 'w', mode);
     try {
       await handle.writeFile(data, 'utf8');
@@ -92,9 +137,9 @@ export async function writeFileAtomic(fs: StateFs, file: string, data: string, m
       await handle.close();
     }
     await fs.rename(temp, file);
-  } catch (cause) {
+  } catch (err) {
     await fs.unlink(temp).catch(() => undefined);
-    throw new Error(`write state file ${file}`, { cause });
+    throw err;
   }
   // The rename is only durable once the directory entry is: fsync the directory.
   try {
@@ -104,7 +149,7 @@ export async function writeFileAtomic(fs: StateFs, file: string, data: string, m
     } finally {
       await dirHandle.close();
     }
-  } catch (cause) {
-    throw new Error(`fsync directory ${dir} of IPAM state file ${file}`, { cause });
+  } catch (err) {
+    throw Object.assign(new Error(`fsync ${dir}`, { cause: err }), { path: dir });
   }
 }

@@ -17,7 +17,7 @@
  * (KNIT_NFT=exec) forces the process, for comparison and as an escape hatch:
  * the wiring says so with setNftMode before the first command.
  */
-import * as path from 'node:path';
+import { describeError, loadNativeAddon } from '../../base';
 import { spawnCommand, type CommandResult, type CommandRunner } from './run-command';
 
 interface NftAddon {
@@ -25,9 +25,6 @@ interface NftAddon {
   available(): string | null;
   run(script: string, json: boolean): Promise<CommandResult>;
 }
-
-// dist/agent/src/dataplane/nft/libnftables.js → <repo>/agent/native/build/Release/knit_nft.node
-const ADDON_PATH = path.resolve(__dirname, '../../../../../agent/native/build/Release/knit_nft.node');
 
 /** What an argv asks nft for, when it is a form the library takes. */
 export interface NftLibraryCommand {
@@ -63,8 +60,7 @@ function loadAddon(): NftAddon | null {
   }
   if (addon !== undefined) return addon;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const loaded = require(ADDON_PATH) as NftAddon;
+    const loaded = loadNativeAddon<NftAddon>('knit_nft');
     const why = loaded.available();
     if (why === null) addon = loaded;
     else {
@@ -72,7 +68,7 @@ function loadAddon(): NftAddon | null {
       addon = null;
     }
   } catch (err) {
-    unavailable = `${ADDON_PATH} not loadable (${err instanceof Error ? err.message : String(err)}); build it with \`npm run build:native\``;
+    unavailable = describeError(err);
     addon = null;
   }
   return addon;
