@@ -209,17 +209,18 @@ export class CniServer {
     const started = this.opts.now();
     const { reply, summary } = await dispatchLine(line, this.opts.handlers);
     const durationMs = Math.round((this.opts.now() - started) * 100) / 100;
+    // Resolve once the answer is handed to the kernel (or the client is
+    // gone): a draining close() must not destroy an answer still queued.
+    // The answer goes out before the log line is written: the runtime waits
+    // for the one, nobody for the other.
+    const sent = sock.destroyed ? Promise.resolve() : new Promise<void>((resolve) => {
+      sock.once('close', () => resolve());
+      sock.end(JSON.stringify(reply) + '\n', () => resolve());
+    });
     const fields = { ...summary, durationMs, ...(reply.ok ? {} : { error: reply.error.msg }) };
     if (reply.ok) this.opts.logger.info('CNI request', fields);
     else this.opts.logger.warn('CNI request failed', fields);
-    // Resolve once the answer is handed to the kernel (or the client is
-    // gone): a draining close() must not destroy an answer still queued.
-    if (!sock.destroyed) {
-      await new Promise<void>((resolve) => {
-        sock.once('close', () => resolve());
-        sock.end(JSON.stringify(reply) + '\n', () => resolve());
-      });
-    }
+    await sent;
     this.opts.onRequest?.(summary, durationMs);
   }
 }
