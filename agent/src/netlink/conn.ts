@@ -19,7 +19,7 @@ import { createNetlink, createRtNetlink, Protocol, type NetlinkSocket, type RtNe
 import { toNetlinkError } from './errors';
 import { withNetns } from './netns';
 import { RawDumper, type DumpVisitor } from './raw-dump';
-import { WriteBatcher, type BatchedWrite } from './write-batch';
+import { WriteBatcher, type WriteKind } from './write-batch';
 
 /**
  * Outstanding targeted requests per handle; beyond this, callers queue.
@@ -137,7 +137,16 @@ export class RtConn {
       throw err;
     }
     this.raw = new RawDumper(netns);
-    this.batcher = new WriteBatcher(this.req);
+    this.batcher = new WriteBatcher(this.req, (kind, x, err) => {
+      if (err === undefined) {
+        this.observe(kind.op);
+        return undefined;
+      }
+      // the object's text is built only now: a write that succeeds never needs it
+      const e = toNetlinkError(err, kind.op, kind.describe(x));
+      this.observe(kind.op, e);
+      return e;
+    });
     failPendingOnError(this.req, this.batcher);
     failPendingOnError(this.dumpSock);
   }
@@ -145,18 +154,12 @@ export class RtConn {
   /**
    * Run one write whose only answer is an ack (route, neighbour, FDB
    * add/replace/del) through the batcher: writes issued in the same turn of
-   * the event loop share one datagram and one ack (write-batch.ts).
+   * the event loop share one datagram and one ack (write-batch.ts). Not
+   * async: the batcher's promise is the caller's, one promise per write.
    */
-  async write(op: string, object: string, w: BatchedWrite): Promise<void> {
-    if (this.closed) throw toNetlinkError(closedError(), op, object);
-    try {
-      await this.batcher.write(w);
-      this.observe(op);
-    } catch (err) {
-      const e = toNetlinkError(err, op, object);
-      this.observe(op, e);
-      throw e;
-    }
+  write<T>(kind: WriteKind<T>, x: T): Promise<void> {
+    if (this.closed) return Promise.reject(toNetlinkError(closedError(), kind.op, kind.describe(x)));
+    return this.batcher.write(kind, x);
   }
 
   /** Run one targeted request on the pipelined socket; errors become NetlinkError(op, object). */
