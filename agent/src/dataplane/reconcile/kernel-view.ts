@@ -113,6 +113,14 @@ export class KernelView {
     return this.trusted ? this.index : undefined;
   }
 
+  /**
+   * The index the view holds, trusted or not: a resync's dump that matches
+   * it (dump-match.ts) keeps it instead of indexing the dump anew.
+   */
+  held(): ViewIndex {
+    return this.index;
+  }
+
   /** The view as flat lists, as a dump would list it (tests, debugging); undefined when not trusted. */
   snapshot(): { routes: Route[]; neighbours: Neighbour[]; fdb: FdbEntry[] } | undefined {
     if (!this.trusted) return undefined;

@@ -44,6 +44,7 @@ import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
 import { diffIndexed, indexCurrent, type CurrentObjects, type DataplaneDiff, type IndexedCurrent, type MutableWanted } from './diff';
 import { diffChanged, planChange } from './diff-changed';
+import { dumpMatches } from './dump-match';
 import { eventNeedsRun, type WantedObjects } from './event-filter';
 import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
@@ -133,6 +134,8 @@ export class Reconciler {
   /** the subnets a scoped last run changed (lastRunScope) */
   private scope: readonly string[] | undefined;
   private wantedSets: MutableWanted = { routes: new Set(), neighbours: new Map(), fdb: new Map() };
+  /** the plans (and owned devices) wantedSets were made for, when that diff found no duplicate key; a resync over the same plans reuses the sets */
+  private wantedFor: { plans: ReadonlyMap<string, PeerPlan>; owned: readonly number[] } | undefined;
   /** the last run left the kernel exactly as desired, so the next view run may be scoped */
   private scopedOk = false;
   /** the owned devices at the last run */
@@ -345,10 +348,12 @@ export class Reconciler {
     const mayScope = this.scopedOk;
     this.scopedOk = false;
     this.scope = undefined;
+    let setupMs: number | undefined;
     if (this.needSetup) {
       this.needSetup = false;
       try {
         const r = await this.backend.setup();
+        setupMs = this.clock.now() - t0;
         this.lastSetupResult = r;
         run.writes += r.writes;
         run.setupRan = true;
@@ -365,12 +370,16 @@ export class Reconciler {
     const fromView = !this.dumpNext && !run.setupRan ? this.view?.current() : undefined;
     this.dumpNext = false;
     let current: IndexedCurrent;
+    // how long this run's dump took (logged: the rest of a resync is the diff's own work)
+    let dumpMs: number | undefined;
+    let dumpKept = false;
     if (fromView) {
       current = fromView;
       run.fromView = true;
       this.stats.viewRuns++;
     } else {
       this.view?.beginDump();
+      const dumpStart = this.clock.now();
       let dumped: CurrentObjects;
       try {
         dumped = await this.dumpCurrent(owned);
@@ -378,8 +387,14 @@ export class Reconciler {
         this.view?.abortDump();
         throw err;
       }
-      // indexed once: the diff reads it and the view keeps it
-      const index = indexCurrent(dumped, { protocol: this.protocol, ownedDevices: owned });
+      dumpMs = this.clock.now() - dumpStart;
+      // Indexed once: the diff reads it and the view keeps it; a dump that
+      // says what the view holds (every resync of a quiet node) keeps the
+      // view's index, and its own objects die young (dump-match.ts).
+      const opts = { protocol: this.protocol, ownedDevices: owned };
+      const held = this.view?.held();
+      dumpKept = held !== undefined && dumpMatches(held, dumped, opts);
+      const index = dumpKept ? held! : indexCurrent(dumped, opts);
       this.view?.reset(index, owned);
       current = index;
     }
@@ -397,8 +412,9 @@ export class Reconciler {
       }
     }
     // The peer plans go to the diff as they are (no flat copy of 30 000 objects per run).
-    diff ??= diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned });
+    diff ??= diffIndexed(desired.peers, current, { protocol: this.protocol, ownedDevices: owned }, this.knownWanted(plans, desired.peers.length, owned));
     this.wantedSets = diff.wanted;
+    this.wantedFor = diff.duplicates === 0 && plans.size === desired.peers.length ? { plans, owned } : undefined;
     // The diff has read the kernel as the view holds it now (no await since):
     // changes from outside from here on make the next run a full one.
     this.view?.settle();
@@ -473,11 +489,28 @@ export class Reconciler {
     } else {
       this.scheduler.succeeded();
     }
-    const fields = { ...run, durationMs: Math.round(run.durationMs * 10) / 10, peers: desired.peers.length };
+    const fields = {
+      ...run, durationMs: Math.round(run.durationMs * 10) / 10, peers: desired.peers.length,
+      ...(setupMs !== undefined ? { setupMs: Math.round(setupMs * 10) / 10 } : {}),
+      ...(dumpMs !== undefined ? { dumpMs: Math.round(dumpMs * 10) / 10, dumpMatchedView: dumpKept } : {}),
+    };
     // Route churn from outside (a flapping BGP peer) sets the pace of runs: rate-limited.
     if (run.writes > 0) this.limiter.event('reconciled', 'reconcile runs with writes', 'info', 'reconciled', fields);
     else this.log.debug('reconciled (no change)', fields);
     return run;
+  }
+
+  /**
+   * The wanted sets of the last diff when they hold for `plans` as they are
+   * (no plan changed since, same devices, no duplicate key then or now): a
+   * full diff (the periodic resync) then only compares, instead of building
+   * 30 000 keys into new sets (diff.ts).
+   */
+  private knownWanted(plans: ReadonlyMap<string, PeerPlan>, peers: number, owned: readonly number[]): MutableWanted | undefined {
+    const w = this.wantedFor;
+    if (w === undefined || plans.size !== peers || !sameDevices(owned, w.owned)) return undefined;
+    const change = planChange(w.plans, plans);
+    return change.before.length === 0 && change.after.length === 0 ? this.wantedSets : undefined;
   }
 
   private noteRefused(desired: DesiredDataplane): void {
