@@ -7,10 +7,10 @@ import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
 import type { FdbEntry } from './types';
 import { AF_BRIDGE, bufToIp, bufToMac, checkIndex, checkMac } from './validate';
-import { encodeNdmsg, NDA_DST, NDA_LLADDR, NUD_PERMANENT, neighDumpRequest } from './neighbours';
+import { encodeNdmsg, NUD_PERMANENT, neighDumpRequest } from './neighbours';
 import { addrLen, addrScratch, parseAddr, type MessageWriter } from './encode';
 import type { WriteKind } from './write-batch';
-import { decodeFdb } from './decode';
+import { decodeFdb, NDA_DST, NDA_LLADDR } from './decode';
 
 const NTF_SELF = 0x02;
 

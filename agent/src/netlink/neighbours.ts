@@ -4,7 +4,7 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
-import { decodeNeighbour, neighbourState } from './decode';
+import { decodeNeighbour, NDA_DST, NDA_LLADDR, neighbourState } from './decode';
 import { addrLen, addrScratch, parseAddr, type MessageWriter } from './encode';
 import type { WriteKind } from './write-batch';
 import { NetlinkInputError } from './errors';
@@ -21,9 +21,6 @@ export function neighDumpRequest(family: number): Buffer {
 /** NUD_PERMANENT */
 export const NUD_PERMANENT = 0x80;
 const NUD_NOARP = 0x40;
-
-export const NDA_DST = 1;
-export const NDA_LLADDR = 2;
 
 /** struct ndmsg: family, 3 bytes of padding, ifindex (s32), state (u16), flags, type; for neighbours and FDB entries alike. */
 export function encodeNdmsg(w: MessageWriter, family: number, ifindex: number, state: number, flags: number): void {

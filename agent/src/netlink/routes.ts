@@ -9,7 +9,7 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
-import { decodeRoute } from './decode';
+import { decodeRoute, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE } from './decode';
 import { addrLen, addrScratch, parseAddr, parseDst, type MessageWriter } from './encode';
 import type { WriteKind } from './write-batch';
 import { NetlinkInputError } from './errors';
@@ -25,13 +25,6 @@ const RT_SCOPE_NOWHERE = 255;
 const SCOPES: Record<RouteScope, number> = { universe: 0, link: 253, host: 254 };
 
 type Op = 'add' | 'replace' | 'del';
-
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const RTA_PRIORITY = 6;
-const RTA_PREFSRC = 7;
-const RTA_TABLE = 15;
 
 // One route is encoded at a time (single-threaded, nothing awaits in between): the parsed addresses reuse these.
 const dstAddr = addrScratch();
