@@ -15,7 +15,7 @@
  *
  * Every failure leaves here as a NetlinkError naming the operation and object.
  */
-import { createNetlink, createRtNetlink, Protocol, type NetlinkSocket, type RtNetlinkSocket } from 'netlink';
+import { createRtNetlink, Protocol, RawNetlinkSocket, type RtNetlinkSocket } from 'netlink';
 import { toNetlinkError } from './errors';
 import { withNetns } from './netns';
 import { RawDumper, type DumpVisitor } from './raw-dump';
@@ -61,14 +61,16 @@ export function createSocketIn(netns: string | null, inside?: (s: RtNetlinkSocke
 }
 
 /**
- * A bare rtnetlink socket in `netns`, without the package's RtNetlinkSocket
- * wrapper: that wrapper decodes every received message with the package's
- * generic parser before anyone asks, which for an event socket (knitd's own
- * 30 000 writes echoed back at 10 000 peers) is garbage on top of the compact
- * decoder that events.ts uses anyway. `inside` runs in the namespace.
+ * A bare rtnetlink socket in `netns`: datagrams as they come, without the
+ * package's wrappers, which split every datagram into a message object and
+ * a Buffer view per message, and (RtNetlinkSocket) decode each with the
+ * generic parser before anyone asks. For an event socket (knitd's own
+ * 30 000 writes echoed back at 10 000 peers) that is garbage on top of the
+ * compact decoder events.ts walks the datagram with anyway. `inside` runs in
+ * the namespace.
  */
-export function createRawSocketIn(netns: string | null, inside?: (s: NetlinkSocket) => void): NetlinkSocket {
-  const make = opener((): NetlinkSocket => createNetlink(Protocol.ROUTE, { recvBufferSize: RCVBUF, sendBufferSize: RCVBUF }), (s) => s.close(), inside);
+export function createRawSocketIn(netns: string | null, inside?: (s: RawNetlinkSocket) => void): RawNetlinkSocket {
+  const make = opener((): RawNetlinkSocket => new RawNetlinkSocket(Protocol.ROUTE, { recvBufferSize: RCVBUF, sendBufferSize: RCVBUF }), (s) => s.close(), inside);
   return netns === null ? make() : withNetns(netns, make);
 }
 
