@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { diffIndexed, indexCurrent, type CurrentObjects, type DesiredObjects } from '../../agent/src/dataplane/reconcile/diff';
-import { dumpMatches } from '../../agent/src/dataplane/reconcile/dump-match';
+import { dumpMatches, reuseFrom } from '../../agent/src/dataplane/reconcile/dump-match';
 import type { FdbEntry, Neighbour, Route } from '../../agent/src/netlink';
 
 const DEV = 7;
@@ -80,6 +80,26 @@ describe('reconcile: a resync dump against the kept view (dumpMatches)', () => {
       expect(overDump).to.not.deep.equal(overView);
     });
   }
+
+  it('reuse lists the held object for what matches, the decoded one for the rest; a dump so listed still matches', () => {
+    const v = view();
+    const reuse = reuseFrom(v, opts);
+    const routes = base.routes.map(reuse.route);
+    const neighbours = base.neighbours.map(reuse.neighbour);
+    const fdb = base.fdb.map(reuse.fdb);
+    expect(routes.slice(0, 3)).to.deep.equal(want.routes); // the held (desired) objects, not the dumped copies
+    expect(routes[0]).to.equal(v.ours.get('10.244.1.0/24'));
+    expect(neighbours[0]).to.equal(v.neighbours.get(DEV)!.get('10.244.1.0'));
+    expect(fdb[0]).to.equal(v.fdb.get(DEV)!.get(mac(1))![0]);
+    expect(neighbours[3]).to.equal(base.neighbours[3]); // not on an owned device: as decoded
+    expect(dumpMatches(v, { routes, neighbours, fdb }, opts)).to.equal(true);
+    const moved = { ...base.routes[1]!, gateway: '10.244.9.9' };
+    expect(reuse.route(moved)).to.equal(moved);
+    const otherMac = { ...base.neighbours[0]!, mac: mac(99) };
+    expect(reuse.neighbour(otherMac)).to.equal(otherMac);
+    const otherVtep = { ...base.fdb[0]!, dst: '192.168.77.99' };
+    expect(reuse.fdb(otherVtep)).to.equal(otherVtep);
+  });
 
   it('when it matches, a diff over the view makes the ops a diff over the dump makes (none, for the steady state)', () => {
     const overView = diffIndexed([want], view(), opts);

@@ -5,7 +5,7 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
-import type { FdbEntry } from './types';
+import type { DumpReuse, FdbEntry } from './types';
 import { AF_BRIDGE, bufToIp, bufToMac, checkIndex, checkMac } from './validate';
 import { encodeNdmsg, NUD_PERMANENT, neighDumpRequest } from './neighbours';
 import { addrLen, addrScratch, parseAddr, type MessageWriter } from './encode';
@@ -71,7 +71,7 @@ export function fdbFromMessage(m: rt.NeighborMessage): FdbEntry | undefined {
 }
 
 /** bridge fdb show [dev X] */
-export async function fdbList(c: RtConn, filter: { index?: number } = {}): Promise<FdbEntry[]> {
+export async function fdbList(c: RtConn, filter: { index?: number } & DumpReuse<FdbEntry> = {}): Promise<FdbEntry[]> {
   if (filter.index !== undefined) checkIndex('index', filter.index);
   const out: FdbEntry[] = [];
   await c.rawDump('fdb list', 'bridge fdb', rt.MessageType.GETNEIGH, neighDumpRequest(AF_BRIDGE), (type, buf, start, end) => {
@@ -79,7 +79,7 @@ export async function fdbList(c: RtConn, filter: { index?: number } = {}): Promi
     const e = decodeFdb(buf, start, end);
     if (!e) return;
     if (filter.index !== undefined && e.index !== filter.index) return;
-    out.push(e);
+    out.push(filter.reuse ? filter.reuse(e) : e);
   });
   return out;
 }

@@ -8,7 +8,7 @@ import { decodeNeighbour, NDA_DST, NDA_LLADDR, neighbourState } from './decode';
 import { addrLen, addrScratch, parseAddr, type MessageWriter } from './encode';
 import type { WriteKind } from './write-batch';
 import { NetlinkInputError } from './errors';
-import type { Neighbour } from './types';
+import type { DumpReuse, Neighbour } from './types';
 import { AF_INET, AF_INET6, bufToIp, bufToMac, checkFamily, checkIndex, checkMac, familyNumber } from './validate';
 
 /** An RTM_GETNEIGH dump request body: ndmsg with only the family set (0: IPv4 and IPv6). */
@@ -89,7 +89,7 @@ export function neighFromMessage(m: rt.NeighborMessage, allowNoMac = false): Nei
  * ip [-4|-6] neigh show [dev X]: entries with a link-layer address; like
  * iproute2, NOARP-only entries (IPv6 multicast on every link) are left out.
  */
-export async function neighList(c: RtConn, filter: { index?: number; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
+export async function neighList(c: RtConn, filter: { index?: number; family?: 4 | 6 } & DumpReuse<Neighbour> = {}): Promise<Neighbour[]> {
   const family = checkFamily('family', filter.family);
   if (filter.index !== undefined) checkIndex('index', filter.index);
   const out: Neighbour[] = [];
@@ -99,7 +99,7 @@ export async function neighList(c: RtConn, filter: { index?: number; family?: 4 
     if (!n) return;
     if ((neighbourState(buf, start, end) & ~NUD_NOARP) === 0) return;
     if (filter.index !== undefined && n.index !== filter.index) return;
-    out.push(n);
+    out.push(filter.reuse ? filter.reuse(n) : n);
   });
   return out;
 }

@@ -13,7 +13,7 @@ import { decodeRoute, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, 
 import { addrLen, addrScratch, parseAddr, parseDst, type MessageWriter } from './encode';
 import type { WriteKind } from './write-batch';
 import { NetlinkInputError } from './errors';
-import type { Route, RouteFilter, RouteScope } from './types';
+import type { DumpReuse, Route, RouteFilter, RouteScope } from './types';
 import { AF_INET, AF_INET6, bufToIp, checkFamily, checkIndex, checkInt, familyNumber } from './validate';
 
 const RTN_UNICAST = 1;
@@ -134,7 +134,7 @@ export function routeFromMessage(m: rt.RouteMessage): Route | undefined {
  * ip [-4|-6] route show [table T] [proto P] [dev X]: unicast routes only;
  * table defaults to main, 0 means every table but local.
  */
-export async function routeList(c: RtConn, filter: RouteFilter = {}): Promise<Route[]> {
+export async function routeList(c: RtConn, filter: RouteFilter & DumpReuse<Route> = {}): Promise<Route[]> {
   const family = checkFamily('family', filter.family);
   const table = filter.table === undefined ? RT_TABLE_MAIN : checkInt('table', filter.table, 0, 0xffffffff);
   if (filter.protocol !== undefined) checkInt('protocol', filter.protocol, 0, 255);
@@ -150,7 +150,7 @@ export async function routeList(c: RtConn, filter: RouteFilter = {}): Promise<Ro
     if (table ? r.table !== table : r.table === RT_TABLE_LOCAL) return;
     if (filter.protocol !== undefined && r.protocol !== filter.protocol) return;
     if (filter.index !== undefined && r.index !== filter.index) return;
-    out.push(r);
+    out.push(filter.reuse ? filter.reuse(r) : r);
   });
   return out;
 }

@@ -19,9 +19,39 @@
  * could not hold the same way (two routes in one slot, a MAC with several
  * remotes) is a mismatch, and the dump is indexed as before.
  */
-import type { FdbEntry, Neighbour } from '../../netlink';
+import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import { fdbMatches, neighbourMatches, perDeviceGet, routeKey, routeMatches } from './diff';
 import type { CurrentObjects, DiffOptions, IndexedCurrent } from './diff';
+
+/** Per kind, the object of `index` to list in place of a decoded one that is the same to a diff (the dump's `reuse`). */
+export interface HeldReuse {
+  route: (r: Route) => Route;
+  neighbour: (n: Neighbour) => Neighbour;
+  fdb: (e: FdbEntry) => FdbEntry;
+}
+
+/**
+ * What a dump can list from `index` instead of what it decodes: the held
+ * object when it matches as dumpMatches compares (so the decoded one dies
+ * young, and a matching dump lists the held objects themselves).
+ */
+export function reuseFrom(index: IndexedCurrent, opts: DiffOptions): HeldReuse {
+  const owned = new Set(opts.ownedDevices);
+  return {
+    route: (r) => {
+      const held = (r.protocol === opts.protocol ? index.ours : index.foreign).get(routeKey(r));
+      return held !== undefined && routeMatches(held, r) ? held : r;
+    },
+    neighbour: (n) => {
+      const held = owned.has(n.index) ? perDeviceGet(index.neighbours, n.index, n.ip) : undefined;
+      return held !== undefined && neighbourMatches(held, n) ? held : n;
+    },
+    fdb: (e) => {
+      const held = owned.has(e.index) ? perDeviceGet(index.fdb, e.index, e.mac) : undefined;
+      return held !== undefined && held.length === 1 && fdbMatches(held[0]!, e) ? held[0]! : e;
+    },
+  };
+}
 
 /** True when indexCurrent(dumped, opts) would hold what `index` holds, as far as a diff can tell. */
 export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts: DiffOptions): boolean {
@@ -35,7 +65,7 @@ export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts:
     const k = routeKey(r);
     if (r.protocol === opts.protocol) {
       const held = index.ours.get(k);
-      if (held === undefined || !routeMatches(held, r)) return false;
+      if (held === undefined || (held !== r && !routeMatches(held, r))) return false;
       ours++;
     } else if (!foreignSlots.has(k)) {
       if (index.foreign.get(k)?.protocol !== r.protocol) return false;
@@ -52,7 +82,7 @@ function neighboursMatch(index: IndexedCurrent, dumped: readonly Neighbour[], ow
   for (const d of dumped) {
     if (!owned.has(d.index)) continue;
     const held = perDeviceGet(index.neighbours, d.index, d.ip);
-    if (held === undefined || !neighbourMatches(held, d)) return false;
+    if (held === undefined || (held !== d && !neighbourMatches(held, d))) return false;
     n++;
   }
   let total = 0;
@@ -66,7 +96,7 @@ function fdbMatch(index: IndexedCurrent, dumped: readonly FdbEntry[], owned: Rea
     if (!owned.has(d.index)) continue;
     const held = perDeviceGet(index.fdb, d.index, d.mac);
     // one remote per MAC only: with several, which one a diff keeps depends on their order
-    if (held === undefined || held.length !== 1 || !fdbMatches(held[0]!, d)) return false;
+    if (held === undefined || held.length !== 1 || (held[0] !== d && !fdbMatches(held[0]!, d))) return false;
     n++;
   }
   let total = 0;

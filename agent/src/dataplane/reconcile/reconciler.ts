@@ -44,7 +44,7 @@ import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
 import { diffIndexed, indexCurrent, type CurrentObjects, type DataplaneDiff, type IndexedCurrent, type MutableWanted } from './diff';
 import { diffChanged, planChange } from './diff-changed';
-import { dumpMatches } from './dump-match';
+import { dumpMatches, reuseFrom, type HeldReuse } from './dump-match';
 import { eventNeedsRun, type WantedObjects } from './event-filter';
 import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
@@ -235,14 +235,18 @@ export class Reconciler {
     return auditDataplane(this.backend.desired(this.peers), current, { protocol: this.protocol, ownedDevices: owned });
   }
 
-  /** One dump of both families: IPv4 and IPv6 routes and neighbours are diffed in one run. */
-  private async dumpCurrent(owned: readonly number[]): Promise<CurrentObjects> {
+  /**
+   * One dump of both families: IPv4 and IPv6 routes and neighbours are
+   * diffed in one run. With `reuse` (the view's objects, dump-match.ts) an
+   * object the view holds the same is listed as the view's.
+   */
+  private async dumpCurrent(owned: readonly number[], reuse?: HeldReuse): Promise<CurrentObjects> {
     try {
       const [routes4, routes6, neighbours, fdb] = await Promise.all([
-        this.nl.routeList({ family: 4, table: RT_TABLE_MAIN }),
-        this.nl.routeList({ family: 6, table: RT_TABLE_MAIN }),
-        owned.length > 0 ? this.nl.neighList() : Promise.resolve([]),
-        owned.length > 0 ? this.nl.fdbList() : Promise.resolve([]),
+        this.nl.routeList({ family: 4, table: RT_TABLE_MAIN, ...(reuse ? { reuse: reuse.route } : {}) }),
+        this.nl.routeList({ family: 6, table: RT_TABLE_MAIN, ...(reuse ? { reuse: reuse.route } : {}) }),
+        owned.length > 0 ? this.nl.neighList(reuse ? { reuse: reuse.neighbour } : {}) : Promise.resolve([]),
+        owned.length > 0 ? this.nl.fdbList(reuse ? { reuse: reuse.fdb } : {}) : Promise.resolve([]),
       ]);
       // Another network's routes are invisible here: neither ours to delete nor foreign conflicts.
       return { routes: routes4.concat(routes6).filter((r) => r.protocol !== this.protocol || this.routeScope(r.dst)), neighbours, fdb };
@@ -380,9 +384,11 @@ export class Reconciler {
     } else {
       this.view?.beginDump();
       const dumpStart = this.clock.now();
+      const opts = { protocol: this.protocol, ownedDevices: owned };
+      const held = this.view?.held();
       let dumped: CurrentObjects;
       try {
-        dumped = await this.dumpCurrent(owned);
+        dumped = await this.dumpCurrent(owned, held && reuseFrom(held, opts));
       } catch (err) {
         this.view?.abortDump();
         throw err;
@@ -391,8 +397,6 @@ export class Reconciler {
       // Indexed once: the diff reads it and the view keeps it; a dump that
       // says what the view holds (every resync of a quiet node) keeps the
       // view's index, and its own objects die young (dump-match.ts).
-      const opts = { protocol: this.protocol, ownedDevices: owned };
-      const held = this.view?.held();
       dumpKept = held !== undefined && dumpMatches(held, dumped, opts);
       const index = dumpKept ? held! : indexCurrent(dumped, opts);
       this.view?.reset(index, owned);
