@@ -99,7 +99,9 @@ export class MessageWriter {
   attrBytes(type: number, src: Uint8Array, n: number): void {
     this.attrHeader(type, n);
     this.room(n);
-    this.buf.set(src.subarray(0, n), this.len);
+    // 4 or 16 bytes: a loop, not a subarray view per attribute
+    const b = this.buf;
+    for (let i = 0; i < n; i++) b[this.len + i] = src[i]!;
     this.len += n;
   }
 
