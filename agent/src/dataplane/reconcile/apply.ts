@@ -25,15 +25,6 @@ import type { DiffOp } from './diff';
  */
 export const WRITE_CONCURRENCY = 128;
 
-/** Runs `fn` over `items` with at most `limit` calls pending; resolves when all are done (fn must not reject). */
-export async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /** The outcome of one op: `error` is set when it failed; `deviceGone` when the device went away under it. */
 export interface OpOutcome {
   error?: string;
