@@ -26,6 +26,10 @@
  * the full peer set, and the plans are compared by identity, which the
  * backends' plan caches keep, or by content). The periodic resync dumps and
  * diffs everything, as before (unit test: scoped diffs equal full ones).
+ * What it costs at 10 000 peers is cut without checking less: the dump
+ * lists the view's own objects where they are the same, a dump that says
+ * exactly what the view holds keeps the view's index (dump-match.ts), and
+ * the wanted sets of an unchanged plan set are reused by the full diff.
  *
  * Triggers, all coalesced into runs (one run at a time; a request during a
  * run causes exactly one more run after it):
