@@ -177,7 +177,7 @@ export function parseDst(out: AddrScratch, field: string, cidr: unknown): AddrSc
   if (typeof cidr === 'string') {
     const slash = cidr.indexOf('/');
     const len = slash > 0 ? prefixLength(cidr, slash + 1) : -1;
-    if (len >= 0 && len <= 32 && readIpv4(cidr, 0, slash, out.bytes) && hostBitsZero(out.bytes, 4, len)) {
+    if (len >= 0 && len <= 32 && readIpv4(cidr, 0, slash, out.bytes) && hostBitsZero4(out.bytes, len)) {
       out.family = 4;
       out.prefixLen = len;
       return out;
@@ -230,10 +230,12 @@ function readIpv4(s: string, from: number, to: number, out: Uint8Array): boolean
   return octet === 4;
 }
 
-function hostBitsZero(bytes: Uint8Array, n: number, prefixLen: number): boolean {
-  for (let bit = prefixLen; bit < n * 8; bit++) {
-    if (bytes[bit >> 3]! & (0x80 >> (bit & 7))) return false;
-  }
+/** The host bits of a dotted quad's 4 bytes under /prefixLen are zero (whole bytes compared, then the split one). */
+function hostBitsZero4(bytes: Uint8Array, prefixLen: number): boolean {
+  const whole = prefixLen >> 3;
+  const rest = prefixLen & 7;
+  if (whole < 4 && rest !== 0 && (bytes[whole]! & (0xff >> rest)) !== 0) return false;
+  for (let i = rest === 0 ? whole : whole + 1; i < 4; i++) if (bytes[i] !== 0) return false;
   return true;
 }
 
