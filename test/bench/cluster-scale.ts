@@ -66,7 +66,7 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return Number(m[1]) / 1024;
 }
 
-interface RunRecord { message: string; writes: number; durationMs: number; setupRan: boolean; peers: number }
+interface RunRecord { message: string; writes: number; durationMs: number; setupRan: boolean; peers: number; setupMs?: number; dumpMs?: number }
 
 function reconcileRuns(logPath: string, fromByte: number): RunRecord[] {
   const text = readFileSync(logPath, 'utf8').slice(fromByte);
@@ -189,8 +189,9 @@ async function body(): Promise<void> {
     ['route events lost (dump polling used)', eventsLost ? 'yes' : 'no', ''],
   ]);
   console.log('\nreconcile runs after programming finished (from knitd\'s log):\n');
-  printTable(['run', 'kind', 'peers', 'netlink writes', 'duration ms'], runs.map((r, i) => [
-    String(i + 1), r.setupRan ? 'periodic resync' : 'event', r.peers, r.writes, fmt(r.durationMs, 1),
+  const part = (ms: number | undefined): string => (ms !== undefined ? fmt(ms, 1) : '');
+  printTable(['run', 'kind', 'peers', 'netlink writes', 'duration ms', 'of it setup, ms', 'dumps, ms'], runs.map((r, i) => [
+    String(i + 1), r.setupRan ? 'periodic resync' : 'event', r.peers, r.writes, fmt(r.durationMs, 1), part(r.setupMs), part(r.dumpMs),
   ]));
   const resyncs = runs.filter((r) => r.setupRan);
   const resyncWrites = resyncs.reduce((a, r) => a + r.writes, 0);

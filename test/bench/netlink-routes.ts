@@ -17,8 +17,17 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openHandle, RTPROT_KNIT } from '../../agent/src/netlink';
 import type { Handle, Route } from '../../agent/src/netlink';
-import { forEachBounded, WRITE_CONCURRENCY } from '../../agent/src/dataplane/reconcile/apply';
+import { WRITE_CONCURRENCY } from '../../agent/src/dataplane/reconcile/apply';
 import { addNetns, netnsPath, nsRun, removeAllNetns } from '../lab/netns';
+
+/** Runs `fn` over `items` with at most `limit` calls pending, as the reconciler's applyOps bounds its writes. */
+async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -71,6 +71,47 @@ export function parseCidr(text: string): Ipv4Cidr | undefined {
   return { network: address, prefixLength };
 }
 
+/**
+ * True when `text` is exactly a prefix parseCidr accepts and it lies inside
+ * `outer`; undefined when `text` is not such a prefix (the caller's general
+ * path decides). Read in place, without parseCidr's split, slices and
+ * object: the reconciler asks this for every route of a dump and every route
+ * event (30 000 at 10 000 vxlan peers, issue 17).
+ */
+export function ipv4PrefixInside(text: string, outer: Ipv4Cidr): boolean | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let octets = 0;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 || c === 47) { // '.' or '/' ends an octet
+      if (digits === 0 || octet > 255) return undefined;
+      value = value * 256 + octet;
+      octets++;
+      octet = 0;
+      digits = 0;
+      if (c === 47) break;
+      if (octets === 4) return undefined;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9 || (digits > 0 && octet === 0) || digits === 3) return undefined; // a leading zero, or a fourth digit
+    octet = octet * 10 + d;
+    digits++;
+  }
+  if (octets !== 4 || i === text.length) return undefined;
+  // the length: 0 or [1-9][0-9]?, at most 32
+  const n = text.length - i - 1;
+  const d0 = text.charCodeAt(i + 1) - 48;
+  const d1 = n === 2 ? text.charCodeAt(i + 2) - 48 : 0;
+  if (n < 1 || n > 2 || d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || (n === 2 && d0 === 0)) return undefined;
+  const prefixLength = n === 2 ? d0 * 10 + d1 : d0;
+  if (prefixLength > 32 || ((value & ~prefixMask(prefixLength)) >>> 0) !== 0) return undefined;
+  return prefixLength >= outer.prefixLength && ((value & prefixMask(outer.prefixLength)) >>> 0) === outer.network;
+}
+
 /** "a.b.c.d/len" of a parsed prefix. */
 export function formatCidr(cidr: Ipv4Cidr): string {
   return `${formatIpv4(cidr.network)}/${cidr.prefixLength}`;

@@ -15,11 +15,11 @@
  *
  * Every failure leaves here as a NetlinkError naming the operation and object.
  */
-import { createNetlink, createRtNetlink, Protocol, type NetlinkSocket, type RtNetlinkSocket } from 'netlink';
+import { createRtNetlink, Protocol, RawNetlinkSocket, type RtNetlinkSocket } from 'netlink';
 import { toNetlinkError } from './errors';
 import { withNetns } from './netns';
 import { RawDumper, type DumpVisitor } from './raw-dump';
-import { WriteBatcher, type BatchedWrite } from './write-batch';
+import { WriteBatcher, type WriteKind } from './write-batch';
 
 /**
  * Outstanding targeted requests per handle; beyond this, callers queue.
@@ -61,14 +61,16 @@ export function createSocketIn(netns: string | null, inside?: (s: RtNetlinkSocke
 }
 
 /**
- * A bare rtnetlink socket in `netns`, without the package's RtNetlinkSocket
- * wrapper: that wrapper decodes every received message with the package's
- * generic parser before anyone asks, which for an event socket (knitd's own
- * 30 000 writes echoed back at 10 000 peers) is garbage on top of the compact
- * decoder that events.ts uses anyway. `inside` runs in the namespace.
+ * A bare rtnetlink socket in `netns`: datagrams as they come, without the
+ * package's wrappers, which split every datagram into a message object and
+ * a Buffer view per message, and (RtNetlinkSocket) decode each with the
+ * generic parser before anyone asks. For an event socket (knitd's own
+ * 30 000 writes echoed back at 10 000 peers) that is garbage on top of the
+ * compact decoder events.ts walks the datagram with anyway. `inside` runs in
+ * the namespace.
  */
-export function createRawSocketIn(netns: string | null, inside?: (s: NetlinkSocket) => void): NetlinkSocket {
-  const make = opener((): NetlinkSocket => createNetlink(Protocol.ROUTE, { recvBufferSize: RCVBUF, sendBufferSize: RCVBUF }), (s) => s.close(), inside);
+export function createRawSocketIn(netns: string | null, inside?: (s: RawNetlinkSocket) => void): RawNetlinkSocket {
+  const make = opener((): RawNetlinkSocket => new RawNetlinkSocket(Protocol.ROUTE, { recvBufferSize: RCVBUF, sendBufferSize: RCVBUF }), (s) => s.close(), inside);
   return netns === null ? make() : withNetns(netns, make);
 }
 
@@ -137,7 +139,16 @@ export class RtConn {
       throw err;
     }
     this.raw = new RawDumper(netns);
-    this.batcher = new WriteBatcher(this.req);
+    this.batcher = new WriteBatcher(this.req, (kind, x, err) => {
+      if (err === undefined) {
+        this.observe(kind.op);
+        return undefined;
+      }
+      // the object's text is built only now: a write that succeeds never needs it
+      const e = toNetlinkError(err, kind.op, kind.describe(x));
+      this.observe(kind.op, e);
+      return e;
+    });
     failPendingOnError(this.req, this.batcher);
     failPendingOnError(this.dumpSock);
   }
@@ -145,18 +156,12 @@ export class RtConn {
   /**
    * Run one write whose only answer is an ack (route, neighbour, FDB
    * add/replace/del) through the batcher: writes issued in the same turn of
-   * the event loop share one datagram and one ack (write-batch.ts).
+   * the event loop share one datagram and one ack (write-batch.ts). Not
+   * async: the batcher's promise is the caller's, one promise per write.
    */
-  async write(op: string, object: string, w: BatchedWrite): Promise<void> {
-    if (this.closed) throw toNetlinkError(closedError(), op, object);
-    try {
-      await this.batcher.write(w);
-      this.observe(op);
-    } catch (err) {
-      const e = toNetlinkError(err, op, object);
-      this.observe(op, e);
-      throw e;
-    }
+  write<T>(kind: WriteKind<T>, x: T): Promise<void> {
+    if (this.closed) return Promise.reject(toNetlinkError(closedError(), kind.op, kind.describe(x)));
+    return this.batcher.write(kind, x);
   }
 
   /** Run one targeted request on the pipelined socket; errors become NetlinkError(op, object). */

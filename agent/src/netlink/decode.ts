@@ -42,14 +42,15 @@ const NLA_TYPE_MASK = 0x3fff;
 
 const RTN_UNICAST = 1;
 const RTNH_F_ONLINK = 4;
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const RTA_PRIORITY = 6;
-const RTA_PREFSRC = 7;
-const RTA_TABLE = 15;
-const NDA_DST = 1;
-const NDA_LLADDR = 2;
+/** Route and neighbour attribute types (linux/rtnetlink.h, linux/neighbour.h): decoded here, encoded by routes.ts, neighbours.ts, fdb.ts. */
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_PREFSRC = 7;
+export const RTA_TABLE = 15;
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
 const NUD_PERMANENT = 0x80;
 
 const SCOPE_NAMES: ReadonlyMap<number, RouteScope> = new Map([[0, 'universe'], [253, 'link'], [254, 'host']]);

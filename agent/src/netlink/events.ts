@@ -10,7 +10,7 @@ import { rt } from 'netlink';
 import { createRawSocketIn } from './conn';
 import { netlinkDrops, netlinkKeepTypes, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
-import { decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily } from './decode';
+import { decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily, NLMSG_HDRLEN, readHeader, type NetlinkHeader } from './decode';
 import { AF_BRIDGE } from './validate';
 import type { EventGroup, NetlinkEvent, Subscription } from './types';
 
@@ -48,12 +48,12 @@ function keptTypes(groups: readonly EventGroup[]): Set<number> | undefined {
   return kept;
 }
 
-/** Decode one raw rtnetlink message into an event; undefined for what knit does not report. */
-export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | undefined {
+/** Decode one raw rtnetlink message (its body: buf[start, end)) into an event; undefined for what knit does not report. */
+export function eventFromMessage(type: number, buf: Buffer, start: number, end: number): NetlinkEvent | undefined {
   switch (type) {
     case MessageType.NEWLINK:
     case MessageType.DELLINK: {
-      const m = rt.parseLinkMessage(data);
+      const m = rt.parseLinkMessage(buf.subarray(start, end));
       const link = linkFromMessage(m);
       if (type === MessageType.DELLINK) return { type: 'link-deleted', link };
       // the kernel announces a newly registered device with ifi_change = ~0
@@ -62,18 +62,18 @@ export function eventFromMessage(type: number, data: Buffer): NetlinkEvent | und
     }
     case MessageType.NEWROUTE:
     case MessageType.DELROUTE: {
-      const route = decodeRoute(data, 0, data.length);
+      const route = decodeRoute(buf, start, end);
       if (!route) return undefined;
       return { type: type === MessageType.NEWROUTE ? 'route-added' : 'route-deleted', route };
     }
     case MessageType.NEWNEIGH:
     case MessageType.DELNEIGH: {
       const added = type === MessageType.NEWNEIGH;
-      if (neighbourFamily(data, 0, data.length) === AF_BRIDGE) {
-        const entry = decodeFdb(data, 0, data.length);
+      if (neighbourFamily(buf, start, end) === AF_BRIDGE) {
+        const entry = decodeFdb(buf, start, end);
         return entry ? { type: added ? 'fdb-added' : 'fdb-deleted', entry } : undefined;
       }
-      const neighbour = decodeNeighbour(data, 0, data.length, !added);
+      const neighbour = decodeNeighbour(buf, start, end, !added);
       if (!neighbour) return undefined;
       return { type: added ? 'neigh-added' : 'neigh-deleted', neighbour };
     }
@@ -107,16 +107,31 @@ export function subscribe(
     }
   }
   for (const g of new Set(groups.flatMap((name) => GROUPS[name]))) sock.addMembership(g);
-  sock.on('message', (msgs) => {
-    for (const m of msgs) {
-      if (kept !== undefined && !kept.has(m.type)) continue;
+  // Each datagram walked in place: a message's header read, its body decoded where it lies.
+  sock.on('message', (buf) => {
+    let off = 0;
+    while (off < buf.length) {
+      let h: NetlinkHeader;
       try {
-        const ev = eventFromMessage(m.type, m.data);
+        h = readHeader(buf, off);
+      } catch (err) {
+        // framing broken: the rest of this datagram cannot be trusted (the next one starts clean)
+        onError(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      const start = off + NLMSG_HDRLEN;
+      off += (h.length + 3) & ~3;
+      if (kept !== undefined && !kept.has(h.type)) continue;
+      try {
+        const ev = eventFromMessage(h.type, buf, start, start - NLMSG_HDRLEN + h.length);
         if (ev) listener(ev);
       } catch (err) {
         onError(err instanceof Error ? err : new Error(String(err)));
       }
     }
+  });
+  sock.on('truncatedMessage', () => {
+    onError(Object.assign(new Error('ENOBUFS: an event datagram was truncated (events lost)'), { code: 'ENOBUFS' }));
   });
   sock.on('error', (err) => onError(err));
   // With NETLINK_NO_ENOBUFS an overflow is silent but counted: report it as

@@ -5,41 +5,57 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
-import type { FdbEntry } from './types';
-import { AF_BRIDGE, bufToIp, bufToMac, checkIndex, macToBuf, parseIp } from './validate';
-import { NUD_PERMANENT, neighDumpRequest, neighWrite } from './neighbours';
-import { decodeFdb } from './decode';
+import type { DumpReuse, FdbEntry } from './types';
+import { AF_BRIDGE, bufToIp, bufToMac, checkIndex, checkMac } from './validate';
+import { encodeNdmsg, NUD_PERMANENT, neighDumpRequest } from './neighbours';
+import { addrLen, addrScratch, parseAddr, type MessageWriter } from './encode';
+import type { WriteKind } from './write-batch';
+import { decodeFdb, NDA_DST, NDA_LLADDR } from './decode';
 
-function fdbMessage(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>, permanent: boolean): { data: rt.Neighbor; attrs: rt.NeighborAttrs } {
+const NTF_SELF = 0x02;
+
+// One entry is encoded at a time: its parsed VTEP address reuses this.
+const dstAddr = addrScratch();
+
+/** The ndmsg and attributes of one FDB entry (NTF_SELF: the device's own table), validated and written into `w`. */
+export function encodeFdb(w: MessageWriter, e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>, permanent: boolean): void {
   checkIndex('index', e.index);
-  const attrs: rt.NeighborAttrs = { lladdr: macToBuf('mac', e.mac) };
-  if (e.dst !== undefined) attrs.dst = parseIp('dst', e.dst).bytes;
-  return {
-    data: { family: AF_BRIDGE, ifindex: e.index, flags: { self: true }, state: permanent ? { permanent: true } : {} },
-    attrs,
-  };
+  const mac = checkMac('mac', e.mac);
+  const dst = e.dst !== undefined ? parseAddr(dstAddr, 'dst', e.dst) : undefined;
+  encodeNdmsg(w, AF_BRIDGE, e.index, permanent ? NUD_PERMANENT : 0, NTF_SELF);
+  w.attrMac(NDA_LLADDR, 'mac', mac);
+  if (dst) w.attrBytes(NDA_DST, dst.bytes, addrLen(dst));
 }
 
 function describe(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): string {
   return `fdb ${String(e.mac)}${e.dst ? ` dst ${e.dst}` : ''} on link #${e.index}`;
 }
 
+const FDB_SET: WriteKind<FdbEntry> = {
+  op: 'fdb replace', type: rt.MessageType.NEWNEIGH, flags: FlagsNew.CREATE | FlagsNew.REPLACE,
+  encode: (w, e) => encodeFdb(w, e, e.permanent !== false), describe,
+};
+const FDB_APPEND: WriteKind<FdbEntry> = {
+  op: 'fdb append', type: rt.MessageType.NEWNEIGH, flags: FlagsNew.CREATE | FlagsNew.APPEND,
+  encode: (w, e) => encodeFdb(w, e, e.permanent !== false), describe,
+};
+const FDB_DEL: WriteKind<Pick<FdbEntry, 'index' | 'mac' | 'dst'>> = {
+  op: 'fdb del', type: rt.MessageType.DELNEIGH, flags: 0, encode: (w, e) => encodeFdb(w, e, false), describe,
+};
+
 /** bridge fdb replace MAC dev X [dst IP] self permanent */
-export async function fdbSet(c: RtConn, e: FdbEntry): Promise<void> {
-  const m = fdbMessage(e, e.permanent !== false);
-  await c.write('fdb replace', describe(e), neighWrite(rt.MessageType.NEWNEIGH, m.data, m.attrs, FlagsNew.CREATE | FlagsNew.REPLACE));
+export function fdbSet(c: RtConn, e: FdbEntry): Promise<void> {
+  return c.write(FDB_SET, e);
 }
 
 /** bridge fdb append MAC dev X dst IP self permanent (adds one more remote for MAC) */
-export async function fdbAppend(c: RtConn, e: FdbEntry): Promise<void> {
-  const m = fdbMessage(e, e.permanent !== false);
-  await c.write('fdb append', describe(e), neighWrite(rt.MessageType.NEWNEIGH, m.data, m.attrs, FlagsNew.CREATE | FlagsNew.APPEND));
+export function fdbAppend(c: RtConn, e: FdbEntry): Promise<void> {
+  return c.write(FDB_APPEND, e);
 }
 
 /** bridge fdb del MAC dev X [dst IP] self (ENOENT when absent) */
-export async function fdbDel(c: RtConn, e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): Promise<void> {
-  const m = fdbMessage(e, false);
-  await c.write('fdb del', describe(e), neighWrite(rt.MessageType.DELNEIGH, m.data, m.attrs, 0));
+export function fdbDel(c: RtConn, e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): Promise<void> {
+  return c.write(FDB_DEL, e);
 }
 
 /** Decode one AF_BRIDGE neighbour message. */
@@ -55,7 +71,7 @@ export function fdbFromMessage(m: rt.NeighborMessage): FdbEntry | undefined {
 }
 
 /** bridge fdb show [dev X] */
-export async function fdbList(c: RtConn, filter: { index?: number } = {}): Promise<FdbEntry[]> {
+export async function fdbList(c: RtConn, filter: { index?: number } & DumpReuse<FdbEntry> = {}): Promise<FdbEntry[]> {
   if (filter.index !== undefined) checkIndex('index', filter.index);
   const out: FdbEntry[] = [];
   await c.rawDump('fdb list', 'bridge fdb', rt.MessageType.GETNEIGH, neighDumpRequest(AF_BRIDGE), (type, buf, start, end) => {
@@ -63,7 +79,7 @@ export async function fdbList(c: RtConn, filter: { index?: number } = {}): Promi
     const e = decodeFdb(buf, start, end);
     if (!e) return;
     if (filter.index !== undefined && e.index !== filter.index) return;
-    out.push(e);
+    out.push(filter.reuse ? filter.reuse(e) : e);
   });
   return out;
 }

@@ -9,13 +9,12 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
-import { decodeRoute } from './decode';
-import type { BatchedWrite } from './write-batch';
+import { decodeRoute, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE } from './decode';
+import { addrLen, addrScratch, parseAddr, parseDst, type MessageWriter } from './encode';
+import type { WriteKind } from './write-batch';
 import { NetlinkInputError } from './errors';
-import type { Route, RouteFilter, RouteScope } from './types';
-import {
-  AF_INET, AF_INET6, bufToIp, checkFamily, checkIndex, checkInt, familyNumber, parseCidr, parseIp,
-} from './validate';
+import type { DumpReuse, Route, RouteFilter, RouteScope } from './types';
+import { AF_INET, AF_INET6, bufToIp, checkFamily, checkIndex, checkInt, familyNumber } from './validate';
 
 const RTN_UNICAST = 1;
 const RTPROT_BOOT = 3;
@@ -27,50 +26,54 @@ const SCOPES: Record<RouteScope, number> = { universe: 0, link: 253, host: 254 }
 
 type Op = 'add' | 'replace' | 'del';
 
-/** Build the rtmsg + attributes for one route; validates every field. */
-export function routeMessage(r: Route, op: Op): { data: rt.Route; attrs: rt.RouteAttrs } {
+// One route is encoded at a time (single-threaded, nothing awaits in between): the parsed addresses reuse these.
+const dstAddr = addrScratch();
+const gwAddr = addrScratch();
+const srcAddr = addrScratch();
+
+/**
+ * The rtmsg and attributes of one route, validated field by field and
+ * written into `w` (encode.ts): the same bytes the package's
+ * rt.formatRouteMessage produces for the same route (unit test
+ * netlink-encode), without its per-attribute buffers.
+ */
+export function encodeRoute(w: MessageWriter, r: Route, op: Op): void {
   if (!r || typeof r !== 'object') throw new NetlinkInputError('route', r, 'must be an object');
-  const dst = parseCidr('dst', r.dst, { network: true });
+  const dst = parseDst(dstAddr, 'dst', r.dst);
   const table = r.table === undefined ? RT_TABLE_MAIN : checkInt('table', r.table, 1, 0xffffffff);
-  const data: rt.Route = {
-    family: familyNumber(dst.family),
-    dstLen: dst.prefixLen,
-    table: table < 256 ? table : 0,
-    type: op === 'del' ? 0 : RTN_UNICAST,
-    protocol: r.protocol !== undefined ? checkInt('protocol', r.protocol, 0, 255) : op === 'del' ? 0 : RTPROT_BOOT,
-  };
-  const attrs: rt.RouteAttrs = { table };
-  if (dst.prefixLen > 0) attrs.dst = dst.bytes;
-  if (r.gateway !== undefined) {
-    const gw = parseIp('gateway', r.gateway);
-    if (gw.family !== dst.family) throw new NetlinkInputError('gateway', r.gateway, `family differs from dst ${r.dst}`);
-    attrs.gateway = gw.bytes;
-  }
-  if (r.index !== undefined) attrs.oif = checkIndex('index', r.index);
-  if (r.src !== undefined) {
-    const src = parseIp('src', r.src);
-    if (src.family !== dst.family) throw new NetlinkInputError('src', r.src, `family differs from dst ${r.dst}`);
-    attrs.prefsrc = src.bytes;
-  }
-  if (r.metric !== undefined) attrs.priority = checkInt('metric', r.metric, 0, 0xffffffff);
+  const protocol = r.protocol !== undefined ? checkInt('protocol', r.protocol, 0, 255) : op === 'del' ? 0 : RTPROT_BOOT;
+  const gw = r.gateway !== undefined ? parseAddr(gwAddr, 'gateway', r.gateway) : undefined;
+  if (gw && gw.family !== dst.family) throw new NetlinkInputError('gateway', r.gateway, `family differs from dst ${r.dst}`);
+  const oif = r.index !== undefined ? checkIndex('index', r.index) : undefined;
+  const src = r.src !== undefined ? parseAddr(srcAddr, 'src', r.src) : undefined;
+  if (src && src.family !== dst.family) throw new NetlinkInputError('src', r.src, `family differs from dst ${r.dst}`);
+  const metric = r.metric !== undefined ? checkInt('metric', r.metric, 0, 0xffffffff) : undefined;
+  let scope: number;
   if (r.scope !== undefined) {
     if (!(r.scope in SCOPES)) throw new NetlinkInputError('scope', r.scope, 'must be universe, link or host');
-    data.scope = SCOPES[r.scope];
+    scope = SCOPES[r.scope];
   } else if (op === 'del') {
-    data.scope = RT_SCOPE_NOWHERE;
+    scope = RT_SCOPE_NOWHERE;
   } else {
-    data.scope = r.gateway === undefined ? SCOPES.link : SCOPES.universe;
+    scope = r.gateway === undefined ? SCOPES.link : SCOPES.universe;
   }
-  if (r.onlink) {
-    if (r.index === undefined) throw new NetlinkInputError('index', r.index, 'an onlink route needs an output device');
-    data.flags = { __unknown: RTNH_F_ONLINK };
-  }
-  return { data, attrs };
-}
-
-/** One route request for the write batcher (conn.ts): the body as the package's newRoute/delRoute would send it. */
-function routeWrite(type: number, m: { data: rt.Route; attrs: rt.RouteAttrs }, flags: number): BatchedWrite {
-  return { type, flags, body: (st) => rt.formatRouteMessage({ kind: 'route', data: m.data, attrs: m.attrs }, st) };
+  if (r.onlink && r.index === undefined) throw new NetlinkInputError('index', r.index, 'an onlink route needs an output device');
+  // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags (u32)
+  w.u8(familyNumber(dst.family));
+  w.u8(dst.prefixLen);
+  w.u16(0);
+  w.u8(table < 256 ? table : 0);
+  w.u8(protocol);
+  w.u8(scope);
+  w.u8(op === 'del' ? 0 : RTN_UNICAST);
+  w.u32(r.onlink ? RTNH_F_ONLINK : 0);
+  // attributes in the order the package writes them (tables above 255 only fit here)
+  w.attrU32(RTA_TABLE, table);
+  if (dst.prefixLen > 0) w.attrBytes(RTA_DST, dst.bytes, addrLen(dst));
+  if (gw) w.attrBytes(RTA_GATEWAY, gw.bytes, addrLen(gw));
+  if (oif !== undefined) w.attrU32(RTA_OIF, oif);
+  if (src) w.attrBytes(RTA_PREFSRC, src.bytes, addrLen(src));
+  if (metric !== undefined) w.attrU32(RTA_PRIORITY, metric);
 }
 
 function describe(r: Route): string {
@@ -80,19 +83,27 @@ function describe(r: Route): string {
   return `route ${String(r?.dst)}${via}${dev}${table}`;
 }
 
+function routeKind(op: Op, type: number, flags: number): WriteKind<Route> {
+  return { op: `route ${op}`, type, flags, encode: (w, r) => encodeRoute(w, r, op), describe };
+}
+
+const ROUTE_ADD = routeKind('add', rt.MessageType.NEWROUTE, FlagsNew.CREATE | FlagsNew.EXCL);
+const ROUTE_REPLACE = routeKind('replace', rt.MessageType.NEWROUTE, FlagsNew.CREATE | FlagsNew.REPLACE);
+const ROUTE_DEL = routeKind('del', rt.MessageType.DELROUTE, 0);
+
 /** ip route add DST [via GW] [dev X] [onlink] [proto P] [table T] [scope S] [src IP] [metric M] (EEXIST when present) */
-export async function routeAdd(c: RtConn, r: Route): Promise<void> {
-  await c.write('route add', describe(r), routeWrite(rt.MessageType.NEWROUTE, routeMessage(r, 'add'), FlagsNew.CREATE | FlagsNew.EXCL));
+export function routeAdd(c: RtConn, r: Route): Promise<void> {
+  return c.write(ROUTE_ADD, r);
 }
 
 /** ip route replace DST ... (creates or overwrites the route with the same dst/table/metric) */
-export async function routeReplace(c: RtConn, r: Route): Promise<void> {
-  await c.write('route replace', describe(r), routeWrite(rt.MessageType.NEWROUTE, routeMessage(r, 'replace'), FlagsNew.CREATE | FlagsNew.REPLACE));
+export function routeReplace(c: RtConn, r: Route): Promise<void> {
+  return c.write(ROUTE_REPLACE, r);
 }
 
 /** ip route del DST [via GW] [dev X] [proto P] [table T] ... (ESRCH when absent) */
-export async function routeDel(c: RtConn, r: Route): Promise<void> {
-  await c.write('route del', describe(r), routeWrite(rt.MessageType.DELROUTE, routeMessage(r, 'del'), 0));
+export function routeDel(c: RtConn, r: Route): Promise<void> {
+  return c.write(ROUTE_DEL, r);
 }
 
 const SCOPE_NAMES = new Map<number, RouteScope>([[0, 'universe'], [253, 'link'], [254, 'host']]);
@@ -123,7 +134,7 @@ export function routeFromMessage(m: rt.RouteMessage): Route | undefined {
  * ip [-4|-6] route show [table T] [proto P] [dev X]: unicast routes only;
  * table defaults to main, 0 means every table but local.
  */
-export async function routeList(c: RtConn, filter: RouteFilter = {}): Promise<Route[]> {
+export async function routeList(c: RtConn, filter: RouteFilter & DumpReuse<Route> = {}): Promise<Route[]> {
   const family = checkFamily('family', filter.family);
   const table = filter.table === undefined ? RT_TABLE_MAIN : checkInt('table', filter.table, 0, 0xffffffff);
   if (filter.protocol !== undefined) checkInt('protocol', filter.protocol, 0, 255);
@@ -139,7 +150,7 @@ export async function routeList(c: RtConn, filter: RouteFilter = {}): Promise<Ro
     if (table ? r.table !== table : r.table === RT_TABLE_LOCAL) return;
     if (filter.protocol !== undefined && r.protocol !== filter.protocol) return;
     if (filter.index !== undefined && r.index !== filter.index) return;
-    out.push(r);
+    out.push(filter.reuse ? filter.reuse(r) : r);
   });
   return out;
 }

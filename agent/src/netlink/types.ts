@@ -80,6 +80,18 @@ export interface Route {
 }
 
 /** Only unicast routes are listed (no local/broadcast/multicast/blackhole). */
+/**
+ * For a caller that holds most of what a dump will list (the reconciler's
+ * kernel view at a resync): `reuse` sees each object as it is decoded and
+ * returns what to list in its place, an object it holds that is the same to
+ * it, so the decoded one dies young instead of outliving the dump's
+ * young-generation collections with 30 000 others. Optional to honour: a
+ * list without it is the same list to the caller.
+ */
+export interface DumpReuse<T> {
+  reuse?: (decoded: T) => T;
+}
+
 export interface RouteFilter {
   family?: 4 | 6;
   /** default: main (254), like `ip route show`; 0 = every table except local (255) */
@@ -215,17 +227,17 @@ export interface Handle {
   addrAdd(index: number, cidr: string, opts?: { noDad?: boolean }): Promise<void>;
   addrDel(index: number, cidr: string): Promise<void>;
 
-  routeList(filter?: RouteFilter): Promise<Route[]>;
+  routeList(filter?: RouteFilter & DumpReuse<Route>): Promise<Route[]>;
   routeAdd(route: Route): Promise<void>;
   routeReplace(route: Route): Promise<void>;
   routeDel(route: Route): Promise<void>;
 
-  neighList(filter?: { index?: number; family?: 4 | 6 }): Promise<Neighbour[]>;
+  neighList(filter?: { index?: number; family?: 4 | 6 } & DumpReuse<Neighbour>): Promise<Neighbour[]>;
   /** ip neigh replace IP lladdr MAC dev X nud permanent */
   neighSet(n: Neighbour): Promise<void>;
   neighDel(n: Pick<Neighbour, 'index' | 'ip'>): Promise<void>;
 
-  fdbList(filter?: { index?: number }): Promise<FdbEntry[]>;
+  fdbList(filter?: { index?: number } & DumpReuse<FdbEntry>): Promise<FdbEntry[]>;
   /** bridge fdb replace MAC dev X dst IP self permanent */
   fdbSet(e: FdbEntry): Promise<void>;
   /** bridge fdb append MAC dev X dst IP self permanent (one more remote for the same MAC) */

@@ -40,12 +40,17 @@ export function checkMtu(field: string, v: unknown): number {
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
-/** "aa:bb:cc:dd:ee:ff" → 6-byte buffer. */
-export function macToBuf(field: string, mac: unknown): Buffer {
+/** A MAC as "aa:bb:cc:dd:ee:ff" (either case); throws NetlinkInputError(field) otherwise. */
+export function checkMac(field: string, mac: unknown): string {
   if (typeof mac !== 'string' || !MAC_RE.test(mac)) {
     throw new NetlinkInputError(field, mac, 'MAC must look like aa:bb:cc:dd:ee:ff');
   }
-  return Buffer.from(mac.replace(/:/g, ''), 'hex');
+  return mac;
+}
+
+/** "aa:bb:cc:dd:ee:ff" → 6-byte buffer. */
+export function macToBuf(field: string, mac: unknown): Buffer {
+  return Buffer.from(checkMac(field, mac).replace(/:/g, ''), 'hex');
 }
 
 /** 6-byte buffer → lower-case "aa:bb:cc:dd:ee:ff"; undefined for other lengths. */

@@ -13,6 +13,7 @@ import { backendLeaseData, createBackend, type Backend } from '../backend';
 import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
 import type { Underlay } from '../dataplane/underlay';
 import { cidrCoversAny, mustParseCidrAny, parseCidrAny } from '../net/ip';
+import { ipv4PrefixInside, parseCidr as parseIpv4Cidr } from '../net/ipv4';
 import { RTPROT_KNIT_BGP } from '../netlink';
 import type { retrier } from './retry';
 import type { StartupUndo } from './startup-undo';
@@ -112,6 +113,7 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
   if (backend.close) undo.add(`${network.backend.type} backend`, () => backend.close!());
   const setup = await backend.setup();
   const cidrs = [network.clusterCidr, ...(network.ipv6ClusterCidr !== undefined ? [network.ipv6ClusterCidr] : [])].map((c) => mustParseCidrAny(c));
+  const v4Cidr = parseIpv4Cidr(network.clusterCidr); // undefined for an IPv6-only network
   const reconciler = new Reconciler({
     nl, logger: logger.child({ module: 'reconciler' }), backend,
     resyncIntervalMs: o.reconcileIntervalSeconds * 1000,
@@ -120,6 +122,11 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
     // BGP's runs come through reconcileNow (a dump each): no kernel view, which would copy a full table.
     ...(backend.routeProtocol === RTPROT_KNIT_BGP ? { kernelView: false } : {
       routeScope: (dst: string) => {
+        // IPv4 destinations read in place (every route of a dump and every route event asks)
+        if (v4Cidr !== undefined) {
+          const inside = ipv4PrefixInside(dst, v4Cidr);
+          if (inside !== undefined) return inside;
+        }
         const c = parseCidrAny(dst);
         return c !== undefined && cidrs.some((k) => cidrCoversAny(k, c));
       },

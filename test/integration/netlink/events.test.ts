@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { rt } from 'netlink';
 import { openHandle } from '../../../agent/src/netlink';
 import { createRawSocketIn } from '../../../agent/src/netlink/conn';
+import { readHeader } from '../../../agent/src/netlink/decode';
 import { netlinkKeepTypes, netlinkTune } from '../../../agent/src/netlink/netns';
 import type { Handle, NetlinkEvent } from '../../../agent/src/netlink';
 import { addNetns, delNetns, netnsPath, nsRun } from '../../lab/netns';
@@ -103,7 +104,13 @@ describe('netlink: subscribe', () => {
     try {
       netlinkKeepTypes(fd, [RTM_DELLINK]);
       sock.addMembership(rt.MulticastGroups.LINK);
-      sock.on('message', (msgs) => { for (const m of msgs) types.push(m.type); });
+      sock.on('message', (buf: Buffer) => {
+        for (let off = 0; off < buf.length;) {
+          const h = readHeader(buf, off);
+          types.push(h.type);
+          off += (h.length + 3) & ~3;
+        }
+      });
       nsRun(ns, 'ip', ['link', 'add', 'bpf0', 'type', 'veth', 'peer', 'name', 'bpf0p']);
       nsRun(ns, 'ip', ['link', 'set', 'bpf0', 'up']);
       nsRun(ns, 'ip', ['link', 'del', 'bpf0']);

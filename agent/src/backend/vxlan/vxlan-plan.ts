@@ -111,7 +111,8 @@ function planPeer(lease: Lease, env: VxlanPlanEnv): PeerOutcome {
  */
 export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv, cache?: VxlanPlanCache): DesiredDataplane {
   const out: DesiredDataplane = { peers: [], refused: [] };
-  const macOwner = new Map<string, string>([[env.ownVtepMac, 'this node']]);
+  // the lease that claimed each MAC (null: this node); its text is built only for a refusal, not per peer per run
+  const macOwner = new Map<string, Lease | null>([[env.ownVtepMac, null]]);
   const outcomes = cache?.forEnv(envKey(env));
   for (const lease of peers) {
     const outcome = cachedPlan(outcomes, lease, (l) => planPeer(l, env));
@@ -122,10 +123,11 @@ export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv, cache?: Vx
     if (outcome.mac !== undefined) {
       const owner = macOwner.get(outcome.mac);
       if (owner !== undefined) {
-        out.refused.push({ subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp, reason: `peer VTEP MAC ${outcome.mac} is already used by ${owner}` });
+        const by = owner === null ? 'this node' : `node ${owner.nodeName} (${owner.subnet})`;
+        out.refused.push({ subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp, reason: `peer VTEP MAC ${outcome.mac} is already used by ${by}` });
         continue;
       }
-      macOwner.set(outcome.mac, `node ${lease.nodeName} (${lease.subnet})`);
+      macOwner.set(outcome.mac, lease);
     }
     out.peers.push(outcome.plan);
   }

@@ -25,15 +25,6 @@ import type { DiffOp } from './diff';
  */
 export const WRITE_CONCURRENCY = 128;
 
-/** Runs `fn` over `items` with at most `limit` calls pending; resolves when all are done (fn must not reject). */
-export async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /** The outcome of one op: `error` is set when it failed; `deviceGone` when the device went away under it. */
 export interface OpOutcome {
   error?: string;
@@ -41,42 +32,73 @@ export interface OpOutcome {
   deviceGone: boolean;
 }
 
-/** Applies one op. Deletes of already-gone objects succeed. */
-export async function applyOp(nl: ReconcilerNetlink, op: DiffOp): Promise<OpOutcome> {
+const OK: OpOutcome = Object.freeze({ deviceGone: false });
+
+/** Starts one op's write; the promise is the netlink layer's own (no async wrapper per op). */
+function startOp(nl: ReconcilerNetlink, op: DiffOp): Promise<void> {
   const o = op.object;
   try {
     if (op.action === 'delete') {
-      if (o.kind === 'route') await nl.routeDel(o.value);
-      else if (o.kind === 'neighbour') await nl.neighDel(o.value);
-      else await nl.fdbDel(o.value);
-    } else if (o.kind === 'route') {
-      await nl.routeReplace(o.value);
-    } else if (o.kind === 'neighbour') {
-      await nl.neighSet(o.value);
-    } else {
-      await nl.fdbSet(o.value);
+      if (o.kind === 'route') return nl.routeDel(o.value);
+      if (o.kind === 'neighbour') return nl.neighDel(o.value);
+      return nl.fdbDel(o.value);
     }
-    return { deviceGone: false };
+    if (o.kind === 'route') return nl.routeReplace(o.value);
+    if (o.kind === 'neighbour') return nl.neighSet(o.value);
+    return nl.fdbSet(o.value);
   } catch (err) {
-    if (op.action === 'delete' && isNetlinkError(err, 'ENOENT', 'ESRCH', 'ENODEV')) return { deviceGone: false };
-    return {
-      error: err instanceof Error ? err.message : String(err),
-      deviceGone: isNetlinkError(err, 'ENODEV', 'ENETDOWN'),
-    };
+    return Promise.reject(err); // an implementation that throws instead of rejecting fails this op alone
   }
+}
+
+/** The outcome of an op whose write failed with `err`: a delete of something already gone succeeded. */
+function failedOutcome(op: DiffOp, err: unknown): OpOutcome {
+  if (op.action === 'delete' && isNetlinkError(err, 'ENOENT', 'ESRCH', 'ENODEV')) return OK;
+  return {
+    error: err instanceof Error ? err.message : String(err),
+    deviceGone: isNetlinkError(err, 'ENODEV', 'ENETDOWN'),
+  };
 }
 
 /**
  * Applies `ops` in phase order (see the module comment), at most
  * WRITE_CONCURRENCY in flight; `onDone` hears each op's outcome as it lands.
+ * Each op costs its write's promise and one `then`, not a chain of async
+ * functions: at 10 000 peers a run writes 30 000 objects, and what each
+ * write allocates is collected by the young-generation GC while the run
+ * goes on (docs/benchmarks.md). Rejects, and starts nothing more, when
+ * `onDone` throws.
  */
-export async function applyOps(nl: ReconcilerNetlink, ops: readonly DiffOp[], onDone: (op: DiffOp, outcome: OpOutcome) => void): Promise<void> {
-  const phases: DiffOp[][] = [[], [], []];
-  for (const op of ops) {
-    phases[op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1]!.push(op);
+export function applyOps(nl: ReconcilerNetlink, ops: readonly DiffOp[], onDone: (op: DiffOp, outcome: OpOutcome) => void): Promise<void> {
+  const ordered: DiffOp[] = [];
+  for (const phase of [0, 1, 2]) {
+    for (const op of ops) if ((op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1) === phase) ordered.push(op);
   }
-  // forEachBounded starts the ops in array order, one socket sends them in that order
-  await forEachBounded(phases.flat(), WRITE_CONCURRENCY, async (op) => {
-    onDone(op, await applyOp(nl, op));
+  return new Promise<void>((resolve, reject) => {
+    let next = 0;
+    let pending = 0;
+    let failed = false;
+    const land = (op: DiffOp, outcome: OpOutcome): void => {
+      pending--;
+      if (failed) return;
+      try {
+        onDone(op, outcome);
+      } catch (err) {
+        failed = true;
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      more();
+    };
+    // starts ops in array order, and one socket sends them in that order
+    const more = (): void => {
+      while (pending < WRITE_CONCURRENCY && next < ordered.length) {
+        const op = ordered[next++]!;
+        pending++;
+        startOp(nl, op).then(() => land(op, OK), (err: unknown) => land(op, failedOutcome(op, err)));
+      }
+      if (pending === 0 && next >= ordered.length) resolve();
+    };
+    more();
   });
 }

@@ -20,11 +20,50 @@
  */
 import { RTPROT_KNIT, type FdbEntry, type Neighbour, type NetlinkEvent, type Route } from '../../netlink';
 import type { DiffOp, IndexedCurrent, MutableIndex } from './diff';
-import { fdbMatches, neighbourMatches, perDeviceGet, perDeviceSet, routeKey, routeMatches } from './diff';
+import { addWanted, fdbMatches, neighbourMatches, perDeviceGet, perDeviceSet, routeKey, routeMatches } from './diff';
 
 const RT_TABLE_MAIN = 254;
 
 const sameRemote = (a: Pick<FdbEntry, 'dst'>, b: Pick<FdbEntry, 'dst'>): boolean => (a.dst ?? '') === (b.dst ?? '');
+
+/**
+ * Keys of objects that events changed, per kind, by the keys the index
+ * uses (no "kind|key" string per event and per ack: at 10 000 peers the
+ * echoes of 30 000 writes often come before their acks).
+ */
+class ChangedKeys {
+  readonly routes = new Set<string>();
+  private readonly neighbours = new Map<number, Set<string>>();
+  private readonly fdb = new Map<number, Set<string>>();
+
+  get size(): number {
+    let n = this.routes.size;
+    for (const d of this.neighbours.values()) n += d.size;
+    for (const d of this.fdb.values()) n += d.size;
+    return n;
+  }
+
+  neighbour(index: number, ip: string): void {
+    addWanted(this.neighbours, index, ip);
+  }
+
+  fdbMac(index: number, mac: string): void {
+    addWanted(this.fdb, index, mac);
+  }
+
+  /** The object's slot is accounted for (our own write decided it). */
+  explain(o: DiffOp['object']): void {
+    if (o.kind === 'route') this.routes.delete(routeKey(o.value));
+    else if (o.kind === 'neighbour') this.neighbours.get(o.value.index)?.delete(o.value.ip);
+    else this.fdb.get(o.value.index)?.delete(o.value.mac);
+  }
+
+  clear(): void {
+    this.routes.clear();
+    this.neighbours.clear();
+    this.fdb.clear();
+  }
+}
 
 /** The view's own index: what indexCurrent builds from a dump (FDB: every remote of a MAC), kept and changed in place. */
 export type ViewIndex = MutableIndex;
@@ -48,7 +87,7 @@ export class KernelView {
    * Objects (by kind and key) that events changed since the last settle()
    * and no ack of ours explained: changes from outside the reconciler.
    */
-  private readonly unexplained = new Set<string>();
+  private readonly unexplained = new ChangedKeys();
 
   /**
    * `visible`: whether a main-table route is one the reconciler's dump keeps (its scope);
@@ -113,6 +152,14 @@ export class KernelView {
     return this.trusted ? this.index : undefined;
   }
 
+  /**
+   * The index the view holds, trusted or not: a resync's dump that matches
+   * it (dump-match.ts) keeps it instead of indexing the dump anew.
+   */
+  held(): ViewIndex {
+    return this.index;
+  }
+
   /** The view as flat lists, as a dump would list it (tests, debugging); undefined when not trusted. */
   snapshot(): { routes: Route[]; neighbours: Neighbour[]; fdb: FdbEntry[] } | undefined {
     if (!this.trusted) return undefined;
@@ -135,17 +182,17 @@ export class KernelView {
         const k = routeKey(r);
         if (ev.type === 'route-deleted') {
           // (both deletes run: a slot holds one route, whichever map it is in)
-          if (Number(this.index.ours.delete(k)) + Number(this.index.foreign.delete(k)) > 0) this.unexplained.add(`route|${k}`);
+          if (Number(this.index.ours.delete(k)) + Number(this.index.foreign.delete(k)) > 0) this.unexplained.routes.add(k);
           return;
         }
         // one route per slot, as the events tell it: the new one replaces whichever was there
         const ours = r.protocol === this.protocol;
-        if ((ours ? this.index.foreign : this.index.ours).delete(k)) this.unexplained.add(`route|${k}`);
+        if ((ours ? this.index.foreign : this.index.ours).delete(k)) this.unexplained.routes.add(k);
         const m = ours ? this.index.ours : this.index.foreign;
         const had = m.get(k);
         if (!had || had.protocol !== r.protocol || !routeMatches(had, r)) {
           m.set(k, r);
-          this.unexplained.add(`route|${k}`);
+          this.unexplained.routes.add(k);
         }
         return;
       }
@@ -155,13 +202,13 @@ export class KernelView {
         if (!this.owned.has(n.index)) return;
         this.touched();
         if (ev.type === 'neigh-deleted') {
-          if (this.index.neighbours.get(n.index)?.delete(n.ip) === true) this.unexplained.add(`neighbour|${n.index}|${n.ip}`);
+          if (this.index.neighbours.get(n.index)?.delete(n.ip) === true) this.unexplained.neighbour(n.index, n.ip);
           return;
         }
         const had = perDeviceGet(this.index.neighbours, n.index, n.ip);
         if (!had || !neighbourMatches(had, n)) {
           perDeviceSet(this.index.neighbours, n.index, n.ip, n);
-          this.unexplained.add(`neighbour|${n.index}|${n.ip}`);
+          this.unexplained.neighbour(n.index, n.ip);
         }
         return;
       }
@@ -171,7 +218,7 @@ export class KernelView {
         if (!this.owned.has(e.index)) return;
         this.touched();
         if (ev.type === 'fdb-deleted') {
-          if (this.deleteRemote(e)) this.unexplained.add(`fdb|${e.index}|${e.mac}`);
+          if (this.deleteRemote(e)) this.unexplained.fdbMac(e.index, e.mac);
           return;
         }
         // An entry for a MAC that has another remote here: an append, or a
@@ -179,7 +226,7 @@ export class KernelView {
         // the next run dumps. (Our own replaces were applied at their ack.)
         const remotes = perDeviceGet(this.index.fdb, e.index, e.mac);
         if (remotes && !remotes.some((o) => sameRemote(o, e))) this.trusted = false;
-        if (this.addRemote(e)) this.unexplained.add(`fdb|${e.index}|${e.mac}`);
+        if (this.addRemote(e)) this.unexplained.fdbMac(e.index, e.mac);
         return;
       }
       case 'link-deleted':
@@ -196,9 +243,7 @@ export class KernelView {
   applied(op: DiffOp): void {
     const o = op.object;
     // our write decided what the kernel holds in this slot: an event of it that came before this ack is explained
-    if (this.unexplained.size > 0) {
-      this.unexplained.delete(o.kind === 'route' ? `route|${routeKey(o.value)}` : o.kind === 'neighbour' ? `neighbour|${o.value.index}|${o.value.ip}` : `fdb|${o.value.index}|${o.value.mac}`);
-    }
+    if (this.unexplained.size > 0) this.unexplained.explain(o);
     if (o.kind === 'route') {
       const k = routeKey(o.value);
       if (op.action === 'delete') {

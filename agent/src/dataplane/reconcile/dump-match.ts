@@ -1,0 +1,105 @@
+/**
+ * Does a dump say what the kernel view already holds? The periodic resync
+ * dumps every route, neighbour and FDB entry (30 000 at 10 000 vxlan peers)
+ * and, almost always, finds exactly what the view holds. Indexing the dump
+ * anew then builds three maps of 30 000 entries that outlive several
+ * young-generation collections (copied, promoted, collected later): the
+ * largest part of a resync's time after the dumps themselves
+ * (docs/benchmarks.md, issue 17). When the dump matches, the reconciler
+ * keeps the view's index instead, and the dumped objects die young.
+ *
+ * "Matches" is what the diff can tell apart, and no less: the same keys
+ * (routeKey; neighbour IP and FDB MAC per owned device), the same side
+ * (knit's protocol or foreign), and per key the fields the diff compares
+ * (routeMatches, neighbourMatches, fdbMatches; of a foreign route, its
+ * protocol: the diff only reports it as a conflict). The view already stands in
+ * for a dump on those terms between resyncs (kernel-view.ts holds the
+ * desired objects that our acks confirmed), so a diff over the kept index
+ * makes the same ops a diff over the new one would. Anything the index
+ * could not hold the same way (two routes in one slot, a MAC with several
+ * remotes) is a mismatch, and the dump is indexed as before.
+ */
+import type { FdbEntry, Neighbour, Route } from '../../netlink';
+import { fdbMatches, neighbourMatches, perDeviceGet, routeKey, routeMatches } from './diff';
+import type { CurrentObjects, DiffOptions, IndexedCurrent } from './diff';
+
+/** Per kind, the object of `index` to list in place of a decoded one that is the same to a diff (the dump's `reuse`). */
+export interface HeldReuse {
+  route: (r: Route) => Route;
+  neighbour: (n: Neighbour) => Neighbour;
+  fdb: (e: FdbEntry) => FdbEntry;
+}
+
+/**
+ * What a dump can list from `index` instead of what it decodes: the held
+ * object when it matches as dumpMatches compares (so the decoded one dies
+ * young, and a matching dump lists the held objects themselves).
+ */
+export function reuseFrom(index: IndexedCurrent, opts: DiffOptions): HeldReuse {
+  const owned = new Set(opts.ownedDevices);
+  return {
+    route: (r) => {
+      const held = (r.protocol === opts.protocol ? index.ours : index.foreign).get(routeKey(r));
+      return held !== undefined && routeMatches(held, r) ? held : r;
+    },
+    neighbour: (n) => {
+      const held = owned.has(n.index) ? perDeviceGet(index.neighbours, n.index, n.ip) : undefined;
+      return held !== undefined && neighbourMatches(held, n) ? held : n;
+    },
+    fdb: (e) => {
+      const held = owned.has(e.index) ? perDeviceGet(index.fdb, e.index, e.mac) : undefined;
+      return held !== undefined && held.length === 1 && fdbMatches(held[0]!, e) ? held[0]! : e;
+    },
+  };
+}
+
+/** True when indexCurrent(dumped, opts) would hold what `index` holds, as far as a diff can tell. */
+export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts: DiffOptions): boolean {
+  let ours = 0;
+  // Foreign routes may share a slot (fe80::/64 on every IPv6 link, one
+  // metric): the index holds one of them, and the diff reads only that the
+  // slot is taken and by which protocol. So per foreign slot: taken, by the
+  // same protocol as the dump's first route there.
+  const foreignSlots = new Set<string>();
+  for (const r of dumped.routes) {
+    const k = routeKey(r);
+    if (r.protocol === opts.protocol) {
+      const held = index.ours.get(k);
+      if (held === undefined || (held !== r && !routeMatches(held, r))) return false;
+      ours++;
+    } else if (!foreignSlots.has(k)) {
+      if (index.foreign.get(k)?.protocol !== r.protocol) return false;
+      foreignSlots.add(k);
+    }
+  }
+  if (ours !== index.ours.size || foreignSlots.size !== index.foreign.size) return false;
+  const owned = new Set(opts.ownedDevices);
+  return neighboursMatch(index, dumped.neighbours, owned) && fdbMatch(index, dumped.fdb, owned);
+}
+
+function neighboursMatch(index: IndexedCurrent, dumped: readonly Neighbour[], owned: ReadonlySet<number>): boolean {
+  let n = 0;
+  for (const d of dumped) {
+    if (!owned.has(d.index)) continue;
+    const held = perDeviceGet(index.neighbours, d.index, d.ip);
+    if (held === undefined || (held !== d && !neighbourMatches(held, d))) return false;
+    n++;
+  }
+  let total = 0;
+  for (const byIp of index.neighbours.values()) total += byIp.size;
+  return n === total;
+}
+
+function fdbMatch(index: IndexedCurrent, dumped: readonly FdbEntry[], owned: ReadonlySet<number>): boolean {
+  let n = 0;
+  for (const d of dumped) {
+    if (!owned.has(d.index)) continue;
+    const held = perDeviceGet(index.fdb, d.index, d.mac);
+    // one remote per MAC only: with several, which one a diff keeps depends on their order
+    if (held === undefined || held.length !== 1 || (held[0] !== d && !fdbMatches(held[0]!, d))) return false;
+    n++;
+  }
+  let total = 0;
+  for (const byMac of index.fdb.values()) for (const remotes of byMac.values()) total += remotes.length;
+  return n === total;
+}
