@@ -12,7 +12,7 @@
  * driver runs INSIDE the node namespace (this same file with --driver), so
  * every plugin is exec'd directly, the way a runtime does, with no
  * `ip netns exec` wrapper in any measurement. Per case it reports:
- *   - sequential ADD and DEL latency, spawn to exit (median, p90, min);
+ *   - sequential ADD and DEL latency, spawn to exit (median, p90, min), every case once per round;
  *   - knitd's own handling of an ADD/DEL: one request straight on the CNI
  *     socket, no plugin process (the floor under the plugin's number);
  *   - wall time of 50 and 200 concurrent ADDs (and their DELs);
@@ -127,31 +127,32 @@ async function driver(spec: DriverSpec): Promise<void> {
     return dt;
   };
 
+  // The sequential cases run round by round, one of each per round (a fresh container ID each time, ADD then
+  // DEL), so a drift of the machine (another process, the CPU's clock) reaches every case alike and the
+  // ratios compare runs taken side by side, not minutes apart.
+  type Case = { add: number[]; del: number[] };
+  const fresh = (): Case => ({ add: [], del: [] });
+  const cases = { knit: fresh(), script: fresh(), ref: fresh(), sock: fresh() };
   const nodeTimes: number[] = [];
-  for (let i = 0; i < spec.warmup + spec.runs; i++) {
-    const t = await exec(process.execPath, ['-e', '0'], {}, '');
-    if (i >= spec.warmup) nodeTimes.push(t);
-  }
-  // Sequential ADD then DEL on one namespace; a fresh container ID each time.
-  const seq = async (fn: (cmd: string, id: string, ns: string) => Promise<number>, ns: string, tag: string) => {
-    const add: number[] = [];
-    const del: number[] = [];
-    for (let i = 0; i < spec.warmup + spec.runs; i++) {
-      const a = await fn('ADD', `${tag}-${i}`, ns);
-      const d = await fn('DEL', `${tag}-${i}`, ns);
-      if (i >= spec.warmup) { add.push(a); del.push(d); }
-    }
-    return { add: stats(add), del: stats(del) };
-  };
-  const k = await seq(knit, spec.seq[0], 'kseq');
-  const b = await seq(script, spec.seq[0], 'bseq');
   const statusTimes: number[] = [];
+  const addDel = async (c: Case, fn: (cmd: string, id: string, ns: string) => Promise<number>, ns: string, id: string, keep: boolean): Promise<void> => {
+    const a = await fn('ADD', id, ns);
+    const d = await fn('DEL', id, ns);
+    if (keep) { c.add.push(a); c.del.push(d); }
+  };
   for (let i = 0; i < spec.warmup + spec.runs; i++) {
-    const t = await exec(spec.artifact, [], { CNI_COMMAND: 'STATUS', CNI_PATH: REF_CNI_DIR }, knitConf.replace('"1.0.0"', '"1.1.0"'));
-    if (i >= spec.warmup) statusTimes.push(t);
+    const keep = i >= spec.warmup;
+    await addDel(cases.knit, knit, spec.seq[0], `kseq-${i}`, keep);
+    await addDel(cases.ref, ref, spec.seq[1], `rseq-${i}`, keep);
+    const st = await exec(spec.artifact, [], { CNI_COMMAND: 'STATUS', CNI_PATH: REF_CNI_DIR }, knitConf.replace('"1.0.0"', '"1.1.0"'));
+    if (keep) statusTimes.push(st);
+    await addDel(cases.sock, (cmd, id, ns) => sock(cmd as 'ADD' | 'DEL', id, ns), spec.seq[0], `sseq-${i}`, keep);
+    await addDel(cases.script, script, spec.seq[0], `bseq-${i}`, keep);
+    const nt = await exec(process.execPath, ['-e', '0'], {}, '');
+    if (keep) nodeTimes.push(nt);
   }
-  const r = await seq(ref, spec.seq[1], 'rseq');
-  const s = await seq((cmd, id, ns) => sock(cmd as 'ADD' | 'DEL', id, ns), spec.seq[0], 'sseq');
+  const both = (c: Case) => ({ add: stats(c.add), del: stats(c.del) });
+  const [k, b, r, s] = [both(cases.knit), both(cases.script), both(cases.ref), both(cases.sock)];
 
   const conc: DriverResult['conc'] = [];
   for (const n of [50, 200]) {
@@ -252,7 +253,7 @@ function print(r: DriverResult, kd: { add: Stats; del: Stats }, runs: number): v
   const f = (x: number): string => x.toFixed(1).padStart(7);
   const row = (name: string, s: Stats): string => `| ${name.padEnd(44)} | ${f(s.median)} | ${f(s.p90)} | ${f(s.min)} |`;
   const lines = [
-    `Sequential, ${runs} runs each (ms, spawn to exit unless noted):`,
+    `Sequential, ${runs} runs each, taken round by round (ms, spawn to exit unless noted):`,
     '',
     `| ${'case'.padEnd(44)} |  median |     p90 |     min |`,
     `|${'-'.repeat(46)}|--------:|--------:|--------:|`,
