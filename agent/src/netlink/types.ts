@@ -79,7 +79,6 @@ export interface Route {
   metric?: number;
 }
 
-/** Only unicast routes are listed (no local/broadcast/multicast/blackhole). */
 /**
  * For a caller that holds most of what a dump will list (the reconciler's
  * kernel view at a resync): `reuse` sees each object as it is decoded and
@@ -92,6 +91,7 @@ export interface DumpReuse<T> {
   reuse?: (decoded: T) => T;
 }
 
+/** Only unicast routes are listed (no local/broadcast/multicast/blackhole). */
 export interface RouteFilter {
   family?: 4 | 6;
   /** default: main (254), like `ip route show`; 0 = every table except local (255) */

@@ -62,12 +62,10 @@ export const nodeStateFs: StateFs = {
   unlink: (file) => fsp.unlink(file),
   replace: (temp, file, dir, data, mode) => {
     const addon = durableAddon();
-    return addon === null ? replaceInSteps(nodeStepsFs, temp, file, dir, data, mode) : addon.durableReplace(temp, file, dir, data, mode);
+    // (the steps use open, rename and unlink only)
+    return addon === null ? replaceInSteps(nodeStateFs, temp, file, dir, data, mode) : addon.durableReplace(temp, file, dir, data, mode);
   },
 };
-
-/** nodeStateFs without `replace`: the step-by-step fallback. */
-const nodeStepsFs: StateFs = { ...nodeStateFs, replace: undefined };
 
 let tempCounter = 0;
 
