@@ -24,8 +24,13 @@
  * whose plan changed are diffed, so a join costs that peer's objects, not
  * every peer's (the desired set is still computed whole: the backend sees
  * the full peer set, and the plans are compared by identity, which the
- * backends' plan caches keep, or by content). The periodic resync dumps and
- * diffs everything, as before (unit test: scoped diffs equal full ones).
+ * backends' plan caches keep, or by content). The periodic resync always
+ * dumps; when its dump says exactly what the view holds (dump-match.ts) and
+ * the same conditions hold, the kernel is exactly what the view runs knew,
+ * so it takes the same scoped diff; every FULL_DIFF_EVERY-th resync, the
+ * first run and explicit runs diff every desired object (unit test: scoped
+ * diffs equal full ones; integration test reconcile-resync: a change no
+ * event told is found and repaired by the next resync).
  * What it costs at 10 000 peers is cut without checking less: the dump
  * lists the view's own objects where they are the same, a dump that says
  * exactly what the view holds keeps the view's index (dump-match.ts), and
@@ -60,6 +65,12 @@ import type { DataplaneSource, DesiredDataplane, PeerPlan, ReconcilerNetlink, Se
 
 const RT_TABLE_MAIN = 254;
 const PROGRAMMED: ObjectOutcome = Object.freeze({ state: 'programmed' as const });
+/**
+ * Every how many periodic resyncs one diffs every desired object even when
+ * its dump matched the view (once a minute at the default 10 s): the check
+ * of the reconciler's own bookkeeping, which the scoped diff trusts.
+ */
+const FULL_DIFF_EVERY = 6;
 
 export interface ReconcilerOptions {
   /** Netlink bound to the node's namespace (a Handle; a test's in-memory kernel). */
@@ -144,6 +155,14 @@ export class Reconciler {
   private scopedOk = false;
   /** the owned devices at the last run */
   private lastOwned: readonly number[] = [];
+  /**
+   * The next dumping run diffs every desired object even when the dump
+   * matches the view (the first run, explicit runs, and every
+   * FULL_DIFF_EVERY-th periodic resync); otherwise a resync whose dump
+   * matches the view may take the scoped diff.
+   */
+  private fullDiffNext = true;
+  private resyncs = 0;
 
   /** Totals since construction. */
   readonly stats: ReconcilerStats = {
@@ -164,7 +183,11 @@ export class Reconciler {
       retryMs: opts.retryDelayMs ?? 1000,
       run: () => this.runAndSettle(),
       ready: () => this.peersKnown,
-      onResync: () => { this.needSetup = true; this.dumpNext = true; }, // also re-check the devices (MTU, address, up)
+      onResync: () => {
+        this.needSetup = true; // also re-check the devices (MTU, address, up)
+        this.dumpNext = true;
+        if (++this.resyncs % FULL_DIFF_EVERY === 0) this.fullDiffNext = true;
+      },
     });
     this.routeScope = opts.routeScope ?? (() => true);
     this.view = opts.kernelView === false ? undefined : new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst), this.protocol);
@@ -225,6 +248,7 @@ export class Reconciler {
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.dumpNext = true; // an explicit run looks at the kernel itself
+      this.fullDiffNext = true; // and compares every desired object with it
       this.request();
     });
   }
@@ -356,7 +380,10 @@ export class Reconciler {
     const mayScope = this.scopedOk;
     this.scopedOk = false;
     this.scope = undefined;
+    const fullDiff = this.fullDiffNext;
+    this.fullDiffNext = false;
     let setupMs: number | undefined;
+    let setupWrites = 0;
     if (this.needSetup) {
       this.needSetup = false;
       try {
@@ -364,10 +391,12 @@ export class Reconciler {
         setupMs = this.clock.now() - t0;
         this.lastSetupResult = r;
         run.writes += r.writes;
+        setupWrites = r.writes;
         run.setupRan = true;
         this.stats.setups++;
       } catch (err) {
         this.needSetup = true;
+        this.fullDiffNext ||= fullDiff;
         throw new Error('backend setup', { cause: err });
       }
     }
@@ -395,6 +424,7 @@ export class Reconciler {
         dumped = await this.dumpCurrent(owned, held && reuseFrom(held, opts));
       } catch (err) {
         this.view?.abortDump();
+        this.fullDiffNext ||= fullDiff;
         throw err;
       }
       dumpMs = this.clock.now() - dumpStart;
@@ -410,7 +440,11 @@ export class Reconciler {
     for (const p of desired.peers) plans.set(p.subnet, p);
     let diff: DataplaneDiff | undefined;
     let scope: string[] | undefined;
-    if (fromView && mayScope && plans.size === desired.peers.length && this.view!.unexplainedChanges === 0 && sameDevices(owned, this.lastOwned)) {
+    // A resync's dump that matched the view, with nothing from outside
+    // since the last diff and no device rewritten by setup, proves the
+    // kernel is exactly what the view runs knew: the same scoped diff holds.
+    const viewExact = fromView !== undefined || (dumpKept && !fullDiff && setupWrites === 0 && this.view?.fresh === true);
+    if (viewExact && mayScope && plans.size === desired.peers.length && this.view!.unexplainedChanges === 0 && sameDevices(owned, this.lastOwned)) {
       const change = planChange(this.lastPlans, plans);
       diff = diffChanged(change, current, this.wantedSets);
       if (diff) {
