@@ -101,6 +101,35 @@ describe('reconcile: a resync dump against the kept view (dumpMatches)', () => {
     expect(reuse.fdb(otherVtep)).to.equal(otherVtep);
   });
 
+  it('judged by the tally the reuse kept while listing the dump: the same verdict as object by object, for every case', () => {
+    const cases = [{ name: 'the steady state', dumped: base }, ...changes];
+    const ll = (index: number): Route => ({ dst: 'fe80::/64', index, protocol: 2, table: 254, metric: 256 });
+    cases.push({ name: 'two foreign routes in one slot', dumped: { ...base, routes: [...base.routes, ll(2), ll(4)] } });
+    for (const c of cases) {
+      const v = view();
+      const reuse = reuseFrom(v, opts);
+      const listed: CurrentObjects = { routes: c.dumped.routes.map(reuse.route), neighbours: c.dumped.neighbours.map(reuse.neighbour), fdb: c.dumped.fdb.map(reuse.fdb) };
+      expect(dumpMatches(v, listed, opts, reuse.tally), c.name).to.equal(dumpMatches(view(), c.dumped, opts));
+    }
+    // a true verdict is reachable through the tally (the first case), and so is a false one
+    const v = view();
+    const reuse = reuseFrom(v, opts);
+    const gone = changes[1]!.dumped;
+    expect(dumpMatches(v, { routes: gone.routes.map(reuse.route), neighbours: gone.neighbours.map(reuse.neighbour), fdb: gone.fdb.map(reuse.fdb) }, opts, reuse.tally)).to.equal(false);
+  });
+
+  it('a route of ours outside the caller\'s scope (another network\'s) is no miss; one inside it is', () => {
+    const other: Route = { dst: '10.99.1.0/24', gateway: '10.99.1.0', index: 9, onlink: true, protocol: 89, table: 254, metric: 0 };
+    const inScope = (r: Route): boolean => r.dst.startsWith('10.244.');
+    const v = view();
+    const reuse = reuseFrom(v, opts, inScope);
+    const routes = [...base.routes, other].map(reuse.route).filter((r) => r.protocol !== 89 || inScope(r));
+    expect(dumpMatches(v, { routes, neighbours: base.neighbours.map(reuse.neighbour), fdb: base.fdb.map(reuse.fdb) }, opts, reuse.tally)).to.equal(true);
+    const everything = reuseFrom(v, opts);
+    const all = [...base.routes, other].map(everything.route);
+    expect(dumpMatches(v, { routes: all, neighbours: base.neighbours.map(everything.neighbour), fdb: base.fdb.map(everything.fdb) }, opts, everything.tally)).to.equal(false);
+  });
+
   it('when it matches, a diff over the view makes the ops a diff over the dump makes (none, for the steady state)', () => {
     const overView = diffIndexed([want], view(), opts);
     const overDump = diffIndexed([want], indexCurrent(base, opts), opts);

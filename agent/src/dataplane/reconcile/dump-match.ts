@@ -23,38 +23,86 @@ import type { FdbEntry, Neighbour, Route } from '../../netlink';
 import { fdbMatches, neighbourMatches, perDeviceGet, routeKey, routeMatches } from './diff';
 import type { CurrentObjects, DiffOptions, IndexedCurrent } from './diff';
 
+/**
+ * What the reuse callbacks saw, per kind: objects the index holds the same
+ * (hits) and objects it does not (misses), counting only what dumpMatches
+ * compares (knit's routes in scope, neighbours and FDB entries on owned
+ * devices). With it dumpMatches needs no second lookup per object.
+ */
+export interface ReuseTally {
+  ours: number;
+  oursMissed: number;
+  neighbours: number;
+  neighboursMissed: number;
+  fdb: number;
+  fdbMissed: number;
+}
+
 /** Per kind, the object of `index` to list in place of a decoded one that is the same to a diff (the dump's `reuse`). */
 export interface HeldReuse {
   route: (r: Route) => Route;
   neighbour: (n: Neighbour) => Neighbour;
   fdb: (e: FdbEntry) => FdbEntry;
+  /** filled in as the dump runs; read once it has ended */
+  readonly tally: ReuseTally;
 }
 
 /**
  * What a dump can list from `index` instead of what it decodes: the held
  * object when it matches as dumpMatches compares (so the decoded one dies
  * young, and a matching dump lists the held objects themselves).
+ * `visible`: whether a route of knit's protocol is one the caller keeps
+ * (its scope; the index holds no other): one that is not is no miss.
  */
-export function reuseFrom(index: IndexedCurrent, opts: DiffOptions): HeldReuse {
+export function reuseFrom(index: IndexedCurrent, opts: DiffOptions, visible: (r: Route) => boolean = () => true): HeldReuse {
   const owned = new Set(opts.ownedDevices);
+  const tally: ReuseTally = { ours: 0, oursMissed: 0, neighbours: 0, neighboursMissed: 0, fdb: 0, fdbMissed: 0 };
   return {
+    tally,
     route: (r) => {
-      const held = (r.protocol === opts.protocol ? index.ours : index.foreign).get(routeKey(r));
-      return held !== undefined && routeMatches(held, r) ? held : r;
+      if (r.protocol !== opts.protocol) {
+        const held = index.foreign.get(routeKey(r));
+        return held !== undefined && routeMatches(held, r) ? held : r;
+      }
+      const held = index.ours.get(routeKey(r));
+      if (held !== undefined && routeMatches(held, r)) {
+        tally.ours++;
+        return held;
+      }
+      // (a held route is in scope: only a miss needs the check)
+      if (visible(r)) tally.oursMissed++;
+      return r;
     },
     neighbour: (n) => {
-      const held = owned.has(n.index) ? perDeviceGet(index.neighbours, n.index, n.ip) : undefined;
-      return held !== undefined && neighbourMatches(held, n) ? held : n;
+      if (!owned.has(n.index)) return n;
+      const held = perDeviceGet(index.neighbours, n.index, n.ip);
+      if (held !== undefined && neighbourMatches(held, n)) {
+        tally.neighbours++;
+        return held;
+      }
+      tally.neighboursMissed++;
+      return n;
     },
     fdb: (e) => {
-      const held = owned.has(e.index) ? perDeviceGet(index.fdb, e.index, e.mac) : undefined;
-      return held !== undefined && held.length === 1 && fdbMatches(held[0]!, e) ? held[0]! : e;
+      if (!owned.has(e.index)) return e;
+      const held = perDeviceGet(index.fdb, e.index, e.mac);
+      if (held !== undefined && held.length === 1 && fdbMatches(held[0]!, e)) {
+        tally.fdb++;
+        return held[0]!;
+      }
+      tally.fdbMissed++;
+      return e;
     },
   };
 }
 
-/** True when indexCurrent(dumped, opts) would hold what `index` holds, as far as a diff can tell. */
-export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts: DiffOptions): boolean {
+/**
+ * True when indexCurrent(dumped, opts) would hold what `index` holds, as far
+ * as a diff can tell. `tally`: what reuseFrom(index) counted while this very
+ * dump was listed; then knit's routes, neighbours and FDB entries are judged
+ * by its counts (the same verdict, no second lookup per object).
+ */
+export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts: DiffOptions, tally?: ReuseTally): boolean {
   let ours = 0;
   // Foreign routes may share a slot (fe80::/64 on every IPv6 link, one
   // metric): the index holds one of them, and the diff reads only that the
@@ -62,19 +110,42 @@ export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts:
   // same protocol as the dump's first route there.
   const foreignSlots = new Set<string>();
   for (const r of dumped.routes) {
-    const k = routeKey(r);
     if (r.protocol === opts.protocol) {
-      const held = index.ours.get(k);
+      if (tally) continue;
+      const held = index.ours.get(routeKey(r));
       if (held === undefined || (held !== r && !routeMatches(held, r))) return false;
       ours++;
-    } else if (!foreignSlots.has(k)) {
+      continue;
+    }
+    const k = routeKey(r);
+    if (!foreignSlots.has(k)) {
       if (index.foreign.get(k)?.protocol !== r.protocol) return false;
       foreignSlots.add(k);
     }
   }
+  if (tally) {
+    if (tally.oursMissed > 0) return false;
+    ours = tally.ours;
+  }
   if (ours !== index.ours.size || foreignSlots.size !== index.foreign.size) return false;
+  if (tally) {
+    return tally.neighboursMissed === 0 && tally.neighbours === neighbourCount(index)
+      && tally.fdbMissed === 0 && tally.fdb === fdbCount(index);
+  }
   const owned = new Set(opts.ownedDevices);
   return neighboursMatch(index, dumped.neighbours, owned) && fdbMatch(index, dumped.fdb, owned);
+}
+
+function neighbourCount(index: IndexedCurrent): number {
+  let total = 0;
+  for (const byIp of index.neighbours.values()) total += byIp.size;
+  return total;
+}
+
+function fdbCount(index: IndexedCurrent): number {
+  let total = 0;
+  for (const byMac of index.fdb.values()) for (const remotes of byMac.values()) total += remotes.length;
+  return total;
 }
 
 function neighboursMatch(index: IndexedCurrent, dumped: readonly Neighbour[], owned: ReadonlySet<number>): boolean {
@@ -85,9 +156,7 @@ function neighboursMatch(index: IndexedCurrent, dumped: readonly Neighbour[], ow
     if (held === undefined || (held !== d && !neighbourMatches(held, d))) return false;
     n++;
   }
-  let total = 0;
-  for (const byIp of index.neighbours.values()) total += byIp.size;
-  return n === total;
+  return n === neighbourCount(index);
 }
 
 function fdbMatch(index: IndexedCurrent, dumped: readonly FdbEntry[], owned: ReadonlySet<number>): boolean {
@@ -99,7 +168,5 @@ function fdbMatch(index: IndexedCurrent, dumped: readonly FdbEntry[], owned: Rea
     if (held === undefined || held.length !== 1 || (held[0] !== d && !fdbMatches(held[0]!, d))) return false;
     n++;
   }
-  let total = 0;
-  for (const byMac of index.fdb.values()) for (const remotes of byMac.values()) total += remotes.length;
-  return n === total;
+  return n === fdbCount(index);
 }

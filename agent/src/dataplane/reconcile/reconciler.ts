@@ -420,8 +420,9 @@ export class Reconciler {
       const opts = { protocol: this.protocol, ownedDevices: owned };
       const held = this.view?.held();
       let dumped: CurrentObjects;
+      const reuse = held && reuseFrom(held, opts, (r) => this.routeScope(r.dst));
       try {
-        dumped = await this.dumpCurrent(owned, held && reuseFrom(held, opts));
+        dumped = await this.dumpCurrent(owned, reuse);
       } catch (err) {
         this.view?.abortDump();
         this.fullDiffNext ||= fullDiff;
@@ -431,7 +432,7 @@ export class Reconciler {
       // Indexed once: the diff reads it and the view keeps it; a dump that
       // says what the view holds (every resync of a quiet node) keeps the
       // view's index, and its own objects die young (dump-match.ts).
-      dumpKept = held !== undefined && dumpMatches(held, dumped, opts);
+      dumpKept = held !== undefined && dumpMatches(held, dumped, opts, reuse?.tally);
       const index = dumpKept ? held! : indexCurrent(dumped, opts);
       this.view?.reset(index, owned);
       current = index;
