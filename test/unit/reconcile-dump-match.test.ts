@@ -118,6 +118,13 @@ describe('reconcile: a resync dump against the kept view (dumpMatches)', () => {
     expect(dumpMatches(v, { routes: gone.routes.map(reuse.route), neighbours: gone.neighbours.map(reuse.neighbour), fdb: gone.fdb.map(reuse.fdb) }, opts, reuse.tally)).to.equal(false);
   });
 
+  it('a tally that did not see the dump (a netlink implementation that ignores reuse) is not trusted', () => {
+    const empty = indexCurrent({ routes: [], neighbours: [], fdb: [] }, opts);
+    const unseen = reuseFrom(empty, opts).tally; // nothing counted
+    expect(dumpMatches(empty, base, opts, unseen)).to.equal(false);
+    expect(dumpMatches(view(), base, opts, reuseFrom(view(), opts).tally)).to.equal(true); // object by object, as without one
+  });
+
   it('a route of ours outside the caller\'s scope (another network\'s) is no miss; one inside it is', () => {
     const other: Route = { dst: '10.99.1.0/24', gateway: '10.99.1.0', index: 9, onlink: true, protocol: 89, table: 254, metric: 0 };
     const inScope = (r: Route): boolean => r.dst.startsWith('10.244.');

@@ -102,7 +102,9 @@ export function reuseFrom(index: IndexedCurrent, opts: DiffOptions, visible: (r:
  * dump was listed; then knit's routes, neighbours and FDB entries are judged
  * by its counts (the same verdict, no second lookup per object).
  */
-export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts: DiffOptions, tally?: ReuseTally): boolean {
+export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts: DiffOptions, given?: ReuseTally): boolean {
+  // the tally stands only if the callbacks saw every object compared (reuse is optional to a netlink implementation)
+  const tally = given && tallySawAll(given, dumped, opts) ? given : undefined;
   let ours = 0;
   // Foreign routes may share a slot (fe80::/64 on every IPv6 link, one
   // metric): the index holds one of them, and the diff reads only that the
@@ -134,6 +136,18 @@ export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts:
   }
   const owned = new Set(opts.ownedDevices);
   return neighboursMatch(index, dumped.neighbours, owned) && fdbMatch(index, dumped.fdb, owned);
+}
+
+/** Whether the tally counted exactly the objects of `dumped` that dumpMatches compares. */
+function tallySawAll(t: ReuseTally, dumped: CurrentObjects, opts: DiffOptions): boolean {
+  const owned = new Set(opts.ownedDevices);
+  let ours = 0;
+  for (const r of dumped.routes) if (r.protocol === opts.protocol) ours++;
+  let neighbours = 0;
+  for (const n of dumped.neighbours) if (owned.has(n.index)) neighbours++;
+  let fdb = 0;
+  for (const e of dumped.fdb) if (owned.has(e.index)) fdb++;
+  return ours === t.ours + t.oursMissed && neighbours === t.neighbours + t.neighboursMissed && fdb === t.fdb + t.fdbMissed;
 }
 
 function neighbourCount(index: IndexedCurrent): number {
