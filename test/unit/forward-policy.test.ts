@@ -94,6 +94,35 @@ describe('ForwardGuard (fake command runner)', () => {
     expect(g.problems()).to.deep.equal([]);
   });
 
+  it('with iptables-nft, reads the FORWARD policy from nft\'s chains and starts iptables only when it drops', async () => {
+    const calls: string[] = [];
+    let rs: unknown = ruleset();
+    const present = new Set<string>();
+    const run = (argv: string[]): Promise<CommandResult> => {
+      calls.push(argv.join(' '));
+      const ok = (stdout = ''): Promise<CommandResult> => Promise.resolve({ code: 0, stdout, stderr: '' });
+      if (argv[0] === 'nft') return ok(JSON.stringify(nftAnswer(argv, rs)));
+      if (argv[1] === '-V') return ok('iptables v1.8.9 (nf_tables)\n');
+      const spec = argv.slice(4).join(' ');
+      if (argv[3] === '-S') return ok('-P FORWARD DROP\n');
+      if (argv[3] === '-C') return Promise.resolve({ code: present.has(spec) ? 0 : 1, stdout: '', stderr: '' });
+      if (argv[3] === '-A') { present.add(spec); return ok(); }
+      return Promise.resolve({ code: 2, stdout: '', stderr: 'unexpected' });
+    };
+    const g = new ForwardGuard({ cidrs: ['10.244.0.0/16'], logger: recordingLogger().logger, intervalMs: 60_000, run });
+    await g.check();
+    await g.check();
+    // asked which iptables once; no FORWARD drop in nft: no iptables run at all after that
+    expect(calls.filter((c) => c.startsWith('iptables'))).to.deep.equal(['iptables -V']);
+    rs = ruleset(chain('ip', 'filter', 'FORWARD', 'drop'));
+    await g.check();
+    expect(calls.filter((c) => c.includes(' -A '))).to.deep.equal([
+      `iptables -w 5 -A FORWARD -s 10.244.0.0/16 -m comment --comment ${FORWARD_RULE_COMMENT} -j ACCEPT`,
+      `iptables -w 5 -A FORWARD -d 10.244.0.0/16 -m comment --comment ${FORWARD_RULE_COMMENT} -j ACCEPT`,
+    ]);
+    expect(calls.filter((c) => c === 'iptables -V')).to.have.length(1);
+  });
+
   it('touches nothing when the policy is ACCEPT', async () => {
     const f = fake('-P FORWARD ACCEPT\n', ruleset());
     const g = new ForwardGuard({ cidrs: ['10.244.0.0/16'], logger: recordingLogger().logger, intervalMs: 60_000, run: f.run });

@@ -20,6 +20,10 @@
  *
  * Checked at start and every `intervalMs` (a firewall started after knitd
  * is found within one interval); knit's rules are left in place on stop.
+ * When iptables is the nf_tables variant (asked once, `iptables -V`), its
+ * FORWARD policy is in nft's chain list, which the check reads in-process
+ * anyway: iptables is started only when that chain drops, not every
+ * interval (a process per interval per family on every node otherwise).
  */
 import type { Logger } from '../../log/logger';
 import { Ticker, realClock, type Clock, errorMessage } from '../../base';
@@ -45,6 +49,8 @@ export class ForwardGuard {
   private readonly ticker: Ticker;
   private readonly warned = new Set<string>();
   private checking: Promise<void> | undefined;
+  /** per binary: true when it is iptables-nft (its chains are nft's), false for legacy; absent until known */
+  private readonly nftBacked = new Map<string, boolean>();
 
   constructor(private readonly opts: ForwardGuardOptions) {
     this.run = opts.run ?? runCommand;
@@ -74,9 +80,14 @@ export class ForwardGuard {
   }
 
   private async checkOnce(): Promise<void> {
-    for (const cidr of this.opts.cidrs) await this.ensureIptables(cidr);
     // The chains, then the rules of the few that drop: never the whole ruleset with every set element in it.
     const chains = await this.listJson(['list', 'chains']);
+    for (const cidr of this.opts.cidrs) {
+      const bin = cidr.includes(':') ? 'ip6tables' : 'iptables';
+      // iptables-nft's FORWARD is nft's `ip filter FORWARD`: only a drop policy there needs iptables itself
+      if (chains !== undefined && (await this.isNftBacked(bin)) && !iptablesForwardDrops(chains, bin)) continue;
+      await this.ensureIptables(bin, cidr);
+    }
     if (chains === undefined) return;
     const items = [...chains];
     for (const c of forwardDropChains({ nftables: chains })) {
@@ -118,9 +129,19 @@ export class ForwardGuard {
     }
   }
 
+  /** Whether `bin` is the nf_tables variant; asked once (a failure to run it is asked again next time). */
+  private async isNftBacked(bin: string): Promise<boolean> {
+    const known = this.nftBacked.get(bin);
+    if (known !== undefined) return known;
+    const v = await this.run([bin, '-V']);
+    if (v.code !== 0) return false;
+    const nft = /\(nf_tables\)/.test(v.stdout);
+    this.nftBacked.set(bin, nft);
+    return nft;
+  }
+
   /** iptables (or ip6tables) FORWARD policy DROP → append knit's two ACCEPT rules unless present. */
-  private async ensureIptables(cidr: string): Promise<void> {
-    const bin = cidr.includes(':') ? 'ip6tables' : 'iptables';
+  private async ensureIptables(bin: string, cidr: string): Promise<void> {
     const list = await this.run([bin, '-w', '5', '-S', 'FORWARD']);
     if (list.code === -1) return; // no iptables on this node: nothing of Docker's kind to open
     if (list.code !== 0) {
@@ -145,4 +166,10 @@ export class ForwardGuard {
     this.warned.add(id);
     this.opts.logger.warn(message, fields);
   }
+}
+
+/** Whether nft's chain list holds iptables-nft's FORWARD chain of `bin`'s family with policy drop. */
+function iptablesForwardDrops(chains: readonly unknown[], bin: string): boolean {
+  const family = bin === 'ip6tables' ? 'ip6' : 'ip';
+  return forwardDropChains({ nftables: chains }).some((c) => c.family === family && c.table === 'filter' && c.name === 'FORWARD');
 }
