@@ -18,7 +18,7 @@ const MAC_B = '0a:00:00:00:00:0b';
 const MAC_C = '0a:00:00:00:00:0c';
 const OWN = '0a:00:00:00:00:0a';
 const segment = [mustParseCidr('192.168.77.0/24')];
-const vxEnv = (directRouting: boolean): VxlanPlanEnv => ({ deviceIndex: DEV, underlayIndex: UL, underlayPrefixes: segment, directRouting, ownVtepMac: OWN, ipv6: false, underlayPrefixes6: [] });
+const vxEnv = (directRouting: boolean): VxlanPlanEnv => ({ deviceIndex: DEV, underlayIndex: UL, underlayPrefixes: segment, directRouting, ownVtepMac: OWN, ipv6: false, underlayPrefixes6: [], nexthops: false });
 
 /** Flattened view so expectations read like `ip` output. */
 function flat(d: DesiredDataplane): { routes: unknown[]; neighbours: unknown[]; fdb: unknown[]; modes: string[]; refused: string[] } {
@@ -160,7 +160,7 @@ describe('backend: vxlan VTEP MAC', () => {
 });
 
 describe('backend: host-gw plan', () => {
-  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false };
+  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false, nexthops: false };
   it('one route via the peer public IP on the underlay per peer on the segment', () => {
     const d = flat(planHostGw([
       lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'),
@@ -189,7 +189,7 @@ describe('backend: host-gw plan', () => {
 });
 
 describe('backend: host-gw plan cache', () => {
-  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false };
+  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false, nexthops: false };
   it('plans an unchanged lease object once per environment, with the result of planning without it', () => {
     const cache = new HostGwPlanCache();
     const peers = [
@@ -230,7 +230,7 @@ describe('backend: IPv6-only and dual-stack plans', () => {
     const d = flat(planHostGw([
       lease('fd00:10:244:2::/64', 'b', 'fd00:77::12', 'host-gw'),
       lease('fd00:10:244:3::/64', 'c', 'fd00:99::13', 'host-gw'),
-    ], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: false }));
+    ], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: false, nexthops: false }));
     expect(d.routes).to.deep.equal([{ dst: 'fd00:10:244:2::/64', gateway: 'fd00:77::12', index: UL, protocol: 89 }]);
     expect(d.refused).to.deep.equal([
       'fd00:10:244:3::/64: peer public IP fd00:99::13 is not on the L2 segment of underlay eth0 (192.168.77.0/24, fd00:77::/64); '
@@ -239,14 +239,14 @@ describe('backend: IPv6-only and dual-stack plans', () => {
   });
   it('host-gw refuses a peer whose public IP is not of its subnet\'s family (a dual-stack node on an IPv6 underlay)', () => {
     const d = flat(planHostGw([lease('10.244.2.0/24', 'b', 'fd00:77::12', 'host-gw')],
-      { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true }));
+      { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true, nexthops: false }));
     expect(d.routes).to.deep.equal([]);
     expect(d.refused).to.deep.equal(['10.244.2.0/24: peer public IP fd00:77::12 is not of its subnet\'s family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)']);
   });
   it('host-gw, dual-stack: the IPv6 subnet via publicIpv6; a peer without one keeps its IPv4 route and has its IPv6 subnet refused', () => {
     const withV6 = { ...lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'), ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd00:77::12' };
     const noV6 = { ...lease('10.244.3.0/24', 'c', '192.168.77.13', 'host-gw'), ipv6Subnet: 'fd00:10:244:3::/64' };
-    const d = flat(planHostGw([withV6, noV6], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true }));
+    const d = flat(planHostGw([withV6, noV6], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true, nexthops: false }));
     expect(d.routes).to.deep.equal([
       { dst: '10.244.2.0/24', gateway: '192.168.77.12', index: UL, protocol: 89 },
       { dst: 'fd00:10:244:2::/64', gateway: 'fd00:77::12', index: UL, protocol: 89 },

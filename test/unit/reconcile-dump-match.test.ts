@@ -74,7 +74,7 @@ describe('reconcile: a resync dump against the kept view (dumpMatches)', () => {
   for (const c of changes) {
     it(`${c.name}: no match, and the diff over the dump does differ from the diff over the view`, () => {
       expect(dumpMatches(view(), c.dumped, opts)).to.equal(false);
-      const show = (d: ReturnType<typeof diffIndexed>): string[] => d.ops.map((o) => `${o.action} ${o.object.kind} ${JSON.stringify(o.object.value)}`).concat(d.conflicts.map((x) => `conflict ${x.want.dst}`));
+      const show = (d: ReturnType<typeof diffIndexed>): string[] => d.ops.map((o) => `${o.action} ${o.object.kind} ${JSON.stringify(o.object.value)}`).concat(d.conflicts.map((x) => `conflict ${x.slot}`));
       const overView = show(diffIndexed([want], view(), opts));
       const overDump = show(diffIndexed([want], indexCurrent(c.dumped, opts), opts));
       expect(overDump).to.not.deep.equal(overView);
