@@ -34,9 +34,9 @@ describe('netlink nexthop: encode', () => {
     ]);
   });
 
-  it('an IPv6 gateway makes an AF_INET6 nexthop; protocol defaults to boot (3), no onlink flag', () => {
+  it('an IPv6 gateway makes an AF_INET6 nexthop; protocol defaults to unspec (0, as `ip nexthop`), no onlink flag', () => {
     const b = body((w) => encodeNexthopSet(w, { id: 9, gateway: 'fd00::1', index: 2 }));
-    expect([...b.subarray(0, 8)]).to.deep.equal([10, 0, 3, 0, 0, 0, 0, 0]);
+    expect([...b.subarray(0, 8)]).to.deep.equal([10, 0, 0, 0, 0, 0, 0, 0]);
     expect(b.length).to.equal(8 + 8 + 8 + 20);
   });
 

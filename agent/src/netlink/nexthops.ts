@@ -18,7 +18,8 @@ import type { DumpReuse, Nexthop } from './types';
 import { checkIndex, checkInt, familyNumber } from './validate';
 
 const RTNH_F_ONLINK = 4;
-const RTPROT_BOOT = 3;
+/** what `ip nexthop` leaves a nexthop without `proto` (unlike a route's boot) */
+const RTPROT_UNSPEC = 0;
 
 // One nexthop is encoded at a time (single-threaded): its parsed gateway reuses this.
 const gwAddr = addrScratch();
@@ -29,7 +30,7 @@ export function encodeNexthopSet(w: MessageWriter, nh: Nexthop): void {
   const id = checkInt('id', nh.id, 1, 0xffffffff);
   const index = checkIndex('index', nh.index);
   const gw = parseAddr(gwAddr, 'gateway', nh.gateway);
-  const protocol = nh.protocol !== undefined ? checkInt('protocol', nh.protocol, 0, 255) : RTPROT_BOOT;
+  const protocol = nh.protocol !== undefined ? checkInt('protocol', nh.protocol, 0, 255) : RTPROT_UNSPEC;
   w.u8(familyNumber(gw.family));
   w.u8(0); // scope: the kernel sets it from the gateway
   w.u8(protocol);
