@@ -311,6 +311,25 @@ describe('reconcile: Reconciler with nexthop objects (fake netlink)', () => {
     expect(nl.routes.get('10.244.2.0/24')).to.include({ nhid: id(2) }).and.not.have.property('gateway');
   });
 
+  it('another network\'s nexthops (outside nexthopScope) are neither stale nor in view', async () => {
+    const other = new Reconciler({
+      nl: nl.asHandle(), logger: silentLogger(), backend: be, resyncIntervalMs: 3600_000,
+      routeScope: (dst) => dst.startsWith('10.244.'), nexthopScope: (nhid) => (nhid >>> 16) === ((10 << 8) | 244),
+    });
+    try {
+      const theirs = (10 << 24) + (245 << 16) + (9 << 8);
+      nl.nexthops.set(theirs, { id: theirs, gateway: '10.245.9.0', index: DEV, onlink: true, protocol: 89 });
+      nl.seedRoute({ dst: '10.245.9.0/24', nhid: theirs, protocol: 89 });
+      other.setPeers([peer(2)]);
+      expect(await other.reconcileNow()).to.include({ deleted: 0, failed: 0 });
+      expect(nl.nexthops.has(theirs)).to.equal(true);
+      expect(nl.routes.has('10.245.9.0/24')).to.equal(true);
+      expect(await other.reconcileNow()).to.include({ writes: 0 });
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('a foreign nexthop holding a wanted id is a conflict: neither it nor the route through it is written', async () => {
     nl.nexthops.set(id(2), { id: id(2), gateway: '192.168.77.1', index: 2, protocol: 4 });
     rec.setPeers([peer(2), peer(3)]);

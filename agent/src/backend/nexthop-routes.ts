@@ -58,6 +58,15 @@ export function nexthopIdOf(subnet: string): number | undefined {
 }
 
 /**
+ * The /32 an id stands for (nexthopIdOf backwards: 183763712 → "10.244.3.0/32"):
+ * with several networks on a node, a network's reconciler owns the knit
+ * nexthops whose id lies inside its CIDR, as it owns the routes there.
+ */
+export function nexthopIdPrefix(id: number): string {
+  return `${(id >>> 24) & 255}.${(id >>> 16) & 255}.${(id >>> 8) & 255}.${id & 255}/32`;
+}
+
+/**
  * A peer's routes as the kernel gets them: with `useNexthops`, each IPv4
  * route through a nexthop object of its own (module note); IPv6 routes, and
  * every route without `useNexthops`, as planned.

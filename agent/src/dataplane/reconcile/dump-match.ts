@@ -59,7 +59,9 @@ export interface HeldReuse {
  * `visible`: whether a route of knit's protocol is one the caller keeps
  * (its scope; the index holds no other): one that is not is no miss.
  */
-export function reuseFrom(index: IndexedCurrent, opts: DiffOptions, visible: (r: Route) => boolean = () => true): HeldReuse {
+export function reuseFrom(
+  index: IndexedCurrent, opts: DiffOptions, visible: (r: Route) => boolean = () => true, visibleNexthop: (nh: Nexthop) => boolean = () => true,
+): HeldReuse {
   const owned = new Set(opts.ownedDevices);
   const tally: ReuseTally = { ours: 0, oursMissed: 0, neighbours: 0, neighboursMissed: 0, fdb: 0, fdbMissed: 0, nexthops: 0, nexthopsMissed: 0 };
   return {
@@ -108,7 +110,7 @@ export function reuseFrom(index: IndexedCurrent, opts: DiffOptions, visible: (r:
         tally.nexthops++;
         return held;
       }
-      tally.nexthopsMissed++;
+      if (visibleNexthop(nh)) tally.nexthopsMissed++;
       return nh;
     },
   };

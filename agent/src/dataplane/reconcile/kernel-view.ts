@@ -105,7 +105,12 @@ export class KernelView {
    * `visible`: whether a main-table route is one the reconciler's dump keeps (its scope);
    * `protocol`: the one marking knit's routes (the diff's "ours").
    */
-  constructor(private readonly visible: (r: Route) => boolean, private readonly protocol = RTPROT_KNIT) {}
+  constructor(
+    private readonly visible: (r: Route) => boolean,
+    private readonly protocol = RTPROT_KNIT,
+    /** whether a nexthop is one the reconciler's dump keeps (its scope) */
+    private readonly visibleNexthop: (nh: Nexthop) => boolean = () => true,
+  ) {}
 
   /** The view can stand in for a dump. */
   get fresh(): boolean {
@@ -217,6 +222,8 @@ export class KernelView {
       case 'nexthop-added':
       case 'nexthop-deleted': {
         const nh = ev.nexthop;
+        // (a deleted one's protocol is the kernel's word too: the event carries the whole nexthop)
+        if (!this.visibleNexthop(nh)) return;
         this.touched();
         if (ev.type === 'nexthop-deleted') {
           if (this.dropNexthop(nh.id)) this.unexplained.nexthops.add(nh.id);

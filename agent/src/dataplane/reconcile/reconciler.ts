@@ -91,6 +91,12 @@ export interface ReconcilerOptions {
    * so one never deletes another's routes as stale.
    */
   routeScope?: (dst: string) => boolean;
+  /**
+   * Which nexthop objects carrying `protocol` this reconciler owns, by id;
+   * default all. The same job as routeScope for nexthops (the backend's ids
+   * say which network a nexthop serves).
+   */
+  nexthopScope?: (id: number) => boolean;
   /** Called after every run, good or failed (metrics); must not throw. */
   onRun?: (run: ReconcileRunReport) => void;
   /**
@@ -115,6 +121,7 @@ export class Reconciler {
   private readonly protocol: number;
   private readonly clock: Clock;
   private readonly routeScope: (dst: string) => boolean;
+  private readonly nexthopScope: (id: number) => boolean;
   private readonly onRun: (run: ReconcileRunReport) => void;
 
   private peers: readonly Lease[] = [];
@@ -189,7 +196,10 @@ export class Reconciler {
       },
     });
     this.routeScope = opts.routeScope ?? (() => true);
-    this.view = opts.kernelView === false ? undefined : new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst), this.protocol);
+    this.nexthopScope = opts.nexthopScope ?? (() => true);
+    this.view = opts.kernelView === false ? undefined : new KernelView(
+      (r) => r.protocol !== this.protocol || this.routeScope(r.dst), this.protocol, (nh) => nh.protocol !== this.protocol || this.nexthopScope(nh.id),
+    );
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -290,7 +300,9 @@ export class Reconciler {
    */
   private async dumpNexthops(reuse?: HeldReuse): Promise<Nexthop[]> {
     try {
-      return await this.nl.nexthopList(reuse ? { reuse: reuse.nexthop } : {});
+      const all = await this.nl.nexthopList(reuse ? { reuse: reuse.nexthop } : {});
+      // another network's nexthops are invisible here, as its routes are
+      return all.filter((nh) => nh.protocol !== this.protocol || this.nexthopScope(nh.id));
     } catch (err) {
       if (nexthopsUnsupported(err)) return [];
       throw err;
@@ -434,7 +446,7 @@ export class Reconciler {
       const opts = { protocol: this.protocol, ownedDevices: owned };
       const held = this.view?.held();
       let dumped: CurrentObjects;
-      const reuse = held && reuseFrom(held, opts, (r) => this.routeScope(r.dst));
+      const reuse = held && reuseFrom(held, opts, (r) => this.routeScope(r.dst), (nh) => this.nexthopScope(nh.id));
       try {
         dumped = await this.dumpCurrent(owned, reuse);
       } catch (err) {

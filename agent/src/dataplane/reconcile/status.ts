@@ -86,7 +86,7 @@ export function describeFdb(e: FdbEntry): string {
   return `${e.mac}${e.dst ? ` dst ${e.dst}` : ''} dev #${e.index} self${e.permanent ? ' permanent' : ''}`;
 }
 
-/** As `ip nexthop show` prints it: "id 183763456 via 10.244.243.0 dev #7 onlink proto 89". */
+/** As `ip nexthop show` prints it: "id 183763712 via 10.244.3.0 dev #7 onlink proto 89". */
 export function describeNexthop(nh: Nexthop): string {
   return `id ${nh.id} via ${nh.gateway} dev #${nh.index}${nh.onlink ? ' onlink' : ''}${nh.protocol !== undefined ? ` proto ${nh.protocol}` : ''}`;
 }
