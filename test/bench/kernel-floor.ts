@@ -75,7 +75,10 @@ export function kernelFloor(peers: readonly FloorPeer[], shape: 'gateway' | 'nex
     writeFileSync(join(dir, 'l2'), `${l2.join('\n')}\n`);
     const fdbMs = timed('ip', ['netns', 'exec', ns, 'bridge', '-batch', join(dir, 'l2')]);
     const routesNeighboursMs = timed('ip', ['-n', ns, '-batch', join(dir, 'l3')]);
-    const routes = nsRun(ns, 'ip', ['-4', 'route', 'show', 'proto', '89']).split('\n').filter(Boolean).length;
+    // (20 000 routes through nexthops print more than spawnSync's default 1 MiB buffer)
+    const listed = spawnSync('ip', ['-n', ns, '-4', 'route', 'show', 'proto', '89'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (listed.status !== 0) throw new Error(`ip route show in ${ns}: exit ${listed.status}: ${listed.stderr.trim()}`, { cause: listed.error });
+    const routes = listed.stdout.split('\n').filter(Boolean).length;
     if (routes !== peers.length) throw new Error(`kernel floor (${shape}): ${routes} of ${peers.length} routes in the namespace`);
     return { routesNeighboursMs, fdbMs };
   } finally {
