@@ -103,7 +103,7 @@ export function diffChanged(change: PlanChange, current: IndexedCurrent, wanted:
   for (const [i, d] of after.neighbours) for (const k of d) add(wanted.neighbours, i, k);
   for (const [i, d] of after.fdb) for (const k of d) add(wanted.fdb, i, k);
 
-  // The same per-object rules as diffIndexed, in its op order (deletes, neighbours/FDB, routes).
+  // The same per-object rules as diffIndexed (shared: diffNexthop, diffRoute), in its op order (deletes, neighbours/FDB/nexthops, routes).
   const deletes: DiffOp[] = [];
   const neighOps: DiffOp[] = [];
   const fdbOps: DiffOp[] = [];

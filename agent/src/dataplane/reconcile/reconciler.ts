@@ -2,7 +2,8 @@
  * The route reconciler, one for both address families: level-triggered, like flannel's route_network.go
  * re-check but diff-based. Every run asks the backend for the desired objects
  * of the CURRENT peer set, dumps what the kernel has (routes with knit's
- * protocol, neighbours/FDB on the backend's devices) and applies only the
+ * protocol and the nexthop objects they go through, neighbours/FDB on the
+ * backend's devices) and applies only the
  * difference, IPv4 and IPv6 in the same run (like Calico's route tables but
  * one instance: a route's family is in its destination, so the keys of the
  * two families never collide). Restarting knitd therefore writes nothing when the kernel is
@@ -503,7 +504,7 @@ export class Reconciler {
     }
     this.noteConflicts(diff.conflicts.map((c) => ({ dst: c.slot, foreignProtocol: c.foreign.protocol ?? 0 })));
 
-    // Phases: deletes, then neighbours/FDB, then routes (apply.ts), each phase concurrent.
+    // Phases: deletes, then neighbours/FDB/nexthops, then routes, then nexthop deletes (apply.ts), each phase concurrent.
     await applyOps(this.nl, diff.ops, (op, { error, deviceGone }) => {
       run.writes++;
       // the device went away under us: recreate it before the retry
