@@ -47,9 +47,6 @@ export interface Conflict {
   slot: string;
 }
 
-/** @deprecated the name before nexthops: every conflict */
-export type RouteConflict = Conflict;
-
 function routeConflict(want: Route, foreign: Route): Conflict {
   return { want, foreign, slot: want.dst };
 }
