@@ -224,8 +224,8 @@ async function body(): Promise<void> {
     const nh = kernelFloor(floorPeers, 'nexthop');
     console.log(`\nthe kernel's floor for the same ${PEERS} peers' objects (ip -batch / bridge -batch into a fresh namespace, same run):\n`);
     printTable(['route shape', 'routes + neighbours, ms', 'FDB, ms', 'all, ms', 'knitd programmed / all'], [
-      ['via GW onlink (what knit writes)', fmt(gw.routesNeighboursMs, 0), fmt(gw.fdbMs, 0), fmt(gw.routesNeighboursMs + gw.fdbMs, 0), fmt(programMs / (gw.routesNeighboursMs + gw.fdbMs), 2)],
-      ['nhid N (one nexthop object per peer)', fmt(nh.routesNeighboursMs, 0), fmt(nh.fdbMs, 0), fmt(nh.routesNeighboursMs + nh.fdbMs, 0), ''],
+      ['via GW onlink (knit before nexthops; old kernels)', fmt(gw.routesNeighboursMs, 0), fmt(gw.fdbMs, 0), fmt(gw.routesNeighboursMs + gw.fdbMs, 0), ''],
+      ['nhid N (one nexthop object per peer: what knit writes)', fmt(nh.routesNeighboursMs, 0), fmt(nh.fdbMs, 0), fmt(nh.routesNeighboursMs + nh.fdbMs, 0), fmt(programMs / (nh.routesNeighboursMs + nh.fdbMs), 2)],
     ]);
   }
 }

@@ -6,13 +6,15 @@
  * with a VXLAN device, so what is left of knitd's time is knitd's.
  *
  * Two route shapes:
- *   - gateway: `SUBNET via GW dev VX onlink`, what knit (and flannel) write.
+ *   - gateway: `SUBNET via GW dev VX onlink`, what knit wrote before it used
+ *     nexthop objects (and still writes on a kernel without them; flannel too).
  *     Every peer's route has its own gateway, so each gets its own fib_info,
  *     and the kernel's fib_info hash leaves the gateway out: every insert
  *     walks a chain of all the others (the time grows with the square of N);
  *   - nexthop: one nexthop object per peer (`ip nexthop add id N via GW dev
  *     VX onlink`) and the route by its id (`nhid N`): the hash includes the
- *     id, and the same objects go in at a cost that grows with N.
+ *     id, and the same objects go in at a cost that grows with N. This is
+ *     what knit writes (backend/nexthop-routes.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,7 +75,10 @@ export function kernelFloor(peers: readonly FloorPeer[], shape: 'gateway' | 'nex
     writeFileSync(join(dir, 'l2'), `${l2.join('\n')}\n`);
     const fdbMs = timed('ip', ['netns', 'exec', ns, 'bridge', '-batch', join(dir, 'l2')]);
     const routesNeighboursMs = timed('ip', ['-n', ns, '-batch', join(dir, 'l3')]);
-    const routes = nsRun(ns, 'ip', ['-4', 'route', 'show', 'proto', '89']).split('\n').filter(Boolean).length;
+    // (20 000 routes through nexthops print more than spawnSync's default 1 MiB buffer)
+    const listed = spawnSync('ip', ['-n', ns, '-4', 'route', 'show', 'proto', '89'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (listed.status !== 0) throw new Error(`ip route show in ${ns}: exit ${listed.status}: ${listed.stderr.trim()}`, { cause: listed.error });
+    const routes = listed.stdout.split('\n').filter(Boolean).length;
     if (routes !== peers.length) throw new Error(`kernel floor (${shape}): ${routes} of ${peers.length} routes in the namespace`);
     return { routesNeighboursMs, fdbMs };
   } finally {

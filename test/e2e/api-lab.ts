@@ -73,7 +73,8 @@ export interface EtcdLease {
 /** The knit.1 VXLAN device, bridge and knit routes/neighbours/FDB of a node namespace, from `ip -j`/`bridge -j`. */
 export async function kernelView(lab: Lab, node: LabNode): Promise<{
   vtepMac: string; bridgeMtu: number;
-  routes: Array<{ dst: string; gateway?: string; dev: string; flags: string[] }>;
+  routes: Array<{ dst: string; nhid?: number; gateway?: string; dev: string; flags: string[] }>;
+  nexthops: Array<{ id: number; gateway?: string; dev?: string; flags?: string[]; protocol?: string }>;
   neigh: Array<{ dst: string; lladdr: string; state: string[] }>;
   fdb: Array<{ mac: string; dst?: string; state?: string }>;
 }> {
@@ -84,6 +85,7 @@ export async function kernelView(lab: Lab, node: LabNode): Promise<{
     vtepMac: vx!.address,
     bridgeMtu: br!.mtu,
     routes: await j('ip', ['-j', 'route', 'show', 'proto', '89']),
+    nexthops: await j('ip', ['-j', 'nexthop', 'show', 'proto', '89']),
     neigh: await j('ip', ['-j', 'neigh', 'show', 'dev', 'knit.1']),
     fdb: await j('bridge', ['-j', 'fdb', 'show', 'dev', 'knit.1']),
   };

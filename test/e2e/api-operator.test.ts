@@ -196,7 +196,7 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     return p;
   };
 
-  it('ListPeers and `knitctl peers` equal `ip route proto 89`, `ip neigh` and `bridge fdb`, in sync; a hand-changed neighbour shows as differing', async () => {
+  it('ListPeers and `knitctl peers` equal `ip route proto 89`, `ip nexthop`, `ip neigh` and `bridge fdb`, in sync; a hand-changed neighbour shows as differing', async () => {
     const p = await peerOf('node2');
     const kernel = await kernelView(lab, lab.nodes[0]!);
     expect(p.subnet).to.equal(knitds[1]!.subnet);
@@ -206,7 +206,13 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     for (const r of p.routes) {
       const k = kernel.routes.find((x) => x.dst === r.destination);
       expect(k, `kernel route ${r.destination}`).to.not.equal(undefined);
-      expect([r.gateway, r.device, r.onlink, r.state]).to.deep.equal([k!.gateway, k!.dev, k!.flags.includes('onlink'), 'SYNC_STATE_IN_SYNC']);
+      // through the peer's nexthop object: the route names its id, the nexthop its gateway and device
+      expect([r.nhid, r.gateway, r.device, r.state]).to.deep.equal([k!.nhid, '', '', 'SYNC_STATE_IN_SYNC']);
+    }
+    expect(p.nexthops).to.have.length(1);
+    for (const n of p.nexthops) {
+      const k = kernel.nexthops.find((x) => x.id === n.id);
+      expect([n.id, n.gateway, n.device, n.onlink, n.state]).to.deep.equal([p.routes[0]!.nhid, k?.gateway, k?.dev, k?.flags?.includes('onlink'), 'SYNC_STATE_IN_SYNC']);
     }
     expect(p.neighbours).to.have.length(1);
     for (const n of p.neighbours) {
@@ -238,8 +244,8 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
       expect(drifted.neighbours[0]!.detail).to.include(wrongMac);
       expect(drifted.routes[0]!.state).to.equal('SYNC_STATE_IN_SYNC');
       const t = await knitctl(['peers', ...sock()]);
-      // ROUTES NEIGHBOURS FDB IN-SYNC: the neighbour is the one out of sync.
-      expect(t.stdout.split('\n').find((l) => l.startsWith('node2'))).to.match(/\s1\/1\s+0\/1\s+1\/1\s+NO\s*$/);
+      // ROUTES NEXTHOPS NEIGHBOURS FDB IN-SYNC: the neighbour is the one out of sync.
+      expect(t.stdout.split('\n').find((l) => l.startsWith('node2'))).to.match(/\s1\/1\s+1\/1\s+0\/1\s+1\/1\s+NO\s*$/);
       const routes = await knitctl(['routes', ...sock()]);
       expect(routes.stdout.split('\n').find((l) => l.includes(n.ip) && l.includes('DIFFERS')), routes.stdout).to.include(wrongMac);
     } finally {

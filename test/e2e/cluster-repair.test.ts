@@ -3,13 +3,15 @@
  * from netlink events (VXLAN, real knitd). The periodic resync is set to an
  * hour, so a repair can only come from knitd reacting to the deletion: the
  * test then needs no tight deadline to prove the event path, and prints how
- * long each repair took. Cases: the route to a peer, the peer's neighbour
- * entry, its FDB entry, and the whole VXLAN device (which takes all three
+ * long each repair took. Cases: the route to a peer, the nexthop object it
+ * goes through (the kernel deletes the route with it and sends no route
+ * event), the peer's neighbour entry, its FDB entry, and the whole VXLAN device (which takes all three
  * with it; it must come back with the same MAC, or peers' FDB entries for
  * this node would point at nothing).
  */
 import { expect } from 'chai';
 import { createLab, type Lab } from '../lab/lab';
+import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import type { Knitd } from '../lab/knitd';
 import {
   attach, dataplaneOf, footprintOf, logRecords, objectsFor, startClusterKnitd, unreachablePairs, waitFor, type Attached, type NodeFootprint,
@@ -25,6 +27,10 @@ interface Damage {
 
 const CASES: Damage[] = [
   { name: 'the route to a peer subnet', cmd: (p) => ['ip', ['route', 'del', p.subnet]], log: 'knit route deleted from outside; repairing' },
+  {
+    name: 'the peer nexthop object (and with it the route)', cmd: (p) => ['ip', ['nexthop', 'del', 'id', String(nexthopIdOf(p.subnet))]],
+    log: 'knit nexthop deleted from outside; repairing it and its routes',
+  },
   { name: 'the peer neighbour entry', cmd: (p) => ['ip', ['neigh', 'del', p.subnet.split('/')[0]!, 'dev', 'knit.1']], log: 'knit neighbour deleted from outside; repairing' },
   { name: 'the peer FDB entry', cmd: (p) => ['bridge', ['fdb', 'del', p.vtepMac!, 'dev', 'knit.1', 'dst', p.publicIp]], log: 'knit FDB entry deleted from outside; repairing' },
   { name: 'the VXLAN device knit.1', cmd: () => ['ip', ['link', 'del', 'knit.1']], log: 'backend device deleted from outside; recreating' },
@@ -69,6 +75,10 @@ describe('cluster repair (vxlan): knit objects deleted by hand come back from ne
       console.log(`      (repaired ${Date.now() - t0} ms after the delete; polled ${ms} ms; right after the delete: ${after.length} of 3 objects)`);
       await waitFor(`knitd logged "${tc.log}"`, async () => logged() > loggedBefore, 2000);
       expect(await footprintOf(knitds[0]!), 'node1 VTEP MAC unchanged').to.deep.equal(own);
+      // the route goes through the peer's nexthop object, which is there as knit wrote it
+      const id = String(nexthopIdOf(peer.subnet));
+      expect(await lab.exec(node1.ns, 'ip', ['route', 'show', peer.subnet])).to.include(`nhid ${id}`);
+      expect(await lab.exec(node1.ns, 'ip', ['nexthop', 'show', 'id', id])).to.match(new RegExp(`via ${peer.subnet.split('/')[0]!.replace(/\./g, '\\.')} dev knit\\.1 .*onlink`));
       expect(await unreachablePairs(lab, [[c[0]!, c[1]!], [c[1]!, c[0]!]])).to.deep.equal([]);
     });
   }

@@ -68,8 +68,8 @@ describe('knitctl (the real binary) against an API server with a fake source', f
 
   const tables: Array<{ args: string[]; header: RegExp; rows: number; json: (j: Record<string, unknown>) => void }> = [
     { args: ['subnets'], header: /^SUBNET +NODE +PUBLIC-IP +BACKEND +BACKEND-DATA +EXPIRES +RENEWED$/, rows: 2, json: (j) => expect((j.leases as unknown[]).length).to.equal(2) },
-    { args: ['peers'], header: /^NODE +SUBNET +PUBLIC-IP +BACKEND +AGENT +CHANGED +ROUTES +NEIGHBOURS +FDB +IN-SYNC$/, rows: 1, json: (j) => expect((j.peers as Array<{ inSync: boolean }>)[0].inSync).to.equal(false) },
-    { args: ['routes'], header: /^PEER +KIND +DESTINATION +VIA +DEVICE +STATE +DETAIL$/, rows: 3, json: (j) => expect((j.peers as unknown[]).length).to.equal(1) },
+    { args: ['peers'], header: /^NODE +SUBNET +PUBLIC-IP +BACKEND +AGENT +CHANGED +ROUTES +NEXTHOPS +NEIGHBOURS +FDB +IN-SYNC$/, rows: 1, json: (j) => expect((j.peers as Array<{ inSync: boolean }>)[0].inSync).to.equal(false) },
+    { args: ['routes'], header: /^PEER +KIND +DESTINATION +VIA +DEVICE +STATE +DETAIL$/, rows: 4, json: (j) => expect((j.peers as unknown[]).length).to.equal(1) },
     { args: ['endpoints'], header: /^CONTAINER +IFNAME +ADDRESS +MAC +HOST-VETH +PORTS +NETNS +AGE$/, rows: 2, json: (j) => expect((j.endpoints as Array<{ containerId: string }>).map((e) => e.containerId)).to.deep.equal(['c0ffee01', 'c0ffee02']) },
     { args: ['endpoints', '--container', 'c0ffee01'], header: /^CONTAINER/, rows: 1, json: (j) => expect((j.endpoints as unknown[]).length).to.equal(1) },
   ];

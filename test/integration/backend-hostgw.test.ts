@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { nsRun } from '../lab/netns';
 import { createOverlayLab, within, type OverlayLab } from './backend-overlay-lab';
+import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 
 interface IpRoute { dst: string; gateway?: string; dev: string; protocol?: string; flags: string[] }
 const routes = (ns: string): IpRoute[] => (JSON.parse(nsRun(ns, 'ip', ['-j', 'route', 'show']) || '[]') as IpRoute[])
@@ -54,9 +55,24 @@ describe('backend host-gw: three nodes, real kernel', function () {
 
   it('resync makes 0 writes; a hand-deleted route is back within 1 s', async () => {
     const a = ol.nodes[0]!;
-    expect(await a.reconciler.reconcileNow()).to.include({ writes: 0, unchanged: 2 });
+    // per peer a route and the nexthop object it goes through
+    expect(await a.reconciler.reconcileNow()).to.include({ writes: 0, unchanged: 4 });
     nsRun(a.node.ns, 'ip', ['route', 'del', '10.244.3.0/24']);
     await within(1000, 'host-gw route repaired', () => routes(a.node.ns).some((r) => r.dst === '10.244.3.0/24'));
+  });
+
+  it('a hand-deleted nexthop (the kernel takes its route along) is back with its route within 1 s; a hand-changed one at the next run', async () => {
+    const a = ol.nodes[0]!;
+    const peer = ol.nodes[2]!;
+    const id = String(nexthopIdOf(peer.lease.subnet));
+    nsRun(a.node.ns, 'ip', ['nexthop', 'del', 'id', id]);
+    expect(routes(a.node.ns).map((r) => r.dst)).to.not.include(peer.lease.subnet);
+    await within(1000, 'nexthop and route repaired', () => routes(a.node.ns).some((r) => r.dst === peer.lease.subnet));
+    expect(nsRun(a.node.ns, 'ip', ['nexthop', 'show', 'id', id])).to.include(`via ${peer.node.underlayIp} dev eth0`);
+    nsRun(a.node.ns, 'ip', ['nexthop', 'replace', 'id', id, 'via', '192.168.77.250', 'dev', 'eth0', 'proto', '89']);
+    expect(await a.reconciler.reconcileNow()).to.include({ replaced: 1, writes: 1 });
+    expect(nsRun(a.node.ns, 'ip', ['nexthop', 'show', 'id', id])).to.include(`via ${peer.node.underlayIp} dev eth0`);
+    expect((await ol.lab.ping(a.container, peer.containerIp, 2)).received).to.equal(2);
   });
 
   it('a peer that leaves: its route is removed from the others', async () => {
@@ -64,7 +80,8 @@ describe('backend host-gw: three nodes, real kernel', function () {
     for (const o of ol.nodes.slice(0, 2)) {
       o.reconciler.setPeers(ol.nodes.filter((p) => p !== o && p !== leaver).map((p) => p.lease));
       const s = await o.reconciler.reconcileNow();
-      expect(s).to.include({ deleted: 1, writes: 1 });
+      // its route, then its nexthop
+      expect(s).to.include({ deleted: 2, writes: 2 });
       expect(routes(o.node.ns).map((r) => r.dst)).to.not.include(leaver.lease.subnet);
     }
   });

@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { createBackend, vtepMac } from '../../agent/src/backend';
+import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import { Reconciler } from '../../agent/src/dataplane/reconcile';
 import { detectUnderlay } from '../../agent/src/dataplane/underlay';
 import { silentLogger } from '../../agent/src/log/logger';
@@ -71,7 +72,8 @@ describe('backend vxlan: two nodes, real kernel', function () {
   it('steady-state resync makes 0 writes; a restarted backend + reconciler on a fresh handle makes 0 writes', async () => {
     const a = ol.nodes[0]!;
     const s = await a.reconciler.reconcileNow();
-    expect(s).to.include({ writes: 0, unchanged: 3, failed: 0 });
+    // neighbour, FDB entry, nexthop and route
+    expect(s).to.include({ writes: 0, unchanged: 4, failed: 0 });
     const nl = openHandle(a.node.netnsPath);
     try {
       const underlay = await detectUnderlay(nl);
@@ -79,7 +81,7 @@ describe('backend vxlan: two nodes, real kernel', function () {
       const rec = new Reconciler({ nl, logger: silentLogger(), backend });
       rec.setPeers([ol.nodes[1]!.lease]);
       const r = await rec.reconcileNow();
-      expect(r).to.include({ setupRan: true, writes: 0, unchanged: 3 });
+      expect(r).to.include({ setupRan: true, writes: 0, unchanged: 4 });
       await rec.stop();
     } finally {
       nl.close();
@@ -93,6 +95,26 @@ describe('backend vxlan: two nodes, real kernel', function () {
     const ms = await within(1000, 'route repaired', () => routes(a.node.ns).length === 1);
     expect(routes(a.node.ns)[0]).to.include({ dst: '10.244.2.0/24', gateway: '10.244.2.0', dev: 'knit.1' });
     expect(ms).to.be.lessThan(1000);
+  });
+
+  it('a knit nexthop deleted by hand (its route goes with it, told by no route event) is back with its route within 1 s', async () => {
+    const [a, b] = ol.nodes as [typeof ol.nodes[0], typeof ol.nodes[0]];
+    const id = String(nexthopIdOf('10.244.2.0/24'));
+    nsRun(a.node.ns, 'ip', ['nexthop', 'del', 'id', id]);
+    expect(routes(a.node.ns)).to.deep.equal([]);
+    const ms = await within(1000, 'nexthop and route repaired', () => routes(a.node.ns).length === 1);
+    expect(ms).to.be.lessThan(1000);
+    expect(nsRun(a.node.ns, 'ip', ['nexthop', 'show', 'id', id])).to.match(/via 10\.244\.2\.0 dev knit\.1 .*onlink/);
+    expect(nsRun(a.node.ns, 'ip', ['route', 'show', '10.244.2.0/24'])).to.include(`nhid ${id}`);
+    expect((await ol.lab.ping(a.container, b.containerIp, 2)).received).to.equal(2);
+  });
+
+  it('a knit nexthop changed by hand is rewritten by the next run (the route through it is left alone)', async () => {
+    const a = ol.nodes[0]!;
+    const id = String(nexthopIdOf('10.244.2.0/24'));
+    nsRun(a.node.ns, 'ip', ['nexthop', 'replace', 'id', id, 'via', '10.244.2.9', 'dev', 'knit.1', 'onlink', 'proto', '89']);
+    expect(await a.reconciler.reconcileNow()).to.include({ replaced: 1, writes: 1 });
+    expect(nsRun(a.node.ns, 'ip', ['nexthop', 'show', 'id', id])).to.match(/via 10\.244\.2\.0 dev knit\.1/);
   });
 
   it('a knit neighbour or FDB entry deleted by hand is back within 1 s', async () => {

@@ -3,7 +3,8 @@
  * (one lab node, VXLAN backend): runs for peer changes and repairs diff
  * against the kernel view kept by netlink events (kernel-view.ts), full runs
  * dump. A seeded sequence of peer joins, leaves, public-IP changes and
- * hand deletions runs through view runs; every few steps a full run
+ * hand deletions (routes, nexthop objects, which take their routes along
+ * with no route event, neighbours, FDB entries) runs through view runs; every few steps a full run
  * (reconcileNow) must find nothing to write and leave the kernel exactly as
  * the view runs did. If the view ever missed a change, the full run would
  * write and this fails. Peer changes after a clean run take the scoped diff
@@ -16,6 +17,7 @@ import { Reconciler, type ReconcileRunReport } from '../../agent/src/dataplane/r
 import { silentLogger } from '../../agent/src/log/logger';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import { nsRun } from '../lab/netns';
+import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
 import { prng } from '../support/prng';
 
@@ -40,10 +42,11 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
   const kernelState = (): string[] => {
     const ns = v.node.ns;
     const routes = nsRun(ns, 'ip', ['route', 'show', 'proto', '89']).split('\n');
+    const nexthops = nsRun(ns, 'ip', ['nexthop', 'show', 'proto', '89']).split('\n');
     const neigh = nsRun(ns, 'ip', ['neigh', 'show', 'dev', 'knit.1']).split('\n');
     const fdb = nsRun(ns, 'bridge', ['fdb', 'show', 'dev', 'knit.1']).split('\n').filter((l) => l.includes(' dst '));
-    return [...routes.map((l) => `route ${l}`), ...neigh.map((l) => `neigh ${l}`), ...fdb.map((l) => `fdb ${l}`)]
-      .map((l) => l.trim()).filter((l) => !/^(route|neigh|fdb)$/.test(l)).sort();
+    return [...routes.map((l) => `route ${l}`), ...nexthops.map((l) => `nexthop ${l}`), ...neigh.map((l) => `neigh ${l}`), ...fdb.map((l) => `fdb ${l}`)]
+      .map((l) => l.trim()).filter((l) => !/^(route|nexthop|neigh|fdb)$/.test(l)).sort();
   };
 
   /** Resolves with the next finished run. */
@@ -62,7 +65,7 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
     await closeVxlanNode(v);
   });
 
-  it('60 seeded steps (joins, leaves, public-IP changes, hand deletions): every 5, a full run writes nothing and sees the same kernel', async () => {
+  it('60 seeded steps (joins, leaves, public-IP changes, hand deletions of routes, nexthops, neighbours and FDB entries): every 5, a full run writes nothing and sees the same kernel', async () => {
     const rand = prng(17017);
     // peer index → ipVersion (a public-IP change bumps it)
     const live = new Map<number, number>();
@@ -76,7 +79,7 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
     let nextIndex = 20;
 
     for (let step = 1; step <= 60; step++) {
-      const kind = Math.floor(rand() * 6);
+      const kind = Math.floor(rand() * 7);
       const indices = [...live.keys()];
       const pick = (): number => indices[Math.floor(rand() * indices.length)]!;
       const run = nextRun();
@@ -92,10 +95,13 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
         rec.setPeers(peers());
       } else if (kind === 3) {
         nsRun(v.node.ns, 'ip', ['route', 'del', peer(pick()).subnet, 'proto', '89']);
+      } else if (kind === 6) {
+        // the kernel deletes the route through it too, and tells only of the nexthop
+        nsRun(v.node.ns, 'ip', ['nexthop', 'del', 'id', String(nexthopIdOf(peer(pick()).subnet))]);
       } else if (kind === 4) {
         const p = peer(pick());
         nsRun(v.node.ns, 'ip', ['neigh', 'del', p.subnet.replace('/24', ''), 'dev', 'knit.1']);
-      } else {
+      } else if (kind === 5) {
         const i = pick();
         const p = peer(i, live.get(i)!);
         nsRun(v.node.ns, 'bridge', ['fdb', 'del', vtepMac(p.nodeName, 1), 'dev', 'knit.1', 'dst', p.publicIp]);
@@ -114,6 +120,7 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
         expect(kernelState(), `kernel after the full run at step ${step}`).to.deep.equal(afterViewRuns);
         // and the kernel holds exactly the live peers
         expect(afterViewRuns.filter((l) => l.startsWith('route')).length, `routes at step ${step}`).to.equal(live.size);
+        expect(afterViewRuns.filter((l) => l.startsWith('nexthop')).length, `nexthops at step ${step}`).to.equal(live.size);
       }
     }
     // the test is about view runs: most runs between the full ones must have used the view

@@ -12,7 +12,8 @@ import { silentLogger } from '../../agent/src/log/logger';
 import type { Handle } from '../../agent/src/netlink';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import type { LabNode } from '../lab/lab';
-import { nsRun } from '../lab/netns';
+import { nsIpJson, nsRun } from '../lab/netns';
+import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
 
 interface IpRoute { dst: string; gateway?: string; dev: string; protocol?: string }
@@ -56,6 +57,11 @@ describe('reconcile: real kernel, one node', function () {
     nsRun(ns, 'ip', ['route', 'add', '10.200.0.0/24', 'via', '10.200.0.0', 'dev', 'knit.1', 'onlink', 'proto', '89']);
     nsRun(ns, 'ip', ['neigh', 'add', '10.200.0.0', 'lladdr', '0a:00:00:00:02:00', 'dev', 'knit.1', 'nud', 'permanent']);
     nsRun(ns, 'bridge', ['fdb', 'add', '0a:00:00:00:02:00', 'dev', 'knit.1', 'dst', '172.31.0.1', 'self', 'permanent']);
+    // and one through a nexthop object of knit's (the route goes first, then the nexthop)
+    nsRun(ns, 'ip', ['nexthop', 'add', 'id', '99', 'via', '10.200.1.0', 'dev', 'knit.1', 'onlink', 'proto', '89']);
+    nsRun(ns, 'ip', ['route', 'add', '10.200.1.0/24', 'nhid', '99', 'proto', '89']);
+    // Not knit's: a nexthop of another protocol (its id is no peer's)
+    nsRun(ns, 'ip', ['nexthop', 'add', 'id', '98', 'via', '192.168.77.1', 'dev', 'eth0', 'proto', 'static']);
     // Not knit's: static and boot routes, a permanent neighbour on eth0.
     nsRun(ns, 'ip', ['route', 'add', '10.201.0.0/24', 'via', '192.168.77.1', 'proto', 'static']);
     nsRun(ns, 'ip', ['route', 'add', '10.202.0.0/24', 'via', '192.168.77.1']);
@@ -66,7 +72,9 @@ describe('reconcile: real kernel, one node', function () {
 
     rec.setPeers([peer(0), peer(1)]);
     const s = await rec.reconcileNow();
-    expect(s).to.include({ deleted: 3, added: 5, conflicts: 1, failed: 0 });
+    // per peer a nexthop, a neighbour and an FDB entry, and peer 0's route (peer 1's is in conflict)
+    expect(s).to.include({ deleted: 5, added: 7, conflicts: 1, failed: 0 });
+    expect(nsIpJson<Array<{ id: number }>>(ns, ['nexthop', 'show']).map((n) => n.id).sort()).to.deep.equal([98, nexthopIdOf(peer(0).subnet), nexthopIdOf(peer(1).subnet)].sort());
 
     expect(allRoutes(ns).filter((r) => r.protocol === '89').map((r) => r.dst)).to.deep.equal([peer(0).subnet]);
     expect(allRoutes(ns).filter((r) => r.protocol !== '89')).to.deep.equal(before);
@@ -76,13 +84,14 @@ describe('reconcile: real kernel, one node', function () {
 
     const st = rec.status().peers.find((p) => p.subnet === peer(1).subnet)!;
     expect(st.inSync).to.equal(false);
-    expect(st.objects.map((o) => `${o.kind} ${o.state}`)).to.deep.equal(['neighbour programmed', 'fdb programmed', 'route conflict']);
+    expect(st.objects.map((o) => `${o.kind} ${o.state}`)).to.deep.equal(['neighbour programmed', 'fdb programmed', 'nexthop programmed', 'route conflict']);
 
     // the conflict is stable: a second run writes nothing and still does not touch the static route
     expect(await rec.reconcileNow()).to.include({ writes: 0, conflicts: 1 });
     nsRun(ns, 'ip', ['route', 'del', peer(1).subnet, 'proto', 'static']);
     expect(await rec.reconcileNow()).to.include({ added: 1, conflicts: 0 });
     for (const dst of ['10.201.0.0/24', '10.202.0.0/24']) nsRun(ns, 'ip', ['route', 'del', dst]);
+    nsRun(ns, 'ip', ['nexthop', 'del', 'id', '98']);
   });
 
   it('1000 peers programmed, then a resync makes 0 writes; shrinking to 10 deletes exactly the rest', async () => {
@@ -93,20 +102,22 @@ describe('reconcile: real kernel, one node', function () {
     const first = await rec.reconcileNow();
     const programMs = performance.now() - t0;
     expect(first.failed).to.equal(0);
-    expect(first.added + first.unchanged).to.equal(3000);
+    expect(first.added + first.unchanged, JSON.stringify(first)).to.equal(4000);
     expect(count(ns, ['ip', 'route', 'show', 'proto', '89'])).to.equal(1000);
+    expect(count(ns, ['ip', 'nexthop', 'show', 'proto', '89'])).to.equal(1000);
     expect(count(ns, ['ip', 'neigh', 'show', 'dev', 'knit.1', 'nud', 'permanent'])).to.equal(1000);
     expect(nsRun(ns, 'bridge', ['fdb', 'show', 'dev', 'knit.1']).split('\n').filter((l) => l.includes(' dst ')).length).to.equal(1000);
 
     const t1 = performance.now();
     const resync = await rec.reconcileNow();
     const resyncMs = performance.now() - t1;
-    expect(resync).to.include({ writes: 0, unchanged: 3000, failed: 0 });
+    expect(resync).to.include({ writes: 0, unchanged: 4000, failed: 0 });
 
     rec.setPeers(peers.slice(0, 10));
     const shrink = await rec.reconcileNow();
-    expect(shrink).to.include({ deleted: 2970, added: 0, failed: 0, writes: 2970 });
+    expect(shrink).to.include({ deleted: 3960, added: 0, failed: 0, writes: 3960 });
     expect(count(ns, ['ip', 'route', 'show', 'proto', '89'])).to.equal(10);
+    expect(count(ns, ['ip', 'nexthop', 'show', 'proto', '89'])).to.equal(10);
     // information for the report, not an assertion (speed is measured in test/bench)
     // eslint-disable-next-line no-console
     console.log(`      1000 peers: programmed in ${programMs.toFixed(0)} ms (${first.writes} writes), resync ${resyncMs.toFixed(0)} ms (0 writes), 990 removed in ${shrink.durationMs.toFixed(0)} ms`);

@@ -6,7 +6,10 @@
  * sixth resync diffs every desired object anyway. A change the events never
  * told (here: events muted while a route is deleted by hand, as the kernel's
  * silent flush of IPv4 routes on a device going down would) shows in the
- * dump: that resync takes the full diff and repairs it.
+ * dump: that resync takes the full diff and repairs it. The same for
+ * nexthop objects: one changed by hand (its event asks for no run) and one
+ * deleted with the events muted (its route went with it) are repaired by
+ * the next resync.
  */
 import { expect } from 'chai';
 import { vtepMac, parseNetwork } from '../../agent/src/backend';
@@ -15,6 +18,7 @@ import { silentLogger } from '../../agent/src/log/logger';
 import type { Handle } from '../../agent/src/netlink';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import { nsRun } from '../lab/netns';
+import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
 
 function peer(i: number): Lease {
@@ -110,5 +114,36 @@ describe('reconcile: the periodic resync (real kernel)', function () {
     const after = await resyncs(2);
     expect(after.map((r) => r.stats!.writes)).to.deep.equal([0, 0]);
     expect(after.some((r) => r.stats!.scoped)).to.equal(true);
+  });
+
+  /** The first run with writes after `act`, within 10 s. */
+  const repairAfter = async (act: () => void): Promise<ReconcileRunReport | undefined> => {
+    const runs: ReconcileRunReport[] = [];
+    const off = rec!.subscribeRuns((r) => runs.push(r));
+    act();
+    const deadline = Date.now() + 10_000;
+    while (!runs.some((r) => (r.stats?.writes ?? 0) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    off();
+    return runs.find((r) => (r.stats?.writes ?? 0) > 0);
+  };
+  const nexthop = (id: string): string => nsRun(v.node.ns, 'ip', ['nexthop', 'show', 'id', id]);
+
+  it('a nexthop changed by hand is rewritten by the next resync; one deleted unheard (its route with it) is restored with its route', async () => {
+    const id = String(nexthopIdOf(peer(7).subnet));
+    expect(nexthop(id)).to.match(/via 10\.1\.7\.0 dev knit\.1/);
+    const programmed = routes();
+    // heard, but a change asks for no run: the resync's dump differs from nothing the view holds, yet the change was from outside, so it diffs in full
+    const changed = await repairAfter(() => nsRun(v.node.ns, 'ip', ['nexthop', 'replace', 'id', id, 'via', '10.1.7.9', 'dev', 'knit.1', 'onlink', 'proto', '89']));
+    expect(changed?.stats, 'the run that rewrote the nexthop').to.include({ setupRan: true, scoped: false, replaced: 1, writes: 1, failed: 0 });
+    expect(nexthop(id)).to.match(/via 10\.1\.7\.0 dev knit\.1/);
+    // unheard: the dump finds the nexthop and its route missing
+    const deleted = await repairAfter(() => {
+      muted = true;
+      nsRun(v.node.ns, 'ip', ['nexthop', 'del', 'id', id]);
+      setTimeout(() => { muted = false; }, 100);
+    });
+    expect(deleted?.stats, 'the run that restored nexthop and route').to.include({ setupRan: true, scoped: false, added: 2, failed: 0 });
+    expect(routes()).to.deep.equal(programmed);
+    expect(nexthop(id)).to.match(/via 10\.1\.7\.0 dev knit\.1/);
   });
 });

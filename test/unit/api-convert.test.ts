@@ -53,7 +53,8 @@ describe('api: domain objects to wire messages (through the protobuf codec)', ()
     const p = viaWire<{ peers: Peer__Output[] }>('ListPeers', { peers: [peerToWire(src.peers[0])] }).peers[0];
     expect(p.inSync).to.equal(false);
     expect(p.fdbEntries[0]).to.deep.include({ state: 'SYNC_STATE_MISSING', detail: 'not in the FDB' });
-    expect(p.routes[0]).to.deep.include({ state: 'SYNC_STATE_IN_SYNC', onlink: true, gateway: '10.244.2.0' });
+    expect(p.routes[0]).to.deep.include({ state: 'SYNC_STATE_IN_SYNC', nhid: 183763456, gateway: '' });
+    expect(p.nexthops[0]).to.deep.include({ state: 'SYNC_STATE_IN_SYNC', id: 183763456, gateway: '10.244.2.0', device: 'knit.1', onlink: true });
     const fixed = { ...src.peers[0], fdbEntries: src.peers[0].fdbEntries.map((f) => ({ ...f, state: 'in-sync' as const })) };
     expect(peerInSync(fixed)).to.equal(true);
     const states = ['in-sync', 'missing', 'differs', 'stale'] as const;

@@ -7,6 +7,7 @@ import { HostGwPlanCache, planHostGw, planIpip, planVxlan, VxlanPlanCache, vtepM
 import { mustParseCidr } from '../../agent/src/net/ipv4';
 import { mustParseCidrAny } from '../../agent/src/net/ip';
 import type { Lease, LeaseBackendData } from '../../agent/src/store/lease-codec';
+import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 
 function lease(subnet: string, nodeName: string, publicIp: string, type: string, data: LeaseBackendData = {}): Lease {
   return { subnet, nodeName, publicIp, backend: { type, data }, renewedAt: '2026-01-01T00:00:00.000Z' };
@@ -18,7 +19,7 @@ const MAC_B = '0a:00:00:00:00:0b';
 const MAC_C = '0a:00:00:00:00:0c';
 const OWN = '0a:00:00:00:00:0a';
 const segment = [mustParseCidr('192.168.77.0/24')];
-const vxEnv = (directRouting: boolean): VxlanPlanEnv => ({ deviceIndex: DEV, underlayIndex: UL, underlayPrefixes: segment, directRouting, ownVtepMac: OWN, ipv6: false, underlayPrefixes6: [] });
+const vxEnv = (directRouting: boolean): VxlanPlanEnv => ({ deviceIndex: DEV, underlayIndex: UL, underlayPrefixes: segment, directRouting, ownVtepMac: OWN, ipv6: false, underlayPrefixes6: [], nexthops: false });
 
 /** Flattened view so expectations read like `ip` output. */
 function flat(d: DesiredDataplane): { routes: unknown[]; neighbours: unknown[]; fdb: unknown[]; modes: string[]; refused: string[] } {
@@ -160,7 +161,7 @@ describe('backend: vxlan VTEP MAC', () => {
 });
 
 describe('backend: host-gw plan', () => {
-  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false };
+  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false, nexthops: false };
   it('one route via the peer public IP on the underlay per peer on the segment', () => {
     const d = flat(planHostGw([
       lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'),
@@ -189,7 +190,7 @@ describe('backend: host-gw plan', () => {
 });
 
 describe('backend: host-gw plan cache', () => {
-  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false };
+  const env = { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false, nexthops: false };
   it('plans an unchanged lease object once per environment, with the result of planning without it', () => {
     const cache = new HostGwPlanCache();
     const peers = [
@@ -230,7 +231,7 @@ describe('backend: IPv6-only and dual-stack plans', () => {
     const d = flat(planHostGw([
       lease('fd00:10:244:2::/64', 'b', 'fd00:77::12', 'host-gw'),
       lease('fd00:10:244:3::/64', 'c', 'fd00:99::13', 'host-gw'),
-    ], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: false }));
+    ], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: false, nexthops: false }));
     expect(d.routes).to.deep.equal([{ dst: 'fd00:10:244:2::/64', gateway: 'fd00:77::12', index: UL, protocol: 89 }]);
     expect(d.refused).to.deep.equal([
       'fd00:10:244:3::/64: peer public IP fd00:99::13 is not on the L2 segment of underlay eth0 (192.168.77.0/24, fd00:77::/64); '
@@ -239,14 +240,14 @@ describe('backend: IPv6-only and dual-stack plans', () => {
   });
   it('host-gw refuses a peer whose public IP is not of its subnet\'s family (a dual-stack node on an IPv6 underlay)', () => {
     const d = flat(planHostGw([lease('10.244.2.0/24', 'b', 'fd00:77::12', 'host-gw')],
-      { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true }));
+      { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true, nexthops: false }));
     expect(d.routes).to.deep.equal([]);
     expect(d.refused).to.deep.equal(['10.244.2.0/24: peer public IP fd00:77::12 is not of its subnet\'s family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)']);
   });
   it('host-gw, dual-stack: the IPv6 subnet via publicIpv6; a peer without one keeps its IPv4 route and has its IPv6 subnet refused', () => {
     const withV6 = { ...lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'), ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd00:77::12' };
     const noV6 = { ...lease('10.244.3.0/24', 'c', '192.168.77.13', 'host-gw'), ipv6Subnet: 'fd00:10:244:3::/64' };
-    const d = flat(planHostGw([withV6, noV6], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true }));
+    const d = flat(planHostGw([withV6, noV6], { underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: segment6, ipv6: true, nexthops: false }));
     expect(d.routes).to.deep.equal([
       { dst: '10.244.2.0/24', gateway: '192.168.77.12', index: UL, protocol: 89 },
       { dst: 'fd00:10:244:2::/64', gateway: 'fd00:77::12', index: UL, protocol: 89 },
@@ -270,5 +271,54 @@ describe('backend: ipip plan', () => {
       { dst: '10.244.3.0/24', gateway: '10.9.0.3', index: DEV, onlink: true, protocol: 89 },
     ]);
     expect(d.refused).to.deep.equal(['10.244.4.0/24: peer lease uses backend vxlan but this network uses ipip']);
+  });
+});
+
+describe('backend: IPv4 peer routes through nexthop objects (kernel with them)', () => {
+  const id = (a: number, b: number, c: number, d: number): number => ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
+
+  it('the id is the subnet network address as a u32; IPv6 and 0.0.0.0 have none', () => {
+    expect(nexthopIdOf('10.244.3.0/24')).to.equal(0x0af40300);
+    expect(nexthopIdOf('255.255.255.0/24')).to.equal(0xffffff00);
+    expect(nexthopIdOf('0.0.0.0/0')).to.equal(undefined);
+    expect(nexthopIdOf('fd00::/64')).to.equal(undefined);
+  });
+
+  it('vxlan: nexthop via .0 onlink on knit.N and a route nhid N; directRouting: nexthop via the public IP on the underlay', () => {
+    const env = { ...vxEnv(true), nexthops: true };
+    const d = planVxlan([
+      lease('10.244.2.0/24', 'b', '192.168.77.12', 'vxlan', { vtepMac: MAC_B }),
+      lease('10.244.3.0/26', 'c', '10.9.0.3', 'vxlan', { vtepMac: MAC_C }),
+    ], env);
+    expect(d.peers.map((p) => p.nexthops)).to.deep.equal([
+      [{ id: id(10, 244, 2, 0), gateway: '192.168.77.12', index: UL, protocol: 89 }],
+      [{ id: id(10, 244, 3, 0), gateway: '10.244.3.0', index: DEV, onlink: true, protocol: 89 }],
+    ]);
+    expect(d.peers.map((p) => p.routes)).to.deep.equal([
+      [{ dst: '10.244.2.0/24', nhid: id(10, 244, 2, 0), protocol: 89 }],
+      [{ dst: '10.244.3.0/26', nhid: id(10, 244, 3, 0), protocol: 89 }],
+    ]);
+    // the neighbour and FDB entry are as without nexthops
+    expect(d.peers[1]!.neighbours).to.deep.equal([{ index: DEV, ip: '10.244.3.0', mac: MAC_C, permanent: true }]);
+  });
+
+  it('host-gw: nexthop via the public IP on the underlay; an IPv6 route keeps its gateway', () => {
+    const v6 = { ...lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw'), ipv6Subnet: 'fd00:10:244:2::/64', publicIpv6: 'fd77::12' };
+    const d = planHostGw([v6], {
+      underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [mustParseCidrAny('fd77::/64')], ipv6: true, nexthops: true,
+    });
+    expect(d.peers[0]!.nexthops).to.deep.equal([{ id: id(10, 244, 2, 0), gateway: '192.168.77.12', index: UL, protocol: 89 }]);
+    expect(d.peers[0]!.routes).to.deep.equal([
+      { dst: '10.244.2.0/24', nhid: id(10, 244, 2, 0), protocol: 89 },
+      { dst: 'fd00:10:244:2::/64', gateway: 'fd77::12', index: UL, protocol: 89 },
+    ]);
+  });
+
+  it('without nexthop objects (an old kernel): the gateway routes of before, no nexthops', () => {
+    const d = planHostGw([lease('10.244.2.0/24', 'b', '192.168.77.12', 'host-gw')], {
+      underlayIndex: UL, underlayName: 'eth0', underlayPrefixes: segment, underlayPrefixes6: [], ipv6: false, nexthops: false,
+    });
+    expect(d.peers[0]!.nexthops).to.deep.equal([]);
+    expect(d.peers[0]!.routes).to.deep.equal([{ dst: '10.244.2.0/24', gateway: '192.168.77.12', index: UL, protocol: 89 }]);
   });
 });

@@ -172,10 +172,10 @@ describe('bgp backend desired routes', () => {
     expect(changes).to.equal(1);
     const d = backend.desired(leases);
     expect(d.peers).to.deep.equal([{
-      subnet: '10.244.2.0/24', nodeName: 'node2', publicIp: '192.168.77.12', mode: 'bgp', neighbours: [], fdb: [],
+      subnet: '10.244.2.0/24', nodeName: 'node2', publicIp: '192.168.77.12', mode: 'bgp', neighbours: [], fdb: [], nexthops: [],
       routes: [{ dst: '10.244.2.0/24', gateway: '192.168.77.12', index: 2, protocol: RTPROT_KNIT_BGP }],
     }, {
-      subnet: '2001:db8:9::/48', nodeName: 'bgp 192.168.77.1', publicIp: '2001:db8:77::1', mode: 'bgp', neighbours: [], fdb: [],
+      subnet: '2001:db8:9::/48', nodeName: 'bgp 192.168.77.1', publicIp: '2001:db8:77::1', mode: 'bgp', neighbours: [], fdb: [], nexthops: [],
       routes: [{ dst: '2001:db8:9::/48', gateway: 'fe80::1', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 }],
     }]);
     await flush();

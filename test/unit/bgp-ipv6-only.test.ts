@@ -233,7 +233,7 @@ describe('bgp backend in an IPv6-only cluster', () => {
     clock.advance(20);
     const d = b.desired(leases);
     expect(d.peers).to.deep.equal([{
-      subnet: 'fd00:10:244:2::/64', nodeName: 'node2', publicIp: 'fd77::12', mode: 'bgp', neighbours: [], fdb: [],
+      subnet: 'fd00:10:244:2::/64', nodeName: 'node2', publicIp: 'fd77::12', mode: 'bgp', neighbours: [], fdb: [], nexthops: [],
       routes: [{ dst: 'fd00:10:244:2::/64', gateway: 'fe80::12', index: 2, protocol: RTPROT_KNIT_BGP, metric: 1024 }],
     }]);
     expect(b.sessions()[0]).to.deep.include({ prefixesAccepted: 1, prefixesRejected: { 'own-subnet': 1 } });

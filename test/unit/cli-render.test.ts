@@ -70,12 +70,13 @@ describe('knitctl rendering of wire messages', () => {
   it('peers: in-sync ratios per object kind; routes: one line per kernel object', () => {
     const r = viaWire<ListPeersResponse__Output>('ListPeers', { peers: src.peers.map(peerToWire) });
     expect(renderPeers(r.peers, now)).to.equal(
-      'NODE     SUBNET          PUBLIC-IP      BACKEND   AGENT      CHANGED   ROUTES   NEIGHBOURS   FDB   IN-SYNC\n' +
-      'node-b   10.244.2.0/24   192.168.50.2   vxlan     DOWN 12s   12s ago   1/1      1/1          0/1   NO\n',
+      'NODE     SUBNET          PUBLIC-IP      BACKEND   AGENT      CHANGED   ROUTES   NEXTHOPS   NEIGHBOURS   FDB   IN-SYNC\n' +
+      'node-b   10.244.2.0/24   192.168.50.2   vxlan     DOWN 12s   12s ago   1/1      1/1        1/1          0/1   NO\n',
     );
     expect(renderRoutes(r.peers)).to.equal(
       'PEER     KIND        DESTINATION         VIA                        DEVICE   STATE     DETAIL\n' +
-      'node-b   route       10.244.2.0/24       via 10.244.2.0 onlink      knit.1   in-sync   -\n' +
+      'node-b   route       10.244.2.0/24       nhid 183763456             -        in-sync   -\n' +
+      'node-b   nexthop     id 183763456        via 10.244.2.0 onlink      knit.1   in-sync   -\n' +
       'node-b   neighbour   10.244.2.0          lladdr 0a:58:0a:f4:02:00   knit.1   in-sync   -\n' +
       'node-b   fdb         0a:58:0a:f4:02:00   dst 192.168.50.2           knit.1   MISSING   not in the FDB\n',
     );

@@ -160,7 +160,7 @@ describe('reconcile: diffDataplane', () => {
       const d = diffDataplane(tc.desired, tc.current, opts);
       expect(show(d.ops)).to.deep.equal(tc.ops);
       expect(d.unchanged).to.equal(tc.unchanged);
-      expect(d.conflicts.map((c) => `${c.want.dst} held by proto ${c.foreign.protocol}`)).to.deep.equal(tc.conflicts ?? []);
+      expect(d.conflicts.map((c) => `${c.slot} held by proto ${c.foreign.protocol}`)).to.deep.equal(tc.conflicts ?? []);
     });
   }
 

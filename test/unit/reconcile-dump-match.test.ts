@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { diffIndexed, indexCurrent, type CurrentObjects, type DesiredObjects } from '../../agent/src/dataplane/reconcile/diff';
 import { dumpMatches, reuseFrom } from '../../agent/src/dataplane/reconcile/dump-match';
-import type { FdbEntry, Neighbour, Route } from '../../agent/src/netlink';
+import type { FdbEntry, Neighbour, Nexthop, Route } from '../../agent/src/netlink';
 
 const DEV = 7;
 const opts = { protocol: 89, ownedDevices: [DEV] };
@@ -74,7 +74,7 @@ describe('reconcile: a resync dump against the kept view (dumpMatches)', () => {
   for (const c of changes) {
     it(`${c.name}: no match, and the diff over the dump does differ from the diff over the view`, () => {
       expect(dumpMatches(view(), c.dumped, opts)).to.equal(false);
-      const show = (d: ReturnType<typeof diffIndexed>): string[] => d.ops.map((o) => `${o.action} ${o.object.kind} ${JSON.stringify(o.object.value)}`).concat(d.conflicts.map((x) => `conflict ${x.want.dst}`));
+      const show = (d: ReturnType<typeof diffIndexed>): string[] => d.ops.map((o) => `${o.action} ${o.object.kind} ${JSON.stringify(o.object.value)}`).concat(d.conflicts.map((x) => `conflict ${x.slot}`));
       const overView = show(diffIndexed([want], view(), opts));
       const overDump = show(diffIndexed([want], indexCurrent(c.dumped, opts), opts));
       expect(overDump).to.not.deep.equal(overView);
@@ -143,5 +143,62 @@ describe('reconcile: a resync dump against the kept view (dumpMatches)', () => {
     expect(overView.ops).to.deep.equal([]);
     expect(overDump.ops).to.deep.equal([]);
     expect(overView.unchanged).to.equal(overDump.unchanged);
+  });
+});
+
+describe('reconcile: a resync dump against the kept view, with nexthop objects (dumpMatches)', () => {
+  const id = (i: number): number => (10 << 24) + (244 << 16) + (i << 8);
+  const nhWant: DesiredObjects = {
+    ...desired(3),
+    routes: [1, 2, 3].map((i): Route => ({ dst: `10.244.${i}.0/24`, nhid: id(i), protocol: 89 })),
+    nexthops: [1, 2, 3].map((i): Nexthop => ({ id: id(i), gateway: `10.244.${i}.0`, index: DEV, onlink: true, protocol: 89 })),
+  };
+  const foreignNh: Nexthop = { id: 5, gateway: '172.20.0.1', index: 2, protocol: 0 };
+  const nhBase: CurrentObjects = { ...dump(nhWant), nexthops: [...nhWant.nexthops!, foreignNh] };
+  const nhView = (): ReturnType<typeof indexCurrent> => indexCurrent({
+    routes: [...nhWant.routes, nhBase.routes[3]!], neighbours: nhWant.neighbours, fdb: nhWant.fdb, nexthops: [...nhWant.nexthops!, foreignNh],
+  }, opts);
+  const nhChanges: Array<{ name: string; dumped: CurrentObjects }> = [
+    { name: 'a nexthop of ours with another gateway', dumped: { ...nhBase, nexthops: nhBase.nexthops!.map((n, i) => (i === 0 ? { ...n, gateway: '10.244.9.9' } : n)) } },
+    { name: 'a nexthop of ours gone', dumped: { ...nhBase, nexthops: nhBase.nexthops!.slice(1) } },
+    { name: 'a stale nexthop of ours more', dumped: { ...nhBase, nexthops: [...nhBase.nexthops!, { id: 77, gateway: '10.244.77.0', index: DEV, onlink: true, protocol: 89 }] } },
+    { name: 'a foreign nexthop in an id of ours', dumped: { ...nhBase, nexthops: nhBase.nexthops!.map((n, i) => (i === 1 ? { ...n, protocol: 4 } : n)) } },
+    { name: 'a route of ours through another nexthop', dumped: { ...nhBase, routes: nhBase.routes.map((r, i) => (i === 2 ? { ...r, nhid: 5 } : r)) } },
+    { name: 'a route of ours naming its gateway instead', dumped: { ...nhBase, routes: nhBase.routes.map((r, i) => (i === 0 ? { dst: r.dst, gateway: '10.244.1.0', index: DEV, onlink: true, protocol: 89, table: 254, metric: 0 } : r)) } },
+  ];
+  const list = (v: ReturnType<typeof indexCurrent>, d: CurrentObjects): { listed: CurrentObjects; tally: ReturnType<typeof reuseFrom>['tally'] } => {
+    const reuse = reuseFrom(v, opts);
+    return {
+      listed: { routes: d.routes.map(reuse.route), neighbours: d.neighbours.map(reuse.neighbour), fdb: d.fdb.map(reuse.fdb), nexthops: (d.nexthops ?? []).map(reuse.nexthop) },
+      tally: reuse.tally,
+    };
+  };
+
+  it('the dump of what the view holds matches it, object by object and by the tally; the held nexthops are listed', () => {
+    expect(dumpMatches(nhView(), nhBase, opts)).to.equal(true);
+    const v = nhView();
+    const { listed, tally } = list(v, nhBase);
+    expect(listed.nexthops![0]).to.equal(v.nexthops.get(id(1)));
+    expect(dumpMatches(v, listed, opts, tally)).to.equal(true);
+  });
+
+  for (const c of nhChanges) {
+    it(`${c.name}: no match (both ways), and the diff over the dump differs from the diff over the view`, () => {
+      expect(dumpMatches(nhView(), c.dumped, opts)).to.equal(false);
+      const v = nhView();
+      const { listed, tally } = list(v, c.dumped);
+      expect(dumpMatches(v, listed, opts, tally)).to.equal(false);
+      const show = (d: ReturnType<typeof diffIndexed>): string[] => d.ops.map((o) => `${o.action} ${o.object.kind} ${JSON.stringify(o.object.value)}`).concat(d.conflicts.map((x) => `conflict ${x.slot}`));
+      expect(show(diffIndexed([nhWant], indexCurrent(c.dumped, opts), opts))).to.not.deep.equal(show(diffIndexed([nhWant], nhView(), opts)));
+    });
+  }
+
+  it('another network\'s nexthop of knit\'s protocol (outside the caller\'s scope) is no miss', () => {
+    const v = nhView();
+    const reuse = reuseFrom(v, opts, () => true, (nh) => nh.id !== 99);
+    reuse.nexthop({ id: 99, gateway: '10.250.0.0', index: DEV, protocol: 89 });
+    expect(reuse.tally.nexthopsMissed).to.equal(0);
+    reuse.nexthop({ id: 98, gateway: '10.250.0.0', index: DEV, protocol: 89 });
+    expect(reuse.tally.nexthopsMissed).to.equal(1);
   });
 });

@@ -1,10 +1,10 @@
 /**
  * An in-memory stand-in for the few Handle verbs the reconciler uses (route,
- * neighbour and FDB list/replace/delete, subscribe), counting writes and
+ * nexthop, neighbour and FDB list/replace/delete, subscribe), counting writes and
  * dumps, with an optional delay per dump so a test can request runs while one
  * is in progress. Not a kernel model beyond what the reconciler relies on.
  */
-import type { FdbEntry, Neighbour, NetlinkEvent, Route, Subscription } from '../../agent/src/netlink/types';
+import type { FdbEntry, Neighbour, NetlinkEvent, Nexthop, Route, Subscription } from '../../agent/src/netlink/types';
 import { NetlinkError } from '../../agent/src/netlink/errors';
 import { fdbKey, neighbourKey, routeKey, type ReconcilerNetlink } from '../../agent/src/dataplane/reconcile';
 
@@ -12,6 +12,7 @@ export class FakeNetlink {
   readonly routes = new Map<string, Route>();
   readonly neighbours = new Map<string, Neighbour>();
   readonly fdb = new Map<string, FdbEntry>();
+  readonly nexthops = new Map<number, Nexthop>();
   writes = 0;
   /** a route replace for this destination fails with EINVAL */
   failRouteDst: string | undefined;
@@ -26,8 +27,20 @@ export class FakeNetlink {
 
   /** Put a route in as the kernel would list it. */
   seedRoute(r: Route): void {
-    const full: Route = { table: 254, metric: 0, scope: r.gateway ? 'universe' : 'link', ...r };
+    const full: Route = { table: 254, metric: 0, scope: r.gateway || r.nhid !== undefined ? 'universe' : 'link', ...r };
     this.routes.set(routeKey(full), full);
+  }
+
+  /**
+   * Delete a nexthop as `ip nexthop del` does: the routes through it go too,
+   * and only the nexthop's deletion is announced (as the kernel does).
+   */
+  deleteNexthop(id: number): void {
+    const had = this.nexthops.get(id);
+    if (!had) return;
+    this.nexthops.delete(id);
+    for (const [k, r] of this.routes) if (r.nhid === id) this.routes.delete(k);
+    this.emit({ type: 'nexthop-deleted', nexthop: had });
   }
 
   emit(ev: NetlinkEvent): void {
@@ -46,6 +59,18 @@ export class FakeNetlink {
       async routeList() { await self.dumpDelay(); return [...self.routes.values()].map((r) => ({ ...r })); },
       async neighList() { await self.dumpDelay(); return [...self.neighbours.values()].map((n) => ({ ...n })); },
       async fdbList() { await self.dumpDelay(); return [...self.fdb.values()].map((e) => ({ ...e })); },
+      async nexthopList() { await self.dumpDelay(); return [...self.nexthops.values()].map((nh) => ({ ...nh })); },
+      async nexthopReplace(nh: Nexthop) { self.writes++; self.writeOrder.push(`nexthop replace ${nh.id}`); self.nexthops.set(nh.id, { ...nh }); },
+      async nexthopDel(nh: Pick<Nexthop, 'id'>) {
+        self.writes++;
+        self.writeOrder.push(`nexthop del ${nh.id}`);
+        if (!self.nexthops.has(nh.id)) throw new NetlinkError({ errno: 2, code: 'ENOENT', op: 'nexthop del', object: String(nh.id) });
+        if (self.announceDeletes) self.deleteNexthop(nh.id);
+        else {
+          self.nexthops.delete(nh.id);
+          for (const [k, r] of self.routes) if (r.nhid === nh.id) self.routes.delete(k);
+        }
+      },
       async routeReplace(r: Route) {
         self.writes++;
         self.writeOrder.push(`route replace ${r.dst}`);

@@ -22,7 +22,7 @@ class OneRouteBackend implements DataplaneSource {
     return {
       refused: [],
       peers: peers.map((l) => ({
-        subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, mode: 'vxlan' as const, fdb: [], neighbours: [],
+        subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, mode: 'vxlan' as const, fdb: [], neighbours: [], nexthops: [],
         routes: [{ dst: l.subnet, gateway: l.subnet.replace('/24', ''), index: DEV, onlink: true, protocol: 89 }],
       })),
     };

@@ -9,6 +9,7 @@ import { silentLogger } from '../../agent/src/log/logger';
 import type { Lease } from '../../agent/src/store/lease-codec';
 import { FakeNetlink } from './reconcile-fake-netlink';
 import { recordingLogger } from '../support/recording-logger';
+import { peerRoutes } from '../../agent/src/backend/nexthop-routes';
 
 const DEV = 7;
 
@@ -17,6 +18,8 @@ class FakeBackend implements DataplaneSource {
   setups = 0;
   failSetup = false;
   desiredCalls = 0;
+  /** route IPv4 peers through nexthop objects, as vxlan/host-gw do on a kernel with them */
+  useNexthops = false;
   async setup(): Promise<SetupResult> {
     this.setups++;
     if (this.failSetup) throw new Error('no device for you');
@@ -34,7 +37,7 @@ class FakeBackend implements DataplaneSource {
       out.peers.push({
         subnet: l.subnet, nodeName: l.nodeName, publicIp: l.publicIp, mode: 'vxlan', fdb: [],
         neighbours: [{ index: DEV, ip: gw, mac: '0a:00:00:00:00:01', permanent: true }],
-        routes: [{ dst: l.subnet, gateway: gw, index: DEV, onlink: true, protocol: 89 }],
+        ...peerRoutes([{ dst: l.subnet, gateway: gw, index: DEV, onlink: true, protocol: 89 }], this.useNexthops),
       });
     }
     return out;
@@ -250,5 +253,93 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     let err: Error | undefined;
     try { await rec.reconcileNow(); } catch (e) { err = e as Error; }
     expect(err?.message).to.equal('reconciler stopped');
+  });
+});
+
+describe('reconcile: Reconciler with nexthop objects (fake netlink)', () => {
+  let nl: FakeNetlink;
+  let be: FakeBackend;
+  let rec: Reconciler;
+  const id = (i: number): number => (10 << 24) + (244 << 16) + (i << 8);
+  beforeEach(() => {
+    nl = new FakeNetlink();
+    be = new FakeBackend();
+    be.useNexthops = true;
+    rec = new Reconciler({ nl: nl.asHandle(), logger: silentLogger(), backend: be, resyncIntervalMs: 3600_000, retryDelayMs: 20 });
+  });
+  afterEach(async () => { await rec.stop(); });
+
+  it('writes each nexthop before its route, deletes it after; a second run writes nothing', async () => {
+    rec.setPeers([peer(2), peer(3)]);
+    const first = await rec.reconcileNow();
+    expect(first).to.include({ added: 6, failed: 0 });
+    expect(nl.routes.get('10.244.2.0/24')).to.include({ nhid: id(2), protocol: 89 });
+    expect(nl.nexthops.get(id(2))).to.deep.equal({ id: id(2), gateway: '10.244.2.0', index: DEV, onlink: true, protocol: 89 });
+    expect(await rec.reconcileNow()).to.include({ writes: 0, unchanged: 6 });
+    nl.writeOrder.length = 0;
+    rec.setPeers([peer(3), peer(4)]);
+    expect(await rec.reconcileNow()).to.include({ deleted: 3, added: 3, failed: 0 });
+    expect(nl.writeOrder).to.deep.equal([
+      'route del 10.244.2.0/24', 'neigh del 10.244.2.0', 'neigh set 10.244.4.0', `nexthop replace ${id(4)}`, 'route replace 10.244.4.0/24', `nexthop del ${id(2)}`,
+    ]);
+    expect([...nl.nexthops.keys()].sort()).to.deep.equal([id(3), id(4)]);
+  });
+
+  it('a nexthop deleted by hand (the kernel takes its route along, telling only of the nexthop) is repaired with its route, from the view', async () => {
+    rec.start();
+    rec.setPeers([peer(2), peer(3)]);
+    await rec.reconcileNow();
+    const runs = rec.stats.runs;
+    const viewRuns = rec.stats.viewRuns;
+    nl.deleteNexthop(id(2));
+    expect(nl.routes.has('10.244.2.0/24')).to.equal(false);
+    await tick(20);
+    expect(rec.stats.runs).to.equal(runs + 1);
+    expect(rec.stats.viewRuns, 'the repair diffed the kernel view, no dump').to.equal(viewRuns + 1);
+    expect(nl.nexthops.get(id(2))).to.include({ gateway: '10.244.2.0' });
+    expect(nl.routes.get('10.244.2.0/24')).to.include({ nhid: id(2) });
+    expect(await rec.reconcileNow()).to.include({ writes: 0 });
+  });
+
+  it('upgrade: gateway routes of knit become nhid routes by replace, never deleted', async () => {
+    nl.seedRoute({ dst: '10.244.2.0/24', gateway: '10.244.2.0', index: DEV, onlink: true, protocol: 89 });
+    nl.neighbours.set(`${DEV}|10.244.2.0`, { index: DEV, ip: '10.244.2.0', mac: '0a:00:00:00:00:01', permanent: true });
+    rec.setPeers([peer(2)]);
+    const s = await rec.reconcileNow();
+    expect(s).to.include({ deleted: 0, added: 1, replaced: 1, unchanged: 1 });
+    expect(nl.writeOrder).to.deep.equal([`nexthop replace ${id(2)}`, 'route replace 10.244.2.0/24']);
+    expect(nl.routes.get('10.244.2.0/24')).to.include({ nhid: id(2) }).and.not.have.property('gateway');
+  });
+
+  it('another network\'s nexthops (outside nexthopScope) are neither stale nor in view', async () => {
+    const other = new Reconciler({
+      nl: nl.asHandle(), logger: silentLogger(), backend: be, resyncIntervalMs: 3600_000,
+      routeScope: (dst) => dst.startsWith('10.244.'), nexthopScope: (nhid) => (nhid >>> 16) === ((10 << 8) | 244),
+    });
+    try {
+      const theirs = (10 << 24) + (245 << 16) + (9 << 8);
+      nl.nexthops.set(theirs, { id: theirs, gateway: '10.245.9.0', index: DEV, onlink: true, protocol: 89 });
+      nl.seedRoute({ dst: '10.245.9.0/24', nhid: theirs, protocol: 89 });
+      other.setPeers([peer(2)]);
+      expect(await other.reconcileNow()).to.include({ deleted: 0, failed: 0 });
+      expect(nl.nexthops.has(theirs)).to.equal(true);
+      expect(nl.routes.has('10.245.9.0/24')).to.equal(true);
+      expect(await other.reconcileNow()).to.include({ writes: 0 });
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('a foreign nexthop holding a wanted id is a conflict: neither it nor the route through it is written', async () => {
+    nl.nexthops.set(id(2), { id: id(2), gateway: '192.168.77.1', index: 2, protocol: 4 });
+    rec.setPeers([peer(2), peer(3)]);
+    const s = await rec.reconcileNow();
+    expect(s.conflicts).to.equal(2);
+    expect(nl.nexthops.get(id(2))).to.include({ protocol: 4, gateway: '192.168.77.1' });
+    expect(nl.routes.has('10.244.2.0/24')).to.equal(false);
+    expect(nl.routes.get('10.244.3.0/24')).to.include({ nhid: id(3) });
+    const p2 = rec.status().peers.find((p) => p.subnet === '10.244.2.0/24')!;
+    expect(p2.inSync).to.equal(false);
+    expect(p2.objects.filter((o) => o.state === 'conflict').map((o) => o.kind).sort()).to.deep.equal(['nexthop', 'route']);
   });
 });

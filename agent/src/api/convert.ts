@@ -113,7 +113,7 @@ export function leaseToWire(l: SubnetLeaseInfo): SubnetLease {
 /** The source's verdict when it gives one; else true when every kernel object of the peer is in sync. */
 export function peerInSync(p: PeerInfo): boolean {
   if (p.inSync !== undefined) return p.inSync;
-  const all = [...p.routes, ...p.neighbours, ...p.fdbEntries];
+  const all = [...p.routes, ...p.neighbours, ...p.fdbEntries, ...p.nexthops];
   return all.every((o) => o.state === 'in-sync');
 }
 
@@ -130,10 +130,14 @@ export function peerToWire(p: PeerInfo): Peer {
       onlink: r.onlink ?? false,
       state: SYNC[r.state],
       detail: r.detail ?? '',
+      nhid: r.nhid ?? 0,
     })),
     neighbours: p.neighbours.map((n) => ({ ip: n.ip, mac: n.mac, device: n.device, state: SYNC[n.state], detail: n.detail ?? '' })),
     fdbEntries: p.fdbEntries.map((f) => ({
       mac: f.mac, destination: f.destination, device: f.device, state: SYNC[f.state], detail: f.detail ?? '',
+    })),
+    nexthops: p.nexthops.map((n) => ({
+      id: n.id, gateway: n.gateway, device: n.device, onlink: n.onlink ?? false, state: SYNC[n.state], detail: n.detail ?? '',
     })),
     inSync: peerInSync(p),
     lastReconciledAt: time(p.lastReconciledAt),

@@ -96,6 +96,8 @@ export type SyncState = 'in-sync' | 'missing' | 'differs' | 'stale';
 
 export interface RouteObjectInfo {
   destination: string;
+  /** the nexthop object the route goes through (then no gateway or device of its own) */
+  nhid?: number;
   gateway?: string;
   device?: string;
   onlink?: boolean;
@@ -108,6 +110,15 @@ export interface NeighbourObjectInfo {
   ip: string;
   mac: string;
   device: string;
+  state: SyncState;
+  detail?: string;
+}
+
+export interface NexthopObjectInfo {
+  id: number;
+  gateway: string;
+  device: string;
+  onlink?: boolean;
   state: SyncState;
   detail?: string;
 }
@@ -129,6 +140,7 @@ export interface PeerInfo {
   routes: RouteObjectInfo[];
   neighbours: NeighbourObjectInfo[];
   fdbEntries: FdbObjectInfo[];
+  nexthops: NexthopObjectInfo[];
   lastReconciledAt?: Date;
   /**
    * Whether the peer is programmed, when the source knows it without the

@@ -58,11 +58,11 @@ export const COMMANDS: CommandSpec[] = [
     flags: [{ name: 'subnet', value: 'CIDR', help: 'Only this subnet, e.g. 10.244.1.0/24.' }],
   },
   {
-    name: 'peers', summary: 'Peers: agent alive or DOWN (since), last change, and whether their routes, neighbours and FDB entries match.', minArgs: 0, maxArgs: 0,
+    name: 'peers', summary: 'Peers: agent alive or DOWN (since), last change, and whether their routes, nexthops, neighbours and FDB entries match.', minArgs: 0, maxArgs: 0,
     flags: [{ name: 'node', value: 'NAME', help: 'Only this peer node.' }],
   },
   {
-    name: 'routes', summary: 'The kernel objects programmed for peers (routes, neighbours, FDB), one per line.', minArgs: 0, maxArgs: 0,
+    name: 'routes', summary: 'The kernel objects programmed for peers (routes, nexthops, neighbours, FDB), one per line.', minArgs: 0, maxArgs: 0,
     flags: [{ name: 'node', value: 'NAME', help: 'Only this peer node.' }],
   },
   {

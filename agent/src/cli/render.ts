@@ -128,9 +128,9 @@ export function renderPeers(peers: Peer__Output[], now: Date): string {
   const rows = peers.map((p): Cell[] => [
     p.nodeName, both(p.subnet, p.ipv6Subnet), both(p.publicIp, p.publicIpv6), p.backendType, agentText(p.agent, p.agentSince, now),
     p.lastChangeAt === '' ? '-' : `${age(p.lastChangeAt, now)} ago`,
-    ratio(p.routes), ratio(p.neighbours), ratio(p.fdbEntries), p.inSync ? 'yes' : 'NO',
+    ratio(p.routes), ratio(p.nexthops), ratio(p.neighbours), ratio(p.fdbEntries), p.inSync ? 'yes' : 'NO',
   ]);
-  return renderTable(['node', 'subnet', 'public-ip', 'backend', 'agent', 'changed', 'routes', 'neighbours', 'fdb', 'in-sync'], rows);
+  return renderTable(['node', 'subnet', 'public-ip', 'backend', 'agent', 'changed', 'routes', 'nexthops', 'neighbours', 'fdb', 'in-sync'], rows);
 }
 
 /** Every kernel object of every peer, one per line. */
@@ -138,7 +138,12 @@ export function renderRoutes(peers: Peer__Output[]): string {
   const rows: Cell[][] = [];
   for (const p of peers) {
     for (const r of p.routes) {
-      rows.push([p.nodeName, 'route', r.destination, r.gateway === '' ? '' : `via ${r.gateway}${r.onlink ? ' onlink' : ''}`, r.device, SYNC_TEXT[r.state], r.detail]);
+      const via = r.nhid !== 0 ? `nhid ${r.nhid}` : r.gateway === '' ? '' : `via ${r.gateway}${r.onlink ? ' onlink' : ''}`;
+      // a route through a nexthop has no device of its own: the nexthop's line names it
+      rows.push([p.nodeName, 'route', r.destination, via, r.nhid !== 0 && r.device === '' ? '-' : r.device, SYNC_TEXT[r.state], r.detail]);
+    }
+    for (const n of p.nexthops) {
+      rows.push([p.nodeName, 'nexthop', `id ${n.id}`, `via ${n.gateway}${n.onlink ? ' onlink' : ''}`, n.device, SYNC_TEXT[n.state], n.detail]);
     }
     for (const n of p.neighbours) rows.push([p.nodeName, 'neighbour', n.ip, `lladdr ${n.mac}`, n.device, SYNC_TEXT[n.state], n.detail]);
     for (const f of p.fdbEntries) rows.push([p.nodeName, 'fdb', f.mac, `dst ${f.destination}`, f.device, SYNC_TEXT[f.state], f.detail]);

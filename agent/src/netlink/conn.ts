@@ -154,7 +154,7 @@ export class RtConn {
   }
 
   /**
-   * Run one write whose only answer is an ack (route, neighbour, FDB
+   * Run one write whose only answer is an ack (route, nexthop, neighbour, FDB
    * add/replace/del) through the batcher: writes issued in the same turn of
    * the event loop share one datagram and one ack (write-batch.ts). Not
    * async: the batcher's promise is the caller's, one promise per write.

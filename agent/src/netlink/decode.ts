@@ -1,7 +1,7 @@
 /**
- * A compact decoder for the three message kinds the reconciler dumps and
+ * A compact decoder for the message kinds the reconciler dumps and
  * follows: routes (RTM_NEWROUTE/DELROUTE), neighbours and bridge FDB entries
- * (RTM_NEWNEIGH/DELNEIGH). It reads only the fixed header and the attributes
+ * (RTM_NEWNEIGH/DELNEIGH), and nexthop objects (RTM_NEWNEXTHOP/DELNEXTHOP). It reads only the fixed header and the attributes
  * knit compares, straight from the received buffer, into the layer's Route /
  * Neighbour / FdbEntry; it replaces the `netlink` package's generic parser on
  * these paths, which builds an object per message, an object per attribute
@@ -16,7 +16,7 @@
  * the message and what is wrong, never an out-of-range read.
  */
 import { endianness } from 'node:os';
-import type { FdbEntry, Neighbour, Route, RouteScope } from './types';
+import type { FdbEntry, Neighbour, Nexthop, Route, RouteScope } from './types';
 import { AF_BRIDGE, AF_INET, AF_INET6, ipv6BytesToText } from './validate';
 
 /** A message (or datagram) that does not decode: which, where, and why. */
@@ -49,6 +49,12 @@ export const RTA_GATEWAY = 5;
 export const RTA_PRIORITY = 6;
 export const RTA_PREFSRC = 7;
 export const RTA_TABLE = 15;
+export const RTA_NH_ID = 30;
+/** Nexthop attributes (linux/nexthop.h): decoded here, encoded by nexthops.ts. */
+export const NHA_ID = 1;
+export const NHA_OIF = 5;
+export const NHA_GATEWAY = 6;
+const NHMSG_LEN = 8;
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
 const NUD_PERMANENT = 0x80;
@@ -144,6 +150,7 @@ export function decodeRoute(buf: Buffer, start: number, end: number): Route | un
   let oif = 0;
   let metric = 0;
   let tableAttr: number | undefined;
+  let nhid = 0;
   forEachAttr(buf, start + RTMSG_LEN, end, 'route message', (t, a, b) => {
     switch (t) {
       case RTA_DST: dst = addrText(buf, a, b, 'route RTA_DST'); break;
@@ -152,20 +159,51 @@ export function decodeRoute(buf: Buffer, start: number, end: number): Route | un
       case RTA_OIF: oif = u32Attr(buf, a, b, 'route message', 'RTA_OIF'); break;
       case RTA_PRIORITY: metric = u32Attr(buf, a, b, 'route message', 'RTA_PRIORITY'); break;
       case RTA_TABLE: tableAttr = u32Attr(buf, a, b, 'route message', 'RTA_TABLE'); break;
+      case RTA_NH_ID: nhid = u32Attr(buf, a, b, 'route message', 'RTA_NH_ID'); break;
       default: break;
     }
   });
   // Same fields, same order as routeFromMessage (objects of one shape)
   const route: Route = { dst: `${dst ?? (family === AF_INET ? '0.0.0.0' : '::')}/${dstLen}`, table: tableAttr ?? table };
-  if (gateway !== undefined) route.gateway = gateway;
-  if (oif) route.index = oif;
-  if (flags & RTNH_F_ONLINK) route.onlink = true;
+  // A route through a nexthop object is that id: the gateway and device the
+  // kernel's compat mode adds are the nexthop's, not the route's (and are
+  // absent without compat mode), so the route reads the same either way.
+  if (nhid === 0) {
+    if (gateway !== undefined) route.gateway = gateway;
+    if (oif) route.index = oif;
+    if (flags & RTNH_F_ONLINK) route.onlink = true;
+  }
   route.protocol = protocol;
   const scopeName = SCOPE_NAMES.get(scope);
   if (scopeName) route.scope = scopeName;
   if (src !== undefined) route.src = src;
   route.metric = metric;
+  if (nhid !== 0) route.nhid = nhid;
   return route;
+}
+
+/**
+ * One nexthop message body (struct nhmsg + attributes) → Nexthop; undefined
+ * for a message without NHA_ID. A group or blackhole nexthop has no gateway
+ * or device: gateway "" and index 0 (its id is still taken).
+ */
+export function decodeNexthop(buf: Buffer, start: number, end: number): Nexthop | undefined {
+  if (end - start < NHMSG_LEN) throw new NetlinkDecodeError('nexthop message', start, `body of ${end - start} bytes, nhmsg needs ${NHMSG_LEN}`);
+  const protocol = buf[start + 2]!;
+  const flags = u32(buf, start + 4);
+  let id = 0;
+  let oif = 0;
+  let gateway = '';
+  forEachAttr(buf, start + NHMSG_LEN, end, 'nexthop message', (t, a, b) => {
+    if (t === NHA_ID) id = u32Attr(buf, a, b, 'nexthop message', 'NHA_ID');
+    else if (t === NHA_OIF) oif = u32Attr(buf, a, b, 'nexthop message', 'NHA_OIF');
+    else if (t === NHA_GATEWAY) gateway = addrText(buf, a, b, 'nexthop NHA_GATEWAY');
+  });
+  if (id === 0) return undefined;
+  const nh: Nexthop = { id, gateway, index: oif };
+  if (flags & RTNH_F_ONLINK) nh.onlink = true;
+  nh.protocol = protocol;
+  return nh;
 }
 
 /** The fixed part of a neighbour message: family, ifindex, NUD state. */

@@ -1,20 +1,21 @@
 /**
  * Change events: a dedicated rtnetlink socket in the handle's namespace,
- * joined to the link, neighbour and IPv4/IPv6 route multicast groups, whose
+ * joined to the link, neighbour, IPv4/IPv6 route and nexthop multicast groups, whose
  * messages are decoded into typed NetlinkEvents (AF_BRIDGE neighbour messages
  * are bridge FDB entries, reported as fdb-* events). Route, neighbour and
- * FDB messages go through the compact decoder (decode.ts); a message it
+ * FDB and nexthop messages go through the compact decoder (decode.ts); a message it
  * cannot decode reaches `onError` as a NetlinkDecodeError.
  */
 import { rt } from 'netlink';
 import { createRawSocketIn } from './conn';
 import { netlinkDrops, netlinkKeepTypes, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
-import { decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily, NLMSG_HDRLEN, readHeader, type NetlinkHeader } from './decode';
+import { decodeFdb, decodeNeighbour, decodeNexthop, decodeRoute, neighbourFamily, NLMSG_HDRLEN, readHeader, type NetlinkHeader } from './decode';
 import { AF_BRIDGE } from './validate';
 import type { EventGroup, NetlinkEvent, Subscription } from './types';
 
 const { MessageType, MulticastGroups } = rt;
+const RTNLGRP_NEXTHOP = 32;
 
 /**
  * Receive queue of an event socket. A burst (knitd's own batched writes for
@@ -30,12 +31,15 @@ const GROUPS: Record<EventGroup, readonly number[]> = {
   'link-deleted': [MulticastGroups.LINK],
   neigh: [MulticastGroups.NEIGH],
   route: [MulticastGroups.IPV4_ROUTE, MulticastGroups.IPV6_ROUTE],
+  // RTNLGRP_NEXTHOP is 32: beyond the bind() bitmask, so it is joined by setsockopt
+  // (NETLINK_ADD_MEMBERSHIP, which addMembership uses for every group)
+  nexthop: [RTNLGRP_NEXTHOP],
 };
 /** The message types a group delivers when it does not deliver all of its group's. */
 const KEEP: Partial<Record<EventGroup, readonly number[]>> = {
   'link-deleted': [MessageType.DELLINK],
 };
-const ALL_GROUPS: readonly EventGroup[] = ['link', 'neigh', 'route'];
+const ALL_GROUPS: readonly EventGroup[] = ['link', 'neigh', 'route', 'nexthop'];
 
 /** The message types to keep when every group asked for keeps only some; undefined: all. */
 function keptTypes(groups: readonly EventGroup[]): Set<number> | undefined {
@@ -77,13 +81,19 @@ export function eventFromMessage(type: number, buf: Buffer, start: number, end: 
       if (!neighbour) return undefined;
       return { type: added ? 'neigh-added' : 'neigh-deleted', neighbour };
     }
+    case MessageType.NEWNEXTHOP:
+    case MessageType.DELNEXTHOP: {
+      const nexthop = decodeNexthop(buf, start, end);
+      if (!nexthop) return undefined;
+      return { type: type === MessageType.NEWNEXTHOP ? 'nexthop-added' : 'nexthop-deleted', nexthop };
+    }
     default:
       return undefined;
   }
 }
 
 /**
- * ip monitor link route neigh: deliver events from `netns` (null: the
+ * ip monitor link route neigh nexthop: deliver events from `netns` (null: the
  * caller's own) until close(). A listener that throws does not stop the
  * stream; `onError` (default: ignore) hears about it and about socket errors
  * such as ENOBUFS (events were lost: callers should re-list).
@@ -106,7 +116,14 @@ export function subscribe(
       onError(err instanceof Error ? err : new Error(String(err)));
     }
   }
-  for (const g of new Set(groups.flatMap((name) => GROUPS[name]))) sock.addMembership(g);
+  for (const g of new Set(groups.flatMap((name) => GROUPS[name]))) {
+    try {
+      sock.addMembership(g);
+    } catch (err) {
+      // a kernel without nexthop objects has no such group, and nothing to tell of it
+      if (g !== RTNLGRP_NEXTHOP) throw err;
+    }
+  }
   // Each datagram walked in place: a message's header read, its body decoded where it lies.
   sock.on('message', (buf) => {
     let off = 0;

@@ -11,6 +11,7 @@ import * as addresses from './addresses';
 import * as fdb from './fdb';
 import * as links from './links';
 import * as neighbours from './neighbours';
+import * as nexthops from './nexthops';
 import * as routes from './routes';
 import type { EventGroup, Handle, NetlinkEvent, Subscription } from './types';
 
@@ -67,6 +68,10 @@ class NetlinkHandle implements Handle {
   fdbSet: Handle['fdbSet'] = (e) => fdb.fdbSet(this.c, e);
   fdbAppend: Handle['fdbAppend'] = (e) => fdb.fdbAppend(this.c, e);
   fdbDel: Handle['fdbDel'] = (e) => fdb.fdbDel(this.c, e);
+
+  nexthopList: Handle['nexthopList'] = (filter) => nexthops.nexthopList(this.c, filter);
+  nexthopReplace: Handle['nexthopReplace'] = (nh) => nexthops.nexthopReplace(this.c, nh);
+  nexthopDel: Handle['nexthopDel'] = (nh) => nexthops.nexthopDel(this.c, nh);
 
   subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void, groups?: readonly EventGroup[]): Subscription {
     let sub: Subscription;

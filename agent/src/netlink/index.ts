@@ -4,6 +4,7 @@
  */
 export * from './types';
 export { openHandle } from './handle';
+export { nexthopsUnsupported } from './nexthops';
 export type { NetlinkObserver } from './conn';
 export { NetlinkError, NetlinkInputError, isNetlinkError, type NetlinkErrorCode } from './errors';
 export {

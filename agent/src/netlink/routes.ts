@@ -1,6 +1,6 @@
 /**
  * Route verbs: `ip route add/replace/del/show`, IPv4 and IPv6, with gateway,
- * dev, onlink, protocol, table, scope, src and metric.
+ * dev, onlink, protocol, table, scope, src, metric and nexthop id.
  *
  * Requests are built the way iproute2 builds them, so the kernel matches the
  * same routes: adds default to protocol boot, type unicast and scope link
@@ -9,7 +9,7 @@
  */
 import { FlagsNew, rt } from 'netlink';
 import type { RtConn } from './conn';
-import { decodeRoute, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE } from './decode';
+import { decodeRoute, RTA_DST, RTA_GATEWAY, RTA_NH_ID, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE } from './decode';
 import { addrLen, addrScratch, parseAddr, parseDst, type MessageWriter } from './encode';
 import type { WriteKind } from './write-batch';
 import { NetlinkInputError } from './errors';
@@ -48,6 +48,11 @@ export function encodeRoute(w: MessageWriter, r: Route, op: Op): void {
   const src = r.src !== undefined ? parseAddr(srcAddr, 'src', r.src) : undefined;
   if (src && src.family !== dst.family) throw new NetlinkInputError('src', r.src, `family differs from dst ${r.dst}`);
   const metric = r.metric !== undefined ? checkInt('metric', r.metric, 0, 0xffffffff) : undefined;
+  const nhid = r.nhid !== undefined ? checkInt('nhid', r.nhid, 1, 0xffffffff) : undefined;
+  // the kernel takes the gateway and device from the nexthop object, and rejects a route naming both
+  if (nhid !== undefined && op !== 'del' && (r.gateway !== undefined || r.index !== undefined || r.onlink)) {
+    throw new NetlinkInputError('nhid', r.nhid, 'a route through a nexthop object has no gateway, index or onlink of its own');
+  }
   let scope: number;
   if (r.scope !== undefined) {
     if (!(r.scope in SCOPES)) throw new NetlinkInputError('scope', r.scope, 'must be universe, link or host');
@@ -55,7 +60,8 @@ export function encodeRoute(w: MessageWriter, r: Route, op: Op): void {
   } else if (op === 'del') {
     scope = RT_SCOPE_NOWHERE;
   } else {
-    scope = r.gateway === undefined ? SCOPES.link : SCOPES.universe;
+    // a nexthop object with a gateway refuses a link-scope route (fib_check_nexthop)
+    scope = r.gateway === undefined && nhid === undefined ? SCOPES.link : SCOPES.universe;
   }
   if (r.onlink && r.index === undefined) throw new NetlinkInputError('index', r.index, 'an onlink route needs an output device');
   // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags (u32)
@@ -74,10 +80,11 @@ export function encodeRoute(w: MessageWriter, r: Route, op: Op): void {
   if (oif !== undefined) w.attrU32(RTA_OIF, oif);
   if (src) w.attrBytes(RTA_PREFSRC, src.bytes, addrLen(src));
   if (metric !== undefined) w.attrU32(RTA_PRIORITY, metric);
+  if (nhid !== undefined) w.attrU32(RTA_NH_ID, nhid);
 }
 
 function describe(r: Route): string {
-  const via = r.gateway ? ` via ${r.gateway}` : '';
+  const via = r.gateway ? ` via ${r.gateway}` : r.nhid !== undefined ? ` nhid ${r.nhid}` : '';
   const dev = r.index !== undefined ? ` dev #${r.index}` : '';
   const table = r.table !== undefined && r.table !== RT_TABLE_MAIN ? ` table ${r.table}` : '';
   return `route ${String(r?.dst)}${via}${dev}${table}`;
@@ -127,6 +134,13 @@ export function routeFromMessage(m: rt.RouteMessage): Route | undefined {
   if (scopeName) route.scope = scopeName;
   if (attrs.prefsrc) route.src = bufToIp(attrs.prefsrc);
   route.metric = attrs.priority ?? 0;
+  if (attrs.nhId && attrs.nhId.length >= 4) {
+    // as decodeRoute: a route through a nexthop object is its id alone
+    delete route.gateway;
+    delete route.index;
+    delete route.onlink;
+    route.nhid = attrs.nhId.readUInt32LE(0);
+  }
   return route;
 }
 

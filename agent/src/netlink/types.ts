@@ -77,6 +77,33 @@ export interface Route {
   /** preferred source address */
   src?: string;
   metric?: number;
+  /**
+   * nexthop object id (RTA_NH_ID): the route goes where nexthop `nhid`
+   * says, and carries no gateway, index or onlink of its own (the kernel
+   * rejects both). Dumps list only the id: the kernel's compat mode also
+   * reports the nexthop's gateway and device, which decode.ts leaves out.
+   */
+  nhid?: number;
+}
+
+/**
+ * A nexthop object (`ip nexthop`, kernel ≥ 5.3): one gateway on one device,
+ * named by a u32 id that routes refer to (Route.nhid). Routes through
+ * distinct gateways each need a fib_info of their own, and the kernel's IPv4
+ * fib_info hash leaves the gateway out, so every such insert walks a chain of
+ * all the others; a route through a nexthop object hashes by the id instead
+ * (docs/benchmarks.md).
+ */
+export interface Nexthop {
+  /** 1..2^32-1 */
+  id: number;
+  /** "" in a dump for a group or blackhole nexthop (listed so its id counts as taken) */
+  gateway: string;
+  /** output interface index; 0 in a dump for a group or blackhole nexthop */
+  index: number;
+  onlink?: boolean;
+  /** rtnetlink protocol number; knit's own nexthops carry RTPROT_KNIT */
+  protocol?: number;
 }
 
 /**
@@ -163,7 +190,9 @@ export type RouteEvent = { type: 'route-added' | 'route-deleted'; route: Route }
 /** On 'neigh-deleted' the kernel may send no link-layer address: `mac` is then "". */
 export type NeighbourEvent = { type: 'neigh-added' | 'neigh-deleted'; neighbour: Neighbour };
 export type FdbEvent = { type: 'fdb-added' | 'fdb-deleted'; entry: FdbEntry };
-export type NetlinkEvent = LinkEvent | RouteEvent | NeighbourEvent | FdbEvent;
+/** On 'nexthop-deleted' the kernel has also removed every route that used it, without a route event for them. */
+export type NexthopEvent = { type: 'nexthop-added' | 'nexthop-deleted'; nexthop: Nexthop };
+export type NetlinkEvent = LinkEvent | RouteEvent | NeighbourEvent | FdbEvent | NexthopEvent;
 
 export interface Subscription {
   close(): void;
@@ -175,7 +204,7 @@ export interface Subscription {
  * drops every other link message in the kernel, so the subscriber is not
  * woken for them.
  */
-export type EventGroup = 'link' | 'link-deleted' | 'neigh' | 'route';
+export type EventGroup = 'link' | 'link-deleted' | 'neigh' | 'route' | 'nexthop';
 
 /**
  * A netlink handle bound to one network namespace. All verbs are idempotent
@@ -245,11 +274,22 @@ export interface Handle {
   fdbDel(e: Pick<FdbEntry, 'index' | 'mac' | 'dst'>): Promise<void>;
 
   /**
-   * link, route and neighbour change events in this namespace. The socket
+   * ip nexthop show: every nexthop object of the namespace. A kernel without
+   * nexthop objects fails it with a NetlinkError that nexthopsUnsupported()
+   * recognises.
+   */
+  nexthopList(filter?: DumpReuse<Nexthop>): Promise<Nexthop[]>;
+  /** ip nexthop replace id N via GW dev X [onlink] [proto P] */
+  nexthopReplace(nh: Nexthop): Promise<void>;
+  /** ip nexthop del id N (ENOENT when absent); the kernel also deletes the routes that use it */
+  nexthopDel(nh: Pick<Nexthop, 'id'>): Promise<void>;
+
+  /**
+   * link, route, neighbour and nexthop change events in this namespace. The socket
    * does not keep the process alive. `onError` hears socket errors (ENOBUFS:
    * events were lost, re-list) and listener exceptions; default: ignored.
    * `groups` narrows what the socket hears (a link-only listener is not
-   * woken by every route of a full table); default: all three.
+   * woken by every route of a full table); default: all four.
    */
   subscribe(listener: (ev: NetlinkEvent) => void, onError?: (err: Error) => void, groups?: readonly EventGroup[]): Subscription;
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import { EtcdRegistry, type EtcdClient, type Lease, type NetworkConfig, type RegistryObserver } from '../store';
 import { LeaseManager, PeerTracker, type CounterLike } from '../subnet';
-import { backendLeaseData, createBackend, type Backend } from '../backend';
+import { backendLeaseData, createBackend, nexthopIdPrefix, type Backend } from '../backend';
 import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
 import type { Underlay } from '../dataplane/underlay';
 import { cidrCoversAny, mustParseCidrAny, parseCidrAny } from '../net/ip';
@@ -114,23 +114,23 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
   const setup = await backend.setup();
   const cidrs = [network.clusterCidr, ...(network.ipv6ClusterCidr !== undefined ? [network.ipv6ClusterCidr] : [])].map((c) => mustParseCidrAny(c));
   const v4Cidr = parseIpv4Cidr(network.clusterCidr); // undefined for an IPv6-only network
+  const routeScope = (dst: string): boolean => {
+    // IPv4 destinations read in place (every route of a dump and every route event asks)
+    if (v4Cidr !== undefined) {
+      const inside = ipv4PrefixInside(dst, v4Cidr);
+      if (inside !== undefined) return inside;
+    }
+    const c = parseCidrAny(dst);
+    return c !== undefined && cidrs.some((k) => cidrCoversAny(k, c));
+  };
   const reconciler = new Reconciler({
     nl, logger: logger.child({ module: 'reconciler' }), backend,
     resyncIntervalMs: o.reconcileIntervalSeconds * 1000,
-    // Several networks share the route protocol: each owns the routes inside its CIDRs (both families).
+    // Several networks share the route protocol: each owns the routes inside its CIDRs (both families),
+    // and the nexthops whose id (a peer subnet's address, backend/nexthop-routes.ts) lies inside them.
     // BGP's routes (protocol 90, also learned prefixes outside the cluster) all belong to the bgp backend.
     // BGP's runs come through reconcileNow (a dump each): no kernel view, which would copy a full table.
-    ...(backend.routeProtocol === RTPROT_KNIT_BGP ? { kernelView: false } : {
-      routeScope: (dst: string) => {
-        // IPv4 destinations read in place (every route of a dump and every route event asks)
-        if (v4Cidr !== undefined) {
-          const inside = ipv4PrefixInside(dst, v4Cidr);
-          if (inside !== undefined) return inside;
-        }
-        const c = parseCidrAny(dst);
-        return c !== undefined && cidrs.some((k) => cidrCoversAny(k, c));
-      },
-    }),
+    ...(backend.routeProtocol === RTPROT_KNIT_BGP ? { kernelView: false } : { routeScope, nexthopScope: (id: number) => routeScope(nexthopIdPrefix(id)) }),
     ...(o.onReconcileRun ? { onRun: (run: ReconcileRunReport) => o.onReconcileRun!(network.backend.type, run) } : {}),
     ...(backend.routeProtocol !== undefined ? { protocol: backend.routeProtocol } : {}),
   });

@@ -13,7 +13,7 @@ import { StateUnavailableError } from '../api';
 import type { EndpointStore } from '../cni/endpoints';
 import type { AuditState, AuditedObject } from '../dataplane/reconcile';
 import { describeNeighbour } from '../dataplane/reconcile/status';
-import type { Handle } from '../netlink';
+import type { Handle, Route } from '../netlink';
 import type { Lease } from '../store';
 import type { PeerSetDelta } from '../subnet';
 import type { ClusterNode } from './cluster';
@@ -161,13 +161,18 @@ export class KnitdStateSource implements KnitStateSource {
     const names = new Map((await this.deps.nl.linkList()).map((l) => [l.index, l.name]));
     const dev = (index?: number) => (index === undefined ? undefined : names.get(index) ?? `#${index}`);
     const lastRunAt = c.reconciler.stats.lastRunAt;
-    return audit.peers.map(({ plan, routes, neighbours, fdb }) => ({
+    const routeText = (r: Route): string => (r.nhid !== undefined ? `nhid ${r.nhid}` : `via ${r.gateway ?? '-'} dev ${dev(r.index)}`);
+    return audit.peers.map(({ plan, routes, neighbours, fdb, nexthops }) => ({
       nodeName: plan.nodeName, subnet: plan.subnet, publicIp: plan.publicIp, backendType: plan.mode,
       ...dualStackOf(this.peers.get(plan.subnet)),
       routes: routes.map((o) => ({
-        destination: o.want.dst, ...(o.want.gateway ? { gateway: o.want.gateway } : {}), ...(dev(o.want.index) ? { device: dev(o.want.index)! } : {}),
+        destination: o.want.dst, ...(o.want.nhid !== undefined ? { nhid: o.want.nhid } : {}), ...(o.want.gateway ? { gateway: o.want.gateway } : {}), ...(dev(o.want.index) ? { device: dev(o.want.index)! } : {}),
         onlink: o.want.onlink === true, state: SYNC[o.state],
-        ...(differs(o, (r) => `via ${r.gateway ?? '-'} dev ${dev(r.index)}`) ? { detail: differs(o, (r) => `via ${r.gateway ?? '-'} dev ${dev(r.index)}`)! } : {}),
+        ...(differs(o, routeText) ? { detail: differs(o, routeText)! } : {}),
+      })),
+      nexthops: nexthops.map((o) => ({
+        id: o.want.id, gateway: o.want.gateway, device: dev(o.want.index) ?? '', onlink: o.want.onlink === true, state: SYNC[o.state],
+        ...(o.state === 'differs' && o.have ? { detail: `kernel has via ${o.have.gateway || '-'} dev ${dev(o.have.index) ?? '-'} proto ${o.have.protocol ?? 0}` } : {}),
       })),
       neighbours: neighbours.map((o) => ({
         ip: o.want.ip, mac: o.want.mac, device: dev(o.want.index) ?? '', state: SYNC[o.state],
@@ -298,7 +303,7 @@ export class KnitdStateSource implements KnitStateSource {
   private peerStub(l: Lease, inSync: boolean): PeerInfo {
     this.announcedSync.set(l.subnet, inSync);
     return {
-      nodeName: l.nodeName, subnet: l.subnet, publicIp: l.publicIp, backendType: l.backend.type, routes: [], neighbours: [], fdbEntries: [], inSync,
+      nodeName: l.nodeName, subnet: l.subnet, publicIp: l.publicIp, backendType: l.backend.type, routes: [], neighbours: [], fdbEntries: [], nexthops: [], inSync,
       ...dualStackOf(l),
     };
   }

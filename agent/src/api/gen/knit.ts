@@ -40,6 +40,7 @@ import type { Network as _knit_v1_Network, Network__Output as _knit_v1_Network__
 import type { NetworkAttachment as _knit_v1_NetworkAttachment, NetworkAttachment__Output as _knit_v1_NetworkAttachment__Output } from './knit/v1/NetworkAttachment';
 import type { NetworkEvent as _knit_v1_NetworkEvent, NetworkEvent__Output as _knit_v1_NetworkEvent__Output } from './knit/v1/NetworkEvent';
 import type { NetworkSubnet as _knit_v1_NetworkSubnet, NetworkSubnet__Output as _knit_v1_NetworkSubnet__Output } from './knit/v1/NetworkSubnet';
+import type { NexthopObject as _knit_v1_NexthopObject, NexthopObject__Output as _knit_v1_NexthopObject__Output } from './knit/v1/NexthopObject';
 import type { Node as _knit_v1_Node, Node__Output as _knit_v1_Node__Output } from './knit/v1/Node';
 import type { NodeEvent as _knit_v1_NodeEvent, NodeEvent__Output as _knit_v1_NodeEvent__Output } from './knit/v1/NodeEvent';
 import type { Peer as _knit_v1_Peer, Peer__Output as _knit_v1_Peer__Output } from './knit/v1/Peer';
@@ -110,6 +111,7 @@ export interface ProtoGrpcType {
       NetworkAttachment: MessageTypeDefinition<_knit_v1_NetworkAttachment, _knit_v1_NetworkAttachment__Output>
       NetworkEvent: MessageTypeDefinition<_knit_v1_NetworkEvent, _knit_v1_NetworkEvent__Output>
       NetworkSubnet: MessageTypeDefinition<_knit_v1_NetworkSubnet, _knit_v1_NetworkSubnet__Output>
+      NexthopObject: MessageTypeDefinition<_knit_v1_NexthopObject, _knit_v1_NexthopObject__Output>
       Node: MessageTypeDefinition<_knit_v1_Node, _knit_v1_Node__Output>
       NodeEvent: MessageTypeDefinition<_knit_v1_NodeEvent, _knit_v1_NodeEvent__Output>
       Peer: MessageTypeDefinition<_knit_v1_Peer, _knit_v1_Peer__Output>

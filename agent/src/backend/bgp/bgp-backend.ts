@@ -344,9 +344,10 @@ export class BgpBackend implements Backend {
 /** A BGP route has no neighbours or FDB entries: one shared (frozen) empty list, not two per learned route. */
 const NO_NEIGHBOURS = Object.freeze([]) as unknown as PeerPlan['neighbours'];
 const NO_FDB = Object.freeze([]) as unknown as PeerPlan['fdb'];
+const NO_NEXTHOPS = Object.freeze([]) as unknown as PeerPlan['nexthops'];
 
 function plan(route: Route, nodeName: string, publicIp: string): PeerPlan {
-  return { subnet: route.dst, nodeName, publicIp, mode: 'bgp', routes: [route], neighbours: NO_NEIGHBOURS, fdb: NO_FDB };
+  return { subnet: route.dst, nodeName, publicIp, mode: 'bgp', routes: [route], neighbours: NO_NEIGHBOURS, fdb: NO_FDB, nexthops: NO_NEXTHOPS };
 }
 
 /** Registry entry for bgp. */

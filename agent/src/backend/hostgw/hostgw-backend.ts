@@ -1,7 +1,11 @@
 /**
  * The host-gw backend: no device, no encapsulation; each peer subnet is a
- * plain kernel route via the peer's public IP on the underlay:
- *   route <peer subnet> via <peer public IP> dev <underlay> proto 89
+ * plain kernel route via the peer's public IP on the underlay, through a
+ * nexthop object of its own (id: the subnet's network address as a u32;
+ * backend/nexthop-routes.ts says why):
+ *   nexthop id <N> via <peer public IP> dev <underlay> proto 89
+ *   route <peer subnet> nhid <N> proto 89
+ * (on a kernel without nexthop objects: route <peer subnet> via <peer public IP> dev <underlay> proto 89)
  * That only works when the peer is on the same L2 segment (its public IP is
  * inside one of the underlay's connected prefixes); other peers are refused
  * with a reason, never given a route the kernel would send to the default
@@ -11,6 +15,7 @@
  * underlay address (the lease's publicIpv6), which must be on the underlay's
  * IPv6 segment:
  *   route <peer IPv6 subnet> via <peer publicIpv6> dev <underlay> proto 89
+ * (IPv6 routes name their gateway: no nexthop object needed there).
  * A peer whose IPv6 side cannot be routed keeps its IPv4 route; its IPv6
  * subnet is refused with the reason.
  *
@@ -26,6 +31,7 @@ import { readUnderlay } from '../device-ensure';
 import { cachedPlan, PlanCache, prefixesKey } from '../plan-cache';
 import { describePrefixes, onSegment6, onSegmentAny, refuseForType } from '../peer-checks';
 import { parseHostGwConfig } from './config';
+import { NexthopSupport, peerRoutes, type GatewayRoute } from '../nexthop-routes';
 
 /** What host-gw planning needs to know about this node. */
 export interface HostGwPlanEnv {
@@ -36,6 +42,8 @@ export interface HostGwPlanEnv {
   underlayPrefixes6: readonly Cidr[];
   /** Dual-stack: route peers' IPv6 subnets too, via their publicIpv6. */
   ipv6: boolean;
+  /** the kernel has nexthop objects: IPv4 peer routes go through one each */
+  nexthops: boolean;
 }
 
 /** One lease's planning outcome: its plan (if any) and what of it is refused. */
@@ -49,7 +57,7 @@ export class HostGwPlanCache extends PlanCache<HostGwOutcome> {}
 
 /** Everything planning reads from the environment, as a cache key. */
 function envKey(env: HostGwPlanEnv): string {
-  return [env.underlayIndex, env.underlayName, env.ipv6, prefixesKey(env.underlayPrefixes, env.underlayPrefixes6)].join('|');
+  return [env.underlayIndex, env.underlayName, env.ipv6, env.nexthops, prefixesKey(env.underlayPrefixes, env.underlayPrefixes6)].join('|');
 }
 
 /** One lease on its own (host-gw has no check across peers). */
@@ -71,7 +79,7 @@ function planPeer(lease: Lease, env: HostGwPlanEnv): HostGwOutcome {
     };
   }
   const refused: RefusedPeer[] = [];
-  const routes = [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }];
+  const routes: GatewayRoute[] = [{ dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT }];
   const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
   if (v6 !== undefined) {
     if (onSegment6(lease.publicIpv6, env.underlayPrefixes6)) {
@@ -86,7 +94,7 @@ function planPeer(lease: Lease, env: HostGwPlanEnv): HostGwOutcome {
       });
     }
   }
-  return { plan: { ...base, mode: 'host-gw', neighbours: [], fdb: [], routes }, refused };
+  return { plan: { ...base, mode: 'host-gw', neighbours: [], fdb: [], ...peerRoutes(routes, env.nexthops) }, refused };
 }
 
 /**
@@ -119,10 +127,12 @@ export class HostGwBackend implements Backend {
   private prefixes6: Cidr[] = [];
   /** Plans of unchanged leases, kept between runs. */
   private readonly plans = new HostGwPlanCache();
+  private readonly nexthops: NexthopSupport;
 
   constructor(private readonly ctx: BackendContext) {
     if (ctx.network.backend.type !== 'host-gw') throw new Error(`host-gw backend built for a ${ctx.network.backend.type} network`);
     this.nl = ctx.nl;
+    this.nexthops = new NexthopSupport(ctx.nl, ctx.logger);
   }
 
   /** Reads the underlay (MTU, connected prefixes); host-gw makes no device, so never writes. */
@@ -130,6 +140,7 @@ export class HostGwBackend implements Backend {
     if (this.ctx.node.publicIp.includes(':') !== this.ctx.node.subnet.includes(':')) {
       throw new Error(`host-gw routes this node's subnet ${this.ctx.node.subnet} via its publicIp, which must be of the same family (got ${this.ctx.node.publicIp}); use vxlan for a dual-stack cluster on an IPv6 underlay`);
     }
+    await this.nexthops.check();
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlay = under.link;
     this.prefixes = under.prefixes;
@@ -145,7 +156,7 @@ export class HostGwBackend implements Backend {
     if (!this.underlay) throw new Error('host-gw backend: desired() before setup()');
     return planHostGw(peers, {
       underlayIndex: this.underlay.index, underlayName: this.underlay.name, underlayPrefixes: this.prefixes,
-      underlayPrefixes6: this.prefixes6, ipv6: this.ctx.node.subnet6 !== undefined,
+      underlayPrefixes6: this.prefixes6, ipv6: this.ctx.node.subnet6 !== undefined, nexthops: this.nexthops.supported,
     }, this.plans);
   }
 

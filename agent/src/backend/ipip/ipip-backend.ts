@@ -32,7 +32,7 @@ export function planIpip(peers: readonly Lease[], env: { deviceIndex: number }):
       continue;
     }
     out.peers.push({
-      ...base, mode: 'ipip', neighbours: [], fdb: [],
+      ...base, mode: 'ipip', neighbours: [], fdb: [], nexthops: [],
       routes: [{ dst: lease.subnet, gateway: lease.publicIp, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }],
     });
   }

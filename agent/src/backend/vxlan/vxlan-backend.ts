@@ -22,6 +22,7 @@ import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { subnetZeroHostCidr } from '../peer-checks';
 import { planVxlan, VxlanPlanCache } from './vxlan-plan';
 import { vtepMac } from './vtep-mac';
+import { NexthopSupport } from '../nexthop-routes';
 
 /** Bytes VXLAN adds on an IPv4 underlay: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
@@ -46,6 +47,7 @@ export class VxlanBackend implements Backend {
   private prefixes6: Cidr[] = [];
   /** Plans of unchanged leases, kept between runs (vxlan-plan.ts). */
   private readonly plans = new VxlanPlanCache();
+  private readonly nexthops: NexthopSupport;
 
   constructor(private readonly ctx: BackendContext) {
     this.cfg = vxlanConfig(ctx.network);
@@ -54,6 +56,7 @@ export class VxlanBackend implements Backend {
     this.deviceName = vxlanDeviceName(this.cfg.vni);
     this.mac = vtepMac(ctx.node.name, this.cfg.vni);
     this.underlayIndex = ctx.node.underlay.index;
+    this.nexthops = new NexthopSupport(ctx.nl, ctx.logger);
   }
 
   describe(): BackendDescription {
@@ -65,6 +68,7 @@ export class VxlanBackend implements Backend {
       throw new Error('backend.disableTxChecksumOffload is not supported by this knit build (it needs the ethtool ioctl); remove it from the network config');
     }
     const name = this.deviceName;
+    await this.nexthops.check();
     const under = await readUnderlay(this.nl, this.ctx.node.underlay);
     this.underlayIndex = under.link.index;
     this.prefixes = under.prefixes;
@@ -120,6 +124,7 @@ export class VxlanBackend implements Backend {
       ownVtepMac: this.mac,
       ipv6: this.ctx.node.subnet6 !== undefined,
       underlayPrefixes6: this.prefixes6,
+      nexthops: this.nexthops.supported,
     }, this.plans);
   }
 

@@ -7,10 +7,16 @@
  * without learning or multicast):
  *   neighbour  <peer subnet .0> lladdr <peer VTEP MAC> dev knit.<VNI> nud permanent
  *   fdb        <peer VTEP MAC> dst <peer public IP> dev knit.<VNI> self permanent
- *   route      <peer subnet> via <peer subnet .0> dev knit.<VNI> onlink proto 89
+ *   nexthop    id <N> via <peer subnet .0> dev knit.<VNI> onlink proto 89
+ *   route      <peer subnet> nhid <N> proto 89
  * With directRouting, a peer whose public IP is inside one of the underlay's
  * connected prefixes (same L2 segment) gets only
- *   route      <peer subnet> via <peer public IP> dev <underlay> proto 89
+ *   nexthop    id <N> via <peer public IP> dev <underlay> proto 89
+ *   route      <peer subnet> nhid <N> proto 89
+ * N is the peer subnet's network address as a u32; on a kernel without
+ * nexthop objects the route names the gateway itself
+ * (`route <peer subnet> via <gw> dev <dev> [onlink] proto 89`), and IPv6
+ * routes always do (backend/nexthop-routes.ts says why).
  *
  * Dual-stack (docs/dual-stack.md): the same device carries the peer's IPv6
  * pod traffic (VXLAN encapsulates Ethernet frames; the inner family does not
@@ -33,6 +39,7 @@ import type { Lease } from '../../store';
 import type { DesiredDataplane, PeerPlan } from '../../dataplane/reconcile/types';
 import { onSegment6, onSegmentAny, refuseForType, subnetZero } from '../peer-checks';
 import { cachedPlan, PlanCache, prefixesKey } from '../plan-cache';
+import { peerRoutes } from '../nexthop-routes';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -51,6 +58,8 @@ export interface VxlanPlanEnv {
   ipv6: boolean;
   /** connected IPv6 prefixes of the underlay (directRouting of IPv6: dual-stack's second family, or an IPv6-only lease) */
   underlayPrefixes6: readonly Cidr[];
+  /** the kernel has nexthop objects: IPv4 peer routes go through one each (backend/nexthop-routes.ts) */
+  nexthops: boolean;
 }
 
 /** One peer's plan on its own (no check against the other peers), or why it is refused. */
@@ -61,7 +70,7 @@ export class VxlanPlanCache extends PlanCache<PeerOutcome> {}
 
 /** Everything planning reads from the environment, as a cache key. */
 function envKey(env: VxlanPlanEnv): string {
-  return [env.deviceIndex, env.underlayIndex, env.directRouting, env.ownVtepMac, env.ipv6, prefixesKey(env.underlayPrefixes, env.underlayPrefixes6)].join('|');
+  return [env.deviceIndex, env.underlayIndex, env.directRouting, env.ownVtepMac, env.ipv6, env.nexthops, prefixesKey(env.underlayPrefixes, env.underlayPrefixes6)].join('|');
 }
 
 function planPeer(lease: Lease, env: VxlanPlanEnv): PeerOutcome {
@@ -73,10 +82,10 @@ function planPeer(lease: Lease, env: VxlanPlanEnv): PeerOutcome {
     return {
       plan: {
         ...base, mode: 'direct', neighbours: [], fdb: [],
-        routes: [
+        ...peerRoutes([
           { dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT },
           ...(v6 !== undefined ? [{ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT }] : []),
-        ],
+        ], env.nexthops),
       },
     };
   }
@@ -95,10 +104,10 @@ function planPeer(lease: Lease, env: VxlanPlanEnv): PeerOutcome {
         ...(gw6 !== undefined ? [{ index: env.deviceIndex, ip: gw6, mac, permanent: true }] : []),
       ],
       fdb: [{ index: env.deviceIndex, mac, dst: lease.publicIp, permanent: true }],
-      routes: [
+      ...peerRoutes([
         { dst: lease.subnet, gateway: gw, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT },
         ...(v6 !== undefined && gw6 !== undefined ? [{ dst: v6, gateway: gw6, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }] : []),
-      ],
+      ], env.nexthops),
     },
   };
 }

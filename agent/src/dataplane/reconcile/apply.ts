@@ -1,8 +1,12 @@
 /**
- * Applying a diff to the kernel: the ops in three phases (deletes, then
- * neighbours/FDB, then routes, so a route never points at a missing
- * neighbour), issued in that order with a bound on writes in flight. Pure
- * of reconciler state: the caller hears every op's outcome.
+ * Applying a diff to the kernel: the ops in four phases, issued in that
+ * order with a bound on writes in flight: deletes of routes, neighbours and
+ * FDB entries; then neighbours, FDB entries and nexthop objects; then
+ * routes (so a route never points at a missing neighbour or nexthop); then
+ * deletes of nexthops (the kernel deletes every route still using a
+ * nexthop with it, so one goes only once the routes have moved off it: a
+ * route that changes its nexthop is never gone in between). Pure of
+ * reconciler state: the caller hears every op's outcome.
  *
  * The phases are an order, not a wait: the kernel applies the requests of one
  * netlink socket one after another in the order they were sent, so a route
@@ -38,17 +42,22 @@ const OK: OpOutcome = Object.freeze({ deviceGone: false });
 function startOp(nl: ReconcilerNetlink, op: DiffOp): Promise<void> {
   const o = op.object;
   try {
-    if (op.action === 'delete') {
-      if (o.kind === 'route') return nl.routeDel(o.value);
-      if (o.kind === 'neighbour') return nl.neighDel(o.value);
-      return nl.fdbDel(o.value);
+    const del = op.action === 'delete';
+    switch (o.kind) {
+      case 'route': return del ? nl.routeDel(o.value) : nl.routeReplace(o.value);
+      case 'neighbour': return del ? nl.neighDel(o.value) : nl.neighSet(o.value);
+      case 'fdb': return del ? nl.fdbDel(o.value) : nl.fdbSet(o.value);
+      case 'nexthop': return del ? nl.nexthopDel(o.value) : nl.nexthopReplace(o.value);
     }
-    if (o.kind === 'route') return nl.routeReplace(o.value);
-    if (o.kind === 'neighbour') return nl.neighSet(o.value);
-    return nl.fdbSet(o.value);
   } catch (err) {
     return Promise.reject(err); // an implementation that throws instead of rejecting fails this op alone
   }
+}
+
+/** The op's phase (module comment): 0 deletes, 1 neighbours/FDB/nexthops, 2 routes, 3 nexthop deletes. */
+export function phaseOf(op: DiffOp): number {
+  if (op.action === 'delete') return op.object.kind === 'nexthop' ? 3 : 0;
+  return op.object.kind === 'route' ? 2 : 1;
 }
 
 /** The outcome of an op whose write failed with `err`: a delete of something already gone succeeded. */
@@ -71,8 +80,8 @@ function failedOutcome(op: DiffOp, err: unknown): OpOutcome {
  */
 export function applyOps(nl: ReconcilerNetlink, ops: readonly DiffOp[], onDone: (op: DiffOp, outcome: OpOutcome) => void): Promise<void> {
   const ordered: DiffOp[] = [];
-  for (const phase of [0, 1, 2]) {
-    for (const op of ops) if ((op.action === 'delete' ? 0 : op.object.kind === 'route' ? 2 : 1) === phase) ordered.push(op);
+  for (const phase of [0, 1, 2, 3]) {
+    for (const op of ops) if (phaseOf(op) === phase) ordered.push(op);
   }
   return new Promise<void>((resolve, reject) => {
     let next = 0;

@@ -4,8 +4,8 @@
  * reconciler supplies a fresh dump, so the answer is the kernel's truth, not
  * a memory of the last run.
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink';
-import { fdbKey, fdbMatches, neighbourKey, neighbourMatches, routeKey, routeMatches, type CurrentObjects } from './diff';
+import type { FdbEntry, Neighbour, Nexthop, Route } from '../../netlink';
+import { fdbKey, fdbMatches, neighbourKey, neighbourMatches, nexthopMatches, routeKey, routeMatches, type CurrentObjects } from './diff';
 import type { DesiredDataplane, PeerPlan } from './types';
 
 /** in-sync: present and equal; missing: absent; differs: present but not equal; stale: knit's, not wanted. */
@@ -22,15 +22,16 @@ export interface PeerAudit {
   routes: AuditedObject<Route>[];
   neighbours: AuditedObject<Neighbour>[];
   fdb: AuditedObject<FdbEntry>[];
+  nexthops: AuditedObject<Nexthop>[];
 }
 
 export interface DataplaneAudit {
   peers: PeerAudit[];
   /** knit-owned kernel objects no peer wants (removed at the next reconcile) */
-  stale: { routes: Route[]; neighbours: Neighbour[]; fdb: FdbEntry[] };
+  stale: { routes: Route[]; neighbours: Neighbour[]; fdb: FdbEntry[]; nexthops: Nexthop[] };
 }
 
-function compare<T>(wanted: readonly T[], have: ReadonlyMap<string, T>, key: (x: T) => string, same: (w: T, h: T) => boolean): AuditedObject<T>[] {
+function compare<T, K>(wanted: readonly T[], have: ReadonlyMap<K, T>, key: (x: T) => K, same: (w: T, h: T) => boolean): AuditedObject<T>[] {
   return wanted.map((want) => {
     const h = have.get(key(want));
     if (!h) return { want, state: 'missing' as const };
@@ -43,21 +44,26 @@ export function auditDataplane(desired: DesiredDataplane, current: CurrentObject
   const routes = new Map(current.routes.map((r) => [routeKey(r), r]));
   const neighbours = new Map(current.neighbours.filter((n) => owned.has(n.index)).map((n) => [neighbourKey(n), n]));
   const fdb = new Map(current.fdb.filter((e) => owned.has(e.index)).map((e) => [fdbKey(e), e]));
+  const nexthops = new Map((current.nexthops ?? []).map((nh) => [nh.id, nh]));
   const peers = desired.peers.map((plan) => ({
     plan,
     routes: compare(plan.routes, routes, routeKey, routeMatches),
     neighbours: compare(plan.neighbours, neighbours, neighbourKey, neighbourMatches),
     fdb: compare(plan.fdb, fdb, fdbKey, fdbMatches),
+    // a foreign nexthop with a wanted id differs (its protocol is not knit's)
+    nexthops: compare(plan.nexthops ?? [], nexthops, (nh) => nh.id, nexthopMatches),
   }));
   const wantedRoutes = new Set(desired.peers.flatMap((p) => p.routes.map(routeKey)));
   const wantedNeigh = new Set(desired.peers.flatMap((p) => p.neighbours.map(neighbourKey)));
   const wantedFdb = new Set(desired.peers.flatMap((p) => p.fdb.map(fdbKey)));
+  const wantedNexthops = new Set(desired.peers.flatMap((p) => (p.nexthops ?? []).map((nh) => nh.id)));
   return {
     peers,
     stale: {
       routes: current.routes.filter((r) => r.protocol === opts.protocol && !wantedRoutes.has(routeKey(r))),
       neighbours: [...neighbours.values()].filter((n) => n.permanent && !wantedNeigh.has(neighbourKey(n))),
       fdb: [...fdb.values()].filter((e) => e.permanent && !wantedFdb.has(fdbKey(e))),
+      nexthops: [...nexthops.values()].filter((nh) => nh.protocol === opts.protocol && !wantedNexthops.has(nh.id)),
     },
   };
 }

@@ -21,10 +21,10 @@
  * The last run's wanted sets are updated in place into this run's (the
  * reconciler's event filter reads them).
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink';
+import type { FdbEntry, Neighbour, Nexthop, Route } from '../../netlink';
 import type { PeerPlan } from './types';
-import { addWanted as add, fdbMatches, neighbourMatches, perDeviceGet, routeKey, routeMatches } from './diff';
-import type { DataplaneDiff, DesiredObjects, DiffOp, IndexedCurrent, MutableWanted, RouteConflict } from './diff';
+import { addWanted as add, diffNexthop, diffRoute, fdbMatches, neighbourMatches, nexthopMatches, perDeviceGet, routeKey, routeMatches } from './diff';
+import type { Conflict, DataplaneDiff, DesiredObjects, DiffOp, IndexedCurrent, MutableWanted } from './diff';
 
 /** The plans that changed since the last run, by subnet: as the last run had them, and as they are now. */
 export interface PlanChange {
@@ -37,6 +37,7 @@ export interface PlanChange {
 /** Keys of some plans' objects, per kind. */
 interface Keys {
   routes: Set<string>;
+  nexthops: Set<number>;
   neighbours: Map<number, Set<string>>;
   fdb: Map<number, Set<string>>;
 }
@@ -45,8 +46,12 @@ const has = (m: ReadonlyMap<number, ReadonlySet<string>>, index: number, k: stri
 
 /** The plans' keys; undefined when two of their objects share one. */
 function keysOf(plans: readonly DesiredObjects[]): Keys | undefined {
-  const k: Keys = { routes: new Set(), neighbours: new Map(), fdb: new Map() };
+  const k: Keys = { routes: new Set(), nexthops: new Set(), neighbours: new Map(), fdb: new Map() };
   for (const p of plans) {
+    for (const nh of p.nexthops ?? []) {
+      if (k.nexthops.has(nh.id)) return undefined;
+      k.nexthops.add(nh.id);
+    }
     for (const r of p.routes) {
       const rk = routeKey(r);
       if (k.routes.has(rk)) return undefined;
@@ -61,16 +66,18 @@ function keysOf(plans: readonly DesiredObjects[]): Keys | undefined {
 /** Every key of `before` is wanted, and no key of `after` is wanted by a plan that did not change. */
 function provable(before: Keys, after: Keys, wanted: MutableWanted): boolean {
   for (const k of before.routes) if (!wanted.routes.has(k)) return false;
+  for (const k of before.nexthops) if (!wanted.nexthops.has(k)) return false;
   for (const [i, d] of before.neighbours) for (const k of d) if (!has(wanted.neighbours, i, k)) return false;
   for (const [i, d] of before.fdb) for (const k of d) if (!has(wanted.fdb, i, k)) return false;
   for (const k of after.routes) if (wanted.routes.has(k) && !before.routes.has(k)) return false;
+  for (const k of after.nexthops) if (wanted.nexthops.has(k) && !before.nexthops.has(k)) return false;
   for (const [i, d] of after.neighbours) for (const k of d) if (has(wanted.neighbours, i, k) && !has(before.neighbours, i, k)) return false;
   for (const [i, d] of after.fdb) for (const k of d) if (has(wanted.fdb, i, k) && !has(before.fdb, i, k)) return false;
   return true;
 }
 
 function wantedCount(w: MutableWanted): number {
-  let n = w.routes.size;
+  let n = w.routes.size + w.nexthops.size;
   for (const d of w.neighbours.values()) n += d.size;
   for (const d of w.fdb.values()) n += d.size;
   return n;
@@ -88,29 +95,24 @@ export function diffChanged(change: PlanChange, current: IndexedCurrent, wanted:
 
   // This run's wanted keys: the last run's, minus the old plans', plus the new ones'.
   for (const k of before.routes) wanted.routes.delete(k);
+  for (const k of before.nexthops) wanted.nexthops.delete(k);
   for (const [i, d] of before.neighbours) for (const k of d) wanted.neighbours.get(i)?.delete(k);
   for (const [i, d] of before.fdb) for (const k of d) wanted.fdb.get(i)?.delete(k);
   for (const k of after.routes) wanted.routes.add(k);
+  for (const k of after.nexthops) wanted.nexthops.add(k);
   for (const [i, d] of after.neighbours) for (const k of d) add(wanted.neighbours, i, k);
   for (const [i, d] of after.fdb) for (const k of d) add(wanted.fdb, i, k);
 
-  // The same per-object rules as diffIndexed, in its op order (deletes, neighbours/FDB, routes).
+  // The same per-object rules as diffIndexed (shared: diffNexthop, diffRoute), in its op order (deletes, neighbours/FDB/nexthops, routes).
   const deletes: DiffOp[] = [];
   const neighOps: DiffOp[] = [];
   const fdbOps: DiffOp[] = [];
   const routeOps: DiffOp[] = [];
-  const conflicts: RouteConflict[] = [];
+  const nexthopOps: DiffOp[] = [];
+  const conflicts: Conflict[] = [];
   for (const part of change.after) {
-    for (const want of part.routes) {
-      const have = current.ours.get(routeKey(want));
-      if (have) {
-        if (!routeMatches(want, have)) routeOps.push({ action: 'replace', object: { kind: 'route', value: want } });
-        continue;
-      }
-      const other = current.foreign.get(routeKey(want));
-      if (other) conflicts.push({ want, foreign: other });
-      else routeOps.push({ action: 'add', object: { kind: 'route', value: want } });
-    }
+    for (const want of part.nexthops ?? []) diffNexthop(want, current, nexthopOps, conflicts);
+    for (const want of part.routes) diffRoute(want, routeKey(want), current, routeOps, conflicts);
     for (const want of part.neighbours) {
       const have = perDeviceGet(current.neighbours, want.index, want.ip);
       if (!have) neighOps.push({ action: 'add', object: { kind: 'neighbour', value: want } });
@@ -128,6 +130,12 @@ export function diffChanged(change: PlanChange, current: IndexedCurrent, wanted:
   const routeDeletes: DiffOp[] = [];
   const neighDeletes: DiffOp[] = [];
   const fdbDeletes: DiffOp[] = [];
+  const nexthopDeletes: DiffOp[] = [];
+  for (const id of before.nexthops) {
+    if (after.nexthops.has(id)) continue;
+    const have: Nexthop | undefined = current.nexthops.get(id);
+    if (have) nexthopDeletes.push({ action: 'delete', object: { kind: 'nexthop', value: have } });
+  }
   for (const k of before.routes) {
     if (after.routes.has(k)) continue;
     const have: Route | undefined = current.ours.get(k);
@@ -147,9 +155,9 @@ export function diffChanged(change: PlanChange, current: IndexedCurrent, wanted:
       for (const e of have) fdbDeletes.push({ action: 'delete', object: { kind: 'fdb', value: e } });
     }
   }
-  const writes = neighOps.length + fdbOps.length + routeOps.length;
+  const writes = neighOps.length + fdbOps.length + nexthopOps.length + routeOps.length;
   return {
-    ops: [...routeDeletes, ...neighDeletes, ...deletes, ...fdbDeletes, ...neighOps, ...fdbOps, ...routeOps],
+    ops: [...routeDeletes, ...neighDeletes, ...deletes, ...fdbDeletes, ...nexthopDeletes, ...neighOps, ...fdbOps, ...nexthopOps, ...routeOps],
     conflicts,
     // every wanted key is unchanged, written or in conflict; those of unchanged plans are unchanged
     unchanged: wantedCount(wanted) - writes - conflicts.length,
@@ -179,7 +187,10 @@ export function planChange(last: ReadonlyMap<string, PeerPlan>, now: ReadonlyMap
 }
 
 function samePlan(a: PeerPlan, b: PeerPlan): boolean {
-  return a.routes.length === b.routes.length && a.neighbours.length === b.neighbours.length && a.fdb.length === b.fdb.length
+  const an = a.nexthops ?? [];
+  const bn = b.nexthops ?? [];
+  return an.length === bn.length && an.every((nh, i) => nh.id === bn[i]!.id && nexthopMatches(nh, bn[i]!))
+    && a.routes.length === b.routes.length && a.neighbours.length === b.neighbours.length && a.fdb.length === b.fdb.length
     && a.routes.every((r, i) => routeKey(r) === routeKey(b.routes[i]!) && routeMatches(r, b.routes[i]!))
     && a.neighbours.every((n, i) => n.index === b.neighbours[i]!.index && n.ip === b.neighbours[i]!.ip && neighbourMatches(n, b.neighbours[i]!))
     && a.fdb.every((e, i) => e.index === b.fdb[i]!.index && e.mac === b.fdb[i]!.mac && fdbMatches(e, b.fdb[i]!));

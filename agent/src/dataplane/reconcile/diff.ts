@@ -6,13 +6,17 @@
  *   - routes: only those carrying knit's protocol number are ours; a desired
  *     route whose slot (table, dst, metric) is held by a foreign route is a
  *     conflict, reported and NOT written (a replace would clobber it);
+ *   - nexthop objects: only those carrying knit's protocol number are ours,
+ *     keyed by id; a desired nexthop whose id a foreign one holds is a
+ *     conflict, and so is every desired route through that id (written, it
+ *     would send the peer's traffic where the foreign nexthop says);
  *   - neighbours and FDB entries: only those on the backend's own devices;
  *     non-permanent neighbours there belong to the kernel (ARP) and are left
  *     alone unless a desired entry needs their slot.
  * Extras of ours are deleted, which also removes what peers that vanished
  * while knitd was down left behind (flannel #2554).
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink';
+import type { FdbEntry, Neighbour, Nexthop, Route } from '../../netlink';
 
 const RT_TABLE_MAIN = 254;
 
@@ -20,7 +24,8 @@ const RT_TABLE_MAIN = 254;
 export type KernelObject =
   | { kind: 'route'; value: Route }
   | { kind: 'neighbour'; value: Neighbour }
-  | { kind: 'fdb'; value: FdbEntry };
+  | { kind: 'fdb'; value: FdbEntry }
+  | { kind: 'nexthop'; value: Nexthop };
 
 export type ObjectKind = KernelObject['kind'];
 
@@ -30,10 +35,24 @@ export interface DiffOp {
   object: KernelObject;
 }
 
-/** A desired route whose slot a route knit does not own already holds. */
-export interface RouteConflict {
-  want: Route;
-  foreign: Route;
+/**
+ * A desired object not written because something knit does not own holds
+ * its slot: a foreign route in a route's slot, a foreign nexthop with a
+ * nexthop's id, or a foreign nexthop with the id a desired route goes through.
+ */
+export interface Conflict {
+  want: Route | Nexthop;
+  foreign: Route | Nexthop;
+  /** the slot as logged: a route's dst, or "nexthop id N" */
+  slot: string;
+}
+
+function routeConflict(want: Route, foreign: Route): Conflict {
+  return { want, foreign, slot: want.dst };
+}
+
+function nexthopConflict(want: Route | Nexthop, foreign: Nexthop): Conflict {
+  return { want, foreign, slot: 'dst' in want ? `${want.dst} (nexthop id ${foreign.id})` : `nexthop id ${want.id}` };
 }
 
 /** The flat desired set the diff works on. */
@@ -41,6 +60,8 @@ export interface DesiredObjects {
   routes: readonly Route[];
   neighbours: readonly Neighbour[];
   fdb: readonly FdbEntry[];
+  /** nexthop objects the routes go through (Route.nhid); none when absent */
+  nexthops?: readonly Nexthop[];
 }
 
 /** What netlink dumped: every IPv4 and IPv6 main-table route, and neighbours (both families)/FDB of any device (filtered here). */
@@ -48,6 +69,8 @@ export interface CurrentObjects {
   routes: readonly Route[];
   neighbours: readonly Neighbour[];
   fdb: readonly FdbEntry[];
+  /** every nexthop object (none when absent: a kernel without them) */
+  nexthops?: readonly Nexthop[];
 }
 
 export interface DiffOptions {
@@ -57,10 +80,10 @@ export interface DiffOptions {
   ownedDevices: readonly number[];
 }
 
-/** The result: ops in a safe apply order (deletes, then neighbours/FDB, then routes). */
+/** The result: ops in a safe apply order (deletes, then neighbours/FDB/nexthops, then routes; apply.ts runs nexthop deletes last). */
 export interface DataplaneDiff {
   ops: DiffOp[];
-  conflicts: RouteConflict[];
+  conflicts: Conflict[];
   /** Desired objects already present and equal. */
   unchanged: number;
   /** Desired objects skipped because an earlier one had their key (the reconciler runs no scoped diff after such a run). */
@@ -95,17 +118,29 @@ export function fdbKey(e: Pick<FdbEntry, 'index' | 'mac'>): string {
   return `${e.index}|${e.mac}`;
 }
 
+/** A nexthop object's identity is its id alone (the kernel's). */
+export function nexthopKey(nh: Pick<Nexthop, 'id'>): number {
+  return nh.id;
+}
+
 /** Key of any object, unique across kinds (for status bookkeeping). */
 export function objectKey(o: KernelObject): string {
   switch (o.kind) {
     case 'route': return `route|${routeKey(o.value)}`;
     case 'neighbour': return `neighbour|${neighbourKey(o.value)}`;
     case 'fdb': return `fdb|${fdbKey(o.value)}`;
+    case 'nexthop': return `nexthop|${o.value.id}`;
   }
 }
 
-/** True when the kernel's route does what the desired one asks (fields knit sets). */
+/**
+ * True when the kernel's route does what the desired one asks (fields knit
+ * sets). A route through a nexthop object is compared by its id: where it
+ * goes is the nexthop's business (nexthopMatches).
+ */
 export function routeMatches(want: Route, have: Route): boolean {
+  if ((want.nhid ?? 0) !== (have.nhid ?? 0)) return false;
+  if (want.nhid !== undefined) return (want.protocol ?? 0) === (have.protocol ?? 0) && (want.src ?? '') === (have.src ?? '');
   return (want.gateway ?? '') === (have.gateway ?? '')
     && (want.index ?? 0) === (have.index ?? 0)
     && (want.onlink === true) === (have.onlink === true)
@@ -121,6 +156,11 @@ export function fdbMatches(want: FdbEntry, have: FdbEntry): boolean {
   return (want.dst ?? '') === (have.dst ?? '') && want.permanent === have.permanent;
 }
 
+export function nexthopMatches(want: Nexthop, have: Nexthop): boolean {
+  return want.gateway === have.gateway && want.index === have.index && (want.onlink === true) === (have.onlink === true)
+    && (want.protocol ?? 0) === (have.protocol ?? 0);
+}
+
 /** Per owned device (ifindex), objects by their address on it (neighbour IP, FDB MAC): no key string per object. */
 export type PerDevice<T> = Map<number, Map<string, T>>;
 
@@ -133,6 +173,9 @@ export type PerDevice<T> = Map<number, Map<string, T>>;
 export interface IndexedCurrent {
   ours: ReadonlyMap<string, Route>;
   foreign: ReadonlyMap<string, Route>;
+  /** nexthop objects by id: knit's (its protocol) and the others */
+  nexthops: ReadonlyMap<number, Nexthop>;
+  foreignNexthops: ReadonlyMap<number, Nexthop>;
   neighbours: ReadonlyMap<number, ReadonlyMap<string, Neighbour>>;
   fdb: ReadonlyMap<number, ReadonlyMap<string, readonly FdbEntry[]>>;
 }
@@ -141,6 +184,8 @@ export interface IndexedCurrent {
 export interface MutableIndex extends IndexedCurrent {
   ours: Map<string, Route>;
   foreign: Map<string, Route>;
+  nexthops: Map<number, Nexthop>;
+  foreignNexthops: Map<number, Nexthop>;
   neighbours: PerDevice<Neighbour>;
   fdb: PerDevice<FdbEntry[]>;
 }
@@ -148,6 +193,8 @@ export interface MutableIndex extends IndexedCurrent {
 /** What a diff wanted, by the same keys: the reconciler judges netlink events against it (event-filter.ts). */
 export interface WantedIndex {
   routes: ReadonlySet<string>;
+  /** nexthop ids */
+  nexthops: ReadonlySet<number>;
   neighbours: ReadonlyMap<number, ReadonlySet<string>>;
   fdb: ReadonlyMap<number, ReadonlySet<string>>;
 }
@@ -155,6 +202,7 @@ export interface WantedIndex {
 /** A WantedIndex its owner changes in place (diff-changed.ts). */
 export interface MutableWanted extends WantedIndex {
   routes: Set<string>;
+  nexthops: Set<number>;
   neighbours: Map<number, Set<string>>;
   fdb: Map<number, Set<string>>;
 }
@@ -198,6 +246,9 @@ export function indexCurrent(current: CurrentObjects, opts: DiffOptions): Mutabl
     const m = r.protocol === opts.protocol ? ours : foreign;
     if (!m.has(k)) m.set(k, r);
   }
+  const nexthops = new Map<number, Nexthop>();
+  const foreignNexthops = new Map<number, Nexthop>();
+  for (const nh of current.nexthops ?? []) (nh.protocol === opts.protocol ? nexthops : foreignNexthops).set(nh.id, nh);
   const neighbours: PerDevice<Neighbour> = new Map();
   for (const n of current.neighbours) if (owned.has(n.index)) perDeviceSet(neighbours, n.index, n.ip, n);
   const fdb: PerDevice<FdbEntry[]> = new Map();
@@ -207,7 +258,57 @@ export function indexCurrent(current: CurrentObjects, opts: DiffOptions): Mutabl
     if (list) list.push(e);
     else perDeviceSet(fdb, e.index, e.mac, [e]);
   }
-  return { ours, foreign, neighbours, fdb };
+  return { ours, foreign, nexthops, foreignNexthops, neighbours, fdb };
+}
+
+/** An empty index (nothing dumped yet). */
+export function emptyIndex(): MutableIndex {
+  return { ours: new Map(), foreign: new Map(), nexthops: new Map(), foreignNexthops: new Map(), neighbours: new Map(), fdb: new Map() };
+}
+
+/** Empty wanted sets. */
+export function emptyWanted(): MutableWanted {
+  return { routes: new Set(), nexthops: new Set(), neighbours: new Map(), fdb: new Map() };
+}
+
+/**
+ * The diff of one desired nexthop against the kernel, pushed to `ops` (add
+ * or replace) or `conflicts`; whether it was unchanged. Shared by the full
+ * and the scoped diff.
+ */
+export function diffNexthop(want: Nexthop, current: IndexedCurrent, ops: DiffOp[], conflicts: Conflict[]): boolean {
+  const have = current.nexthops.get(want.id);
+  if (have) {
+    if (nexthopMatches(want, have)) return true;
+    ops.push({ action: 'replace', object: { kind: 'nexthop', value: want } });
+    return false;
+  }
+  const other = current.foreignNexthops.get(want.id);
+  if (other) conflicts.push(nexthopConflict(want, other));
+  else ops.push({ action: 'add', object: { kind: 'nexthop', value: want } });
+  return false;
+}
+
+/**
+ * The diff of one desired route, as diffNexthop; a route through a nexthop
+ * id that a foreign nexthop holds is a conflict (see the module note).
+ */
+export function diffRoute(want: Route, k: string, current: IndexedCurrent, ops: DiffOp[], conflicts: Conflict[]): boolean {
+  const foreignNh = want.nhid !== undefined ? current.foreignNexthops.get(want.nhid) : undefined;
+  if (foreignNh) {
+    conflicts.push(nexthopConflict(want, foreignNh));
+    return false;
+  }
+  const have = current.ours.get(k);
+  if (have) {
+    if (routeMatches(want, have)) return true;
+    ops.push({ action: 'replace', object: { kind: 'route', value: want } });
+    return false;
+  }
+  const other = current.foreign.get(k);
+  if (other) conflicts.push(routeConflict(want, other));
+  else ops.push({ action: 'add', object: { kind: 'route', value: want } });
+  return false;
 }
 
 /**
@@ -235,19 +336,31 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
   const deletes: DiffOp[] = [];
   const l2: DiffOp[] = [];
   const routes: DiffOp[] = [];
-  const conflicts: RouteConflict[] = [];
+  const conflicts: Conflict[] = [];
   let unchanged = 0;
   let duplicates = 0;
 
   // Routes, neighbours and FDB in one pass over the parts; the op lists keep the per-kind order.
   const wantedRoutes = known?.routes ?? new Set<string>();
+  const wantedNexthops = known?.nexthops ?? new Set<number>();
   const wantedNeigh = known?.neighbours ?? new Map<number, Set<string>>();
   const wantedFdb = known?.fdb ?? new Map<number, Set<string>>();
   const build = known === undefined;
   const neighOps: DiffOp[] = [];
   const fdbOps: DiffOp[] = [];
   const fdbDeletes: DiffOp[] = [];
+  const nexthopOps: DiffOp[] = [];
   for (const part of desired) {
+    for (const want of part.nexthops ?? []) {
+      if (build) {
+        if (wantedNexthops.has(want.id)) {
+          duplicates++;
+          continue;
+        }
+        wantedNexthops.add(want.id);
+      }
+      if (diffNexthop(want, current, nexthopOps, conflicts)) unchanged++;
+    }
     for (const want of part.routes) {
       const k = routeKey(want);
       if (build) {
@@ -257,18 +370,7 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
         }
         wantedRoutes.add(k);
       }
-      const have = current.ours.get(k);
-      if (have) {
-        if (routeMatches(want, have)) unchanged++;
-        else routes.push({ action: 'replace', object: { kind: 'route', value: want } });
-        continue;
-      }
-      const other = current.foreign.get(k);
-      if (other) {
-        conflicts.push({ want, foreign: other });
-        continue;
-      }
-      routes.push({ action: 'add', object: { kind: 'route', value: want } });
+      if (diffRoute(want, k, current, routes, conflicts)) unchanged++;
     }
     for (const want of part.neighbours) {
       if (build && !addWanted(wantedNeigh, want.index, want.ip)) {
@@ -313,12 +415,17 @@ export function diffIndexed(desired: readonly DesiredObjects[], current: Indexed
       for (const e of have) deletes.push({ action: 'delete', object: { kind: 'fdb', value: e } });
     }
   }
-  l2.push(...neighOps, ...fdbOps);
+  // Nexthops of ours nobody wants: deleted after the routes (the kernel would take any route still using one with it).
+  const nexthopDeletes: DiffOp[] = [];
+  for (const [id, have] of current.nexthops) {
+    if (!wantedNexthops.has(id)) nexthopDeletes.push({ action: 'delete', object: { kind: 'nexthop', value: have } });
+  }
+  l2.push(...neighOps, ...fdbOps, ...nexthopOps);
   return {
-    ops: [...deletes, ...l2, ...routes],
+    ops: [...deletes, ...nexthopDeletes, ...l2, ...routes],
     conflicts,
     unchanged,
     duplicates,
-    wanted: known ?? { routes: wantedRoutes, neighbours: wantedNeigh, fdb: wantedFdb },
+    wanted: known ?? { routes: wantedRoutes, nexthops: wantedNexthops, neighbours: wantedNeigh, fdb: wantedFdb },
   };
 }

@@ -9,18 +9,19 @@
  * keeps the view's index instead, and the dumped objects die young.
  *
  * "Matches" is what the diff can tell apart, and no less: the same keys
- * (routeKey; neighbour IP and FDB MAC per owned device), the same side
- * (knit's protocol or foreign), and per key the fields the diff compares
- * (routeMatches, neighbourMatches, fdbMatches; of a foreign route, its
- * protocol: the diff only reports it as a conflict). The view already stands in
+ * (routeKey; nexthop id; neighbour IP and FDB MAC per owned device), the
+ * same side (knit's protocol or foreign), and per key the fields the diff
+ * compares (routeMatches, nexthopMatches, neighbourMatches, fdbMatches; of a
+ * foreign route or nexthop, its protocol: the diff only reports it as a
+ * conflict). The view already stands in
  * for a dump on those terms between resyncs (kernel-view.ts holds the
  * desired objects that our acks confirmed), so a diff over the kept index
  * makes the same ops a diff over the new one would. Anything the index
  * could not hold the same way (two routes in one slot, a MAC with several
  * remotes) is a mismatch, and the dump is indexed as before.
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink';
-import { fdbMatches, neighbourMatches, perDeviceGet, routeKey, routeMatches } from './diff';
+import type { FdbEntry, Neighbour, Nexthop, Route } from '../../netlink';
+import { fdbMatches, neighbourMatches, nexthopMatches, perDeviceGet, routeKey, routeMatches } from './diff';
 import type { CurrentObjects, DiffOptions, IndexedCurrent } from './diff';
 
 /**
@@ -36,6 +37,9 @@ export interface ReuseTally {
   neighboursMissed: number;
   fdb: number;
   fdbMissed: number;
+  /** knit's nexthop objects */
+  nexthops: number;
+  nexthopsMissed: number;
 }
 
 /** Per kind, the object of `index` to list in place of a decoded one that is the same to a diff (the dump's `reuse`). */
@@ -43,6 +47,7 @@ export interface HeldReuse {
   route: (r: Route) => Route;
   neighbour: (n: Neighbour) => Neighbour;
   fdb: (e: FdbEntry) => FdbEntry;
+  nexthop: (nh: Nexthop) => Nexthop;
   /** filled in as the dump runs; read once it has ended */
   readonly tally: ReuseTally;
 }
@@ -54,9 +59,11 @@ export interface HeldReuse {
  * `visible`: whether a route of knit's protocol is one the caller keeps
  * (its scope; the index holds no other): one that is not is no miss.
  */
-export function reuseFrom(index: IndexedCurrent, opts: DiffOptions, visible: (r: Route) => boolean = () => true): HeldReuse {
+export function reuseFrom(
+  index: IndexedCurrent, opts: DiffOptions, visible: (r: Route) => boolean = () => true, visibleNexthop: (nh: Nexthop) => boolean = () => true,
+): HeldReuse {
   const owned = new Set(opts.ownedDevices);
-  const tally: ReuseTally = { ours: 0, oursMissed: 0, neighbours: 0, neighboursMissed: 0, fdb: 0, fdbMissed: 0 };
+  const tally: ReuseTally = { ours: 0, oursMissed: 0, neighbours: 0, neighboursMissed: 0, fdb: 0, fdbMissed: 0, nexthops: 0, nexthopsMissed: 0 };
   return {
     tally,
     route: (r) => {
@@ -92,6 +99,19 @@ export function reuseFrom(index: IndexedCurrent, opts: DiffOptions, visible: (r:
       }
       tally.fdbMissed++;
       return e;
+    },
+    nexthop: (nh) => {
+      if (nh.protocol !== opts.protocol) {
+        const held = index.foreignNexthops.get(nh.id);
+        return held !== undefined && nexthopMatches(held, nh) ? held : nh;
+      }
+      const held = index.nexthops.get(nh.id);
+      if (held !== undefined && nexthopMatches(held, nh)) {
+        tally.nexthops++;
+        return held;
+      }
+      if (visibleNexthop(nh)) tally.nexthopsMissed++;
+      return nh;
     },
   };
 }
@@ -130,6 +150,7 @@ export function dumpMatches(index: IndexedCurrent, dumped: CurrentObjects, opts:
     ours = tally.ours;
   }
   if (ours !== index.ours.size || foreignSlots.size !== index.foreign.size) return false;
+  if (!nexthopsMatch(index, dumped.nexthops ?? [], opts.protocol, tally)) return false;
   if (tally) {
     return tally.neighboursMissed === 0 && tally.neighbours === neighbourCount(index)
       && tally.fdbMissed === 0 && tally.fdb === fdbCount(index);
@@ -147,7 +168,32 @@ function tallySawAll(t: ReuseTally, dumped: CurrentObjects, opts: DiffOptions): 
   for (const n of dumped.neighbours) if (owned.has(n.index)) neighbours++;
   let fdb = 0;
   for (const e of dumped.fdb) if (owned.has(e.index)) fdb++;
-  return ours === t.ours + t.oursMissed && neighbours === t.neighbours + t.neighboursMissed && fdb === t.fdb + t.fdbMissed;
+  let nexthops = 0;
+  for (const nh of dumped.nexthops ?? []) if (nh.protocol === opts.protocol) nexthops++;
+  return ours === t.ours + t.oursMissed && neighbours === t.neighbours + t.neighboursMissed && fdb === t.fdb + t.fdbMissed
+    && nexthops === t.nexthops + t.nexthopsMissed;
+}
+
+/** knit's nexthops by the tally (when it stands) or one lookup each; foreign ones by id and protocol (all a diff reads of them). */
+function nexthopsMatch(index: IndexedCurrent, dumped: readonly Nexthop[], protocol: number, tally: ReuseTally | undefined): boolean {
+  let ours = 0;
+  let foreign = 0;
+  for (const d of dumped) {
+    if (d.protocol !== protocol) {
+      if (index.foreignNexthops.get(d.id)?.protocol !== d.protocol) return false;
+      foreign++;
+      continue;
+    }
+    if (tally) continue;
+    const held = index.nexthops.get(d.id);
+    if (held === undefined || (held !== d && !nexthopMatches(held, d))) return false;
+    ours++;
+  }
+  if (tally) {
+    if (tally.nexthopsMissed > 0) return false;
+    ours = tally.nexthops;
+  }
+  return ours === index.nexthops.size && foreign === index.foreignNexthops.size;
 }
 
 function neighbourCount(index: IndexedCurrent): number {

@@ -1,7 +1,7 @@
 /**
  * Which netlink events call for a reconcile run: only the deletion of an
- * object knit wants (a route with knit's protocol, a neighbour or FDB entry
- * on a backend device), and the deletion or down-ing of a backend device
+ * object knit wants (a route with knit's protocol, a nexthop object of a
+ * wanted id, a neighbour or FDB entry on a backend device), and the deletion or down-ing of a backend device
  * (which also needs setup() again). Everything else in the event stream is
  * somebody else's business. Pure: the reconciler passes its wanted sets.
  */
@@ -28,6 +28,12 @@ export function eventNeedsRun(ev: NetlinkEvent, w: WantedObjects): RepairVerdict
     case 'route-deleted':
       if (ev.route.protocol === w.protocol && w.routes.has(routeKey(ev.route))) {
         return { level: 'info', message: 'knit route deleted from outside; repairing', fields: { dst: ev.route.dst }, setup: false };
+      }
+      return undefined;
+    case 'nexthop-deleted':
+      // the kernel took the routes through it along without telling: the run restores both (the view dropped both)
+      if (w.nexthops.has(ev.nexthop.id)) {
+        return { level: 'info', message: 'knit nexthop deleted from outside; repairing it and its routes', fields: { id: ev.nexthop.id }, setup: false };
       }
       return undefined;
     case 'neigh-deleted':

@@ -4,7 +4,7 @@ export type { ReconcileStats, ReconcilerStats, ReconcileRunReport } from './stat
 export type { DataplaneSource, DesiredDataplane, PeerMode, PeerPlan, ReconcilerNetlink, RefusedPeer, SetupResult } from './types';
 export {
   diffDataplane, routeKey, neighbourKey, fdbKey, objectKey,
-  type CurrentObjects, type DataplaneDiff, type DesiredObjects, type DiffOp, type DiffOptions, type KernelObject, type RouteConflict,
+  type CurrentObjects, type DataplaneDiff, type DesiredObjects, type DiffOp, type DiffOptions, type KernelObject, type Conflict,
 } from './diff';
 export type { ObjectState, ObjectStatus, PeerStatus, ReconcilerStatus } from './status';
 export { auditDataplane, type AuditState, type AuditedObject, type DataplaneAudit, type PeerAudit } from './audit';

@@ -16,11 +16,17 @@
  *
  * It holds exactly what a dump would give the diff: main-table routes of
  * both families that the reconciler may see (its own protocol only inside
- * its scope), and neighbours and FDB entries on the owned devices.
+ * its scope), every nexthop object, and neighbours and FDB entries on the
+ * owned devices.
+ *
+ * A deleted nexthop takes every route through it along, and the kernel
+ * sends no route event for them (only RTM_DELNEXTHOP; checked on 6.18 with
+ * `ip monitor`): so the view keeps, per nexthop id, the keys of the routes
+ * it holds through it, and drops them with the nexthop.
  */
-import { RTPROT_KNIT, type FdbEntry, type Neighbour, type NetlinkEvent, type Route } from '../../netlink';
+import { RTPROT_KNIT, type FdbEntry, type Neighbour, type NetlinkEvent, type Nexthop, type Route } from '../../netlink';
 import type { DiffOp, IndexedCurrent, MutableIndex } from './diff';
-import { addWanted, fdbMatches, neighbourMatches, perDeviceGet, perDeviceSet, routeKey, routeMatches } from './diff';
+import { addWanted, emptyIndex, fdbMatches, neighbourMatches, nexthopMatches, perDeviceGet, perDeviceSet, routeKey, routeMatches } from './diff';
 
 const RT_TABLE_MAIN = 254;
 
@@ -33,11 +39,12 @@ const sameRemote = (a: Pick<FdbEntry, 'dst'>, b: Pick<FdbEntry, 'dst'>): boolean
  */
 class ChangedKeys {
   readonly routes = new Set<string>();
+  readonly nexthops = new Set<number>();
   private readonly neighbours = new Map<number, Set<string>>();
   private readonly fdb = new Map<number, Set<string>>();
 
   get size(): number {
-    let n = this.routes.size;
+    let n = this.routes.size + this.nexthops.size;
     for (const d of this.neighbours.values()) n += d.size;
     for (const d of this.fdb.values()) n += d.size;
     return n;
@@ -53,13 +60,17 @@ class ChangedKeys {
 
   /** The object's slot is accounted for (our own write decided it). */
   explain(o: DiffOp['object']): void {
-    if (o.kind === 'route') this.routes.delete(routeKey(o.value));
-    else if (o.kind === 'neighbour') this.neighbours.get(o.value.index)?.delete(o.value.ip);
-    else this.fdb.get(o.value.index)?.delete(o.value.mac);
+    switch (o.kind) {
+      case 'route': this.routes.delete(routeKey(o.value)); break;
+      case 'nexthop': this.nexthops.delete(o.value.id); break;
+      case 'neighbour': this.neighbours.get(o.value.index)?.delete(o.value.ip); break;
+      case 'fdb': this.fdb.get(o.value.index)?.delete(o.value.mac); break;
+    }
   }
 
   clear(): void {
     this.routes.clear();
+    this.nexthops.clear();
     this.neighbours.clear();
     this.fdb.clear();
   }
@@ -68,7 +79,6 @@ class ChangedKeys {
 /** The view's own index: what indexCurrent builds from a dump (FDB: every remote of a MAC), kept and changed in place. */
 export type ViewIndex = MutableIndex;
 
-const emptyIndex = (): ViewIndex => ({ ours: new Map(), foreign: new Map(), neighbours: new Map(), fdb: new Map() });
 
 /**
  * What the view holds: the diff's own index of the last dump (no second
@@ -88,12 +98,19 @@ export class KernelView {
    * and no ack of ours explained: changes from outside the reconciler.
    */
   private readonly unexplained = new ChangedKeys();
+  /** per nexthop id, the keys of the routes the view holds through it (ours and foreign) */
+  private nhUsers = new Map<number, Set<string>>();
 
   /**
    * `visible`: whether a main-table route is one the reconciler's dump keeps (its scope);
    * `protocol`: the one marking knit's routes (the diff's "ours").
    */
-  constructor(private readonly visible: (r: Route) => boolean, private readonly protocol = RTPROT_KNIT) {}
+  constructor(
+    private readonly visible: (r: Route) => boolean,
+    private readonly protocol = RTPROT_KNIT,
+    /** whether a nexthop is one the reconciler's dump keeps (its scope) */
+    private readonly visibleNexthop: (nh: Nexthop) => boolean = () => true,
+  ) {}
 
   /** The view can stand in for a dump. */
   get fresh(): boolean {
@@ -137,6 +154,8 @@ export class KernelView {
     this.dumping = false;
     this.owned = new Set(owned);
     this.index = index;
+    this.nhUsers = new Map();
+    for (const m of [index.ours, index.foreign]) for (const [k, r] of m) if (r.nhid !== undefined) this.use(r.nhid, k);
     this.trusted = !this.changedWhileDumping;
   }
 
@@ -145,6 +164,7 @@ export class KernelView {
     this.dumping = false;
     this.trusted = false;
     this.index = emptyIndex();
+    this.nhUsers = new Map();
   }
 
   /** The view as the diff takes it; undefined when it is not trusted. Runs that write change it (applied). */
@@ -161,11 +181,12 @@ export class KernelView {
   }
 
   /** The view as flat lists, as a dump would list it (tests, debugging); undefined when not trusted. */
-  snapshot(): { routes: Route[]; neighbours: Neighbour[]; fdb: FdbEntry[] } | undefined {
+  snapshot(): { routes: Route[]; neighbours: Neighbour[]; fdb: FdbEntry[]; nexthops: Nexthop[] } | undefined {
     if (!this.trusted) return undefined;
     const { ours, foreign, neighbours, fdb } = this.index;
     return {
       routes: [...ours.values(), ...foreign.values()],
+      nexthops: [...this.index.nexthops.values(), ...this.index.foreignNexthops.values()],
       neighbours: [...neighbours.values()].flatMap((d) => [...d.values()]),
       fdb: [...fdb.values()].flatMap((d) => [...d.values()].flat()),
     };
@@ -182,17 +203,37 @@ export class KernelView {
         const k = routeKey(r);
         if (ev.type === 'route-deleted') {
           // (both deletes run: a slot holds one route, whichever map it is in)
-          if (Number(this.index.ours.delete(k)) + Number(this.index.foreign.delete(k)) > 0) this.unexplained.routes.add(k);
+          if (this.dropRoute(k)) this.unexplained.routes.add(k);
           return;
         }
         // one route per slot, as the events tell it: the new one replaces whichever was there
         const ours = r.protocol === this.protocol;
-        if ((ours ? this.index.foreign : this.index.ours).delete(k)) this.unexplained.routes.add(k);
         const m = ours ? this.index.ours : this.index.foreign;
         const had = m.get(k);
         if (!had || had.protocol !== r.protocol || !routeMatches(had, r)) {
-          m.set(k, r);
+          this.setRoute(k, r);
           this.unexplained.routes.add(k);
+        } else if ((ours ? this.index.foreign : this.index.ours).has(k)) {
+          this.setRoute(k, had);
+          this.unexplained.routes.add(k);
+        }
+        return;
+      }
+      case 'nexthop-added':
+      case 'nexthop-deleted': {
+        const nh = ev.nexthop;
+        // (a deleted one's protocol is the kernel's word too: the event carries the whole nexthop)
+        if (!this.visibleNexthop(nh)) return;
+        this.touched();
+        if (ev.type === 'nexthop-deleted') {
+          if (this.dropNexthop(nh.id)) this.unexplained.nexthops.add(nh.id);
+          return;
+        }
+        const ours = nh.protocol === this.protocol;
+        const had = (ours ? this.index.nexthops : this.index.foreignNexthops).get(nh.id);
+        if (!had || had.protocol !== nh.protocol || !nexthopMatches(had, nh) || (ours ? this.index.foreignNexthops : this.index.nexthops).has(nh.id)) {
+          this.setNexthop(nh);
+          this.unexplained.nexthops.add(nh.id);
         }
         return;
       }
@@ -246,13 +287,12 @@ export class KernelView {
     if (this.unexplained.size > 0) this.unexplained.explain(o);
     if (o.kind === 'route') {
       const k = routeKey(o.value);
-      if (op.action === 'delete') {
-        this.index.ours.delete(k);
-      } else {
-        // a replace takes the slot, whoever held it
-        this.index.foreign.delete(k);
-        (o.value.protocol === this.protocol ? this.index.ours : this.index.foreign).set(k, o.value);
-      }
+      // a replace takes the slot, whoever held it
+      if (op.action === 'delete') this.dropRoute(k);
+      else this.setRoute(k, o.value);
+    } else if (o.kind === 'nexthop') {
+      if (op.action === 'delete') this.dropNexthop(o.value.id);
+      else this.setNexthop(o.value);
     } else if (o.kind === 'neighbour') {
       if (op.action === 'delete') this.index.neighbours.get(o.value.index)?.delete(o.value.ip);
       else perDeviceSet(this.index.neighbours, o.value.index, o.value.ip, o.value);
@@ -261,6 +301,63 @@ export class KernelView {
     } else {
       perDeviceSet(this.index.fdb, o.value.index, o.value.mac, [o.value]); // fdbSet replaces the MAC's remote in place
     }
+  }
+
+  /** Route `r` takes slot `k` (whichever map held it before); its nexthop, if any, counts it as a user. */
+  private setRoute(k: string, r: Route): void {
+    this.dropRoute(k);
+    (r.protocol === this.protocol ? this.index.ours : this.index.foreign).set(k, r);
+    if (r.nhid !== undefined) this.use(r.nhid, k);
+  }
+
+  /** Slot `k` is empty; whether a route held it. */
+  private dropRoute(k: string): boolean {
+    let had = false;
+    for (const m of [this.index.ours, this.index.foreign]) {
+      const r = m.get(k);
+      if (r === undefined) continue;
+      had = true;
+      m.delete(k);
+      if (r.nhid !== undefined) this.nhUsers.get(r.nhid)?.delete(k);
+    }
+    return had;
+  }
+
+  private use(nhid: number, k: string): void {
+    let users = this.nhUsers.get(nhid);
+    if (!users) {
+      users = new Set();
+      this.nhUsers.set(nhid, users);
+    }
+    users.add(k);
+  }
+
+  /** A nexthop object takes its id (a replace keeps the routes through it). */
+  private setNexthop(nh: Nexthop): void {
+    this.index.nexthops.delete(nh.id);
+    this.index.foreignNexthops.delete(nh.id);
+    (nh.protocol === this.protocol ? this.index.nexthops : this.index.foreignNexthops).set(nh.id, nh);
+  }
+
+  /**
+   * Nexthop `id` is gone, and the kernel took the routes through it along
+   * (module note): they leave the view too, as changes no ack explains
+   * unless ours were deleted first. Whether the view held the nexthop.
+   */
+  private dropNexthop(id: number): boolean {
+    const had = Number(this.index.nexthops.delete(id)) + Number(this.index.foreignNexthops.delete(id)) > 0;
+    const users = this.nhUsers.get(id);
+    if (users) {
+      this.nhUsers.delete(id);
+      for (const k of users) {
+        for (const m of [this.index.ours, this.index.foreign]) {
+          if (m.get(k)?.nhid !== id) continue;
+          m.delete(k);
+          this.unexplained.routes.add(k);
+        }
+      }
+    }
+    return had;
   }
 
   /** Add or update one remote of a MAC (an equal one already there stays); whether that changed the view. */

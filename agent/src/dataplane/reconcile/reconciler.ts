@@ -2,7 +2,8 @@
  * The route reconciler, one for both address families: level-triggered, like flannel's route_network.go
  * re-check but diff-based. Every run asks the backend for the desired objects
  * of the CURRENT peer set, dumps what the kernel has (routes with knit's
- * protocol, neighbours/FDB on the backend's devices) and applies only the
+ * protocol and the nexthop objects they go through, neighbours/FDB on the
+ * backend's devices) and applies only the
  * difference, IPv4 and IPv6 in the same run (like Calico's route tables but
  * one instance: a route's family is in its destination, so the keys of the
  * two families never collide). Restarting knitd therefore writes nothing when the kernel is
@@ -47,11 +48,11 @@
 import { realClock, type Clock, errorMessage } from '../../base';
 import type { Logger } from '../../log/logger';
 import { LogRateLimiter } from '../../log/rate-limiter';
-import { RTPROT_KNIT, type NetlinkEvent, type Subscription } from '../../netlink';
+import { nexthopsUnsupported, RTPROT_KNIT, type NetlinkEvent, type Nexthop, type Subscription } from '../../netlink';
 import type { Lease } from '../../store';
 import { auditDataplane, type DataplaneAudit } from './audit';
 import { applyOps } from './apply';
-import { diffIndexed, indexCurrent, type CurrentObjects, type DataplaneDiff, type IndexedCurrent, type MutableWanted } from './diff';
+import { diffIndexed, emptyWanted, indexCurrent, type CurrentObjects, type DataplaneDiff, type IndexedCurrent, type MutableWanted } from './diff';
 import { diffChanged, planChange } from './diff-changed';
 import { dumpMatches, reuseFrom, type HeldReuse } from './dump-match';
 import { eventNeedsRun, type WantedObjects } from './event-filter';
@@ -59,8 +60,7 @@ import { KernelView } from './kernel-view';
 import { LogOnChange } from './log-dedupe';
 import { RunScheduler } from './scheduler';
 import type { ReconcilerStats, ReconcileRunReport, ReconcileStats } from './stats';
-import { describeObject, peerObjectsGood, peerStatuses, peersInSync, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
-import type { FdbEntry, Neighbour, Route } from '../../netlink';
+import { describeObject, peerObjectsGood, peerStatuses, peersInSync, type DesiredObject, type ObjectOutcome, type Outcomes, type ReconcilerStatus } from './status';
 import type { DataplaneSource, DesiredDataplane, PeerPlan, ReconcilerNetlink, SetupResult } from './types';
 
 const RT_TABLE_MAIN = 254;
@@ -92,6 +92,12 @@ export interface ReconcilerOptions {
    * so one never deletes another's routes as stale.
    */
   routeScope?: (dst: string) => boolean;
+  /**
+   * Which nexthop objects carrying `protocol` this reconciler owns, by id;
+   * default all. The same job as routeScope for nexthops (the backend's ids
+   * say which network a nexthop serves).
+   */
+  nexthopScope?: (id: number) => boolean;
   /** Called after every run, good or failed (metrics); must not throw. */
   onRun?: (run: ReconcileRunReport) => void;
   /**
@@ -116,6 +122,7 @@ export class Reconciler {
   private readonly protocol: number;
   private readonly clock: Clock;
   private readonly routeScope: (dst: string) => boolean;
+  private readonly nexthopScope: (id: number) => boolean;
   private readonly onRun: (run: ReconcileRunReport) => void;
 
   private peers: readonly Lease[] = [];
@@ -148,7 +155,7 @@ export class Reconciler {
   private lastRefused = new Set<string>();
   /** the subnets a scoped last run changed (lastRunScope) */
   private scope: readonly string[] | undefined;
-  private wantedSets: MutableWanted = { routes: new Set(), neighbours: new Map(), fdb: new Map() };
+  private wantedSets: MutableWanted = emptyWanted();
   /** the plans (and owned devices) wantedSets were made for, when that diff found no duplicate key; a resync over the same plans reuses the sets */
   private wantedFor: { plans: ReadonlyMap<string, PeerPlan>; owned: readonly number[] } | undefined;
   /** the last run left the kernel exactly as desired, so the next view run may be scoped */
@@ -176,7 +183,7 @@ export class Reconciler {
     this.protocol = opts.protocol ?? RTPROT_KNIT;
     this.clock = opts.clock ?? realClock;
     this.limiter = new LogRateLimiter(opts.logger, { clock: this.clock });
-    this.wanted = { protocol: this.protocol, owned: [], routes: new Set(), neighbours: new Map(), fdb: new Map() };
+    this.wanted = { protocol: this.protocol, owned: [], ...emptyWanted() };
     this.scheduler = new RunScheduler({
       clock: this.clock,
       resyncMs: opts.resyncIntervalMs ?? 10_000,
@@ -190,7 +197,10 @@ export class Reconciler {
       },
     });
     this.routeScope = opts.routeScope ?? (() => true);
-    this.view = opts.kernelView === false ? undefined : new KernelView((r) => r.protocol !== this.protocol || this.routeScope(r.dst), this.protocol);
+    this.nexthopScope = opts.nexthopScope ?? (() => true);
+    this.view = opts.kernelView === false ? undefined : new KernelView(
+      (r) => r.protocol !== this.protocol || this.routeScope(r.dst), this.protocol, (nh) => nh.protocol !== this.protocol || this.nexthopScope(nh.id),
+    );
     this.onRun = opts.onRun ?? (() => undefined);
   }
 
@@ -265,21 +275,38 @@ export class Reconciler {
 
   /**
    * One dump of both families: IPv4 and IPv6 routes and neighbours are
-   * diffed in one run. With `reuse` (the view's objects, dump-match.ts) an
-   * object the view holds the same is listed as the view's.
+   * diffed in one run, with every nexthop object. With `reuse` (the view's
+   * objects, dump-match.ts) an object the view holds the same is listed as
+   * the view's.
    */
   private async dumpCurrent(owned: readonly number[], reuse?: HeldReuse): Promise<CurrentObjects> {
     try {
-      const [routes4, routes6, neighbours, fdb] = await Promise.all([
+      const [routes4, routes6, neighbours, fdb, nexthops] = await Promise.all([
         this.nl.routeList({ family: 4, table: RT_TABLE_MAIN, ...(reuse ? { reuse: reuse.route } : {}) }),
         this.nl.routeList({ family: 6, table: RT_TABLE_MAIN, ...(reuse ? { reuse: reuse.route } : {}) }),
         owned.length > 0 ? this.nl.neighList(reuse ? { reuse: reuse.neighbour } : {}) : Promise.resolve([]),
         owned.length > 0 ? this.nl.fdbList(reuse ? { reuse: reuse.fdb } : {}) : Promise.resolve([]),
+        this.dumpNexthops(reuse),
       ]);
       // Another network's routes are invisible here: neither ours to delete nor foreign conflicts.
-      return { routes: routes4.concat(routes6).filter((r) => r.protocol !== this.protocol || this.routeScope(r.dst)), neighbours, fdb };
+      return { routes: routes4.concat(routes6).filter((r) => r.protocol !== this.protocol || this.routeScope(r.dst)), neighbours, fdb, nexthops };
     } catch (err) {
-      throw new Error('dump routes, neighbours and FDB', { cause: err });
+      throw new Error('dump routes, nexthops, neighbours and FDB', { cause: err });
+    }
+  }
+
+  /**
+   * Every nexthop object; none on a kernel without them (the backends then
+   * plan no nexthop either, so there is nothing to compare).
+   */
+  private async dumpNexthops(reuse?: HeldReuse): Promise<Nexthop[]> {
+    try {
+      const all = await this.nl.nexthopList(reuse ? { reuse: reuse.nexthop } : {});
+      // another network's nexthops are invisible here, as its routes are
+      return all.filter((nh) => nh.protocol !== this.protocol || this.nexthopScope(nh.id));
+    } catch (err) {
+      if (nexthopsUnsupported(err)) return [];
+      throw err;
     }
   }
 
@@ -420,7 +447,7 @@ export class Reconciler {
       const opts = { protocol: this.protocol, ownedDevices: owned };
       const held = this.view?.held();
       let dumped: CurrentObjects;
-      const reuse = held && reuseFrom(held, opts, (r) => this.routeScope(r.dst));
+      const reuse = held && reuseFrom(held, opts, (r) => this.routeScope(r.dst), (nh) => this.nexthopScope(nh.id));
       try {
         dumped = await this.dumpCurrent(owned, reuse);
       } catch (err) {
@@ -468,15 +495,16 @@ export class Reconciler {
     this.wanted = { protocol: this.protocol, owned, ...diff.wanted };
 
     // Outcomes other than 'ok', by desired object: ops and conflicts record them.
-    const outcomes = new Map<Route | Neighbour | FdbEntry, ObjectOutcome>();
+    const outcomes = new Map<DesiredObject, ObjectOutcome>();
     let bad = 0;
     for (const c of diff.conflicts) {
-      outcomes.set(c.want, { state: 'conflict', error: `foreign route proto ${c.foreign.protocol ?? 0} holds ${c.want.dst}` });
+      const what = 'dst' in c.foreign ? 'route' : 'nexthop';
+      outcomes.set(c.want, { state: 'conflict', error: `foreign ${what} proto ${c.foreign.protocol ?? 0} holds ${c.slot}` });
       bad++;
     }
-    this.noteConflicts(diff.conflicts.map((c) => ({ dst: c.want.dst, foreignProtocol: c.foreign.protocol ?? 0 })));
+    this.noteConflicts(diff.conflicts.map((c) => ({ dst: c.slot, foreignProtocol: c.foreign.protocol ?? 0 })));
 
-    // Phases: deletes, then neighbours/FDB, then routes (apply.ts), each phase concurrent.
+    // Phases: deletes, then neighbours/FDB/nexthops, then routes, then nexthop deletes (apply.ts), each phase concurrent.
     await applyOps(this.nl, diff.ops, (op, { error, deviceGone }) => {
       run.writes++;
       // the device went away under us: recreate it before the retry
@@ -564,7 +592,7 @@ export class Reconciler {
 
   private noteConflicts(conflicts: Array<{ dst: string; foreignProtocol: number }>): void {
     this.conflictsLog.update(conflicts, (c) => c.dst, () => true, (c) => {
-      this.log.warn('route not programmed: a route knit does not own uses the same destination', c);
+      this.log.warn('not programmed: a route or nexthop knit does not own holds the same slot', c);
     });
   }
 }

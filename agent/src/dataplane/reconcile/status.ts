@@ -4,7 +4,7 @@
  * bookkeeping over the last run's desired set and per-object outcomes, so the
  * operator API can show it without any netlink call.
  */
-import type { FdbEntry, Neighbour, Route } from '../../netlink';
+import type { FdbEntry, Neighbour, Nexthop, Route } from '../../netlink';
 import type { KernelObject, ObjectKind } from './diff';
 import type { DesiredDataplane, PeerMode, PeerPlan } from './types';
 
@@ -16,7 +16,7 @@ export type ObjectState =
   | 'programmed'
   /** the write failed (see `error`) */
   | 'failed'
-  /** a route knit does not own holds the slot; not written */
+  /** a route or nexthop knit does not own holds the slot; not written */
   | 'conflict';
 
 export interface ObjectOutcome {
@@ -30,16 +30,19 @@ export interface ObjectOutcome {
  * that wrote nothing records nothing, instead of a key string and an entry
  * for each of 30 000 objects.
  */
-export type Outcomes = ReadonlyMap<Route | Neighbour | FdbEntry, ObjectOutcome>;
+export type Outcomes = ReadonlyMap<DesiredObject, ObjectOutcome>;
+
+/** Any object of a peer plan. */
+export type DesiredObject = Route | Neighbour | FdbEntry | Nexthop;
 
 const OK: ObjectOutcome = Object.freeze({ state: 'ok' as const });
 
 /** A desired object's outcome at the last run: 'ok' unless recorded otherwise. */
-export function outcomeOf(outcomes: Outcomes, o: Route | Neighbour | FdbEntry): ObjectOutcome {
+export function outcomeOf(outcomes: Outcomes, o: DesiredObject): ObjectOutcome {
   return outcomes.get(o) ?? OK;
 }
 
-const good = (outcomes: Outcomes, o: Route | Neighbour | FdbEntry): boolean => {
+const good = (outcomes: Outcomes, o: DesiredObject): boolean => {
   const s = outcomeOf(outcomes, o).state;
   return s === 'ok' || s === 'programmed';
 };
@@ -71,7 +74,7 @@ export interface ReconcilerStatus {
 }
 
 export function describeRoute(r: Route): string {
-  return `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.index !== undefined ? ` dev #${r.index}` : ''}`
+  return `${r.dst}${r.nhid !== undefined ? ` nhid ${r.nhid}` : ''}${r.gateway ? ` via ${r.gateway}` : ''}${r.index !== undefined ? ` dev #${r.index}` : ''}`
     + `${r.onlink ? ' onlink' : ''}${r.protocol !== undefined ? ` proto ${r.protocol}` : ''}`;
 }
 
@@ -83,17 +86,24 @@ export function describeFdb(e: FdbEntry): string {
   return `${e.mac}${e.dst ? ` dst ${e.dst}` : ''} dev #${e.index} self${e.permanent ? ' permanent' : ''}`;
 }
 
+/** As `ip nexthop show` prints it: "id 183763712 via 10.244.3.0 dev #7 onlink proto 89". */
+export function describeNexthop(nh: Nexthop): string {
+  return `id ${nh.id} via ${nh.gateway} dev #${nh.index}${nh.onlink ? ' onlink' : ''}${nh.protocol !== undefined ? ` proto ${nh.protocol}` : ''}`;
+}
+
 export function describeObject(o: KernelObject): string {
   switch (o.kind) {
     case 'route': return describeRoute(o.value);
     case 'neighbour': return describeNeighbour(o.value);
     case 'fdb': return describeFdb(o.value);
+    case 'nexthop': return describeNexthop(o.value);
   }
 }
 
 /** Every object of the plan is 'ok' or 'programmed' at the last run. */
 export function peerObjectsGood(p: PeerPlan, outcomes: Outcomes): boolean {
-  return p.neighbours.every((n) => good(outcomes, n)) && p.fdb.every((e) => good(outcomes, e)) && p.routes.every((r) => good(outcomes, r));
+  return p.neighbours.every((n) => good(outcomes, n)) && p.fdb.every((e) => good(outcomes, e))
+    && (p.nexthops ?? []).every((nh) => good(outcomes, nh)) && p.routes.every((r) => good(outcomes, r));
 }
 
 /**
@@ -121,6 +131,7 @@ export function peerStatuses(desired: DesiredDataplane, outcomes: Outcomes): Pee
     };
     for (const n of p.neighbours) add({ kind: 'neighbour', value: n });
     for (const e of p.fdb) add({ kind: 'fdb', value: e });
+    for (const nh of p.nexthops ?? []) add({ kind: 'nexthop', value: nh });
     for (const r of p.routes) add({ kind: 'route', value: r });
     out.push({
       subnet: p.subnet, nodeName: p.nodeName, publicIp: p.publicIp, mode: p.mode,

@@ -2,9 +2,10 @@
  * The reconciler's contract with whatever produces desired state (a backend).
  * It lives here, below the backends, so dependencies point down: backends
  * implement `DataplaneSource`; the reconciler knows nothing of VXLAN or routes
- * via public IPs, only of routes, neighbours and FDB entries it owns.
+ * via public IPs, only of routes, nexthop objects, neighbours and FDB entries
+ * it owns.
  */
-import type { FdbEntry, Handle, Neighbour, Route } from '../../netlink';
+import type { FdbEntry, Handle, Neighbour, Nexthop, Route } from '../../netlink';
 import type { Lease, LeaseBackendData } from '../../store';
 
 /** How a peer is reached. */
@@ -19,6 +20,8 @@ export interface PeerPlan {
   routes: Route[];
   neighbours: Neighbour[];
   fdb: FdbEntry[];
+  /** nexthop objects this peer's routes go through (Route.nhid); [] when its routes name their gateways */
+  nexthops: Nexthop[];
 }
 
 /** A peer lease the backend will not program, and why (logged once per peer and reason). */
@@ -47,11 +50,12 @@ export interface SetupResult {
 
 /**
  * The netlink verbs a reconciler uses: dump, write and delete routes,
- * neighbours and FDB entries, and follow the kernel's events. Narrow on
+ * nexthop objects, neighbours and FDB entries, and follow the kernel's events. Narrow on
  * purpose, so a test's in-memory kernel implements exactly this.
  */
 export type ReconcilerNetlink = Pick<Handle,
-  'routeList' | 'neighList' | 'fdbList' | 'routeReplace' | 'routeDel' | 'neighSet' | 'neighDel' | 'fdbSet' | 'fdbDel' | 'subscribe'>;
+  'routeList' | 'neighList' | 'fdbList' | 'nexthopList' | 'routeReplace' | 'routeDel' | 'neighSet' | 'neighDel' | 'fdbSet' | 'fdbDel'
+  | 'nexthopReplace' | 'nexthopDel' | 'subscribe'>;
 
 /** The part of a backend the reconciler drives. */
 export interface DataplaneSource {

@@ -3,6 +3,7 @@
 import type { RouteObject as _knit_v1_RouteObject, RouteObject__Output as _knit_v1_RouteObject__Output } from '../../knit/v1/RouteObject';
 import type { NeighbourObject as _knit_v1_NeighbourObject, NeighbourObject__Output as _knit_v1_NeighbourObject__Output } from '../../knit/v1/NeighbourObject';
 import type { FdbObject as _knit_v1_FdbObject, FdbObject__Output as _knit_v1_FdbObject__Output } from '../../knit/v1/FdbObject';
+import type { NexthopObject as _knit_v1_NexthopObject, NexthopObject__Output as _knit_v1_NexthopObject__Output } from '../../knit/v1/NexthopObject';
 import type { AgentState as _knit_v1_AgentState, AgentState__Output as _knit_v1_AgentState__Output } from '../../knit/v1/AgentState';
 
 export interface Peer {
@@ -18,6 +19,7 @@ export interface Peer {
    */
   'inSync'?: (boolean);
   'lastReconciledAt'?: (string);
+  'nexthops'?: (_knit_v1_NexthopObject)[];
   /**
    * The peer's agent (knitd): alive, down or unknown, from its liveness key.
    * Informational only: a down agent's routes stay.
@@ -56,6 +58,7 @@ export interface Peer__Output {
    */
   'inSync': (boolean);
   'lastReconciledAt': (string);
+  'nexthops': (_knit_v1_NexthopObject__Output)[];
   /**
    * The peer's agent (knitd): alive, down or unknown, from its liveness key.
    * Informational only: a down agent's routes stay.
