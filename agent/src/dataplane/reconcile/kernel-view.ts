@@ -98,8 +98,12 @@ export class KernelView {
    * and no ack of ours explained: changes from outside the reconciler.
    */
   private readonly unexplained = new ChangedKeys();
-  /** per nexthop id, the keys of the routes the view holds through it (ours and foreign) */
-  private nhUsers = new Map<number, Set<string>>();
+  /**
+   * per nexthop id, the key of the route the view holds through it (ours or
+   * foreign), or a set when several go through one (knit's own: one each;
+   * no set per nexthop for 10 000 of them)
+   */
+  private nhUsers = new Map<number, string | Set<string>>();
 
   /**
    * `visible`: whether a main-table route is one the reconciler's dump keeps (its scope);
@@ -153,9 +157,12 @@ export class KernelView {
   reset(index: ViewIndex, owned: readonly number[]): void {
     this.dumping = false;
     this.owned = new Set(owned);
-    this.index = index;
-    this.nhUsers = new Map();
-    for (const m of [index.ours, index.foreign]) for (const [k, r] of m) if (r.nhid !== undefined) this.use(r.nhid, k);
+    // a resync whose dump matched keeps the view's own index (dump-match.ts), and its users with it
+    if (index !== this.index) {
+      this.index = index;
+      this.nhUsers = new Map();
+      for (const m of [index.ours, index.foreign]) for (const [k, r] of m) if (r.nhid !== undefined) this.use(r.nhid, k);
+    }
     this.trusted = !this.changedWhileDumping;
   }
 
@@ -318,18 +325,22 @@ export class KernelView {
       if (r === undefined) continue;
       had = true;
       m.delete(k);
-      if (r.nhid !== undefined) this.nhUsers.get(r.nhid)?.delete(k);
+      if (r.nhid !== undefined) this.unuse(r.nhid, k);
     }
     return had;
   }
 
   private use(nhid: number, k: string): void {
-    let users = this.nhUsers.get(nhid);
-    if (!users) {
-      users = new Set();
-      this.nhUsers.set(nhid, users);
-    }
-    users.add(k);
+    const users = this.nhUsers.get(nhid);
+    if (users === undefined || users === k) this.nhUsers.set(nhid, k);
+    else if (typeof users === 'string') this.nhUsers.set(nhid, new Set([users, k]));
+    else users.add(k);
+  }
+
+  private unuse(nhid: number, k: string): void {
+    const users = this.nhUsers.get(nhid);
+    if (users === k) this.nhUsers.delete(nhid);
+    else if (typeof users === 'object') users.delete(k);
   }
 
   /** A nexthop object takes its id (a replace keeps the routes through it). */
@@ -347,9 +358,9 @@ export class KernelView {
   private dropNexthop(id: number): boolean {
     const had = Number(this.index.nexthops.delete(id)) + Number(this.index.foreignNexthops.delete(id)) > 0;
     const users = this.nhUsers.get(id);
-    if (users) {
+    if (users !== undefined) {
       this.nhUsers.delete(id);
-      for (const k of users) {
+      for (const k of typeof users === 'string' ? [users] : users) {
         for (const m of [this.index.ours, this.index.foreign]) {
           if (m.get(k)?.nhid !== id) continue;
           m.delete(k);
