@@ -145,7 +145,9 @@ export function decodeRoute(buf: Buffer, start: number, end: number): Route | un
   if (type !== RTN_UNICAST) return undefined;
   if (family !== AF_INET && family !== AF_INET6) return undefined;
   let dst: string | undefined;
-  let gateway: string | undefined;
+  // the gateway's bounds: its text is made only for a route without a nexthop id (below)
+  let gwStart = -1;
+  let gwEnd = -1;
   let src: string | undefined;
   let oif = 0;
   let metric = 0;
@@ -154,7 +156,11 @@ export function decodeRoute(buf: Buffer, start: number, end: number): Route | un
   forEachAttr(buf, start + RTMSG_LEN, end, 'route message', (t, a, b) => {
     switch (t) {
       case RTA_DST: dst = addrText(buf, a, b, 'route RTA_DST'); break;
-      case RTA_GATEWAY: gateway = addrText(buf, a, b, 'route RTA_GATEWAY'); break;
+      case RTA_GATEWAY:
+        if (b - a !== 4 && b - a !== 16) throw new NetlinkDecodeError('route RTA_GATEWAY', a, `address of ${b - a} bytes`);
+        gwStart = a;
+        gwEnd = b;
+        break;
       case RTA_PREFSRC: src = addrText(buf, a, b, 'route RTA_PREFSRC'); break;
       case RTA_OIF: oif = u32Attr(buf, a, b, 'route message', 'RTA_OIF'); break;
       case RTA_PRIORITY: metric = u32Attr(buf, a, b, 'route message', 'RTA_PRIORITY'); break;
@@ -169,7 +175,7 @@ export function decodeRoute(buf: Buffer, start: number, end: number): Route | un
   // kernel's compat mode adds are the nexthop's, not the route's (and are
   // absent without compat mode), so the route reads the same either way.
   if (nhid === 0) {
-    if (gateway !== undefined) route.gateway = gateway;
+    if (gwStart >= 0) route.gateway = addrText(buf, gwStart, gwEnd, 'route RTA_GATEWAY');
     if (oif) route.index = oif;
     if (flags & RTNH_F_ONLINK) route.onlink = true;
   }
