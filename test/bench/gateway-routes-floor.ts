@@ -9,17 +9,12 @@
  *
  *   node dist/test/bench/gateway-routes-floor.js [--peers 5000,10000,20000] [--runs 2]
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addNetns, delNetns, nsRun } from '../lab/netns';
-import { monoMs } from './cluster-common';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
+import { numArg, strArg } from './cluster-common';
+import { timed } from './kernel-floor';
 
 /** ms for `ip -batch` of n routes of `family`, each via its own gateway on one device. */
 function floor(n: number, family: 4 | 6, shape: 'gateway' | 'nexthop'): number {
@@ -39,19 +34,15 @@ function floor(n: number, family: 4 | 6, shape: 'gateway' | 'nexthop'): number {
       else lines.push(`nexthop add id ${i + 1} via ${gw} dev gwf0 onlink proto 89`, `route add ${dst} nhid ${i + 1} proto 89`);
     }
     writeFileSync(join(dir, 'b'), `${lines.join('\n')}\n`);
-    const t0 = monoMs();
-    const r = spawnSync('ip', ['-n', ns, '-batch', join(dir, 'b')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    const ms = monoMs() - t0;
-    if (r.status !== 0) throw new Error(`ip -batch: exit ${r.status}: ${r.stderr.trim()}`);
-    return ms;
+    return timed('ip', ['-n', ns, '-batch', join(dir, 'b')]);
   } finally {
     delNetns(ns);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const sizes = arg('peers', '5000,10000,20000').split(',').map(Number);
-const runs = Number(arg('runs', '2'));
+const sizes = strArg('peers', '5000,10000,20000').split(',').map(Number);
+const runs = numArg('runs', 2);
 for (const family of [4, 6] as const) {
   for (const shape of ['gateway', 'nexthop'] as const) {
     for (const n of sizes) {

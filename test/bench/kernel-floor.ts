@@ -37,7 +37,8 @@ export interface FloorResult {
   fdbMs: number;
 }
 
-function timed(cmd: string, args: string[]): number {
+/** Runs a command to its end; its wall time in ms (throws on a non-zero exit). */
+export function timed(cmd: string, args: string[]): number {
   const t0 = monoMs();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const ms = monoMs() - t0;

@@ -23,5 +23,5 @@ export type { Backend, BackendBgpView, BackendContext, BackendDescription, Backe
 export { VxlanBackend, vxlanDeviceName, vtepMac, planVxlan, VxlanPlanCache, VXLAN_OVERHEAD, type VxlanPlanEnv } from './vxlan';
 export { HostGwBackend, HostGwPlanCache, planHostGw, type HostGwPlanEnv } from './hostgw';
 export { IpipBackend, planIpip, IPIP_DEVICE, IPIP_OVERHEAD } from './ipip';
-export { nexthopIdOf, nexthopIdPrefix } from './nexthop-routes';
+export { nexthopIdOf } from './nexthop-routes';
 export { BgpBackend, type BgpBackendNetlink, type BgpRouteView, type BgpSessionView } from './bgp';

@@ -33,6 +33,7 @@
  */
 import { nexthopsUnsupported, RTPROT_KNIT, type Handle, type Nexthop, type Route } from '../netlink';
 import type { Logger } from '../log/logger';
+import { parseIpv4 } from '../net/ipv4';
 
 /** A peer route as the backends plan it: through a gateway on a device. */
 export interface GatewayRoute {
@@ -46,24 +47,8 @@ export interface GatewayRoute {
 /** The nexthop id of an IPv4 subnet: its network address as a u32 (module note); undefined for IPv6. */
 export function nexthopIdOf(subnet: string): number | undefined {
   const slash = subnet.indexOf('/');
-  const octets = (slash < 0 ? subnet : subnet.slice(0, slash)).split('.');
-  if (octets.length !== 4) return undefined;
-  let id = 0;
-  for (const o of octets) {
-    const v = Number(o);
-    if (!Number.isInteger(v) || v < 0 || v > 255) return undefined;
-    id = id * 256 + v;
-  }
+  const id = parseIpv4(slash < 0 ? subnet : subnet.slice(0, slash));
   return id === 0 ? undefined : id;
-}
-
-/**
- * The /32 an id stands for (nexthopIdOf backwards: 183763712 → "10.244.3.0/32"):
- * with several networks on a node, a network's reconciler owns the knit
- * nexthops whose id lies inside its CIDR, as it owns the routes there.
- */
-export function nexthopIdPrefix(id: number): string {
-  return `${(id >>> 24) & 255}.${(id >>> 16) & 255}.${(id >>> 8) & 255}.${id & 255}/32`;
 }
 
 /**

@@ -9,11 +9,11 @@ import type { Logger } from '../log/logger';
 import type { Handle } from '../netlink';
 import { EtcdRegistry, type EtcdClient, type Lease, type NetworkConfig, type RegistryObserver } from '../store';
 import { LeaseManager, PeerTracker, type CounterLike } from '../subnet';
-import { backendLeaseData, createBackend, nexthopIdPrefix, type Backend } from '../backend';
+import { backendLeaseData, createBackend, type Backend } from '../backend';
 import { Reconciler, type ReconcileRunReport } from '../dataplane/reconcile';
 import type { Underlay } from '../dataplane/underlay';
 import { cidrCoversAny, mustParseCidrAny, parseCidrAny } from '../net/ip';
-import { ipv4PrefixInside, parseCidr as parseIpv4Cidr } from '../net/ipv4';
+import { cidrContains, ipv4PrefixInside, parseCidr as parseIpv4Cidr } from '../net/ipv4';
 import { RTPROT_KNIT_BGP } from '../netlink';
 import type { retrier } from './retry';
 import type { StartupUndo } from './startup-undo';
@@ -130,7 +130,8 @@ export async function startNetworkInstance(o: NetworkInstanceOptions): Promise<N
     // and the nexthops whose id (a peer subnet's address, backend/nexthop-routes.ts) lies inside them.
     // BGP's routes (protocol 90, also learned prefixes outside the cluster) all belong to the bgp backend.
     // BGP's runs come through reconcileNow (a dump each): no kernel view, which would copy a full table.
-    ...(backend.routeProtocol === RTPROT_KNIT_BGP ? { kernelView: false } : { routeScope, nexthopScope: (id: number) => routeScope(nexthopIdPrefix(id)) }),
+    // A knit nexthop's id is its peer subnet's IPv4 address (backend/nexthop-routes.ts): this network owns those inside its IPv4 CIDR.
+    ...(backend.routeProtocol === RTPROT_KNIT_BGP ? { kernelView: false } : { routeScope, nexthopScope: (id: number) => v4Cidr !== undefined && cidrContains(v4Cidr, id) }),
     ...(o.onReconcileRun ? { onRun: (run: ReconcileRunReport) => o.onReconcileRun!(network.backend.type, run) } : {}),
     ...(backend.routeProtocol !== undefined ? { protocol: backend.routeProtocol } : {}),
   });
