@@ -32,6 +32,7 @@ import { cachedPlan, PlanCache, prefixesKey } from '../plan-cache';
 import { describePrefixes, onSegment6, onSegmentAny, refuseForType } from '../peer-checks';
 import { parseHostGwConfig } from './config';
 import { NexthopSupport, peerRoutes, type GatewayRoute } from '../nexthop-routes';
+import { peerPlan, refusedPeer } from '../peer-plan';
 
 /** What host-gw planning needs to know about this node. */
 export interface HostGwPlanEnv {
@@ -62,20 +63,16 @@ function envKey(env: HostGwPlanEnv): string {
 
 /** One lease on its own (host-gw has no check across peers). */
 function planPeer(lease: Lease, env: HostGwPlanEnv): HostGwOutcome {
-  const base = { subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp };
   const typeReason = refuseForType(lease, 'host-gw');
-  if (typeReason) return { refused: [{ ...base, reason: typeReason }] };
+  if (typeReason) return { refused: [refusedPeer(lease, typeReason)] };
   if (lease.publicIp.includes(':') !== lease.subnet.includes(':')) {
     // A dual-stack node with an IPv6 underlay address: an IPv4 subnet has no IPv4 next hop there.
-    return { refused: [{ ...base, reason: `peer public IP ${lease.publicIp} is not of its subnet's family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)` }] };
+    return { refused: [refusedPeer(lease, `peer public IP ${lease.publicIp} is not of its subnet's family; host-gw routes a subnet via a next hop of the same family (give that node a publicIp of it, or use vxlan)`)] };
   }
   if (!onSegmentAny(lease.publicIp, env.underlayPrefixes, env.underlayPrefixes6)) {
     return {
-      refused: [{
-        ...base,
-        reason: `peer public IP ${lease.publicIp} is not on the L2 segment of underlay ${env.underlayName} `
-          + `(${describePrefixes(env.underlayPrefixes, env.underlayPrefixes6)}); host-gw needs every node on one segment (use vxlan with directRouting instead)`,
-      }],
+      refused: [refusedPeer(lease, `peer public IP ${lease.publicIp} is not on the L2 segment of underlay ${env.underlayName} `
+        + `(${describePrefixes(env.underlayPrefixes, env.underlayPrefixes6)}); host-gw needs every node on one segment (use vxlan with directRouting instead)`)],
     };
   }
   const refused: RefusedPeer[] = [];
@@ -94,7 +91,8 @@ function planPeer(lease: Lease, env: HostGwPlanEnv): HostGwOutcome {
       });
     }
   }
-  return { plan: { ...base, mode: 'host-gw', neighbours: [], fdb: [], ...peerRoutes(routes, env.nexthops) }, refused };
+  const { routes: kernelRoutes, nexthops } = peerRoutes(routes, env.nexthops);
+  return { plan: peerPlan(lease, 'host-gw', { routes: kernelRoutes, neighbours: [], fdb: [], nexthops }), refused };
 }
 
 /**

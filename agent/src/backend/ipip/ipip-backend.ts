@@ -15,6 +15,7 @@ import type { Lease } from '../../store';
 import type { Backend, BackendContext, BackendDescription, BackendFactory, DesiredDataplane, SetupResult } from '../types';
 import { ensureMtuUp, ensureOnlyAddress, readUnderlay } from '../device-ensure';
 import { refuseForType, subnetZeroHostCidr } from '../peer-checks';
+import { peerPlan, refusedPeer } from '../peer-plan';
 import { parseIpipConfig } from './config';
 
 export const IPIP_DEVICE = 'knit.ipip';
@@ -25,16 +26,13 @@ export const IPIP_OVERHEAD = 20;
 export function planIpip(peers: readonly Lease[], env: { deviceIndex: number }): DesiredDataplane {
   const out: DesiredDataplane = { peers: [], refused: [] };
   for (const lease of peers) {
-    const base = { subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp };
     const typeReason = refuseForType(lease, 'ipip');
     if (typeReason) {
-      out.refused.push({ ...base, reason: typeReason });
+      out.refused.push(refusedPeer(lease, typeReason));
       continue;
     }
-    out.peers.push({
-      ...base, mode: 'ipip', neighbours: [], fdb: [], nexthops: [],
-      routes: [{ dst: lease.subnet, gateway: lease.publicIp, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }],
-    });
+    const routes = [{ dst: lease.subnet, gateway: lease.publicIp, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }];
+    out.peers.push(peerPlan(lease, 'ipip', { routes, neighbours: [], fdb: [], nexthops: [] }));
   }
   return out;
 }

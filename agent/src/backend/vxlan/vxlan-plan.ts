@@ -40,6 +40,7 @@ import type { DesiredDataplane, PeerPlan } from '../../dataplane/reconcile/types
 import { onSegment6, onSegmentAny, refuseForType, subnetZero } from '../peer-checks';
 import { cachedPlan, PlanCache, prefixesKey } from '../plan-cache';
 import { peerRoutes } from '../nexthop-routes';
+import { peerPlan } from '../peer-plan';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -76,18 +77,13 @@ function envKey(env: VxlanPlanEnv): string {
 function planPeer(lease: Lease, env: VxlanPlanEnv): PeerOutcome {
   const typeReason = refuseForType(lease, 'vxlan');
   if (typeReason) return { refused: typeReason };
-  const base = { subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp };
   const v6 = env.ipv6 ? lease.ipv6Subnet : undefined;
   if (env.directRouting && onSegmentAny(lease.publicIp, env.underlayPrefixes, env.underlayPrefixes6) && (v6 === undefined || onSegment6(lease.publicIpv6, env.underlayPrefixes6))) {
-    return {
-      plan: {
-        ...base, mode: 'direct', neighbours: [], fdb: [],
-        ...peerRoutes([
-          { dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT },
-          ...(v6 !== undefined ? [{ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT }] : []),
-        ], env.nexthops),
-      },
-    };
+    const { routes, nexthops } = peerRoutes([
+      { dst: lease.subnet, gateway: lease.publicIp, index: env.underlayIndex, protocol: RTPROT_KNIT },
+      ...(v6 !== undefined ? [{ dst: v6, gateway: lease.publicIpv6!, index: env.underlayIndex, protocol: RTPROT_KNIT }] : []),
+    ], env.nexthops);
+    return { plan: peerPlan(lease, 'direct', { routes, neighbours: [], fdb: [], nexthops }) };
   }
   const mac = lease.backend.data.vtepMac;
   if (typeof mac !== 'string' || !MAC_RE.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) {
@@ -95,21 +91,16 @@ function planPeer(lease: Lease, env: VxlanPlanEnv): PeerOutcome {
   }
   const gw = subnetZero(lease.subnet);
   const gw6 = v6 === undefined ? undefined : subnetZero(v6);
-  return {
-    mac,
-    plan: {
-      ...base, mode: 'vxlan',
-      neighbours: [
-        { index: env.deviceIndex, ip: gw, mac, permanent: true },
-        ...(gw6 !== undefined ? [{ index: env.deviceIndex, ip: gw6, mac, permanent: true }] : []),
-      ],
-      fdb: [{ index: env.deviceIndex, mac, dst: lease.publicIp, permanent: true }],
-      ...peerRoutes([
-        { dst: lease.subnet, gateway: gw, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT },
-        ...(v6 !== undefined && gw6 !== undefined ? [{ dst: v6, gateway: gw6, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }] : []),
-      ], env.nexthops),
-    },
-  };
+  const { routes, nexthops } = peerRoutes([
+    { dst: lease.subnet, gateway: gw, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT },
+    ...(v6 !== undefined && gw6 !== undefined ? [{ dst: v6, gateway: gw6, index: env.deviceIndex, onlink: true, protocol: RTPROT_KNIT }] : []),
+  ], env.nexthops);
+  const neighbours = [
+    { index: env.deviceIndex, ip: gw, mac, permanent: true },
+    ...(gw6 !== undefined ? [{ index: env.deviceIndex, ip: gw6, mac, permanent: true }] : []),
+  ];
+  const fdb = [{ index: env.deviceIndex, mac, dst: lease.publicIp, permanent: true }];
+  return { mac, plan: peerPlan(lease, 'vxlan', { routes, neighbours, fdb, nexthops }) };
 }
 
 /**
