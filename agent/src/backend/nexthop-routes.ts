@@ -57,19 +57,21 @@ export function nexthopIdOf(subnet: string): number | undefined {
  * every route without `useNexthops`, as planned.
  */
 export function peerRoutes(planned: readonly GatewayRoute[], useNexthops: boolean): { routes: Route[]; nexthops: Nexthop[] } {
-  const routes: Route[] = [];
-  const nexthops: Nexthop[] = [];
-  for (const r of planned) {
-    const id = useNexthops && !r.dst.includes(':') ? nexthopIdOf(r.dst) : undefined;
-    if (id === undefined) {
-      routes.push({ ...r });
-      continue;
-    }
-    const nh: Nexthop = { id, gateway: r.gateway, index: r.index, protocol: RTPROT_KNIT };
-    if (r.onlink) nh.onlink = true;
-    nexthops.push(nh);
-    routes.push({ dst: r.dst, nhid: id, protocol: r.protocol });
-  }
+  const ids = planned.map((r) => (useNexthops && !r.dst.includes(':') ? nexthopIdOf(r.dst) : undefined));
+  // Built by map and filter, not push (or flatMap): both arrays live as long
+  // as the plan (one per lease), and an array grown from [] keeps room for 17.
+  const routes = planned.map((r, i): Route => {
+    const id = ids[i];
+    return id === undefined ? { ...r } : { dst: r.dst, nhid: id, protocol: r.protocol };
+  });
+  const nexthops = planned
+    .map((r, i) => ({ r, id: ids[i] }))
+    .filter((x): x is { r: GatewayRoute; id: number } => x.id !== undefined)
+    .map(({ r, id }): Nexthop => {
+      const nh: Nexthop = { id, gateway: r.gateway, index: r.index, protocol: RTPROT_KNIT };
+      if (r.onlink) nh.onlink = true;
+      return nh;
+    });
   return { routes, nexthops };
 }
 
