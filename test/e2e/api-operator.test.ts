@@ -63,7 +63,9 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     return { c, returnedAt };
   };
 
+  let suiteStartedAt = 0;
   before(async () => {
+    suiteStartedAt = Date.now();
     lab = await createLab({ nodes: 3, etcd: true });
     etcdWatch = new EtcdWatch(lab);
     await etcdWatch.ready(lab);
@@ -202,6 +204,9 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
     expect(p.subnet).to.equal(knitds[1]!.subnet);
     expect(p.publicIp).to.equal(lab.nodes[1]!.underlayIp);
     expect(p.inSync).to.equal(true);
+    // its last change (the lease seen, then programmed) happened during this suite
+    const changed = Date.parse(p.lastChangeAt);
+    expect(changed, `lastChangeAt ${p.lastChangeAt}`).to.be.within(suiteStartedAt, Date.now());
     expect(p.routes).to.have.length(1);
     for (const r of p.routes) {
       const k = kernel.routes.find((x) => x.dst === r.destination);

@@ -88,16 +88,27 @@ function sameLease(a: Lease, b: Lease): boolean {
   return ka.length === Object.keys(b.backend.data).length && ka.every((k) => a.backend.data[k] === b.backend.data[k]);
 }
 
+/** What the state source keeps per peer subnet. */
+interface PeerRecord {
+  lease: Lease;
+  /** the programmed verdict last announced on Watch; undefined before the first */
+  announced: boolean | undefined;
+  /** the last change seen (lease, programming, liveness), ms since the epoch; undefined before the first */
+  changedAt: number | undefined;
+}
+
+/** A peer's lastChangeAt for the API, when one was seen. */
+function changedAt(rec: PeerRecord | undefined): { lastChangeAt?: Date } {
+  return rec?.changedAt !== undefined ? { lastChangeAt: new Date(rec.changedAt) } : {};
+}
+
 /** The state source plus the hooks main calls when things change. */
 export class KnitdStateSource implements KnitStateSource {
   private readonly events = new EventEmitter<{ change: [change: StateChange] }>();
-  private peers = new Map<string, Lease>();
-  /** per peer subnet, the programmed verdict last announced on Watch */
-  private announcedSync = new Map<string, boolean>();
+  /** per peer subnet: its lease, the programmed verdict last announced on Watch and the last change seen (one record, not a map each: 10 000 peers) */
+  private peers = new Map<string, PeerRecord>();
   /** peers announced by onPeers since the last run's report: their verdict is looked at again then */
   private unsettled = new Set<string>();
-  /** per peer subnet, the last change seen (lease, programming, liveness) */
-  private lastChange = new Map<string, Date>();
   private readonly now: () => number;
   /** present when the backend is a BGP speaker (Backend.bgp) */
   readonly bgp?: BgpStateSource;
@@ -119,7 +130,7 @@ export class KnitdStateSource implements KnitStateSource {
     if (deps.networks !== undefined) this.networks = deps.networks;
     if (deps.policies !== undefined) this.policies = deps.policies;
     if (c) {
-      for (const p of c.tracker.peers()) this.peers.set(p.subnet, p);
+      for (const p of c.tracker.peers()) this.peers.set(p.subnet, { lease: p, announced: undefined, changedAt: undefined });
       c.tracker.on('peers-changed', (_peers, delta) => this.onPeers(delta));
       // A new peer is announced "NOT in sync"; once a reconcile run has programmed it, an update says so.
       c.reconciler.subscribeRuns(() => this.onReconciled());
@@ -164,7 +175,7 @@ export class KnitdStateSource implements KnitStateSource {
     const routeText = (r: Route): string => (r.nhid !== undefined ? `nhid ${r.nhid}` : `via ${r.gateway ?? '-'} dev ${dev(r.index)}`);
     return audit.peers.map(({ plan, routes, neighbours, fdb, nexthops }) => ({
       nodeName: plan.nodeName, subnet: plan.subnet, publicIp: plan.publicIp, backendType: plan.mode,
-      ...dualStackOf(this.peers.get(plan.subnet)),
+      ...dualStackOf(this.peers.get(plan.subnet)?.lease),
       routes: routes.map((o) => ({
         destination: o.want.dst, ...(o.want.nhid !== undefined ? { nhid: o.want.nhid } : {}), ...(o.want.gateway ? { gateway: o.want.gateway } : {}), ...(dev(o.want.index) ? { device: dev(o.want.index)! } : {}),
         onlink: o.want.onlink === true, state: SYNC[o.state],
@@ -184,7 +195,7 @@ export class KnitdStateSource implements KnitStateSource {
       })),
       ...(lastRunAt ? { lastReconciledAt: new Date(lastRunAt) } : {}),
       agent: c.liveness.of(plan.nodeName),
-      ...(this.lastChange.has(plan.subnet) ? { lastChangeAt: this.lastChange.get(plan.subnet)! } : {}),
+      ...changedAt(this.peers.get(plan.subnet)),
     }));
   }
 
@@ -258,8 +269,9 @@ export class KnitdStateSource implements KnitStateSource {
   }
 
   private onLiveness(nodeName: string, agent: AgentInfo): void {
-    const lease = [...this.peers.values()].find((l) => l.nodeName === nodeName);
-    if (lease) this.lastChange.set(lease.subnet, new Date(this.now()));
+    const rec = [...this.peers.values()].find((r) => r.lease.nodeName === nodeName);
+    if (rec) rec.changedAt = this.now();
+    const lease = rec?.lease;
     if (nodeName === this.deps.node.name) return;
     this.emit({ kind: 'peerLiveness', nodeName, ...(lease ? { subnet: lease.subnet } : {}), agent });
     this.emit({ kind: 'node', node: this.nodeNow() }); // the alive count moved
@@ -278,10 +290,13 @@ export class KnitdStateSource implements KnitStateSource {
   /** Only what the tracker says changed: a join costs O(1) here, not a pass over every peer. */
   private onPeers(delta: PeerSetDelta): void {
     for (const l of delta.upserted) {
-      const before = this.peers.get(l.subnet);
+      const rec = this.peers.get(l.subnet);
+      const before = rec?.lease;
       if (before === l || (before && sameLease(before, l))) continue;
-      this.peers.set(l.subnet, l);
-      this.lastChange.set(l.subnet, new Date(this.now()));
+      if (rec) {
+        rec.lease = l;
+        rec.changedAt = this.now();
+      } else this.peers.set(l.subnet, { lease: l, announced: undefined, changedAt: this.now() });
       const change = before ? 'updated' : 'added';
       this.emit({ kind: 'subnet', change, lease: leaseInfo(l, this.deps.node.name) });
       // not programmed until the reconcile run this change triggers says so (onReconciled)
@@ -289,19 +304,18 @@ export class KnitdStateSource implements KnitStateSource {
       this.unsettled.add(l.subnet);
     }
     for (const gone of delta.removed) {
-      const l = this.peers.get(gone.subnet);
+      const l = this.peers.get(gone.subnet)?.lease;
       if (!l) continue;
       this.peers.delete(gone.subnet);
       this.emit({ kind: 'subnet', change: 'removed', lease: leaseInfo(l, this.deps.node.name) });
       this.emit({ kind: 'peer', change: 'removed', peer: this.peerStub(l, false) });
-      this.announcedSync.delete(gone.subnet);
-      this.lastChange.delete(gone.subnet);
     }
   }
 
   /** A peer for a Watch event: no kernel dump, the programmed verdict from the reconciler's last run. */
   private peerStub(l: Lease, inSync: boolean): PeerInfo {
-    this.announcedSync.set(l.subnet, inSync);
+    const rec = this.peers.get(l.subnet);
+    if (rec) rec.announced = inSync;
     return {
       nodeName: l.nodeName, subnet: l.subnet, publicIp: l.publicIp, backendType: l.backend.type, routes: [], neighbours: [], fdbEntries: [], nexthops: [], inSync,
       ...dualStackOf(l),
@@ -326,20 +340,20 @@ export class KnitdStateSource implements KnitStateSource {
     this.unsettled = new Set();
     if (rec === undefined || scope === undefined) {
       const now = this.programmed();
-      for (const [subnet, l] of this.peers) this.announce(subnet, l, now.get(subnet) ?? false);
+      for (const [subnet, rec] of this.peers) this.announce(rec, now.get(subnet) ?? false);
       return;
     }
     for (const subnet of scope) unsettled.add(subnet);
     for (const subnet of unsettled) {
-      const l = this.peers.get(subnet);
-      if (l) this.announce(subnet, l, rec.inSyncOf(subnet));
+      const peer = this.peers.get(subnet);
+      if (peer) this.announce(peer, rec.inSyncOf(subnet));
     }
   }
 
-  private announce(subnet: string, l: Lease, inSync: boolean): void {
-    if (this.announcedSync.get(subnet) === inSync) return;
-    this.lastChange.set(subnet, new Date(this.now()));
-    this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(l, inSync) });
+  private announce(rec: PeerRecord, inSync: boolean): void {
+    if (rec.announced === inSync) return;
+    rec.changedAt = this.now();
+    this.emit({ kind: 'peer', change: 'updated', peer: this.peerStub(rec.lease, inSync) });
   }
 
   /**
