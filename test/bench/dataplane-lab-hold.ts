@@ -2,23 +2,24 @@
  * Keep the cluster-dataplane bench's labs up for inspection (issue 16B: what
  * differs between knit's lab and the hand-built one with knit's table):
  *
- *   node dist/test/bench/dataplane-lab-hold.js --state FILE [--backends vxlan,host-gw] [--no-plain]
+ *   node dist/test/bench/dataplane-lab-hold.js --state FILE [--backends vxlan,host-gw] [--no-plain] [--family 4|6]
  *
  * Per backend it builds the knit lab, the hand-built lab with knit's nftables
  * table copied in, and (unless --no-plain) the plain hand-built lab, exactly
  * as the bench does (cluster-dataplane-labs.ts); starts a sockperf server in
  * each node-2 container; writes FILE (JSON: per lab its namespaces, devices,
  * client/server namespaces, server IP, knitd PIDs) and waits. SIGINT/SIGTERM
- * tears everything down.
+ * tears everything down. --family 6 holds the IPv6-only labs of the bench's
+ * --family 6 (issue 13).
  */
 import { writeFileSync } from 'node:fs';
-import { runBench, SOCKPERF_PORT, sleep, strArg } from './cluster-common';
+import { numArg, runBench, SOCKPERF_PORT, sleep, strArg } from './cluster-common';
 import { destroyLabs, handLab, knitLab, type LabSet } from './cluster-dataplane-labs';
 
 const STATE = strArg('state', '');
 const BACKENDS = strArg('backends', 'vxlan,host-gw').split(',') as Array<'vxlan' | 'host-gw'>;
 const PLAIN = !process.argv.includes('--no-plain');
-const labSet: LabSet = { v6: false, verbose: false, labs: [], knitds: [] };
+const labSet: LabSet = { v6: numArg('family', 4) === 6, verbose: false, labs: [], knitds: [] };
 
 interface Held {
   name: string;
