@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -423,6 +424,85 @@ Napi::Value NetlinkKeepTypes(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// netlinkKeepScoped(fd, indexes, table): a socket filter for an event socket
+// that cares about a few devices and one routing table (a network's
+// reconciler). Link and neighbour messages (RTM_NEWLINK, RTM_DELLINK,
+// RTM_NEWNEIGH, RTM_DELNEIGH; FDB entries are AF_BRIDGE neighbour messages)
+// pass only when their ifindex is one of `indexes`; route messages
+// (RTM_NEWROUTE, RTM_DELROUTE) only when their rtm_table is `table`; every
+// other message passes. A container's veth alone brings about twenty such
+// events to the node (its link changes, the bridge's, FDB and neighbour
+// entries, IPv6 link-local routes), none of them about a backend device or
+// the main table's routes. The ifindex of both ifinfomsg and ndmsg, and
+// rtm_table, lie right after the 16-byte header: ifi_index at offset 20 (4
+// bytes, host order, compared byte-swapped as in netlinkKeepTypes), rtm_table
+// the byte at offset 20.
+Napi::Value NetlinkKeepScoped(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "netlinkKeepScoped(fd: number, indexes: number[], table: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Array list = info[1].As<Napi::Array>();
+  const uint32_t n = list.Length();
+  // jump offsets are 8 bits: the index compares must stay within reach of the accept
+  if (n > 64) {
+    Napi::RangeError::New(env, "netlinkKeepScoped: at most 64 device indexes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<uint32_t> indexes;
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 1 || v.As<Napi::Number>().DoubleValue() > 0x7fffffff) {
+      Napi::RangeError::New(env, "netlinkKeepScoped: device indexes are integers 1..2^31-1").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    indexes.push_back(v.As<Napi::Number>().Uint32Value());
+  }
+  const double table = info[2].As<Napi::Number>().DoubleValue();
+  if (table < 1 || table > 255) {
+    Napi::RangeError::New(env, "netlinkKeepScoped: table is 1..255 (rtm_table)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint16_t devTypes[] = {RTM_NEWLINK, RTM_DELLINK, RTM_NEWNEIGH, RTM_DELNEIGH};
+  const uint16_t routeTypes[] = {RTM_NEWROUTE, RTM_DELROUTE};
+  const uint32_t bodyOffset = NLMSG_HDRLEN + 4;  // ifi_index / ndm_ifindex / rtm_table
+  std::vector<sock_filter> code;
+  // [0] type; [1..4] device types → DEV; [5..6] route types → ROUTE; [7] keep the rest
+  code.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)));
+  const uint8_t devAt = 8, routeAt = static_cast<uint8_t>(devAt + 1 + n + 1);
+  for (size_t i = 0; i < 4; i++) {
+    const uint8_t here = static_cast<uint8_t>(1 + i);
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(devTypes[i]), static_cast<uint8_t>(devAt - here - 1), 0));
+  }
+  for (size_t i = 0; i < 2; i++) {
+    const uint8_t here = static_cast<uint8_t>(5 + i);
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(routeTypes[i]), static_cast<uint8_t>(routeAt - here - 1), 0));
+  }
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffff));
+  // DEV: the ifindex against each wanted one; none: drop
+  const uint8_t acceptAt = static_cast<uint8_t>(routeAt + 3);
+  code.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, bodyOffset));
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t here = static_cast<uint8_t>(devAt + 1 + i);
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(indexes[i]), static_cast<uint8_t>(acceptAt - here - 1), 0));
+  }
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  // ROUTE: rtm_table
+  code.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_ABS, bodyOffset));
+  code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(table), 1, 0));
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffff));
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(code.size());
+  prog.filter = code.data();
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(SO_ATTACH_FILTER)", "fd " + std::to_string(fd));
+  }
+  return env.Undefined();
+}
+
 // GTSM on accepted connections: IP_MINTTL can only be set on a socket after
 // accept(), when the peer's first segments (its OPEN) may already be queued
 // unchecked. The listener keeps each connection's SYN (TCP_SAVE_SYN), so the
@@ -489,6 +569,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("savedSynTtl", Napi::Function::New(env, SavedSynTtl, "savedSynTtl"));
   exports.Set("netlinkDrops", Napi::Function::New(env, NetlinkDrops, "netlinkDrops"));
   exports.Set("netlinkKeepTypes", Napi::Function::New(env, NetlinkKeepTypes, "netlinkKeepTypes"));
+  exports.Set("netlinkKeepScoped", Napi::Function::New(env, NetlinkKeepScoped, "netlinkKeepScoped"));
   return exports;
 }
 

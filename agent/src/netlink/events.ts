@@ -8,7 +8,7 @@
  */
 import { rt } from 'netlink';
 import { createRawSocketIn } from './conn';
-import { netlinkDrops, netlinkKeepTypes, netlinkTune } from './netns';
+import { netlinkDrops, netlinkKeepScoped, netlinkKeepTypes, netlinkTune } from './netns';
 import { linkFromMessage } from './links';
 import { decodeFdb, decodeNeighbour, decodeNexthop, decodeRoute, neighbourFamily, NLMSG_HDRLEN, readHeader, type NetlinkHeader } from './decode';
 import { AF_BRIDGE } from './validate';
@@ -16,6 +16,7 @@ import type { EventGroup, NetlinkEvent, Subscription } from './types';
 
 const { MessageType, MulticastGroups } = rt;
 const RTNLGRP_NEXTHOP = 32;
+const RT_TABLE_MAIN = 254;
 
 /**
  * Receive queue of an event socket. A burst (knitd's own batched writes for
@@ -175,6 +176,11 @@ export function subscribe(
       closed = true;
       clearInterval(dropCheck); // before the descriptor can be reused
       sock.close();
+    },
+    narrow(devices: readonly number[]): void {
+      // a group-filtered socket already keeps a few types; narrowing is for the all-groups sockets
+      if (closed || kept !== undefined) return;
+      netlinkKeepScoped(fd, [...devices], RT_TABLE_MAIN);
     },
   };
 }

@@ -82,6 +82,7 @@ class NetlinkHandle implements Handle {
     }
     const tracked: Subscription = {
       close: () => { this.subs.delete(tracked); sub.close(); },
+      narrow: (devices) => sub.narrow?.(devices),
     };
     this.subs.add(tracked);
     return tracked;

@@ -39,6 +39,8 @@ interface NetnsAddon {
   netlinkDrops(fd: number): number;
   /** attach a socket filter that keeps only netlink messages of these nlmsg_types */
   netlinkKeepTypes(fd: number, types: number[]): void;
+  /** attach a socket filter that keeps link/neighbour messages of these devices, route messages of this table, and the rest */
+  netlinkKeepScoped(fd: number, indexes: number[], table: number): void;
   /** setsockopt TCP_SAVE_SYN on a listening socket */
   setSaveSyn(fd: number): void;
   /** TTL / hop limit of the saved SYN of an accepted socket; -1 when none */
@@ -111,6 +113,15 @@ export function netlinkDrops(fd: number): number {
  */
 export function netlinkKeepTypes(fd: number, types: number[]): void {
   loadAddon().netlinkKeepTypes(fd, types);
+}
+
+/**
+ * Link and neighbour (and FDB) messages reach the socket `fd` only for the
+ * devices `indexes`, route messages only for table `table`; other messages
+ * all (a classic BPF socket filter, replacing any before it).
+ */
+export function netlinkKeepScoped(fd: number, indexes: number[], table: number): void {
+  loadAddon().netlinkKeepScoped(fd, indexes, table);
 }
 
 /** The listener keeps each incoming connection's SYN (for acceptedSynTtl). */

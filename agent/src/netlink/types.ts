@@ -196,6 +196,15 @@ export type NetlinkEvent = LinkEvent | RouteEvent | NeighbourEvent | FdbEvent | 
 
 export interface Subscription {
   close(): void;
+  /**
+   * From now on deliver link, neighbour and FDB events of these devices only,
+   * and route events of the main table only (nexthop events all): a socket
+   * filter in the kernel, so the subscriber is not woken for the rest (a
+   * container's veth brings about twenty events to its node). Replaces any
+   * earlier narrowing. Throws when no filter can be attached; events then
+   * keep coming unfiltered, as before.
+   */
+  narrow?(devices: readonly number[]): void;
 }
 
 /**

@@ -11,7 +11,7 @@ import { rt } from 'netlink';
 import { openHandle } from '../../../agent/src/netlink';
 import { createRawSocketIn } from '../../../agent/src/netlink/conn';
 import { readHeader } from '../../../agent/src/netlink/decode';
-import { netlinkKeepTypes, netlinkTune } from '../../../agent/src/netlink/netns';
+import { netlinkKeepScoped, netlinkKeepTypes, netlinkTune } from '../../../agent/src/netlink/netns';
 import type { Handle, NetlinkEvent } from '../../../agent/src/netlink';
 import { addNetns, delNetns, netnsPath, nsRun } from '../../lab/netns';
 import { waitFor as poll } from '../../support/wait';
@@ -122,6 +122,61 @@ describe('netlink: subscribe', () => {
     }
     expect(() => netlinkKeepTypes(0, [])).to.throw(/1\.\.32/);
     expect(() => netlinkKeepTypes(0, [0x10000])).to.throw(/16 bits/);
+  });
+
+  it('narrow(devices): link, neighbour and FDB events of those devices and main-table route events only; nexthop events all', async () => {
+    nsRun(ns, 'ip', ['link', 'add', 'keep0', 'type', 'vxlan', 'id', '77', 'dstport', '4789', 'nolearning']);
+    nsRun(ns, 'ip', ['link', 'add', 'drop0', 'type', 'veth', 'peer', 'name', 'drop0p']);
+    nsRun(ns, 'ip', ['link', 'set', 'drop0p', 'up']);
+    nsRun(ns, 'ip', ['link', 'set', 'drop0', 'up']);
+    nsRun(ns, 'ip', ['addr', 'add', '10.61.0.1/24', 'dev', 'drop0']);
+    const keep = (await h.linkByName('keep0'))!.index;
+    const events: NetlinkEvent[] = [];
+    const sub = h.subscribe((e) => events.push(e));
+    try {
+      sub.narrow!([keep]);
+      // each pair: something of a device or table the subscriber does not care for, then one it does
+      nsRun(ns, 'ip', ['link', 'set', 'drop0', 'mtu', '1400']);
+      nsRun(ns, 'ip', ['link', 'set', 'keep0', 'up']);
+      nsRun(ns, 'ip', ['neigh', 'add', '10.61.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'drop0', 'nud', 'permanent']);
+      nsRun(ns, 'ip', ['neigh', 'add', '10.62.0.0', 'lladdr', '02:00:00:00:00:0a', 'dev', 'keep0', 'nud', 'permanent']);
+      nsRun(ns, 'bridge', ['fdb', 'append', '02:00:00:00:00:0a', 'dev', 'keep0', 'dst', '192.0.2.10', 'self', 'permanent']);
+      nsRun(ns, 'ip', ['route', 'add', '10.63.0.0/24', 'dev', 'drop0', 'table', '100']);
+      nsRun(ns, 'ip', ['route', 'add', '10.64.0.0/24', 'dev', 'drop0', 'proto', '89']);
+      nsRun(ns, 'ip', ['nexthop', 'add', 'id', '4242', 'dev', 'drop0']);
+      nsRun(ns, 'ip', ['route', 'del', '10.64.0.0/24', 'dev', 'drop0', 'proto', '89']);
+      nsRun(ns, 'ip', ['nexthop', 'del', 'id', '4242']);
+      nsRun(ns, 'ip', ['link', 'del', 'drop0']);
+      nsRun(ns, 'ip', ['link', 'del', 'keep0']);
+      await waitFor(events, (e) => e.type === 'link-deleted' && e.link.name === 'keep0');
+      await new Promise((r) => setTimeout(r, 50));
+      const seen = events.map((e) => {
+        switch (e.type) {
+          case 'link-added': case 'link-changed': case 'link-deleted': return `${e.type} ${e.link.name}`;
+          case 'neigh-added': case 'neigh-deleted': return `${e.type} ${e.neighbour.ip}`;
+          case 'fdb-added': case 'fdb-deleted': return `${e.type} ${e.entry.mac} ${e.entry.index === keep ? 'keep0' : e.entry.index}`;
+          case 'route-added': case 'route-deleted': return `${e.type} ${e.route.dst} table ${e.route.table ?? 254}`;
+          case 'nexthop-added': case 'nexthop-deleted': return `${e.type} ${e.nexthop.id}`;
+        }
+        return 'other';
+      });
+      // nothing of drop0 itself, its neighbour, its address's routes (local table) or the table-100 route
+      expect(seen.filter((x) => x.includes('drop0') || x.includes('10.61.0.') || x.includes('10.63.0.'))).to.deep.equal([]);
+      for (const want of [
+        'link-changed keep0', 'neigh-added 10.62.0.0', 'fdb-added 02:00:00:00:00:0a keep0', 'route-added 10.64.0.0/24 table 254', 'nexthop-added 4242',
+        'route-deleted 10.64.0.0/24 table 254', 'nexthop-deleted 4242', 'link-deleted keep0',
+      ]) {
+        expect(seen, want).to.include(want, JSON.stringify(seen));
+      }
+    } finally {
+      sub.close();
+    }
+  });
+
+  it('narrow() refuses what is not a device index list or table', () => {
+    expect(() => netlinkKeepScoped(0, [0], 254)).to.throw(/1\.\.2\^31-1/);
+    expect(() => netlinkKeepScoped(0, Array.from({ length: 65 }, (_, i) => i + 1), 254)).to.throw(/at most 64/);
+    expect(() => netlinkKeepScoped(0, [1], 256)).to.throw(/1\.\.255/);
   });
 
   it('a listener that throws does not stop the stream; onError hears it', async () => {

@@ -135,6 +135,9 @@ export class Reconciler {
   private started = false;
   private stopped = false;
   private sub: Subscription | undefined;
+  /** the devices the event socket was last narrowed to (key), and whether narrowing is out of reach */
+  private narrowedTo: string | undefined;
+  private narrowFailed = false;
 
   private lastDesired: DesiredDataplane = { peers: [], refused: [] };
   /** the last run's outcomes other than 'ok' (status.ts), and how many of them are failures or conflicts */
@@ -384,6 +387,25 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Events of other devices than the backend's own (containers' veths, the
+   * bridge, its FDB and neighbour entries) and of other tables than main are
+   * nothing to this reconciler: the kernel stops sending them, after every
+   * setup (which may have made a device anew). Before the first setup
+   * nothing is narrowed, and the run after it dumps anyway.
+   */
+  private narrowEvents(owned: readonly number[]): void {
+    const key = owned.join(',');
+    if (this.narrowFailed || key === this.narrowedTo || !this.sub?.narrow) return;
+    try {
+      this.sub.narrow(owned);
+      this.narrowedTo = key;
+    } catch (err) {
+      this.narrowFailed = true;
+      this.log.warn('netlink events cannot be narrowed to the backend devices; every event keeps coming', { error: errorMessage(err) });
+    }
+  }
+
   private onEvent(ev: NetlinkEvent): void {
     this.view?.onEvent(ev);
     const verdict = eventNeedsRun(ev, this.wanted);
@@ -430,6 +452,7 @@ export class Reconciler {
     const desired = this.backend.desired(this.peers);
     this.noteRefused(desired);
     const owned = this.backend.ownedDevices();
+    if (run.setupRan) this.narrowEvents(owned);
     // The view stands in for a dump only for a peer change or a repair, with no setup in this run.
     const fromView = !this.dumpNext && !run.setupRan ? this.view?.current() : undefined;
     this.dumpNext = false;
