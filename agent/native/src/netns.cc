@@ -376,6 +376,17 @@ Napi::Value NetlinkDrops(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, mem[SK_MEMINFO_DROPS]);
 }
 
+// Attaches `code` as the classic BPF socket filter of `fd` (replacing any
+// before it); a JS exception on failure.
+void AttachFilter(Napi::Env env, int fd, std::vector<sock_filter>& code) {
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(code.size());
+  prog.filter = code.data();
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
+    ThrowErrno(env, errno, "setsockopt(SO_ATTACH_FILTER)", "fd " + std::to_string(fd));
+  }
+}
+
 // netlinkKeepTypes(fd, types): a socket filter (classic BPF) that lets the
 // socket receive only netlink messages of the given nlmsg_type values. An
 // event socket that waits for one kind of notification (RTM_DELLINK) is then
@@ -415,12 +426,7 @@ Napi::Value NetlinkKeepTypes(const Napi::CallbackInfo& info) {
   }
   code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
   code.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffff));
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(code.size());
-  prog.filter = code.data();
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
-    ThrowErrno(env, errno, "setsockopt(SO_ATTACH_FILTER)", "fd " + std::to_string(fd));
-  }
+  AttachFilter(env, fd, code);
   return env.Undefined();
 }
 
@@ -494,12 +500,7 @@ Napi::Value NetlinkKeepScoped(const Napi::CallbackInfo& info) {
   code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(table), 1, 0));
   code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
   code.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffff));
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(code.size());
-  prog.filter = code.data();
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
-    ThrowErrno(env, errno, "setsockopt(SO_ATTACH_FILTER)", "fd " + std::to_string(fd));
-  }
+  AttachFilter(env, fd, code);
   return env.Undefined();
 }
 
