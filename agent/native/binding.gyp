@@ -4,7 +4,8 @@
       "target_name": "knit_netns",
       "sources": [
         "src/netns.cc",
-        "src/durable.cc"
+        "src/durable.cc",
+        "src/rtnl.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

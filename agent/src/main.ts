@@ -14,14 +14,14 @@ import { API_VERSION, describeError, KNIT_VERSION } from './base';
 import { ConfigError, helpRequested, helpText, loadConfig } from './config';
 import type { KnitdConfig } from './config';
 import { createLogger, type Logger } from './log/logger';
-import { openHandle } from './netlink';
+import { openHandle, openLinkDeleteSocket } from './netlink';
 import type { Handle, NetlinkObserver } from './netlink';
 import { Ipam } from './ipam';
 import * as ipv4 from './net/ipv4';
 import { NftTable, nftLibraryUnavailable, setNftMode } from './dataplane/nft';
 import type { NftDesiredState, PortMapping } from './dataplane/nft';
 import { ensureBridge } from './dataplane/bridge';
-import { ThreadedLinkDeleter } from './dataplane/link-delete-thread';
+import { PoolLinkDeleter } from './dataplane/link-delete-pool';
 import { bridgedTrafficFiltered, ensureSysctl, procSysctl } from './dataplane/sysctl';
 import { detectUnderlay } from './dataplane/underlay';
 import { nodeOverlap, readNodePrefixes } from './dataplane/node-overlap';
@@ -205,8 +205,9 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   }, log);
   await auditAttachments(nl, ipam, endpoints, log);
 
-  // Veth teardown waits in the kernel; a worker thread takes that wait off the event loop.
-  const linkDeleter = new ThreadedLinkDeleter(nl, log.child({ module: 'link-delete' }));
+  // Veth teardown waits in the kernel; a pool job of the addon takes that wait off the event loop.
+  // Its socket is made here, in knitd's own namespace (no setns window is open at this point).
+  const linkDeleter = new PoolLinkDeleter(nl, openLinkDeleteSocket, log.child({ module: 'link-delete' }));
   // Named networks (cluster mode): each with its own lease, device, bridge and IPAM.
   let named: NamedNetworks | undefined;
   // The API's view of knitd (made further down); named networks tell it what etcd holds.
@@ -469,7 +470,7 @@ async function run(cfg: KnitdConfig, log: Logger, undo: StartupUndo): Promise<vo
   await policyEndpoints?.stop();
   await reaper.stop();
   await cluster?.stop();
-  await linkDeleter.close();
+  linkDeleter.close();
   nl.close();
 }
 

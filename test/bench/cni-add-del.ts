@@ -15,7 +15,7 @@
  *   - sequential ADD and DEL latency, spawn to exit (median, p90, min), every case once per round;
  *   - knitd's own handling of an ADD/DEL: one request straight on the CNI
  *     socket, no plugin process (the floor under the plugin's number);
- *   - wall time of 50 and 200 concurrent ADDs (and their DELs);
+ *   - wall time of 50 and 200 concurrent ADDs and DELs (on the socket alone too);
  *   - peak RSS of one plugin process (GNU time %M, the largest of 10 ADDs).
  */
 import { spawn } from 'node:child_process';
@@ -61,7 +61,7 @@ interface DriverResult {
   knitStatus: Stats;
   refAdd: Stats; refDel: Stats;
   sockAdd: Stats; sockDel: Stats;
-  conc: Array<{ n: number; node: number; status: number; sockAdd: number; knitAdd: number; knitDel: number; scriptAdd: number; scriptDel: number; refAdd: number; refDel: number }>;
+  conc: Array<{ n: number; node: number; status: number; sockAdd: number; sockDel: number; knitAdd: number; knitDel: number; scriptAdd: number; scriptDel: number; refAdd: number; refDel: number }>;
   /** peak RSS (MiB) of one process: knit artifact ADD, script ADD, reference bridge ADD */
   peak: { knit: number; script: number; ref: number };
 }
@@ -90,6 +90,8 @@ function exec(cmd: string, args: string[], env: Record<string, string>, stdin: s
     child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
     let err = '';
     child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    // A child that exits without reading its stdin (node -e 0) makes the write EPIPE under load: its exit code decides.
+    child.stdin.on('error', () => undefined);
     // Under GNU time the peak is on stderr once the pipes close; timing stays spawn → exit.
     if (timed) {
       child.on('close', (code) => {
@@ -168,14 +170,14 @@ async function driver(spec: DriverSpec): Promise<void> {
     // this warm process (knitd's own work, no plugin start-up); then undone.
     const status = await wall(() => exec(spec.artifact, [], { CNI_COMMAND: 'STATUS', CNI_PATH: REF_CNI_DIR }, knitConf.replace('"1.0.0"', '"1.1.0"')), '', spec.conc.knit, 'st');
     const sockAdd = await wall((cmd, id, ns) => sock(cmd as 'ADD' | 'DEL', id, ns), 'ADD', spec.conc.knit, 'so');
-    await wall((cmd, id, ns) => sock(cmd as 'ADD' | 'DEL', id, ns), 'DEL', spec.conc.knit, 'so');
+    const sockDel = await wall((cmd, id, ns) => sock(cmd as 'ADD' | 'DEL', id, ns), 'DEL', spec.conc.knit, 'so');
     const knitAdd = await wall(knit, 'ADD', spec.conc.knit, 'kc');
     const knitDel = await wall(knit, 'DEL', spec.conc.knit, 'kc');
     const refAdd = await wall(ref, 'ADD', spec.conc.ref, 'rc');
     const refDel = await wall(ref, 'DEL', spec.conc.ref, 'rc');
     const scriptAdd = await wall(script, 'ADD', spec.conc.knit, 'sc');
     const scriptDel = await wall(script, 'DEL', spec.conc.knit, 'sc');
-    conc.push({ n, node, status, sockAdd, knitAdd, knitDel, scriptAdd, scriptDel, refAdd, refDel });
+    conc.push({ n, node, status, sockAdd, sockDel, knitAdd, knitDel, scriptAdd, scriptDel, refAdd, refDel });
   }
   // Peak memory of one plugin process, under GNU time (not timed).
   const peakOf = async (fn: (cmd: string, id: string, ns: string) => Promise<number>, tag: string): Promise<number> => {
@@ -272,9 +274,9 @@ function print(r: DriverResult, kd: { add: Stats; del: Stats }, runs: number): v
     '',
     'Concurrent (wall ms for N at once):',
     '',
-    '|   N | node -e 0 | knit STATUS | socket ADD | knit ADD | ref ADD | ratio | knit DEL | ref DEL | ratio | script ADD | script DEL |',
-    '|----:|----------:|------------:|-----------:|---------:|--------:|------:|---------:|--------:|------:|-----------:|-----------:|',
-    ...r.conc.map((c) => `| ${String(c.n).padStart(3)} |   ${f(c.node)} | ${f(c.status)} | ${f(c.sockAdd)} | ${f(c.knitAdd)}  | ${f(c.refAdd)} | ${(c.knitAdd / c.refAdd).toFixed(2).padStart(5)} | ${f(c.knitDel)}  | ${f(c.refDel)} | ${(c.knitDel / c.refDel).toFixed(2).padStart(5)} | ${f(c.scriptAdd)} | ${f(c.scriptDel)} |`),
+    '|   N | node -e 0 | knit STATUS | socket ADD | knit ADD | ref ADD | ratio | socket DEL | knit DEL | ref DEL | ratio | script ADD | script DEL |',
+    '|----:|----------:|------------:|-----------:|---------:|--------:|------:|-----------:|---------:|--------:|------:|-----------:|-----------:|',
+    ...r.conc.map((c) => `| ${String(c.n).padStart(3)} |   ${f(c.node)} | ${f(c.status)} | ${f(c.sockAdd)} | ${f(c.knitAdd)}  | ${f(c.refAdd)} | ${(c.knitAdd / c.refAdd).toFixed(2).padStart(5)} | ${f(c.sockDel)} | ${f(c.knitDel)}  | ${f(c.refDel)} | ${(c.knitDel / c.refDel).toFixed(2).padStart(5)} | ${f(c.scriptAdd)} | ${f(c.scriptDel)} |`),
     '',
     `Peak RSS of one plugin process (ADD, largest of 10): knit artifact ${r.peak.knit.toFixed(1)} MiB, script ${r.peak.script.toFixed(1)} MiB, reference bridge ${r.peak.ref.toFixed(1)} MiB`,
     '',

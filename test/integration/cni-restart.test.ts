@@ -72,7 +72,7 @@ describe('CNI across a knitd SIGKILL and restart', function () {
     expect(await hostVeths(lab.nodes[0]!.ns)).to.deep.equal([]);
   });
 
-  it('SIGTERM stops knitd cleanly (exit 0, worker thread included) and leaves a running container as it is', async () => {
+  it('SIGTERM stops knitd cleanly (exit 0, its link deletion socket closed) and leaves a running container as it is', async () => {
     const env = { CNI_CONTAINERID: 'term-1', CNI_NETNS: '', CNI_IFNAME: 'eth0' };
     const c = lab.addContainer(0, 'rt');
     env.CNI_NETNS = c.netnsPath;

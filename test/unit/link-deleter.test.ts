@@ -1,11 +1,18 @@
 import { expect } from 'chai';
-import { KNIT_DELETE_GROUP, LinkDeleter, type DeleterHandle } from '../../agent/src/dataplane/link-deleter';
+import { deleterOverHandle, KNIT_DELETE_GROUP, LinkDeleter, type DeleterHandle } from '../../agent/src/dataplane/link-deleter';
+import type { Handle } from '../../agent/src/netlink';
 
-/** A fake kernel: links by index with a group; records every request. */
-class FakeLinks implements DeleterHandle {
+/** Lets the deleter start its pending run (it waits one setImmediate to gather requests). */
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** A fake kernel: links by index with a group; records every request, and how many ran at once. */
+class FakeLinks implements Pick<Handle, 'linkDel' | 'linkSetGroup' | 'linkDelGroup'> {
   readonly links = new Map<number, number>(); // index → group
   readonly calls: string[] = [];
   failGroupDel: Error | undefined;
+  /** operations running now, and the most that ever ran at once (a shared socket allows one) */
+  running = 0;
+  maxRunning = 0;
   private gate: Promise<void> = Promise.resolve();
   private open: (() => void) | undefined;
 
@@ -22,39 +29,58 @@ class FakeLinks implements DeleterHandle {
   private gone(index: number): Error {
     return Object.assign(new Error(`link #${index}: ENODEV`), { code: 'ENODEV' });
   }
-  async linkDel(index: number): Promise<void> {
+  /** Runs one operation, counting how many run at once. */
+  async op<T>(fn: () => Promise<T>): Promise<T> {
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    try {
+      await tick(); // takes a while, as a kernel request does
+      return await fn();
+    } finally {
+      this.running--;
+    }
+  }
+  linkDel(index: number): Promise<void> {
     this.calls.push(`del ${index}`);
-    await this.gate;
-    if (!this.links.delete(index)) throw this.gone(index);
+    return this.op(async () => {
+      await this.gate;
+      if (!this.links.delete(index)) throw this.gone(index);
+    });
   }
   async linkSetGroup(index: number, group: number): Promise<void> {
     this.calls.push(`group ${index}`);
     if (!this.links.has(index)) throw this.gone(index);
     this.links.set(index, group);
   }
-  async linkDelGroup(group: number): Promise<void> {
+  linkDelGroup(group: number): Promise<void> {
     this.calls.push(`del group ${group}`);
-    if (this.failGroupDel) throw this.failGroupDel;
-    const members = [...this.links].filter(([, g]) => g === group).map(([i]) => i);
-    if (members.length === 0) throw Object.assign(new Error('group: ENODEV'), { code: 'ENODEV' });
-    for (const i of members) this.links.delete(i);
+    return this.op(async () => {
+      if (this.failGroupDel) throw this.failGroupDel;
+      const members = [...this.links].filter(([, g]) => g === group).map(([i]) => i);
+      if (members.length === 0) throw Object.assign(new Error('group: ENODEV'), { code: 'ENODEV' });
+      for (const i of members) this.links.delete(i);
+    });
   }
 }
 
-/** Lets the deleter start its pending run (it waits one setImmediate to gather requests). */
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** The deleter's operations over the fake (as knitd's main-thread fallback), the group moves counted as one operation. */
+function over(k: FakeLinks): DeleterHandle {
+  const h = deleterOverHandle(k);
+  return { ...h, linkSetGroups: (indexes, group) => k.op(() => h.linkSetGroups(indexes, group)) };
+}
+
 
 describe('LinkDeleter', () => {
   it('a lone delete is one plain link del', async () => {
     const k = new FakeLinks([5, 6]);
-    await new LinkDeleter(k).del(5);
+    await new LinkDeleter(over(k)).del(5);
     expect(k.calls).to.deep.equal(['del 5']);
     expect([...k.links.keys()]).to.deep.equal([6]);
   });
 
   it('deletes requested in the same turn of the event loop go as one group delete', async () => {
     const k = new FakeLinks([1, 2, 3, 9]);
-    const d = new LinkDeleter(k);
+    const d = new LinkDeleter(over(k));
     await Promise.all([d.del(1), d.del(2), d.del(3)]);
     expect(k.calls).to.deep.equal(['group 1', 'group 2', 'group 3', `del group ${KNIT_DELETE_GROUP}`]);
     expect([...k.links.keys()]).to.deep.equal([9]);
@@ -62,7 +88,7 @@ describe('LinkDeleter', () => {
 
   it('deletes requested while one runs go together as one group delete', async () => {
     const k = new FakeLinks([1, 2, 3, 4, 9]);
-    const d = new LinkDeleter(k);
+    const d = new LinkDeleter(over(k));
     k.hold();
     const first = d.del(1);
     await tick();
@@ -76,7 +102,7 @@ describe('LinkDeleter', () => {
 
   it('a link already gone rejects with ENODEV alone; the rest of its batch is deleted', async () => {
     const k = new FakeLinks([1, 2, 3]);
-    const d = new LinkDeleter(k);
+    const d = new LinkDeleter(over(k));
     k.hold();
     const first = d.del(1);
     await tick();
@@ -92,7 +118,7 @@ describe('LinkDeleter', () => {
 
   it('a failed group delete rejects every member of the batch and the next batch still runs', async () => {
     const k = new FakeLinks([1, 2, 3, 4]);
-    const d = new LinkDeleter(k);
+    const d = new LinkDeleter(over(k));
     k.failGroupDel = new Error('EOPNOTSUPP');
     k.hold();
     const first = d.del(1);
@@ -104,5 +130,28 @@ describe('LinkDeleter', () => {
     k.failGroupDel = undefined;
     await d.del(4);
     expect([...k.links.keys()], 'the next (lone) delete ran; 2 and 3 wait in the group for the next batch').to.deep.equal([2, 3]);
+  });
+
+  it('never runs two operations at once (one socket serves it), however the requests arrive', async () => {
+    const k = new FakeLinks(Array.from({ length: 30 }, (_, i) => i + 1));
+    const d = new LinkDeleter(over(k));
+    const all: Array<Promise<void>> = [];
+    for (let i = 1; i <= 30; i++) {
+      all.push(d.del(i));
+      if (i % 7 === 0) await tick(); // some arrive while an operation runs
+    }
+    await Promise.all(all);
+    expect(k.links.size).to.equal(0);
+    expect(k.maxRunning).to.equal(1);
+  });
+
+  it('a group move that throws (instead of reporting per link) rejects every member; nothing hangs', async () => {
+    const boom = new Error('socket gone');
+    const k = new FakeLinks([1, 2]);
+    const d = new LinkDeleter({ ...over(k), linkSetGroups: () => Promise.reject(boom) });
+    const r = await Promise.allSettled([d.del(1), d.del(2)]);
+    expect(r.map((x) => (x.status === 'rejected' ? x.reason : 'ok'))).to.deep.equal([boom, boom]);
+    await d.del(1); // the deleter still works
+    expect([...k.links.keys()]).to.deep.equal([2]);
   });
 });

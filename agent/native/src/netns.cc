@@ -6,7 +6,8 @@
 // for GTSM), the minimum TTL accepted (GTSM, RFC 5082: IP_MINTTL /
 // IPV6_MINHOPCOUNT) and TCP-MD5 keys (RFC 2385: TCP_MD5SIG), and it makes an
 // unconnected TCP socket, because an MD5 key must be on the socket before
-// its SYN leaves. Everything else (netlink itself) lives in TypeScript.
+// its SYN leaves. Netlink itself lives in TypeScript, except the wait for
+// slow acks (rtnl.cc: link deletions, sent and acked on libuv's thread pool).
 //
 // Why /proc/thread-self: setns(CLONE_NEWNET) changes only the calling
 // thread's namespace. /proc/self/ns/net names the thread-group leader's
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 void InitDurable(Napi::Env env, Napi::Object exports);  // durable.cc
+void InitRtnl(Napi::Env env, Napi::Object exports);     // rtnl.cc
 
 namespace {
 
@@ -66,6 +68,15 @@ const char* ErrnoCode(int err) {
     case EIO: return "EIO";
     case EDQUOT: return "EDQUOT";
     case EXDEV: return "EXDEV";
+    // socket failures of rtnl.cc's jobs (a kernel's refusal of a request travels as a number)
+    case ENODEV: return "ENODEV";
+    case EBUSY: return "EBUSY";
+    case ENOBUFS: return "ENOBUFS";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EBADMSG: return "EBADMSG";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case EAGAIN: return "EAGAIN";
     default: return "EUNKNOWN";
   }
 }
@@ -557,6 +568,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("enter", Napi::Function::New(env, Enter, "enter"));
   InitDurable(env, exports);
+  InitRtnl(env, exports);
   exports.Set("restore", Napi::Function::New(env, Restore, "restore"));
   exports.Set("currentInode", Napi::Function::New(env, CurrentInode, "currentInode"));
   exports.Set("setIpTtl", Napi::Function::New(env, SetIpTtl, "setIpTtl"));

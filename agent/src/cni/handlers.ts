@@ -101,7 +101,8 @@ export interface CniServiceDeps {
   portMaps: PortMapSink;
   /**
    * Deletes a host veth by index for DEL (default `nl.linkDel`); knitd
-   * passes a LinkDeleter so that concurrent DELs are batched.
+   * passes its PoolLinkDeleter's, so that concurrent DELs are batched and
+   * the kernel's teardown wait happens off the event loop.
    */
   deleteLink?: (index: number) => Promise<void>;
   /** null when ready, else why ADD cannot be served now (STATUS → 50). */

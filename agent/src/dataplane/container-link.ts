@@ -203,8 +203,9 @@ export async function attachContainer(nl: Handle, openNetns: OpenNetns, spec: At
 
 /**
  * Removes the container's veth pair; false when it was already gone.
- * `deleteLink` defaults to `nl.linkDel`; knitd passes a LinkDeleter so that
- * concurrent DELs share one kernel teardown wait (see link-deleter.ts).
+ * `deleteLink` defaults to `nl.linkDel`; knitd passes its PoolLinkDeleter's
+ * so that concurrent DELs share one kernel teardown wait, waited for on
+ * the thread pool (see link-deleter.ts, link-delete-pool.ts).
  */
 export async function detachContainer(
   nl: Handle, containerId: string, ifname: string,

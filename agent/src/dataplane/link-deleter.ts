@@ -18,6 +18,12 @@
  * deleted are ever put in that group, so deleting "the whole group" deletes
  * nothing else; a link left there by a failed batch was doomed anyway.
  *
+ * The operations go through a `DeleterHandle`: knitd's is a socket whose
+ * kernel waits happen on libuv's thread pool (netlink/link-delete-socket.ts),
+ * or, when that cannot be opened, the main thread's netlink handle
+ * (`deleterOverHandle`). This class never has two operations running at
+ * once, so one socket serves it without replies crossing.
+ *
  * `del` behaves like `Handle.linkDel`: it rejects with the netlink error
  * (code ENODEV when the link is already gone), so callers keep their
  * "already gone" handling.
@@ -33,8 +39,27 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** The two netlink operations batching needs, besides `linkDel`. */
-export type DeleterHandle = Pick<Handle, 'linkDel' | 'linkSetGroup' | 'linkDelGroup'>;
+/** The netlink operations deletion needs; LinkDeleter runs one at a time. */
+export interface DeleterHandle {
+  /** ip link del dev #index; rejects with code ENODEV when it is already gone */
+  linkDel(index: number): Promise<void>;
+  /** ip link set dev #i group G for each link: the outcome per link, in order, as Promise.allSettled gives it */
+  linkSetGroups(indexes: readonly number[], group: number): Promise<Array<PromiseSettledResult<void>>>;
+  /** ip link del group G: every link of the group, one request */
+  linkDelGroup(group: number): Promise<void>;
+}
+
+/**
+ * The operations over a netlink Handle (the main thread's): the group moves
+ * are ordinary targeted requests, pipelined on its socket.
+ */
+export function deleterOverHandle(nl: Pick<Handle, 'linkDel' | 'linkSetGroup' | 'linkDelGroup'>): DeleterHandle {
+  return {
+    linkDel: (index) => nl.linkDel(index),
+    linkSetGroups: (indexes, group) => Promise.allSettled(indexes.map((index) => nl.linkSetGroup(index, group))),
+    linkDelGroup: (group) => nl.linkDelGroup(group),
+  };
+}
 
 export class LinkDeleter {
   private queue: Pending[] = [];
@@ -52,7 +77,7 @@ export class LinkDeleter {
         this.running = true;
         // One turn of the event loop first: DELs whose lookups are answered
         // in the same poll round join this batch instead of waiting behind
-        // a lone delete that blocks the thread for the kernel's teardown.
+        // a lone delete's teardown wait (one operation runs at a time).
         setImmediate(() => void this.drain());
       }
     });
@@ -83,8 +108,14 @@ export class LinkDeleter {
   }
 
   private async batch(batch: Pending[]): Promise<void> {
-    // The group moves are ordinary targeted requests: pipelined, cheap.
-    const moved = await Promise.allSettled(batch.map((p) => this.nl.linkSetGroup(p.index, this.group)));
+    // The moves are cheap (no teardown wait); all of them in one call.
+    let moved: Array<PromiseSettledResult<void>>;
+    try {
+      moved = await this.nl.linkSetGroups(batch.map((p) => p.index), this.group);
+    } catch (err) {
+      for (const p of batch) p.reject(err); // its contract is not to throw; if it does, no member hangs
+      return;
+    }
     const members: Pending[] = [];
     moved.forEach((m, i) => {
       if (m.status === 'fulfilled') members.push(batch[i]!);

@@ -51,6 +51,7 @@ export class NetlinkInputError extends Error {
 const errnoByName = osConstants.errno as Record<string, number>;
 
 function describeErrno(errno: number): string | undefined {
+  if (!nameByErrno.has(errno)) return undefined; // not an OS errno (libuv's own codes share the map)
   const entry = getSystemErrorMap().get(-errno);
   return entry?.[1];
 }
@@ -90,6 +91,26 @@ export function toNetlinkError(err: unknown, op: string, object: string, detail?
     }
   }
   return new NetlinkError({ errno: 0, code: 'EUNKNOWN', op, object, detail: detail ?? String(err), cause: err });
+}
+
+/**
+ * The NetlinkError for a kernel refusal known only by its errno (an
+ * NLMSG_ERROR read by the native addon): the same code a package rejection
+ * of that errno gets, or the decimal errno when Node has no name for it.
+ */
+export function errnoToNetlinkError(errno: number, op: string, object: string): NetlinkError {
+  return new NetlinkError({ errno, code: nameByErrno.get(errno) ?? String(errno), op, object });
+}
+
+/**
+ * errno → name, from the OS's errno table (not getSystemErrorMap, which also
+ * holds libuv's own codes: 4095 there is UV_EOF, not a kernel errno).
+ */
+const nameByErrno = new Map<number, string>();
+for (const [name, n] of Object.entries(errnoByName)) {
+  // one name per number: the alias callers match (EOPNOTSUPP), else the first listed (EAGAIN before EWOULDBLOCK)
+  if (ALIASES[name] !== undefined) nameByErrno.set(n, ALIASES[name]);
+  else if (!nameByErrno.has(n)) nameByErrno.set(n, name);
 }
 
 /** True for a NetlinkError with one of the given codes. */

@@ -5,6 +5,7 @@
 export * from './types';
 export { openHandle } from './handle';
 export { nexthopsUnsupported } from './nexthops';
+export { LinkDeleteSocket, openLinkDeleteSocket, type NativeRtnlSocket } from './link-delete-socket';
 export type { NetlinkObserver } from './conn';
 export { NetlinkError, NetlinkInputError, isNetlinkError, type NetlinkErrorCode } from './errors';
 export {

@@ -1,8 +1,9 @@
 /**
  * UnlistedLinks against the kernel: a deleted bridge or veth leaves its
  * namespace (RTM_DELLINK, addresses and name gone) before the deletion's
- * ack, and knit counts it gone there. The deletion is an `ip` process, as
- * knitd's worker thread is: its exit is the ack.
+ * ack, and knit counts it gone there. The deletion is an `ip` process (in
+ * knitd it is a job on the thread pool, link-delete-socket.test.ts): its
+ * exit is the ack.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
