@@ -178,8 +178,9 @@ export function subscribe(
       sock.close();
     },
     narrow(devices: readonly number[]): void {
-      // a group-filtered socket already keeps a few types; narrowing is for the all-groups sockets
-      if (closed || kept !== undefined) return;
+      if (closed) return;
+      // its filter would replace the one that keeps a group's few types
+      if (kept !== undefined) throw new Error(`narrow(): only for a subscription without a type filter (this one keeps types ${[...kept].join(', ')})`);
       netlinkKeepScoped(fd, [...devices], RT_TABLE_MAIN);
     },
   };
