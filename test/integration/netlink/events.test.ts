@@ -173,7 +173,13 @@ describe('netlink: subscribe', () => {
     }
   });
 
-  it('narrow() refuses what is not a device index list or table', () => {
+  it('narrow() refuses what is not a device index list or table, and a subscription that keeps only some types', () => {
+    const sub = h.subscribe(() => undefined, undefined, ['link-deleted']);
+    try {
+      expect(() => sub.narrow!([1])).to.throw(/only for a subscription without a type filter/);
+    } finally {
+      sub.close();
+    }
     expect(() => netlinkKeepScoped(0, [0], 254)).to.throw(/1\.\.2\^31-1/);
     expect(() => netlinkKeepScoped(0, Array.from({ length: 65 }, (_, i) => i + 1), 254)).to.throw(/at most 64/);
     expect(() => netlinkKeepScoped(0, [1], 256)).to.throw(/1\.\.255/);
