@@ -22,6 +22,10 @@ export class FakeNetlink {
   dumpDelayMs = 0;
   listener: ((ev: NetlinkEvent) => void) | undefined;
   subscribed = 0;
+  /** every narrow() call's device list, in order */
+  narrowed: number[][] = [];
+  /** narrow() throws, as on a kernel where no filter attaches */
+  narrowFails = false;
   /** Like the kernel: our own deletes are announced on the event stream too. */
   announceDeletes = false;
 
@@ -104,7 +108,13 @@ export class FakeNetlink {
       subscribe(listener: (ev: NetlinkEvent) => void): Subscription {
         self.listener = listener;
         self.subscribed++;
-        return { close: () => { self.listener = undefined; } };
+        return {
+          close: () => { self.listener = undefined; },
+          narrow: (devices: readonly number[]) => {
+            if (self.narrowFails) throw new Error('no socket filter here');
+            self.narrowed.push([...devices]);
+          },
+        };
       },
     };
   }

@@ -42,8 +42,9 @@ class FakeBackend implements DataplaneSource {
     }
     return out;
   }
+  devices = [DEV];
   ownedDevices(): number[] {
-    return [DEV];
+    return this.devices;
   }
 }
 
@@ -189,6 +190,37 @@ describe('reconcile: Reconciler (fake netlink)', () => {
     nl.emit({ type: 'link-changed', link: { index: 99, name: 'eth9', kind: 'veth', mtu: 1500, up: false } });
     await tick(20);
     expect(be.setups).to.equal(3);
+  });
+
+  it('narrows its events to the backend devices after a setup, again only when they changed; a kernel without the filter is logged once', async () => {
+    rec.start();
+    rec.setPeers([peer(2)]);
+    await rec.reconcileNow();
+    expect(nl.narrowed).to.deep.equal([[DEV]]);
+    await rec.reconcileNow(); // no setup: nothing to narrow
+    nl.emit({ type: 'link-deleted', link: { index: DEV, name: 'knit.1', kind: 'vxlan', mtu: 1450, up: false } });
+    await tick(20);
+    expect(be.setups).to.equal(2);
+    expect(nl.narrowed, 'same devices after the second setup').to.deep.equal([[DEV]]);
+    be.devices = [DEV, 8];
+    nl.emit({ type: 'link-deleted', link: { index: DEV, name: 'knit.1', kind: 'vxlan', mtu: 1450, up: false } });
+    await tick(20);
+    expect(nl.narrowed).to.deep.equal([[DEV], [DEV, 8]]);
+
+    const { logger, lines } = recordingLogger();
+    const nl2 = new FakeNetlink();
+    nl2.narrowFails = true;
+    const rec2 = new Reconciler({ nl: nl2.asHandle(), logger, backend: new FakeBackend(), resyncIntervalMs: 3600_000, retryDelayMs: 20 });
+    try {
+      rec2.start();
+      rec2.setPeers([peer(2)]);
+      expect(await rec2.reconcileNow()).to.include({ setupRan: true, failed: 0 });
+      nl2.emit({ type: 'link-deleted', link: { index: DEV, name: 'knit.1', kind: 'vxlan', mtu: 1450, up: false } });
+      await tick(20);
+      expect(lines.filter((r) => String(r.message).includes('cannot be narrowed'))).to.have.length(1);
+    } finally {
+      await rec2.stop();
+    }
   });
 
   it('a failed setup rejects reconcileNow, is retried, and the retry recovers', async () => {
