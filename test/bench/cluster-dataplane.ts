@@ -44,8 +44,10 @@
  * individual times) and `sockperf ping-pong --tcp -t RR_SECONDS` (TCP
  * request/response like netperf's TCP_RR, 14-byte messages, one connection;
  * its p50 is the latency target). Paths are interleaved round by round so drift on this
- * shared 2-core VM hits every path alike; the tables show medians over rounds
- * and the spread. Everything is torn down even on failure.
+ * shared 2-core VM hits every path alike, in reverse order every other round
+ * (so a knit path does not always run right after its hand-built twin); the
+ * tables show medians over rounds and the spread. Everything is torn down
+ * even on failure.
  */
 import type { Lab } from '../lab/lab';
 import { destroyLabs, handLab, knitLab, type LabSet } from './cluster-dataplane-labs';
@@ -146,7 +148,8 @@ async function body(): Promise<void> {
   }
   await sleep(500);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const p of paths) {
+    // every other round in reverse, so no path always runs right after another (a knit path after its hand-built twin)
+    for (const p of r % 2 === 0 ? paths : [...paths].reverse()) {
       await iperf(p);
       await ping(p);
       // sockperf 3.7 (Debian 12) takes no IPv6 address: IPv6 latency is ping's.
