@@ -1,15 +1,16 @@
 /**
- * The compact route/neighbour/FDB decoder (netlink/decode.ts): for messages
+ * The compact route/neighbour/FDB/link decoder (netlink/decode.ts): for messages
  * the `netlink` package formats, it returns exactly what the generic parser
- * path (routeFromMessage, neighFromMessage, fdbFromMessage) returns; for
+ * path (routeFromMessage, neighFromMessage, fdbFromMessage, linkFromMessage) returns; for
  * truncated or malformed bytes it throws NetlinkDecodeError naming the
  * message and the offset, never a RangeError or a wrong object.
  */
 import { expect } from 'chai';
-import { AttrStream, rt } from 'netlink';
+import { AttrStream, rt, type ifla } from 'netlink';
 import {
-  decodeFdb, decodeNeighbour, decodeRoute, neighbourFamily, neighbourState, NetlinkDecodeError, readErrno, readHeader,
+  decodeFdb, decodeLink, decodeNeighbour, decodeRoute, neighbourFamily, neighbourState, NetlinkDecodeError, readErrno, readHeader,
 } from '../../agent/src/netlink/decode';
+import { linkFromMessage } from '../../agent/src/netlink/links';
 import { routeFromMessage } from '../../agent/src/netlink/routes';
 import { neighFromMessage } from '../../agent/src/netlink/neighbours';
 import { fdbFromMessage } from '../../agent/src/netlink/fdb';
@@ -137,6 +138,90 @@ describe('netlink decode: the compact decoder agrees with the generic parser', (
   it('the fixture tables are not empty (a loop over nothing proves nothing)', () => {
     expect(routeCases.length).to.be.greaterThan(5);
     expect(neighCases.length).to.be.greaterThan(5);
+  });
+});
+
+function linkBody(data: rt.Link, attrs: ifla.LinkAttrs): Buffer {
+  const st = new AttrStream();
+  rt.formatLinkMessage({ kind: 'link', data, attrs }, st);
+  return Buffer.concat(st.bufs as Uint8Array[]);
+}
+
+/** IFLA_LINKINFO of a vxlan device: kind "vxlan", data { id 42, port 8472 (big-endian), learning 0, local 192.0.2.1, link 3 }. */
+function vxlanInfo(): Buffer {
+  const attr = (type: number, value: Buffer): Buffer => {
+    const len = 4 + value.length;
+    const b = Buffer.alloc((len + 3) & ~3);
+    b.writeUInt16LE(len, 0);
+    b.writeUInt16LE(type, 2);
+    value.copy(b, 4);
+    return b;
+  };
+  const u32le = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+  const port = Buffer.alloc(2);
+  port.writeUInt16BE(8472);
+  const data = Buffer.concat([attr(1, u32le(42)), attr(15, port), attr(7, Buffer.from([0])), attr(4, ip4('192.0.2.1')), attr(3, u32le(3))]);
+  return Buffer.concat([attr(1, Buffer.from('vxlan\0')), attr(2 | 0x8000, data)]);
+}
+
+/** The same body with ifi_change ~0, as the kernel announces a new device (the package formats no such value). */
+function newDevice(b: Buffer): Buffer {
+  const c = Buffer.from(b);
+  c.writeUInt32LE(0xffffffff, 12);
+  return c;
+}
+
+const linkCases: Array<{ name: string; body: Buffer; change?: number }> = [
+  { name: 'loopback, up (no MAC however many bytes)', body: linkBody({ type: 772, index: 1, flags: { up: true, loopback: true } }, { ifname: 'lo', mtu: 65536, address: Buffer.alloc(6) }) },
+  { name: 'a plain device, down', body: linkBody({ type: 1, index: 2, flags: {} }, { ifname: 'eth0', mtu: 1500, address: mac('02:00:00:00:00:02') }) },
+  { name: 'a veth with its peer and master', body: linkBody({ type: 1, index: 9, flags: { up: true } }, { ifname: 'knv0', mtu: 1450, address: mac('0a:00:00:00:00:09'), master: 4, link: Buffer.from([12, 0, 0, 0]), linkinfo: Buffer.from([10, 0, 1, 0, 118, 101, 116, 104, 0, 0, 0, 0]) }) },
+  { name: 'a vxlan device', body: linkBody({ type: 1, index: 5, flags: { up: true } }, { ifname: 'knit.1', mtu: 1450, address: mac('0e:00:00:00:00:05'), linkinfo: vxlanInfo() }) },
+  { name: 'a new device (ifi_change ~0)', body: newDevice(linkBody({ type: 1, index: 7, flags: {} }, { ifname: 'knit0' })), change: 0xffffffff },
+];
+
+describe('netlink decode: links, against the package parser and linkFromMessage', () => {
+  for (const tc of linkCases) {
+    it(`link: ${tc.name}`, () => {
+      const got = decodeLink(tc.body, 0, tc.body.length);
+      expect(got.link).to.deep.equal(linkFromMessage(rt.parseLinkMessage(tc.body)));
+      expect(got.change).to.equal(tc.change ?? 0);
+    });
+  }
+  it('the veth and vxlan cases carry what they are about', () => {
+    expect(decodeLink(linkCases[2]!.body, 0, linkCases[2]!.body.length).link).to.include({ kind: 'veth', peerIndex: 12, masterIndex: 4 });
+    expect(decodeLink(linkCases[3]!.body, 0, linkCases[3]!.body.length).link.vxlan).to.deep.equal({ vni: 42, port: 8472, learning: false, local: '192.0.2.1', underlayIndex: 3 });
+  });
+  it('a body shorter than ifinfomsg, a short IFLA_MTU and a broken IFLA_LINKINFO are NetlinkDecodeErrors', () => {
+    const short = (): unknown => decodeLink(Buffer.alloc(10), 0, 10);
+    const mtu = Buffer.concat([Buffer.alloc(16), Buffer.from([6, 0, 4, 0, 1, 0, 0, 0])]);
+    // IFLA_LINKINFO { kind "vxlan", data { IFLA_VXLAN_ID of 2 bytes } }
+    const info = Buffer.concat([Buffer.alloc(16), Buffer.from([28, 0, 18, 0, 10, 0, 1, 0, 118, 120, 108, 97, 110, 0, 0, 0, 12, 0, 2, 0, 6, 0, 1, 0, 42, 0, 0, 0])]);
+    for (const [run, match] of [[short, /ifinfomsg needs 16/], [() => decodeLink(mtu, 0, mtu.length), /IFLA_MTU of 2 bytes/], [() => decodeLink(info, 0, info.length), /link IFLA_LINKINFO at byte 20/]] as const) {
+      expect(run).to.throw(NetlinkDecodeError, match);
+    }
+  });
+  it('random bytes and every truncation never escape as anything but NetlinkDecodeError', () => {
+    let seed = 29;
+    const rnd = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+    const inputs: Buffer[] = [];
+    for (const { body } of linkCases) for (let end = 0; end <= body.length; end++) inputs.push(body.subarray(0, end));
+    for (let i = 0; i < 2000; i++) {
+      const b = Buffer.alloc(16 + (rnd() % 64));
+      for (let j = 0; j < b.length; j++) b[j] = rnd() & 0xff;
+      // well-formed attribute headers now and then, so the attribute switch is reached
+      if (i % 2 === 0 && b.length >= 20) { b.writeUInt16LE(Math.min(b.length - 16, 4 + (rnd() % 24)), 16); b.writeUInt16LE(rnd() % 20, 18); }
+      inputs.push(b);
+    }
+    let decoded = 0;
+    for (const b of inputs) {
+      try {
+        decodeLink(b, 0, b.length);
+        decoded++;
+      } catch (err) {
+        expect(err).to.be.instanceOf(NetlinkDecodeError);
+      }
+    }
+    expect(decoded).to.be.greaterThan(0);
   });
 });
 

@@ -16,7 +16,8 @@
  * the message and what is wrong, never an out-of-range read.
  */
 import { endianness } from 'node:os';
-import type { FdbEntry, Neighbour, Nexthop, Route, RouteScope } from './types';
+import type { FdbEntry, Link, Neighbour, Nexthop, Route, RouteScope } from './types';
+import { decodeLinkInfo } from './link-info';
 import { AF_BRIDGE, AF_INET, AF_INET6, ipv6BytesToText } from './validate';
 
 /** A message (or datagram) that does not decode: which, where, and why. */
@@ -126,6 +127,70 @@ function macText(buf: Buffer, start: number, end: number): string | undefined {
 function u32Attr(buf: Buffer, start: number, end: number, what: string, name: string): number {
   if (end - start < 4) throw new NetlinkDecodeError(what, start, `${name} of ${end - start} bytes, needs 4`);
   return u32(buf, start);
+}
+
+const IFINFOMSG_LEN = 16;
+const IFF_UP = 0x1;
+const ARPHRD_LOOPBACK = 772;
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_LINK = 5;
+const IFLA_MASTER = 10;
+const IFLA_LINKINFO = 18;
+
+/**
+ * One link message body (ifinfomsg + attributes) → the Link that
+ * linkFromMessage makes of the `netlink` package's parse, and the message's
+ * ifi_change (~0 when the kernel announces a new device). Link events come
+ * through here: the package's generic parser builds an object for every
+ * attribute of the message (statistics, queues, XDP, ...), and knitd reads
+ * six of them.
+ */
+export function decodeLink(buf: Buffer, start: number, end: number): { link: Link; change: number } {
+  if (end - start < IFINFOMSG_LEN) throw new NetlinkDecodeError('link message', start, `body of ${end - start} bytes, ifinfomsg needs ${IFINFOMSG_LEN}`);
+  const type = u16(buf, start + 2);
+  const index = s32(buf, start + 4);
+  const flags = u32(buf, start + 8);
+  const change = u32(buf, start + 12);
+  let name = '';
+  let mtu = 0;
+  let mac: string | undefined;
+  let master = 0;
+  let peer = 0;
+  let linkinfo: Buffer | undefined;
+  let linkinfoAt = 0;
+  forEachAttr(buf, start + IFINFOMSG_LEN, end, 'link message', (t, s, e) => {
+    switch (t) {
+      case IFLA_IFNAME: {
+        const nul = buf.indexOf(0, s);
+        name = buf.toString('utf8', s, nul >= s && nul < e ? nul : e);
+        break;
+      }
+      case IFLA_MTU: mtu = u32Attr(buf, s, e, 'link message', 'IFLA_MTU'); break;
+      case IFLA_ADDRESS: mac = macText(buf, s, e); break;
+      case IFLA_MASTER: master = u32Attr(buf, s, e, 'link message', 'IFLA_MASTER'); break;
+      // (little-endian as the package reads it: the kernel's host order on every knit platform)
+      case IFLA_LINK: if (e - s >= 4) peer = buf.readUInt32LE(s); break;
+      case IFLA_LINKINFO: linkinfo = buf.subarray(s, e); linkinfoAt = s; break;
+      default: break;
+    }
+  });
+  let info: ReturnType<typeof decodeLinkInfo>;
+  try {
+    info = decodeLinkInfo(linkinfo);
+  } catch (err) {
+    // link-info.ts reads nested attributes with Buffer reads: a short one is a RangeError there
+    throw new NetlinkDecodeError('link IFLA_LINKINFO', linkinfoAt, err instanceof Error ? err.message : String(err));
+  }
+  const link: Link = { index, name, kind: info.kind ?? 'device', mtu, up: (flags & IFF_UP) !== 0 };
+  if (type !== ARPHRD_LOOPBACK && mac) link.mac = mac;
+  if (master) link.masterIndex = master;
+  if (link.kind === 'veth' && peer) link.peerIndex = peer;
+  if (info.vxlan) link.vxlan = info.vxlan;
+  if (info.ipip) link.ipip = info.ipip;
+  if (info.hairpin !== undefined) link.hairpin = info.hairpin;
+  return { link, change };
 }
 
 /**

@@ -2,15 +2,14 @@
  * Change events: a dedicated rtnetlink socket in the handle's namespace,
  * joined to the link, neighbour, IPv4/IPv6 route and nexthop multicast groups, whose
  * messages are decoded into typed NetlinkEvents (AF_BRIDGE neighbour messages
- * are bridge FDB entries, reported as fdb-* events). Route, neighbour and
- * FDB and nexthop messages go through the compact decoder (decode.ts); a message it
- * cannot decode reaches `onError` as a NetlinkDecodeError.
+ * are bridge FDB entries, reported as fdb-* events). Every message goes
+ * through the compact decoder (decode.ts); a message it cannot decode
+ * reaches `onError` as a NetlinkDecodeError.
  */
 import { rt } from 'netlink';
 import { createRawSocketIn } from './conn';
 import { netlinkDrops, netlinkKeepScoped, netlinkKeepTypes, netlinkTune } from './netns';
-import { linkFromMessage } from './links';
-import { decodeFdb, decodeNeighbour, decodeNexthop, decodeRoute, neighbourFamily, NLMSG_HDRLEN, readHeader, type NetlinkHeader } from './decode';
+import { decodeFdb, decodeLink, decodeNeighbour, decodeNexthop, decodeRoute, neighbourFamily, NLMSG_HDRLEN, readHeader, type NetlinkHeader } from './decode';
 import { AF_BRIDGE } from './validate';
 import type { EventGroup, NetlinkEvent, Subscription } from './types';
 
@@ -58,11 +57,9 @@ export function eventFromMessage(type: number, buf: Buffer, start: number, end: 
   switch (type) {
     case MessageType.NEWLINK:
     case MessageType.DELLINK: {
-      const m = rt.parseLinkMessage(buf.subarray(start, end));
-      const link = linkFromMessage(m);
+      const { link, change } = decodeLink(buf, start, end);
       if (type === MessageType.DELLINK) return { type: 'link-deleted', link };
       // the kernel announces a newly registered device with ifi_change = ~0
-      const change = m.data.change ? rt.formatDeviceFlags(m.data.change) >>> 0 : 0;
       return { type: change === 0xffffffff ? 'link-added' : 'link-changed', link };
     }
     case MessageType.NEWROUTE:
