@@ -1,6 +1,6 @@
 /**
- * The one constructor of a peer's plan and of a refused peer, for every
- * backend.
+ * The one constructor of a peer's plan and of a refused peer, for the
+ * backends that plan per lease (vxlan, host-gw, ipip).
  *
  * Why a function and not `{ ...base, mode, ...objects }` at each backend:
  * in Node 20's V8 an object literal that starts with a spread and then adds

@@ -40,7 +40,7 @@ import type { DesiredDataplane, PeerPlan } from '../../dataplane/reconcile/types
 import { onSegment6, onSegmentAny, refuseForType, subnetZero } from '../peer-checks';
 import { cachedPlan, PlanCache, prefixesKey } from '../plan-cache';
 import { peerRoutes } from '../nexthop-routes';
-import { peerPlan } from '../peer-plan';
+import { peerPlan, refusedPeer } from '../peer-plan';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -117,14 +117,14 @@ export function planVxlan(peers: readonly Lease[], env: VxlanPlanEnv, cache?: Vx
   for (const lease of peers) {
     const outcome = cachedPlan(outcomes, lease, (l) => planPeer(l, env));
     if ('refused' in outcome) {
-      out.refused.push({ subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp, reason: outcome.refused });
+      out.refused.push(refusedPeer(lease, outcome.refused));
       continue;
     }
     if (outcome.mac !== undefined) {
       const owner = macOwner.get(outcome.mac);
       if (owner !== undefined) {
         const by = owner === null ? 'this node' : `node ${owner.nodeName} (${owner.subnet})`;
-        out.refused.push({ subnet: lease.subnet, nodeName: lease.nodeName, publicIp: lease.publicIp, reason: `peer VTEP MAC ${outcome.mac} is already used by ${by}` });
+        out.refused.push(refusedPeer(lease, `peer VTEP MAC ${outcome.mac} is already used by ${by}`));
         continue;
       }
       macOwner.set(outcome.mac, lease);
