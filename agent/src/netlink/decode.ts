@@ -17,7 +17,7 @@
  */
 import { endianness } from 'node:os';
 import type { FdbEntry, Link, Neighbour, Nexthop, Route, RouteScope } from './types';
-import { decodeLinkInfo } from './link-info';
+import { ARPHRD_LOOPBACK, IFLA_ADDRESS, IFLA_IFNAME, IFLA_LINK, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, linkFromFields } from './link-info';
 import { AF_BRIDGE, AF_INET, AF_INET6, ipv6BytesToText } from './validate';
 
 /** A message (or datagram) that does not decode: which, where, and why. */
@@ -131,13 +131,6 @@ function u32Attr(buf: Buffer, start: number, end: number, what: string, name: st
 
 const IFINFOMSG_LEN = 16;
 const IFF_UP = 0x1;
-const ARPHRD_LOOPBACK = 772;
-const IFLA_ADDRESS = 1;
-const IFLA_IFNAME = 3;
-const IFLA_MTU = 4;
-const IFLA_LINK = 5;
-const IFLA_MASTER = 10;
-const IFLA_LINKINFO = 18;
 
 /**
  * One link message body (ifinfomsg + attributes) → the Link that
@@ -176,21 +169,13 @@ export function decodeLink(buf: Buffer, start: number, end: number): { link: Lin
       default: break;
     }
   });
-  let info: ReturnType<typeof decodeLinkInfo>;
   try {
-    info = decodeLinkInfo(linkinfo);
+    const link = linkFromFields({ index, name, mtu, up: (flags & IFF_UP) !== 0, loopback: type === ARPHRD_LOOPBACK, mac, master, peer, linkinfo });
+    return { link, change };
   } catch (err) {
     // link-info.ts reads nested attributes with Buffer reads: a short one is a RangeError there
     throw new NetlinkDecodeError('link IFLA_LINKINFO', linkinfoAt, err instanceof Error ? err.message : String(err));
   }
-  const link: Link = { index, name, kind: info.kind ?? 'device', mtu, up: (flags & IFF_UP) !== 0 };
-  if (type !== ARPHRD_LOOPBACK && mac) link.mac = mac;
-  if (master) link.masterIndex = master;
-  if (link.kind === 'veth' && peer) link.peerIndex = peer;
-  if (info.vxlan) link.vxlan = info.vxlan;
-  if (info.ipip) link.ipip = info.ipip;
-  if (info.hairpin !== undefined) link.hairpin = info.hairpin;
-  return { link, change };
 }
 
 /**

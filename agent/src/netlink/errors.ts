@@ -99,7 +99,12 @@ export function toNetlinkError(err: unknown, op: string, object: string, detail?
  * of that errno gets, or the decimal errno when Node has no name for it.
  */
 export function errnoToNetlinkError(errno: number, op: string, object: string): NetlinkError {
-  return new NetlinkError({ errno, code: nameByErrno.get(errno) ?? String(errno), op, object });
+  return new NetlinkError({ errno, code: errnoName(errno), op, object });
+}
+
+/** The name of a kernel errno (EEXIST), as the `netlink` package names its rejections; the decimal number when the OS has none. */
+export function errnoName(errno: number): string {
+  return nameByErrno.get(errno) ?? String(errno);
 }
 
 /**

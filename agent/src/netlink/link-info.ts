@@ -5,7 +5,7 @@
  * buffer), so this small TLV codec builds exactly the attributes `ip link
  * add ... type K ...` would send, and reads back the ones knit uses.
  */
-import type { IpipAttrs, VxlanAttrs } from './types';
+import type { IpipAttrs, Link, VxlanAttrs } from './types';
 import { bufToIp } from './validate';
 
 /** A netlink attribute: type + payload (raw bytes, or nested attributes). */
@@ -17,6 +17,11 @@ const NLA_TYPE_MASK = 0x3fff; // strips NLA_F_NESTED / NLA_F_NET_BYTEORDER
 export const IFLA_ADDRESS = 1;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_MASTER = 10;
+export const IFLA_LINKINFO = 18;
+/** ifi_type of lo: its all-zero IFLA_ADDRESS is no MAC */
+export const ARPHRD_LOOPBACK = 772;
 export const IFLA_NET_NS_FD = 28;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
@@ -147,7 +152,7 @@ function cstr(b: Buffer): string {
 const isZero = (b: Buffer): boolean => b.every((x) => x === 0);
 
 /** Decode IFLA_LINKINFO (kind, vxlan/ipip data, bridge-port hairpin). */
-export function decodeLinkInfo(buf: Buffer | undefined): DecodedLinkInfo {
+function decodeLinkInfo(buf: Buffer | undefined): DecodedLinkInfo {
   if (!buf) return {};
   const top = decodeAttrs(buf);
   const out: DecodedLinkInfo = {};
@@ -188,4 +193,32 @@ export function decodeLinkInfo(buf: Buffer | undefined): DecodedLinkInfo {
     if (mode) out.hairpin = mode[0] !== 0;
   }
   return out;
+}
+
+/** What a link message says that knit reads, however it was decoded (the package's parser, or decode.ts in place). */
+export interface LinkFields {
+  index: number;
+  name: string;
+  mtu: number;
+  up: boolean;
+  loopback: boolean;
+  mac: string | undefined;
+  /** IFLA_MASTER, 0 when none */
+  master: number;
+  /** IFLA_LINK (a veth's peer), 0 when none */
+  peer: number;
+  linkinfo: Buffer | undefined;
+}
+
+/** The Link of a link message's fields: the one place both decoders make it. */
+export function linkFromFields(f: LinkFields): Link {
+  const info = decodeLinkInfo(f.linkinfo);
+  const link: Link = { index: f.index, name: f.name, kind: info.kind ?? 'device', mtu: f.mtu, up: f.up };
+  if (!f.loopback && f.mac) link.mac = f.mac;
+  if (f.master) link.masterIndex = f.master;
+  if (link.kind === 'veth' && f.peer) link.peerIndex = f.peer;
+  if (info.vxlan) link.vxlan = info.vxlan;
+  if (info.ipip) link.ipip = info.ipip;
+  if (info.hairpin !== undefined) link.hairpin = info.hairpin;
+  return link;
 }

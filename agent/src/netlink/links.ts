@@ -11,38 +11,28 @@ import { openSync, closeSync } from 'node:fs';
 import { FlagsNew, rt, type ifla } from 'netlink';
 import type { RtConn } from './conn';
 import { NetlinkError, NetlinkInputError, isNetlinkError, toNetlinkError } from './errors';
-import { decodeLinkInfo, hairpinInfo, ipipInfo, kindInfo, vethInfo, vxlanInfo } from './link-info';
+import { ARPHRD_LOOPBACK, hairpinInfo, ipipInfo, kindInfo, linkFromFields, vethInfo, vxlanInfo } from './link-info';
 import type { CreateBridge, CreateIpip, CreateLink, CreateVeth, CreateVxlan, Link } from './types';
 import {
   bufToMac, checkIfName, checkIndex, checkInt, checkMtu, macToBuf, parseIp,
 } from './validate';
 
-const ARPHRD_LOOPBACK = 772;
 const CREATE_EXCL = FlagsNew.CREATE | FlagsNew.EXCL;
 
-/** Decode one RTM_NEWLINK message into a Link. */
+/** Decode one RTM_NEWLINK message, as the `netlink` package parsed it, into a Link. */
 export function linkFromMessage(m: rt.LinkMessage): Link {
   const { data, attrs } = m;
-  const info = decodeLinkInfo(attrs.linkinfo);
-  const link: Link = {
+  return linkFromFields({
     index: data.index ?? 0,
     name: attrs.ifname ?? '',
-    kind: info.kind ?? 'device',
     mtu: attrs.mtu ?? 0,
     up: data.flags?.up === true,
-  };
-  const loopback = data.type === 'LOOPBACK' || data.type === ARPHRD_LOOPBACK;
-  const mac = loopback ? undefined : bufToMac(attrs.address);
-  if (mac) link.mac = mac;
-  if (attrs.master) link.masterIndex = attrs.master;
-  if (link.kind === 'veth' && attrs.link && attrs.link.length >= 4) {
-    const peer = attrs.link.readUInt32LE(0);
-    if (peer) link.peerIndex = peer;
-  }
-  if (info.vxlan) link.vxlan = info.vxlan;
-  if (info.ipip) link.ipip = info.ipip;
-  if (info.hairpin !== undefined) link.hairpin = info.hairpin;
-  return link;
+    loopback: data.type === 'LOOPBACK' || data.type === ARPHRD_LOOPBACK,
+    mac: bufToMac(attrs.address),
+    master: attrs.master ?? 0,
+    peer: attrs.link && attrs.link.length >= 4 ? attrs.link.readUInt32LE(0) : 0,
+    linkinfo: attrs.linkinfo,
+  });
 }
 
 /** ip link show */

@@ -18,8 +18,8 @@
  */
 import { Protocol, RawNetlinkSocket } from 'netlink';
 import { endianness } from 'node:os';
-import { getSystemErrorName } from 'node:util';
 import { NetlinkDecodeError, NLMSG_HDRLEN, readErrno, readHeader } from './decode';
+import { errnoName } from './errors';
 import { withNetns } from './netns';
 
 const NLMSG_NOOP = 1;
@@ -46,13 +46,7 @@ interface Running {
 
 /** An errno from an NLMSG_ERROR reply, shaped as the package rejects (toNetlinkError reads it). */
 function errnoError(errno: number): Error {
-  let name = String(errno);
-  try {
-    name = getSystemErrorName(-errno);
-  } catch {
-    // not an errno Node knows: the number stands
-  }
-  return new Error(`Request rejected: ${name}`);
+  return new Error(`Request rejected: ${errnoName(errno)}`);
 }
 
 export class RawDumper {
