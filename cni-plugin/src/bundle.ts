@@ -26,6 +26,7 @@ export const BUNDLED_MODULES = [
   { name: 'spec', dir: '../../cni-wire' },
   { name: 'request', dir: '.' },
   { name: 'forward', dir: '.' },
+  { name: 'stdio', dir: '.' },
   { name: 'main', dir: '.' },
 ] as const;
 

@@ -91,6 +91,15 @@ describe('knit plugin artifact (dist/cni-plugin/knit) without Node.js', function
     expect(libs, 'links no libnode/libstdc++').to.not.match(/libnode|libstdc\+\+/);
   });
 
+  it('loads no module at start-up: node:fs and node:net stay out of the Bun build (each costs more than the exchange)', () => {
+    // The artifact's own bundle, as build-plugin.sh compiles it: a static
+    // import would be loaded before main() runs, a require() inside a
+    // function only on the path that needs it (the checkout script's).
+    const bundle = execFileSync(join(REPO_ROOT, 'node_modules', 'bun', 'bin', 'bun.exe'), ['build', '--target=bun', '--minify', join(REPO_ROOT, 'cni-plugin', 'src', 'cli.ts')], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    expect(bundle.length, 'a bundle was printed').to.be.greaterThan(1000);
+    expect(bundle.match(/(?:^|[;\n])\s*import\b[^;\n]*?\bfrom\s*["'][^"']+["']/g) ?? [], 'static imports').to.deep.equal([]);
+  });
+
   it('answers VERSION with an empty environment (env -i)', async () => {
     const child = execFileP('env', ['-i', 'CNI_COMMAND=VERSION', bin], { encoding: 'utf8' });
     child.child.stdin!.end('{"cniVersion":"1.0.0"}');
