@@ -59,7 +59,7 @@ function sleepSync(ms: number): void {
  * made the pipe non-blocking (Node's own child_process does) makes readSync
  * fail with EAGAIN until data arrives; that case waits briefly and retries.
  */
-export function readAllSync(fd: number): string {
+function readAllSync(fd: number): string {
   const fs = nodeFs();
   const chunks: Buffer[] = [];
   const buf = Buffer.allocUnsafe(65536);
@@ -83,7 +83,7 @@ export function readAllSync(fd: number): string {
 }
 
 /** Writes all of `text` to fd 1, riding out EAGAIN on a non-blocking pipe. */
-export function writeAllSync(text: string): void {
+function writeAllSync(text: string): void {
   const fs = nodeFs();
   const data = Buffer.from(text, 'utf8');
   let off = 0;

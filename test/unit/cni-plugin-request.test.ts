@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { prepare } from '../../cni-plugin/src/request';
 import type { Prepared } from '../../cni-plugin/src/request';
 import { decodeReply } from '../../cni-plugin/src/forward';
-import { DEFAULT_TIMEOUT_MS, timeoutFrom } from '../../cni-plugin/src/main';
+import { DEFAULT_TIMEOUT_MS, run, timeoutFrom } from '../../cni-plugin/src/main';
+import type { PluginEnv } from '../../cni-plugin/src/request';
 import { DEFAULT_AGENT_SOCKET } from '../../cni-wire/protocol';
 import { ifnameProblem, containerIdProblem } from '../../cni-wire/spec';
 
@@ -93,5 +94,40 @@ describe('cni plugin: knitd replies and timeout setting', () => {
     expect(timeoutFrom({})).to.equal(DEFAULT_TIMEOUT_MS);
     expect(timeoutFrom({ KNIT_PLUGIN_TIMEOUT_MS: '250' })).to.equal(250);
     for (const v of ['0', '-5', '1.5', 'soon', '']) expect(timeoutFrom({ KNIT_PLUGIN_TIMEOUT_MS: v })).to.equal(DEFAULT_TIMEOUT_MS);
+  });
+
+  describe('run: stdin and stdout through the injected streams', () => {
+    const invoke = async (env: PluginEnv, readStdin: () => Promise<string>): Promise<{ code: number; out: string; reads: number }> => {
+      let out = '';
+      let reads = 0;
+      const code = await run({ env, readStdin: () => { reads++; return readStdin(); }, writeStdout: async (t) => { out += t; } });
+      return { code, out, reads };
+    };
+
+    it('reads no stdin without CNI_COMMAND, and says so with code 4', async () => {
+      const r = await invoke({}, () => Promise.resolve('{}'));
+      expect(r.reads).to.equal(0);
+      expect(r.code).to.equal(1);
+      expect(JSON.parse(r.out)).to.include({ code: 4 });
+    });
+
+    it('a failed stdin read is an I/O error (code 5) naming the cause', async () => {
+      const r = await invoke({ CNI_COMMAND: 'ADD' }, () => Promise.reject(new Error('EIO: i/o error, read')));
+      expect(r.reads).to.equal(1);
+      expect(r.code).to.equal(1);
+      const e = JSON.parse(r.out) as { code: number; msg: string };
+      expect(e.code).to.equal(5);
+      expect(e.msg).to.match(/stdin: EIO: i\/o error, read/);
+    });
+
+    it('VERSION answers from what stdin held, and waits for its write', async () => {
+      let out = '';
+      const code = await run({
+        env: { CNI_COMMAND: 'VERSION' }, readStdin: async () => '{"cniVersion":"0.4.0"}',
+        writeStdout: (t) => new Promise((resolve) => setTimeout(() => { out += t; resolve(); }, 5)),
+      });
+      expect(code).to.equal(0);
+      expect(JSON.parse(out)).to.include({ cniVersion: '0.4.0' });
+    });
   });
 });
