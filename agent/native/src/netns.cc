@@ -81,13 +81,18 @@ const char* ErrnoCode(int err) {
   }
 }
 
-// Throws a JS Error carrying errno, code and syscall, naming the path.
-void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& what) {
-  std::string msg = std::string(syscall) + " " + what + ": " + ErrnoCode(err) + " (" + std::strerror(err) + ")";
-  Napi::Error e = Napi::Error::New(env, msg);
+// A JS Error carrying errno, code and syscall: "<syscall> <what>: <code> (<strerror>)".
+Napi::Error ErrnoError(Napi::Env env, int err, const std::string& syscall, const std::string& what) {
+  Napi::Error e = Napi::Error::New(env, syscall + " " + what + ": " + ErrnoCode(err) + " (" + std::strerror(err) + ")");
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("code", Napi::String::New(env, ErrnoCode(err)));
   e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+// Throws ErrnoError, naming the path.
+void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& what) {
+  Napi::Error e = ErrnoError(env, err, syscall, what);
   e.Set("path", Napi::String::New(env, what));
   e.ThrowAsJavaScriptException();
 }
@@ -588,7 +593,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace
 
-// For the addon's other source files (durable.cc).
+// For the addon's other source files (durable.cc, rtnl.cc).
 const char* KnitErrnoCode(int err) { return ErrnoCode(err); }
+Napi::Error KnitErrnoError(Napi::Env env, int err, const std::string& syscall, const std::string& what) {
+  return ErrnoError(env, err, syscall, what);
+}
 
 NODE_API_MODULE(knit_netns, Init)

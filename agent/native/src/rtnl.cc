@@ -35,18 +35,10 @@
 #include <unistd.h>
 #include <vector>
 
-const char* KnitErrnoCode(int err);  // netns.cc
+// An Error with errno, code and syscall, like the rest of the addon's (netns.cc).
+Napi::Error KnitErrnoError(Napi::Env env, int err, const std::string& syscall, const std::string& what);
 
 namespace {
-
-// An Error with errno, code and syscall, like the rest of the addon's.
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string& syscall, const std::string& what) {
-  Napi::Error e = Napi::Error::New(env, syscall + " " + what + ": " + KnitErrnoCode(err) + " (" + std::strerror(err) + ")");
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("code", Napi::String::New(env, KnitErrnoCode(err)));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
 
 // Largest reply read: an NLMSG_ERROR echoing one of our requests (tens of
 // bytes) fits many times over; a larger datagram is reported, not cut.
@@ -168,7 +160,7 @@ class TransactJob : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error&) override {
     sock_->JobDone();
-    deferred_.Reject(ErrnoError(Env(), errno_, syscall_, "rtnetlink socket port " + std::to_string(port_)).Value());
+    deferred_.Reject(KnitErrnoError(Env(), errno_, syscall_, "rtnetlink socket port " + std::to_string(port_)).Value());
   }
 
  private:
@@ -267,11 +259,11 @@ Napi::Value RtnlSocket::Transact(const Napi::CallbackInfo& info) {
     msgs.emplace_back(b.Data(), b.Data() + b.Length());  // a copy: JS may reuse the Buffer meanwhile
   }
   if (fd_ < 0 || closeWhenIdle_) {
-    ErrnoError(env, EBADF, "transact", "on a closed socket").ThrowAsJavaScriptException();
+    KnitErrnoError(env, EBADF, "transact", "on a closed socket").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (busy_) {
-    ErrnoError(env, EBUSY, "transact", "while a job runs on the socket").ThrowAsJavaScriptException();
+    KnitErrnoError(env, EBUSY, "transact", "while a job runs on the socket").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto* job = new TransactJob(env, this, info.This().As<Napi::Object>(), std::move(msgs));
@@ -291,7 +283,7 @@ Napi::Value RtnlSocketFn(const Napi::CallbackInfo& info) {
   // Blocking (the pool thread waits in recvmsg); CLOEXEC (no child inherits it).
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) {
-    ErrnoError(env, errno, "socket", "NETLINK_ROUTE").ThrowAsJavaScriptException();
+    KnitErrnoError(env, errno, "socket", "NETLINK_ROUTE").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   sockaddr_nl local{};
@@ -301,7 +293,7 @@ Napi::Value RtnlSocketFn(const Napi::CallbackInfo& info) {
       getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
     int e = errno;
     ::close(fd);
-    ErrnoError(env, e, "bind", "NETLINK_ROUTE").ThrowAsJavaScriptException();
+    KnitErrnoError(env, e, "bind", "NETLINK_ROUTE").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   // Acks without a copy of the request (smaller replies); optional (Linux 4.3+).
