@@ -102,9 +102,13 @@ export function host(ctx: Pick<LabSet, 'v6'>, subnet: string, i: number): string
 
 /**
  * A hand-built table on top of the hand-built lab:
- *   - 'floor': the least any NAT-capable table with notrack costs: one empty
- *     nat chain (conntrack and its hooks on, as with any masquerade) and one
- *     raw rule `ip saddr CIDR ip daddr CIDR notrack`;
+ *   - 'floor': the least any masquerading table with notrack costs: a nat
+ *     chain with one masquerade rule for traffic leaving the cluster CIDR and
+ *     one raw rule `ip saddr CIDR ip daddr CIDR notrack`. The masquerade rule
+ *     matters: an empty nat chain registers the NAT hooks but does not turn
+ *     conntrack on (its expressions do), so before stop 31 this "floor" was
+ *     a namespace without connection tracking. knit's own VXLAN packets stay
+ *     tracked here (untracking them is knit's optimisation, not the floor's);
  *   - 'stateful': the least any stateful filter costs (network policy's
  *     floor): the same nat chain, no notrack, and a forward chain that lets
  *     pod-to-pod traffic through by conntrack state (established, or new to
@@ -146,20 +150,21 @@ export async function handLab(ctx: LabSet, backend: 'vxlan' | 'host-gw', m: Mirr
     await execBatch(node.ns, lines);
     await lab.exec(node.ns, 'sysctl', ['-qw', ctx.v6 ? 'net.ipv6.conf.all.forwarding=1' : 'net.ipv4.ip_forward=1']);
     if (withNft) await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], m.nftTables[n]!);
+    const masquerade = `  chain post { type nat hook postrouting priority srcnat; policy accept; ip saddr ${networkCidr(ctx)} ip daddr != ${networkCidr(ctx)} masquerade; }`;
     if (table === 'floor') {
       await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
         'table ip bench_floor {',
         '  chain raw { type filter hook prerouting priority raw; policy accept;',
         `    ip saddr ${networkCidr(ctx)} ip daddr ${networkCidr(ctx)} notrack`,
         '  }',
-        '  chain post { type nat hook postrouting priority srcnat; policy accept; }',
+        masquerade,
         '}', ''].join('\n'));
     }
     if (table === 'stateful') {
       const pods = `ip saddr ${networkCidr(ctx)} ip daddr ${networkCidr(ctx)}`;
       await runStdin('ip', ['netns', 'exec', node.ns, 'nft', '-f', '-'], [
         'table ip bench_stateful {',
-        '  chain post { type nat hook postrouting priority srcnat; policy accept; }',
+        masquerade,
         '  chain pods { type filter hook forward priority filter; policy accept;',
         `    ${pods} ct state established,related accept`,
         `    ${pods} ct state new tcp dport { ${IPERF_PORT}, ${SOCKPERF_PORT} } accept`,

@@ -27,10 +27,11 @@
  *     from the knit node (`nft list table ip knit` → `nft -f`), to show what
  *     knit's table (masquerade, port maps, and the raw chain that exempts
  *     forwarded pod-to-pod traffic from conntrack) costs by itself;
- *   - with --floor-variant, the hand-built lab plus the least any NAT-capable
- *     table with notrack costs: one empty nat chain (which turns conntrack
- *     and its hooks on in the namespace, as any masquerade does) and one
- *     raw rule `ip saddr CIDR ip daddr CIDR notrack`;
+ *   - with --floor-variant, the hand-built lab plus the least any
+ *     masquerading table with notrack costs: a nat chain with one masquerade
+ *     rule (which turns conntrack and its hooks on in the namespace; an
+ *     empty nat chain does not) and one raw rule
+ *     `ip saddr CIDR ip daddr CIDR notrack`;
  *   - with --stateful-variant, the hand-built lab plus the least any
  *     stateful filter costs (what enforcing network policy costs at least,
  *     issue 18): the same nat chain, no notrack, and a forward chain that
@@ -129,8 +130,8 @@ async function body(): Promise<void> {
     }
     paths.push(newPath(`${backend} hand-built`, backend, 'hand', h.lab, h.containers[0]!.ns, h.containers[1]!.ns, h.ips[1]!));
     if (hn) paths.push(newPath(`${backend} hand-built + knit nft`, backend, 'hand-nft', hn.lab, hn.containers[0]!.ns, hn.containers[1]!.ns, hn.ips[1]!));
-    if (hf) paths.push(newPath(`${backend} hand-built + nat chain + notrack rule`, backend, 'hand-floor', hf.lab, hf.containers[0]!.ns, hf.containers[1]!.ns, hf.ips[1]!));
-    if (hs) paths.push(newPath(`${backend} hand-built + nat chain + stateful filter`, backend, 'hand-stateful', hs.lab, hs.containers[0]!.ns, hs.containers[1]!.ns, hs.ips[1]!));
+    if (hf) paths.push(newPath(`${backend} hand-built + masquerade + notrack rule`, backend, 'hand-floor', hf.lab, hf.containers[0]!.ns, hf.containers[1]!.ns, hf.ips[1]!));
+    if (hs) paths.push(newPath(`${backend} hand-built + masquerade + stateful filter`, backend, 'hand-stateful', hs.lab, hs.containers[0]!.ns, hs.containers[1]!.ns, hs.ips[1]!));
     paths.push(newPath(`${backend} knit`, backend, 'knit', k.lab, k.containers[0]!.ns, k.containers[1]!.ns, k.ips[1]!));
     console.log(`${backend}: knit subnets ${k.mirror.subnets.join(', ')}; container MTU ${k.mirror.containerMtu}, bridge MTU ${k.mirror.bridgeMtu}${k.mirror.vxlanMtu ? `, vxlan MTU ${k.mirror.vxlanMtu}` : ''}`);
   }

@@ -119,7 +119,16 @@ describe('nft port mappings and masquerade in a lab node (root)', function () {
     });
     // A table knit does not own: it must survive every apply and the remove.
     nsRun(lab.node, 'nft', ['add table ip other; add chain ip other keep { type filter hook forward priority 10; }']);
-    await Promise.all([startServer(lab.c1, 80, procs), startServer(lab.c3, 80, procs), startServer(lab.outside, 7000, procs)]);
+    await Promise.all([
+      startServer(lab.c1, 80, procs), startServer(lab.c3, 80, procs), startServer(lab.outside, 7000, procs),
+      // A service of the node's own, reachable through 127.0.0.1 (listening on every address).
+      startServer(lab.node, 7100, procs),
+    ]);
+    // c2 plays the CVE-2020-8558 neighbour: it routes 127.0.0.1 to the node over the bridge
+    // and accepts the 127.0.0.1-sourced answer.
+    nsRun(lab.c2, 'ip', ['addr', 'flush', 'dev', 'lo']); // its own 127/8 routes go with the addresses
+    nsRun(lab.c2, 'ip', ['route', 'add', '127.0.0.1/32', 'via', '10.99.1.1', 'dev', 'eth0']);
+    nsRun(lab.c2, 'sysctl', ['-qw', 'net.ipv4.conf.eth0.route_localnet=1']);
   });
 
   after(async () => {
@@ -159,6 +168,18 @@ describe('nft port mappings and masquerade in a lab node (root)', function () {
 
   it('reaches the container from the node through 127.0.0.1 (masqueraded to the bridge address)', () => {
     expect(connect(lab.node, '127.0.0.1', 8080)).to.equal('10.99.1.1');
+  });
+
+  it('keeps a neighbour on the bridge away from the node\'s 127.0.0.1 services while route_localnet is on (CVE-2020-8558)', async () => {
+    expect(connect(lab.c2, '127.0.0.1', 7100)).to.equal('TIMEOUT');
+    // Control: without knit's input chain the same probe reaches the service, so the TIMEOUT above is the guard's.
+    nsRun(lab.node, 'nft', ['delete', 'chain', 'ip', 'knit', 'input']);
+    try {
+      expect(connect(lab.c2, '127.0.0.1', 7100)).to.equal('10.99.1.3');
+    } finally {
+      await table.apply(desired(), { force: true });
+    }
+    expect(connect(lab.c2, '127.0.0.1', 7100)).to.equal('TIMEOUT');
   });
 
   it('reaches the container from another container on the same bridge (hairpin)', () => {
@@ -204,10 +225,24 @@ describe('nft port mappings and masquerade in a lab node (root)', function () {
     await table.apply({ ...desired(), portMappings: [] });
     expect(connect(lab.outside, '192.168.77.1', 8080)).to.equal('ERR ECONNREFUSED');
     expect(connect(lab.node, '127.0.0.1', 8080)).to.equal('ERR ECONNREFUSED');
-    // No loopback-reachable mapping left: route_localnet goes back off.
+    // No loopback-reachable mapping left: route_localnet goes back off, and with it the guard
+    // (one netfilter hook less for every packet the node receives); the neighbour stays out.
     expect(nsRun(lab.node, 'cat', [`/proc/sys/net/ipv4/conf/${lab.bridge}/route_localnet`]).trim()).to.equal('0');
+    expect((await table.list())?.filter((o) => 'chain' in o).map((o) => o.chain.name)).to.not.include('input');
+    expect(connect(lab.c2, '127.0.0.1', 7100)).to.equal('TIMEOUT');
     // Outbound NAT is still there.
     expect(connect(lab.c1, '192.168.77.2', 7000)).to.equal('192.168.77.1');
+  });
+
+  it('guards 127.0.0.0/8 whenever route_localnet is on, even when someone else turned it on', async () => {
+    nsRun(lab.node, 'sysctl', ['-qw', `net.ipv4.conf.${lab.bridge}.route_localnet=1`]);
+    try {
+      await table.apply({ ...desired(), portMappings: [] });
+      expect((await table.list())?.filter((o) => 'chain' in o).map((o) => o.chain.name)).to.include('input');
+      expect(connect(lab.c2, '127.0.0.1', 7100)).to.equal('TIMEOUT');
+    } finally {
+      nsRun(lab.node, 'sysctl', ['-qw', `net.ipv4.conf.${lab.bridge}.route_localnet=0`]);
+    }
   });
 
   it('remove() deletes only knit\'s table and tolerates its absence', async () => {

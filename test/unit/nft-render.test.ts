@@ -98,10 +98,20 @@ describe('nft renderer: golden scripts', () => {
       '  }',
       '  chain input {',
       '    type filter hook input priority filter; policy accept;',
-      '    iifname != "lo" ip daddr 127.0.0.0/8 ct state != { established, related } drop',
+      '    ip daddr 127.0.0.0/8 iifname != "lo" ct state != { established, related } drop',
       '  }',
       '}',
     ]));
+  });
+
+  it('has no input chain when the caller says route_localnet is off (localnetGuard: false)', () => {
+    const desired: NftDesiredState = { masquerade: { clusterCidr: '10.244.0.0/16' }, nodeSubnet: '10.244.1.0/24', bridge: 'knit0', portMappings: [] };
+    const on = renderRuleset(desired);
+    const off = renderRuleset(desired, undefined, { localnetGuard: false });
+    expect(on).to.include('  chain input {');
+    expect(off).to.not.include('chain input');
+    // Nothing else changes (the 127.0.0.0/8 masquerade of loopback mappings stays).
+    expect(off).to.equal(on.replace(/  chain input \{\n(?: {4}.*\n)*  \}\n/, ''));
   });
 
   it('is deterministic: input order does not change the text', () => {

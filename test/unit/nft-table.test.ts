@@ -153,10 +153,41 @@ describe('NftTable (fake nft)', () => {
   });
 
   describe('route_localnet', () => {
-    it('is turned on before the rules that need it and off after they are gone', async () => {
+    const GUARD = 'ip daddr 127.0.0.0/8 iifname != "lo" ct state != { established, related } drop';
+
+    it('is turned on only after the 127.0.0.0/8 guard is in, and off before it goes', async () => {
       await table.apply({ bridge: 'knit0', portMappings: [web] });
       await table.apply({ bridge: 'knit0', portMappings: [] });
-      expect(events).to.deep.equal(['sysctl knit0=1', 'nft', 'nft', 'sysctl knit0=0']);
+      expect(events).to.deep.equal(['nft', 'sysctl knit0=1', 'sysctl knit0=0', 'nft']);
+      const [on, off] = fake.nftCalls();
+      expect(on!.input).to.include(GUARD);
+      expect(off!.input).to.not.include(GUARD);
+      expect(off!.input).to.not.include('chain input');
+    });
+
+    it('leaves the guard and the input chain out while nothing needs route_localnet', async () => {
+      await table.apply({ bridge: 'knit0', masquerade: { clusterCidr: '10.244.0.0/16' }, portMappings: [{ ...web, hostIp: '192.168.0.10' }] });
+      expect(fake.nftCalls()[0]!.input).to.not.include('chain input');
+    });
+
+    it('keeps the guard while route_localnet is on by someone else (e.g. the knitd before a restart)', async () => {
+      sysctl.values.set('knit0', '1');
+      await table.apply({ bridge: 'knit0', portMappings: [] });
+      expect(fake.nftCalls()[0]!.input).to.include(GUARD);
+      expect(events).to.deep.equal(['nft']);
+    });
+
+    it('keeps the guard when route_localnet cannot be read', async () => {
+      sysctl.read = async () => { throw new Error('ENOENT'); };
+      await table.apply({ bridge: 'knit0', portMappings: [] });
+      expect(fake.nftCalls()[0]!.input).to.include(GUARD);
+    });
+
+    it('is turned off before the table goes at removal', async () => {
+      await table.apply({ bridge: 'knit0', portMappings: [web] });
+      await table.remove();
+      expect(events).to.deep.equal(['nft', 'sysctl knit0=1', 'sysctl knit0=0', 'nft']);
+      expect(fake.nftCalls()[1]!.input).to.equal(renderRemove());
     });
 
     it('is not needed for mappings bound to a non-loopback hostIp', async () => {
@@ -166,7 +197,7 @@ describe('NftTable (fake nft)', () => {
 
     it('is needed for a loopback hostIp', async () => {
       await table.apply({ bridge: 'knit0', portMappings: [{ ...web, hostIp: '127.0.0.1' }] });
-      expect(events).to.deep.equal(['sysctl knit0=1', 'nft']);
+      expect(events).to.deep.equal(['nft', 'sysctl knit0=1']);
     });
 
     it('is left alone when someone else had already turned it on', async () => {
@@ -176,12 +207,13 @@ describe('NftTable (fake nft)', () => {
       expect(events).to.deep.equal(['nft', 'nft']);
     });
 
-    it('a failure to set it fails the apply before nft runs', async () => {
+    it('a failure to set it fails the apply, with the guard already in', async () => {
       sysctl.read = async () => { throw new Error('ENOENT: no such bridge'); };
       let caught: unknown;
       try { await table.apply({ bridge: 'knit0', portMappings: [web] }); } catch (err) { caught = err; }
       expect((caught as Error).message).to.equal('set net.ipv4.conf.knit0.route_localnet=1 (needed for 127.0.0.1 port mappings)');
-      expect(fake.calls).to.have.length(0);
+      expect(fake.nftCalls()).to.have.length(1);
+      expect(fake.nftCalls()[0]!.input).to.include(GUARD);
     });
   });
 

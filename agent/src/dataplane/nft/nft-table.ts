@@ -46,7 +46,7 @@ export interface ApplyOptions {
 /** One object of `nft -j list` output, e.g. `{ rule: {...} }`, `{ map: {...} }`. */
 export type NftJsonObject = Record<string, Record<string, unknown>>;
 
-type Operation = { kind: 'apply'; state: NormalizedState; text: string; force: boolean } | { kind: 'remove' };
+type Operation = { kind: 'apply'; state: NormalizedState; force: boolean } | { kind: 'remove' };
 
 interface Pending {
   op: Operation;
@@ -90,15 +90,13 @@ export class NftTable {
    */
   apply(desired: NftDesiredState, opts: ApplyOptions = {}): Promise<void> {
     let state: NormalizedState;
-    let text: string;
     try {
       state = normalizeDesired(desired);
-      text = renderNormalized(state, this.table);
     } catch (err) {
       return Promise.reject(err);
     }
     const force = (opts.force ?? false) || (this.pending?.op.kind === 'apply' && this.pending.op.force);
-    return this.enqueue({ kind: 'apply', state, text, force });
+    return this.enqueue({ kind: 'apply', state, force });
   }
 
   /** Delete knit's table (and undo route_localnet if this instance set it). Tolerates absence. */
@@ -140,7 +138,7 @@ export class NftTable {
         const job = this.pending;
         this.pending = null;
         try {
-          if (job.op.kind === 'apply') await this.applyNow(job.op.state, job.op.text, job.op.force);
+          if (job.op.kind === 'apply') await this.applyNow(job.op.state, job.op.force);
           else await this.removeNow();
           for (const w of job.waiters) w.resolve();
         } catch (err) {
@@ -153,14 +151,19 @@ export class NftTable {
     }
   }
 
-  private async applyNow(state: NormalizedState, text: string, force: boolean): Promise<void> {
+  private async applyNow(state: NormalizedState, force: boolean): Promise<void> {
+    // The 127.0.0.0/8 guard is in the table whenever route_localnet is on for the bridge,
+    // whoever turned it on: so route_localnet goes off before the guard goes, and on only
+    // after the guard is in (a loopback mapping's first packets may fail meanwhile; a
+    // neighbour never reaches the node's 127.0.0.1 services).
+    const wantLocalnet = needsRouteLocalnet(state) ? state.bridge : undefined;
+    if (this.localnetOn !== undefined && this.localnetOn !== wantLocalnet) await this.disableLocalnet();
+    const guard = wantLocalnet !== undefined || (state.bridge !== undefined && await this.localnetMayBeOn(state.bridge));
+    const text = renderNormalized(state, this.table, { localnetGuard: guard });
     if (!force && text === this.lastText) {
       this.log.debug('nft table unchanged, skipping apply', { mappings: state.portMappings.length });
       return;
     }
-    // route_localnet goes on before rules that rely on it, and off only after they are gone.
-    const wantLocalnet = needsRouteLocalnet(state) ? state.bridge : undefined;
-    if (wantLocalnet !== undefined) await this.enableLocalnet(wantLocalnet);
 
     // The IPv6 NAT table goes away in the same transaction when it held something and no longer does.
     const dropIp6 = this.ip6Applied && !hasIp6Table(state);
@@ -180,11 +183,13 @@ export class NftTable {
       hairpin: state.nodeSubnet ?? null,
     });
 
-    if (this.localnetOn !== undefined && this.localnetOn !== wantLocalnet) await this.disableLocalnet();
+    if (wantLocalnet !== undefined) await this.enableLocalnet(wantLocalnet);
     await this.flushConntrack(before, state.portMappings);
   }
 
   private async removeNow(): Promise<void> {
+    // Off before the table (and its 127.0.0.0/8 guard) goes.
+    if (this.localnetOn !== undefined) await this.disableLocalnet();
     const res = await this.run([...this.nft, '-f', '-'], renderRemove(this.table) + (this.ip6Applied ? renderRemoveIp6(this.table) : ''));
     if (res.code !== 0) {
       throw new Error(`remove nft table ${this.table.family} ${this.table.name}: ${this.describe(res.code, res.stderr)}`);
@@ -194,7 +199,6 @@ export class NftTable {
     this.lastText = undefined;
     this.lastMappings = [];
     this.log.info('nft table removed');
-    if (this.localnetOn !== undefined) await this.disableLocalnet();
     await this.flushConntrack(before, []);
   }
 
@@ -208,6 +212,16 @@ export class NftTable {
       this.log.info('route_localnet enabled for 127.0.0.1 port mappings', { bridge });
     } catch (cause) {
       throw new Error(`set net.ipv4.conf.${bridge}.route_localnet=1 (needed for 127.0.0.1 port mappings)`, { cause });
+    }
+  }
+
+  /** Whether route_localnet is on for `bridge` (ours or anyone's); unknown counts as on. */
+  private async localnetMayBeOn(bridge: string): Promise<boolean> {
+    if (this.localnetOn === bridge) return true;
+    try {
+      return (await this.localnet.read(bridge)) !== '0';
+    } catch {
+      return true;
     }
   }
 
