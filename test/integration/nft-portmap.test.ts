@@ -245,6 +245,22 @@ describe('nft port mappings and masquerade in a lab node (root)', function () {
     }
   });
 
+  it('guards 127.0.0.0/8 when route_localnet is on for all interfaces (the kernel ORs `all` with the bridge)', async () => {
+    nsRun(lab.node, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
+    try {
+      await table.apply({ ...desired(), portMappings: [] });
+      expect(nsRun(lab.node, 'cat', [`/proc/sys/net/ipv4/conf/${lab.bridge}/route_localnet`]).trim()).to.equal('0');
+      expect((await table.list())?.filter((o) => 'chain' in o).map((o) => o.chain.name)).to.include('input');
+      expect(connect(lab.c2, '127.0.0.1', 7100)).to.equal('TIMEOUT');
+      // Control: `all` alone lets the neighbour in once the guard is gone.
+      nsRun(lab.node, 'nft', ['delete', 'chain', 'ip', 'knit', 'input']);
+      expect(connect(lab.c2, '127.0.0.1', 7100)).to.equal('10.99.1.3');
+    } finally {
+      nsRun(lab.node, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=0']);
+      await table.apply({ ...desired(), portMappings: [] }, { force: true });
+    }
+  });
+
   it('remove() deletes only knit\'s table and tolerates its absence', async () => {
     await table.remove();
     await table.remove();

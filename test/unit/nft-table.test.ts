@@ -177,6 +177,13 @@ describe('NftTable (fake nft)', () => {
       expect(events).to.deep.equal(['nft']);
     });
 
+    it('keeps the guard while route_localnet is on for all interfaces (the kernel ORs `all` in)', async () => {
+      sysctl.values.set('all', '1');
+      await table.apply({ bridge: 'knit0', portMappings: [] });
+      expect(fake.nftCalls()[0]!.input).to.include(GUARD);
+      expect(events).to.deep.equal(['nft']);
+    });
+
     it('keeps the guard when route_localnet cannot be read', async () => {
       sysctl.read = async () => { throw new Error('ENOENT'); };
       await table.apply({ bridge: 'knit0', portMappings: [] });

@@ -215,11 +215,18 @@ export class NftTable {
     }
   }
 
-  /** Whether route_localnet is on for `bridge` (ours or anyone's); unknown counts as on. */
+  /**
+   * Whether route_localnet is in force on `bridge` (ours or anyone's); unknown counts as on.
+   * The kernel ORs the device's value with `all`'s, so `all=1` set by someone else needs the
+   * guard too.
+   */
   private async localnetMayBeOn(bridge: string): Promise<boolean> {
     if (this.localnetOn === bridge) return true;
     try {
-      return (await this.localnet.read(bridge)) !== '0';
+      for (const ifname of [bridge, 'all']) {
+        if ((await this.localnet.read(ifname)) !== '0') return true;
+      }
+      return false;
     } catch {
       return true;
     }
