@@ -39,7 +39,11 @@ const CASES: Case[] = [
   { last: 24, name: 'MD5 key on knitd only (BIRD dials unsigned)', knit: { password: KEY, passive: true }, bird: '', up: false },
   { last: 25, name: 'GTSM both, knitd dials', knit: { ttlSecurity: true }, bird: 'ttl security on; passive on;', up: true },
   { last: 26, name: 'GTSM both, BIRD dials', knit: { ttlSecurity: true, passive: true }, bird: 'ttl security on;', up: true },
-  { last: 27, name: 'GTSM on BIRD only (knitd sends TTL 1)', knit: {}, bird: 'ttl security on;', up: false },
+  // BIRD dials: its connecting socket has IP_MINTTL before the SYN, so knitd's TTL-1 SYN-ACK never
+  // completes the handshake. (With knitd dialing, BIRD sets IP_MINTTL only after accept(), so an
+  // OPEN already queued is read and answered, and knitd sees Established until BIRD's hold timer
+  // ends it: BIRD's race, not what this case is about.)
+  { last: 27, name: 'GTSM on BIRD only (knitd sends TTL 1)', knit: { passive: true }, bird: 'ttl security on;', up: false },
   { last: 28, name: 'GTSM on knitd only (BIRD sends TTL 1)', knit: { ttlSecurity: true, passive: true }, bird: '', up: false },
 ];
 
