@@ -14,6 +14,7 @@ import { createLab, type Lab } from '../lab/lab';
 import { REPO_ROOT, startKnitd, type Knitd } from '../lab/knitd';
 import { freePort } from '../lab/etcd';
 import { routesIn, waitFor } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const execFileP = promisify(execFile);
 const KNITCTL = join(REPO_ROOT, 'agent', 'bin', 'knitctl');
@@ -50,8 +51,10 @@ describe('operator surface of the bgp backend (2-node iBGP mesh, real knitd, rea
     await waitFor('the mesh installed both subnets', () => [0, 1].every((i) => routesIn(lab.nodes[i]!.ns, 4, 90).length === 1), 30_000);
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('knitctl bgp: one Established iBGP session with the other node', async () => {
@@ -98,8 +101,10 @@ describe('operator surface without BGP (vxlan backend)', function () {
     knitd = await startKnitd(lab, lab.nodes[0]!, { cluster: { etcdEndpoints: lab.etcdEndpoints, network: { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'vxlan' } } } });
   });
   after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('knitctl bgp says BGP is not enabled and exits non-zero', async () => {

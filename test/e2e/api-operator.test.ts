@@ -29,6 +29,7 @@ import {
 } from './api-lab';
 import { logRecords } from './cluster-lab';
 import { waitFor } from '../support/wait';
+import { cleanupAll } from '../lab/cleanup';
 
 const METRICS = '127.0.0.1:9464';
 const NETWORK = { clusterCidr: '10.244.0.0/16', subnetLength: 24, backend: { type: 'vxlan' } };
@@ -76,11 +77,13 @@ describe('operator surface against real knitds (vxlan, real etcd, real plugin)',
   });
   after(async () => {
     if (timings.length) console.log(`      timings: ${timings.join('; ')}`);
-    watch?.close();
-    api?.close();
-    etcdWatch?.close();
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => watch?.close(),
+      () => api?.close(),
+      () => etcdWatch?.close(),
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('GetNode and `knitctl status` say what etcd and the kernel hold', async () => {

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { routesIn, startBird, waitFor, type Bird } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 describe('bgp: knitd restart with graceful restart keeps forwarding', function () {
   this.timeout(180_000);
@@ -50,9 +51,11 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
   });
 
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await bird?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => bird?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('a continuous ping node1 → node2 loses nothing while knitd on node1 restarts; BIRD kept node1\'s route meanwhile', async () => {

@@ -29,6 +29,7 @@ import { REPO_ROOT, startKnitd, type Knitd } from '../lab/knitd';
 import { createLab, type Lab } from '../lab/lab';
 import { nsRun } from '../lab/netns';
 import { routesIn, startBird, waitFor, type Bird } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const execFileP = promisify(execFile);
 const KNITCTL = `${REPO_ROOT}/agent/bin/knitctl`;
@@ -132,12 +133,14 @@ protocol bgp n2 from knit { neighbor ${lab.nodes[1]!.underlayIp} as 65002; }
   });
 
   after(async () => {
-    await hostile?.stop();
-    await reflector?.stop();
-    await knitd?.destroy();
-    await node2?.destroy();
-    await bird?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => hostile?.stop(),
+      () => reflector?.stop(),
+      () => knitd?.destroy(),
+      () => node2?.destroy(),
+      () => bird?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('refuses every hijack class and bad next hop, logs each with its reason, installs the plain route', async () => {

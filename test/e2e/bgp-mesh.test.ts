@@ -14,6 +14,7 @@ import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { nsIpJson, nsRun } from '../lab/netns';
 import { routesIn, waitFor } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 for (const family of [4, 6] as const) describe(`bgp: full mesh of knitd nodes from the etcd leases (iBGP, one AS${family === 6 ? ', IPv6-only' : ''})`, function () {
   this.timeout(240_000);
@@ -55,8 +56,10 @@ for (const family of [4, 6] as const) describe(`bgp: full mesh of knitd nodes fr
   });
 
   after(async () => {
-    for (const k of knitds) await k?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k?.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('three nodes peer with each other (two sessions each) and install each other\'s subnets with protocol 90', () => {

@@ -27,6 +27,7 @@ import { sampleMessages } from '../support/bgp-codec-samples';
 import { bgpMutator, mustPrefix as P } from '../support/bgp-fuzz';
 import { prng } from '../support/prng';
 import { routesIn, startBird, waitFor, type Bird } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const MESSAGES = Number(process.env.KNIT_BGP_NETWORK_FUZZ ?? 0);
 const SEED = Number(process.env.BGP_FUZZ_SEED ?? 19019);
@@ -85,10 +86,12 @@ protocol bgp n1 { local ${plan.routerIp} as 65000; neighbor ${lab.nodes[0]!.unde
   });
 
   after(async () => {
-    await peer?.stop();
-    await knitd?.destroy();
-    await bird?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => peer?.stop(),
+      () => knitd?.destroy(),
+      () => bird?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('knitd survives, the BIRD session stays up, and no refused class reaches the kernel', async () => {

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { routesIn, startBird, waitFor, type Bird } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 describe('bgp: knitd nodes as route-reflector clients (BIRD reflects, iBGP)', function () {
   this.timeout(180_000);
@@ -48,9 +49,11 @@ ${lab.nodes.map((n, i) => `protocol bgp n${i + 1} from reflect { neighbor ${n.un
   });
 
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await bird?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => bird?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('each node has one session, to the reflector, and none to the other nodes (no mesh)', () => {

@@ -15,6 +15,7 @@ import { REPO_ROOT, startKnitd, type Knitd } from '../lab/knitd';
 import { createLab, type Lab } from '../lab/lab';
 import { nsRun } from '../lab/netns';
 import { startBird, waitFor, type Bird } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const execFileP = promisify(execFile);
 const KNITCTL = `${REPO_ROOT}/agent/bin/knitctl`;
@@ -94,9 +95,11 @@ protocol bgp p${c.last} { local ${ip(c.last)} as 65000; neighbor ${node} as 6500
   });
 
   after(async () => {
-    await knitd?.destroy();
-    for (const b of birds.values()) await b.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      ...Array.from(birds.values(), (b) => () => b.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('sessions with matching keys / GTSM on both sides come up; every mismatch stays down', async () => {

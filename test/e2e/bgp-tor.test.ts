@@ -15,6 +15,7 @@ import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { nsIpJson, nsRun } from '../lab/netns';
 import { routesIn, startBird, waitFor, type Bird } from './bgp-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const ASNS = [65001, 65002, 65003];
 const V6_ADVERTISED = '2001:db8:1::/64';
@@ -79,9 +80,11 @@ describe('bgp: BIRD as top-of-rack router, 3 knitd nodes over eBGP', function ()
   });
 
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await bird?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => bird?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('every session is Established on both sides, and each knitd logged its FSM transitions', () => {

@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { PEER_ADDRESS, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import { cleanupAll } from '../lab/cleanup';
 
 interface Attached { c: LabContainer; ip: string; node: number }
 
@@ -61,8 +62,10 @@ for (const backend of BACKENDS) {
       }
     });
     after(async () => {
-      for (const k of knitds) await k.destroy();
-      await lab?.teardown();
+      await cleanupAll([
+        ...Array.from(knitds, (k) => () => k.destroy()),
+        () => lab?.teardown(),
+      ]);
     });
 
     it('leases three distinct /24s inside the cluster CIDR', () => {

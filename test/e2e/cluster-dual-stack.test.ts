@@ -20,6 +20,7 @@ import { routesIn, startBird, type Bird } from './bgp-lab';
 import { etcdctl, knitctl } from './api-lab';
 import { pairedIpv6Subnet } from '../../agent/src/store/network-config';
 import { parseNetwork } from '../../agent/src/backend';
+import { cleanupAll } from '../lab/cleanup';
 
 const execFileP = promisify(execFile);
 
@@ -92,9 +93,11 @@ for (const backend of ['vxlan', 'host-gw', 'bgp'] as const) {
       }
     });
     after(async () => {
-      for (const k of knitds) await k.destroy();
-      await bird?.destroy();
-      await lab?.teardown();
+      await cleanupAll([
+        ...Array.from(knitds, (k) => () => k.destroy()),
+        () => bird?.destroy(),
+        () => lab?.teardown(),
+      ]);
     });
 
     if (backend === 'bgp') {
@@ -224,8 +227,10 @@ describe('upgrade of a running IPv4-only cluster to dual-stack (config change + 
     for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node, v4only));
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('never drops established IPv4 traffic, renumbers nothing, and new containers get both families', async () => {

@@ -13,6 +13,7 @@ import {
   attach, dataplaneOf, etcdctl, footprintOf, logRecords, objectsFor, pingSummary, startClusterKnitd, unreachablePairs, waitFor,
   type Attached,
 } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 /** Index (in lab.etcdMembers) of the current leader, from `etcdctl endpoint status` (fields: url, id, version, size, isLeader, …). */
 async function leaderIndex(lab: Lab): Promise<number> {
@@ -42,8 +43,10 @@ describe('cluster with a 3-member etcd losing its leader (vxlan)', function () {
     for (const k of knitds) c.push(await attach(lab, k, 'm'));
   });
   after(async () => {
-    for (const k of [...knitds, third]) await k?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from([...knitds, third], (k) => () => k?.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('no disruption: traffic, lease checks, CNI ADD and a new node joining all keep working', async () => {

@@ -18,6 +18,7 @@ import {
   attach, dataplaneOf, footprintOf, logRecords, objectsFor, pingSummary, startClusterKnitd, unreachablePairs, waitFor,
   type Attached,
 } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const OUTAGE_MS = 60_000;
 const METRICS = '127.0.0.1:9654';
@@ -49,9 +50,11 @@ describe('cluster under an etcd outage (vxlan): etcd frozen for 60 s', function 
     for (const k of knitds) c.push(await attach(lab, k, 'o'));
   });
   after(async () => {
-    await lab?.startEtcd();
-    for (const k of [...knitds, third]) await k?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => lab?.startEtcd(),
+      ...Array.from([...knitds, third], (k) => () => k?.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('traffic flows throughout, knitd reports degraded, then renews and picks up a node that joined meanwhile', async () => {

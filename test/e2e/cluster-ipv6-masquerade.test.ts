@@ -10,6 +10,7 @@
 import { expect } from 'chai';
 import { createLab, type Lab } from '../lab/lab';
 import { PEER_ADDRESS, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import { cleanupAll } from '../lab/cleanup';
 
 const ROUTER6 = 'fd77::1';
 const PORT = 7076;
@@ -40,8 +41,10 @@ for (const on of [true, false]) {
       containerNs = c.ns;
     });
     after(async () => {
-      await knitd?.destroy();
-      await lab?.teardown();
+      await cleanupAll([
+        () => knitd?.destroy(),
+        () => lab?.teardown(),
+      ]);
     });
 
     it(on ? 'an IPv6 connection to the outside arrives from the node\'s IPv6 address' : 'an IPv6 connection to the outside keeps the container\'s own address; no ip6 table', async () => {
@@ -69,8 +72,10 @@ describe('cluster: ipv6Masquerade on an IPv6-only network (no IPv4 anywhere in t
     await startTcpReplier(lab, lab.underlay.ns, PORT, PEER_ADDRESS, '::');
   });
   after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('an IPv6 connection to the outside arrives from the node\'s IPv6 address; the ip table has no masquerade', async () => {

@@ -32,6 +32,7 @@ import { CONNECT, ECHO_PEER, ipj, logRecords, repairMs, startClusterKnitd, waitF
 import { routesIn, startBird, type Bird } from './bgp-lab';
 import { cidrContainsAddress, mustParseCidrAny, parseIp } from '../../agent/src/net/ip';
 import { deriveRouterId } from '../../agent/src/net/router-id';
+import { cleanupAll } from '../lab/cleanup';
 
 const execFileP = promisify(execFile);
 
@@ -75,8 +76,10 @@ for (const backend of ['vxlan', 'host-gw'] as const) {
       for (const k of knitds) pods.push(await attach(lab, k, 'a'), await attach(lab, k, 'b'));
     });
     after(async () => {
-      for (const k of knitds) await k.destroy();
-      await lab?.teardown();
+      await cleanupAll([
+        ...Array.from(knitds, (k) => () => k.destroy()),
+        () => lab?.teardown(),
+      ]);
     });
 
     it('each lease holds an IPv6 subnet and the node\'s IPv6 underlay address (from the IPv6 default route)', async () => {
@@ -204,8 +207,10 @@ describe('dual-stack vxlan over an IPv6 underlay (publicIp IPv6)', function () {
     }
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('the VTEP and FDB use IPv6 underlay addresses, and containers reach each other over both families', async () => {
@@ -272,9 +277,11 @@ describe('IPv6-only cluster (bgp, BIRD as top-of-rack) on an IPv6 underlay', fun
       subnets().every((s, j) => i === j || routesIn(n.ns, 6, 90).some((r) => r.dst === s))) || undefined, 30_000, async () => state());
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await bird?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => bird?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('BIRD peers with every node over IPv6, IPv6 unicast only, under the node\'s 32-bit router ID', async () => {

@@ -18,6 +18,7 @@ import {
   allPairs, attach, dataplaneOf, etcdctl, footprintOf, leaseKey, logRecords, objectsFor, readyRecord, startClusterKnitd,
   unreachablePairs, waitFor, type Attached, type NodeFootprint,
 } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 describe('cluster membership (vxlan): a node joins, leaves by release, leaves by expiry', function () {
   this.timeout(90_000);
@@ -56,8 +57,10 @@ describe('cluster membership (vxlan): a node joins, leaves by release, leaves by
     for (const k of knitds) first.push(await attach(lab, k, 'a'));
   });
   after(async () => {
-    for (const k of [...knitds, fourth]) await k?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from([...knitds, fourth], (k) => () => k?.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('a 4th node joins: its containers reach every container and every container reaches them', async () => {

@@ -21,6 +21,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { PEER_ADDRESS, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import { cleanupAll } from '../lab/cleanup';
 
 const execFileP = promisify(execFile);
 
@@ -74,8 +75,10 @@ describe('cluster: pod-to-pod traffic without conntrack, NAT flows still tracked
     ({ lab, knitds, client, server, neighbour } = await cluster('vxlan', true));
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('pod → pod across nodes: answered, source kept, and neither node tracks it', async () => {
@@ -140,8 +143,10 @@ describe('cluster: with masquerade off, a hostPort reached from a pod on another
     ({ lab, knitds, client, server } = await cluster('host-gw', false));
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('pod → pod is still untracked', async () => {

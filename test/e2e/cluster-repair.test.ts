@@ -16,6 +16,7 @@ import type { Knitd } from '../lab/knitd';
 import {
   attach, dataplaneOf, footprintOf, logRecords, objectsFor, startClusterKnitd, unreachablePairs, waitFor, type Attached, type NodeFootprint,
 } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 interface Damage {
   name: string;
@@ -53,8 +54,10 @@ describe('cluster repair (vxlan): knit objects deleted by hand come back from ne
     expect(peer.vtepMac).to.be.a('string');
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   for (const tc of CASES) {

@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { createLab, type Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { attach, dataplaneOf, pingSummary, readyRecord, startClusterKnitd, type Attached, type Dataplane } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 /** The parts of a dataplane knit programs for peers (neighbour states such as REACHABLE vary by themselves). */
 function knitObjects(dp: Dataplane): unknown {
@@ -36,8 +37,10 @@ for (const backend of BACKENDS) {
       for (const k of knitds) c.push(await attach(lab, k, 'p'));
     });
     after(async () => {
-      for (const k of knitds) await k.destroy();
-      await lab?.teardown();
+      await cleanupAll([
+        ...Array.from(knitds, (k) => () => k.destroy()),
+        () => lab?.teardown(),
+      ]);
     });
 
     it('loses no packet, keeps the subnet, and needs zero netlink writes at restart', async () => {

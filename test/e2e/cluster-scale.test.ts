@@ -13,6 +13,7 @@ import { createLab, type Lab } from '../lab/lab';
 import { KNITD_BIN, startKnitd, type Knitd } from '../lab/knitd';
 import { ensureRunDir } from '../lab/run-dir';
 import { dataplaneOf, etcdctl, logRecords, readyRecord, waitFor } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 describe('cluster scale: 20 knitds started at the same time', function () {
   this.timeout(120_000);
@@ -23,8 +24,10 @@ describe('cluster scale: 20 knitds started at the same time', function () {
     lab = await createLab({ nodes: 20, etcd: true });
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('get 20 distinct subnets and a full mesh of routes', async () => {

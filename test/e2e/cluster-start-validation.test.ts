@@ -14,6 +14,7 @@ import { createLab, type Lab } from '../lab/lab';
 import { ipJson, nftTableText, startKnitd, type Knitd } from '../lab/knitd';
 import { etcdctl, logRecords, VXLAN_NETWORK } from './cluster-lab';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
+import { cleanupAll } from '../lab/cleanup';
 
 const NETWORK_KEY = '/knit/v1/network';
 const SUBNETS = '/knit/v1/subnets/';
@@ -27,8 +28,10 @@ describe('cluster start-up refuses a hostile network config and leaves nothing b
     lab = await createLab({ nodes: 1, etcd: true });
   });
   after(async () => {
-    for (const k of started) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(started, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   /** Starts knitd without a seed, waits for it to exit, returns it. */

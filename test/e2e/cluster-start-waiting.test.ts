@@ -10,6 +10,7 @@ import { createLab, type Lab } from '../lab/lab';
 import { startKnitd, type Knitd } from '../lab/knitd';
 import { knitctl, scrape } from './api-lab';
 import { waitFor } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const METRICS = '127.0.0.1:9655';
 
@@ -22,9 +23,11 @@ describe('knitd starting while etcd is unreachable', function () {
     lab = await createLab({ nodes: 1, etcd: true });
   });
   after(async () => {
-    await lab?.startEtcd().catch(() => undefined);
-    await k?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => lab?.startEtcd().catch(() => undefined),
+      () => k?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('is alive, not ready, says "waiting for etcd" on /readyz and in knitctl status, and becomes ready once etcd answers', async () => {

@@ -17,6 +17,7 @@ import type { Knitd } from '../lab/knitd';
 import {
   allPairs, attach, dataplaneOf, etcdctl, logRecords, startClusterKnitd, unreachablePairs, waitFor, type Attached,
 } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const PREFIX = '/knit/v1/subnets/';
 const value = (nodeName: string, publicIp: string, vtepMac: string): string =>
@@ -41,8 +42,10 @@ describe('cluster with hand-written leases in etcd (vxlan): skipped with warning
     for (const k of knitds) c.push(await attach(lab, k, 'u'));
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('skips garbage, out-of-CIDR, bad-MAC and duplicate-IP leases on every node, and programs nothing from them', async () => {

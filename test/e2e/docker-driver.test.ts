@@ -17,6 +17,7 @@ import type { Knitd } from '../lab/knitd';
 import { BUSYBOX_IMAGE, importBusybox, labDockerPath, startDockerd, type LabDockerd } from '../lab/dockerd';
 import { etcdctl, startClusterKnitd, waitFor } from './cluster-lab';
 import { KNITCTL } from './api-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 interface Ctr { name: string; host: number; network: string; ip: string; ip6?: string }
 
@@ -83,9 +84,11 @@ describe('Docker driver: 3 hosts x 2 knit networks with real dockerd', function 
     for (const d of dockerds) console.log(`      --- ${d.node.name} dockerd\n${readFileSync(d.logPath, 'utf8').split('\n').filter((l) => /level=(error|warning)|plugin|knit/.test(l)).slice(-12).join('\n')}`);
   });
   after(async () => {
-    for (const d of dockerds) await d.destroy().catch((err: unknown) => console.log(`      (dockerd teardown: ${String(err)})`));
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(dockerds, (d) => () => d.destroy().catch((err: unknown) => console.log(`      (dockerd teardown: ${String(err)})`))),
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('knitctl network create: every host gets the Docker network (driver knit), inspect shows knit\'s subnet and gateway', async () => {

@@ -22,6 +22,7 @@ import { addToNetwork, startClusterKnitd, waitFor } from './cluster-lab';
 import { apiCall, apiClient, callStatus, knitctlResult } from './api-lab';
 import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
+import { cleanupAll } from '../lab/cleanup';
 
 interface Member { c: LabContainer; ip4?: string; ip6?: string; gw4?: string; gw6?: string; node: number; network: string }
 
@@ -72,8 +73,10 @@ describe('named networks with IPv6: dual-stack, IPv6-only (vxlan) and dual-stack
     for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node));
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('knitctl network create: dual-stack (--ipv6-cidr) and IPv6-only (--cidr IPv6); ls and inspect show the IPv6 CIDR and every node\'s IPv6 subnet', async () => {

@@ -17,6 +17,7 @@ import { apiCall, apiClient, callStatus, knitctlResult, WatchRecorder } from './
 import type { Network__Output } from '../../agent/src/api/gen/knit/v1/Network';
 import { networkBridgeName } from '../../agent/src/store/named-networks';
 import { bridgeDeletionFloor } from '../lab/bridge-deletion-floor';
+import { cleanupAll } from '../lab/cleanup';
 
 interface Member { c: LabContainer; ip: string; gateway: string; node: number; network: string }
 
@@ -42,8 +43,10 @@ describe('named networks: 2 networks x 3 nodes, isolation, dual-homed container,
     for (const node of lab.nodes) knitds.push(await startClusterKnitd(lab, node));
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('knitctl network create: every node serves the network (bridge, its own VXLAN device, a lease)', async () => {

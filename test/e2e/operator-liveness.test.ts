@@ -21,6 +21,7 @@ import { createLab, type Lab } from '../lab/lab';
 import type { Knitd } from '../lab/knitd';
 import { WatchRecorder, apiClient, etcdctl, knitctl, scrape, sumOf, PREFIX } from './api-lab';
 import { logRecords, startClusterKnitd, waitFor } from './cluster-lab';
+import { cleanupAll } from '../lab/cleanup';
 
 const LIVENESS_TTL_S = 4;
 const METRICS = '127.0.0.1:9465';
@@ -58,10 +59,12 @@ describe('operator truth: peer liveness and moving lease fields (3 real knitds)'
   });
   after(async () => {
     if (timings.length) console.log(`      timings: ${timings.join('; ')}`);
-    watch?.close();
-    api?.close();
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => watch?.close(),
+      () => api?.close(),
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('every agent is alive: one liveness key per node in etcd; knitctl peers and status say so', async () => {

@@ -23,6 +23,7 @@ import { etcdctl } from './cluster-lab';
 import { apiCall, apiClient, callStatus, WatchRecorder } from './api-lab';
 import type { Policy__Output } from '../../agent/src/api/gen/knit/v1/Policy';
 import type { TracePolicyResponse__Output } from '../../agent/src/api/gen/knit/v1/TracePolicyResponse';
+import { cleanupAll } from '../lab/cleanup';
 
 const KNITCTL = join(__dirname, '..', '..', '..', 'agent', 'bin', 'knitctl');
 const RECORDS = '/knit/v1/policy-endpoints/default/';
@@ -65,8 +66,10 @@ describe('network policy with real knitds: labels from the runtime, records in e
     await startTcpReplier(lab, db.c.ns, DB_PORT, PEER_ADDRESS);
   });
   after(async () => {
-    for (const k of knitds) await k.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      ...Array.from(knitds, (k) => () => k.destroy()),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('each knitd publishes its endpoints with their labels and addresses', async () => {

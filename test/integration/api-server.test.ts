@@ -19,6 +19,7 @@ import { silentLogger } from '../../agent/src/log/logger';
 import { parsePrometheusText, sampleValue } from '../support/metrics-text-parser';
 import { T0 } from '../support/api-fake-source';
 import { makeClient, must, outcome, startHarness, tempDir, type Harness } from './api-harness';
+import { cleanupAll } from '../lab/cleanup';
 
 describe('api server over a real unix socket', function () {
   this.timeout(30_000);
@@ -31,8 +32,10 @@ describe('api server over a real unix socket', function () {
     client = makeClient(`unix:${h.socketPath}`);
   });
   after(async () => {
-    client?.close();
-    await h?.close();
+    await cleanupAll([
+      () => client?.close(),
+      () => h?.close(),
+    ]);
   });
 
   it('creates the parent directory and a root-only 0600 socket, leaving no staging directory', () => {

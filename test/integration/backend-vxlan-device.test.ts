@@ -11,6 +11,7 @@ import { silentLogger } from '../../agent/src/log/logger';
 import { openHandle, type Handle } from '../../agent/src/netlink';
 import { createLab, type Lab, type LabNode } from '../lab/lab';
 import { nsIpJson, nsRun } from '../lab/netns';
+import { cleanupAll } from '../lab/cleanup';
 
 interface IpLink { ifname: string; mtu: number; address: string; linkinfo?: { info_kind: string; info_data: Record<string, unknown> } }
 interface IpAddr { addr_info: Array<{ local: string; prefixlen: number }> }
@@ -31,8 +32,10 @@ describe('backend vxlan: device convergence', function () {
     backend = createBackend({ nl, logger: silentLogger(), network, node: { name: node.name, publicIp: u.ip, underlay: u.link, subnet: '10.244.1.0/24' } });
   });
   after(async () => {
-    nl?.close();
-    await lab?.teardown();
+    await cleanupAll([
+      () => nl?.close(),
+      () => lab?.teardown(),
+    ]);
   });
   const link = (): IpLink => nsIpJson<IpLink[]>(node.ns, ['link', 'show', 'knit.1'])[0]!;
   const addrs = (): string[] => nsIpJson<IpAddr[]>(node.ns, ['-4', 'addr', 'show', 'dev', 'knit.1'])[0]!.addr_info.map((a) => `${a.local}/${a.prefixlen}`);

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { hostVeths, nftTableText, startKnitd, type CniEnv, type Knitd, type PluginRun } from '../lab/knitd';
+import { cleanupAll } from '../lab/cleanup';
 
 interface Snapshot { veths: string[]; allocations: string[]; nft: string }
 
@@ -41,8 +42,10 @@ describe('CNI bad input: spec error codes and nothing leaked', function () {
     expect(r.code, r.stdout).to.equal(0);
   });
   after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   const good = (): CniEnv => ({ CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netnsPath, CNI_IFNAME: 'eth0' });

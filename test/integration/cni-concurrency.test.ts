@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { createLab, type Lab } from '../lab/lab';
 import { addNetnsBatch, delNetnsBatch, netnsPath } from '../lab/netns';
 import { hostVeths, ipJson, nftCounts, startKnitd, type Knitd, type PluginRun } from '../lab/knitd';
+import { cleanupAll } from '../lab/cleanup';
 
 interface IpAddr { addr_info: Array<{ family: string; local: string }> }
 
@@ -35,8 +36,10 @@ describe('CNI under load: real plugin, real knitd', function () {
     knitd = await startKnitd(lab, lab.nodes[0]!, { args: ['--reconcile-interval-seconds', '3600'] });
   });
   after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('200 concurrent ADDs get 200 distinct addresses; 200 DELs leave nothing', async () => {

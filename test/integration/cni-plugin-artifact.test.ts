@@ -20,6 +20,7 @@ import { createLab, type Lab } from '../lab/lab';
 import { REPO_ROOT, hostVeths, ipJson, runPlugin, startKnitd, type Knitd } from '../lab/knitd';
 import { makeTempDir } from '../lab/run-dir';
 import type { PluginRequest } from '../../cni-wire/protocol';
+import { cleanupAll } from '../lab/cleanup';
 
 const execFileP = promisify(execFile);
 const ARTIFACT = join(REPO_ROOT, 'dist', 'cni-plugin', 'knit');
@@ -76,8 +77,10 @@ describe('knit plugin artifact (dist/cni-plugin/knit) without Node.js', function
     knitd = await startKnitd(lab, lab.nodes[0]!);
   });
   after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('is one native executable, not a script', () => {

@@ -9,6 +9,7 @@
 import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { cniEnv, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import { cleanupAll } from '../lab/cleanup';
 
 const SUBNET6 = 'fd00:10:244:1::/64';
 
@@ -37,8 +38,10 @@ describe('CNI IPv6 port mappings through the real plugin (dual-stack)', function
     await startTcpReplier(lab, server.ns, 80, 'hello from srv', '::');
   });
   after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('the IPv6 mappings are in table ip6 knit', async () => {

@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { createLab, type Lab, type LabContainer } from '../lab/lab';
 import { cniEnv, nftCounts, startKnitd, startTcpReplier, tcpGet, type Knitd } from '../lab/knitd';
+import { cleanupAll } from '../lab/cleanup';
 
 describe('CNI port mappings through the real plugin', function () {
   this.timeout(60_000);
@@ -35,8 +36,10 @@ describe('CNI port mappings through the real plugin', function () {
     await startTcpReplier(lab, server.ns, 80, 'hello from srv');
   });
   after(async () => {
-    await knitd?.destroy();
-    await lab?.teardown();
+    await cleanupAll([
+      () => knitd?.destroy(),
+      () => lab?.teardown(),
+    ]);
   });
 
   it('knit puts the mapping into its nft table', async () => {

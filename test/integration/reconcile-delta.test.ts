@@ -20,6 +20,7 @@ import { nsRun } from '../lab/netns';
 import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
 import { prng } from '../support/prng';
+import { cleanupAll } from '../lab/cleanup';
 
 function peer(i: number, ipVersion = 0): Lease {
   const name = `peer${i}`;
@@ -61,8 +62,10 @@ describe('reconcile: view runs write what a full run would (real kernel)', funct
     rec.start();
   });
   after(async () => {
-    await rec?.stop();
-    await closeVxlanNode(v);
+    await cleanupAll([
+      () => rec?.stop(),
+      () => closeVxlanNode(v),
+    ]);
   });
 
   it('60 seeded steps (joins, leaves, public-IP changes, hand deletions of routes, nexthops, neighbours and FDB entries): every 5, a full run writes nothing and sees the same kernel', async () => {

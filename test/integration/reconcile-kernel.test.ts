@@ -15,6 +15,7 @@ import type { LabNode } from '../lab/lab';
 import { nsIpJson, nsRun } from '../lab/netns';
 import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
+import { cleanupAll } from '../lab/cleanup';
 
 interface IpRoute { dst: string; gateway?: string; dev: string; protocol?: string }
 const allRoutes = (ns: string): IpRoute[] => JSON.parse(nsRun(ns, 'ip', ['-j', 'route', 'show']) || '[]') as IpRoute[];
@@ -47,8 +48,10 @@ describe('reconcile: real kernel, one node', function () {
     rec = new Reconciler({ nl, logger: silentLogger(), backend, resyncIntervalMs: 3600_000 });
   });
   after(async () => {
-    await rec?.stop();
-    await closeVxlanNode(v);
+    await cleanupAll([
+      () => rec?.stop(),
+      () => closeVxlanNode(v),
+    ]);
   });
 
   it('first run: stale knit objects of a vanished peer removed, foreign routes and neighbours untouched, a foreign route in a desired slot not clobbered', async () => {

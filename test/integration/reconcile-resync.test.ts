@@ -20,6 +20,7 @@ import type { Lease } from '../../agent/src/store/lease-codec';
 import { nsRun } from '../lab/netns';
 import { nexthopIdOf } from '../../agent/src/backend/nexthop-routes';
 import { closeVxlanNode, openVxlanNode, type VxlanNode } from '../lab/vxlan-node';
+import { cleanupAll } from '../lab/cleanup';
 
 function peer(i: number): Lease {
   const name = `peer${i}`;
@@ -43,8 +44,10 @@ describe('reconcile: the periodic resync (real kernel)', function () {
     v = await openVxlanNode(network);
   });
   after(async () => {
-    await rec?.stop();
-    await closeVxlanNode(v);
+    await cleanupAll([
+      () => rec?.stop(),
+      () => closeVxlanNode(v),
+    ]);
   });
 
   /** The node's handle with its event stream behind a switch (muted: events are dropped, as lost ones would be). */

@@ -14,6 +14,7 @@ import { SubnetExhaustedError } from '../../agent/src/subnet/errors';
 import { LeaseManager, type LeaseState } from '../../agent/src/subnet/lease-manager';
 import { PeerTracker } from '../../agent/src/subnet/peer-tracker';
 import { sleep, waitFor } from '../support/wait';
+import { cleanupAll } from '../lab/cleanup';
 
 let seq = 0;
 const until = async (what: string, cond: () => boolean, timeoutMs = 15000): Promise<void> => {
@@ -62,8 +63,10 @@ describe('subnet: LeaseManager and PeerTracker against a real etcd', function ()
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
   after(async () => {
-    client?.close();
-    await etcd?.destroy();
+    await cleanupAll([
+      () => client?.close(),
+      () => etcd?.destroy(),
+    ]);
   });
   const prefix = (): string => `/knit-test/${RUN_PREFIX}-mgr${++seq}`;
 

@@ -16,6 +16,7 @@ import { EtcdRegistry } from '../../agent/src/store/registry';
 import { SubnetConflictError } from '../../agent/src/subnet/errors';
 import { LeaseManager } from '../../agent/src/subnet/lease-manager';
 import { sleep, waitFor } from '../support/wait';
+import { cleanupAll } from '../lab/cleanup';
 
 /** A loopback TCP proxy to one upstream that can drop every connection and refuse new ones. */
 class CuttableProxy {
@@ -94,10 +95,12 @@ describe('subnet: partitions between a node and etcd (TCP proxy)', function () {
     dirs = [];
   });
   after(async () => {
-    viaProxy?.close();
-    direct?.close();
-    await proxy?.stop();
-    await etcd?.destroy();
+    await cleanupAll([
+      () => viaProxy?.close(),
+      () => direct?.close(),
+      () => proxy?.stop(),
+      () => etcd?.destroy(),
+    ]);
   });
 
   it('flannel #1343: node A back from a partition finds its subnet given to B, refuses and reports; B keeps it', async () => {
