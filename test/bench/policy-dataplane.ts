@@ -3,38 +3,42 @@
  * 18: with 100 policies and 1000 endpoints, throughput ≥ 0.97 and TCP_RR
  * latency ≤ 1.05 of the same path without policies; knitd memory reported).
  *
- *   node dist/test/bench/policy-dataplane.js [--rounds 5] [--seconds 5] [--rr-seconds 3] [--backends vxlan,host-gw] [--policies 100] [--endpoints 1000] [--unselected] [--allow-all]
+ *   node dist/test/bench/policy-dataplane.js [--rounds 5] [--seconds 5] [--rr-seconds 3] [--backends vxlan,host-gw] [--policies 100] [--endpoints 1000] [--unselected]
  *
  * Per backend, a knit lab: etcd and 2 knitds (cluster mode), a client
  * container on node 1 labelled app=g1 and a server on node 2 labelled
  * app=g0, both attached with the real plugin (labels through the CNI
  * `args.cni.labels`). The bench adds endpoint records up to `--endpoints`
  * (labelled g0 … g(N-1) round robin, addresses outside the pods' subnets)
- * and, for the "with policies" half of each round, `--policies` policies in
+ * and, for the "with policies" third of each round, `--policies` policies in
  * one etcd transaction: pK selects gK, lets in g(K+1) on TCP 5201 (iperf3),
  * 11111 (sockperf) and 8000-8100, and lets out to g(K-1) and to
  * 192.0.2.0/24 except 192.0.2.128/25. So the server's ingress and the
  * client's egress are both isolated and allowed: every packet of the
  * measured path goes through the policy classes, among 200 of them. The
- * "without" half deletes the policies (knitd then removes its table).
+ * "without" third deletes the policies (knitd then removes its table).
  *
- * Each half waits until both nodes programmed (knitd's log), then proves
- * the table is in force or gone (a connection to a port no rule allows is
- * refused by policy, or answered), then runs iperf3 (1 stream, `--seconds`,
- * received Gbit/s) and sockperf ping-pong --tcp (`--rr-seconds`, p50 of the
- * one-way latency). The halves alternate which goes first, round by round,
- * so drift hits both alike; the ratios are medians over rounds. knitd's
- * RSS is read on both nodes in each state.
+ * The "allow-all" third is the floor, in the same run: one policy that
+ * selects every endpoint and allows all ingress and egress. The pods are
+ * isolated, so their traffic is tracked by conntrack (Kubernetes semantics:
+ * replies of allowed connections pass, which only conntrack knows), and
+ * every packet's class lookup allows it at once. allow-all / without is what
+ * isolation costs by itself, conntrack included; with / allow-all is what
+ * the 100 policies cost on top of it.
+ *
+ * Each third waits until both nodes programmed (knitd's log), then proves
+ * the state (a connection to a port no rule allows is dropped by policy or
+ * refused; the sockperf flow is in conntrack on both nodes when the pods
+ * are isolated, and on neither when they are not), then runs iperf3 (1
+ * stream, `--seconds`, received Gbit/s) and sockperf ping-pong --tcp
+ * (`--rr-seconds`, p50 of the one-way latency). The thirds rotate which
+ * goes first, round by round, so drift hits all alike; the ratios are
+ * medians over rounds. knitd's RSS is read on both nodes in each state.
  *
  * --unselected: the two pods carry labels no policy selects, so the same
  * table is in the kernel but their path is not isolated (it stays
- * untracked): what the table costs traffic it does not police.
- *
- * --allow-all: the "with" half is one policy instead of `--policies`: it
- * selects every endpoint and allows all ingress and egress. The pods are
- * isolated, so their traffic is tracked by conntrack (replies must pass),
- * and every packet's class lookup allows it at once: what isolation costs
- * by itself, conntrack included, apart from the cost of many policies.
+ * untracked): what the table costs traffic it does not police. (The
+ * allow-all third still isolates them.)
  */
 import { readFileSync } from 'node:fs';
 import { createLab, type Lab } from '../lab/lab';
@@ -52,7 +56,6 @@ const TIMEOUT_MS = 15_000;
 /** A port no policy allows: the probe that the table is in force. */
 const CLOSED_PORT = 7777;
 const UNSELECTED = process.argv.includes('--unselected');
-const ALLOW_ALL = process.argv.includes('--allow-all');
 const ALLOW_ALL_POLICY = JSON.stringify({ name: 'allow-all', network: 'default', selector: {}, ingress: [{}], egress: [{}] });
 
 const labs: Lab[] = [];
@@ -99,20 +102,27 @@ async function probe(lab: Lab, ns: string, ip: string, port: number): Promise<st
   return (await lab.exec(ns, process.execPath, ['-e', script, ip, String(port)])).trim();
 }
 
+/** without: no policy; with: the `--policies` policies; allowAll: the one allow-all policy (the floor). */
+type State = 'without' | 'with' | 'allowAll';
+const STATES: readonly State[] = ['with', 'without', 'allowAll'];
+type PerState = Record<State, number[]>;
+const perState = (): PerState => ({ with: [], without: [], allowAll: [] });
+
 interface Case {
   backend: string;
   lab: Lab;
   nodes: [Knitd, Knitd];
   writer: EtcdWriter;
   clientNs: string;
+  clientIp: string;
   serverIp: string;
-  gbps: { with: number[]; without: number[] };
-  rr: { with: number[]; without: number[] };
-  rss: { with: number[]; without: number[] };
+  gbps: PerState;
+  rr: PerState;
+  rss: PerState;
   /** knitd CPU seconds per node while iperf3 and sockperf ran */
-  cpu: { with: number[]; without: number[] };
-  /** whether the policies are in etcd now */
-  on: boolean;
+  cpu: PerState;
+  /** which policies are in etcd now */
+  state: State;
 }
 
 async function setUp(backend: string): Promise<Case> {
@@ -148,40 +158,56 @@ async function setUp(backend: string): Promise<Case> {
   const ping = await lab.ping(containers[0]!.ns, ips[1]!, 3);
   if (ping.received === 0) throw new Error(`${backend}: the server ${ips[1]} does not answer pings:\n${ping.output}`);
   return {
-    backend, lab, nodes: [nodes[0]!, nodes[1]!], writer, clientNs: containers[0]!.ns, serverIp: ips[1]!,
-    gbps: { with: [], without: [] }, rr: { with: [], without: [] }, rss: { with: [], without: [] }, cpu: { with: [], without: [] }, on: false,
+    backend, lab, nodes: [nodes[0]!, nodes[1]!], writer, clientNs: containers[0]!.ns, clientIp: ips[0]!, serverIp: ips[1]!,
+    gbps: perState(), rr: perState(), rss: perState(), cpu: perState(), state: 'without',
   };
 }
 
-/** Writes or deletes the policies, waits until both knitds programmed it, and proves the table is (not) in force. */
-async function setPolicies(c: Case, on: boolean): Promise<void> {
-  if (c.on === on) return; // (the next round starts in the state the last one ended in)
-  const kind = on ? 'table' : 'removal';
+const POLICY_KEYS = Array.from({ length: POLICIES }, (_, k) => `${PREFIX}/policies/default/p${k}`);
+const ALLOW_ALL_KEY = `${PREFIX}/policies/default/allow-all`;
+
+/** Conntrack entries of the client's connections to the sockperf port, on one node. */
+async function trackedOn(c: Case, node: Knitd): Promise<number> {
+  const out = await c.lab.exec(node.node.ns, 'conntrack', ['-L', '-p', 'tcp', '-s', c.clientIp, '-d', c.serverIp, '--dport', String(SOCKPERF_PORT)]).catch(() => '');
+  return out.split('\n').filter((l) => l.includes(`dport=${SOCKPERF_PORT}`)).length;
+}
+
+/** Puts the policies of `to` in etcd (one transaction), waits until both knitds programmed it, and proves the state. */
+async function setState(c: Case, to: State): Promise<void> {
+  if (c.state === to) return; // (the next round starts in the state the last one ended in)
+  const kind = to === 'without' ? 'removal' : c.state === 'without' ? 'table' : 'difference';
   const before = c.nodes.map((k) => writes(k, kind));
-  const keys = ALLOW_ALL ? [`${PREFIX}/policies/default/allow-all`] : Array.from({ length: POLICIES }, (_, k) => `${PREFIX}/policies/default/p${k}`);
-  if (on) await c.writer.txn(keys.map((key, k) => ({ key, value: ALLOW_ALL ? ALLOW_ALL_POLICY : policy(k) })));
-  else await c.writer.txn([], keys);
+  const keys = (s: State): string[] => (s === 'with' ? POLICY_KEYS : s === 'allowAll' ? [ALLOW_ALL_KEY] : []);
+  const put = to === 'with' ? POLICY_KEYS.map((key, k) => ({ key, value: policy(k) })) : to === 'allowAll' ? [{ key: ALLOW_ALL_KEY, value: ALLOW_ALL_POLICY }] : [];
+  await c.writer.txn(put, keys(c.state));
   for (const deadline = Date.now() + TIMEOUT_MS; !c.nodes.every((k, n) => writes(k, kind) > before[n]!);) {
-    if (Date.now() > deadline) throw new Error(`${c.backend}: policies ${on ? 'written' : 'deleted'}, but not programmed on both nodes after ${TIMEOUT_MS} ms`);
+    if (Date.now() > deadline) throw new Error(`${c.backend}: policies for "${to}" written, but not programmed on both nodes after ${TIMEOUT_MS} ms`);
     await sleep(50);
   }
-  c.on = on;
+  c.state = to;
+  // Entries of earlier states' probes and runs (TIME_WAIT lasts 2 min) would pass for this state's.
+  await Promise.all(c.nodes.map((k) => c.lab.exec(k.node.ns, 'conntrack', ['-D', '-p', 'tcp', '-s', c.clientIp, '-d', c.serverIp, '--dport', String(SOCKPERF_PORT)]).catch(() => '')));
   const closed = await probe(c.lab, c.clientNs, c.serverIp, CLOSED_PORT);
-  const want = on && !UNSELECTED && !ALLOW_ALL ? 'dropped' : 'refused';
-  if (closed !== want) throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, a connection to port ${CLOSED_PORT} was ${closed}, expected ${want}`);
+  const want = to === 'with' && !UNSELECTED ? 'dropped' : 'refused';
+  if (closed !== want) throw new Error(`${c.backend}: "${to}": a connection to port ${CLOSED_PORT} was ${closed}, expected ${want}`);
   const allowed = await probe(c.lab, c.clientNs, c.serverIp, SOCKPERF_PORT);
-  if (allowed !== 'open') throw new Error(`${c.backend}: with policies ${on ? 'on' : 'off'}, the allowed sockperf port was ${allowed}`);
+  if (allowed !== 'open') throw new Error(`${c.backend}: "${to}": the allowed sockperf port was ${allowed}`);
+  // Isolated pods are tracked on both nodes (the probe just left its entry); otherwise on neither.
+  const isolated = to === 'allowAll' || (to === 'with' && !UNSELECTED);
+  const tracked = await Promise.all(c.nodes.map((k) => trackedOn(c, k)));
+  if (tracked.some((n) => (n > 0) !== isolated)) {
+    throw new Error(`${c.backend}: "${to}": conntrack entries of the sockperf flow per node ${tracked.join(', ')}, expected ${isolated ? 'some on both' : 'none'}`);
+  }
   await sleep(300);
 }
 
-async function measure(c: Case, on: boolean): Promise<void> {
-  await setPolicies(c, on);
-  const half = on ? 'with' : 'without';
-  c.rss[half].push(...c.nodes.map((k) => rssMiB(k.pid)));
+async function measure(c: Case, state: State): Promise<void> {
+  await setState(c, state);
+  c.rss[state].push(...c.nodes.map((k) => rssMiB(k.pid)));
   const cpu0 = c.nodes.map((k) => cpuSeconds(k.pid));
-  c.gbps[half].push((await iperf3(c.lab, c.clientNs, c.serverIp, SECONDS)).gbps);
-  c.rr[half].push(await sockperfP50(c.lab, c.clientNs, c.serverIp, RR_SECONDS));
-  c.cpu[half].push(...c.nodes.map((k, n) => cpuSeconds(k.pid) - cpu0[n]!));
+  c.gbps[state].push((await iperf3(c.lab, c.clientNs, c.serverIp, SECONDS)).gbps);
+  c.rr[state].push(await sockperfP50(c.lab, c.clientNs, c.serverIp, RR_SECONDS));
+  c.cpu[state].push(...c.nodes.map((k, n) => cpuSeconds(k.pid) - cpu0[n]!));
 }
 
 async function body(): Promise<void> {
@@ -190,21 +216,26 @@ async function body(): Promise<void> {
   for (const backend of BACKENDS) cases.push(await setUp(backend));
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
-      const order = r % 2 === 0 ? [true, false] : [false, true];
-      for (const on of order) await measure(c, on);
-      console.log(`round ${r + 1}/${ROUNDS} ${c.backend}: with ${fmt(c.gbps.with[r]!, 2)} Gbit/s, TCP-RR p50 ${fmt(c.rr.with[r]!, 1)} µs; `
-        + `without ${fmt(c.gbps.without[r]!, 2)} Gbit/s, TCP-RR p50 ${fmt(c.rr.without[r]!, 1)} µs`);
+      // Rotate, and reverse every other cycle, so each state is first, middle and last alike.
+      const rotated = STATES.map((_, i) => STATES[(i + r) % STATES.length]!);
+      const order = Math.floor(r / STATES.length) % 2 === 0 ? rotated : [...rotated].reverse();
+      for (const state of order) await measure(c, state);
+      console.log(`round ${r + 1}/${ROUNDS} ${c.backend}: ${STATES.map((st) => `${st} ${fmt(c.gbps[st][r]!, 2)} Gbit/s, TCP-RR p50 ${fmt(c.rr[st][r]!, 1)} µs`).join('; ')}`);
     }
   }
-  const what = ALLOW_ALL ? `one allow-all policy over ${ENDPOINTS} endpoints (the 2 measured pods isolated, tracked, and allowed at the first lookup)`
-    : `${POLICIES} policies over ${ENDPOINTS} endpoints (2 of them the measured pods, ${UNSELECTED ? 'selected by no policy' : 'both isolated and allowed'})`;
-  console.log(`\n${what}, median of ${ROUNDS} rounds, each half alternating first\n`);
-  printTable(['backend', 'Gbit/s without', 'Gbit/s with', 'with / without', 'TCP-RR p50 µs without', 'TCP-RR p50 µs with', 'with / without', 'knitd RSS MiB without', 'knitd RSS MiB with', 'knitd CPU s per half without', 'with'],
-    cases.map((c) => [
-      c.backend, fmt(median(c.gbps.without), 2), fmt(median(c.gbps.with), 2), fmt(median(c.gbps.with) / median(c.gbps.without), 3),
-      fmt(median(c.rr.without), 2), fmt(median(c.rr.with), 2), fmt(median(c.rr.with) / median(c.rr.without), 3),
-      fmt(median(c.rss.without), 1), fmt(median(c.rss.with), 1), fmt(median(c.cpu.without), 2), fmt(median(c.cpu.with), 2),
-    ]));
+  const what = `${POLICIES} policies over ${ENDPOINTS} endpoints (2 of them the measured pods, ${UNSELECTED ? 'selected by no policy' : 'both isolated and allowed'})`;
+  console.log(`\n"with": ${what}; "allow-all": one policy allowing everything to every endpoint (the pods isolated, so tracked); median of ${ROUNDS} rounds, the order rotating\n`);
+  const ratio = (xs: number[], ys: number[]): string => fmt(median(xs) / median(ys), 3);
+  printTable(['backend', 'Gbit/s without', 'with', 'allow-all', 'with / without', 'allow-all / without', 'with / allow-all',
+    'TCP-RR p50 µs without', 'with', 'allow-all', 'with / without', 'allow-all / without', 'with / allow-all',
+    'knitd RSS MiB without', 'with', 'knitd CPU s per third without', 'with'],
+  cases.map((c) => [
+    c.backend, fmt(median(c.gbps.without), 2), fmt(median(c.gbps.with), 2), fmt(median(c.gbps.allowAll), 2),
+    ratio(c.gbps.with, c.gbps.without), ratio(c.gbps.allowAll, c.gbps.without), ratio(c.gbps.with, c.gbps.allowAll),
+    fmt(median(c.rr.without), 2), fmt(median(c.rr.with), 2), fmt(median(c.rr.allowAll), 2),
+    ratio(c.rr.with, c.rr.without), ratio(c.rr.allowAll, c.rr.without), ratio(c.rr.with, c.rr.allowAll),
+    fmt(median(c.rss.without), 1), fmt(median(c.rss.with), 1), fmt(median(c.cpu.without), 2), fmt(median(c.cpu.with), 2),
+  ]));
   const verdicts = cases.map((c) => {
     const tp = median(c.gbps.with) / median(c.gbps.without);
     const rr = median(c.rr.with) / median(c.rr.without);
