@@ -166,10 +166,9 @@ async function setUp(backend: string): Promise<Case> {
 const POLICY_KEYS = Array.from({ length: POLICIES }, (_, k) => `${PREFIX}/policies/default/p${k}`);
 const ALLOW_ALL_KEY = `${PREFIX}/policies/default/allow-all`;
 
-/** Conntrack entries of the client's connections to the sockperf port, on one node. */
-async function trackedOn(c: Case, node: Knitd): Promise<number> {
-  const out = await c.lab.exec(node.node.ns, 'conntrack', ['-L', '-p', 'tcp', '-s', c.clientIp, '-d', c.serverIp, '--dport', String(SOCKPERF_PORT)]).catch(() => '');
-  return out.split('\n').filter((l) => l.includes(`dport=${SOCKPERF_PORT}`)).length;
+/** `conntrack -L|-D` of the client's connections to the sockperf port on one node ('' when none: -D exits 1 then). */
+function sockperfFlows(c: Case, node: Knitd, op: '-L' | '-D'): Promise<string> {
+  return c.lab.exec(node.node.ns, 'conntrack', [op, '-p', 'tcp', '-s', c.clientIp, '-d', c.serverIp, '--dport', String(SOCKPERF_PORT)]).catch(() => '');
 }
 
 /** Puts the policies of `to` in etcd (one transaction), waits until both knitds programmed it, and proves the state. */
@@ -186,7 +185,7 @@ async function setState(c: Case, to: State): Promise<void> {
   }
   c.state = to;
   // Entries of earlier states' probes and runs (TIME_WAIT lasts 2 min) would pass for this state's.
-  await Promise.all(c.nodes.map((k) => c.lab.exec(k.node.ns, 'conntrack', ['-D', '-p', 'tcp', '-s', c.clientIp, '-d', c.serverIp, '--dport', String(SOCKPERF_PORT)]).catch(() => '')));
+  await Promise.all(c.nodes.map((k) => sockperfFlows(c, k, '-D')));
   const closed = await probe(c.lab, c.clientNs, c.serverIp, CLOSED_PORT);
   const want = to === 'with' && !UNSELECTED ? 'dropped' : 'refused';
   if (closed !== want) throw new Error(`${c.backend}: "${to}": a connection to port ${CLOSED_PORT} was ${closed}, expected ${want}`);
@@ -194,7 +193,7 @@ async function setState(c: Case, to: State): Promise<void> {
   if (allowed !== 'open') throw new Error(`${c.backend}: "${to}": the allowed sockperf port was ${allowed}`);
   // Isolated pods are tracked on both nodes (the probe just left its entry); otherwise on neither.
   const isolated = to === 'allowAll' || (to === 'with' && !UNSELECTED);
-  const tracked = await Promise.all(c.nodes.map((k) => trackedOn(c, k)));
+  const tracked = await Promise.all(c.nodes.map(async (k) => (await sockperfFlows(c, k, '-L')).split('\n').filter((l) => l.includes(`dport=${SOCKPERF_PORT}`)).length));
   if (tracked.some((n) => (n > 0) !== isolated)) {
     throw new Error(`${c.backend}: "${to}": conntrack entries of the sockperf flow per node ${tracked.join(', ')}, expected ${isolated ? 'some on both' : 'none'}`);
   }
